@@ -1,0 +1,364 @@
+//! Framing and serialisation: the only module that touches bincode.
+//!
+//! A frame is a 4-byte big-endian payload length followed by the bincode
+//! encoding of one message. Frames longer than [`MAX_FRAME_LEN`] are refused
+//! before any payload is read, and payloads are decoded with an explicit bincode
+//! size limit: without one, a ten-byte frame that claims a 2⁴⁰-byte string would
+//! make the decoder try to allocate a terabyte.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The largest payload a frame may carry: 64 KiB.
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+const LEN_PREFIX: usize = 4;
+
+/// One configuration for every encode and decode, so both sides agree.
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_FRAME_LEN>()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame of {len} bytes is larger than the {MAX_FRAME_LEN}-byte limit")]
+    TooLarge { len: usize },
+    #[error("connection closed in the middle of a frame")]
+    Truncated,
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("could not encode message: {0}")]
+    Encode(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Encodes `msg` as a complete frame: length prefix and payload.
+pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    let mut frame = vec![0; LEN_PREFIX];
+    bincode::serde::encode_into_std_write(msg, &mut frame, config())
+        .map_err(|e| FrameError::Encode(e.to_string()))?;
+    let len = frame.len() - LEN_PREFIX;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len });
+    }
+    frame[..LEN_PREFIX].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(frame)
+}
+
+/// Decodes one payload (the bytes after the length prefix). Trailing bytes are
+/// an error: a frame holds exactly one message.
+pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, FrameError> {
+    if payload.len() > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len: payload.len() });
+    }
+    let (msg, used) = bincode::serde::decode_from_slice(payload, config())
+        .map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if used != payload.len() {
+        return Err(FrameError::Malformed(format!(
+            "{} unexpected bytes after the message",
+            payload.len() - used
+        )));
+    }
+    Ok(msg)
+}
+
+/// Decodes a complete frame held in memory (length prefix included).
+pub fn decode_frame<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> {
+    let Some((prefix, payload)) = frame.split_first_chunk::<LEN_PREFIX>() else {
+        return Err(FrameError::Truncated);
+    };
+    let len = u32::from_be_bytes(*prefix) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len });
+    }
+    if payload.len() < len {
+        return Err(FrameError::Truncated);
+    }
+    if payload.len() > len {
+        return Err(FrameError::Malformed("bytes after the frame".into()));
+    }
+    decode_payload(payload)
+}
+
+/// Reads one message. Returns `Ok(None)` when the peer closed the connection
+/// cleanly between frames, and an error for anything else.
+pub async fn read_frame<T, R>(reader: &mut R) -> Result<Option<T>, FrameError>
+where
+    T: DeserializeOwned,
+    R: AsyncRead + Unpin,
+{
+    let mut prefix = [0; LEN_PREFIX];
+    // Read the first byte on its own so that a clean close is told apart from a
+    // close in the middle of a frame.
+    if reader.read(&mut prefix[..1]).await? == 0 {
+        return Ok(None);
+    }
+    read_exact_or_truncated(reader, &mut prefix[1..]).await?;
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len });
+    }
+    // The buffer lives only as long as this frame: an idle connection holds no
+    // read buffer at all, which keeps memory per signed-in student small.
+    let mut payload = vec![0; len];
+    read_exact_or_truncated(reader, &mut payload).await?;
+    decode_payload(&payload).map(Some)
+}
+
+async fn read_exact_or_truncated<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+) -> Result<(), FrameError> {
+    match reader.read_exact(buf).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes one message as a frame.
+pub async fn write_frame<T, W>(writer: &mut W, msg: &T) -> Result<(), FrameError>
+where
+    T: Serialize,
+    W: AsyncWrite + Unpin,
+{
+    let frame = encode_frame(msg)?;
+    writer.write_all(&frame).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::*;
+
+    fn every_client_msg() -> Vec<ClientMsg> {
+        vec![
+            ClientMsg::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                client: "jqueue 0.1".into(),
+            },
+            ClientMsg::Identify {
+                username: "alice".into(),
+            },
+            ClientMsg::Register {
+                username: "alice".into(),
+                password: "correct horse".into(),
+            },
+            ClientMsg::Login {
+                username: "alice".into(),
+                password: "pw".into(),
+            },
+            ClientMsg::Resume {
+                token: SessionToken([7; 16]),
+            },
+            ClientMsg::AskForHelp {
+                description: "segfault ✨".into(),
+                location: "lab 3".into(),
+            },
+            ClientMsg::Cancel,
+            ClientMsg::Logout,
+            ClientMsg::Ping { nonce: u64::MAX },
+            ClientMsg::Pong { nonce: 0 },
+        ]
+    }
+
+    fn every_server_msg() -> Vec<ServerMsg> {
+        let view = QueueView {
+            open: true,
+            length: 3,
+            you: Some(OwnEntry {
+                position: 2,
+                waited_secs: 65,
+                estimated_wait_secs: Some(300),
+            }),
+            estimated_wait_secs: Some(450),
+            rows: vec![
+                ViewRow {
+                    position: 1,
+                    name: None,
+                    waited_secs: 100,
+                },
+                ViewRow {
+                    position: 2,
+                    name: Some("bob".into()),
+                    waited_secs: 65,
+                },
+            ],
+        };
+        let mut msgs = vec![
+            ServerMsg::Welcome {
+                protocol_version: PROTOCOL_VERSION,
+                course: "CS 101".into(),
+                session: "2026-11-21".into(),
+            },
+            ServerMsg::Incompatible { server_version: 1 },
+            ServerMsg::View(view),
+            ServerMsg::BeingHelped,
+            ServerMsg::Removed,
+            ServerMsg::Announcement {
+                text: "back in 5".into(),
+            },
+            ServerMsg::ShuttingDown,
+            ServerMsg::Ping { nonce: 1 },
+            ServerMsg::Pong { nonce: 2 },
+        ];
+        for status in [
+            AccountStatus::Known,
+            AccountStatus::New,
+            AccountStatus::InvalidUsername,
+        ] {
+            msgs.push(ServerMsg::Identity {
+                username: "a".into(),
+                status,
+            });
+        }
+        for result in [
+            SignInResult::Success {
+                username: "a".into(),
+                token: SessionToken([1; 16]),
+            },
+            SignInResult::WrongCredentials,
+            SignInResult::UsernameTaken,
+            SignInResult::InvalidUsername,
+            SignInResult::InvalidPassword,
+            SignInResult::TooManyAttempts {
+                retry_after_ms: 4000,
+            },
+            SignInResult::TokenRejected,
+            SignInResult::ServerFull,
+        ] {
+            msgs.push(ServerMsg::SignIn(result));
+        }
+        for result in [
+            RequestResult::Joined { position: 4 },
+            RequestResult::AlreadyQueued { position: 1 },
+            RequestResult::Cancelled,
+            RequestResult::NotQueued,
+            RequestResult::QueueClosed,
+            RequestResult::InvalidText {
+                field: TextField::Location,
+                max_chars: 200,
+            },
+            RequestResult::StorageFailure,
+        ] {
+            msgs.push(ServerMsg::Request(result));
+        }
+        for err in [
+            ProtocolError::NotSignedIn,
+            ProtocolError::Unexpected,
+            ProtocolError::TimedOut,
+            ProtocolError::Evicted,
+            ProtocolError::SignedInElsewhere,
+        ] {
+            msgs.push(ServerMsg::ProtocolError(err));
+        }
+        msgs
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for msg in every_client_msg() {
+            let frame = encode_frame(&msg).unwrap();
+            assert_eq!(decode_frame::<ClientMsg>(&frame).unwrap(), msg);
+        }
+        for msg in every_server_msg() {
+            let frame = encode_frame(&msg).unwrap();
+            assert_eq!(decode_frame::<ServerMsg>(&frame).unwrap(), msg);
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_round_trip_over_a_stream() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        for msg in every_client_msg() {
+            write_frame(&mut a, &msg).await.unwrap();
+        }
+        drop(a);
+        for msg in every_client_msg() {
+            assert_eq!(read_frame::<ClientMsg, _>(&mut b).await.unwrap(), Some(msg));
+        }
+        assert!(
+            read_frame::<ClientMsg, _>(&mut b).await.unwrap().is_none(),
+            "clean close"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversize_frame_is_refused_before_reading_it() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        let len = (MAX_FRAME_LEN as u32 + 1).to_be_bytes();
+        tokio::io::AsyncWriteExt::write_all(&mut a, &len)
+            .await
+            .unwrap();
+        let err = read_frame::<ClientMsg, _>(&mut b).await.unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { len } if len == MAX_FRAME_LEN + 1));
+    }
+
+    #[test]
+    fn encoding_an_oversize_message_fails() {
+        let msg = ServerMsg::Announcement {
+            text: "x".repeat(MAX_FRAME_LEN + 1),
+        };
+        assert!(encode_frame(&msg).is_err());
+    }
+
+    #[tokio::test]
+    async fn truncated_frame_is_an_error_not_a_clean_close() {
+        let frame = encode_frame(&ClientMsg::Identify {
+            username: "alice".into(),
+        })
+        .unwrap();
+        for cut in [2, LEN_PREFIX, frame.len() - 1] {
+            let (mut a, mut b) = tokio::io::duplex(1024);
+            tokio::io::AsyncWriteExt::write_all(&mut a, &frame[..cut])
+                .await
+                .unwrap();
+            drop(a);
+            let err = read_frame::<ClientMsg, _>(&mut b).await.unwrap_err();
+            assert!(matches!(err, FrameError::Truncated), "cut at {cut}: {err}");
+        }
+        assert!(matches!(
+            decode_frame::<ClientMsg>(&frame[..5]),
+            Err(FrameError::Truncated)
+        ));
+    }
+
+    #[test]
+    fn hostile_length_inside_a_small_frame_is_rejected_without_allocating() {
+        // `Identify` is variant 1; then a varint string length of 2^40
+        // (0xFD = u64 follows, little-endian) and no string bytes.
+        let mut payload = vec![1u8, 0xFD];
+        payload.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let err = decode_payload::<ClientMsg>(&payload).unwrap_err();
+        assert!(matches!(err, FrameError::Malformed(_)), "{err}");
+        // A plausible-but-too-long claim (under 2^40 but over the limit) too.
+        let mut payload = vec![1u8, 0xFC];
+        payload.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        assert!(decode_payload::<ClientMsg>(&payload).is_err());
+    }
+
+    #[test]
+    fn trailing_bytes_and_unknown_variants_are_rejected() {
+        let mut frame = encode_frame(&ClientMsg::Cancel).unwrap();
+        frame.push(0);
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        assert!(decode_frame::<ClientMsg>(&frame).is_err());
+        assert!(decode_payload::<ClientMsg>(&[200]).is_err());
+        assert!(decode_payload::<ClientMsg>(&[]).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+        /// Arbitrary bytes never panic the decoder, whatever they claim.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode_frame::<ClientMsg>(&bytes);
+            let _ = decode_payload::<ClientMsg>(&bytes);
+            let _ = decode_payload::<ServerMsg>(&bytes);
+        }
+    }
+}

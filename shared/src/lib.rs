@@ -1,0 +1,20 @@
+//! The jqueue wire protocol, shared by the server (`jqueue-server`) and the
+//! student client (`jqueue`).
+//!
+//! - [`protocol`]: the messages both sides exchange and the types inside them.
+//! - [`codec`]: framing (a 4-byte big-endian length, then a bincode payload) and
+//!   every use of bincode in the project, so the codec can be swapped in one place.
+//! - [`validate`]: the rules for usernames, passwords and free text.
+//! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
+//!
+//! This crate does no networking of its own beyond reading and writing frames on
+//! a stream it is given.
+
+pub mod codec;
+pub mod protocol;
+pub mod sanitize;
+pub mod validate;
+
+pub use codec::{FrameError, MAX_FRAME_LEN, read_frame, write_frame};
+pub use protocol::*;
+pub use sanitize::sanitize;

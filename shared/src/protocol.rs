@@ -1,0 +1,236 @@
+//! Messages exchanged between a student's client and the server.
+//!
+//! A connection starts with [`ClientMsg::Hello`]; the server answers with
+//! [`ServerMsg::Welcome`] or [`ServerMsg::Incompatible`] (and closes). The client
+//! then identifies itself, signs in (register, log in or resume with a token) and
+//! from then on sends requests while the server pushes views and notices.
+//!
+//! Every outcome is a typed enum: nothing here is a string the other side must
+//! parse. Strings that do travel (descriptions, names, announcements) are
+//! untrusted and must go through [`crate::sanitize`] before reaching a terminal.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes shape. A peer speaking another version is
+/// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The default TCP port of `jqueue-server`.
+pub const DEFAULT_PORT: u16 = 7420;
+
+/// The most rows of the queue a student's view carries: a screenful, so that
+/// fan-out costs O(students × rows) and never O(students²).
+pub const MAX_VIEW_ROWS: usize = 50;
+
+/// A session token: 128 random bits chosen by the server. The client keeps it
+/// to resume after a dropped connection; the server stores only its SHA-256.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionToken(pub [u8; 16]);
+
+impl std::fmt::Debug for SessionToken {
+    // Tokens are credentials: keep them out of logs and panic messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(..)")
+    }
+}
+
+/// Messages from a client to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        protocol_version: u32,
+        client: String,
+    },
+    /// "This is who I am": the server answers [`ServerMsg::Identity`].
+    Identify {
+        username: String,
+    },
+    /// Create an account (the server said the name is new).
+    Register {
+        username: String,
+        password: String,
+    },
+    /// Sign in with a password.
+    Login {
+        username: String,
+        password: String,
+    },
+    /// Sign in again with a token from an earlier sign-in.
+    Resume {
+        token: SessionToken,
+    },
+    /// Join the queue.
+    AskForHelp {
+        description: String,
+        location: String,
+    },
+    /// Leave the queue.
+    Cancel,
+    /// Revoke this connection's token and close.
+    Logout,
+    /// Heartbeat; the peer answers with `Pong` carrying the same nonce.
+    Ping {
+        nonce: u64,
+    },
+    Pong {
+        nonce: u64,
+    },
+}
+
+/// Messages from the server to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    Welcome {
+        protocol_version: u32,
+        course: String,
+        session: String,
+    },
+    /// The client speaks another protocol version; the server closes next.
+    Incompatible {
+        server_version: u32,
+    },
+    /// Answer to [`ClientMsg::Identify`].
+    Identity {
+        username: String,
+        status: AccountStatus,
+    },
+    /// Answer to `Register`, `Login` and `Resume`.
+    SignIn(SignInResult),
+    /// Answer to `AskForHelp` / `Cancel`.
+    Request(RequestResult),
+    /// The student's own view of the queue; pushed after every change.
+    View(QueueView),
+    /// The professor has picked this student: it is their turn.
+    BeingHelped,
+    /// The professor removed this student from the queue.
+    Removed,
+    /// A message from the professor to every student.
+    Announcement {
+        text: String,
+    },
+    /// The server is going away (the professor quit, or it was stopped).
+    ShuttingDown,
+    /// The client broke the protocol (for example a request before signing
+    /// in); the server closes the connection after sending this.
+    ProtocolError(ProtocolError),
+    Ping {
+        nonce: u64,
+    },
+    Pong {
+        nonce: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountStatus {
+    /// The account exists: ask for the password.
+    Known,
+    /// No such account (or its password was reset): ask for a new password.
+    New,
+    /// The name breaks the username rule.
+    InvalidUsername,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInResult {
+    Success {
+        username: String,
+        token: SessionToken,
+    },
+    /// Wrong password *or* unknown user: one answer for both, so usernames
+    /// cannot be probed through the error.
+    WrongCredentials,
+    /// `Register` for a name that already has a password.
+    UsernameTaken,
+    InvalidUsername,
+    /// The new password breaks the length rule.
+    InvalidPassword,
+    /// Too many failed attempts on this account; try again after the delay.
+    TooManyAttempts {
+        retry_after_ms: u64,
+    },
+    /// The token is unknown, expired or revoked: sign in with a password.
+    TokenRejected,
+    /// The server has as many signed-in students as it allows.
+    ServerFull,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestResult {
+    /// Now in the queue at this position (1-based).
+    Joined {
+        position: u32,
+    },
+    /// Already in the queue: nothing changed.
+    AlreadyQueued {
+        position: u32,
+    },
+    Cancelled,
+    NotQueued,
+    /// The professor has closed the queue to new requests.
+    QueueClosed,
+    /// A field broke a rule; nothing changed.
+    InvalidText {
+        field: TextField,
+        max_chars: u32,
+    },
+    /// The server could not record the change (for example the disk is full);
+    /// nothing changed.
+    StorageFailure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextField {
+    Description,
+    Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProtocolError {
+    /// A request that needs a signed-in student arrived before sign-in.
+    NotSignedIn,
+    /// A message that is not valid at this point of the conversation.
+    Unexpected,
+    /// The client did not sign in within the pre-authentication timeout.
+    TimedOut,
+    /// Too many connections that have not signed in: this one was the oldest.
+    Evicted,
+    /// The same student signed in from another connection.
+    SignedInElsewhere,
+}
+
+/// One student's view of the queue. Only the first [`MAX_VIEW_ROWS`] rows
+/// travel; the student's own position is given separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub open: bool,
+    /// Number of students waiting.
+    pub length: u32,
+    /// This student's entry, if they are in the queue.
+    pub you: Option<OwnEntry>,
+    /// Estimated wait for a student joining at the back now, in seconds, when the
+    /// server has seen enough help to estimate.
+    pub estimated_wait_secs: Option<u64>,
+    /// The first rows of the queue, in order.
+    pub rows: Vec<ViewRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnEntry {
+    /// 1-based position.
+    pub position: u32,
+    /// Seconds this student has been waiting, as of the moment the view was sent.
+    pub waited_secs: u64,
+    /// Estimated seconds until it is this student's turn, if known.
+    pub estimated_wait_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewRow {
+    pub position: u32,
+    /// `None` when the server hides other students' names (the default).
+    pub name: Option<String>,
+    /// Seconds waiting, as of the moment the view was sent.
+    pub waited_secs: u64,
+}
