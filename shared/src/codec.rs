@@ -84,37 +84,84 @@ pub fn decode_frame<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> 
 
 /// Reads one message. Returns `Ok(None)` when the peer closed the connection
 /// cleanly between frames, and an error for anything else.
+///
+/// Not cancel-safe: use a [`FrameReader`] where the read races other events.
 pub async fn read_frame<T, R>(reader: &mut R) -> Result<Option<T>, FrameError>
 where
     T: DeserializeOwned,
     R: AsyncRead + Unpin,
 {
-    let mut prefix = [0; LEN_PREFIX];
-    // Read the first byte on its own so that a clean close is told apart from a
-    // close in the middle of a frame.
-    if reader.read(&mut prefix[..1]).await? == 0 {
-        return Ok(None);
-    }
-    read_exact_or_truncated(reader, &mut prefix[1..]).await?;
-    let len = u32::from_be_bytes(prefix) as usize;
-    if len > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge { len });
-    }
-    // The buffer lives only as long as this frame: an idle connection holds no
-    // read buffer at all, which keeps memory per signed-in student small.
-    let mut payload = vec![0; len];
-    read_exact_or_truncated(reader, &mut payload).await?;
-    decode_payload(&payload).map(Some)
+    FrameReader::new(reader).read_frame().await
 }
 
-async fn read_exact_or_truncated<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut [u8],
-) -> Result<(), FrameError> {
-    match reader.read_exact(buf).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated),
-        Err(e) => Err(e.into()),
+/// Reads frames from a stream, keeping a partly read frame between calls so
+/// that [`FrameReader::read_frame`] is cancel-safe: it can sit in a
+/// `tokio::select!` beside timers and channels without losing bytes.
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    inner: R,
+    prefix: [u8; LEN_PREFIX],
+    prefix_filled: usize,
+    /// Allocated only while a frame is arriving: an idle connection holds no
+    /// read buffer, which keeps memory per signed-in student small.
+    payload: Vec<u8>,
+    payload_filled: usize,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            prefix: [0; LEN_PREFIX],
+            prefix_filled: 0,
+            payload: Vec::new(),
+            payload_filled: 0,
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Reads the next message; `Ok(None)` on a clean close between frames.
+    pub async fn read_frame<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+        // Every await below is a single `read`, which consumes nothing when
+        // cancelled; all progress is kept in `self`.
+        while self.prefix_filled < LEN_PREFIX {
+            let n = self
+                .inner
+                .read(&mut self.prefix[self.prefix_filled..])
+                .await?;
+            if n == 0 {
+                return if self.prefix_filled == 0 {
+                    Ok(None)
+                } else {
+                    Err(FrameError::Truncated)
+                };
+            }
+            self.prefix_filled += n;
+            if self.prefix_filled == LEN_PREFIX {
+                let len = u32::from_be_bytes(self.prefix) as usize;
+                if len > MAX_FRAME_LEN {
+                    return Err(FrameError::TooLarge { len });
+                }
+                self.payload = vec![0; len];
+                self.payload_filled = 0;
+            }
+        }
+        while self.payload_filled < self.payload.len() {
+            let n = self
+                .inner
+                .read(&mut self.payload[self.payload_filled..])
+                .await?;
+            if n == 0 {
+                return Err(FrameError::Truncated);
+            }
+            self.payload_filled += n;
+        }
+        self.prefix_filled = 0;
+        let payload = std::mem::take(&mut self.payload);
+        decode_payload(&payload).map(Some)
     }
 }
 
@@ -283,6 +330,36 @@ mod tests {
         assert!(
             read_frame::<ClientMsg, _>(&mut b).await.unwrap().is_none(),
             "clean close"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frame_reader_survives_cancellation_mid_frame() {
+        let frame = encode_frame(&ClientMsg::Identify {
+            username: "alice".into(),
+        })
+        .unwrap();
+        let (mut a, b) = tokio::io::duplex(1024);
+        let mut reader = FrameReader::new(b);
+        tokio::io::AsyncWriteExt::write_all(&mut a, &frame[..6])
+            .await
+            .unwrap();
+        // The read is cancelled while the frame is half there...
+        let pending = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            reader.read_frame::<ClientMsg>(),
+        );
+        assert!(pending.await.is_err());
+        // ...and completes once the rest arrives, with nothing lost.
+        tokio::io::AsyncWriteExt::write_all(&mut a, &frame[6..])
+            .await
+            .unwrap();
+        let msg = reader.read_frame::<ClientMsg>().await.unwrap();
+        assert_eq!(
+            msg,
+            Some(ClientMsg::Identify {
+                username: "alice".into()
+            })
         );
     }
 

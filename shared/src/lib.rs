@@ -15,6 +15,6 @@ pub mod protocol;
 pub mod sanitize;
 pub mod validate;
 
-pub use codec::{FrameError, MAX_FRAME_LEN, read_frame, write_frame};
+pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};
 pub use protocol::*;
 pub use sanitize::sanitize;
