@@ -254,6 +254,7 @@ impl App {
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
             (None, Screen::Main) => keys::MAIN,
+            (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
             (None, Screen::Connecting | Screen::Stopped(_)) => keys::WAITING,
         }
@@ -588,7 +589,7 @@ impl App {
             return Vec::new();
         };
         match action {
-            Some(Action::NextField) if form.new_account => form.focus = 1 - form.focus,
+            Some(Action::NextField) => form.focus = 1 - form.focus,
             Some(Action::Submit) if !form.busy => {
                 if let Some(command) = submit_sign_in(form, now, link_up) {
                     form.busy = true;

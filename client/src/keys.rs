@@ -180,6 +180,19 @@ pub const HELP: &[Binding] = &[
 
 pub const SIGN_IN: &[Binding] = &[
     bind(&[Key::Enter], "Enter", Action::Submit, "sign in", "Sign in"),
+    bind(&[Key::Esc], "Esc", Action::QuitNow, "quit", "Quit jqueue"),
+    CTRL_C,
+];
+
+/// Creating a password: two fields to move between.
+pub const CREATE_PASSWORD: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "next / create account",
+        "Go to the second field, then create the account",
+    ),
     bind(
         &[Key::Tab, Key::Down, Key::BackTab, Key::Up],
         "Tab",
@@ -248,7 +261,15 @@ mod tests {
 
     #[test]
     fn no_table_binds_a_key_twice() {
-        for table in [MAIN, ASK_FORM, CONFIRM, HELP, SIGN_IN, WAITING] {
+        for table in [
+            MAIN,
+            ASK_FORM,
+            CONFIRM,
+            HELP,
+            SIGN_IN,
+            CREATE_PASSWORD,
+            WAITING,
+        ] {
             let keys: Vec<Key> = table.iter().flat_map(|b| b.keys.iter().copied()).collect();
             for (i, k) in keys.iter().enumerate() {
                 assert!(!keys[i + 1..].contains(k), "{k:?} bound twice");

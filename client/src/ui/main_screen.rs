@@ -217,13 +217,14 @@ fn render_queue(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    Paragraph::new(Text::from(queue_lines(
+    let lines = queue_lines(
         app,
         received,
         theme,
         inner.height as usize,
-    )))
-    .render(inner, buf);
+        inner.width as usize,
+    );
+    Paragraph::new(Text::from(lines)).render(inner, buf);
 }
 
 /// The rows that fit in `height` lines, always including the student's own
@@ -233,6 +234,7 @@ fn queue_lines<'a>(
     received: &'a Received,
     theme: Theme,
     height: usize,
+    width: usize,
 ) -> Vec<Line<'a>> {
     let view = &received.view;
     let elapsed = app.seconds_since_view();
@@ -240,8 +242,11 @@ fn queue_lines<'a>(
     let own_position = own.map(|you| you.position);
     let row_line = |position: u32, name: &str, waited: u64, mine: bool| {
         let marker = if mine { "▶" } else { " " };
+        // Marker, position, name, and the time waited against the right edge.
+        let name_width = width.saturating_sub(20).max(8);
+        let name: String = name.chars().take(name_width).collect();
         let text = format!(
-            "{marker} #{position:<4} {name:<40} {:>12}",
+            "{marker} #{position:<4} {name:<name_width$} {:>10} ",
             short_duration(waited + elapsed)
         );
         if mine {

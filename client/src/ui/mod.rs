@@ -151,7 +151,9 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     .right_aligned();
     let right_width = right.width() as u16;
     let [left_area, right_area] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)])
+            .spacing(1)
+            .areas(area);
     Line::from(left).render(left_area, buf);
     right.render(right_area, buf);
 }

@@ -12,7 +12,7 @@ use super::{Theme, render_input};
 use crate::app::{App, Link, SignInForm, Tone};
 
 pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let height = if form.new_account { 16 } else { 13 };
+    let height = if form.new_account { 15 } else { 12 };
     let rect = area.centered(
         Constraint::Length(64.min(area.width)),
         Constraint::Length(height.min(area.height)),
