@@ -196,6 +196,7 @@ where
         tokens: TokenStore::for_server(&config.data_dir, &config.server),
         server: config.server,
         username: config.username,
+        backoff: net::Backoff::default(),
     });
     let (event_tx, mut terminal_events) = mpsc::unbounded_channel();
     spawn_terminal_reader(event_tx.clone());

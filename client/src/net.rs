@@ -26,9 +26,22 @@ use crate::token_store::TokenStore;
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 /// Silence after which the connection counts as dead: three missed heartbeats.
 pub const DEAD_AFTER: Duration = Duration::from_secs(30);
-/// Reconnect delays: the first, and the cap it doubles towards.
-pub const FIRST_RETRY: Duration = Duration::from_secs(1);
-pub const MAX_RETRY: Duration = Duration::from_secs(15);
+
+/// Delays between connection attempts: `first`, doubling up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(15),
+        }
+    }
+}
 
 /// A password on its way to the server; never printed, even in logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -128,6 +141,7 @@ pub struct NetConfig {
     pub server: ServerAddr,
     pub username: String,
     pub tokens: TokenStore,
+    pub backoff: Backoff,
 }
 
 /// Starts the network task on the current tokio runtime.
@@ -159,7 +173,8 @@ pub async fn run(
         events,
         nonce: 0,
     };
-    let mut retry = FIRST_RETRY;
+    let backoff = task.config.backoff;
+    let mut retry = backoff.first;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -187,7 +202,7 @@ pub async fn run(
                 if signed_in {
                     // The connection had worked: a fresh problem starts the
                     // back-off from the beginning.
-                    retry = FIRST_RETRY;
+                    retry = backoff.first;
                     attempt = 0;
                 }
                 reason
@@ -206,7 +221,7 @@ pub async fn run(
         if !task.wait(retry).await {
             return;
         }
-        retry = (retry * 2).min(MAX_RETRY);
+        retry = (retry * 2).min(backoff.max);
     }
 }
 
