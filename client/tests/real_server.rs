@@ -222,8 +222,8 @@ async fn a_serve_moves_everyone_up() {
         student.until_place(Some(i as u32 + 1), 3).await;
     }
 
-    let served = server.handle.serve(None).await.unwrap().unwrap();
-    assert_eq!(&*served.entry.username, "ann");
+    let helped = server.handle.serve(None).await.unwrap().unwrap();
+    assert_eq!(&*helped.entry.username, "ann");
 
     let [ann, ben, cat] = &mut students[..] else {
         unreachable!()
