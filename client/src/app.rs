@@ -365,6 +365,10 @@ impl App {
 
     fn on_need_password(&mut self, status: AccountStatus) {
         let new_account = status == AccountStatus::New;
+        // After a reconnect whose token was refused: back to the password,
+        // with nothing of the main screen left open over it.
+        self.overlay = None;
+        self.pending = None;
         match &mut self.screen {
             // Asked again after a reconnect: keep what was typed.
             Screen::SignIn(form) if form.new_account == new_account => form.busy = false,

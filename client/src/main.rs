@@ -23,9 +23,11 @@ async fn main() -> ExitCode {
         }
     };
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    // `init` also installs a panic hook that restores the terminal.
-    let terminal = ratatui::init();
-    let result = jqueue_client::run(terminal, config, color).await;
+    // `try_init` also installs a panic hook that restores the terminal.
+    let result = match ratatui::try_init() {
+        Ok(terminal) => jqueue_client::run(terminal, config, color).await,
+        Err(e) => Err(anyhow::anyhow!("jqueue needs a terminal to draw on: {e}")),
+    };
     ratatui::restore();
     match result {
         Ok(farewell) => {

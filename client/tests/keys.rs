@@ -336,3 +336,18 @@ fn the_waiting_time_counts_between_updates() {
     h.advance(60);
     assert!(h.screen_contains("waiting 9 min 05 s"));
 }
+
+#[test]
+fn a_token_refused_after_a_reconnect_asks_for_the_password_again() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(2, None)));
+    h.press('h');
+    h.net(NetEvent::Disconnected {
+        reason: Disconnect::Closed,
+        retry_in: std::time::Duration::from_secs(1),
+    });
+    h.need_password(AccountStatus::Known);
+    assert!(matches!(h.app().screen, Screen::SignIn(_)));
+    assert!(h.app().overlay.is_none());
+    assert!(h.screen_contains("Password"));
+}
