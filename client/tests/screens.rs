@@ -250,3 +250,15 @@ fn no_color_uses_no_colour_at_all() {
         assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
     }
 }
+
+#[test]
+fn a_long_announcement_wraps() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::Announcement(
+        "The lab closes at 6 pm today. If you are still in line at 5:45, \
+         come to the front desk and we will take your question by email instead."
+            .into(),
+    ));
+    h.net(NetEvent::View(view(2, Some(2))));
+    snapshot("long_announcement", &h);
+}

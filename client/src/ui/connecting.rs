@@ -1,6 +1,7 @@
 //! The connecting screen, before the first sign-in: the address being tried,
 //! and after a failure why, and a countdown to the next attempt.
 
+use jqueue_shared::sanitize;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -52,7 +53,7 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 fn reason_text(reason: &Disconnect) -> String {
     match reason {
-        Disconnect::Unreachable(e) | Disconnect::Error(e) => format!("({e})"),
+        Disconnect::Unreachable(e) | Disconnect::Error(e) => format!("({})", sanitize(e)),
         Disconnect::Closed => "(the server closed the connection)".to_owned(),
         Disconnect::ServerShutDown => "(the server is shutting down)".to_owned(),
         Disconnect::NoHeartbeat => "(no answer from the server)".to_owned(),

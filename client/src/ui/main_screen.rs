@@ -8,13 +8,17 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::{Theme, centered_lines, estimate, short_duration};
-use jqueue_shared::QueueView;
+use jqueue_shared::{QueueView, sanitize};
 
 use crate::app::{App, Link, Pending, Received};
 use crate::net::Disconnect;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let announcement_height = if app.announcement.is_some() { 3 } else { 0 };
+    // Room for the whole announcement, up to three lines of it.
+    let announcement_height = app.announcement.as_ref().map_or(0, |text| {
+        let width = usize::from(area.width.saturating_sub(2)).max(1);
+        (text.chars().count().div_ceil(width).clamp(1, 3) + 2) as u16
+    });
     let [status, announcement, queue, notice] = Layout::vertical([
         Constraint::Length(7),
         Constraint::Length(announcement_height),
@@ -185,13 +189,13 @@ fn waited_time(secs: u64) -> String {
 
 fn describe(reason: &Disconnect) -> String {
     match reason {
-        Disconnect::Unreachable(e) => format!("could not connect ({e})"),
+        Disconnect::Unreachable(e) => format!("could not connect ({})", sanitize(e)),
         Disconnect::Closed => "the server closed it".to_owned(),
         Disconnect::ServerShutDown => "the server shut down".to_owned(),
         Disconnect::NoHeartbeat => "no answer from the server for 30 s".to_owned(),
         Disconnect::ServerFull => "the server is full".to_owned(),
         Disconnect::SignInExpired => "sign-in took too long".to_owned(),
-        Disconnect::Error(e) => e.clone(),
+        Disconnect::Error(e) => sanitize(e).into_owned(),
     }
 }
 

@@ -133,6 +133,7 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         left.push(Span::raw(format!(" · {course} · {session}")));
     }
     let state = match (&app.link, app.server_shut_down) {
+        _ if matches!(app.screen, Screen::Stopped(_)) => Span::raw("○ not connected"),
         (Link::Up, _) => Span::styled("● online", theme.tone(Tone::Good)),
         (_, true) => Span::styled("○ server shut down", theme.tone(Tone::Warning)),
         (Link::Connecting { .. }, false) => Span::raw("○ connecting…"),
