@@ -6,6 +6,7 @@
 //! - [`app`]: the client's state and the pure `update` that changes it.
 //! - [`keys`]: the key bindings, one table per screen.
 //! - [`ui`]: drawing, one file per screen; drawing never changes state.
+//! - [`logging`]: diagnostics to a file in the data dir, never the terminal.
 //! - [`event_loop`]: joins terminal, network and timer events to the app, generic
 //!   over the ratatui backend so tests drive the whole client.
 
