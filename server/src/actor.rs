@@ -476,6 +476,7 @@ impl Actor {
             }
             Command::BeginLogin { username, reply } => {
                 let now = Instant::now();
+                self.forget_stale_backoffs(now);
                 let state = self.backoff.entry(username.clone()).or_default();
                 let gate = if let Err(wait) = state.backoff.check(now) {
                     Ok(LoginGate::Wait(wait))
@@ -654,6 +655,18 @@ impl Actor {
             Command::Snapshot { reply } => {
                 let _ = reply.send(self.professor_view());
             }
+        }
+    }
+
+    /// Guesses at many made-up names must not grow the back-off table
+    /// forever: past a bound, forget accounts that may already try again.
+    fn forget_stale_backoffs(&mut self, now: Instant) {
+        const BOUND: usize = 10_000;
+        if self.backoff.len() > BOUND {
+            self.backoff.retain(|_, state| {
+                state.backoff.check(now).is_err()
+                    || state.in_flight_since.is_some_and(|t| now - t < STALE_ATTEMPT)
+            });
         }
     }
 
