@@ -575,7 +575,7 @@ impl Actor {
                 location,
                 reply,
             } => {
-                let _ = reply.send(self.join(username, description, location));
+                let _ = reply.send(self.join(&username, description, location));
             }
             Command::Cancel { username, reply } => {
                 let result = if self.queue.position(&username).is_none() {
@@ -698,7 +698,12 @@ impl Actor {
         AttachOutcome::Attached
     }
 
-    fn join(&mut self, username: Arc<str>, description: String, location: String) -> RequestResult {
+    fn join(
+        &mut self,
+        username: &Arc<str>,
+        description: String,
+        location: String,
+    ) -> RequestResult {
         if !jqueue_shared::validate::is_valid_text(&description) {
             return RequestResult::InvalidText {
                 field: TextField::Description,
@@ -711,7 +716,7 @@ impl Actor {
                 max_chars: jqueue_shared::validate::MAX_TEXT_CHARS as u32,
             };
         }
-        match self.queue.check_join(&username) {
+        match self.queue.check_join(username) {
             Err(JoinError::Closed) => return RequestResult::QueueClosed,
             Err(JoinError::AlreadyQueued { position }) => {
                 return RequestResult::AlreadyQueued {
