@@ -666,7 +666,7 @@ async fn q_asks_first_when_students_are_waiting() {
         Flow::Quit
     );
 
-    let _alice = Student::join(server.addr, "alice", "help").await;
+    let mut alice = Student::join(server.addr, "alice", "help").await;
     let mut app = server.app().await;
     assert_eq!(
         press(&mut app, handle, KeyCode::Char('q')).await,
@@ -682,6 +682,26 @@ async fn q_asks_first_when_students_are_waiting() {
     );
     // Quitting changed nothing: alice is still waiting for the next start.
     assert_eq!(handle.snapshot().await.unwrap().entries.len(), 1);
+    // What `main` does once the screen returns: every student is told.
+    handle.shutdown();
+    alice.expect(|m| matches!(m, ServerMsg::ShuttingDown)).await;
+}
+
+#[test]
+fn a_long_queue_scrolls_to_keep_the_selection_visible() {
+    let mut view = empty_view();
+    view.entries = (1..=30)
+        .map(|i| entry(&format!("student{i:02}"), "", "lab", 60 * i))
+        .collect();
+    let mut app = app_for(view);
+    let text = screen_text(&render(&app, 80, 24));
+    assert!(text.contains("showing 1–9"), "{text}");
+    app.update(key(KeyCode::End));
+    let text = screen_text(&render(&app, 80, 24));
+    assert!(text.contains("showing 22–30"), "{text}");
+    let selected = text.lines().find(|l| l.contains('›')).unwrap();
+    assert!(selected.contains("student30"), "{selected}");
+    assert!(!text.contains("student21"));
 }
 
 #[tokio::test]

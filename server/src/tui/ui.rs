@@ -508,9 +508,12 @@ impl App {
         let scroll = input.visual_scroll(width);
         let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
         Line::from(ellipsize(&shown, width).into_owned()).render(row(inner, 0), buf);
+        let audience = match self.view.online {
+            1 => "to 1 signed-in student".to_owned(),
+            n => format!("to {n} signed-in students"),
+        };
         let count = format!(
-            "to {} signed-in students · {}/{MAX_ANNOUNCEMENT_CHARS}",
-            self.view.online,
+            "{audience} · {}/{MAX_ANNOUNCEMENT_CHARS}",
             input.value().chars().count()
         );
         Line::styled(ellipsize(&count, width).into_owned(), t.dim()).render(row(inner, 2), buf);
