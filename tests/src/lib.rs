@@ -24,6 +24,8 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
 
+pub mod pty;
+
 /// Turns a hang into a failure; never a measure of speed.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
