@@ -161,6 +161,7 @@ pub(crate) enum Command {
     },
     Resume {
         token: SessionToken,
+        peer: SocketAddr,
         reply: oneshot::Sender<Result<Option<String>, StoreError>>,
     },
     Logout {
@@ -320,6 +321,10 @@ struct LoginState {
     /// connections cannot multiply an attacker's guesses.
     in_flight_since: Option<Instant>,
 }
+
+/// `users list` shows the last sign-in to the minute; recording every
+/// reconnection exactly would cost a disk sync each.
+const SIGN_IN_GRANULARITY_MS: i64 = 60_000;
 
 /// An attempt whose handler vanished mid-verification stops blocking others
 /// after this long.
@@ -503,6 +508,14 @@ impl Actor {
                 state.in_flight_since = None;
                 let result = if success {
                     self.backoff.remove(&username);
+                    let now = now_ms();
+                    let noted = blocking(|| {
+                        self.store
+                            .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
+                    });
+                    if let Err(e) = noted {
+                        tracing::warn!("could not record {username}'s sign-in time: {e}");
+                    }
                     let token = self.issue_token(&username);
                     if token.is_ok() {
                         self.record(ActivityKind::SignedIn { username, peer });
@@ -536,12 +549,19 @@ impl Actor {
                 };
                 let _ = reply.send(result);
             }
-            Command::Resume { token, reply } => {
+            Command::Resume { token, peer, reply } => {
                 let digest = auth::token_digest(&token);
                 let now = now_ms();
                 let owner = blocking(|| self.store.token_owner(&digest, now));
                 if let Ok(Some(username)) = &owner {
-                    let _ = blocking(|| self.store.note_sign_in(username, now));
+                    let _ = blocking(|| {
+                        self.store
+                            .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+                    });
+                    self.record(ActivityKind::SignedIn {
+                        username: username.clone(),
+                        peer,
+                    });
                 }
                 let _ = reply.send(owner);
             }
@@ -665,7 +685,9 @@ impl Actor {
         if self.backoff.len() > BOUND {
             self.backoff.retain(|_, state| {
                 state.backoff.check(now).is_err()
-                    || state.in_flight_since.is_some_and(|t| now - t < STALE_ATTEMPT)
+                    || state
+                        .in_flight_since
+                        .is_some_and(|t| now - t < STALE_ATTEMPT)
             });
         }
     }

@@ -346,7 +346,10 @@ impl Handler {
                 }
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } => {
-                    let owner = self.ask(|reply| Command::Resume { token, reply }).await?;
+                    let peer = self.peer;
+                    let owner = self
+                        .ask(|reply| Command::Resume { token, peer, reply })
+                        .await?;
                     if let Ok(Some(username)) = owner {
                         Some((username, token))
                     } else {
