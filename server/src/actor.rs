@@ -392,7 +392,7 @@ impl Actor {
 
         let (commands, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
-            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names)));
+            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, now)));
         let (revisions, revision_rx) = watch::channel(0);
         let (activity, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);
@@ -441,7 +441,7 @@ impl Actor {
 
     fn publish(&mut self) {
         if self.queue_changed {
-            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names);
+            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, now_ms());
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.professor_changed = true;
