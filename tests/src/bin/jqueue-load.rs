@@ -31,6 +31,7 @@ use clap::Parser;
 /// Load generator and benchmark for jqueue.
 #[derive(Debug, Parser)]
 #[command(name = "jqueue-load", version)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
 struct Args {
     /// Simulated students to sign in.
     #[arg(long, default_value_t = 100)]

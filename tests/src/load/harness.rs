@@ -343,8 +343,7 @@ impl Student {
                             tracker.request_errors.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    Ok(Some((ServerMsg::ShuttingDown | ServerMsg::ProtocolError(_), _)))
-                    | Ok(None)
+                    Ok(None | Some((ServerMsg::ShuttingDown | ServerMsg::ProtocolError(_), _)))
                     | Err(_) => {
                         tracker.disconnects.fetch_add(1, Ordering::Relaxed);
                         break;

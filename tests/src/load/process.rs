@@ -43,16 +43,13 @@ impl ChildServer {
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(READY_TIMEOUT, lines.next_line()).await;
-        let line = match first {
-            Ok(Ok(Some(line))) => line,
-            Ok(Ok(None) | Err(_)) | Err(_) => {
-                let _ = child.start_kill();
-                bail!(
-                    "server did not print `listening on IP:PORT`; end of its log ({}):\n{}",
-                    log.display(),
-                    log_tail(log)
-                );
-            }
+        let Ok(Ok(Some(line))) = first else {
+            let _ = child.start_kill();
+            bail!(
+                "server did not print `listening on IP:PORT`; end of its log ({}):\n{}",
+                log.display(),
+                log_tail(log)
+            );
         };
         let addr = line
             .strip_prefix("listening on ")
@@ -88,14 +85,11 @@ impl ChildServer {
     pub async fn stop(mut self) -> Result<()> {
         let _ = self.command("quit").await;
         self.stdin = None;
-        match tokio::time::timeout(QUIT_TIMEOUT, self.child.wait()).await {
-            Ok(status) => {
-                status?;
-            }
-            Err(_) => {
-                eprintln!("server {} did not quit in time; killing it", self.pid);
-                self.child.kill().await?;
-            }
+        if let Ok(status) = tokio::time::timeout(QUIT_TIMEOUT, self.child.wait()).await {
+            status?;
+        } else {
+            eprintln!("server {} did not quit in time; killing it", self.pid);
+            self.child.kill().await?;
         }
         Ok(())
     }

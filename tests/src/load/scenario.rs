@@ -29,6 +29,7 @@ const SIGN_IN_ATTEMPTS: u32 = 50;
 
 /// What to run, from the command line.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, one per phase
 pub struct Config {
     pub clients: usize,
     pub changes: usize,
@@ -192,6 +193,70 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         server.command("open").await?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
+
+    // Fan-out.
+    let mut model = QueueModel::new(n, server.is_some());
+    let mut control = Control::Jqueue {
+        server: server.as_mut(),
+        students: &students,
+    };
+    eprintln!("applying {} changes to a queue of {n}", cfg.changes);
+    run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(WARMUP_ROUNDS),
+        cfg,
+    )
+    .await?;
+    tracker.reset_view_sizes();
+    let outcome = run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(cfg.changes),
+        cfg,
+    )
+    .await?;
+    report.view_frame_bytes = tracker.mean_view_frame_bytes();
+    let fanout = Summary::of(&outcome.latencies(None));
+    report.fanout_timeouts = outcome.timeouts;
+    report.fanout_p50_us = fanout.map(|s| s.p50_us);
+    report.fanout_p99_us = fanout.map(|s| s.p99_us);
+    report.fanout_max_us = fanout.map(|s| s.max_us);
+    eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
+
+    if cfg.storm {
+        run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
+    }
+    report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
+    report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
+
+    if cfg.resume {
+        run_resume(addr, students, &tokens, report).await?;
+    } else {
+        for student in students {
+            student.close();
+        }
+    }
+    if let Some(server) = server {
+        server.stop().await?;
+    }
+    Ok(())
+}
+
+/// Signs in N students and has them all join, reading the server's memory
+/// before, after signing in and after joining.
+async fn populate(
+    cfg: &Config,
+    addr: SocketAddr,
+    pid: Option<u32>,
+    report: &mut Report,
+) -> Result<(Arc<Tracker>, Vec<Student>, Vec<SessionToken>)> {
+    let n = cfg.clients;
     let rss = |label: &str| -> Option<u64> {
         let bytes = pid.and_then(|pid| rss_bytes(pid).ok());
         if let Some(b) = bytes {
@@ -238,58 +303,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         report.rss_per_client_bytes = Some(queued.saturating_sub(start) / n as u64);
     }
 
-    // Fan-out.
-    let mut model = QueueModel::new(n, server.is_some());
-    let mut control = Control::Jqueue {
-        server: server.as_mut(),
-        students: &students,
-    };
-    eprintln!("applying {} changes to a queue of {n}", cfg.changes);
-    run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(WARMUP_ROUNDS),
-        cfg,
-    )
-    .await?;
-    tracker.reset_view_sizes();
-    let outcome = run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(cfg.changes),
-        cfg,
-    )
-    .await?;
-    report.view_frame_bytes = tracker.mean_view_frame_bytes();
-    let fanout = Summary::of(&outcome.latencies(None));
-    report.fanout_timeouts = outcome.timeouts;
-    report.fanout_p50_us = fanout.map(|s| s.p50_us);
-    report.fanout_p99_us = fanout.map(|s| s.p99_us);
-    report.fanout_max_us = fanout.map(|s| s.max_us);
-    eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
-
-    if cfg.storm {
-        run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
-    }
-    report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
-    report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
-    drop(control);
-
-    if cfg.resume {
-        run_resume(addr, students, &tokens, report).await?;
-    } else {
-        for student in students {
-            student.close();
-        }
-    }
-    if let Some(server) = server {
-        server.stop().await?;
-    }
-    Ok(())
+    Ok((tracker, students, tokens))
 }
 
 fn ask_for_help(i: usize) -> ClientMsg {
@@ -762,14 +776,10 @@ async fn run_rounds(
 
 /// Where the load generator keeps server data and logs.
 pub fn work_dir(requested: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
-    match requested {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            Ok((dir.to_path_buf(), None))
-        }
-        None => {
-            let tmp = tempfile::Builder::new().prefix("jqueue-load-").tempdir()?;
-            Ok((tmp.path().to_path_buf(), Some(tmp)))
-        }
+    if let Some(dir) = requested {
+        std::fs::create_dir_all(dir)?;
+        return Ok((dir.to_path_buf(), None));
     }
+    let tmp = tempfile::Builder::new().prefix("jqueue-load-").tempdir()?;
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
 }
