@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use jqueue_shared::codec::encode_frame;
-use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, QueueView, ServerMsg, ViewRow};
+use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, PROTOCOL_VERSION, QueueView, ServerMsg, ViewRow};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -110,8 +110,14 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
         writeln!(out, "listening on {}", listener.local_addr()?)?;
         out.flush()?;
     }
+    let welcome: Arc<[u8]> = Arc::from(encode_frame(&ServerMsg::Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        course: "floor".into(),
+        session: String::new(),
+    })?);
     tokio::spawn(async move {
         loop {
+            let welcome = Arc::clone(&welcome);
             let Ok((mut socket, _)) = listener.accept().await else {
                 continue;
             };
@@ -120,6 +126,12 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
             // Only frames published after this subscriber arrived are sent.
             rx.mark_unchanged();
             tokio::spawn(async move {
+                // A greeting, so that the harness knows it was accepted (as
+                // jqueue's `Welcome` does): a connection the kernel completed
+                // but that overflowed the accept queue would never get frames.
+                if socket.write_all(&welcome).await.is_err() {
+                    return;
+                }
                 while rx.changed().await.is_ok() {
                     let frame = Arc::clone(&rx.borrow_and_update());
                     if socket.write_all(&frame).await.is_err() {
@@ -136,7 +148,7 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
             (Some("publish"), Some(length)) => {
                 let length: u32 = length.parse().context("publish LENGTH")?;
                 tx.send_replace(Arc::from(view_frame(length, frame_bytes)));
-                println!("published {length}");
+                println!("published {length} to {}", tx.receiver_count() - 1);
             }
             (Some("quit"), _) => break,
             _ => println!("unknown command"),

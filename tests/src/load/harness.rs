@@ -222,6 +222,14 @@ impl Conn {
         Ok(())
     }
 
+    /// Waits for the floor server's greeting.
+    pub async fn await_welcome(&mut self) -> Result<()> {
+        match tokio::time::timeout(REPLY_TIMEOUT, self.recv()).await?? {
+            Some((ServerMsg::Welcome { .. }, _)) => Ok(()),
+            other => anyhow::bail!("expected a greeting, got {other:?}"),
+        }
+    }
+
     /// Signs in as `username` and returns the session token.
     pub async fn sign_in(
         &mut self,

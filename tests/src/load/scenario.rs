@@ -530,7 +530,11 @@ async fn run_baseline(
     let addr = server.addr;
     let results = harness::bounded(n, 256, |i| {
         let tracker = Arc::clone(&tracker);
-        async move { Ok(Student::spawn(i, Conn::connect(addr).await?, tracker)) }
+        async move {
+            let mut conn = Conn::connect(addr).await?;
+            conn.await_welcome().await?;
+            Ok(Student::spawn(i, conn, tracker))
+        }
     })
     .await;
     let students = results.into_iter().collect::<Result<Vec<_>>>()?;
