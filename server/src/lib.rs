@@ -1,1 +1,185 @@
-//! placeholder
+//! jqueue-server: the office-hours queue server.
+//!
+//! The core is layered so arrows point one way: [`queue`] holds the rules and
+//! does no I/O; [`store`] persists; [`actor`] owns the state and is the only
+//! thing that changes it; [`net`] speaks the protocol to students; the
+//! professor's screen (`tui`) and the headless console ([`console`]) use the
+//! same [`ServerHandle`] API the actor offers.
+//!
+//! Starting a server in a test takes two lines:
+//!
+//! ```no_run
+//! # async fn demo(config: jqueue_server::ServerConfig) -> anyhow::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = jqueue_server::Server::start(config)?;
+//! tokio::spawn(jqueue_server::run(listener, server, std::future::pending::<()>()));
+//! # Ok(()) }
+//! ```
+
+pub mod actor;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod helped_log;
+pub mod net;
+pub mod print;
+pub mod queue;
+pub mod store;
+pub mod tui;
+pub mod view;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use actor::{
+    ActionError, Activity, ActivityKind, ProfessorEntry, ProfessorView, ServedStudent, ServerHandle,
+};
+pub use config::ServerConfig;
+pub use net::run;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use view::QueueSnapshot;
+
+/// Why the server could not start. Each message names the file or address
+/// and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use the data directory {path}: {message}")]
+    DataDir { path: PathBuf, message: String },
+    #[error("cannot open the database {path}: {message}")]
+    Database { path: PathBuf, message: String },
+    #[error("cannot write {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{0}")]
+    Bind(String),
+}
+
+/// A server whose state is loaded and whose actor is running, not yet
+/// accepting connections: pass it to [`run`].
+#[derive(Debug)]
+pub struct Server {
+    config: Arc<ServerConfig>,
+    handle: ServerHandle,
+    snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+}
+
+impl Server {
+    /// Creates the data directory layout, opens the database and restores the
+    /// session. Must be called inside a tokio runtime.
+    pub fn start(config: ServerConfig) -> Result<Self, StartError> {
+        for dir in [
+            config.data_dir.clone(),
+            config.logs_dir(),
+            config.prints_dir(),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|e| StartError::DataDir {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        check_writable(&config.data_dir)?;
+        let config = Arc::new(config);
+        let channels = actor::Actor::spawn(config.clone())?;
+        Ok(Self {
+            config,
+            handle: channels.handle,
+            snapshots: channels.snapshots,
+        })
+    }
+
+    /// The professor's API: serve, remove, print, open/close, announce, shut down.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+}
+
+/// Fails early, with the path in the message, if the data directory is
+/// read-only: better at start-up than on the first student's request.
+fn check_writable(dir: &std::path::Path) -> Result<(), StartError> {
+    let probe = dir.join(".jqueue-write-test");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| StartError::DataDir {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// How many ports after the requested one to try when it is taken.
+pub const PORT_FALLBACKS: u16 = 10;
+
+/// Binds `ip:port`; if the port is in use, tries the next [`PORT_FALLBACKS`]
+/// ports, logging which one was taken. Port 0 lets the OS choose.
+pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
+    let last = if port == 0 {
+        0
+    } else {
+        port.saturating_add(PORT_FALLBACKS)
+    };
+    let mut in_use = Vec::new();
+    for candidate in port..=last {
+        match TcpListener::bind(SocketAddr::new(ip, candidate)).await {
+            Ok(listener) => {
+                if !in_use.is_empty() {
+                    tracing::warn!("port {port} is in use; listening on {candidate} instead");
+                }
+                return Ok(listener);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                tracing::warn!("port {candidate} is in use by another program");
+                in_use.push(candidate);
+            }
+            Err(e) => {
+                return Err(StartError::Bind(format!(
+                    "cannot listen on {ip}:{candidate}: {e}"
+                )));
+            }
+        }
+    }
+    Err(StartError::Bind(format!(
+        "ports {port}–{last} on {ip} are all in use by other programs; pick another with --port"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_falls_back_to_the_next() {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = taken.local_addr().unwrap().port();
+        if port > u16::MAX - PORT_FALLBACKS {
+            return; // no room to fall back; the OS rarely picks this high
+        }
+        let listener = bind("127.0.0.1".parse().unwrap(), port).await.unwrap();
+        let got = listener.local_addr().unwrap().port();
+        assert!(
+            got > port && got <= port + PORT_FALLBACKS,
+            "{port} -> {got}"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_data_dir_is_a_clear_start_error() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let err = Server::start(ServerConfig::new(file.join("data"), "s".into())).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot use the data directory"),
+            "{err}"
+        );
+    }
+}

@@ -1,1 +1,112 @@
-fn main() {}
+//! `jqueue-server`: parse the command line, set up logging, run the server
+//! with the professor's screen (or headless), and shut down cleanly.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+use jqueue_server::cli::{Cli, Command};
+use jqueue_server::{Server, bind, console, run};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Users { action }) => cli
+            .data_dir()
+            .and_then(|dir| jqueue_server::cli::users(&dir, action, &mut std::io::stdout().lock())),
+        None => serve(&cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jqueue-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let config = cli.server_config()?;
+    let server = Server::start(config)?;
+    let _log_guard = init_logging(&server.config().logs_dir(), cli.headless)?;
+    let listener = bind(cli.bind, cli.port).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, session = %server.config().session, "listening");
+    let handle = server.handle();
+    let mut network = tokio::spawn(run(listener, server, shutdown_signal()));
+
+    if cli.headless {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        let input = tokio::io::BufReader::new(tokio::io::stdin());
+        let console = console::run(handle.clone(), input, tokio::io::stdout());
+        tokio::select! {
+            result = &mut network => result?,
+            result = console => {
+                result?;
+                // End of input leaves the server running; `quit` stops it.
+                network.await?;
+            }
+        }
+    } else {
+        jqueue_server::tui::run(handle.clone(), addr).await?;
+        handle.shutdown();
+        network.await?;
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("signal received");
+}
+
+/// Logs go to `logs/server.log`, and in headless mode to stderr too — never
+/// to the terminal the professor's screen draws on.
+fn init_logging(
+    logs_dir: &std::path::Path,
+    headless: bool,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    let file = tracing_appender::rolling::never(logs_dir, "server.log");
+    let (file, guard) = tracing_appender::non_blocking(file);
+    let filter =
+        || EnvFilter::try_from_env("JQUEUE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file_layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(file)
+        .with_filter(filter());
+    let stderr_layer = headless.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+    });
+    tracing_subscriber::registry()
+        .with(file_layer)
+        .with(stderr_layer)
+        .init();
+    Ok(guard)
+}

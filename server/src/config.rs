@@ -1,0 +1,83 @@
+//! Server settings, built from the command line (see `cli`) or by tests.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::DEFAULT_HASH_ROUNDS;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub session: String,
+    pub course: String,
+    /// PBKDF2 rounds for new passwords.
+    pub hash_rounds: u32,
+    /// Show students each other's names.
+    pub show_names: bool,
+    /// Most signed-in students at once.
+    pub max_connections: usize,
+    /// Most connections that have not signed in yet; a new one beyond this
+    /// pushes out the oldest.
+    pub max_unauthenticated: usize,
+    /// Time a connection has to sign in (server-side hashing time excluded).
+    pub pre_auth_timeout: Duration,
+    /// The server pings each student this often...
+    pub heartbeat_interval: Duration,
+    /// ...and drops one it has not heard from for this long.
+    pub idle_timeout: Duration,
+    /// A write to a student that takes longer than this drops the connection.
+    pub write_timeout: Duration,
+    /// How long a session token lets a student back in without a password.
+    pub token_ttl: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: PathBuf, session: String) -> Self {
+        Self {
+            data_dir,
+            session,
+            course: "Office hours".into(),
+            hash_rounds: DEFAULT_HASH_ROUNDS,
+            show_names: false,
+            max_connections: 10_000,
+            max_unauthenticated: 1_024,
+            pre_auth_timeout: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    pub fn prints_dir(&self) -> PathBuf {
+        self.data_dir.join("prints")
+    }
+}
+
+/// Session names become file names (`helped-<session>.log`): letters,
+/// digits, `.`, `_` and `-`, not starting with a dot, at most 64 characters.
+pub fn is_valid_session_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_names() {
+        for ok in ["2026-11-21", "cs101_lab.3"] {
+            assert!(super::is_valid_session_name(ok));
+        }
+        for bad in ["", "..", "../x", "a/b", ".hidden", "a b", &"x".repeat(65)] {
+            assert!(!super::is_valid_session_name(bad), "{bad}");
+        }
+    }
+}

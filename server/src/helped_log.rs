@@ -1,0 +1,94 @@
+//! `logs/helped-<session>.log`: one line per student, `<RFC3339 UTC> <username>`,
+//! written the first time that student is served in the session.
+//!
+//! The database is the record; this file is its human-readable echo. A line is
+//! appended right after the serve is committed, and [`HelpedLog::open`] appends
+//! any line a crash prevented, so the two always agree after a restart.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::queue::UnixMillis;
+
+#[derive(Debug)]
+pub struct HelpedLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl HelpedLog {
+    pub fn path_for(logs_dir: &Path, session: &str) -> PathBuf {
+        logs_dir.join(format!("helped-{session}.log"))
+    }
+
+    /// Opens the log for appending and writes a line for every student in
+    /// `helped` (name, first serve) that it lacks.
+    pub fn open(path: PathBuf, helped: &[(String, UnixMillis)]) -> io::Result<Self> {
+        let logged = Self::read_names(&path)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        for (name, at) in helped.iter().filter(|(name, _)| !logged.contains(name)) {
+            file.write_all(line(name, *at).as_bytes())?;
+        }
+        Ok(Self { path, file })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line. A single `write` of a short line to a file opened in
+    /// append mode lands whole.
+    pub fn append(&mut self, username: &str, at: UnixMillis) -> io::Result<()> {
+        self.file.write_all(line(username, at).as_bytes())
+    }
+
+    /// The usernames in a helped log, in order.
+    pub fn read_names(path: &Path) -> io::Result<HashSet<String>> {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) => return Err(e),
+        };
+        BufReader::new(file)
+            .lines()
+            .map(|l| l.map(|l| l.split_once(' ').map_or(l.clone(), |(_, n)| n.to_string())))
+            .collect()
+    }
+}
+
+fn line(username: &str, at: UnixMillis) -> String {
+    let time = DateTime::<Utc>::from_timestamp_millis(at)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    format!("{time} {username}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_rfc3339_utc_then_name() {
+        assert_eq!(line("alice", 0), "1970-01-01T00:00:00Z alice\n");
+    }
+
+    #[test]
+    fn open_fills_in_what_a_crash_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = HelpedLog::path_for(dir.path(), "s");
+        let mut log = HelpedLog::open(path.clone(), &[]).unwrap();
+        log.append("alice", 1000).unwrap();
+        drop(log);
+        // The database knows of bob too: the serve committed, the line did not.
+        let helped = [("alice".to_string(), 1000), ("bob".to_string(), 2000)];
+        HelpedLog::open(path.clone(), &helped).unwrap();
+        HelpedLog::open(path.clone(), &helped).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.ends_with(" bob\n"));
+    }
+}

@@ -1,0 +1,691 @@
+//! Networking: the accept loop and one handler per connection.
+//!
+//! A handler walks a connection through the handshake and sign-in, then relays
+//! between the student and the actor: requests go to the actor, and the
+//! student's own view is pushed whenever the actor publishes a new snapshot.
+//! Handlers hold no queue state of their own and never hash on an async
+//! worker. Limits live here: the pre-authentication timeout, the cap on
+//! connections that have not signed in (the oldest is pushed out), heartbeats
+//! and write timeouts.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
+use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
+use jqueue_shared::{
+    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
+    SignInResult,
+};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use crate::Server;
+use crate::actor::{
+    AttachOutcome, Command, LoginGate, Notice, RegisterOutcome, ServerHandle, now_ms,
+};
+use crate::auth;
+use crate::config::ServerConfig;
+use crate::view::QueueSnapshot;
+
+/// What every handler shares.
+#[derive(Debug)]
+struct Shared {
+    config: Arc<ServerConfig>,
+    handle: ServerHandle,
+    snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+    /// Password hashing runs on blocking threads, a few at a time, so a storm
+    /// of logins queues up here instead of stalling everything else.
+    hashing: Semaphore,
+    pending: PendingConnections,
+}
+
+/// Accepts connections until `shutdown` completes, then tells every student
+/// the server is going away and waits for each handler to finish.
+pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
+    let handle = server.handle();
+    let hashers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let shared = Arc::new(Shared {
+        pending: PendingConnections::new(server.config.max_unauthenticated),
+        config: server.config.clone(),
+        handle: handle.clone(),
+        snapshots: server.snapshots.clone(),
+        hashing: Semaphore::new(hashers),
+    });
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let mut shutdown_requested = handle.shutdown_signal();
+    tokio::select! {
+        () = accept_loop(&listener, &shared, &done_tx) => {}
+        _ = shutdown => {}
+        _ = shutdown_requested.wait_for(|&stop| stop) => {}
+    }
+    tracing::info!("shutting down: telling every student");
+    handle.shutdown();
+    drop(listener);
+    drop(done_tx);
+    // Every handler holds a clone of `done_tx`; recv returns None once the last is gone.
+    let _ = done_rx.recv().await;
+    tracing::info!("every connection closed");
+}
+
+async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::Sender<()>) {
+    let mut next_conn = 0u64;
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match listener.accept().await {
+            Ok((socket, peer)) => {
+                backoff = Duration::from_millis(10);
+                next_conn += 1;
+                let _ = socket.set_nodelay(true);
+                let handler = Handler::new(shared.clone(), next_conn, peer, socket, done.clone());
+                tokio::spawn(handler.run());
+            }
+            Err(e) => {
+                // Out of file descriptors, typically: wait for some to close
+                // rather than spin or die.
+                tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Connections that have not signed in yet, oldest first. Beyond the cap, a
+/// new connection pushes the oldest out, so a pile of idle sockets can delay a
+/// real student by moments, not lock them out.
+#[derive(Debug)]
+struct PendingConnections {
+    cap: usize,
+    // A std mutex: held for a few instructions, never across an await.
+    slots: Mutex<VecDeque<(u64, Arc<Notify>)>>,
+}
+
+impl PendingConnections {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1),
+            slots: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Registers `conn`; the returned `Notify` fires if it is pushed out.
+    fn admit(&self, conn: u64) -> Arc<Notify> {
+        let evicted = Arc::new(Notify::new());
+        let mut slots = self.slots.lock().expect("pending list poisoned");
+        slots.push_back((conn, evicted.clone()));
+        if slots.len() > self.cap {
+            if let Some((_, oldest)) = slots.pop_front() {
+                oldest.notify_one();
+            }
+        }
+        evicted
+    }
+
+    fn leave(&self, conn: u64) {
+        let mut slots = self.slots.lock().expect("pending list poisoned");
+        if let Some(i) = slots.iter().position(|(c, _)| *c == conn) {
+            slots.remove(i);
+        }
+    }
+}
+
+/// Removes a connection from the pending list however sign-in ends.
+struct PendingGuard<'a> {
+    pending: &'a PendingConnections,
+    conn: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.pending.leave(self.conn);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum HandlerError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error("write timed out")]
+    WriteTimeout,
+    #[error("the server is stopping")]
+    ActorGone,
+}
+
+type HandlerResult<T> = Result<T, HandlerError>;
+
+enum PreAuthEvent {
+    Evicted,
+    TimedOut,
+    ShuttingDown,
+    Frame(Option<ClientMsg>),
+}
+
+enum StudentEvent {
+    ShuttingDown,
+    Notice(Option<Notice>),
+    QueueChanged,
+    Frame(Option<ClientMsg>),
+    Heartbeat,
+}
+
+/// How a sign-in conversation ended.
+enum SignIn {
+    Done {
+        username: Arc<str>,
+        token: SessionToken,
+        notices: mpsc::Receiver<Notice>,
+    },
+    /// Close the connection (the reason has been sent, or the peer left).
+    Close,
+}
+
+struct Handler {
+    shared: Arc<Shared>,
+    conn: u64,
+    peer: SocketAddr,
+    reader: FrameReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    shutdown: watch::Receiver<bool>,
+    /// Dropped when the handler ends; `run` waits for all of them.
+    _done: mpsc::Sender<()>,
+}
+
+impl Handler {
+    fn new(
+        shared: Arc<Shared>,
+        conn: u64,
+        peer: SocketAddr,
+        socket: TcpStream,
+        done: mpsc::Sender<()>,
+    ) -> Self {
+        let (read, write) = socket.into_split();
+        let shutdown = shared.handle.shutdown_signal();
+        Self {
+            shared,
+            conn,
+            peer,
+            reader: FrameReader::new(read),
+            writer: write,
+            shutdown,
+            _done: done,
+        }
+    }
+
+    async fn run(mut self) {
+        let signed_in = {
+            let evicted = self.shared.pending.admit(self.conn);
+            let shared = self.shared.clone();
+            let _guard = PendingGuard {
+                pending: &shared.pending,
+                conn: self.conn,
+            };
+            self.sign_in(&evicted).await
+        };
+        let result = match signed_in {
+            Ok(SignIn::Done {
+                username,
+                token,
+                notices,
+            }) => {
+                let result = self.serve_student(&username, token, notices).await;
+                let _ = self
+                    .shared
+                    .handle
+                    .commands()
+                    .send(Command::Detach {
+                        username,
+                        conn: self.conn,
+                    })
+                    .await;
+                result
+            }
+            Ok(SignIn::Close) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) | Err(HandlerError::ActorGone) => {}
+            Err(HandlerError::Frame(FrameError::Io(e))) => {
+                tracing::debug!(peer = %self.peer, "connection lost: {e}");
+            }
+            Err(e) => {
+                // A malformed or oversize frame: only this connection closes.
+                tracing::info!(peer = %self.peer, "closing connection: {e}");
+            }
+        }
+    }
+
+    async fn send(&mut self, msg: &ServerMsg) -> HandlerResult<()> {
+        match timeout(
+            self.shared.config.write_timeout,
+            write_frame(&mut self.writer, msg),
+        )
+        .await
+        {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(HandlerError::WriteTimeout),
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> HandlerResult<T> {
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .handle
+            .commands()
+            .send(make(reply))
+            .await
+            .map_err(|_| HandlerError::ActorGone)?;
+        answer.await.map_err(|_| HandlerError::ActorGone)
+    }
+
+    /// The handshake and sign-in. The client has `pre_auth_timeout` to finish,
+    /// not counting time the server spends hashing.
+    async fn sign_in(&mut self, evicted: &Notify) -> HandlerResult<SignIn> {
+        let mut deadline = Instant::now() + self.shared.config.pre_auth_timeout;
+        let mut greeted = false;
+        loop {
+            let event = tokio::select! {
+                () = evicted.notified() => PreAuthEvent::Evicted,
+                () = sleep_until(deadline) => PreAuthEvent::TimedOut,
+                _ = self.shutdown.wait_for(|&stop| stop) => PreAuthEvent::ShuttingDown,
+                frame = self.reader.read_frame::<ClientMsg>() => PreAuthEvent::Frame(frame?),
+            };
+            let msg = match event {
+                PreAuthEvent::Frame(Some(msg)) => msg,
+                PreAuthEvent::Frame(None) => return Ok(SignIn::Close),
+                PreAuthEvent::Evicted => {
+                    self.send(&ServerMsg::ProtocolError(ProtocolError::Evicted))
+                        .await?;
+                    return Ok(SignIn::Close);
+                }
+                PreAuthEvent::TimedOut => {
+                    self.send(&ServerMsg::ProtocolError(ProtocolError::TimedOut))
+                        .await?;
+                    return Ok(SignIn::Close);
+                }
+                PreAuthEvent::ShuttingDown => {
+                    self.send(&ServerMsg::ShuttingDown).await?;
+                    return Ok(SignIn::Close);
+                }
+            };
+            let started = Instant::now();
+            if !greeted {
+                let ClientMsg::Hello {
+                    protocol_version, ..
+                } = msg
+                else {
+                    self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                        .await?;
+                    return Ok(SignIn::Close);
+                };
+                if protocol_version != PROTOCOL_VERSION {
+                    self.send(&ServerMsg::Incompatible {
+                        server_version: PROTOCOL_VERSION,
+                    })
+                    .await?;
+                    return Ok(SignIn::Close);
+                }
+                let welcome = ServerMsg::Welcome {
+                    protocol_version: PROTOCOL_VERSION,
+                    course: self.shared.config.course.clone(),
+                    session: self.shared.config.session.clone(),
+                };
+                self.send(&welcome).await?;
+                greeted = true;
+                continue;
+            }
+            let outcome = match msg {
+                ClientMsg::Ping { nonce } => {
+                    self.send(&ServerMsg::Pong { nonce }).await?;
+                    None
+                }
+                ClientMsg::Pong { .. } => None,
+                ClientMsg::Identify { username } => {
+                    let status = if is_valid_username(&username) {
+                        self.ask(|reply| Command::AccountStatus {
+                            username: username.clone(),
+                            reply,
+                        })
+                        .await?
+                        .unwrap_or(AccountStatus::Known)
+                    } else {
+                        AccountStatus::InvalidUsername
+                    };
+                    self.send(&ServerMsg::Identity { username, status }).await?;
+                    None
+                }
+                ClientMsg::Register { username, password } => {
+                    self.register(username, password).await?
+                }
+                ClientMsg::Login { username, password } => self.login(username, password).await?,
+                ClientMsg::Resume { token } => {
+                    match self.ask(|reply| Command::Resume { token, reply }).await? {
+                        Ok(Some(username)) => Some((username, token)),
+                        _ => {
+                            self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
+                                .await?;
+                            None
+                        }
+                    }
+                }
+                ClientMsg::AskForHelp { .. } | ClientMsg::Cancel | ClientMsg::Logout => {
+                    self.send(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
+                        .await?;
+                    return Ok(SignIn::Close);
+                }
+                ClientMsg::Hello { .. } => {
+                    self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                        .await?;
+                    return Ok(SignIn::Close);
+                }
+            };
+            if let Some((username, token)) = outcome {
+                return self.attach(username, token).await;
+            }
+            deadline += started.elapsed();
+        }
+    }
+
+    async fn register(
+        &mut self,
+        username: String,
+        password: String,
+    ) -> HandlerResult<Option<(String, SessionToken)>> {
+        let invalid = if !is_valid_username(&username) {
+            Some(SignInResult::InvalidUsername)
+        } else if !is_valid_password(&password) {
+            Some(SignInResult::InvalidPassword)
+        } else {
+            None
+        };
+        if let Some(result) = invalid {
+            self.send(&ServerMsg::SignIn(result)).await?;
+            return Ok(None);
+        }
+        let rounds = self.shared.config.hash_rounds;
+        let Some(phc) = self
+            .on_hashing_thread(move || auth::hash_password(&password, rounds).ok())
+            .await?
+        else {
+            tracing::error!("password hashing failed");
+            self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
+                .await?;
+            return Ok(None);
+        };
+        let peer = self.peer;
+        let outcome = self
+            .ask(|reply| Command::Register {
+                username: username.clone(),
+                peer,
+                password_phc: phc,
+                reply,
+            })
+            .await?;
+        match outcome {
+            Ok(RegisterOutcome::Registered(token)) => Ok(Some((username, token))),
+            Ok(RegisterOutcome::Taken) => {
+                self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
+                    .await?;
+                Ok(None)
+            }
+            Err(_) => {
+                self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn login(
+        &mut self,
+        username: String,
+        password: String,
+    ) -> HandlerResult<Option<(String, SessionToken)>> {
+        if !is_valid_username(&username) {
+            self.send(&ServerMsg::SignIn(SignInResult::InvalidUsername))
+                .await?;
+            return Ok(None);
+        }
+        let gate = self
+            .ask(|reply| Command::BeginLogin {
+                username: username.clone(),
+                reply,
+            })
+            .await?;
+        let stored = match gate {
+            Ok(LoginGate::Proceed { password_phc }) => password_phc,
+            Ok(LoginGate::Wait(wait)) => {
+                let retry_after_ms = wait.as_millis().try_into().unwrap_or(u64::MAX);
+                self.send(&ServerMsg::SignIn(SignInResult::TooManyAttempts {
+                    retry_after_ms,
+                }))
+                .await?;
+                return Ok(None);
+            }
+            Err(_) => None,
+        };
+        // An unknown user, a reset account and an over-long password all fail
+        // like a wrong password, without hashing anything.
+        let success = match stored {
+            Some(phc) if password.chars().count() <= MAX_PASSWORD_CHARS => {
+                self.on_hashing_thread(move || auth::verify_password(&password, &phc))
+                    .await?
+            }
+            _ => false,
+        };
+        let peer = self.peer;
+        let token = self
+            .ask(|reply| Command::FinishLogin {
+                username: username.clone(),
+                peer,
+                success,
+                reply,
+            })
+            .await?;
+        match token {
+            Ok(Some(token)) => Ok(Some((username, token))),
+            _ => {
+                self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Runs CPU-heavy password work on a blocking thread, a few at a time.
+    async fn on_hashing_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> HandlerResult<T> {
+        let _permit = self
+            .shared
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| HandlerError::ActorGone)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| HandlerError::ActorGone)
+    }
+
+    async fn attach(&mut self, username: String, token: SessionToken) -> HandlerResult<SignIn> {
+        let username: Arc<str> = username.into();
+        // Small: a student gets a handful of notices, and the actor never
+        // waits on a full one (it drops the notice instead).
+        let (notices_tx, notices) = mpsc::channel(8);
+        let (conn, peer) = (self.conn, self.peer);
+        let outcome = self
+            .ask(|reply| Command::Attach {
+                username: username.clone(),
+                conn,
+                peer,
+                notices: notices_tx,
+                reply,
+            })
+            .await?;
+        if outcome == AttachOutcome::ServerFull {
+            self.send(&ServerMsg::SignIn(SignInResult::ServerFull))
+                .await?;
+            return Ok(SignIn::Close);
+        }
+        self.send(&ServerMsg::SignIn(SignInResult::Success {
+            username: username.to_string(),
+            token,
+        }))
+        .await?;
+        Ok(SignIn::Done {
+            username,
+            token,
+            notices,
+        })
+    }
+
+    /// The signed-in conversation: requests in, views and notices out.
+    async fn serve_student(
+        &mut self,
+        username: &str,
+        token: SessionToken,
+        mut notices: mpsc::Receiver<Notice>,
+    ) -> HandlerResult<()> {
+        let mut snapshots = self.shared.snapshots.clone();
+        // Send the current view straight away.
+        snapshots.mark_changed();
+        let interval = self.shared.config.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
+        let mut last_heard = Instant::now();
+        let mut nonce = 0u64;
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = self.shutdown.wait_for(|&stop| stop) => StudentEvent::ShuttingDown,
+                notice = notices.recv() => StudentEvent::Notice(notice),
+                Ok(()) = snapshots.changed() => StudentEvent::QueueChanged,
+                frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
+                _ = heartbeat.tick() => StudentEvent::Heartbeat,
+            };
+            match event {
+                StudentEvent::ShuttingDown => {
+                    self.send(&ServerMsg::ShuttingDown).await?;
+                    return Ok(());
+                }
+                StudentEvent::Notice(notice) => {
+                    let msg = match notice {
+                        Some(Notice::BeingHelped) => ServerMsg::BeingHelped,
+                        Some(Notice::Removed) => ServerMsg::Removed,
+                        Some(Notice::Announcement(text)) => ServerMsg::Announcement {
+                            text: text.to_string(),
+                        },
+                        Some(Notice::Kick(reason)) => {
+                            self.send(&ServerMsg::ProtocolError(reason)).await?;
+                            return Ok(());
+                        }
+                        None => return Ok(()),
+                    };
+                    self.send(&msg).await?;
+                }
+                StudentEvent::QueueChanged => {
+                    let view = snapshots.borrow_and_update().view_for(username, now_ms());
+                    self.send(&ServerMsg::View(view)).await?;
+                }
+                StudentEvent::Frame(frame) => {
+                    last_heard = Instant::now();
+                    let Some(msg) = frame else { return Ok(()) };
+                    if !self.request(username, token, msg).await? {
+                        return Ok(());
+                    }
+                }
+                StudentEvent::Heartbeat => {
+                    if last_heard.elapsed() >= self.shared.config.idle_timeout {
+                        tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
+                        return Ok(());
+                    }
+                    nonce += 1;
+                    self.send(&ServerMsg::Ping { nonce }).await?;
+                }
+            }
+        }
+    }
+
+    /// Handles one request from a signed-in student; `false` closes the connection.
+    async fn request(
+        &mut self,
+        username: &str,
+        token: SessionToken,
+        msg: ClientMsg,
+    ) -> HandlerResult<bool> {
+        let username: Arc<str> = username.into();
+        match msg {
+            ClientMsg::AskForHelp {
+                description,
+                location,
+            } => {
+                let result = self
+                    .ask(|reply| Command::Join {
+                        username,
+                        description,
+                        location,
+                        reply,
+                    })
+                    .await?;
+                self.send(&ServerMsg::Request(result)).await?;
+            }
+            ClientMsg::Cancel => {
+                let result = self
+                    .ask(|reply| Command::Cancel { username, reply })
+                    .await?;
+                self.send(&ServerMsg::Request(result)).await?;
+            }
+            ClientMsg::Logout => {
+                let _ = self
+                    .shared
+                    .handle
+                    .commands()
+                    .send(Command::Logout { token })
+                    .await;
+                return Ok(false);
+            }
+            ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await?,
+            ClientMsg::Pong { .. } => {}
+            ClientMsg::Hello { .. }
+            | ClientMsg::Identify { .. }
+            | ClientMsg::Register { .. }
+            | ClientMsg::Login { .. }
+            | ClientMsg::Resume { .. } => {
+                self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                    .await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_connections_push_out_the_oldest() {
+        let pending = PendingConnections::new(2);
+        let first = pending.admit(1);
+        let _second = pending.admit(2);
+        pending.leave(2);
+        let _third = pending.admit(3);
+        let _fourth = pending.admit(4);
+        // 1 was the oldest when the cap was exceeded.
+        assert!(futures_ready(&first));
+    }
+
+    fn futures_ready(notify: &Notify) -> bool {
+        let fut = notify.notified();
+        let mut fut = std::pin::pin!(fut);
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        fut.as_mut().poll(&mut cx).is_ready()
+    }
+}

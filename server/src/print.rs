@@ -1,0 +1,88 @@
+//! The `p` key: a plain-text snapshot of the queue in `prints/`.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Local, Utc};
+use jqueue_shared::sanitize;
+
+use crate::actor::now_ms;
+use crate::actor::{ActionError, ProfessorView};
+
+/// Writes `queue-<session>-<HHMMSS>.txt` (local time) and returns its path.
+/// Two prints in the same second get `-2`, `-3`… rather than overwriting.
+pub fn write_snapshot(
+    dir: &Path,
+    view: &ProfessorView,
+    at: SystemTime,
+) -> Result<PathBuf, ActionError> {
+    let file_error = |path: &Path, e: std::io::Error| ActionError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+    let local: DateTime<Local> = at.into();
+    let stem = format!("queue-{}-{}", view.session, local.format("%H%M%S"));
+    let text = render(view, at);
+    for attempt in 1.. {
+        let name = if attempt == 1 {
+            format!("{stem}.txt")
+        } else {
+            format!("{stem}-{attempt}.txt")
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                file.write_all(text.as_bytes())
+                    .map_err(|e| file_error(&path, e))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(file_error(&path, e)),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// The snapshot's text. Student text is sanitised: a print is read in a terminal too.
+pub fn render(view: &ProfessorView, at: SystemTime) -> String {
+    let now = now_ms();
+    let utc: DateTime<Utc> = at.into();
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — session {}", sanitize(&view.course), view.session);
+    let _ = writeln!(
+        out,
+        "Printed {} · queue {} · {} waiting · {} helped this session",
+        utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        if view.open { "OPEN" } else { "CLOSED" },
+        view.entries.len(),
+        view.helped_count,
+    );
+    let _ = writeln!(out);
+    if view.entries.is_empty() {
+        let _ = writeln!(out, "Nobody is waiting.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:>3}  {:<32}  {:>7}  {:<20}  DESCRIPTION",
+        "#", "STUDENT", "WAITING", "LOCATION"
+    );
+    for (i, e) in view.entries.iter().enumerate() {
+        let waited = (now - e.entry.joined_at).max(0) / 1000;
+        let _ = writeln!(
+            out,
+            "{:>3}  {:<32}  {:>4}:{:02}  {:<20}  {}",
+            i + 1,
+            e.entry.username,
+            waited / 60,
+            waited % 60,
+            sanitize(&e.entry.location),
+            sanitize(&e.entry.description),
+        );
+    }
+    out
+}

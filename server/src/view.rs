@@ -1,0 +1,138 @@
+//! Snapshots of the queue that connection handlers turn into each student's
+//! own [`QueueView`].
+//!
+//! The actor builds one [`QueueSnapshot`] per burst of changes (O(queue
+//! length)) and publishes it through a `watch` channel; each handler then
+//! builds its student's view from it in O([`MAX_VIEW_ROWS`]), so a change costs
+//! O(students × rows) in all, never O(students²). Pure: time is passed in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, QueueView, ViewRow};
+
+use crate::queue::{Queue, UnixMillis};
+
+#[derive(Debug, Default)]
+pub struct QueueSnapshot {
+    open: bool,
+    length: u32,
+    /// Each waiting student's 1-based position and join time.
+    positions: HashMap<Arc<str>, (u32, UnixMillis)>,
+    /// The first rows: name (already hidden unless names are shown) and join time.
+    rows: Vec<(Option<Arc<str>>, UnixMillis)>,
+    typical_help_ms: Option<i64>,
+}
+
+impl QueueSnapshot {
+    pub fn of(queue: &Queue, show_names: bool) -> Self {
+        let positions = queue
+            .entries()
+            .zip(1..)
+            .map(|(e, position)| (e.username.clone(), (position, e.joined_at)))
+            .collect();
+        let rows = queue
+            .entries()
+            .take(MAX_VIEW_ROWS)
+            .map(|e| (show_names.then(|| e.username.clone()), e.joined_at))
+            .collect();
+        Self {
+            open: queue.is_open(),
+            length: queue.len() as u32,
+            positions,
+            rows,
+            typical_help_ms: queue.typical_help_ms(),
+        }
+    }
+
+    /// `username`'s view at `now`.
+    pub fn view_for(&self, username: &str, now: UnixMillis) -> QueueView {
+        let waited = |joined_at: UnixMillis| secs(now - joined_at);
+        let estimate = |position: u32| self.typical_help_ms.map(|t| secs(t * i64::from(position)));
+        let you = self
+            .positions
+            .get(username)
+            .map(|&(position, joined_at)| OwnEntry {
+                position,
+                waited_secs: waited(joined_at),
+                estimated_wait_secs: estimate(position),
+            });
+        let rows = self
+            .rows
+            .iter()
+            .zip(1..)
+            .map(|((name, joined_at), position)| ViewRow {
+                position,
+                name: name.as_deref().map(str::to_owned),
+                waited_secs: waited(*joined_at),
+            })
+            .collect();
+        QueueView {
+            open: self.open,
+            length: self.length,
+            you,
+            estimated_wait_secs: estimate(self.length + 1),
+            rows,
+        }
+    }
+}
+
+fn secs(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::Entry;
+
+    fn queue_of(n: usize) -> Queue {
+        let mut q = Queue::new();
+        for i in 0..n {
+            let name = format!("s{i}");
+            let entry = Entry {
+                username: name.as_str().into(),
+                description: "".into(),
+                location: "".into(),
+                joined_at: i as i64 * 1000,
+            };
+            q.join(entry).unwrap();
+        }
+        q
+    }
+
+    #[test]
+    fn each_student_sees_their_own_position_and_anonymous_others() {
+        let snap = QueueSnapshot::of(&queue_of(3), false);
+        let view = snap.view_for("s1", 10_000);
+        assert_eq!(view.length, 3);
+        let you = view.you.unwrap();
+        assert_eq!((you.position, you.waited_secs), (2, 9));
+        assert!(view.rows.iter().all(|r| r.name.is_none()));
+        assert_eq!(
+            view.rows.iter().map(|r| r.position).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert!(snap.view_for("nobody", 0).you.is_none());
+    }
+
+    #[test]
+    fn names_travel_only_when_shown() {
+        let snap = QueueSnapshot::of(&queue_of(2), true);
+        assert_eq!(snap.view_for("s0", 0).rows[1].name.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn a_view_never_carries_more_than_a_screenful() {
+        let snap = QueueSnapshot::of(&queue_of(500), false);
+        let view = snap.view_for("s499", 1_000_000);
+        assert_eq!(view.rows.len(), MAX_VIEW_ROWS);
+        assert_eq!(view.length, 500);
+        assert_eq!(view.you.as_ref().unwrap().position, 500);
+        let frame = jqueue_shared::codec::encode_frame(&jqueue_shared::ServerMsg::View(view));
+        assert!(
+            frame.unwrap().len() < 1024,
+            "a view is small whatever the queue length"
+        );
+    }
+}
