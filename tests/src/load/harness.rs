@@ -155,6 +155,19 @@ pub enum SignInError {
 }
 
 impl SignInError {
+    /// A short name for the kind of failure, for counting retries.
+    pub fn kind(&self) -> String {
+        match self {
+            Self::Refused(r) => format!("{r:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            Self::Protocol(p) => format!("{p:?}"),
+            Self::Network(_) => "Network".to_owned(),
+        }
+    }
+
     /// Whether a real client would simply try again.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -392,14 +405,15 @@ async fn recv_into(
 
 /// Signs in with retries on transient failures (evicted, timed out, refused
 /// connection), as a real client with back-off would. Returns the connection,
-/// its token and how many retries it took.
+/// its token and why each retry was needed.
 pub async fn sign_in_with_retry(
     addr: SocketAddr,
     username: &str,
     auth: Auth<'_>,
     max_attempts: u32,
-) -> Result<(Conn, SessionToken, u32)> {
+) -> Result<(Conn, SessionToken, Vec<String>)> {
     let mut attempt = 0;
+    let mut retries = Vec::new();
     loop {
         attempt += 1;
         let result = async {
@@ -409,8 +423,9 @@ pub async fn sign_in_with_retry(
         }
         .await;
         match result {
-            Ok((conn, token)) => return Ok((conn, token, attempt - 1)),
+            Ok((conn, token)) => return Ok((conn, token, retries)),
             Err(e) if e.is_transient() && attempt < max_attempts => {
+                retries.push(e.kind());
                 let backoff = Duration::from_millis(50 * u64::from(attempt.min(20)));
                 tokio::time::sleep(backoff).await;
             }

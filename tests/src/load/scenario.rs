@@ -2,7 +2,7 @@
 //! floor, run in that order against child server processes (or against a
 //! server that is already running, with `--server`).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub struct Report {
     pub ratio_p50: Option<f64>,
     pub ratio_p99: Option<f64>,
     pub signin_total_ms: Option<u64>,
-    pub signin_retries: u64,
+    pub signin_retries: Retries,
     pub join_total_ms: Option<u64>,
     pub rss_start_bytes: Option<u64>,
     pub rss_signed_in_bytes: Option<u64>,
@@ -86,7 +86,7 @@ pub struct Report {
     pub storm_total_ms: Option<u64>,
     pub storm_login_p50_ms: Option<u64>,
     pub storm_login_max_ms: Option<u64>,
-    pub storm_retries: Option<u64>,
+    pub storm_retries: Option<Retries>,
     pub storm_failures: Option<usize>,
     pub storm_changes: Option<usize>,
     pub storm_update_p50_us: Option<u64>,
@@ -96,8 +96,17 @@ pub struct Report {
     pub storm_ratio_p99: Option<f64>,
     pub resume_clients: Option<usize>,
     pub resume_total_ms: Option<u64>,
-    pub resume_retries: Option<u64>,
+    pub resume_retries: Option<Retries>,
     pub resume_failures: Option<usize>,
+}
+
+/// Why sign-ins had to be retried: failure kind → count.
+pub type Retries = BTreeMap<String, u64>;
+
+fn count_retries(into: &mut Retries, kinds: Vec<String>) {
+    for kind in kinds {
+        *into.entry(kind).or_default() += 1;
+    }
 }
 
 fn ms(d: Duration) -> u64 {
@@ -318,7 +327,7 @@ async fn sign_in_all(
     n: usize,
     concurrency: usize,
     tracker: &Arc<Tracker>,
-) -> Result<(Vec<Student>, Vec<SessionToken>, u64)> {
+) -> Result<(Vec<Student>, Vec<SessionToken>, Retries)> {
     let results = harness::bounded(n, concurrency, |i| {
         let tracker = Arc::clone(tracker);
         async move {
@@ -336,12 +345,12 @@ async fn sign_in_all(
     .await;
     let mut students = Vec::with_capacity(n);
     let mut tokens = Vec::with_capacity(n);
-    let mut retries = 0;
+    let mut retries = Retries::new();
     for result in results {
         let (student, token, r) = result?;
         students.push(student);
         tokens.push(token);
-        retries += u64::from(r);
+        count_retries(&mut retries, r);
     }
     Ok((students, tokens, retries))
 }
@@ -431,13 +440,13 @@ async fn run_storm(
     let ((results, storm_end), outcome) = tokio::join!(storm, rounds);
     let outcome = outcome?;
     let mut login_times = Vec::new();
-    let mut retries = 0;
+    let mut retries = Retries::new();
     let mut failures = 0;
     for result in results {
         match result {
             Ok((took, r)) => {
                 login_times.push(took);
-                retries += u64::from(r);
+                count_retries(&mut retries, r);
             }
             Err(e) => {
                 failures += 1;
@@ -452,6 +461,7 @@ async fn run_storm(
     report.storm_total_ms = Some(ms(storm_end - storm_start));
     report.storm_login_p50_ms = logins.map(|s| s.p50_us / 1000);
     report.storm_login_max_ms = logins.map(|s| s.max_us / 1000);
+    eprintln!("storm retries: {retries:?}");
     report.storm_retries = Some(retries);
     report.storm_failures = Some(failures);
     report.storm_changes = during.map(|s| s.count);
@@ -461,7 +471,7 @@ async fn run_storm(
     report.calm_update_p99_us = report.fanout_p99_us;
     report.storm_ratio_p99 = ratio(report.storm_update_p99_us, report.calm_update_p99_us);
     eprintln!(
-        "storm: {k} logins in {:?} ({failures} failed, {retries} retries); updates during it: {during:?}",
+        "storm: {k} logins in {:?} ({failures} failed); updates during it: {during:?}",
         storm_end - storm_start
     );
     Ok(())
@@ -493,11 +503,11 @@ async fn run_resume(
     })
     .await;
     let took = started.elapsed();
-    let mut retries = 0;
+    let mut retries = Retries::new();
     let mut failures = 0;
     for result in results {
         match result {
-            Ok((_conn, r)) => retries += u64::from(r),
+            Ok((_conn, r)) => count_retries(&mut retries, r),
             Err(e) => {
                 if failures == 0 {
                     eprintln!("resume failed: {e:#}");
@@ -506,7 +516,7 @@ async fn run_resume(
             }
         }
     }
-    eprintln!("resumed {n} in {took:?} ({failures} failed, {retries} retries)");
+    eprintln!("resumed {n} in {took:?} ({failures} failed, retries: {retries:?})");
     report.resume_clients = Some(n);
     report.resume_total_ms = Some(ms(took));
     report.resume_retries = Some(retries);
