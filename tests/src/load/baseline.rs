@@ -30,24 +30,27 @@ pub fn view_frame(length: u32, frame_bytes: usize) -> Vec<u8> {
     let rows = (length as usize).min(MAX_VIEW_ROWS);
     let mut best = Vec::new();
     for rows in (0..=rows).rev() {
-        let mut pad = None;
-        loop {
+        let mut pad: Option<usize> = None;
+        // A few steps suffice: pad to the gap, then correct once for the
+        // length varint widening (1 byte below 251 characters, 3 above).
+        for _ in 0..4 {
             let frame = encode(length, rows, pad);
             if best.is_empty() || frame.len() < best.len() {
                 best.clone_from(&frame);
             }
-            match frame.len().cmp(&frame_bytes) {
-                std::cmp::Ordering::Equal => return frame,
-                std::cmp::Ordering::Greater => break,
-                // Without rows there is no name to pad.
-                std::cmp::Ordering::Less if rows == 0 => break,
-                // `None` → `Some(k chars)` adds k + 1 bytes (the length varint);
-                // more chars add one byte each until the varint widens.
-                std::cmp::Ordering::Less => {
-                    let short = frame_bytes - frame.len();
-                    pad = Some(pad.map_or(short - 1, |k| k + short));
-                }
+            let len = frame.len();
+            if len == frame_bytes {
+                return frame;
             }
+            pad = match pad {
+                // Without rows there is no name to pad.
+                _ if rows == 0 => break,
+                // `None` → `Some(k chars)` adds k + 1 bytes (the length varint).
+                None if len < frame_bytes => Some(frame_bytes - len - 1),
+                Some(k) if len < frame_bytes => Some(k + frame_bytes - len),
+                Some(k) if k >= len - frame_bytes => Some(k - (len - frame_bytes)),
+                _ => break,
+            };
         }
     }
     best
