@@ -1,1 +1,22 @@
-//! placeholder
+//! jqueue, the student's office-hours queue client.
+//!
+//! - [`cli`]: the command line, checked before the TUI starts.
+//! - [`token_store`]: the session token file (mode 0600, one per server).
+//! - [`net`]: the network task, which owns the connection.
+//! - [`app`]: the client's state and the pure `update` that changes it.
+//! - [`keys`]: the key bindings, one table per screen.
+//! - [`ui`]: drawing, one file per screen; drawing never changes state.
+//! - [`logging`]: diagnostics to a file in the data dir, never the terminal.
+//! - [`event_loop`]: joins terminal, network and timer events to the app, generic
+//!   over the ratatui backend so tests drive the whole client.
+
+pub mod app;
+pub mod cli;
+pub mod event_loop;
+pub mod keys;
+pub mod logging;
+pub mod net;
+pub mod token_store;
+pub mod ui;
+
+pub use event_loop::{EventLoop, run};

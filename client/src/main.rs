@@ -1,1 +1,45 @@
-fn main() {}
+//! `jqueue`: check the command line (errors before the TUI starts), log to a
+//! file, take over the terminal, run, and always give the terminal back.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use jqueue_client::cli::Cli;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Cli::parse().into_config(|var| std::env::var(var).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jqueue: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = match jqueue_client::logging::init(&config.data_dir) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("jqueue: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // `try_init` also installs a panic hook that restores the terminal.
+    let result = match ratatui::try_init() {
+        Ok(terminal) => jqueue_client::run(terminal, config, color).await,
+        Err(e) => Err(anyhow::anyhow!("jqueue needs a terminal to draw on: {e}")),
+    };
+    ratatui::restore();
+    match result {
+        Ok(farewell) => {
+            if let Some(line) = farewell {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("jqueue: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

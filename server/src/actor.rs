@@ -476,6 +476,7 @@ impl Actor {
             }
             Command::BeginLogin { username, reply } => {
                 let now = Instant::now();
+                self.forget_stale_backoffs(now);
                 let state = self.backoff.entry(username.clone()).or_default();
                 let gate = if let Err(wait) = state.backoff.check(now) {
                     Ok(LoginGate::Wait(wait))
@@ -575,7 +576,7 @@ impl Actor {
                 location,
                 reply,
             } => {
-                let _ = reply.send(self.join(username, description, location));
+                let _ = reply.send(self.join(&username, description, location));
             }
             Command::Cancel { username, reply } => {
                 let result = if self.queue.position(&username).is_none() {
@@ -657,6 +658,18 @@ impl Actor {
         }
     }
 
+    /// Guesses at many made-up names must not grow the back-off table
+    /// forever: past a bound, forget accounts that may already try again.
+    fn forget_stale_backoffs(&mut self, now: Instant) {
+        const BOUND: usize = 10_000;
+        if self.backoff.len() > BOUND {
+            self.backoff.retain(|_, state| {
+                state.backoff.check(now).is_err()
+                    || state.in_flight_since.is_some_and(|t| now - t < STALE_ATTEMPT)
+            });
+        }
+    }
+
     fn issue_token(&mut self, username: &str) -> Result<SessionToken, ActionError> {
         let token = auth::new_token().map_err(|e| ActionError::Storage(e.to_string()))?;
         let digest = auth::token_digest(&token);
@@ -698,7 +711,12 @@ impl Actor {
         AttachOutcome::Attached
     }
 
-    fn join(&mut self, username: Arc<str>, description: String, location: String) -> RequestResult {
+    fn join(
+        &mut self,
+        username: &Arc<str>,
+        description: String,
+        location: String,
+    ) -> RequestResult {
         if !jqueue_shared::validate::is_valid_text(&description) {
             return RequestResult::InvalidText {
                 field: TextField::Description,
@@ -711,7 +729,7 @@ impl Actor {
                 max_chars: jqueue_shared::validate::MAX_TEXT_CHARS as u32,
             };
         }
-        match self.queue.check_join(&username) {
+        match self.queue.check_join(username) {
             Err(JoinError::Closed) => return RequestResult::QueueClosed,
             Err(JoinError::AlreadyQueued { position }) => {
                 return RequestResult::AlreadyQueued {

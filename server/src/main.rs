@@ -27,11 +27,19 @@ fn main() -> ExitCode {
     }
 }
 
-#[tokio::main]
-async fn serve(cli: &Cli) -> anyhow::Result<()> {
+fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(serve_async(cli));
+    // The console's stdin read sits on a blocking thread that never returns
+    // by itself; don't let it hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
+}
+
+async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     let config = cli.server_config()?;
     let server = Server::start(config)?;
-    let _log_guard = init_logging(&server.config().logs_dir(), cli.headless)?;
+    let _log_guard = init_logging(&server.config().logs_dir(), cli.headless);
     let listener = bind(cli.bind, cli.port).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");
@@ -90,7 +98,7 @@ async fn shutdown_signal() {
 fn init_logging(
     logs_dir: &std::path::Path,
     headless: bool,
-) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+) -> tracing_appender::non_blocking::WorkerGuard {
     let file = tracing_appender::rolling::never(logs_dir, "server.log");
     let (file, guard) = tracing_appender::non_blocking(file);
     let filter =
@@ -108,5 +116,5 @@ fn init_logging(
         .with(file_layer)
         .with(stderr_layer)
         .init();
-    Ok(guard)
+    guard
 }

@@ -315,27 +315,9 @@ impl Handler {
             };
             let started = Instant::now();
             if !greeted {
-                let ClientMsg::Hello {
-                    protocol_version, ..
-                } = msg
-                else {
-                    self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
-                        .await?;
-                    return Ok(SignIn::Close);
-                };
-                if protocol_version != PROTOCOL_VERSION {
-                    self.send(&ServerMsg::Incompatible {
-                        server_version: PROTOCOL_VERSION,
-                    })
-                    .await?;
+                if !self.handshake(msg).await? {
                     return Ok(SignIn::Close);
                 }
-                let welcome = ServerMsg::Welcome {
-                    protocol_version: PROTOCOL_VERSION,
-                    course: self.shared.config.course.clone(),
-                    session: self.shared.config.session.clone(),
-                };
-                self.send(&welcome).await?;
                 greeted = true;
                 continue;
             }
@@ -364,13 +346,13 @@ impl Handler {
                 }
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } => {
-                    match self.ask(|reply| Command::Resume { token, reply }).await? {
-                        Ok(Some(username)) => Some((username, token)),
-                        _ => {
-                            self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
-                                .await?;
-                            None
-                        }
+                    let owner = self.ask(|reply| Command::Resume { token, reply }).await?;
+                    if let Ok(Some(username)) = owner {
+                        Some((username, token))
+                    } else {
+                        self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
+                            .await?;
+                        None
                     }
                 }
                 ClientMsg::AskForHelp { .. } | ClientMsg::Cancel | ClientMsg::Logout => {
@@ -389,6 +371,33 @@ impl Handler {
             }
             deadline += started.elapsed();
         }
+    }
+
+    /// Answers the first message, which must be a `Hello` of our version.
+    /// `false` closes the connection.
+    async fn handshake(&mut self, msg: ClientMsg) -> HandlerResult<bool> {
+        let ClientMsg::Hello {
+            protocol_version, ..
+        } = msg
+        else {
+            self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                .await?;
+            return Ok(false);
+        };
+        if protocol_version != PROTOCOL_VERSION {
+            self.send(&ServerMsg::Incompatible {
+                server_version: PROTOCOL_VERSION,
+            })
+            .await?;
+            return Ok(false);
+        }
+        let welcome = ServerMsg::Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            course: self.shared.config.course.clone(),
+            session: self.shared.config.session.clone(),
+        };
+        self.send(&welcome).await?;
+        Ok(true)
     }
 
     async fn register(
@@ -487,13 +496,12 @@ impl Handler {
                 reply,
             })
             .await?;
-        match token {
-            Ok(Some(token)) => Ok(Some((username, token))),
-            _ => {
-                self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
-                    .await?;
-                Ok(None)
-            }
+        if let Ok(Some(token)) = token {
+            Ok(Some((username, token)))
+        } else {
+            self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
+                .await?;
+            Ok(None)
         }
     }
 

@@ -206,7 +206,7 @@ impl Queue {
     /// help for each student up to and including them.
     pub fn estimated_wait_ms(&self, position: usize) -> Option<i64> {
         self.typical_help_ms()
-            .map(|typical| typical * position as i64)
+            .map(|typical| typical.saturating_mul(i64::try_from(position).unwrap_or(i64::MAX)))
     }
 }
 

@@ -24,32 +24,41 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match replacement(c) {
-            Some(Some(r)) => out.push(r),
-            Some(None) => {}
-            None => out.push(c),
+        match treatment(c) {
+            Treatment::Keep => out.push(c),
+            Treatment::Show(r) => out.push(r),
+            Treatment::Drop => {}
         }
     }
     Cow::Owned(out)
 }
 
-fn needs_change(c: char) -> bool {
-    replacement(c).is_some()
+enum Treatment {
+    Keep,
+    /// Show this visible stand-in instead.
+    Show(char),
+    Drop,
 }
 
-/// `None`: keep `c`. `Some(None)`: drop it. `Some(Some(r))`: show `r` instead.
-fn replacement(c: char) -> Option<Option<char>> {
+fn needs_change(c: char) -> bool {
+    !matches!(treatment(c), Treatment::Keep)
+}
+
+fn treatment(c: char) -> Treatment {
     match c {
-        '\u{0}'..='\u{1f}' => Some(char::from_u32(0x2400 + c as u32)),
-        '\u{7f}' => Some(Some('\u{2421}')),
-        '\u{80}'..='\u{9f}' => Some(Some('\u{fffd}')),
+        // U+2400 + n is the "control picture" of C0 control n.
+        '\u{0}'..='\u{1f}' => {
+            Treatment::Show(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'))
+        }
+        '\u{7f}' => Treatment::Show('\u{2421}'),
+        '\u{80}'..='\u{9f}' => Treatment::Show('\u{fffd}'),
         '\u{200e}'
         | '\u{200f}'
         | '\u{061c}'
         | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' => Some(None),
-        '\u{2028}' | '\u{2029}' => Some(Some(' ')),
-        _ => None,
+        | '\u{2066}'..='\u{2069}' => Treatment::Drop,
+        '\u{2028}' | '\u{2029}' => Treatment::Show(' '),
+        _ => Treatment::Keep,
     }
 }
 

@@ -1,1 +1,439 @@
-//! Shared helpers for the cross-crate tests and the load generator.
+//! Test support shared by the cross-crate tests: a server in-process on
+//! `127.0.0.1:0`, the real `jqueue-server` binary as a child process, and a
+//! protocol-level student client.
+//!
+//! Everything here waits on real events (frames, lines, exits) under a
+//! generous timeout that only turns a hang into a failure; nothing sleeps to
+//! let time pass.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use jqueue_server::{Server, ServerConfig, ServerHandle};
+use jqueue_shared::codec::{FrameReader, write_frame};
+use jqueue_shared::{
+    AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
+    SignInResult,
+};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::task::JoinHandle;
+
+/// Turns a hang into a failure; never a measure of speed.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A test configuration: cheap hashing, a fixed session name.
+pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
+    let mut config = ServerConfig::new(data_dir.to_path_buf(), session.to_owned());
+    config.hash_rounds = jqueue_server::auth::MIN_HASH_ROUNDS;
+    config.course = "CS 101".into();
+    config
+}
+
+/// A server running in this process on an OS-chosen loopback port.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub handle: ServerHandle,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(config: ServerConfig) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = Server::start(config)?;
+        let handle = server.handle();
+        let task = tokio::spawn(jqueue_server::run(
+            listener,
+            server,
+            std::future::pending::<()>(),
+        ));
+        Ok(Self { addr, handle, task })
+    }
+
+    /// Shuts down gracefully and waits until every connection has closed.
+    pub async fn stop(self) -> Result<()> {
+        self.handle.shutdown();
+        tokio::time::timeout(PATIENCE, self.task).await??;
+        Ok(())
+    }
+}
+
+/// A student speaking the protocol directly.
+#[derive(Debug)]
+pub struct Student {
+    pub username: String,
+    pub token: Option<SessionToken>,
+    /// The latest view received.
+    pub view: Option<QueueView>,
+    reader: FrameReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+pub fn password_for(username: &str) -> String {
+    format!("pw-{username}-secret")
+}
+
+impl Student {
+    /// Connects and completes the handshake.
+    pub async fn connect(addr: SocketAddr, username: &str) -> Result<Self> {
+        let mut student = Self::connect_raw(addr, username).await?;
+        student
+            .send(&ClientMsg::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                client: "tests".into(),
+            })
+            .await?;
+        match student.recv().await? {
+            ServerMsg::Welcome { .. } => Ok(student),
+            other => bail!("expected Welcome, got {other:?}"),
+        }
+    }
+
+    /// Connects without saying anything.
+    pub async fn connect_raw(addr: SocketAddr, username: &str) -> Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        let (read, write) = stream.into_split();
+        Ok(Self {
+            username: username.to_owned(),
+            token: None,
+            view: None,
+            reader: FrameReader::new(read),
+            writer: write,
+        })
+    }
+
+    /// Connects and creates an account (password from [`password_for`]).
+    pub async fn register(addr: SocketAddr, username: &str) -> Result<Self> {
+        let mut student = Self::connect(addr, username).await?;
+        let status = student.identify().await?;
+        if status != AccountStatus::New {
+            bail!("{username} is not new: {status:?}");
+        }
+        let password = password_for(username);
+        match student
+            .sign_in(ClientMsg::Register {
+                username: username.into(),
+                password,
+            })
+            .await?
+        {
+            SignInResult::Success { .. } => Ok(student),
+            other => bail!("register {username}: {other:?}"),
+        }
+    }
+
+    /// Connects and signs in with a password.
+    pub async fn login(
+        addr: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<(Self, SignInResult)> {
+        let mut student = Self::connect(addr, username).await?;
+        let result = student
+            .sign_in(ClientMsg::Login {
+                username: username.into(),
+                password: password.into(),
+            })
+            .await?;
+        Ok((student, result))
+    }
+
+    /// Connects and resumes with a token.
+    pub async fn resume(
+        addr: SocketAddr,
+        username: &str,
+        token: SessionToken,
+    ) -> Result<(Self, SignInResult)> {
+        let mut student = Self::connect(addr, username).await?;
+        let result = student.sign_in(ClientMsg::Resume { token }).await?;
+        Ok((student, result))
+    }
+
+    pub async fn identify(&mut self) -> Result<AccountStatus> {
+        self.send(&ClientMsg::Identify {
+            username: self.username.clone(),
+        })
+        .await?;
+        match self.recv().await? {
+            ServerMsg::Identity { status, .. } => Ok(status),
+            other => bail!("expected Identity, got {other:?}"),
+        }
+    }
+
+    /// Sends a `Register`, `Login` or `Resume` and returns the result; on
+    /// success keeps the token.
+    pub async fn sign_in(&mut self, msg: ClientMsg) -> Result<SignInResult> {
+        self.send(&msg).await?;
+        let result = self
+            .recv_until(|m| matches!(m, ServerMsg::SignIn(_)))
+            .await?;
+        let ServerMsg::SignIn(result) = result else {
+            unreachable!()
+        };
+        if let SignInResult::Success { token, .. } = &result {
+            self.token = Some(*token);
+        }
+        Ok(result)
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
+        write_frame(&mut self.writer, msg).await?;
+        Ok(())
+    }
+
+    pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        tokio::io::AsyncWriteExt::write_all(&mut self.writer, bytes).await?;
+        Ok(())
+    }
+
+    /// The next message, answering pings on the way and remembering views.
+    pub async fn recv(&mut self) -> Result<ServerMsg> {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.reader.read_frame::<ServerMsg>())
+                .await
+                .with_context(|| format!("{} waited too long for a message", self.username))??
+                .with_context(|| format!("{}: the server closed the connection", self.username))?;
+            match msg {
+                ServerMsg::Ping { nonce } => self.send(&ClientMsg::Pong { nonce }).await?,
+                ServerMsg::View(view) => {
+                    self.view = Some(view.clone());
+                    return Ok(ServerMsg::View(view));
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// `Ok(None)` if the server closed the connection cleanly.
+    pub async fn recv_or_closed(&mut self) -> Result<Option<ServerMsg>> {
+        self.recv_within(PATIENCE).await
+    }
+
+    /// The next raw frame (pings included) within `limit`; `Ok(None)` on a clean close.
+    pub async fn recv_within(&mut self, limit: Duration) -> Result<Option<ServerMsg>> {
+        Ok(tokio::time::timeout(limit, self.reader.read_frame::<ServerMsg>()).await??)
+    }
+
+    /// Reads until a message matches (views along the way are remembered).
+    pub async fn recv_until(
+        &mut self,
+        mut wanted: impl FnMut(&ServerMsg) -> bool,
+    ) -> Result<ServerMsg> {
+        loop {
+            let msg = self.recv().await?;
+            if wanted(&msg) {
+                return Ok(msg);
+            }
+        }
+    }
+
+    /// Waits for a view satisfying `wanted` (the latest one counts too).
+    pub async fn view_where(
+        &mut self,
+        mut wanted: impl FnMut(&QueueView) -> bool,
+    ) -> Result<QueueView> {
+        if let Some(view) = self.view.as_ref().filter(|v| wanted(v)) {
+            return Ok(view.clone());
+        }
+        loop {
+            if let ServerMsg::View(view) = self.recv().await? {
+                if wanted(&view) {
+                    return Ok(view);
+                }
+            }
+        }
+    }
+
+    /// Waits until this student's view shows `position` of `length`.
+    pub async fn expect_position(
+        &mut self,
+        position: Option<u32>,
+        length: u32,
+    ) -> Result<QueueView> {
+        self.view_where(|v| v.you.as_ref().map(|y| y.position) == position && v.length == length)
+            .await
+            .with_context(|| format!("{} expected {position:?} of {length}", self.username))
+    }
+
+    pub async fn ask_for_help(&mut self, description: &str) -> Result<RequestResult> {
+        let msg = ClientMsg::AskForHelp {
+            description: description.into(),
+            location: "lab 1".into(),
+        };
+        self.request(msg).await
+    }
+
+    pub async fn cancel(&mut self) -> Result<RequestResult> {
+        self.request(ClientMsg::Cancel).await
+    }
+
+    async fn request(&mut self, msg: ClientMsg) -> Result<RequestResult> {
+        self.send(&msg).await?;
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::Request(_)))
+            .await?
+        {
+            ServerMsg::Request(result) => Ok(result),
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// The real `jqueue-server` binary, built for the profile the tests run in.
+pub fn server_binary() -> Result<PathBuf> {
+    binary("jqueue-server", "jqueue-server")
+}
+
+/// The real `jqueue` binary.
+pub fn client_binary() -> Result<PathBuf> {
+    binary("jqueue-client", "jqueue")
+}
+
+/// Builds `bin` of `package` once per test process (a no-op when it is up to
+/// date) and returns its path. Tests can't name another package's binary
+/// through `CARGO_BIN_EXE_*`, so they ask cargo, which knows when it is stale.
+fn binary(package: &str, bin: &str) -> Result<PathBuf> {
+    static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+    let profile_dir = BUILT
+        .get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)?;
+    let _ = package;
+    let path = profile_dir.join(bin);
+    if !path.exists() {
+        bail!("{} was not built", path.display());
+    }
+    Ok(path)
+}
+
+fn build_binaries() -> Result<PathBuf> {
+    // target/<profile>/deps/<test binary> → target/<profile>
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("cannot find the target directory")?
+        .to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args([
+        "build",
+        "--quiet",
+        "-p",
+        "jqueue-server",
+        "-p",
+        "jqueue-client",
+        "--bins",
+    ]);
+    if release {
+        command.arg("--release");
+    }
+    // Build into the same target directory the tests came from.
+    if let Some(target_dir) = profile_dir.parent() {
+        command.arg("--target-dir").arg(target_dir);
+    }
+    let status = command.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build of the binaries failed");
+    }
+    Ok(profile_dir)
+}
+
+/// `jqueue-server --headless` as a child process, driven through its stdin
+/// console.
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl ServerProcess {
+    pub fn start(data_dir: &Path, session: &str, extra: &[&str]) -> Result<Self> {
+        let mut child = Command::new(server_binary()?)
+            .args([
+                "--headless",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--hash-rounds",
+                "1000",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--session", session])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting jqueue-server")?;
+        let stdin = child.stdin.take().context("stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .with_context(|| format!("unexpected first line {line:?}"))?
+            .parse()?;
+        Ok(Self {
+            addr,
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// Sends one console command and returns its one-line answer.
+    pub fn command(&mut self, command: &str) -> Result<String> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        Ok(line.trim_end().to_owned())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to save anything.
+    pub fn kill(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Sends `quit` and waits for a clean exit.
+    pub fn quit(mut self) -> Result<std::process::ExitStatus> {
+        writeln!(self.stdin, "quit")?;
+        self.stdin.flush()?;
+        Ok(self.child.wait()?)
+    }
+
+    /// Sends SIGTERM (via `kill`, to stay free of `unsafe`) and waits.
+    pub fn terminate(mut self) -> Result<std::process::ExitStatus> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        Ok(self.child.wait()?)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

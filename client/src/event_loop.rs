@@ -1,0 +1,271 @@
+//! The event loop: joins terminal keys, network events and the 1 s tick into
+//! one stream of [`Event`]s, applies each with [`App::update`], carries out the
+//! effects and redraws.
+//!
+//! It is generic over the ratatui [`Backend`], and every event — a real key or
+//! a fake one from a test — goes through [`EventLoop::handle`], so tests drive
+//! the whole client into a `TestBackend`. It draws only after an event, and the
+//! tick runs only while the screen counts time: an idle client sleeps.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{self as term, Event as TermEvent};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval};
+
+use crate::app::{App, Effect, Event, Screen, Settings};
+use crate::cli::Config;
+use crate::net::{self, NetCommand, NetConfig, NetEvent};
+use crate::token_store::TokenStore;
+
+/// How often time-counting screens redraw.
+pub const TICK: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub struct EventLoop<B: Backend> {
+    terminal: Terminal<B>,
+    app: App,
+    commands: mpsc::UnboundedSender<NetCommand>,
+    bell: BellSink,
+    bells: u32,
+    draws: u64,
+}
+
+/// Where the bell goes: the real terminal, or nowhere in tests (which count
+/// the rings instead).
+pub struct BellSink(Box<dyn Write + Send>);
+
+impl std::fmt::Debug for BellSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BellSink")
+    }
+}
+
+impl BellSink {
+    pub fn stdout() -> Self {
+        Self(Box::new(std::io::stdout()))
+    }
+
+    pub fn silent() -> Self {
+        Self(Box::new(std::io::sink()))
+    }
+}
+
+impl<B> EventLoop<B>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    pub fn new(
+        terminal: Terminal<B>,
+        app: App,
+        commands: mpsc::UnboundedSender<NetCommand>,
+        bell: BellSink,
+    ) -> Self {
+        Self {
+            terminal,
+            app,
+            commands,
+            bell,
+            bells: 0,
+            draws: 0,
+        }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub fn terminal(&self) -> &Terminal<B> {
+        &self.terminal
+    }
+
+    pub fn terminal_mut(&mut self) -> &mut Terminal<B> {
+        &mut self.terminal
+    }
+
+    /// How many times the bell has rung.
+    pub fn bells(&self) -> u32 {
+        self.bells
+    }
+
+    /// How many frames have been drawn.
+    pub fn draws(&self) -> u64 {
+        self.draws
+    }
+
+    pub fn draw(&mut self) -> anyhow::Result<()> {
+        let app = &self.app;
+        self.terminal
+            .draw(|frame| frame.render_widget(app, frame.area()))
+            .context("could not draw on the terminal")?;
+        self.draws += 1;
+        Ok(())
+    }
+
+    /// Applies one event, carries out its effects and redraws. Returns
+    /// `false` once the student has quit.
+    pub fn handle(&mut self, event: Event, now: Instant) -> anyhow::Result<bool> {
+        if event == Event::Resize {
+            self.terminal.autoresize().context("could not resize")?;
+        }
+        for effect in self.app.update(event, now) {
+            match effect {
+                Effect::Send(command) => {
+                    // A closed channel means the network task has stopped; the
+                    // screen already says why.
+                    let _ = self.commands.send(command);
+                }
+                Effect::Bell => {
+                    self.bells += 1;
+                    // A bell that cannot be written is not worth failing for.
+                    let _ = self
+                        .bell
+                        .0
+                        .write_all(b"\x07")
+                        .and_then(|()| self.bell.0.flush());
+                }
+                Effect::Quit => {}
+            }
+        }
+        if self.app.quitting {
+            let _ = self.commands.send(NetCommand::Quit);
+            return Ok(false);
+        }
+        self.draw()?;
+        Ok(true)
+    }
+
+    /// Runs until the student quits or every event source has closed.
+    pub async fn run(
+        &mut self,
+        terminal_events: &mut mpsc::UnboundedReceiver<Event>,
+        net_events: &mut mpsc::Receiver<NetEvent>,
+    ) -> anyhow::Result<()> {
+        self.draw()?;
+        let mut tick = interval(TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut net_open = true;
+        loop {
+            let event = tokio::select! {
+                Some(event) = terminal_events.recv() => event,
+                event = net_events.recv(), if net_open => {
+                    if let Some(event) = event {
+                        Event::Net(event)
+                    } else {
+                        net_open = false;
+                        if matches!(self.app.screen, Screen::Stopped(_)) {
+                            continue;
+                        }
+                        anyhow::bail!("the network task stopped unexpectedly (see the log)");
+                    }
+                }
+                _ = tick.tick(), if self.app.wants_tick() => Event::Tick,
+                else => return Ok(()),
+            };
+            if !self.handle(event, Instant::now())? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Runs the client on a real terminal until the student quits. Returns a
+/// line to print once the terminal is restored.
+pub async fn run<B>(
+    terminal: Terminal<B>,
+    config: Config,
+    color: bool,
+) -> anyhow::Result<Option<String>>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let settings = Settings {
+        server: config.server.to_string(),
+        username: config.username.clone(),
+        bell: config.bell,
+        location: host_name(),
+        color,
+    };
+    let (commands, mut net_events, net_task) = net::spawn(NetConfig {
+        tokens: TokenStore::for_server(&config.data_dir, &config.server),
+        server: config.server,
+        username: config.username,
+        backoff: net::Backoff::default(),
+    });
+    let (event_tx, mut terminal_events) = mpsc::unbounded_channel();
+    spawn_terminal_reader(event_tx.clone());
+    spawn_signal_watch(event_tx);
+
+    let mut event_loop = EventLoop::new(
+        terminal,
+        App::new(settings, Instant::now()),
+        commands,
+        BellSink::stdout(),
+    );
+    let result = event_loop.run(&mut terminal_events, &mut net_events).await;
+    // Give the network task a moment to close the socket cleanly.
+    let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;
+    result.map(|()| event_loop.app().farewell())
+}
+
+/// Reads the terminal on its own thread: crossterm's reads block, and an
+/// idle blocked thread costs nothing.
+fn spawn_terminal_reader(events: mpsc::UnboundedSender<Event>) {
+    std::thread::spawn(move || {
+        loop {
+            let event = match term::read() {
+                Ok(TermEvent::Key(key)) => Event::Key(key),
+                Ok(TermEvent::Resize(..)) => Event::Resize,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("could not read the terminal: {e}");
+                    return;
+                }
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// SIGTERM and SIGHUP (the SSH session went away) leave like Ctrl-C does, so
+/// the terminal is restored and the place in line kept.
+fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let ctrl_c = term::KeyEvent::new(term::KeyCode::Char('c'), term::KeyModifiers::CONTROL);
+        let _ = events.send(Event::Key(ctrl_c));
+    });
+    #[cfg(not(unix))]
+    drop(events);
+}
+
+/// This machine's name, to pre-fill "where are you sitting?".
+fn host_name() -> String {
+    let name = hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default();
+    jqueue_shared::sanitize(&name)
+        .chars()
+        .take(jqueue_shared::validate::MAX_TEXT_CHARS)
+        .collect()
+}

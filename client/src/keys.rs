@@ -1,0 +1,279 @@
+//! Key bindings: one small table per screen, mapping keys to [`Action`]s.
+//!
+//! The same tables drive the key handling, the hint bar at the bottom of the
+//! screen and the `?` overlay, so what the screen says a key does is what it
+//! does. Keys not in a table go to the focused text field, if there is one.
+//! This module only maps keys; [`crate::app`] decides what an action means.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Something the student asked for with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    AskForHelp,
+    CancelRequest,
+    Quit,
+    /// Ctrl-C: leave at once, from anywhere (the place in line is still kept).
+    QuitNow,
+    ToggleHelp,
+    Yes,
+    No,
+    Submit,
+    NextField,
+    PreviousField,
+    Close,
+}
+
+/// A key as written in a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+}
+
+impl Key {
+    fn matches(self, event: &KeyEvent) -> bool {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        match (self, event.code) {
+            (Key::Char(c), KeyCode::Char(got)) => !ctrl && c == got,
+            (Key::Ctrl(c), KeyCode::Char(got)) => ctrl && c == got,
+            (Key::Enter, KeyCode::Enter)
+            | (Key::Esc, KeyCode::Esc)
+            | (Key::Tab, KeyCode::Tab)
+            | (Key::BackTab, KeyCode::BackTab)
+            | (Key::Up, KeyCode::Up)
+            | (Key::Down, KeyCode::Down) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One row of a table: the keys, how the hint bar and the help overlay name
+/// them, and what they do.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub label: &'static str,
+    pub action: Action,
+    /// A word or two for the hint bar.
+    pub hint: &'static str,
+    /// A sentence for the help overlay.
+    pub help: &'static str,
+}
+
+const fn bind(
+    keys: &'static [Key],
+    label: &'static str,
+    action: Action,
+    hint: &'static str,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        hint,
+        help,
+    }
+}
+
+const CTRL_C: Binding = bind(
+    &[Key::Ctrl('c')],
+    "Ctrl-C",
+    Action::QuitNow,
+    "quit",
+    "Quit at once (you still keep your place in line)",
+);
+
+pub const MAIN: &[Binding] = &[
+    bind(
+        &[Key::Char('h'), Key::Enter],
+        "h",
+        Action::AskForHelp,
+        "ask for help",
+        "Ask for help: join the queue (h or Enter)",
+    ),
+    bind(
+        &[Key::Char('c')],
+        "c",
+        Action::CancelRequest,
+        "cancel",
+        "Cancel your request and leave the queue",
+    ),
+    bind(
+        &[Key::Char('q')],
+        "q",
+        Action::Quit,
+        "quit",
+        "Quit jqueue: you keep your place in line",
+    ),
+    bind(
+        &[Key::Char('?')],
+        "?",
+        Action::ToggleHelp,
+        "help",
+        "Show or hide this help",
+    ),
+    CTRL_C,
+];
+
+pub const ASK_FORM: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "send",
+        "Send your request",
+    ),
+    bind(
+        &[Key::Tab, Key::Down],
+        "Tab",
+        Action::NextField,
+        "next field",
+        "Move to the next field (Tab or ↓)",
+    ),
+    bind(
+        &[Key::BackTab, Key::Up],
+        "Shift-Tab",
+        Action::PreviousField,
+        "previous",
+        "Move to the previous field (Shift-Tab or ↑)",
+    ),
+    bind(
+        &[Key::Esc],
+        "Esc",
+        Action::Close,
+        "back",
+        "Go back without asking",
+    ),
+    CTRL_C,
+];
+
+pub const CONFIRM: &[Binding] = &[
+    bind(&[Key::Char('y')], "y", Action::Yes, "yes", "Yes"),
+    bind(
+        &[Key::Char('n'), Key::Esc],
+        "n",
+        Action::No,
+        "no",
+        "No (n or Esc)",
+    ),
+    CTRL_C,
+];
+
+pub const HELP: &[Binding] = &[
+    bind(
+        &[Key::Char('?'), Key::Esc, Key::Char('q'), Key::Enter],
+        "?",
+        Action::Close,
+        "close help",
+        "Close this help (? or Esc)",
+    ),
+    CTRL_C,
+];
+
+pub const SIGN_IN: &[Binding] = &[
+    bind(&[Key::Enter], "Enter", Action::Submit, "sign in", "Sign in"),
+    bind(&[Key::Esc], "Esc", Action::QuitNow, "quit", "Quit jqueue"),
+    CTRL_C,
+];
+
+/// Creating a password: two fields to move between.
+pub const CREATE_PASSWORD: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "next / create account",
+        "Go to the second field, then create the account",
+    ),
+    bind(
+        &[Key::Tab, Key::Down, Key::BackTab, Key::Up],
+        "Tab",
+        Action::NextField,
+        "other field",
+        "Switch between the two password fields",
+    ),
+    bind(&[Key::Esc], "Esc", Action::QuitNow, "quit", "Quit jqueue"),
+    CTRL_C,
+];
+
+/// Screens with nothing to type: connecting, and the screens after the end.
+pub const WAITING: &[Binding] = &[
+    bind(
+        &[Key::Char('q'), Key::Esc],
+        "q",
+        Action::QuitNow,
+        "quit",
+        "Quit jqueue",
+    ),
+    CTRL_C,
+];
+
+/// The action `event` triggers in `table`, if any. Key releases (sent by some
+/// terminals) are ignored.
+pub fn action(table: &[Binding], event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    table
+        .iter()
+        .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+        .map(|binding| binding.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn main_keys() {
+        assert_eq!(
+            action(MAIN, &key(KeyCode::Char('h'))),
+            Some(Action::AskForHelp)
+        );
+        assert_eq!(action(MAIN, &key(KeyCode::Enter)), Some(Action::AskForHelp));
+        assert_eq!(
+            action(MAIN, &key(KeyCode::Char('c'))),
+            Some(Action::CancelRequest)
+        );
+        assert_eq!(action(MAIN, &key(KeyCode::Char('x'))), None);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action(MAIN, &ctrl_c), Some(Action::QuitNow));
+    }
+
+    #[test]
+    fn releases_are_ignored() {
+        let mut release = key(KeyCode::Char('q'));
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action(MAIN, &release), None);
+    }
+
+    #[test]
+    fn no_table_binds_a_key_twice() {
+        for table in [
+            MAIN,
+            ASK_FORM,
+            CONFIRM,
+            HELP,
+            SIGN_IN,
+            CREATE_PASSWORD,
+            WAITING,
+        ] {
+            let keys: Vec<Key> = table.iter().flat_map(|b| b.keys.iter().copied()).collect();
+            for (i, k) in keys.iter().enumerate() {
+                assert!(!keys[i + 1..].contains(k), "{k:?} bound twice");
+            }
+        }
+    }
+}

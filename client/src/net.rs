@@ -1,0 +1,544 @@
+//! The network task: the only code that touches the server connection.
+//!
+//! It owns the `TcpStream` and runs the whole conversation — handshake, resume
+//! by token, identify, heartbeats — and talks to the UI only through two
+//! channels: [`NetCommand`]s in, [`NetEvent`]s out. When the connection drops it
+//! says so, waits (1 s, doubling to 15 s; the UI shows the countdown) and
+//! connects again, resuming with the stored token so the student keeps their
+//! place. It never draws anything and never decides what the student sees.
+
+use std::fmt;
+use std::time::Duration;
+
+use jqueue_shared::{
+    AccountStatus, ClientMsg, FrameError, FrameReader, PROTOCOL_VERSION, ProtocolError, QueueView,
+    RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
+};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+use crate::cli::ServerAddr;
+use crate::token_store::TokenStore;
+
+/// How often the client pings the server.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// Silence after which the connection counts as dead: three missed heartbeats.
+pub const DEAD_AFTER: Duration = Duration::from_secs(30);
+
+/// Delays between connection attempts: `first`, doubling up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A password on its way to the server; never printed, even in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// What the UI asks the network task to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetCommand {
+    Login(Password),
+    Register(Password),
+    AskForHelp {
+        description: String,
+        location: String,
+    },
+    Cancel,
+    /// Close the connection and end the task. This is not a logout: the token
+    /// stays, so the student keeps their place and the next run resumes.
+    Quit,
+}
+
+/// What the network task tells the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Trying to connect (attempt 1 is the first).
+    Connecting {
+        attempt: u32,
+    },
+    /// The handshake succeeded. The strings are unsanitised server text.
+    Welcome {
+        course: String,
+        session: String,
+    },
+    /// The server wants a password: `Known` for a returning student, `New` for
+    /// one who must create a password.
+    NeedPassword(AccountStatus),
+    SignInFailed(SignInResult),
+    SignedIn {
+        username: String,
+    },
+    View(QueueView),
+    BeingHelped,
+    Removed,
+    Announcement(String),
+    Request(RequestResult),
+    /// The server announced it is going away; the close that follows is expected.
+    ShuttingDown,
+    /// The connection is gone; the next attempt starts after `retry_in`.
+    Disconnected {
+        reason: Disconnect,
+        retry_in: Duration,
+    },
+    /// The task has ended for good and will not reconnect.
+    Stopped(StopReason),
+}
+
+/// Why a connection ended (the task will try again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// Could not connect at all (refused, unreachable, unknown host).
+    Unreachable(String),
+    /// The server closed the connection without saying why.
+    Closed,
+    /// The server said it was shutting down, then closed.
+    ServerShutDown,
+    /// Nothing heard for [`DEAD_AFTER`].
+    NoHeartbeat,
+    /// The server has as many students as it allows.
+    ServerFull,
+    /// The server dropped us before sign-in (sign-in took too long, or too
+    /// many connections were waiting).
+    SignInExpired,
+    /// Anything else: a read or write error, or a message we could not use.
+    Error(String),
+}
+
+/// Why the task stopped for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The server speaks another protocol version.
+    Incompatible { server_version: u32 },
+    /// The same student signed in somewhere else; reconnecting would just
+    /// push that session out in turn.
+    SignedInElsewhere,
+    /// The server does not accept this username.
+    InvalidUsername,
+}
+
+/// Everything the task needs to know.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    pub server: ServerAddr,
+    pub username: String,
+    pub tokens: TokenStore,
+    pub backoff: Backoff,
+}
+
+/// Starts the network task on the current tokio runtime.
+pub fn spawn(
+    config: NetConfig,
+) -> (
+    mpsc::UnboundedSender<NetCommand>,
+    mpsc::Receiver<NetEvent>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::channel(64);
+    let task = tokio::spawn(run(config, command_rx, event_tx));
+    (command_tx, event_rx, task)
+}
+
+/// The task body: connect, converse, and on a drop wait and connect again,
+/// until the UI says [`NetCommand::Quit`] (or goes away) or the server makes
+/// going on pointless.
+pub async fn run(
+    config: NetConfig,
+    commands: mpsc::UnboundedReceiver<NetCommand>,
+    events: mpsc::Sender<NetEvent>,
+) {
+    let mut task = NetTask {
+        token: config.tokens.load(&config.username),
+        config,
+        commands,
+        events,
+        nonce: 0,
+    };
+    let backoff = task.config.backoff;
+    let mut retry = backoff.first;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if !task.emit(NetEvent::Connecting { attempt }).await {
+            return;
+        }
+        let outcome =
+            match TcpStream::connect((task.config.server.host.as_str(), task.config.server.port))
+                .await
+            {
+                Ok(stream) => task.converse(stream).await,
+                Err(e) => Outcome::Lost {
+                    reason: Disconnect::Unreachable(e.to_string()),
+                    signed_in: false,
+                },
+            };
+        let reason = match outcome {
+            Outcome::Quit => return,
+            Outcome::Stop(reason) => {
+                tracing::warn!(?reason, "network task stopping");
+                task.emit(NetEvent::Stopped(reason)).await;
+                return;
+            }
+            Outcome::Lost { reason, signed_in } => {
+                if signed_in {
+                    // The connection had worked: a fresh problem starts the
+                    // back-off from the beginning.
+                    retry = backoff.first;
+                    attempt = 0;
+                }
+                reason
+            }
+        };
+        tracing::info!(?reason, ?retry, "disconnected");
+        if !task
+            .emit(NetEvent::Disconnected {
+                reason,
+                retry_in: retry,
+            })
+            .await
+        {
+            return;
+        }
+        if !task.wait(retry).await {
+            return;
+        }
+        retry = (retry * 2).min(backoff.max);
+    }
+}
+
+enum Outcome {
+    Quit,
+    Stop(StopReason),
+    Lost { reason: Disconnect, signed_in: bool },
+}
+
+/// Where one connection's conversation has got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    AwaitingWelcome,
+    Resuming,
+    Identifying,
+    AwaitingPassword,
+    SigningIn,
+    SignedIn,
+}
+
+struct NetTask {
+    config: NetConfig,
+    token: Option<SessionToken>,
+    commands: mpsc::UnboundedReceiver<NetCommand>,
+    events: mpsc::Sender<NetEvent>,
+    nonce: u64,
+}
+
+/// One connection: the write half and the conversation's state.
+struct Conn {
+    writer: OwnedWriteHalf,
+    stage: Stage,
+    shutting_down: bool,
+}
+
+/// What handling one message or command decided.
+enum Step {
+    Continue,
+    End(Outcome),
+}
+
+impl NetTask {
+    /// Sends an event to the UI; `false` once the UI has gone away.
+    async fn emit(&self, event: NetEvent) -> bool {
+        self.events.send(event).await.is_ok()
+    }
+
+    /// Waits before the next attempt; `false` if the UI quit meanwhile.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        let deadline = sleep(delay);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => return true,
+                command = self.commands.recv() => match command {
+                    None | Some(NetCommand::Quit) => return false,
+                    // The UI does not offer requests while disconnected; one
+                    // that slips through has nowhere to go.
+                    Some(other) => tracing::debug!(?other, "dropped: not connected"),
+                },
+            }
+        }
+    }
+
+    async fn converse(&mut self, stream: TcpStream) -> Outcome {
+        // Heartbeats are small; Nagle would only delay them.
+        let _ = stream.set_nodelay(true);
+        let (reader, writer) = stream.into_split();
+        let mut reader = FrameReader::new(reader);
+        let mut conn = Conn {
+            writer,
+            stage: Stage::AwaitingWelcome,
+            shutting_down: false,
+        };
+        let hello = ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: format!("jqueue {}", env!("CARGO_PKG_VERSION")),
+        };
+        if let Err(outcome) = conn.send(&hello).await {
+            return outcome;
+        }
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + HEARTBEAT_EVERY, HEARTBEAT_EVERY);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let silence = sleep_until(Instant::now() + DEAD_AFTER);
+        tokio::pin!(silence);
+        loop {
+            let step = tokio::select! {
+                frame = reader.read_frame::<ServerMsg>() => {
+                    silence.as_mut().reset(Instant::now() + DEAD_AFTER);
+                    match frame {
+                        Ok(Some(msg)) => self.on_server_msg(&mut conn, msg).await,
+                        Ok(None) => Step::End(conn.lost(if conn.shutting_down {
+                            Disconnect::ServerShutDown
+                        } else {
+                            Disconnect::Closed
+                        })),
+                        Err(e) => Step::End(conn.lost(frame_error(&conn, &e))),
+                    }
+                }
+                command = self.commands.recv() => self.on_command(&mut conn, command).await,
+                _ = heartbeat.tick() => {
+                    self.nonce = self.nonce.wrapping_add(1);
+                    match conn.send(&ClientMsg::Ping { nonce: self.nonce }).await {
+                        Ok(()) => Step::Continue,
+                        Err(outcome) => Step::End(outcome),
+                    }
+                }
+                () = &mut silence => Step::End(conn.lost(Disconnect::NoHeartbeat)),
+            };
+            if let Step::End(outcome) = step {
+                return outcome;
+            }
+        }
+    }
+
+    async fn on_server_msg(&mut self, conn: &mut Conn, msg: ServerMsg) -> Step {
+        let event = match msg {
+            ServerMsg::Welcome {
+                course, session, ..
+            } => {
+                if conn.stage != Stage::AwaitingWelcome {
+                    return Step::Continue;
+                }
+                if !self.emit(NetEvent::Welcome { course, session }).await {
+                    return Step::End(Outcome::Quit);
+                }
+                return self.start_sign_in(conn).await;
+            }
+            ServerMsg::Incompatible { server_version } => {
+                return Step::End(Outcome::Stop(StopReason::Incompatible { server_version }));
+            }
+            ServerMsg::Identity { status, .. } => match status {
+                AccountStatus::InvalidUsername => {
+                    return Step::End(Outcome::Stop(StopReason::InvalidUsername));
+                }
+                AccountStatus::Known | AccountStatus::New => {
+                    conn.stage = Stage::AwaitingPassword;
+                    NetEvent::NeedPassword(status)
+                }
+            },
+            ServerMsg::SignIn(result) => return self.on_sign_in(conn, result).await,
+            ServerMsg::View(view) => NetEvent::View(view),
+            ServerMsg::BeingHelped => NetEvent::BeingHelped,
+            ServerMsg::Removed => NetEvent::Removed,
+            ServerMsg::Announcement { text } => NetEvent::Announcement(text),
+            ServerMsg::Request(result) => NetEvent::Request(result),
+            ServerMsg::ShuttingDown => {
+                conn.shutting_down = true;
+                NetEvent::ShuttingDown
+            }
+            ServerMsg::ProtocolError(error) => {
+                tracing::warn!(?error, "server reported a protocol error");
+                return Step::End(match error {
+                    ProtocolError::SignedInElsewhere => {
+                        Outcome::Stop(StopReason::SignedInElsewhere)
+                    }
+                    ProtocolError::TimedOut | ProtocolError::Evicted => {
+                        conn.lost(Disconnect::SignInExpired)
+                    }
+                    ProtocolError::NotSignedIn | ProtocolError::Unexpected => conn.lost(
+                        Disconnect::Error(format!("the server refused a message ({error:?})")),
+                    ),
+                });
+            }
+            ServerMsg::Ping { nonce } => {
+                return match conn.send(&ClientMsg::Pong { nonce }).await {
+                    Ok(()) => Step::Continue,
+                    Err(outcome) => Step::End(outcome),
+                };
+            }
+            // Any frame at all resets the silence timer; a pong needs nothing more.
+            ServerMsg::Pong { .. } => return Step::Continue,
+        };
+        if self.emit(event).await {
+            Step::Continue
+        } else {
+            Step::End(Outcome::Quit)
+        }
+    }
+
+    /// After the welcome: resume with the token if there is one, or else say
+    /// who we are and let the server ask for a password.
+    async fn start_sign_in(&mut self, conn: &mut Conn) -> Step {
+        let (msg, stage) = match self.token {
+            Some(token) => (ClientMsg::Resume { token }, Stage::Resuming),
+            None => (
+                ClientMsg::Identify {
+                    username: self.config.username.clone(),
+                },
+                Stage::Identifying,
+            ),
+        };
+        conn.stage = stage;
+        match conn.send(&msg).await {
+            Ok(()) => Step::Continue,
+            Err(outcome) => Step::End(outcome),
+        }
+    }
+
+    async fn on_sign_in(&mut self, conn: &mut Conn, result: SignInResult) -> Step {
+        match result {
+            SignInResult::Success { username, token } => {
+                conn.stage = Stage::SignedIn;
+                if self.token != Some(token) {
+                    if let Err(e) = self.config.tokens.save(&username, &token) {
+                        // Not fatal: the student can still use the queue, they
+                        // will just be asked for the password next time.
+                        tracing::warn!(path = %self.config.tokens.path().display(), "could not save token: {e}");
+                    }
+                    self.token = Some(token);
+                }
+                if self.emit(NetEvent::SignedIn { username }).await {
+                    Step::Continue
+                } else {
+                    Step::End(Outcome::Quit)
+                }
+            }
+            SignInResult::TokenRejected => {
+                tracing::info!("token rejected; signing in with a password");
+                self.token = None;
+                if let Err(e) = self.config.tokens.clear() {
+                    tracing::warn!("could not remove the rejected token: {e}");
+                }
+                self.start_sign_in(conn).await
+            }
+            SignInResult::ServerFull => Step::End(conn.lost(Disconnect::ServerFull)),
+            SignInResult::InvalidUsername => Step::End(Outcome::Stop(StopReason::InvalidUsername)),
+            failure @ (SignInResult::WrongCredentials
+            | SignInResult::UsernameTaken
+            | SignInResult::InvalidPassword
+            | SignInResult::TooManyAttempts { .. }) => {
+                conn.stage = Stage::AwaitingPassword;
+                if self.emit(NetEvent::SignInFailed(failure)).await {
+                    Step::Continue
+                } else {
+                    Step::End(Outcome::Quit)
+                }
+            }
+        }
+    }
+
+    async fn on_command(&mut self, conn: &mut Conn, command: Option<NetCommand>) -> Step {
+        let msg = match command {
+            None | Some(NetCommand::Quit) => return Step::End(Outcome::Quit),
+            Some(NetCommand::Login(Password(password)))
+                if conn.stage == Stage::AwaitingPassword =>
+            {
+                ClientMsg::Login {
+                    username: self.config.username.clone(),
+                    password,
+                }
+            }
+            Some(NetCommand::Register(Password(password)))
+                if conn.stage == Stage::AwaitingPassword =>
+            {
+                ClientMsg::Register {
+                    username: self.config.username.clone(),
+                    password,
+                }
+            }
+            Some(NetCommand::AskForHelp {
+                description,
+                location,
+            }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
+                description,
+                location,
+            },
+            Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
+            Some(other) => {
+                tracing::debug!(?other, stage = ?conn.stage, "dropped: not valid at this stage");
+                return Step::Continue;
+            }
+        };
+        if matches!(msg, ClientMsg::Login { .. } | ClientMsg::Register { .. }) {
+            conn.stage = Stage::SigningIn;
+        }
+        match conn.send(&msg).await {
+            Ok(()) => Step::Continue,
+            Err(outcome) => Step::End(outcome),
+        }
+    }
+}
+
+impl Conn {
+    /// Writes one message. A peer that stops reading must not hang us: a write
+    /// that cannot finish within [`DEAD_AFTER`] counts as a dead connection.
+    async fn send(&mut self, msg: &ClientMsg) -> Result<(), Outcome> {
+        match timeout(DEAD_AFTER, write_frame(&mut self.writer, msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.lost(frame_error(self, &e))),
+            Err(_) => Err(self.lost(Disconnect::NoHeartbeat)),
+        }
+    }
+
+    fn lost(&self, reason: Disconnect) -> Outcome {
+        Outcome::Lost {
+            reason,
+            signed_in: self.stage == Stage::SignedIn,
+        }
+    }
+}
+
+fn frame_error(conn: &Conn, error: &FrameError) -> Disconnect {
+    match error {
+        // A reset right after "shutting down" is still just the server leaving.
+        FrameError::Io(_) | FrameError::Truncated if conn.shutting_down => {
+            Disconnect::ServerShutDown
+        }
+        FrameError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            Disconnect::Closed
+        }
+        other => Disconnect::Error(other.to_string()),
+    }
+}

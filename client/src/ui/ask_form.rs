@@ -1,0 +1,69 @@
+//! The ask-for-help form: an optional description, and the location,
+//! pre-filled with this machine's host name.
+
+use jqueue_shared::validate::MAX_TEXT_CHARS;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+use tui_input::Input;
+
+use super::{Theme, popup, render_input};
+use crate::app::{AskForm, Tone};
+
+pub(super) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let inner = popup("Ask for help", 70, 11, area, buf);
+    let [d_label, d_field, _, l_label, l_field, _, message] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
+    label(
+        &form.description,
+        "What do you need help with? (optional)",
+        theme,
+        d_label,
+        buf,
+    );
+    render_input(&form.description, false, form.focus == 0, d_field, buf);
+    label(
+        &form.location,
+        "Where are you sitting?",
+        theme,
+        l_label,
+        buf,
+    );
+    render_input(&form.location, false, form.focus == 1, l_field, buf);
+    let text = match (&form.error, sending) {
+        (_, true) => Line::raw("Sending…"),
+        (Some(error), false) => Line::styled(error.clone(), theme.tone(Tone::Warning)),
+        (None, false) => Line::styled("Enter sends your request; Esc goes back.", theme.dim()),
+    };
+    Paragraph::new(text)
+        .wrap(Wrap { trim: true })
+        .render(message, buf);
+}
+
+/// The field's label, with a character count once it gets near the limit.
+fn label(input: &Input, text: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let count = input.value().chars().count();
+    let line = if count > MAX_TEXT_CHARS - 40 {
+        let style = if count > MAX_TEXT_CHARS {
+            theme.tone(Tone::Warning)
+        } else {
+            theme.dim()
+        };
+        Line::from(vec![
+            ratatui::text::Span::styled(text.to_owned(), theme.title()),
+            ratatui::text::Span::styled(format!("  {count}/{MAX_TEXT_CHARS}"), style),
+        ])
+    } else {
+        Line::styled(text.to_owned(), theme.title())
+    };
+    line.render(area, buf);
+}

@@ -1,0 +1,55 @@
+//! The two yes/no questions: leave the queue, and quit while in line (which
+//! is where the student is told that quitting keeps their place).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Theme, centered_lines, popup};
+use crate::app::App;
+
+pub(super) fn render_cancel(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let place = app
+        .position()
+        .map(|p| format!("You will lose your place (#{p})."))
+        .unwrap_or_default();
+    let inner = popup("Leave the queue?", 50, 7, area, buf);
+    centered_lines(
+        vec![
+            Line::raw("Cancel your request for help?"),
+            Line::raw(place),
+            Line::raw(""),
+            yes_no(theme),
+        ],
+        inner,
+        buf,
+    );
+}
+
+pub(super) fn render_quit(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let place = app
+        .position()
+        .map(|p| format!("You keep your place in line (#{p})."))
+        .unwrap_or_default();
+    let inner = popup("Quit jqueue?", 56, 8, area, buf);
+    centered_lines(
+        vec![
+            Line::styled(place, theme.title()),
+            Line::raw("Run jqueue again to watch it, or press c there"),
+            Line::raw("to leave the queue."),
+            Line::raw(""),
+            yes_no(theme),
+        ],
+        inner,
+        buf,
+    );
+}
+
+fn yes_no(theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("y", theme.key()),
+        Span::raw(" yes    "),
+        Span::styled("n", theme.key()),
+        Span::raw(" no"),
+    ])
+}

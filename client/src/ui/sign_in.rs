@@ -1,0 +1,110 @@
+//! The sign-in screen: "Password" for a returning student, "Create a
+//! password" (typed twice) for a new one, masked, with the length rule shown
+//! and the server's answer (wrong password, too many attempts: a countdown).
+
+use jqueue_shared::validate::PASSWORD_RULE;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use super::{Theme, render_input};
+use crate::app::{App, Link, SignInForm, Tone};
+
+pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let height = if form.new_account { 15 } else { 12 };
+    let rect = area.centered(
+        Constraint::Length(64.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    let title = if form.new_account {
+        " Create your account "
+    } else {
+        " Sign in "
+    };
+    let block = Block::bordered().title(title).title_style(theme.title());
+    let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
+    block.render(rect, buf);
+
+    let [intro, _, p_label, p_field, _, r_label, r_field, _, message] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(form.new_account)),
+        Constraint::Length(u16::from(form.new_account)),
+        Constraint::Length(u16::from(form.new_account)),
+        Constraint::Min(2),
+    ])
+    .areas(inner);
+
+    let username = &app.settings.username;
+    let greeting = if form.new_account {
+        format!("Welcome, {username}! This is your first time on this queue.")
+    } else {
+        format!("Welcome back, {username}.")
+    };
+    Paragraph::new(vec![
+        Line::raw(greeting),
+        Line::styled(
+            format!("Not {username}? Press Esc and run jqueue --user NAME."),
+            theme.dim(),
+        ),
+    ])
+    .render(intro, buf);
+
+    let first_label = if form.new_account {
+        format!("Create a password ({PASSWORD_RULE})")
+    } else {
+        "Password".to_owned()
+    };
+    Line::styled(first_label, theme.title()).render(p_label, buf);
+    render_input(
+        &form.password,
+        true,
+        form.focus == 0 && !form.busy,
+        p_field,
+        buf,
+    );
+    if form.new_account {
+        Line::styled("Type it again", theme.title()).render(r_label, buf);
+        render_input(
+            &form.repeat,
+            true,
+            form.focus == 1 && !form.busy,
+            r_field,
+            buf,
+        );
+    }
+
+    let mut lines = Vec::new();
+    if let Some(error) = &form.error {
+        lines.push(Line::styled(error.clone(), theme.tone(Tone::Warning)));
+    }
+    if let Some(at) = form.retry_at.filter(|at| *at > app.now) {
+        lines.push(Line::styled(
+            format!("You can try again in {} s.", app.seconds_until(at)),
+            theme.tone(Tone::Warning),
+        ));
+    }
+    if let Link::Retrying { retry_at, .. } = &app.link {
+        lines.push(Line::styled(
+            format!(
+                "Connection lost: reconnecting in {} s…",
+                app.seconds_until(*retry_at)
+            ),
+            theme.tone(Tone::Warning),
+        ));
+    } else if form.busy {
+        lines.push(Line::raw("Signing in…"));
+    } else if lines.is_empty() && !form.new_account {
+        lines.push(Line::styled(
+            format!("Passwords are {PASSWORD_RULE}."),
+            theme.dim(),
+        ));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(message, buf);
+}

@@ -1,0 +1,44 @@
+//! The screens after the network task has stopped for good: a server of
+//! another version, a sign-in from elsewhere, a username the server refuses.
+
+use jqueue_shared::PROTOCOL_VERSION;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::{Theme, centered_lines};
+use crate::app::App;
+use crate::net::StopReason;
+
+pub(super) fn render(app: &App, reason: StopReason, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let server = &app.settings.server;
+    let (headline, body): (&str, Vec<String>) = match reason {
+        StopReason::Incompatible { server_version } => (
+            "This jqueue is the wrong version for this server",
+            vec![
+                format!(
+                    "This jqueue speaks protocol version {PROTOCOL_VERSION}; \
+                     the server at {server} speaks version {server_version}."
+                ),
+                "Update jqueue (ask your TA which one to use), then run it again.".to_owned(),
+            ],
+        ),
+        StopReason::SignedInElsewhere => (
+            "You signed in somewhere else",
+            vec![
+                "jqueue is open for you in another terminal, so this one has stopped.".to_owned(),
+                "Your place in line is kept: watch it there.".to_owned(),
+            ],
+        ),
+        StopReason::InvalidUsername => (
+            "The server does not accept this username",
+            vec![format!(
+                "{:?} is not a valid username here. Run jqueue --user NAME.",
+                app.settings.username
+            )],
+        ),
+    };
+    let mut lines = vec![Line::styled(headline, theme.headline()), Line::raw("")];
+    lines.extend(body.into_iter().map(Line::raw));
+    centered_lines(lines, area, buf);
+}

@@ -1,0 +1,163 @@
+//! A whole client drawn into an 80×24 `TestBackend`, driven by fake keys and
+//! fake network events through the same `EventLoop::handle` path real ones
+//! take. Time is an explicit `Instant` the test moves forward.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use jqueue_client::app::{App, Event, Settings};
+use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::net::{NetCommand, NetEvent};
+use jqueue_shared::{AccountStatus, OwnEntry, QueueView, ViewRow};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub struct Harness {
+    pub client: EventLoop<TestBackend>,
+    pub commands: mpsc::UnboundedReceiver<NetCommand>,
+    pub now: Instant,
+    pub running: bool,
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        server: "lab.example.edu:7420".into(),
+        username: "alice".into(),
+        bell: true,
+        location: "lab1-pc07".into(),
+        color: true,
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_settings(settings(), 80, 24)
+    }
+
+    pub fn with_settings(settings: Settings, width: u16, height: u16) -> Self {
+        let now = Instant::now();
+        let (tx, commands) = mpsc::unbounded_channel();
+        let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        let mut client = EventLoop::new(terminal, App::new(settings, now), tx, BellSink::silent());
+        client.draw().unwrap();
+        Self {
+            client,
+            commands,
+            now,
+            running: true,
+        }
+    }
+
+    /// A client that has connected and signed in, with no view yet.
+    pub fn signed_in() -> Self {
+        let mut h = Self::new();
+        h.welcome();
+        h.net(NetEvent::SignedIn {
+            username: "alice".into(),
+        });
+        h
+    }
+
+    pub fn app(&self) -> &App {
+        self.client.app()
+    }
+
+    pub fn event(&mut self, event: Event) {
+        assert!(self.running, "the client has already quit");
+        self.running = self.client.handle(event, self.now).unwrap();
+    }
+
+    pub fn net(&mut self, event: NetEvent) {
+        self.event(Event::Net(event));
+    }
+
+    pub fn key(&mut self, code: KeyCode) {
+        self.event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    pub fn ctrl(&mut self, c: char) {
+        self.event(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )));
+    }
+
+    pub fn press(&mut self, c: char) {
+        self.key(KeyCode::Char(c));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.press(c);
+        }
+    }
+
+    /// Moves the clock on and delivers the tick the event loop would.
+    pub fn advance(&mut self, secs: u64) {
+        self.now += Duration::from_secs(secs);
+        self.event(Event::Tick);
+    }
+
+    pub fn welcome(&mut self) {
+        self.net(NetEvent::Connecting { attempt: 1 });
+        self.net(NetEvent::Welcome {
+            course: "CS 101: Intro to Programming".into(),
+            session: "2026-11-21".into(),
+        });
+    }
+
+    pub fn need_password(&mut self, status: AccountStatus) {
+        self.welcome();
+        self.net(NetEvent::NeedPassword(status));
+    }
+
+    /// Every command sent since the last call.
+    pub fn sent(&mut self) -> Vec<NetCommand> {
+        let mut sent = Vec::new();
+        while let Ok(command) = self.commands.try_recv() {
+            sent.push(command);
+        }
+        sent
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen(&self) -> String {
+        self.client.terminal().backend().to_string()
+    }
+
+    pub fn screen_contains(&self, text: &str) -> bool {
+        let backend = self.client.terminal().backend();
+        let buffer = backend.buffer();
+        (0..buffer.area.height).any(|y| {
+            let row: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect();
+            row.contains(text)
+        })
+    }
+}
+
+/// A queue of `length` students, anonymous, with `you` at `position`.
+pub fn view(length: u32, you: Option<u32>) -> QueueView {
+    QueueView {
+        open: true,
+        length,
+        you: you.map(|position| OwnEntry {
+            position,
+            waited_secs: u64::from(length - position) * 180 + 125,
+            estimated_wait_secs: Some(u64::from(position) * 240),
+        }),
+        estimated_wait_secs: Some(u64::from(length) * 240 + 240),
+        rows: (1..=length.min(50))
+            .map(|position| ViewRow {
+                position,
+                name: None,
+                waited_secs: u64::from(length - position) * 180 + 125,
+            })
+            .collect(),
+    }
+}

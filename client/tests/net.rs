@@ -1,0 +1,372 @@
+//! The network task against a scripted fake server on 127.0.0.1:0: the
+//! handshake, resume by token, password fallback, heartbeats, back-off, and
+//! the ways a server can end the conversation.
+
+use std::time::Duration;
+
+use jqueue_client::cli::ServerAddr;
+use jqueue_client::net::{
+    Backoff, Disconnect, NetCommand, NetConfig, NetEvent, Password, StopReason, spawn,
+};
+use jqueue_client::token_store::TokenStore;
+use jqueue_shared::{
+    AccountStatus, ClientMsg, FrameReader, PROTOCOL_VERSION, ServerMsg, SessionToken, SignInResult,
+    write_frame,
+};
+use tokio::net::TcpListener;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+/// Longer than any timer under test: with paused time the clock jumps to the
+/// earliest timer, and that must be the client's, not this one.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+struct Client {
+    commands: mpsc::UnboundedSender<NetCommand>,
+    events: mpsc::Receiver<NetEvent>,
+    tokens: TokenStore,
+    _dir: tempfile::TempDir,
+}
+
+impl Client {
+    fn start(port: u16, token: Option<SessionToken>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = ServerAddr {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let tokens = TokenStore::for_server(dir.path(), &server);
+        if let Some(token) = token {
+            tokens.save("alice", &token).unwrap();
+        }
+        let (commands, events, _task) = spawn(NetConfig {
+            server,
+            username: "alice".into(),
+            tokens: tokens.clone(),
+            backoff: Backoff::default(),
+        });
+        Self {
+            commands,
+            events,
+            tokens,
+            _dir: dir,
+        }
+    }
+
+    async fn next(&mut self) -> NetEvent {
+        timeout(PATIENCE, self.events.recv())
+            .await
+            .expect("an event in time")
+            .expect("the task is running")
+    }
+
+    /// The next event that is not `Connecting`.
+    async fn next_news(&mut self) -> NetEvent {
+        loop {
+            match self.next().await {
+                NetEvent::Connecting { .. } => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+struct FakeConn {
+    reader: FrameReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl FakeConn {
+    async fn accept(listener: &TcpListener) -> Self {
+        let (socket, _) = timeout(PATIENCE, listener.accept())
+            .await
+            .expect("a connection in time")
+            .unwrap();
+        let (reader, writer) = socket.into_split();
+        Self {
+            reader: FrameReader::new(reader),
+            writer,
+        }
+    }
+
+    async fn recv(&mut self) -> ClientMsg {
+        timeout(PATIENCE, self.reader.read_frame::<ClientMsg>())
+            .await
+            .expect("a message in time")
+            .unwrap()
+            .expect("the client is connected")
+    }
+
+    async fn send(&mut self, msg: ServerMsg) {
+        write_frame(&mut self.writer, &msg).await.unwrap();
+    }
+
+    /// Expects `Hello` and answers `Welcome`.
+    async fn handshake(&mut self) {
+        let hello = self.recv().await;
+        assert!(
+            matches!(hello, ClientMsg::Hello { protocol_version, .. } if protocol_version == PROTOCOL_VERSION),
+            "{hello:?}"
+        );
+        self.send(ServerMsg::Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            course: "CS 101".into(),
+            session: "s".into(),
+        })
+        .await;
+    }
+}
+
+async fn listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+#[tokio::test]
+async fn resumes_with_the_stored_token_without_a_password() {
+    let (listener, port) = listener().await;
+    let token = SessionToken([9; 16]);
+    let mut client = Client::start(port, Some(token));
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert_eq!(conn.recv().await, ClientMsg::Resume { token });
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token,
+    }))
+    .await;
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+    assert_eq!(
+        client.next_news().await,
+        NetEvent::SignedIn {
+            username: "alice".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_token_falls_back_to_the_password_and_the_new_token_is_kept() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, Some(SessionToken([1; 16])));
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert!(matches!(conn.recv().await, ClientMsg::Resume { .. }));
+    conn.send(ServerMsg::SignIn(SignInResult::TokenRejected))
+        .await;
+    assert_eq!(
+        conn.recv().await,
+        ClientMsg::Identify {
+            username: "alice".into()
+        }
+    );
+    assert_eq!(
+        client.tokens.load("alice"),
+        None,
+        "the rejected token is gone"
+    );
+    conn.send(ServerMsg::Identity {
+        username: "alice".into(),
+        status: AccountStatus::Known,
+    })
+    .await;
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+    assert_eq!(
+        client.next_news().await,
+        NetEvent::NeedPassword(AccountStatus::Known)
+    );
+    client
+        .commands
+        .send(NetCommand::Login(Password("hunter22".into())))
+        .unwrap();
+    assert_eq!(
+        conn.recv().await,
+        ClientMsg::Login {
+            username: "alice".into(),
+            password: "hunter22".into()
+        }
+    );
+    let fresh = SessionToken([2; 16]);
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token: fresh,
+    }))
+    .await;
+    assert!(matches!(
+        client.next_news().await,
+        NetEvent::SignedIn { .. }
+    ));
+    assert_eq!(client.tokens.load("alice"), Some(fresh));
+}
+
+#[tokio::test]
+async fn answers_pings_and_sends_its_own() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert!(matches!(conn.recv().await, ClientMsg::Identify { .. }));
+    conn.send(ServerMsg::Ping { nonce: 77 }).await;
+    assert_eq!(conn.recv().await, ClientMsg::Pong { nonce: 77 });
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+
+    // Ten quiet seconds later the client pings on its own.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert!(matches!(conn.recv().await, ClientMsg::Ping { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn thirty_silent_seconds_mean_a_dead_connection_then_it_reconnects() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+    // The fake server now says nothing at all (the client's pings go unanswered).
+    assert_eq!(
+        client.next_news().await,
+        NetEvent::Disconnected {
+            reason: Disconnect::NoHeartbeat,
+            retry_in: Duration::from_secs(1),
+        }
+    );
+    assert_eq!(client.next().await, NetEvent::Connecting { attempt: 2 });
+    let mut again = FakeConn::accept(&listener).await;
+    again.handshake().await;
+    drop(conn);
+}
+
+#[tokio::test(start_paused = true)]
+async fn back_off_doubles_up_to_fifteen_seconds() {
+    // A port with nobody listening.
+    let (listener, port) = listener().await;
+    drop(listener);
+    let mut client = Client::start(port, None);
+    let mut delays = Vec::new();
+    while delays.len() < 6 {
+        if let NetEvent::Disconnected { reason, retry_in } = client.next().await {
+            assert!(matches!(reason, Disconnect::Unreachable(_)), "{reason:?}");
+            delays.push(retry_in.as_secs());
+        }
+    }
+    assert_eq!(delays, [1, 2, 4, 8, 15, 15]);
+}
+
+#[tokio::test]
+async fn a_server_shutdown_is_reported_as_such() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    conn.send(ServerMsg::ShuttingDown).await;
+    drop(conn);
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+    assert_eq!(client.next_news().await, NetEvent::ShuttingDown);
+    assert!(matches!(
+        client.next_news().await,
+        NetEvent::Disconnected {
+            reason: Disconnect::ServerShutDown,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn an_incompatible_server_stops_the_task() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    assert!(matches!(conn.recv().await, ClientMsg::Hello { .. }));
+    conn.send(ServerMsg::Incompatible { server_version: 2 })
+        .await;
+    assert_eq!(
+        client.next_news().await,
+        NetEvent::Stopped(StopReason::Incompatible { server_version: 2 })
+    );
+    assert!(
+        timeout(PATIENCE, client.events.recv())
+            .await
+            .unwrap()
+            .is_none(),
+        "the task ended"
+    );
+}
+
+#[tokio::test]
+async fn signed_in_elsewhere_stops_instead_of_fighting_back() {
+    let (listener, port) = listener().await;
+    let token = SessionToken([3; 16]);
+    let mut client = Client::start(port, Some(token));
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    conn.recv().await;
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token,
+    }))
+    .await;
+    conn.send(ServerMsg::ProtocolError(
+        jqueue_shared::ProtocolError::SignedInElsewhere,
+    ))
+    .await;
+    let mut last = client.next_news().await;
+    while !matches!(last, NetEvent::Stopped(_)) {
+        last = client.next_news().await;
+    }
+    assert_eq!(last, NetEvent::Stopped(StopReason::SignedInElsewhere));
+    assert_eq!(
+        client.tokens.load("alice"),
+        Some(token),
+        "the token is kept"
+    );
+}
+
+#[tokio::test]
+async fn quit_closes_the_connection_without_logging_out() {
+    let (listener, port) = listener().await;
+    let token = SessionToken([4; 16]);
+    let client = Client::start(port, Some(token));
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    conn.recv().await;
+    client.commands.send(NetCommand::Quit).unwrap();
+    // The next thing the server sees is the close: no Logout, no Cancel.
+    let next = timeout(PATIENCE, conn.reader.read_frame::<ClientMsg>())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next, None);
+    assert_eq!(client.tokens.load("alice"), Some(token));
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_is_retried_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerAddr {
+        host: "no-such-host.invalid".into(),
+        port: 7420,
+    };
+    let (_commands, mut events, _task) = spawn(NetConfig {
+        tokens: TokenStore::for_server(dir.path(), &server),
+        server,
+        username: "alice".into(),
+        backoff: Backoff::default(),
+    });
+    assert_eq!(
+        events.recv().await,
+        Some(NetEvent::Connecting { attempt: 1 })
+    );
+    let event = timeout(PATIENCE, events.recv()).await.unwrap().unwrap();
+    assert!(
+        matches!(
+            event,
+            NetEvent::Disconnected {
+                reason: Disconnect::Unreachable(_),
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+}

@@ -1,0 +1,264 @@
+//! Snapshots of every screen at 80×24, drawn into a `TestBackend`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, settings, view};
+use jqueue_client::net::{Disconnect, NetEvent, StopReason};
+use jqueue_shared::{AccountStatus, SignInResult, ViewRow};
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::{Color, Modifier};
+
+fn snapshot(name: &str, h: &Harness) {
+    insta::assert_snapshot!(name, h.screen());
+}
+
+#[test]
+fn connecting() {
+    let h = Harness::new();
+    snapshot("connecting", &h);
+}
+
+#[test]
+fn connecting_retry_countdown() {
+    let mut h = Harness::new();
+    h.net(NetEvent::Connecting { attempt: 3 });
+    h.net(NetEvent::Disconnected {
+        reason: Disconnect::Unreachable("Connection refused (os error 111)".into()),
+        retry_in: Duration::from_secs(4),
+    });
+    snapshot("connecting_retry", &h);
+}
+
+#[test]
+fn sign_in_returning() {
+    let mut h = Harness::new();
+    h.need_password(AccountStatus::Known);
+    h.type_text("hunter2");
+    snapshot("sign_in_returning", &h);
+}
+
+#[test]
+fn sign_in_wrong_password() {
+    let mut h = Harness::new();
+    h.need_password(AccountStatus::Known);
+    h.type_text("hunter22");
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::SignInFailed(SignInResult::WrongCredentials));
+    snapshot("sign_in_wrong_password", &h);
+}
+
+#[test]
+fn sign_in_back_off() {
+    let mut h = Harness::new();
+    h.need_password(AccountStatus::Known);
+    h.type_text("hunter22");
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::SignInFailed(SignInResult::TooManyAttempts {
+        retry_after_ms: 8000,
+    }));
+    snapshot("sign_in_back_off", &h);
+}
+
+#[test]
+fn sign_in_new() {
+    let mut h = Harness::new();
+    h.need_password(AccountStatus::New);
+    h.type_text("correct horse");
+    h.key(KeyCode::Tab);
+    h.type_text("correct");
+    snapshot("sign_in_new", &h);
+}
+
+#[test]
+fn main_not_in_line() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, None)));
+    snapshot("main_not_in_line", &h);
+}
+
+#[test]
+fn main_in_line() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::Announcement(
+        "Back in 5 minutes \u{1b}[2J— grab a coffee".into(),
+    ));
+    h.net(NetEvent::View(view(5, Some(2))));
+    snapshot("main_in_line", &h);
+}
+
+#[test]
+fn main_in_line_far_down_a_long_queue() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(120, Some(87))));
+    snapshot("main_in_line_far_down", &h);
+}
+
+#[test]
+fn main_shows_names_when_the_server_does() {
+    let mut h = Harness::signed_in();
+    let mut v = view(3, Some(3));
+    v.rows[0] = ViewRow {
+        position: 1,
+        name: Some("bob\u{1b}]0;pwned\u{7}".into()),
+        waited_secs: 600,
+    };
+    v.rows[1].name = Some("carol".into());
+    h.net(NetEvent::View(v));
+    assert!(!h.screen().contains('\u{1b}'));
+    snapshot("main_with_names", &h);
+}
+
+#[test]
+fn main_your_turn() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(1))));
+    h.net(NetEvent::BeingHelped);
+    h.net(NetEvent::View(view(2, None)));
+    snapshot("main_your_turn", &h);
+}
+
+#[test]
+fn main_queue_closed() {
+    let mut h = Harness::signed_in();
+    let mut v = view(0, None);
+    v.open = false;
+    h.net(NetEvent::View(v));
+    snapshot("main_queue_closed", &h);
+}
+
+#[test]
+fn main_reconnecting() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(4, Some(3))));
+    h.net(NetEvent::Disconnected {
+        reason: Disconnect::NoHeartbeat,
+        retry_in: Duration::from_secs(8),
+    });
+    snapshot("main_reconnecting", &h);
+}
+
+#[test]
+fn main_server_shut_down() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(4, Some(3))));
+    h.net(NetEvent::ShuttingDown);
+    h.net(NetEvent::Disconnected {
+        reason: Disconnect::ServerShutDown,
+        retry_in: Duration::from_secs(1),
+    });
+    snapshot("main_server_shut_down", &h);
+}
+
+#[test]
+fn ask_form() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, None)));
+    h.press('h');
+    h.type_text("Segfault in list.c");
+    snapshot("ask_form", &h);
+}
+
+#[test]
+fn confirm_cancel() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.press('c');
+    snapshot("confirm_cancel", &h);
+}
+
+#[test]
+fn confirm_quit() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.press('q');
+    snapshot("confirm_quit", &h);
+}
+
+#[test]
+fn help_overlay() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.press('?');
+    snapshot("help", &h);
+}
+
+#[test]
+fn incompatible_server() {
+    let mut h = Harness::new();
+    h.net(NetEvent::Stopped(StopReason::Incompatible {
+        server_version: 2,
+    }));
+    snapshot("incompatible", &h);
+}
+
+#[test]
+fn signed_in_elsewhere() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.net(NetEvent::Stopped(StopReason::SignedInElsewhere));
+    snapshot("signed_in_elsewhere", &h);
+}
+
+#[test]
+fn small_terminal_still_shows_the_status() {
+    let mut h = Harness::with_settings(settings(), 60, 16);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    h.net(NetEvent::View(view(5, Some(2))));
+    snapshot("small_terminal", &h);
+}
+
+#[test]
+fn resize_redraws_at_the_new_size() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.client.terminal_mut().backend_mut().resize(100, 30);
+    h.event(jqueue_client::app::Event::Resize);
+    let area = h.client.terminal().backend().buffer().area;
+    assert_eq!((area.width, area.height), (100, 30));
+    assert!(h.screen_contains("of 5"));
+}
+
+#[test]
+fn no_color_uses_no_colour_at_all() {
+    let mut plain = settings();
+    plain.color = false;
+    let mut h = Harness::with_settings(plain, 80, 24);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    h.net(NetEvent::View(view(5, Some(2))));
+    h.net(NetEvent::Announcement("hello".into()));
+    let buffer = h.client.terminal().backend().buffer().clone();
+    let mut own_row_reversed = false;
+    for cell in &buffer.content {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+        own_row_reversed |= cell.symbol() == "▶" && cell.modifier.contains(Modifier::REVERSED);
+    }
+    assert!(
+        own_row_reversed,
+        "the own row is still highlighted, by reverse video"
+    );
+    h.net(NetEvent::BeingHelped);
+    for cell in &h.client.terminal().backend().buffer().content {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+    }
+}
+
+#[test]
+fn a_long_announcement_wraps() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::Announcement(
+        "The lab closes at 6 pm today. If you are still in line at 5:45, \
+         come to the front desk and we will take your question by email instead."
+            .into(),
+    ));
+    h.net(NetEvent::View(view(2, Some(2))));
+    snapshot("long_announcement", &h);
+}

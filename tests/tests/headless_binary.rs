@@ -1,0 +1,197 @@
+//! The real `jqueue-server --headless` binary, driven through its stdin
+//! console and by protocol-level students over TCP.
+
+use std::process::Command;
+
+use jqueue_shared::{AccountStatus, RequestResult, ServerMsg, SignInResult};
+use jqueue_tests::{ServerProcess, Student, server_binary};
+
+type Result = anyhow::Result<()>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_server_runs_office_hours_and_stops_on_sigterm() -> Result {
+    let dir = tempfile::tempdir()?;
+    let mut server = ServerProcess::start(dir.path(), "lab", &[])?;
+    let mut students = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let mut s = Student::register(server.addr, name).await?;
+        s.ask_for_help("stuck").await?;
+        students.push(s);
+    }
+    students[2].expect_position(Some(3), 3).await?;
+
+    assert_eq!(
+        server.command("serve")?,
+        "served ann (first help this session)"
+    );
+    students[0]
+        .recv_until(|m| *m == ServerMsg::BeingHelped)
+        .await?;
+    students[2].expect_position(Some(2), 2).await?;
+    assert_eq!(server.command("remove ben")?, "removed ben");
+    students[1].recv_until(|m| *m == ServerMsg::Removed).await?;
+    assert_eq!(server.command("remove ben")?, "ben is not in the queue");
+    let printed = server.command("print")?;
+    let path = printed.strip_prefix("printed ").expect("a path");
+    let text = std::fs::read_to_string(path)?;
+    assert!(text.contains("cat") && text.contains("1 waiting"), "{text}");
+    assert!(server.command("dance")?.starts_with("unknown command"));
+    assert_eq!(server.command("close")?, "queue closed");
+    assert_eq!(
+        students[0].ask_for_help("again").await?,
+        RequestResult::QueueClosed
+    );
+
+    let status = server.terminate()?;
+    assert!(status.success(), "{status:?}");
+    for s in &mut students {
+        assert_eq!(
+            s.recv_until(|m| *m == ServerMsg::ShuttingDown).await?,
+            ServerMsg::ShuttingDown
+        );
+    }
+    let log = std::fs::read_to_string(dir.path().join("logs/helped-lab.log"))?;
+    assert_eq!(log.lines().count(), 1);
+    assert!(log.trim_end().ends_with(" ann"));
+    assert!(dir.path().join("logs/server.log").exists());
+    assert!(dir.path().join("jqueue.db").exists());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_restarted_with_the_same_session_keeps_the_queue() -> Result {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), "lab", &[])?;
+    let mut tokens = Vec::new();
+    for name in ["ann", "ben"] {
+        let mut s = Student::register(server.addr, name).await?;
+        assert!(matches!(
+            s.ask_for_help("q").await?,
+            RequestResult::Joined { .. }
+        ));
+        tokens.push(s.token.unwrap());
+    }
+    server.kill()?;
+
+    let mut server = ServerProcess::start(dir.path(), "lab", &[])?;
+    let (mut ben, result) = Student::resume(server.addr, "ben", tokens[1]).await?;
+    assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
+    ben.expect_position(Some(2), 2).await?;
+    assert_eq!(
+        server.command("status")?,
+        "OPEN · 2 waiting · 1 online · 0 helped"
+    );
+    assert!(server.quit()?.success());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_commands_list_reset_and_delete_accounts() -> Result {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), "lab", &[])?;
+    let ann = Student::register(server.addr, "ann").await?;
+    let token = ann.token.unwrap();
+    drop(ann);
+
+    let users = |args: &[&str]| {
+        Command::new(server_binary().unwrap())
+            .arg("users")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let list = users(&["list"]);
+    assert!(list.status.success());
+    assert!(String::from_utf8_lossy(&list.stdout).contains("ann"));
+
+    // Reset while the server runs: the token stops working and ann is new again.
+    assert!(users(&["reset", "ann"]).status.success());
+    let (_, result) = Student::resume(server.addr, "ann", token).await?;
+    assert_eq!(result, SignInResult::TokenRejected);
+    let mut again = Student::connect(server.addr, "ann").await?;
+    assert_eq!(again.identify().await?, AccountStatus::New);
+
+    let missing = users(&["delete", "nobody"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no account named \"nobody\""));
+    assert!(users(&["delete", "ann"]).status.success());
+    server.quit()?;
+    Ok(())
+}
+
+#[test]
+fn a_taken_port_falls_back_and_says_which_was_in_use() -> Result {
+    let dir = tempfile::tempdir()?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = taken.local_addr()?.port();
+    if port > u16::MAX - 11 {
+        return Ok(());
+    }
+    let mut child = Command::new(server_binary()?)
+        .args([
+            "--headless",
+            "--bind",
+            "127.0.0.1",
+            "--hash-rounds",
+            "1000",
+            "--port",
+            &port.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )?;
+    let addr: std::net::SocketAddr = line.trim().strip_prefix("listening on ").unwrap().parse()?;
+    assert!(addr.port() > port && addr.port() <= port + 10, "{line}");
+    drop(child.stdin.take()); // the console ends; the server keeps running
+    child.kill()?;
+    let output = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} is in use")),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_unusable_data_dir_is_a_clear_error_at_start() -> Result {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory")?;
+    let output = Command::new(server_binary()?)
+        .args(["--headless", "--port", "0", "--data-dir"])
+        .arg(file.join("data"))
+        .output()?;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot use the data directory"), "{stderr}");
+    assert!(output.stdout.is_empty(), "no `listening on` line");
+    Ok(())
+}
+
+#[test]
+fn bad_command_line_values_are_refused_before_starting() -> Result {
+    for args in [
+        &["--hash-rounds", "10"][..],
+        &["--session", "../x"],
+        &["--port", "99999"],
+    ] {
+        let output = Command::new(server_binary()?).args(args).output()?;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("invalid value"),
+            "{args:?}"
+        );
+    }
+    Ok(())
+}
