@@ -62,9 +62,19 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             }
         }
     } else {
-        jqueue_server::tui::run(handle.clone(), addr).await?;
-        handle.shutdown();
-        network.await?;
+        tokio::select! {
+            result = jqueue_server::tui::run(handle.clone(), addr) => {
+                result?;
+                handle.shutdown();
+                network.await?;
+            }
+            // SIGTERM or Ctrl-C from outside: the network side has already told
+            // every student; put the professor's terminal back before leaving.
+            result = &mut network => {
+                ratatui::restore();
+                result?;
+            }
+        }
     }
     Ok(())
 }
