@@ -324,15 +324,10 @@ fn build_binaries() -> Result<PathBuf> {
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args([
-        "build",
-        "--quiet",
-        "-p",
-        "jqueue-server",
-        "-p",
-        "jqueue-client",
-        "--bins",
-    ]);
+    // The same command `.ci/run` builds with, so that cargo resolves the same
+    // features and finds everything fresh; a different package selection
+    // would rebuild half the dependency tree.
+    command.args(["build", "--quiet", "--workspace", "--bins"]);
     if release {
         command.arg("--release");
     }
