@@ -288,24 +288,23 @@ impl Student {
 
 /// The real `jqueue-server` binary, built for the profile the tests run in.
 pub fn server_binary() -> Result<PathBuf> {
-    binary("jqueue-server", "jqueue-server")
+    binary("jqueue-server")
 }
 
 /// The real `jqueue` binary.
 pub fn client_binary() -> Result<PathBuf> {
-    binary("jqueue-client", "jqueue")
+    binary("jqueue")
 }
 
-/// Builds `bin` of `package` once per test process (a no-op when it is up to
+/// Builds the workspace's binaries once per test process (a no-op when it is up to
 /// date) and returns its path. Tests can't name another package's binary
 /// through `CARGO_BIN_EXE_*`, so they ask cargo, which knows when it is stale.
-fn binary(package: &str, bin: &str) -> Result<PathBuf> {
+fn binary(bin: &str) -> Result<PathBuf> {
     static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     let profile_dir = BUILT
         .get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(anyhow::Error::msg)?;
-    let _ = package;
     let path = profile_dir.join(bin);
     if !path.exists() {
         bail!("{} was not built", path.display());
