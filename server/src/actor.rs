@@ -665,7 +665,9 @@ impl Actor {
         if self.backoff.len() > BOUND {
             self.backoff.retain(|_, state| {
                 state.backoff.check(now).is_err()
-                    || state.in_flight_since.is_some_and(|t| now - t < STALE_ATTEMPT)
+                    || state
+                        .in_flight_since
+                        .is_some_and(|t| now - t < STALE_ATTEMPT)
             });
         }
     }
