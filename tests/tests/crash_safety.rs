@@ -154,7 +154,7 @@ fn apply_console(model: &mut Model, command: &str, answer: &str) -> Result<()> {
         }
         let first = how == "(first help this session)";
         ensure!(
-            first == !model.helped.contains(who),
+            first != model.helped.contains(who),
             "first help? {}",
             context()
         );

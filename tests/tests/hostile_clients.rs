@@ -425,6 +425,15 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
     let announced = alice
         .recv_until(|m| matches!(m, ServerMsg::Announcement { .. }))
         .await?;
+    draw_student_screens(welcome, announced)?;
+    drop(students);
+    server.stop().await
+}
+
+/// Feeds a student's screen what a student really received, plus what a
+/// hostile *server* could send (names in rows, error text), drawing after
+/// each event; no cell may ever hold a raw control.
+fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> {
     let settings = Settings {
         server: "lab:7420".into(),
         username: "alice".into(),
@@ -488,6 +497,5 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
         client.draw()?;
         assert_inert(client.terminal().backend().buffer(), "student");
     }
-    drop(students);
-    server.stop().await
+    Ok(())
 }
