@@ -398,6 +398,14 @@ impl ServerProcess {
         Ok(line.trim_end().to_owned())
     }
 
+    /// Sends one console command without waiting for its answer: a request
+    /// still in flight when the test kills the server.
+    pub fn send_line(&mut self, command: &str) -> Result<()> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
