@@ -161,6 +161,7 @@ pub(crate) enum Command {
     },
     Resume {
         token: SessionToken,
+        peer: SocketAddr,
         reply: oneshot::Sender<Result<Option<String>, StoreError>>,
     },
     Logout {
@@ -321,6 +322,10 @@ struct LoginState {
     in_flight_since: Option<Instant>,
 }
 
+/// `users list` shows the last sign-in to the minute; recording every
+/// reconnection exactly would cost a disk sync each.
+const SIGN_IN_GRANULARITY_MS: i64 = 60_000;
+
 /// An attempt whose handler vanished mid-verification stops blocking others
 /// after this long.
 const STALE_ATTEMPT: Duration = Duration::from_secs(60);
@@ -387,7 +392,7 @@ impl Actor {
 
         let (commands, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
-            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names)));
+            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, now)));
         let (revisions, revision_rx) = watch::channel(0);
         let (activity, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);
@@ -436,7 +441,7 @@ impl Actor {
 
     fn publish(&mut self) {
         if self.queue_changed {
-            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names);
+            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, now_ms());
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.professor_changed = true;
@@ -503,6 +508,14 @@ impl Actor {
                 state.in_flight_since = None;
                 let result = if success {
                     self.backoff.remove(&username);
+                    let now = now_ms();
+                    let noted = blocking(|| {
+                        self.store
+                            .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
+                    });
+                    if let Err(e) = noted {
+                        tracing::warn!("could not record {username}'s sign-in time: {e}");
+                    }
                     let token = self.issue_token(&username);
                     if token.is_ok() {
                         self.record(ActivityKind::SignedIn { username, peer });
@@ -536,12 +549,19 @@ impl Actor {
                 };
                 let _ = reply.send(result);
             }
-            Command::Resume { token, reply } => {
+            Command::Resume { token, peer, reply } => {
                 let digest = auth::token_digest(&token);
                 let now = now_ms();
                 let owner = blocking(|| self.store.token_owner(&digest, now));
                 if let Ok(Some(username)) = &owner {
-                    let _ = blocking(|| self.store.note_sign_in(username, now));
+                    let _ = blocking(|| {
+                        self.store
+                            .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+                    });
+                    self.record(ActivityKind::SignedIn {
+                        username: username.clone(),
+                        peer,
+                    });
                 }
                 let _ = reply.send(owner);
             }

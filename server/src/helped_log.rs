@@ -27,9 +27,18 @@ impl HelpedLog {
 
     /// Opens the log for appending and writes a line for every student in
     /// `helped` (name, first serve) that it lacks.
+    ///
+    /// A torn last line (a crash or a full disk in the middle of a write) is
+    /// cut off first: the database still knows that student, so their line is
+    /// written again whole.
     pub fn open(path: PathBuf, helped: &[(String, UnixMillis)]) -> io::Result<Self> {
-        let logged = Self::read_names(&path)?;
         let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let text = std::fs::read(&path)?;
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(whole as u64)?;
+        }
+        let logged = Self::read_names(&path)?;
         for (name, at) in helped.iter().filter(|(name, _)| !logged.contains(name)) {
             file.write_all(line(name, *at).as_bytes())?;
         }
@@ -42,8 +51,16 @@ impl HelpedLog {
 
     /// Appends one line. A single `write` of a short line to a file opened in
     /// append mode lands whole.
+    ///
+    /// If the write fails part-way (a full disk), the part written is cut off
+    /// again, so the next line does not run on from half a line.
     pub fn append(&mut self, username: &str, at: UnixMillis) -> io::Result<()> {
-        self.file.write_all(line(username, at).as_bytes())
+        let before = self.file.metadata()?.len();
+        let result = self.file.write_all(line(username, at).as_bytes());
+        if result.is_err() {
+            let _ = self.file.set_len(before);
+        }
+        result
     }
 
     /// The usernames in a helped log, in order.
@@ -90,5 +107,21 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.ends_with(" bob\n"));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_replaced_by_a_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = HelpedLog::path_for(dir.path(), "s");
+        // A crash (or a full disk) cut bob's line short.
+        std::fs::write(&path, "1970-01-01T00:00:01Z alice\n1970-01-01T00:00:02Z bo").unwrap();
+        let helped = [("alice".to_string(), 1000), ("bob".to_string(), 2000)];
+        let mut log = HelpedLog::open(path.clone(), &helped).unwrap();
+        log.append("carol", 3000).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "1970-01-01T00:00:01Z alice\n1970-01-01T00:00:02Z bob\n1970-01-01T00:00:03Z carol\n"
+        );
     }
 }

@@ -39,7 +39,7 @@ pub use actor::{
 pub use config::ServerConfig;
 pub use net::run;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use view::QueueSnapshot;
 
@@ -116,8 +116,9 @@ fn check_writable(dir: &std::path::Path) -> Result<(), StartError> {
 pub const PORT_FALLBACKS: u16 = 10;
 
 /// Binds `ip:port`; if the port is in use, tries the next [`PORT_FALLBACKS`]
-/// ports, logging which one was taken. Port 0 lets the OS choose.
-pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
+/// ports, logging which one was taken. Port 0 lets the OS choose. Call it
+/// inside a tokio runtime.
+pub fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     let last = if port == 0 {
         0
     } else {
@@ -125,7 +126,7 @@ pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     };
     let mut in_use = Vec::new();
     for candidate in port..=last {
-        match TcpListener::bind(SocketAddr::new(ip, candidate)).await {
+        match listen(SocketAddr::new(ip, candidate)) {
             Ok(listener) => {
                 if !in_use.is_empty() {
                     tracing::warn!("port {port} is in use; listening on {candidate} instead");
@@ -148,6 +149,21 @@ pub async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     )))
 }
 
+/// A listener with a deep accept backlog: when a lab opens, hundreds of
+/// students connect within a second, and tokio's default of 1 024 pending
+/// connections would make some wait for SYN retries.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    const BACKLOG: u32 = 4096;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,7 +175,7 @@ mod tests {
         if port > u16::MAX - PORT_FALLBACKS {
             return; // no room to fall back; the OS rarely picks this high
         }
-        let listener = bind("127.0.0.1".parse().unwrap(), port).await.unwrap();
+        let listener = bind("127.0.0.1".parse().unwrap(), port).unwrap();
         let got = listener.local_addr().unwrap().port();
         assert!(
             got > port && got <= port + PORT_FALLBACKS,

@@ -40,7 +40,7 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     let config = cli.server_config()?;
     let server = Server::start(config)?;
     let _log_guard = init_logging(&server.config().logs_dir(), cli.headless);
-    let listener = bind(cli.bind, cli.port).await?;
+    let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");
     let handle = server.handle();
@@ -62,9 +62,19 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             }
         }
     } else {
-        jqueue_server::tui::run(handle.clone(), addr).await?;
-        handle.shutdown();
-        network.await?;
+        tokio::select! {
+            result = jqueue_server::tui::run(handle.clone(), addr) => {
+                result?;
+                handle.shutdown();
+                network.await?;
+            }
+            // SIGTERM or Ctrl-C from outside: the network side has already told
+            // every student; put the professor's terminal back before leaving.
+            result = &mut network => {
+                ratatui::restore();
+                result?;
+            }
+        }
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
+use jqueue_shared::codec::{FrameError, FrameReader, encode_frame};
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
@@ -49,7 +49,10 @@ struct Shared {
 /// the server is going away and waits for each handler to finish.
 pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
     let handle = server.handle();
-    let hashers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    // One core fewer than the machine has: during a login storm the hashing
+    // threads must not crowd out the actor and the fan-out of queue updates.
+    let hashers =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
     let shared = Arc::new(Shared {
         pending: PendingConnections::new(server.config.max_unauthenticated),
         config: server.config.clone(),
@@ -261,13 +264,13 @@ impl Handler {
     }
 
     async fn send(&mut self, msg: &ServerMsg) -> HandlerResult<()> {
-        match timeout(
-            self.shared.config.write_timeout,
-            write_frame(&mut self.writer, msg),
-        )
-        .await
-        {
-            Ok(result) => Ok(result?),
+        self.send_frame(&encode_frame(msg)?).await
+    }
+
+    async fn send_frame(&mut self, frame: &[u8]) -> HandlerResult<()> {
+        let write = tokio::io::AsyncWriteExt::write_all(&mut self.writer, frame);
+        match timeout(self.shared.config.write_timeout, write).await {
+            Ok(result) => Ok(result.map_err(FrameError::from)?),
             Err(_) => Err(HandlerError::WriteTimeout),
         }
     }
@@ -346,7 +349,10 @@ impl Handler {
                 }
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } => {
-                    let owner = self.ask(|reply| Command::Resume { token, reply }).await?;
+                    let peer = self.peer;
+                    let owner = self
+                        .ask(|reply| Command::Resume { token, peer, reply })
+                        .await?;
                     if let Ok(Some(username)) = owner {
                         Some((username, token))
                     } else {
@@ -567,10 +573,17 @@ impl Handler {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let mut nonce = 0u64;
+        // Made once, not on every wake-up: re-registering a waiter on the
+        // shutdown channel per view is measurable when thousands are woken.
+        let mut shutdown = self.shutdown.clone();
+        let stopping = async move {
+            let _ = shutdown.wait_for(|&stop| stop).await;
+        };
+        tokio::pin!(stopping);
         loop {
             let event = tokio::select! {
                 biased;
-                _ = self.shutdown.wait_for(|&stop| stop) => StudentEvent::ShuttingDown,
+                () = &mut stopping => StudentEvent::ShuttingDown,
                 notice = notices.recv() => StudentEvent::Notice(notice),
                 Ok(()) = snapshots.changed() => StudentEvent::QueueChanged,
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
@@ -597,8 +610,10 @@ impl Handler {
                     self.send(&msg).await?;
                 }
                 StudentEvent::QueueChanged => {
-                    let view = snapshots.borrow_and_update().view_for(username, now_ms());
-                    self.send(&ServerMsg::View(view)).await?;
+                    let frame = snapshots
+                        .borrow_and_update()
+                        .frame_for(username, now_ms())?;
+                    self.send_frame(&frame).await?;
                 }
                 StudentEvent::Frame(frame) => {
                     last_heard = Instant::now();

@@ -146,10 +146,13 @@ impl Store {
         Ok(changed == 1)
     }
 
-    pub fn note_sign_in(&self, username: &str, now: UnixMillis) -> Result<()> {
+    /// Records a sign-in time, unless one within `granularity` ms is already
+    /// recorded: a storm of reconnections then costs reads, not disk syncs.
+    pub fn note_sign_in(&self, username: &str, now: UnixMillis, granularity: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE users SET last_sign_in = ?2 WHERE username = ?1",
-            params![username, now],
+            "UPDATE users SET last_sign_in = ?2
+             WHERE username = ?1 AND (last_sign_in IS NULL OR last_sign_in < ?3)",
+            params![username, now, now - granularity],
         )?;
         Ok(())
     }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
 use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, QueueView, ViewRow};
 
 use crate::queue::{Queue, UnixMillis};
@@ -19,60 +20,76 @@ pub struct QueueSnapshot {
     length: u32,
     /// Each waiting student's 1-based position and join time.
     positions: HashMap<Arc<str>, (u32, UnixMillis)>,
-    /// The first rows: name (already hidden unless names are shown) and join time.
-    rows: Vec<(Option<Arc<str>>, UnixMillis)>,
+    /// The first rows (names already hidden unless names are shown), with
+    /// waiting times as of `taken_at`.
+    rows: Vec<ViewRow>,
+    /// `rows`, encoded once for every student's frame.
+    encoded_rows: EncodedRows,
     typical_help_ms: Option<i64>,
 }
 
 impl QueueSnapshot {
-    pub fn of(queue: &Queue, show_names: bool) -> Self {
+    /// The queue as of `now`.
+    pub fn of(queue: &Queue, show_names: bool, now: UnixMillis) -> Self {
         let positions = queue
             .entries()
             .zip(1..)
             .map(|(e, position)| (e.username.clone(), (position, e.joined_at)))
             .collect();
-        let rows = queue
+        let rows: Vec<ViewRow> = queue
             .entries()
             .take(MAX_VIEW_ROWS)
-            .map(|e| (show_names.then(|| e.username.clone()), e.joined_at))
+            .zip(1..)
+            .map(|(e, position)| ViewRow {
+                position,
+                name: show_names.then(|| e.username.to_string()),
+                waited_secs: secs(now - e.joined_at),
+            })
             .collect();
+        // Fifty short rows always fit a frame; an empty encoding would only
+        // make views fail to encode, which the handler reports.
+        let encoded_rows = EncodedRows::new(&rows).unwrap_or_default();
         Self {
             open: queue.is_open(),
             length: queue.len() as u32,
             positions,
             rows,
+            encoded_rows,
             typical_help_ms: queue.typical_help_ms(),
         }
     }
 
+    /// `username`'s view at `now`, as a complete frame: only their own entry
+    /// is encoded here; the shared rows were encoded once for everyone.
+    pub fn frame_for(&self, username: &str, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
+        encode_view_frame(self.head_for(username, now), &self.encoded_rows)
+    }
+
     /// `username`'s view at `now`.
     pub fn view_for(&self, username: &str, now: UnixMillis) -> QueueView {
-        let waited = |joined_at: UnixMillis| secs(now - joined_at);
+        QueueView {
+            rows: self.rows.clone(),
+            ..self.head_for(username, now)
+        }
+    }
+
+    /// Everything of `username`'s view but the rows.
+    fn head_for(&self, username: &str, now: UnixMillis) -> QueueView {
         let estimate = |position: u32| self.typical_help_ms.map(|t| secs(t * i64::from(position)));
         let you = self
             .positions
             .get(username)
             .map(|&(position, joined_at)| OwnEntry {
                 position,
-                waited_secs: waited(joined_at),
+                waited_secs: secs(now - joined_at),
                 estimated_wait_secs: estimate(position),
             });
-        let rows = self
-            .rows
-            .iter()
-            .zip(1..)
-            .map(|((name, joined_at), position)| ViewRow {
-                position,
-                name: name.as_deref().map(str::to_owned),
-                waited_secs: waited(*joined_at),
-            })
-            .collect();
         QueueView {
             open: self.open,
             length: self.length,
             you,
             estimated_wait_secs: estimate(self.length + 1),
-            rows,
+            rows: Vec::new(),
         }
     }
 }
@@ -103,7 +120,7 @@ mod tests {
 
     #[test]
     fn each_student_sees_their_own_position_and_anonymous_others() {
-        let snap = QueueSnapshot::of(&queue_of(3), false);
+        let snap = QueueSnapshot::of(&queue_of(3), false, 10_000);
         let view = snap.view_for("s1", 10_000);
         assert_eq!(view.length, 3);
         let you = view.you.unwrap();
@@ -118,13 +135,13 @@ mod tests {
 
     #[test]
     fn names_travel_only_when_shown() {
-        let snap = QueueSnapshot::of(&queue_of(2), true);
+        let snap = QueueSnapshot::of(&queue_of(2), true, 0);
         assert_eq!(snap.view_for("s0", 0).rows[1].name.as_deref(), Some("s1"));
     }
 
     #[test]
     fn a_view_never_carries_more_than_a_screenful() {
-        let snap = QueueSnapshot::of(&queue_of(500), false);
+        let snap = QueueSnapshot::of(&queue_of(500), false, 1_000_000);
         let view = snap.view_for("s499", 1_000_000);
         assert_eq!(view.rows.len(), MAX_VIEW_ROWS);
         assert_eq!(view.length, 500);

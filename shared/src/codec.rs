@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::protocol::{QueueView, ServerMsg, ViewRow};
+
 /// The largest payload a frame may carry: 64 KiB.
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
 
@@ -39,6 +41,39 @@ pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
     let mut frame = vec![0; LEN_PREFIX];
     bincode::serde::encode_into_std_write(msg, &mut frame, config())
         .map_err(|e| FrameError::Encode(e.to_string()))?;
+    let len = frame.len() - LEN_PREFIX;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len });
+    }
+    frame[..LEN_PREFIX].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(frame)
+}
+
+/// The rows of a [`QueueView`], encoded once and spliced into many students'
+/// frames: in the default anonymous mode every student's rows are the same,
+/// so only the few bytes of their own position differ per student.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedRows {
+    bytes: Vec<u8>,
+}
+
+impl EncodedRows {
+    pub fn new(rows: &[ViewRow]) -> Result<Self, FrameError> {
+        let bytes = bincode::serde::encode_to_vec(rows, config())
+            .map_err(|e| FrameError::Encode(e.to_string()))?;
+        Ok(Self { bytes })
+    }
+}
+
+/// Encodes `ServerMsg::View(view)` with `rows` in place of `view.rows` (which
+/// must be empty): byte for byte the frame [`encode_frame`] would produce.
+/// This works because `rows` is the view's last field and an empty sequence
+/// encodes as the single length byte `0`, which the pre-encoded rows replace.
+pub fn encode_view_frame(view: QueueView, rows: &EncodedRows) -> Result<Vec<u8>, FrameError> {
+    debug_assert!(view.rows.is_empty(), "the rows come pre-encoded");
+    let mut frame = encode_frame(&ServerMsg::View(view))?;
+    frame.pop();
+    frame.extend_from_slice(&rows.bytes);
     let len = frame.len() - LEN_PREFIX;
     if len > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge { len });
@@ -314,6 +349,50 @@ mod tests {
         for msg in every_server_msg() {
             let frame = encode_frame(&msg).unwrap();
             assert_eq!(decode_frame::<ServerMsg>(&frame).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn a_view_with_pre_encoded_rows_is_the_same_frame() {
+        let rows: Vec<ViewRow> = (1..=50)
+            .map(|position| ViewRow {
+                position,
+                name: (position % 3 == 0).then(|| format!("s{position}")),
+                waited_secs: u64::from(position) * 1000,
+            })
+            .collect();
+        for (you, rows) in [
+            (None, vec![]),
+            (
+                Some(OwnEntry {
+                    position: 7,
+                    waited_secs: 3,
+                    estimated_wait_secs: None,
+                }),
+                rows.clone(),
+            ),
+            (
+                Some(OwnEntry {
+                    position: 300,
+                    waited_secs: 1 << 40,
+                    estimated_wait_secs: Some(9),
+                }),
+                rows,
+            ),
+        ] {
+            let view = QueueView {
+                open: true,
+                length: 300,
+                you,
+                estimated_wait_secs: Some(70_000),
+                rows,
+            };
+            let head = QueueView {
+                rows: Vec::new(),
+                ..view.clone()
+            };
+            let spliced = encode_view_frame(head, &EncodedRows::new(&view.rows).unwrap()).unwrap();
+            assert_eq!(spliced, encode_frame(&ServerMsg::View(view)).unwrap());
         }
     }
 

@@ -290,24 +290,23 @@ impl Student {
 
 /// The real `jqueue-server` binary, built for the profile the tests run in.
 pub fn server_binary() -> Result<PathBuf> {
-    binary("jqueue-server", "jqueue-server")
+    binary("jqueue-server")
 }
 
 /// The real `jqueue` binary.
 pub fn client_binary() -> Result<PathBuf> {
-    binary("jqueue-client", "jqueue")
+    binary("jqueue")
 }
 
-/// Builds `bin` of `package` once per test process (a no-op when it is up to
+/// Builds the workspace's binaries once per test process (a no-op when it is up to
 /// date) and returns its path. Tests can't name another package's binary
 /// through `CARGO_BIN_EXE_*`, so they ask cargo, which knows when it is stale.
-fn binary(package: &str, bin: &str) -> Result<PathBuf> {
+fn binary(bin: &str) -> Result<PathBuf> {
     static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     let profile_dir = BUILT
         .get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(anyhow::Error::msg)?;
-    let _ = package;
     let path = profile_dir.join(bin);
     if !path.exists() {
         bail!("{} was not built", path.display());
@@ -326,15 +325,10 @@ fn build_binaries() -> Result<PathBuf> {
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args([
-        "build",
-        "--quiet",
-        "-p",
-        "jqueue-server",
-        "-p",
-        "jqueue-client",
-        "--bins",
-    ]);
+    // The same command `.ci/run` builds with, so that cargo resolves the same
+    // features and finds everything fresh; a different package selection
+    // would rebuild half the dependency tree.
+    command.args(["build", "--quiet", "--workspace", "--bins"]);
     if release {
         command.arg("--release");
     }
@@ -404,6 +398,14 @@ impl ServerProcess {
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
         Ok(line.trim_end().to_owned())
+    }
+
+    /// Sends one console command without waiting for its answer: a request
+    /// still in flight when the test kills the server.
+    pub fn send_line(&mut self, command: &str) -> Result<()> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        Ok(())
     }
 
     pub fn pid(&self) -> u32 {

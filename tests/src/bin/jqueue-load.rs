@@ -1,0 +1,221 @@
+//! `jqueue-load`: the jqueue load generator and benchmark.
+//!
+//! Starts a headless `jqueue-server` (or connects to one), signs in N simulated
+//! students, has them all join, applies queue changes one at a time and
+//! measures how long each takes to reach every student; reads the server's
+//! resident memory; optionally runs a login storm and a wave of token resumes;
+//! and measures the floor — a minimal pub/sub server in its own process — with
+//! the same receiving harness. See `docs/BENCHMARKS.md` for results.
+//!
+//! `--json` prints one JSON object as the last line of stdout. Progress goes to
+//! stderr.
+
+#[path = "../load/baseline.rs"]
+mod baseline;
+#[path = "../load/harness.rs"]
+mod harness;
+#[path = "../load/process.rs"]
+mod process;
+#[path = "../load/scenario.rs"]
+mod scenario;
+#[path = "../load/stats.rs"]
+mod stats;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+/// Load generator and benchmark for jqueue.
+#[derive(Debug, Parser)]
+#[command(name = "jqueue-load", version)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
+struct Args {
+    /// Simulated students to sign in.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Queue changes to measure (after a few unmeasured warm-up changes).
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// Also run a login storm while changes keep coming.
+    #[arg(long)]
+    storm: bool,
+    /// Password logins in the storm, all at once.
+    #[arg(long, default_value_t = 300)]
+    storm_logins: usize,
+    /// Hash rounds of the storm accounts' passwords.
+    #[arg(long, default_value_t = 600_000)]
+    storm_rounds: u32,
+    /// Also disconnect every student and resume all their sessions at once.
+    #[arg(long)]
+    resume: bool,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+    /// Use a running server at HOST:PORT instead of starting one. Changes are
+    /// then joins and cancels (serve and remove need the server's stdin).
+    #[arg(long)]
+    server: Option<String>,
+    /// PID of the server given with `--server`, to read its memory.
+    #[arg(long, requires = "server")]
+    server_pid: Option<u32>,
+    /// The `jqueue-server` binary [default: next to this executable].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Hash rounds for setting up the simulated accounts.
+    #[arg(long, default_value_t = 1000)]
+    setup_rounds: u32,
+    /// Sign-ins in flight at once while setting up.
+    #[arg(long, default_value_t = 64)]
+    signin_concurrency: usize,
+    /// Pause between one change reaching everyone and the next, in ms.
+    #[arg(long, default_value_t = 10)]
+    gap_ms: u64,
+    /// Give up on a change that has not reached everyone after this long.
+    #[arg(long, default_value_t = 30)]
+    change_timeout_secs: u64,
+    /// Worker threads of the receiving harness.
+    #[arg(long, default_value_t = 1)]
+    harness_threads: usize,
+    /// Measure only the floor (no jqueue server).
+    #[arg(long, conflicts_with_all = ["no_baseline", "storm", "resume", "server"])]
+    baseline_only: bool,
+    /// Skip the floor.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Keep server data and logs here instead of a temporary directory.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Abort the whole run after this many seconds.
+    #[arg(long, default_value_t = 1800)]
+    time_limit_secs: u64,
+    /// Internal: run as the floor server.
+    #[arg(long, hide = true)]
+    baseline_server: bool,
+    /// Internal: frame size of the floor server.
+    #[arg(long, hide = true, default_value_t = 0)]
+    frame_bytes: usize,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // Every simulated student is a socket, and a child server inherits the
+    // raised limit.
+    let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
+    if args.baseline_server {
+        return tokio::runtime::Runtime::new()?.block_on(baseline::run(args.frame_bytes));
+    }
+    let needed = args.clients as u64 + 64;
+    if nofile < needed {
+        bail!(
+            "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {} students",
+            args.clients
+        );
+    }
+    let (work_dir, _tmp) = scenario::work_dir(args.work_dir.as_deref())?;
+    let server = args
+        .server
+        .as_deref()
+        .map(|s| -> Result<SocketAddr> {
+            s.to_socket_addrs()?
+                .next()
+                .with_context(|| format!("{s} resolves to no address"))
+        })
+        .transpose()?;
+    let server_bin = match args.server_bin.clone() {
+        Some(bin) => bin,
+        None => std::env::current_exe()?
+            .parent()
+            .context("executable has no directory")?
+            .join("jqueue-server"),
+    };
+    let cfg = scenario::Config {
+        clients: args.clients,
+        changes: args.changes,
+        storm: args.storm,
+        storm_logins: args.storm_logins,
+        storm_rounds: args.storm_rounds,
+        resume: args.resume,
+        baseline: !args.no_baseline,
+        jqueue: !args.baseline_only,
+        server,
+        server_pid: args.server_pid,
+        server_bin,
+        setup_rounds: args.setup_rounds,
+        signin_concurrency: args.signin_concurrency,
+        gap: Duration::from_millis(args.gap_ms),
+        change_timeout: Duration::from_secs(args.change_timeout_secs),
+        harness_threads: args.harness_threads,
+        work_dir,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.harness_threads.max(1))
+        .enable_all()
+        .build()?;
+    let limit = Duration::from_secs(args.time_limit_secs);
+    let report = runtime.block_on(async {
+        tokio::time::timeout(limit, scenario::run(&cfg))
+            .await
+            .with_context(|| format!("the run took longer than {limit:?}"))?
+    })?;
+    // Child processes are killed on drop; don't wait for stray tasks.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    print_summary(&report);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn print_summary(r: &scenario::Report) {
+    let us =
+        |v: Option<u64>| v.map_or_else(|| "-".into(), |v| format!("{:.1} ms", v as f64 / 1000.0));
+    let num = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
+    println!("clients                {}", r.clients);
+    println!(
+        "fan-out p50/p99/max    {} / {} / {}  ({} changes, {} timeouts, {} B views)",
+        us(r.fanout_p50_us),
+        us(r.fanout_p99_us),
+        us(r.fanout_max_us),
+        r.changes,
+        r.fanout_timeouts,
+        r.view_frame_bytes
+            .map_or_else(|| "-".into(), |b| b.to_string()),
+    );
+    println!(
+        "floor p50/p99/max      {} / {} / {}",
+        us(r.baseline_p50_us),
+        us(r.baseline_p99_us),
+        us(r.baseline_max_us)
+    );
+    println!(
+        "ratio p50 / p99        {} / {}",
+        num(r.ratio_p50),
+        num(r.ratio_p99)
+    );
+    if let Some(b) = r.rss_per_client_bytes {
+        println!(
+            "RSS per student        {:.1} KiB queued, {} signed in",
+            b as f64 / 1024.0,
+            r.rss_per_signed_in_client_bytes
+                .map_or_else(|| "-".into(), |b| format!("{:.1} KiB", b as f64 / 1024.0))
+        );
+    }
+    if let Some(total) = r.storm_total_ms {
+        println!(
+            "storm                  {} logins in {total} ms; updates p99 {} during vs {} calm (x{})",
+            r.storm_logins.unwrap_or(0),
+            us(r.storm_update_p99_us),
+            us(r.calm_update_p99_us),
+            num(r.storm_ratio_p99)
+        );
+    }
+    if let Some(total) = r.resume_total_ms {
+        println!(
+            "resume                 {} sessions in {total} ms",
+            r.resume_clients.unwrap_or(0)
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! The receiving harness: simulated students on real TCP connections.
+//!
+//! Every simulated student is one tokio task that owns its socket's read half,
+//! decodes each frame with the shared codec, answers pings, and reports views
+//! to a [`Tracker`]. The same receive loop serves the jqueue server and the
+//! baseline floor server, so whatever the harness itself costs is in both
+//! measurements alike.
+//!
+//! A change is measured as a *round*: the coordinator arms the tracker with the
+//! queue length the change will produce, applies the change, and the round ends
+//! when every counted student has received a view with that length. Changes are
+//! applied one at a time and every change moves the length by one, so "the
+//! first view of the expected length after the change was sent" identifies the
+//! change even when the server coalesces views.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use jqueue_shared::codec::{decode_payload, encode_frame};
+use jqueue_shared::{
+    AccountStatus, ClientMsg, MAX_FRAME_LEN, PROTOCOL_VERSION, ProtocolError, RequestResult,
+    ServerMsg, SessionToken, SignInResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// Password of every simulated account (8–128 characters).
+pub const PASSWORD: &str = "load-generator-password";
+
+/// How long a simulated student waits for one reply before giving up.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One change being measured.
+#[derive(Debug)]
+pub struct Round {
+    generation: u64,
+    expected_len: u32,
+    remaining: AtomicUsize,
+    /// Latest arrival, in nanoseconds since the tracker's epoch.
+    last_arrival_ns: AtomicU64,
+    done: Notify,
+}
+
+/// Shared by all receive loops and the coordinator.
+#[derive(Debug)]
+pub struct Tracker {
+    epoch: Instant,
+    round: RwLock<Option<Arc<Round>>>,
+    generations: AtomicU64,
+    /// Bytes and count of view frames received (for the baseline frame size).
+    view_bytes: AtomicU64,
+    view_frames: AtomicU64,
+    /// Students told `BeingHelped` or `Removed`, for the coordinator to reuse.
+    released: Mutex<Vec<usize>>,
+    /// Requests the server refused, and connections that ended unexpectedly.
+    pub request_errors: AtomicU64,
+    pub disconnects: AtomicU64,
+}
+
+impl Tracker {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            epoch: Instant::now(),
+            round: RwLock::new(None),
+            generations: AtomicU64::new(0),
+            view_bytes: AtomicU64::new(0),
+            view_frames: AtomicU64::new(0),
+            released: Mutex::new(Vec::new()),
+            request_errors: AtomicU64::new(0),
+            disconnects: AtomicU64::new(0),
+        })
+    }
+
+    /// Starts a round: it ends when `recipients` counted students have seen a
+    /// view of length `expected_len`. Call before applying the change.
+    pub fn arm(&self, expected_len: u32, recipients: usize) -> Arc<Round> {
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let round = Arc::new(Round {
+            generation,
+            expected_len,
+            remaining: AtomicUsize::new(recipients),
+            last_arrival_ns: AtomicU64::new(0),
+            done: Notify::new(),
+        });
+        if recipients == 0 {
+            round.done.notify_one();
+        }
+        *self.round.write().expect("tracker lock") = Some(Arc::clone(&round));
+        round
+    }
+
+    /// Waits for the round to end and returns when its last view arrived, or
+    /// the number of students still missing it after `timeout`.
+    pub async fn wait(&self, round: &Round, timeout: Duration) -> Result<Instant, usize> {
+        if tokio::time::timeout(timeout, round.done.notified())
+            .await
+            .is_err()
+        {
+            return Err(round.remaining.load(Ordering::Acquire));
+        }
+        let ns = round.last_arrival_ns.load(Ordering::Acquire);
+        Ok(self.epoch + Duration::from_nanos(ns))
+    }
+
+    fn on_view(&self, seen_generation: &mut u64, len: u32, frame_len: usize) {
+        self.view_bytes
+            .fetch_add(frame_len as u64, Ordering::Relaxed);
+        self.view_frames.fetch_add(1, Ordering::Relaxed);
+        let round = self.round.read().expect("tracker lock").clone();
+        let Some(round) = round else { return };
+        if round.generation <= *seen_generation || round.expected_len != len {
+            return;
+        }
+        *seen_generation = round.generation;
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        round.last_arrival_ns.fetch_max(now, Ordering::AcqRel);
+        if round.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            round.done.notify_one();
+        }
+    }
+
+    /// Forgets the view sizes seen so far.
+    pub fn reset_view_sizes(&self) {
+        self.view_bytes.store(0, Ordering::Relaxed);
+        self.view_frames.store(0, Ordering::Relaxed);
+    }
+
+    /// Mean size in bytes of the view frames received since the last reset.
+    pub fn mean_view_frame_bytes(&self) -> Option<usize> {
+        let frames = self.view_frames.load(Ordering::Relaxed);
+        (frames > 0).then(|| (self.view_bytes.load(Ordering::Relaxed) / frames) as usize)
+    }
+
+    /// Takes the students released (served or removed) since the last call.
+    pub fn take_released(&self) -> Vec<usize> {
+        std::mem::take(&mut *self.released.lock().expect("released lock"))
+    }
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Debug)]
+pub enum SignInError {
+    /// The server answered, and said no.
+    Refused(SignInResult),
+    /// The server closed the conversation with a protocol error.
+    Protocol(ProtocolError),
+    /// Connection refused, reset, closed or timed out.
+    Network(anyhow::Error),
+}
+
+impl SignInError {
+    /// A short name for the kind of failure, for counting retries.
+    pub fn kind(&self) -> String {
+        match self {
+            Self::Refused(r) => format!("{r:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            Self::Protocol(p) => format!("{p:?}"),
+            Self::Network(_) => "Network".to_owned(),
+        }
+    }
+
+    /// Whether a real client would simply try again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Refused(r) => matches!(
+                r,
+                SignInResult::TooManyAttempts { .. } | SignInResult::ServerFull
+            ),
+            Self::Protocol(p) => matches!(p, ProtocolError::Evicted | ProtocolError::TimedOut),
+            Self::Network(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Display for SignInError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(r) => write!(f, "sign-in refused: {r:?}"),
+            Self::Protocol(p) => write!(f, "protocol error: {p:?}"),
+            Self::Network(e) => write!(f, "network: {e:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for SignInError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Network(e)
+    }
+}
+
+/// How a simulated student signs in.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// `Identify`, then `Register` if the name is new or `Login` if known.
+    Password(&'a str),
+    /// `Resume` with a token from an earlier sign-in.
+    Token(SessionToken),
+}
+
+/// A connection before it is handed to a receive loop.
+#[derive(Debug)]
+pub struct Conn {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub async fn connect(addr: SocketAddr) -> Result<Self> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (read, writer) = stream.into_split();
+        Ok(Self {
+            // Big enough for a whole view frame, so one frame is one read.
+            reader: BufReader::with_capacity(4096, read),
+            writer,
+            buf: Vec::new(),
+        })
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
+        let frame = encode_frame(msg)?;
+        self.writer.write_all(&frame).await?;
+        Ok(())
+    }
+
+    /// Waits for the floor server's greeting.
+    pub async fn await_welcome(&mut self) -> Result<()> {
+        match tokio::time::timeout(REPLY_TIMEOUT, self.recv()).await?? {
+            Some((ServerMsg::Welcome { .. }, _)) => Ok(()),
+            other => anyhow::bail!("expected a greeting, got {other:?}"),
+        }
+    }
+
+    /// Signs in as `username` and returns the session token.
+    pub async fn sign_in(
+        &mut self,
+        username: &str,
+        auth: Auth<'_>,
+    ) -> Result<SessionToken, SignInError> {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: "jqueue-load".into(),
+        })
+        .await?;
+        match self.reply().await? {
+            ServerMsg::Welcome { .. } => {}
+            other => return Err(unexpected(&other)),
+        }
+        match auth {
+            Auth::Token(token) => self.send(&ClientMsg::Resume { token }).await?,
+            Auth::Password(password) => {
+                self.send(&ClientMsg::Identify {
+                    username: username.into(),
+                })
+                .await?;
+                let (username, password) = (username.to_owned(), password.to_owned());
+                let msg = match self.reply().await? {
+                    ServerMsg::Identity {
+                        status: AccountStatus::Known,
+                        ..
+                    } => ClientMsg::Login { username, password },
+                    ServerMsg::Identity {
+                        status: AccountStatus::New,
+                        ..
+                    } => ClientMsg::Register { username, password },
+                    other => return Err(unexpected(&other)),
+                };
+                self.send(&msg).await?;
+            }
+        }
+        match self.reply().await? {
+            ServerMsg::SignIn(SignInResult::Success { token, .. }) => Ok(token),
+            ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The next frame and its size on the wire; `None` on a clean close.
+    async fn recv(&mut self) -> Result<Option<(ServerMsg, usize)>> {
+        recv_into(&mut self.reader, &mut self.buf).await
+    }
+
+    /// The next reply, answering pings and skipping pushes on the way.
+    async fn reply(&mut self) -> Result<ServerMsg, SignInError> {
+        loop {
+            let next = tokio::time::timeout(REPLY_TIMEOUT, self.recv())
+                .await
+                .map_err(|_| anyhow::anyhow!("no reply within {REPLY_TIMEOUT:?}"))??;
+            match next {
+                None => return Err(anyhow::anyhow!("server closed the connection").into()),
+                Some((ServerMsg::Ping { nonce }, _)) => {
+                    self.send(&ClientMsg::Pong { nonce }).await?;
+                }
+                Some((ServerMsg::ProtocolError(e), _)) => return Err(SignInError::Protocol(e)),
+                Some((
+                    ServerMsg::View(_) | ServerMsg::Announcement { .. } | ServerMsg::Pong { .. },
+                    _,
+                )) => {}
+                Some((msg, _)) => return Ok(msg),
+            }
+        }
+    }
+}
+
+fn unexpected(msg: &ServerMsg) -> SignInError {
+    SignInError::Network(anyhow::anyhow!("unexpected message {msg:?}"))
+}
+
+/// A signed-in (or subscribed) simulated student whose frames are being
+/// received by its own task.
+#[derive(Debug)]
+pub struct Student {
+    writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    task: JoinHandle<()>,
+}
+
+impl Student {
+    /// Hands `conn` to a receive loop. Views count towards rounds.
+    pub fn spawn(idx: usize, conn: Conn, tracker: Arc<Tracker>) -> Self {
+        let Conn {
+            mut reader,
+            writer,
+            buf,
+        } = conn;
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
+        let task_writer = Arc::clone(&writer);
+        let task = tokio::spawn(async move {
+            let mut conn_buf = buf;
+            let mut seen_generation = 0;
+            loop {
+                let next = recv_into(&mut reader, &mut conn_buf).await;
+                match next {
+                    Ok(Some((ServerMsg::View(view), len))) => {
+                        tracker.on_view(&mut seen_generation, view.length, len);
+                    }
+                    Ok(Some((ServerMsg::Ping { nonce }, _))) => {
+                        let Ok(frame) = encode_frame(&ClientMsg::Pong { nonce }) else {
+                            continue;
+                        };
+                        if task_writer.lock().await.write_all(&frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Some((ServerMsg::BeingHelped | ServerMsg::Removed, _))) => {
+                        tracker.released.lock().expect("released lock").push(idx);
+                    }
+                    Ok(Some((ServerMsg::Request(result), _))) => {
+                        if !matches!(
+                            result,
+                            RequestResult::Joined { .. } | RequestResult::Cancelled
+                        ) {
+                            tracker.request_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(None | Some((ServerMsg::ShuttingDown | ServerMsg::ProtocolError(_), _)))
+                    | Err(_) => {
+                        tracker.disconnects.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Ok(Some(_)) => {}
+                }
+            }
+        });
+        Self { writer, task }
+    }
+
+    pub async fn send(&self, msg: &ClientMsg) -> Result<()> {
+        let frame = encode_frame(msg)?;
+        self.writer.lock().await.write_all(&frame).await?;
+        Ok(())
+    }
+
+    /// Closes the connection without logging out (the token stays valid).
+    pub fn close(self) {
+        self.task.abort();
+    }
+}
+
+async fn recv_into(
+    reader: &mut BufReader<OwnedReadHalf>,
+    buf: &mut Vec<u8>,
+) -> Result<Option<(ServerMsg, usize)>> {
+    let len = match reader.read_u32().await {
+        Ok(len) => len as usize,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    anyhow::ensure!(len <= MAX_FRAME_LEN, "frame of {len} bytes");
+    buf.resize(len, 0);
+    reader.read_exact(buf).await?;
+    Ok(Some((decode_payload(buf)?, len + 4)))
+}
+
+/// Signs in with retries on transient failures (evicted, timed out, refused
+/// connection), as a real client with back-off would. Returns the connection,
+/// its token and why each retry was needed.
+pub async fn sign_in_with_retry(
+    addr: SocketAddr,
+    username: &str,
+    auth: Auth<'_>,
+    max_attempts: u32,
+) -> Result<(Conn, SessionToken, Vec<String>)> {
+    let mut attempt = 0;
+    let mut retries = Vec::new();
+    loop {
+        attempt += 1;
+        let result = async {
+            let mut conn = Conn::connect(addr).await?;
+            let token = conn.sign_in(username, auth).await?;
+            Ok::<_, SignInError>((conn, token))
+        }
+        .await;
+        match result {
+            Ok((conn, token)) => return Ok((conn, token, retries)),
+            Err(e) if e.is_transient() && attempt < max_attempts => {
+                retries.push(e.kind());
+                let backoff = Duration::from_millis(50 * u64::from(attempt.min(20)));
+                tokio::time::sleep(backoff).await;
+            }
+            Err(e) => anyhow::bail!("{username}: {e} (attempt {attempt})"),
+        }
+    }
+}
+
+/// Runs `count` copies of `job` with at most `concurrency` at a time, and
+/// returns their results in order.
+pub async fn bounded<T, F, Fut>(count: usize, concurrency: usize, job: F) -> Vec<Result<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut handles = Vec::with_capacity(count);
+    for i in 0..count {
+        let permit = Arc::clone(&permits)
+            .acquire_owned()
+            .await
+            .expect("semaphore never closes");
+        let fut = job(i);
+        handles.push(tokio::spawn(async move {
+            let out = fut.await;
+            drop(permit);
+            out
+        }));
+    }
+    let mut results = Vec::with_capacity(count);
+    for handle in handles {
+        results.push(handle.await.unwrap_or_else(|e| Err(e.into())));
+    }
+    results
+}

@@ -1,0 +1,799 @@
+//! The benchmark scenarios: fan-out, memory, login storm, token resumes and the
+//! floor, run in that order against child server processes (or against a
+//! server that is already running, with `--server`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use jqueue_shared::{ClientMsg, SessionToken};
+use serde::Serialize;
+use tokio::process::Command;
+
+use super::baseline;
+use super::harness::{self, Auth, Conn, PASSWORD, Student, Tracker};
+use super::process::{ChildServer, rss_bytes};
+use super::stats::{Summary, ratio};
+
+/// Rounds run before measuring, at each server, so that first-touch costs
+/// (allocations, page faults, lazily built caches) are not counted as latency.
+const WARMUP_ROUNDS: usize = 3;
+/// Time given to a server to settle before its memory is read.
+const SETTLE: Duration = Duration::from_secs(2);
+/// Retries a simulated student makes on transient sign-in failures.
+const SIGN_IN_ATTEMPTS: u32 = 50;
+
+/// What to run, from the command line.
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, one per phase
+pub struct Config {
+    pub clients: usize,
+    pub changes: usize,
+    pub storm: bool,
+    pub storm_logins: usize,
+    pub storm_rounds: u32,
+    pub resume: bool,
+    pub baseline: bool,
+    pub jqueue: bool,
+    pub server: Option<SocketAddr>,
+    pub server_pid: Option<u32>,
+    pub server_bin: PathBuf,
+    pub setup_rounds: u32,
+    pub signin_concurrency: usize,
+    pub gap: Duration,
+    pub change_timeout: Duration,
+    pub harness_threads: usize,
+    pub work_dir: PathBuf,
+}
+
+/// Everything measured; `None` (JSON `null`) for what was not run.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub clients: usize,
+    pub changes: usize,
+    pub harness_threads: usize,
+    pub fanout_p50_us: Option<u64>,
+    pub fanout_p99_us: Option<u64>,
+    pub fanout_max_us: Option<u64>,
+    pub fanout_timeouts: usize,
+    pub view_frame_bytes: Option<usize>,
+    pub baseline_p50_us: Option<u64>,
+    pub baseline_p99_us: Option<u64>,
+    pub baseline_max_us: Option<u64>,
+    pub baseline_timeouts: usize,
+    pub baseline_frame_bytes: Option<usize>,
+    pub ratio_p50: Option<f64>,
+    pub ratio_p99: Option<f64>,
+    pub signin_total_ms: Option<u64>,
+    pub signin_retries: Retries,
+    pub join_total_ms: Option<u64>,
+    pub rss_start_bytes: Option<u64>,
+    pub rss_signed_in_bytes: Option<u64>,
+    pub rss_queued_bytes: Option<u64>,
+    /// Per signed-in student who is waiting in the queue (the measured state).
+    pub rss_per_client_bytes: Option<u64>,
+    /// Per signed-in student not in the queue.
+    pub rss_per_signed_in_client_bytes: Option<u64>,
+    pub request_errors: u64,
+    pub unexpected_disconnects: u64,
+    pub storm_logins: Option<usize>,
+    pub storm_rounds: Option<u32>,
+    pub storm_setup_ms: Option<u64>,
+    pub storm_total_ms: Option<u64>,
+    pub storm_login_p50_ms: Option<u64>,
+    pub storm_login_max_ms: Option<u64>,
+    pub storm_retries: Option<Retries>,
+    pub storm_failures: Option<usize>,
+    pub storm_changes: Option<usize>,
+    pub storm_update_p50_us: Option<u64>,
+    pub storm_update_p99_us: Option<u64>,
+    pub storm_update_max_us: Option<u64>,
+    pub calm_update_p99_us: Option<u64>,
+    pub storm_ratio_p99: Option<f64>,
+    pub resume_clients: Option<usize>,
+    pub resume_total_ms: Option<u64>,
+    pub resume_retries: Option<Retries>,
+    pub resume_failures: Option<usize>,
+}
+
+/// Why sign-ins had to be retried: failure kind → count.
+pub type Retries = BTreeMap<String, u64>;
+
+fn count_retries(into: &mut Retries, kinds: Vec<String>) {
+    for kind in kinds {
+        *into.entry(kind).or_default() += 1;
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn student_name(i: usize) -> String {
+    format!("s{i:05}")
+}
+
+fn storm_name(i: usize) -> String {
+    format!("t{i:05}")
+}
+
+/// Runs every phase the configuration asks for.
+pub async fn run(cfg: &Config) -> Result<Report> {
+    let mut report = Report {
+        clients: cfg.clients,
+        changes: cfg.changes,
+        harness_threads: cfg.harness_threads,
+        ..Report::default()
+    };
+    if cfg.jqueue {
+        run_jqueue(cfg, &mut report).await?;
+    }
+    if cfg.baseline {
+        let frame_bytes = report.view_frame_bytes.unwrap_or_else(|| {
+            baseline::typical_view_frame_bytes(u32::try_from(cfg.clients).unwrap_or(u32::MAX))
+        });
+        eprintln!(
+            "floor: {} subscribers, {frame_bytes}-byte frames",
+            cfg.clients
+        );
+        let summary = run_baseline(cfg, frame_bytes, &mut report).await?;
+        report.baseline_frame_bytes = Some(frame_bytes);
+        report.baseline_p50_us = summary.map(|s| s.p50_us);
+        report.baseline_p99_us = summary.map(|s| s.p99_us);
+        report.baseline_max_us = summary.map(|s| s.max_us);
+    }
+    report.ratio_p50 = ratio(report.fanout_p50_us, report.baseline_p50_us);
+    report.ratio_p99 = ratio(report.fanout_p99_us, report.baseline_p99_us);
+    Ok(report)
+}
+
+fn server_command(cfg: &Config, rounds: u32) -> Command {
+    let mut cmd = Command::new(&cfg.server_bin);
+    cmd.args([
+        "--headless",
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--session",
+        "bench",
+    ])
+    .arg("--data-dir")
+    .arg(cfg.work_dir.join("data"))
+    .arg("--hash-rounds")
+    .arg(rounds.to_string())
+    .arg("--max-connections")
+    .arg((cfg.clients + cfg.storm_logins + 100).to_string());
+    cmd
+}
+
+async fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ChildServer> {
+    let log = cfg.work_dir.join(log);
+    let server = ChildServer::spawn(server_command(cfg, rounds), &log)
+        .await
+        .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
+    eprintln!(
+        "server pid {} on {} (--hash-rounds {rounds}, log {})",
+        server.pid,
+        server.addr,
+        log.display()
+    );
+    Ok(server)
+}
+
+async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
+    let n = cfg.clients;
+    if cfg.storm {
+        report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
+    }
+    let mut server = match cfg.server {
+        Some(_) => None,
+        None => Some(start_server(cfg, cfg.setup_rounds, "server.log").await?),
+    };
+    let addr = server
+        .as_ref()
+        .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
+    let pid = server.as_ref().map(|s| s.pid).or(cfg.server_pid);
+    if let Some(server) = server.as_mut() {
+        server.command("open").await?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
+
+    // Fan-out.
+    let mut model = QueueModel::new(n, server.is_some());
+    let mut control = Control::Jqueue {
+        server: server.as_mut(),
+        students: &students,
+    };
+    eprintln!("applying {} changes to a queue of {n}", cfg.changes);
+    run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(WARMUP_ROUNDS),
+        cfg,
+    )
+    .await?;
+    tracker.reset_view_sizes();
+    let outcome = run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(cfg.changes),
+        cfg,
+    )
+    .await?;
+    report.view_frame_bytes = tracker.mean_view_frame_bytes();
+    let fanout = Summary::of(&outcome.latencies(None));
+    report.fanout_timeouts = outcome.timeouts;
+    report.fanout_p50_us = fanout.map(|s| s.p50_us);
+    report.fanout_p99_us = fanout.map(|s| s.p99_us);
+    report.fanout_max_us = fanout.map(|s| s.max_us);
+    eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
+
+    if cfg.storm {
+        run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
+    }
+    report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
+    report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
+
+    if cfg.resume {
+        run_resume(addr, students, &tokens, report).await?;
+    } else {
+        for student in students {
+            student.close();
+        }
+    }
+    if let Some(server) = server {
+        server.stop().await?;
+    }
+    Ok(())
+}
+
+/// Signs in N students and has them all join, reading the server's memory
+/// before, after signing in and after joining.
+async fn populate(
+    cfg: &Config,
+    addr: SocketAddr,
+    pid: Option<u32>,
+    report: &mut Report,
+) -> Result<(Arc<Tracker>, Vec<Student>, Vec<SessionToken>)> {
+    let n = cfg.clients;
+    let rss = |label: &str| -> Option<u64> {
+        let bytes = pid.and_then(|pid| rss_bytes(pid).ok());
+        if let Some(b) = bytes {
+            eprintln!("server RSS {label}: {:.1} MiB", b as f64 / 1_048_576.0);
+        }
+        bytes
+    };
+    report.rss_start_bytes = rss("at start");
+
+    // Sign in.
+    let tracker = Tracker::new();
+    eprintln!(
+        "signing in {n} students ({} at a time)",
+        cfg.signin_concurrency
+    );
+    let started = Instant::now();
+    let (students, tokens, retries) =
+        sign_in_all(addr, n, cfg.signin_concurrency, &tracker).await?;
+    report.signin_total_ms = Some(ms(started.elapsed()));
+    report.signin_retries = retries;
+    eprintln!("signed in {n} in {:?}", started.elapsed());
+    tokio::time::sleep(SETTLE).await;
+    report.rss_signed_in_bytes = rss("signed in");
+
+    // Everyone joins; with coalescing the last state reaches everyone.
+    let started = Instant::now();
+    let round = tracker.arm(u32::try_from(n)?, n);
+    for (i, student) in students.iter().enumerate() {
+        student.send(&ask_for_help(i)).await?;
+    }
+    if let Err(missing) = tracker.wait(&round, cfg.change_timeout * 10).await {
+        bail!("{missing} students never saw the queue at length {n} after everyone joined");
+    }
+    report.join_total_ms = Some(ms(started.elapsed()));
+    eprintln!("all {n} joined in {:?}", started.elapsed());
+    tokio::time::sleep(SETTLE).await;
+    report.rss_queued_bytes = rss("all queued");
+    if let (Some(start), Some(signed), Some(queued)) = (
+        report.rss_start_bytes,
+        report.rss_signed_in_bytes,
+        report.rss_queued_bytes,
+    ) {
+        report.rss_per_signed_in_client_bytes = Some(signed.saturating_sub(start) / n as u64);
+        report.rss_per_client_bytes = Some(queued.saturating_sub(start) / n as u64);
+    }
+
+    Ok((tracker, students, tokens))
+}
+
+fn ask_for_help(i: usize) -> ClientMsg {
+    ClientMsg::AskForHelp {
+        description: format!("load test {i}"),
+        location: "lab 1".into(),
+    }
+}
+
+async fn sign_in_all(
+    addr: SocketAddr,
+    n: usize,
+    concurrency: usize,
+    tracker: &Arc<Tracker>,
+) -> Result<(Vec<Student>, Vec<SessionToken>, Retries)> {
+    let results = harness::bounded(n, concurrency, |i| {
+        let tracker = Arc::clone(tracker);
+        async move {
+            let name = student_name(i);
+            let (conn, token, retries) = harness::sign_in_with_retry(
+                addr,
+                &name,
+                Auth::Password(PASSWORD),
+                SIGN_IN_ATTEMPTS,
+            )
+            .await?;
+            Ok((Student::spawn(i, conn, tracker), token, retries))
+        }
+    })
+    .await;
+    let mut students = Vec::with_capacity(n);
+    let mut tokens = Vec::with_capacity(n);
+    let mut retries = Retries::new();
+    for result in results {
+        let (student, token, r) = result?;
+        students.push(student);
+        tokens.push(token);
+        count_retries(&mut retries, r);
+    }
+    Ok((students, tokens, retries))
+}
+
+/// Registers the storm's accounts so that their stored hashes use
+/// `--storm-rounds` (600 000 by default): on a server of their own, started
+/// with those rounds on the same data directory and session, which the main
+/// server then reopens with cheap rounds for everyone else. A login verifies
+/// with the rounds stored in the account's hash, whatever the server's
+/// `--hash-rounds`, so the storm's logins cost the full rounds.
+async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
+    let mut setup = match cfg.server {
+        Some(_) => None,
+        None => Some(start_server(cfg, cfg.storm_rounds, "server-storm-setup.log").await?),
+    };
+    let addr = setup
+        .as_ref()
+        .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
+    eprintln!(
+        "storm set-up: registering {} accounts at {} rounds",
+        cfg.storm_logins, cfg.storm_rounds
+    );
+    let started = Instant::now();
+    // Two at a time: the server hashes on a small pool anyway, and more would
+    // only make registrations wait long enough to hit the sign-in timeout.
+    let results = harness::bounded(cfg.storm_logins, 2, |i| async move {
+        let name = storm_name(i);
+        let (mut conn, _token, _retries) =
+            harness::sign_in_with_retry(addr, &name, Auth::Password(PASSWORD), SIGN_IN_ATTEMPTS)
+                .await?;
+        conn.send(&ClientMsg::Logout).await.ok();
+        Ok(())
+    })
+    .await;
+    for result in results {
+        result?;
+    }
+    let took = started.elapsed();
+    eprintln!("storm set-up took {took:?}");
+    if let Some(server) = setup.take() {
+        server.stop().await?;
+    }
+    Ok(ms(took))
+}
+
+async fn run_storm(
+    cfg: &Config,
+    addr: SocketAddr,
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    report: &mut Report,
+) -> Result<()> {
+    let k = cfg.storm_logins;
+    eprintln!("login storm: {k} logins at once, changes continuing");
+    let stop = AtomicBool::new(false);
+    let storm_start = Instant::now();
+    let storm = async {
+        let results = harness::bounded(k, k, |i| async move {
+            let started = Instant::now();
+            let name = storm_name(i);
+            // The student disconnects as soon as it is signed in, so the
+            // fan-out set stays the same N students as in the calm run and
+            // what the storm adds is the login work alone.
+            let (_conn, _token, retries) = harness::sign_in_with_retry(
+                addr,
+                &name,
+                Auth::Password(PASSWORD),
+                SIGN_IN_ATTEMPTS,
+            )
+            .await?;
+            Ok((started.elapsed(), retries))
+        })
+        .await;
+        let end = Instant::now();
+        stop.store(true, Ordering::Release);
+        (results, end)
+    };
+    let rounds = run_rounds(
+        control,
+        tracker,
+        model,
+        cfg.clients,
+        Limit::Until(&stop),
+        cfg,
+    );
+    let ((results, storm_end), outcome) = tokio::join!(storm, rounds);
+    let outcome = outcome?;
+    let mut login_times = Vec::new();
+    let mut retries = Retries::new();
+    let mut failures = 0;
+    for result in results {
+        match result {
+            Ok((took, r)) => {
+                login_times.push(took);
+                count_retries(&mut retries, r);
+            }
+            Err(e) => {
+                failures += 1;
+                eprintln!("storm login failed: {e:#}");
+            }
+        }
+    }
+    let logins = Summary::of(&login_times);
+    let during = Summary::of(&outcome.latencies(Some((storm_start, storm_end))));
+    report.storm_logins = Some(k);
+    report.storm_rounds = Some(cfg.storm_rounds);
+    report.storm_total_ms = Some(ms(storm_end - storm_start));
+    report.storm_login_p50_ms = logins.map(|s| s.p50_us / 1000);
+    report.storm_login_max_ms = logins.map(|s| s.max_us / 1000);
+    eprintln!("storm retries: {retries:?}");
+    report.storm_retries = Some(retries);
+    report.storm_failures = Some(failures);
+    report.storm_changes = during.map(|s| s.count);
+    report.storm_update_p50_us = during.map(|s| s.p50_us);
+    report.storm_update_p99_us = during.map(|s| s.p99_us);
+    report.storm_update_max_us = during.map(|s| s.max_us);
+    report.calm_update_p99_us = report.fanout_p99_us;
+    report.storm_ratio_p99 = ratio(report.storm_update_p99_us, report.calm_update_p99_us);
+    eprintln!(
+        "storm: {k} logins in {:?} ({failures} failed); updates during it: {during:?}",
+        storm_end - storm_start
+    );
+    Ok(())
+}
+
+async fn run_resume(
+    addr: SocketAddr,
+    students: Vec<Student>,
+    tokens: &[SessionToken],
+    report: &mut Report,
+) -> Result<()> {
+    let n = students.len();
+    for student in students {
+        student.close();
+    }
+    // Let the server notice every disconnect before the reconnect wave.
+    tokio::time::sleep(SETTLE).await;
+    eprintln!("resuming {n} sessions at once");
+    let started = Instant::now();
+    let results = harness::bounded(n, n, |i| {
+        let token = tokens[i];
+        async move {
+            let name = student_name(i);
+            let (conn, _token, retries) =
+                harness::sign_in_with_retry(addr, &name, Auth::Token(token), SIGN_IN_ATTEMPTS)
+                    .await?;
+            Ok((conn, retries))
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    let mut retries = Retries::new();
+    let mut failures = 0;
+    for result in results {
+        match result {
+            Ok((_conn, r)) => count_retries(&mut retries, r),
+            Err(e) => {
+                if failures == 0 {
+                    eprintln!("resume failed: {e:#}");
+                }
+                failures += 1;
+            }
+        }
+    }
+    eprintln!("resumed {n} in {took:?} ({failures} failed, retries: {retries:?})");
+    report.resume_clients = Some(n);
+    report.resume_total_ms = Some(ms(took));
+    report.resume_retries = Some(retries);
+    report.resume_failures = Some(failures);
+    Ok(())
+}
+
+async fn run_baseline(
+    cfg: &Config,
+    frame_bytes: usize,
+    report: &mut Report,
+) -> Result<Option<Summary>> {
+    let n = cfg.clients;
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--baseline-server")
+        .arg("--frame-bytes")
+        .arg(frame_bytes.to_string());
+    let mut server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log")).await?;
+    let tracker = Tracker::new();
+    let addr = server.addr;
+    let results = harness::bounded(n, 256, |i| {
+        let tracker = Arc::clone(&tracker);
+        async move {
+            let mut conn = Conn::connect(addr).await?;
+            conn.await_welcome().await?;
+            Ok(Student::spawn(i, conn, tracker))
+        }
+    })
+    .await;
+    let students = results.into_iter().collect::<Result<Vec<_>>>()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut model = QueueModel::new(n, true);
+    let mut control = Control::Baseline(&mut server);
+    run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(WARMUP_ROUNDS),
+        cfg,
+    )
+    .await?;
+    let outcome = run_rounds(
+        &mut control,
+        &tracker,
+        &mut model,
+        n,
+        Limit::Count(cfg.changes),
+        cfg,
+    )
+    .await?;
+    report.baseline_timeouts = outcome.timeouts;
+    let summary = Summary::of(&outcome.latencies(None));
+    eprintln!("floor: {summary:?}, {} timeouts", outcome.timeouts);
+    for student in students {
+        student.close();
+    }
+    server.stop().await?;
+    Ok(summary)
+}
+
+/// How changes are applied.
+enum Control<'a> {
+    /// jqueue: serve and remove through the server's stdin when we started it,
+    /// joins (and, against a server we do not control, cancels) by students.
+    Jqueue {
+        server: Option<&'a mut ChildServer>,
+        students: &'a [Student],
+    },
+    /// The floor: `publish LENGTH` through its stdin.
+    Baseline(&'a mut ChildServer),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Serve,
+    Remove(usize),
+    Cancel(usize),
+    Join(usize),
+    Publish,
+}
+
+/// The load generator's model of the queue: its length, who is in it and who
+/// is free to join again. Changes alternate between shortening and lengthening
+/// the queue, so consecutive changes never produce the same length and the
+/// queue stays at N or N − 1.
+#[derive(Debug)]
+struct QueueModel {
+    len: u32,
+    queued: Vec<usize>,
+    idle: VecDeque<usize>,
+    controlled: bool,
+    step: u64,
+    rng: u64,
+}
+
+impl QueueModel {
+    fn new(n: usize, controlled: bool) -> Self {
+        Self {
+            len: u32::try_from(n).expect("N fits in u32"),
+            queued: (0..n).collect(),
+            idle: VecDeque::new(),
+            controlled,
+            step: 0,
+            rng: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    fn random(&mut self, below: usize) -> usize {
+        // xorshift64: reproducible and good enough to pick a student.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % below as u64) as usize
+    }
+
+    fn take_random_queued(&mut self) -> Result<usize> {
+        if self.queued.is_empty() {
+            bail!("the queue is empty");
+        }
+        let i = self.random(self.queued.len());
+        Ok(self.queued.swap_remove(i))
+    }
+
+    /// The next change for `control`, and the queue length it will produce.
+    fn next(&mut self, baseline: bool) -> Result<(Change, u32)> {
+        let shorten = self.step % 2 == 0;
+        let change = if baseline {
+            Change::Publish
+        } else if !shorten {
+            Change::Join(self.idle.pop_front().context("nobody left to join")?)
+        } else if !self.controlled {
+            Change::Cancel(self.take_random_queued()?)
+        } else if self.step % 4 == 0 {
+            Change::Serve
+        } else {
+            Change::Remove(self.take_random_queued()?)
+        };
+        let expected = if shorten { self.len - 1 } else { self.len + 1 };
+        Ok((change, expected))
+    }
+
+    /// Records a change once its round is over.
+    async fn commit(&mut self, change: Change, expected: u32, tracker: &Tracker) -> Result<()> {
+        self.step += 1;
+        self.len = expected;
+        match change {
+            Change::Serve => {
+                // The served student is told `BeingHelped`; wait for that.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    let served = tracker.take_released();
+                    if let Some(&idx) = served.last() {
+                        if let Some(i) = self.queued.iter().position(|&q| q == idx) {
+                            self.queued.swap_remove(i);
+                        }
+                        self.idle.push_back(idx);
+                        break;
+                    }
+                    if Instant::now() > deadline {
+                        bail!("nobody was told they are being helped after `serve`");
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            Change::Remove(i) | Change::Cancel(i) => self.idle.push_back(i),
+            Change::Join(i) => self.queued.push(i),
+            Change::Publish => {}
+        }
+        Ok(())
+    }
+}
+
+enum Limit<'a> {
+    Count(usize),
+    /// Until the flag is set (at least one round).
+    Until(&'a AtomicBool),
+}
+
+struct Outcome {
+    /// When each change was applied, and how long until every student had it.
+    samples: Vec<(Instant, Duration)>,
+    timeouts: usize,
+}
+
+impl Outcome {
+    /// Latencies of the changes applied within `window` (all when `None`).
+    fn latencies(&self, window: Option<(Instant, Instant)>) -> Vec<Duration> {
+        self.samples
+            .iter()
+            .filter(|(at, _)| window.is_none_or(|(from, to)| *at >= from && *at <= to))
+            .map(|&(_, latency)| latency)
+            .collect()
+    }
+}
+
+/// Applies changes one at a time; each is a round that ends when all
+/// `recipients` have a view reflecting it.
+async fn run_rounds(
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    recipients: usize,
+    limit: Limit<'_>,
+    cfg: &Config,
+) -> Result<Outcome> {
+    let mut outcome = Outcome {
+        samples: Vec::new(),
+        timeouts: 0,
+    };
+    let mut consecutive_timeouts = 0;
+    for done in 0.. {
+        match limit {
+            Limit::Count(count) if done >= count => break,
+            Limit::Until(stop) if done > 0 && stop.load(Ordering::Acquire) => break,
+            _ => {}
+        }
+        let (change, expected) = model.next(matches!(control, Control::Baseline(_)))?;
+        let round = tracker.arm(expected, recipients);
+        let applied = Instant::now();
+        match (&mut *control, change) {
+            (Control::Baseline(server), Change::Publish) => {
+                server.command(&format!("publish {expected}")).await?;
+            }
+            (Control::Jqueue { server, .. }, Change::Serve) => {
+                server
+                    .as_mut()
+                    .context("no server")?
+                    .command("serve")
+                    .await?;
+            }
+            (Control::Jqueue { server, .. }, Change::Remove(i)) => {
+                let line = format!("remove {}", student_name(i));
+                server.as_mut().context("no server")?.command(&line).await?;
+            }
+            (Control::Jqueue { students, .. }, Change::Join(i)) => {
+                students[i].send(&ask_for_help(i)).await?;
+            }
+            (Control::Jqueue { students, .. }, Change::Cancel(i)) => {
+                students[i].send(&ClientMsg::Cancel).await?;
+            }
+            (_, change) => bail!("{change:?} does not apply here"),
+        }
+        match tracker.wait(&round, cfg.change_timeout).await {
+            Ok(last) => {
+                consecutive_timeouts = 0;
+                outcome
+                    .samples
+                    .push((applied, last.saturating_duration_since(applied)));
+            }
+            Err(missing) => {
+                outcome.timeouts += 1;
+                consecutive_timeouts += 1;
+                eprintln!(
+                    "change {change:?}: {missing} students had no view after {:?}",
+                    cfg.change_timeout
+                );
+                if consecutive_timeouts >= 3 {
+                    bail!("three changes in a row never reached every student");
+                }
+            }
+        }
+        model.commit(change, expected, tracker).await?;
+        if !cfg.gap.is_zero() {
+            tokio::time::sleep(cfg.gap).await;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Where the load generator keeps server data and logs.
+pub fn work_dir(requested: Option<&Path>) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if let Some(dir) = requested {
+        std::fs::create_dir_all(dir)?;
+        return Ok((dir.to_path_buf(), None));
+    }
+    let tmp = tempfile::Builder::new().prefix("jqueue-load-").tempdir()?;
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}

@@ -1,0 +1,501 @@
+//! Hostile clients: anyone on the lab network can write their own.
+//!
+//! - A thousand idle connections that never sign in do not keep a real
+//!   student out, and beyond the pending-connection cap the oldest are pushed
+//!   out.
+//! - A hundred thousand malformed, oversized and truncated frames against the
+//!   real binary: no crash, memory stays bounded (VmRSS is measured and
+//!   printed), and a real student is served afterwards.
+//! - Brute force against one account: the back-off doubles 1, 2, 4, 8, 15,
+//!   15 s (the server's own answer), even for the right password, while
+//!   another student on the same address signs in at once.
+//! - A corpus of terminal controls (C0, C1, ESC/CSI/OSC/DCS, bidi overrides)
+//!   sent through a real server never reaches either TUI's buffer raw.
+//!
+//! No assertion measures speed: elapsed times are printed for
+//! docs/RELIABILITY.md, and timeouts only turn hangs into failures.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use jqueue_client::app::{App as ClientApp, Event as ClientEvent, Settings};
+use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::net::{Disconnect, NetEvent};
+use jqueue_server::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
+use jqueue_shared::codec::encode_frame;
+use jqueue_shared::sanitize::is_inert;
+use jqueue_shared::{
+    ClientMsg, MAX_FRAME_LEN, OwnEntry, PROTOCOL_VERSION, ProtocolError, QueueView, RequestResult,
+    ServerMsg, SignInResult, ViewRow,
+};
+use jqueue_tests::{PATIENCE, ServerProcess, Student, TestServer, password_for, test_config};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+// --- idle connections ---------------------------------------------------------
+
+async fn idle_connections(addr: std::net::SocketAddr, n: usize) -> Result<Vec<TcpStream>> {
+    let mut idle = Vec::with_capacity(n);
+    for _ in 0..n {
+        idle.push(TcpStream::connect(addr).await?);
+    }
+    Ok(idle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_connections_do_not_keep_a_student_out() -> Result<()> {
+    // Both ends live in this process: two descriptors per connection.
+    rlimit::increase_nofile_limit(8192)?;
+    let dir = tempfile::tempdir()?;
+    let config = test_config(dir.path(), "s");
+    let cap = config.max_unauthenticated;
+    assert_eq!(cap, 1024, "the default cap");
+    let server = TestServer::start(config).await?;
+
+    let mut idle = idle_connections(server.addr, 1000).await?;
+    let started = Instant::now();
+    let mut alice = Student::register(server.addr, "alice").await?;
+    assert_eq!(
+        alice.ask_for_help("stuck").await?,
+        RequestResult::Joined { position: 1 }
+    );
+    let with_1000_idle = started.elapsed();
+
+    // Past the cap: each new connection pushes out the oldest idle one.
+    idle.extend(idle_connections(server.addr, 100).await?);
+    let started = Instant::now();
+    let mut bob = Student::register(server.addr, "bob").await?;
+    assert_eq!(
+        bob.ask_for_help("stuck").await?,
+        RequestResult::Joined { position: 2 }
+    );
+    let past_the_cap = started.elapsed();
+
+    // 1 100 idle and bob's connection went 77 over the cap of 1 024: the
+    // 77 oldest were told why and closed; every other one is still open.
+    let reads = idle.into_iter().enumerate().map(|(i, mut conn)| {
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            // Long enough for any eviction already made to arrive.
+            match tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut buf)).await {
+                Ok(_) => Some((
+                    i,
+                    jqueue_shared::codec::decode_frame::<ServerMsg>(&buf).ok(),
+                )),
+                Err(_) => None,
+            }
+        })
+    });
+    let mut evicted = Vec::new();
+    for read in reads.collect::<Vec<_>>() {
+        if let Some((i, msg)) = read.await? {
+            assert_eq!(
+                msg,
+                Some(ServerMsg::ProtocolError(ProtocolError::Evicted)),
+                "conn {i}"
+            );
+            evicted.push(i);
+        }
+    }
+    let evicted_count = evicted.len();
+    assert_eq!(evicted_count, 1100 + 1 - cap, "evicted: {evicted:?}");
+    assert!(
+        evicted.iter().all(|&i| i < 100),
+        "the oldest go first: {evicted:?}"
+    );
+    eprintln!(
+        "idle connections: sign-in + join with 1000 idle took {with_1000_idle:?}; \
+         past the cap {past_the_cap:?}; {evicted_count} oldest evicted and told why"
+    );
+    server.stop().await
+}
+
+// --- a hundred thousand bad frames -------------------------------------------
+
+/// splitmix64, seeded: the same frames every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+const BAD_FRAME_KINDS: usize = 7;
+
+/// One hostile frame of kind `kind`: what a connection sends before it
+/// shuts its write side.
+fn bad_frame(rng: &mut Rng, kind: usize) -> Vec<u8> {
+    let hello = encode_frame(&ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client: "fuzz".into(),
+    })
+    .expect("encodes");
+    match kind {
+        // Random payload under an honest length.
+        0 => {
+            let len = rng.below(200) as usize + 1;
+            let mut f = (len as u32).to_be_bytes().to_vec();
+            f.extend(rng.bytes(len));
+            f
+        }
+        // Oversize: the length alone is refused, before any payload.
+        1 => {
+            let len = MAX_FRAME_LEN as u32 + 1 + rng.below(u64::from(u32::MAX) - 70_000) as u32;
+            let mut f = len.to_be_bytes().to_vec();
+            f.extend(rng.bytes(16));
+            f
+        }
+        // Truncated: a long claim, a short payload, then the end.
+        2 => {
+            let len = rng.below(MAX_FRAME_LEN as u64) as u32 + 64;
+            let mut f = len.to_be_bytes().to_vec();
+            let n = rng.below(60) as usize;
+            f.extend(rng.bytes(n));
+            f
+        }
+        // A string length of 2^40 inside a ten-byte frame.
+        3 => {
+            let mut payload = vec![1u8, 0xFD];
+            payload.extend((1u64 << 40).to_le_bytes());
+            let mut f = (payload.len() as u32).to_be_bytes().to_vec();
+            f.extend(payload);
+            f
+        }
+        // A good handshake, then a damaged copy of a real request.
+        4 => {
+            let mut bad = encode_frame(&ClientMsg::Login {
+                username: "mallory".into(),
+                password: "x".repeat(rng.below(100) as usize),
+            })
+            .expect("encodes");
+            let at = 4 + rng.below(bad.len() as u64 - 4) as usize;
+            bad[at] ^= (rng.below(255) + 1) as u8;
+            let mut f = hello.clone();
+            f.extend(bad);
+            f
+        }
+        // A prefix cut short.
+        5 => {
+            let n = rng.below(4) as usize;
+            rng.bytes(n)
+        }
+        // A well-formed but unknown variant, and trailing bytes.
+        _ => {
+            let mut f = 2u32.to_be_bytes().to_vec();
+            f.extend([200, rng.next() as u8]);
+            f
+        }
+    }
+}
+
+fn vm_rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS")
+}
+
+/// Sends `frames` hostile frames, one per connection, from `tasks` tasks at
+/// once; each connection is read until the server closes it.
+async fn send_bad_frames(addr: std::net::SocketAddr, frames: usize, seed: u64) -> Result<()> {
+    const TASKS: usize = 32;
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let count = frames / TASKS + usize::from(t < frames % TASKS);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(seed ^ ((t as u64) << 32));
+            for i in 0..count {
+                let frame = bad_frame(&mut rng, (i + t) % BAD_FRAME_KINDS);
+                let mut conn = TcpStream::connect(addr).await?;
+                // The server may close before taking it all: that's fine.
+                let _ = conn.write_all(&frame).await;
+                let _ = conn.shutdown().await;
+                let mut sink = Vec::new();
+                tokio::time::timeout(PATIENCE, conn.read_to_end(&mut sink))
+                    .await
+                    .context("the server kept a bad connection open")?
+                    .ok();
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_bad_frames_leave_the_server_up_and_small() -> Result<()> {
+    let frames: usize = std::env::var("JQUEUE_BAD_FRAMES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let mut server = ServerProcess::start(dir.path(), "s", &[])?;
+    let pid = server.pid();
+    // Warm up (allocator arenas, thread pools), then measure.
+    send_bad_frames(server.addr, 1_000, 1).await?;
+    let before = vm_rss_kib(pid)?;
+    let started = Instant::now();
+    send_bad_frames(server.addr, frames, 2).await?;
+    let elapsed = started.elapsed();
+    let after = vm_rss_kib(pid)?;
+
+    // Still serving: a real student signs in and joins.
+    let mut alice = Student::register(server.addr, "alice").await?;
+    assert_eq!(
+        alice.ask_for_help("stuck").await?,
+        RequestResult::Joined { position: 1 }
+    );
+    assert_eq!(
+        server.command("status")?,
+        "OPEN · 1 waiting · 1 online · 0 helped"
+    );
+    let growth = after.saturating_sub(before);
+    eprintln!(
+        "bad frames: {frames} on {frames} connections in {elapsed:?}; \
+         server VmRSS {before} KiB before, {after} KiB after (+{growth} KiB)"
+    );
+    assert!(
+        growth < 64 * 1024,
+        "memory grew by {growth} KiB over {frames} bad frames"
+    );
+    drop(alice);
+    assert!(server.quit()?.success());
+    Ok(())
+}
+
+// --- brute force --------------------------------------------------------------
+
+/// Paused time: the back-off clock is tokio's, so `advance` moves it without
+/// waiting, and the server's own `retry_after_ms` shows each step exactly.
+#[tokio::test(start_paused = true)]
+async fn brute_force_backs_off_to_fifteen_seconds_without_locking_out_the_lab() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    drop(Student::register(server.addr, "victim").await?);
+    drop(Student::register(server.addr, "neighbour").await?);
+
+    let mut steps = Vec::new();
+    for guess in 0..6 {
+        let (_, result) = Student::login(server.addr, "victim", &format!("guess-{guess}")).await?;
+        assert_eq!(result, SignInResult::WrongCredentials, "guess {guess}");
+        // Even the right password must wait now.
+        let (_, result) = Student::login(server.addr, "victim", &password_for("victim")).await?;
+        let SignInResult::TooManyAttempts { retry_after_ms } = result else {
+            panic!("guess {guess}: expected a back-off, got {result:?}");
+        };
+        steps.push(retry_after_ms);
+        // Another student from the same address is not held up at all.
+        let (_, result) =
+            Student::login(server.addr, "neighbour", &password_for("neighbour")).await?;
+        assert!(
+            matches!(result, SignInResult::Success { .. }),
+            "neighbour after guess {guess}: {result:?}"
+        );
+        tokio::time::advance(Duration::from_millis(retry_after_ms)).await;
+    }
+    assert_eq!(steps, [1_000, 2_000, 4_000, 8_000, 15_000, 15_000]);
+    // Once the last wait is over, the owner gets in.
+    let (_, result) = Student::login(server.addr, "victim", &password_for("victim")).await?;
+    assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
+    server.stop().await
+}
+
+// --- terminal controls --------------------------------------------------------
+
+/// Each item is at most 200 characters, so the server accepts it as a
+/// description or location.
+const CORPUS: &[&str] = &[
+    "\u{1b}[2J\u{1b}[H clear",
+    "\u{1b}]0;pwned\u{7} title",
+    "\u{1b}]52;c;ZXZpbA==\u{1b}\\ clipboard",
+    "\u{1b}[31mred\u{1b}[0m \u{1b}[5m blink",
+    "over\rwrite\nline\r\n",
+    "\u{9b}2J \u{9d}0;title\u{9c} \u{90}dcs\u{9c} c1",
+    "abc\u{202e}fed\u{202c} \u{2067}iso\u{2069}\u{200f}\u{200e}\u{061c}",
+    "bell\u{7}\u{8}\u{8}back\u{7f} tab\there\u{0}nul",
+    "\u{1b}P+q\u{1b}\\ \u{1b}[6n \u{1b}c reset",
+    "para\u{2029}sep\u{2028}\u{b}\u{c}\u{1a}\u{1c}",
+];
+
+fn assert_inert(buffer: &ratatui::buffer::Buffer, screen: &str) {
+    for (i, cell) in buffer.content.iter().enumerate() {
+        let symbol = cell.symbol();
+        assert!(
+            is_inert(symbol) && !symbol.chars().any(char::is_control),
+            "{screen}: raw control {symbol:?} in cell {i}"
+        );
+    }
+}
+
+fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
+    buffer
+        .content
+        .iter()
+        .map(ratatui::buffer::Cell::symbol)
+        .collect()
+}
+
+/// Hostile text goes through a real server: a student's description and
+/// location, the course title, an announcement. Then both screens draw what
+/// they were given, and no cell may hold a raw control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_controls_never_reach_either_screen() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    config.course = format!("CS 101 {}", CORPUS[1]);
+    let server = TestServer::start(config).await?;
+    let mut activity = server.handle.activity();
+
+    let mut students = Vec::new();
+    for (i, text) in CORPUS.iter().enumerate() {
+        let mut s = Student::register(server.addr, &format!("evil{i}")).await?;
+        s.send(&ClientMsg::AskForHelp {
+            description: (*text).to_owned(),
+            location: CORPUS[(i + 3) % CORPUS.len()].to_owned(),
+        })
+        .await?;
+        let ServerMsg::Request(result) =
+            s.recv_until(|m| matches!(m, ServerMsg::Request(_))).await?
+        else {
+            unreachable!()
+        };
+        ensure!(matches!(result, RequestResult::Joined { .. }), "{result:?}");
+        students.push(s);
+    }
+    for text in CORPUS {
+        server.handle.announce((*text).to_owned()).await?;
+    }
+
+    // The professor's screen, fed what the server really holds.
+    let view = server.handle.snapshot().await?;
+    let mut app = ProfessorApp::new(
+        view.clone(),
+        "127.0.0.1:7420".into(),
+        Theme::COLOR,
+        tui::utc(),
+    );
+    while let Ok(event) = activity.try_recv() {
+        app.update(ProfessorEvent::Activity(event));
+    }
+    app.update(ProfessorEvent::Changed(Box::new(view)));
+    for (w, h) in [(250, 60), (80, 24)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h))?;
+        tui::draw(&mut terminal, &app)?;
+        let buffer = terminal.backend().buffer();
+        assert_inert(buffer, &format!("professor {w}x{h}"));
+        if w == 250 {
+            let text = buffer_text(buffer);
+            assert!(text.contains("␛[2J"), "escapes are shown, not run:\n{text}");
+        }
+    }
+
+    // A student's screen, fed the messages a student really received, plus
+    // what a hostile *server* could send (names in rows, error text).
+    let mut alice = Student::register(server.addr, "alice").await?;
+    let welcome = {
+        let mut s = Student::connect_raw(server.addr, "peek").await?;
+        s.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: "t".into(),
+        })
+        .await?;
+        s.recv().await?
+    };
+    server.handle.announce(CORPUS[0].to_owned()).await?;
+    let announced = alice
+        .recv_until(|m| matches!(m, ServerMsg::Announcement { .. }))
+        .await?;
+    draw_student_screens(welcome, announced)?;
+    drop(students);
+    server.stop().await
+}
+
+/// Feeds a student's screen what a student really received, plus what a
+/// hostile *server* could send (names in rows, error text), drawing after
+/// each event; no cell may ever hold a raw control.
+fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> {
+    let settings = Settings {
+        server: "lab:7420".into(),
+        username: "alice".into(),
+        bell: false,
+        location: CORPUS[2].into(),
+        color: true,
+    };
+    let now = tokio::time::Instant::now();
+    let (tx, _commands) = tokio::sync::mpsc::unbounded_channel();
+    let terminal = Terminal::new(TestBackend::new(120, 40))?;
+    let mut client = EventLoop::new(
+        terminal,
+        ClientApp::new(settings, now),
+        tx,
+        BellSink::silent(),
+    );
+    let mut events = vec![NetEvent::Connecting { attempt: 1 }];
+    if let ServerMsg::Welcome {
+        course, session, ..
+    } = welcome
+    {
+        events.push(NetEvent::Welcome { course, session });
+    }
+    events.push(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    if let ServerMsg::Announcement { text } = announced {
+        events.push(NetEvent::Announcement(text));
+    }
+    for text in CORPUS {
+        events.push(NetEvent::View(QueueView {
+            open: true,
+            length: 2,
+            you: Some(OwnEntry {
+                position: 2,
+                waited_secs: 5,
+                estimated_wait_secs: None,
+            }),
+            estimated_wait_secs: None,
+            rows: vec![
+                ViewRow {
+                    position: 1,
+                    name: Some((*text).to_owned()),
+                    waited_secs: 9,
+                },
+                ViewRow {
+                    position: 2,
+                    name: Some("alice".into()),
+                    waited_secs: 5,
+                },
+            ],
+        }));
+        events.push(NetEvent::Announcement((*text).to_owned()));
+    }
+    events.push(NetEvent::Disconnected {
+        reason: Disconnect::Error(CORPUS[5].to_owned()),
+        retry_in: Duration::from_secs(3),
+    });
+    for event in events {
+        client.handle(ClientEvent::Net(event), now)?;
+        client.draw()?;
+        assert_inert(client.terminal().backend().buffer(), "student");
+    }
+    Ok(())
+}
