@@ -469,22 +469,17 @@ impl Screen {
     }
 }
 
-/// The screen in a frame, for failure messages and README captures.
+/// The screen in a frame, for failure messages. (Padding counts characters:
+/// jqueue's screens draw no double-width ones of their own.)
 impl fmt::Display for Screen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (_, cols) = self.size;
         let rule = "─".repeat(usize::from(cols));
         writeln!(f, "┌{rule}┐")?;
         for row in &self.rows {
-            let pad = usize::from(cols).saturating_sub(unicode_width(row));
+            let pad = usize::from(cols).saturating_sub(row.chars().count());
             writeln!(f, "│{row}{}│", " ".repeat(pad))?;
         }
         write!(f, "└{rule}┘")
     }
-}
-
-/// Columns `text` takes on a terminal, near enough for framing a capture:
-/// the screens draw no double-width characters of their own.
-fn unicode_width(text: &str) -> usize {
-    text.chars().count()
 }
