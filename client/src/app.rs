@@ -129,6 +129,10 @@ pub struct AskForm {
 pub struct Notice {
     pub text: String,
     pub tone: Tone,
+    /// The place in line the text names, if it names one: the notice goes
+    /// as soon as the student's place changes, so it never contradicts the
+    /// big number above it.
+    pub position: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +282,16 @@ impl App {
         self.notice = Some(Notice {
             text: text.into(),
             tone,
+            position: None,
+        });
+    }
+
+    /// A notice that holds only while the student is at `position`.
+    fn notify_at(&mut self, tone: Tone, position: u32, text: String) {
+        self.notice = Some(Notice {
+            text,
+            tone,
+            position: Some(position),
         });
     }
 
@@ -303,6 +317,14 @@ impl App {
                 self.screen = Screen::Main;
             }
             NetEvent::View(view) => {
+                let place = view.you.as_ref().map(|you| you.position);
+                if self
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| n.position.is_some() && n.position != place)
+                {
+                    self.notice = None;
+                }
                 if view.you.is_some() {
                     self.your_turn = false;
                     if self.pending == Some(Pending::Join) {
@@ -407,13 +429,18 @@ impl App {
         let form_error = match result {
             RequestResult::Joined { position } => {
                 self.close_ask_form();
-                self.notify(Tone::Good, format!("You are in line at #{position}."));
+                self.notify_at(
+                    Tone::Good,
+                    *position,
+                    format!("You are in line at #{position}."),
+                );
                 return;
             }
             RequestResult::AlreadyQueued { position } => {
                 self.close_ask_form();
-                self.notify(
+                self.notify_at(
                     Tone::Info,
+                    *position,
                     format!("You were already in line, at #{position}."),
                 );
                 return;

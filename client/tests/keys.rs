@@ -37,6 +37,24 @@ fn join_sends_description_and_prefilled_location() {
 }
 
 #[test]
+fn the_joined_notice_goes_once_the_student_moves_up() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(2, None)));
+    h.press('h');
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::Request(RequestResult::Joined { position: 3 }));
+    h.net(NetEvent::View(view(3, Some(3))));
+    assert!(h.screen_contains("You are in line at #3."));
+    // Someone joining behind leaves the place, and the notice, alone.
+    h.net(NetEvent::View(view(4, Some(3))));
+    assert!(h.screen_contains("You are in line at #3."));
+    // Served ahead of them: the big number says #2, and nothing says #3.
+    h.net(NetEvent::View(view(3, Some(2))));
+    assert_eq!(h.app().position(), Some(2));
+    assert!(!h.screen_contains("in line at #3"), "{}", h.screen());
+}
+
+#[test]
 fn enter_also_asks_and_the_location_can_be_edited() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(0, None)));
