@@ -18,6 +18,7 @@
 
 pub mod actor;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod console;

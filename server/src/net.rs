@@ -30,6 +30,7 @@ use crate::actor::{
     AttachOutcome, Command, LoginGate, Notice, RegisterOutcome, ServerHandle, now_ms,
 };
 use crate::auth;
+use crate::background;
 use crate::config::ServerConfig;
 use crate::view::QueueSnapshot;
 
@@ -39,8 +40,8 @@ struct Shared {
     config: Arc<ServerConfig>,
     handle: ServerHandle,
     snapshots: watch::Receiver<Arc<QueueSnapshot>>,
-    /// Password hashing runs on blocking threads, a few at a time, so a storm
-    /// of logins queues up here instead of stalling everything else.
+    /// Password hashing runs off the async workers, one thread per core at
+    /// lower priority (see [`background`]); a storm of logins queues up here.
     hashing: Semaphore,
     pending: PendingConnections,
 }
@@ -49,10 +50,9 @@ struct Shared {
 /// the server is going away and waits for each handler to finish.
 pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
     let handle = server.handle();
-    // One core fewer than the machine has: during a login storm the hashing
-    // threads must not crowd out the actor and the fan-out of queue updates.
-    let hashers =
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    // Every core may hash: the hashing threads run at lower priority, so the
+    // actor and the fan-out of queue updates still go first.
+    let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let shared = Arc::new(Shared {
         pending: PendingConnections::new(server.config.max_unauthenticated),
         config: server.config.clone(),
@@ -511,7 +511,8 @@ impl Handler {
         }
     }
 
-    /// Runs CPU-heavy password work on a blocking thread, a few at a time.
+    /// Runs CPU-heavy password work on a lower-priority thread, one per core
+    /// at a time.
     async fn on_hashing_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -522,7 +523,7 @@ impl Handler {
             .acquire()
             .await
             .map_err(|_| HandlerError::ActorGone)?;
-        tokio::task::spawn_blocking(work)
+        tokio::task::spawn_blocking(|| background::run(work))
             .await
             .map_err(|_| HandlerError::ActorGone)
     }
