@@ -10,7 +10,9 @@
 //! still share a core with the fan-out.
 //!
 //! The caller blocks until the work is done, so call [`run`] from
-//! `spawn_blocking`, as any blocking call. The priority is set on a fresh
+//! `spawn_blocking`, as any blocking call (which also tells tokio that work
+//! is in flight: its paused test clock does not jump ahead while a password
+//! is hashed). The priority is set on a fresh
 //! thread, never on one of tokio's: a blocking-pool thread can later become an
 //! async worker, which must not inherit it. A thread costs tens of
 //! microseconds; a hash costs a thousand times that.

@@ -36,31 +36,10 @@ use anyhow::{Context, Result, bail, ensure};
 use jqueue_server::helped_log::HelpedLog;
 use jqueue_server::store::{SessionState, Store};
 use jqueue_shared::{ClientMsg, RequestResult, SessionToken, SignInResult};
-use jqueue_tests::{ServerProcess, Student};
+use jqueue_tests::{SeededRng, ServerProcess, Student};
 
 const SESSION: &str = "crash";
 const STUDENTS: usize = 8;
-
-/// splitmix64: small, seedable, good enough to pick moments.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
 
 fn name(i: usize) -> String {
     format!("st{i}")
@@ -320,12 +299,12 @@ async fn connect_all(
 
 /// One acknowledged operation, chosen at random.
 async fn random_op(
-    rng: &mut Rng,
+    rng: &mut SeededRng,
     server: &mut ServerProcess,
     students: &mut [Student],
     model: &mut Model,
 ) -> Result<()> {
-    let i = rng.below(STUDENTS);
+    let i = rng.index(STUDENTS);
     let who = name(i);
     match rng.below(20) {
         0..=7 => {
@@ -366,7 +345,7 @@ async fn random_op(
 
 /// Requests fired at the kill: some answered, the rest racing SIGKILL.
 async fn in_flight_then_kill(
-    rng: &mut Rng,
+    rng: &mut SeededRng,
     server: ServerProcess,
     students: &mut [Student],
     model: &mut Model,
@@ -397,7 +376,7 @@ async fn in_flight_then_kill(
         .collect();
     let mut console_target = None;
     if !idle.is_empty() && rng.chance(2) {
-        let who = idle[rng.below(idle.len())].clone();
+        let who = idle[rng.index(idle.len())].clone();
         let verb = if rng.chance(4) { "remove" } else { "serve" };
         server.send_line(&format!("{verb} {who}"))?;
         if verb == "serve" {
@@ -415,7 +394,7 @@ async fn in_flight_then_kill(
     let answered = if console_target.is_some() {
         0
     } else {
-        rng.below(sent.len() + 1)
+        rng.index(sent.len() + 1)
     };
     for &i in &sent[..answered] {
         let result = students[i]
@@ -439,7 +418,7 @@ async fn in_flight_then_kill(
 async fn run_cycles(seed: u64, cycles: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let scratch = tempfile::tempdir()?;
-    let mut rng = Rng(seed);
+    let mut rng = SeededRng::new(seed);
     let mut model = Model {
         open: true,
         ..Model::default()
@@ -456,7 +435,7 @@ async fn run_cycles(seed: u64, cycles: usize) -> Result<()> {
         let mut students = connect_all(&server, &mut tokens, &model)
             .await
             .with_context(|| format!("reconnecting, cycle {cycle}"))?;
-        let ops = rng.below(30);
+        let ops = rng.index(30);
         for _ in 0..ops {
             random_op(&mut rng, &mut server, &mut students, &mut model)
                 .await

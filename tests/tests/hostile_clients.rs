@@ -28,7 +28,9 @@ use jqueue_shared::{
     ClientMsg, MAX_FRAME_LEN, OwnEntry, PROTOCOL_VERSION, ProtocolError, QueueView, RequestResult,
     ServerMsg, SignInResult, ViewRow,
 };
-use jqueue_tests::{PATIENCE, ServerProcess, Student, TestServer, password_for, test_config};
+use jqueue_tests::{
+    PATIENCE, SeededRng, ServerProcess, Student, TestServer, password_for, test_config,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,32 +116,11 @@ async fn a_thousand_idle_connections_do_not_keep_a_student_out() -> Result<()> {
 
 // --- a hundred thousand bad frames -------------------------------------------
 
-/// splitmix64, seeded: the same frames every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 const BAD_FRAME_KINDS: usize = 7;
 
 /// One hostile frame of kind `kind`: what a connection sends before it
 /// shuts its write side.
-fn bad_frame(rng: &mut Rng, kind: usize) -> Vec<u8> {
+fn bad_frame(rng: &mut SeededRng, kind: usize) -> Vec<u8> {
     let hello = encode_frame(&ClientMsg::Hello {
         protocol_version: PROTOCOL_VERSION,
         client: "fuzz".into(),
@@ -197,7 +178,7 @@ fn bad_frame(rng: &mut Rng, kind: usize) -> Vec<u8> {
         // A well-formed but unknown variant, and trailing bytes.
         _ => {
             let mut f = 2u32.to_be_bytes().to_vec();
-            f.extend([200, rng.next() as u8]);
+            f.extend([200, rng.next_u64() as u8]);
             f
         }
     }
@@ -220,7 +201,7 @@ async fn send_bad_frames(addr: std::net::SocketAddr, frames: usize, seed: u64) -
     for t in 0..TASKS {
         let count = frames / TASKS + usize::from(t < frames % TASKS);
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(seed ^ ((t as u64) << 32));
+            let mut rng = SeededRng::new(seed ^ ((t as u64) << 32));
             for i in 0..count {
                 let frame = bad_frame(&mut rng, (i + t) % BAD_FRAME_KINDS);
                 let mut conn = TcpStream::connect(addr).await?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, SessionToken};
+use jqueue_tests::SeededRng;
 use serde::Serialize;
 use tokio::process::Command;
 
@@ -211,25 +212,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         students: &students,
     };
     eprintln!("applying {} changes to a queue of {n}", cfg.changes);
-    run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(WARMUP_ROUNDS),
-        cfg,
-    )
-    .await?;
-    tracker.reset_view_sizes();
-    let outcome = run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(cfg.changes),
-        cfg,
-    )
-    .await?;
+    let outcome = warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?;
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
     let fanout = Summary::of(&outcome.latencies(None));
     report.fanout_timeouts = outcome.timeouts;
@@ -551,24 +534,7 @@ async fn run_baseline(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut model = QueueModel::new(n, true);
     let mut control = Control::Baseline(&mut server);
-    run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(WARMUP_ROUNDS),
-        cfg,
-    )
-    .await?;
-    let outcome = run_rounds(
-        &mut control,
-        &tracker,
-        &mut model,
-        n,
-        Limit::Count(cfg.changes),
-        cfg,
-    )
-    .await?;
+    let outcome = warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?;
     report.baseline_timeouts = outcome.timeouts;
     let summary = Summary::of(&outcome.latencies(None));
     eprintln!("floor: {summary:?}, {} timeouts", outcome.timeouts);
@@ -611,7 +577,7 @@ struct QueueModel {
     idle: VecDeque<usize>,
     controlled: bool,
     step: u64,
-    rng: u64,
+    rng: SeededRng,
 }
 
 impl QueueModel {
@@ -622,23 +588,15 @@ impl QueueModel {
             idle: VecDeque::new(),
             controlled,
             step: 0,
-            rng: 0x9E37_79B9_7F4A_7C15,
+            rng: SeededRng::new(0x6A09_E667_F3BC_C908),
         }
-    }
-
-    fn random(&mut self, below: usize) -> usize {
-        // xorshift64: reproducible and good enough to pick a student.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng % below as u64) as usize
     }
 
     fn take_random_queued(&mut self) -> Result<usize> {
         if self.queued.is_empty() {
             bail!("the queue is empty");
         }
-        let i = self.random(self.queued.len());
+        let i = self.rng.index(self.queued.len());
         Ok(self.queued.swap_remove(i))
     }
 
@@ -716,6 +674,29 @@ impl Outcome {
 
 /// Applies changes one at a time; each is a round that ends when all
 /// `recipients` have a view reflecting it.
+/// A few unmeasured changes to warm up, then `cfg.changes` measured ones;
+/// the same for jqueue and for the floor.
+async fn warm_up_then_measure(
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    recipients: usize,
+    cfg: &Config,
+) -> Result<Outcome> {
+    let warm_up = Limit::Count(WARMUP_ROUNDS);
+    run_rounds(control, tracker, model, recipients, warm_up, cfg).await?;
+    tracker.reset_view_sizes();
+    run_rounds(
+        control,
+        tracker,
+        model,
+        recipients,
+        Limit::Count(cfg.changes),
+        cfg,
+    )
+    .await
+}
+
 async fn run_rounds(
     control: &mut Control<'_>,
     tracker: &Tracker,
