@@ -12,10 +12,10 @@
 //! The caller blocks until the work is done, so call [`run`] from
 //! `spawn_blocking`, as any blocking call (which also tells tokio that work
 //! is in flight: its paused test clock does not jump ahead while a password
-//! is hashed). The priority is set on a fresh
-//! thread, never on one of tokio's: a blocking-pool thread can later become an
-//! async worker, which must not inherit it. A thread costs tens of
-//! microseconds; a hash costs a thousand times that.
+//! is hashed). The priority is set on a fresh thread, never on one of
+//! tokio's: a blocking-pool thread can later become an async worker, which
+//! must not inherit it. A thread costs tens of microseconds; a hash costs a
+//! thousand times that.
 
 use std::sync::{Mutex, PoisonError};
 use std::thread;
