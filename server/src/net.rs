@@ -583,10 +583,13 @@ impl Handler {
         tokio::pin!(stopping);
         loop {
             let event = tokio::select! {
+                // Notices before views, so "it's your turn" is never drawn
+                // after a view without the student in it; the rare shutdown
+                // after the frequent views, which saves a poll per view.
                 biased;
-                () = &mut stopping => StudentEvent::ShuttingDown,
                 notice = notices.recv() => StudentEvent::Notice(notice),
                 Ok(()) = snapshots.changed() => StudentEvent::QueueChanged,
+                () = &mut stopping => StudentEvent::ShuttingDown,
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
                 _ = heartbeat.tick() => StudentEvent::Heartbeat,
             };

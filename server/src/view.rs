@@ -6,7 +6,6 @@
 //! builds its student's view from it in O([`MAX_VIEW_ROWS`]), so a change costs
 //! O(students × rows) in all, never O(students²). Pure: time is passed in.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
@@ -18,8 +17,9 @@ use crate::queue::{Queue, UnixMillis};
 pub struct QueueSnapshot {
     open: bool,
     length: u32,
-    /// Each waiting student's 1-based position and join time.
-    positions: HashMap<Arc<str>, (u32, UnixMillis)>,
+    /// Each waiting student's 1-based position and join time. Every handler
+    /// looks its student up here on every change, hence foldhash, not SipHash.
+    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis)>,
     /// The first rows (names already hidden unless names are shown), with
     /// waiting times as of `taken_at`.
     rows: Vec<ViewRow>,

@@ -38,7 +38,13 @@ pub enum FrameError {
 
 /// Encodes `msg` as a complete frame: length prefix and payload.
 pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
-    let mut frame = vec![0; LEN_PREFIX];
+    encode_frame_into(msg, Vec::new())
+}
+
+/// [`encode_frame`] into `frame` (which must be empty), so a caller that
+/// knows the size can allocate once.
+fn encode_frame_into<T: Serialize>(msg: &T, mut frame: Vec<u8>) -> Result<Vec<u8>, FrameError> {
+    frame.resize(LEN_PREFIX, 0);
     bincode::serde::encode_into_std_write(msg, &mut frame, config())
         .map_err(|e| FrameError::Encode(e.to_string()))?;
     let len = frame.len() - LEN_PREFIX;
@@ -65,13 +71,19 @@ impl EncodedRows {
     }
 }
 
+/// Room for everything of a view's frame but its rows: the variant tag,
+/// flags, counts and the student's own entry, all small varints.
+const VIEW_HEAD_BYTES: usize = 48;
+
 /// Encodes `ServerMsg::View(view)` with `rows` in place of `view.rows` (which
 /// must be empty): byte for byte the frame [`encode_frame`] would produce.
 /// This works because `rows` is the view's last field and an empty sequence
 /// encodes as the single length byte `0`, which the pre-encoded rows replace.
 pub fn encode_view_frame(view: QueueView, rows: &EncodedRows) -> Result<Vec<u8>, FrameError> {
     debug_assert!(view.rows.is_empty(), "the rows come pre-encoded");
-    let mut frame = encode_frame(&ServerMsg::View(view))?;
+    // Sent once per student per change: one allocation, not one per doubling.
+    let capacity = LEN_PREFIX + VIEW_HEAD_BYTES + rows.bytes.len();
+    let mut frame = encode_frame_into(&ServerMsg::View(view), Vec::with_capacity(capacity))?;
     frame.pop();
     frame.extend_from_slice(&rows.bytes);
     let len = frame.len() - LEN_PREFIX;
