@@ -305,6 +305,8 @@ pub(crate) struct Actor {
     queue: Queue,
     online: HashMap<Arc<str>, Online>,
     backoff: HashMap<String, LoginState>,
+    /// The back-off table's size after its last sweep.
+    backoff_after_sweep: usize,
     now_helping: Option<(Arc<str>, UnixMillis)>,
     last_announcement: Option<Arc<str>>,
     snapshots: watch::Sender<Arc<QueueSnapshot>>,
@@ -409,6 +411,7 @@ impl Actor {
             queue,
             online: HashMap::new(),
             backoff: HashMap::new(),
+            backoff_after_sweep: 0,
             now_helping: None,
             last_announcement: None,
             snapshots,
@@ -491,8 +494,11 @@ impl Actor {
                 {
                     Ok(LoginGate::Wait(Duration::from_secs(1)))
                 } else {
-                    state.in_flight_since = Some(now);
-                    blocking(|| self.store.account(&username)).map(|account| LoginGate::Proceed {
+                    let account = blocking(|| self.store.account(&username));
+                    // A lookup that failed starts no attempt: the handler
+                    // closes without a FinishLogin.
+                    state.in_flight_since = account.is_ok().then_some(now);
+                    account.map(|account| LoginGate::Proceed {
                         password_phc: account.and_then(|a| a.password_phc),
                     })
                 };
@@ -504,8 +510,6 @@ impl Actor {
                 success,
                 reply,
             } => {
-                let state = self.backoff.entry(username.clone()).or_default();
-                state.in_flight_since = None;
                 let result = if success {
                     self.backoff.remove(&username);
                     let now = now_ms();
@@ -522,6 +526,8 @@ impl Actor {
                     }
                     token.map(Some)
                 } else {
+                    let state = self.backoff.entry(username.clone()).or_default();
+                    state.in_flight_since = None;
                     let wait = state.backoff.record_failure(Instant::now());
                     tracing::info!(%username, %peer, ?wait, "failed sign-in");
                     self.record(ActivityKind::SignInFailed { username, peer });
@@ -680,16 +686,22 @@ impl Actor {
 
     /// Guesses at many made-up names must not grow the back-off table
     /// forever: past a bound, forget accounts that may already try again.
+    /// Drops back-off entries that no longer hold anyone back. The sweep is
+    /// O(table), so it runs only when the table has doubled since the last
+    /// one (and is past a floor): amortised O(1) per login even when an
+    /// attacker keeps thousands of entries live.
     fn forget_stale_backoffs(&mut self, now: Instant) {
-        const BOUND: usize = 10_000;
-        if self.backoff.len() > BOUND {
-            self.backoff.retain(|_, state| {
-                state.backoff.check(now).is_err()
-                    || state
-                        .in_flight_since
-                        .is_some_and(|t| now - t < STALE_ATTEMPT)
-            });
+        const FLOOR: usize = 10_000;
+        if self.backoff.len() <= FLOOR.max(2 * self.backoff_after_sweep) {
+            return;
         }
+        self.backoff.retain(|_, state| {
+            state.backoff.check(now).is_err()
+                || state
+                    .in_flight_since
+                    .is_some_and(|t| now - t < STALE_ATTEMPT)
+        });
+        self.backoff_after_sweep = self.backoff.len();
     }
 
     fn issue_token(&mut self, username: &str) -> Result<SessionToken, ActionError> {

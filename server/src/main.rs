@@ -38,8 +38,13 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
 
 async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     let config = cli.server_config()?;
+    // Logging starts before the server, so loading the session is logged.
+    // A logs dir that cannot be made is Server::start's to explain.
+    let logs_dir = config.logs_dir();
+    let _log_guard = std::fs::create_dir_all(&logs_dir)
+        .ok()
+        .map(|()| init_logging(&logs_dir, cli.headless));
     let server = Server::start(config)?;
-    let _log_guard = init_logging(&server.config().logs_dir(), cli.headless);
     let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");

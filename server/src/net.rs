@@ -188,6 +188,21 @@ enum SignIn {
     Close,
 }
 
+/// Where one sign-in message leaves the conversation.
+enum Verdict {
+    /// Signed in: attach the student.
+    SignedIn {
+        username: String,
+        token: SessionToken,
+    },
+    /// The answer has been sent; wait for the next message.
+    Pending,
+    /// The store could not answer: close without a verdict, so the client
+    /// reconnects and tries again with its token and typed password intact
+    /// rather than being told something wrong.
+    Unavailable,
+}
+
 struct Handler {
     shared: Arc<Shared>,
     conn: u64,
@@ -237,15 +252,7 @@ impl Handler {
                 notices,
             }) => {
                 let result = self.serve_student(&username, token, notices).await;
-                let _ = self
-                    .shared
-                    .handle
-                    .commands()
-                    .send(Command::Detach {
-                        username,
-                        conn: self.conn,
-                    })
-                    .await;
+                self.detach(username).await;
                 result
             }
             Ok(SignIn::Close) => Ok(()),
@@ -273,6 +280,15 @@ impl Handler {
             Ok(result) => Ok(result.map_err(FrameError::from)?),
             Err(_) => Err(HandlerError::WriteTimeout),
         }
+    }
+
+    /// Tells the actor this connection's student has gone.
+    async fn detach(&self, username: Arc<str>) {
+        let detach = Command::Detach {
+            username,
+            conn: self.conn,
+        };
+        let _ = self.shared.handle.commands().send(detach).await;
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> HandlerResult<T> {
@@ -327,22 +343,26 @@ impl Handler {
             let outcome = match msg {
                 ClientMsg::Ping { nonce } => {
                     self.send(&ServerMsg::Pong { nonce }).await?;
-                    None
+                    Verdict::Pending
                 }
-                ClientMsg::Pong { .. } => None,
+                ClientMsg::Pong { .. } => Verdict::Pending,
                 ClientMsg::Identify { username } => {
                     let status = if is_valid_username(&username) {
-                        self.ask(|reply| Command::AccountStatus {
-                            username: username.clone(),
-                            reply,
-                        })
-                        .await?
-                        .unwrap_or(AccountStatus::Known)
+                        let status = self
+                            .ask(|reply| Command::AccountStatus {
+                                username: username.clone(),
+                                reply,
+                            })
+                            .await?;
+                        let Ok(status) = status else {
+                            return Ok(SignIn::Close);
+                        };
+                        status
                     } else {
                         AccountStatus::InvalidUsername
                     };
                     self.send(&ServerMsg::Identity { username, status }).await?;
-                    None
+                    Verdict::Pending
                 }
                 ClientMsg::Register { username, password } => {
                     self.register(username, password).await?
@@ -353,12 +373,16 @@ impl Handler {
                     let owner = self
                         .ask(|reply| Command::Resume { token, peer, reply })
                         .await?;
-                    if let Ok(Some(username)) = owner {
-                        Some((username, token))
-                    } else {
-                        self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
-                            .await?;
-                        None
+                    match owner {
+                        Ok(Some(username)) => Verdict::SignedIn { username, token },
+                        Ok(None) => {
+                            self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
+                                .await?;
+                            Verdict::Pending
+                        }
+                        // Never reject a token we could not look up: the
+                        // client would throw it away.
+                        Err(_) => Verdict::Unavailable,
                     }
                 }
                 ClientMsg::AskForHelp { .. } | ClientMsg::Cancel | ClientMsg::Logout => {
@@ -372,8 +396,10 @@ impl Handler {
                     return Ok(SignIn::Close);
                 }
             };
-            if let Some((username, token)) = outcome {
-                return self.attach(username, token).await;
+            match outcome {
+                Verdict::SignedIn { username, token } => return self.attach(username, token).await,
+                Verdict::Unavailable => return Ok(SignIn::Close),
+                Verdict::Pending => {}
             }
             deadline += started.elapsed();
         }
@@ -406,11 +432,7 @@ impl Handler {
         Ok(true)
     }
 
-    async fn register(
-        &mut self,
-        username: String,
-        password: String,
-    ) -> HandlerResult<Option<(String, SessionToken)>> {
+    async fn register(&mut self, username: String, password: String) -> HandlerResult<Verdict> {
         let invalid = if !is_valid_username(&username) {
             Some(SignInResult::InvalidUsername)
         } else if !is_valid_password(&password) {
@@ -420,7 +442,24 @@ impl Handler {
         };
         if let Some(result) = invalid {
             self.send(&ServerMsg::SignIn(result)).await?;
-            return Ok(None);
+            return Ok(Verdict::Pending);
+        }
+        // A taken name is answered before any hashing, so registering an
+        // existing name over and over costs the server a lookup, not a hash.
+        let status = self
+            .ask(|reply| Command::AccountStatus {
+                username: username.clone(),
+                reply,
+            })
+            .await?;
+        match status {
+            Ok(AccountStatus::Known) => {
+                self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
+                    .await?;
+                return Ok(Verdict::Pending);
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(Verdict::Unavailable),
         }
         let rounds = self.shared.config.hash_rounds;
         let Some(phc) = self
@@ -428,9 +467,7 @@ impl Handler {
             .await?
         else {
             tracing::error!("password hashing failed");
-            self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
-                .await?;
-            return Ok(None);
+            return Ok(Verdict::Unavailable);
         };
         let peer = self.peer;
         let outcome = self
@@ -442,29 +479,21 @@ impl Handler {
             })
             .await?;
         match outcome {
-            Ok(RegisterOutcome::Registered(token)) => Ok(Some((username, token))),
+            Ok(RegisterOutcome::Registered(token)) => Ok(Verdict::SignedIn { username, token }),
             Ok(RegisterOutcome::Taken) => {
                 self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
                     .await?;
-                Ok(None)
+                Ok(Verdict::Pending)
             }
-            Err(_) => {
-                self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
-                    .await?;
-                Ok(None)
-            }
+            Err(_) => Ok(Verdict::Unavailable),
         }
     }
 
-    async fn login(
-        &mut self,
-        username: String,
-        password: String,
-    ) -> HandlerResult<Option<(String, SessionToken)>> {
+    async fn login(&mut self, username: String, password: String) -> HandlerResult<Verdict> {
         if !is_valid_username(&username) {
             self.send(&ServerMsg::SignIn(SignInResult::InvalidUsername))
                 .await?;
-            return Ok(None);
+            return Ok(Verdict::Pending);
         }
         let gate = self
             .ask(|reply| Command::BeginLogin {
@@ -480,9 +509,9 @@ impl Handler {
                     retry_after_ms,
                 }))
                 .await?;
-                return Ok(None);
+                return Ok(Verdict::Pending);
             }
-            Err(_) => None,
+            Err(_) => return Ok(Verdict::Unavailable),
         };
         // An unknown user, a reset account and an over-long password all fail
         // like a wrong password, without hashing anything.
@@ -502,12 +531,15 @@ impl Handler {
                 reply,
             })
             .await?;
-        if let Ok(Some(token)) = token {
-            Ok(Some((username, token)))
-        } else {
-            self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
-                .await?;
-            Ok(None)
+        match token {
+            Ok(Some(token)) => Ok(Verdict::SignedIn { username, token }),
+            Ok(None) => {
+                self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
+                    .await?;
+                Ok(Verdict::Pending)
+            }
+            // The password was right; the token could not be stored.
+            Err(_) => Ok(Verdict::Unavailable),
         }
     }
 
@@ -548,11 +580,15 @@ impl Handler {
                 .await?;
             return Ok(SignIn::Close);
         }
-        self.send(&ServerMsg::SignIn(SignInResult::Success {
+        let welcome = ServerMsg::SignIn(SignInResult::Success {
             username: username.to_string(),
             token,
-        }))
-        .await?;
+        });
+        if let Err(e) = self.send(&welcome).await {
+            // Attached but never told: the actor must not count them online.
+            self.detach(username).await;
+            return Err(e);
+        }
         Ok(SignIn::Done {
             username,
             token,

@@ -46,9 +46,12 @@ impl QueueSnapshot {
                 waited_secs: secs(now - e.joined_at),
             })
             .collect();
-        // Fifty short rows always fit a frame; an empty encoding would only
-        // make views fail to encode, which the handler reports.
-        let encoded_rows = EncodedRows::new(&rows).unwrap_or_default();
+        // Fifty short rows always encode; should that ever fail, views still
+        // go out, without their rows.
+        let encoded_rows = EncodedRows::new(&rows).unwrap_or_else(|e| {
+            tracing::error!("could not encode the queue's rows: {e}");
+            EncodedRows::default()
+        });
         Self {
             open: queue.is_open(),
             length: queue.len() as u32,

@@ -58,9 +58,16 @@ fn encode_frame_into<T: Serialize>(msg: &T, mut frame: Vec<u8>) -> Result<Vec<u8
 /// The rows of a [`QueueView`], encoded once and spliced into many students'
 /// frames: in the default anonymous mode every student's rows are the same,
 /// so only the few bytes of their own position differ per student.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EncodedRows {
     bytes: Vec<u8>,
+}
+
+/// No rows: an empty sequence encodes as the single length byte `0`.
+impl Default for EncodedRows {
+    fn default() -> Self {
+        Self { bytes: vec![0] }
+    }
 }
 
 impl EncodedRows {
@@ -406,6 +413,21 @@ mod tests {
             let spliced = encode_view_frame(head, &EncodedRows::new(&view.rows).unwrap()).unwrap();
             assert_eq!(spliced, encode_frame(&ServerMsg::View(view)).unwrap());
         }
+    }
+
+    #[test]
+    fn the_default_rows_are_no_rows() {
+        let view = QueueView {
+            open: false,
+            length: 7,
+            you: None,
+            estimated_wait_secs: None,
+            rows: Vec::new(),
+        };
+        assert_eq!(
+            encode_view_frame(view.clone(), &EncodedRows::default()).unwrap(),
+            encode_frame(&ServerMsg::View(view)).unwrap()
+        );
     }
 
     #[tokio::test]

@@ -24,8 +24,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use jqueue_server::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
 use jqueue_server::{ActionError, ActivityKind, Server};
-use jqueue_shared::{RequestResult, ServerMsg};
-use jqueue_tests::{PATIENCE, Student, TestServer, test_config};
+use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
+use jqueue_tests::{PATIENCE, Student, TestServer, password_for, test_config};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::broadcast;
@@ -99,9 +99,22 @@ async fn a_locked_database_fails_requests_cleanly_and_loses_nothing() -> Result<
     )?;
     assert!(screen.contains("STORAGE FAILED"), "{screen}");
 
+    // Signing up needs a write: the server cannot say yes, and must not say
+    // anything untrue (taken, bad password), so it closes without a verdict
+    // and the client will try again.
+    let mut carol = Student::connect(server.addr, "carol").await?;
+    carol
+        .send(&ClientMsg::Register {
+            username: "carol".into(),
+            password: password_for("carol"),
+        })
+        .await?;
+    assert_eq!(carol.recv_or_closed().await?, None, "closed, no verdict");
+
     // The storage recovers: everything works again, nothing was lost.
     lock.execute_batch("ROLLBACK")?;
     drop(lock);
+    drop(Student::register(server.addr, "carol").await?);
     assert_eq!(
         bob.ask_for_help("after").await?,
         RequestResult::Joined { position: 2 }
