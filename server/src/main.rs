@@ -74,11 +74,8 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
                 network.await?;
             }
             // SIGTERM or Ctrl-C from outside: the network side has already told
-            // every student; put the professor's terminal back before leaving.
-            result = &mut network => {
-                ratatui::restore();
-                result?;
-            }
+            // every student. Dropping the screen's future puts the terminal back.
+            result = &mut network => result?,
         }
     }
     Ok(())

@@ -39,8 +39,8 @@ use crate::actor::{ServerHandle, now_ms};
 use crate::queue::UnixMillis;
 
 /// Runs the professor's screen until the professor quits. Restores the
-/// terminal on the way out, whether the screen ended normally or with an
-/// error; `ratatui::init`'s panic hook restores it on a panic.
+/// terminal on the way out: when the screen ends, fails or is dropped, and on
+/// a panic on the screen's own thread.
 pub async fn run(handle: ServerHandle, addr: SocketAddr) -> anyhow::Result<()> {
     let view = handle.snapshot().await?;
     let mut app = App::new(
@@ -50,20 +50,54 @@ pub async fn run(handle: ServerHandle, addr: SocketAddr) -> anyhow::Result<()> {
         Local::now().offset().fix(),
     );
     let (events, mut receiver) = mpsc::channel(256);
-    let sources = spawn_server_events(&handle, &events);
     let stop_keys = Arc::new(AtomicBool::new(false));
-    spawn_key_reader(events, stop_keys.clone());
-
-    let result = match ratatui::try_init() {
-        Ok(mut terminal) => run_app(&mut terminal, &mut app, &handle, &mut receiver, now_ms).await,
-        Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
+    // Also when this future is dropped unfinished (main.rs stops on a signal).
+    let _clean_up = CleanUp {
+        sources: spawn_server_events(&handle, &events),
+        stop_keys: stop_keys.clone(),
     };
-    ratatui::restore();
-    stop_keys.store(true, Ordering::Relaxed);
-    for source in sources {
-        source.abort();
+    spawn_key_reader(events, stop_keys);
+
+    match ratatui::try_init() {
+        Ok(mut terminal) => {
+            restore_only_for_panics_on_this_thread();
+            run_app(&mut terminal, &mut app, &handle, &mut receiver, now_ms).await
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
     }
-    result
+}
+
+/// Puts the terminal back and stops the screen's helpers.
+struct CleanUp {
+    sources: Vec<tokio::task::JoinHandle<()>>,
+    stop_keys: Arc<AtomicBool>,
+}
+
+impl Drop for CleanUp {
+    fn drop(&mut self) {
+        ratatui::restore();
+        self.stop_keys.store(true, Ordering::Relaxed);
+        for source in &self.sources {
+            source.abort();
+        }
+    }
+}
+
+/// `ratatui::init` restores the terminal on *any* panic. In the server a
+/// panic ends only the task it happens in — one student's connection — and
+/// the professor's screen carries on, so restoring the terminal (and printing
+/// the panic over the screen) would leave it drawing on a cooked terminal.
+/// Keep that hook for panics on the screen's own thread; log the others.
+fn restore_only_for_panics_on_this_thread() {
+    let screen_thread = std::thread::current().id();
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == screen_thread {
+            restore_and_report(info);
+        } else {
+            tracing::error!("a server task panicked: {info}");
+        }
+    }));
 }
 
 /// The event loop: draw, wait for an event, update, run the resulting
