@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use jqueue_server::{Server, ServerConfig, ServerHandle};
-use jqueue_shared::codec::{FrameReader, write_frame};
+use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
 use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
     SignInResult,
@@ -264,6 +264,27 @@ impl Student {
     }
 
     /// Reads until a message matches (views along the way are remembered).
+    /// Waits for the server to close this connection: `Ok` at the end of the
+    /// stream or on a reset, passing over pings and views; an error for any
+    /// other message, or if the connection is still open after [`PATIENCE`].
+    pub async fn expect_closed(&mut self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.reader.read_frame::<ServerMsg>())
+                .await
+                .context("the server did not close the connection")?;
+            match frame {
+                Ok(None) => return Ok(()),
+                Err(FrameError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+                Ok(Some(ServerMsg::Ping { .. } | ServerMsg::View(_))) => {}
+                Ok(Some(other)) => bail!("expected the connection to close, got {other:?}"),
+            }
+        }
+    }
+
     pub async fn recv_until(
         &mut self,
         mut wanted: impl FnMut(&ServerMsg) -> bool,

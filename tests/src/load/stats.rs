@@ -2,7 +2,7 @@
 //!
 //! Nearest rank is used on purpose: every reported figure is a latency that was
 //! actually observed, never an interpolation between two of them, so "p99" of
-//! 200 changes is the second-slowest change and can be checked by hand.
+//! 200 changes is the third-slowest change and can be checked by hand.
 
 use std::time::Duration;
 
