@@ -38,11 +38,16 @@ pub enum Key {
 }
 
 impl Key {
+    /// The same rule as the professor's screen: a letter key only with no
+    /// modifier but Shift (which some terminals report for `?`), so Alt-q
+    /// does not quit; Ctrl keys with Ctrl alone, in either case.
     fn matches(self, event: &KeyEvent) -> bool {
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let plain = (event.modifiers - KeyModifiers::SHIFT).is_empty();
         match (self, event.code) {
-            (Key::Char(c), KeyCode::Char(got)) => !ctrl && c == got,
-            (Key::Ctrl(c), KeyCode::Char(got)) => ctrl && c == got,
+            (Key::Char(c), KeyCode::Char(got)) => plain && c == got,
+            (Key::Ctrl(c), KeyCode::Char(got)) => {
+                event.modifiers == KeyModifiers::CONTROL && c.eq_ignore_ascii_case(&got)
+            }
             (Key::Enter, KeyCode::Enter)
             | (Key::Esc, KeyCode::Esc)
             | (Key::Tab, KeyCode::Tab)
@@ -80,6 +85,14 @@ const fn bind(
         action,
         hint,
         help,
+    }
+}
+
+impl Binding {
+    /// Ctrl-C works everywhere and is said once, in the help's main list;
+    /// the hint bar and the form's list leave it out.
+    pub fn is_everywhere(&self) -> bool {
+        self.keys.contains(&Key::Ctrl('c'))
     }
 }
 

@@ -3,10 +3,11 @@
 mod common;
 
 use common::{Harness, settings, view};
+use jqueue_client::app::Event;
 use jqueue_client::app::{Overlay, Screen};
 use jqueue_client::net::{Disconnect, NetCommand, NetEvent, Password};
 use jqueue_shared::{AccountStatus, RequestResult, SignInResult};
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[test]
 fn join_sends_description_and_prefilled_location() {
@@ -200,6 +201,21 @@ fn ctrl_c_quits_from_anywhere() {
     h.need_password(AccountStatus::Known);
     h.ctrl('c');
     assert!(!h.running);
+}
+
+#[test]
+fn keys_held_with_alt_do_nothing() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(1))));
+    for c in ['q', 'h', 'c'] {
+        h.event(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::ALT,
+        )));
+    }
+    assert!(h.running, "Alt-q does not quit");
+    assert!(h.app().overlay.is_none(), "Alt-h and Alt-c open nothing");
+    assert_eq!(h.sent(), []);
 }
 
 #[test]

@@ -230,7 +230,9 @@ impl std::fmt::Debug for Command {
 }
 
 impl ServerHandle {
-    async fn ask<T>(
+    /// Sends a command and waits for its answer; fails only if the actor has
+    /// stopped.
+    pub(crate) async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, ActionError> {

@@ -292,14 +292,11 @@ impl Handler {
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> HandlerResult<T> {
-        let (reply, answer) = oneshot::channel();
         self.shared
             .handle
-            .commands()
-            .send(make(reply))
+            .ask(make)
             .await
-            .map_err(|_| HandlerError::ActorGone)?;
-        answer.await.map_err(|_| HandlerError::ActorGone)
+            .map_err(|_| HandlerError::ActorGone)
     }
 
     /// The handshake and sign-in. The client has `pre_auth_timeout` to finish,

@@ -20,10 +20,8 @@ pub struct QueueSnapshot {
     /// Each waiting student's 1-based position and join time. Every handler
     /// looks its student up here on every change, hence foldhash, not SipHash.
     positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis)>,
-    /// The first rows (names already hidden unless names are shown), with
-    /// waiting times as of `taken_at`.
-    rows: Vec<ViewRow>,
-    /// `rows`, encoded once for every student's frame.
+    /// The first rows (names hidden unless names are shown, waiting times as
+    /// of when the snapshot was taken), encoded once for every student's frame.
     encoded_rows: EncodedRows,
     typical_help_ms: Option<i64>,
 }
@@ -56,7 +54,6 @@ impl QueueSnapshot {
             open: queue.is_open(),
             length: queue.len() as u32,
             positions,
-            rows,
             encoded_rows,
             typical_help_ms: queue.typical_help_ms(),
         }
@@ -66,14 +63,6 @@ impl QueueSnapshot {
     /// is encoded here; the shared rows were encoded once for everyone.
     pub fn frame_for(&self, username: &str, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
         encode_view_frame(self.head_for(username, now), &self.encoded_rows)
-    }
-
-    /// `username`'s view at `now`.
-    pub fn view_for(&self, username: &str, now: UnixMillis) -> QueueView {
-        QueueView {
-            rows: self.rows.clone(),
-            ..self.head_for(username, now)
-        }
     }
 
     /// Everything of `username`'s view but the rows.
@@ -105,6 +94,19 @@ fn secs(ms: i64) -> u64 {
 mod tests {
     use super::*;
     use crate::queue::Entry;
+    use jqueue_shared::ServerMsg;
+    use jqueue_shared::codec::decode_frame;
+
+    impl QueueSnapshot {
+        /// `username`'s view at `now`, as the student would decode it.
+        fn view_for(&self, username: &str, now: UnixMillis) -> QueueView {
+            let frame = self.frame_for(username, now).unwrap();
+            match decode_frame(&frame).unwrap() {
+                ServerMsg::View(view) => view,
+                other => panic!("not a view: {other:?}"),
+            }
+        }
+    }
 
     fn queue_of(n: usize) -> Queue {
         let mut q = Queue::new();

@@ -16,7 +16,7 @@ pub(super) fn render(theme: Theme, area: Rect, buf: &mut Buffer) {
     lines.extend(
         keys::ASK_FORM
             .iter()
-            .filter(|b| b.label != "Ctrl-C")
+            .filter(|b| !b.is_everywhere())
             .map(|b| binding_line(b, theme)),
     );
     let height = lines.len() as u16 + 2;

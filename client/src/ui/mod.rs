@@ -163,7 +163,7 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// handles them.
 fn render_hints(table: &[Binding], theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![Span::raw(" ")];
-    for binding in table.iter().filter(|b| b.label != "Ctrl-C") {
+    for binding in table.iter().filter(|b| !b.is_everywhere()) {
         spans.push(Span::styled(binding.label, theme.key()));
         spans.push(Span::raw(format!(" {}   ", binding.hint)));
     }
