@@ -224,7 +224,10 @@ fn spawn_terminal_reader(events: mpsc::UnboundedSender<Event>) {
                 Ok(TermEvent::Resize(..)) => Event::Resize,
                 Ok(_) => continue,
                 Err(e) => {
+                    // Nothing more will come from this terminal: leave as
+                    // Ctrl-C does (place kept) rather than run on, deaf.
                     tracing::error!("could not read the terminal: {e}");
+                    let _ = events.send(leave_now());
                     return;
                 }
             };
@@ -251,11 +254,18 @@ fn spawn_signal_watch(events: mpsc::UnboundedSender<Event>) {
             _ = term.recv() => {}
             _ = hup.recv() => {}
         }
-        let ctrl_c = term::KeyEvent::new(term::KeyCode::Char('c'), term::KeyModifiers::CONTROL);
-        let _ = events.send(Event::Key(ctrl_c));
+        let _ = events.send(leave_now());
     });
     #[cfg(not(unix))]
     drop(events);
+}
+
+/// Ctrl-C, as if pressed: quit at once, keeping the place in line.
+fn leave_now() -> Event {
+    Event::Key(term::KeyEvent::new(
+        term::KeyCode::Char('c'),
+        term::KeyModifiers::CONTROL,
+    ))
 }
 
 /// This machine's name, to pre-fill "where are you sitting?".
