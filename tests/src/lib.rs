@@ -9,8 +9,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -68,6 +68,10 @@ impl SeededRng {
 
 /// Turns a hang into a failure; never a measure of speed.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// `jqueue-server` options every real-binary test starts with: loopback only,
+/// and cheap password hashing. The port is each test's own choice.
+pub const SERVER_TEST_ARGS: [&str; 4] = ["--bind", "127.0.0.1", "--hash-rounds", "1000"];
 
 /// A test configuration: cheap hashing, a fixed session name.
 pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
@@ -411,21 +415,16 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// Stdout's lines, read on a thread so that every wait has a limit.
+    lines: mpsc::Receiver<std::io::Result<String>>,
 }
 
 impl ServerProcess {
     pub fn start(data_dir: &Path, session: &str, extra: &[&str]) -> Result<Self> {
         let mut child = Command::new(server_binary()?)
-            .args([
-                "--headless",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--hash-rounds",
-                "1000",
-            ])
+            .arg("--headless")
+            .args(SERVER_TEST_ARGS)
+            .args(["--port", "0"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--session", session])
@@ -436,29 +435,59 @@ impl ServerProcess {
             .spawn()
             .context("starting jqueue-server")?;
         let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        let addr = line
-            .trim()
+        let stdout = BufReader::new(child.stdout.take().context("stdout")?);
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            child,
+            stdin,
+            lines,
+        };
+        let line = server.next_line()?;
+        server.addr = line
             .strip_prefix("listening on ")
             .with_context(|| format!("unexpected first line {line:?}"))?
             .parse()?;
-        Ok(Self {
-            addr,
-            child,
-            stdin,
-            stdout,
-        })
+        Ok(server)
+    }
+
+    /// The next line of stdout, within [`PATIENCE`].
+    fn next_line(&mut self) -> Result<String> {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(line) => Ok(line?),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                bail!("jqueue-server said nothing for {} s", PATIENCE.as_secs())
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("jqueue-server closed its stdout"),
+        }
+    }
+
+    /// Waits for the process to exit, within [`PATIENCE`].
+    fn wait_exit(&mut self) -> Result<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!("jqueue-server did not exit within {} s", PATIENCE.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Sends one console command and returns its one-line answer.
     pub fn command(&mut self, command: &str) -> Result<String> {
         writeln!(self.stdin, "{command}")?;
         self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        Ok(line.trim_end().to_owned())
+        self.next_line()
     }
 
     /// Sends one console command without waiting for its answer: a request
@@ -484,7 +513,7 @@ impl ServerProcess {
     pub fn quit(mut self) -> Result<std::process::ExitStatus> {
         writeln!(self.stdin, "quit")?;
         self.stdin.flush()?;
-        Ok(self.child.wait()?)
+        self.wait_exit()
     }
 
     /// Sends SIGTERM (via `kill`, to stay free of `unsafe`) and waits.
@@ -492,7 +521,7 @@ impl ServerProcess {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
-        Ok(self.child.wait()?)
+        self.wait_exit()
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::pty::{Key, Pty, PtyCommand, Screen};
-use jqueue_tests::{Student, client_binary, password_for, server_binary};
+use jqueue_tests::{SERVER_TEST_ARGS, Student, client_binary, password_for, server_binary};
 use tempfile::TempDir;
 
 const SESSION: &str = "e2e";
@@ -25,14 +25,8 @@ const COLS: u16 = 120;
 /// students to use.
 fn professor(data_dir: &Path) -> Result<(Pty, String)> {
     let pty = PtyCommand::new("professor", &server_binary()?)
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--hash-rounds",
-            "1000",
-        ])
+        .args(SERVER_TEST_ARGS)
+        .args(["--port", "0"])
         .args(["--session", SESSION, "--course", "CS 101"])
         .arg("--data-dir")
         .arg(data_dir)
@@ -56,7 +50,8 @@ fn professor(data_dir: &Path) -> Result<(Pty, String)> {
 /// first line says where it listens; its log follows on stderr).
 fn headless_server(data_dir: &Path, port: u16) -> Result<Pty> {
     let pty = PtyCommand::new("server", &server_binary()?)
-        .args(["--headless", "--bind", "127.0.0.1", "--hash-rounds", "1000"])
+        .arg("--headless")
+        .args(SERVER_TEST_ARGS)
         .args(["--port", &port.to_string(), "--session", SESSION])
         .arg("--data-dir")
         .arg(data_dir)

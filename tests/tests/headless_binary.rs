@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use jqueue_shared::{AccountStatus, RequestResult, ServerMsg, SignInResult};
-use jqueue_tests::{ServerProcess, Student, server_binary};
+use jqueue_tests::{SERVER_TEST_ARGS, ServerProcess, Student, server_binary};
 
 type Result = anyhow::Result<()>;
 
@@ -130,15 +130,9 @@ fn a_taken_port_falls_back_and_says_which_was_in_use() -> Result {
         return Ok(());
     }
     let mut child = Command::new(server_binary()?)
-        .args([
-            "--headless",
-            "--bind",
-            "127.0.0.1",
-            "--hash-rounds",
-            "1000",
-            "--port",
-            &port.to_string(),
-        ])
+        .arg("--headless")
+        .args(SERVER_TEST_ARGS)
+        .args(["--port", &port.to_string()])
         .arg("--data-dir")
         .arg(dir.path())
         .stdin(std::process::Stdio::piped())
