@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -33,12 +33,13 @@ impl HelpedLog {
     /// written again whole.
     pub fn open(path: PathBuf, helped: &[(String, UnixMillis)]) -> io::Result<Self> {
         let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let text = std::fs::read(&path)?;
+        let mut text = std::fs::read(&path)?;
         if !text.is_empty() && !text.ends_with(b"\n") {
             let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             file.set_len(whole as u64)?;
+            text.truncate(whole);
         }
-        let logged = Self::read_names(&path)?;
+        let logged = names(&String::from_utf8_lossy(&text));
         for (name, at) in helped.iter().filter(|(name, _)| !logged.contains(name)) {
             file.write_all(line(name, *at).as_bytes())?;
         }
@@ -63,18 +64,21 @@ impl HelpedLog {
         result
     }
 
-    /// The usernames in a helped log, in order.
+    /// The usernames in a helped log (none if there is no log yet).
     pub fn read_names(path: &Path) -> io::Result<HashSet<String>> {
-        let file = match File::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
-            Err(e) => return Err(e),
-        };
-        BufReader::new(file)
-            .lines()
-            .map(|l| l.map(|l| l.split_once(' ').map_or(l.clone(), |(_, n)| n.to_string())))
-            .collect()
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(names(&text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(HashSet::new()),
+            Err(e) => Err(e),
+        }
     }
+}
+
+/// The names in a log's text: each line is "<time> <username>".
+fn names(text: &str) -> HashSet<String> {
+    text.lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, name)| name).to_owned())
+        .collect()
 }
 
 fn line(username: &str, at: UnixMillis) -> String {
