@@ -361,7 +361,7 @@ impl Actor {
     /// Opens the store and restores the session; spawns the actor task.
     pub(crate) fn spawn(config: Arc<ServerConfig>) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
-        let store = Store::open(&db_path).map_err(|e| StartError::Database {
+        let mut store = Store::open(&db_path).map_err(|e| StartError::Database {
             path: db_path.clone(),
             message: e.to_string(),
         })?;
@@ -374,6 +374,9 @@ impl Actor {
             })?;
         if let Err(e) = store.purge_expired_tokens(now) {
             tracing::warn!("could not purge expired tokens: {e}");
+        }
+        if let Err(e) = store.sync() {
+            tracing::warn!("{e}");
         }
         let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
         let helped_log =
@@ -440,8 +443,20 @@ impl Actor {
                 }
             }
             self.publish();
+            self.sync_storage();
         }
         tracing::debug!("actor stopped: every sender is gone");
+    }
+
+    /// Flushes the burst's changes to the disk. Every change was committed
+    /// (it survives `kill -9`) before anyone was told of it; the flush, which
+    /// can take milliseconds, runs while the views are being sent, and always
+    /// before the next burst.
+    fn sync_storage(&mut self) {
+        if let Err(e) = blocking(|| self.store.sync()) {
+            self.storage_failed(&e);
+            self.publish();
+        }
     }
 
     fn publish(&mut self) {

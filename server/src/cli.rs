@@ -155,6 +155,7 @@ pub fn users(
             if !store.reset_password(name)? {
                 bail!("no account named {name:?}");
             }
+            store.sync()?;
             writeln!(
                 out,
                 "{name}: password forgotten and signed out; they choose a new one at next sign-in"
@@ -164,6 +165,7 @@ pub fn users(
             if !store.delete_account(name)? {
                 bail!("no account named {name:?}");
             }
+            store.sync()?;
             writeln!(out, "{name}: account deleted")?;
         }
     }
