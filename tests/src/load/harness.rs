@@ -42,9 +42,17 @@ pub struct Round {
     generation: u64,
     expected_len: u32,
     remaining: AtomicUsize,
-    /// Latest arrival, in nanoseconds since the tracker's epoch.
+    /// Earliest and latest arrival, in nanoseconds since the tracker's epoch.
+    first_arrival_ns: AtomicU64,
     last_arrival_ns: AtomicU64,
     done: Notify,
+}
+
+/// When a round's change reached its first and its last student.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrivals {
+    pub first: Instant,
+    pub last: Instant,
 }
 
 /// Shared by all receive loops and the coordinator.
@@ -85,6 +93,7 @@ impl Tracker {
             generation,
             expected_len,
             remaining: AtomicUsize::new(recipients),
+            first_arrival_ns: AtomicU64::new(u64::MAX),
             last_arrival_ns: AtomicU64::new(0),
             done: Notify::new(),
         });
@@ -95,17 +104,20 @@ impl Tracker {
         round
     }
 
-    /// Waits for the round to end and returns when its last view arrived, or
-    /// the number of students still missing it after `timeout`.
-    pub async fn wait(&self, round: &Round, timeout: Duration) -> Result<Instant, usize> {
+    /// Waits for the round to end and returns when its first and last views
+    /// arrived, or the number of students still missing it after `timeout`.
+    pub async fn wait(&self, round: &Round, timeout: Duration) -> Result<Arrivals, usize> {
         if tokio::time::timeout(timeout, round.done.notified())
             .await
             .is_err()
         {
             return Err(round.remaining.load(Ordering::Acquire));
         }
-        let ns = round.last_arrival_ns.load(Ordering::Acquire);
-        Ok(self.epoch + Duration::from_nanos(ns))
+        let at = |ns: &AtomicU64| self.epoch + Duration::from_nanos(ns.load(Ordering::Acquire));
+        let last = at(&round.last_arrival_ns);
+        // A round of no recipients has no first arrival.
+        let first = at(&round.first_arrival_ns).min(last);
+        Ok(Arrivals { first, last })
     }
 
     fn on_view(&self, seen_generation: &mut u64, len: u32, frame_len: usize) {
@@ -119,6 +131,7 @@ impl Tracker {
         }
         *seen_generation = round.generation;
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        round.first_arrival_ns.fetch_min(now, Ordering::AcqRel);
         round.last_arrival_ns.fetch_max(now, Ordering::AcqRel);
         if round.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             round.done.notify_one();

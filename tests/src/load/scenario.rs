@@ -60,11 +60,15 @@ pub struct Report {
     pub fanout_p50_us: Option<u64>,
     pub fanout_p99_us: Option<u64>,
     pub fanout_max_us: Option<u64>,
+    /// Median time until the first student had a change: the part of the
+    /// latency before the fan-out (for jqueue: request, actor, commit).
+    pub fanout_first_p50_us: Option<u64>,
     pub fanout_timeouts: usize,
     pub view_frame_bytes: Option<usize>,
     pub baseline_p50_us: Option<u64>,
     pub baseline_p99_us: Option<u64>,
     pub baseline_max_us: Option<u64>,
+    pub baseline_first_p50_us: Option<u64>,
     pub baseline_timeouts: usize,
     pub baseline_frame_bytes: Option<usize>,
     pub ratio_p50: Option<f64>,
@@ -141,7 +145,8 @@ pub async fn run(cfg: &Config) -> Result<Report> {
             "floor: {} subscribers, {frame_bytes}-byte frames",
             cfg.clients
         );
-        let summary = run_baseline(cfg, frame_bytes, &mut report).await?;
+        let (summary, first) = run_baseline(cfg, frame_bytes, &mut report).await?;
+        report.baseline_first_p50_us = first.map(|s| s.p50_us);
         report.baseline_frame_bytes = Some(frame_bytes);
         report.baseline_p50_us = summary.map(|s| s.p50_us);
         report.baseline_p99_us = summary.map(|s| s.p99_us);
@@ -219,6 +224,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     report.fanout_p50_us = fanout.map(|s| s.p50_us);
     report.fanout_p99_us = fanout.map(|s| s.p99_us);
     report.fanout_max_us = fanout.map(|s| s.max_us);
+    report.fanout_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
     eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
 
     if cfg.storm {
@@ -511,7 +517,7 @@ async fn run_baseline(
     cfg: &Config,
     frame_bytes: usize,
     report: &mut Report,
-) -> Result<Option<Summary>> {
+) -> Result<(Option<Summary>, Option<Summary>)> {
     let n = cfg.clients;
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
@@ -537,12 +543,13 @@ async fn run_baseline(
     let outcome = warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?;
     report.baseline_timeouts = outcome.timeouts;
     let summary = Summary::of(&outcome.latencies(None));
+    let first = Summary::of(&outcome.first);
     eprintln!("floor: {summary:?}, {} timeouts", outcome.timeouts);
     for student in students {
         student.close();
     }
     server.stop().await?;
-    Ok(summary)
+    Ok((summary, first))
 }
 
 /// How changes are applied.
@@ -658,6 +665,8 @@ enum Limit<'a> {
 struct Outcome {
     /// When each change was applied, and how long until every student had it.
     samples: Vec<(Instant, Duration)>,
+    /// For the changes that reached everyone: how long until the first did.
+    first: Vec<Duration>,
     timeouts: usize,
 }
 
@@ -707,6 +716,7 @@ async fn run_rounds(
 ) -> Result<Outcome> {
     let mut outcome = Outcome {
         samples: Vec::new(),
+        first: Vec::new(),
         timeouts: 0,
     };
     let mut consecutive_timeouts = 0;
@@ -743,11 +753,13 @@ async fn run_rounds(
             (_, change) => bail!("{change:?} does not apply here"),
         }
         match tracker.wait(&round, cfg.change_timeout).await {
-            Ok(last) => {
+            Ok(arrivals) => {
                 consecutive_timeouts = 0;
+                let since_applied = |at: Instant| at.saturating_duration_since(applied);
                 outcome
                     .samples
-                    .push((applied, last.saturating_duration_since(applied)));
+                    .push((applied, since_applied(arrivals.last)));
+                outcome.first.push(since_applied(arrivals.first));
             }
             Err(missing) => {
                 outcome.timeouts += 1;
