@@ -25,6 +25,8 @@ use super::stats::{Summary, ratio};
 const WARMUP_ROUNDS: usize = 3;
 /// Time given to a server to settle before its memory is read.
 const SETTLE: Duration = Duration::from_secs(2);
+/// Changes per turn when jqueue and the floor are measured in turns.
+const TURN: usize = 20;
 /// Retries a simulated student makes on transient sign-in failures.
 const SIGN_IN_ATTEMPTS: u32 = 50;
 
@@ -40,6 +42,9 @@ pub struct Config {
     pub resume: bool,
     pub baseline: bool,
     pub jqueue: bool,
+    /// Measure the floor in turns with jqueue's fan-out, rather than after it
+    /// (needs a socket per student for each: 2 N).
+    pub interleave: bool,
     pub server: Option<SocketAddr>,
     pub server_pid: Option<u32>,
     pub server_bin: PathBuf,
@@ -70,6 +75,9 @@ pub struct Report {
     pub baseline_max_us: Option<u64>,
     pub baseline_first_p50_us: Option<u64>,
     pub baseline_timeouts: usize,
+    /// Whether the floor was measured in turns with jqueue (see `TURN`) or
+    /// after it.
+    pub baseline_interleaved: bool,
     pub baseline_frame_bytes: Option<usize>,
     pub ratio_p50: Option<f64>,
     pub ratio_p99: Option<f64>,
@@ -137,20 +145,14 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     if cfg.jqueue {
         run_jqueue(cfg, &mut report).await?;
     }
-    if cfg.baseline {
-        let frame_bytes = report.view_frame_bytes.unwrap_or_else(|| {
-            baseline::typical_view_frame_bytes(u32::try_from(cfg.clients).unwrap_or(u32::MAX))
-        });
-        eprintln!(
-            "floor: {} subscribers, {frame_bytes}-byte frames",
-            cfg.clients
-        );
-        let (summary, first) = run_baseline(cfg, frame_bytes, &mut report).await?;
-        report.baseline_first_p50_us = first.map(|s| s.p50_us);
-        report.baseline_frame_bytes = Some(frame_bytes);
-        report.baseline_p50_us = summary.map(|s| s.p50_us);
-        report.baseline_p99_us = summary.map(|s| s.p99_us);
-        report.baseline_max_us = summary.map(|s| s.max_us);
+    if cfg.baseline && !report.baseline_interleaved {
+        let frame_bytes = report
+            .view_frame_bytes
+            .unwrap_or_else(|| typical_frame_bytes(cfg.clients));
+        let mut floor = Floor::start(cfg, frame_bytes).await?;
+        let outcome = floor.warm_up_then_measure(cfg).await?;
+        floor.stop().await?;
+        record_floor(&mut report, &outcome, frame_bytes);
     }
     report.ratio_p50 = ratio(report.fanout_p50_us, report.baseline_p50_us);
     report.ratio_p99 = ratio(report.fanout_p99_us, report.baseline_p99_us);
@@ -217,7 +219,12 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         students: &students,
     };
     eprintln!("applying {} changes to a queue of {n}", cfg.changes);
-    let outcome = warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?;
+    let outcome = if cfg.baseline && cfg.interleave {
+        report.baseline_interleaved = true;
+        measure_in_turns(&mut control, &tracker, &mut model, cfg, report).await?
+    } else {
+        warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?
+    };
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
     let fanout = Summary::of(&outcome.latencies(None));
     report.fanout_timeouts = outcome.timeouts;
@@ -513,43 +520,114 @@ async fn run_resume(
     Ok(())
 }
 
-async fn run_baseline(
-    cfg: &Config,
-    frame_bytes: usize,
-    report: &mut Report,
-) -> Result<(Option<Summary>, Option<Summary>)> {
-    let n = cfg.clients;
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--baseline-server")
-        .arg("--frame-bytes")
-        .arg(frame_bytes.to_string());
-    let mut server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log")).await?;
-    let tracker = Tracker::new();
-    let addr = server.addr;
-    let results = harness::bounded(n, 256, |i| {
-        let tracker = Arc::clone(&tracker);
-        async move {
-            let mut conn = Conn::connect(addr).await?;
-            conn.await_welcome().await?;
-            Ok(Student::spawn(i, conn, tracker))
-        }
-    })
-    .await;
-    let students = results.into_iter().collect::<Result<Vec<_>>>()?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut model = QueueModel::new(n, true);
-    let mut control = Control::Baseline(&mut server);
-    let outcome = warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?;
-    report.baseline_timeouts = outcome.timeouts;
-    let summary = Summary::of(&outcome.latencies(None));
-    let first = Summary::of(&outcome.first);
-    eprintln!("floor: {summary:?}, {} timeouts", outcome.timeouts);
-    for student in students {
-        student.close();
+/// A floor server in its own process, with N simulated students connected.
+struct Floor {
+    server: ChildServer,
+    students: Vec<Student>,
+    tracker: Arc<Tracker>,
+    model: QueueModel,
+}
+
+impl Floor {
+    async fn start(cfg: &Config, frame_bytes: usize) -> Result<Self> {
+        let n = cfg.clients;
+        eprintln!("floor: {n} subscribers, {frame_bytes}-byte frames");
+        let exe = std::env::current_exe()?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("--baseline-server")
+            .arg("--frame-bytes")
+            .arg(frame_bytes.to_string());
+        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log")).await?;
+        let tracker = Tracker::new();
+        let addr = server.addr;
+        let results = harness::bounded(n, 256, |i| {
+            let tracker = Arc::clone(&tracker);
+            async move {
+                let mut conn = Conn::connect(addr).await?;
+                conn.await_welcome().await?;
+                Ok(Student::spawn(i, conn, tracker))
+            }
+        })
+        .await;
+        let students = results.into_iter().collect::<Result<Vec<_>>>()?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(Self {
+            server,
+            students,
+            tracker,
+            model: QueueModel::new(n, true),
+        })
     }
-    server.stop().await?;
-    Ok((summary, first))
+
+    async fn rounds(&mut self, limit: Limit<'_>, cfg: &Config) -> Result<Outcome> {
+        let mut control = Control::Baseline(&mut self.server);
+        let n = self.students.len();
+        run_rounds(&mut control, &self.tracker, &mut self.model, n, limit, cfg).await
+    }
+
+    async fn warm_up_then_measure(&mut self, cfg: &Config) -> Result<Outcome> {
+        let mut control = Control::Baseline(&mut self.server);
+        let n = self.students.len();
+        warm_up_then_measure(&mut control, &self.tracker, &mut self.model, n, cfg).await
+    }
+
+    async fn stop(self) -> Result<()> {
+        for student in self.students {
+            student.close();
+        }
+        self.server.stop().await
+    }
+}
+
+/// The size of a view frame at a queue of `clients`, for a floor measured
+/// without jqueue.
+fn typical_frame_bytes(clients: usize) -> usize {
+    baseline::typical_view_frame_bytes(u32::try_from(clients).unwrap_or(u32::MAX))
+}
+
+fn record_floor(report: &mut Report, outcome: &Outcome, frame_bytes: usize) {
+    let summary = Summary::of(&outcome.latencies(None));
+    eprintln!("floor: {summary:?}, {} timeouts", outcome.timeouts);
+    report.baseline_timeouts = outcome.timeouts;
+    report.baseline_frame_bytes = Some(frame_bytes);
+    report.baseline_p50_us = summary.map(|s| s.p50_us);
+    report.baseline_p99_us = summary.map(|s| s.p99_us);
+    report.baseline_max_us = summary.map(|s| s.max_us);
+    report.baseline_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
+}
+
+/// jqueue's fan-out and the floor, measured in turns of [`TURN`] changes
+/// each, so that background load and the machine's drift over the run weigh
+/// on both alike. Returns jqueue's outcome; the floor's goes in `report`.
+async fn measure_in_turns(
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    cfg: &Config,
+    report: &mut Report,
+) -> Result<Outcome> {
+    let n = cfg.clients;
+    // Views sent while the students joined were shorter: forget them.
+    tracker.reset_view_sizes();
+    run_rounds(control, tracker, model, n, Limit::Count(WARMUP_ROUNDS), cfg).await?;
+    // The floor sends frames of the size jqueue's views have.
+    let frame_bytes = tracker
+        .mean_view_frame_bytes()
+        .unwrap_or_else(|| typical_frame_bytes(n));
+    tracker.reset_view_sizes();
+    let mut floor = Floor::start(cfg, frame_bytes).await?;
+    floor.rounds(Limit::Count(WARMUP_ROUNDS), cfg).await?;
+    let (mut jqueue, mut baseline) = (Outcome::default(), Outcome::default());
+    while jqueue.samples.len() < cfg.changes {
+        let turn = Limit::Count(TURN.min(cfg.changes - jqueue.samples.len()));
+        let done = run_rounds(control, tracker, model, n, turn, cfg).await?;
+        jqueue.extend(done);
+        let turn = Limit::Count(TURN.min(cfg.changes - baseline.samples.len()));
+        baseline.extend(floor.rounds(turn, cfg).await?);
+    }
+    floor.stop().await?;
+    record_floor(report, &baseline, frame_bytes);
+    Ok(jqueue)
 }
 
 /// How changes are applied.
@@ -662,6 +740,7 @@ enum Limit<'a> {
     Until(&'a AtomicBool),
 }
 
+#[derive(Default)]
 struct Outcome {
     /// When each change was applied, and how long until every student had it.
     samples: Vec<(Instant, Duration)>,
@@ -678,6 +757,12 @@ impl Outcome {
             .filter(|(at, _)| window.is_none_or(|(from, to)| *at >= from && *at <= to))
             .map(|&(_, latency)| latency)
             .collect()
+    }
+
+    fn extend(&mut self, more: Outcome) {
+        self.samples.extend(more.samples);
+        self.first.extend(more.first);
+        self.timeouts += more.timeouts;
     }
 }
 
@@ -714,11 +799,7 @@ async fn run_rounds(
     limit: Limit<'_>,
     cfg: &Config,
 ) -> Result<Outcome> {
-    let mut outcome = Outcome {
-        samples: Vec::new(),
-        first: Vec::new(),
-        timeouts: 0,
-    };
+    let mut outcome = Outcome::default();
     let mut consecutive_timeouts = 0;
     for done in 0.. {
         match limit {
