@@ -49,10 +49,16 @@ fn load_generator_runs_at_small_n_and_prints_json() {
     }
     assert_eq!(report["clients"], 20);
     assert_eq!(report["storm_logins"], 3);
+    assert_eq!(
+        report["baseline_interleaved"], true,
+        "at N = 20 the floor is measured in turns with jqueue: {last}"
+    );
     // Every phase ran and produced a number (whatever its value).
     for key in [
         "fanout_p99_us",
+        "fanout_first_p50_us",
         "baseline_p99_us",
+        "baseline_first_p50_us",
         "ratio_p99",
         "rss_per_client_bytes",
         "storm_total_ms",
