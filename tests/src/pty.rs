@@ -19,7 +19,7 @@ use std::num::NonZeroU16;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -162,6 +162,18 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Terminal> {
         // A panicking test thread must not hide the screen from the others.
         self.terminal.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to `timeout` for more output or for the child's side to close.
+    fn wait<'a>(
+        &self,
+        terminal: MutexGuard<'a, Terminal>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, Terminal> {
+        self.changed
+            .wait_timeout(terminal, timeout)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
     }
 }
 
@@ -332,12 +344,7 @@ impl Pty {
                     PATIENCE.as_secs()
                 );
             }
-            terminal = self
-                .shared
-                .changed
-                .wait_timeout(terminal, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            terminal = self.shared.wait(terminal, deadline - now);
         }
     }
 
@@ -357,12 +364,7 @@ impl Pty {
                     Screen::of(&terminal)
                 );
             }
-            terminal = self
-                .shared
-                .changed
-                .wait_timeout(terminal, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            terminal = self.shared.wait(terminal, deadline - now);
         }
         drop(terminal);
         // The terminal closes as the process exits, so this returns at once.
