@@ -35,7 +35,17 @@ const MAX_BURST: usize = 256;
 struct Online {
     conn: u64,
     peer: SocketAddr,
-    notices: mpsc::Sender<Notice>,
+    notices: Arc<dyn NoticeSink>,
+}
+
+/// Where the actor leaves notices for one student's connection.
+///
+/// Delivering must never wait: the actor serves everyone, so a connection
+/// that cannot take a notice now loses it (the next view still tells the
+/// student where they stand).
+pub trait NoticeSink: Send + Sync + std::fmt::Debug {
+    /// Leaves `notice` for the connection; `false` if it was not taken.
+    fn deliver(&self, notice: Notice) -> bool;
 }
 
 /// Something for one student's connection to pass on.
@@ -171,7 +181,7 @@ pub(crate) enum Command {
         username: Arc<str>,
         conn: u64,
         peer: SocketAddr,
-        notices: mpsc::Sender<Notice>,
+        notices: Arc<dyn NoticeSink>,
         reply: oneshot::Sender<AttachOutcome>,
     },
     Detach {
@@ -398,8 +408,12 @@ impl Actor {
         );
 
         let (commands, receiver) = mpsc::channel(1024);
-        let (snapshots, snapshot_rx) =
-            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, now)));
+        let (snapshots, snapshot_rx) = watch::channel(Arc::new(QueueSnapshot::of(
+            &queue,
+            config.show_names,
+            now,
+            1,
+        )));
         let (revisions, revision_rx) = watch::channel(0);
         let (activity, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);
@@ -443,25 +457,37 @@ impl Actor {
                 }
             }
             self.publish();
-            self.sync_storage();
+            self.flush_storage().await;
         }
         tracing::debug!("actor stopped: every sender is gone");
     }
 
     /// Flushes the burst's changes to the disk. Every change was committed
     /// (it survives `kill -9`) before anyone was told of it; the flush, which
-    /// can take milliseconds, runs while the views are being sent, and always
-    /// before the next burst.
-    fn sync_storage(&mut self) {
-        if let Err(e) = blocking(|| self.store.sync()) {
-            self.storage_failed(&e);
-            self.publish();
+    /// can take milliseconds, runs on a blocking thread while the views are
+    /// being sent, and always ends before the next burst is applied. The
+    /// actor waits for it without holding a worker thread, so the fan-out
+    /// starts on this one at once.
+    async fn flush_storage(&mut self) {
+        let Some(flush) = self.store.flush_due() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || flush.run().map(|()| flush)).await {
+            Ok(Ok(flush)) => self.store.flushed(&flush),
+            Ok(Err(e)) => {
+                self.storage_failed(&e);
+                self.publish();
+            }
+            // Only when the runtime is going away; the flush stays owed.
+            Err(e) => tracing::warn!("the log's flush did not run: {e}"),
         }
     }
 
     fn publish(&mut self) {
         if self.queue_changed {
-            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, now_ms());
+            let version = self.snapshots.borrow().version() + 1;
+            let snapshot =
+                QueueSnapshot::of(&self.queue, self.config.show_names, now_ms(), version);
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.professor_changed = true;
@@ -674,11 +700,7 @@ impl Actor {
                 let text: Arc<str> = text.into();
                 let mut reached = 0;
                 for online in self.online.values() {
-                    if online
-                        .notices
-                        .try_send(Notice::Announcement(text.clone()))
-                        .is_ok()
-                    {
+                    if online.notices.deliver(Notice::Announcement(text.clone())) {
                         reached += 1;
                     }
                 }
@@ -737,14 +759,14 @@ impl Actor {
         username: Arc<str>,
         conn: u64,
         peer: SocketAddr,
-        notices: mpsc::Sender<Notice>,
+        notices: Arc<dyn NoticeSink>,
     ) -> AttachOutcome {
         let replacing = self.online.contains_key(&username);
         if !replacing && self.online.len() >= self.config.max_connections {
             return AttachOutcome::ServerFull;
         }
         if let Some(announcement) = &self.last_announcement {
-            let _ = notices.try_send(Notice::Announcement(announcement.clone()));
+            notices.deliver(Notice::Announcement(announcement.clone()));
         }
         if let Some(old) = self.online.insert(
             username,
@@ -754,9 +776,8 @@ impl Actor {
                 notices,
             },
         ) {
-            let _ = old
-                .notices
-                .try_send(Notice::Kick(ProtocolError::SignedInElsewhere));
+            old.notices
+                .deliver(Notice::Kick(ProtocolError::SignedInElsewhere));
         }
         self.professor_changed = true;
         AttachOutcome::Attached
@@ -871,7 +892,7 @@ impl Actor {
 
     fn notify(&self, username: &str, notice: Notice) {
         if let Some(online) = self.online.get(username) {
-            let _ = online.notices.try_send(notice);
+            online.notices.deliver(notice);
         }
     }
 

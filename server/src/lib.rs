@@ -22,6 +22,7 @@ pub mod background;
 pub mod cli;
 pub mod config;
 pub mod console;
+mod fanout;
 pub mod helped_log;
 pub mod net;
 pub mod print;

@@ -1,12 +1,13 @@
 //! Networking: the accept loop and one handler per connection.
 //!
 //! A handler walks a connection through the handshake and sign-in, then relays
-//! between the student and the actor: requests go to the actor, and the
-//! student's own view is pushed whenever the actor publishes a new snapshot.
-//! Handlers hold no queue state of their own and never hash on an async
-//! worker. Limits live here: the pre-authentication timeout, the cap on
-//! connections that have not signed in (the oldest is pushed out), heartbeats
-//! and write timeouts.
+//! between the student and the actor: requests go to the actor, answers and
+//! notices come back. Views do not pass through the handler: the fan-out
+//! ([`crate::fanout`]) writes them, and wakes the handler only for what it
+//! cannot finish itself. Handlers hold no queue state of their own and never
+//! hash on an async worker. Limits live here: the pre-authentication timeout,
+//! the cap on connections that have not signed in (the oldest is pushed out),
+//! heartbeats and write timeouts.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -17,21 +18,20 @@ use std::time::Duration;
 use jqueue_shared::codec::{FrameError, FrameReader, encode_frame};
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
-    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
-    SignInResult,
+    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, RequestResult, ServerMsg,
+    SessionToken, SignInResult,
 };
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
-use crate::actor::{
-    AttachOutcome, Command, LoginGate, Notice, RegisterOutcome, ServerHandle, now_ms,
-};
+use crate::actor::{AttachOutcome, Command, LoginGate, RegisterOutcome, ServerHandle};
 use crate::auth;
 use crate::background;
 use crate::config::ServerConfig;
+use crate::fanout::{Drained, Fanout, Outbox};
 use crate::view::QueueSnapshot;
 
 /// What every handler shares.
@@ -44,6 +44,7 @@ struct Shared {
     /// lower priority (see [`background`]); a storm of logins queues up here.
     hashing: Semaphore,
     pending: PendingConnections,
+    fanout: Arc<Fanout>,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -59,7 +60,10 @@ pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
         handle: handle.clone(),
         snapshots: server.snapshots.clone(),
         hashing: Semaphore::new(hashers),
+        fanout: Fanout::new(),
     });
+    // Dropped, and so stopped, when this function returns.
+    let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     tokio::select! {
@@ -158,6 +162,9 @@ enum HandlerError {
     WriteTimeout,
     #[error("the server is stopping")]
     ActorGone,
+    /// The connection's last frame (a kick) has gone out.
+    #[error("the connection has said its last")]
+    Closed,
 }
 
 type HandlerResult<T> = Result<T, HandlerError>;
@@ -171,8 +178,7 @@ enum PreAuthEvent {
 
 enum StudentEvent {
     ShuttingDown,
-    Notice(Option<Notice>),
-    QueueChanged,
+    Outgoing,
     Frame(Option<ClientMsg>),
     Heartbeat,
 }
@@ -182,7 +188,6 @@ enum SignIn {
     Done {
         username: Arc<str>,
         token: SessionToken,
-        notices: mpsc::Receiver<Notice>,
     },
     /// Close the connection (the reason has been sent, or the peer left).
     Close,
@@ -208,7 +213,9 @@ struct Handler {
     conn: u64,
     peer: SocketAddr,
     reader: FrameReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    outbox: Arc<Outbox>,
+    /// Who is signed in on this connection, once someone is.
+    student: Option<Arc<str>>,
     shutdown: watch::Receiver<bool>,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
@@ -229,7 +236,8 @@ impl Handler {
             conn,
             peer,
             reader: FrameReader::new(read),
-            writer: write,
+            outbox: Outbox::new(write),
+            student: None,
             shutdown,
             _done: done,
         }
@@ -246,12 +254,9 @@ impl Handler {
             self.sign_in(&evicted).await
         };
         let result = match signed_in {
-            Ok(SignIn::Done {
-                username,
-                token,
-                notices,
-            }) => {
-                let result = self.serve_student(&username, token, notices).await;
+            Ok(SignIn::Done { username, token }) => {
+                let result = self.serve_student(&username, token).await;
+                self.shared.fanout.unsubscribe(self.conn);
                 self.detach(username).await;
                 result
             }
@@ -259,7 +264,7 @@ impl Handler {
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) | Err(HandlerError::ActorGone) => {}
+            Ok(()) | Err(HandlerError::ActorGone | HandlerError::Closed) => {}
             Err(HandlerError::Frame(FrameError::Io(e))) => {
                 tracing::debug!(peer = %self.peer, "connection lost: {e}");
             }
@@ -270,15 +275,39 @@ impl Handler {
         }
     }
 
-    async fn send(&mut self, msg: &ServerMsg) -> HandlerResult<()> {
-        self.send_frame(&encode_frame(msg)?).await
+    /// Sends `msg` after whatever is queued.
+    async fn send(&self, msg: &ServerMsg) -> HandlerResult<()> {
+        self.outbox.queue(&encode_frame(msg)?);
+        self.flush().await
     }
 
-    async fn send_frame(&mut self, frame: &[u8]) -> HandlerResult<()> {
-        let write = tokio::io::AsyncWriteExt::write_all(&mut self.writer, frame);
-        match timeout(self.shared.config.write_timeout, write).await {
-            Ok(result) => Ok(result.map_err(FrameError::from)?),
-            Err(_) => Err(HandlerError::WriteTimeout),
+    /// Sends `msg` as the connection's last frame.
+    async fn send_last(&self, msg: &ServerMsg) -> HandlerResult<()> {
+        self.outbox.queue_last(&encode_frame(msg)?);
+        match self.flush().await {
+            Err(HandlerError::Closed) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Writes everything queued, and a signed-in student's notices and owed
+    /// view, waiting for the socket up to the write timeout. `Closed` once
+    /// the last frame has gone out.
+    async fn flush(&self) -> HandlerResult<()> {
+        let student = self
+            .student
+            .as_deref()
+            .map(|name| (name, &self.shared.snapshots));
+        let deadline = Instant::now() + self.shared.config.write_timeout;
+        loop {
+            match self.outbox.drain(student)? {
+                Drained::Done => return Ok(()),
+                Drained::Closed => return Err(HandlerError::Closed),
+                Drained::Blocked => timeout_at(deadline, self.outbox.writable())
+                    .await
+                    .map_err(|_| HandlerError::WriteTimeout)?
+                    .map_err(FrameError::from)?,
+            }
         }
     }
 
@@ -315,17 +344,17 @@ impl Handler {
                 PreAuthEvent::Frame(Some(msg)) => msg,
                 PreAuthEvent::Frame(None) => return Ok(SignIn::Close),
                 PreAuthEvent::Evicted => {
-                    self.send(&ServerMsg::ProtocolError(ProtocolError::Evicted))
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::Evicted))
                         .await?;
                     return Ok(SignIn::Close);
                 }
                 PreAuthEvent::TimedOut => {
-                    self.send(&ServerMsg::ProtocolError(ProtocolError::TimedOut))
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::TimedOut))
                         .await?;
                     return Ok(SignIn::Close);
                 }
                 PreAuthEvent::ShuttingDown => {
-                    self.send(&ServerMsg::ShuttingDown).await?;
+                    self.send_last(&ServerMsg::ShuttingDown).await?;
                     return Ok(SignIn::Close);
                 }
             };
@@ -383,12 +412,12 @@ impl Handler {
                     }
                 }
                 ClientMsg::AskForHelp { .. } | ClientMsg::Cancel | ClientMsg::Logout => {
-                    self.send(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
                         .await?;
                     return Ok(SignIn::Close);
                 }
                 ClientMsg::Hello { .. } => {
-                    self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                         .await?;
                     return Ok(SignIn::Close);
                 }
@@ -409,12 +438,12 @@ impl Handler {
             protocol_version, ..
         } = msg
         else {
-            self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+            self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                 .await?;
             return Ok(false);
         };
         if protocol_version != PROTOCOL_VERSION {
-            self.send(&ServerMsg::Incompatible {
+            self.send_last(&ServerMsg::Incompatible {
                 server_version: PROTOCOL_VERSION,
             })
             .await?;
@@ -559,21 +588,19 @@ impl Handler {
 
     async fn attach(&mut self, username: String, token: SessionToken) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
-        // Small: a student gets a handful of notices, and the actor never
-        // waits on a full one (it drops the notice instead).
-        let (notices_tx, notices) = mpsc::channel(8);
         let (conn, peer) = (self.conn, self.peer);
+        let notices = self.outbox.clone();
         let outcome = self
             .ask(|reply| Command::Attach {
                 username: username.clone(),
                 conn,
                 peer,
-                notices: notices_tx,
+                notices,
                 reply,
             })
             .await?;
         if outcome == AttachOutcome::ServerFull {
-            self.send(&ServerMsg::SignIn(SignInResult::ServerFull))
+            self.send_last(&ServerMsg::SignIn(SignInResult::ServerFull))
                 .await?;
             return Ok(SignIn::Close);
         }
@@ -586,29 +613,30 @@ impl Handler {
             self.detach(username).await;
             return Err(e);
         }
-        Ok(SignIn::Done {
-            username,
-            token,
-            notices,
-        })
+        Ok(SignIn::Done { username, token })
     }
 
-    /// The signed-in conversation: requests in, views and notices out.
+    /// The signed-in conversation: requests in; answers, notices and views
+    /// the fan-out could not finish out.
     async fn serve_student(
         &mut self,
-        username: &str,
+        username: &Arc<str>,
         token: SessionToken,
-        mut notices: mpsc::Receiver<Notice>,
     ) -> HandlerResult<()> {
-        let mut snapshots = self.shared.snapshots.clone();
-        // Send the current view straight away.
-        snapshots.mark_changed();
+        self.student = Some(username.clone());
+        self.shared
+            .fanout
+            .subscribe(self.conn, username.clone(), self.outbox.clone());
+        // Send the current view straight away; from now on the fan-out sends
+        // each new one.
+        self.outbox.owe_view();
+        self.flush().await?;
         let interval = self.shared.config.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let mut nonce = 0u64;
         // Made once, not on every wake-up: re-registering a waiter on the
-        // shutdown channel per view is measurable when thousands are woken.
+        // shutdown channel each time is measurable when thousands are woken.
         let mut shutdown = self.shutdown.clone();
         let stopping = async move {
             let _ = shutdown.wait_for(|&stop| stop).await;
@@ -616,42 +644,18 @@ impl Handler {
         tokio::pin!(stopping);
         loop {
             let event = tokio::select! {
-                // Notices before views, so "it's your turn" is never drawn
-                // after a view without the student in it; the rare shutdown
-                // after the frequent views, which saves a poll per view.
+                // What is owed to the student first; the rare shutdown next.
                 biased;
-                notice = notices.recv() => StudentEvent::Notice(notice),
-                Ok(()) = snapshots.changed() => StudentEvent::QueueChanged,
+                () = self.outbox.woken() => StudentEvent::Outgoing,
                 () = &mut stopping => StudentEvent::ShuttingDown,
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
                 _ = heartbeat.tick() => StudentEvent::Heartbeat,
             };
             match event {
                 StudentEvent::ShuttingDown => {
-                    self.send(&ServerMsg::ShuttingDown).await?;
-                    return Ok(());
+                    return self.send_last(&ServerMsg::ShuttingDown).await;
                 }
-                StudentEvent::Notice(notice) => {
-                    let msg = match notice {
-                        Some(Notice::BeingHelped) => ServerMsg::BeingHelped,
-                        Some(Notice::Removed) => ServerMsg::Removed,
-                        Some(Notice::Announcement(text)) => ServerMsg::Announcement {
-                            text: text.to_string(),
-                        },
-                        Some(Notice::Kick(reason)) => {
-                            self.send(&ServerMsg::ProtocolError(reason)).await?;
-                            return Ok(());
-                        }
-                        None => return Ok(()),
-                    };
-                    self.send(&msg).await?;
-                }
-                StudentEvent::QueueChanged => {
-                    let frame = snapshots
-                        .borrow_and_update()
-                        .frame_for(username, now_ms())?;
-                    self.send_frame(&frame).await?;
-                }
+                StudentEvent::Outgoing => self.flush().await?,
                 StudentEvent::Frame(frame) => {
                     last_heard = Instant::now();
                     let Some(msg) = frame else { return Ok(()) };
@@ -674,16 +678,17 @@ impl Handler {
     /// Handles one request from a signed-in student; `false` closes the connection.
     async fn request(
         &mut self,
-        username: &str,
+        username: &Arc<str>,
         token: SessionToken,
         msg: ClientMsg,
     ) -> HandlerResult<bool> {
-        let username: Arc<str> = username.into();
+        let username = username.clone();
         match msg {
             ClientMsg::AskForHelp {
                 description,
                 location,
             } => {
+                self.outbox.hold_views();
                 let result = self
                     .ask(|reply| Command::Join {
                         username,
@@ -692,13 +697,14 @@ impl Handler {
                         reply,
                     })
                     .await?;
-                self.send(&ServerMsg::Request(result)).await?;
+                self.answer(result).await?;
             }
             ClientMsg::Cancel => {
+                self.outbox.hold_views();
                 let result = self
                     .ask(|reply| Command::Cancel { username, reply })
                     .await?;
-                self.send(&ServerMsg::Request(result)).await?;
+                self.answer(result).await?;
             }
             ClientMsg::Logout => {
                 let _ = self
@@ -716,12 +722,20 @@ impl Handler {
             | ClientMsg::Register { .. }
             | ClientMsg::Login { .. }
             | ClientMsg::Resume { .. } => {
-                self.send(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Sends a request's answer, then the views held back while it was
+    /// being worked out.
+    async fn answer(&self, result: RequestResult) -> HandlerResult<()> {
+        self.outbox
+            .queue_answer(&encode_frame(&ServerMsg::Request(result))?);
+        self.flush().await
     }
 }
 

@@ -39,6 +39,30 @@ pub struct Store {
     synced_changes: u64,
 }
 
+/// A flush of the log owed by a [`Store`]: see [`Store::flush_due`].
+#[derive(Debug)]
+pub struct Flush {
+    wal_path: PathBuf,
+    /// The store's change count this flush covers.
+    changes: u64,
+}
+
+impl Flush {
+    /// Flushes the log to the disk. Must not overlap a write to the store.
+    pub fn run(&self) -> Result<()> {
+        // Opened afresh each time, so it is always the log SQLite is using.
+        // Flushing a file flushes what was written to it through any handle.
+        OpenOptions::new()
+            .write(true)
+            .open(&self.wal_path)
+            .and_then(|wal| wal.sync_data())
+            .map_err(|source| StoreError::Sync {
+                path: self.wal_path.clone(),
+                source,
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub username: String,
@@ -137,22 +161,28 @@ impl Store {
     /// a power cut as well as `kill -9`. Costs nothing when nothing changed
     /// since the last call.
     pub fn sync(&mut self) -> Result<()> {
-        let changes = self.conn.total_changes();
-        if changes == self.synced_changes {
-            return Ok(());
+        if let Some(flush) = self.flush_due() {
+            flush.run()?;
+            self.flushed(&flush);
         }
-        // Opened afresh each time, so it is always the log SQLite is using.
-        // Flushing a file flushes what was written to it through any handle.
-        OpenOptions::new()
-            .write(true)
-            .open(&self.wal_path)
-            .and_then(|wal| wal.sync_data())
-            .map_err(|source| StoreError::Sync {
-                path: self.wal_path.clone(),
-                source,
-            })?;
-        self.synced_changes = changes;
         Ok(())
+    }
+
+    /// The flush owed for the changes committed since the last one, if any,
+    /// to [`Flush::run`] away from the store (it only touches the log file)
+    /// and then report with [`Store::flushed`]. [`Store::sync`] in two halves,
+    /// so that a caller need not block while the disk works.
+    pub fn flush_due(&self) -> Option<Flush> {
+        let changes = self.conn.total_changes();
+        (changes != self.synced_changes).then(|| Flush {
+            wal_path: self.wal_path.clone(),
+            changes,
+        })
+    }
+
+    /// Records that `flush` has run successfully.
+    pub fn flushed(&mut self, flush: &Flush) {
+        self.synced_changes = self.synced_changes.max(flush.changes);
     }
 
     /// How many changed rows have not been flushed by [`Store::sync`] yet.

@@ -15,6 +15,9 @@ use crate::queue::{Queue, UnixMillis};
 
 #[derive(Debug, Default)]
 pub struct QueueSnapshot {
+    /// Counts up from 1 with every snapshot the actor publishes, so a
+    /// connection can tell a newer view from one it has already sent.
+    version: u64,
     open: bool,
     length: u32,
     /// Each waiting student's 1-based position and join time. Every handler
@@ -27,8 +30,8 @@ pub struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
-    /// The queue as of `now`.
-    pub fn of(queue: &Queue, show_names: bool, now: UnixMillis) -> Self {
+    /// The queue as of `now`, as the actor's `version`th snapshot.
+    pub fn of(queue: &Queue, show_names: bool, now: UnixMillis, version: u64) -> Self {
         let positions = queue
             .entries()
             .zip(1..)
@@ -51,12 +54,17 @@ impl QueueSnapshot {
             EncodedRows::default()
         });
         Self {
+            version,
             open: queue.is_open(),
             length: queue.len() as u32,
             positions,
             encoded_rows,
             typical_help_ms: queue.typical_help_ms(),
         }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// `username`'s view at `now`, as a complete frame: only their own entry
@@ -125,7 +133,7 @@ mod tests {
 
     #[test]
     fn each_student_sees_their_own_position_and_anonymous_others() {
-        let snap = QueueSnapshot::of(&queue_of(3), false, 10_000);
+        let snap = QueueSnapshot::of(&queue_of(3), false, 10_000, 1);
         let view = snap.view_for("s1", 10_000);
         assert_eq!(view.length, 3);
         let you = view.you.unwrap();
@@ -140,13 +148,13 @@ mod tests {
 
     #[test]
     fn names_travel_only_when_shown() {
-        let snap = QueueSnapshot::of(&queue_of(2), true, 0);
+        let snap = QueueSnapshot::of(&queue_of(2), true, 0, 1);
         assert_eq!(snap.view_for("s0", 0).rows[1].name.as_deref(), Some("s1"));
     }
 
     #[test]
     fn a_view_never_carries_more_than_a_screenful() {
-        let snap = QueueSnapshot::of(&queue_of(500), false, 1_000_000);
+        let snap = QueueSnapshot::of(&queue_of(500), false, 1_000_000, 1);
         let view = snap.view_for("s499", 1_000_000);
         assert_eq!(view.rows.len(), MAX_VIEW_ROWS);
         assert_eq!(view.length, 500);

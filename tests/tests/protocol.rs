@@ -107,6 +107,40 @@ async fn three_students_see_their_positions_change_on_every_change() -> Result {
     server.stop().await
 }
 
+/// Views are written by the fan-out, answers and notices by the student's
+/// handler; they still arrive in the order that tells a consistent story.
+/// Two workers, and many rounds, so the two race for real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    let mut ann = Student::register(server.addr, "ann").await?;
+    assert_eq!(ann.view_where(|_| true).await?.length, 0);
+    for _ in 0..50 {
+        ann.send(&ClientMsg::AskForHelp {
+            description: "segfault".into(),
+            location: "lab 1".into(),
+        })
+        .await?;
+        assert_eq!(
+            ann.recv().await?,
+            ServerMsg::Request(RequestResult::Joined { position: 1 })
+        );
+        let ServerMsg::View(view) = ann.recv().await? else {
+            panic!("expected the view after the answer");
+        };
+        assert_eq!(view.you.map(|you| you.position), Some(1));
+
+        server.handle.serve(None).await?.expect("ann to serve");
+        assert_eq!(ann.recv().await?, ServerMsg::BeingHelped);
+        let ServerMsg::View(view) = ann.recv().await? else {
+            panic!("expected the view after the notice");
+        };
+        assert_eq!((view.length, view.you), (0, None));
+    }
+    server.stop().await
+}
+
 #[tokio::test]
 async fn serve_logs_the_first_help_of_a_session_once_and_remove_logs_nothing() -> Result {
     let dir = tempfile::tempdir()?;

@@ -1,0 +1,571 @@
+//! Everything the server sends to a connection, and the fan-out that writes
+//! every signed-in student's view after each snapshot.
+//!
+//! Waking one task per student for every change was most of what a change
+//! cost once a thousand students watch the queue. So the fan-out wakes no
+//! handlers: one task per runtime worker walks its share of the students and
+//! writes each view straight onto the socket with a non-blocking write. A
+//! student's handler is woken only when there is something the fan-out must
+//! not do itself: finish a frame the socket had no room for, pass on a
+//! notice, or send a view that has to wait for the answer the handler is
+//! about to give.
+//!
+//! Every byte a connection sends passes through its [`Outbox`], under one
+//! lock, so frames never interleave and keep their order: a notice goes out
+//! before the view that follows it, a request's answer before the view that
+//! shows its effect, and nothing after the last frame (a shutdown, a kick).
+//! A student who falls behind owes one view, not a backlog: views coalesce,
+//! so a stalled connection holds at most one view and a few notices.
+//!
+//! This module never waits on a socket; the handler in [`crate::net`] does,
+//! under the write timeout.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jqueue_shared::ServerMsg;
+use jqueue_shared::codec::{FrameError, encode_frame};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::actor::{Notice, NoticeSink, now_ms};
+use crate::view::QueueSnapshot;
+
+/// Notices a connection holds before it drops new ones: a student gets a
+/// handful, and one who has not taken them by now is about to time out.
+const MAX_NOTICES: usize = 8;
+
+/// One connection's outgoing side, shared by its handler, the fan-out and
+/// (through [`NoticeSink`]) the actor.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    socket: OwnedWriteHalf,
+    // A std mutex: held for a non-blocking write at most, never across an await.
+    state: Mutex<Pending>,
+    /// Wakes the handler when it has something to send or to finish sending.
+    wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    /// Frames accepted but not yet written, in order.
+    unsent: Vec<u8>,
+    notices: VecDeque<Notice>,
+    /// The newest snapshot this connection has sent (or queued) a view of.
+    sent_version: u64,
+    /// A newer view than `sent_version` is due; the handler sends the latest.
+    view_owed: bool,
+    /// The handler is waiting for the actor's answer to a request; views
+    /// wait with it, so the answer arrives before the change it made.
+    awaiting_answer: bool,
+    /// The last frame is queued: nothing more goes out.
+    closing: bool,
+    /// A write failed; the handler will close the connection.
+    failed: Option<io::Error>,
+}
+
+impl Pending {
+    /// Can the fan-out write a view straight onto the socket, or must it
+    /// leave it to the handler?
+    fn clear_for_views(&self) -> bool {
+        self.unsent.is_empty() && self.notices.is_empty() && !self.awaiting_answer
+    }
+}
+
+/// What a drain left behind.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// Everything is on the socket.
+    Done,
+    /// Everything is on the socket, and it was the last frame.
+    Closed,
+    /// The socket is full: wait until it is writable and drain again.
+    Blocked,
+}
+
+impl Outbox {
+    pub(crate) fn new(socket: OwnedWriteHalf) -> Arc<Self> {
+        Arc::new(Self {
+            socket,
+            state: Mutex::new(Pending::default()),
+            wake: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.state.lock().expect("outbox poisoned")
+    }
+
+    /// Resolves when the handler has something to drain.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Resolves when the socket can take more bytes.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.socket.writable().await
+    }
+
+    /// Queues `frame` after everything already queued.
+    pub(crate) fn queue(&self, frame: &[u8]) {
+        let mut pending = self.lock();
+        if !pending.closing {
+            pending.unsent.extend_from_slice(frame);
+        }
+    }
+
+    /// Queues the last frame this connection sends.
+    pub(crate) fn queue_last(&self, frame: &[u8]) {
+        let mut pending = self.lock();
+        if !pending.closing {
+            pending.unsent.extend_from_slice(frame);
+            pending.closing = true;
+        }
+    }
+
+    /// Holds views back until [`Outbox::queue_answer`]: the handler has
+    /// asked the actor for something whose answer must arrive first.
+    pub(crate) fn hold_views(&self) {
+        self.lock().awaiting_answer = true;
+    }
+
+    /// Queues a request's answer and lets views through again.
+    pub(crate) fn queue_answer(&self, frame: &[u8]) {
+        let mut pending = self.lock();
+        pending.awaiting_answer = false;
+        if !pending.closing {
+            pending.unsent.extend_from_slice(frame);
+        }
+    }
+
+    /// Asks for the latest view to be sent on the next drain, as when a
+    /// student has just signed in.
+    pub(crate) fn owe_view(&self) {
+        self.lock().view_owed = true;
+    }
+
+    /// The handler's side: writes what is queued; once that is all out,
+    /// queues the notices and any owed view (`student`'s, from the latest of
+    /// `snapshots`) and writes those. Nothing new is queued while earlier
+    /// bytes wait, so a stalled connection holds one batch at most.
+    pub(crate) fn drain(
+        &self,
+        student: Option<(&str, &watch::Receiver<Arc<QueueSnapshot>>)>,
+    ) -> Result<Drained, FrameError> {
+        let mut pending = self.lock();
+        if let Some(e) = pending.failed.take() {
+            return Err(e.into());
+        }
+        write_unsent(&self.socket, &mut pending)?;
+        if pending.unsent.is_empty() && !pending.closing {
+            Self::queue_notices(&mut pending)?;
+            if let Some((username, snapshots)) = student {
+                Self::queue_owed_view(&mut pending, username, &snapshots.borrow())?;
+            }
+            write_unsent(&self.socket, &mut pending)?;
+        }
+        Ok(match (pending.unsent.is_empty(), pending.closing) {
+            (false, _) => Drained::Blocked,
+            (true, false) => Drained::Done,
+            (true, true) => Drained::Closed,
+        })
+    }
+
+    /// Queues the latest view if one is owed and may go out now.
+    fn queue_owed_view(
+        pending: &mut Pending,
+        username: &str,
+        latest: &QueueSnapshot,
+    ) -> Result<(), FrameError> {
+        if !pending.view_owed || pending.closing || pending.awaiting_answer {
+            return Ok(());
+        }
+        pending.view_owed = false;
+        if latest.version() > pending.sent_version {
+            let frame = latest.frame_for(username, now_ms())?;
+            pending.sent_version = latest.version();
+            pending.unsent.extend_from_slice(&frame);
+        }
+        Ok(())
+    }
+
+    fn queue_notices(pending: &mut Pending) -> Result<(), FrameError> {
+        while let Some(notice) = pending.notices.pop_front() {
+            let msg = match notice {
+                Notice::BeingHelped => ServerMsg::BeingHelped,
+                Notice::Removed => ServerMsg::Removed,
+                Notice::Announcement(text) => ServerMsg::Announcement {
+                    text: text.to_string(),
+                },
+                Notice::Kick(reason) => {
+                    pending.notices.clear();
+                    pending.closing = true;
+                    ServerMsg::ProtocolError(reason)
+                }
+            };
+            pending.unsent.extend_from_slice(&encode_frame(&msg)?);
+        }
+        Ok(())
+    }
+
+    /// The fan-out's side: writes `username`'s view of `snapshot` straight
+    /// onto the socket if nothing else is waiting to go out first; otherwise
+    /// leaves the handler to send the latest view once the way is clear.
+    fn offer_view(&self, username: &str, snapshot: &QueueSnapshot, now: i64) {
+        let mut pending = self.lock();
+        if pending.closing || pending.failed.is_some() || snapshot.version() <= pending.sent_version
+        {
+            return;
+        }
+        if !pending.clear_for_views() {
+            pending.view_owed = true;
+            drop(pending);
+            self.wake.notify_one();
+            return;
+        }
+        let frame = match snapshot.frame_for(username, now) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::error!("could not encode {username}'s view: {e}");
+                return;
+            }
+        };
+        pending.sent_version = snapshot.version();
+        pending.view_owed = false;
+        match self.socket.try_write(&frame) {
+            Ok(n) if n == frame.len() => return,
+            Ok(n) => pending.unsent.extend_from_slice(&frame[n..]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                pending.unsent.extend_from_slice(&frame);
+            }
+            Err(e) => pending.failed = Some(e),
+        }
+        drop(pending);
+        self.wake.notify_one();
+    }
+}
+
+/// Writes as much of `pending.unsent` as the socket takes now.
+fn write_unsent(socket: &OwnedWriteHalf, pending: &mut Pending) -> io::Result<()> {
+    let mut written = 0;
+    while written < pending.unsent.len() {
+        match socket.try_write(&pending.unsent[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    pending.unsent.drain(..written);
+    if pending.unsent.is_empty() {
+        // A stalled student's buffer may have grown; don't keep it.
+        pending.unsent.shrink_to(0);
+    }
+    Ok(())
+}
+
+impl NoticeSink for Outbox {
+    fn deliver(&self, notice: Notice) -> bool {
+        let mut pending = self.lock();
+        // A kick is taken however many notices wait: it ends the connection.
+        let room = pending.notices.len() < MAX_NOTICES || matches!(notice, Notice::Kick(_));
+        if pending.closing || !room {
+            return false;
+        }
+        pending.notices.push_back(notice);
+        drop(pending);
+        self.wake.notify_one();
+        true
+    }
+}
+
+/// The signed-in students the fan-out writes to, split into one shard per
+/// fan-out task.
+#[derive(Debug)]
+pub(crate) struct Fanout {
+    shards: Box<[Mutex<HashMap<u64, Subscriber>>]>,
+}
+
+#[derive(Debug, Clone)]
+struct Subscriber {
+    username: Arc<str>,
+    outbox: Arc<Outbox>,
+}
+
+impl Fanout {
+    /// A fan-out with one shard for each worker thread of the current runtime.
+    pub(crate) fn new() -> Arc<Self> {
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        Arc::new(Self {
+            shards: (0..workers.max(1))
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+        })
+    }
+
+    fn shard(&self, conn: u64) -> MutexGuard<'_, HashMap<u64, Subscriber>> {
+        let index = (conn % self.shards.len() as u64) as usize;
+        self.shards[index].lock().expect("fan-out shard poisoned")
+    }
+
+    /// From now on, `conn`'s outbox gets every new view.
+    pub(crate) fn subscribe(&self, conn: u64, username: Arc<str>, outbox: Arc<Outbox>) {
+        self.shard(conn)
+            .insert(conn, Subscriber { username, outbox });
+    }
+
+    pub(crate) fn unsubscribe(&self, conn: u64) {
+        self.shard(conn).remove(&conn);
+    }
+
+    /// Starts one fan-out task per shard; they stop when `snapshots` closes
+    /// or the returned set is dropped.
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        snapshots: &watch::Receiver<Arc<QueueSnapshot>>,
+    ) -> JoinSet<()> {
+        let mut tasks = JoinSet::new();
+        for shard in 0..self.shards.len() {
+            tasks.spawn(self.clone().run_shard(shard, snapshots.clone()));
+        }
+        tasks
+    }
+
+    async fn run_shard(
+        self: Arc<Self>,
+        shard: usize,
+        mut snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+    ) {
+        // Reused from change to change; holds clones so the shard's lock is
+        // not held while writing.
+        let mut students = Vec::new();
+        while snapshots.changed().await.is_ok() {
+            let snapshot = snapshots.borrow_and_update().clone();
+            students.extend(
+                self.shards[shard]
+                    .lock()
+                    .expect("fan-out shard poisoned")
+                    .values()
+                    .cloned(),
+            );
+            let now = now_ms();
+            for Subscriber { username, outbox } in students.drain(..) {
+                outbox.offer_view(&username, &snapshot, now);
+                // Let the worker's other tasks (the actor, a sign-in) in
+                // now and then during a long walk.
+                tokio::task::consume_budget().await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{Entry, Queue};
+    use jqueue_shared::codec::FrameReader;
+    use jqueue_shared::{ProtocolError, RequestResult};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+    /// The `version`th snapshot, of a queue `version` long, so a view's
+    /// length tells which snapshot it came from.
+    fn snapshot(version: u32) -> Arc<QueueSnapshot> {
+        let mut queue = Queue::new();
+        for i in 0..version {
+            let entry = Entry {
+                username: format!("s{i}").into(),
+                description: "".into(),
+                location: "".into(),
+                joined_at: 0,
+            };
+            queue.join(entry).unwrap();
+        }
+        Arc::new(QueueSnapshot::of(&queue, false, 0, u64::from(version)))
+    }
+
+    /// An outbox on one end of a loopback connection, and the student's end,
+    /// with a small receive window so the server's side fills up quickly.
+    async fn connection() -> (Arc<Outbox>, FrameReader<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let student = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_, write) = server.into_split();
+        (Outbox::new(write), FrameReader::new(student))
+    }
+
+    async fn next(student: &mut FrameReader<TcpStream>) -> ServerMsg {
+        student.read_frame::<ServerMsg>().await.unwrap().unwrap()
+    }
+
+    /// The length of the view `msg` is, or a panic.
+    fn view_length(msg: &ServerMsg) -> u32 {
+        match msg {
+            ServerMsg::View(view) => view.length,
+            other => panic!("expected a view, got {other:?}"),
+        }
+    }
+
+    fn is_woken(outbox: &Outbox) -> bool {
+        let woken = std::pin::pin!(outbox.woken());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        woken.poll(&mut cx).is_ready()
+    }
+
+    fn frame(msg: &ServerMsg) -> Vec<u8> {
+        encode_frame(msg).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_view_goes_straight_onto_the_socket_without_waking_the_handler() {
+        let (outbox, mut student) = connection().await;
+        outbox.offer_view("ann", &snapshot(2), 0);
+        assert_eq!(view_length(&next(&mut student).await), 2);
+        assert!(!is_woken(&outbox));
+    }
+
+    #[tokio::test]
+    async fn a_view_older_than_one_sent_never_goes_out() {
+        let (outbox, mut student) = connection().await;
+        for version in [3, 2, 3, 4] {
+            outbox.offer_view("ann", &snapshot(version), 0);
+        }
+        assert_eq!(view_length(&next(&mut student).await), 3);
+        assert_eq!(view_length(&next(&mut student).await), 4);
+    }
+
+    #[tokio::test]
+    async fn a_notice_goes_out_before_the_view_that_follows_it() {
+        let (outbox, mut student) = connection().await;
+        let (_publish, snapshots) = watch::channel(snapshot(2));
+        assert!(outbox.deliver(Notice::BeingHelped));
+        outbox.offer_view("ann", &snapshot(2), 0);
+        assert!(is_woken(&outbox), "the handler sends both");
+        assert_eq!(
+            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            Drained::Done
+        );
+        assert_eq!(next(&mut student).await, ServerMsg::BeingHelped);
+        assert_eq!(view_length(&next(&mut student).await), 2);
+    }
+
+    #[tokio::test]
+    async fn an_answer_goes_out_before_the_view_showing_its_effect() {
+        let (outbox, mut student) = connection().await;
+        let (_publish, snapshots) = watch::channel(snapshot(1));
+        outbox.hold_views();
+        outbox.offer_view("ann", &snapshot(1), 0);
+        // Woken early, the handler sends nothing until it has the answer.
+        assert_eq!(
+            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            Drained::Done
+        );
+        let answer = ServerMsg::Request(RequestResult::Joined { position: 1 });
+        outbox.queue_answer(&frame(&answer));
+        outbox.drain(Some(("ann", &snapshots))).unwrap();
+        assert_eq!(next(&mut student).await, answer);
+        assert_eq!(view_length(&next(&mut student).await), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_student_owes_one_view_not_a_backlog() {
+        let (outbox, mut student) = connection().await;
+        let (publish, snapshots) = watch::channel(snapshot(1));
+        // Fill the connection with announcements nobody reads.
+        let filler = frame(&ServerMsg::Announcement {
+            text: "x".repeat(60_000),
+        });
+        let mut fillers = 0;
+        loop {
+            outbox.queue(&filler);
+            fillers += 1;
+            if outbox.drain(None).unwrap() == Drained::Blocked {
+                break;
+            }
+            assert!(fillers < 2_000, "the connection never filled up");
+        }
+        let stuck = outbox.lock().unsent.len();
+        for version in 2..=50 {
+            publish.send_replace(snapshot(version));
+            outbox.offer_view("ann", &snapshot(version), 0);
+        }
+        let taken = (0..20)
+            .filter(|_| outbox.deliver(Notice::Announcement("hi".into())))
+            .count();
+        assert_eq!(taken, MAX_NOTICES);
+        assert_eq!(
+            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            Drained::Blocked
+        );
+        assert_eq!(
+            outbox.lock().unsent.len(),
+            stuck,
+            "nothing queued behind the stall"
+        );
+
+        // The student reads again: the fillers, the notices, then one view,
+        // of the latest snapshot.
+        let reading = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while let Ok(Some(msg)) = student.read_frame::<ServerMsg>().await {
+                received.push(msg);
+            }
+            received
+        });
+        loop {
+            match outbox.drain(Some(("ann", &snapshots))).unwrap() {
+                Drained::Blocked => outbox.writable().await.unwrap(),
+                Drained::Done => break,
+                Drained::Closed => unreachable!(),
+            }
+        }
+        drop(outbox);
+        let received = reading.await.unwrap();
+        let (first, rest) = received.split_at(fillers);
+        assert!(first.iter().all(|m| m == &first[0]), "fillers first");
+        let (notices, views) = rest.split_at(MAX_NOTICES);
+        assert!(
+            notices
+                .iter()
+                .all(|m| matches!(m, ServerMsg::Announcement { .. }))
+        );
+        assert_eq!(views.len(), 1, "one view, however many changes were missed");
+        assert_eq!(view_length(&views[0]), 50);
+    }
+
+    #[tokio::test]
+    async fn a_kick_is_taken_however_full_and_is_the_last_frame() {
+        let (outbox, mut student) = connection().await;
+        let (_publish, snapshots) = watch::channel(snapshot(1));
+        for _ in 0..MAX_NOTICES {
+            assert!(outbox.deliver(Notice::Removed));
+        }
+        assert!(!outbox.deliver(Notice::Removed), "full");
+        assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere)));
+        assert_eq!(
+            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            Drained::Closed
+        );
+        // After the kick, nothing: no notice, no view, no frame.
+        assert!(!outbox.deliver(Notice::BeingHelped));
+        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox.queue(&frame(&ServerMsg::Ping { nonce: 1 }));
+        outbox.drain(Some(("ann", &snapshots))).unwrap();
+        drop(outbox);
+        let mut received = Vec::new();
+        while let Some(msg) = student.read_frame::<ServerMsg>().await.unwrap() {
+            received.push(msg);
+        }
+        assert_eq!(received.len(), MAX_NOTICES + 1);
+        assert_eq!(
+            received.last(),
+            Some(&ServerMsg::ProtocolError(ProtocolError::SignedInElsewhere))
+        );
+    }
+}
