@@ -45,7 +45,9 @@ struct Online {
 /// student where they stand).
 pub trait NoticeSink: Send + Sync + std::fmt::Debug {
     /// Leaves `notice` for the connection; `false` if it was not taken.
-    fn deliver(&self, notice: Notice) -> bool;
+    /// Views of snapshots older than `views_from` contradict the notice (they
+    /// still show the student waiting) and must not go out after it.
+    fn deliver(&self, notice: Notice, views_from: u64) -> bool;
 }
 
 /// Something for one student's connection to pass on.
@@ -56,6 +58,15 @@ pub enum Notice {
     Announcement(Arc<str>),
     /// Close the connection with this error.
     Kick(ProtocolError),
+}
+
+/// A student's request, answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub result: RequestResult,
+    /// The first snapshot that shows the request's effect: older views must
+    /// not follow the answer.
+    pub views_from: u64,
 }
 
 /// A login attempt may go ahead (with the stored hash, if any) or must wait.
@@ -192,11 +203,11 @@ pub(crate) enum Command {
         username: Arc<str>,
         description: String,
         location: String,
-        reply: oneshot::Sender<RequestResult>,
+        reply: oneshot::Sender<Answer>,
     },
     Cancel {
         username: Arc<str>,
-        reply: oneshot::Sender<RequestResult>,
+        reply: oneshot::Sender<Answer>,
     },
     Serve {
         username: Option<String>,
@@ -478,8 +489,9 @@ impl Actor {
                 self.storage_failed(&e);
                 self.publish();
             }
-            // Only when the runtime is going away; the flush stays owed.
-            Err(e) => tracing::warn!("the log's flush did not run: {e}"),
+            // The flush panicked or the runtime is going away: it stays
+            // owed and is tried again after the next burst.
+            Err(e) => tracing::error!("the log's flush did not finish: {e}"),
         }
     }
 
@@ -645,7 +657,8 @@ impl Actor {
                 location,
                 reply,
             } => {
-                let _ = reply.send(self.join(&username, description, location));
+                let result = self.join(&username, description, location);
+                let _ = reply.send(self.answer(result));
             }
             Command::Cancel { username, reply } => {
                 let result = if self.queue.position(&username).is_none() {
@@ -666,7 +679,7 @@ impl Actor {
                         }
                     }
                 };
-                let _ = reply.send(result);
+                let _ = reply.send(self.answer(result));
             }
             Command::Serve { username, reply } => {
                 let _ = reply.send(self.serve(username.as_deref()));
@@ -700,7 +713,10 @@ impl Actor {
                 let text: Arc<str> = text.into();
                 let mut reached = 0;
                 for online in self.online.values() {
-                    if online.notices.deliver(Notice::Announcement(text.clone())) {
+                    if online
+                        .notices
+                        .deliver(Notice::Announcement(text.clone()), 0)
+                    {
                         reached += 1;
                     }
                 }
@@ -766,7 +782,7 @@ impl Actor {
             return AttachOutcome::ServerFull;
         }
         if let Some(announcement) = &self.last_announcement {
-            notices.deliver(Notice::Announcement(announcement.clone()));
+            notices.deliver(Notice::Announcement(announcement.clone()), 0);
         }
         if let Some(old) = self.online.insert(
             username,
@@ -777,7 +793,7 @@ impl Actor {
             },
         ) {
             old.notices
-                .deliver(Notice::Kick(ProtocolError::SignedInElsewhere));
+                .deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0);
         }
         self.professor_changed = true;
         AttachOutcome::Attached
@@ -890,9 +906,21 @@ impl Actor {
         Ok(removed)
     }
 
+    /// `result`, with the snapshot that will show it: the one this burst
+    /// ends with, if it changed the queue.
+    fn answer(&self, result: RequestResult) -> Answer {
+        let views_from = self.snapshots.borrow().version() + u64::from(self.queue_changed);
+        Answer { result, views_from }
+    }
+
+    /// Tells a student they are being helped or were removed. Both change
+    /// the queue, so this burst ends with a new snapshot; the ones before it
+    /// still show the student waiting.
     fn notify(&self, username: &str, notice: Notice) {
+        debug_assert!(self.queue_changed, "the snapshot after the notice is owed");
         if let Some(online) = self.online.get(username) {
-            online.notices.deliver(notice);
+            let views_from = self.snapshots.borrow().version() + 1;
+            online.notices.deliver(notice, views_from);
         }
     }
 

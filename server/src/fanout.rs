@@ -3,7 +3,8 @@
 //!
 //! Waking one task per student for every change was most of what a change
 //! cost once a thousand students watch the queue. So the fan-out wakes no
-//! handlers: one task per runtime worker walks its share of the students and
+//! handlers: as many tasks as the runtime has workers each walk their share of
+//! the students and
 //! writes each view straight onto the socket with a non-blocking write. A
 //! student's handler is woken only when there is something the fan-out must
 //! not do itself: finish a frame the socket had no room for, pass on a
@@ -12,8 +13,9 @@
 //!
 //! Every byte a connection sends passes through its [`Outbox`], under one
 //! lock, so frames never interleave and keep their order: a notice goes out
-//! before the view that follows it, a request's answer before the view that
-//! shows its effect, and nothing after the last frame (a shutdown, a kick).
+//! before the view that follows it (and no view from before the notice's
+//! change after it), a request's answer before the view that shows its
+//! effect, and nothing after the last frame (a shutdown, a kick).
 //! A student who falls behind owes one view, not a backlog: views coalesce,
 //! so a stalled connection holds at most one view and a few notices.
 //!
@@ -22,7 +24,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jqueue_shared::ServerMsg;
 use jqueue_shared::codec::{FrameError, encode_frame};
@@ -55,6 +57,9 @@ struct Pending {
     notices: VecDeque<Notice>,
     /// The newest snapshot this connection has sent (or queued) a view of.
     sent_version: u64,
+    /// Views of older snapshots contradict a notice or an answer already
+    /// taken.
+    views_from: u64,
     /// A newer view than `sent_version` is due; the handler sends the latest.
     view_owed: bool,
     /// The handler is waiting for the actor's answer to a request; views
@@ -95,7 +100,9 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.state.lock().expect("outbox poisoned")
+        // The actor delivers notices through this lock: a panic elsewhere
+        // must not take the actor down with it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Resolves when the handler has something to drain.
@@ -131,10 +138,12 @@ impl Outbox {
         self.lock().awaiting_answer = true;
     }
 
-    /// Queues a request's answer and lets views through again.
-    pub(crate) fn queue_answer(&self, frame: &[u8]) {
+    /// Queues a request's answer and lets views through again, from the
+    /// snapshot `views_from` on: older ones do not show the answer's effect.
+    pub(crate) fn queue_answer(&self, frame: &[u8], views_from: u64) {
         let mut pending = self.lock();
         pending.awaiting_answer = false;
+        pending.views_from = pending.views_from.max(views_from);
         if !pending.closing {
             pending.unsent.extend_from_slice(frame);
         }
@@ -148,8 +157,8 @@ impl Outbox {
 
     /// The handler's side: writes what is queued; once that is all out,
     /// queues the notices and any owed view (`student`'s, from the latest of
-    /// `snapshots`) and writes those. Nothing new is queued while earlier
-    /// bytes wait, so a stalled connection holds one batch at most.
+    /// `snapshots`) and writes those. No notice or view is queued while
+    /// earlier bytes wait, so a stalled connection holds one batch at most.
     pub(crate) fn drain(
         &self,
         student: Option<(&str, &watch::Receiver<Arc<QueueSnapshot>>)>,
@@ -162,7 +171,9 @@ impl Outbox {
         if pending.unsent.is_empty() && !pending.closing {
             Self::queue_notices(&mut pending)?;
             if let Some((username, snapshots)) = student {
-                Self::queue_owed_view(&mut pending, username, &snapshots.borrow())?;
+                // Cloned, not borrowed: the actor must not wait on this lock to publish.
+                let latest = snapshots.borrow().clone();
+                Self::queue_owed_view(&mut pending, username, &latest)?;
             }
             write_unsent(&self.socket, &mut pending)?;
         }
@@ -179,7 +190,12 @@ impl Outbox {
         username: &str,
         latest: &QueueSnapshot,
     ) -> Result<(), FrameError> {
-        if !pending.view_owed || pending.closing || pending.awaiting_answer {
+        if !pending.view_owed
+            || pending.closing
+            || pending.awaiting_answer
+            || latest.version() < pending.views_from
+        {
+            // Still owed, if it was: a later snapshot settles it.
             return Ok(());
         }
         pending.view_owed = false;
@@ -215,14 +231,22 @@ impl Outbox {
     /// leaves the handler to send the latest view once the way is clear.
     fn offer_view(&self, username: &str, snapshot: &QueueSnapshot, now: i64) {
         let mut pending = self.lock();
-        if pending.closing || pending.failed.is_some() || snapshot.version() <= pending.sent_version
+        if pending.closing
+            || pending.failed.is_some()
+            || snapshot.version() <= pending.sent_version
+            || snapshot.version() < pending.views_from
         {
             return;
         }
         if !pending.clear_for_views() {
+            // One wake-up per owed view: a stalled student is not woken again
+            // for every change they miss.
+            let woken = pending.view_owed;
             pending.view_owed = true;
             drop(pending);
-            self.wake.notify_one();
+            if !woken {
+                self.wake.notify_one();
+            }
             return;
         }
         let frame = match snapshot.frame_for(username, now) {
@@ -250,30 +274,34 @@ impl Outbox {
 /// Writes as much of `pending.unsent` as the socket takes now.
 fn write_unsent(socket: &OwnedWriteHalf, pending: &mut Pending) -> io::Result<()> {
     let mut written = 0;
-    while written < pending.unsent.len() {
-        match socket.try_write(&pending.unsent[written..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => written += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(e),
+    let result = loop {
+        if written == pending.unsent.len() {
+            break Ok(());
         }
-    }
+        match socket.try_write(&pending.unsent[written..]) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
     pending.unsent.drain(..written);
     if pending.unsent.is_empty() {
         // A stalled student's buffer may have grown; don't keep it.
         pending.unsent.shrink_to(0);
     }
-    Ok(())
+    result
 }
 
 impl NoticeSink for Outbox {
-    fn deliver(&self, notice: Notice) -> bool {
+    fn deliver(&self, notice: Notice, views_from: u64) -> bool {
         let mut pending = self.lock();
         // A kick is taken however many notices wait: it ends the connection.
         let room = pending.notices.len() < MAX_NOTICES || matches!(notice, Notice::Kick(_));
-        if pending.closing || !room {
+        if pending.closing || pending.failed.is_some() || !room {
             return false;
         }
+        pending.views_from = pending.views_from.max(views_from);
         pending.notices.push_back(notice);
         drop(pending);
         self.wake.notify_one();
@@ -295,7 +323,8 @@ struct Subscriber {
 }
 
 impl Fanout {
-    /// A fan-out with one shard for each worker thread of the current runtime.
+    /// A fan-out with as many shards (and tasks) as the current runtime has
+    /// worker threads.
     pub(crate) fn new() -> Arc<Self> {
         let workers = tokio::runtime::Handle::current().metrics().num_workers();
         Arc::new(Self {
@@ -307,7 +336,9 @@ impl Fanout {
 
     fn shard(&self, conn: u64) -> MutexGuard<'_, HashMap<u64, Subscriber>> {
         let index = (conn % self.shards.len() as u64) as usize;
-        self.shards[index].lock().expect("fan-out shard poisoned")
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// From now on, `conn`'s outbox gets every new view.
@@ -346,7 +377,7 @@ impl Fanout {
             students.extend(
                 self.shards[shard]
                     .lock()
-                    .expect("fan-out shard poisoned")
+                    .unwrap_or_else(PoisonError::into_inner)
                     .values()
                     .cloned(),
             );
@@ -444,7 +475,7 @@ mod tests {
     async fn a_notice_goes_out_before_the_view_that_follows_it() {
         let (outbox, mut student) = connection().await;
         let (_publish, snapshots) = watch::channel(snapshot(2));
-        assert!(outbox.deliver(Notice::BeingHelped));
+        assert!(outbox.deliver(Notice::BeingHelped, 0));
         outbox.offer_view("ann", &snapshot(2), 0);
         assert!(is_woken(&outbox), "the handler sends both");
         assert_eq!(
@@ -455,10 +486,25 @@ mod tests {
         assert_eq!(view_length(&next(&mut student).await), 2);
     }
 
+    /// The fan-out may still be walking an older snapshot when the actor,
+    /// already on its next burst, serves this student.
+    #[tokio::test]
+    async fn no_view_from_before_a_notice_follows_it() {
+        let (outbox, mut student) = connection().await;
+        let (publish, snapshots) = watch::channel(snapshot(2));
+        assert!(outbox.deliver(Notice::BeingHelped, 3));
+        outbox.drain(Some(("ann", &snapshots))).unwrap();
+        outbox.offer_view("ann", &snapshot(2), 0);
+        publish.send_replace(snapshot(3));
+        outbox.offer_view("ann", &snapshot(3), 0);
+        assert_eq!(next(&mut student).await, ServerMsg::BeingHelped);
+        assert_eq!(view_length(&next(&mut student).await), 3);
+    }
+
     #[tokio::test]
     async fn an_answer_goes_out_before_the_view_showing_its_effect() {
         let (outbox, mut student) = connection().await;
-        let (_publish, snapshots) = watch::channel(snapshot(1));
+        let (publish, snapshots) = watch::channel(snapshot(1));
         outbox.hold_views();
         outbox.offer_view("ann", &snapshot(1), 0);
         // Woken early, the handler sends nothing until it has the answer.
@@ -466,11 +512,16 @@ mod tests {
             outbox.drain(Some(("ann", &snapshots))).unwrap(),
             Drained::Done
         );
-        let answer = ServerMsg::Request(RequestResult::Joined { position: 1 });
-        outbox.queue_answer(&frame(&answer));
+        // The answer comes before the snapshot showing its effect (2) is out:
+        // the older one, still owed, must not follow the answer.
+        let answer = ServerMsg::Request(RequestResult::Joined { position: 2 });
+        outbox.queue_answer(&frame(&answer), 2);
         outbox.drain(Some(("ann", &snapshots))).unwrap();
+        outbox.offer_view("ann", &snapshot(1), 0);
+        publish.send_replace(snapshot(2));
+        outbox.offer_view("ann", &snapshot(2), 0);
         assert_eq!(next(&mut student).await, answer);
-        assert_eq!(view_length(&next(&mut student).await), 1);
+        assert_eq!(view_length(&next(&mut student).await), 2);
     }
 
     #[tokio::test]
@@ -496,7 +547,7 @@ mod tests {
             outbox.offer_view("ann", &snapshot(version), 0);
         }
         let taken = (0..20)
-            .filter(|_| outbox.deliver(Notice::Announcement("hi".into())))
+            .filter(|_| outbox.deliver(Notice::Announcement("hi".into()), 0))
             .count();
         assert_eq!(taken, MAX_NOTICES);
         assert_eq!(
@@ -544,16 +595,16 @@ mod tests {
         let (outbox, mut student) = connection().await;
         let (_publish, snapshots) = watch::channel(snapshot(1));
         for _ in 0..MAX_NOTICES {
-            assert!(outbox.deliver(Notice::Removed));
+            assert!(outbox.deliver(Notice::Removed, 0));
         }
-        assert!(!outbox.deliver(Notice::Removed), "full");
-        assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere)));
+        assert!(!outbox.deliver(Notice::Removed, 0), "full");
+        assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0));
         assert_eq!(
             outbox.drain(Some(("ann", &snapshots))).unwrap(),
             Drained::Closed
         );
         // After the kick, nothing: no notice, no view, no frame.
-        assert!(!outbox.deliver(Notice::BeingHelped));
+        assert!(!outbox.deliver(Notice::BeingHelped, 0));
         outbox.offer_view("ann", &snapshot(2), 0);
         outbox.queue(&frame(&ServerMsg::Ping { nonce: 1 }));
         outbox.drain(Some(("ann", &snapshots))).unwrap();

@@ -18,8 +18,8 @@ use std::time::Duration;
 use jqueue_shared::codec::{FrameError, FrameReader, encode_frame};
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
-    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, RequestResult, ServerMsg,
-    SessionToken, SignInResult,
+    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
+    SignInResult,
 };
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -27,7 +27,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
-use crate::actor::{AttachOutcome, Command, LoginGate, RegisterOutcome, ServerHandle};
+use crate::actor::{Answer, AttachOutcome, Command, LoginGate, RegisterOutcome, ServerHandle};
 use crate::auth;
 use crate::background;
 use crate::config::ServerConfig;
@@ -732,9 +732,9 @@ impl Handler {
 
     /// Sends a request's answer, then the views held back while it was
     /// being worked out.
-    async fn answer(&self, result: RequestResult) -> HandlerResult<()> {
-        self.outbox
-            .queue_answer(&encode_frame(&ServerMsg::Request(result))?);
+    async fn answer(&self, answer: Answer) -> HandlerResult<()> {
+        let frame = encode_frame(&ServerMsg::Request(answer.result))?;
+        self.outbox.queue_answer(&frame, answer.views_from);
         self.flush().await
     }
 }

@@ -1,10 +1,10 @@
-//! Snapshots of the queue that connection handlers turn into each student's
-//! own [`QueueView`].
+//! Snapshots of the queue that are turned into each student's own
+//! [`QueueView`].
 //!
 //! The actor builds one [`QueueSnapshot`] per burst of changes (O(queue
-//! length)) and publishes it through a `watch` channel; each handler then
-//! builds its student's view from it in O([`MAX_VIEW_ROWS`]), so a change costs
-//! O(students × rows) in all, never O(students²). Pure: time is passed in.
+//! length)) and publishes it through a `watch` channel; the fan-out then
+//! builds each student's view from it in O([`MAX_VIEW_ROWS`]), so a change
+//! costs O(students × rows) in all, never O(students²). Pure: time is passed in.
 
 use std::sync::Arc;
 
@@ -20,8 +20,8 @@ pub struct QueueSnapshot {
     version: u64,
     open: bool,
     length: u32,
-    /// Each waiting student's 1-based position and join time. Every handler
-    /// looks its student up here on every change, hence foldhash, not SipHash.
+    /// Each waiting student's 1-based position and join time. Every student
+    /// is looked up here on every change, hence foldhash, not SipHash.
     positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis)>,
     /// The first rows (names hidden unless names are shown, waiting times as
     /// of when the snapshot was taken), encoded once for every student's frame.
