@@ -55,12 +55,11 @@ struct Pending {
     /// Frames accepted but not yet written, in order.
     unsent: Vec<u8>,
     notices: VecDeque<Notice>,
-    /// The newest snapshot this connection has sent (or queued) a view of.
-    sent_version: u64,
-    /// Views of older snapshots contradict a notice or an answer already
-    /// taken.
-    views_from: u64,
-    /// A newer view than `sent_version` is due; the handler sends the latest.
+    /// The oldest snapshot a view may still be sent of: newer than the last
+    /// one sent (or queued), and not older than a notice or an answer already
+    /// taken, which older views would contradict.
+    next_version: u64,
+    /// A view of a newer snapshot is due; the handler sends the latest.
     view_owed: bool,
     /// The handler is waiting for the actor's answer to a request; views
     /// wait with it, so the answer arrives before the change it made.
@@ -76,6 +75,18 @@ impl Pending {
     /// leave it to the handler?
     fn clear_for_views(&self) -> bool {
         self.unsent.is_empty() && self.notices.is_empty() && !self.awaiting_answer
+    }
+
+    /// Appends `frame` to what goes out, unless the last frame is queued.
+    fn push(&mut self, frame: &[u8]) {
+        if !self.closing {
+            self.unsent.extend_from_slice(frame);
+        }
+    }
+
+    /// No view of a snapshot older than `version` may go out any more.
+    fn views_from(&mut self, version: u64) {
+        self.next_version = self.next_version.max(version);
     }
 }
 
@@ -117,19 +128,14 @@ impl Outbox {
 
     /// Queues `frame` after everything already queued.
     pub(crate) fn queue(&self, frame: &[u8]) {
-        let mut pending = self.lock();
-        if !pending.closing {
-            pending.unsent.extend_from_slice(frame);
-        }
+        self.lock().push(frame);
     }
 
     /// Queues the last frame this connection sends.
     pub(crate) fn queue_last(&self, frame: &[u8]) {
         let mut pending = self.lock();
-        if !pending.closing {
-            pending.unsent.extend_from_slice(frame);
-            pending.closing = true;
-        }
+        pending.push(frame);
+        pending.closing = true;
     }
 
     /// Holds views back until [`Outbox::queue_answer`]: the handler has
@@ -143,10 +149,8 @@ impl Outbox {
     pub(crate) fn queue_answer(&self, frame: &[u8], views_from: u64) {
         let mut pending = self.lock();
         pending.awaiting_answer = false;
-        pending.views_from = pending.views_from.max(views_from);
-        if !pending.closing {
-            pending.unsent.extend_from_slice(frame);
-        }
+        pending.views_from(views_from);
+        pending.push(frame);
     }
 
     /// Asks for the latest view to be sent on the next drain, as when a
@@ -190,18 +194,16 @@ impl Outbox {
         username: &str,
         latest: &QueueSnapshot,
     ) -> Result<(), FrameError> {
-        if !pending.view_owed
-            || pending.closing
-            || pending.awaiting_answer
-            || latest.version() < pending.views_from
-        {
-            // Still owed, if it was: a later snapshot settles it.
+        if !pending.view_owed || pending.closing || pending.awaiting_answer {
             return Ok(());
         }
         pending.view_owed = false;
-        if latest.version() > pending.sent_version {
+        // If the latest is too old, it was sent already, or the snapshot a
+        // notice or an answer waits for is yet to be published, and the
+        // fan-out will offer it.
+        if latest.version() >= pending.next_version {
             let frame = latest.frame_for(username, now_ms())?;
-            pending.sent_version = latest.version();
+            pending.next_version = latest.version() + 1;
             pending.unsent.extend_from_slice(&frame);
         }
         Ok(())
@@ -231,10 +233,7 @@ impl Outbox {
     /// leaves the handler to send the latest view once the way is clear.
     fn offer_view(&self, username: &str, snapshot: &QueueSnapshot, now: i64) {
         let mut pending = self.lock();
-        if pending.closing
-            || pending.failed.is_some()
-            || snapshot.version() <= pending.sent_version
-            || snapshot.version() < pending.views_from
+        if pending.closing || pending.failed.is_some() || snapshot.version() < pending.next_version
         {
             return;
         }
@@ -256,7 +255,7 @@ impl Outbox {
                 return;
             }
         };
-        pending.sent_version = snapshot.version();
+        pending.next_version = snapshot.version() + 1;
         pending.view_owed = false;
         match self.socket.try_write(&frame) {
             Ok(n) if n == frame.len() => return,
@@ -301,7 +300,7 @@ impl NoticeSink for Outbox {
         if pending.closing || pending.failed.is_some() || !room {
             return false;
         }
-        pending.views_from = pending.views_from.max(views_from);
+        pending.views_from(views_from);
         pending.notices.push_back(notice);
         drop(pending);
         self.wake.notify_one();
