@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
 
-use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{ServerConfig, is_valid_session_name};
+use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]

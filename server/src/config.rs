@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::DEFAULT_HASH_ROUNDS;
+use crate::domain::auth::DEFAULT_HASH_ROUNDS;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

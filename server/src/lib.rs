@@ -1,10 +1,14 @@
 //! jqueue-server: the office-hours queue server.
 //!
-//! The core is layered so arrows point one way: [`queue`] holds the rules and
-//! does no I/O; [`store`] persists; [`actor`] owns the state and is the only
-//! thing that changes it; [`net`] speaks the protocol to students; the
-//! professor's screen (`tui`) and the headless console ([`console`]) use the
-//! same [`ServerHandle`] API the actor offers.
+//! The folders show the layers, and arrows point one way:
+//!
+//! - [`domain`]: the queue rules and the views built from them; no I/O.
+//! - [`store`]: persistence (the database, the helped log, printed snapshots).
+//! - [`actor`]: the single owner of the state and the only thing that changes
+//!   it; every caller goes through its typed API, [`ServerHandle`].
+//! - [`net`]: the protocol over sockets, the fan-out of views, the limits.
+//! - [`screen`]: the professor's screen and the headless console, which use
+//!   the same [`ServerHandle`] as the network layer.
 //!
 //! Starting a server in a test takes two lines:
 //!
@@ -17,19 +21,12 @@
 //! ```
 
 pub mod actor;
-pub mod auth;
-pub mod background;
 pub mod cli;
 pub mod config;
-pub mod console;
-mod fanout;
-pub mod helped_log;
+pub mod domain;
 pub mod net;
-pub mod print;
-pub mod queue;
+pub mod screen;
 pub mod store;
-pub mod tui;
-pub mod view;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -41,9 +38,9 @@ pub use actor::{
 pub use config::ServerConfig;
 pub use net::run;
 
+use domain::view::QueueSnapshot;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
-use view::QueueSnapshot;
 
 /// Why the server could not start. Each message names the file or address
 /// and what to do.

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jqueue_server::cli::{Cli, Command};
-use jqueue_server::{Server, bind, console, run};
+use jqueue_server::screen::{console, tui};
+use jqueue_server::{Server, bind, run};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -68,7 +69,7 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         }
     } else {
         tokio::select! {
-            result = jqueue_server::tui::run(handle.clone(), addr) => {
+            result = tui::run(handle.clone(), addr) => {
                 result?;
                 handle.shutdown();
                 network.await?;

@@ -1,6 +1,6 @@
 //! The queue state machine checked against a reference model.
 //!
-//! Proptest drives [`jqueue_server::queue::Queue`] and a deliberately naive
+//! Proptest drives [`jqueue_server::domain::queue::Queue`] and a deliberately naive
 //! model (a `Vec` of names and a set of helped names)
 //! with the same random sequence of join / cancel / serve / remove / open /
 //! close over a handful of students, plus restarts (the queue rebuilt from its
@@ -20,7 +20,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use jqueue_server::queue::{Entry, JoinError, Queue, UnixMillis};
+use jqueue_server::domain::queue::{Entry, JoinError, Queue, UnixMillis};
 use proptest::prelude::*;
 
 /// Few students, so joins collide with existing entries and serves find

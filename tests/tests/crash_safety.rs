@@ -33,7 +33,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use jqueue_server::helped_log::HelpedLog;
+use jqueue_server::store::helped_log::HelpedLog;
 use jqueue_server::store::{SessionState, Store};
 use jqueue_shared::{ClientMsg, RequestResult, SessionToken, SignInResult};
 use jqueue_tests::{SeededRng, ServerProcess, Student};

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, ensure};
 use jqueue_client::app::{App as ClientApp, Event as ClientEvent, Settings};
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{Disconnect, NetEvent};
-use jqueue_server::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
+use jqueue_server::screen::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
 use jqueue_shared::codec::encode_frame;
 use jqueue_shared::sanitize::is_inert;
 use jqueue_shared::{

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use jqueue_server::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
+use jqueue_server::screen::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
 use jqueue_server::{ActionError, ActivityKind, Server};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::{PATIENCE, Student, TestServer, password_for, test_config};
@@ -252,7 +252,7 @@ async fn a_full_disk_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
 /// file, and the next line ran on from it (`…Z bo1970-…Z carol`).
 #[test]
 fn a_helped_log_line_cut_short_by_a_full_disk_is_taken_back() -> Result<()> {
-    use jqueue_server::helped_log::HelpedLog;
+    use jqueue_server::store::helped_log::HelpedLog;
     let mount_point = tempfile::tempdir()?;
     let Some(tmpfs) = Tmpfs::mount(mount_point.path(), "64k") else {
         eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");

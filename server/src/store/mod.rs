@@ -9,13 +9,16 @@
 //! are on their way, so the disk's flush never delays them. The store knows
 //! nothing of the queue rules; the actor calls it before changing state.
 
+pub mod helped_log;
+pub mod print;
+
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::queue::{Entry, UnixMillis};
+use crate::domain::queue::{Entry, UnixMillis};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 

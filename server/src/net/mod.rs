@@ -3,11 +3,14 @@
 //! A handler walks a connection through the handshake and sign-in, then relays
 //! between the student and the actor: requests go to the actor, answers and
 //! notices come back. Views do not pass through the handler: the fan-out
-//! ([`crate::fanout`]) writes them, and wakes the handler only for what it
+//! ([`crate::net::fanout`]) writes them, and wakes the handler only for what it
 //! cannot finish itself. Handlers hold no queue state of their own and never
 //! hash on an async worker. Limits live here: the pre-authentication timeout,
 //! the cap on connections that have not signed in (the oldest is pushed out),
 //! heartbeats and write timeouts.
+
+pub mod background;
+mod fanout;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -28,11 +31,10 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
 use crate::actor::{Answer, AttachOutcome, Command, LoginGate, RegisterOutcome, ServerHandle};
-use crate::auth;
-use crate::background;
 use crate::config::ServerConfig;
-use crate::fanout::{Drained, Fanout, Outbox};
-use crate::view::QueueSnapshot;
+use crate::domain::auth;
+use crate::domain::view::QueueSnapshot;
+use crate::net::fanout::{Drained, Fanout, Outbox};
 
 /// What every handler shares.
 #[derive(Debug)]

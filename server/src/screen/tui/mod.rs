@@ -36,7 +36,7 @@ pub use app::{Action, App, Event, Flow};
 pub use theme::Theme;
 
 use crate::actor::{ServerHandle, now_ms};
-use crate::queue::UnixMillis;
+use crate::domain::queue::UnixMillis;
 
 /// Runs the professor's screen until the professor quits. Restores the
 /// terminal on the way out: when the screen ends, fails or is dropped, and on

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
 use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, QueueView, ViewRow};
 
-use crate::queue::{Queue, UnixMillis};
+use crate::domain::queue::{Queue, UnixMillis};
 
 #[derive(Debug, Default)]
 pub struct QueueSnapshot {
@@ -101,7 +101,7 @@ fn secs(ms: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::Entry;
+    use crate::domain::queue::Entry;
     use jqueue_shared::ServerMsg;
     use jqueue_shared::codec::decode_frame;
 

@@ -33,7 +33,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::actor::{Notice, NoticeSink, now_ms};
-use crate::view::QueueSnapshot;
+use crate::domain::view::QueueSnapshot;
 
 /// Notices a connection holds before it drops new ones: a student gets a
 /// handful, and one who has not taken them by now is about to time out.
@@ -394,7 +394,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::{Entry, Queue};
+    use crate::domain::queue::{Entry, Queue};
     use jqueue_shared::codec::FrameReader;
     use jqueue_shared::{ProtocolError, RequestResult};
     use tokio::net::{TcpListener, TcpSocket, TcpStream};

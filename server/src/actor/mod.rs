@@ -18,13 +18,14 @@ use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken, T
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::auth::{self, Backoff};
+use crate::StartError;
 use crate::config::ServerConfig;
-use crate::helped_log::HelpedLog;
-use crate::queue::{Entry, JoinError, Queue, UnixMillis};
+use crate::domain::auth::{self, Backoff};
+use crate::domain::queue::{Entry, JoinError, Queue, UnixMillis};
+use crate::domain::view::QueueSnapshot;
+use crate::store::helped_log::HelpedLog;
+use crate::store::print;
 use crate::store::{HelpKind, Store, StoreError};
-use crate::view::QueueSnapshot;
-use crate::{StartError, print};
 
 /// How many commands the actor applies before publishing a snapshot, at most.
 /// Bounds how stale students' views can get under a flood of commands.

@@ -20,7 +20,7 @@ use super::app::{App, MAX_ANNOUNCEMENT_CHARS, Mode};
 use super::keys::BINDINGS;
 use super::theme::Theme;
 use crate::actor::{Activity, ActivityKind, ProfessorEntry};
-use crate::queue::UnixMillis;
+use crate::domain::queue::UnixMillis;
 
 const NOT_HELPED_MARK: char = '*';
 const OFFLINE_MARK: char = '○';

@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 use super::app::{Mode, Status};
 use super::*;
 use crate::actor::{Activity, ActivityKind, ProfessorEntry, ProfessorView};
-use crate::helped_log::HelpedLog;
-use crate::queue::Entry;
+use crate::domain::queue::Entry;
+use crate::store::helped_log::HelpedLog;
 use crate::{Server, ServerConfig};
 
 /// 2026-11-21T10:00:00Z: the "now" every snapshot is drawn for.

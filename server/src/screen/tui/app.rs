@@ -18,7 +18,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::keys::{self, Command};
 use super::theme::Theme;
 use crate::actor::{Activity, ProfessorView, ServerHandle};
-use crate::queue::UnixMillis;
+use crate::domain::queue::UnixMillis;
 
 /// Longest announcement, in characters: the same bound as a student's text.
 pub const MAX_ANNOUNCEMENT_CHARS: usize = jqueue_shared::validate::MAX_TEXT_CHARS;
