@@ -6,6 +6,7 @@
 //!   every use of bincode in the project, so the codec can be swapped in one place.
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
+//! - [`staff`]: the staff view, staff requests and their outcomes.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given.
@@ -13,6 +14,7 @@
 pub mod codec;
 pub mod protocol;
 pub mod sanitize;
+pub mod staff;
 pub mod validate;
 
 pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};

@@ -11,9 +11,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
+
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;
@@ -67,6 +69,13 @@ pub enum ClientMsg {
     },
     /// Leave the queue.
     Cancel,
+    /// "I'm back": staff could not find me, and now I am here again.
+    Back,
+    /// Open the staff screen: the server answers with [`ServerMsg::StaffView`]
+    /// (and pushes a new one after every change) or [`ServerMsg::NotStaff`].
+    WatchStaff,
+    /// A staff request; answered with [`ServerMsg::StaffOutcome`].
+    Staff(StaffRequest),
     /// Revoke this connection's token and close.
     Logout,
     /// Heartbeat; the peer answers with `Pong` carrying the same nonce.
@@ -85,6 +94,8 @@ pub enum ServerMsg {
         protocol_version: u32,
         course: String,
         session: String,
+        /// A student this close to the front is told to get ready.
+        ready_at: u32,
     },
     /// The client speaks another protocol version; the server closes next.
     Incompatible {
@@ -101,10 +112,20 @@ pub enum ServerMsg {
     Request(RequestResult),
     /// The student's own view of the queue; pushed after every change.
     View(QueueView),
-    /// The professor has picked this student: it is their turn.
-    BeingHelped,
-    /// The professor removed this student from the queue.
-    Removed,
+    /// A staff member has picked this student: it is their turn. `at` is
+    /// when (the student may have been away: then it is in the past).
+    BeingHelped { by: String, at: UnixMillis },
+    /// Staff removed this student from the queue.
+    Removed { at: UnixMillis },
+    /// Staff came and could not find this student: they keep their place at
+    /// the front until `until`, and send [`ClientMsg::Back`] when back.
+    NotHere { at: UnixMillis, until: UnixMillis },
+    /// The latest staff view; pushed after every change to staff screens.
+    StaffView(Box<StaffView>),
+    /// The answer to a [`ClientMsg::Staff`] request.
+    StaffOutcome(StaffOutcome),
+    /// `WatchStaff` or a staff request from an account that is not staff.
+    NotStaff { username: String },
     /// A message from the professor to every student.
     Announcement {
         text: String,
@@ -168,6 +189,10 @@ pub enum RequestResult {
     },
     Cancelled,
     NotQueued,
+    /// Answer to `Back`: no longer marked away.
+    Back,
+    /// `Back` from a student who was not marked away.
+    NotAway,
     /// The professor has closed the queue to new requests.
     QueueClosed,
     /// A field broke a rule; nothing changed.
@@ -224,6 +249,8 @@ pub struct OwnEntry {
     pub waited_secs: u64,
     /// Estimated seconds until it is this student's turn, if known.
     pub estimated_wait_secs: Option<u64>,
+    /// Marked not here: the place is kept until then.
+    pub away_until: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

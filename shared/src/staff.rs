@@ -1,0 +1,386 @@
+//! What staff see and what they may ask: the [`StaffView`] the server pushes
+//! to every staff screen, the [`StaffRequest`]s a screen (or the headless
+//! console) sends, and the [`StaffOutcome`] each gets back.
+//!
+//! The professor's screen inside `jqueue-server` and a TA's `jqueue --staff`
+//! use exactly these types — in-process for the one, over the network for the
+//! other — so both show the same thing and word every outcome the same way:
+//! the wording lives here, in [`StaffOutcome`]'s `Display`, and nowhere else.
+//!
+//! A `StaffView` is bounded like a student's view: counts, the first
+//! [`MAX_STAFF_ROWS`] rows, every staff member's current help, a bounded
+//! online summary and the last [`MAX_ACTIVITY`] activity lines — never the
+//! whole class. Strings in it are untrusted (student-supplied) and must go
+//! through [`crate::sanitize`] before reaching a terminal; the `Display`
+//! wording below sanitises the names it embeds.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sanitize;
+
+/// Wall-clock time as milliseconds since the Unix epoch (the server's clock).
+pub type UnixMillis = i64;
+
+/// The most queue rows a staff view carries.
+pub const MAX_STAFF_ROWS: usize = 50;
+/// The most online students a staff view lists by name.
+pub const MAX_ONLINE_LISTED: usize = 50;
+/// The most recent activity lines a staff view carries.
+pub const MAX_ACTIVITY: usize = 50;
+
+/// Everything a staff screen shows, pushed after every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffView {
+    pub course: String,
+    pub session: String,
+    pub open: bool,
+    /// The server's clock when the view was made, so screens can keep waiting
+    /// times and help clocks current whatever their own clock says.
+    pub now: UnixMillis,
+    /// Students waiting (the rows below may be fewer).
+    pub waiting: u32,
+    /// Signed-in students (staff not counted).
+    pub online_students: u32,
+    /// Distinct students helped this session.
+    pub helped_count: u32,
+    /// The median of recent help lengths, once there are any.
+    pub typical_help_secs: Option<u64>,
+    /// How many students have joined since the server started: a screen that
+    /// sees it grow knows someone joined (and rings for idle staff).
+    pub joins: u64,
+    /// The first [`MAX_STAFF_ROWS`] rows of the queue, in order.
+    pub rows: Vec<StaffRow>,
+    /// Every help in progress, one per staff member helping someone.
+    pub helps: Vec<CurrentHelp>,
+    /// Staff signed in right now (the professor included).
+    pub staff_online: Vec<String>,
+    /// The first [`MAX_ONLINE_LISTED`] signed-in students, by name.
+    pub online: Vec<OnlineStudent>,
+    /// The latest activity, oldest first, at most [`MAX_ACTIVITY`].
+    pub activity: Vec<Activity>,
+    /// The last announcement, if any.
+    pub announcement: Option<String>,
+    /// Set when the server could not get the port it was asked for.
+    pub port_note: Option<String>,
+}
+
+/// One waiting student, as staff see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffRow {
+    /// 1-based.
+    pub position: u32,
+    pub username: String,
+    pub description: String,
+    pub location: String,
+    pub joined_at: UnixMillis,
+    /// Helped earlier this session.
+    pub helped_before: bool,
+    /// Signed in right now.
+    pub online: bool,
+    /// Marked not here: keeps this place until then, unless they come back.
+    pub away_until: Option<UnixMillis>,
+    /// How they came in (for example `password from 10.0.0.7`), if online.
+    pub origin: Option<String>,
+}
+
+/// A help in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentHelp {
+    pub staff: String,
+    pub student: String,
+    pub description: String,
+    pub location: String,
+    pub joined_at: UnixMillis,
+    pub served_at: UnixMillis,
+    /// Whether the student was signed in when served (and so was told).
+    pub student_online: bool,
+}
+
+/// A signed-in student and how they came in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineStudent {
+    pub username: String,
+    pub origin: String,
+}
+
+/// One line of the activity pane (also written to `server.log`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub at: UnixMillis,
+    pub kind: ActivityKind,
+}
+
+/// What happened. Names and addresses are untrusted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActivityKind {
+    SignedIn { username: String, origin: String },
+    Registered { username: String, origin: String },
+    SignInFailed { username: String, origin: String },
+    Joined { username: String },
+    Cancelled { username: String },
+    Disconnected { username: String, origin: String },
+    Served { username: String, staff: String },
+    Finished { username: String, staff: String, help_secs: u64 },
+    NotHere { username: String, staff: String },
+    Back { username: String },
+    AwayExpired { username: String },
+    Removed { username: String, staff: String },
+    Opened { staff: String },
+    Closed { staff: String },
+    Announced { text: String, staff: String },
+    StorageFailed { message: String },
+}
+
+impl fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ActivityKind as K;
+        let s = |text: &str| sanitize(text).into_owned();
+        match self {
+            K::SignedIn { username, origin } => {
+                write!(f, "{} signed in ({})", s(username), s(origin))
+            }
+            K::Registered { username, origin } => {
+                write!(f, "{} created an account ({})", s(username), s(origin))
+            }
+            K::SignInFailed { username, origin } => {
+                write!(f, "failed sign-in as {} ({})", s(username), s(origin))
+            }
+            K::Joined { username } => write!(f, "{} joined the queue", s(username)),
+            K::Cancelled { username } => write!(f, "{} left the queue", s(username)),
+            K::Disconnected { username, origin } => {
+                write!(f, "{} disconnected ({})", s(username), s(origin))
+            }
+            K::Served { username, staff } => write!(f, "{} is helping {}", s(staff), s(username)),
+            K::Finished {
+                username,
+                staff,
+                help_secs,
+            } => write!(
+                f,
+                "{} finished with {} ({})",
+                s(staff),
+                s(username),
+                duration(*help_secs)
+            ),
+            K::NotHere { username, staff } => {
+                write!(f, "{} could not find {}", s(staff), s(username))
+            }
+            K::Back { username } => write!(f, "{} is back", s(username)),
+            K::AwayExpired { username } => write!(
+                f,
+                "{} did not come back in time and left the queue",
+                s(username)
+            ),
+            K::Removed { username, staff } => write!(f, "{} removed {}", s(staff), s(username)),
+            K::Opened { staff } => write!(f, "{} opened the queue", s(staff)),
+            K::Closed { staff } => write!(f, "{} closed the queue", s(staff)),
+            K::Announced { text, staff } => write!(f, "{} announced: {}", s(staff), s(text)),
+            K::StorageFailed { message } => write!(f, "STORAGE FAILED: {}", s(message)),
+        }
+    }
+}
+
+/// What a staff member asks of the server. Every request acts for the staff
+/// member who sent it (the server knows who; nothing here says).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffRequest {
+    /// Serve `student` (the first student not away when `None`): ends my
+    /// current help, if any, and claims the student for me.
+    Serve { student: Option<String> },
+    /// End my current help.
+    Finish,
+    /// The student I am helping is not there: end the help as not here.
+    NotHere,
+    /// Take students out of the queue without helping them.
+    Remove { students: Vec<String> },
+    SetOpen { open: bool },
+    Announce { text: String },
+    /// Write a plain-text snapshot of the queue into the server's `prints/`.
+    Print,
+}
+
+/// The answer to a [`StaffRequest`]. Its `Display` is the one wording every
+/// staff screen and the headless console show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffOutcome {
+    Served {
+        student: String,
+        /// False when the student was offline: they will see it on return.
+        student_online: bool,
+        /// Helped earlier this session.
+        helped_before: bool,
+        /// The help this serve ended, if I was helping someone.
+        finished: Option<FinishedHelp>,
+    },
+    /// Someone else served the student first; nothing changed.
+    AlreadyServed { student: String, by: String },
+    /// The student is not waiting (any more); nothing changed.
+    NotWaiting { student: String },
+    /// Nobody (who is here) is waiting.
+    NobodyWaiting,
+    Finished(FinishedHelp),
+    /// `Finish` or `NotHere` while helping nobody.
+    NotHelping,
+    MarkedNotHere { student: String, grace_mins: u32 },
+    Removed { students: Vec<String> },
+    Opened,
+    Closed,
+    Announced { reached: u32 },
+    Printed { path: String },
+    /// The announcement breaks the text rule.
+    InvalidText { max_chars: u32 },
+    /// The change could not be saved or written; nothing changed.
+    Failed { reason: String },
+}
+
+/// A help that ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedHelp {
+    pub student: String,
+    pub help_secs: u64,
+    /// This was the student's first help this session: they are now in the
+    /// helped log.
+    pub first_help: bool,
+}
+
+impl StaffOutcome {
+    /// Whether the outcome is a failure (shown as an error).
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            StaffOutcome::Failed { .. } | StaffOutcome::InvalidText { .. }
+        )
+    }
+}
+
+impl fmt::Display for FinishedHelp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Finished with {} after {}",
+            sanitize(&self.student),
+            duration(self.help_secs)
+        )?;
+        if self.first_help {
+            f.write_str(": first help this session, added to the helped log")?;
+        }
+        f.write_str(".")
+    }
+}
+
+impl fmt::Display for StaffOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use StaffOutcome as O;
+        let s = |text: &str| sanitize(text).into_owned();
+        match self {
+            O::Served {
+                student,
+                student_online,
+                helped_before,
+                finished,
+            } => {
+                if let Some(done) = finished {
+                    write!(f, "{done} ")?;
+                }
+                write!(f, "Serving {}", s(student))?;
+                if *helped_before {
+                    f.write_str(" (helped earlier this session)")?;
+                }
+                if *student_online {
+                    f.write_str(".")
+                } else {
+                    f.write_str(": OFFLINE, they will be told when they return.")
+                }
+            }
+            O::AlreadyServed { student, by } => {
+                write!(f, "{} was just served by {}.", s(student), s(by))
+            }
+            O::NotWaiting { student } => write!(f, "{} is no longer waiting.", s(student)),
+            O::NobodyWaiting => f.write_str("Nobody is waiting."),
+            O::Finished(done) => write!(f, "{done}"),
+            O::NotHelping => f.write_str("You are not helping anyone."),
+            O::MarkedNotHere {
+                student,
+                grace_mins,
+            } => write!(
+                f,
+                "{} marked not here: they keep their place for {grace_mins} min.",
+                s(student)
+            ),
+            O::Removed { students } => match students.as_slice() {
+                [] => f.write_str("Nobody was removed."),
+                [one] => write!(f, "Removed {} (not logged as helped).", s(one)),
+                many => write!(f, "Removed {} students (not logged as helped).", many.len()),
+            },
+            O::Opened => f.write_str("Queue OPEN: students can join."),
+            O::Closed => {
+                f.write_str("Queue CLOSED: nobody new can join; those waiting keep their place.")
+            }
+            O::Announced { reached: 1 } => f.write_str("Announced to 1 student."),
+            O::Announced { reached } => write!(f, "Announced to {reached} students."),
+            O::Printed { path } => write!(f, "Printed {}", s(path)),
+            O::InvalidText { max_chars } => {
+                write!(f, "An announcement is at most {max_chars} characters.")
+            }
+            O::Failed { reason } => write!(f, "Could not do that: {}", s(reason)),
+        }
+    }
+}
+
+/// `42 s`, `3 min 05 s`, `1 h 02 min`.
+pub fn duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min {:02} s", secs / 60, secs % 60),
+        _ => format!("{} h {:02} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_sentences() {
+        let served = StaffOutcome::Served {
+            student: "alice".into(),
+            student_online: false,
+            helped_before: false,
+            finished: Some(FinishedHelp {
+                student: "bob".into(),
+                help_secs: 185,
+                first_help: true,
+            }),
+        };
+        assert_eq!(
+            served.to_string(),
+            "Finished with bob after 3 min 05 s: first help this session, added to the \
+             helped log. Serving alice: OFFLINE, they will be told when they return."
+        );
+        assert_eq!(
+            StaffOutcome::AlreadyServed {
+                student: "carol".into(),
+                by: "alice".into()
+            }
+            .to_string(),
+            "carol was just served by alice."
+        );
+    }
+
+    #[test]
+    fn names_in_outcomes_are_sanitised() {
+        let outcome = StaffOutcome::NotWaiting {
+            student: "eve\u{1b}[2J".into(),
+        };
+        assert!(!outcome.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn durations_pick_their_unit() {
+        assert_eq!(duration(59), "59 s");
+        assert_eq!(duration(61), "1 min 01 s");
+        assert_eq!(duration(3720), "1 h 02 min");
+    }
+}
