@@ -56,6 +56,18 @@ pub struct Cli {
     /// Most students signed in at once.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Members of this Unix group are staff, besides `jqueue-server staff add`.
+    #[arg(long, value_name = "GROUP")]
+    pub staff_group: Option<String>,
+
+    /// Minutes a student marked not here keeps their place at the front.
+    #[arg(long, value_name = "MIN", default_value_t = 10)]
+    pub away_grace: u32,
+
+    /// Tell a student to get ready when they reach this place in line.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ready_at: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +77,21 @@ pub enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Name the accounts that may open the staff screen (`jqueue --staff`).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffAction {
+    /// List staff accounts.
+    List,
+    /// Make an account staff (it need not exist yet: it signs up as usual).
+    Add { name: String },
+    /// Make an account a student again.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,8 +140,66 @@ impl Cli {
         config.hash_rounds = self.hash_rounds;
         config.show_names = self.show_names;
         config.max_connections = self.max_connections as usize;
+        config.staff_group.clone_from(&self.staff_group);
+        config.away_grace = std::time::Duration::from_secs(u64::from(self.away_grace) * 60);
+        config.ready_at = self.ready_at;
         Ok(config)
     }
+}
+
+/// Opens the database of an existing data directory, for the commands that
+/// manage it while a server may be running (SQLite's locking makes that safe).
+fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    let db = data_dir.join("jqueue.db");
+    if !db.exists() {
+        bail!(
+            "no jqueue database at {}: has a server run with this --data-dir?",
+            db.display()
+        );
+    }
+    Store::open(&db).with_context(|| format!("cannot open {}", db.display()))
+}
+
+/// Runs `jqueue-server staff …`, printing to `out`. A change takes effect at
+/// once on a running server: staff are checked at every request.
+pub fn staff(
+    data_dir: &std::path::Path,
+    action: &StaffAction,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let mut store = open_store(data_dir)?;
+    match action {
+        StaffAction::List => {
+            let staff = store.staff()?;
+            writeln!(out, "{:<32}  ADDED", "NAME")?;
+            for (name, added) in &staff {
+                writeln!(out, "{name:<32}  {}", local_time(*added))?;
+            }
+            writeln!(out, "{} staff account(s)", staff.len())?;
+        }
+        StaffAction::Add { name } => {
+            if !jqueue_shared::validate::is_valid_username(name) {
+                bail!("{name:?} is not a valid login name");
+            }
+            let now = chrono::Utc::now().timestamp_millis();
+            if store.add_staff(name, now)? {
+                writeln!(
+                    out,
+                    "{name} is now staff: `jqueue --staff` opens the staff screen"
+                )?;
+            } else {
+                writeln!(out, "{name} was already staff")?;
+            }
+        }
+        StaffAction::Remove { name } => {
+            if !store.remove_staff(name)? {
+                bail!("{name} is not staff");
+            }
+            writeln!(out, "{name} is no longer staff")?;
+        }
+    }
+    store.sync()?;
+    Ok(())
 }
 
 /// Runs `jqueue-server users …`, printing to `out`.
@@ -123,14 +208,7 @@ pub fn users(
     action: &UsersAction,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
-    let db = data_dir.join("jqueue.db");
-    if !db.exists() {
-        bail!(
-            "no jqueue database at {}: has a server run with this --data-dir?",
-            db.display()
-        );
-    }
-    let mut store = Store::open(&db).with_context(|| format!("cannot open {}", db.display()))?;
+    let mut store = open_store(data_dir)?;
     match action {
         UsersAction::List => {
             let accounts = store.accounts()?;
@@ -257,5 +335,39 @@ mod tests {
             &mut out,
         )
         .unwrap();
+    }
+
+    #[test]
+    fn staff_add_list_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(&dir.path().join("jqueue.db")).unwrap());
+        let run = |action: StaffAction| {
+            let mut out = Vec::new();
+            staff(dir.path(), &action, &mut out).map(|()| String::from_utf8(out).unwrap())
+        };
+        assert!(
+            run(StaffAction::Add { name: "ta".into() })
+                .unwrap()
+                .contains("ta is now staff")
+        );
+        assert!(
+            run(StaffAction::Add { name: "ta".into() })
+                .unwrap()
+                .contains("already")
+        );
+        assert!(
+            run(StaffAction::Add {
+                name: "Bad Name".into()
+            })
+            .is_err()
+        );
+        assert!(run(StaffAction::List).unwrap().contains("ta "));
+        assert!(
+            run(StaffAction::Remove { name: "ta".into() })
+                .unwrap()
+                .contains("no longer")
+        );
+        let err = run(StaffAction::Remove { name: "ta".into() }).unwrap_err();
+        assert!(err.to_string().contains("ta is not staff"));
     }
 }

@@ -29,6 +29,17 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// How long a session token lets a student back in without a password.
     pub token_ttl: Duration,
+    /// The staff name the professor's screen and the headless console act as.
+    pub professor: String,
+    /// Members of this Unix group are staff (besides `jqueue-server staff add`).
+    pub staff_group: Option<String>,
+    /// How long a student marked not here keeps their place.
+    pub away_grace: Duration,
+    /// A student this close to the front is told to get ready.
+    pub ready_at: u32,
+    /// Set when the server could not get the port it was asked for: shown on
+    /// every staff screen.
+    pub port_note: Option<String>,
 }
 
 impl ServerConfig {
@@ -46,6 +57,11 @@ impl ServerConfig {
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
             token_ttl: Duration::from_secs(7 * 24 * 3600),
+            professor: default_professor(),
+            staff_group: None,
+            away_grace: Duration::from_secs(10 * 60),
+            ready_at: 3,
+            port_note: None,
         }
     }
 
@@ -56,6 +72,14 @@ impl ServerConfig {
     pub fn prints_dir(&self) -> PathBuf {
         self.data_dir.join("prints")
     }
+}
+
+/// The professor's staff name: the OS account running the server.
+pub fn default_professor() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|name| jqueue_shared::validate::is_valid_username(name))
+        .unwrap_or_else(|| "professor".to_owned())
 }
 
 /// Session names become file names (`helped-<session>.log`): letters,

@@ -32,9 +32,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use actor::{
-    ActionError, Activity, ActivityKind, ProfessorEntry, ProfessorView, ServedStudent, ServerHandle,
-};
+pub use actor::{ServerHandle, ShuttingDown};
 pub use config::ServerConfig;
 pub use net::run;
 

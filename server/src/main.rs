@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jqueue_server::cli::{Cli, Command};
-use jqueue_server::screen::{console, tui};
+use jqueue_server::screen::console;
 use jqueue_server::{Server, bind, run};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -17,6 +17,9 @@ fn main() -> ExitCode {
         Some(Command::Users { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::users(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Staff { action }) => cli
+            .data_dir()
+            .and_then(|dir| jqueue_server::cli::staff(&dir, action, &mut std::io::stdout().lock())),
         None => serve(&cli),
     };
     match result {
@@ -68,16 +71,11 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             }
         }
     } else {
-        tokio::select! {
-            result = tui::run(handle.clone(), addr) => {
-                result?;
-                handle.shutdown();
-                network.await?;
-            }
-            // SIGTERM or Ctrl-C from outside: the network side has already told
-            // every student. Dropping the screen's future puts the terminal back.
-            result = &mut network => result?,
-        }
+        // The staff screen lands in the next commit (it moves to the client
+        // crate, shared with TAs).
+        handle.shutdown();
+        network.await?;
+        anyhow::bail!("run with --headless: the staff screen is being moved");
     }
     Ok(())
 }

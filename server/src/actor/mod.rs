@@ -1,204 +1,95 @@
-//! The actor: the single owner of the queue, the signed-in students, the
-//! login back-off and the store.
+//! The actor: the single owner of the queue, the helps in progress, the
+//! signed-in connections, the login back-off and the store.
 //!
-//! Connection handlers and the professor's screen never touch this state; they
-//! send a [`Command`] over one channel and await the reply. The actor applies
-//! commands one at a time, persists each change *before* acknowledging it,
-//! and after every burst of commands publishes one [`QueueSnapshot`] for the
-//! students (coalescing bursts) and bumps a revision counter for the professor.
-//! It never hashes passwords: handlers do that on blocking threads.
+//! Connection handlers, the professor's screen and the console never touch
+//! this state; they call the typed API in [`api`] ([`ServerHandle`]), which
+//! sends a private [`Command`] over one channel and awaits the answer. The
+//! actor applies commands one at a time, persists each change *before*
+//! acknowledging it, and after every burst of commands publishes once
+//! (coalescing bursts): a [`QueueSnapshot`] for the students' fan-out and a
+//! [`StaffView`] for every staff screen. Nothing polls.
+//!
+//! The commands are split by owner: [`accounts`] (sign-in, tokens, back-off,
+//! who is staff), [`presence`] (who is online and how they came in, what a
+//! student missed while away), [`students`] (join, cancel, back) and
+//! [`staff`] (serve, finish, not here, remove, open, announce, print, and
+//! the staff view). It never hashes passwords: handlers do that on blocking
+//! threads.
 
-use std::collections::HashMap;
+mod accounts;
+pub mod api;
+mod presence;
+mod staff;
+mod students;
+
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken, TextField};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use jqueue_shared::staff::{
+    Activity, ActivityKind, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest, StaffView,
+};
+use jqueue_shared::{AccountStatus, SessionToken};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+
+pub use api::{
+    Answer, AttachOutcome, Connection, LoginGate, Notice, NoticeSink, RegisterOutcome,
+    ServerHandle, ShuttingDown, Unavailable,
+};
 
 use crate::StartError;
 use crate::config::ServerConfig;
-use crate::domain::auth::{self, Backoff};
-use crate::domain::queue::{Entry, JoinError, Queue, UnixMillis};
+use crate::domain::queue::{Queue, UnixMillis};
 use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
-use crate::store::print;
-use crate::store::{HelpKind, Store, StoreError};
+use crate::store::{Store, StoreError};
 
-/// How many commands the actor applies before publishing a snapshot, at most.
-/// Bounds how stale students' views can get under a flood of commands.
+/// How many commands the actor applies before publishing, at most. Bounds
+/// how stale views can get under a flood of commands.
 const MAX_BURST: usize = 256;
-
-/// A student's connection, as the actor knows it.
-#[derive(Debug)]
-struct Online {
-    conn: u64,
-    peer: SocketAddr,
-    notices: Arc<dyn NoticeSink>,
-}
-
-/// Where the actor leaves notices for one student's connection.
-///
-/// Delivering must never wait: the actor serves everyone, so a connection
-/// that cannot take a notice now loses it (the next view still tells the
-/// student where they stand).
-pub trait NoticeSink: Send + Sync + std::fmt::Debug {
-    /// Leaves `notice` for the connection; `false` if it was not taken.
-    /// Views of snapshots older than `views_from` contradict the notice (they
-    /// still show the student waiting) and must not go out after it.
-    fn deliver(&self, notice: Notice, views_from: u64) -> bool;
-}
-
-/// Something for one student's connection to pass on.
-#[derive(Debug, Clone)]
-pub enum Notice {
-    BeingHelped,
-    Removed,
-    Announcement(Arc<str>),
-    /// Close the connection with this error.
-    Kick(ProtocolError),
-}
-
-/// A student's request, answered.
-#[derive(Debug)]
-pub struct Answer {
-    pub result: RequestResult,
-    /// The first snapshot that shows the request's effect: older views must
-    /// not follow the answer.
-    pub views_from: u64,
-}
-
-/// A login attempt may go ahead (with the stored hash, if any) or must wait.
-#[derive(Debug)]
-pub enum LoginGate {
-    Proceed { password_phc: Option<String> },
-    Wait(Duration),
-}
-
-#[derive(Debug)]
-pub enum RegisterOutcome {
-    Registered(SessionToken),
-    Taken,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttachOutcome {
-    Attached,
-    ServerFull,
-}
-
-/// A failure the professor's screen should show.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ActionError {
-    #[error("could not save the change: {0}")]
-    Storage(String),
-    #[error("could not write {path}: {message}")]
-    File { path: PathBuf, message: String },
-    #[error("the server is shutting down")]
-    ShuttingDown,
-}
-
-impl From<StoreError> for ActionError {
-    fn from(e: StoreError) -> Self {
-        ActionError::Storage(e.to_string())
-    }
-}
-
-/// A student the professor served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServedStudent {
-    pub entry: Entry,
-    pub first_help_this_session: bool,
-}
-
-/// Everything the professor's screen shows about the queue.
-#[derive(Debug, Clone)]
-pub struct ProfessorView {
-    pub course: String,
-    pub session: String,
-    pub open: bool,
-    pub entries: Vec<ProfessorEntry>,
-    pub online: usize,
-    pub helped_count: usize,
-    pub typical_help_ms: Option<i64>,
-    /// The last student served, and when.
-    pub now_helping: Option<(Arc<str>, UnixMillis)>,
-    pub last_announcement: Option<Arc<str>>,
-    /// Every signed-in student and the address they connect from, by name.
-    pub connected: Vec<(Arc<str>, SocketAddr)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ProfessorEntry {
-    pub entry: Entry,
-    pub helped_before: bool,
-    pub online: bool,
-}
-
-/// One line of the professor's activity pane (also written to `server.log`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Activity {
-    pub at: UnixMillis,
-    pub kind: ActivityKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ActivityKind {
-    SignedIn { username: String, peer: SocketAddr },
-    Registered { username: String, peer: SocketAddr },
-    SignInFailed { username: String, peer: SocketAddr },
-    Joined { username: String },
-    Cancelled { username: String },
-    Disconnected { username: String, peer: SocketAddr },
-    Served { username: String },
-    Removed { username: String },
-    Opened,
-    Closed,
-    Announced { text: String },
-    StorageFailed { message: String },
-}
 
 pub(crate) enum Command {
     AccountStatus {
         username: String,
-        reply: oneshot::Sender<Result<AccountStatus, StoreError>>,
+        reply: oneshot::Sender<Result<AccountStatus, Unavailable>>,
     },
     BeginLogin {
         username: String,
-        reply: oneshot::Sender<Result<LoginGate, StoreError>>,
+        reply: oneshot::Sender<Result<LoginGate, Unavailable>>,
     },
     FinishLogin {
         username: String,
         peer: SocketAddr,
         success: bool,
-        reply: oneshot::Sender<Result<Option<SessionToken>, ActionError>>,
+        reply: oneshot::Sender<Result<Option<SessionToken>, Unavailable>>,
     },
     Register {
         username: String,
         peer: SocketAddr,
         password_phc: String,
-        reply: oneshot::Sender<Result<RegisterOutcome, ActionError>>,
+        reply: oneshot::Sender<Result<RegisterOutcome, Unavailable>>,
     },
     Resume {
         token: SessionToken,
         peer: SocketAddr,
-        reply: oneshot::Sender<Result<Option<String>, StoreError>>,
+        reply: oneshot::Sender<Result<Option<String>, Unavailable>>,
     },
     Logout {
         token: SessionToken,
     },
+    IsStaff {
+        username: String,
+        reply: oneshot::Sender<bool>,
+    },
     Attach {
-        username: Arc<str>,
-        conn: u64,
-        peer: SocketAddr,
-        notices: Arc<dyn NoticeSink>,
+        connection: Connection,
         reply: oneshot::Sender<AttachOutcome>,
     },
     Detach {
         username: Arc<str>,
-        conn: u64,
+        id: u64,
     },
     Join {
         username: Arc<str>,
@@ -210,38 +101,15 @@ pub(crate) enum Command {
         username: Arc<str>,
         reply: oneshot::Sender<Answer>,
     },
-    Serve {
-        username: Option<String>,
-        reply: oneshot::Sender<Result<Option<ServedStudent>, ActionError>>,
+    Back {
+        username: Arc<str>,
+        reply: oneshot::Sender<Answer>,
     },
-    Remove {
-        username: String,
-        reply: oneshot::Sender<Result<Option<Entry>, ActionError>>,
+    Staff {
+        acting: api::Acting,
+        request: StaffRequest,
+        reply: oneshot::Sender<StaffOutcome>,
     },
-    SetOpen {
-        open: bool,
-        reply: oneshot::Sender<Result<(), ActionError>>,
-    },
-    Announce {
-        text: String,
-        reply: oneshot::Sender<usize>,
-    },
-    Print {
-        reply: oneshot::Sender<Result<PathBuf, ActionError>>,
-    },
-    Snapshot {
-        reply: oneshot::Sender<ProfessorView>,
-    },
-}
-
-/// The professor's in-process API: the same command channel network clients
-/// use. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct ServerHandle {
-    commands: mpsc::Sender<Command>,
-    revisions: watch::Receiver<u64>,
-    activity: broadcast::Sender<Activity>,
-    shutdown: Arc<watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for Command {
@@ -251,116 +119,58 @@ impl std::fmt::Debug for Command {
     }
 }
 
-impl ServerHandle {
-    /// Sends a command and waits for its answer; fails only if the actor has
-    /// stopped.
-    pub(crate) async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, ActionError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(make(reply))
-            .await
-            .map_err(|_| ActionError::ShuttingDown)?;
-        answer.await.map_err(|_| ActionError::ShuttingDown)
-    }
-
-    /// Serves `username`, or the first student when `None`. `Ok(None)` if there
-    /// was nobody to serve.
-    pub async fn serve(
-        &self,
-        username: Option<String>,
-    ) -> Result<Option<ServedStudent>, ActionError> {
-        self.ask(|reply| Command::Serve { username, reply }).await?
-    }
-
-    /// Removes a student without helping them. `Ok(None)` if they were not waiting.
-    pub async fn remove(&self, username: String) -> Result<Option<Entry>, ActionError> {
-        self.ask(|reply| Command::Remove { username, reply })
-            .await?
-    }
-
-    pub async fn set_open(&self, open: bool) -> Result<(), ActionError> {
-        self.ask(|reply| Command::SetOpen { open, reply }).await?
-    }
-
-    /// Sends `text` to every signed-in student; returns how many.
-    pub async fn announce(&self, text: String) -> Result<usize, ActionError> {
-        self.ask(|reply| Command::Announce { text, reply }).await
-    }
-
-    /// Writes a plain-text snapshot of the queue to `prints/`; returns its path.
-    pub async fn print(&self) -> Result<PathBuf, ActionError> {
-        self.ask(|reply| Command::Print { reply }).await?
-    }
-
-    pub async fn snapshot(&self) -> Result<ProfessorView, ActionError> {
-        self.ask(|reply| Command::Snapshot { reply }).await
-    }
-
-    /// Changes whenever anything the professor sees changed.
-    pub fn revisions(&self) -> watch::Receiver<u64> {
-        self.revisions.clone()
-    }
-
-    pub fn activity(&self) -> broadcast::Receiver<Activity> {
-        self.activity.subscribe()
-    }
-
-    /// Asks the server to shut down gracefully: every student is told.
-    pub fn shutdown(&self) {
-        self.shutdown.send_replace(true);
-    }
-
-    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
-    pub(crate) fn commands(&self) -> &mpsc::Sender<Command> {
-        &self.commands
-    }
-}
-
 pub(crate) struct Actor {
     config: Arc<ServerConfig>,
     store: Store,
     helped_log: HelpedLog,
     queue: Queue,
-    online: HashMap<Arc<str>, Online>,
-    backoff: HashMap<String, LoginState>,
-    /// The back-off table's size after its last sweep.
-    backoff_after_sweep: usize,
-    now_helping: Option<(Arc<str>, UnixMillis)>,
+    presence: presence::Presence,
+    logins: accounts::Logins,
+    /// The latest activity, for staff screens.
+    activity: VecDeque<Activity>,
     last_announcement: Option<Arc<str>>,
+    /// Students who joined since the server started (staff screens ring when
+    /// it grows).
+    joins: u64,
     snapshots: watch::Sender<Arc<QueueSnapshot>>,
-    revisions: watch::Sender<u64>,
-    activity: broadcast::Sender<Activity>,
+    staff_views: watch::Sender<Arc<StaffView>>,
+    /// The queue changed: the students' snapshot and the staff view are owed.
     queue_changed: bool,
-    professor_changed: bool,
+    /// Something only staff see changed.
+    staff_changed: bool,
 }
-
-#[derive(Debug, Default)]
-struct LoginState {
-    backoff: Backoff<Instant>,
-    /// An attempt is being verified; a second one waits, so parallel
-    /// connections cannot multiply an attacker's guesses.
-    in_flight_since: Option<Instant>,
-}
-
-/// `users list` shows the last sign-in to the minute; recording every
-/// reconnection exactly would cost a disk sync each.
-const SIGN_IN_GRANULARITY_MS: i64 = 60_000;
-
-/// An attempt whose handler vanished mid-verification stops blocking others
-/// after this long.
-const STALE_ATTEMPT: Duration = Duration::from_secs(60);
 
 /// Parts of a started server that connection handlers share.
 #[derive(Debug, Clone)]
 pub(crate) struct Channels {
     pub handle: ServerHandle,
     pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+}
+
+/// Drops the rows at the back (then the oldest activity) of a staff view
+/// until it fits in one frame: a screenful of the longest legal texts can
+/// exceed it, and a view that cannot be sent helps nobody. The counts stay
+/// exact.
+fn fit_in_a_frame(mut view: StaffView) -> StaffView {
+    // The message around the view adds a tag of a byte or two.
+    const SLACK: usize = 16;
+    let fits = |view: &StaffView| {
+        jqueue_shared::codec::encode_frame(view)
+            .is_ok_and(|frame| frame.len() + SLACK <= jqueue_shared::MAX_FRAME_LEN)
+    };
+    while !fits(&view) {
+        if view.rows.len() > 1 {
+            view.rows.truncate(view.rows.len() / 2);
+        } else if !view.activity.is_empty() {
+            let half = view.activity.len() / 2;
+            view.activity.drain(..=half);
+        } else {
+            view.online.clear();
+            view.rows.clear();
+            break;
+        }
+    }
+    view
 }
 
 pub(crate) fn now_ms() -> UnixMillis {
@@ -383,17 +193,18 @@ impl Actor {
     /// Opens the store and restores the session; spawns the actor task.
     pub(crate) fn spawn(config: Arc<ServerConfig>) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
-        let mut store = Store::open(&db_path).map_err(|e| StartError::Database {
+        let database_error = |e: StoreError| StartError::Database {
             path: db_path.clone(),
             message: e.to_string(),
-        })?;
+        };
+        let mut store = Store::open(&db_path).map_err(database_error)?;
         let now = now_ms();
         let state = store
             .load_session(&config.session, now)
-            .map_err(|e| StartError::Database {
-                path: db_path.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(database_error)?;
+        let last_announcement = store
+            .announcement(&config.session)
+            .map_err(database_error)?;
         if let Err(e) = store.purge_expired_tokens(now) {
             tracing::warn!("could not purge expired tokens: {e}");
         }
@@ -409,12 +220,14 @@ impl Actor {
         let queue = Queue::restore(
             state.open,
             state.entries,
+            state.helps,
             state.helped.into_iter().map(|(name, _)| Arc::from(name)),
-            &state.serve_times,
+            &state.help_lengths,
         );
         tracing::info!(
             session = %config.session,
             waiting = queue.len(),
+            helping = queue.helps().len(),
             helped = queue.helped_count(),
             "session loaded"
         );
@@ -426,31 +239,46 @@ impl Actor {
             now,
             1,
         )));
-        let (revisions, revision_rx) = watch::channel(0);
-        let (activity, _) = broadcast::channel(256);
+        let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView {
+            course: String::new(),
+            session: String::new(),
+            open: false,
+            now,
+            waiting: 0,
+            online_students: 0,
+            helped_count: 0,
+            typical_help_secs: None,
+            joins: 0,
+            rows: Vec::new(),
+            helps: Vec::new(),
+            staff_online: Vec::new(),
+            online: Vec::new(),
+            activity: Vec::new(),
+            announcement: None,
+            port_note: None,
+        }));
         let (shutdown, _) = watch::channel(false);
         let handle = ServerHandle {
             commands,
-            revisions: revision_rx,
-            activity: activity.clone(),
+            staff_views: staff_view_rx,
             shutdown: Arc::new(shutdown),
         };
-        let actor = Actor {
+        let mut actor = Actor {
             config,
             store,
             helped_log,
             queue,
-            online: HashMap::new(),
-            backoff: HashMap::new(),
-            backoff_after_sweep: 0,
-            now_helping: None,
-            last_announcement: None,
+            presence: presence::Presence::default(),
+            logins: accounts::Logins::default(),
+            activity: VecDeque::new(),
+            last_announcement: last_announcement.map(Arc::from),
+            joins: 0,
             snapshots,
-            revisions,
-            activity,
+            staff_views,
             queue_changed: false,
-            professor_changed: false,
+            staff_changed: true,
         };
+        actor.publish();
         tokio::spawn(actor.run(receiver));
         Ok(Channels {
             handle,
@@ -459,7 +287,19 @@ impl Actor {
     }
 
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
+        loop {
+            let command = match self.next_away_deadline() {
+                Some(deadline) => tokio::select! {
+                    command = commands.recv() => command,
+                    () = tokio::time::sleep_until(deadline) => {
+                        self.expire_away();
+                        self.publish();
+                        continue;
+                    }
+                },
+                None => commands.recv().await,
+            };
+            let Some(command) = command else { break };
             self.apply(command);
             // Coalesce: apply whatever else is already waiting, then publish once.
             for _ in 1..MAX_BURST {
@@ -472,6 +312,14 @@ impl Actor {
             self.flush_storage().await;
         }
         tracing::debug!("actor stopped: every sender is gone");
+    }
+
+    /// When the next student marked away runs out of time, on tokio's clock
+    /// (so tests can pause it).
+    fn next_away_deadline(&self) -> Option<Instant> {
+        let deadline = self.queue.next_away_deadline()?;
+        let wait = u64::try_from(deadline - now_ms()).unwrap_or(0);
+        Some(Instant::now() + Duration::from_millis(wait))
     }
 
     /// Flushes the burst's changes to the disk. Every change was committed
@@ -503,19 +351,22 @@ impl Actor {
                 QueueSnapshot::of(&self.queue, self.config.show_names, now_ms(), version);
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
-            self.professor_changed = true;
+            self.staff_changed = true;
         }
-        if self.professor_changed {
-            self.revisions.send_modify(|r| *r += 1);
-            self.professor_changed = false;
+        if self.staff_changed {
+            let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
+            self.staff_views.send_replace(Arc::new(view));
+            self.staff_changed = false;
         }
     }
 
     fn record(&mut self, kind: ActivityKind) {
-        tracing::info!(target: "jqueue::activity", "{kind:?}");
-        self.professor_changed = true;
-        // Nobody listening (headless mode) is fine.
-        let _ = self.activity.send(Activity { at: now_ms(), kind });
+        tracing::info!(target: "jqueue::activity", "{kind}");
+        if self.activity.len() == MAX_ACTIVITY {
+            self.activity.pop_front();
+        }
+        self.activity.push_back(Activity { at: now_ms(), kind });
+        self.staff_changed = true;
     }
 
     fn storage_failed(&mut self, e: &StoreError) {
@@ -525,40 +376,13 @@ impl Actor {
         });
     }
 
-    #[allow(clippy::too_many_lines)] // one arm per command reads best as one match
     fn apply(&mut self, command: Command) {
         match command {
             Command::AccountStatus { username, reply } => {
-                let status =
-                    blocking(|| self.store.account(&username)).map(|account| {
-                        match account.and_then(|a| a.password_phc) {
-                            Some(_) => AccountStatus::Known,
-                            None => AccountStatus::New,
-                        }
-                    });
-                let _ = reply.send(status);
+                let _ = reply.send(self.account_status(&username));
             }
             Command::BeginLogin { username, reply } => {
-                let now = Instant::now();
-                self.forget_stale_backoffs(now);
-                let state = self.backoff.entry(username.clone()).or_default();
-                let gate = if let Err(wait) = state.backoff.check(now) {
-                    Ok(LoginGate::Wait(wait))
-                } else if state
-                    .in_flight_since
-                    .is_some_and(|t| now - t < STALE_ATTEMPT)
-                {
-                    Ok(LoginGate::Wait(Duration::from_secs(1)))
-                } else {
-                    let account = blocking(|| self.store.account(&username));
-                    // A lookup that failed starts no attempt: the handler
-                    // closes without a FinishLogin.
-                    state.in_flight_since = account.is_ok().then_some(now);
-                    account.map(|account| LoginGate::Proceed {
-                        password_phc: account.and_then(|a| a.password_phc),
-                    })
-                };
-                let _ = reply.send(gate);
+                let _ = reply.send(self.begin_login(username));
             }
             Command::FinishLogin {
                 username,
@@ -566,30 +390,7 @@ impl Actor {
                 success,
                 reply,
             } => {
-                let result = if success {
-                    self.backoff.remove(&username);
-                    let now = now_ms();
-                    let noted = blocking(|| {
-                        self.store
-                            .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
-                    });
-                    if let Err(e) = noted {
-                        tracing::warn!("could not record {username}'s sign-in time: {e}");
-                    }
-                    let token = self.issue_token(&username);
-                    if token.is_ok() {
-                        self.record(ActivityKind::SignedIn { username, peer });
-                    }
-                    token.map(Some)
-                } else {
-                    let state = self.backoff.entry(username.clone()).or_default();
-                    state.in_flight_since = None;
-                    let wait = state.backoff.record_failure(Instant::now());
-                    tracing::info!(%username, %peer, ?wait, "failed sign-in");
-                    self.record(ActivityKind::SignInFailed { username, peer });
-                    Ok(None)
-                };
-                let _ = reply.send(result);
+                let _ = reply.send(self.finish_login(username, peer, success));
             }
             Command::Register {
                 username,
@@ -597,61 +398,19 @@ impl Actor {
                 password_phc,
                 reply,
             } => {
-                let now = now_ms();
-                let result = match blocking(|| self.store.register(&username, &password_phc, now)) {
-                    Ok(true) => self.issue_token(&username).map(|token| {
-                        self.record(ActivityKind::Registered { username, peer });
-                        RegisterOutcome::Registered(token)
-                    }),
-                    Ok(false) => Ok(RegisterOutcome::Taken),
-                    Err(e) => {
-                        self.storage_failed(&e);
-                        Err(e.into())
-                    }
-                };
-                let _ = reply.send(result);
+                let _ = reply.send(self.register(username, peer, &password_phc));
             }
             Command::Resume { token, peer, reply } => {
-                let digest = auth::token_digest(&token);
-                let now = now_ms();
-                let owner = blocking(|| self.store.token_owner(&digest, now));
-                if let Ok(Some(username)) = &owner {
-                    let _ = blocking(|| {
-                        self.store
-                            .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
-                    });
-                    self.record(ActivityKind::SignedIn {
-                        username: username.clone(),
-                        peer,
-                    });
-                }
-                let _ = reply.send(owner);
+                let _ = reply.send(self.resume(&token, peer));
             }
-            Command::Logout { token } => {
-                let digest = auth::token_digest(&token);
-                if let Err(e) = blocking(|| self.store.revoke_token(&digest)) {
-                    self.storage_failed(&e);
-                }
+            Command::Logout { token } => self.logout(&token),
+            Command::IsStaff { username, reply } => {
+                let _ = reply.send(self.is_staff(&username));
             }
-            Command::Attach {
-                username,
-                conn,
-                peer,
-                notices,
-                reply,
-            } => {
-                let outcome = self.attach(username, conn, peer, notices);
-                let _ = reply.send(outcome);
+            Command::Attach { connection, reply } => {
+                let _ = reply.send(self.attach(connection));
             }
-            Command::Detach { username, conn } => {
-                if self.online.get(&username).is_some_and(|o| o.conn == conn) {
-                    let online = self.online.remove(&username).expect("checked above");
-                    self.record(ActivityKind::Disconnected {
-                        username: username.to_string(),
-                        peer: online.peer,
-                    });
-                }
-            }
+            Command::Detach { username, id } => self.detach(&username, id),
             Command::Join {
                 username,
                 description,
@@ -662,297 +421,27 @@ impl Actor {
                 let _ = reply.send(self.answer(result));
             }
             Command::Cancel { username, reply } => {
-                let result = if self.queue.position(&username).is_none() {
-                    RequestResult::NotQueued
-                } else {
-                    match blocking(|| self.store.delete_entry(&self.config.session, &username)) {
-                        Ok(()) => {
-                            self.queue.cancel(&username);
-                            self.queue_changed = true;
-                            self.record(ActivityKind::Cancelled {
-                                username: username.to_string(),
-                            });
-                            RequestResult::Cancelled
-                        }
-                        Err(e) => {
-                            self.storage_failed(&e);
-                            RequestResult::StorageFailure
-                        }
-                    }
-                };
+                let result = self.cancel(&username);
                 let _ = reply.send(self.answer(result));
             }
-            Command::Serve { username, reply } => {
-                let _ = reply.send(self.serve(username.as_deref()));
+            Command::Back { username, reply } => {
+                let result = self.back(&username);
+                let _ = reply.send(self.answer(result));
             }
-            Command::Remove { username, reply } => {
-                let _ = reply.send(self.remove(&username));
-            }
-            Command::SetOpen { open, reply } => {
-                let result = blocking(|| self.store.set_open(&self.config.session, open));
-                let result = match result {
-                    Ok(()) => {
-                        if self.queue.is_open() != open {
-                            self.queue.set_open(open);
-                            self.queue_changed = true;
-                            self.record(if open {
-                                ActivityKind::Opened
-                            } else {
-                                ActivityKind::Closed
-                            });
-                        }
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.storage_failed(&e);
-                        Err(e.into())
-                    }
-                };
-                let _ = reply.send(result);
-            }
-            Command::Announce { text, reply } => {
-                let text: Arc<str> = text.into();
-                let mut reached = 0;
-                for online in self.online.values() {
-                    if online
-                        .notices
-                        .deliver(Notice::Announcement(text.clone()), 0)
-                    {
-                        reached += 1;
-                    }
-                }
-                self.last_announcement = Some(text.clone());
-                self.record(ActivityKind::Announced {
-                    text: text.to_string(),
-                });
-                let _ = reply.send(reached);
-            }
-            Command::Print { reply } => {
-                let view = self.professor_view();
-                let dir = self.config.prints_dir();
-                let _ = reply.send(blocking(|| {
-                    print::write_snapshot(&dir, &view, SystemTime::now())
-                }));
-            }
-            Command::Snapshot { reply } => {
-                let _ = reply.send(self.professor_view());
+            Command::Staff {
+                acting,
+                request,
+                reply,
+            } => {
+                let _ = reply.send(self.staff_request(acting, request));
             }
         }
-    }
-
-    /// Guesses at many made-up names must not grow the back-off table
-    /// forever: past a bound, forget accounts that may already try again.
-    /// Drops back-off entries that no longer hold anyone back. The sweep is
-    /// O(table), so it runs only when the table has doubled since the last
-    /// one (and is past a floor): amortised O(1) per login even when an
-    /// attacker keeps thousands of entries live.
-    fn forget_stale_backoffs(&mut self, now: Instant) {
-        const FLOOR: usize = 10_000;
-        if self.backoff.len() <= FLOOR.max(2 * self.backoff_after_sweep) {
-            return;
-        }
-        self.backoff.retain(|_, state| {
-            state.backoff.check(now).is_err()
-                || state
-                    .in_flight_since
-                    .is_some_and(|t| now - t < STALE_ATTEMPT)
-        });
-        self.backoff_after_sweep = self.backoff.len();
-    }
-
-    fn issue_token(&mut self, username: &str) -> Result<SessionToken, ActionError> {
-        let token = auth::new_token().map_err(|e| ActionError::Storage(e.to_string()))?;
-        let digest = auth::token_digest(&token);
-        let expires = now_ms() + self.config.token_ttl.as_millis() as i64;
-        blocking(|| self.store.insert_token(&digest, username, expires)).map_err(|e| {
-            self.storage_failed(&e);
-            ActionError::from(e)
-        })?;
-        Ok(token)
-    }
-
-    fn attach(
-        &mut self,
-        username: Arc<str>,
-        conn: u64,
-        peer: SocketAddr,
-        notices: Arc<dyn NoticeSink>,
-    ) -> AttachOutcome {
-        let replacing = self.online.contains_key(&username);
-        if !replacing && self.online.len() >= self.config.max_connections {
-            return AttachOutcome::ServerFull;
-        }
-        if let Some(announcement) = &self.last_announcement {
-            notices.deliver(Notice::Announcement(announcement.clone()), 0);
-        }
-        if let Some(old) = self.online.insert(
-            username,
-            Online {
-                conn,
-                peer,
-                notices,
-            },
-        ) {
-            old.notices
-                .deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0);
-        }
-        self.professor_changed = true;
-        AttachOutcome::Attached
-    }
-
-    fn join(
-        &mut self,
-        username: &Arc<str>,
-        description: String,
-        location: String,
-    ) -> RequestResult {
-        if !jqueue_shared::validate::is_valid_text(&description) {
-            return RequestResult::InvalidText {
-                field: TextField::Description,
-                max_chars: jqueue_shared::validate::MAX_TEXT_CHARS as u32,
-            };
-        }
-        if !jqueue_shared::validate::is_valid_text(&location) {
-            return RequestResult::InvalidText {
-                field: TextField::Location,
-                max_chars: jqueue_shared::validate::MAX_TEXT_CHARS as u32,
-            };
-        }
-        match self.queue.check_join(username) {
-            Err(JoinError::Closed) => return RequestResult::QueueClosed,
-            Err(JoinError::AlreadyQueued { position }) => {
-                return RequestResult::AlreadyQueued {
-                    position: position as u32,
-                };
-            }
-            Ok(()) => {}
-        }
-        let entry = Entry {
-            username: username.clone(),
-            description: description.into(),
-            location: location.into(),
-            joined_at: now_ms(),
-        };
-        if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
-            self.storage_failed(&e);
-            return RequestResult::StorageFailure;
-        }
-        let position = self.queue.join(entry).expect("checked before persisting");
-        self.queue_changed = true;
-        self.record(ActivityKind::Joined {
-            username: username.to_string(),
-        });
-        RequestResult::Joined {
-            position: position as u32,
-        }
-    }
-
-    fn serve(&mut self, username: Option<&str>) -> Result<Option<ServedStudent>, ActionError> {
-        let Some(entry) = self.queue.check_serve(username).cloned() else {
-            return Ok(None);
-        };
-        let now = now_ms();
-        let session = self.config.session.clone();
-        if let Err(e) = blocking(|| {
-            self.store
-                .record_help(&session, &entry, HelpKind::Served, now)
-        }) {
-            self.storage_failed(&e);
-            return Err(e.into());
-        }
-        let served = self
-            .queue
-            .serve(Some(&entry.username), now)
-            .expect("checked before persisting");
-        if served.first_help_this_session {
-            // The serve is committed; if this line is lost to a crash, the next
-            // start writes it from the database.
-            if let Err(e) = blocking(|| self.helped_log.append(&entry.username, now)) {
-                tracing::error!("could not write {}: {e}", self.helped_log.path().display());
-                self.record(ActivityKind::StorageFailed {
-                    message: format!("could not write the helped log: {e}"),
-                });
-            }
-        }
-        self.queue_changed = true;
-        self.now_helping = Some((entry.username.clone(), now));
-        self.notify(&entry.username, Notice::BeingHelped);
-        self.record(ActivityKind::Served {
-            username: entry.username.to_string(),
-        });
-        Ok(Some(ServedStudent {
-            entry: served.entry,
-            first_help_this_session: served.first_help_this_session,
-        }))
-    }
-
-    fn remove(&mut self, username: &str) -> Result<Option<Entry>, ActionError> {
-        let Some(entry) = self.queue.check_serve(Some(username)).cloned() else {
-            return Ok(None);
-        };
-        let session = self.config.session.clone();
-        if let Err(e) = blocking(|| {
-            self.store
-                .record_help(&session, &entry, HelpKind::Removed, now_ms())
-        }) {
-            self.storage_failed(&e);
-            return Err(e.into());
-        }
-        let removed = self.queue.remove(username);
-        self.queue_changed = true;
-        self.notify(&entry.username, Notice::Removed);
-        self.record(ActivityKind::Removed {
-            username: username.to_string(),
-        });
-        Ok(removed)
     }
 
     /// `result`, with the snapshot that will show it: the one this burst
     /// ends with, if it changed the queue.
-    fn answer(&self, result: RequestResult) -> Answer {
+    fn answer(&self, result: jqueue_shared::RequestResult) -> Answer {
         let views_from = self.snapshots.borrow().version() + u64::from(self.queue_changed);
         Answer { result, views_from }
-    }
-
-    /// Tells a student they are being helped or were removed. Both change
-    /// the queue, so this burst ends with a new snapshot; the ones before it
-    /// still show the student waiting.
-    fn notify(&self, username: &str, notice: Notice) {
-        debug_assert!(self.queue_changed, "the snapshot after the notice is owed");
-        if let Some(online) = self.online.get(username) {
-            let views_from = self.snapshots.borrow().version() + 1;
-            online.notices.deliver(notice, views_from);
-        }
-    }
-
-    fn professor_view(&self) -> ProfessorView {
-        ProfessorView {
-            course: self.config.course.clone(),
-            session: self.config.session.clone(),
-            open: self.queue.is_open(),
-            entries: self
-                .queue
-                .entries()
-                .map(|e| ProfessorEntry {
-                    entry: e.clone(),
-                    helped_before: self.queue.was_helped(&e.username),
-                    online: self.online.contains_key(&e.username),
-                })
-                .collect(),
-            online: self.online.len(),
-            helped_count: self.queue.helped_count(),
-            typical_help_ms: self.queue.typical_help_ms(),
-            now_helping: self.now_helping.clone(),
-            last_announcement: self.last_announcement.clone(),
-            connected: {
-                let mut connected: Vec<_> = self
-                    .online
-                    .iter()
-                    .map(|(name, o)| (name.clone(), o.peer))
-                    .collect();
-                connected.sort();
-                connected
-            },
-        }
     }
 }

@@ -1,21 +1,25 @@
 //! The office-hours queue as a pure state machine.
 //!
 //! This module owns the queue rules: one entry per student, arrival order,
-//! open/closed, who has been helped this session, and the wait estimate. It does
-//! no I/O and reads no clock: every time it needs is passed in as Unix
-//! milliseconds. The actor persists a change *before* applying it here, so each
-//! mutating operation has a `check_*` twin that says what would happen.
+//! open/closed, the help each staff member has in progress (a serve claims a
+//! student for one staff member), students marked away after a not-here help
+//! (they keep their place at the front until a deadline), who has been
+//! helped this session, and the wait estimate. It does no I/O and reads no
+//! clock: every time it needs is passed in as Unix milliseconds. The actor
+//! persists a change *before* applying it here, so each mutating operation
+//! has a `check_*` twin that says what would happen.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// Wall-clock time as milliseconds since the Unix epoch.
 pub type UnixMillis = i64;
 
-/// How many recent help durations the wait estimate looks at.
+/// How many recent help lengths the wait estimate looks at.
 const RECENT_HELPS: usize = 10;
-/// A gap between two serves longer than this is a break, not a help.
-const LONGEST_PLAUSIBLE_HELP_MS: i64 = 30 * 60 * 1000;
+/// A help longer than this was left open over a break: it says nothing
+/// about how long helps take.
+const LONGEST_PLAUSIBLE_HELP_MS: i64 = 60 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -23,6 +27,8 @@ pub struct Entry {
     pub description: Arc<str>,
     pub location: Arc<str>,
     pub joined_at: UnixMillis,
+    /// Marked not here: the place is kept until then.
+    pub away_until: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,25 +38,61 @@ pub enum JoinError {
     AlreadyQueued {
         position: usize,
     },
+    /// Being helped right now.
+    BeingHelped,
+}
+
+/// Why a serve cannot go ahead. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServeError {
+    /// Nobody (who is here) is waiting.
+    NobodyWaiting,
+    /// The student is not waiting.
+    NotWaiting,
+    /// Another staff member took the student first.
+    AlreadyServed { by: Arc<str> },
+}
+
+/// A help in progress: `staff` is with `entry`'s student.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help {
+    pub staff: Arc<str>,
+    pub entry: Entry,
+    pub served_at: UnixMillis,
+}
+
+/// A help that ended as helped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub help: Help,
+    pub help_ms: i64,
+    /// True the first time this student's help ends as helped in this
+    /// session: only then does their name go to the helped log.
+    pub first_help_this_session: bool,
 }
 
 /// The outcome of serving a student.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
     pub entry: Entry,
-    /// True the first time this student is served in this session: only then
-    /// does their name go to the helped log.
-    pub first_help_this_session: bool,
+    /// Helped earlier this session.
+    pub helped_before: bool,
+    /// The help the serve ended (the staff member's previous one), if any.
+    pub finished: Option<Finished>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Queue {
     open: bool,
     entries: VecDeque<Entry>,
+    /// Helps in progress, by staff member.
+    helps: HashMap<Arc<str>, Help>,
+    /// Students whose help ended as helped this session.
     helped: HashSet<Arc<str>>,
-    /// Times between consecutive serves, most recent last.
+    /// Who served each student last, to tell a second staff member who won.
+    served_by: HashMap<Arc<str>, Arc<str>>,
+    /// Lengths of recent helps, most recent last.
     recent_helps: VecDeque<i64>,
-    last_serve_at: Option<UnixMillis>,
 }
 
 impl Queue {
@@ -62,13 +104,14 @@ impl Queue {
         }
     }
 
-    /// Rebuilds a queue from persisted state. `serve_times` are the times of
-    /// this session's serves, oldest first.
+    /// Rebuilds a queue from persisted state: `helps` are the helps in
+    /// progress, `help_lengths` this session's finished helps, oldest first.
     pub fn restore(
         open: bool,
         entries: impl IntoIterator<Item = Entry>,
+        helps: impl IntoIterator<Item = Help>,
         helped: impl IntoIterator<Item = Arc<str>>,
-        serve_times: &[UnixMillis],
+        help_lengths: &[i64],
     ) -> Self {
         let mut queue = Self {
             open,
@@ -76,8 +119,14 @@ impl Queue {
             helped: helped.into_iter().collect(),
             ..Self::default()
         };
-        for &at in serve_times {
-            queue.note_serve(at);
+        for help in helps {
+            queue
+                .served_by
+                .insert(help.entry.username.clone(), help.staff.clone());
+            queue.helps.insert(help.staff.clone(), help);
+        }
+        for &length in help_lengths {
+            queue.note_help(length);
         }
         queue
     }
@@ -103,6 +152,21 @@ impl Queue {
         self.entries.iter()
     }
 
+    /// The helps in progress, in no particular order.
+    pub fn helps(&self) -> impl ExactSizeIterator<Item = &Help> {
+        self.helps.values()
+    }
+
+    /// `staff`'s help in progress.
+    pub fn help_of(&self, staff: &str) -> Option<&Help> {
+        self.helps.get(staff)
+    }
+
+    /// The help `student` is in, if any.
+    pub fn help_for(&self, student: &str) -> Option<&Help> {
+        self.helps.values().find(|h| &*h.entry.username == student)
+    }
+
     /// 1-based position of `username`, if waiting.
     pub fn position(&self, username: &str) -> Option<usize> {
         self.index(username).map(|i| i + 1)
@@ -112,19 +176,33 @@ impl Queue {
         self.entries.iter().position(|e| &*e.username == username)
     }
 
-    pub fn was_helped(&self, username: &str) -> bool {
-        self.helped.contains(username)
+    pub fn entry(&self, username: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| &*e.username == username)
     }
 
-    /// Number of distinct students helped this session.
+    /// Helped this session: a help that ended as helped, or one in progress.
+    pub fn was_helped(&self, username: &str) -> bool {
+        self.helped.contains(username) || self.help_for(username).is_some()
+    }
+
+    /// Number of distinct students helped this session (helps in progress
+    /// included).
     pub fn helped_count(&self) -> usize {
         self.helped.len()
+            + self
+                .helps
+                .values()
+                .filter(|h| !self.helped.contains(&h.entry.username))
+                .count()
     }
 
     /// Whether `username` may join now.
     pub fn check_join(&self, username: &str) -> Result<(), JoinError> {
         if let Some(position) = self.position(username) {
             return Err(JoinError::AlreadyQueued { position });
+        }
+        if self.help_for(username).is_some() {
+            return Err(JoinError::BeingHelped);
         }
         if !self.open {
             return Err(JoinError::Closed);
@@ -144,28 +222,100 @@ impl Queue {
         self.take(username)
     }
 
-    /// The entry [`Queue::serve`] would take: `username`'s, or the first.
-    pub fn check_serve(&self, username: Option<&str>) -> Option<&Entry> {
-        match username {
-            Some(name) => self.entries.iter().find(|e| &*e.username == name),
-            None => self.entries.front(),
+    /// The entry [`Queue::serve`] would take: `student`'s, or the first one
+    /// not marked away.
+    pub fn check_serve(&self, student: Option<&str>) -> Result<&Entry, ServeError> {
+        match student {
+            Some(name) => self
+                .entry(name)
+                .ok_or_else(|| match self.served_by.get(name) {
+                    Some(by) => ServeError::AlreadyServed { by: by.clone() },
+                    None => ServeError::NotWaiting,
+                }),
+            None => self
+                .entries
+                .iter()
+                .find(|e| e.away_until.is_none())
+                .ok_or(ServeError::NobodyWaiting),
         }
     }
 
-    /// Serves `username` (or the first student): they leave the queue and are
-    /// marked helped for this session.
-    pub fn serve(&mut self, username: Option<&str>, now: UnixMillis) -> Option<Served> {
-        let index = match username {
-            Some(name) => self.index(name)?,
-            None => 0,
-        };
-        let entry = self.entries.remove(index)?;
-        let first_help_this_session = self.helped.insert(entry.username.clone());
-        self.note_serve(now);
-        Some(Served {
+    /// `staff` serves `student` (or the first student not away): it ends
+    /// their current help as helped, and claims the student, who leaves the
+    /// queue. Two staff can never hold the same student: the second serve of
+    /// a student finds them gone.
+    pub fn serve(
+        &mut self,
+        staff: &Arc<str>,
+        student: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<Served, ServeError> {
+        let name = self.check_serve(student)?.username.clone();
+        let finished = self.finish(staff, now);
+        let index = self.index(&name).expect("checked above");
+        let mut entry = self.entries.remove(index).expect("index is in range");
+        entry.away_until = None;
+        let helped_before = self.helped.contains(&entry.username);
+        self.served_by.insert(entry.username.clone(), staff.clone());
+        self.helps.insert(
+            staff.clone(),
+            Help {
+                staff: staff.clone(),
+                entry: entry.clone(),
+                served_at: now,
+            },
+        );
+        Ok(Served {
             entry,
+            helped_before,
+            finished,
+        })
+    }
+
+    /// Ends `staff`'s help as helped.
+    pub fn finish(&mut self, staff: &str, now: UnixMillis) -> Option<Finished> {
+        let help = self.helps.remove(staff)?;
+        let help_ms = (now - help.served_at).max(0);
+        self.note_help(help_ms);
+        let first_help_this_session = self.helped.insert(help.entry.username.clone());
+        Some(Finished {
+            help,
+            help_ms,
             first_help_this_session,
         })
+    }
+
+    /// Ends `staff`'s help as not here: the student goes back to the front,
+    /// marked away until `until`. It does not count as help.
+    pub fn not_here(&mut self, staff: &str, until: UnixMillis) -> Option<Help> {
+        let help = self.helps.remove(staff)?;
+        let mut entry = help.entry.clone();
+        entry.away_until = Some(until);
+        self.entries.push_front(entry);
+        Some(help)
+    }
+
+    /// `student` is back: no longer marked away. `false` if they were not.
+    pub fn back(&mut self, student: &str) -> bool {
+        match self.entries.iter_mut().find(|e| &*e.username == student) {
+            Some(entry) if entry.away_until.is_some() => {
+                entry.away_until = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The students whose time away has run out by `now`.
+    pub fn check_expired(&self, now: UnixMillis) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(move |e| e.away_until.is_some_and(|until| until <= now))
+    }
+
+    /// When the next student marked away runs out of time.
+    pub fn next_away_deadline(&self) -> Option<UnixMillis> {
+        self.entries.iter().filter_map(|e| e.away_until).min()
     }
 
     /// Removes a student without helping them: nothing is marked or logged.
@@ -178,35 +328,34 @@ impl Queue {
         self.entries.remove(index)
     }
 
-    fn note_serve(&mut self, now: UnixMillis) {
-        if let Some(last) = self.last_serve_at {
-            let gap = now - last;
-            if (0..=LONGEST_PLAUSIBLE_HELP_MS).contains(&gap) {
-                if self.recent_helps.len() == RECENT_HELPS {
-                    self.recent_helps.pop_front();
-                }
-                self.recent_helps.push_back(gap);
+    fn note_help(&mut self, length: i64) {
+        if (0..=LONGEST_PLAUSIBLE_HELP_MS).contains(&length) {
+            if self.recent_helps.len() == RECENT_HELPS {
+                self.recent_helps.pop_front();
             }
+            self.recent_helps.push_back(length);
         }
-        self.last_serve_at = Some(now);
     }
 
-    /// The typical time one help takes: the median of the recent gaps between
-    /// serves. `None` until two serves have been seen.
+    /// The typical time one help takes: the median of the recent help
+    /// lengths. `None` until a help has ended.
     pub fn typical_help_ms(&self) -> Option<i64> {
         if self.recent_helps.is_empty() {
             return None;
         }
-        let mut gaps: Vec<i64> = self.recent_helps.iter().copied().collect();
-        gaps.sort_unstable();
-        Some(gaps[gaps.len() / 2])
+        let mut lengths: Vec<i64> = self.recent_helps.iter().copied().collect();
+        lengths.sort_unstable();
+        Some(lengths[lengths.len() / 2])
     }
 
     /// Estimated wait for whoever stands at 1-based `position`: one typical
-    /// help for each student up to and including them.
+    /// help for each student up to and including them, shared among the
+    /// staff helping right now (at least one).
     pub fn estimated_wait_ms(&self, position: usize) -> Option<i64> {
-        self.typical_help_ms()
-            .map(|typical| typical.saturating_mul(i64::try_from(position).unwrap_or(i64::MAX)))
+        let serving = self.helps.len().max(1) as i64;
+        self.typical_help_ms().map(|typical| {
+            typical.saturating_mul(i64::try_from(position).unwrap_or(i64::MAX)) / serving
+        })
     }
 }
 
@@ -220,11 +369,16 @@ mod tests {
             description: "".into(),
             location: "".into(),
             joined_at: at,
+            away_until: None,
         }
     }
 
     fn names(q: &Queue) -> Vec<&str> {
         q.entries().map(|e| &*e.username).collect()
+    }
+
+    fn staff(name: &str) -> Arc<str> {
+        name.into()
     }
 
     #[test]
@@ -247,7 +401,14 @@ mod tests {
         q.join(entry("a", 1)).unwrap();
         q.set_open(false);
         assert_eq!(q.join(entry("b", 2)), Err(JoinError::Closed));
-        assert_eq!(q.serve(None, 10).unwrap().entry.username.as_ref(), "a");
+        assert_eq!(
+            q.serve(&staff("t"), None, 10)
+                .unwrap()
+                .entry
+                .username
+                .as_ref(),
+            "a"
+        );
         q.set_open(true);
         assert_eq!(q.join(entry("b", 2)), Ok(1));
     }
@@ -267,61 +428,130 @@ mod tests {
     }
 
     #[test]
-    fn first_serve_in_a_session_is_marked_once() {
+    fn a_help_counts_once_it_ends_as_helped() {
         let mut q = Queue::new();
+        let t = staff("t");
         q.join(entry("a", 0)).unwrap();
-        assert!(q.serve(None, 100).unwrap().first_help_this_session);
-        q.join(entry("a", 200)).unwrap();
-        assert!(!q.serve(Some("a"), 300).unwrap().first_help_this_session);
+        let served = q.serve(&t, None, 100).unwrap();
+        assert!(!served.helped_before);
+        assert!(q.was_helped("a"), "a help in progress counts");
+        assert_eq!(q.join(entry("a", 150)), Err(JoinError::BeingHelped));
+        let done = q.finish(&t, 400).unwrap();
+        assert!(done.first_help_this_session);
+        assert_eq!(done.help_ms, 300);
+        q.join(entry("a", 500)).unwrap();
+        let again = q.serve(&t, Some("a"), 600).unwrap();
+        assert!(again.helped_before);
+        assert!(!q.finish(&t, 700).unwrap().first_help_this_session);
         assert_eq!(q.helped_count(), 1);
-        assert!(q.serve(None, 400).is_none(), "empty queue serves nobody");
+        assert_eq!(q.serve(&t, None, 800), Err(ServeError::NobodyWaiting));
     }
 
     #[test]
-    fn serve_selected_takes_that_student() {
+    fn serving_again_finishes_the_help_in_progress() {
         let mut q = Queue::new();
+        let t = staff("t");
         q.join(entry("a", 0)).unwrap();
-        q.join(entry("b", 1)).unwrap();
-        assert_eq!(q.check_serve(Some("b")).unwrap().username.as_ref(), "b");
-        assert_eq!(q.serve(Some("b"), 5).unwrap().entry.username.as_ref(), "b");
-        assert!(q.serve(Some("b"), 6).is_none());
-        assert_eq!(names(&q), ["a"]);
+        q.join(entry("b", 0)).unwrap();
+        q.serve(&t, None, 0).unwrap();
+        let served = q.serve(&t, None, 60_000).unwrap();
+        assert_eq!(served.entry.username.as_ref(), "b");
+        let finished = served.finished.unwrap();
+        assert_eq!(finished.help.entry.username.as_ref(), "a");
+        assert_eq!(finished.help_ms, 60_000);
+        assert_eq!(q.helps().len(), 1);
     }
 
     #[test]
-    fn wait_estimate_is_the_median_help_times_position() {
+    fn two_staff_never_hold_the_same_student() {
+        let mut q = Queue::new();
+        q.join(entry("carol", 0)).unwrap();
+        q.join(entry("dave", 0)).unwrap();
+        q.serve(&staff("alice"), Some("carol"), 10).unwrap();
+        assert_eq!(
+            q.serve(&staff("bob"), Some("carol"), 11),
+            Err(ServeError::AlreadyServed { by: staff("alice") })
+        );
+        assert!(q.help_of("bob").is_none(), "the loser changes nothing");
+        assert_eq!(names(&q), ["dave"]);
+        assert_eq!(
+            q.serve(&staff("bob"), Some("zed"), 12),
+            Err(ServeError::NotWaiting)
+        );
+    }
+
+    #[test]
+    fn not_here_keeps_the_place_at_the_front_until_the_deadline() {
+        let mut q = Queue::new();
+        let t = staff("t");
+        for n in ["a", "b"] {
+            q.join(entry(n, 0)).unwrap();
+        }
+        q.serve(&t, None, 10).unwrap();
+        let help = q.not_here(&t, 1_000).unwrap();
+        assert_eq!(help.entry.username.as_ref(), "a");
+        assert_eq!(names(&q), ["a", "b"]);
+        assert!(!q.was_helped("a"), "not here is not help");
+        assert!(q.help_of("t").is_none());
+        // Serving the top skips a student who is away.
+        assert_eq!(q.check_serve(None).unwrap().username.as_ref(), "b");
+        assert_eq!(q.next_away_deadline(), Some(1_000));
+        assert_eq!(q.check_expired(999).count(), 0);
+        assert_eq!(q.check_expired(1_000).count(), 1);
+        assert!(q.back("a"));
+        assert!(!q.back("a"), "back only once");
+        assert_eq!(q.check_serve(None).unwrap().username.as_ref(), "a");
+        assert_eq!(q.next_away_deadline(), None);
+    }
+
+    #[test]
+    fn wait_estimate_is_the_median_help_shared_among_staff_helping() {
         let mut q = Queue::new();
         assert_eq!(q.estimated_wait_ms(3), None);
-        for (i, at) in [0, 60_000, 180_000, 240_000].iter().enumerate() {
+        let t = staff("t");
+        for (i, length) in [60_000, 120_000, 60_000].iter().enumerate() {
             q.join(entry(&format!("s{i}"), 0)).unwrap();
-            q.serve(None, *at);
+            q.serve(&t, None, 0).unwrap();
+            q.finish(&t, *length).unwrap();
         }
-        // Gaps 60 s, 120 s, 60 s: median 60 s.
         assert_eq!(q.typical_help_ms(), Some(60_000));
         assert_eq!(q.estimated_wait_ms(3), Some(180_000));
-    }
-
-    #[test]
-    fn a_long_break_is_not_a_help() {
-        let mut q = Queue::new();
-        for (i, at) in [0, 60_000, 60_000 + 2 * 3_600_000].iter().enumerate() {
-            q.join(entry(&format!("s{i}"), 0)).unwrap();
-            q.serve(None, *at);
+        for (i, who) in ["u", "v"].iter().enumerate() {
+            q.join(entry(&format!("w{i}"), 0)).unwrap();
+            q.serve(&staff(who), None, 0).unwrap();
         }
-        assert_eq!(q.typical_help_ms(), Some(60_000));
+        assert_eq!(q.estimated_wait_ms(3), Some(90_000), "two staff helping");
     }
 
     #[test]
-    fn restore_brings_back_entries_helped_set_and_estimate() {
+    fn a_help_left_open_over_a_break_is_not_a_length() {
+        let mut q = Queue::new();
+        let t = staff("t");
+        q.join(entry("a", 0)).unwrap();
+        q.serve(&t, None, 0).unwrap();
+        q.finish(&t, 3 * 3_600_000).unwrap();
+        assert_eq!(q.typical_help_ms(), None);
+    }
+
+    #[test]
+    fn restore_brings_back_entries_helps_helped_set_and_estimate() {
+        let help = Help {
+            staff: staff("t"),
+            entry: entry("d", 1),
+            served_at: 2,
+        };
         let q = Queue::restore(
             false,
             [entry("b", 5), entry("c", 6)],
+            [help],
             ["a".into()],
-            &[0, 90_000],
+            &[90_000],
         );
         assert!(!q.is_open());
         assert_eq!(names(&q), ["b", "c"]);
         assert!(q.was_helped("a"));
+        assert!(q.was_helped("d"));
+        assert_eq!(q.help_of("t").unwrap().entry.username.as_ref(), "d");
         assert_eq!(q.typical_help_ms(), Some(90_000));
     }
 }

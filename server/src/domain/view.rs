@@ -22,11 +22,13 @@ pub struct QueueSnapshot {
     length: u32,
     /// Each waiting student's 1-based position and join time. Every student
     /// is looked up here on every change, hence foldhash, not SipHash.
-    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis)>,
+    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis, Option<UnixMillis>)>,
     /// The first rows (names hidden unless names are shown, waiting times as
     /// of when the snapshot was taken), encoded once for every student's frame.
     encoded_rows: EncodedRows,
-    typical_help_ms: Option<i64>,
+    /// The wait each place in line adds: the typical help shared among the
+    /// staff helping now.
+    wait_per_place_ms: Option<i64>,
 }
 
 impl QueueSnapshot {
@@ -35,7 +37,7 @@ impl QueueSnapshot {
         let positions = queue
             .entries()
             .zip(1..)
-            .map(|(e, position)| (e.username.clone(), (position, e.joined_at)))
+            .map(|(e, position)| (e.username.clone(), (position, e.joined_at, e.away_until)))
             .collect();
         let rows: Vec<ViewRow> = queue
             .entries()
@@ -59,7 +61,7 @@ impl QueueSnapshot {
             length: queue.len() as u32,
             positions,
             encoded_rows,
-            typical_help_ms: queue.typical_help_ms(),
+            wait_per_place_ms: queue.estimated_wait_ms(1),
         }
     }
 
@@ -75,14 +77,18 @@ impl QueueSnapshot {
 
     /// Everything of `username`'s view but the rows.
     fn head_for(&self, username: &str, now: UnixMillis) -> QueueView {
-        let estimate = |position: u32| self.typical_help_ms.map(|t| secs(t * i64::from(position)));
+        let estimate = |position: u32| {
+            self.wait_per_place_ms
+                .map(|t| secs(t * i64::from(position)))
+        };
         let you = self
             .positions
             .get(username)
-            .map(|&(position, joined_at)| OwnEntry {
+            .map(|&(position, joined_at, away_until)| OwnEntry {
                 position,
                 waited_secs: secs(now - joined_at),
                 estimated_wait_secs: estimate(position),
+                away_until,
             });
         QueueView {
             open: self.open,
@@ -125,6 +131,7 @@ mod tests {
                 description: "".into(),
                 location: "".into(),
                 joined_at: i as i64 * 1000,
+                away_until: None,
             };
             q.join(entry).unwrap();
         }

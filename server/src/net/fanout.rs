@@ -212,8 +212,12 @@ impl Outbox {
     fn queue_notices(pending: &mut Pending) -> Result<(), FrameError> {
         while let Some(notice) = pending.notices.pop_front() {
             let msg = match notice {
-                Notice::BeingHelped => ServerMsg::BeingHelped,
-                Notice::Removed => ServerMsg::Removed,
+                Notice::BeingHelped { by, at } => ServerMsg::BeingHelped {
+                    by: by.to_string(),
+                    at,
+                },
+                Notice::Removed { at } => ServerMsg::Removed { at },
+                Notice::NotHere { at, until } => ServerMsg::NotHere { at, until },
                 Notice::Announcement(text) => ServerMsg::Announcement {
                     text: text.to_string(),
                 },
@@ -409,10 +413,18 @@ mod tests {
                 description: "".into(),
                 location: "".into(),
                 joined_at: 0,
+                away_until: None,
             };
             queue.join(entry).unwrap();
         }
         Arc::new(QueueSnapshot::of(&queue, false, 0, u64::from(version)))
+    }
+
+    fn being_helped() -> Notice {
+        Notice::BeingHelped {
+            by: "ta".into(),
+            at: 7,
+        }
     }
 
     /// An outbox on one end of a loopback connection, and the student's end,
@@ -474,14 +486,20 @@ mod tests {
     async fn a_notice_goes_out_before_the_view_that_follows_it() {
         let (outbox, mut student) = connection().await;
         let (_publish, snapshots) = watch::channel(snapshot(2));
-        assert!(outbox.deliver(Notice::BeingHelped, 0));
+        assert!(outbox.deliver(being_helped(), 0));
         outbox.offer_view("ann", &snapshot(2), 0);
         assert!(is_woken(&outbox), "the handler sends both");
         assert_eq!(
             outbox.drain(Some(("ann", &snapshots))).unwrap(),
             Drained::Done
         );
-        assert_eq!(next(&mut student).await, ServerMsg::BeingHelped);
+        assert_eq!(
+            next(&mut student).await,
+            ServerMsg::BeingHelped {
+                by: "ta".into(),
+                at: 7
+            }
+        );
         assert_eq!(view_length(&next(&mut student).await), 2);
     }
 
@@ -491,12 +509,18 @@ mod tests {
     async fn no_view_from_before_a_notice_follows_it() {
         let (outbox, mut student) = connection().await;
         let (publish, snapshots) = watch::channel(snapshot(2));
-        assert!(outbox.deliver(Notice::BeingHelped, 3));
+        assert!(outbox.deliver(being_helped(), 3));
         outbox.drain(Some(("ann", &snapshots))).unwrap();
         outbox.offer_view("ann", &snapshot(2), 0);
         publish.send_replace(snapshot(3));
         outbox.offer_view("ann", &snapshot(3), 0);
-        assert_eq!(next(&mut student).await, ServerMsg::BeingHelped);
+        assert_eq!(
+            next(&mut student).await,
+            ServerMsg::BeingHelped {
+                by: "ta".into(),
+                at: 7
+            }
+        );
         assert_eq!(view_length(&next(&mut student).await), 3);
     }
 
@@ -594,16 +618,16 @@ mod tests {
         let (outbox, mut student) = connection().await;
         let (_publish, snapshots) = watch::channel(snapshot(1));
         for _ in 0..MAX_NOTICES {
-            assert!(outbox.deliver(Notice::Removed, 0));
+            assert!(outbox.deliver(Notice::Removed { at: 0 }, 0));
         }
-        assert!(!outbox.deliver(Notice::Removed, 0), "full");
+        assert!(!outbox.deliver(Notice::Removed { at: 0 }, 0), "full");
         assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0));
         assert_eq!(
             outbox.drain(Some(("ann", &snapshots))).unwrap(),
             Drained::Closed
         );
         // After the kick, nothing: no notice, no view, no frame.
-        assert!(!outbox.deliver(Notice::BeingHelped, 0));
+        assert!(!outbox.deliver(being_helped(), 0));
         outbox.offer_view("ann", &snapshot(2), 0);
         outbox.queue(&frame(&ServerMsg::Ping { nonce: 1 }));
         outbox.drain(Some(("ann", &snapshots))).unwrap();

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jqueue_shared::codec::{FrameError, FrameReader, encode_frame};
+use jqueue_shared::staff::StaffView;
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
@@ -26,11 +27,13 @@ use jqueue_shared::{
 };
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
-use crate::actor::{Answer, AttachOutcome, Command, LoginGate, RegisterOutcome, ServerHandle};
+use crate::actor::{
+    Answer, AttachOutcome, Connection, LoginGate, RegisterOutcome, ServerHandle, ShuttingDown,
+};
 use crate::config::ServerConfig;
 use crate::domain::auth;
 use crate::domain::view::QueueSnapshot;
@@ -183,6 +186,8 @@ enum StudentEvent {
     Outgoing,
     Frame(Option<ClientMsg>),
     Heartbeat,
+    /// A new staff view for a staff screen on this connection.
+    StaffView,
 }
 
 /// How a sign-in conversation ended.
@@ -201,6 +206,8 @@ enum Verdict {
     SignedIn {
         username: String,
         token: SessionToken,
+        /// How they signed in, for staff.
+        origin: String,
     },
     /// The answer has been sent; wait for the next message.
     Pending,
@@ -218,6 +225,8 @@ struct Handler {
     outbox: Arc<Outbox>,
     /// Who is signed in on this connection, once someone is.
     student: Option<Arc<str>>,
+    /// The staff views, once a staff member opened the staff screen here.
+    staff_views: Option<watch::Receiver<Arc<StaffView>>>,
     shutdown: watch::Receiver<bool>,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
@@ -240,6 +249,7 @@ impl Handler {
             reader: FrameReader::new(read),
             outbox: Outbox::new(write),
             student: None,
+            staff_views: None,
             shutdown,
             _done: done,
         }
@@ -315,19 +325,11 @@ impl Handler {
 
     /// Tells the actor this connection's student has gone.
     async fn detach(&self, username: Arc<str>) {
-        let detach = Command::Detach {
-            username,
-            conn: self.conn,
-        };
-        let _ = self.shared.handle.commands().send(detach).await;
+        self.shared.handle.detach(username, self.conn).await;
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> HandlerResult<T> {
-        self.shared
-            .handle
-            .ask(make)
-            .await
-            .map_err(|_| HandlerError::ActorGone)
+    fn handle(&self) -> &ServerHandle {
+        &self.shared.handle
     }
 
     /// The handshake and sign-in. The client has `pre_auth_timeout` to finish,
@@ -376,12 +378,7 @@ impl Handler {
                 ClientMsg::Pong { .. } => Verdict::Pending,
                 ClientMsg::Identify { username } => {
                     let status = if is_valid_username(&username) {
-                        let status = self
-                            .ask(|reply| Command::AccountStatus {
-                                username: username.clone(),
-                                reply,
-                            })
-                            .await?;
+                        let status = self.handle().account_status(username.clone()).await?;
                         let Ok(status) = status else {
                             return Ok(SignIn::Close);
                         };
@@ -398,11 +395,13 @@ impl Handler {
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } => {
                     let peer = self.peer;
-                    let owner = self
-                        .ask(|reply| Command::Resume { token, peer, reply })
-                        .await?;
+                    let owner = self.handle().resume(token, peer).await?;
                     match owner {
-                        Ok(Some(username)) => Verdict::SignedIn { username, token },
+                        Ok(Some(username)) => Verdict::SignedIn {
+                            username,
+                            token,
+                            origin: format!("token from {}", peer.ip()),
+                        },
                         Ok(None) => {
                             self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
                                 .await?;
@@ -413,7 +412,12 @@ impl Handler {
                         Err(_) => Verdict::Unavailable,
                     }
                 }
-                ClientMsg::AskForHelp { .. } | ClientMsg::Cancel | ClientMsg::Logout => {
+                ClientMsg::AskForHelp { .. }
+                | ClientMsg::Cancel
+                | ClientMsg::Back
+                | ClientMsg::WatchStaff
+                | ClientMsg::Staff(_)
+                | ClientMsg::Logout => {
                     self.send_last(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
                         .await?;
                     return Ok(SignIn::Close);
@@ -425,7 +429,11 @@ impl Handler {
                 }
             };
             match outcome {
-                Verdict::SignedIn { username, token } => return self.attach(username, token).await,
+                Verdict::SignedIn {
+                    username,
+                    token,
+                    origin,
+                } => return self.attach(username, token, origin).await,
                 Verdict::Unavailable => return Ok(SignIn::Close),
                 Verdict::Pending => {}
             }
@@ -455,6 +463,7 @@ impl Handler {
             protocol_version: PROTOCOL_VERSION,
             course: self.shared.config.course.clone(),
             session: self.shared.config.session.clone(),
+            ready_at: self.shared.config.ready_at,
         };
         self.send(&welcome).await?;
         Ok(true)
@@ -474,12 +483,7 @@ impl Handler {
         }
         // A taken name is answered before any hashing, so registering an
         // existing name over and over costs the server a lookup, not a hash.
-        let status = self
-            .ask(|reply| Command::AccountStatus {
-                username: username.clone(),
-                reply,
-            })
-            .await?;
+        let status = self.handle().account_status(username.clone()).await?;
         match status {
             Ok(AccountStatus::Known) => {
                 self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
@@ -498,16 +502,13 @@ impl Handler {
             return Ok(Verdict::Unavailable);
         };
         let peer = self.peer;
-        let outcome = self
-            .ask(|reply| Command::Register {
-                username: username.clone(),
-                peer,
-                password_phc: phc,
-                reply,
-            })
-            .await?;
+        let outcome = self.handle().register(username.clone(), peer, phc).await?;
         match outcome {
-            Ok(RegisterOutcome::Registered(token)) => Ok(Verdict::SignedIn { username, token }),
+            Ok(RegisterOutcome::Registered(token)) => Ok(Verdict::SignedIn {
+                username,
+                token,
+                origin: format!("new account from {}", peer.ip()),
+            }),
             Ok(RegisterOutcome::Taken) => {
                 self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
                     .await?;
@@ -523,12 +524,7 @@ impl Handler {
                 .await?;
             return Ok(Verdict::Pending);
         }
-        let gate = self
-            .ask(|reply| Command::BeginLogin {
-                username: username.clone(),
-                reply,
-            })
-            .await?;
+        let gate = self.handle().begin_login(username.clone()).await?;
         let stored = match gate {
             Ok(LoginGate::Proceed { password_phc }) => password_phc,
             Ok(LoginGate::Wait(wait)) => {
@@ -552,15 +548,15 @@ impl Handler {
         };
         let peer = self.peer;
         let token = self
-            .ask(|reply| Command::FinishLogin {
-                username: username.clone(),
-                peer,
-                success,
-                reply,
-            })
+            .handle()
+            .finish_login(username.clone(), peer, success)
             .await?;
         match token {
-            Ok(Some(token)) => Ok(Verdict::SignedIn { username, token }),
+            Ok(Some(token)) => Ok(Verdict::SignedIn {
+                username,
+                token,
+                origin: format!("password from {}", peer.ip()),
+            }),
             Ok(None) => {
                 self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
                     .await?;
@@ -588,19 +584,21 @@ impl Handler {
             .map_err(|_| HandlerError::ActorGone)
     }
 
-    async fn attach(&mut self, username: String, token: SessionToken) -> HandlerResult<SignIn> {
+    async fn attach(
+        &mut self,
+        username: String,
+        token: SessionToken,
+        origin: String,
+    ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
-        let (conn, peer) = (self.conn, self.peer);
-        let notices = self.outbox.clone();
-        let outcome = self
-            .ask(|reply| Command::Attach {
-                username: username.clone(),
-                conn,
-                peer,
-                notices,
-                reply,
-            })
-            .await?;
+        let connection = Connection {
+            username: username.clone(),
+            id: self.conn,
+            peer: self.peer,
+            origin,
+            notices: self.outbox.clone(),
+        };
+        let outcome = self.handle().attach(connection).await?;
         if outcome == AttachOutcome::ServerFull {
             self.send_last(&ServerMsg::SignIn(SignInResult::ServerFull))
                 .await?;
@@ -652,6 +650,7 @@ impl Handler {
                 () = &mut stopping => StudentEvent::ShuttingDown,
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
                 _ = heartbeat.tick() => StudentEvent::Heartbeat,
+                Ok(()) = changed(self.staff_views.as_mut()) => StudentEvent::StaffView,
             };
             match event {
                 StudentEvent::ShuttingDown => {
@@ -663,6 +662,16 @@ impl Handler {
                     let Some(msg) = frame else { return Ok(()) };
                     if !self.request(username, token, msg).await? {
                         return Ok(());
+                    }
+                }
+                StudentEvent::StaffView => {
+                    let view = self
+                        .staff_views
+                        .as_mut()
+                        .map(|views| views.borrow_and_update().clone());
+                    if let Some(view) = view {
+                        self.send(&ServerMsg::StaffView(Box::new((*view).clone())))
+                            .await?;
                     }
                 }
                 StudentEvent::Heartbeat => {
@@ -691,30 +700,39 @@ impl Handler {
                 location,
             } => {
                 self.outbox.hold_views();
-                let result = self
-                    .ask(|reply| Command::Join {
-                        username,
-                        description,
-                        location,
-                        reply,
-                    })
-                    .await?;
+                let result = self.handle().join(username, description, location).await?;
                 self.answer(result).await?;
             }
             ClientMsg::Cancel => {
                 self.outbox.hold_views();
-                let result = self
-                    .ask(|reply| Command::Cancel { username, reply })
-                    .await?;
+                let result = self.handle().cancel(username).await?;
                 self.answer(result).await?;
             }
+            ClientMsg::Back => {
+                self.outbox.hold_views();
+                let result = self.handle().back(username).await?;
+                self.answer(result).await?;
+            }
+            ClientMsg::WatchStaff => {
+                if self.handle().is_staff(&username).await? {
+                    let mut views = self.handle().staff_views();
+                    let view = views.borrow_and_update().clone();
+                    self.send(&ServerMsg::StaffView(Box::new((*view).clone())))
+                        .await?;
+                    self.staff_views = Some(views);
+                } else {
+                    self.send(&ServerMsg::NotStaff {
+                        username: username.to_string(),
+                    })
+                    .await?;
+                }
+            }
+            ClientMsg::Staff(request) => {
+                let outcome = self.handle().staff(&username, request).await;
+                self.send(&ServerMsg::StaffOutcome(outcome)).await?;
+            }
             ClientMsg::Logout => {
-                let _ = self
-                    .shared
-                    .handle
-                    .commands()
-                    .send(Command::Logout { token })
-                    .await;
+                self.handle().logout(token).await;
                 return Ok(false);
             }
             ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await?,
@@ -738,6 +756,22 @@ impl Handler {
         let frame = encode_frame(&ServerMsg::Request(answer.result))?;
         self.outbox.queue_answer(&frame, answer.views_from);
         self.flush().await
+    }
+}
+
+/// Resolves when a watched staff view changes; never without one.
+async fn changed(
+    views: Option<&mut watch::Receiver<Arc<StaffView>>>,
+) -> Result<(), watch::error::RecvError> {
+    match views {
+        Some(views) => views.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl From<ShuttingDown> for HandlerError {
+    fn from(ShuttingDown: ShuttingDown) -> Self {
+        HandlerError::ActorGone
     }
 }
 

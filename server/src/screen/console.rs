@@ -1,23 +1,24 @@
-//! The headless console: professor commands read line by line from stdin.
+//! The headless console: the professor's commands read line by line from
+//! stdin.
 //!
-//! `jqueue-server --headless` has no screen, but a TA running it as a service,
-//! or a script (the load generator, the tests), still needs the professor's
-//! actions. Each line is one command; each answer is one line.
+//! `jqueue-server --headless` has no screen, but a professor running it as a
+//! service, or a script (the load generator, the tests), still needs the
+//! staff verbs. Each line is one command, turned into the same
+//! [`StaffRequest`] a staff screen sends, and answered with the same words
+//! ([`StaffOutcome`]'s `Display`), on one line.
 
+use jqueue_shared::staff::{StaffRequest, StaffView};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::actor::ServerHandle;
 
-pub const HELP: &str =
-    "commands: serve [NAME] | remove NAME | open | close | announce TEXT | print | status | quit";
+pub const HELP: &str = "commands: serve [NAME] | finish | nothere | remove NAME | open | close \
+                        | announce TEXT | print | status | quit";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsoleCommand {
-    Serve(Option<String>),
-    Remove(String),
-    SetOpen(bool),
-    Announce(String),
-    Print,
+    /// A staff request, acting as the professor.
+    Staff(StaffRequest),
     Status,
     Quit,
     Help,
@@ -25,20 +26,29 @@ pub enum ConsoleCommand {
 
 /// Parses one line; `Err` holds the message to print.
 pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, String> {
+    use ConsoleCommand::Staff;
     let line = line.trim();
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let command = match (word, rest) {
         ("", _) => return Ok(None),
-        ("serve", "") => ConsoleCommand::Serve(None),
-        ("serve", name) => ConsoleCommand::Serve(Some(name.to_owned())),
+        ("serve", "") => Staff(StaffRequest::Serve { student: None }),
+        ("serve", name) => Staff(StaffRequest::Serve {
+            student: Some(name.to_owned()),
+        }),
+        ("finish", "") => Staff(StaffRequest::Finish),
+        ("nothere", "") => Staff(StaffRequest::NotHere),
         ("remove", "") => return Err("remove needs a name: remove NAME".into()),
-        ("remove", name) => ConsoleCommand::Remove(name.to_owned()),
-        ("open", "") => ConsoleCommand::SetOpen(true),
-        ("close", "") => ConsoleCommand::SetOpen(false),
+        ("remove", names) => Staff(StaffRequest::Remove {
+            students: names.split_whitespace().map(str::to_owned).collect(),
+        }),
+        ("open", "") => Staff(StaffRequest::SetOpen { open: true }),
+        ("close", "") => Staff(StaffRequest::SetOpen { open: false }),
         ("announce", "") => return Err("announce needs text: announce TEXT".into()),
-        ("announce", text) => ConsoleCommand::Announce(text.to_owned()),
-        ("print", "") => ConsoleCommand::Print,
+        ("announce", text) => Staff(StaffRequest::Announce {
+            text: text.to_owned(),
+        }),
+        ("print", "") => Staff(StaffRequest::Print),
         ("status", "") => ConsoleCommand::Status,
         ("quit", "") => ConsoleCommand::Quit,
         ("help" | "?", _) => ConsoleCommand::Help,
@@ -64,7 +74,9 @@ pub async fn run(
                 handle.shutdown();
                 return Ok(());
             }
-            Ok(Some(command)) => execute(&handle, command).await,
+            Ok(Some(ConsoleCommand::Staff(request))) => handle.professor(request).await.to_string(),
+            Ok(Some(ConsoleCommand::Status)) => status(&handle.staff_views().borrow()),
+            Ok(Some(ConsoleCommand::Help)) => HELP.into(),
             Err(message) => message,
         };
         output.write_all(format!("{reply}\n").as_bytes()).await?;
@@ -73,76 +85,59 @@ pub async fn run(
     Ok(())
 }
 
-async fn execute(handle: &ServerHandle, command: ConsoleCommand) -> String {
-    let result = match command {
-        ConsoleCommand::Serve(name) => handle.serve(name).await.map(|served| match served {
-            Some(s) if s.first_help_this_session => {
-                format!("served {} (first help this session)", s.entry.username)
-            }
-            Some(s) => format!("served {} (helped before this session)", s.entry.username),
-            None => "nobody to serve".into(),
-        }),
-        ConsoleCommand::Remove(name) => {
-            handle
-                .remove(name.clone())
-                .await
-                .map(|removed| match removed {
-                    Some(_) => format!("removed {name}"),
-                    None => format!("{name} is not in the queue"),
-                })
-        }
-        ConsoleCommand::SetOpen(open) => handle.set_open(open).await.map(|()| {
-            if open {
-                "queue open".into()
-            } else {
-                "queue closed".into()
-            }
-        }),
-        ConsoleCommand::Announce(text) => handle
-            .announce(text)
-            .await
-            .map(|n| format!("announced to {n} student(s)")),
-        ConsoleCommand::Print => handle
-            .print()
-            .await
-            .map(|path| format!("printed {}", path.display())),
-        ConsoleCommand::Status => handle.snapshot().await.map(|v| {
-            format!(
-                "{} · {} waiting · {} online · {} helped",
-                if v.open { "OPEN" } else { "CLOSED" },
-                v.entries.len(),
-                v.online,
-                v.helped_count
-            )
-        }),
-        ConsoleCommand::Help => Ok(HELP.into()),
-        ConsoleCommand::Quit => unreachable!("handled by the caller"),
-    };
-    result.unwrap_or_else(|e| format!("error: {e}"))
+/// One line: open or closed, the counts, and who is helping whom.
+pub fn status(view: &StaffView) -> String {
+    let mut line = format!(
+        "{} · {} waiting · {} online · {} helped",
+        if view.open { "OPEN" } else { "CLOSED" },
+        view.waiting,
+        view.online_students,
+        view.helped_count
+    );
+    for help in &view.helps {
+        line.push_str(&format!(
+            " · {} helping {}",
+            jqueue_shared::sanitize(&help.staff),
+            jqueue_shared::sanitize(&help.student)
+        ));
+    }
+    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn staff(request: StaffRequest) -> Result<Option<ConsoleCommand>, String> {
+        Ok(Some(ConsoleCommand::Staff(request)))
+    }
+
     #[test]
     fn parses_every_command() {
-        assert_eq!(parse("serve"), Ok(Some(ConsoleCommand::Serve(None))));
+        assert_eq!(parse("serve"), staff(StaffRequest::Serve { student: None }));
         assert_eq!(
             parse(" serve  alice "),
-            Ok(Some(ConsoleCommand::Serve(Some("alice".into()))))
+            staff(StaffRequest::Serve {
+                student: Some("alice".into())
+            })
         );
+        assert_eq!(parse("finish"), staff(StaffRequest::Finish));
+        assert_eq!(parse("nothere"), staff(StaffRequest::NotHere));
         assert_eq!(
-            parse("remove bob"),
-            Ok(Some(ConsoleCommand::Remove("bob".into())))
+            parse("remove bob carol"),
+            staff(StaffRequest::Remove {
+                students: vec!["bob".into(), "carol".into()]
+            })
         );
-        assert_eq!(parse("open"), Ok(Some(ConsoleCommand::SetOpen(true))));
-        assert_eq!(parse("close"), Ok(Some(ConsoleCommand::SetOpen(false))));
+        assert_eq!(parse("open"), staff(StaffRequest::SetOpen { open: true }));
+        assert_eq!(parse("close"), staff(StaffRequest::SetOpen { open: false }));
         assert_eq!(
             parse("announce back in 5"),
-            Ok(Some(ConsoleCommand::Announce("back in 5".into())))
+            staff(StaffRequest::Announce {
+                text: "back in 5".into()
+            })
         );
-        assert_eq!(parse("print"), Ok(Some(ConsoleCommand::Print)));
+        assert_eq!(parse("print"), staff(StaffRequest::Print));
         assert_eq!(parse("quit"), Ok(Some(ConsoleCommand::Quit)));
         assert_eq!(parse(""), Ok(None));
         assert!(parse("remove").is_err());

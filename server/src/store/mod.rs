@@ -1,7 +1,10 @@
 //! Persistence: the SQLite database in the data directory.
 //!
-//! The store holds accounts, session tokens (as SHA-256 digests), each
-//! session's open/closed flag and queue, and every help event. Each method is
+//! The store holds accounts, staff, session tokens (as SHA-256 digests), each
+//! session's open/closed flag and queue, and one row per help (student,
+//! staff, joined, served, finished, outcome). The schema is versioned by
+//! `PRAGMA user_version` and upgraded in place by [`MIGRATIONS`], so a
+//! database from an earlier jqueue opens without losing anything. Each method is
 //! one transaction that is committed (WAL, `synchronous = NORMAL`) before it
 //! returns, so a change the server acknowledges survives `kill -9`; a change
 //! also survives a power cut once [`Store::sync`] has returned. The actor
@@ -11,6 +14,7 @@
 
 pub mod helped_log;
 pub mod print;
+pub mod system_users;
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::queue::{Entry, UnixMillis};
+use crate::domain::queue::{Entry, Help, UnixMillis};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -26,6 +30,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database was made by a newer jqueue (schema {found}; this one knows {known}): upgrade jqueue-server"
+    )]
+    TooNew { found: usize, known: usize },
     #[error("cannot flush {}: {source}", path.display())]
     Sync {
         path: PathBuf,
@@ -80,28 +88,39 @@ pub struct Account {
 pub struct SessionState {
     pub open: bool,
     pub entries: Vec<Entry>,
-    /// Students served at least once this session, with their first serve.
+    /// Helps in progress.
+    pub helps: Vec<Help>,
+    /// Students whose help ended as helped this session, with the first time.
     pub helped: Vec<(String, UnixMillis)>,
-    /// Times of every serve this session, oldest first.
-    pub serve_times: Vec<UnixMillis>,
+    /// Lengths of this session's finished helps, oldest first.
+    pub help_lengths: Vec<i64>,
 }
 
+/// How a help ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HelpKind {
-    Served,
+pub enum HelpOutcome {
+    Helped,
+    NotHere,
     Removed,
 }
 
-impl HelpKind {
-    fn as_str(self) -> &'static str {
+impl HelpOutcome {
+    pub fn as_str(self) -> &'static str {
         match self {
-            HelpKind::Served => "served",
-            HelpKind::Removed => "removed",
+            HelpOutcome::Helped => "helped",
+            HelpOutcome::NotHere => "not-here",
+            HelpOutcome::Removed => "removed",
         }
     }
 }
 
-const SCHEMA: &str = "
+/// The schema, one step per version: step `i` takes a database from
+/// `user_version` `i` to `i + 1`, in one transaction. Append; never edit a
+/// step that has shipped.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first release's schema. Its databases say user_version 0 and
+    // already have these tables, hence IF NOT EXISTS.
+    "
 CREATE TABLE IF NOT EXISTS users (
     username     TEXT PRIMARY KEY,
     password     TEXT,
@@ -138,19 +157,76 @@ CREATE TABLE IF NOT EXISTS help_events (
     location    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS help_events_by_session ON help_events (session, kind);
-";
+",
+    // 2: several staff. Staff accounts; one row per help with who helped,
+    // when it ended and how (NULL outcome: in progress); students marked
+    // away keep their queue row. The first release recorded serves without
+    // an end or a staff member: those stay helps of unknown length.
+    "
+CREATE TABLE staff (
+    username TEXT PRIMARY KEY,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE helps (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    session     TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    staff       TEXT,
+    joined_at   INTEGER NOT NULL,
+    served_at   INTEGER,
+    finished_at INTEGER,
+    outcome     TEXT CHECK (outcome IN ('helped', 'not-here', 'removed')),
+    description TEXT NOT NULL,
+    location    TEXT NOT NULL
+);
+CREATE INDEX helps_by_session ON helps (session, outcome);
+INSERT INTO helps (session, student, staff, joined_at, served_at, finished_at, outcome,
+                   description, location)
+    SELECT session, username, NULL, joined_at,
+           CASE kind WHEN 'served' THEN at END,
+           CASE kind WHEN 'removed' THEN at END,
+           CASE kind WHEN 'served' THEN 'helped' ELSE 'removed' END,
+           description, location
+    FROM help_events ORDER BY id;
+DROP TABLE help_events;
+ALTER TABLE queue ADD COLUMN away_until INTEGER;
+ALTER TABLE sessions ADD COLUMN announcement TEXT;
+",
+];
+
+/// Brings the schema up to date, one step per transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", step as i64 + 1)?;
+        tx.commit()?;
+        if step > 0 {
+            tracing::info!("database upgraded to schema {}", step + 1);
+        }
+    }
+    Ok(())
+}
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // A commit is written to the log but not flushed to the disk: that is
         // `sync`'s job (and SQLite's own, at checkpoints).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         Ok(Self {
@@ -333,7 +409,7 @@ impl Store {
         let entries = self
             .conn
             .prepare(
-                "SELECT username, description, location, joined_at FROM queue
+                "SELECT username, description, location, joined_at, away_until FROM queue
                  WHERE session = ?1 ORDER BY seq",
             )?
             .query_map([session], |row| {
@@ -342,30 +418,77 @@ impl Store {
                     description: Arc::from(row.get::<_, String>(1)?),
                     location: Arc::from(row.get::<_, String>(2)?),
                     joined_at: row.get(3)?,
+                    away_until: row.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let helps = self
+            .conn
+            .prepare(
+                "SELECT staff, student, description, location, joined_at, served_at FROM helps
+                 WHERE session = ?1 AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
+            )?
+            .query_map([session], |row| {
+                Ok(Help {
+                    staff: Arc::from(row.get::<_, String>(0)?),
+                    entry: Entry {
+                        username: Arc::from(row.get::<_, String>(1)?),
+                        description: Arc::from(row.get::<_, String>(2)?),
+                        location: Arc::from(row.get::<_, String>(3)?),
+                        joined_at: row.get(4)?,
+                        away_until: None,
+                    },
+                    served_at: row.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let helped = self
             .conn
             .prepare(
-                "SELECT username, MIN(at) FROM help_events WHERE session = ?1 AND kind = 'served'
-                 GROUP BY username ORDER BY MIN(at), username",
+                "SELECT student, MIN(COALESCE(finished_at, served_at)) AS at FROM helps
+                 WHERE session = ?1 AND outcome = 'helped'
+                 GROUP BY student ORDER BY at, student",
             )?
             .query_map([session], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let serve_times = self
+        let help_lengths = self
             .conn
             .prepare(
-                "SELECT at FROM help_events WHERE session = ?1 AND kind = 'served' ORDER BY id",
+                "SELECT finished_at - served_at FROM helps
+                 WHERE session = ?1 AND outcome = 'helped' AND finished_at IS NOT NULL
+                   AND served_at IS NOT NULL
+                 ORDER BY finished_at",
             )?
             .query_map([session], |row| row.get(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(SessionState {
             open,
             entries,
+            helps,
             helped,
-            serve_times,
+            help_lengths,
         })
+    }
+
+    /// The session's last announcement, if any.
+    pub fn announcement(&self, session: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT announcement FROM sessions WHERE name = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_announcement(&self, session: &str, text: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sessions SET announcement = ?2 WHERE name = ?1",
+            params![session, text],
+        )?;
+        Ok(())
     }
 
     pub fn set_open(&self, session: &str, open: bool) -> Result<()> {
@@ -400,28 +523,31 @@ impl Store {
         Ok(())
     }
 
-    /// Takes a student out of the queue and records why, in one transaction.
-    pub fn record_help(
+    /// `staff` serves `entry`'s student: ends `staff`'s help in progress as
+    /// helped (at `now`), takes the student out of the queue and starts a
+    /// help, in one transaction.
+    pub fn start_help(
         &mut self,
         session: &str,
+        staff: &str,
         entry: &Entry,
-        kind: HelpKind,
-        at: UnixMillis,
+        now: UnixMillis,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        end_help(&tx, session, staff, now, HelpOutcome::Helped)?;
         tx.execute(
             "DELETE FROM queue WHERE session = ?1 AND username = ?2",
             params![session, &*entry.username],
         )?;
         tx.execute(
-            "INSERT INTO help_events (session, username, kind, at, joined_at, description, location)
+            "INSERT INTO helps (session, student, staff, joined_at, served_at, description, location)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 session,
                 &*entry.username,
-                kind.as_str(),
-                at,
+                staff,
                 entry.joined_at,
+                now,
                 &*entry.description,
                 &*entry.location
             ],
@@ -429,6 +555,142 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+
+    /// Ends `staff`'s help in progress as helped.
+    pub fn finish_help(&self, session: &str, staff: &str, now: UnixMillis) -> Result<()> {
+        end_help(&self.conn, session, staff, now, HelpOutcome::Helped)
+    }
+
+    /// Ends `staff`'s help as not here and puts the student back at the
+    /// front of the queue, marked away until `until`, in one transaction.
+    pub fn not_here(
+        &mut self,
+        session: &str,
+        staff: &str,
+        entry: &Entry,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        end_help(&tx, session, staff, now, HelpOutcome::NotHere)?;
+        // The front of the queue: a sequence number below every other.
+        tx.execute(
+            "INSERT INTO queue (seq, session, username, description, location, joined_at, away_until)
+             VALUES ((SELECT COALESCE(MIN(seq), 1) - 1 FROM queue), ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                session,
+                &*entry.username,
+                &*entry.description,
+                &*entry.location,
+                entry.joined_at,
+                until
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// `student` is back: no longer marked away.
+    pub fn mark_back(&self, session: &str, student: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE queue SET away_until = NULL WHERE session = ?1 AND username = ?2",
+            params![session, student],
+        )?;
+        Ok(())
+    }
+
+    /// Takes students out of the queue without helping them, recording
+    /// each as a help that ended as `outcome` (removed by `staff`, or
+    /// not-here when their time away ran out), in one transaction.
+    pub fn remove_entries(
+        &mut self,
+        session: &str,
+        staff: Option<&str>,
+        entries: &[Entry],
+        outcome: HelpOutcome,
+        now: UnixMillis,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for entry in entries {
+            tx.execute(
+                "DELETE FROM queue WHERE session = ?1 AND username = ?2",
+                params![session, &*entry.username],
+            )?;
+            tx.execute(
+                "INSERT INTO helps (session, student, staff, joined_at, finished_at, outcome,
+                                    description, location)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session,
+                    &*entry.username,
+                    staff,
+                    entry.joined_at,
+                    now,
+                    outcome.as_str(),
+                    &*entry.description,
+                    &*entry.location
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // --- staff ------------------------------------------------------------
+
+    /// Names `username` staff. Returns `false` if they already were.
+    pub fn add_staff(&self, username: &str, now: UnixMillis) -> Result<bool> {
+        let changed = self.conn.execute(
+            "INSERT OR IGNORE INTO staff (username, added_at) VALUES (?1, ?2)",
+            params![username, now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Returns `false` if `username` was not staff.
+    pub fn remove_staff(&self, username: &str) -> Result<bool> {
+        let changed = self
+            .conn
+            .execute("DELETE FROM staff WHERE username = ?1", [username])?;
+        Ok(changed == 1)
+    }
+
+    pub fn is_staff(&self, username: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM staff WHERE username = ?1",
+                [username],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Every staff account, with when it was added.
+    pub fn staff(&self) -> Result<Vec<(String, UnixMillis)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT username, added_at FROM staff ORDER BY username")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Ends `staff`'s help in progress in `session`, if any.
+fn end_help(
+    conn: &Connection,
+    session: &str,
+    staff: &str,
+    now: UnixMillis,
+    outcome: HelpOutcome,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE helps SET finished_at = ?3, outcome = ?4
+         WHERE session = ?1 AND staff = ?2 AND outcome IS NULL",
+        params![session, staff, now, outcome.as_str()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -441,6 +703,7 @@ mod tests {
             description: "d".into(),
             location: "l".into(),
             joined_at: at,
+            away_until: None,
         }
     }
 
@@ -452,18 +715,20 @@ mod tests {
             let mut store = Store::open(&path).unwrap();
             let s = store.load_session("s1", 0).unwrap();
             assert!(s.open && s.entries.is_empty());
-            for (i, n) in ["a", "b", "c"].iter().enumerate() {
+            for (i, n) in ["a", "b", "c", "d"].iter().enumerate() {
                 store.insert_entry("s1", &entry(n, i as i64)).unwrap();
             }
             assert!(
                 store.insert_entry("s1", &entry("a", 9)).is_err(),
                 "one entry per student"
             );
+            store.start_help("s1", "t", &entry("a", 0), 100).unwrap();
+            // Serving again ends the help in progress as helped.
+            store.start_help("s1", "t", &entry("d", 3), 160).unwrap();
+            store.start_help("s1", "u", &entry("b", 1), 170).unwrap();
+            store.not_here("s1", "u", &entry("b", 1), 180, 999).unwrap();
             store
-                .record_help("s1", &entry("a", 0), HelpKind::Served, 100)
-                .unwrap();
-            store
-                .record_help("s1", &entry("c", 2), HelpKind::Removed, 110)
+                .remove_entries("s1", Some("t"), &[entry("c", 2)], HelpOutcome::Removed, 110)
                 .unwrap();
             store.delete_entry("s1", "zzz").unwrap();
             store.set_open("s1", false).unwrap();
@@ -472,10 +737,93 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let s = store.load_session("s1", 0).unwrap();
         assert!(!s.open);
-        assert_eq!(s.entries, vec![entry("b", 1)]);
-        assert_eq!(s.helped, vec![("a".to_string(), 100)]);
-        assert_eq!(s.serve_times, vec![100]);
+        let mut away = entry("b", 1);
+        away.away_until = Some(999);
+        assert_eq!(s.entries, vec![away], "not here: back at the front, away");
+        assert_eq!(s.helped, vec![("a".to_string(), 160)]);
+        assert_eq!(s.help_lengths, vec![60]);
+        assert_eq!(s.helps.len(), 1, "t is still helping d");
+        assert_eq!(s.helps[0].staff.as_ref(), "t");
+        assert_eq!(s.helps[0].entry.username.as_ref(), "d");
+        assert_eq!(s.helps[0].served_at, 160);
         assert_eq!(store.load_session("s2", 0).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_first_release_database_upgrades_without_losing_anything() {
+        // Made by the first release (commit 295901c): five accounts with
+        // tokens, session `r1` with two students waiting, one served and one
+        // removed.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/r1.db"),
+            &path,
+        )
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let accounts = store.accounts().unwrap();
+        assert_eq!(accounts.len(), 5);
+        assert!(accounts.iter().all(|a| a.password_phc.is_some()));
+        let tokens: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tokens, 5);
+        let s = store.load_session("r1", 0).unwrap();
+        let waiting: Vec<&str> = s.entries.iter().map(|e| &*e.username).collect();
+        assert_eq!(waiting, ["s00002", "s00004"]);
+        assert_eq!(s.helped.len(), 1);
+        assert_eq!(s.helped[0].0, "s00000");
+        assert!(s.helps.is_empty(), "old serves are not helps in progress");
+        let outcomes: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT student, outcome FROM helps ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                ("s00000".to_string(), "helped".to_string()),
+                ("s00001".to_string(), "removed".to_string())
+            ]
+        );
+        drop(store);
+        // Opening again changes nothing.
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.load_session("r1", 0).unwrap().entries.len(), 2);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_jqueue_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).unwrap_err();
+        assert!(err.to_string().contains("newer jqueue"), "{err}");
+    }
+
+    #[test]
+    fn staff_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        assert!(store.add_staff("ta", 5).unwrap());
+        assert!(!store.add_staff("ta", 6).unwrap());
+        assert!(store.is_staff("ta").unwrap());
+        assert!(!store.is_staff("student").unwrap());
+        assert_eq!(store.staff().unwrap(), [("ta".to_string(), 5)]);
+        assert!(store.remove_staff("ta").unwrap());
+        assert!(!store.is_staff("ta").unwrap());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `p` key: a plain-text snapshot of the queue in `prints/`.
+//! The `p` key: a plain-text snapshot of the queue in `prints/`, made from
+//! a [`StaffView`] of the whole queue.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -9,17 +10,20 @@ use std::time::SystemTime;
 use chrono::{DateTime, Local, Utc};
 use jqueue_shared::sanitize;
 
-use crate::actor::now_ms;
-use crate::actor::{ActionError, ProfessorView};
+use jqueue_shared::staff::StaffView;
+
+/// A print that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("could not write {}: {message}", path.display())]
+pub struct PrintError {
+    pub path: PathBuf,
+    pub message: String,
+}
 
 /// Writes `queue-<session>-<HHMMSS>.txt` (local time) and returns its path.
 /// Two prints in the same second get `-2`, `-3`… rather than overwriting.
-pub fn write_snapshot(
-    dir: &Path,
-    view: &ProfessorView,
-    at: SystemTime,
-) -> Result<PathBuf, ActionError> {
-    let file_error = |path: &Path, e: std::io::Error| ActionError::File {
+pub fn write_snapshot(dir: &Path, view: &StaffView, at: SystemTime) -> Result<PathBuf, PrintError> {
+    let file_error = |path: &Path, e: std::io::Error| PrintError {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
@@ -48,8 +52,8 @@ pub fn write_snapshot(
 }
 
 /// The snapshot's text. Student text is sanitised: a print is read in a terminal too.
-pub fn render(view: &ProfessorView, at: SystemTime) -> String {
-    let now = now_ms();
+pub fn render(view: &StaffView, at: SystemTime) -> String {
+    let now = view.now;
     let utc: DateTime<Utc> = at.into();
     let mut out = String::new();
     let _ = writeln!(out, "{} — session {}", sanitize(&view.course), view.session);
@@ -58,11 +62,11 @@ pub fn render(view: &ProfessorView, at: SystemTime) -> String {
         "Printed {} · queue {} · {} waiting · {} helped this session",
         utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         if view.open { "OPEN" } else { "CLOSED" },
-        view.entries.len(),
+        view.waiting,
         view.helped_count,
     );
     let _ = writeln!(out);
-    if view.entries.is_empty() {
+    if view.rows.is_empty() {
         let _ = writeln!(out, "Nobody is waiting.");
         return out;
     }
@@ -71,17 +75,17 @@ pub fn render(view: &ProfessorView, at: SystemTime) -> String {
         "{:>3}  {:<32}  {:>7}  {:<20}  DESCRIPTION",
         "#", "STUDENT", "WAITING", "LOCATION"
     );
-    for (i, e) in view.entries.iter().enumerate() {
-        let waited = (now - e.entry.joined_at).max(0) / 1000;
+    for (i, e) in view.rows.iter().enumerate() {
+        let waited = (now - e.joined_at).max(0) / 1000;
         let _ = writeln!(
             out,
             "{:>3}  {:<32}  {:>4}:{:02}  {:<20}  {}",
             i + 1,
-            e.entry.username,
+            sanitize(&e.username),
             waited / 60,
             waited % 60,
-            sanitize(&e.entry.location),
-            sanitize(&e.entry.description),
+            sanitize(&e.location),
+            sanitize(&e.description),
         );
     }
     out

@@ -1,0 +1,215 @@
+//! Accounts: whether a name has a password, the login back-off, sign-up,
+//! tokens, and who is staff.
+//!
+//! Password hashes are checked by the connection handlers on hashing threads;
+//! here the actor only hands out the stored hash (once the back-off allows an
+//! attempt) and records the verdict.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jqueue_shared::staff::ActivityKind;
+use jqueue_shared::{AccountStatus, SessionToken};
+use tokio::time::Instant;
+
+use super::{Actor, LoginGate, RegisterOutcome, Unavailable, blocking, now_ms};
+use crate::domain::auth::{self, Backoff};
+use crate::store::system_users;
+
+/// `users list` shows the last sign-in to the minute; recording every
+/// reconnection exactly would cost a disk sync each.
+const SIGN_IN_GRANULARITY_MS: i64 = 60_000;
+
+/// An attempt whose handler vanished mid-verification stops blocking others
+/// after this long.
+const STALE_ATTEMPT: Duration = Duration::from_secs(60);
+
+/// The login back-off, per account.
+#[derive(Debug, Default)]
+pub(super) struct Logins {
+    by_account: HashMap<String, LoginState>,
+    /// The table's size after its last sweep.
+    after_sweep: usize,
+}
+
+#[derive(Debug, Default)]
+struct LoginState {
+    backoff: Backoff<Instant>,
+    /// An attempt is being verified; a second one waits, so parallel
+    /// connections cannot multiply an attacker's guesses.
+    in_flight_since: Option<Instant>,
+}
+
+impl Logins {
+    /// Guesses at many made-up names must not grow the back-off table
+    /// forever: drops entries that no longer hold anyone back. The sweep is
+    /// O(table), so it runs only when the table has doubled since the last
+    /// one (and is past a floor): amortised O(1) per login even when an
+    /// attacker keeps thousands of entries live.
+    fn forget_stale(&mut self, now: Instant) {
+        const FLOOR: usize = 10_000;
+        if self.by_account.len() <= FLOOR.max(2 * self.after_sweep) {
+            return;
+        }
+        self.by_account.retain(|_, state| {
+            state.backoff.check(now).is_err()
+                || state
+                    .in_flight_since
+                    .is_some_and(|t| now - t < STALE_ATTEMPT)
+        });
+        self.after_sweep = self.by_account.len();
+    }
+}
+
+/// How a password sign-in is described to staff.
+fn by_password(peer: SocketAddr) -> String {
+    format!("password from {}", peer.ip())
+}
+
+impl Actor {
+    pub(super) fn account_status(&self, username: &str) -> Result<AccountStatus, Unavailable> {
+        let account = blocking(|| self.store.account(username))?;
+        Ok(match account.and_then(|a| a.password_phc) {
+            Some(_) => AccountStatus::Known,
+            None => AccountStatus::New,
+        })
+    }
+
+    pub(super) fn begin_login(&mut self, username: String) -> Result<LoginGate, Unavailable> {
+        let now = Instant::now();
+        self.logins.forget_stale(now);
+        let state = self.logins.by_account.entry(username.clone()).or_default();
+        if let Err(wait) = state.backoff.check(now) {
+            return Ok(LoginGate::Wait(wait));
+        }
+        if state
+            .in_flight_since
+            .is_some_and(|t| now - t < STALE_ATTEMPT)
+        {
+            return Ok(LoginGate::Wait(Duration::from_secs(1)));
+        }
+        let account = blocking(|| self.store.account(&username));
+        // A lookup that failed starts no attempt: the handler closes
+        // without finishing the login.
+        state.in_flight_since = account.is_ok().then_some(now);
+        Ok(LoginGate::Proceed {
+            password_phc: account?.and_then(|a| a.password_phc),
+        })
+    }
+
+    pub(super) fn finish_login(
+        &mut self,
+        username: String,
+        peer: SocketAddr,
+        success: bool,
+    ) -> Result<Option<SessionToken>, Unavailable> {
+        if !success {
+            let state = self.logins.by_account.entry(username.clone()).or_default();
+            state.in_flight_since = None;
+            let wait = state.backoff.record_failure(Instant::now());
+            tracing::info!(%username, %peer, ?wait, "failed sign-in");
+            self.record(ActivityKind::SignInFailed {
+                username,
+                origin: by_password(peer),
+            });
+            return Ok(None);
+        }
+        self.logins.by_account.remove(&username);
+        let now = now_ms();
+        let noted = blocking(|| {
+            self.store
+                .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
+        });
+        if let Err(e) = noted {
+            tracing::warn!("could not record {username}'s sign-in time: {e}");
+        }
+        let token = self.issue_token(&username)?;
+        self.record(ActivityKind::SignedIn {
+            username,
+            origin: by_password(peer),
+        });
+        Ok(Some(token))
+    }
+
+    pub(super) fn register(
+        &mut self,
+        username: String,
+        peer: SocketAddr,
+        password_phc: &str,
+    ) -> Result<RegisterOutcome, Unavailable> {
+        let now = now_ms();
+        match blocking(|| self.store.register(&username, password_phc, now)) {
+            Ok(true) => {
+                let token = self.issue_token(&username)?;
+                self.record(ActivityKind::Registered {
+                    username,
+                    origin: by_password(peer),
+                });
+                Ok(RegisterOutcome::Registered(token))
+            }
+            Ok(false) => Ok(RegisterOutcome::Taken),
+            Err(e) => {
+                self.storage_failed(&e);
+                Err(e.into())
+            }
+        }
+    }
+
+    pub(super) fn resume(
+        &mut self,
+        token: &SessionToken,
+        peer: SocketAddr,
+    ) -> Result<Option<String>, Unavailable> {
+        let digest = auth::token_digest(token);
+        let now = now_ms();
+        let owner = blocking(|| self.store.token_owner(&digest, now))?;
+        if let Some(username) = &owner {
+            let _ = blocking(|| {
+                self.store
+                    .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+            });
+            self.record(ActivityKind::SignedIn {
+                username: username.clone(),
+                origin: format!("token from {}", peer.ip()),
+            });
+        }
+        Ok(owner)
+    }
+
+    pub(super) fn logout(&mut self, token: &SessionToken) {
+        let digest = auth::token_digest(token);
+        if let Err(e) = blocking(|| self.store.revoke_token(&digest)) {
+            self.storage_failed(&e);
+        }
+    }
+
+    fn issue_token(&mut self, username: &str) -> Result<SessionToken, Unavailable> {
+        let token = auth::new_token().map_err(|e| Unavailable::Random(e.to_string()))?;
+        let digest = auth::token_digest(&token);
+        let expires = now_ms() + self.config.token_ttl.as_millis() as i64;
+        if let Err(e) = blocking(|| self.store.insert_token(&digest, username, expires)) {
+            self.storage_failed(&e);
+            return Err(e.into());
+        }
+        Ok(token)
+    }
+
+    /// Staff accounts are those named with `jqueue-server staff add` and the
+    /// members of `--staff-group`. Checked at every request, so a change takes
+    /// effect at once. A lookup that fails is "no". (The professor at the
+    /// server's own screen is staff without an account: see
+    /// [`super::ServerHandle::professor`]. Their name grants nothing over the
+    /// network, where anyone could sign up under it.)
+    pub(super) fn is_staff(&self, username: &str) -> bool {
+        match blocking(|| self.store.is_staff(username)) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => tracing::warn!("could not check whether {username} is staff: {e}"),
+        }
+        self.config
+            .staff_group
+            .as_deref()
+            .is_some_and(|group| blocking(|| system_users::in_group(username, group)))
+    }
+}

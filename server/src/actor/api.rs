@@ -1,0 +1,302 @@
+//! The one typed API to the actor: [`ServerHandle`].
+//!
+//! Every caller — a student's connection, a TA's connection, the professor's
+//! screen, the headless console, tests — reaches the state through these
+//! methods and nothing else. Each method builds its [`Command`] and awaits the
+//! answer; the commands themselves are private to the actor, so no caller
+//! depends on how the actor is built.
+//!
+//! The handle trusts its caller about *who* is asking (the network layer
+//! passes the name a connection signed in as); it checks everything else,
+//! including whether that name is staff.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
+use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::Command;
+use crate::domain::queue::UnixMillis;
+use crate::store::StoreError;
+
+/// Where the actor leaves notices for one connection.
+///
+/// Delivering must never wait: the actor serves everyone, so a connection
+/// that cannot take a notice now loses it (the next view still tells the
+/// student where they stand, and what a student missed is told again when
+/// they sign in).
+pub trait NoticeSink: Send + Sync + std::fmt::Debug {
+    /// Leaves `notice` for the connection; `false` if it was not taken.
+    /// Views of snapshots older than `views_from` contradict the notice (they
+    /// still show the student waiting) and must not go out after it.
+    fn deliver(&self, notice: Notice, views_from: u64) -> bool;
+}
+
+/// Something for one student's connection to pass on.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    BeingHelped {
+        by: Arc<str>,
+        at: UnixMillis,
+    },
+    Removed {
+        at: UnixMillis,
+    },
+    NotHere {
+        at: UnixMillis,
+        until: UnixMillis,
+    },
+    Announcement(Arc<str>),
+    /// Close the connection with this error.
+    Kick(ProtocolError),
+}
+
+/// A student's request, answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub result: RequestResult,
+    /// The first snapshot that shows the request's effect: older views must
+    /// not follow the answer.
+    pub views_from: u64,
+}
+
+/// A login attempt may go ahead (with the stored hash, if any) or must wait.
+#[derive(Debug)]
+pub enum LoginGate {
+    Proceed { password_phc: Option<String> },
+    Wait(Duration),
+}
+
+#[derive(Debug)]
+pub enum RegisterOutcome {
+    Registered(SessionToken),
+    Taken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachOutcome {
+    Attached,
+    ServerFull,
+}
+
+/// A sign-in step could not be completed; the client should try again
+/// later, and must not conclude anything about the account.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+    #[error("cannot draw a random token: {0}")]
+    Random(String),
+}
+
+/// The actor has stopped: the server is shutting down.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct ShuttingDown;
+
+/// A connection that has signed in, as the actor knows it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub username: Arc<str>,
+    /// Unique per connection, so a late detach of an old connection cannot
+    /// take a newer one offline.
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// How they came in, for staff (for example `password from 10.0.0.7`).
+    pub origin: String,
+    pub notices: Arc<dyn NoticeSink>,
+}
+
+/// Who a staff request acts for.
+#[derive(Debug, Clone)]
+pub(crate) enum Acting {
+    /// The professor at the server's own screen or console.
+    Professor,
+    /// A signed-in account, which must be staff.
+    Account(Arc<str>),
+}
+
+/// The handle every caller uses. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    pub(super) commands: mpsc::Sender<Command>,
+    pub(super) staff_views: watch::Receiver<Arc<StaffView>>,
+    pub(super) shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl ServerHandle {
+    /// Sends a command and waits for its answer; fails only if the actor has
+    /// stopped.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ShuttingDown> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| ShuttingDown)?;
+        answer.await.map_err(|_| ShuttingDown)
+    }
+
+    // --- accounts ---------------------------------------------------------
+
+    /// Whether `username` has a password (`Known`) or must set one (`New`).
+    pub async fn account_status(
+        &self,
+        username: String,
+    ) -> Result<Result<AccountStatus, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::AccountStatus { username, reply })
+            .await
+    }
+
+    /// Starts a password check: the stored hash, or how long to wait first.
+    pub async fn begin_login(
+        &self,
+        username: String,
+    ) -> Result<Result<LoginGate, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::BeginLogin { username, reply })
+            .await
+    }
+
+    /// Ends a password check begun with [`Self::begin_login`]: a token when
+    /// `success`, `None` when the password was wrong.
+    pub async fn finish_login(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        success: bool,
+    ) -> Result<Result<Option<SessionToken>, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::FinishLogin {
+            username,
+            peer,
+            success,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn register(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        password_phc: String,
+    ) -> Result<Result<RegisterOutcome, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::Register {
+            username,
+            peer,
+            password_phc,
+            reply,
+        })
+        .await
+    }
+
+    /// The account a live token belongs to.
+    pub async fn resume(
+        &self,
+        token: SessionToken,
+        peer: SocketAddr,
+    ) -> Result<Result<Option<String>, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::Resume { token, peer, reply })
+            .await
+    }
+
+    /// Revokes a token. Does not wait for the answer.
+    pub async fn logout(&self, token: SessionToken) {
+        let _ = self.commands.send(Command::Logout { token }).await;
+    }
+
+    // --- presence -----------------------------------------------------------
+
+    /// Counts a signed-in connection online; an older connection of the same
+    /// account is told it signed in elsewhere.
+    pub async fn attach(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
+        self.ask(|reply| Command::Attach { connection, reply })
+            .await
+    }
+
+    /// The connection `id` of `username` has gone. Does not wait.
+    pub async fn detach(&self, username: Arc<str>, id: u64) {
+        let _ = self.commands.send(Command::Detach { username, id }).await;
+    }
+
+    // --- a student's requests -------------------------------------------------
+
+    pub async fn join(
+        &self,
+        username: Arc<str>,
+        description: String,
+        location: String,
+    ) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Command::Join {
+            username,
+            description,
+            location,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn cancel(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Command::Cancel { username, reply }).await
+    }
+
+    /// "I'm back" after staff could not find the student.
+    pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Command::Back { username, reply }).await
+    }
+
+    // --- staff ----------------------------------------------------------------
+
+    /// Carries out `request` for the staff account `staff` (a signed-in
+    /// connection's account). Refused with [`StaffOutcome::NotStaff`] unless
+    /// that account is staff right now.
+    pub async fn staff(&self, staff: &str, request: StaffRequest) -> StaffOutcome {
+        let acting = Acting::Account(staff.into());
+        self.staff_as(acting, request).await
+    }
+
+    /// Carries out `request` for the professor at the server's own screen or
+    /// console, who is staff by running the server (named
+    /// [`crate::ServerConfig::professor`]).
+    pub async fn professor(&self, request: StaffRequest) -> StaffOutcome {
+        self.staff_as(Acting::Professor, request).await
+    }
+
+    async fn staff_as(&self, acting: Acting, request: StaffRequest) -> StaffOutcome {
+        self.ask(|reply| Command::Staff {
+            acting,
+            request,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|ShuttingDown| StaffOutcome::Failed {
+            reason: ShuttingDown.to_string(),
+        })
+    }
+
+    /// Whether `username` is staff right now.
+    pub async fn is_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
+        let username = username.to_owned();
+        self.ask(|reply| Command::IsStaff { username, reply }).await
+    }
+
+    /// The latest staff view; changes after every change staff would see.
+    pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
+        self.staff_views.clone()
+    }
+
+    // --- the server -----------------------------------------------------------
+
+    /// Asks the server to shut down gracefully: every student is told.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}

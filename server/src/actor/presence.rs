@@ -1,0 +1,132 @@
+//! Presence: which accounts are signed in, on which connection and how they
+//! came in, and what a student missed while offline.
+//!
+//! A student who is served, removed or marked not here while offline (or
+//! whose connection could not take the notice) is told again when they next
+//! sign in: a help in progress is told from the queue itself, the rest from
+//! a small per-student mailbox. Staff see, before and when serving, who is
+//! offline.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use jqueue_shared::ProtocolError;
+use jqueue_shared::staff::ActivityKind;
+
+use super::{Actor, AttachOutcome, Connection, Notice};
+
+/// Notices kept for one offline student: a handful is all a student can
+/// miss that still matters (the latest tells where they stand).
+const MAX_MISSED: usize = 4;
+
+#[derive(Debug, Default)]
+pub(super) struct Presence {
+    pub(super) online: HashMap<Arc<str>, Online>,
+    /// The staff among `online`, so counting students is O(staff).
+    pub(super) staff: HashSet<Arc<str>>,
+    missed: HashMap<Arc<str>, Vec<Notice>>,
+}
+
+/// A signed-in connection.
+#[derive(Debug)]
+pub(super) struct Online {
+    pub(super) connection: Connection,
+    /// Staff when they signed in (for counts and lists only: every staff
+    /// request is checked afresh).
+    pub(super) staff: bool,
+}
+
+impl Presence {
+    pub(super) fn is_online(&self, username: &str) -> bool {
+        self.online.contains_key(username)
+    }
+
+    pub(super) fn origin(&self, username: &str) -> Option<&str> {
+        self.online
+            .get(username)
+            .map(|o| o.connection.origin.as_str())
+    }
+}
+
+impl Actor {
+    pub(super) fn attach(&mut self, connection: Connection) -> AttachOutcome {
+        let username = connection.username.clone();
+        let replacing = self.presence.online.contains_key(&username);
+        if !replacing && self.presence.online.len() >= self.config.max_connections {
+            return AttachOutcome::ServerFull;
+        }
+        let notices = connection.notices.clone();
+        if let Some(announcement) = &self.last_announcement {
+            notices.deliver(Notice::Announcement(announcement.clone()), 0);
+        }
+        // What they missed: a help in progress, then anything kept.
+        if let Some(help) = self.queue.help_for(&username) {
+            notices.deliver(
+                Notice::BeingHelped {
+                    by: help.staff.clone(),
+                    at: help.served_at,
+                },
+                0,
+            );
+        }
+        for notice in self.presence.missed.remove(&username).unwrap_or_default() {
+            notices.deliver(notice, 0);
+        }
+        let staff = self.is_staff(&username);
+        if staff {
+            self.presence.staff.insert(username.clone());
+        } else {
+            self.presence.staff.remove(&username);
+        }
+        if let Some(old) = self
+            .presence
+            .online
+            .insert(username, Online { connection, staff })
+        {
+            old.connection
+                .notices
+                .deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0);
+        }
+        self.staff_changed = true;
+        AttachOutcome::Attached
+    }
+
+    pub(super) fn detach(&mut self, username: &Arc<str>, id: u64) {
+        let current = self.presence.online.get(username);
+        if current.is_some_and(|o| o.connection.id == id) {
+            let online = self
+                .presence
+                .online
+                .remove(username)
+                .expect("checked above");
+            self.presence.staff.remove(username);
+            self.record(ActivityKind::Disconnected {
+                username: username.to_string(),
+                origin: online.connection.origin,
+            });
+        }
+    }
+
+    /// Tells a student something that changed their place (served, removed,
+    /// not here). The queue changed, so this burst ends with a new snapshot;
+    /// the ones before it still show the student waiting. An offline student
+    /// (or a connection that cannot take it) is told when they next sign in.
+    pub(super) fn notify(&mut self, username: &Arc<str>, notice: Notice) {
+        debug_assert!(self.queue_changed, "the snapshot after the notice is owed");
+        let views_from = self.snapshots.borrow().version() + 1;
+        let delivered = self.presence.online.get(username).is_some_and(|online| {
+            online
+                .connection
+                .notices
+                .deliver(notice.clone(), views_from)
+        });
+        // Being helped is told from the queue itself on the next sign-in.
+        if !delivered && !matches!(notice, Notice::BeingHelped { .. }) {
+            let missed = self.presence.missed.entry(username.clone()).or_default();
+            if missed.len() == MAX_MISSED {
+                missed.remove(0);
+            }
+            missed.push(notice);
+        }
+    }
+}

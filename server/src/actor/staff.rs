@@ -1,0 +1,382 @@
+//! Staff requests — serve (which claims), finish, not here, remove,
+//! open/close, announce, print — and the [`StaffView`] every staff screen is
+//! pushed.
+//!
+//! Each request is persisted before the queue changes, like every change the
+//! actor makes. A serve claims the student for the staff member who asked: the
+//! actor applies requests one at a time, so of two staff serving the same
+//! student the second finds them gone and is told who won, and nothing else
+//! changes.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use jqueue_shared::staff::{
+    ActivityKind, CurrentHelp, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent, StaffOutcome,
+    StaffRequest, StaffRow, StaffView,
+};
+use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
+
+use super::api::Acting;
+use super::{Actor, Notice, blocking, now_ms};
+use crate::domain::queue::{Finished, ServeError};
+use crate::store::HelpOutcome;
+use crate::store::print;
+
+fn secs(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or(0)
+}
+
+fn failed(e: &impl std::fmt::Display) -> StaffOutcome {
+    StaffOutcome::Failed {
+        reason: e.to_string(),
+    }
+}
+
+impl Actor {
+    pub(super) fn staff_request(&mut self, acting: Acting, request: StaffRequest) -> StaffOutcome {
+        let staff: Arc<str> = match acting {
+            Acting::Professor => self.config.professor.as_str().into(),
+            Acting::Account(name) => {
+                if !self.is_staff(&name) {
+                    tracing::warn!(username = %name, "staff request from an account that is not staff");
+                    return StaffOutcome::NotStaff {
+                        username: name.to_string(),
+                    };
+                }
+                name
+            }
+        };
+        match request {
+            StaffRequest::Serve { student } => self.serve(&staff, student.as_deref()),
+            StaffRequest::Finish => self.finish(&staff),
+            StaffRequest::NotHere => self.not_here(&staff),
+            StaffRequest::Remove { students } => self.remove(&staff, &students),
+            StaffRequest::SetOpen { open } => self.set_open(&staff, open),
+            StaffRequest::Announce { text } => self.announce(&staff, text),
+            StaffRequest::Print => self.print(),
+        }
+    }
+
+    fn serve(&mut self, staff: &Arc<str>, student: Option<&str>) -> StaffOutcome {
+        let entry = match self.queue.check_serve(student) {
+            Ok(entry) => entry.clone(),
+            Err(ServeError::NobodyWaiting) => return StaffOutcome::NobodyWaiting,
+            Err(ServeError::NotWaiting) => {
+                return StaffOutcome::NotWaiting {
+                    student: student.unwrap_or_default().to_owned(),
+                };
+            }
+            Err(ServeError::AlreadyServed { by }) => {
+                return StaffOutcome::AlreadyServed {
+                    student: student.unwrap_or_default().to_owned(),
+                    by: by.to_string(),
+                };
+            }
+        };
+        let now = now_ms();
+        let session = self.config.session.clone();
+        if let Err(e) = blocking(|| self.store.start_help(&session, staff, &entry, now)) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        let served = self
+            .queue
+            .serve(staff, Some(&entry.username), now)
+            .expect("checked before persisting");
+        self.queue_changed = true;
+        let finished = served.finished.map(|f| self.finished(f));
+        let student_online = self.presence.is_online(&entry.username);
+        self.notify(
+            &entry.username,
+            Notice::BeingHelped {
+                by: staff.clone(),
+                at: now,
+            },
+        );
+        self.record(ActivityKind::Served {
+            username: entry.username.to_string(),
+            staff: staff.to_string(),
+        });
+        StaffOutcome::Served {
+            student: entry.username.to_string(),
+            student_online,
+            helped_before: served.helped_before,
+            finished,
+        }
+    }
+
+    fn finish(&mut self, staff: &Arc<str>) -> StaffOutcome {
+        if self.queue.help_of(staff).is_none() {
+            return StaffOutcome::NotHelping;
+        }
+        let now = now_ms();
+        let session = self.config.session.clone();
+        if let Err(e) = blocking(|| self.store.finish_help(&session, staff, now)) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        let finished = self.queue.finish(staff, now).expect("checked above");
+        self.staff_changed = true;
+        StaffOutcome::Finished(self.finished(finished))
+    }
+
+    /// Records a help that ended as helped: the activity line and, for a
+    /// student's first help this session, the helped log.
+    fn finished(&mut self, finished: Finished) -> FinishedHelp {
+        let student = finished.help.entry.username.clone();
+        if finished.first_help_this_session {
+            let at = finished.help.served_at + finished.help_ms;
+            // The help is committed; if this line is lost to a crash, the
+            // next start writes it from the database.
+            if let Err(e) = blocking(|| self.helped_log.append(&student, at)) {
+                tracing::error!("could not write {}: {e}", self.helped_log.path().display());
+                self.record(ActivityKind::StorageFailed {
+                    message: format!("could not write the helped log: {e}"),
+                });
+            }
+        }
+        self.record(ActivityKind::Finished {
+            username: student.to_string(),
+            staff: finished.help.staff.to_string(),
+            help_secs: secs(finished.help_ms),
+        });
+        FinishedHelp {
+            student: student.to_string(),
+            help_secs: secs(finished.help_ms),
+            first_help: finished.first_help_this_session,
+        }
+    }
+
+    fn not_here(&mut self, staff: &Arc<str>) -> StaffOutcome {
+        let Some(help) = self.queue.help_of(staff).cloned() else {
+            return StaffOutcome::NotHelping;
+        };
+        let now = now_ms();
+        let until = now + self.config.away_grace.as_millis() as i64;
+        let session = self.config.session.clone();
+        if let Err(e) = blocking(|| {
+            self.store
+                .not_here(&session, staff, &help.entry, now, until)
+        }) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        self.queue.not_here(staff, until);
+        self.queue_changed = true;
+        let student = help.entry.username;
+        self.notify(&student, Notice::NotHere { at: now, until });
+        self.record(ActivityKind::NotHere {
+            username: student.to_string(),
+            staff: staff.to_string(),
+        });
+        StaffOutcome::MarkedNotHere {
+            student: student.to_string(),
+            grace_mins: (self.config.away_grace.as_secs() / 60) as u32,
+        }
+    }
+
+    /// Students whose time away ran out leave the queue (as a not-here help,
+    /// so reports can count them).
+    pub(super) fn expire_away(&mut self) {
+        let now = now_ms();
+        let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
+        if expired.is_empty() {
+            return;
+        }
+        let session = self.config.session.clone();
+        if let Err(e) = blocking(|| {
+            self.store
+                .remove_entries(&session, None, &expired, HelpOutcome::NotHere, now)
+        }) {
+            self.storage_failed(&e);
+            return;
+        }
+        for entry in expired {
+            self.queue.remove(&entry.username);
+            self.queue_changed = true;
+            self.notify(&entry.username, Notice::Removed { at: now });
+            self.record(ActivityKind::AwayExpired {
+                username: entry.username.to_string(),
+            });
+        }
+    }
+
+    fn remove(&mut self, staff: &Arc<str>, students: &[String]) -> StaffOutcome {
+        let entries: Vec<_> = students
+            .iter()
+            .filter_map(|name| self.queue.entry(name).cloned())
+            .collect();
+        if entries.is_empty() {
+            return match students {
+                [one] => StaffOutcome::NotWaiting {
+                    student: one.clone(),
+                },
+                _ => StaffOutcome::Removed {
+                    students: Vec::new(),
+                },
+            };
+        }
+        let now = now_ms();
+        let session = self.config.session.clone();
+        if let Err(e) = blocking(|| {
+            self.store
+                .remove_entries(&session, Some(staff), &entries, HelpOutcome::Removed, now)
+        }) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        for entry in &entries {
+            self.queue.remove(&entry.username);
+            self.queue_changed = true;
+            self.notify(&entry.username, Notice::Removed { at: now });
+            self.record(ActivityKind::Removed {
+                username: entry.username.to_string(),
+                staff: staff.to_string(),
+            });
+        }
+        StaffOutcome::Removed {
+            students: entries.iter().map(|e| e.username.to_string()).collect(),
+        }
+    }
+
+    fn set_open(&mut self, staff: &Arc<str>, open: bool) -> StaffOutcome {
+        if let Err(e) = blocking(|| self.store.set_open(&self.config.session, open)) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        if self.queue.is_open() != open {
+            self.queue.set_open(open);
+            self.queue_changed = true;
+            let staff = staff.to_string();
+            self.record(if open {
+                ActivityKind::Opened { staff }
+            } else {
+                ActivityKind::Closed { staff }
+            });
+        }
+        if open {
+            StaffOutcome::Opened
+        } else {
+            StaffOutcome::Closed
+        }
+    }
+
+    fn announce(&mut self, staff: &Arc<str>, text: String) -> StaffOutcome {
+        let text = text.trim().to_owned();
+        if text.is_empty() || !is_valid_text(&text) {
+            return StaffOutcome::InvalidText {
+                max_chars: MAX_TEXT_CHARS as u32,
+            };
+        }
+        if let Err(e) = blocking(|| self.store.set_announcement(&self.config.session, &text)) {
+            self.storage_failed(&e);
+            return failed(&e);
+        }
+        let text: Arc<str> = text.into();
+        let reached = self
+            .presence
+            .online
+            .values()
+            .filter(|online| {
+                !online.staff
+                    && online
+                        .connection
+                        .notices
+                        .deliver(Notice::Announcement(text.clone()), 0)
+            })
+            .count();
+        self.last_announcement = Some(text.clone());
+        self.record(ActivityKind::Announced {
+            text: text.to_string(),
+            staff: staff.to_string(),
+        });
+        StaffOutcome::Announced {
+            reached: reached as u32,
+        }
+    }
+
+    fn print(&mut self) -> StaffOutcome {
+        let view = self.staff_view(usize::MAX);
+        let dir = self.config.prints_dir();
+        match blocking(|| print::write_snapshot(&dir, &view, SystemTime::now())) {
+            Ok(path) => StaffOutcome::Printed {
+                path: path.display().to_string(),
+            },
+            Err(e) => failed(&e),
+        }
+    }
+
+    /// What staff see, with at most `max_rows` rows of the queue. Bounded:
+    /// O(`max_rows` + staff + [`MAX_ONLINE_LISTED`] + activity), whatever the
+    /// size of the class (but for the count of online students).
+    pub(super) fn staff_view(&self, max_rows: usize) -> StaffView {
+        let rows = self
+            .queue
+            .entries()
+            .take(max_rows)
+            .zip(1..)
+            .map(|(e, position)| StaffRow {
+                position,
+                username: e.username.to_string(),
+                description: e.description.to_string(),
+                location: e.location.to_string(),
+                joined_at: e.joined_at,
+                helped_before: self.queue.was_helped(&e.username),
+                online: self.presence.is_online(&e.username),
+                away_until: e.away_until,
+                origin: self.presence.origin(&e.username).map(str::to_owned),
+            })
+            .collect();
+        let mut helps: Vec<CurrentHelp> = self
+            .queue
+            .helps()
+            .map(|h| CurrentHelp {
+                staff: h.staff.to_string(),
+                student: h.entry.username.to_string(),
+                description: h.entry.description.to_string(),
+                location: h.entry.location.to_string(),
+                joined_at: h.entry.joined_at,
+                served_at: h.served_at,
+                student_online: self.presence.is_online(&h.entry.username),
+            })
+            .collect();
+        helps.sort_by(|a, b| a.staff.cmp(&b.staff));
+        let mut staff_online: Vec<String> = std::iter::once(self.config.professor.clone())
+            .chain(self.presence.staff.iter().map(ToString::to_string))
+            .collect();
+        staff_online.sort();
+        staff_online.dedup();
+        let online_students = self.presence.online.len() - self.presence.staff.len();
+        let mut online: Vec<OnlineStudent> = self
+            .presence
+            .online
+            .values()
+            .filter(|o| !o.staff)
+            .take(MAX_ONLINE_LISTED)
+            .map(|o| OnlineStudent {
+                username: o.connection.username.to_string(),
+                origin: o.connection.origin.clone(),
+            })
+            .collect();
+        online.sort_by(|a, b| a.username.cmp(&b.username));
+        StaffView {
+            course: self.config.course.clone(),
+            session: self.config.session.clone(),
+            open: self.queue.is_open(),
+            now: now_ms(),
+            waiting: self.queue.len() as u32,
+            online_students: online_students as u32,
+            helped_count: self.queue.helped_count() as u32,
+            typical_help_secs: self.queue.typical_help_ms().map(secs),
+            joins: self.joins,
+            rows,
+            helps,
+            staff_online,
+            online,
+            activity: self.activity.iter().cloned().collect(),
+            announcement: self.last_announcement.as_deref().map(str::to_owned),
+            port_note: self.config.port_note.clone(),
+        }
+    }
+}

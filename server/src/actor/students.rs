@@ -1,0 +1,98 @@
+//! A student's own requests: join the queue, leave it, and "I'm back" after
+//! staff could not find them.
+
+use std::sync::Arc;
+
+use jqueue_shared::staff::ActivityKind;
+use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
+use jqueue_shared::{RequestResult, TextField};
+
+use super::{Actor, blocking, now_ms};
+use crate::domain::queue::{Entry, JoinError};
+
+impl Actor {
+    pub(super) fn join(
+        &mut self,
+        username: &Arc<str>,
+        description: String,
+        location: String,
+    ) -> RequestResult {
+        for (field, text) in [
+            (TextField::Description, &description),
+            (TextField::Location, &location),
+        ] {
+            if !is_valid_text(text) {
+                return RequestResult::InvalidText {
+                    field,
+                    max_chars: MAX_TEXT_CHARS as u32,
+                };
+            }
+        }
+        match self.queue.check_join(username) {
+            Err(JoinError::Closed) => return RequestResult::QueueClosed,
+            Err(JoinError::AlreadyQueued { position }) => {
+                return RequestResult::AlreadyQueued {
+                    position: position as u32,
+                };
+            }
+            Err(JoinError::BeingHelped) => return RequestResult::BeingHelped,
+            Ok(()) => {}
+        }
+        let entry = Entry {
+            username: username.clone(),
+            description: description.into(),
+            location: location.into(),
+            joined_at: now_ms(),
+            away_until: None,
+        };
+        if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        let position = self.queue.join(entry).expect("checked before persisting");
+        self.queue_changed = true;
+        self.joins += 1;
+        self.record(ActivityKind::Joined {
+            username: username.to_string(),
+        });
+        RequestResult::Joined {
+            position: position as u32,
+        }
+    }
+
+    pub(super) fn cancel(&mut self, username: &Arc<str>) -> RequestResult {
+        if self.queue.position(username).is_none() {
+            return RequestResult::NotQueued;
+        }
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        self.queue.cancel(username);
+        self.queue_changed = true;
+        self.record(ActivityKind::Cancelled {
+            username: username.to_string(),
+        });
+        RequestResult::Cancelled
+    }
+
+    pub(super) fn back(&mut self, username: &Arc<str>) -> RequestResult {
+        if !self
+            .queue
+            .entry(username)
+            .is_some_and(|e| e.away_until.is_some())
+        {
+            return RequestResult::NotAway;
+        }
+        if let Err(e) = blocking(|| self.store.mark_back(&self.config.session, username)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        self.queue.back(username);
+        self.queue_changed = true;
+        self.record(ActivityKind::Back {
+            username: username.to_string(),
+        });
+        RequestResult::Back
+    }
+}
