@@ -1,38 +1,52 @@
 //! The queue state machine checked against a reference model.
 //!
-//! Proptest drives [`jqueue_server::domain::queue::Queue`] and a deliberately naive
-//! model (a `Vec` of names and a set of helped names)
-//! with the same random sequence of join / cancel / serve / remove / open /
-//! close over a handful of students, plus restarts (the queue rebuilt from its
-//! persisted parts, as the actor does) and new sessions. After every step the
-//! two must agree, and the invariants the issue names must hold:
+//! Proptest drives [`jqueue_server::domain::queue::Queue`] and a deliberately
+//! naive model (a `Vec` of waiting names, a map of who each staff member is
+//! helping, a set of helped names) with the same random sequence of join /
+//! cancel / serve (by one of several staff, of the top or a chosen student) /
+//! finish / not here / back / expiry / remove / open / close over a handful
+//! of students, plus restarts (the queue rebuilt from its persisted parts, as
+//! the actor does) and new sessions. After every step the two must agree,
+//! and the invariants the issues name must hold:
 //!
-//! - one entry per student;
+//! - one entry per student, and a student is either waiting, being helped by
+//!   exactly one staff member, or neither: two staff never hold one student
+//!   (the claim), and a second serve of a student changes nothing;
 //! - positions are 1..n with no gaps, and `position` agrees with `entries`;
-//! - the order is arrival order (join times never decrease front to back);
-//! - a serve is flagged as the student's first help of the session (the flag
-//!   the actor writes the helped log from) exactly when the model has not
-//!   seen them helped in this session, restarts included;
-//! - remove (and cancel) never mark anyone helped.
+//! - the order is the model's: arrival order, but for students put back at
+//!   the front by a not-here help;
+//! - a help is flagged as the student's first of the session (the flag the
+//!   actor writes the helped log from) exactly when it ends as helped and
+//!   the model has not seen them helped, restarts included; not here, remove
+//!   and cancel never count as help.
 //!
 //! `JQUEUE_MODEL_CASES` raises the number of sequences for a longer run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use jqueue_server::domain::queue::{Entry, JoinError, Queue, UnixMillis};
+use jqueue_server::domain::queue::{Entry, JoinError, Queue, ServeError, UnixMillis};
 use proptest::prelude::*;
 
 /// Few students, so joins collide with existing entries and serves find
 /// people helped before.
 const STUDENTS: usize = 6;
+/// Enough staff to race for the same students.
+const STAFF: usize = 3;
+const GRACE_MS: UnixMillis = 5_000;
 
 #[derive(Debug, Clone)]
 enum Op {
     Join(usize),
     Cancel(usize),
-    /// Serve the first student (`None`) or a chosen one.
-    Serve(Option<usize>),
+    /// Staff member `.0` serves the first student not away (`None`) or a
+    /// chosen one.
+    Serve(usize, Option<usize>),
+    Finish(usize),
+    NotHere(usize),
+    Back(usize),
+    /// Time away runs out for everyone marked away.
+    Expire,
     Remove(usize),
     Open,
     Close,
@@ -47,12 +61,22 @@ fn name(i: usize) -> String {
     format!("s{i}")
 }
 
+fn staff(k: usize) -> Arc<str> {
+    format!("ta{k}").into()
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let student = 0..STUDENTS;
+    let member = 0..STAFF;
     prop_oneof![
         6 => student.clone().prop_map(Op::Join),
         2 => student.clone().prop_map(Op::Cancel),
-        3 => proptest::option::of(student.clone()).prop_map(Op::Serve),
+        4 => (member.clone(), proptest::option::of(student.clone()))
+            .prop_map(|(k, s)| Op::Serve(k, s)),
+        2 => member.clone().prop_map(Op::Finish),
+        1 => member.prop_map(Op::NotHere),
+        1 => student.clone().prop_map(Op::Back),
+        1 => Just(Op::Expire),
         2 => student.prop_map(Op::Remove),
         1 => Just(Op::Open),
         1 => Just(Op::Close),
@@ -65,8 +89,14 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Debug)]
 struct Model {
     open: bool,
-    waiting: Vec<String>,
+    /// Waiting students, and whether each is marked away.
+    waiting: Vec<(String, bool)>,
+    /// Who each staff member is helping.
+    helping: HashMap<usize, String>,
+    /// Whose help ended as helped this session.
     helped: HashSet<String>,
+    /// Who served each student last.
+    served_by: HashMap<String, usize>,
 }
 
 impl Model {
@@ -74,12 +104,28 @@ impl Model {
         Self {
             open: true,
             waiting: Vec::new(),
+            helping: HashMap::new(),
             helped: HashSet::new(),
+            served_by: HashMap::new(),
         }
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.waiting.iter().position(|n| n == name).map(|i| i + 1)
+        self.waiting
+            .iter()
+            .position(|(n, _)| n == name)
+            .map(|i| i + 1)
+    }
+
+    fn being_helped(&self, name: &str) -> bool {
+        self.helping.values().any(|n| n == name)
+    }
+
+    /// Ends `k`'s help as helped; whether it was the student's first.
+    fn finish(&mut self, k: usize) -> Option<(String, bool)> {
+        let student = self.helping.remove(&k)?;
+        let first = self.helped.insert(student.clone());
+        Some((student, first))
     }
 }
 
@@ -89,10 +135,12 @@ fn entry(name: &str, at: UnixMillis) -> Entry {
         description: format!("help {name}").into(),
         location: "lab".into(),
         joined_at: at,
+        away_until: None,
     }
 }
 
 /// Applies `op` to both and checks that the outcomes agree.
+#[allow(clippy::too_many_lines)] // one arm per operation reads best as one match
 fn step(
     queue: &mut Queue,
     model: &mut Model,
@@ -104,9 +152,10 @@ fn step(
             let who = name(*i);
             let expected = match model.position(&who) {
                 Some(position) => Err(JoinError::AlreadyQueued { position }),
+                None if model.being_helped(&who) => Err(JoinError::BeingHelped),
                 None if !model.open => Err(JoinError::Closed),
                 None => {
-                    model.waiting.push(who.clone());
+                    model.waiting.push((who.clone(), false));
                     Ok(model.waiting.len())
                 }
             };
@@ -124,24 +173,51 @@ fn step(
             prop_assert_eq!(got.map(|e| e.username.to_string()), was.map(|_| who));
             prop_assert_eq!(queue.helped_count(), helped_before, "cancel marks nobody");
         }
-        Op::Serve(target) => {
+        Op::Serve(k, target) => {
             let who = target.map(name);
-            let expected = match &who {
-                Some(n) => model.position(n).map(|_| n.clone()),
-                None => model.waiting.first().cloned(),
+            let expected: Result<String, ServeError> = match &who {
+                Some(n) if model.position(n).is_some() => Ok(n.clone()),
+                Some(n) => Err(match model.served_by.get(n) {
+                    Some(by) => ServeError::AlreadyServed { by: staff(*by) },
+                    None => ServeError::NotWaiting,
+                }),
+                None => model
+                    .waiting
+                    .iter()
+                    .find(|(_, away)| !away)
+                    .map(|(n, _)| n.clone())
+                    .ok_or(ServeError::NobodyWaiting),
             };
             let peeked = queue
                 .check_serve(who.as_deref())
                 .map(|e| e.username.to_string());
             prop_assert_eq!(&peeked, &expected, "check_serve names whom serve takes");
-            let served = queue.serve(who.as_deref(), now);
-            match (&expected, served) {
-                (None, None) => {}
-                (Some(n), Some(served)) => {
+            let helping_before: Vec<_> = queue.helps().cloned().collect();
+            let served = queue.serve(&staff(*k), who.as_deref(), now);
+            match (expected, served) {
+                (Err(e), Err(got)) => {
+                    prop_assert_eq!(e, got);
+                    let helping_after: Vec<_> = queue.helps().cloned().collect();
+                    prop_assert_eq!(
+                        helping_before,
+                        helping_after,
+                        "a lost serve changes nothing"
+                    );
+                }
+                (Ok(n), Ok(served)) => {
                     prop_assert_eq!(&*served.entry.username, n.as_str());
-                    let first = model.helped.insert(n.clone());
-                    prop_assert_eq!(served.first_help_this_session, first);
-                    model.waiting.retain(|w| w != n);
+                    prop_assert_eq!(served.helped_before, model.helped.contains(&n));
+                    let finished = model.finish(*k);
+                    prop_assert_eq!(
+                        served.finished.map(|f| (
+                            f.help.entry.username.to_string(),
+                            f.first_help_this_session
+                        )),
+                        finished
+                    );
+                    model.waiting.retain(|(w, _)| *w != n);
+                    model.helping.insert(*k, n.clone());
+                    model.served_by.insert(n, *k);
                 }
                 (expected, got) => {
                     return Err(TestCaseError::fail(format!(
@@ -149,6 +225,53 @@ fn step(
                     )));
                 }
             }
+        }
+        Op::Finish(k) => {
+            let expected = model.finish(*k);
+            let got = queue
+                .finish(&staff(*k), now)
+                .map(|f| (f.help.entry.username.to_string(), f.first_help_this_session));
+            prop_assert_eq!(got, expected);
+        }
+        Op::NotHere(k) => {
+            let expected = model.helping.remove(k);
+            if let Some(n) = &expected {
+                model.waiting.insert(0, (n.clone(), true));
+            }
+            let got = queue
+                .not_here(&staff(*k), now + GRACE_MS)
+                .map(|h| h.entry.username.to_string());
+            prop_assert_eq!(got, expected);
+        }
+        Op::Back(i) => {
+            let who = name(*i);
+            let expected = match model.waiting.iter_mut().find(|(n, _)| *n == who) {
+                Some((_, away)) if *away => {
+                    *away = false;
+                    true
+                }
+                _ => false,
+            };
+            prop_assert_eq!(queue.back(&who), expected);
+        }
+        Op::Expire => {
+            let mut expected: Vec<String> = model
+                .waiting
+                .iter()
+                .filter(|(_, away)| *away)
+                .map(|(n, _)| n.clone())
+                .collect();
+            model.waiting.retain(|(_, away)| !away);
+            let mut got: Vec<String> = queue
+                .check_expired(UnixMillis::MAX)
+                .map(|e| e.username.to_string())
+                .collect();
+            for who in &got {
+                queue.remove(who);
+            }
+            expected.sort();
+            got.sort();
+            prop_assert_eq!(got, expected);
         }
         Op::Remove(i) => {
             let who = name(*i);
@@ -175,12 +298,15 @@ fn step(
             model.open = false;
         }
         Op::Restart => {
-            // Exactly what the store hands back: entries in order, the helped
-            // set, the open flag.
+            // Exactly what the store hands back: entries in order (with their
+            // away marks), the helps in progress, the helped set, the open
+            // flag. Who served whom before the restart is not kept.
             let entries: Vec<Entry> = queue.entries().cloned().collect();
+            let helps: Vec<_> = queue.helps().cloned().collect();
             let helped: Vec<Arc<str>> =
                 model.helped.iter().map(|n| Arc::from(n.as_str())).collect();
-            *queue = Queue::restore(queue.is_open(), entries, helped, &[]);
+            *queue = Queue::restore(queue.is_open(), entries, helps, helped, &[]);
+            model.served_by = model.helping.iter().map(|(k, n)| (n.clone(), *k)).collect();
         }
         Op::NewSession => {
             // A new session starts empty and open, with nobody helped.
@@ -193,14 +319,27 @@ fn step(
 
 /// The invariants that hold after every step, whatever happened.
 fn check_invariants(queue: &Queue, model: &Model) -> Result<(), TestCaseError> {
-    let names: Vec<String> = queue.entries().map(|e| e.username.to_string()).collect();
-    prop_assert_eq!(&names, &model.waiting, "same students in the same order");
+    let waiting: Vec<(String, bool)> = queue
+        .entries()
+        .map(|e| (e.username.to_string(), e.away_until.is_some()))
+        .collect();
+    prop_assert_eq!(&waiting, &model.waiting, "same students in the same order");
     prop_assert_eq!(queue.len(), model.waiting.len());
     prop_assert_eq!(queue.is_empty(), model.waiting.is_empty());
     prop_assert_eq!(queue.is_open(), model.open);
 
-    let unique: HashSet<&String> = names.iter().collect();
-    prop_assert_eq!(unique.len(), names.len(), "one entry per student");
+    let names: HashSet<&String> = waiting.iter().map(|(n, _)| n).collect();
+    prop_assert_eq!(names.len(), waiting.len(), "one entry per student");
+
+    let mut held = HashSet::new();
+    for help in queue.helps() {
+        let student = help.entry.username.to_string();
+        prop_assert!(held.insert(student.clone()), "{} held twice", student);
+        prop_assert!(!names.contains(&student), "{} helped and waiting", student);
+        let k: usize = help.staff[2..].parse().unwrap();
+        prop_assert_eq!(model.helping.get(&k), Some(&student));
+    }
+    prop_assert_eq!(held.len(), model.helping.len());
 
     for (i, e) in queue.entries().enumerate() {
         prop_assert_eq!(
@@ -211,20 +350,18 @@ fn check_invariants(queue: &Queue, model: &Model) -> Result<(), TestCaseError> {
     }
     for i in 0..STUDENTS {
         let who = name(i);
-        if !unique.contains(&who) {
+        if !names.contains(&who) {
             prop_assert_eq!(queue.position(&who), None);
         }
-        prop_assert_eq!(queue.was_helped(&who), model.helped.contains(&who));
+        prop_assert_eq!(
+            queue.was_helped(&who),
+            model.helped.contains(&who) || model.being_helped(&who)
+        );
     }
 
-    let times: Vec<UnixMillis> = queue.entries().map(|e| e.joined_at).collect();
-    prop_assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "arrival order: {:?}",
-        times
-    );
-
-    prop_assert_eq!(queue.helped_count(), model.helped.len());
+    let helped_or_helping: HashSet<&String> =
+        model.helped.iter().chain(model.helping.values()).collect();
+    prop_assert_eq!(queue.helped_count(), helped_or_helping.len());
     Ok(())
 }
 
@@ -257,16 +394,36 @@ fn a_restart_does_not_make_a_second_help_look_like_the_first() {
     let mut model = Model::new();
     for op in [
         Op::Join(0),
-        Op::Serve(None),
+        Op::Serve(0, None),
+        Op::Finish(0),
         Op::Join(0),
         Op::Restart,
-        Op::Serve(Some(0)),
+        Op::Serve(1, Some(0)),
+        Op::Finish(1),
         Op::Join(1),
         Op::Remove(1),
     ] {
-        // `step` checks the second serve of s0 is not flagged as a first.
+        // `step` checks the second help of s0 is not flagged as a first.
         step(&mut queue, &mut model, &op, 0).unwrap();
         check_invariants(&queue, &model).unwrap();
     }
     assert_eq!(queue.helped_count(), 1, "the remove helped nobody");
+}
+
+#[test]
+fn two_staff_racing_for_one_student_one_wins_and_nothing_else_changes() {
+    let mut queue = Queue::new();
+    let mut model = Model::new();
+    for op in [
+        Op::Join(0),
+        Op::Join(1),
+        Op::Serve(0, Some(0)),
+        Op::Serve(1, Some(0)),
+        Op::Serve(1, None),
+    ] {
+        step(&mut queue, &mut model, &op, 0).unwrap();
+        check_invariants(&queue, &model).unwrap();
+    }
+    assert_eq!(queue.help_of("ta0").unwrap().entry.username.as_ref(), "s0");
+    assert_eq!(queue.help_of("ta1").unwrap().entry.username.as_ref(), "s1");
 }

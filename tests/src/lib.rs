@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jqueue_server::{Server, ServerConfig, ServerHandle};
 use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
     SignInResult,
@@ -79,6 +80,15 @@ pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     config.hash_rounds = jqueue_server::domain::auth::MIN_HASH_ROUNDS;
     config.course = "CS 101".into();
     config
+}
+
+/// Names `username` staff in the server's database at `data_dir`, as
+/// `jqueue-server staff add` does.
+pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let store = jqueue_server::store::Store::open(&data_dir.join("jqueue.db"))?;
+    store.add_staff(username, 0)?;
+    Ok(())
 }
 
 /// A server running in this process on an OS-chosen loopback port.
@@ -335,6 +345,39 @@ impl Student {
             location: "lab 1".into(),
         };
         self.request(msg).await
+    }
+
+    /// Sends a staff request and waits for its outcome.
+    pub async fn staff(&mut self, request: StaffRequest) -> Result<StaffOutcome> {
+        self.send(&ClientMsg::Staff(request)).await?;
+        match self
+            .recv_until(|m| matches!(m, ServerMsg::StaffOutcome(_)))
+            .await?
+        {
+            ServerMsg::StaffOutcome(outcome) => Ok(outcome),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Opens the staff screen's feed: the first view, or `NotStaff`.
+    pub async fn watch_staff(&mut self) -> Result<ServerMsg> {
+        self.send(&ClientMsg::WatchStaff).await?;
+        self.recv_until(|m| matches!(m, ServerMsg::StaffView(_) | ServerMsg::NotStaff { .. }))
+            .await
+    }
+
+    /// Waits for a staff view satisfying `wanted`.
+    pub async fn staff_view_where(
+        &mut self,
+        mut wanted: impl FnMut(&StaffView) -> bool,
+    ) -> Result<StaffView> {
+        loop {
+            if let ServerMsg::StaffView(view) = self.recv().await? {
+                if wanted(&view) {
+                    return Ok(*view);
+                }
+            }
+        }
     }
 
     pub async fn cancel(&mut self) -> Result<RequestResult> {

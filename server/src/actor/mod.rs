@@ -289,10 +289,12 @@ impl Actor {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             let command = match self.next_away_deadline() {
-                Some(deadline) => tokio::select! {
+                Some((deadline, at)) => tokio::select! {
                     command = commands.recv() => command,
-                    () = tokio::time::sleep_until(deadline) => {
-                        self.expire_away();
+                    () = tokio::time::sleep_until(at) => {
+                        // The deadline itself, not the wall clock: on a
+                        // paused test clock they differ.
+                        self.expire_away(deadline.max(now_ms()));
                         self.publish();
                         continue;
                     }
@@ -314,12 +316,12 @@ impl Actor {
         tracing::debug!("actor stopped: every sender is gone");
     }
 
-    /// When the next student marked away runs out of time, on tokio's clock
-    /// (so tests can pause it).
-    fn next_away_deadline(&self) -> Option<Instant> {
+    /// When the next student marked away runs out of time: the deadline,
+    /// and the instant on tokio's clock to wake at (so tests can pause it).
+    fn next_away_deadline(&self) -> Option<(UnixMillis, Instant)> {
         let deadline = self.queue.next_away_deadline()?;
         let wait = u64::try_from(deadline - now_ms()).unwrap_or(0);
-        Some(Instant::now() + Duration::from_millis(wait))
+        Some((deadline, Instant::now() + Duration::from_millis(wait)))
     }
 
     /// Flushes the burst's changes to the disk. Every change was committed

@@ -176,10 +176,9 @@ impl Actor {
         }
     }
 
-    /// Students whose time away ran out leave the queue (as a not-here help,
-    /// so reports can count them).
-    pub(super) fn expire_away(&mut self) {
-        let now = now_ms();
+    /// Students whose time away ran out by `now` leave the queue (as a
+    /// not-here help, so reports can count them).
+    pub(super) fn expire_away(&mut self, now: crate::domain::queue::UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;
