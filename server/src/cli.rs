@@ -9,17 +9,25 @@ use jqueue_shared::DEFAULT_PORT;
 
 use crate::config::{ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
+use crate::domain::queue::Rules;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "jqueue-server",
     version,
-    about = "Run an office-hours help queue for students using `jqueue`."
+    about = "Run an office-hours help queue for students using `jqueue`.",
+    // The config file's flags come first; the command line's override them.
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// A TOML file whose keys are these flags' names (flags given here win)
+    /// [default: <config dir>/jqueue/server.toml, if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
@@ -68,6 +76,23 @@ pub struct Cli {
     /// Tell a student to get ready when they reach this place in line.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub ready_at: u32,
+
+    /// Students not yet helped this session go ahead of those already helped.
+    #[arg(long)]
+    pub first_timers_first: bool,
+
+    /// Minutes after a help before the student may ask again (0: off).
+    #[arg(long, value_name = "MIN", default_value_t = 0)]
+    pub cooldown: u32,
+
+    /// Most helps per student per session (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_helps: u32,
+
+    /// Questions asked this many seconds after the queue opens are taken in
+    /// random order, so nobody gains by scripting the opening instant (0: off).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub open_shuffle: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +168,12 @@ impl Cli {
         config.staff_group.clone_from(&self.staff_group);
         config.away_grace = std::time::Duration::from_secs(u64::from(self.away_grace) * 60);
         config.ready_at = self.ready_at;
+        config.rules = Rules {
+            first_timers_first: self.first_timers_first,
+            cooldown_ms: i64::from(self.cooldown) * 60_000,
+            max_helps: self.max_helps,
+            open_shuffle_ms: i64::from(self.open_shuffle) * 1000,
+        };
         Ok(config)
     }
 }

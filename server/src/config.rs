@@ -1,6 +1,8 @@
 //! Server settings, built from the command line (see `cli`) or by tests.
 
 use std::path::PathBuf;
+
+use crate::domain::queue::Rules;
 use std::time::Duration;
 
 use crate::domain::auth::DEFAULT_HASH_ROUNDS;
@@ -40,6 +42,8 @@ pub struct ServerConfig {
     /// Set when the server could not get the port it was asked for: shown on
     /// every staff screen.
     pub port_note: Option<String>,
+    /// The fairness rules at start (staff may change them while it runs).
+    pub rules: Rules,
 }
 
 impl ServerConfig {
@@ -62,6 +66,7 @@ impl ServerConfig {
             away_grace: Duration::from_secs(10 * 60),
             ready_at: 3,
             port_note: None,
+            rules: Rules::default(),
         }
     }
 

@@ -23,6 +23,7 @@
 pub mod actor;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod domain;
 pub mod net;
 pub mod screen;

@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::console;
 use jqueue_server::{Server, bind, run};
@@ -12,7 +11,17 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match jqueue_server::config_file::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(e) => match e.downcast::<clap::Error>() {
+            // --help, --version and usage errors print and exit as clap does.
+            Ok(clap_error) => clap_error.exit(),
+            Err(e) => {
+                eprintln!("jqueue-server: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let result = match &cli.command {
         Some(Command::Users { action }) => cli
             .data_dir()

@@ -260,12 +260,18 @@ mod tests {
                 location: "lab 3".into(),
             },
             ClientMsg::Cancel,
+            ClientMsg::Back,
+            ClientMsg::WatchStaff,
+            ClientMsg::Staff(crate::staff::StaffRequest::Serve {
+                student: Some("bob".into()),
+            }),
             ClientMsg::Logout,
             ClientMsg::Ping { nonce: u64::MAX },
             ClientMsg::Pong { nonce: 0 },
         ]
     }
 
+    #[allow(clippy::too_many_lines)] // one of every message reads best as one list
     fn every_server_msg() -> Vec<ServerMsg> {
         let view = QueueView {
             open: true,
@@ -274,6 +280,8 @@ mod tests {
                 position: 2,
                 waited_secs: 65,
                 estimated_wait_secs: Some(300),
+                away_until: Some(1_800_000_000_000),
+                place: crate::Place::FirstTime,
             }),
             estimated_wait_secs: Some(450),
             rows: vec![
@@ -294,11 +302,20 @@ mod tests {
                 protocol_version: PROTOCOL_VERSION,
                 course: "CS 101".into(),
                 session: "2026-11-21".into(),
+                ready_at: 3,
             },
             ServerMsg::Incompatible { server_version: 1 },
             ServerMsg::View(view),
-            ServerMsg::BeingHelped,
-            ServerMsg::Removed,
+            ServerMsg::BeingHelped {
+                by: "ta".into(),
+                at: 1_800_000_000_000,
+            },
+            ServerMsg::Removed { at: 1 },
+            ServerMsg::NotHere { at: 1, until: 2 },
+            ServerMsg::NotStaff {
+                username: "eve".into(),
+            },
+            ServerMsg::StaffOutcome(crate::staff::StaffOutcome::NobodyWaiting),
             ServerMsg::Announcement {
                 text: "back in 5".into(),
             },
@@ -387,6 +404,8 @@ mod tests {
                     position: 7,
                     waited_secs: 3,
                     estimated_wait_secs: None,
+                    away_until: None,
+                    place: crate::Place::Arrival,
                 }),
                 rows.clone(),
             ),
@@ -395,6 +414,8 @@ mod tests {
                     position: 300,
                     waited_secs: 1 << 40,
                     estimated_wait_secs: Some(9),
+                    away_until: Some(5),
+                    place: crate::Place::Drawn,
                 }),
                 rows,
             ),

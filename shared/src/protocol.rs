@@ -201,6 +201,15 @@ pub enum RequestResult {
     NotQueued,
     /// `AskForHelp` from a student staff are helping right now.
     BeingHelped,
+    /// Helped a moment ago: the course's cooldown lets them ask again at
+    /// `until` (the server's clock).
+    Cooldown {
+        until: UnixMillis,
+    },
+    /// Helped as many times this session as the course allows.
+    MaxHelps {
+        max: u32,
+    },
     /// Answer to `Back`: no longer marked away.
     Back,
     /// `Back` from a student who was not marked away.
@@ -263,6 +272,24 @@ pub struct OwnEntry {
     pub estimated_wait_secs: Option<u64>,
     /// Marked not here: the place is kept until then.
     pub away_until: Option<UnixMillis>,
+    /// Why the student stands where they do.
+    pub place: Place,
+}
+
+/// Why a student stands where they do in line (DESIGN §9): every student can
+/// see why the queue is in the order it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Place {
+    /// In the order students asked.
+    Arrival,
+    /// First time this session: ahead of students already helped.
+    FirstTime,
+    /// Helped earlier this session: behind the first-timers.
+    AfterFirstTimers,
+    /// Asked in the opening minutes: the order was drawn at random.
+    Drawn,
+    /// Staff could not find them: kept at the front.
+    KeptAtFront,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

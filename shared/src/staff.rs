@@ -64,6 +64,45 @@ pub struct StaffView {
     pub announcement: Option<String>,
     /// Set when the server could not get the port it was asked for.
     pub port_note: Option<String>,
+    /// The fairness rules in force.
+    pub rules: FairnessRules,
+}
+
+/// The fairness rules (DESIGN §9), as staff see and change them. Zero is
+/// off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FairnessRules {
+    pub first_timers_first: bool,
+    pub cooldown_mins: u32,
+    pub max_helps: u32,
+    pub open_shuffle_secs: u32,
+}
+
+impl FairnessRules {
+    /// The rules in plain words, for students and staff: `None` when all
+    /// are off.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.first_timers_first {
+            parts.push("students not yet helped today go first".to_owned());
+        }
+        if self.cooldown_mins > 0 {
+            parts.push(format!(
+                "after a help you can ask again in {} min",
+                self.cooldown_mins
+            ));
+        }
+        if self.max_helps > 0 {
+            parts.push(format!("at most {} helps each today", self.max_helps));
+        }
+        if self.open_shuffle_secs > 0 {
+            parts.push(format!(
+                "questions in the first {} s after opening are taken in random order",
+                self.open_shuffle_secs
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 /// One waiting student, as staff see them.
@@ -249,6 +288,8 @@ pub enum StaffRequest {
     },
     /// Write a plain-text snapshot of the queue into the server's `prints/`.
     Print,
+    /// Change the fairness rules; students are told in plain words.
+    SetRules(FairnessRules),
 }
 
 /// The answer to a [`StaffRequest`]. Its `Display` is the one wording every
@@ -293,6 +334,7 @@ pub enum StaffOutcome {
     Printed {
         path: String,
     },
+    RulesChanged(FairnessRules),
     /// The announcement breaks the text rule.
     InvalidText {
         max_chars: u32,
@@ -395,6 +437,10 @@ impl fmt::Display for StaffOutcome {
             O::Announced { reached: 1 } => f.write_str("Announced to 1 student."),
             O::Announced { reached } => write!(f, "Announced to {reached} students."),
             O::Printed { path } => write!(f, "Printed {}", s(path)),
+            O::RulesChanged(rules) => match rules.describe() {
+                Some(words) => write!(f, "Rules now: {words}."),
+                None => f.write_str("Rules now: first come, first served."),
+            },
             O::InvalidText { max_chars } => {
                 write!(f, "An announcement is at most {max_chars} characters.")
             }

@@ -76,10 +76,14 @@ impl Actor {
         })
     }
 
-    pub(super) fn begin_login(&mut self, username: String) -> Result<LoginGate, Unavailable> {
+    pub(super) fn begin_login(&mut self, username: &str) -> Result<LoginGate, Unavailable> {
         let now = Instant::now();
         self.logins.forget_stale(now);
-        let state = self.logins.by_account.entry(username.clone()).or_default();
+        let state = self
+            .logins
+            .by_account
+            .entry(username.to_owned())
+            .or_default();
         if let Err(wait) = state.backoff.check(now) {
             return Ok(LoginGate::Wait(wait));
         }
@@ -89,7 +93,7 @@ impl Actor {
         {
             return Ok(LoginGate::Wait(Duration::from_secs(1)));
         }
-        let account = blocking(|| self.store.account(&username));
+        let account = blocking(|| self.store.account(username));
         // A lookup that failed starts no attempt: the handler closes
         // without finishing the login.
         state.in_flight_since = account.is_ok().then_some(now);

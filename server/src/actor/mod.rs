@@ -217,13 +217,22 @@ impl Actor {
                 path: log_path,
                 message: e.to_string(),
             })?;
-        let queue = Queue::restore(
+        let new_session = state.entries.is_empty() && state.history.is_empty();
+        let mut queue = Queue::restore(
             state.open,
+            config.rules,
             state.entries,
             state.helps,
-            state.helped.into_iter().map(|(name, _)| Arc::from(name)),
+            state
+                .history
+                .into_iter()
+                .map(|(name, count, last)| (Arc::from(name), count, last)),
             &state.help_lengths,
         );
+        if new_session && queue.is_open() {
+            // A session that starts open is opening now.
+            queue.start_shuffle(now);
+        }
         tracing::info!(
             session = %config.session,
             waiting = queue.len(),
@@ -256,6 +265,7 @@ impl Actor {
             activity: Vec::new(),
             announcement: None,
             port_note: None,
+            rules: jqueue_shared::staff::FairnessRules::default(),
         }));
         let (shutdown, _) = watch::channel(false);
         let handle = ServerHandle {
@@ -384,7 +394,7 @@ impl Actor {
                 let _ = reply.send(self.account_status(&username));
             }
             Command::BeginLogin { username, reply } => {
-                let _ = reply.send(self.begin_login(username));
+                let _ = reply.send(self.begin_login(&username));
             }
             Command::FinishLogin {
                 username,

@@ -12,19 +12,28 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use jqueue_shared::staff::{
-    ActivityKind, CurrentHelp, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent, StaffOutcome,
-    StaffRequest, StaffRow, StaffView,
+    ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
+    StaffOutcome, StaffRequest, StaffRow, StaffView,
 };
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
 use super::{Actor, Notice, blocking, now_ms};
-use crate::domain::queue::{Finished, ServeError};
+use crate::domain::queue::{Finished, Rules, ServeError};
 use crate::store::HelpOutcome;
 use crate::store::print;
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
+}
+
+fn fairness(rules: Rules) -> FairnessRules {
+    FairnessRules {
+        first_timers_first: rules.first_timers_first,
+        cooldown_mins: (rules.cooldown_ms / 60_000) as u32,
+        max_helps: rules.max_helps,
+        open_shuffle_secs: (rules.open_shuffle_ms / 1000) as u32,
+    }
 }
 
 fn failed(e: &impl std::fmt::Display) -> StaffOutcome {
@@ -53,8 +62,9 @@ impl Actor {
             StaffRequest::NotHere => self.not_here(&staff),
             StaffRequest::Remove { students } => self.remove(&staff, &students),
             StaffRequest::SetOpen { open } => self.set_open(&staff, open),
-            StaffRequest::Announce { text } => self.announce(&staff, text),
+            StaffRequest::Announce { text } => self.announce(&staff, &text),
             StaffRequest::Print => self.print(),
+            StaffRequest::SetRules(rules) => self.set_rules(&staff, rules),
         }
     }
 
@@ -85,7 +95,7 @@ impl Actor {
             .serve(staff, Some(&entry.username), now)
             .expect("checked before persisting");
         self.queue_changed = true;
-        let finished = served.finished.map(|f| self.finished(f));
+        let finished = served.finished.map(|f| self.finished(&f));
         let student_online = self.presence.is_online(&entry.username);
         self.notify(
             &entry.username,
@@ -118,12 +128,12 @@ impl Actor {
         }
         let finished = self.queue.finish(staff, now).expect("checked above");
         self.staff_changed = true;
-        StaffOutcome::Finished(self.finished(finished))
+        StaffOutcome::Finished(self.finished(&finished))
     }
 
     /// Records a help that ended as helped: the activity line and, for a
     /// student's first help this session, the helped log.
-    fn finished(&mut self, finished: Finished) -> FinishedHelp {
+    fn finished(&mut self, finished: &Finished) -> FinishedHelp {
         let student = finished.help.entry.username.clone();
         if finished.first_help_this_session {
             let at = finished.help.served_at + finished.help_ms;
@@ -162,7 +172,7 @@ impl Actor {
             self.storage_failed(&e);
             return failed(&e);
         }
-        self.queue.not_here(staff, until);
+        self.queue.not_here(staff, now, until);
         self.queue_changed = true;
         let student = help.entry.username;
         self.notify(&student, Notice::NotHere { at: now, until });
@@ -245,7 +255,7 @@ impl Actor {
             return failed(&e);
         }
         if self.queue.is_open() != open {
-            self.queue.set_open(open);
+            self.queue.set_open(open, now_ms());
             self.queue_changed = true;
             let staff = staff.to_string();
             self.record(if open {
@@ -261,7 +271,7 @@ impl Actor {
         }
     }
 
-    fn announce(&mut self, staff: &Arc<str>, text: String) -> StaffOutcome {
+    fn announce(&mut self, staff: &Arc<str>, text: &str) -> StaffOutcome {
         let text = text.trim().to_owned();
         if text.is_empty() || !is_valid_text(&text) {
             return StaffOutcome::InvalidText {
@@ -293,6 +303,29 @@ impl Actor {
         StaffOutcome::Announced {
             reached: reached as u32,
         }
+    }
+
+    /// Changes the fairness rules at run time, re-orders the queue, and tells
+    /// every student the new rules in plain words. Not persisted: a restart
+    /// takes the rules from the command line and the config file.
+    fn set_rules(&mut self, staff: &Arc<str>, rules: FairnessRules) -> StaffOutcome {
+        let new = Rules {
+            first_timers_first: rules.first_timers_first,
+            cooldown_ms: i64::from(rules.cooldown_mins) * 60_000,
+            max_helps: rules.max_helps,
+            open_shuffle_ms: i64::from(rules.open_shuffle_secs) * 1000,
+        };
+        if new == self.queue.rules() {
+            return StaffOutcome::RulesChanged(rules);
+        }
+        self.queue.set_rules(new);
+        self.queue_changed = true;
+        let words = match rules.describe() {
+            Some(words) => format!("The queue's rules changed: {words}."),
+            None => "The queue's rules changed: first come, first served.".to_owned(),
+        };
+        self.announce(staff, &words);
+        StaffOutcome::RulesChanged(rules)
     }
 
     fn print(&mut self) -> StaffOutcome {
@@ -376,6 +409,7 @@ impl Actor {
             activity: self.activity.iter().cloned().collect(),
             announcement: self.last_announcement.as_deref().map(str::to_owned),
             port_note: self.config.port_note.clone(),
+            rules: fairness(self.queue.rules()),
         }
     }
 }

@@ -28,7 +28,13 @@ impl Actor {
                 };
             }
         }
-        match self.queue.check_join(username) {
+        let now = now_ms();
+        let entry = Entry::new(username.clone(), description.into(), location.into(), now);
+        // Drawn here, not in the queue: the queue rules do no I/O, and the
+        // operating system's generator is I/O.
+        let random = rand::random::<u64>();
+        let entry = match self.queue.check_place(entry, now, random) {
+            Ok(entry) => entry,
             Err(JoinError::Closed) => return RequestResult::QueueClosed,
             Err(JoinError::AlreadyQueued { position }) => {
                 return RequestResult::AlreadyQueued {
@@ -36,20 +42,17 @@ impl Actor {
                 };
             }
             Err(JoinError::BeingHelped) => return RequestResult::BeingHelped,
-            Ok(()) => {}
-        }
-        let entry = Entry {
-            username: username.clone(),
-            description: description.into(),
-            location: location.into(),
-            joined_at: now_ms(),
-            away_until: None,
+            Err(JoinError::Cooldown { until }) => return RequestResult::Cooldown { until },
+            Err(JoinError::MaxHelps { max }) => return RequestResult::MaxHelps { max },
         };
         if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }
-        let position = self.queue.join(entry).expect("checked before persisting");
+        let position = self
+            .queue
+            .join(entry, now)
+            .expect("checked before persisting");
         self.queue_changed = true;
         self.joins += 1;
         self.record(ActivityKind::Joined {
@@ -77,11 +80,11 @@ impl Actor {
     }
 
     pub(super) fn back(&mut self, username: &Arc<str>) -> RequestResult {
-        if !self
+        let away = self
             .queue
             .entry(username)
-            .is_some_and(|e| e.away_until.is_some())
-        {
+            .is_some_and(|e| e.away_until.is_some());
+        if !away {
             return RequestResult::NotAway;
         }
         if let Err(e) = blocking(|| self.store.mark_back(&self.config.session, username)) {

@@ -29,6 +29,55 @@ pub struct Entry {
     pub joined_at: UnixMillis,
     /// Marked not here: the place is kept until then.
     pub away_until: Option<UnixMillis>,
+    /// Put back at the front (staff could not find them) at this time; kept
+    /// after they are back. Later ones go ahead of earlier ones.
+    pub front_since: Option<UnixMillis>,
+    /// The place in arrival order: a count of joins. Joins during an opening
+    /// shuffle share the window's slot and are ordered by `draw`.
+    pub slot: u64,
+    /// A random number for joins in an opening shuffle; 0 otherwise.
+    pub draw: u64,
+}
+
+impl Entry {
+    /// A new entry; the queue gives it its place when it joins.
+    pub fn new(
+        username: Arc<str>,
+        description: Arc<str>,
+        location: Arc<str>,
+        joined_at: UnixMillis,
+    ) -> Self {
+        Self {
+            username,
+            description,
+            location,
+            joined_at,
+            away_until: None,
+            front_since: None,
+            slot: 0,
+            draw: 0,
+        }
+    }
+
+    /// Joined during an opening shuffle: the place was drawn at random.
+    pub fn was_drawn(&self) -> bool {
+        self.draw != 0
+    }
+}
+
+/// The fairness rules (DESIGN §9). Each is off by default; with all off the
+/// order is arrival order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// Students not yet helped this session go ahead of those already helped
+    /// (in arrival order within each group).
+    pub first_timers_first: bool,
+    /// After a help ends, the student may not rejoin for this long.
+    pub cooldown_ms: i64,
+    /// At most this many helps per student per session (0: no limit).
+    pub max_helps: u32,
+    /// Joins this soon after the queue opens are put in random order.
+    pub open_shuffle_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +89,14 @@ pub enum JoinError {
     },
     /// Being helped right now.
     BeingHelped,
+    /// Helped recently: may join again from `until`.
+    Cooldown {
+        until: UnixMillis,
+    },
+    /// Helped as many times this session as the rules allow.
+    MaxHelps {
+        max: u32,
+    },
 }
 
 /// Why a serve cannot go ahead. Nothing changed.
@@ -84,7 +141,16 @@ pub struct Served {
 #[derive(Debug, Clone, Default)]
 pub struct Queue {
     open: bool,
+    rules: Rules,
+    /// Always in order: sorted by [`Queue::order_key`].
     entries: VecDeque<Entry>,
+    /// The slot the next join gets.
+    next_slot: u64,
+    /// An opening shuffle in progress: its slot, and when it ends.
+    shuffle: Option<(u64, UnixMillis)>,
+    /// Helps that ended as helped this session, per student, and when the
+    /// last one ended.
+    help_counts: HashMap<Arc<str>, (u32, UnixMillis)>,
     /// Helps in progress, by staff member.
     helps: HashMap<Arc<str>, Help>,
     /// Students whose help ended as helped this session.
@@ -105,20 +171,30 @@ impl Queue {
     }
 
     /// Rebuilds a queue from persisted state: `helps` are the helps in
-    /// progress, `help_lengths` this session's finished helps, oldest first.
+    /// progress, `history` each student's finished helps (count, last end),
+    /// `help_lengths` this session's help lengths, oldest first.
     pub fn restore(
         open: bool,
+        rules: Rules,
         entries: impl IntoIterator<Item = Entry>,
         helps: impl IntoIterator<Item = Help>,
-        helped: impl IntoIterator<Item = Arc<str>>,
+        history: impl IntoIterator<Item = (Arc<str>, u32, UnixMillis)>,
         help_lengths: &[i64],
     ) -> Self {
+        let help_counts: HashMap<_, _> = history
+            .into_iter()
+            .map(|(name, count, last)| (name, (count, last)))
+            .collect();
         let mut queue = Self {
             open,
+            rules,
             entries: entries.into_iter().collect(),
-            helped: helped.into_iter().collect(),
+            helped: help_counts.keys().cloned().collect(),
+            help_counts,
             ..Self::default()
         };
+        queue.next_slot = queue.entries.iter().map(|e| e.slot + 1).max().unwrap_or(0);
+        queue.sort();
         for help in helps {
             queue
                 .served_by
@@ -135,8 +211,77 @@ impl Queue {
         self.open
     }
 
-    pub fn set_open(&mut self, open: bool) {
+    /// Opens or closes the queue. Opening at `now` starts the opening
+    /// shuffle, if the rules have one.
+    pub fn set_open(&mut self, open: bool, now: UnixMillis) {
+        if open && !self.open && self.rules.open_shuffle_ms > 0 {
+            self.start_shuffle(now);
+        }
         self.open = open;
+    }
+
+    /// Starts an opening shuffle at `now` (also when a new session starts
+    /// open).
+    pub fn start_shuffle(&mut self, now: UnixMillis) {
+        if self.rules.open_shuffle_ms > 0 {
+            self.shuffle = Some((self.next_slot, now + self.rules.open_shuffle_ms));
+            self.next_slot += 1;
+        }
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Changes the rules; the queue is put in the new order at once.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+        if rules.open_shuffle_ms == 0 {
+            self.shuffle = None;
+        }
+        self.sort();
+    }
+
+    /// The order: students put back at the front first (the latest first),
+    /// then, with first-timers-first, those not yet helped; then by slot
+    /// (arrival), and within an opening shuffle's slot by the draw.
+    fn order_key(&self, e: &Entry) -> (i64, bool, u64, u64) {
+        let front = e.front_since.map_or(0, |t| -t.max(1));
+        let repeat = self.rules.first_timers_first && self.helped.contains(&e.username);
+        (front, repeat, e.slot, e.draw)
+    }
+
+    fn sort(&mut self) {
+        let mut entries = std::mem::take(&mut self.entries);
+        // Stable: equal keys keep their order.
+        entries.make_contiguous().sort_by_key(|e| self.order_key(e));
+        self.entries = entries;
+    }
+
+    /// Why `entry` stands where it does.
+    pub fn place_of(&self, entry: &Entry) -> jqueue_shared::Place {
+        use jqueue_shared::Place;
+        if entry.front_since.is_some() {
+            Place::KeptAtFront
+        } else if entry.was_drawn() {
+            Place::Drawn
+        } else if self.rules.first_timers_first {
+            if self.helped.contains(&entry.username) {
+                Place::AfterFirstTimers
+            } else {
+                Place::FirstTime
+            }
+        } else {
+            Place::Arrival
+        }
+    }
+
+    /// Inserts `entry` at its place; returns its 1-based position.
+    fn insert(&mut self, entry: Entry) -> usize {
+        let key = self.order_key(&entry);
+        let index = self.entries.partition_point(|e| self.order_key(e) <= key);
+        self.entries.insert(index, entry);
+        index + 1
     }
 
     pub fn len(&self) -> usize {
@@ -196,8 +341,8 @@ impl Queue {
                 .count()
     }
 
-    /// Whether `username` may join now.
-    pub fn check_join(&self, username: &str) -> Result<(), JoinError> {
+    /// Whether `username` may join at `now`.
+    pub fn check_join(&self, username: &str, now: UnixMillis) -> Result<(), JoinError> {
         if let Some(position) = self.position(username) {
             return Err(JoinError::AlreadyQueued { position });
         }
@@ -207,14 +352,54 @@ impl Queue {
         if !self.open {
             return Err(JoinError::Closed);
         }
+        if let Some(&(count, last_end)) = self.help_counts.get(username) {
+            if self.rules.max_helps > 0 && count >= self.rules.max_helps {
+                return Err(JoinError::MaxHelps {
+                    max: self.rules.max_helps,
+                });
+            }
+            let until = last_end + self.rules.cooldown_ms;
+            if self.rules.cooldown_ms > 0 && now < until {
+                return Err(JoinError::Cooldown { until });
+            }
+        }
         Ok(())
     }
 
-    /// Adds a student at the back; returns their 1-based position.
-    pub fn join(&mut self, entry: Entry) -> Result<usize, JoinError> {
-        self.check_join(&entry.username)?;
-        self.entries.push_back(entry);
-        Ok(self.entries.len())
+    /// `entry` with its place in line, if it may join at `now`: the entry
+    /// [`Queue::join`] takes. `random` decides the place in an opening
+    /// shuffle (the caller draws it; this module has no randomness).
+    pub fn check_place(
+        &self,
+        mut entry: Entry,
+        now: UnixMillis,
+        random: u64,
+    ) -> Result<Entry, JoinError> {
+        self.check_join(&entry.username, now)?;
+        entry.away_until = None;
+        entry.front_since = None;
+        match self.shuffle {
+            Some((slot, until)) if now < until => {
+                entry.slot = slot;
+                entry.draw = random.max(1);
+            }
+            _ => {
+                entry.slot = self.next_slot;
+                entry.draw = 0;
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Adds a student at their place (see [`Queue::check_place`]); returns
+    /// their 1-based position.
+    pub fn join(&mut self, entry: Entry, now: UnixMillis) -> Result<usize, JoinError> {
+        self.check_join(&entry.username, now)?;
+        if self.shuffle.is_some_and(|(_, until)| now >= until) {
+            self.shuffle = None;
+        }
+        self.next_slot = self.next_slot.max(entry.slot + 1);
+        Ok(self.insert(entry))
     }
 
     /// Takes a student out of the queue at their own request.
@@ -255,6 +440,7 @@ impl Queue {
         let index = self.index(&name).expect("checked above");
         let mut entry = self.entries.remove(index).expect("index is in range");
         entry.away_until = None;
+        entry.front_since = None;
         let helped_before = self.helped.contains(&entry.username);
         self.served_by.insert(entry.username.clone(), staff.clone());
         self.helps.insert(
@@ -278,6 +464,11 @@ impl Queue {
         let help_ms = (now - help.served_at).max(0);
         self.note_help(help_ms);
         let first_help_this_session = self.helped.insert(help.entry.username.clone());
+        let count = self
+            .help_counts
+            .entry(help.entry.username.clone())
+            .or_insert((0, now));
+        *count = (count.0 + 1, now);
         Some(Finished {
             help,
             help_ms,
@@ -287,11 +478,14 @@ impl Queue {
 
     /// Ends `staff`'s help as not here: the student goes back to the front,
     /// marked away until `until`. It does not count as help.
-    pub fn not_here(&mut self, staff: &str, until: UnixMillis) -> Option<Help> {
+    pub fn not_here(&mut self, staff: &str, now: UnixMillis, until: UnixMillis) -> Option<Help> {
         let help = self.helps.remove(staff)?;
         let mut entry = help.entry.clone();
         entry.away_until = Some(until);
-        self.entries.push_front(entry);
+        entry.front_since = Some(now);
+        // Its place is the front now, not a draw.
+        entry.draw = 0;
+        self.insert(entry);
         Some(help)
     }
 
@@ -364,13 +558,22 @@ mod tests {
     use super::*;
 
     fn entry(name: &str, at: UnixMillis) -> Entry {
-        Entry {
-            username: name.into(),
-            description: "".into(),
-            location: "".into(),
-            joined_at: at,
-            away_until: None,
-        }
+        Entry::new(name.into(), "".into(), "".into(), at)
+    }
+
+    /// Joins at `at` (with no randomness), as the actor does.
+    fn join(q: &mut Queue, name: &str, at: UnixMillis) -> Result<usize, JoinError> {
+        join_drawn(q, name, at, 0)
+    }
+
+    fn join_drawn(
+        q: &mut Queue,
+        name: &str,
+        at: UnixMillis,
+        random: u64,
+    ) -> Result<usize, JoinError> {
+        let entry = q.check_place(entry(name, at), at, random)?;
+        q.join(entry, at)
     }
 
     fn names(q: &Queue) -> Vec<&str> {
@@ -384,10 +587,10 @@ mod tests {
     #[test]
     fn join_keeps_arrival_order_and_one_entry_per_student() {
         let mut q = Queue::new();
-        assert_eq!(q.join(entry("a", 1)), Ok(1));
-        assert_eq!(q.join(entry("b", 2)), Ok(2));
+        assert_eq!(join(&mut q, "a", 1), Ok(1));
+        assert_eq!(join(&mut q, "b", 2), Ok(2));
         assert_eq!(
-            q.join(entry("a", 3)),
+            join(&mut q, "a", 3),
             Err(JoinError::AlreadyQueued { position: 1 })
         );
         assert_eq!(names(&q), ["a", "b"]);
@@ -398,9 +601,9 @@ mod tests {
     #[test]
     fn closed_queue_refuses_joins_but_keeps_its_students() {
         let mut q = Queue::new();
-        q.join(entry("a", 1)).unwrap();
-        q.set_open(false);
-        assert_eq!(q.join(entry("b", 2)), Err(JoinError::Closed));
+        join(&mut q, "a", 1).unwrap();
+        q.set_open(false, 0);
+        assert_eq!(join(&mut q, "b", 2), Err(JoinError::Closed));
         assert_eq!(
             q.serve(&staff("t"), None, 10)
                 .unwrap()
@@ -409,15 +612,15 @@ mod tests {
                 .as_ref(),
             "a"
         );
-        q.set_open(true);
-        assert_eq!(q.join(entry("b", 2)), Ok(1));
+        q.set_open(true, 0);
+        assert_eq!(join(&mut q, "b", 2), Ok(1));
     }
 
     #[test]
     fn cancel_and_remove_close_the_gap() {
         let mut q = Queue::new();
         for (i, n) in ["a", "b", "c", "d"].iter().enumerate() {
-            q.join(entry(n, i as i64)).unwrap();
+            join(&mut q, n, i as i64).unwrap();
         }
         assert!(q.cancel("b").is_some());
         assert!(q.remove("d").is_some());
@@ -431,15 +634,15 @@ mod tests {
     fn a_help_counts_once_it_ends_as_helped() {
         let mut q = Queue::new();
         let t = staff("t");
-        q.join(entry("a", 0)).unwrap();
+        join(&mut q, "a", 0).unwrap();
         let served = q.serve(&t, None, 100).unwrap();
         assert!(!served.helped_before);
         assert!(q.was_helped("a"), "a help in progress counts");
-        assert_eq!(q.join(entry("a", 150)), Err(JoinError::BeingHelped));
+        assert_eq!(join(&mut q, "a", 150), Err(JoinError::BeingHelped));
         let done = q.finish(&t, 400).unwrap();
         assert!(done.first_help_this_session);
         assert_eq!(done.help_ms, 300);
-        q.join(entry("a", 500)).unwrap();
+        join(&mut q, "a", 500).unwrap();
         let again = q.serve(&t, Some("a"), 600).unwrap();
         assert!(again.helped_before);
         assert!(!q.finish(&t, 700).unwrap().first_help_this_session);
@@ -451,8 +654,8 @@ mod tests {
     fn serving_again_finishes_the_help_in_progress() {
         let mut q = Queue::new();
         let t = staff("t");
-        q.join(entry("a", 0)).unwrap();
-        q.join(entry("b", 0)).unwrap();
+        join(&mut q, "a", 0).unwrap();
+        join(&mut q, "b", 0).unwrap();
         q.serve(&t, None, 0).unwrap();
         let served = q.serve(&t, None, 60_000).unwrap();
         assert_eq!(served.entry.username.as_ref(), "b");
@@ -465,8 +668,8 @@ mod tests {
     #[test]
     fn two_staff_never_hold_the_same_student() {
         let mut q = Queue::new();
-        q.join(entry("carol", 0)).unwrap();
-        q.join(entry("dave", 0)).unwrap();
+        join(&mut q, "carol", 0).unwrap();
+        join(&mut q, "dave", 0).unwrap();
         q.serve(&staff("alice"), Some("carol"), 10).unwrap();
         assert_eq!(
             q.serve(&staff("bob"), Some("carol"), 11),
@@ -485,10 +688,10 @@ mod tests {
         let mut q = Queue::new();
         let t = staff("t");
         for n in ["a", "b"] {
-            q.join(entry(n, 0)).unwrap();
+            join(&mut q, n, 0).unwrap();
         }
         q.serve(&t, None, 10).unwrap();
-        let help = q.not_here(&t, 1_000).unwrap();
+        let help = q.not_here(&t, 10, 1_000).unwrap();
         assert_eq!(help.entry.username.as_ref(), "a");
         assert_eq!(names(&q), ["a", "b"]);
         assert!(!q.was_helped("a"), "not here is not help");
@@ -510,14 +713,14 @@ mod tests {
         assert_eq!(q.estimated_wait_ms(3), None);
         let t = staff("t");
         for (i, length) in [60_000, 120_000, 60_000].iter().enumerate() {
-            q.join(entry(&format!("s{i}"), 0)).unwrap();
+            join(&mut q, &format!("s{i}"), 0).unwrap();
             q.serve(&t, None, 0).unwrap();
             q.finish(&t, *length).unwrap();
         }
         assert_eq!(q.typical_help_ms(), Some(60_000));
         assert_eq!(q.estimated_wait_ms(3), Some(180_000));
         for (i, who) in ["u", "v"].iter().enumerate() {
-            q.join(entry(&format!("w{i}"), 0)).unwrap();
+            join(&mut q, &format!("w{i}"), 0).unwrap();
             q.serve(&staff(who), None, 0).unwrap();
         }
         assert_eq!(q.estimated_wait_ms(3), Some(90_000), "two staff helping");
@@ -527,7 +730,7 @@ mod tests {
     fn a_help_left_open_over_a_break_is_not_a_length() {
         let mut q = Queue::new();
         let t = staff("t");
-        q.join(entry("a", 0)).unwrap();
+        join(&mut q, "a", 0).unwrap();
         q.serve(&t, None, 0).unwrap();
         q.finish(&t, 3 * 3_600_000).unwrap();
         assert_eq!(q.typical_help_ms(), None);
@@ -540,11 +743,14 @@ mod tests {
             entry: entry("d", 1),
             served_at: 2,
         };
+        let (mut b, mut c) = (entry("b", 5), entry("c", 6));
+        (b.slot, c.slot) = (0, 1);
         let q = Queue::restore(
             false,
-            [entry("b", 5), entry("c", 6)],
+            Rules::default(),
+            [c, b],
             [help],
-            ["a".into()],
+            [("a".into(), 1, 0)],
             &[90_000],
         );
         assert!(!q.is_open());
@@ -553,5 +759,96 @@ mod tests {
         assert!(q.was_helped("d"));
         assert_eq!(q.help_of("t").unwrap().entry.username.as_ref(), "d");
         assert_eq!(q.typical_help_ms(), Some(90_000));
+    }
+
+    fn rules(rules: Rules) -> Queue {
+        let mut q = Queue::new();
+        q.set_rules(rules);
+        q
+    }
+
+    /// Helps `name` once, finishing at `at`.
+    fn help(q: &mut Queue, name: &str, at: UnixMillis) {
+        join(q, name, at).unwrap();
+        q.serve(&staff("t"), Some(name), at).unwrap();
+        q.finish("t", at).unwrap();
+    }
+
+    #[test]
+    fn with_every_rule_off_the_order_is_arrival_order() {
+        let mut q = Queue::new();
+        help(&mut q, "a", 0);
+        for (i, n) in ["b", "a", "c"].iter().enumerate() {
+            join_drawn(&mut q, n, 10 + i as i64, 99).unwrap();
+        }
+        assert_eq!(names(&q), ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn first_timers_go_ahead_of_students_already_helped() {
+        let mut q = rules(Rules {
+            first_timers_first: true,
+            ..Rules::default()
+        });
+        help(&mut q, "a", 0);
+        help(&mut q, "b", 0);
+        assert_eq!(join(&mut q, "a", 1), Ok(1));
+        assert_eq!(join(&mut q, "c", 2), Ok(1), "first time: ahead of a");
+        assert_eq!(join(&mut q, "b", 3), Ok(3));
+        assert_eq!(join(&mut q, "d", 4), Ok(2));
+        assert_eq!(names(&q), ["c", "d", "a", "b"]);
+        // Turned off: arrival order again.
+        q.set_rules(Rules::default());
+        assert_eq!(names(&q), ["a", "c", "b", "d"]);
+    }
+
+    #[test]
+    fn a_cooldown_keeps_a_student_out_until_it_ends() {
+        let mut q = rules(Rules {
+            cooldown_ms: 60_000,
+            ..Rules::default()
+        });
+        help(&mut q, "a", 1_000);
+        assert_eq!(
+            join(&mut q, "a", 60_999),
+            Err(JoinError::Cooldown { until: 61_000 })
+        );
+        assert_eq!(join(&mut q, "a", 61_000), Ok(1));
+        assert_eq!(join(&mut q, "b", 1_001), Ok(2), "others are not held back");
+    }
+
+    #[test]
+    fn a_cap_on_helps_is_a_cap() {
+        let mut q = rules(Rules {
+            max_helps: 2,
+            ..Rules::default()
+        });
+        help(&mut q, "a", 0);
+        help(&mut q, "a", 1);
+        assert_eq!(join(&mut q, "a", 2), Err(JoinError::MaxHelps { max: 2 }));
+        // Not here does not count.
+        join(&mut q, "b", 3).unwrap();
+        q.serve(&staff("t"), Some("b"), 3).unwrap();
+        q.not_here("t", 4, 5).unwrap();
+        q.remove("b");
+        assert_eq!(join(&mut q, "b", 6), Ok(1));
+    }
+
+    #[test]
+    fn joins_in_the_opening_window_are_drawn_at_random() {
+        let mut q = rules(Rules {
+            open_shuffle_ms: 60_000,
+            ..Rules::default()
+        });
+        q.set_open(false, 0);
+        join(&mut q, "early", 0).unwrap_err();
+        q.set_open(true, 1_000);
+        for (name, draw) in [("a", 30), ("b", 10), ("c", 20)] {
+            join_drawn(&mut q, name, 2_000, draw).unwrap();
+        }
+        join_drawn(&mut q, "late", 61_000, 5).unwrap();
+        assert_eq!(names(&q), ["b", "c", "a", "late"]);
+        assert!(q.entry("b").unwrap().was_drawn());
+        assert!(!q.entry("late").unwrap().was_drawn());
     }
 }

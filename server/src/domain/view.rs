@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
-use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, QueueView, ViewRow};
+use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, Place, QueueView, ViewRow};
 
 use crate::domain::queue::{Queue, UnixMillis};
 
@@ -22,7 +22,7 @@ pub struct QueueSnapshot {
     length: u32,
     /// Each waiting student's 1-based position and join time. Every student
     /// is looked up here on every change, hence foldhash, not SipHash.
-    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis, Option<UnixMillis>)>,
+    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis, Option<UnixMillis>, Place)>,
     /// The first rows (names hidden unless names are shown, waiting times as
     /// of when the snapshot was taken), encoded once for every student's frame.
     encoded_rows: EncodedRows,
@@ -37,7 +37,13 @@ impl QueueSnapshot {
         let positions = queue
             .entries()
             .zip(1..)
-            .map(|(e, position)| (e.username.clone(), (position, e.joined_at, e.away_until)))
+            .map(|(e, position)| {
+                let place = queue.place_of(e);
+                (
+                    e.username.clone(),
+                    (position, e.joined_at, e.away_until, place),
+                )
+            })
             .collect();
         let rows: Vec<ViewRow> = queue
             .entries()
@@ -84,11 +90,12 @@ impl QueueSnapshot {
         let you = self
             .positions
             .get(username)
-            .map(|&(position, joined_at, away_until)| OwnEntry {
+            .map(|&(position, joined_at, away_until, place)| OwnEntry {
                 position,
                 waited_secs: secs(now - joined_at),
                 estimated_wait_secs: estimate(position),
                 away_until,
+                place,
             });
         QueueView {
             open: self.open,
@@ -126,14 +133,9 @@ mod tests {
         let mut q = Queue::new();
         for i in 0..n {
             let name = format!("s{i}");
-            let entry = Entry {
-                username: name.as_str().into(),
-                description: "".into(),
-                location: "".into(),
-                joined_at: i as i64 * 1000,
-                away_until: None,
-            };
-            q.join(entry).unwrap();
+            let entry = Entry::new(name.as_str().into(), "".into(), "".into(), i as i64 * 1000);
+            let entry = q.check_place(entry, 0, 0).unwrap();
+            q.join(entry, 0).unwrap();
         }
         q
     }

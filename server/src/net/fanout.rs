@@ -408,14 +408,9 @@ mod tests {
     fn snapshot(version: u32) -> Arc<QueueSnapshot> {
         let mut queue = Queue::new();
         for i in 0..version {
-            let entry = Entry {
-                username: format!("s{i}").into(),
-                description: "".into(),
-                location: "".into(),
-                joined_at: 0,
-                away_until: None,
-            };
-            queue.join(entry).unwrap();
+            let entry = Entry::new(format!("s{i}").into(), "".into(), "".into(), 0);
+            let entry = queue.check_place(entry, 0, 0).unwrap();
+            queue.join(entry, 0).unwrap();
         }
         Arc::new(QueueSnapshot::of(&queue, false, 0, u64::from(version)))
     }

@@ -334,6 +334,7 @@ impl Handler {
 
     /// The handshake and sign-in. The client has `pre_auth_timeout` to finish,
     /// not counting time the server spends hashing.
+    #[allow(clippy::too_many_lines)] // one arm per sign-in message reads best as one match
     async fn sign_in(&mut self, evicted: &Notify) -> HandlerResult<SignIn> {
         let mut deadline = Instant::now() + self.shared.config.pre_auth_timeout;
         let mut greeted = false;

@@ -7,6 +7,8 @@
 //! [`StaffRequest`] a staff screen sends, and answered with the same words
 //! ([`StaffOutcome`]'s `Display`), on one line.
 
+use std::fmt::Write as _;
+
 use jqueue_shared::staff::{StaffRequest, StaffView};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -95,11 +97,12 @@ pub fn status(view: &StaffView) -> String {
         view.helped_count
     );
     for help in &view.helps {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             " · {} helping {}",
             jqueue_shared::sanitize(&help.staff),
             jqueue_shared::sanitize(&help.student)
-        ));
+        );
     }
     line
 }
@@ -108,6 +111,7 @@ pub fn status(view: &StaffView) -> String {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)] // compared with what `parse` returns
     fn staff(request: StaffRequest) -> Result<Option<ConsoleCommand>, String> {
         Ok(Some(ConsoleCommand::Staff(request)))
     }

@@ -92,6 +92,9 @@ pub struct SessionState {
     pub helps: Vec<Help>,
     /// Students whose help ended as helped this session, with the first time.
     pub helped: Vec<(String, UnixMillis)>,
+    /// Each helped student's count of helps this session and when the last
+    /// one ended.
+    pub history: Vec<(String, u32, UnixMillis)>,
     /// Lengths of this session's finished helps, oldest first.
     pub help_lengths: Vec<i64>,
 }
@@ -158,9 +161,11 @@ CREATE TABLE IF NOT EXISTS help_events (
 );
 CREATE INDEX IF NOT EXISTS help_events_by_session ON help_events (session, kind);
 ",
-    // 2: several staff. Staff accounts; one row per help with who helped,
-    // when it ended and how (NULL outcome: in progress); students marked
-    // away keep their queue row. The first release recorded serves without
+    // 2: several staff and fairness rules. Staff accounts; one row per help
+    // with who helped, when it ended and how (NULL outcome: in progress);
+    // students marked away keep their queue row; the queue's order is kept
+    // as each entry's place (slot, draw, front_since), so rules that place
+    // students other than at the back survive a restart. The first release recorded serves without
     // an end or a staff member: those stay helps of unknown length.
     "
 CREATE TABLE staff (
@@ -190,6 +195,10 @@ INSERT INTO helps (session, student, staff, joined_at, served_at, finished_at, o
     FROM help_events ORDER BY id;
 DROP TABLE help_events;
 ALTER TABLE queue ADD COLUMN away_until INTEGER;
+ALTER TABLE queue ADD COLUMN front_since INTEGER;
+ALTER TABLE queue ADD COLUMN slot INTEGER;
+ALTER TABLE queue ADD COLUMN draw INTEGER NOT NULL DEFAULT 0;
+UPDATE queue SET slot = seq;
 ALTER TABLE sessions ADD COLUMN announcement TEXT;
 ",
 ];
@@ -409,8 +418,9 @@ impl Store {
         let entries = self
             .conn
             .prepare(
-                "SELECT username, description, location, joined_at, away_until FROM queue
-                 WHERE session = ?1 ORDER BY seq",
+                "SELECT username, description, location, joined_at, away_until, front_since,
+                        slot, draw
+                 FROM queue WHERE session = ?1 ORDER BY seq",
             )?
             .query_map([session], |row| {
                 Ok(Entry {
@@ -419,6 +429,9 @@ impl Store {
                     location: Arc::from(row.get::<_, String>(2)?),
                     joined_at: row.get(3)?,
                     away_until: row.get(4)?,
+                    front_since: row.get(5)?,
+                    slot: row.get::<_, i64>(6)? as u64,
+                    draw: row.get::<_, i64>(7)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -431,13 +444,12 @@ impl Store {
             .query_map([session], |row| {
                 Ok(Help {
                     staff: Arc::from(row.get::<_, String>(0)?),
-                    entry: Entry {
-                        username: Arc::from(row.get::<_, String>(1)?),
-                        description: Arc::from(row.get::<_, String>(2)?),
-                        location: Arc::from(row.get::<_, String>(3)?),
-                        joined_at: row.get(4)?,
-                        away_until: None,
-                    },
+                    entry: Entry::new(
+                        Arc::from(row.get::<_, String>(1)?),
+                        Arc::from(row.get::<_, String>(2)?),
+                        Arc::from(row.get::<_, String>(3)?),
+                        row.get(4)?,
+                    ),
                     served_at: row.get(5)?,
                 })
             })?
@@ -450,6 +462,14 @@ impl Store {
                  GROUP BY student ORDER BY at, student",
             )?
             .query_map([session], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let history = self
+            .conn
+            .prepare(
+                "SELECT student, COUNT(*), MAX(COALESCE(finished_at, served_at)) FROM helps
+                 WHERE session = ?1 AND outcome = 'helped' GROUP BY student",
+            )?
+            .query_map([session], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let help_lengths = self
             .conn
@@ -466,6 +486,7 @@ impl Store {
             entries,
             helps,
             helped,
+            history,
             help_lengths,
         })
     }
@@ -500,20 +521,50 @@ impl Store {
     }
 
     pub fn insert_entry(&self, session: &str, entry: &Entry) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO queue (session, username, description, location, joined_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                session,
-                &*entry.username,
-                &*entry.description,
-                &*entry.location,
-                entry.joined_at
-            ],
-        )?;
-        Ok(())
+        insert_entry(&self.conn, session, entry)
     }
 
+    /// Changes the order of waiting students (the rules changed).
+    pub fn set_places(&mut self, session: &str, entries: &[Entry]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for entry in entries {
+            tx.execute(
+                "UPDATE queue SET slot = ?3, draw = ?4 WHERE session = ?1 AND username = ?2",
+                params![
+                    session,
+                    &*entry.username,
+                    entry.slot as i64,
+                    entry.draw as i64
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Adds `entry` to `session`'s queue, with its place.
+fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
+    conn.execute(
+        "INSERT INTO queue (session, username, description, location, joined_at,
+                            away_until, front_since, slot, draw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            session,
+            &*entry.username,
+            &*entry.description,
+            &*entry.location,
+            entry.joined_at,
+            entry.away_until,
+            entry.front_since,
+            entry.slot as i64,
+            entry.draw as i64
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
     /// Takes a student out of the queue (they cancelled).
     pub fn delete_entry(&self, session: &str, username: &str) -> Result<()> {
         self.conn.execute(
@@ -573,19 +624,11 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         end_help(&tx, session, staff, now, HelpOutcome::NotHere)?;
-        // The front of the queue: a sequence number below every other.
-        tx.execute(
-            "INSERT INTO queue (seq, session, username, description, location, joined_at, away_until)
-             VALUES ((SELECT COALESCE(MIN(seq), 1) - 1 FROM queue), ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                session,
-                &*entry.username,
-                &*entry.description,
-                &*entry.location,
-                entry.joined_at,
-                until
-            ],
-        )?;
+        let mut entry = entry.clone();
+        entry.away_until = Some(until);
+        entry.front_since = Some(now);
+        entry.draw = 0;
+        insert_entry(&tx, session, &entry)?;
         tx.commit()?;
         Ok(())
     }
@@ -699,11 +742,8 @@ mod tests {
 
     fn entry(name: &str, at: UnixMillis) -> Entry {
         Entry {
-            username: name.into(),
-            description: "d".into(),
-            location: "l".into(),
-            joined_at: at,
-            away_until: None,
+            slot: at as u64,
+            ..Entry::new(name.into(), "d".into(), "l".into(), at)
         }
     }
 
@@ -739,6 +779,7 @@ mod tests {
         assert!(!s.open);
         let mut away = entry("b", 1);
         away.away_until = Some(999);
+        away.front_since = Some(180);
         assert_eq!(s.entries, vec![away], "not here: back at the front, away");
         assert_eq!(s.helped, vec![("a".to_string(), 160)]);
         assert_eq!(s.help_lengths, vec![60]);

@@ -1,0 +1,188 @@
+//! The server's config file (`--config FILE`, TOML): every server flag has a
+//! key of the same name (`port = 7420`, `first-timers-first = true`), and
+//! flags given on the command line override the file.
+//!
+//! The file is turned into flags placed before the command line's own, and
+//! clap parses the lot with later flags winning: one parser, one set of
+//! rules and messages for both. Each key is first checked on its own, so an
+//! unknown key or a bad value is an error that names its line.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, Parser};
+use toml_edit::{Document, Item, Value};
+
+use crate::cli::Cli;
+
+/// Keys that are not server flags.
+const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version"];
+
+/// Why a config file cannot be used. The message names the file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The default file: `<platform config dir>/jqueue/server.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "jqueue").map(|d| d.config_dir().join("server.toml"))
+}
+
+/// Parses the command line `args` (program name first), reading the config
+/// file it names (`--config`), or the default one if it exists.
+pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
+    let cli = Cli::try_parse_from(&args)?;
+    // Only the server reads the file, not `users` or `staff`.
+    if cli.command.is_some() {
+        return Ok(cli);
+    }
+    let path = match &cli.config {
+        Some(path) => path.clone(),
+        None => match default_path().filter(|p| p.exists()) {
+            Some(path) => path,
+            None => return Ok(cli),
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+        path: path.clone(),
+        line: None,
+        message: e.to_string(),
+    })?;
+    let from_file = flags(&path, &text)?;
+    let mut merged = vec![args[0].clone()];
+    merged.extend(from_file);
+    merged.extend(args.into_iter().skip(1));
+    Ok(Cli::try_parse_from(merged)?)
+}
+
+/// The flags a config file stands for, each checked on its own.
+pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
+    let error = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+        path: path.to_path_buf(),
+        line: span.map(|s| text[..s.start].matches('\n').count() + 1),
+        message,
+    };
+    let doc =
+        Document::parse(text.to_owned()).map_err(|e| error(e.span(), e.message().to_owned()))?;
+    let command = Cli::command();
+    let known: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .filter(|long| !NOT_IN_THE_FILE.contains(&long.as_str()))
+        .collect();
+    let mut flags = Vec::new();
+    for (key, item) in doc.as_table() {
+        let span = doc.as_table().key(key).and_then(toml_edit::Key::span);
+        if !known.iter().any(|k| k == key) {
+            return Err(error(
+                span,
+                format!(
+                    "unknown key `{key}`; the keys are the server's flags: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        let value = match item {
+            Item::Value(Value::Boolean(b)) => {
+                // A switch: `true` is the flag, `false` leaves it out.
+                if *b.value() {
+                    vec![format!("--{key}")]
+                } else {
+                    Vec::new()
+                }
+            }
+            Item::Value(Value::Integer(n)) => vec![format!("--{key}"), n.value().to_string()],
+            Item::Value(Value::String(s)) => vec![format!("--{key}"), s.value().clone()],
+            _ => {
+                return Err(error(
+                    span,
+                    format!("`{key}` takes a number, a string or true/false"),
+                ));
+            }
+        };
+        // Checked alone, so the error is this line's.
+        let mut alone = vec!["jqueue-server".to_owned()];
+        alone.extend(value.iter().cloned());
+        if let Err(e) = Cli::try_parse_from(&alone) {
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            return Err(error(span, format!("`{key}`: {first}")));
+        }
+        flags.extend(value.into_iter().map(OsString::from));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    fn config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn the_example_file_loads_and_flags_override_it() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/server.toml");
+        let cli = parse(args(&["jqueue-server", "--config", example])).unwrap();
+        assert_eq!(cli.course, "CS 101");
+        assert!(cli.first_timers_first);
+        assert_eq!(cli.cooldown, 10);
+        let cli = parse(args(&[
+            "jqueue-server",
+            "--config",
+            example,
+            "--course",
+            "CS 102",
+            "--cooldown",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(cli.course, "CS 102", "the flag wins");
+        assert_eq!(cli.cooldown, 0);
+    }
+
+    #[test]
+    fn every_server_flag_is_a_key() {
+        let (_dir, path) = config("port = 7500\nshow-names = true\nsession = \"lab-3\"\n");
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(cli.port, 7500);
+        assert!(cli.show_names);
+        assert_eq!(cli.session.as_deref(), Some("lab-3"));
+    }
+
+    #[test]
+    fn each_bad_file_names_its_line() {
+        for (text, line, words) in [
+            ("port = 7500\nprot = 1\n", 2, "unknown key `prot`"),
+            ("course = \"x\"\n\nport = \"many\"\n", 3, "`port`"),
+            ("hash-rounds = 5\n", 1, "`hash-rounds`"),
+            ("port = [1, 2]\n", 1, "takes a number"),
+            ("port = \n", 1, ""),
+        ] {
+            let (_dir, path) = config(text);
+            let err = flags(&path, text).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.to_string().contains(words), "{text:?}: {err}");
+            assert!(err.to_string().contains("server.toml:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_a_clear_error() {
+        let err = parse(args(&["jqueue-server", "--config", "/nonexistent/jq.toml"])).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/jq.toml"), "{err}");
+    }
+}
