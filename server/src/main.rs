@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::{Server, bind, console, run};
 use tracing_subscriber::EnvFilter;
@@ -16,6 +16,16 @@ fn main() -> ExitCode {
         Some(Command::Users { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::users(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Man(args)) => {
+            jqueue_shared::manual::write_man(Cli::command(), args, &mut std::io::stdout().lock())
+                .map_err(Into::into)
+        }
+        Some(Command::Completions(args)) => jqueue_shared::manual::write_completions(
+            Cli::command(),
+            args,
+            &mut std::io::stdout().lock(),
+        )
+        .map_err(Into::into),
         None => serve(&cli),
     };
     match result {

@@ -6,11 +6,14 @@
 //!   every use of bincode in the project, so the codec can be swapped in one place.
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
+//! - `manual` (feature `manual`): man pages and shell completions for the binaries.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given.
 
 pub mod codec;
+#[cfg(feature = "manual")]
+pub mod manual;
 pub mod protocol;
 pub mod sanitize;
 pub mod validate;
