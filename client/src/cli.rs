@@ -10,8 +10,9 @@ use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
+use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 use jqueue_shared::validate::is_valid_username;
 
 /// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell]`
@@ -22,6 +23,9 @@ use jqueue_shared::validate::is_valid_username;
     about = "Ask for help in office hours and watch your place in line."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The queue server, HOST[:PORT]; the port defaults to 7420.
     #[arg(
         long,
@@ -42,6 +46,15 @@ pub struct Cli {
     /// Do not ring the terminal bell when it is your turn.
     #[arg(long)]
     pub no_bell: bool,
+}
+
+/// What `jqueue` does instead of opening the screen.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the manual page (roff), e.g. `jqueue man | man -l -`.
+    Man(ManArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
 }
 
 /// Everything the client needs to know, checked.

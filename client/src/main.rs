@@ -1,14 +1,31 @@
 //! `jqueue`: check the command line (errors before the TUI starts), log to a
 //! file, take over the terminal, run, and always give the terminal back.
+//! `jqueue man` and `jqueue completions SHELL` print and exit instead.
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use jqueue_client::cli::Cli;
+use clap::{CommandFactory as _, Parser as _};
+use jqueue_client::cli::{Cli, Command};
+use jqueue_shared::manual::{write_completions, write_man};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Cli::parse().into_config(|var| std::env::var(var).ok()) {
+    let cli = Cli::parse();
+    if let Some(command) = &cli.command {
+        let out = &mut std::io::stdout().lock();
+        let written = match command {
+            Command::Man(args) => write_man(Cli::command(), args, out),
+            Command::Completions(args) => write_completions(Cli::command(), args, out),
+        };
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("jqueue: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let config = match cli.into_config(|var| std::env::var(var).ok()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("jqueue: {e}");

@@ -1,4 +1,5 @@
-//! The command line of `jqueue-server` (DESIGN §4), and the `users` commands.
+//! The command line of `jqueue-server` (DESIGN §4), the `users` commands, and
+//! `man` / `completions` (DESIGN §11).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
+use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
 use crate::config::{ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
@@ -107,6 +109,10 @@ pub enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Print the manual page (roff), e.g. `jqueue-server man | man -l -`.
+    Man(ManArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use clap::CommandFactory as _;
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::console;
 use jqueue_server::{Server, bind, run};
@@ -29,6 +30,16 @@ fn main() -> ExitCode {
         Some(Command::Staff { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::staff(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Man(args)) => {
+            jqueue_shared::manual::write_man(Cli::command(), args, &mut std::io::stdout().lock())
+                .map_err(Into::into)
+        }
+        Some(Command::Completions(args)) => jqueue_shared::manual::write_completions(
+            Cli::command(),
+            args,
+            &mut std::io::stdout().lock(),
+        )
+        .map_err(Into::into),
         None => serve(&cli),
     };
     match result {
@@ -89,28 +100,32 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Completes on Ctrl-C or SIGTERM. The SIGTERM handler is installed by this
+/// call, not at the first poll, so it is in place before `listening on` is
+/// printed: a service manager that stops the server right after it started
+/// gets a clean shutdown, not SIGTERM's default (fatal) action.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::warn!("cannot listen for SIGTERM: {e}");
-                    let _ = ctrl_c.await;
-                    return;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = ctrl_c.await;
+            }
         }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("signal received");
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("signal received");
 }
 
 /// Logs go to `logs/server.log`, and in headless mode to stderr too — never

@@ -7,11 +7,14 @@
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.
+//! - `manual` (feature `manual`): man pages and shell completions for the binaries.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given.
 
 pub mod codec;
+#[cfg(feature = "manual")]
+pub mod manual;
 pub mod protocol;
 pub mod sanitize;
 pub mod staff;
