@@ -109,10 +109,40 @@ pub enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// One row per help (student, staff, joined, served, finished, outcome,
+    /// wait, help time), or a summary per session and per staff member.
+    Report(ReportArgs),
     /// Print the manual page (roff), e.g. `jqueue-server man | man -l -`.
     Man(ManArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Only this session [default: every session].
+    #[arg(long, value_name = "NAME", conflicts_with = "since")]
+    pub session: Option<String>,
+    /// Only helps of students who joined on or after this day (YYYY-MM-DD, local time).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<chrono::NaiveDate>,
+    /// csv (a spreadsheet opens it) or json (one object per line).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
+    /// Per session and per staff member: helped, not here, removed, median
+    /// and p90 wait, median help time.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "use YYYY-MM-DD".to_owned())
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +267,83 @@ pub fn staff(
     }
     store.sync()?;
     Ok(())
+}
+
+/// Runs `jqueue-server report …`, printing to `out`.
+pub fn report(
+    data_dir: &std::path::Path,
+    args: &ReportArgs,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    use crate::domain::report::summarize;
+    let store = open_store(data_dir)?;
+    let since = args.since.map(|day| {
+        day.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map_or(0, |t| t.timestamp_millis())
+    });
+    let records = store.help_records(args.session.as_deref(), since)?;
+    match (args.summary, args.format) {
+        (false, ReportFormat::Csv) => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record([
+                "session",
+                "student",
+                "staff",
+                "joined",
+                "served",
+                "finished",
+                "outcome",
+                "wait_secs",
+                "help_secs",
+            ])?;
+            for r in &records {
+                csv.write_record([
+                    r.session.clone(),
+                    r.student.clone(),
+                    r.staff.clone(),
+                    rfc3339(Some(r.joined)),
+                    rfc3339(r.served),
+                    rfc3339(r.finished),
+                    r.outcome.clone(),
+                    number(r.wait_secs()),
+                    number(r.help_secs()),
+                ])?;
+            }
+            csv.flush()?;
+        }
+        (false, ReportFormat::Json) => {
+            for r in &records {
+                let mut row = serde_json::to_value(r)?;
+                row["wait_secs"] = r.wait_secs().into();
+                row["help_secs"] = r.help_secs().into();
+                writeln!(out, "{row}")?;
+            }
+        }
+        (true, ReportFormat::Csv) => {
+            let mut csv = csv::Writer::from_writer(out);
+            for s in summarize(&records) {
+                csv.serialize(s)?;
+            }
+            csv.flush()?;
+        }
+        (true, ReportFormat::Json) => {
+            for s in summarize(&records) {
+                writeln!(out, "{}", serde_json::to_string(&s)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rfc3339(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn number(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// Runs `jqueue-server users …`, printing to `out`.

@@ -30,6 +30,9 @@ fn main() -> ExitCode {
         Some(Command::Staff { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::staff(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Report(args)) => cli
+            .data_dir()
+            .and_then(|dir| jqueue_server::cli::report(&dir, args, &mut std::io::stdout().lock())),
         Some(Command::Man(args)) => {
             jqueue_shared::manual::write_man(Cli::command(), args, &mut std::io::stdout().lock())
                 .map_err(Into::into)

@@ -7,4 +7,5 @@
 
 pub mod auth;
 pub mod queue;
+pub mod report;
 pub mod view;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::queue::{Entry, Help, UnixMillis};
+use crate::domain::report::HelpRecord;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -677,6 +678,36 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    // --- reports ----------------------------------------------------------
+
+    /// Every help of `session` (or of every session), joined at or after
+    /// `since`, in the order they happened.
+    pub fn help_records(
+        &self,
+        session: Option<&str>,
+        since: Option<UnixMillis>,
+    ) -> Result<Vec<HelpRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT session, student, COALESCE(staff, ''), joined_at, served_at, finished_at,
+                    COALESCE(outcome, 'in-progress')
+             FROM helps
+             WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR joined_at >= ?2)
+             ORDER BY COALESCE(served_at, finished_at), id",
+        )?;
+        let rows = stmt.query_map(params![session, since], |row| {
+            Ok(HelpRecord {
+                session: row.get(0)?,
+                student: row.get(1)?,
+                staff: row.get(2)?,
+                joined: row.get(3)?,
+                served: row.get(4)?,
+                finished: row.get(5)?,
+                outcome: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     // --- staff ------------------------------------------------------------
