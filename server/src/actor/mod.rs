@@ -128,6 +128,8 @@ pub(crate) struct Actor {
     logins: accounts::Logins,
     /// The latest activity, for staff screens.
     activity: VecDeque<Activity>,
+    /// Activity not yet saved: written once per burst.
+    unsaved_activity: Vec<Activity>,
     last_announcement: Option<Arc<str>>,
     /// Students who joined since the server started (staff screens ring when
     /// it grows).
@@ -205,6 +207,10 @@ impl Actor {
         let last_announcement = store
             .announcement(&config.session)
             .map_err(database_error)?;
+        let activity = store
+            .recent_activity(&config.session, MAX_ACTIVITY)
+            .map_err(database_error)?
+            .into();
         if let Err(e) = store.purge_expired_tokens(now) {
             tracing::warn!("could not purge expired tokens: {e}");
         }
@@ -280,7 +286,8 @@ impl Actor {
             queue,
             presence: presence::Presence::default(),
             logins: accounts::Logins::default(),
-            activity: VecDeque::new(),
+            activity,
+            unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
             joins: 0,
             snapshots,
@@ -365,6 +372,15 @@ impl Actor {
             self.queue_changed = false;
             self.staff_changed = true;
         }
+        if !self.unsaved_activity.is_empty() {
+            let lines = std::mem::take(&mut self.unsaved_activity);
+            let session = &self.config.session;
+            // The pane's history after a restart; losing it is no reason to
+            // stop, so a failure is only logged.
+            if let Err(e) = blocking(|| self.store.append_activity(session, &lines)) {
+                tracing::warn!("could not save the activity pane: {e}");
+            }
+        }
         if self.staff_changed {
             let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
             self.staff_views.send_replace(Arc::new(view));
@@ -377,7 +393,9 @@ impl Actor {
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
-        self.activity.push_back(Activity { at: now_ms(), kind });
+        let line = Activity { at: now_ms(), kind };
+        self.unsaved_activity.push(line.clone());
+        self.activity.push_back(line);
         self.staff_changed = true;
     }
 

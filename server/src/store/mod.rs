@@ -24,6 +24,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::queue::{Entry, Help, UnixMillis};
 use crate::domain::report::HelpRecord;
+use jqueue_shared::staff::Activity;
+
+/// Activity lines kept per session: enough for the pane after a restart.
+pub const ACTIVITY_KEPT: usize = 500;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -201,6 +205,13 @@ ALTER TABLE queue ADD COLUMN slot INTEGER;
 ALTER TABLE queue ADD COLUMN draw INTEGER NOT NULL DEFAULT 0;
 UPDATE queue SET slot = seq;
 ALTER TABLE sessions ADD COLUMN announcement TEXT;
+CREATE TABLE activity (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    session TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    kind    TEXT NOT NULL
+);
+CREATE INDEX activity_by_session ON activity (session, id);
 ",
 ];
 
@@ -680,6 +691,49 @@ impl Store {
         Ok(())
     }
 
+    // --- the activity pane --------------------------------------------------
+
+    /// Appends activity lines (as JSON) and forgets all but the latest
+    /// [`ACTIVITY_KEPT`] of the session, in one transaction.
+    pub fn append_activity(&mut self, session: &str, lines: &[Activity]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for line in lines {
+            let kind = serde_json::to_string(&line.kind).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO activity (session, at, kind) VALUES (?1, ?2, ?3)",
+                params![session, line.at, kind],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM activity WHERE session = ?1 AND id <= (SELECT MAX(id) FROM activity) - ?2",
+            params![session, ACTIVITY_KEPT as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The session's latest `limit` activity lines, oldest first. Lines this
+    /// jqueue cannot read (from a newer one) are skipped.
+    pub fn recent_activity(&self, session: &str, limit: usize) -> Result<Vec<Activity>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, kind FROM activity WHERE session = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![session, limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut lines: Vec<Activity> = rows
+            .filter_map(|row| {
+                let (at, kind) = row.ok()?;
+                Some(Activity {
+                    at,
+                    kind: serde_json::from_str(&kind).ok()?,
+                })
+            })
+            .collect();
+        lines.reverse();
+        Ok(lines)
+    }
+
     // --- reports ----------------------------------------------------------
 
     /// Every help of `session` (or of every session), joined at or after
@@ -883,6 +937,35 @@ mod tests {
         drop(conn);
         let err = Store::open(&path).unwrap_err();
         assert!(err.to_string().contains("newer jqueue"), "{err}");
+    }
+
+    #[test]
+    fn the_activity_pane_survives_a_restart_and_stays_bounded() {
+        use jqueue_shared::staff::ActivityKind;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        let line = |i: i64| Activity {
+            at: i,
+            kind: ActivityKind::Joined {
+                username: format!("s{i}"),
+            },
+        };
+        let lines: Vec<Activity> = (0..ACTIVITY_KEPT as i64 + 20).map(line).collect();
+        store.append_activity("s1", &lines).unwrap();
+        store.append_activity("s2", &[line(7)]).unwrap();
+        let recent = store.recent_activity("s1", 3).unwrap();
+        let last = ACTIVITY_KEPT as i64 + 19;
+        assert_eq!(recent, [line(last - 2), line(last - 1), line(last)]);
+        let kept: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM activity WHERE session = 's1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(kept <= ACTIVITY_KEPT as i64, "{kept}");
+        assert_eq!(store.recent_activity("s2", 10).unwrap(), [line(7)]);
     }
 
     #[test]
