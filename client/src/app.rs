@@ -142,8 +142,10 @@ pub enum Tone {
     Warning,
 }
 
-/// The latest view from the server and when it arrived, so that waiting
-/// times can keep counting between updates.
+/// The latest view from the server and when it arrived. The view says when
+/// each student joined and what time it was on the server's clock when it
+/// was sent; with the local instant it arrived, waiting times stay current
+/// between updates without the two clocks ever having to agree.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub view: QueueView,
@@ -215,7 +217,8 @@ impl App {
         let counting_down = |at: Option<Instant>| at.is_some_and(|at| at > self.now);
         match &self.screen {
             _ if matches!(self.link, Link::Retrying { .. }) => true,
-            Screen::Main => self.position().is_some(),
+            // Waiting times count up on every row, in line or not.
+            Screen::Main => self.queue_length().is_some_and(|n| n > 0),
             Screen::SignIn(form) => counting_down(form.retry_at),
             Screen::Connecting | Screen::Stopped(_) => false,
         }
@@ -238,11 +241,27 @@ impl App {
         matches!(self.screen, Screen::Main)
     }
 
-    /// Seconds since the latest view arrived, to add to the times it carries.
+    /// Seconds since the latest view arrived, to take off the estimates it
+    /// carries.
     pub fn seconds_since_view(&self) -> u64 {
         self.queue
             .as_ref()
             .map_or(0, |q| self.now.saturating_duration_since(q.at).as_secs())
+    }
+
+    /// How long, now, a student who joined at `joined_at_ms` on the server's
+    /// clock has waited: their wait when the view was sent (both instants on
+    /// the server's clock) plus the time since it arrived (on ours). The
+    /// offset between the clocks cancels out.
+    pub fn waited_secs(&self, joined_at_ms: i64) -> u64 {
+        let Some(received) = &self.queue else {
+            return 0;
+        };
+        let at_send = u64::try_from(received.view.now_ms.saturating_sub(joined_at_ms)).unwrap_or(0);
+        let since = self.now.saturating_duration_since(received.at).as_millis();
+        (u128::from(at_send) + since)
+            .try_into()
+            .map_or(u64::MAX, |ms: u64| ms / 1000)
     }
 
     /// Seconds until `at`, rounded up, never negative.

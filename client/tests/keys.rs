@@ -353,8 +353,10 @@ fn reconnecting_keeps_the_place_and_counts_down() {
 #[test]
 fn an_idle_client_does_not_tick() {
     let mut h = Harness::signed_in();
-    h.net(NetEvent::View(view(3, None)));
+    h.net(NetEvent::View(view(0, None)));
     assert!(!h.app().wants_tick(), "nothing on screen counts time");
+    h.net(NetEvent::View(view(3, None)));
+    assert!(h.app().wants_tick(), "the rows' waiting times count up");
     h.net(NetEvent::View(view(4, Some(4))));
     assert!(h.app().wants_tick(), "the waiting time counts up");
 }

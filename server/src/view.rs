@@ -23,15 +23,18 @@ pub struct QueueSnapshot {
     /// Each waiting student's 1-based position and join time. Every student
     /// is looked up here on every change, hence foldhash, not SipHash.
     positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis)>,
-    /// The first rows (names hidden unless names are shown, waiting times as
-    /// of when the snapshot was taken), encoded once for every student's frame.
+    /// The first rows (names hidden unless names are shown, join instants on
+    /// the server's clock), encoded once for every student's frame. Rows carry
+    /// instants, not ages, so they stay true however long the snapshot lives.
     encoded_rows: EncodedRows,
     typical_help_ms: Option<i64>,
 }
 
 impl QueueSnapshot {
-    /// The queue as of `now`, as the actor's `version`th snapshot.
-    pub fn of(queue: &Queue, show_names: bool, now: UnixMillis, version: u64) -> Self {
+    /// The queue, as the actor's `version`th snapshot. (`_now` is not needed
+    /// since views carry join instants rather than ages; it stays until the
+    /// callers are next touched.)
+    pub fn of(queue: &Queue, show_names: bool, _now: UnixMillis, version: u64) -> Self {
         let positions = queue
             .entries()
             .zip(1..)
@@ -44,7 +47,7 @@ impl QueueSnapshot {
             .map(|(e, position)| ViewRow {
                 position,
                 name: show_names.then(|| e.username.to_string()),
-                waited_secs: secs(now - e.joined_at),
+                joined_at_ms: e.joined_at,
             })
             .collect();
         // Fifty short rows always encode; should that ever fail, views still
@@ -68,7 +71,8 @@ impl QueueSnapshot {
     }
 
     /// `username`'s view at `now`, as a complete frame: only their own entry
-    /// is encoded here; the shared rows were encoded once for everyone.
+    /// and the clock are encoded here; the shared rows were encoded once for
+    /// everyone.
     pub fn frame_for(&self, username: &str, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
         encode_view_frame(self.head_for(username, now), &self.encoded_rows)
     }
@@ -81,10 +85,11 @@ impl QueueSnapshot {
             .get(username)
             .map(|&(position, joined_at)| OwnEntry {
                 position,
-                waited_secs: secs(now - joined_at),
+                joined_at_ms: joined_at,
                 estimated_wait_secs: estimate(position),
             });
         QueueView {
+            now_ms: now,
             open: self.open,
             length: self.length,
             you,
@@ -137,13 +142,27 @@ mod tests {
         let view = snap.view_for("s1", 10_000);
         assert_eq!(view.length, 3);
         let you = view.you.unwrap();
-        assert_eq!((you.position, you.waited_secs), (2, 9));
+        assert_eq!((you.position, you.joined_at_ms), (2, 1000));
+        assert_eq!(view.now_ms, 10_000);
         assert!(view.rows.iter().all(|r| r.name.is_none()));
         assert_eq!(
             view.rows.iter().map(|r| r.position).collect::<Vec<_>>(),
             [1, 2, 3]
         );
         assert!(snap.view_for("nobody", 0).you.is_none());
+    }
+
+    #[test]
+    fn an_old_snapshot_still_gives_true_waiting_times() {
+        // Taken at 10 s and sent at 70 s (a resume long after the last change):
+        // the view says when everyone joined and what time it is now, so row
+        // and own entry agree on how long each student has waited.
+        let snap = QueueSnapshot::of(&queue_of(2), false, 10_000, 1);
+        let view = snap.view_for("s1", 70_000);
+        assert_eq!(view.now_ms, 70_000);
+        let row = &view.rows[1];
+        assert_eq!(row.joined_at_ms, view.you.unwrap().joined_at_ms);
+        assert_eq!(view.now_ms - row.joined_at_ms, 69_000);
     }
 
     #[test]

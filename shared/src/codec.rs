@@ -79,8 +79,8 @@ impl EncodedRows {
 }
 
 /// Room for everything of a view's frame but its rows: the variant tag,
-/// flags, counts and the student's own entry, all small varints.
-const VIEW_HEAD_BYTES: usize = 48;
+/// flags, counts, two clock readings and the student's own entry, all varints.
+const VIEW_HEAD_BYTES: usize = 64;
 
 /// Encodes `ServerMsg::View(view)` with `rows` in place of `view.rows` (which
 /// must be empty): byte for byte the frame [`encode_frame`] would produce.
@@ -268,11 +268,12 @@ mod tests {
 
     fn every_server_msg() -> Vec<ServerMsg> {
         let view = QueueView {
+            now_ms: 1_795_255_200_000,
             open: true,
             length: 3,
             you: Some(OwnEntry {
                 position: 2,
-                waited_secs: 65,
+                joined_at_ms: 1_795_255_135_000,
                 estimated_wait_secs: Some(300),
             }),
             estimated_wait_secs: Some(450),
@@ -280,12 +281,12 @@ mod tests {
                 ViewRow {
                     position: 1,
                     name: None,
-                    waited_secs: 100,
+                    joined_at_ms: 1_795_255_100_000,
                 },
                 ViewRow {
                     position: 2,
                     name: Some("bob".into()),
-                    waited_secs: 65,
+                    joined_at_ms: 1_795_255_135_000,
                 },
             ],
         };
@@ -377,7 +378,7 @@ mod tests {
             .map(|position| ViewRow {
                 position,
                 name: (position % 3 == 0).then(|| format!("s{position}")),
-                waited_secs: u64::from(position) * 1000,
+                joined_at_ms: 1_795_255_200_000 - i64::from(position) * 1000,
             })
             .collect();
         for (you, rows) in [
@@ -385,7 +386,7 @@ mod tests {
             (
                 Some(OwnEntry {
                     position: 7,
-                    waited_secs: 3,
+                    joined_at_ms: -3,
                     estimated_wait_secs: None,
                 }),
                 rows.clone(),
@@ -393,13 +394,14 @@ mod tests {
             (
                 Some(OwnEntry {
                     position: 300,
-                    waited_secs: 1 << 40,
+                    joined_at_ms: i64::MAX,
                     estimated_wait_secs: Some(9),
                 }),
                 rows,
             ),
         ] {
             let view = QueueView {
+                now_ms: i64::MIN,
                 open: true,
                 length: 300,
                 you,
@@ -418,6 +420,7 @@ mod tests {
     #[test]
     fn the_default_rows_are_no_rows() {
         let view = QueueView {
+            now_ms: 0,
             open: false,
             length: 7,
             you: None,

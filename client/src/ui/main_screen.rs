@@ -136,7 +136,7 @@ fn render_queue_status(
         );
         let mut details = vec![Line::raw(format!(
             "waiting {} · estimated wait {eta}",
-            waited_time(you.waited_secs + elapsed)
+            waited_time(app.waited_secs(you.joined_at_ms))
         ))];
         if !view.open {
             details.push(Line::styled(
@@ -241,17 +241,16 @@ fn queue_lines<'a>(
     width: usize,
 ) -> Vec<Line<'a>> {
     let view = &received.view;
-    let elapsed = app.seconds_since_view();
     let own = view.you.as_ref();
     let own_position = own.map(|you| you.position);
-    let row_line = |position: u32, name: &str, waited: u64, mine: bool| {
+    let row_line = |position: u32, name: &str, joined_at_ms: i64, mine: bool| {
         let marker = if mine { "▶" } else { " " };
         // Marker, position, name, and the time waited against the right edge.
         let name_width = width.saturating_sub(20).max(8);
         let name: String = name.chars().take(name_width).collect();
         let text = format!(
             "{marker} #{position:<4} {name:<name_width$} {:>10} ",
-            short_duration(waited + elapsed)
+            short_duration(app.waited_secs(joined_at_ms))
         );
         if mine {
             Line::styled(text, theme.own_row())
@@ -270,7 +269,7 @@ fn queue_lines<'a>(
                 |n| jqueue_shared::sanitize(n).into_owned(),
             )
         };
-        row_line(row.position, &name, row.waited_secs, mine)
+        row_line(row.position, &name, row.joined_at_ms, mine)
     };
 
     let total = view.length as usize;
@@ -287,7 +286,7 @@ fn queue_lines<'a>(
     let mut shown = lines.len();
     if let (false, Some(you)) = (own_shown_in_order, own) {
         lines.push(Line::styled("  ⋮", theme.dim()));
-        lines.push(row_line(you.position, &own_name, you.waited_secs, true));
+        lines.push(row_line(you.position, &own_name, you.joined_at_ms, true));
         shown += 1;
     }
     if total > shown && height > 0 {
