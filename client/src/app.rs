@@ -63,6 +63,11 @@ pub enum Link {
         reason: Disconnect,
         retry_at: Instant,
     },
+    /// The server closed the connection of a sign-in prompt left idle (its
+    /// pre-authentication limit is for silent sockets, not for a person
+    /// typing). A new connection is on its way; the screen says nothing of it
+    /// and keeps what was typed.
+    Renewing,
 }
 
 /// Which screen is showing.
@@ -85,8 +90,11 @@ pub struct SignInForm {
     /// 0: `password`, 1: `repeat`.
     pub focus: usize,
     pub error: Option<String>,
-    /// Waiting for the server's answer.
+    /// Waiting for the server's answer, or for a connection to send it on.
     pub busy: bool,
+    /// Enter was pressed (or an answer was lost) while the connection was
+    /// down: the form goes out again as soon as the server asks for it.
+    pub send_when_connected: bool,
     /// After too many attempts: no new attempt before this moment.
     pub retry_at: Option<Instant>,
 }
@@ -100,6 +108,7 @@ impl SignInForm {
             focus: 0,
             error: None,
             busy: false,
+            send_when_connected: false,
             retry_at: None,
         }
     }
@@ -237,6 +246,12 @@ impl App {
         self.queue.as_ref().map(|q| q.view.length)
     }
 
+    /// A server has answered at least once (its welcome named the course):
+    /// later attempts are *re*connecting.
+    pub fn ever_connected(&self) -> bool {
+        self.course.is_some()
+    }
+
     pub fn is_signed_in(&self) -> bool {
         matches!(self.screen, Screen::Main)
     }
@@ -318,6 +333,8 @@ impl App {
 
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
+            // A renewal stays silent unless it fails.
+            NetEvent::Connecting { .. } if self.link == Link::Renewing => {}
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
             NetEvent::Welcome { course, session } => {
                 self.link = Link::Up;
@@ -327,7 +344,7 @@ impl App {
                     sanitize(&session).into_owned(),
                 ));
             }
-            NetEvent::NeedPassword(status) => self.on_need_password(status),
+            NetEvent::NeedPassword(status) => return self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
             NetEvent::SignedIn { .. } => {
                 if matches!(self.screen, Screen::Main) {
@@ -387,13 +404,20 @@ impl App {
                 if reason == Disconnect::ServerShutDown {
                     self.server_shut_down = true;
                 }
-                self.link = Link::Retrying {
-                    reason,
-                    retry_at: self.now + retry_in,
+                let at_prompt = matches!(&self.screen, Screen::SignIn(form) if !form.busy);
+                self.link = if reason == Disconnect::SignInExpired && at_prompt {
+                    Link::Renewing
+                } else {
+                    Link::Retrying {
+                        reason,
+                        retry_at: self.now + retry_in,
+                    }
                 };
                 self.pending = None;
                 if let Screen::SignIn(form) = &mut self.screen {
-                    form.busy = false;
+                    // A sign-in sent and not answered goes again on the next
+                    // connection: the student pressed Enter once.
+                    form.send_when_connected |= form.busy;
                 }
             }
             NetEvent::Stopped(reason) => {
@@ -404,17 +428,25 @@ impl App {
         Vec::new()
     }
 
-    fn on_need_password(&mut self, status: AccountStatus) {
+    fn on_need_password(&mut self, status: AccountStatus) -> Vec<Effect> {
         let new_account = status == AccountStatus::New;
         // After a reconnect whose token was refused: back to the password,
         // with nothing of the main screen left open over it.
         self.overlay = None;
         self.pending = None;
+        let now = self.now;
         match &mut self.screen {
-            // Asked again after a reconnect: keep what was typed.
-            Screen::SignIn(form) if form.new_account == new_account => form.busy = false,
+            // Asked again after a reconnect: keep what was typed, and send
+            // it if Enter was pressed while the connection was down.
+            Screen::SignIn(form) if form.new_account == new_account => {
+                form.busy = false;
+                if std::mem::take(&mut form.send_when_connected) {
+                    return submit(form, now);
+                }
+            }
             _ => self.screen = Screen::SignIn(Box::new(SignInForm::new(new_account))),
         }
+        Vec::new()
     }
 
     fn on_sign_in_failed(&mut self, result: &SignInResult) {
@@ -641,10 +673,13 @@ impl App {
         match action {
             Some(Action::NextField) => form.focus = 1 - form.focus,
             Some(Action::Submit) if !form.busy => {
-                if let Some(command) = submit_sign_in(form, now, link_up) {
+                if link_up {
+                    return submit(form, now);
+                }
+                // Checked now, sent once the server asks for it again.
+                if check_sign_in(form, now).is_some() {
                     form.busy = true;
-                    form.error = None;
-                    return vec![Effect::Send(command)];
+                    form.send_when_connected = true;
                 }
             }
             Some(_) => {}
@@ -662,14 +697,23 @@ impl App {
     }
 }
 
+/// Sends the sign-in form if it passes [`check_sign_in`].
+fn submit(form: &mut SignInForm, now: Instant) -> Vec<Effect> {
+    let Some(command) = check_sign_in(form, now) else {
+        form.busy = false;
+        return Vec::new();
+    };
+    form.busy = true;
+    form.error = None;
+    vec![Effect::Send(command)]
+}
+
 /// Checks the sign-in form; on success returns the command to send, otherwise
 /// leaves a message in the form.
-fn submit_sign_in(form: &mut SignInForm, now: Instant, link_up: bool) -> Option<NetCommand> {
+fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
     let password = form.password.value().to_owned();
     let error = if form.retry_at.is_some_and(|at| at > now) {
         Some("Too many attempts: wait for the countdown.".to_owned())
-    } else if !link_up {
-        Some("Not connected: wait until jqueue reconnects.".to_owned())
     } else if password.is_empty() {
         Some("Type your password, then press Enter.".to_owned())
     } else if form.new_account && !is_valid_password(&password) {

@@ -26,7 +26,7 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 lines.push(Line::styled(format!("attempt {attempt}"), theme.dim()));
             }
         }
-        Link::Up => lines.push(Line::styled(
+        Link::Up | Link::Renewing => lines.push(Line::styled(
             format!("Connected to {server}."),
             theme.headline(),
         )),

@@ -95,7 +95,7 @@ fn render_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 app.seconds_until(*retry_at)
             )));
         }
-        Link::Connecting { .. } | Link::Up => {
+        Link::Connecting { .. } | Link::Up | Link::Renewing => {
             lines.push(Line::raw(format!("{place}Connecting…")));
         }
     }

@@ -134,12 +134,13 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     let state = match (&app.link, app.server_shut_down) {
         _ if matches!(app.screen, Screen::Stopped(_)) => Span::raw("○ not connected"),
-        (Link::Up, _) => Span::styled("● online", theme.tone(Tone::Good)),
+        // A renewal is silent: it takes a moment and loses nothing.
+        (Link::Up | Link::Renewing, _) => Span::styled("● online", theme.tone(Tone::Good)),
         (_, true) => Span::styled("○ server shut down", theme.tone(Tone::Warning)),
-        (Link::Connecting { .. }, false) => Span::raw("○ connecting…"),
-        (Link::Retrying { .. }, false) => {
+        (Link::Retrying { .. }, false) if app.ever_connected() => {
             Span::styled("○ reconnecting…", theme.tone(Tone::Warning))
         }
+        (Link::Connecting { .. } | Link::Retrying { .. }, false) => Span::raw("○ connecting…"),
     };
     let right = Line::from(vec![
         Span::raw(format!(

@@ -96,6 +96,11 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
             ),
             theme.tone(Tone::Warning),
         ));
+    }
+    if form.send_when_connected {
+        lines.push(Line::raw(
+            "You will be signed in as soon as jqueue reconnects.",
+        ));
     } else if form.busy {
         lines.push(Line::raw("Signing in…"));
     } else if lines.is_empty() && !form.new_account {
