@@ -133,15 +133,28 @@ pub struct AskForm {
     pub error: Option<String>,
 }
 
-/// A one-line message under the queue.
+/// A one-line message under the queue. It lives at most until `until`, and
+/// goes sooner when what it says stops being true.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
     pub tone: Tone,
-    /// The place in line the text names, if it names one: the notice goes
-    /// as soon as the student's place changes, so it never contradicts the
-    /// big number above it.
-    pub position: Option<u32>,
+    pub holds: Holds,
+    pub until: Instant,
+}
+
+/// The state a notice speaks of: when it changes, the notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Nothing in particular: only its lifetime ends it.
+    Anyway,
+    /// While the student's place in line is this one (`None`: not in line),
+    /// so a notice never contradicts the big number above it.
+    AtPosition(Option<u32>),
+    /// While connected ("Reconnected.").
+    WhileUp,
+    /// While not connected ("Not connected: wait…").
+    WhileDown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +163,22 @@ pub enum Tone {
     Good,
     Warning,
 }
+
+impl Tone {
+    /// How long a notice of this tone stays: good news is glanced at, a
+    /// warning may need reading twice.
+    fn lifetime(self) -> Duration {
+        Duration::from_secs(match self {
+            Tone::Good => 5,
+            Tone::Info => 10,
+            Tone::Warning => 20,
+        })
+    }
+}
+
+/// How long "you were taken off the queue" stays: news the student must not
+/// miss by looking away for a minute.
+const REMOVED_NOTICE_LIFETIME: Duration = Duration::from_secs(600);
 
 /// The latest view from the server and when it arrived. The view says when
 /// each student joined and what time it was on the server's clock when it
@@ -209,6 +238,7 @@ impl App {
     /// Applies one event. Returns what the event loop must do.
     pub fn update(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
+        self.expire();
         let effects = match event {
             Event::Key(key) => self.on_key(&key),
             Event::Net(event) => self.on_net(event),
@@ -217,7 +247,37 @@ impl App {
         if effects.contains(&Effect::Quit) {
             self.quitting = true;
         }
+        self.drop_untrue_notice();
         effects
+    }
+
+    /// Ends what has run out of time: the notice, and a finished sign-in
+    /// countdown with whatever it said.
+    fn expire(&mut self) {
+        if self.notice.as_ref().is_some_and(|n| n.until <= self.now) {
+            self.notice = None;
+        }
+        if let Screen::SignIn(form) = &mut self.screen
+            && form.retry_at.is_some_and(|at| at <= self.now)
+        {
+            form.retry_at = None;
+            form.error = None;
+        }
+    }
+
+    /// Drops the notice once the connection it speaks of has changed. (A
+    /// place in line is checked as each view arrives: the answer to a
+    /// request comes just before the view that shows it.)
+    fn drop_untrue_notice(&mut self) {
+        let up = self.link == Link::Up;
+        let true_still = match self.notice.as_ref().map(|n| n.holds) {
+            Some(Holds::WhileUp) => up,
+            Some(Holds::WhileDown) => !up,
+            _ => true,
+        };
+        if !true_still {
+            self.notice = None;
+        }
     }
 
     /// Whether the 1 s tick should run: only while something on screen counts
@@ -225,6 +285,8 @@ impl App {
     pub fn wants_tick(&self) -> bool {
         let counting_down = |at: Option<Instant>| at.is_some_and(|at| at > self.now);
         match &self.screen {
+            // A notice must go when its time is up.
+            Screen::Main if self.notice.is_some() => true,
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             // Waiting times count up on every row, in line or not.
             Screen::Main => self.queue_length().is_some_and(|n| n > 0),
@@ -312,20 +374,22 @@ impl App {
         ))
     }
 
-    fn notify(&mut self, tone: Tone, text: impl Into<String>) {
+    fn notify(&mut self, tone: Tone, holds: Holds, text: impl Into<String>) {
+        self.notify_for(tone.lifetime(), tone, holds, text);
+    }
+
+    fn notify_for(
+        &mut self,
+        lifetime: Duration,
+        tone: Tone,
+        holds: Holds,
+        text: impl Into<String>,
+    ) {
         self.notice = Some(Notice {
             text: text.into(),
             tone,
-            position: None,
-        });
-    }
-
-    /// A notice that holds only while the student is at `position`.
-    fn notify_at(&mut self, tone: Tone, position: u32, text: String) {
-        self.notice = Some(Notice {
-            text,
-            tone,
-            position: Some(position),
+            holds,
+            until: self.now + lifetime,
         });
     }
 
@@ -348,7 +412,7 @@ impl App {
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
             NetEvent::SignedIn { .. } => {
                 if matches!(self.screen, Screen::Main) {
-                    self.notify(Tone::Good, "Reconnected.");
+                    self.notify(Tone::Good, Holds::WhileUp, "Reconnected.");
                 }
                 self.screen = Screen::Main;
             }
@@ -357,7 +421,7 @@ impl App {
                 if self
                     .notice
                     .as_ref()
-                    .is_some_and(|n| n.position.is_some() && n.position != place)
+                    .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
                 {
                     self.notice = None;
                 }
@@ -390,8 +454,10 @@ impl App {
                 if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
                     self.overlay = None;
                 }
-                self.notify(
+                self.notify_for(
+                    REMOVED_NOTICE_LIFETIME,
                     Tone::Warning,
+                    Holds::AtPosition(None),
                     "The professor took you off the queue. Press h to ask again.",
                 );
             }
@@ -460,8 +526,9 @@ impl App {
                 "Wrong username or password. Try again.".to_owned()
             }
             SignInResult::TooManyAttempts { retry_after_ms } => {
+                // The countdown says it all, and goes when it is over.
                 form.retry_at = Some(self.now + Duration::from_millis(*retry_after_ms));
-                "Too many attempts.".to_owned()
+                return;
             }
             SignInResult::InvalidPassword => {
                 format!("That password is not allowed: use {PASSWORD_RULE}.")
@@ -480,28 +547,28 @@ impl App {
         let form_error = match result {
             RequestResult::Joined { position } => {
                 self.close_ask_form();
-                self.notify_at(
+                self.notify(
                     Tone::Good,
-                    *position,
+                    Holds::AtPosition(Some(*position)),
                     format!("You are in line at #{position}."),
                 );
                 return;
             }
             RequestResult::AlreadyQueued { position } => {
                 self.close_ask_form();
-                self.notify_at(
+                self.notify(
                     Tone::Info,
-                    *position,
+                    Holds::AtPosition(Some(*position)),
                     format!("You were already in line, at #{position}."),
                 );
                 return;
             }
             RequestResult::Cancelled => {
-                self.notify(Tone::Info, "You left the queue.");
+                self.notify(Tone::Info, Holds::AtPosition(None), "You left the queue.");
                 return;
             }
             RequestResult::NotQueued => {
-                self.notify(Tone::Info, "You were not in line.");
+                self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
                 return;
             }
             RequestResult::QueueClosed => {
@@ -519,7 +586,7 @@ impl App {
         if let Some(Overlay::AskForm(form)) = &mut self.overlay {
             form.error = Some(form_error);
         } else {
-            self.notify(Tone::Warning, form_error);
+            self.notify(Tone::Warning, Holds::Anyway, form_error);
         }
     }
 
@@ -551,12 +618,13 @@ impl App {
             Some(Action::AskForHelp) => self.open_ask_form(),
             Some(Action::CancelRequest) => {
                 if self.position().is_none() {
-                    self.notify(Tone::Info, "You are not in line.");
+                    self.notify(Tone::Info, Holds::AtPosition(None), "You are not in line.");
                 } else if self.link == Link::Up {
                     self.overlay = Some(Overlay::ConfirmCancel);
                 } else {
                     self.notify(
                         Tone::Warning,
+                        Holds::WhileDown,
                         "Not connected: wait until jqueue reconnects.",
                     );
                 }
@@ -578,16 +646,19 @@ impl App {
         if let Some(position) = self.position() {
             self.notify(
                 Tone::Info,
+                Holds::AtPosition(Some(position)),
                 format!("You are already in line, at #{position}. Press c to cancel."),
             );
         } else if self.link != Link::Up {
             self.notify(
                 Tone::Warning,
+                Holds::WhileDown,
                 "Not connected: wait until jqueue reconnects.",
             );
         } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
             self.notify(
                 Tone::Warning,
+                Holds::Anyway,
                 "The queue is closed: the professor is not taking requests right now.",
             );
         } else if self.pending.is_none() {
@@ -658,6 +729,7 @@ impl App {
                     &mut form.location
                 };
                 edit(input, key);
+                form.error = None;
             }
         }
         self.overlay = Some(Overlay::AskForm(form));
@@ -691,6 +763,8 @@ impl App {
                     &mut form.repeat
                 };
                 edit(input, key);
+                // Whatever was wrong is being put right.
+                form.error = None;
             }
         }
         Vec::new()

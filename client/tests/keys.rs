@@ -313,10 +313,10 @@ fn too_many_attempts_shows_a_countdown_and_waits_for_it() {
     h.net(NetEvent::SignInFailed(SignInResult::TooManyAttempts {
         retry_after_ms: 4000,
     }));
-    assert!(h.screen_contains("You can try again in 4 s."));
+    assert!(h.screen_contains("you can try again in 4 s."));
     assert!(h.app().wants_tick());
     h.advance(1);
-    assert!(h.screen_contains("You can try again in 3 s."));
+    assert!(h.screen_contains("you can try again in 3 s."));
     h.type_text("x");
     h.key(KeyCode::Enter);
     assert_eq!(h.sent(), [], "no attempt during the countdown");

@@ -84,7 +84,10 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
     }
     if let Some(at) = form.retry_at.filter(|at| *at > app.now) {
         lines.push(Line::styled(
-            format!("You can try again in {} s.", app.seconds_until(at)),
+            format!(
+                "Too many attempts: you can try again in {} s.",
+                app.seconds_until(at)
+            ),
             theme.tone(Tone::Warning),
         ));
     }
