@@ -49,6 +49,8 @@ pub struct Settings {
     pub location: String,
     /// False when `NO_COLOR` is set: emphasis is then bold and reverse only.
     pub color: bool,
+    /// False on a terminal that cannot show UTF-8: everything is drawn in ASCII.
+    pub unicode: bool,
 }
 
 /// The state of the connection, as far as the student needs to know.

@@ -421,6 +421,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
         bell: false,
         location: CORPUS[2].into(),
         color: true,
+        unicode: true,
     };
     let now = tokio::time::Instant::now();
     let (tx, _commands) = tokio::sync::mpsc::unbounded_channel();

@@ -30,6 +30,7 @@ pub fn settings() -> Settings {
         bell: true,
         location: "lab1-pc07".into(),
         color: true,
+        unicode: true,
     }
 }
 
