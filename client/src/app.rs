@@ -49,6 +49,8 @@ pub struct Settings {
     pub location: String,
     /// False when `NO_COLOR` is set: emphasis is then bold and reverse only.
     pub color: bool,
+    /// False on a terminal that cannot show UTF-8: everything is drawn in ASCII.
+    pub unicode: bool,
 }
 
 /// The state of the connection, as far as the student needs to know.
@@ -63,6 +65,11 @@ pub enum Link {
         reason: Disconnect,
         retry_at: Instant,
     },
+    /// The server closed the connection of a sign-in prompt left idle (its
+    /// pre-authentication limit is for silent sockets, not for a person
+    /// typing). A new connection is on its way; the screen says nothing of it
+    /// and keeps what was typed.
+    Renewing,
 }
 
 /// Which screen is showing.
@@ -85,8 +92,11 @@ pub struct SignInForm {
     /// 0: `password`, 1: `repeat`.
     pub focus: usize,
     pub error: Option<String>,
-    /// Waiting for the server's answer.
+    /// Waiting for the server's answer, or for a connection to send it on.
     pub busy: bool,
+    /// Enter was pressed (or an answer was lost) while the connection was
+    /// down: the form goes out again as soon as the server asks for it.
+    pub send_when_connected: bool,
     /// After too many attempts: no new attempt before this moment.
     pub retry_at: Option<Instant>,
 }
@@ -100,6 +110,7 @@ impl SignInForm {
             focus: 0,
             error: None,
             busy: false,
+            send_when_connected: false,
             retry_at: None,
         }
     }
@@ -124,15 +135,28 @@ pub struct AskForm {
     pub error: Option<String>,
 }
 
-/// A one-line message under the queue.
+/// A one-line message under the queue. It lives at most until `until`, and
+/// goes sooner when what it says stops being true.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub text: String,
     pub tone: Tone,
-    /// The place in line the text names, if it names one: the notice goes
-    /// as soon as the student's place changes, so it never contradicts the
-    /// big number above it.
-    pub position: Option<u32>,
+    pub holds: Holds,
+    pub until: Instant,
+}
+
+/// The state a notice speaks of: when it changes, the notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Nothing in particular: only its lifetime ends it.
+    Anyway,
+    /// While the student's place in line is this one (`None`: not in line),
+    /// so a notice never contradicts the big number above it.
+    AtPosition(Option<u32>),
+    /// While connected ("Reconnected.").
+    WhileUp,
+    /// While not connected ("Not connected: wait…").
+    WhileDown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,8 +166,26 @@ pub enum Tone {
     Warning,
 }
 
-/// The latest view from the server and when it arrived, so that waiting
-/// times can keep counting between updates.
+impl Tone {
+    /// How long a notice of this tone stays: good news is glanced at, a
+    /// warning may need reading twice.
+    fn lifetime(self) -> Duration {
+        Duration::from_secs(match self {
+            Tone::Good => 5,
+            Tone::Info => 10,
+            Tone::Warning => 20,
+        })
+    }
+}
+
+/// How long "you were taken off the queue" stays: news the student must not
+/// miss by looking away for a minute.
+const REMOVED_NOTICE_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The latest view from the server and when it arrived. The view says when
+/// each student joined and what time it was on the server's clock when it
+/// was sent; with the local instant it arrived, waiting times stay current
+/// between updates without the two clocks ever having to agree.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub view: QueueView,
@@ -198,6 +240,7 @@ impl App {
     /// Applies one event. Returns what the event loop must do.
     pub fn update(&mut self, event: Event, now: Instant) -> Vec<Effect> {
         self.now = now;
+        self.expire();
         let effects = match event {
             Event::Key(key) => self.on_key(&key),
             Event::Net(event) => self.on_net(event),
@@ -206,7 +249,37 @@ impl App {
         if effects.contains(&Effect::Quit) {
             self.quitting = true;
         }
+        self.drop_untrue_notice();
         effects
+    }
+
+    /// Ends what has run out of time: the notice, and a finished sign-in
+    /// countdown with whatever it said.
+    fn expire(&mut self) {
+        if self.notice.as_ref().is_some_and(|n| n.until <= self.now) {
+            self.notice = None;
+        }
+        if let Screen::SignIn(form) = &mut self.screen
+            && form.retry_at.is_some_and(|at| at <= self.now)
+        {
+            form.retry_at = None;
+            form.error = None;
+        }
+    }
+
+    /// Drops the notice once the connection it speaks of has changed. (A
+    /// place in line is checked as each view arrives: the answer to a
+    /// request comes just before the view that shows it.)
+    fn drop_untrue_notice(&mut self) {
+        let up = self.link == Link::Up;
+        let true_still = match self.notice.as_ref().map(|n| n.holds) {
+            Some(Holds::WhileUp) => up,
+            Some(Holds::WhileDown) => !up,
+            _ => true,
+        };
+        if !true_still {
+            self.notice = None;
+        }
     }
 
     /// Whether the 1 s tick should run: only while something on screen counts
@@ -214,8 +287,11 @@ impl App {
     pub fn wants_tick(&self) -> bool {
         let counting_down = |at: Option<Instant>| at.is_some_and(|at| at > self.now);
         match &self.screen {
+            // A notice must go when its time is up.
+            Screen::Main if self.notice.is_some() => true,
             _ if matches!(self.link, Link::Retrying { .. }) => true,
-            Screen::Main => self.position().is_some(),
+            // Waiting times count up on every row, in line or not.
+            Screen::Main => self.queue_length().is_some_and(|n| n > 0),
             Screen::SignIn(form) => counting_down(form.retry_at),
             Screen::Connecting | Screen::Stopped(_) => false,
         }
@@ -234,15 +310,37 @@ impl App {
         self.queue.as_ref().map(|q| q.view.length)
     }
 
+    /// A server has answered at least once (its welcome named the course):
+    /// later attempts are *re*connecting.
+    pub fn ever_connected(&self) -> bool {
+        self.course.is_some()
+    }
+
     pub fn is_signed_in(&self) -> bool {
         matches!(self.screen, Screen::Main)
     }
 
-    /// Seconds since the latest view arrived, to add to the times it carries.
+    /// Seconds since the latest view arrived, to take off the estimates it
+    /// carries.
     pub fn seconds_since_view(&self) -> u64 {
         self.queue
             .as_ref()
             .map_or(0, |q| self.now.saturating_duration_since(q.at).as_secs())
+    }
+
+    /// How long, now, a student who joined at `joined_at_ms` on the server's
+    /// clock has waited: their wait when the view was sent (both instants on
+    /// the server's clock) plus the time since it arrived (on ours). The
+    /// offset between the clocks cancels out.
+    pub fn waited_secs(&self, joined_at_ms: i64) -> u64 {
+        let Some(received) = &self.queue else {
+            return 0;
+        };
+        let at_send = u64::try_from(received.view.now_ms.saturating_sub(joined_at_ms)).unwrap_or(0);
+        let since = self.now.saturating_duration_since(received.at).as_millis();
+        (u128::from(at_send) + since)
+            .try_into()
+            .map_or(u64::MAX, |ms: u64| ms / 1000)
     }
 
     /// Seconds until `at`, rounded up, never negative.
@@ -278,20 +376,22 @@ impl App {
         ))
     }
 
-    fn notify(&mut self, tone: Tone, text: impl Into<String>) {
+    fn notify(&mut self, tone: Tone, holds: Holds, text: impl Into<String>) {
+        self.notify_for(tone.lifetime(), tone, holds, text);
+    }
+
+    fn notify_for(
+        &mut self,
+        lifetime: Duration,
+        tone: Tone,
+        holds: Holds,
+        text: impl Into<String>,
+    ) {
         self.notice = Some(Notice {
             text: text.into(),
             tone,
-            position: None,
-        });
-    }
-
-    /// A notice that holds only while the student is at `position`.
-    fn notify_at(&mut self, tone: Tone, position: u32, text: String) {
-        self.notice = Some(Notice {
-            text,
-            tone,
-            position: Some(position),
+            holds,
+            until: self.now + lifetime,
         });
     }
 
@@ -299,6 +399,8 @@ impl App {
 
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
+            // A renewal stays silent unless it fails.
+            NetEvent::Connecting { .. } if self.link == Link::Renewing => {}
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
             NetEvent::Welcome { course, session } => {
                 self.link = Link::Up;
@@ -308,11 +410,11 @@ impl App {
                     sanitize(&session).into_owned(),
                 ));
             }
-            NetEvent::NeedPassword(status) => self.on_need_password(status),
+            NetEvent::NeedPassword(status) => return self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
             NetEvent::SignedIn { .. } => {
                 if matches!(self.screen, Screen::Main) {
-                    self.notify(Tone::Good, "Reconnected.");
+                    self.notify(Tone::Good, Holds::WhileUp, "Reconnected.");
                 }
                 self.screen = Screen::Main;
             }
@@ -321,7 +423,7 @@ impl App {
                 if self
                     .notice
                     .as_ref()
-                    .is_some_and(|n| n.position.is_some() && n.position != place)
+                    .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
                 {
                     self.notice = None;
                 }
@@ -354,8 +456,10 @@ impl App {
                 if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
                     self.overlay = None;
                 }
-                self.notify(
+                self.notify_for(
+                    REMOVED_NOTICE_LIFETIME,
                     Tone::Warning,
+                    Holds::AtPosition(None),
                     "The professor took you off the queue. Press h to ask again.",
                 );
             }
@@ -368,13 +472,20 @@ impl App {
                 if reason == Disconnect::ServerShutDown {
                     self.server_shut_down = true;
                 }
-                self.link = Link::Retrying {
-                    reason,
-                    retry_at: self.now + retry_in,
+                let at_prompt = matches!(&self.screen, Screen::SignIn(form) if !form.busy);
+                self.link = if reason == Disconnect::SignInExpired && at_prompt {
+                    Link::Renewing
+                } else {
+                    Link::Retrying {
+                        reason,
+                        retry_at: self.now + retry_in,
+                    }
                 };
                 self.pending = None;
                 if let Screen::SignIn(form) = &mut self.screen {
-                    form.busy = false;
+                    // A sign-in sent and not answered goes again on the next
+                    // connection: the student pressed Enter once.
+                    form.send_when_connected |= form.busy;
                 }
             }
             NetEvent::Stopped(reason) => {
@@ -385,17 +496,25 @@ impl App {
         Vec::new()
     }
 
-    fn on_need_password(&mut self, status: AccountStatus) {
+    fn on_need_password(&mut self, status: AccountStatus) -> Vec<Effect> {
         let new_account = status == AccountStatus::New;
         // After a reconnect whose token was refused: back to the password,
         // with nothing of the main screen left open over it.
         self.overlay = None;
         self.pending = None;
+        let now = self.now;
         match &mut self.screen {
-            // Asked again after a reconnect: keep what was typed.
-            Screen::SignIn(form) if form.new_account == new_account => form.busy = false,
+            // Asked again after a reconnect: keep what was typed, and send
+            // it if Enter was pressed while the connection was down.
+            Screen::SignIn(form) if form.new_account == new_account => {
+                form.busy = false;
+                if std::mem::take(&mut form.send_when_connected) {
+                    return submit(form, now);
+                }
+            }
             _ => self.screen = Screen::SignIn(Box::new(SignInForm::new(new_account))),
         }
+        Vec::new()
     }
 
     fn on_sign_in_failed(&mut self, result: &SignInResult) {
@@ -409,8 +528,9 @@ impl App {
                 "Wrong username or password. Try again.".to_owned()
             }
             SignInResult::TooManyAttempts { retry_after_ms } => {
+                // The countdown says it all, and goes when it is over.
                 form.retry_at = Some(self.now + Duration::from_millis(*retry_after_ms));
-                "Too many attempts.".to_owned()
+                return;
             }
             SignInResult::InvalidPassword => {
                 format!("That password is not allowed: use {PASSWORD_RULE}.")
@@ -429,28 +549,28 @@ impl App {
         let form_error = match result {
             RequestResult::Joined { position } => {
                 self.close_ask_form();
-                self.notify_at(
+                self.notify(
                     Tone::Good,
-                    *position,
+                    Holds::AtPosition(Some(*position)),
                     format!("You are in line at #{position}."),
                 );
                 return;
             }
             RequestResult::AlreadyQueued { position } => {
                 self.close_ask_form();
-                self.notify_at(
+                self.notify(
                     Tone::Info,
-                    *position,
+                    Holds::AtPosition(Some(*position)),
                     format!("You were already in line, at #{position}."),
                 );
                 return;
             }
             RequestResult::Cancelled => {
-                self.notify(Tone::Info, "You left the queue.");
+                self.notify(Tone::Info, Holds::AtPosition(None), "You left the queue.");
                 return;
             }
             RequestResult::NotQueued => {
-                self.notify(Tone::Info, "You were not in line.");
+                self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
                 return;
             }
             RequestResult::QueueClosed => {
@@ -468,7 +588,7 @@ impl App {
         if let Some(Overlay::AskForm(form)) = &mut self.overlay {
             form.error = Some(form_error);
         } else {
-            self.notify(Tone::Warning, form_error);
+            self.notify(Tone::Warning, Holds::Anyway, form_error);
         }
     }
 
@@ -500,12 +620,13 @@ impl App {
             Some(Action::AskForHelp) => self.open_ask_form(),
             Some(Action::CancelRequest) => {
                 if self.position().is_none() {
-                    self.notify(Tone::Info, "You are not in line.");
+                    self.notify(Tone::Info, Holds::AtPosition(None), "You are not in line.");
                 } else if self.link == Link::Up {
                     self.overlay = Some(Overlay::ConfirmCancel);
                 } else {
                     self.notify(
                         Tone::Warning,
+                        Holds::WhileDown,
                         "Not connected: wait until jqueue reconnects.",
                     );
                 }
@@ -527,16 +648,19 @@ impl App {
         if let Some(position) = self.position() {
             self.notify(
                 Tone::Info,
+                Holds::AtPosition(Some(position)),
                 format!("You are already in line, at #{position}. Press c to cancel."),
             );
         } else if self.link != Link::Up {
             self.notify(
                 Tone::Warning,
+                Holds::WhileDown,
                 "Not connected: wait until jqueue reconnects.",
             );
         } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
             self.notify(
                 Tone::Warning,
+                Holds::Anyway,
                 "The queue is closed: the professor is not taking requests right now.",
             );
         } else if self.pending.is_none() {
@@ -607,6 +731,7 @@ impl App {
                     &mut form.location
                 };
                 edit(input, key);
+                form.error = None;
             }
         }
         self.overlay = Some(Overlay::AskForm(form));
@@ -622,10 +747,13 @@ impl App {
         match action {
             Some(Action::NextField) => form.focus = 1 - form.focus,
             Some(Action::Submit) if !form.busy => {
-                if let Some(command) = submit_sign_in(form, now, link_up) {
+                if link_up {
+                    return submit(form, now);
+                }
+                // Checked now, sent once the server asks for it again.
+                if check_sign_in(form, now).is_some() {
                     form.busy = true;
-                    form.error = None;
-                    return vec![Effect::Send(command)];
+                    form.send_when_connected = true;
                 }
             }
             Some(_) => {}
@@ -637,20 +765,31 @@ impl App {
                     &mut form.repeat
                 };
                 edit(input, key);
+                // Whatever was wrong is being put right.
+                form.error = None;
             }
         }
         Vec::new()
     }
 }
 
+/// Sends the sign-in form if it passes [`check_sign_in`].
+fn submit(form: &mut SignInForm, now: Instant) -> Vec<Effect> {
+    let Some(command) = check_sign_in(form, now) else {
+        form.busy = false;
+        return Vec::new();
+    };
+    form.busy = true;
+    form.error = None;
+    vec![Effect::Send(command)]
+}
+
 /// Checks the sign-in form; on success returns the command to send, otherwise
 /// leaves a message in the form.
-fn submit_sign_in(form: &mut SignInForm, now: Instant, link_up: bool) -> Option<NetCommand> {
+fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
     let password = form.password.value().to_owned();
     let error = if form.retry_at.is_some_and(|at| at > now) {
         Some("Too many attempts: wait for the countdown.".to_owned())
-    } else if !link_up {
-        Some("Not connected: wait until jqueue reconnects.".to_owned())
     } else if password.is_empty() {
         Some("Type your password, then press Enter.".to_owned())
     } else if form.new_account && !is_valid_password(&password) {

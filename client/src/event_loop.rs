@@ -175,11 +175,13 @@ where
 }
 
 /// Runs the client on a real terminal until the student quits. Returns a
-/// line to print once the terminal is restored.
+/// line to print once the terminal is restored. `color` and `unicode` say
+/// what the terminal can show (see [`Settings`]).
 pub async fn run<B>(
     terminal: Terminal<B>,
     config: Config,
     color: bool,
+    unicode: bool,
 ) -> anyhow::Result<Option<String>>
 where
     B: Backend,
@@ -191,6 +193,7 @@ where
         bell: config.bell,
         location: host_name(),
         color,
+        unicode,
     };
     let (commands, mut net_events, net_task) = net::spawn(NetConfig {
         tokens: TokenStore::for_server(&config.data_dir, &config.server),

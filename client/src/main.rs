@@ -40,9 +40,10 @@ async fn main() -> ExitCode {
         }
     };
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let unicode = jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok());
     // `try_init` also installs a panic hook that restores the terminal.
     let result = match ratatui::try_init() {
-        Ok(terminal) => jqueue_client::run(terminal, config, color).await,
+        Ok(terminal) => jqueue_client::run(terminal, config, color, unicode).await,
         Err(e) => Err(anyhow::anyhow!("jqueue needs a terminal to draw on: {e}")),
     };
     ratatui::restore();

@@ -3,9 +3,11 @@
 //! It owns the `TcpStream` and runs the whole conversation — handshake, resume
 //! by token, identify, heartbeats — and talks to the UI only through two
 //! channels: [`NetCommand`]s in, [`NetEvent`]s out. When the connection drops it
-//! says so, waits (1 s, doubling to 15 s; the UI shows the countdown) and
-//! connects again, resuming with the stored token so the student keeps their
-//! place. It never draws anything and never decides what the student sees.
+//! says so, waits (1 s, doubling to 15 s while attempts keep failing, and from
+//! 1 s again after any connection the server welcomed; the UI shows the
+//! countdown) and connects again, resuming with the stored token so the
+//! student keeps their place. It never draws anything and never decides what
+//! the student sees. Raw error text goes to the log, for whoever debugs it.
 
 use std::fmt;
 use std::time::Duration;
@@ -188,7 +190,7 @@ pub async fn run(
                 Ok(stream) => task.converse(stream).await,
                 Err(e) => Outcome::Lost {
                     reason: Disconnect::Unreachable(e.to_string()),
-                    signed_in: false,
+                    welcomed: false,
                 },
             };
         let reason = match outcome {
@@ -198,10 +200,11 @@ pub async fn run(
                 task.emit(NetEvent::Stopped(reason)).await;
                 return;
             }
-            Outcome::Lost { reason, signed_in } => {
-                if signed_in {
-                    // The connection had worked: a fresh problem starts the
-                    // back-off from the beginning.
+            Outcome::Lost { reason, welcomed } => {
+                if welcomed {
+                    // The server was there and answered: whatever ended this
+                    // connection is a fresh problem, not the server being
+                    // away, so the back-off starts again from the beginning.
                     retry = backoff.first;
                     attempt = 0;
                 }
@@ -228,7 +231,11 @@ pub async fn run(
 enum Outcome {
     Quit,
     Stop(StopReason),
-    Lost { reason: Disconnect, signed_in: bool },
+    /// `welcomed`: the server had answered the handshake.
+    Lost {
+        reason: Disconnect,
+        welcomed: bool,
+    },
 }
 
 /// Where one connection's conversation has got to.
@@ -520,7 +527,7 @@ impl Conn {
     fn lost(&self, reason: Disconnect) -> Outcome {
         Outcome::Lost {
             reason,
-            signed_in: self.stage == Stage::SignedIn,
+            welcomed: self.stage != Stage::AwaitingWelcome,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The real event loop (`EventLoop::run`) on paused time: it draws once per
-//! event, not at all while idle, and once a second only while the student is
-//! waiting in line.
+//! event, not at all while idle, and once a second only while a waiting time
+//! is on screen; those times stay true between views and across a resume.
 
 mod common;
 
@@ -79,7 +79,8 @@ async fn an_idle_client_does_not_redraw() {
     } = rig();
     let script = async {
         sign_in(&net).await;
-        net.send(NetEvent::View(view(3, None))).await.unwrap();
+        // Nobody waiting: nothing on screen counts time.
+        net.send(NetEvent::View(view(0, None))).await.unwrap();
         sleep(Duration::from_secs(600)).await;
         keys.send(ctrl_c()).unwrap();
     };
@@ -154,4 +155,33 @@ async fn after_a_stop_the_screen_stays_until_the_student_quits() {
     assert!(client.app().quitting);
     let screen = client.terminal().backend().to_string();
     assert!(screen.contains("You signed in somewhere else"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn row_clocks_run_while_not_in_line() {
+    let Rig {
+        mut client,
+        keys,
+        mut keys_rx,
+        net,
+        mut net_rx,
+        ..
+    } = rig();
+    let script = async {
+        sign_in(&net).await;
+        let mut v = view(1, None);
+        // bob joined 2 s before the server sent the view.
+        v.rows[0].name = Some("bob".into());
+        v.rows[0].joined_at_ms = v.now_ms - 2_000;
+        net.send(NetEvent::View(v)).await.unwrap();
+        sleep(Duration::from_millis(10_500)).await;
+        keys.send(ctrl_c()).unwrap();
+    };
+    let (result, ()) = tokio::join!(client.run(&mut keys_rx, &mut net_rx), script);
+    result.unwrap();
+    let ticks = client.draws() - SETUP_DRAWS;
+    assert!((10..=11).contains(&ticks), "{ticks} ticks in 10.5 s");
+    let screen = client.terminal().backend().to_string();
+    let bob = screen.lines().find(|row| row.contains("bob")).unwrap();
+    assert!(bob.contains(" 12 s "), "{screen}");
 }

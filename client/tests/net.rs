@@ -10,8 +10,8 @@ use jqueue_client::net::{
 };
 use jqueue_client::token_store::TokenStore;
 use jqueue_shared::{
-    AccountStatus, ClientMsg, FrameReader, PROTOCOL_VERSION, ServerMsg, SessionToken, SignInResult,
-    write_frame,
+    AccountStatus, ClientMsg, FrameReader, PROTOCOL_VERSION, ProtocolError, ServerMsg,
+    SessionToken, SignInResult, write_frame,
 };
 use tokio::net::TcpListener;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -232,7 +232,8 @@ async fn thirty_silent_seconds_mean_a_dead_connection_then_it_reconnects() {
             retry_in: Duration::from_secs(1),
         }
     );
-    assert_eq!(client.next().await, NetEvent::Connecting { attempt: 2 });
+    // The server had answered: this is a first attempt at a new connection.
+    assert_eq!(client.next().await, NetEvent::Connecting { attempt: 1 });
     let mut again = FakeConn::accept(&listener).await;
     again.handshake().await;
     drop(conn);
@@ -252,6 +253,40 @@ async fn back_off_doubles_up_to_fifteen_seconds() {
         }
     }
     assert_eq!(delays, [1, 2, 4, 8, 15, 15]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_back_off_starts_again_after_every_welcome() {
+    // A server that welcomes, asks for a password, and drops the idle prompt
+    // (its pre-authentication limit), again and again: each reconnect comes
+    // after the shortest delay, never a growing one.
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    for _ in 0..4 {
+        let mut conn = FakeConn::accept(&listener).await;
+        conn.handshake().await;
+        assert!(matches!(conn.recv().await, ClientMsg::Identify { .. }));
+        conn.send(ServerMsg::Identity {
+            username: "alice".into(),
+            status: AccountStatus::Known,
+        })
+        .await;
+        conn.send(ServerMsg::ProtocolError(ProtocolError::TimedOut))
+            .await;
+        drop(conn);
+        assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+        assert_eq!(
+            client.next_news().await,
+            NetEvent::NeedPassword(AccountStatus::Known)
+        );
+        assert_eq!(
+            client.next_news().await,
+            NetEvent::Disconnected {
+                reason: Disconnect::SignInExpired,
+                retry_in: Duration::from_secs(1),
+            }
+        );
+    }
 }
 
 #[tokio::test]

@@ -102,7 +102,7 @@ fn main_shows_names_when_the_server_does() {
     v.rows[0] = ViewRow {
         position: 1,
         name: Some("bob\u{1b}]0;pwned\u{7}".into()),
-        waited_secs: 600,
+        joined_at_ms: common::SERVER_NOW_MS - 600_000,
     };
     v.rows[1].name = Some("caro\u{202e}l".into());
     h.net(NetEvent::View(v));
@@ -193,7 +193,7 @@ fn help_overlay() {
 fn incompatible_server() {
     let mut h = Harness::new();
     h.net(NetEvent::Stopped(StopReason::Incompatible {
-        server_version: 2,
+        server_version: 1,
     }));
     snapshot("incompatible", &h);
 }

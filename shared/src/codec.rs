@@ -79,8 +79,9 @@ impl EncodedRows {
 }
 
 /// Room for everything of a view's frame but its rows: the variant tag,
-/// flags, counts and the student's own entry, all small varints.
-const VIEW_HEAD_BYTES: usize = 48;
+/// flags, counts, two clock readings and the student's own entry (with its
+/// away deadline and place), all varints.
+const VIEW_HEAD_BYTES: usize = 80;
 
 /// Encodes `ServerMsg::View(view)` with `rows` in place of `view.rows` (which
 /// must be empty): byte for byte the frame [`encode_frame`] would produce.
@@ -274,11 +275,12 @@ mod tests {
     #[allow(clippy::too_many_lines)] // one of every message reads best as one list
     fn every_server_msg() -> Vec<ServerMsg> {
         let view = QueueView {
+            now_ms: 1_795_255_200_000,
             open: true,
             length: 3,
             you: Some(OwnEntry {
                 position: 2,
-                waited_secs: 65,
+                joined_at_ms: 1_795_255_135_000,
                 estimated_wait_secs: Some(300),
                 away_until: Some(1_800_000_000_000),
                 place: crate::Place::FirstTime,
@@ -288,12 +290,12 @@ mod tests {
                 ViewRow {
                     position: 1,
                     name: None,
-                    waited_secs: 100,
+                    joined_at_ms: 1_795_255_100_000,
                 },
                 ViewRow {
                     position: 2,
                     name: Some("bob".into()),
-                    waited_secs: 65,
+                    joined_at_ms: 1_795_255_135_000,
                 },
             ],
         };
@@ -394,7 +396,7 @@ mod tests {
             .map(|position| ViewRow {
                 position,
                 name: (position % 3 == 0).then(|| format!("s{position}")),
-                waited_secs: u64::from(position) * 1000,
+                joined_at_ms: 1_795_255_200_000 - i64::from(position) * 1000,
             })
             .collect();
         for (you, rows) in [
@@ -402,7 +404,7 @@ mod tests {
             (
                 Some(OwnEntry {
                     position: 7,
-                    waited_secs: 3,
+                    joined_at_ms: -3,
                     estimated_wait_secs: None,
                     away_until: None,
                     place: crate::Place::Arrival,
@@ -412,7 +414,7 @@ mod tests {
             (
                 Some(OwnEntry {
                     position: 300,
-                    waited_secs: 1 << 40,
+                    joined_at_ms: i64::MAX,
                     estimated_wait_secs: Some(9),
                     away_until: Some(5),
                     place: crate::Place::Drawn,
@@ -421,6 +423,7 @@ mod tests {
             ),
         ] {
             let view = QueueView {
+                now_ms: i64::MIN,
                 open: true,
                 length: 300,
                 you,
@@ -439,6 +442,7 @@ mod tests {
     #[test]
     fn the_default_rows_are_no_rows() {
         let view = QueueView {
+            now_ms: 0,
             open: false,
             length: 7,
             you: None,

@@ -248,8 +248,14 @@ pub enum ProtocolError {
 
 /// One student's view of the queue. Only the first [`MAX_VIEW_ROWS`] rows
 /// travel; the student's own position is given separately.
+///
+/// Times are instants on the server's clock (Unix milliseconds), not ages:
+/// a client keeps every waiting time current from `now_ms` and its own
+/// monotonic clock, however old the snapshot behind the view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueView {
+    /// The server's clock when this view was sent.
+    pub now_ms: i64,
     pub open: bool,
     /// Number of students waiting.
     pub length: u32,
@@ -266,8 +272,8 @@ pub struct QueueView {
 pub struct OwnEntry {
     /// 1-based position.
     pub position: u32,
-    /// Seconds this student has been waiting, as of the moment the view was sent.
-    pub waited_secs: u64,
+    /// When this student joined, on the server's clock (Unix milliseconds).
+    pub joined_at_ms: i64,
     /// Estimated seconds until it is this student's turn, if known.
     pub estimated_wait_secs: Option<u64>,
     /// Marked not here: the place is kept until then.
@@ -297,6 +303,6 @@ pub struct ViewRow {
     pub position: u32,
     /// `None` when the server hides other students' names (the default).
     pub name: Option<String>,
-    /// Seconds waiting, as of the moment the view was sent.
-    pub waited_secs: u64,
+    /// When this student joined, on the server's clock (Unix milliseconds).
+    pub joined_at_ms: i64,
 }

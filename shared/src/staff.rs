@@ -31,7 +31,7 @@ pub const MAX_ONLINE_LISTED: usize = 50;
 pub const MAX_ACTIVITY: usize = 50;
 
 /// Everything a staff screen shows, pushed after every change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffView {
     pub course: String,
     pub session: String,

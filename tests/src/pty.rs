@@ -71,12 +71,16 @@ pub struct PtyCommand {
 
 impl PtyCommand {
     /// `name` labels this terminal in failure messages ("professor", "alice").
-    /// The child gets `TERM=xterm-256color`, the test's working directory,
-    /// and no `JQUEUE_SERVER` or `NO_COLOR` from the environment the tests
-    /// happen to run in.
+    /// The child gets `TERM=xterm-256color` and a UTF-8 locale (`LANG=C.UTF-8`,
+    /// which the emulator speaks; [`PtyCommand::env`] can change either), the
+    /// test's working directory, and no `JQUEUE_SERVER` or `NO_COLOR` from the
+    /// environment the tests happen to run in.
     pub fn new(name: &str, program: &Path) -> Self {
         let mut command = CommandBuilder::new(program);
         command.env("TERM", "xterm-256color");
+        command.env("LANG", "C.UTF-8");
+        command.env_remove("LC_ALL");
+        command.env_remove("LC_CTYPE");
         command.env_remove("JQUEUE_SERVER");
         command.env_remove("NO_COLOR");
         command.env_remove("JQUEUE_LOG");

@@ -131,34 +131,38 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
 }
 
 fn view() -> impl Strategy<Value = QueueView> {
-    let own = (any::<u32>(), any::<u64>(), any::<Option<u64>>()).prop_map(
-        |(position, waited_secs, estimated_wait_secs)| OwnEntry {
+    let own = (any::<u32>(), any::<i64>(), any::<Option<u64>>()).prop_map(
+        |(position, joined_at_ms, estimated_wait_secs)| OwnEntry {
             position,
-            waited_secs,
+            joined_at_ms,
             estimated_wait_secs,
         },
     );
-    let row = (any::<u32>(), proptest::option::of(text()), any::<u64>()).prop_map(
-        |(position, name, waited_secs)| ViewRow {
+    let row = (any::<u32>(), proptest::option::of(text()), any::<i64>()).prop_map(
+        |(position, name, joined_at_ms)| ViewRow {
             position,
             name,
-            waited_secs,
+            joined_at_ms,
         },
     );
     (
+        any::<i64>(),
         any::<bool>(),
         any::<u32>(),
         proptest::option::of(own),
         any::<Option<u64>>(),
         proptest::collection::vec(row, 0..8),
     )
-        .prop_map(|(open, length, you, estimated_wait_secs, rows)| QueueView {
-            open,
-            length,
-            you,
-            estimated_wait_secs,
-            rows,
-        })
+        .prop_map(
+            |(now_ms, open, length, you, estimated_wait_secs, rows)| QueueView {
+                now_ms,
+                open,
+                length,
+                you,
+                estimated_wait_secs,
+                rows,
+            },
+        )
 }
 
 fn server_msg() -> impl Strategy<Value = ServerMsg> {

@@ -421,6 +421,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
         bell: false,
         location: CORPUS[2].into(),
         color: true,
+        unicode: true,
     };
     let now = tokio::time::Instant::now();
     let (tx, _commands) = tokio::sync::mpsc::unbounded_channel();
@@ -446,11 +447,12 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
     }
     for text in CORPUS {
         events.push(NetEvent::View(QueueView {
+            now_ms: 10_000,
             open: true,
             length: 2,
             you: Some(OwnEntry {
                 position: 2,
-                waited_secs: 5,
+                joined_at_ms: 5_000,
                 estimated_wait_secs: None,
             }),
             estimated_wait_secs: None,
@@ -458,12 +460,12 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
                 ViewRow {
                     position: 1,
                     name: Some((*text).to_owned()),
-                    waited_secs: 9,
+                    joined_at_ms: 1_000,
                 },
                 ViewRow {
                     position: 2,
                     name: Some("alice".into()),
-                    waited_secs: 5,
+                    joined_at_ms: 5_000,
                 },
             ],
         }));

@@ -1,63 +1,58 @@
 //! The connecting screen, before the first sign-in: the address being tried,
-//! and after a failure why, and a countdown to the next attempt.
+//! and after a failure a countdown to the next attempt and why, in a plain
+//! sentence. On a short screen the title and spacing go first.
 
-use jqueue_shared::sanitize;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::{Theme, centered_lines};
+use super::{Theme, centered_lines, disconnect_sentence};
 use crate::app::{App, Link};
-use crate::net::Disconnect;
+
+/// Title, spacing and the essential lines all fit from this height.
+const ROOMY: u16 = 9;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let server = &app.settings.server;
-    let mut lines = vec![
-        Line::styled("jqueue — office hours", theme.title()),
-        Line::raw(""),
-    ];
-    match &app.link {
-        Link::Connecting { attempt } => {
-            lines.push(Line::styled(
+    let roomy = area.height >= ROOMY;
+    let blank = || roomy.then(|| Line::raw(""));
+    let lines: Vec<Option<Line>> = match &app.link {
+        Link::Connecting { attempt } => vec![
+            Some(Line::styled(
                 format!("Connecting to {server}…"),
                 theme.headline(),
-            ));
-            if *attempt > 1 {
-                lines.push(Line::styled(format!("attempt {attempt}"), theme.dim()));
-            }
-        }
-        Link::Up => lines.push(Line::styled(
+            )),
+            (*attempt > 1).then(|| Line::styled(format!("attempt {attempt}"), theme.dim())),
+        ],
+        Link::Up | Link::Renewing => vec![Some(Line::styled(
             format!("Connected to {server}."),
             theme.headline(),
-        )),
-        Link::Retrying { reason, retry_at } => {
-            lines.push(Line::styled(
+        ))],
+        Link::Retrying { reason, retry_at } => vec![
+            Some(Line::styled(
                 format!("Could not reach the queue at {server}"),
                 theme.headline(),
-            ));
-            lines.push(Line::raw(reason_text(reason)));
-            lines.push(Line::raw(""));
-            lines.push(Line::raw(format!(
-                "Trying again in {} s…",
+            )),
+            Some(Line::raw(format!(
+                "Trying again in {} s.",
                 app.seconds_until(*retry_at)
-            )));
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(
+            ))),
+            Some(Line::raw(disconnect_sentence(reason))),
+            blank(),
+            Some(Line::styled(
                 "Is office hours running? Check the address with your TA (--server HOST:PORT).",
                 theme.dim(),
-            ));
-        }
+            )),
+        ],
+    };
+    let mut all = Vec::new();
+    if roomy {
+        all.push(Line::styled(
+            format!("jqueue {} office hours", theme.glyph("—", "-")),
+            theme.title(),
+        ));
+        all.push(Line::raw(""));
     }
-    centered_lines(lines, area, buf);
-}
-
-fn reason_text(reason: &Disconnect) -> String {
-    match reason {
-        Disconnect::Unreachable(e) | Disconnect::Error(e) => format!("({})", sanitize(e)),
-        Disconnect::Closed => "(the server closed the connection)".to_owned(),
-        Disconnect::ServerShutDown => "(the server is shutting down)".to_owned(),
-        Disconnect::NoHeartbeat => "(no answer from the server)".to_owned(),
-        Disconnect::ServerFull => "(the server is full)".to_owned(),
-        Disconnect::SignInExpired => "(sign-in took too long)".to_owned(),
-    }
+    all.extend(lines.into_iter().flatten());
+    centered_lines(all, area, buf);
 }

@@ -1,33 +1,76 @@
-//! The main screen: the student's status in large text, the latest
-//! announcement, the visible part of the queue with their own row
-//! highlighted, and a one-line notice.
+//! The main screen: the student's status (in large text where there is
+//! room, in one line where there is not), the latest announcement, the
+//! visible part of the queue with their own row highlighted, and a one-line
+//! notice.
+//!
+//! It fits any height down to a single status row: the status comes first
+//! (`#P of N` always shows), then the student's own row in the queue, then
+//! the announcement, then everything else.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{Theme, centered_lines, estimate, short_duration};
-use jqueue_shared::{QueueView, sanitize};
+use super::{
+    Theme, centered_lines, disconnect_sentence, estimate, fit_parts, pack_parts, short_duration,
+};
 
 use crate::app::{App, Link, Pending, Received};
-use crate::net::Disconnect;
+
+/// The tallest status: a bordered box with the position in big digits.
+const BIG_STATUS: u16 = 7;
+/// A bordered box around one line of status.
+const BOXED_STATUS: u16 = 3;
+/// The smallest queue panel worth drawing: borders and one row.
+const MIN_QUEUE: u16 = 3;
+/// Enough queue under a big status to show the top, a gap and your own row.
+const ROOMY_QUEUE: u16 = 5;
 
 pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    // Room for the whole announcement, up to three lines of it.
-    let announcement_height = app.announcement.as_ref().map_or(0, |text| {
-        let width = usize::from(area.width.saturating_sub(2)).max(1);
-        (text.chars().count().div_ceil(width).clamp(1, 3) + 2) as u16
-    });
+    let notice_height = u16::from(area.height >= 2);
+    // Room for the whole announcement, up to three lines of it, if the
+    // status and the student's own row still fit beside it.
+    let announcement_height = app
+        .announcement
+        .as_ref()
+        .map_or(0, |text| {
+            let width = usize::from(area.width.saturating_sub(2)).max(1);
+            (text.chars().count().div_ceil(width).clamp(1, 3) + 2) as u16
+        })
+        .min(
+            area.height
+                .saturating_sub(BOXED_STATUS + MIN_QUEUE + notice_height),
+        );
+    let announcement_height = if announcement_height < 3 {
+        0
+    } else {
+        announcement_height
+    };
+    let room = area.height - notice_height - announcement_height;
+    let status_height = if room >= BIG_STATUS + ROOMY_QUEUE {
+        BIG_STATUS
+    } else if room >= BOXED_STATUS + MIN_QUEUE {
+        BOXED_STATUS
+    } else if room > MIN_QUEUE {
+        // One bare line of status, and the queue under it.
+        1
+    } else {
+        room
+    };
     let [status, announcement, queue, notice] = Layout::vertical([
-        Constraint::Length(7),
+        Constraint::Length(status_height),
         Constraint::Length(announcement_height),
-        Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(notice_height),
     ])
     .areas(area);
     render_status(app, theme, status, buf);
-    if let Some(text) = &app.announcement {
+    if let Some(text) = app
+        .announcement
+        .as_ref()
+        .filter(|_| announcement_height > 0)
+    {
         Paragraph::new(text.as_str())
             .wrap(Wrap { trim: true })
             .block(
@@ -37,145 +80,240 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             )
             .render(announcement, buf);
     }
-    render_queue(app, theme, queue, buf);
+    if queue.height >= MIN_QUEUE {
+        render_queue(app, theme, queue, buf);
+    }
     render_notice(app, theme, notice, buf);
 }
 
+/// What the status says, most important first: the first part is the
+/// headline, the rest details that may be left out when room is short.
+struct Status {
+    parts: Vec<String>,
+    /// How the parts join on one line.
+    sep: &'static str,
+    alert: bool,
+}
+
+fn status(app: &App, theme: Theme) -> Status {
+    let dot = theme.glyph(" · ", " - ");
+    if app.link != Link::Up {
+        return link_down(app);
+    }
+    if app.your_turn {
+        let star = theme.glyph("★", "*");
+        return Status {
+            parts: vec![
+                format!("{star}  IT'S YOUR TURN  {star}"),
+                "The professor is ready to help you.".to_owned(),
+            ],
+            sep: "  ",
+            alert: true,
+        };
+    }
+    let Some(received) = &app.queue else {
+        return Status {
+            parts: vec!["Waiting for the queue…".to_owned()],
+            sep: dot,
+            alert: false,
+        };
+    };
+    let view = &received.view;
+    let mut parts = Vec::new();
+    if let Some(you) = &view.you {
+        let elapsed = app.seconds_since_view();
+        parts.push(format!("#{} of {}", you.position, view.length));
+        parts.push(format!(
+            "waiting {}",
+            waited_time(app.waited_secs(you.joined_at_ms))
+        ));
+        parts.push(format!(
+            "estimated wait {}",
+            you.estimated_wait_secs.map_or_else(
+                || "not known yet".to_owned(),
+                |eta| estimate(eta.saturating_sub(elapsed))
+            )
+        ));
+        if !view.open {
+            parts.push("The queue is closed to new requests; you keep your place.".to_owned());
+        }
+    } else if !view.open {
+        parts.push("The queue is closed".to_owned());
+        parts.push("The professor is not taking requests right now.".to_owned());
+    } else {
+        parts.push("You are not in line".to_owned());
+        parts.push("press h to ask for help".to_owned());
+        if let Some(eta) = view.estimated_wait_secs {
+            parts.push(format!("estimated wait {}", estimate(eta)));
+        }
+    }
+    Status {
+        parts,
+        sep: dot,
+        alert: false,
+    }
+}
+
+/// Reconnecting (or the server has shut down): the reassurance and the
+/// countdown come straight after the headline, why the connection went
+/// last, in a plain sentence (the raw error is in the log).
+fn link_down(app: &App) -> Status {
+    let mut parts = vec![
+        if app.server_shut_down {
+            "The server has shut down"
+        } else {
+            "Reconnecting…"
+        }
+        .to_owned(),
+    ];
+    if app.position().is_some() {
+        parts.push("Your place in line is kept.".to_owned());
+    }
+    match &app.link {
+        Link::Retrying { reason, retry_at } => {
+            parts.push(format!(
+                "Trying again in {} s.",
+                app.seconds_until(*retry_at)
+            ));
+            parts.push(if app.server_shut_down {
+                "Office hours may be over; jqueue will reconnect if the server comes back."
+                    .to_owned()
+            } else {
+                disconnect_sentence(reason).to_owned()
+            });
+        }
+        Link::Connecting { .. } | Link::Up | Link::Renewing => parts.push("Connecting…".to_owned()),
+    }
+    Status {
+        parts,
+        sep: " ",
+        alert: false,
+    }
+}
+
 fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let block = Block::bordered();
-    let inner = block.inner(area);
-    block.render(area, buf);
+    let status = status(app, theme);
+    let inner = if area.height >= BOXED_STATUS {
+        let block = Block::bordered();
+        let inner = block.inner(area);
+        block.render(area, buf);
+        inner
+    } else {
+        area
+    };
+    let width = usize::from(inner.width);
+    let headline_style = if status.alert {
+        theme.alert()
+    } else {
+        theme.headline()
+    };
+    if inner.height < 5 {
+        // One line, or a few: as many whole parts as fit.
+        let lines: Vec<Line> =
+            pack_parts(&status.parts, status.sep, width, usize::from(inner.height))
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    if i == 0 {
+                        Line::styled(text, headline_style)
+                    } else {
+                        Line::raw(text)
+                    }
+                })
+                .collect();
+        if status.alert {
+            buf.set_style(inner, theme.alert());
+        }
+        centered_lines(lines, inner, buf);
+        return;
+    }
     let [big, _, detail] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(inner);
+    let in_line = app.link == Link::Up && !app.your_turn && app.position().is_some();
+    let (headline, details) = status.parts.split_first().expect("a status has a headline");
     if app.link != Link::Up {
-        render_link_down(app, theme, inner, buf);
-    } else if app.your_turn {
+        // Headline, then the rest as sentences: no big area to fill.
+        let mut lines = vec![Line::styled(headline.clone(), theme.headline())];
+        lines.extend(
+            pack_parts(details, status.sep, width, usize::from(inner.height) - 1)
+                .into_iter()
+                .map(Line::raw),
+        );
+        centered_lines(lines, inner, buf);
+        return;
+    }
+    if status.alert {
         buf.set_style(big, theme.alert());
-        centered_lines(vec![Line::raw("★  IT'S YOUR TURN  ★")], big, buf);
-        centered_lines(
-            vec![Line::raw("The professor is ready to help you.")],
-            detail,
-            buf,
-        );
-    } else if let Some(received) = &app.queue {
-        render_queue_status(app, &received.view, theme, [big, detail], buf);
-    } else {
-        centered_lines(vec![Line::raw("Waiting for the queue…")], inner, buf);
     }
-}
-
-/// Reconnecting (or the server has shut down), with the countdown.
-fn render_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let in_line = app.position().is_some();
-    let place = if in_line {
-        "Your place in line is kept. "
-    } else {
-        ""
-    };
-    let headline = if app.server_shut_down {
-        "The server has shut down"
-    } else {
-        "Reconnecting…"
-    };
-    let mut lines = vec![Line::styled(headline, theme.headline())];
-    match &app.link {
-        Link::Retrying { reason, retry_at } => {
-            lines.push(Line::raw(if app.server_shut_down {
-                "Office hours may be over. jqueue will reconnect if the server comes back."
-                    .to_owned()
-            } else {
-                format!("The connection was lost: {}.", describe(reason))
-            }));
-            lines.push(Line::raw(format!(
-                "{place}Trying again in {} s.",
-                app.seconds_until(*retry_at)
-            )));
+    match app.position().filter(|_| in_line) {
+        Some(position) if big_position_fits(app, theme, position, width) => {
+            render_big_position(app, theme, position, big, buf);
         }
-        Link::Connecting { .. } | Link::Up => {
-            lines.push(Line::raw(format!("{place}Connecting…")));
-        }
-    }
-    centered_lines(lines, area, buf);
-}
-
-/// In line (`#2 of 5`, in big digits), not in line, or queue closed.
-fn render_queue_status(
-    app: &App,
-    view: &QueueView,
-    theme: Theme,
-    [big, detail]: [Rect; 2],
-    buf: &mut Buffer,
-) {
-    let elapsed = app.seconds_since_view();
-    if let Some(you) = &view.you {
-        // "#2" three rows tall, with "of 5" beside its middle row.
-        let beside = format!("   of {}", view.length);
-        let blank = " ".repeat(beside.chars().count());
-        let lines: Vec<Line> = big_text(&format!("#{}", you.position))
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                Line::from(vec![
-                    Span::styled(row, theme.headline()),
-                    if i == 1 {
-                        Span::styled(beside.clone(), theme.title())
-                    } else {
-                        Span::raw(blank.clone())
-                    },
-                ])
-            })
-            .collect();
-        Paragraph::new(lines).centered().render(big, buf);
-        let eta = you.estimated_wait_secs.map_or_else(
-            || "not known yet".to_owned(),
-            |eta| estimate(eta.saturating_sub(elapsed)),
-        );
-        let mut details = vec![Line::raw(format!(
-            "waiting {} · estimated wait {eta}",
-            waited_time(you.waited_secs + elapsed)
-        ))];
-        if !view.open {
-            details.push(Line::styled(
-                "The queue is closed to new requests; you keep your place.",
-                theme.dim(),
-            ));
-        }
-        centered_lines(details, detail, buf);
-    } else if !view.open {
-        centered_lines(
-            vec![Line::styled("The queue is closed", theme.headline())],
+        _ => centered_lines(
+            vec![Line::styled(headline.clone(), headline_style)],
             big,
             buf,
-        );
-        centered_lines(
-            vec![Line::raw("The professor is not taking requests right now.")],
-            detail,
-            buf,
-        );
-    } else {
-        centered_lines(
-            vec![Line::styled("You are not in line", theme.headline())],
-            big,
-            buf,
-        );
-        let wait = view
-            .estimated_wait_secs
-            .map(|eta| format!(" · estimated wait {}", estimate(eta)))
-            .unwrap_or_default();
-        centered_lines(
-            vec![Line::from(vec![
-                Span::raw("press "),
-                Span::styled("h", theme.key()),
-                Span::raw(format!(" to ask for help{wait}")),
-            ])],
-            detail,
-            buf,
-        );
+        ),
     }
+    // Under the big digits the position is said again in text, so it can be
+    // read (and copied) whatever the font; the digits are only a bonus.
+    let details = if in_line { &status.parts[..] } else { details };
+    let dim = |text: &String| text.starts_with("The queue is closed to new");
+    let lines: Vec<Line> = pack_parts(
+        &details
+            .iter()
+            .filter(|t| !dim(t))
+            .cloned()
+            .collect::<Vec<_>>(),
+        status.sep,
+        width,
+        usize::from(detail.height),
+    )
+    .into_iter()
+    .map(Line::raw)
+    .chain(
+        details
+            .iter()
+            .filter(|t| dim(t))
+            .map(|t| Line::styled(t.clone(), theme.dim())),
+    )
+    .collect();
+    centered_lines(lines, detail, buf);
+}
+
+/// `   of N` beside the big `#P`.
+fn beside(app: &App) -> String {
+    format!("   of {}", app.queue_length().unwrap_or(0))
+}
+
+fn big_position_fits(app: &App, theme: Theme, position: u32, width: usize) -> bool {
+    let [row, ..] = big_text(&format!("#{position}"), theme);
+    row.chars().count() + beside(app).chars().count() <= width
+}
+
+/// `#2` three rows tall, with `of 5` beside its middle row.
+fn render_big_position(app: &App, theme: Theme, position: u32, area: Rect, buf: &mut Buffer) {
+    let beside = beside(app);
+    let blank = " ".repeat(beside.chars().count());
+    let lines: Vec<Line> = big_text(&format!("#{position}"), theme)
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            Line::from(vec![
+                Span::styled(row, theme.headline()),
+                if i == 1 {
+                    Span::styled(beside.clone(), theme.title())
+                } else {
+                    Span::raw(blank.clone())
+                },
+            ])
+        })
+        .collect();
+    Paragraph::new(lines).centered().render(area, buf);
 }
 
 /// "3 min 12 s": the live waiting counter, which ticks every second.
@@ -187,30 +325,24 @@ fn waited_time(secs: u64) -> String {
     }
 }
 
-fn describe(reason: &Disconnect) -> String {
-    match reason {
-        Disconnect::Unreachable(e) => format!("could not connect ({})", sanitize(e)),
-        Disconnect::Closed => "the server closed it".to_owned(),
-        Disconnect::ServerShutDown => "the server shut down".to_owned(),
-        Disconnect::NoHeartbeat => "no answer from the server for 30 s".to_owned(),
-        Disconnect::ServerFull => "the server is full".to_owned(),
-        Disconnect::SignInExpired => "sign-in took too long".to_owned(),
-        Disconnect::Error(e) => sanitize(e).into_owned(),
-    }
-}
-
 fn render_queue(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(received) = &app.queue else {
         Block::bordered().title(" Queue ").render(area, buf);
         return;
     };
     let view = &received.view;
-    let title = format!(
-        " Queue · {} waiting · {} ",
-        view.length,
-        if view.open { "open" } else { "closed" }
+    let title = fit_parts(
+        &[
+            "Queue".to_owned(),
+            format!("{} waiting", view.length),
+            if view.open { "open" } else { "closed" }.to_owned(),
+        ],
+        theme.glyph(" · ", " - "),
+        usize::from(area.width.saturating_sub(4)),
     );
-    let block = Block::bordered().title(title).title_style(theme.title());
+    let block = Block::bordered()
+        .title(format!(" {title} "))
+        .title_style(theme.title());
     let inner = block.inner(area);
     block.render(area, buf);
     if view.length == 0 {
@@ -231,8 +363,9 @@ fn render_queue(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Text::from(lines)).render(inner, buf);
 }
 
-/// The rows that fit in `height` lines, always including the student's own
-/// row (after a `⋮` when it is further down), and how many more there are.
+/// The rows that fit in `height` lines. The student's own row always shows
+/// (after a gap mark when it is further down); then as many rows from the
+/// top as fit, then "and N more" if there is still a line for it.
 fn queue_lines<'a>(
     app: &App,
     received: &'a Received,
@@ -241,18 +374,23 @@ fn queue_lines<'a>(
     width: usize,
 ) -> Vec<Line<'a>> {
     let view = &received.view;
-    let elapsed = app.seconds_since_view();
     let own = view.you.as_ref();
     let own_position = own.map(|you| you.position);
-    let row_line = |position: u32, name: &str, waited: u64, mine: bool| {
-        let marker = if mine { "▶" } else { " " };
-        // Marker, position, name, and the time waited against the right edge.
-        let name_width = width.saturating_sub(20).max(8);
-        let name: String = name.chars().take(name_width).collect();
-        let text = format!(
-            "{marker} #{position:<4} {name:<name_width$} {:>10} ",
-            short_duration(waited + elapsed)
-        );
+    let marker = theme.glyph("▶", ">");
+    let row_line = |position: u32, name: &str, joined_at_ms: i64, mine: bool| {
+        let marker = if mine { marker } else { " " };
+        // Marker, position, name, and the time waited against the right
+        // edge; on a narrow screen the name goes first.
+        let waited = short_duration(app.waited_secs(joined_at_ms));
+        let name_width = width.saturating_sub(20);
+        let text = if name_width >= 5 {
+            let name_width = name_width.max(8);
+            let name: String = name.chars().take(name_width).collect();
+            format!("{marker} #{position:<4} {name:<name_width$} {waited:>10} ")
+        } else {
+            let time_width = width.saturating_sub(9).max(1);
+            format!("{marker} #{position:<4} {waited:>time_width$} ")
+        };
         if mine {
             Line::styled(text, theme.own_row())
         } else {
@@ -270,29 +408,41 @@ fn queue_lines<'a>(
                 |n| jqueue_shared::sanitize(n).into_owned(),
             )
         };
-        row_line(row.position, &name, row.waited_secs, mine)
+        row_line(row.position, &name, row.joined_at_ms, mine)
     };
 
     let total = view.length as usize;
     if total <= height && view.rows.len() == total {
         return view.rows.iter().map(line_for).collect();
     }
-    // Not everything fits: keep the last line for "… and N more".
-    let mut room = height.saturating_sub(1);
-    let own_shown_in_order = own_position.is_none_or(|p| (p as usize) <= room.min(view.rows.len()));
-    if !own_shown_in_order {
-        room = room.saturating_sub(2);
-    }
-    let mut lines: Vec<Line> = view.rows.iter().take(room).map(line_for).collect();
+    // Not everything fits. Lines needed besides the top rows: the own row and
+    // a gap mark when it is below them, and "and N more" when there is room.
+    let more_line = usize::from(height >= 2);
+    let fits_in_order =
+        |top: usize| own_position.is_none_or(|p| (p as usize) <= top.min(view.rows.len()));
+    let top = height - more_line;
+    let (top, own_below) = if fits_in_order(top) {
+        (top, false)
+    } else {
+        // The own row, with the gap mark before it if a top row fits too.
+        let top = height.saturating_sub(more_line + 2);
+        (top, true)
+    };
+    let mut lines: Vec<Line> = view.rows.iter().take(top).map(line_for).collect();
     let mut shown = lines.len();
-    if let (false, Some(you)) = (own_shown_in_order, own) {
-        lines.push(Line::styled("  ⋮", theme.dim()));
-        lines.push(row_line(you.position, &own_name, you.waited_secs, true));
+    if let (true, Some(you)) = (own_below, own) {
+        if height >= 2 {
+            lines.push(Line::styled(
+                format!("  {}", theme.glyph("⋮", ":")),
+                theme.dim(),
+            ));
+        }
+        lines.push(row_line(you.position, &own_name, you.joined_at_ms, true));
         shown += 1;
     }
-    if total > shown && height > 0 {
+    if total > shown && lines.len() < height {
         lines.push(Line::styled(
-            format!("  … and {} more", total - shown),
+            format!("  {}and {} more", theme.glyph("… ", "... "), total - shown),
             theme.dim(),
         ));
     }
@@ -309,24 +459,18 @@ fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     line.render(area, buf);
 }
 
-/// Text three rows tall, drawn with half blocks: the digits and `#`, which
-/// is all the position needs. Other characters are left out.
-fn big_text(text: &str) -> [String; 3] {
+/// Text three rows tall: the digits and `#`, which is all the position
+/// needs (other characters are left out); half blocks on a UTF-8 terminal,
+/// seven-segment strokes in ASCII.
+fn big_text(text: &str, theme: Theme) -> [String; 3] {
     let mut rows = [String::new(), String::new(), String::new()];
     for (i, c) in text.chars().enumerate() {
-        let glyph: [&str; 3] = match c {
-            '0' => ["█▀█", "█ █", "▀▀▀"],
-            '1' => ["▀█ ", " █ ", "▀▀▀"],
-            '2' => ["▀▀█", "█▀▀", "▀▀▀"],
-            '3' => ["▀▀█", " ▀█", "▀▀▀"],
-            '4' => ["█ █", "▀▀█", "  ▀"],
-            '5' => ["█▀▀", "▀▀█", "▀▀▀"],
-            '6' => ["█▀▀", "█▀█", "▀▀▀"],
-            '7' => ["▀▀█", "  █", "  ▀"],
-            '8' => ["█▀█", "█▀█", "▀▀▀"],
-            '9' => ["█▀█", "▀▀█", "▀▀▀"],
-            '#' => ["▄█▄█▄", "▄█▄█▄", " ▀ ▀ "],
-            _ => continue,
+        let Some(glyph) = (if theme.unicode {
+            block_glyph(c)
+        } else {
+            ascii_glyph(c)
+        }) else {
+            continue;
         };
         for (row, part) in rows.iter_mut().zip(glyph) {
             if i > 0 {
@@ -338,15 +482,52 @@ fn big_text(text: &str) -> [String; 3] {
     rows
 }
 
+fn block_glyph(c: char) -> Option<[&'static str; 3]> {
+    Some(match c {
+        '0' => ["█▀█", "█ █", "▀▀▀"],
+        '1' => ["▀█ ", " █ ", "▀▀▀"],
+        '2' => ["▀▀█", "█▀▀", "▀▀▀"],
+        '3' => ["▀▀█", " ▀█", "▀▀▀"],
+        '4' => ["█ █", "▀▀█", "  ▀"],
+        '5' => ["█▀▀", "▀▀█", "▀▀▀"],
+        '6' => ["█▀▀", "█▀█", "▀▀▀"],
+        '7' => ["▀▀█", "  █", "  ▀"],
+        '8' => ["█▀█", "█▀█", "▀▀▀"],
+        '9' => ["█▀█", "▀▀█", "▀▀▀"],
+        '#' => ["▄█▄█▄", "▄█▄█▄", " ▀ ▀ "],
+        _ => return None,
+    })
+}
+
+fn ascii_glyph(c: char) -> Option<[&'static str; 3]> {
+    Some(match c {
+        '0' => [" _ ", "| |", "|_|"],
+        '1' => ["   ", "  |", "  |"],
+        '2' => [" _ ", " _|", "|_ "],
+        '3' => [" _ ", " _|", " _|"],
+        '4' => ["   ", "|_|", "  |"],
+        '5' => [" _ ", "|_ ", " _|"],
+        '6' => [" _ ", "|_ ", "|_|"],
+        '7' => [" _ ", "  |", "  |"],
+        '8' => [" _ ", "|_|", "|_|"],
+        '9' => [" _ ", "|_|", " _|"],
+        '#' => [" | | ", "-+-+-", "-+-+-"],
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn big_text_rows_line_up() {
-        let rows = big_text("#12");
+        let rows = big_text("#12", Theme::new(true, true));
         assert_eq!(rows[0].chars().count(), rows[1].chars().count());
         assert_eq!(rows[1].chars().count(), rows[2].chars().count());
         assert_eq!(rows[0].chars().count(), 5 + 1 + 3 + 1 + 3);
+        let ascii = big_text("#12", Theme::new(true, false));
+        assert_eq!(ascii[0].chars().count(), rows[0].chars().count());
+        assert!(ascii.iter().all(|row| row.is_ascii()));
     }
 }

@@ -3,7 +3,10 @@
 //! Drawing reads the state and never changes it. Every string that came from
 //! the server was sanitised when it entered [`App`]; names in queue rows are
 //! sanitised here, as they are drawn. Colour is only ever a second cue: with
-//! `NO_COLOR` the same screens use bold and reverse video instead.
+//! `NO_COLOR` the same screens use bold and reverse video instead. On a
+//! terminal that cannot show UTF-8 (see [`unicode_terminal`]) every screen is
+//! drawn in ASCII. Where a line is too narrow, whole parts of it are left out,
+//! least important first ([`fit_parts`], [`pack_parts`]); no word is cut.
 
 mod ask_form;
 mod confirm;
@@ -22,10 +25,11 @@ use tui_input::Input;
 
 use crate::app::{App, Link, Overlay, Screen, Tone};
 use crate::keys::Binding;
+use crate::net::Disconnect;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let theme = Theme::new(self.settings.color);
+        let theme = Theme::new(self.settings.color, self.settings.unicode);
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(0),
@@ -49,18 +53,80 @@ impl Widget for &App {
             Some(Overlay::ConfirmQuit) => confirm::render_quit(self, theme, body, buf),
         }
         render_hints(self.key_table(), theme, footer, buf);
+        if !theme.unicode {
+            to_ascii(area, buf);
+        }
     }
 }
 
-/// Styles, chosen once for colour or for `NO_COLOR`.
+/// Whether the terminal can show UTF-8, by the rule tmux uses: the first of
+/// `LC_ALL`, `LC_CTYPE` and `LANG` that is set must name UTF-8 (none set is
+/// the C locale). The Linux console and real VT terminals get ASCII whatever
+/// the locale says: their fonts have no box drawing or block glyphs to rely on.
+pub fn unicode_terminal(var: impl Fn(&str) -> Option<String>) -> bool {
+    let term = var("TERM").unwrap_or_default();
+    if term == "linux" || term.starts_with("vt") {
+        return false;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .into_iter()
+        .find_map(|name| var(name).filter(|value| !value.is_empty()))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    locale.contains("utf-8") || locale.contains("utf8")
+}
+
+/// The ASCII stand-in for a cell drawn with something else: box drawing
+/// becomes `+-|`, blocks `#`, marks their nearest ASCII look-alike, and
+/// anything else (a name in another script, say) `?`.
+fn ascii_for(symbol: &str) -> &'static str {
+    match symbol {
+        "─" | "━" | "—" | "–" | "·" => "-",
+        "│" | "┃" => "|",
+        "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╯" | "╰" => {
+            "+"
+        }
+        "█" | "▀" | "▄" => "#",
+        "★" | "•" | "●" => "*",
+        "○" => "o",
+        "▶" => ">",
+        "⋮" => ":",
+        "…" => ".",
+        "↑" => "^",
+        "↓" => "v",
+        _ => "?",
+    }
+}
+
+/// Rewrites every cell of `area` that is not plain ASCII.
+fn to_ascii(area: Rect, buf: &mut Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if !cell.symbol().is_ascii() {
+                let ascii = ascii_for(cell.symbol());
+                cell.set_symbol(ascii);
+            }
+        }
+    }
+}
+
+/// Styles, chosen once for colour or for `NO_COLOR`, and the glyphs for a
+/// UTF-8 or an ASCII terminal.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Theme {
     color: bool,
+    pub(crate) unicode: bool,
 }
 
 impl Theme {
-    pub(crate) fn new(color: bool) -> Self {
-        Self { color }
+    pub(crate) fn new(color: bool, unicode: bool) -> Self {
+        Self { color, unicode }
+    }
+
+    /// `fancy` on a UTF-8 terminal, `plain` on any other.
+    pub(crate) fn glyph(self, fancy: &'static str, plain: &'static str) -> &'static str {
+        if self.unicode { fancy } else { plain }
     }
 
     fn pick(self, colored: Style, plain: Style) -> Style {
@@ -126,48 +192,142 @@ impl Theme {
     }
 }
 
-/// One line across the top: the course, and who is connected where.
+/// One line across the top: the course, and who is connected where. When it
+/// is too narrow, whole parts go, in this order: the session, the server's
+/// address, the program's name, the course, and last the student's name; the
+/// connection's state always stays.
 fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut left = vec![Span::styled(" jqueue", theme.title())];
-    if let Some((course, session)) = &app.course {
-        left.push(Span::raw(format!(" · {course} · {session}")));
-    }
     let state = match (&app.link, app.server_shut_down) {
         _ if matches!(app.screen, Screen::Stopped(_)) => Span::raw("○ not connected"),
-        (Link::Up, _) => Span::styled("● online", theme.tone(Tone::Good)),
+        // A renewal is silent: it takes a moment and loses nothing.
+        (Link::Up | Link::Renewing, _) => Span::styled("● online", theme.tone(Tone::Good)),
         (_, true) => Span::styled("○ server shut down", theme.tone(Tone::Warning)),
-        (Link::Connecting { .. }, false) => Span::raw("○ connecting…"),
-        (Link::Retrying { .. }, false) => {
+        (Link::Retrying { .. }, false) if app.ever_connected() => {
             Span::styled("○ reconnecting…", theme.tone(Tone::Warning))
         }
+        (Link::Connecting { .. } | Link::Retrying { .. }, false) => Span::raw("○ connecting…"),
     };
-    let right = Line::from(vec![
-        Span::raw(format!(
-            "{} @ {}  ",
-            app.settings.username, app.settings.server
-        )),
-        state,
-        Span::raw(" "),
-    ])
-    .right_aligned();
+    let sep = theme.glyph(" · ", " - ");
+    let (course, session) = app
+        .course
+        .as_ref()
+        .map_or((None, None), |(c, s)| (Some(c.as_str()), Some(s.as_str())));
+    // (text, keep priority: lower stays longer)
+    let left: Vec<(String, u8)> = [
+        Some(("jqueue".to_owned(), 3)),
+        course.map(|c| (c.to_owned(), 2)),
+        session.map(|s| (s.to_owned(), 5)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let right: Vec<(String, u8)> = vec![
+        (app.settings.username.clone(), 1),
+        (format!("@ {}", app.settings.server), 4),
+    ];
+    let state_width = state.width() + 1;
+    let width = usize::from(area.width);
+    let kept = |parts: &[(String, u8)], keep: u8| -> Vec<String> {
+        parts
+            .iter()
+            .filter(|(_, p)| *p <= keep)
+            .map(|(t, _)| t.clone())
+            .collect()
+    };
+    // Line width with a leading space, a gap, two spaces before the state.
+    let used = |l: &[String], r: &[String]| {
+        let w = |parts: &[String], sep: &str| match parts.len() {
+            0 => 0,
+            n => {
+                parts.iter().map(|p| p.chars().count()).sum::<usize>()
+                    + (n - 1) * sep.chars().count()
+                    + 2
+            }
+        };
+        w(l, sep) + w(r, " ") + state_width
+    };
+    let mut keep = u8::MAX;
+    let (left_parts, right_parts) = loop {
+        let (l, r) = (kept(&left, keep), kept(&right, keep));
+        if used(&l, &r) <= width || keep == 0 {
+            break (l, r);
+        }
+        keep = left
+            .iter()
+            .chain(&right)
+            .map(|(_, p)| *p)
+            .filter(|p| *p < keep)
+            .max()
+            .unwrap_or(0);
+    };
+    let mut right_spans = Vec::new();
+    if !right_parts.is_empty() {
+        right_spans.push(Span::raw(format!("{}  ", right_parts.join(" "))));
+    }
+    right_spans.extend([state, Span::raw(" ")]);
+    let right = Line::from(right_spans).right_aligned();
     let right_width = right.width() as u16;
     let [left_area, right_area] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)])
-            .spacing(1)
-            .areas(area);
-    Line::from(left).render(left_area, buf);
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    let mut left_spans = vec![Span::raw(" ")];
+    for (i, part) in left_parts.into_iter().enumerate() {
+        if i > 0 {
+            left_spans.push(Span::raw(sep));
+        }
+        left_spans.push(if part == "jqueue" && i == 0 {
+            Span::styled(part, theme.title())
+        } else {
+            Span::raw(part)
+        });
+    }
+    Line::from(left_spans).render(left_area, buf);
     right.render(right_area, buf);
 }
 
 /// The bottom line: the keys that work right now, from the same table that
-/// handles them.
+/// handles them; those that do not fit whole are left out.
 fn render_hints(table: &[Binding], theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for binding in table.iter().filter(|b| !b.is_everywhere()) {
+        let hint = format!(" {}   ", binding.hint);
+        let width = binding.label.chars().count() + hint.trim_end().chars().count();
+        if used + width > usize::from(area.width) {
+            continue;
+        }
+        used += width + 3;
         spans.push(Span::styled(binding.label, theme.key()));
-        spans.push(Span::raw(format!(" {}   ", binding.hint)));
+        spans.push(Span::raw(hint));
     }
     Line::from(spans).render(area, buf);
+}
+
+/// As many of `parts` as fit in `width`, joined by `sep`: parts come in order
+/// of importance, and one that does not fit whole is left out (the rest are
+/// still tried). The first part is kept even if it must be cut.
+pub(crate) fn fit_parts(parts: &[String], sep: &str, width: usize) -> String {
+    pack_parts(parts, sep, width, 1).pop().unwrap_or_default()
+}
+
+/// `parts`, in order, packed into at most `height` lines of `width`: each
+/// line holds as many whole parts as fit, joined by `sep`; a part too long
+/// for any line left is left out. The first part is kept even if it must be
+/// cut.
+pub(crate) fn pack_parts(parts: &[String], sep: &str, width: usize, height: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let sep_width = sep.chars().count();
+    for (i, part) in parts.iter().enumerate() {
+        let part_width = part.chars().count();
+        if let Some(last) = lines.last_mut()
+            && last.chars().count() + sep_width + part_width <= width
+        {
+            last.push_str(sep);
+            last.push_str(part);
+        } else if lines.len() < height && (part_width <= width || i == 0) {
+            lines.push(part.clone());
+        }
+    }
+    lines
 }
 
 /// A bordered window in the middle of `area`, cleared; returns its inside.
@@ -232,9 +392,27 @@ pub(crate) fn estimate(secs: u64) -> String {
     }
 }
 
-/// Lines centred in `area`, top to bottom, vertically centred too.
+/// Why the connection went, in a plain sentence. The raw error (an OS
+/// message, say) is for the log, not the screen.
+pub(crate) fn disconnect_sentence(reason: &Disconnect) -> &'static str {
+    match reason {
+        Disconnect::Unreachable(_) => "The server could not be reached.",
+        Disconnect::Closed => "The server closed the connection.",
+        Disconnect::ServerShutDown => "The server shut down.",
+        Disconnect::NoHeartbeat => "No answer from the server for 30 s.",
+        Disconnect::ServerFull => "The server is full.",
+        Disconnect::SignInExpired => "Sign-in took too long.",
+        Disconnect::Error(_) => "The connection failed.",
+    }
+}
+
+/// Lines centred in `area`, top to bottom, vertically centred too. Lines
+/// that wrap count for as many rows as they take; those that do not fit are
+/// the last ones, so put the most important first.
 pub(crate) fn centered_lines(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
-    let height = (lines.len() as u16).min(area.height);
+    let width = usize::from(area.width).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let height = u16::try_from(rows).unwrap_or(u16::MAX).min(area.height);
     let rect = area.centered_vertically(Constraint::Length(height));
     Paragraph::new(lines)
         .centered()
@@ -245,6 +423,68 @@ pub(crate) fn centered_lines(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strings(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|&p| p.to_owned()).collect()
+    }
+
+    #[test]
+    fn parts_that_do_not_fit_are_left_out_whole() {
+        let parts = strings(&["#2 of 5", "waiting 8 min 05 s", "about 8 min"]);
+        assert_eq!(
+            fit_parts(&parts, " · ", 80),
+            "#2 of 5 · waiting 8 min 05 s · about 8 min"
+        );
+        assert_eq!(fit_parts(&parts, " · ", 30), "#2 of 5 · waiting 8 min 05 s");
+        assert_eq!(fit_parts(&parts, " · ", 25), "#2 of 5 · about 8 min");
+        assert_eq!(fit_parts(&parts, " · ", 8), "#2 of 5");
+        assert_eq!(
+            pack_parts(&parts, " · ", 20, 2),
+            ["#2 of 5", "waiting 8 min 05 s"]
+        );
+        assert_eq!(
+            pack_parts(&parts, " · ", 20, 3),
+            ["#2 of 5", "waiting 8 min 05 s", "about 8 min"]
+        );
+    }
+
+    #[test]
+    fn a_terminal_is_unicode_only_when_its_locale_says_utf_8() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert!(unicode_terminal(env(&[
+            ("LANG", "en_US.UTF-8"),
+            ("TERM", "xterm")
+        ])));
+        assert!(unicode_terminal(env(&[
+            ("LC_CTYPE", "C.utf8"),
+            ("LANG", "C")
+        ])));
+        assert!(!unicode_terminal(env(&[("LANG", "C")])));
+        assert!(!unicode_terminal(env(&[])));
+        assert!(!unicode_terminal(env(&[
+            ("LC_ALL", "POSIX"),
+            ("LANG", "en_US.UTF-8")
+        ])));
+        assert!(unicode_terminal(env(&[
+            ("LC_ALL", ""),
+            ("LANG", "en_US.UTF-8")
+        ])));
+        assert!(!unicode_terminal(env(&[
+            ("LANG", "en_US.UTF-8"),
+            ("TERM", "linux")
+        ])));
+        assert!(!unicode_terminal(env(&[
+            ("LANG", "en_US.UTF-8"),
+            ("TERM", "vt100")
+        ])));
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -1,6 +1,8 @@
 //! The sign-in screen: "Password" for a returning student, "Create a
 //! password" (typed twice) for a new one, masked, with the length rule shown
 //! and the server's answer (wrong password, too many attempts: a countdown).
+//! On a short screen the box, the greeting and the spacing go, then the field
+//! not being typed in; the field being typed in and its message always show.
 
 use jqueue_shared::validate::PASSWORD_RULE;
 use ratatui::buffer::Buffer;
@@ -13,6 +15,10 @@ use crate::app::{App, Link, SignInForm, Tone};
 
 pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let height = if form.new_account { 15 } else { 12 };
+    if area.height < height {
+        render_compact(app, form, theme, area, buf);
+        return;
+    }
     let rect = area.centered(
         Constraint::Length(64.min(area.width)),
         Constraint::Length(height.min(area.height)),
@@ -78,13 +84,71 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
         );
     }
 
+    Paragraph::new(messages(app, form, theme))
+        .wrap(Wrap { trim: true })
+        .render(message, buf);
+}
+
+/// The form without its box: a label and a field per password (only the
+/// focused one when two do not fit), then the messages that fit.
+fn render_compact(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let rect = area.centered_horizontally(Constraint::Length(64.min(area.width)));
+    let mut fields = vec![(
+        if form.new_account {
+            "Create a password"
+        } else {
+            "Password"
+        },
+        &form.password,
+        0,
+    )];
+    if form.new_account {
+        fields.push(("Type it again", &form.repeat, 1));
+    }
+    if rect.height < 5 {
+        fields.retain(|(_, _, i)| *i == form.focus);
+    }
+    let mut y = rect.y;
+    for (label, input, i) in fields {
+        for row in 0..2 {
+            if y >= rect.bottom() {
+                return;
+            }
+            let line = Rect {
+                y,
+                height: 1,
+                ..rect
+            };
+            if row == 0 {
+                Line::styled(label, theme.title()).render(line, buf);
+            } else {
+                render_input(input, true, form.focus == i && !form.busy, line, buf);
+            }
+            y += 1;
+        }
+    }
+    let below = Rect {
+        y,
+        height: rect.bottom() - y,
+        ..rect
+    };
+    Paragraph::new(messages(app, form, theme))
+        .wrap(Wrap { trim: true })
+        .render(below, buf);
+}
+
+/// What the form has to say, most important first.
+fn messages(app: &App, form: &SignInForm, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if let Some(error) = &form.error {
         lines.push(Line::styled(error.clone(), theme.tone(Tone::Warning)));
     }
     if let Some(at) = form.retry_at.filter(|at| *at > app.now) {
         lines.push(Line::styled(
-            format!("You can try again in {} s.", app.seconds_until(at)),
+            format!(
+                "Too many attempts: you can try again in {} s.",
+                app.seconds_until(at)
+            ),
             theme.tone(Tone::Warning),
         ));
     }
@@ -96,6 +160,11 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
             ),
             theme.tone(Tone::Warning),
         ));
+    }
+    if form.send_when_connected {
+        lines.push(Line::raw(
+            "You will be signed in as soon as jqueue reconnects.",
+        ));
     } else if form.busy {
         lines.push(Line::raw("Signing in…"));
     } else if lines.is_empty() && !form.new_account {
@@ -104,7 +173,5 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
             theme.dim(),
         ));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(message, buf);
+    lines
 }

@@ -30,6 +30,7 @@ pub fn settings() -> Settings {
         bell: true,
         location: "lab1-pc07".into(),
         color: true,
+        unicode: true,
     }
 }
 
@@ -141,14 +142,25 @@ impl Harness {
     }
 }
 
+/// The server's clock when the views below are sent (Unix milliseconds).
+/// Nothing in the client may take it for the local time.
+pub const SERVER_NOW_MS: i64 = 1_795_255_200_000;
+
+/// When the student at `position` of `length` joined: 3 min apart, the last
+/// one 2 min 05 s ago.
+pub fn joined_at_ms(length: u32, position: u32) -> i64 {
+    SERVER_NOW_MS - (i64::from(length - position) * 180 + 125) * 1000
+}
+
 /// A queue of `length` students, anonymous, with `you` at `position`.
 pub fn view(length: u32, you: Option<u32>) -> QueueView {
     QueueView {
+        now_ms: SERVER_NOW_MS,
         open: true,
         length,
         you: you.map(|position| OwnEntry {
             position,
-            waited_secs: u64::from(length - position) * 180 + 125,
+            joined_at_ms: joined_at_ms(length, position),
             estimated_wait_secs: Some(u64::from(position) * 240),
         }),
         estimated_wait_secs: Some(u64::from(length) * 240 + 240),
@@ -156,7 +168,7 @@ pub fn view(length: u32, you: Option<u32>) -> QueueView {
             .map(|position| ViewRow {
                 position,
                 name: None,
-                waited_secs: u64::from(length - position) * 180 + 125,
+                joined_at_ms: joined_at_ms(length, position),
             })
             .collect(),
     }

@@ -248,31 +248,10 @@ impl Actor {
         );
 
         let (commands, receiver) = mpsc::channel(1024);
-        let (snapshots, snapshot_rx) = watch::channel(Arc::new(QueueSnapshot::of(
-            &queue,
-            config.show_names,
-            now,
-            1,
-        )));
-        let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView {
-            course: String::new(),
-            session: String::new(),
-            open: false,
-            now,
-            waiting: 0,
-            online_students: 0,
-            helped_count: 0,
-            typical_help_secs: None,
-            joins: 0,
-            rows: Vec::new(),
-            helps: Vec::new(),
-            staff_online: Vec::new(),
-            online: Vec::new(),
-            activity: Vec::new(),
-            announcement: None,
-            port_note: None,
-            rules: jqueue_shared::staff::FairnessRules::default(),
-        }));
+        let (snapshots, snapshot_rx) =
+            watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
+        // Replaced by the first publish, before anyone can look.
+        let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
         let handle = ServerHandle {
             commands,
@@ -366,8 +345,7 @@ impl Actor {
     fn publish(&mut self) {
         if self.queue_changed {
             let version = self.snapshots.borrow().version() + 1;
-            let snapshot =
-                QueueSnapshot::of(&self.queue, self.config.show_names, now_ms(), version);
+            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, version);
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.staff_changed = true;

@@ -23,8 +23,9 @@ pub struct QueueSnapshot {
     /// Each waiting student's 1-based position and join time. Every student
     /// is looked up here on every change, hence foldhash, not SipHash.
     positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis, Option<UnixMillis>, Place)>,
-    /// The first rows (names hidden unless names are shown, waiting times as
-    /// of when the snapshot was taken), encoded once for every student's frame.
+    /// The first rows (names hidden unless names are shown, join instants on
+    /// the server's clock), encoded once for every student's frame. Rows carry
+    /// instants, not ages, so they stay true however long the snapshot lives.
     encoded_rows: EncodedRows,
     /// The wait each place in line adds: the typical help shared among the
     /// staff helping now.
@@ -32,8 +33,9 @@ pub struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
-    /// The queue as of `now`, as the actor's `version`th snapshot.
-    pub fn of(queue: &Queue, show_names: bool, now: UnixMillis, version: u64) -> Self {
+    /// The queue, as the actor's `version`th snapshot. No clock: views carry
+    /// join instants, not ages.
+    pub fn of(queue: &Queue, show_names: bool, version: u64) -> Self {
         let positions = queue
             .entries()
             .zip(1..)
@@ -52,7 +54,7 @@ impl QueueSnapshot {
             .map(|(e, position)| ViewRow {
                 position,
                 name: show_names.then(|| e.username.to_string()),
-                waited_secs: secs(now - e.joined_at),
+                joined_at_ms: e.joined_at,
             })
             .collect();
         // Fifty short rows always encode; should that ever fail, views still
@@ -76,7 +78,8 @@ impl QueueSnapshot {
     }
 
     /// `username`'s view at `now`, as a complete frame: only their own entry
-    /// is encoded here; the shared rows were encoded once for everyone.
+    /// and the clock are encoded here; the shared rows were encoded once for
+    /// everyone.
     pub fn frame_for(&self, username: &str, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
         encode_view_frame(self.head_for(username, now), &self.encoded_rows)
     }
@@ -92,12 +95,13 @@ impl QueueSnapshot {
             .get(username)
             .map(|&(position, joined_at, away_until, place)| OwnEntry {
                 position,
-                waited_secs: secs(now - joined_at),
+                joined_at_ms: joined_at,
                 estimated_wait_secs: estimate(position),
                 away_until,
                 place,
             });
         QueueView {
+            now_ms: now,
             open: self.open,
             length: self.length,
             you,
@@ -142,11 +146,12 @@ mod tests {
 
     #[test]
     fn each_student_sees_their_own_position_and_anonymous_others() {
-        let snap = QueueSnapshot::of(&queue_of(3), false, 10_000, 1);
+        let snap = QueueSnapshot::of(&queue_of(3), false, 1);
         let view = snap.view_for("s1", 10_000);
         assert_eq!(view.length, 3);
         let you = view.you.unwrap();
-        assert_eq!((you.position, you.waited_secs), (2, 9));
+        assert_eq!((you.position, you.joined_at_ms), (2, 1000));
+        assert_eq!(view.now_ms, 10_000);
         assert!(view.rows.iter().all(|r| r.name.is_none()));
         assert_eq!(
             view.rows.iter().map(|r| r.position).collect::<Vec<_>>(),
@@ -156,14 +161,27 @@ mod tests {
     }
 
     #[test]
+    fn an_old_snapshot_still_gives_true_waiting_times() {
+        // Taken at 10 s and sent at 70 s (a resume long after the last change):
+        // the view says when everyone joined and what time it is now, so row
+        // and own entry agree on how long each student has waited.
+        let snap = QueueSnapshot::of(&queue_of(2), false, 1);
+        let view = snap.view_for("s1", 70_000);
+        assert_eq!(view.now_ms, 70_000);
+        let row = &view.rows[1];
+        assert_eq!(row.joined_at_ms, view.you.unwrap().joined_at_ms);
+        assert_eq!(view.now_ms - row.joined_at_ms, 69_000);
+    }
+
+    #[test]
     fn names_travel_only_when_shown() {
-        let snap = QueueSnapshot::of(&queue_of(2), true, 0, 1);
+        let snap = QueueSnapshot::of(&queue_of(2), true, 1);
         assert_eq!(snap.view_for("s0", 0).rows[1].name.as_deref(), Some("s1"));
     }
 
     #[test]
     fn a_view_never_carries_more_than_a_screenful() {
-        let snap = QueueSnapshot::of(&queue_of(500), false, 1_000_000, 1);
+        let snap = QueueSnapshot::of(&queue_of(500), false, 1);
         let view = snap.view_for("s499", 1_000_000);
         assert_eq!(view.rows.len(), MAX_VIEW_ROWS);
         assert_eq!(view.length, 500);

@@ -412,7 +412,7 @@ mod tests {
             let entry = queue.check_place(entry, 0, 0).unwrap();
             queue.join(entry, 0).unwrap();
         }
-        Arc::new(QueueSnapshot::of(&queue, false, 0, u64::from(version)))
+        Arc::new(QueueSnapshot::of(&queue, false, u64::from(version)))
     }
 
     fn being_helped() -> Notice {

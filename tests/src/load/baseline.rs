@@ -56,18 +56,23 @@ pub fn view_frame(length: u32, frame_bytes: usize) -> Vec<u8> {
     best
 }
 
+/// A server clock reading of today's size: instants encode at their real
+/// width (nine bytes), so the floor is measured on frames of the real size.
+const TYPICAL_NOW_MS: i64 = 1_795_255_200_000;
+
 fn encode(length: u32, rows: usize, pad: Option<usize>) -> Vec<u8> {
     let mut view_rows: Vec<ViewRow> = (1..=rows as u32)
         .map(|position| ViewRow {
             position,
             name: None,
-            waited_secs: 0,
+            joined_at_ms: TYPICAL_NOW_MS,
         })
         .collect();
     if let Some(last) = view_rows.last_mut() {
         last.name = pad.map(|k| "x".repeat(k));
     }
     let view = QueueView {
+        now_ms: TYPICAL_NOW_MS,
         open: true,
         length,
         you: None,
@@ -83,11 +88,12 @@ fn encode(length: u32, rows: usize, pad: Option<usize>) -> Vec<u8> {
 pub fn typical_view_frame_bytes(length: u32) -> usize {
     let rows = (length as usize).min(MAX_VIEW_ROWS) as u32;
     let view = QueueView {
+        now_ms: TYPICAL_NOW_MS,
         open: true,
         length,
         you: Some(OwnEntry {
             position: length / 2 + 1,
-            waited_secs: 120,
+            joined_at_ms: TYPICAL_NOW_MS - 120_000,
             estimated_wait_secs: None,
         }),
         estimated_wait_secs: None,
@@ -95,7 +101,7 @@ pub fn typical_view_frame_bytes(length: u32) -> usize {
             .map(|position| ViewRow {
                 position,
                 name: None,
-                waited_secs: 120,
+                joined_at_ms: TYPICAL_NOW_MS - 120_000,
             })
             .collect(),
     };

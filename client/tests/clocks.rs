@@ -1,0 +1,109 @@
+//! Waiting times on the main screen, on a clock the test moves: they count up
+//! between views whether or not the student is in line, and a view that
+//! arrives after a reconnect puts them right, whatever the server's clock says
+//! compared with ours.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use jqueue_client::net::{Disconnect, NetEvent};
+use jqueue_shared::{OwnEntry, QueueView, ViewRow};
+
+/// The server's clock when the first view goes out: nothing like the
+/// client's own clock, which the client must never compare it with.
+const T0_MS: i64 = 1_795_255_200_000;
+
+/// bob joined 2 s before the first view; alice, if she is in line, at
+/// `alice_joined_at_ms`.
+fn queue_at(now_ms: i64, alice_joined_at_ms: Option<i64>) -> QueueView {
+    let mut rows = vec![ViewRow {
+        position: 1,
+        name: Some("bob".into()),
+        joined_at_ms: T0_MS - 2_000,
+    }];
+    let you = alice_joined_at_ms.map(|joined_at_ms| {
+        rows.push(ViewRow {
+            position: 2,
+            name: Some("alice".into()),
+            joined_at_ms,
+        });
+        OwnEntry {
+            position: 2,
+            joined_at_ms,
+            estimated_wait_secs: None,
+        }
+    });
+    QueueView {
+        now_ms,
+        open: true,
+        length: rows.len() as u32,
+        you,
+        estimated_wait_secs: None,
+        rows,
+    }
+}
+
+/// The row of the queue panel that names `name`, as drawn.
+fn row(h: &Harness, name: &str) -> String {
+    let screen = h.screen();
+    screen
+        .lines()
+        .find(|row| row.contains('#') && row.contains(name))
+        .unwrap_or_else(|| panic!("no row for {name} in\n{screen}"))
+        .to_owned()
+}
+
+#[test]
+fn row_clocks_count_up_while_not_in_line() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(queue_at(T0_MS, None)));
+    assert!(row(&h, "bob").contains(" 2 s "), "{}", h.screen());
+    assert!(h.app().wants_tick(), "a waiting time is on screen");
+    h.advance(10);
+    assert!(row(&h, "bob").contains(" 12 s "), "{}", h.screen());
+}
+
+#[test]
+fn row_clocks_keep_counting_while_disconnected_and_are_right_after_a_resume() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(queue_at(T0_MS, None)));
+    h.advance(10);
+    h.net(NetEvent::Disconnected {
+        reason: Disconnect::Closed,
+        retry_in: Duration::from_secs(1),
+    });
+    h.advance(20);
+    assert!(row(&h, "bob").contains(" 32 s "), "{}", h.screen());
+
+    // Back, and in line. The server's clock has moved on 35 s since the first
+    // view where the client counted 30 (it spent time reconnecting), and
+    // alice joined 4 s before this view was sent: the rows follow the
+    // server's clock, and her own row agrees with her status line.
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    let now_ms = T0_MS + 35_000;
+    h.net(NetEvent::View(queue_at(now_ms, Some(now_ms - 4_000))));
+    assert!(row(&h, "bob").contains(" 37 s "), "{}", h.screen());
+    assert!(row(&h, "alice (you)").contains(" 4 s "), "{}", h.screen());
+    h.advance(5);
+    assert!(row(&h, "bob").contains(" 42 s "), "{}", h.screen());
+    assert!(row(&h, "alice (you)").contains(" 9 s "), "{}", h.screen());
+    assert!(h.screen_contains("waiting 0 min 09 s"), "{}", h.screen());
+}
+
+#[test]
+fn a_server_clock_behind_ours_gives_no_negative_or_huge_times() {
+    let mut h = Harness::signed_in();
+    // A join the server dates after its own "now" (a clock step on the
+    // server between the two readings): shown as just joined.
+    let mut v = queue_at(T0_MS, Some(T0_MS + 3_000));
+    v.rows[0].joined_at_ms = T0_MS + 60_000;
+    h.net(NetEvent::View(v));
+    assert!(row(&h, "bob").contains(" 0 s "), "{}", h.screen());
+    h.advance(1);
+    assert!(row(&h, "alice (you)").contains(" 1 s "), "{}", h.screen());
+}
