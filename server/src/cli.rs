@@ -11,6 +11,7 @@ use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
 use crate::config::{ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
+use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
 use crate::store::Store;
 
@@ -95,6 +96,17 @@ pub struct Cli {
     /// random order, so nobody gains by scripting the opening instant (0: off).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub open_shuffle: u32,
+
+    /// The room: host-name globs and address blocks, comma-separated
+    /// (`lab*.cs.example.edu,10.1.0.0/16`). A student asking from elsewhere
+    /// needs the 4-digit code shown on the staff screen.
+    #[arg(long, value_name = "LIST", value_parser = AllowedHosts::parse)]
+    pub allow_hosts: Option<AllowedHosts>,
+
+    /// How often the presence code changes (the previous one stays good one
+    /// more period).
+    #[arg(long, value_name = "MIN", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub code_minutes: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +222,8 @@ impl Cli {
             max_helps: self.max_helps,
             open_shuffle_ms: i64::from(self.open_shuffle) * 1000,
         };
+        config.allow_hosts.clone_from(&self.allow_hosts);
+        config.code_minutes = self.code_minutes;
         Ok(config)
     }
 }

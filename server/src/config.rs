@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
 use std::time::Duration;
 
@@ -44,6 +45,11 @@ pub struct ServerConfig {
     pub port_note: Option<String>,
     /// The fairness rules at start (staff may change them while it runs).
     pub rules: Rules,
+    /// Where students may join from without the presence code (`None`: from
+    /// anywhere).
+    pub allow_hosts: Option<AllowedHosts>,
+    /// How often the presence code changes, in minutes.
+    pub code_minutes: u32,
 }
 
 impl ServerConfig {
@@ -67,6 +73,8 @@ impl ServerConfig {
             ready_at: 3,
             port_note: None,
             rules: Rules::default(),
+            allow_hosts: None,
+            code_minutes: 10,
         }
     }
 

@@ -259,6 +259,7 @@ mod tests {
             ClientMsg::AskForHelp {
                 description: "segfault ✨".into(),
                 location: "lab 3".into(),
+                code: Some("0042".into()),
             },
             ClientMsg::Cancel,
             ClientMsg::Back,

@@ -66,6 +66,9 @@ pub enum ClientMsg {
     AskForHelp {
         description: String,
         location: String,
+        /// The room's presence code, when the server asked for one
+        /// ([`RequestResult::CodeNeeded`]).
+        code: Option<String>,
     },
     /// Leave the queue.
     Cancel,
@@ -209,6 +212,13 @@ pub enum RequestResult {
     /// Helped as many times this session as the course allows.
     MaxHelps {
         max: u32,
+    },
+    /// The request comes from outside the rooms the course allows: ask again
+    /// with the 4-digit code shown on the staff screen.
+    CodeNeeded,
+    /// The code was wrong (or too old); try again after the delay.
+    WrongCode {
+        retry_after_ms: u64,
     },
     /// Answer to `Back`: no longer marked away.
     Back,

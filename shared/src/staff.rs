@@ -66,6 +66,9 @@ pub struct StaffView {
     pub port_note: Option<String>,
     /// The fairness rules in force.
     pub rules: FairnessRules,
+    /// The presence code students outside the allowed hosts must give, when
+    /// the server has `--allow-hosts`.
+    pub presence_code: Option<String>,
 }
 
 /// The fairness rules (DESIGN §9), as staff see and change them. Zero is

@@ -42,6 +42,23 @@ struct LoginState {
 }
 
 impl Logins {
+    /// `Err(wait)` while `username` must wait before another attempt.
+    pub(super) fn check(&self, username: &str) -> Result<(), Duration> {
+        self.by_account
+            .get(username)
+            .map_or(Ok(()), |state| state.backoff.check(Instant::now()))
+    }
+
+    /// Counts a failed attempt (a wrong password or presence code); returns
+    /// how long `username` must now wait.
+    pub(super) fn record_failure(&mut self, username: &str) -> Duration {
+        self.by_account
+            .entry(username.to_owned())
+            .or_default()
+            .backoff
+            .record_failure(Instant::now())
+    }
+
     /// Guesses at many made-up names must not grow the back-off table
     /// forever: drops entries that no longer hold anyone back. The sweep is
     /// O(table), so it runs only when the table has doubled since the last

@@ -63,6 +63,21 @@ pub struct Answer {
     pub views_from: u64,
 }
 
+/// A student's request to join, with what the network layer knows of where
+/// it comes from.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub description: String,
+    /// Empty: the connection's host stands in.
+    pub location: String,
+    /// The presence code the student typed, if any.
+    pub code: Option<String>,
+    /// Whether the connection comes from a host `--allow-hosts` allows.
+    pub in_room: bool,
+    /// The host name (or address) the connection comes from.
+    pub host: String,
+}
+
 /// A login attempt may go ahead (with the stored hash, if any) or must wait.
 #[derive(Debug)]
 pub enum LoginGate {
@@ -225,16 +240,16 @@ impl ServerHandle {
 
     // --- a student's requests -------------------------------------------------
 
+    /// Joins the queue. `room` is where the connection comes from, as the
+    /// network layer found it; `code` the presence code the student gave.
     pub async fn join(
         &self,
         username: Arc<str>,
-        description: String,
-        location: String,
+        request: JoinRequest,
     ) -> Result<Answer, ShuttingDown> {
         self.ask(|reply| Command::Join {
             username,
-            description,
-            location,
+            request,
             reply,
         })
         .await

@@ -35,12 +35,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 pub use api::{
-    Answer, AttachOutcome, Connection, LoginGate, Notice, NoticeSink, RegisterOutcome,
+    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink, RegisterOutcome,
     ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
 use crate::config::ServerConfig;
+use crate::domain::presence::PresenceCode;
 use crate::domain::queue::{Queue, UnixMillis};
 use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
@@ -93,8 +94,7 @@ pub(crate) enum Command {
     },
     Join {
         username: Arc<str>,
-        description: String,
-        location: String,
+        request: JoinRequest,
         reply: oneshot::Sender<Answer>,
     },
     Cancel {
@@ -131,6 +131,8 @@ pub(crate) struct Actor {
     /// Activity not yet saved: written once per burst.
     unsaved_activity: Vec<Activity>,
     last_announcement: Option<Arc<str>>,
+    /// The rotating presence code, with `--allow-hosts`.
+    presence_code: Option<PresenceCode>,
     /// Students who joined since the server started (staff screens ring when
     /// it grows).
     joins: u64,
@@ -147,6 +149,14 @@ pub(crate) struct Actor {
 pub(crate) struct Channels {
     pub handle: ServerHandle,
     pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+}
+
+/// Sleeps until `at`; never without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Drops the rows at the back (then the oldest activity) of a staff view
@@ -250,6 +260,14 @@ impl Actor {
         let (commands, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
             watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
+        let presence_code = match &config.allow_hosts {
+            Some(_) => {
+                let mut secret = [0; 32];
+                rand::fill(&mut secret);
+                Some(PresenceCode::new(secret, config.code_minutes))
+            }
+            None => None,
+        };
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
@@ -268,6 +286,7 @@ impl Actor {
             activity,
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
+            presence_code,
             joins: 0,
             snapshots,
             staff_views,
@@ -284,18 +303,24 @@ impl Actor {
 
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
-            let command = match self.next_away_deadline() {
-                Some((deadline, at)) => tokio::select! {
-                    command = commands.recv() => command,
-                    () = tokio::time::sleep_until(at) => {
-                        // The deadline itself, not the wall clock: on a
-                        // paused test clock they differ.
-                        self.expire_away(deadline.max(now_ms()));
-                        self.publish();
-                        continue;
-                    }
-                },
-                None => commands.recv().await,
+            let away = self.next_away_deadline();
+            let code_change = self.next_code_change();
+            let command = tokio::select! {
+                command = commands.recv() => command,
+                () = sleep_until(away.map(|(_, at)| at)) => {
+                    // The deadline itself, not the wall clock: on a paused
+                    // test clock they differ.
+                    let deadline = away.map_or(0, |(deadline, _)| deadline);
+                    self.expire_away(deadline.max(now_ms()));
+                    self.publish();
+                    continue;
+                }
+                () = sleep_until(code_change) => {
+                    // Staff screens show the new presence code.
+                    self.staff_changed = true;
+                    self.publish();
+                    continue;
+                }
             };
             let Some(command) = command else { break };
             self.apply(command);
@@ -310,6 +335,14 @@ impl Actor {
             self.flush_storage().await;
         }
         tracing::debug!("actor stopped: every sender is gone");
+    }
+
+    /// When the presence code next changes, on tokio's clock.
+    fn next_code_change(&self) -> Option<Instant> {
+        let code = self.presence_code.as_ref()?;
+        let now = now_ms();
+        let wait = u64::try_from(code.changes_at(now) - now).unwrap_or(0);
+        Some(Instant::now() + Duration::from_millis(wait))
     }
 
     /// When the next student marked away runs out of time: the deadline,
@@ -421,11 +454,10 @@ impl Actor {
             Command::Detach { username, id } => self.detach(&username, id),
             Command::Join {
                 username,
-                description,
-                location,
+                request,
                 reply,
             } => {
-                let result = self.join(&username, description, location);
+                let result = self.join(&username, request);
                 let _ = reply.send(self.answer(result));
             }
             Command::Cancel { username, reply } => {
@@ -451,5 +483,63 @@ impl Actor {
     fn answer(&self, result: jqueue_shared::RequestResult) -> Answer {
         let views_from = self.snapshots.borrow().version() + u64::from(self.queue_changed);
         Answer { result, views_from }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jqueue_shared::RequestResult;
+
+    fn request(code: Option<&str>, in_room: bool) -> JoinRequest {
+        JoinRequest {
+            description: "help".into(),
+            location: String::new(),
+            code: code.map(str::to_owned),
+            in_room,
+            host: "home.example.net".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn outside_the_room_a_join_needs_the_code_on_the_staff_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
+        config.allow_hosts =
+            Some(crate::domain::presence::AllowedHosts::parse("10.0.0.0/8").unwrap());
+        let handle = crate::Server::start(config).unwrap().handle();
+        let code = handle.staff_views().borrow().presence_code.clone().unwrap();
+
+        let ask = |name: &str, code: Option<&str>, in_room| {
+            let handle = handle.clone();
+            let name: Arc<str> = name.into();
+            let request = request(code, in_room);
+            async move { handle.join(name, request).await.unwrap().result }
+        };
+        assert_eq!(
+            ask("amy", None, true).await,
+            RequestResult::Joined { position: 1 }
+        );
+        assert_eq!(ask("bea", None, false).await, RequestResult::CodeNeeded);
+        let wrong = if code == "0000" { "0001" } else { "0000" };
+        assert!(matches!(
+            ask("bea", Some(wrong), false).await,
+            RequestResult::WrongCode { retry_after_ms } if retry_after_ms >= 1000
+        ));
+        // Backed off: even the right code waits.
+        assert!(matches!(
+            ask("bea", Some(&code), false).await,
+            RequestResult::WrongCode { .. }
+        ));
+        assert_eq!(
+            ask("cal", Some(&code), false).await,
+            RequestResult::Joined { position: 2 },
+            "another student is not held back"
+        );
+        // The location defaults to where the connection comes from.
+        let view = handle.staff_views();
+        let mut view = view.clone();
+        let view = view.wait_for(|v| v.waiting == 2).await.unwrap();
+        assert_eq!(view.rows[1].location, "home.example.net");
     }
 }

@@ -7,16 +7,24 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
 
-use super::{Actor, blocking, now_ms};
+use super::{Actor, JoinRequest, blocking, now_ms};
 use crate::domain::queue::{Entry, JoinError};
 
 impl Actor {
-    pub(super) fn join(
-        &mut self,
-        username: &Arc<str>,
-        description: String,
-        location: String,
-    ) -> RequestResult {
+    pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
+        let JoinRequest {
+            description,
+            location,
+            code,
+            in_room,
+            host,
+        } = request;
+        // The location defaults to where the connection comes from.
+        let location = if location.trim().is_empty() {
+            host
+        } else {
+            location
+        };
         for (field, text) in [
             (TextField::Description, &description),
             (TextField::Location, &location),
@@ -29,6 +37,11 @@ impl Actor {
             }
         }
         let now = now_ms();
+        if !in_room {
+            if let Err(refusal) = self.check_presence_code(username, code.as_deref(), now) {
+                return refusal;
+            }
+        }
         let entry = Entry::new(username.clone(), description.into(), location.into(), now);
         // Drawn here, not in the queue: the queue rules do no I/O, and the
         // operating system's generator is I/O.
@@ -61,6 +74,35 @@ impl Actor {
         RequestResult::Joined {
             position: position as u32,
         }
+    }
+
+    /// A join from outside the room needs the current (or the previous)
+    /// presence code. Wrong codes back off like wrong passwords, on the same
+    /// per-account clock, so the 10 000 codes cannot be tried in a minute.
+    fn check_presence_code(
+        &mut self,
+        username: &str,
+        code: Option<&str>,
+        now: crate::domain::queue::UnixMillis,
+    ) -> Result<(), RequestResult> {
+        let Some(presence) = &self.presence_code else {
+            return Ok(());
+        };
+        let Some(code) = code else {
+            return Err(RequestResult::CodeNeeded);
+        };
+        let retry = |wait: std::time::Duration| RequestResult::WrongCode {
+            retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
+        };
+        if let Err(wait) = self.logins.check(username) {
+            return Err(retry(wait));
+        }
+        if presence.accepts(code, now) {
+            return Ok(());
+        }
+        let wait = self.logins.record_failure(username);
+        tracing::info!(%username, "wrong presence code");
+        Err(retry(wait))
     }
 
     pub(super) fn cancel(&mut self, username: &Arc<str>) -> RequestResult {

@@ -6,6 +6,7 @@
 //! ([`crate::actor`]) is the only caller that changes state.
 
 pub mod auth;
+pub mod presence;
 pub mod queue;
 pub mod report;
 pub mod view;

@@ -32,7 +32,8 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
 use crate::actor::{
-    Answer, AttachOutcome, Connection, LoginGate, RegisterOutcome, ServerHandle, ShuttingDown,
+    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterOutcome, ServerHandle,
+    ShuttingDown,
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
@@ -225,6 +226,8 @@ struct Handler {
     outbox: Arc<Outbox>,
     /// Who is signed in on this connection, once someone is.
     student: Option<Arc<str>>,
+    /// Where the connection comes from (see [`Handler::room`]), once known.
+    room: Option<(bool, String)>,
     /// The staff views, once a staff member opened the staff screen here.
     staff_views: Option<watch::Receiver<Arc<StaffView>>>,
     shutdown: watch::Receiver<bool>,
@@ -250,6 +253,7 @@ impl Handler {
             outbox: Outbox::new(write),
             student: None,
             staff_views: None,
+            room: None,
             shutdown,
             _done: done,
         }
@@ -699,9 +703,18 @@ impl Handler {
             ClientMsg::AskForHelp {
                 description,
                 location,
+                code,
             } => {
+                let (in_room, host) = self.room().await;
                 self.outbox.hold_views();
-                let result = self.handle().join(username, description, location).await?;
+                let request = JoinRequest {
+                    description,
+                    location,
+                    code,
+                    in_room,
+                    host,
+                };
+                let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
             }
             ClientMsg::Cancel => {
@@ -751,6 +764,31 @@ impl Handler {
         Ok(true)
     }
 
+    /// Whether this connection comes from a host `--allow-hosts` allows, and
+    /// its host name (or address, without a name). Looked up once per
+    /// connection, on a blocking thread (DNS can take seconds), and only when
+    /// a student asks for help. A name counts only when it resolves back to
+    /// the address, so a PTR record alone cannot claim a lab's name.
+    async fn room(&mut self) -> (bool, String) {
+        if let Some(room) = &self.room {
+            return room.clone();
+        }
+        let ip = self.peer.ip();
+        let name = tokio::task::spawn_blocking(move || confirmed_host_name(ip))
+            .await
+            .ok()
+            .flatten();
+        let in_room = self
+            .shared
+            .config
+            .allow_hosts
+            .as_ref()
+            .is_none_or(|hosts| hosts.allows(ip, name.as_deref()));
+        let room = (in_room, name.unwrap_or_else(|| ip.to_string()));
+        self.room = Some(room.clone());
+        room
+    }
+
     /// Sends a request's answer, then the views held back while it was
     /// being worked out.
     async fn answer(&self, answer: Answer) -> HandlerResult<()> {
@@ -758,6 +796,13 @@ impl Handler {
         self.outbox.queue_answer(&frame, answer.views_from);
         self.flush().await
     }
+}
+
+/// The host name of `ip` by reverse DNS, if it resolves back to `ip`.
+fn confirmed_host_name(ip: std::net::IpAddr) -> Option<String> {
+    let name = dns_lookup::lookup_addr(&ip).ok()?;
+    let addresses = dns_lookup::lookup_host(&name).ok()?;
+    addresses.into_iter().any(|a| a == ip).then_some(name)
 }
 
 /// Resolves when a watched staff view changes; never without one.
