@@ -50,7 +50,17 @@ pub struct ServerConfig {
     pub allow_hosts: Option<AllowedHosts>,
     /// How often the presence code changes, in minutes.
     pub code_minutes: u32,
+    /// `--roster FILE`: only these names may sign in (staff aside).
+    pub roster_file: Option<PathBuf>,
+    /// `--roster-group GROUP`: members of this Unix group may sign in.
+    pub roster_group: Option<String>,
+    /// Without a roster: most new accounts from one address per
+    /// [`SIGNUP_WINDOW`](crate::config::SIGNUP_WINDOW).
+    pub max_signups_per_address: u32,
 }
+
+/// The window `max_signups_per_address` counts in.
+pub const SIGNUP_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 impl ServerConfig {
     pub fn new(data_dir: PathBuf, session: String) -> Self {
@@ -75,6 +85,11 @@ impl ServerConfig {
             rules: Rules::default(),
             allow_hosts: None,
             code_minutes: 10,
+            roster_file: None,
+            roster_group: None,
+            // A lab section of a hundred or so signing up from one shared
+            // host in its first minutes, with room to spare.
+            max_signups_per_address: 200,
         }
     }
 

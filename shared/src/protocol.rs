@@ -164,6 +164,9 @@ pub enum AccountStatus {
     New,
     /// The name breaks the username rule.
     InvalidUsername,
+    /// The course has a roster and the name is not on it (the client words
+    /// it with the course from `Welcome`).
+    NotOnRoster,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +191,18 @@ pub enum SignInResult {
     TokenRejected,
     /// The server has as many signed-in students as it allows.
     ServerFull,
+    /// The course has a roster and this name is not on it: nothing else
+    /// happens. Shown as `NAME is not on the roster for COURSE: ask the
+    /// professor`.
+    NotOnRoster {
+        username: String,
+        course: String,
+    },
+    /// Too many new accounts from this address lately; try again after the
+    /// delay.
+    TooManyAccounts {
+        retry_after_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! attempt) and records the verdict.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use jqueue_shared::staff::ActivityKind;
@@ -14,6 +14,7 @@ use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::time::Instant;
 
 use super::{Actor, LoginGate, RegisterOutcome, Unavailable, blocking, now_ms};
+use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
 use crate::store::system_users;
 
@@ -79,13 +80,43 @@ impl Logins {
     }
 }
 
+/// New accounts per source address, without a roster: a fixed window each.
+#[derive(Debug, Default)]
+pub(super) struct SignUps {
+    by_address: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl SignUps {
+    /// Counts one new account from `ip`, or says how long until it may.
+    fn admit(&mut self, ip: IpAddr, now: Instant, config: &ServerConfig) -> Result<(), Duration> {
+        // Forget finished windows now and then, so addresses that came
+        // once do not pile up.
+        if self.by_address.len() > 10_000 {
+            self.by_address
+                .retain(|_, (start, _)| now.duration_since(*start) < SIGNUP_WINDOW);
+        }
+        let (start, count) = self.by_address.entry(ip).or_insert((now, 0));
+        if now.duration_since(*start) >= SIGNUP_WINDOW {
+            (*start, *count) = (now, 0);
+        }
+        if *count >= config.max_signups_per_address {
+            return Err(SIGNUP_WINDOW.saturating_sub(now.duration_since(*start)));
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
 /// How a password sign-in is described to staff.
 fn by_password(peer: SocketAddr) -> String {
     format!("password from {}", peer.ip())
 }
 
 impl Actor {
-    pub(super) fn account_status(&self, username: &str) -> Result<AccountStatus, Unavailable> {
+    pub(super) fn account_status(&mut self, username: &str) -> Result<AccountStatus, Unavailable> {
+        if !self.may_sign_in(username) {
+            return Ok(AccountStatus::NotOnRoster);
+        }
         let account = blocking(|| self.store.account(username))?;
         Ok(match account.and_then(|a| a.password_phc) {
             Some(_) => AccountStatus::Known,
@@ -159,6 +190,15 @@ impl Actor {
         peer: SocketAddr,
         password_phc: &str,
     ) -> Result<RegisterOutcome, Unavailable> {
+        if !self.may_sign_in(&username) {
+            return Ok(RegisterOutcome::NotOnRoster);
+        }
+        if !self.roster.is_set() {
+            if let Err(wait) = self.signups.admit(peer.ip(), Instant::now(), &self.config) {
+                tracing::info!(%peer, "too many new accounts from one address");
+                return Ok(RegisterOutcome::TooManyAccounts(wait));
+            }
+        }
         let now = now_ms();
         match blocking(|| self.store.register(&username, password_phc, now)) {
             Ok(true) => {
@@ -214,6 +254,12 @@ impl Actor {
             return Err(e.into());
         }
         Ok(token)
+    }
+
+    /// Whether `username` may create an account or sign in: on the roster,
+    /// or staff (TAs need not be on the students' roster).
+    pub(super) fn may_sign_in(&mut self, username: &str) -> bool {
+        self.roster.admits(username) || self.is_staff(username)
     }
 
     /// Staff accounts are those named with `jqueue-server staff add` and the

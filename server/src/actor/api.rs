@@ -89,12 +89,18 @@ pub enum LoginGate {
 pub enum RegisterOutcome {
     Registered(SessionToken),
     Taken,
+    /// The course has a roster and the name is not on it.
+    NotOnRoster,
+    /// Too many new accounts from this address lately.
+    TooManyAccounts(Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttachOutcome {
     Attached,
     ServerFull,
+    /// The course has a roster and the name is not on it.
+    NotOnRoster,
 }
 
 /// A sign-in step could not be completed; the client should try again

@@ -45,6 +45,7 @@ use crate::domain::presence::PresenceCode;
 use crate::domain::queue::{Queue, UnixMillis};
 use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
+use crate::store::roster::Roster;
 use crate::store::{Store, StoreError};
 
 /// How many commands the actor applies before publishing, at most. Bounds
@@ -126,6 +127,8 @@ pub(crate) struct Actor {
     queue: Queue,
     presence: presence::Presence,
     logins: accounts::Logins,
+    signups: accounts::SignUps,
+    roster: Roster,
     /// The latest activity, for staff screens.
     activity: VecDeque<Activity>,
     /// Activity not yet saved: written once per burst.
@@ -260,6 +263,13 @@ impl Actor {
         let (commands, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
             watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
+        let roster =
+            Roster::new(config.roster_file.clone(), config.roster_group.clone()).map_err(|e| {
+                StartError::Io {
+                    path: e.path.clone(),
+                    message: e.message.clone(),
+                }
+            })?;
         let presence_code = match &config.allow_hosts {
             Some(_) => {
                 let mut secret = [0; 32];
@@ -283,6 +293,8 @@ impl Actor {
             queue,
             presence: presence::Presence::default(),
             logins: accounts::Logins::default(),
+            signups: accounts::SignUps::default(),
+            roster,
             activity,
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),

@@ -51,6 +51,9 @@ impl Presence {
 impl Actor {
     pub(super) fn attach(&mut self, connection: Connection) -> AttachOutcome {
         let username = connection.username.clone();
+        if !self.may_sign_in(&username) {
+            return AttachOutcome::NotOnRoster;
+        }
         let replacing = self.presence.online.contains_key(&username);
         if !replacing && self.presence.online.len() >= self.config.max_connections {
             return AttachOutcome::ServerFull;

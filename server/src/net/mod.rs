@@ -519,6 +519,22 @@ impl Handler {
                     .await?;
                 Ok(Verdict::Pending)
             }
+            Ok(RegisterOutcome::NotOnRoster) => {
+                self.send(&ServerMsg::SignIn(SignInResult::NotOnRoster {
+                    username,
+                    course: self.shared.config.course.clone(),
+                }))
+                .await?;
+                Ok(Verdict::Pending)
+            }
+            Ok(RegisterOutcome::TooManyAccounts(wait)) => {
+                let retry_after_ms = wait.as_millis().try_into().unwrap_or(u64::MAX);
+                self.send(&ServerMsg::SignIn(SignInResult::TooManyAccounts {
+                    retry_after_ms,
+                }))
+                .await?;
+                Ok(Verdict::Pending)
+            }
             Err(_) => Ok(Verdict::Unavailable),
         }
     }
@@ -604,9 +620,16 @@ impl Handler {
             notices: self.outbox.clone(),
         };
         let outcome = self.handle().attach(connection).await?;
-        if outcome == AttachOutcome::ServerFull {
-            self.send_last(&ServerMsg::SignIn(SignInResult::ServerFull))
-                .await?;
+        let refusal = match outcome {
+            AttachOutcome::Attached => None,
+            AttachOutcome::ServerFull => Some(SignInResult::ServerFull),
+            AttachOutcome::NotOnRoster => Some(SignInResult::NotOnRoster {
+                username: username.to_string(),
+                course: self.shared.config.course.clone(),
+            }),
+        };
+        if let Some(refusal) = refusal {
+            self.send_last(&ServerMsg::SignIn(refusal)).await?;
             return Ok(SignIn::Close);
         }
         let welcome = ServerMsg::SignIn(SignInResult::Success {

@@ -14,6 +14,7 @@
 
 pub mod helped_log;
 pub mod print;
+pub mod roster;
 pub mod system_users;
 
 use std::fs::OpenOptions;
