@@ -1,20 +1,21 @@
 //! The client against the real `jqueue-server`, started in-process on
-//! 127.0.0.1:0. Each student is a whole client — network task, app state and
+//! 127.0.0.1:0. (It lives here, not in `client/tests`, because the client
+//! must not depend on the server, not even for tests: the server depends on
+//! the client for its staff screen.) Each student is a whole client — network task, app state and
 //! screen — and the assertions read the client's own state, as the student
 //! would see it.
-
-mod common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jqueue_client::app::{App, Event, Link};
+use jqueue_client::app::{App, Event, Link, Settings};
 use jqueue_client::cli::ServerAddr;
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{self, Backoff, NetConfig, NetEvent};
 use jqueue_client::token_store::TokenStore;
 use jqueue_server::{Server, ServerConfig, ServerHandle};
+use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -29,7 +30,20 @@ const PATIENCE: Duration = Duration::from_secs(20);
 struct TestServer {
     addr: SocketAddr,
     handle: ServerHandle,
+    /// The staff name the in-process requests act as.
+    professor: String,
     _dir: tempfile::TempDir,
+}
+
+fn settings() -> Settings {
+    Settings {
+        server: "lab.example.edu:7420".into(),
+        username: "alice".into(),
+        bell: true,
+        location: "lab1-pc07".into(),
+        color: true,
+        staff: false,
+    }
 }
 
 async fn start_server() -> TestServer {
@@ -41,6 +55,7 @@ async fn start_server() -> TestServer {
     let addr = listener.local_addr().unwrap();
     let server = Server::start(config).unwrap();
     let handle = server.handle();
+    let professor = server.config().professor.clone();
     tokio::spawn(jqueue_server::run(
         listener,
         server,
@@ -49,6 +64,7 @@ async fn start_server() -> TestServer {
     TestServer {
         addr,
         handle,
+        professor,
         _dir: dir,
     }
 }
@@ -110,7 +126,7 @@ impl Student {
                 max: Duration::from_millis(200),
             },
         });
-        let mut settings = common::settings();
+        let mut settings = settings();
         settings.username = name.into();
         let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let app = App::new(settings, Instant::now());
@@ -222,8 +238,14 @@ async fn a_serve_moves_everyone_up() {
         student.until_place(Some(i as u32 + 1), 3).await;
     }
 
-    let helped = server.handle.serve(None).await.unwrap().unwrap();
-    assert_eq!(&*helped.entry.username, "ann");
+    let outcome = server
+        .handle
+        .staff(&server.professor, StaffRequest::Serve { student: None })
+        .await;
+    assert!(
+        matches!(&outcome, StaffOutcome::Served { student, .. } if student == "ann"),
+        "{outcome:?}"
+    );
 
     let [ann, ben, cat] = &mut students[..] else {
         unreachable!()
