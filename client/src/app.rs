@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chrono::FixedOffset;
+use jqueue_shared::staff::UnixMillis;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, PASSWORD_RULE, is_valid_password, is_valid_text};
 use jqueue_shared::{AccountStatus, QueueView, RequestResult, SignInResult, TextField, sanitize};
 use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
@@ -33,7 +35,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(NetCommand),
-    /// Ring the terminal bell: it has just become the student's turn.
+    /// Ring the terminal bell: it has just become the student's turn, or
+    /// they should get ready, or staff could not find them.
     Bell,
     Quit,
 }
@@ -49,6 +52,8 @@ pub struct Settings {
     pub location: String,
     /// False when `NO_COLOR` is set: emphasis is then bold and reverse only.
     pub color: bool,
+    /// `jqueue --staff`: show the staff screen after signing in.
+    pub staff: bool,
 }
 
 /// The state of the connection, as far as the student needs to know.
@@ -155,6 +160,31 @@ pub struct Received {
 pub enum Pending {
     Join,
     Cancel,
+    Back,
+}
+
+/// News older than this when it arrives happened while the student was away
+/// (signed out, or their connection down), and the screen says so.
+pub const MISSED_AFTER_MS: UnixMillis = 10_000;
+
+/// The default of `--ready-at`, until the server's welcome says otherwise.
+pub const DEFAULT_READY_AT: u32 = 3;
+
+/// "Get ready" is given once per stay in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GetReady {
+    NotYet,
+    Given,
+}
+
+/// Who called the student, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    /// The staff member, sanitised.
+    pub by: String,
+    pub at: UnixMillis,
+    /// The call happened while the student was away.
+    pub missed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +197,17 @@ pub struct App {
     pub screen: Screen,
     pub queue: Option<Received>,
     pub your_turn: bool,
+    /// Who called the student, while it is their turn.
+    pub called: Option<Called>,
+    /// Marked not here: the place is kept until then (server clock).
+    pub away_until: Option<UnixMillis>,
+    /// Students this close to the front are told to get ready.
+    pub ready_at: u32,
+    /// Whether "get ready" has been given for this stay in line.
+    get_ready: GetReady,
+    /// The local time zone, for "called at 11:27" (UTC until the event loop
+    /// sets it, so tests never depend on the machine's zone).
+    pub time_zone: FixedOffset,
     pub announcement: Option<String>,
     pub notice: Option<Notice>,
     pub overlay: Option<Overlay>,
@@ -186,6 +227,11 @@ impl App {
             screen: Screen::Connecting,
             queue: None,
             your_turn: false,
+            called: None,
+            away_until: None,
+            ready_at: DEFAULT_READY_AT,
+            get_ready: GetReady::NotYet,
+            time_zone: FixedOffset::east_opt(0).expect("zero is a valid offset"),
             announcement: None,
             notice: None,
             overlay: None,
@@ -257,6 +303,7 @@ impl App {
             (Some(Overlay::Help), _) => keys::HELP,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
+            (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
@@ -267,8 +314,25 @@ impl App {
     /// A line for the terminal after the TUI has gone, so the student knows
     /// where they stand.
     pub fn farewell(&self) -> Option<String> {
+        if matches!(self.screen, Screen::Stopped(StopReason::NotStaff)) {
+            return Some(format!(
+                "{} is not staff on this server",
+                self.settings.username
+            ));
+        }
         if self.your_turn {
-            return Some("jqueue: it's your turn — the professor is ready for you.".to_owned());
+            return Some(match &self.called {
+                Some(called) => {
+                    format!("jqueue: it's your turn — {} (staff) called you.", called.by)
+                }
+                None => "jqueue: it's your turn — staff are ready for you.".to_owned(),
+            });
+        }
+        if self.away_until.is_some() {
+            return Some(
+                "jqueue: staff could not find you. Run jqueue and press b when you are back."
+                    .to_owned(),
+            );
         }
         let you = self.queue.as_ref()?.view.you.as_ref()?;
         Some(format!(
@@ -300,8 +364,13 @@ impl App {
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
-            NetEvent::Welcome { course, session } => {
+            NetEvent::Welcome {
+                course,
+                session,
+                ready_at,
+            } => {
                 self.link = Link::Up;
+                self.ready_at = ready_at;
                 self.server_shut_down = false;
                 self.course = Some((
                     sanitize(&course).into_owned(),
@@ -316,48 +385,39 @@ impl App {
                 }
                 self.screen = Screen::Main;
             }
-            NetEvent::View(view) => {
-                let place = view.you.as_ref().map(|you| you.position);
-                if self
-                    .notice
-                    .as_ref()
-                    .is_some_and(|n| n.position.is_some() && n.position != place)
-                {
-                    self.notice = None;
-                }
-                if view.you.is_some() {
-                    self.your_turn = false;
-                    if self.pending == Some(Pending::Join) {
-                        self.pending = None;
-                    }
-                }
-                self.queue = Some(Received { view, at: self.now });
+            NetEvent::View(view) => return self.on_view(view),
+            NetEvent::BeingHelped { by, at, arrived_at } => {
+                return self.on_being_helped(&by, at, arrived_at);
             }
-            NetEvent::BeingHelped => {
-                self.pending = None;
-                if matches!(
-                    self.overlay,
-                    Some(Overlay::ConfirmCancel | Overlay::AskForm(_))
-                ) {
-                    self.overlay = None;
-                }
-                if !self.your_turn {
-                    self.your_turn = true;
-                    self.notice = None;
-                    if self.settings.bell {
-                        return vec![Effect::Bell];
-                    }
-                }
-            }
-            NetEvent::Removed => {
+            NetEvent::Removed { at, arrived_at } => {
                 self.your_turn = false;
+                self.called = None;
+                self.away_until = None;
                 if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
                     self.overlay = None;
                 }
-                self.notify(
-                    Tone::Warning,
-                    "The professor took you off the queue. Press h to ask again.",
-                );
+                let text = if arrived_at - at > MISSED_AFTER_MS {
+                    format!(
+                        "Staff took you off the queue at {} while you were away. \
+                         Press h to ask again.",
+                        self.clock_time(at)
+                    )
+                } else {
+                    "Staff took you off the queue. Press h to ask again.".to_owned()
+                };
+                self.notify(Tone::Warning, text);
+            }
+            NetEvent::NotHere { until, .. } => {
+                self.your_turn = false;
+                self.called = None;
+                self.notice = None;
+                self.away_until = Some(until);
+                if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
+                    self.overlay = None;
+                }
+                if self.settings.bell {
+                    return vec![Effect::Bell];
+                }
             }
             NetEvent::Announcement(text) => {
                 self.announcement = Some(sanitize(&text).into_owned());
@@ -381,8 +441,92 @@ impl App {
                 self.screen = Screen::Stopped(reason);
                 self.overlay = None;
             }
+            NetEvent::StaffView(_) | NetEvent::StaffOutcome(_) => {}
         }
         Vec::new()
+    }
+
+    fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
+        let place = view.you.as_ref().map(|you| you.position);
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.position.is_some() && n.position != place)
+        {
+            self.notice = None;
+        }
+        let before = self.position();
+        if let Some(you) = &view.you {
+            self.your_turn = false;
+            self.called = None;
+            self.away_until = you.away_until;
+            if self.pending == Some(Pending::Join) {
+                self.pending = None;
+            }
+        } else {
+            self.away_until = None;
+            self.get_ready = GetReady::NotYet;
+        }
+        self.queue = Some(Received { view, at: self.now });
+        self.get_ready(before)
+    }
+
+    /// One bell when the student's place first moves up to `ready_at`
+    /// (joining there already needs none: they just pressed the key).
+    fn get_ready(&mut self, before: Option<u32>) -> Vec<Effect> {
+        let Some(now) = self.position() else {
+            return Vec::new();
+        };
+        if self.get_ready == GetReady::Given || now > self.ready_at {
+            return Vec::new();
+        }
+        self.get_ready = GetReady::Given;
+        let moved_up = before.is_some_and(|before| before > self.ready_at);
+        if moved_up && self.settings.bell && self.away_until.is_none() {
+            vec![Effect::Bell]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Whether the student should get ready: at or above `ready_at`.
+    pub fn should_get_ready(&self) -> bool {
+        self.position().is_some_and(|p| p <= self.ready_at)
+    }
+
+    fn on_being_helped(&mut self, by: &str, at: UnixMillis, arrived_at: UnixMillis) -> Vec<Effect> {
+        self.pending = None;
+        self.away_until = None;
+        if matches!(
+            self.overlay,
+            Some(Overlay::ConfirmCancel | Overlay::AskForm(_))
+        ) {
+            self.overlay = None;
+        }
+        self.called = Some(Called {
+            by: sanitize(by).into_owned(),
+            at,
+            missed: arrived_at - at > MISSED_AFTER_MS,
+        });
+        if self.your_turn {
+            return Vec::new();
+        }
+        self.your_turn = true;
+        self.notice = None;
+        if self.settings.bell {
+            vec![Effect::Bell]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `11:27`, in the local time zone.
+    pub fn clock_time(&self, at: UnixMillis) -> String {
+        chrono::DateTime::from_timestamp_millis(at).map_or_else(String::new, |at| {
+            at.with_timezone(&self.time_zone)
+                .format("%H:%M")
+                .to_string()
+        })
     }
 
     fn on_need_password(&mut self, status: AccountStatus) {
@@ -453,6 +597,23 @@ impl App {
                 self.notify(Tone::Info, "You were not in line.");
                 return;
             }
+            RequestResult::Back => {
+                self.away_until = None;
+                match self.position() {
+                    Some(position) => self.notify_at(
+                        Tone::Good,
+                        position,
+                        format!("Welcome back: you keep your place, #{position}."),
+                    ),
+                    None => self.notify(Tone::Good, "Welcome back."),
+                }
+                return;
+            }
+            RequestResult::NotAway => {
+                self.away_until = None;
+                self.notify(Tone::Info, "You were not marked away.");
+                return;
+            }
             RequestResult::QueueClosed => {
                 "The queue is closed: the professor is not taking requests right now.".to_owned()
             }
@@ -518,7 +679,24 @@ impl App {
                 }
             }
             Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help),
+            Some(Action::Back) => return self.send_back(),
             _ => {}
+        }
+        Vec::new()
+    }
+
+    /// `b`: "I'm back", after staff could not find the student.
+    fn send_back(&mut self) -> Vec<Effect> {
+        if self.away_until.is_none() {
+            self.notify(Tone::Info, "You are not marked away.");
+        } else if self.link != Link::Up {
+            self.notify(
+                Tone::Warning,
+                "Not connected: wait until jqueue reconnects.",
+            );
+        } else if self.pending.is_none() {
+            self.pending = Some(Pending::Back);
+            return vec![Effect::Send(NetCommand::Back)];
         }
         Vec::new()
     }

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::Offset as _;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{self as term, Event as TermEvent};
@@ -191,23 +192,22 @@ where
         bell: config.bell,
         location: host_name(),
         color,
+        staff: config.staff,
     };
     let (commands, mut net_events, net_task) = net::spawn(NetConfig {
         tokens: TokenStore::for_server(&config.data_dir, &config.server),
         server: config.server,
         username: config.username,
         backoff: net::Backoff::default(),
+        staff: config.staff,
     });
     let (event_tx, mut terminal_events) = mpsc::unbounded_channel();
     spawn_terminal_reader(event_tx.clone());
     spawn_signal_watch(event_tx);
 
-    let mut event_loop = EventLoop::new(
-        terminal,
-        App::new(settings, Instant::now()),
-        commands,
-        BellSink::stdout(),
-    );
+    let mut app = App::new(settings, Instant::now());
+    app.time_zone = chrono::Local::now().offset().fix();
+    let mut event_loop = EventLoop::new(terminal, app, commands, BellSink::stdout());
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;

@@ -45,6 +45,7 @@ impl Client {
             username: "alice".into(),
             tokens: tokens.clone(),
             backoff: Backoff::default(),
+            staff: false,
         });
         Self {
             commands,
@@ -113,6 +114,7 @@ impl FakeConn {
             protocol_version: PROTOCOL_VERSION,
             course: "CS 101".into(),
             session: "s".into(),
+            ready_at: 3,
         })
         .await;
     }
@@ -353,6 +355,7 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
         server,
         username: "alice".into(),
         backoff: Backoff::default(),
+        staff: false,
     });
     assert_eq!(
         events.recv().await,

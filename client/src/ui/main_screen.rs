@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{Theme, centered_lines, estimate, short_duration};
+use super::words::{ordinal, wait_range};
+use super::{Theme, centered_lines, short_duration};
 use jqueue_shared::{QueueView, sanitize};
 
 use crate::app::{App, Link, Pending, Received};
@@ -45,24 +46,61 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered();
     let inner = block.inner(area);
     block.render(area, buf);
-    let [big, _, detail] = Layout::vertical([
+    let [big, gap, detail] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(inner);
+    // Two lines of detail use the gap under the big text as well.
+    let two_rows = gap.union(detail);
     if app.link != Link::Up {
         render_link_down(app, theme, inner, buf);
     } else if app.your_turn {
         buf.set_style(big, theme.alert());
-        centered_lines(vec![Line::raw("★  IT'S YOUR TURN  ★")], big, buf);
+        centered_lines(vec![Line::raw("★ IT'S YOUR TURN ★")], big, buf);
+        match &app.called {
+            Some(called) if called.missed => centered_lines(
+                vec![
+                    Line::raw(format!(
+                        "You were called at {} while you were away.",
+                        app.clock_time(called.at)
+                    )),
+                    Line::raw(format!("{} (staff) called you.", called.by)),
+                ],
+                two_rows,
+                buf,
+            ),
+            Some(called) => centered_lines(
+                vec![Line::raw(format!("{} (staff) is on the way.", called.by))],
+                detail,
+                buf,
+            ),
+            None => centered_lines(vec![Line::raw("Staff are ready to help you.")], detail, buf),
+        }
+    } else if let Some(until) = app.away_until {
+        buf.set_style(big, theme.alert());
         centered_lines(
-            vec![Line::raw("The professor is ready to help you.")],
+            vec![Line::raw(
+                "Staff could not find you — press b when you are back",
+            )],
+            big,
+            buf,
+        );
+        let place = app
+            .position()
+            .map(|p| format!("#{p} of {} · ", app.queue_length().unwrap_or(p)))
+            .unwrap_or_default();
+        centered_lines(
+            vec![Line::raw(format!(
+                "{place}your place is kept until {}.",
+                app.clock_time(until)
+            ))],
             detail,
             buf,
         );
     } else if let Some(received) = &app.queue {
-        render_queue_status(app, &received.view, theme, [big, detail], buf);
+        render_queue_status(app, &received.view, theme, [big, gap, detail], buf);
     } else {
         centered_lines(vec![Line::raw("Waiting for the queue…")], inner, buf);
     }
@@ -107,7 +145,7 @@ fn render_queue_status(
     app: &App,
     view: &QueueView,
     theme: Theme,
-    [big, detail]: [Rect; 2],
+    [big, gap, detail]: [Rect; 3],
     buf: &mut Buffer,
 ) {
     let elapsed = app.seconds_since_view();
@@ -132,12 +170,22 @@ fn render_queue_status(
         Paragraph::new(lines).centered().render(big, buf);
         let eta = you.estimated_wait_secs.map_or_else(
             || "not known yet".to_owned(),
-            |eta| estimate(eta.saturating_sub(elapsed)),
+            |eta| wait_range(eta.saturating_sub(elapsed)),
         );
         let mut details = vec![Line::raw(format!(
             "waiting {} · estimated wait {eta}",
             waited_time(you.waited_secs + elapsed)
         ))];
+        if app.should_get_ready() {
+            centered_lines(
+                vec![Line::styled(
+                    format!(" You're {} — get ready ", ordinal(you.position)),
+                    theme.alert(),
+                )],
+                gap,
+                buf,
+            );
+        }
         if !view.open {
             details.push(Line::styled(
                 "The queue is closed to new requests; you keep your place.",
@@ -164,7 +212,7 @@ fn render_queue_status(
         );
         let wait = view
             .estimated_wait_secs
-            .map(|eta| format!(" · estimated wait {}", estimate(eta)))
+            .map(|eta| format!(" · estimated wait {}", wait_range(eta)))
             .unwrap_or_default();
         centered_lines(
             vec![Line::from(vec![
@@ -303,6 +351,7 @@ fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let line = match (app.pending, &app.notice) {
         (Some(Pending::Join), _) => Line::raw(" Sending your request…"),
         (Some(Pending::Cancel), _) => Line::raw(" Leaving the queue…"),
+        (Some(Pending::Back), _) => Line::raw(" Telling staff you are back…"),
         (None, Some(notice)) => Line::styled(format!(" {}", notice.text), theme.tone(notice.tone)),
         (None, None) => return,
     };

@@ -12,6 +12,7 @@ mod help;
 mod main_screen;
 mod sign_in;
 mod stopped;
+pub mod words;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -223,15 +224,6 @@ pub(crate) fn short_duration(secs: u64) -> String {
     }
 }
 
-/// An estimate, rounded up to whole minutes: "about 10 min".
-pub(crate) fn estimate(secs: u64) -> String {
-    match secs {
-        0 => "any moment now".to_owned(),
-        1..60 => "under a minute".to_owned(),
-        _ => format!("about {}", short_duration(secs.div_ceil(60) * 60)),
-    }
-}
-
 /// Lines centred in `area`, top to bottom, vertically centred too.
 pub(crate) fn centered_lines(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
     let height = (lines.len() as u16).min(area.height);
@@ -252,9 +244,5 @@ mod tests {
         assert_eq!(short_duration(59), "59 s");
         assert_eq!(short_duration(61), "1 min");
         assert_eq!(short_duration(3725), "1 h 02 min");
-        assert_eq!(estimate(0), "any moment now");
-        assert_eq!(estimate(30), "under a minute");
-        assert_eq!(estimate(61), "about 2 min");
-        assert_eq!(estimate(600), "about 10 min");
     }
 }

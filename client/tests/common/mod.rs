@@ -30,6 +30,7 @@ pub fn settings() -> Settings {
         bell: true,
         location: "lab1-pc07".into(),
         color: true,
+        staff: false,
     }
 }
 
@@ -107,6 +108,7 @@ impl Harness {
         self.net(NetEvent::Welcome {
             course: "CS 101: Intro to Programming".into(),
             session: "2026-11-21".into(),
+            ready_at: 3,
         });
     }
 
@@ -141,6 +143,18 @@ impl Harness {
     }
 }
 
+/// 2026-11-21T10:00:00Z, as the server's clock says it.
+pub const NOW_MS: i64 = 1_795_255_200_000;
+
+/// "It's your turn: `by` is on the way", news of this moment.
+pub fn called_by(by: &str) -> NetEvent {
+    NetEvent::BeingHelped {
+        by: by.into(),
+        at: NOW_MS,
+        arrived_at: NOW_MS + 500,
+    }
+}
+
 /// A queue of `length` students, anonymous, with `you` at `position`.
 pub fn view(length: u32, you: Option<u32>) -> QueueView {
     QueueView {
@@ -150,6 +164,7 @@ pub fn view(length: u32, you: Option<u32>) -> QueueView {
             position,
             waited_secs: u64::from(length - position) * 180 + 125,
             estimated_wait_secs: Some(u64::from(position) * 240),
+            away_until: None,
         }),
         estimated_wait_secs: Some(u64::from(length) * 240 + 240),
         rows: (1..=length.min(50))
