@@ -20,6 +20,9 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::keys::{self, Action, Binding};
 use crate::net::{Disconnect, NetCommand, NetEvent, Password, StopReason};
+use crate::staff::{
+    Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
+};
 
 /// Everything that can happen to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,9 @@ pub enum Effect {
     /// Ring the terminal bell: it has just become the student's turn, or
     /// they should get ready, or staff could not find them.
     Bell,
+    /// Staff screen: a student joined while this staff member is free (the
+    /// bell and a desktop notification, see [`crate::alert`]).
+    JoinAlert,
     Quit,
 }
 
@@ -77,6 +83,8 @@ pub enum Screen {
     Connecting,
     SignIn(Box<SignInForm>),
     Main,
+    /// `jqueue --staff`, signed in and fed staff views.
+    Staff(Box<StaffScreen>),
     /// The network task has stopped for good.
     Stopped(StopReason),
 }
@@ -247,7 +255,7 @@ impl App {
         let effects = match event {
             Event::Key(key) => self.on_key(&key),
             Event::Net(event) => self.on_net(event),
-            Event::Tick | Event::Resize => Vec::new(),
+            Event::Tick | Event::Resize => self.on_staff_event(StaffEvent::Tick),
         };
         if effects.contains(&Effect::Quit) {
             self.quitting = true;
@@ -262,6 +270,7 @@ impl App {
         match &self.screen {
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             Screen::Main => self.position().is_some(),
+            Screen::Staff(staff) => staff.shows_clocks(),
             Screen::SignIn(form) => counting_down(form.retry_at),
             Screen::Connecting | Screen::Stopped(_) => false,
         }
@@ -281,7 +290,7 @@ impl App {
     }
 
     pub fn is_signed_in(&self) -> bool {
-        matches!(self.screen, Screen::Main)
+        matches!(self.screen, Screen::Main | Screen::Staff(_))
     }
 
     /// Seconds since the latest view arrived, to add to the times it carries.
@@ -307,6 +316,8 @@ impl App {
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
+            // The staff screen has its own table (crate::staff::keys).
+            (_, Screen::Staff(_)) => &[],
             (None, Screen::Connecting | Screen::Stopped(_)) => keys::WAITING,
         }
     }
@@ -379,11 +390,27 @@ impl App {
             }
             NetEvent::NeedPassword(status) => self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
+            NetEvent::SignedIn { .. } if self.settings.staff => {
+                // The staff view follows; until it comes, "connecting".
+                if !matches!(self.screen, Screen::Staff(_)) {
+                    self.screen = Screen::Connecting;
+                }
+            }
             NetEvent::SignedIn { .. } => {
                 if matches!(self.screen, Screen::Main) {
                     self.notify(Tone::Good, "Reconnected.");
                 }
                 self.screen = Screen::Main;
+            }
+            NetEvent::StaffView(view) => {
+                if matches!(self.screen, Screen::Staff(_)) {
+                    return self.on_staff_event(StaffEvent::View(view));
+                }
+                let settings = self.staff_settings();
+                self.screen = Screen::Staff(Box::new(StaffScreen::new(settings, view, self.now)));
+            }
+            NetEvent::StaffOutcome(outcome) => {
+                return self.on_staff_event(StaffEvent::Outcome(outcome));
             }
             NetEvent::View(view) => return self.on_view(view),
             NetEvent::BeingHelped { by, at, arrived_at } => {
@@ -441,7 +468,6 @@ impl App {
                 self.screen = Screen::Stopped(reason);
                 self.overlay = None;
             }
-            NetEvent::StaffView(_) | NetEvent::StaffOutcome(_) => {}
         }
         Vec::new()
     }
@@ -527,6 +553,40 @@ impl App {
                 .format("%H:%M")
                 .to_string()
         })
+    }
+
+    /// What the staff screen needs to know, for `jqueue --staff`.
+    fn staff_settings(&self) -> StaffSettings {
+        StaffSettings {
+            me: self.settings.username.clone(),
+            role: Role::Assistant,
+            address: self.settings.server.clone(),
+            fingerprint: None,
+            bell: self.settings.bell,
+            theme: if self.settings.color {
+                StaffTheme::COLOR
+            } else {
+                StaffTheme::PLAIN
+            },
+            time_zone: self.time_zone,
+        }
+    }
+
+    /// Passes an event to the staff screen, if it is showing, and turns its
+    /// effects into the client's.
+    fn on_staff_event(&mut self, event: StaffEvent) -> Vec<Effect> {
+        let Screen::Staff(staff) = &mut self.screen else {
+            return Vec::new();
+        };
+        staff
+            .update(event, self.now)
+            .into_iter()
+            .map(|effect| match effect {
+                StaffEffect::Request(request) => Effect::Send(NetCommand::Staff(request)),
+                StaffEffect::JoinAlert => Effect::JoinAlert,
+                StaffEffect::Quit => Effect::Quit,
+            })
+            .collect()
     }
 
     fn on_need_password(&mut self, status: AccountStatus) {
@@ -642,6 +702,9 @@ impl App {
     // ---- keys ----
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if matches!(self.screen, Screen::Staff(_)) {
+            return self.on_staff_event(StaffEvent::Key(*key));
+        }
         let action = keys::action(self.key_table(), key);
         if action == Some(Action::QuitNow) {
             return vec![Effect::Quit];
@@ -651,7 +714,7 @@ impl App {
             None => match &self.screen {
                 Screen::Main => self.on_main_key(action),
                 Screen::SignIn(_) => self.on_sign_in_key(action, key),
-                Screen::Connecting | Screen::Stopped(_) => Vec::new(),
+                Screen::Connecting | Screen::Stopped(_) | Screen::Staff(_) => Vec::new(),
             },
         }
     }

@@ -26,6 +26,14 @@ use crate::keys::Binding;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        if let Screen::Staff(staff) = &self.screen {
+            // The staff screen draws everything, header and hints included.
+            staff.as_ref().render(area, buf);
+            if self.link != Link::Up {
+                render_staff_link_down(self, Theme::new(self.settings.color), area, buf);
+            }
+            return;
+        }
         let theme = Theme::new(self.settings.color);
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
@@ -39,6 +47,7 @@ impl Widget for &App {
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
             Screen::Main => main_screen::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, *reason, theme, body, buf),
+            Screen::Staff(_) => {}
         }
         match &self.overlay {
             None => {}
@@ -158,6 +167,26 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .areas(area);
     Line::from(left).render(left_area, buf);
     right.render(right_area, buf);
+}
+
+/// The staff screen while the connection is down: its last line says the
+/// view is not live, and when the next attempt is.
+fn render_staff_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let text = match &app.link {
+        Link::Retrying { retry_at, .. } => format!(
+            " ○ reconnecting in {} s: this view is not live",
+            app.seconds_until(*retry_at)
+        ),
+        Link::Connecting { .. } | Link::Up => " ○ reconnecting…: this view is not live".to_owned(),
+    };
+    let line = Rect::new(
+        area.x,
+        area.bottom().saturating_sub(1),
+        area.width,
+        1.min(area.height),
+    );
+    Clear.render(line, buf);
+    Line::styled(text, theme.tone(Tone::Warning)).render(line, buf);
 }
 
 /// The bottom line: the keys that work right now, from the same table that
