@@ -1,75 +1,208 @@
-//! The professor's full-screen TUI, the default mode of `jqueue-server`.
+//! The professor's screen, the default mode of `jqueue-server`: the one
+//! staff screen ([`jqueue_client::staff`], the same code a TA's
+//! `jqueue --staff` draws) on this process's terminal.
 //!
-//! This module owns the terminal and the event loop; it does not own the
-//! queue. [`app`] holds the screen's state and turns events into actions,
-//! [`keys`] is the key table (also shown by the `?` overlay), [`ui`] draws.
-//! Every change to the queue goes through the [`ServerHandle`], the same
-//! command channel student connections use.
+//! This module owns only the terminal and the event loop; the screen's state
+//! and drawing live in the client crate, and the queue lives in the actor.
+//! Views come from [`ServerHandle::staff_views`] (a watch: bursts coalesce,
+//! the latest always wins) and requests go through [`ServerHandle::staff`]
+//! as the professor — in-process, the same typed API the network layer uses
+//! for a TA. Nothing polls: the loop wakes for a new view, a key, a resize,
+//! or the one-second tick while clocks are on screen. [`run_loop`] is generic
+//! over the ratatui [`Backend`], so tests drive it with `TestBackend`.
 //!
-//! Events come from four sources merged into one channel: keys (read on a
-//! blocking thread), the actor's revision counter (a fresh view whenever
-//! anything the professor sees changed), the activity broadcast, and a
-//! one-second tick for waiting times. The screen is redrawn only after an
-//! event that can change it. The loop, [`run_app`], is generic over the
-//! ratatui [`Backend`], so tests drive it with `TestBackend`.
-
-pub mod app;
-pub mod keys;
-pub mod theme;
-pub mod ui;
+//! Terminal hygiene: the terminal is restored when the screen ends, fails or
+//! is dropped (main.rs drops it on a signal), and on a panic on the screen's
+//! own thread; a panic in some student's connection task is only logged.
 
 #[cfg(test)]
 mod tests;
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{FixedOffset, Local, Offset as _};
-use ratatui::crossterm::event::{self as term, KeyEventKind};
+use anyhow::Context as _;
+use chrono::{Local, Offset as _};
+use jqueue_client::alert;
+use jqueue_client::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
+use jqueue_shared::staff::UnixMillis;
+use ratatui::crossterm::event::{self as term, KeyEvent, KeyEventKind};
 use ratatui::{Terminal, backend::Backend};
-use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval};
 
-pub use app::{Action, App, Event, Flow};
-pub use theme::Theme;
+use crate::ServerHandle;
 
-use crate::actor::{ServerHandle, now_ms};
-use crate::domain::queue::UnixMillis;
+/// What the professor's screen is told at start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The staff name the professor's requests act as
+    /// (`ServerConfig::professor`).
+    pub professor: String,
+    /// Where the server listens; the header shows what students should type.
+    pub addr: SocketAddr,
+    /// The server's key fingerprint (`SHA256:…`), when TLS is on.
+    pub fingerprint: Option<String>,
+}
 
-/// Runs the professor's screen until the professor quits. Restores the
-/// terminal on the way out: when the screen ends, fails or is dropped, and on
-/// a panic on the screen's own thread.
-pub async fn run(handle: ServerHandle, addr: SocketAddr) -> anyhow::Result<()> {
-    let view = handle.snapshot().await?;
-    let mut app = App::new(
-        view,
-        student_address(addr),
-        Theme::from_env(),
-        Local::now().offset().fix(),
-    );
-    let (events, mut receiver) = mpsc::channel(256);
+/// What the terminal sends the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Key(KeyEvent),
+    Resize,
+}
+
+/// Runs the professor's screen until the professor quits.
+pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
+    let settings = StaffSettings {
+        me: options.professor.clone(),
+        role: Role::Professor,
+        address: student_address(options.addr),
+        fingerprint: options.fingerprint,
+        bell: true,
+        theme: Theme::from_env(),
+        time_zone: Local::now().offset().fix(),
+    };
+    let view = handle.staff_views().borrow().clone();
+    let mut screen = StaffScreen::new(settings, view, Instant::now());
+    let (inputs, mut receiver) = mpsc::channel(256);
     let stop_keys = Arc::new(AtomicBool::new(false));
     // Also when this future is dropped unfinished (main.rs stops on a signal).
     let _clean_up = CleanUp {
-        sources: spawn_server_events(&handle, &events),
         stop_keys: stop_keys.clone(),
     };
-    spawn_key_reader(events, stop_keys);
+    spawn_key_reader(inputs, stop_keys);
 
-    match ratatui::try_init() {
-        Ok(mut terminal) => {
-            restore_only_for_panics_on_this_thread();
-            run_app(&mut terminal, &mut app, &handle, &mut receiver, now_ms).await
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("cannot set up the terminal")),
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    restore_only_for_panics_on_this_thread();
+    let tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    let mut alerts = Alerts {
+        out: Box::new(std::io::stdout()),
+        tmux,
+    };
+    run_loop(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &options.professor,
+        &mut receiver,
+        &mut alerts,
+    )
+    .await
+}
+
+/// Where the join alert goes: the terminal, or a buffer in tests.
+pub struct Alerts {
+    pub out: Box<dyn Write + Send>,
+    /// Wrap desktop notifications for tmux's passthrough.
+    pub tmux: bool,
+}
+
+impl std::fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerts")
+            .field("tmux", &self.tmux)
+            .finish_non_exhaustive()
     }
 }
 
-/// Puts the terminal back and stops the screen's helpers.
+/// The event loop: draw, wait for a view, an input or the tick, update,
+/// carry out the effects, redraw; until the professor quits, the keyboard
+/// goes away or the server stops publishing views.
+pub async fn run_loop<B>(
+    terminal: &mut Terminal<B>,
+    screen: &mut StaffScreen,
+    handle: &ServerHandle,
+    professor: &str,
+    inputs: &mut mpsc::Receiver<Input>,
+    alerts: &mut Alerts,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut views = handle.staff_views();
+    // Whatever was published before the loop started is the first view.
+    let first = views.borrow_and_update().clone();
+    screen.update(StaffEvent::View(first), Instant::now());
+    // Same process, same clock: the screen's clocks are exact from the start.
+    screen.sync_clock(wall_clock(), Instant::now());
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    draw(terminal, screen)?;
+    loop {
+        let event = tokio::select! {
+            // A pending view goes first: a key acts on the freshest queue.
+            biased;
+            changed = views.changed() => match changed {
+                Ok(()) => StaffEvent::View(views.borrow_and_update().clone()),
+                // The actor has stopped: nothing left to show.
+                Err(_) => return Ok(()),
+            },
+            input = inputs.recv() => match input {
+                Some(Input::Key(key)) => StaffEvent::Key(key),
+                Some(Input::Resize) => {
+                    terminal.autoresize().context("cannot resize")?;
+                    StaffEvent::Resize
+                }
+                None => return Ok(()),
+            },
+            _ = tick.tick(), if screen.shows_clocks() => StaffEvent::Tick,
+        };
+        let mut effects = screen.update(event, Instant::now());
+        // Requests are answered in order, before the next view is read, so
+        // the status line never shows an answer older than the screen.
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for effect in effects {
+                match effect {
+                    StaffEffect::Request(request) => {
+                        let outcome = handle.staff(professor, request).await;
+                        next.extend(screen.update(StaffEvent::Outcome(outcome), Instant::now()));
+                    }
+                    StaffEffect::JoinAlert => alerts.ring(),
+                    StaffEffect::Quit => return Ok(()),
+                }
+            }
+            effects = next;
+        }
+        draw(terminal, screen)?;
+    }
+}
+
+impl Alerts {
+    /// One bell and a desktop notification; a failed write is not worth
+    /// stopping the screen for.
+    fn ring(&mut self) {
+        let bytes = alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, self.tmux);
+        let _ = self.out.write_all(&bytes).and_then(|()| self.out.flush());
+    }
+}
+
+/// Draws one frame (resizing the buffers first if the terminal changed size).
+pub fn draw<B>(terminal: &mut Terminal<B>, screen: &StaffScreen) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    terminal
+        .draw(|frame| frame.render_widget(screen, frame.area()))
+        .context("cannot draw on the terminal")?;
+    Ok(())
+}
+
+/// This process's wall clock, which is the server's.
+fn wall_clock() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as UnixMillis)
+}
+
+/// Puts the terminal back and stops the key reader.
 struct CleanUp {
-    sources: Vec<tokio::task::JoinHandle<()>>,
     stop_keys: Arc<AtomicBool>,
 }
 
@@ -77,9 +210,6 @@ impl Drop for CleanUp {
     fn drop(&mut self) {
         ratatui::restore();
         self.stop_keys.store(true, Ordering::Relaxed);
-        for source in &self.sources {
-            source.abort();
-        }
     }
 }
 
@@ -100,111 +230,10 @@ fn restore_only_for_panics_on_this_thread() {
     }));
 }
 
-/// The event loop: draw, wait for an event, update, run the resulting
-/// action, repeat until the professor quits or every event source is gone.
-/// `clock` gives the time to draw waiting times for (tests fix it).
-pub async fn run_app<B: Backend>(
-    terminal: &mut Terminal<B>,
-    app: &mut App,
-    handle: &ServerHandle,
-    events: &mut mpsc::Receiver<Event>,
-    clock: impl Fn() -> UnixMillis,
-) -> anyhow::Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
-    let mut redraw = true;
-    loop {
-        if redraw {
-            app.set_now(clock());
-            draw(terminal, app)?;
-        }
-        let Some(event) = events.recv().await else {
-            return Ok(());
-        };
-        redraw = !matches!(event, Event::Tick) || app.shows_clocks();
-        if let Some(action) = app.update(event) {
-            if app.execute(action, handle).await == Flow::Quit {
-                return Ok(());
-            }
-            redraw = true;
-        }
-    }
-}
-
-/// Draws one frame (resizing the buffers first if the terminal changed size).
-pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> Result<(), B::Error> {
-    terminal.draw(|frame| {
-        let area = frame.area();
-        frame.render_widget(app, area);
-        if let Some(position) = ui::cursor(app, area) {
-            frame.set_cursor_position(position);
-        }
-    })?;
-    Ok(())
-}
-
-/// Forwards the server's changes, its activity and a one-second tick to
-/// `events`. The tasks end when the receiver is dropped or the server stops.
-pub fn spawn_server_events(
-    handle: &ServerHandle,
-    events: &mpsc::Sender<Event>,
-) -> Vec<JoinHandle<()>> {
-    let views = {
-        let handle = handle.clone();
-        let events = events.clone();
-        let mut revisions = handle.revisions();
-        tokio::spawn(async move {
-            // Bursts of changes coalesce: `changed` only says "newer than
-            // what you saw", and the snapshot is always the latest.
-            while revisions.changed().await.is_ok() {
-                let Ok(view) = handle.snapshot().await else {
-                    break;
-                };
-                if events.send(Event::Changed(Box::new(view))).await.is_err() {
-                    break;
-                }
-            }
-        })
-    };
-    let activity = {
-        let events = events.clone();
-        let mut activity = handle.activity();
-        tokio::spawn(async move {
-            loop {
-                match activity.recv().await {
-                    Ok(a) => {
-                        if events.send(Event::Activity(a)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::debug!("activity pane skipped {missed} events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        })
-    };
-    let tick = {
-        let events = events.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(Duration::from_secs(1));
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                interval.tick().await;
-                if events.send(Event::Tick).await.is_err() {
-                    break;
-                }
-            }
-        })
-    };
-    vec![views, activity, tick]
-}
-
 /// Reads the terminal's keys and resizes on a plain thread (crossterm's
-/// reader blocks) and forwards them. Polls so it notices `stop` promptly.
-fn spawn_key_reader(events: mpsc::Sender<Event>, stop: Arc<AtomicBool>) {
+/// reader blocks) and forwards them. Polls so it notices `stop` promptly:
+/// unlike the client, the server process goes on after its screen ends.
+fn spawn_key_reader(inputs: mpsc::Sender<Input>, stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             let event = match term::poll(Duration::from_millis(250)) {
@@ -212,17 +241,17 @@ fn spawn_key_reader(events: mpsc::Sender<Event>, stop: Arc<AtomicBool>) {
                 Ok(true) => term::read(),
                 Err(e) => Err(e),
             };
-            let event = match event {
+            let input = match event {
                 // Key releases (reported by some terminals) are not presses.
-                Ok(term::Event::Key(key)) if key.kind != KeyEventKind::Release => Event::Key(key),
-                Ok(term::Event::Resize(..)) => Event::Resize,
+                Ok(term::Event::Key(key)) if key.kind != KeyEventKind::Release => Input::Key(key),
+                Ok(term::Event::Resize(..)) => Input::Resize,
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!("cannot read the keyboard: {e}");
                     break;
                 }
             };
-            if events.blocking_send(event).is_err() {
+            if inputs.blocking_send(input).is_err() {
                 break;
             }
         }
@@ -254,9 +283,4 @@ fn outgoing_ip(unspecified: IpAddr) -> Option<IpAddr> {
     socket.connect(probe).ok()?;
     let ip = socket.local_addr().ok()?.ip();
     (!ip.is_unspecified()).then_some(ip)
-}
-
-/// UTC, for tests that must not depend on the machine's time zone.
-pub fn utc() -> FixedOffset {
-    FixedOffset::east_opt(0).expect("zero is a valid offset")
 }
