@@ -260,9 +260,61 @@ mod tests {
                 location: "lab 3".into(),
             },
             ClientMsg::Cancel,
+            ClientMsg::Back,
+            ClientMsg::WatchStaff,
+            ClientMsg::Staff(crate::staff::StaffRequest::Serve {
+                student: Some("alice".into()),
+            }),
+            ClientMsg::Staff(crate::staff::StaffRequest::Remove {
+                students: vec!["bob".into(), "carol".into()],
+            }),
             ClientMsg::Logout,
             ClientMsg::Ping { nonce: u64::MAX },
             ClientMsg::Pong { nonce: 0 },
+        ]
+    }
+
+    /// Protocol 2's notices and staff messages.
+    fn notices_and_staff() -> Vec<ServerMsg> {
+        use crate::staff::{StaffOutcome, StaffView};
+        let staff_view = StaffView {
+            course: "CS 101".into(),
+            session: "s".into(),
+            open: true,
+            now: 1_795_255_200_000,
+            waiting: 0,
+            online_students: 0,
+            helped_count: 0,
+            typical_help_secs: Some(240),
+            joins: 3,
+            rows: Vec::new(),
+            helps: Vec::new(),
+            staff_online: vec!["prof".into()],
+            online: Vec::new(),
+            activity: Vec::new(),
+            announcement: None,
+            port_note: None,
+        };
+        vec![
+            ServerMsg::BeingHelped {
+                by: "bob".into(),
+                at: 1_795_255_200_000,
+            },
+            ServerMsg::Removed {
+                at: 1_795_255_200_000,
+            },
+            ServerMsg::NotHere {
+                at: 1_795_255_200_000,
+                until: 1_795_255_800_000,
+            },
+            ServerMsg::StaffView(Box::new(staff_view)),
+            ServerMsg::StaffOutcome(StaffOutcome::AlreadyServed {
+                student: "carol".into(),
+                by: "alice".into(),
+            }),
+            ServerMsg::NotStaff {
+                username: "eve".into(),
+            },
         ]
     }
 
@@ -274,6 +326,7 @@ mod tests {
                 position: 2,
                 waited_secs: 65,
                 estimated_wait_secs: Some(300),
+                away_until: None,
             }),
             estimated_wait_secs: Some(450),
             rows: vec![
@@ -294,11 +347,10 @@ mod tests {
                 protocol_version: PROTOCOL_VERSION,
                 course: "CS 101".into(),
                 session: "2026-11-21".into(),
+                ready_at: 3,
             },
             ServerMsg::Incompatible { server_version: 1 },
             ServerMsg::View(view),
-            ServerMsg::BeingHelped,
-            ServerMsg::Removed,
             ServerMsg::Announcement {
                 text: "back in 5".into(),
             },
@@ -306,6 +358,7 @@ mod tests {
             ServerMsg::Ping { nonce: 1 },
             ServerMsg::Pong { nonce: 2 },
         ];
+        msgs.extend(notices_and_staff());
         for status in [
             AccountStatus::Known,
             AccountStatus::New,
@@ -387,6 +440,7 @@ mod tests {
                     position: 7,
                     waited_secs: 3,
                     estimated_wait_secs: None,
+                    away_until: Some(1_795_255_800_000),
                 }),
                 rows.clone(),
             ),
@@ -395,6 +449,7 @@ mod tests {
                     position: 300,
                     waited_secs: 1 << 40,
                     estimated_wait_secs: Some(9),
+                    away_until: None,
                 }),
                 rows,
             ),

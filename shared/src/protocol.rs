@@ -114,18 +114,28 @@ pub enum ServerMsg {
     View(QueueView),
     /// A staff member has picked this student: it is their turn. `at` is
     /// when (the student may have been away: then it is in the past).
-    BeingHelped { by: String, at: UnixMillis },
+    BeingHelped {
+        by: String,
+        at: UnixMillis,
+    },
     /// Staff removed this student from the queue.
-    Removed { at: UnixMillis },
+    Removed {
+        at: UnixMillis,
+    },
     /// Staff came and could not find this student: they keep their place at
     /// the front until `until`, and send [`ClientMsg::Back`] when back.
-    NotHere { at: UnixMillis, until: UnixMillis },
+    NotHere {
+        at: UnixMillis,
+        until: UnixMillis,
+    },
     /// The latest staff view; pushed after every change to staff screens.
     StaffView(Box<StaffView>),
     /// The answer to a [`ClientMsg::Staff`] request.
     StaffOutcome(StaffOutcome),
     /// `WatchStaff` or a staff request from an account that is not staff.
-    NotStaff { username: String },
+    NotStaff {
+        username: String,
+    },
     /// A message from the professor to every student.
     Announcement {
         text: String,

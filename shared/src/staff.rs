@@ -115,22 +115,64 @@ pub struct Activity {
 /// What happened. Names and addresses are untrusted text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActivityKind {
-    SignedIn { username: String, origin: String },
-    Registered { username: String, origin: String },
-    SignInFailed { username: String, origin: String },
-    Joined { username: String },
-    Cancelled { username: String },
-    Disconnected { username: String, origin: String },
-    Served { username: String, staff: String },
-    Finished { username: String, staff: String, help_secs: u64 },
-    NotHere { username: String, staff: String },
-    Back { username: String },
-    AwayExpired { username: String },
-    Removed { username: String, staff: String },
-    Opened { staff: String },
-    Closed { staff: String },
-    Announced { text: String, staff: String },
-    StorageFailed { message: String },
+    SignedIn {
+        username: String,
+        origin: String,
+    },
+    Registered {
+        username: String,
+        origin: String,
+    },
+    SignInFailed {
+        username: String,
+        origin: String,
+    },
+    Joined {
+        username: String,
+    },
+    Cancelled {
+        username: String,
+    },
+    Disconnected {
+        username: String,
+        origin: String,
+    },
+    Served {
+        username: String,
+        staff: String,
+    },
+    Finished {
+        username: String,
+        staff: String,
+        help_secs: u64,
+    },
+    NotHere {
+        username: String,
+        staff: String,
+    },
+    Back {
+        username: String,
+    },
+    AwayExpired {
+        username: String,
+    },
+    Removed {
+        username: String,
+        staff: String,
+    },
+    Opened {
+        staff: String,
+    },
+    Closed {
+        staff: String,
+    },
+    Announced {
+        text: String,
+        staff: String,
+    },
+    StorageFailed {
+        message: String,
+    },
 }
 
 impl fmt::Display for ActivityKind {
@@ -188,15 +230,23 @@ impl fmt::Display for ActivityKind {
 pub enum StaffRequest {
     /// Serve `student` (the first student not away when `None`): ends my
     /// current help, if any, and claims the student for me.
-    Serve { student: Option<String> },
+    Serve {
+        student: Option<String>,
+    },
     /// End my current help.
     Finish,
     /// The student I am helping is not there: end the help as not here.
     NotHere,
     /// Take students out of the queue without helping them.
-    Remove { students: Vec<String> },
-    SetOpen { open: bool },
-    Announce { text: String },
+    Remove {
+        students: Vec<String>,
+    },
+    SetOpen {
+        open: bool,
+    },
+    Announce {
+        text: String,
+    },
     /// Write a plain-text snapshot of the queue into the server's `prints/`.
     Print,
 }
@@ -215,24 +265,42 @@ pub enum StaffOutcome {
         finished: Option<FinishedHelp>,
     },
     /// Someone else served the student first; nothing changed.
-    AlreadyServed { student: String, by: String },
+    AlreadyServed {
+        student: String,
+        by: String,
+    },
     /// The student is not waiting (any more); nothing changed.
-    NotWaiting { student: String },
+    NotWaiting {
+        student: String,
+    },
     /// Nobody (who is here) is waiting.
     NobodyWaiting,
     Finished(FinishedHelp),
     /// `Finish` or `NotHere` while helping nobody.
     NotHelping,
-    MarkedNotHere { student: String, grace_mins: u32 },
-    Removed { students: Vec<String> },
+    MarkedNotHere {
+        student: String,
+        grace_mins: u32,
+    },
+    Removed {
+        students: Vec<String>,
+    },
     Opened,
     Closed,
-    Announced { reached: u32 },
-    Printed { path: String },
+    Announced {
+        reached: u32,
+    },
+    Printed {
+        path: String,
+    },
     /// The announcement breaks the text rule.
-    InvalidText { max_chars: u32 },
+    InvalidText {
+        max_chars: u32,
+    },
     /// The change could not be saved or written; nothing changed.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// A help that ended.
