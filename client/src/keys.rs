@@ -145,7 +145,7 @@ pub const AWAY: &[Binding] = &[
         "b",
         Action::Back,
         "I'm back",
-        "I'm back: tell staff you are here again (you keep your place)",
+        "I'm back, after staff could not find you",
     ),
     bind(
         &[Key::Char('c')],
