@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chrono::FixedOffset;
+use jqueue_shared::staff::UnixMillis;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, PASSWORD_RULE, is_valid_password, is_valid_text};
 use jqueue_shared::{AccountStatus, QueueView, RequestResult, SignInResult, TextField, sanitize};
 use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
@@ -18,6 +20,9 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::keys::{self, Action, Binding};
 use crate::net::{Disconnect, NetCommand, NetEvent, Password, StopReason};
+use crate::staff::{
+    Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
+};
 
 /// Everything that can happen to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +38,18 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(NetCommand),
-    /// Ring the terminal bell: it has just become the student's turn.
+    /// Ring the terminal bell: it has just become the student's turn, or
+    /// they should get ready, or staff could not find them.
     Bell,
+    /// Staff screen: a student joined while this staff member is free (the
+    /// bell and a desktop notification, see [`crate::alert`]).
+    JoinAlert,
     Quit,
 }
 
 /// Settings fixed for the whole run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each from the command line or the terminal
 pub struct Settings {
     /// The server, as the student gave it (shown on screen).
     pub server: String,
@@ -51,6 +61,8 @@ pub struct Settings {
     pub color: bool,
     /// False on a terminal that cannot show UTF-8: everything is drawn in ASCII.
     pub unicode: bool,
+    /// `jqueue --staff`: show the staff screen after signing in.
+    pub staff: bool,
 }
 
 /// The state of the connection, as far as the student needs to know.
@@ -79,6 +91,8 @@ pub enum Screen {
     Connecting,
     SignIn(Box<SignInForm>),
     Main,
+    /// `jqueue --staff`, signed in and fed staff views.
+    Staff(Box<StaffScreen>),
     /// The network task has stopped for good.
     Stopped(StopReason),
 }
@@ -120,7 +134,7 @@ impl SignInForm {
 #[derive(Debug, Clone)]
 pub enum Overlay {
     Help,
-    AskForm(AskForm),
+    AskForm(Box<AskForm>),
     ConfirmCancel,
     ConfirmQuit,
 }
@@ -130,9 +144,18 @@ pub enum Overlay {
 pub struct AskForm {
     pub description: Input,
     pub location: Input,
-    /// 0: description, 1: location.
+    /// The room's presence code: only once the server asked for it (the
+    /// student is not on a lab machine).
+    pub code: Option<Input>,
+    /// 0: description, 1: location, 2: code.
     pub focus: usize,
     pub error: Option<String>,
+}
+
+impl AskForm {
+    fn fields(&self) -> usize {
+        if self.code.is_some() { 3 } else { 2 }
+    }
 }
 
 /// A one-line message under the queue. It lives at most until `until`, and
@@ -197,6 +220,31 @@ pub struct Received {
 pub enum Pending {
     Join,
     Cancel,
+    Back,
+}
+
+/// News older than this when it arrives happened while the student was away
+/// (signed out, or their connection down), and the screen says so.
+pub const MISSED_AFTER_MS: UnixMillis = 10_000;
+
+/// The default of `--ready-at`, until the server's welcome says otherwise.
+pub const DEFAULT_READY_AT: u32 = 3;
+
+/// "Get ready" is given once per stay in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GetReady {
+    NotYet,
+    Given,
+}
+
+/// Who called the student, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    /// The staff member, sanitised.
+    pub by: String,
+    pub at: UnixMillis,
+    /// The call happened while the student was away.
+    pub missed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +257,17 @@ pub struct App {
     pub screen: Screen,
     pub queue: Option<Received>,
     pub your_turn: bool,
+    /// Who called the student, while it is their turn.
+    pub called: Option<Called>,
+    /// Marked not here: the place is kept until then (server clock).
+    pub away_until: Option<UnixMillis>,
+    /// Students this close to the front are told to get ready.
+    pub ready_at: u32,
+    /// Whether "get ready" has been given for this stay in line.
+    get_ready: GetReady,
+    /// The local time zone, for "called at 11:27" (UTC until the event loop
+    /// sets it, so tests never depend on the machine's zone).
+    pub time_zone: FixedOffset,
     pub announcement: Option<String>,
     pub notice: Option<Notice>,
     pub overlay: Option<Overlay>,
@@ -228,6 +287,11 @@ impl App {
             screen: Screen::Connecting,
             queue: None,
             your_turn: false,
+            called: None,
+            away_until: None,
+            ready_at: DEFAULT_READY_AT,
+            get_ready: GetReady::NotYet,
+            time_zone: FixedOffset::east_opt(0).expect("zero is a valid offset"),
             announcement: None,
             notice: None,
             overlay: None,
@@ -244,7 +308,7 @@ impl App {
         let effects = match event {
             Event::Key(key) => self.on_key(&key),
             Event::Net(event) => self.on_net(event),
-            Event::Tick | Event::Resize => Vec::new(),
+            Event::Tick | Event::Resize => self.on_staff_event(StaffEvent::Tick),
         };
         if effects.contains(&Effect::Quit) {
             self.quitting = true;
@@ -292,6 +356,7 @@ impl App {
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             // Waiting times count up on every row, in line or not.
             Screen::Main => self.queue_length().is_some_and(|n| n > 0),
+            Screen::Staff(staff) => staff.shows_clocks(),
             Screen::SignIn(form) => counting_down(form.retry_at),
             Screen::Connecting | Screen::Stopped(_) => false,
         }
@@ -317,7 +382,7 @@ impl App {
     }
 
     pub fn is_signed_in(&self) -> bool {
-        matches!(self.screen, Screen::Main)
+        matches!(self.screen, Screen::Main | Screen::Staff(_))
     }
 
     /// Seconds since the latest view arrived, to take off the estimates it
@@ -343,6 +408,16 @@ impl App {
             .map_or(u64::MAX, |ms: u64| ms / 1000)
     }
 
+    /// Whole minutes (rounded up) until `at` on the server's clock, as best
+    /// the latest view tells it.
+    pub fn minutes_until(&self, at: i64) -> u64 {
+        let server_now = self.queue.as_ref().map_or(at, |received| {
+            let since = self.now.saturating_duration_since(received.at).as_millis();
+            received.view.now_ms + i64::try_from(since).unwrap_or(i64::MAX)
+        });
+        u64::try_from(at - server_now).unwrap_or(0).div_ceil(60_000)
+    }
+
     /// Seconds until `at`, rounded up, never negative.
     pub fn seconds_until(&self, at: Instant) -> u64 {
         let left = at.saturating_duration_since(self.now);
@@ -355,18 +430,53 @@ impl App {
             (Some(Overlay::Help), _) => keys::HELP,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
+            (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
+            // The staff screen has its own table (crate::staff::keys).
+            (_, Screen::Staff(_)) => &[],
             (None, Screen::Connecting | Screen::Stopped(_)) => keys::WAITING,
         }
+    }
+
+    /// `NAME is not on the roster for COURSE: ask the professor`.
+    pub fn not_on_roster(&self) -> String {
+        let course = self
+            .course
+            .as_ref()
+            .map_or("this course", |(course, _)| course.as_str());
+        format!(
+            "{} is not on the roster for {course}: ask the professor",
+            self.settings.username
+        )
     }
 
     /// A line for the terminal after the TUI has gone, so the student knows
     /// where they stand.
     pub fn farewell(&self) -> Option<String> {
+        if matches!(self.screen, Screen::Stopped(StopReason::NotStaff)) {
+            return Some(format!(
+                "{} is not staff on this server",
+                self.settings.username
+            ));
+        }
+        if matches!(self.screen, Screen::Stopped(StopReason::NotOnRoster)) {
+            return Some(self.not_on_roster());
+        }
         if self.your_turn {
-            return Some("jqueue: it's your turn — the professor is ready for you.".to_owned());
+            return Some(match &self.called {
+                Some(called) => {
+                    format!("jqueue: it's your turn — {} (staff) called you.", called.by)
+                }
+                None => "jqueue: it's your turn — staff are ready for you.".to_owned(),
+            });
+        }
+        if self.away_until.is_some() {
+            return Some(
+                "jqueue: staff could not find you. Run jqueue and press b when you are back."
+                    .to_owned(),
+            );
         }
         let you = self.queue.as_ref()?.view.you.as_ref()?;
         Some(format!(
@@ -397,13 +507,19 @@ impl App {
 
     // ---- network events ----
 
+    #[allow(clippy::too_many_lines)] // one arm per network event reads best as one match
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             // A renewal stays silent unless it fails.
             NetEvent::Connecting { .. } if self.link == Link::Renewing => {}
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
-            NetEvent::Welcome { course, session } => {
+            NetEvent::Welcome {
+                course,
+                session,
+                ready_at,
+            } => {
                 self.link = Link::Up;
+                self.ready_at = ready_at;
                 self.server_shut_down = false;
                 self.course = Some((
                     sanitize(&course).into_owned(),
@@ -412,56 +528,66 @@ impl App {
             }
             NetEvent::NeedPassword(status) => return self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
+            NetEvent::SignedIn { .. } if self.settings.staff => {
+                // The staff view follows; until it comes, "connecting".
+                if !matches!(self.screen, Screen::Staff(_)) {
+                    self.screen = Screen::Connecting;
+                }
+            }
             NetEvent::SignedIn { .. } => {
                 if matches!(self.screen, Screen::Main) {
                     self.notify(Tone::Good, Holds::WhileUp, "Reconnected.");
                 }
                 self.screen = Screen::Main;
             }
-            NetEvent::View(view) => {
-                let place = view.you.as_ref().map(|you| you.position);
-                if self
-                    .notice
-                    .as_ref()
-                    .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
-                {
-                    self.notice = None;
+            NetEvent::StaffView(view) => {
+                if matches!(self.screen, Screen::Staff(_)) {
+                    return self.on_staff_event(StaffEvent::View(view));
                 }
-                if view.you.is_some() {
-                    self.your_turn = false;
-                    if self.pending == Some(Pending::Join) {
-                        self.pending = None;
-                    }
-                }
-                self.queue = Some(Received { view, at: self.now });
+                let settings = self.staff_settings();
+                self.screen = Screen::Staff(Box::new(StaffScreen::new(settings, view, self.now)));
             }
-            NetEvent::BeingHelped => {
-                self.pending = None;
-                if matches!(
-                    self.overlay,
-                    Some(Overlay::ConfirmCancel | Overlay::AskForm(_))
-                ) {
-                    self.overlay = None;
-                }
-                if !self.your_turn {
-                    self.your_turn = true;
-                    self.notice = None;
-                    if self.settings.bell {
-                        return vec![Effect::Bell];
-                    }
-                }
+            NetEvent::StaffOutcome(outcome) => {
+                return self.on_staff_event(StaffEvent::Outcome(outcome));
             }
-            NetEvent::Removed => {
+            NetEvent::View(view) => return self.on_view(view),
+            NetEvent::BeingHelped { by, at, arrived_at } => {
+                return self.on_being_helped(&by, at, arrived_at);
+            }
+            NetEvent::Removed { at, arrived_at } => {
                 self.your_turn = false;
+                self.called = None;
+                self.away_until = None;
                 if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
                     self.overlay = None;
                 }
+                let text = if arrived_at - at > MISSED_AFTER_MS {
+                    format!(
+                        "Staff took you off the queue at {} while you were away. \
+                         Press h to ask again.",
+                        self.clock_time(at)
+                    )
+                } else {
+                    "Staff took you off the queue. Press h to ask again.".to_owned()
+                };
                 self.notify_for(
                     REMOVED_NOTICE_LIFETIME,
                     Tone::Warning,
                     Holds::AtPosition(None),
-                    "The professor took you off the queue. Press h to ask again.",
+                    text,
                 );
+            }
+            NetEvent::NotHere { until, .. } => {
+                self.your_turn = false;
+                self.called = None;
+                self.notice = None;
+                self.away_until = Some(until);
+                if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
+                    self.overlay = None;
+                }
+                if self.settings.bell {
+                    return vec![Effect::Bell];
+                }
             }
             NetEvent::Announcement(text) => {
                 self.announcement = Some(sanitize(&text).into_owned());
@@ -494,6 +620,123 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
+        let place = view.you.as_ref().map(|you| you.position);
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
+        {
+            self.notice = None;
+        }
+        let before = self.position();
+        if let Some(you) = &view.you {
+            self.your_turn = false;
+            self.called = None;
+            self.away_until = you.away_until;
+            if self.pending == Some(Pending::Join) {
+                self.pending = None;
+            }
+        } else {
+            self.away_until = None;
+            self.get_ready = GetReady::NotYet;
+        }
+        self.queue = Some(Received { view, at: self.now });
+        self.get_ready(before)
+    }
+
+    /// One bell when the student's place first moves up to `ready_at`
+    /// (joining there already needs none: they just pressed the key).
+    fn get_ready(&mut self, before: Option<u32>) -> Vec<Effect> {
+        let Some(now) = self.position() else {
+            return Vec::new();
+        };
+        if self.get_ready == GetReady::Given || now > self.ready_at {
+            return Vec::new();
+        }
+        self.get_ready = GetReady::Given;
+        let moved_up = before.is_some_and(|before| before > self.ready_at);
+        if moved_up && self.settings.bell && self.away_until.is_none() {
+            vec![Effect::Bell]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Whether the student should get ready: at or above `ready_at`.
+    pub fn should_get_ready(&self) -> bool {
+        self.position().is_some_and(|p| p <= self.ready_at)
+    }
+
+    fn on_being_helped(&mut self, by: &str, at: UnixMillis, arrived_at: UnixMillis) -> Vec<Effect> {
+        self.pending = None;
+        self.away_until = None;
+        if matches!(
+            self.overlay,
+            Some(Overlay::ConfirmCancel | Overlay::AskForm(_))
+        ) {
+            self.overlay = None;
+        }
+        self.called = Some(Called {
+            by: sanitize(by).into_owned(),
+            at,
+            missed: arrived_at - at > MISSED_AFTER_MS,
+        });
+        if self.your_turn {
+            return Vec::new();
+        }
+        self.your_turn = true;
+        self.notice = None;
+        if self.settings.bell {
+            vec![Effect::Bell]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `11:27`, in the local time zone.
+    pub fn clock_time(&self, at: UnixMillis) -> String {
+        chrono::DateTime::from_timestamp_millis(at).map_or_else(String::new, |at| {
+            at.with_timezone(&self.time_zone)
+                .format("%H:%M")
+                .to_string()
+        })
+    }
+
+    /// What the staff screen needs to know, for `jqueue --staff`.
+    fn staff_settings(&self) -> StaffSettings {
+        StaffSettings {
+            me: self.settings.username.clone(),
+            role: Role::Assistant,
+            address: self.settings.server.clone(),
+            fingerprint: None,
+            bell: self.settings.bell,
+            theme: if self.settings.color {
+                StaffTheme::COLOR
+            } else {
+                StaffTheme::PLAIN
+            },
+            time_zone: self.time_zone,
+        }
+    }
+
+    /// Passes an event to the staff screen, if it is showing, and turns its
+    /// effects into the client's.
+    fn on_staff_event(&mut self, event: StaffEvent) -> Vec<Effect> {
+        let Screen::Staff(staff) = &mut self.screen else {
+            return Vec::new();
+        };
+        staff
+            .update(event, self.now)
+            .into_iter()
+            .map(|effect| match effect {
+                StaffEffect::Request(request) => Effect::Send(NetCommand::Staff(request)),
+                StaffEffect::JoinAlert => Effect::JoinAlert,
+                StaffEffect::Quit => Effect::Quit,
+            })
+            .collect()
     }
 
     fn on_need_password(&mut self, status: AccountStatus) -> Vec<Effect> {
@@ -535,6 +778,10 @@ impl App {
             SignInResult::InvalidPassword => {
                 format!("That password is not allowed: use {PASSWORD_RULE}.")
             }
+            SignInResult::TooManyAccounts { retry_after_ms } => format!(
+                "Too many new accounts from this computer: try again in {} min.",
+                retry_after_ms.div_ceil(60_000)
+            ),
             SignInResult::UsernameTaken => {
                 **form = SignInForm::new(false);
                 "That account has a password already: enter it.".to_owned()
@@ -573,6 +820,23 @@ impl App {
                 self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
                 return;
             }
+            RequestResult::Back => {
+                self.away_until = None;
+                match self.position() {
+                    Some(position) => self.notify(
+                        Tone::Good,
+                        Holds::AtPosition(Some(position)),
+                        format!("Welcome back: you keep your place, #{position}."),
+                    ),
+                    None => self.notify(Tone::Good, Holds::Anyway, "Welcome back."),
+                }
+                return;
+            }
+            RequestResult::NotAway => {
+                self.away_until = None;
+                self.notify(Tone::Info, Holds::Anyway, "You were not marked away.");
+                return;
+            }
             RequestResult::QueueClosed => {
                 "The queue is closed: the professor is not taking requests right now.".to_owned()
             }
@@ -582,6 +846,40 @@ impl App {
             ),
             RequestResult::StorageFailure => {
                 "The server could not save your request. Try again in a moment.".to_owned()
+            }
+            RequestResult::BeingHelped => {
+                self.close_ask_form();
+                self.notify(
+                    Tone::Info,
+                    Holds::Anyway,
+                    "Staff are helping you right now.",
+                );
+                return;
+            }
+            RequestResult::Cooldown { until } => {
+                let mins = self.minutes_until(*until);
+                format!("Cooldown: you can ask again in {mins} min.")
+            }
+            RequestResult::MaxHelps { max } => {
+                format!("You have had {max} helps this session, the most this course allows.")
+            }
+            RequestResult::CodeNeeded => {
+                if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+                    form.code = Some(Input::default());
+                    form.focus = 2;
+                }
+                "You are not on a lab machine: type the 4-digit code shown on the staff screen."
+                    .to_owned()
+            }
+            RequestResult::WrongCode { retry_after_ms } => {
+                if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+                    form.code = Some(Input::default());
+                    form.focus = 2;
+                }
+                format!(
+                    "That code is wrong or too old: try again in {} s.",
+                    retry_after_ms.div_ceil(1000)
+                )
             }
         };
         // Keep the form open, with what was typed, so nothing is lost.
@@ -601,6 +899,9 @@ impl App {
     // ---- keys ----
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if matches!(self.screen, Screen::Staff(_)) {
+            return self.on_staff_event(StaffEvent::Key(*key));
+        }
         let action = keys::action(self.key_table(), key);
         if action == Some(Action::QuitNow) {
             return vec![Effect::Quit];
@@ -610,7 +911,7 @@ impl App {
             None => match &self.screen {
                 Screen::Main => self.on_main_key(action),
                 Screen::SignIn(_) => self.on_sign_in_key(action, key),
-                Screen::Connecting | Screen::Stopped(_) => Vec::new(),
+                Screen::Connecting | Screen::Stopped(_) | Screen::Staff(_) => Vec::new(),
             },
         }
     }
@@ -639,7 +940,25 @@ impl App {
                 }
             }
             Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help),
+            Some(Action::Back) => return self.send_back(),
             _ => {}
+        }
+        Vec::new()
+    }
+
+    /// `b`: "I'm back", after staff could not find the student.
+    fn send_back(&mut self) -> Vec<Effect> {
+        if self.away_until.is_none() {
+            self.notify(Tone::Info, Holds::Anyway, "You are not marked away.");
+        } else if self.link != Link::Up {
+            self.notify(
+                Tone::Warning,
+                Holds::WhileDown,
+                "Not connected: wait until jqueue reconnects.",
+            );
+        } else if self.pending.is_none() {
+            self.pending = Some(Pending::Back);
+            return vec![Effect::Send(NetCommand::Back)];
         }
         Vec::new()
     }
@@ -664,12 +983,13 @@ impl App {
                 "The queue is closed: the professor is not taking requests right now.",
             );
         } else if self.pending.is_none() {
-            self.overlay = Some(Overlay::AskForm(AskForm {
+            self.overlay = Some(Overlay::AskForm(Box::new(AskForm {
                 description: Input::default(),
                 location: Input::new(self.settings.location.clone()),
+                code: None,
                 focus: 0,
                 error: None,
-            }));
+            })));
         }
     }
 
@@ -697,17 +1017,21 @@ impl App {
 
     fn on_ask_form_key(
         &mut self,
-        mut form: AskForm,
+        mut form: Box<AskForm>,
         action: Option<Action>,
         key: &KeyEvent,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
         match action {
             Some(Action::Close) => return effects,
-            Some(Action::NextField | Action::PreviousField) => form.focus = 1 - form.focus,
+            Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields(),
+            Some(Action::PreviousField) => {
+                form.focus = (form.focus + form.fields() - 1) % form.fields();
+            }
             Some(Action::Submit) if self.pending.is_none() => {
                 let description = form.description.value().trim().to_owned();
                 let location = form.location.value().trim().to_owned();
+                let code = form.code.as_ref().map(|c| c.value().trim().to_owned());
                 if !is_valid_text(&description) {
                     form.error = Some(too_long(TextField::Description));
                 } else if !is_valid_text(&location) {
@@ -720,15 +1044,16 @@ impl App {
                     effects.push(Effect::Send(NetCommand::AskForHelp {
                         description,
                         location,
+                        code,
                     }));
                 }
             }
             Some(_) => {}
             None => {
-                let input = if form.focus == 0 {
-                    &mut form.description
-                } else {
-                    &mut form.location
+                let input = match (form.focus, &mut form.code) {
+                    (0, _) => &mut form.description,
+                    (2, Some(code)) => code,
+                    _ => &mut form.location,
                 };
                 edit(input, key);
                 form.error = None;

@@ -15,7 +15,7 @@ use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 use jqueue_shared::validate::is_valid_username;
 
-/// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell]`
+/// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`
 #[derive(Debug, Parser)]
 #[command(
     name = "jqueue",
@@ -43,9 +43,15 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Do not ring the terminal bell when it is your turn.
+    /// Do not ring the terminal bell when it is your turn (or, with
+    /// --staff, when a student joins).
     #[arg(long)]
     pub no_bell: bool,
+
+    /// Open the staff screen (for staff accounts): serve the queue with the
+    /// professor and the other TAs.
+    #[arg(long)]
+    pub staff: bool,
 }
 
 /// What `jqueue` does instead of opening the screen.
@@ -64,6 +70,7 @@ pub struct Config {
     pub username: String,
     pub data_dir: PathBuf,
     pub bell: bool,
+    pub staff: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -99,6 +106,7 @@ impl Cli {
             username,
             data_dir,
             bell: !self.no_bell,
+            staff: self.staff,
         })
     }
 }
@@ -277,17 +285,19 @@ mod tests {
             .unwrap();
         assert_eq!(config.username, "alice");
         assert!(!config.bell);
+        assert!(!config.staff);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/jq"));
         // The default server, unless JQUEUE_SERVER is set for the test run.
         if std::env::var_os("JQUEUE_SERVER").is_none() {
             assert_eq!(config.server.to_string(), "127.0.0.1:7420");
         }
 
-        let config = parse(&["--user", "bob", "--server", "lab:7500"])
+        let config = parse(&["--user", "bob", "--server", "lab:7500", "--staff"])
             .unwrap()
             .into_config(|_| None)
             .unwrap();
         assert_eq!(config.username, "bob");
+        assert!(config.staff);
         assert!(config.bell);
         assert_eq!(config.server.port, 7500);
     }

@@ -11,12 +11,14 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::Offset as _;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{self as term, Event as TermEvent};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
+use crate::alert;
 use crate::app::{App, Effect, Event, Screen, Settings};
 use crate::cli::Config;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
@@ -36,8 +38,11 @@ pub struct EventLoop<B: Backend> {
 }
 
 /// Where the bell goes: the real terminal, or nowhere in tests (which count
-/// the rings instead).
-pub struct BellSink(Box<dyn Write + Send>);
+/// the rings instead). Inside tmux, notifications are wrapped for it.
+pub struct BellSink {
+    out: Box<dyn Write + Send>,
+    tmux: bool,
+}
 
 impl std::fmt::Debug for BellSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,11 +52,22 @@ impl std::fmt::Debug for BellSink {
 
 impl BellSink {
     pub fn stdout() -> Self {
-        Self(Box::new(std::io::stdout()))
+        Self {
+            out: Box::new(std::io::stdout()),
+            tmux: std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()),
+        }
     }
 
     pub fn silent() -> Self {
-        Self(Box::new(std::io::sink()))
+        Self {
+            out: Box::new(std::io::sink()),
+            tmux: false,
+        }
+    }
+
+    /// Writes `bytes`; a bell that cannot be written is not worth failing for.
+    fn ring(&mut self, bytes: &[u8]) {
+        let _ = self.out.write_all(bytes).and_then(|()| self.out.flush());
     }
 }
 
@@ -122,12 +138,13 @@ where
                 }
                 Effect::Bell => {
                     self.bells += 1;
-                    // A bell that cannot be written is not worth failing for.
-                    let _ = self
-                        .bell
-                        .0
-                        .write_all(b"\x07")
-                        .and_then(|()| self.bell.0.flush());
+                    self.bell.ring(b"\x07");
+                }
+                Effect::JoinAlert => {
+                    self.bells += 1;
+                    let tmux = self.bell.tmux;
+                    self.bell
+                        .ring(&alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, tmux));
                 }
                 Effect::Quit => {}
             }
@@ -194,23 +211,22 @@ where
         location: host_name(),
         color,
         unicode,
+        staff: config.staff,
     };
     let (commands, mut net_events, net_task) = net::spawn(NetConfig {
         tokens: TokenStore::for_server(&config.data_dir, &config.server),
         server: config.server,
         username: config.username,
         backoff: net::Backoff::default(),
+        staff: config.staff,
     });
     let (event_tx, mut terminal_events) = mpsc::unbounded_channel();
     spawn_terminal_reader(event_tx.clone());
     spawn_signal_watch(event_tx);
 
-    let mut event_loop = EventLoop::new(
-        terminal,
-        App::new(settings, Instant::now()),
-        commands,
-        BellSink::stdout(),
-    );
+    let mut app = App::new(settings, Instant::now());
+    app.time_zone = chrono::Local::now().offset().fix();
+    let mut event_loop = EventLoop::new(terminal, app, commands, BellSink::stdout());
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;

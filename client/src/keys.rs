@@ -12,6 +12,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 pub enum Action {
     AskForHelp,
     CancelRequest,
+    /// "I'm back", after staff could not find the student.
+    Back,
     Quit,
     /// Ctrl-C: leave at once, from anywhere (the place in line is still kept).
     QuitNow,
@@ -111,6 +113,39 @@ pub const MAIN: &[Binding] = &[
         Action::AskForHelp,
         "ask for help",
         "Ask for help: join the queue (h or Enter)",
+    ),
+    bind(
+        &[Key::Char('c')],
+        "c",
+        Action::CancelRequest,
+        "cancel",
+        "Cancel your request and leave the queue",
+    ),
+    bind(
+        &[Key::Char('q')],
+        "q",
+        Action::Quit,
+        "quit",
+        "Quit jqueue: you keep your place in line",
+    ),
+    bind(
+        &[Key::Char('?')],
+        "?",
+        Action::ToggleHelp,
+        "help",
+        "Show or hide this help",
+    ),
+    CTRL_C,
+];
+
+/// The main screen while staff could not find the student: `b` first.
+pub const AWAY: &[Binding] = &[
+    bind(
+        &[Key::Char('b')],
+        "b",
+        Action::Back,
+        "I'm back",
+        "I'm back, after staff could not find you",
     ),
     bind(
         &[Key::Char('c')],
@@ -276,6 +311,7 @@ mod tests {
     fn no_table_binds_a_key_twice() {
         for table in [
             MAIN,
+            AWAY,
             ASK_FORM,
             CONFIRM,
             HELP,

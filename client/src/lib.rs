@@ -3,6 +3,9 @@
 //! - [`cli`]: the command line, checked before the TUI starts.
 //! - [`token_store`]: the session token file (mode 0600, one per server).
 //! - [`net`]: the network task, which owns the connection.
+//! - [`staff`]: the staff screen (`jqueue --staff`, and the professor's
+//!   screen inside `jqueue-server`), fed staff views, sending staff requests.
+//! - [`alert`]: the bytes of the bell and desktop notifications.
 //! - [`app`]: the client's state and the pure `update` that changes it.
 //! - [`keys`]: the key bindings, one table per screen.
 //! - [`ui`]: drawing, one file per screen; drawing never changes state.
@@ -10,12 +13,14 @@
 //! - [`event_loop`]: joins terminal, network and timer events to the app, generic
 //!   over the ratatui backend so tests drive the whole client.
 
+pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod event_loop;
 pub mod keys;
 pub mod logging;
 pub mod net;
+pub mod staff;
 pub mod token_store;
 pub mod ui;
 

@@ -8,10 +8,16 @@
 //! countdown) and connects again, resuming with the stored token so the
 //! student keeps their place. It never draws anything and never decides what
 //! the student sees. Raw error text goes to the log, for whoever debugs it.
+//!
+//! With `--staff` it also asks for the staff view after every sign-in and
+//! carries staff requests and their outcomes; a server that says the account
+//! is not staff stops it for good.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 use jqueue_shared::{
     AccountStatus, ClientMsg, FrameError, FrameReader, PROTOCOL_VERSION, ProtocolError, QueueView,
     RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
@@ -63,8 +69,14 @@ pub enum NetCommand {
     AskForHelp {
         description: String,
         location: String,
+        /// The room's presence code, once the server asked for it.
+        code: Option<String>,
     },
     Cancel,
+    /// "I'm back", after staff could not find the student.
+    Back,
+    /// A staff request (staff screen only).
+    Staff(StaffRequest),
     /// Close the connection and end the task. This is not a logout: the token
     /// stays, so the student keeps their place and the next run resumes.
     Quit,
@@ -81,6 +93,8 @@ pub enum NetEvent {
     Welcome {
         course: String,
         session: String,
+        /// The position at which a student is told to get ready.
+        ready_at: u32,
     },
     /// The server wants a password: `Known` for a returning student, `New` for
     /// one who must create a password.
@@ -90,8 +104,28 @@ pub enum NetEvent {
         username: String,
     },
     View(QueueView),
-    BeingHelped,
-    Removed,
+    /// It is the student's turn: `by` (unsanitised) called them at `at`.
+    /// `arrived_at` is this machine's clock when the news came, so the app
+    /// can tell news from the moment from news the student missed.
+    BeingHelped {
+        by: String,
+        at: UnixMillis,
+        arrived_at: UnixMillis,
+    },
+    Removed {
+        at: UnixMillis,
+        arrived_at: UnixMillis,
+    },
+    /// Staff could not find the student; the place is kept until `until`.
+    NotHere {
+        at: UnixMillis,
+        until: UnixMillis,
+        arrived_at: UnixMillis,
+    },
+    /// The latest staff view (staff screen only).
+    StaffView(Arc<StaffView>),
+    /// The answer to a staff request.
+    StaffOutcome(StaffOutcome),
     Announcement(String),
     Request(RequestResult),
     /// The server announced it is going away; the close that follows is expected.
@@ -135,6 +169,10 @@ pub enum StopReason {
     SignedInElsewhere,
     /// The server does not accept this username.
     InvalidUsername,
+    /// `--staff` for an account that is not staff.
+    NotStaff,
+    /// The course has a roster and this name is not on it.
+    NotOnRoster,
 }
 
 /// Everything the task needs to know.
@@ -144,6 +182,8 @@ pub struct NetConfig {
     pub username: String,
     pub tokens: TokenStore,
     pub backoff: Backoff,
+    /// Ask for the staff view after every sign-in (`jqueue --staff`).
+    pub staff: bool,
 }
 
 /// Starts the network task on the current tokio runtime.
@@ -348,12 +388,20 @@ impl NetTask {
     async fn on_server_msg(&mut self, conn: &mut Conn, msg: ServerMsg) -> Step {
         let event = match msg {
             ServerMsg::Welcome {
-                course, session, ..
+                course,
+                session,
+                ready_at,
+                ..
             } => {
                 if conn.stage != Stage::AwaitingWelcome {
                     return Step::Continue;
                 }
-                if !self.emit(NetEvent::Welcome { course, session }).await {
+                let welcome = NetEvent::Welcome {
+                    course,
+                    session,
+                    ready_at,
+                };
+                if !self.emit(welcome).await {
                     return Step::End(Outcome::Quit);
                 }
                 return self.start_sign_in(conn).await;
@@ -365,6 +413,9 @@ impl NetTask {
                 AccountStatus::InvalidUsername => {
                     return Step::End(Outcome::Stop(StopReason::InvalidUsername));
                 }
+                AccountStatus::NotOnRoster => {
+                    return Step::End(Outcome::Stop(StopReason::NotOnRoster));
+                }
                 AccountStatus::Known | AccountStatus::New => {
                     conn.stage = Stage::AwaitingPassword;
                     NetEvent::NeedPassword(status)
@@ -372,8 +423,26 @@ impl NetTask {
             },
             ServerMsg::SignIn(result) => return self.on_sign_in(conn, result).await,
             ServerMsg::View(view) => NetEvent::View(view),
-            ServerMsg::BeingHelped => NetEvent::BeingHelped,
-            ServerMsg::Removed => NetEvent::Removed,
+            ServerMsg::BeingHelped { by, at } => NetEvent::BeingHelped {
+                by,
+                at,
+                arrived_at: wall_clock(),
+            },
+            ServerMsg::Removed { at } => NetEvent::Removed {
+                at,
+                arrived_at: wall_clock(),
+            },
+            ServerMsg::NotHere { at, until } => NetEvent::NotHere {
+                at,
+                until,
+                arrived_at: wall_clock(),
+            },
+            ServerMsg::StaffView(view) => NetEvent::StaffView(Arc::from(view)),
+            ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
+            ServerMsg::NotStaff { username } => {
+                tracing::warn!(%username, "not staff on this server");
+                return Step::End(Outcome::Stop(StopReason::NotStaff));
+            }
             ServerMsg::Announcement { text } => NetEvent::Announcement(text),
             ServerMsg::Request(result) => NetEvent::Request(result),
             ServerMsg::ShuttingDown => {
@@ -441,11 +510,16 @@ impl NetTask {
                     }
                     self.token = Some(token);
                 }
-                if self.emit(NetEvent::SignedIn { username }).await {
-                    Step::Continue
-                } else {
-                    Step::End(Outcome::Quit)
+                if !self.emit(NetEvent::SignedIn { username }).await {
+                    return Step::End(Outcome::Quit);
                 }
+                if self.config.staff {
+                    // After every sign-in, so a reconnect brings the view back.
+                    if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
+                        return Step::End(outcome);
+                    }
+                }
+                Step::Continue
             }
             SignInResult::TokenRejected => {
                 tracing::info!("token rejected; signing in with a password");
@@ -457,10 +531,12 @@ impl NetTask {
             }
             SignInResult::ServerFull => Step::End(conn.lost(Disconnect::ServerFull)),
             SignInResult::InvalidUsername => Step::End(Outcome::Stop(StopReason::InvalidUsername)),
+            SignInResult::NotOnRoster { .. } => Step::End(Outcome::Stop(StopReason::NotOnRoster)),
             failure @ (SignInResult::WrongCredentials
             | SignInResult::UsernameTaken
             | SignInResult::InvalidPassword
-            | SignInResult::TooManyAttempts { .. }) => {
+            | SignInResult::TooManyAttempts { .. }
+            | SignInResult::TooManyAccounts { .. }) => {
                 conn.stage = Stage::AwaitingPassword;
                 if self.emit(NetEvent::SignInFailed(failure)).await {
                     Step::Continue
@@ -493,11 +569,17 @@ impl NetTask {
             Some(NetCommand::AskForHelp {
                 description,
                 location,
+                code,
             }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
                 description,
                 location,
+                code,
             },
             Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
+            Some(NetCommand::Back) if conn.stage == Stage::SignedIn => ClientMsg::Back,
+            Some(NetCommand::Staff(request)) if conn.stage == Stage::SignedIn => {
+                ClientMsg::Staff(request)
+            }
             Some(other) => {
                 tracing::debug!(?other, stage = ?conn.stage, "dropped: not valid at this stage");
                 return Step::Continue;
@@ -530,6 +612,13 @@ impl Conn {
             welcomed: self.stage != Stage::AwaitingWelcome,
         }
     }
+}
+
+/// This machine's wall clock, in the protocol's unit.
+fn wall_clock() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as UnixMillis)
 }
 
 fn frame_error(conn: &Conn, error: &FrameError) -> Disconnect {

@@ -33,6 +33,8 @@ fn queue_at(now_ms: i64, alice_joined_at_ms: Option<i64>) -> QueueView {
             position: 2,
             joined_at_ms,
             estimated_wait_secs: None,
+            away_until: None,
+            place: jqueue_shared::Place::Arrival,
         }
     });
     QueueView {

@@ -54,6 +54,7 @@ async fn sign_in(net: &mpsc::Sender<NetEvent>) {
     net.send(NetEvent::Welcome {
         course: "CS 101".into(),
         session: "s".into(),
+        ready_at: 3,
     })
     .await
     .unwrap();

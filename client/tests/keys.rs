@@ -22,6 +22,7 @@ fn join_sends_description_and_prefilled_location() {
         [NetCommand::AskForHelp {
             description: "segfault in list.c".into(),
             location: "lab1-pc07".into(),
+            code: None,
         }]
     );
     assert!(h.screen_contains("Sending"));
@@ -71,6 +72,7 @@ fn enter_also_asks_and_the_location_can_be_edited() {
         [NetCommand::AskForHelp {
             description: String::new(),
             location: "room 204".into(),
+            code: None,
         }]
     );
 }
@@ -234,12 +236,12 @@ fn the_bell_rings_once_when_it_becomes_your_turn() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(2, Some(1))));
     assert_eq!(h.client.bells(), 0);
-    h.net(NetEvent::BeingHelped);
+    h.net(common::called_by("bob"));
     h.net(NetEvent::View(view(1, None)));
     assert_eq!(h.client.bells(), 1);
     assert!(h.screen_contains("IT'S YOUR TURN"));
     // A repeat of the same news does not ring again.
-    h.net(NetEvent::BeingHelped);
+    h.net(common::called_by("bob"));
     assert_eq!(h.client.bells(), 1);
 }
 
@@ -252,7 +254,7 @@ fn no_bell_means_no_bell() {
     h.net(NetEvent::SignedIn {
         username: "alice".into(),
     });
-    h.net(NetEvent::BeingHelped);
+    h.net(common::called_by("bob"));
     assert!(h.screen_contains("IT'S YOUR TURN"));
     assert_eq!(h.client.bells(), 0);
 }

@@ -31,6 +31,10 @@ struct Client {
 
 impl Client {
     fn start(port: u16, token: Option<SessionToken>) -> Self {
+        Self::start_as(port, token, false)
+    }
+
+    fn start_as(port: u16, token: Option<SessionToken>, staff: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let server = ServerAddr {
             host: "127.0.0.1".into(),
@@ -45,6 +49,7 @@ impl Client {
             username: "alice".into(),
             tokens: tokens.clone(),
             backoff: Backoff::default(),
+            staff,
         });
         Self {
             commands,
@@ -113,6 +118,7 @@ impl FakeConn {
             protocol_version: PROTOCOL_VERSION,
             course: "CS 101".into(),
             session: "s".into(),
+            ready_at: 3,
         })
         .await;
     }
@@ -388,6 +394,7 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
         server,
         username: "alice".into(),
         backoff: Backoff::default(),
+        staff: false,
     });
     assert_eq!(
         events.recv().await,
@@ -404,4 +411,68 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
         ),
         "{event:?}"
     );
+}
+
+/// `jqueue --staff`: the staff view is asked for after every sign-in, and
+/// staff requests and outcomes go through.
+#[tokio::test]
+async fn staff_watch_the_staff_view_after_signing_in() {
+    use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+    let (listener, port) = listener().await;
+    let token = SessionToken([7; 16]);
+    let mut client = Client::start_as(port, Some(token), true);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert_eq!(conn.recv().await, ClientMsg::Resume { token });
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token,
+    }))
+    .await;
+    assert_eq!(conn.recv().await, ClientMsg::WatchStaff);
+    client
+        .commands
+        .send(NetCommand::Staff(StaffRequest::Finish))
+        .unwrap();
+    assert_eq!(conn.recv().await, ClientMsg::Staff(StaffRequest::Finish));
+    conn.send(ServerMsg::StaffOutcome(StaffOutcome::NotHelping))
+        .await;
+    loop {
+        if let NetEvent::StaffOutcome(outcome) = client.next_news().await {
+            assert_eq!(outcome, StaffOutcome::NotHelping);
+            break;
+        }
+    }
+}
+
+/// A student account asking for the staff view: the task stops for good.
+#[tokio::test]
+async fn not_staff_stops_the_task() {
+    let (listener, port) = listener().await;
+    let token = SessionToken([8; 16]);
+    let mut client = Client::start_as(port, Some(token), true);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    conn.recv().await;
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token,
+    }))
+    .await;
+    assert_eq!(conn.recv().await, ClientMsg::WatchStaff);
+    conn.send(ServerMsg::NotStaff {
+        username: "alice".into(),
+    })
+    .await;
+    loop {
+        match client.next_news().await {
+            NetEvent::Stopped(reason) => {
+                assert_eq!(reason, StopReason::NotStaff);
+                break;
+            }
+            NetEvent::Welcome { .. } | NetEvent::SignedIn { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(client.events.recv().await.is_none(), "nothing else happens");
 }

@@ -121,7 +121,10 @@ fn too_many_attempts_goes_when_the_countdown_ends() {
 fn being_taken_off_the_queue_stays_until_the_student_asks_again() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(3, Some(2))));
-    h.net(NetEvent::Removed);
+    h.net(NetEvent::Removed {
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 500,
+    });
     h.net(NetEvent::View(view(2, None)));
     h.advance(300);
     assert!(

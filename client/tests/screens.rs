@@ -119,7 +119,7 @@ fn main_shows_names_when_the_server_does() {
 fn main_your_turn() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(3, Some(1))));
-    h.net(NetEvent::BeingHelped);
+    h.net(common::called_by("bob"));
     h.net(NetEvent::View(view(2, None)));
     snapshot("main_your_turn", &h);
 }
@@ -250,7 +250,7 @@ fn no_color_uses_no_colour_at_all() {
         own_row_reversed,
         "the own row is still highlighted, by reverse video"
     );
-    h.net(NetEvent::BeingHelped);
+    h.net(common::called_by("bob"));
     for cell in &h.client.terminal().backend().buffer().content {
         assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
     }

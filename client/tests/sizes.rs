@@ -62,7 +62,7 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
         "your_turn" => {
             signed_in(&mut h);
             h.net(NetEvent::View(view(3, Some(1))));
-            h.net(NetEvent::BeingHelped);
+            h.net(common::called_by("bob"));
             h.net(NetEvent::View(view(2, None)));
         }
         "closed" => {

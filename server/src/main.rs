@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::CommandFactory as _;
 use jqueue_server::cli::{Cli, Command};
-use jqueue_server::screen::console;
+use jqueue_server::screen::{console, tui};
 use jqueue_server::{Server, bind, run};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
@@ -72,6 +72,7 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         .ok()
         .map(|()| init_logging(&logs_dir, cli.headless));
     let server = Server::start(config)?;
+    let server_professor = server.config().professor.clone();
     let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");
@@ -94,11 +95,21 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             }
         }
     } else {
-        // The staff screen lands in the next commit (it moves to the client
-        // crate, shared with TAs).
-        handle.shutdown();
-        network.await?;
-        anyhow::bail!("run with --headless: the staff screen is being moved");
+        let options = tui::Options {
+            professor: server_professor,
+            addr,
+            fingerprint: None,
+        };
+        tokio::select! {
+            result = tui::run(handle.clone(), options) => {
+                result?;
+                handle.shutdown();
+                network.await?;
+            }
+            // SIGTERM or Ctrl-C from outside: the network side has already told
+            // every student. Dropping the screen's future puts the terminal back.
+            result = &mut network => result?,
+        }
     }
     Ok(())
 }

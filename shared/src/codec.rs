@@ -265,7 +265,10 @@ mod tests {
             ClientMsg::Back,
             ClientMsg::WatchStaff,
             ClientMsg::Staff(crate::staff::StaffRequest::Serve {
-                student: Some("bob".into()),
+                student: Some("alice".into()),
+            }),
+            ClientMsg::Staff(crate::staff::StaffRequest::Remove {
+                students: vec!["bob".into(), "carol".into()],
             }),
             ClientMsg::Logout,
             ClientMsg::Ping { nonce: u64::MAX },

@@ -113,6 +113,41 @@ impl TestServer {
         Ok(Self { addr, handle, task })
     }
 
+    /// A staff request, as the professor at the server's own screen.
+    pub async fn professor(&self, request: StaffRequest) -> StaffOutcome {
+        self.handle.professor(request).await
+    }
+
+    /// The professor serves `student` (the first one here when `None`).
+    pub async fn serve(&self, student: Option<&str>) -> StaffOutcome {
+        self.professor(StaffRequest::Serve {
+            student: student.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// The professor ends their help.
+    pub async fn finish(&self) -> StaffOutcome {
+        self.professor(StaffRequest::Finish).await
+    }
+
+    /// The staff view once it shows every change made so far: a round trip
+    /// through the actor comes after the publish of any earlier change.
+    pub async fn view(&self) -> std::sync::Arc<StaffView> {
+        let _ = self.handle.is_staff("").await;
+        self.handle.staff_views().borrow().clone()
+    }
+
+    /// The names of the students waiting, in order.
+    pub async fn waiting(&self) -> Vec<String> {
+        self.view()
+            .await
+            .rows
+            .iter()
+            .map(|r| r.username.clone())
+            .collect()
+    }
+
     /// Shuts down gracefully and waits until every connection has closed.
     pub async fn stop(self) -> Result<()> {
         self.handle.shutdown();
@@ -343,6 +378,7 @@ impl Student {
         let msg = ClientMsg::AskForHelp {
             description: description.into(),
             location: "lab 1".into(),
+            code: None,
         };
         self.request(msg).await
     }

@@ -51,7 +51,10 @@ struct Model {
     open: bool,
     /// Acknowledged waiting students, in order.
     waiting: Vec<String>,
+    /// Helps that ended as helped (what the helped log lists).
     helped: BTreeSet<String>,
+    /// Whom the professor is helping right now.
+    helping: Option<String>,
     /// Students with a request in flight at the kill: either state is fine.
     uncertain: HashSet<String>,
     /// Students an in-flight serve may have helped.
@@ -99,6 +102,11 @@ fn apply_request(model: &mut Model, who: &str, result: &RequestResult, racing: b
             );
         }
         RequestResult::QueueClosed => ensure!(!model.open, "{who}: closed, model says open"),
+        RequestResult::BeingHelped => ensure!(
+            model.helping.as_deref() == Some(who),
+            "{who}: being helped, model says {:?}",
+            model.helping
+        ),
         RequestResult::Cancelled => {
             ensure!(
                 model.position(who).is_some(),
@@ -117,11 +125,31 @@ fn apply_request(model: &mut Model, who: &str, result: &RequestResult, racing: b
     Ok(())
 }
 
-/// A console answer about a serve or remove, applied to the model.
+/// A console answer (the staff outcomes' one wording) about a serve, a
+/// finish, a remove or open/close, applied to the model.
 fn apply_console(model: &mut Model, command: &str, answer: &str) -> Result<()> {
     let context = || format!("{command:?} -> {answer:?}");
-    if let Some(rest) = answer.strip_prefix("served ") {
-        let (who, how) = rest.split_once(' ').with_context(context)?;
+    let mut rest = answer;
+    // A serve or a finish first ends the help in progress, as helped.
+    if let Some(after) = rest.strip_prefix("Finished with ") {
+        let (who, tail) = after.split_once(" after ").with_context(context)?;
+        ensure!(model.helping.as_deref() == Some(who), "{}", context());
+        let (what, next) = tail.split_once('.').with_context(context)?;
+        let first = what.ends_with("first help this session, added to the helped log");
+        ensure!(
+            first != model.helped.contains(who),
+            "first help? {}",
+            context()
+        );
+        model.helped.insert(who.to_owned());
+        model.helping = None;
+        rest = next.trim_start();
+        if rest.is_empty() {
+            return Ok(());
+        }
+    }
+    if let Some(after) = rest.strip_prefix("Serving ") {
+        let who = after.split([' ', '.', ':']).next().with_context(context)?;
         if command == "serve" {
             ensure!(
                 model.waiting.first().map(String::as_str) == Some(who),
@@ -131,28 +159,30 @@ fn apply_console(model: &mut Model, command: &str, answer: &str) -> Result<()> {
         } else {
             ensure!(model.position(who).is_some(), "{}", context());
         }
-        let first = how == "(first help this session)";
         ensure!(
-            first != model.helped.contains(who),
-            "first help? {}",
+            after.contains("helped earlier") == model.helped.contains(who),
+            "helped before? {}",
             context()
         );
         model.take(who);
-        model.helped.insert(who.to_owned());
-    } else if answer == "nobody to serve" {
-        let target = command.strip_prefix("serve ");
-        match target {
-            None => ensure!(model.waiting.is_empty(), "{}", context()),
-            Some(who) => ensure!(model.position(who).is_none(), "{}", context()),
-        }
-    } else if let Some(who) = answer.strip_prefix("removed ") {
+        model.helping = Some(who.to_owned());
+    } else if rest == "Nobody is waiting." {
+        ensure!(model.waiting.is_empty(), "{}", context());
+    } else if rest == "You are not helping anyone." {
+        ensure!(model.helping.is_none(), "{}", context());
+    } else if let Some(who) = rest.strip_prefix("Removed ") {
+        let who = who.split(' ').next().with_context(context)?;
         ensure!(model.position(who).is_some(), "{}", context());
         model.take(who);
-    } else if let Some(who) = answer.strip_suffix(" is not in the queue") {
+    } else if let Some(who) = rest.strip_suffix(" is no longer waiting.").or_else(|| {
+        rest.split(" was just served by ")
+            .next()
+            .filter(|_| rest.contains(" was just served by "))
+    }) {
         ensure!(model.position(who).is_none(), "{}", context());
-    } else if answer == "queue open" {
+    } else if rest.starts_with("Queue OPEN") {
         model.open = true;
-    } else if answer == "queue closed" {
+    } else if rest.starts_with("Queue CLOSED") {
         model.open = false;
     } else {
         bail!("unexpected console answer: {}", context());
@@ -209,6 +239,16 @@ fn reconcile(model: &mut Model, db: &SessionState) -> Result<()> {
     );
 
     let db_helped: BTreeSet<String> = db.helped.iter().map(|(n, _)| n.clone()).collect();
+    let db_helping = db.helps.first().map(|h| h.entry.username.to_string());
+    if db_helping != model.helping {
+        ensure!(
+            db_helping
+                .as_ref()
+                .is_some_and(|who| model.maybe_helped.contains(who)),
+            "helping: db {db_helping:?}, acknowledged {:?}",
+            model.helping
+        );
+    }
     for who in &model.helped {
         ensure!(db_helped.contains(who), "acknowledged serve of {who} lost");
     }
@@ -230,6 +270,7 @@ fn reconcile(model: &mut Model, db: &SessionState) -> Result<()> {
         open: db.open,
         waiting: names,
         helped: db_helped,
+        helping: db_helping,
         ..Model::default()
     };
     Ok(())
@@ -249,14 +290,21 @@ fn check_restarted(server: &mut ServerProcess, data_dir: &Path, model: &Model) -
         model.helped
     );
     let status = server.command("status")?;
+    let helped = model.helped.len()
+        + usize::from(
+            model
+                .helping
+                .as_ref()
+                .is_some_and(|who| !model.helped.contains(who)),
+        );
     let expected = format!(
         "{} · {} waiting · 0 online · {} helped",
         if model.open { "OPEN" } else { "CLOSED" },
         model.waiting.len(),
-        model.helped.len()
+        helped
     );
     ensure!(
-        status == expected,
+        status.starts_with(&expected),
         "status {status:?}, expected {expected:?}"
     );
     Ok(())
@@ -315,9 +363,13 @@ async fn random_op(
             let result = students[i].cancel().await?;
             apply_request(model, &who, &result, false)?;
         }
-        11..=14 => {
+        11..=13 => {
             let answer = server.command("serve")?;
             apply_console(model, "serve", &answer)?;
+        }
+        14 => {
+            let answer = server.command("finish")?;
+            apply_console(model, "finish", &answer)?;
         }
         15..=16 => {
             let command = format!("serve {who}");
@@ -361,6 +413,7 @@ async fn in_flight_then_kill(
                 ClientMsg::AskForHelp {
                     description: "in flight".into(),
                     location: "lab".into(),
+                    code: None,
                 }
             };
             student.send(&msg).await?;
@@ -380,7 +433,10 @@ async fn in_flight_then_kill(
         let verb = if rng.chance(4) { "remove" } else { "serve" };
         server.send_line(&format!("{verb} {who}"))?;
         if verb == "serve" {
+            // The serve may have started a help of `who`, and ended the
+            // one in progress.
             model.maybe_helped.insert(who.clone());
+            model.maybe_helped.extend(model.helping.clone());
         }
         console_target = Some(who);
     } else if sent.is_empty() && rng.chance(4) {

@@ -121,7 +121,8 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         token().prop_map(|token| ClientMsg::Resume { token }),
         (text(), text()).prop_map(|(description, location)| ClientMsg::AskForHelp {
             description,
-            location
+            location,
+            code: None,
         }),
         Just(ClientMsg::Cancel),
         Just(ClientMsg::Logout),
@@ -131,13 +132,21 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
 }
 
 fn view() -> impl Strategy<Value = QueueView> {
-    let own = (any::<u32>(), any::<i64>(), any::<Option<u64>>()).prop_map(
-        |(position, joined_at_ms, estimated_wait_secs)| OwnEntry {
-            position,
-            joined_at_ms,
-            estimated_wait_secs,
-        },
-    );
+    let own = (
+        any::<u32>(),
+        any::<i64>(),
+        any::<Option<u64>>(),
+        any::<Option<i64>>(),
+    )
+        .prop_map(
+            |(position, joined_at_ms, estimated_wait_secs, away_until)| OwnEntry {
+                position,
+                joined_at_ms,
+                estimated_wait_secs,
+                away_until,
+                place: jqueue_shared::Place::Drawn,
+            },
+        );
     let row = (any::<u32>(), proptest::option::of(text()), any::<i64>()).prop_map(
         |(position, name, joined_at_ms)| ViewRow {
             position,
@@ -188,6 +197,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 protocol_version,
                 course,
                 session,
+                ready_at: 3,
             }
         }),
         (text(), any::<u8>()).prop_map(|(username, s)| ServerMsg::Identity {

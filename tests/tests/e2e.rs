@@ -218,13 +218,16 @@ fn professor_and_three_students() -> Result<()> {
             && s.contains("1 helped this session")
             && queue_row(s, "alice").is_none()
     })?;
+    // Finish: the help ends as helped, and alice goes into the helped log.
+    prof.send_keys("f")?;
+    prof.wait_for_text("Finished with alice")?;
 
     // Remove the second entry (carol): select it, r, confirm.
     prof.send_key(Key::Down)?;
     prof.send_keys("r")?;
     prof.wait_for_text("Remove carol from the queue?")?;
     prof.send_keys("y")?;
-    carol.wait_for_text("The professor took you off the queue")?;
+    carol.wait_for_text("Staff took you off the queue")?;
     carol.wait_until("carol out of the queue", |s| {
         s.contains("press h to ask for help")
             && s.contains("Queue · 1 waiting")
@@ -428,6 +431,7 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
             .send(&ClientMsg::AskForHelp {
                 description: description.into(),
                 location: location.into(),
+                code: None,
             })
             .await?;
         match mallory

@@ -21,9 +21,10 @@ use anyhow::{Context, Result, ensure};
 use jqueue_client::app::{App as ClientApp, Event as ClientEvent, Settings};
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{Disconnect, NetEvent};
-use jqueue_server::screen::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
+use jqueue_client::staff::{Role, StaffScreen, StaffSettings, Theme};
 use jqueue_shared::codec::encode_frame;
 use jqueue_shared::sanitize::is_inert;
+use jqueue_shared::staff::StaffRequest;
 use jqueue_shared::{
     ClientMsg, MAX_FRAME_LEN, OwnEntry, PROTOCOL_VERSION, ProtocolError, QueueView, RequestResult,
     ServerMsg, SignInResult, ViewRow,
@@ -345,7 +346,6 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
     let mut config = test_config(dir.path(), "s");
     config.course = format!("CS 101 {}", CORPUS[1]);
     let server = TestServer::start(config).await?;
-    let mut activity = server.handle.activity();
 
     let mut students = Vec::new();
     for (i, text) in CORPUS.iter().enumerate() {
@@ -353,6 +353,7 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
         s.send(&ClientMsg::AskForHelp {
             description: (*text).to_owned(),
             location: CORPUS[(i + 3) % CORPUS.len()].to_owned(),
+            code: None,
         })
         .await?;
         let ServerMsg::Request(result) =
@@ -364,24 +365,29 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
         students.push(s);
     }
     for text in CORPUS {
-        server.handle.announce((*text).to_owned()).await?;
+        announce(&server, text).await;
     }
 
-    // The professor's screen, fed what the server really holds.
-    let view = server.handle.snapshot().await?;
-    let mut app = ProfessorApp::new(
-        view.clone(),
-        "127.0.0.1:7420".into(),
-        Theme::COLOR,
-        tui::utc(),
-    );
-    while let Ok(event) = activity.try_recv() {
-        app.update(ProfessorEvent::Activity(event));
-    }
-    app.update(ProfessorEvent::Changed(Box::new(view)));
+    // The staff screen, fed the view the server really pushes (activity
+    // included).
+    let mut views = server.handle.staff_views();
+    let view = views
+        .wait_for(|v| v.waiting as usize == CORPUS.len() && v.announcement.is_some())
+        .await?
+        .clone();
+    let settings = StaffSettings {
+        me: "prof".into(),
+        role: Role::Professor,
+        address: "127.0.0.1:7420".into(),
+        fingerprint: None,
+        bell: false,
+        theme: Theme::COLOR,
+        time_zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+    };
+    let app = StaffScreen::new(settings, view, tokio::time::Instant::now());
     for (w, h) in [(250, 60), (80, 24)] {
         let mut terminal = Terminal::new(TestBackend::new(w, h))?;
-        tui::draw(&mut terminal, &app)?;
+        terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
         let buffer = terminal.backend().buffer();
         assert_inert(buffer, &format!("professor {w}x{h}"));
         if w == 250 {
@@ -402,13 +408,22 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
         .await?;
         s.recv().await?
     };
-    server.handle.announce(CORPUS[0].to_owned()).await?;
+    announce(&server, CORPUS[0]).await;
     let announced = alice
         .recv_until(|m| matches!(m, ServerMsg::Announcement { .. }))
         .await?;
     draw_student_screens(welcome, announced)?;
     drop(students);
     server.stop().await
+}
+
+async fn announce(server: &TestServer, text: &str) {
+    server
+        .handle
+        .professor(StaffRequest::Announce {
+            text: text.to_owned(),
+        })
+        .await;
 }
 
 /// Feeds a student's screen what a student really received, plus what a
@@ -422,6 +437,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
         location: CORPUS[2].into(),
         color: true,
         unicode: true,
+        staff: false,
     };
     let now = tokio::time::Instant::now();
     let (tx, _commands) = tokio::sync::mpsc::unbounded_channel();
@@ -437,7 +453,11 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
         course, session, ..
     } = welcome
     {
-        events.push(NetEvent::Welcome { course, session });
+        events.push(NetEvent::Welcome {
+            course,
+            session,
+            ready_at: 3,
+        });
     }
     events.push(NetEvent::SignedIn {
         username: "alice".into(),
@@ -454,6 +474,8 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
                 position: 2,
                 joined_at_ms: 5_000,
                 estimated_wait_secs: None,
+                away_until: None,
+                place: jqueue_shared::Place::Arrival,
             }),
             estimated_wait_secs: None,
             rows: vec![

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use jqueue_shared::codec::encode_frame;
+use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use jqueue_shared::{
     AccountStatus, ClientMsg, MAX_FRAME_LEN, ProtocolError, RequestResult, ServerMsg, SignInResult,
 };
@@ -45,15 +46,7 @@ async fn register_then_login_then_join() -> Result {
         again.recv().await?,
         ServerMsg::ProtocolError(ProtocolError::NotSignedIn)
     );
-    let waiting: Vec<_> = server
-        .handle
-        .snapshot()
-        .await?
-        .entries
-        .iter()
-        .map(|e| e.entry.username.to_string())
-        .collect();
-    assert_eq!(waiting, ["alice"]);
+    assert_eq!(server.waiting().await, ["alice"]);
     drop(alice2);
     server.stop().await
 }
@@ -83,14 +76,11 @@ async fn three_students_see_their_positions_change_on_every_change() -> Result {
         assert_eq!(view.rows.len(), 3);
     }
     // A serve moves everyone up.
-    let first = server.handle.serve(None).await?.expect("someone to serve");
-    assert_eq!(&*first.entry.username, "ann");
-    assert_eq!(
-        students[0]
-            .recv_until(|m| *m == ServerMsg::BeingHelped)
-            .await?,
-        ServerMsg::BeingHelped
-    );
+    let first = server.serve(None).await;
+    assert!(matches!(&first, StaffOutcome::Served { student, .. } if student == "ann"));
+    students[0]
+        .recv_until(|m| matches!(m, ServerMsg::BeingHelped { .. }))
+        .await?;
     students[0].expect_position(None, 2).await?;
     students[1].expect_position(Some(1), 2).await?;
     students[2].expect_position(Some(2), 2).await?;
@@ -120,6 +110,7 @@ async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
         ann.send(&ClientMsg::AskForHelp {
             description: "segfault".into(),
             location: "lab 1".into(),
+            code: None,
         })
         .await?;
         assert_eq!(
@@ -131,8 +122,9 @@ async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
         };
         assert_eq!(view.you.map(|you| you.position), Some(1));
 
-        server.handle.serve(None).await?.expect("ann to serve");
-        assert_eq!(ann.recv().await?, ServerMsg::BeingHelped);
+        server.serve(None).await;
+        server.finish().await;
+        assert!(matches!(ann.recv().await?, ServerMsg::BeingHelped { .. }));
         let ServerMsg::View(view) = ann.recv().await? else {
             panic!("expected the view after the notice");
         };
@@ -149,21 +141,37 @@ async fn serve_logs_the_first_help_of_a_session_once_and_remove_logs_nothing() -
     let mut ben = Student::register(server.addr, "ben").await?;
 
     ann.ask_for_help("q1").await?;
-    let first = server.handle.serve(None).await?.unwrap();
-    assert!(first.first_help_this_session);
+    server.serve(None).await;
+    let first = server.finish().await;
+    assert!(
+        matches!(&first, StaffOutcome::Finished(f) if f.first_help),
+        "{first:?}"
+    );
     ann.ask_for_help("q2").await?;
-    let second = server.handle.serve(Some("ann".into())).await?.unwrap();
-    assert!(!second.first_help_this_session);
+    server.serve(Some("ann")).await;
+    let second = server.finish().await;
+    assert!(
+        matches!(&second, StaffOutcome::Finished(f) if !f.first_help),
+        "{second:?}"
+    );
 
     ben.ask_for_help("q").await?;
-    assert!(server.handle.remove("ben".into()).await?.is_some());
+    let remove_ben = || StaffRequest::Remove {
+        students: vec!["ben".into()],
+    };
+    assert!(matches!(
+        server.professor(remove_ben()).await,
+        StaffOutcome::Removed { students } if students == ["ben"]
+    ));
+    ben.recv_until(|m| matches!(m, ServerMsg::Removed { .. }))
+        .await?;
+    assert!(matches!(
+        server.professor(remove_ben()).await,
+        StaffOutcome::NotWaiting { .. }
+    ));
     assert_eq!(
-        ben.recv_until(|m| *m == ServerMsg::Removed).await?,
-        ServerMsg::Removed
-    );
-    assert!(server.handle.remove("ben".into()).await?.is_none());
-    assert!(
-        server.handle.serve(None).await?.is_none(),
+        server.serve(None).await,
+        StaffOutcome::NobodyWaiting,
         "nobody left to serve"
     );
 
@@ -175,8 +183,7 @@ async fn serve_logs_the_first_help_of_a_session_once_and_remove_logs_nothing() -
         chrono::DateTime::parse_from_rfc3339(time).is_ok() && time.ends_with('Z'),
         "{time}"
     );
-    let view = server.handle.snapshot().await?;
-    assert_eq!(view.helped_count, 1);
+    assert_eq!(server.view().await.helped_count, 1);
     server.stop().await
 }
 
@@ -213,21 +220,19 @@ async fn restarting_with_the_same_session_restores_the_queue_and_the_helped_set(
         s.ask_for_help(&format!("{name}'s question")).await?;
         students.push(s);
     }
-    server.handle.serve(None).await?;
-    server.handle.set_open(false).await?;
+    server.serve(None).await;
+    server.finish().await;
+    server
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
     let tokens: Vec<_> = students.iter().map(|s| s.token.unwrap()).collect();
     drop(students);
     server.stop().await?;
 
     let server = TestServer::start(test_config(dir.path(), "lab")).await?;
-    let view = server.handle.snapshot().await?;
-    let names: Vec<_> = view
-        .entries
-        .iter()
-        .map(|e| e.entry.username.to_string())
-        .collect();
-    assert_eq!(names, ["ben", "cat"]);
-    assert_eq!(&*view.entries[1].entry.description, "cat's question");
+    let view = server.view().await;
+    assert_eq!(server.waiting().await, ["ben", "cat"]);
+    assert_eq!(view.rows[1].description, "cat's question");
     assert!(!view.open, "closed stays closed");
     assert_eq!(view.helped_count, 1);
     // Tokens survive the restart; places are kept.
@@ -235,17 +240,27 @@ async fn restarting_with_the_same_session_restores_the_queue_and_the_helped_set(
     assert!(matches!(result, SignInResult::Success { .. }));
     cat.expect_position(Some(2), 2).await?;
     // ann was helped before the restart: serving her again is not a first help.
-    server.handle.set_open(true).await?;
+    server.professor(StaffRequest::SetOpen { open: true }).await;
     let (mut ann, _) = Student::resume(server.addr, "ann", tokens[0]).await?;
     ann.ask_for_help("back again").await?;
-    let again = server.handle.serve(Some("ann".into())).await?.unwrap();
-    assert!(!again.first_help_this_session);
+    let again = server.serve(Some("ann")).await;
+    assert!(
+        matches!(
+            &again,
+            StaffOutcome::Served {
+                helped_before: true,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    assert!(matches!(server.finish().await, StaffOutcome::Finished(f) if !f.first_help));
     assert_eq!(helped_lines(dir.path(), "lab").len(), 1);
 
     // Another session starts empty.
     server.stop().await?;
     let server = TestServer::start(test_config(dir.path(), "lab-2")).await?;
-    assert!(server.handle.snapshot().await?.entries.is_empty());
+    assert!(server.waiting().await.is_empty());
     server.stop().await
 }
 
@@ -370,6 +385,7 @@ async fn requests_before_sign_in_are_refused() -> Result {
     s.send(&ClientMsg::AskForHelp {
         description: String::new(),
         location: String::new(),
+        code: None,
     })
     .await?;
     assert_eq!(
@@ -377,7 +393,7 @@ async fn requests_before_sign_in_are_refused() -> Result {
         ServerMsg::ProtocolError(ProtocolError::NotSignedIn)
     );
     assert!(s.recv_or_closed().await?.is_none());
-    assert!(server.handle.snapshot().await?.entries.is_empty());
+    assert!(server.waiting().await.is_empty());
     server.stop().await
 }
 
@@ -386,10 +402,12 @@ async fn a_closed_queue_refuses_joins_with_a_clear_reason() -> Result {
     let dir = tempfile::tempdir()?;
     let server = TestServer::start(test_config(dir.path(), "s")).await?;
     let mut ann = Student::register(server.addr, "ann").await?;
-    server.handle.set_open(false).await?;
+    server
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
     ann.view_where(|v| !v.open).await?;
     assert_eq!(ann.ask_for_help("q").await?, RequestResult::QueueClosed);
-    server.handle.set_open(true).await?;
+    server.professor(StaffRequest::SetOpen { open: true }).await;
     ann.view_where(|v| v.open).await?;
     assert_eq!(
         ann.ask_for_help("q").await?,
@@ -407,6 +425,7 @@ async fn over_long_text_is_refused_and_nothing_changes() -> Result {
     ann.send(&ClientMsg::AskForHelp {
         description: long,
         location: String::new(),
+        code: None,
     })
     .await?;
     let reply = ann
@@ -416,7 +435,7 @@ async fn over_long_text_is_refused_and_nothing_changes() -> Result {
         reply,
         ServerMsg::Request(RequestResult::InvalidText { max_chars: 200, .. })
     ));
-    assert!(server.handle.snapshot().await?.entries.is_empty());
+    assert!(server.waiting().await.is_empty());
     server.stop().await
 }
 
@@ -429,7 +448,14 @@ async fn announcements_reach_every_student_and_latecomers() -> Result {
     // Make sure both are attached before announcing.
     ann.view_where(|_| true).await?;
     ben.view_where(|_| true).await?;
-    assert_eq!(server.handle.announce("back in 5".into()).await?, 2);
+    assert_eq!(
+        server
+            .professor(StaffRequest::Announce {
+                text: "back in 5".into()
+            })
+            .await,
+        StaffOutcome::Announced { reached: 2 }
+    );
     let expected = ServerMsg::Announcement {
         text: "back in 5".into(),
     };
@@ -471,8 +497,8 @@ async fn signing_in_elsewhere_replaces_the_old_connection() -> Result {
         second.ask_for_help("q").await?,
         RequestResult::Joined { position: 1 }
     );
-    let view = server.handle.snapshot().await?;
-    assert_eq!(view.online, 1);
+    let view = server.view().await;
+    assert_eq!(view.online_students, 1);
     server.stop().await
 }
 
@@ -548,7 +574,7 @@ async fn a_silent_student_is_pinged_then_dropped() -> Result {
         }
     }
     assert!(pings >= 2, "pinged {pings} times before closing");
-    assert_eq!(server.handle.snapshot().await?.online, 0);
+    assert_eq!(server.view().await.online_students, 0);
     server.stop().await
 }
 

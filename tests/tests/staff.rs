@@ -124,31 +124,33 @@ async fn racing_staff_serve_every_student_exactly_once() -> Result {
     for k in 0..STAFF {
         tas.push(Student::register(server.addr, &format!("ta{k}")).await?);
     }
-    let mut served = Vec::new();
+    let mut claims = Vec::new();
     let mut nobody = 0;
     while nobody < STAFF {
         // One round: every TA serves the top at the same moment.
-        let round = tas.into_iter().map(|mut ta| {
-            tokio::spawn(async move {
-                let outcome = ta.staff(serve(None)).await;
-                (ta, outcome)
+        let round: Vec<_> = tas
+            .into_iter()
+            .map(|mut ta| {
+                tokio::spawn(async move {
+                    let outcome = ta.staff(serve(None)).await;
+                    (ta, outcome)
+                })
             })
-        });
-        let results = futures::future::join_all(round).await;
+            .collect();
         tas = Vec::new();
         nobody = 0;
-        for result in results {
-            let (ta, outcome) = result?;
+        for task in round {
+            let (ta, outcome) = task.await?;
             match outcome? {
-                StaffOutcome::Served { student, .. } => served.push((ta.username.clone(), student)),
+                StaffOutcome::Served { student, .. } => claims.push((ta.username.clone(), student)),
                 StaffOutcome::NobodyWaiting => nobody += 1,
                 other => panic!("unexpected {other:?}"),
             }
             tas.push(ta);
         }
     }
-    let names: HashSet<&str> = served.iter().map(|(_, s)| s.as_str()).collect();
-    assert_eq!(served.len(), STUDENTS, "no serve lost, none doubled");
+    let names: HashSet<&str> = claims.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(claims.len(), STUDENTS, "no serve lost, none doubled");
     assert_eq!(names.len(), STUDENTS, "every student exactly once");
     // Every TA's last serve is still in progress; the views agree.
     let mut ta = tas.pop().unwrap();
@@ -238,9 +240,9 @@ async fn a_student_served_while_away_is_told_on_return_exactly_once() -> Result 
     };
     ta.staff_view_where(|v| v.rows.first().is_some_and(|r| !r.online))
         .await?;
-    let served = ta.staff(serve(None)).await?;
+    let outcome = ta.staff(serve(None)).await?;
     assert_eq!(
-        served.to_string(),
+        outcome.to_string(),
         "Serving alice: OFFLINE, they will be told when they return."
     );
 

@@ -9,8 +9,8 @@
 //!   so every write fails with `SQLITE_BUSY` after the server's 5 s busy
 //!   timeout — works anywhere;
 //! - the data directory is a tiny tmpfs that the test fills to the last byte
-//!   (`SQLITE_FULL` / `ENOSPC`) — needs `mount`, so it is skipped, saying so,
-//!   where the test may not mount (it can as root, which CI is here).
+//!   (`SQLITE_FULL` / `ENOSPC`) — needs `mount`, so it needs root (CI runs
+//!   as root); elsewhere it fails, saying so, rather than passing unrun.
 //!
 //! An unusable data directory at start-up is covered by
 //! `headless_binary::an_unusable_data_dir_is_a_clear_error_at_start` and
@@ -20,52 +20,65 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
-use jqueue_server::screen::tui::{self, App as ProfessorApp, Event as ProfessorEvent, Theme};
-use jqueue_server::{ActionError, ActivityKind, Server};
+use jqueue_client::staff::{Role, StaffScreen, StaffSettings, Theme};
+use jqueue_server::Server;
+use jqueue_shared::staff::{ActivityKind, StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::{PATIENCE, Student, TestServer, password_for, test_config};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::broadcast;
 
-async fn storage_failed(
-    activity: &mut broadcast::Receiver<jqueue_server::Activity>,
-) -> Result<String> {
-    loop {
-        let event = tokio::time::timeout(PATIENCE, activity.recv()).await??;
-        if let ActivityKind::StorageFailed { message } = event.kind {
-            return Ok(message);
-        }
-    }
+/// The message of the first storage failure the staff view reports.
+async fn storage_failed(server: &TestServer) -> Result<String> {
+    let mut views = server.handle.staff_views();
+    let failed = |v: &StaffView| {
+        v.activity.iter().find_map(|a| match &a.kind {
+            ActivityKind::StorageFailed { message } => Some(message.clone()),
+            _ => None,
+        })
+    };
+    let view = tokio::time::timeout(PATIENCE, views.wait_for(|v| failed(v).is_some())).await??;
+    Ok(failed(&view).expect("waited for it"))
 }
 
-/// What the professor's screen shows for `message`, drawn at 120×30.
-fn professor_screen_shows(
-    server: &TestServer,
-    activity: jqueue_server::Activity,
-) -> Result<String> {
-    let rt = tokio::runtime::Handle::current();
-    let view = tokio::task::block_in_place(|| rt.block_on(server.handle.snapshot()))?;
-    let mut app = ProfessorApp::new(view, "127.0.0.1:7420".into(), Theme::PLAIN, tui::utc());
-    app.update(ProfessorEvent::Activity(activity));
+/// What the professor's screen shows now, drawn at 120×30.
+fn professor_screen(server: &TestServer) -> Result<String> {
+    let settings = StaffSettings {
+        me: "prof".into(),
+        role: Role::Professor,
+        address: "127.0.0.1:7420".into(),
+        fingerprint: None,
+        bell: false,
+        theme: Theme::PLAIN,
+        time_zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+    };
+    let app = StaffScreen::new(settings, view(server), tokio::time::Instant::now());
     let mut terminal = Terminal::new(TestBackend::new(120, 30))?;
-    tui::draw(&mut terminal, &app)?;
+    terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
     Ok(terminal.backend().to_string())
 }
 
-fn waiting(view: &jqueue_server::ProfessorView) -> Vec<String> {
-    view.entries
-        .iter()
-        .map(|e| e.entry.username.to_string())
-        .collect()
+fn view(server: &TestServer) -> Arc<StaffView> {
+    server.handle.staff_views().borrow().clone()
 }
+
+fn waiting(view: &StaffView) -> Vec<String> {
+    view.rows.iter().map(|r| r.username.clone()).collect()
+}
+
+async fn professor(server: &TestServer, request: StaffRequest) -> StaffOutcome {
+    server.handle.professor(request).await
+}
+
+const SERVE: StaffRequest = StaffRequest::Serve { student: None };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let server = TestServer::start(test_config(dir.path(), "s")).await?;
-    let mut activity = server.handle.activity();
     let mut alice = Student::register(server.addr, "alice").await?;
     assert_eq!(
         alice.ask_for_help("acknowledged").await?,
@@ -82,20 +95,17 @@ async fn a_locked_database_fails_requests_cleanly_and_loses_nothing() -> Result<
         bob.ask_for_help("during the failure").await?,
         RequestResult::StorageFailure
     );
-    let message = storage_failed(&mut activity).await?;
+    let message = storage_failed(&server).await?;
     assert!(message.contains("locked"), "{message}");
-    let err = server.handle.serve(None).await.unwrap_err();
-    assert!(matches!(err, ActionError::Storage(_)), "{err}");
-    let view = server.handle.snapshot().await?;
-    assert_eq!(waiting(&view), ["alice"], "nothing changed in memory");
-    assert_eq!(view.helped_count, 0, "the failed serve helped nobody");
-    let screen = professor_screen_shows(
-        &server,
-        jqueue_server::Activity {
-            at: 0,
-            kind: ActivityKind::StorageFailed { message },
-        },
-    )?;
+    let outcome = professor(&server, SERVE).await;
+    assert!(
+        matches!(outcome, StaffOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    let now = view(&server);
+    assert_eq!(waiting(&now), ["alice"], "nothing changed in memory");
+    assert_eq!(now.helped_count, 0, "the failed serve helped nobody");
+    let screen = professor_screen(&server)?;
     assert!(screen.contains("STORAGE FAILED"), "{screen}");
 
     // Signing up needs a write: the server cannot say yes, and must not say
@@ -118,15 +128,17 @@ async fn a_locked_database_fails_requests_cleanly_and_loses_nothing() -> Result<
         bob.ask_for_help("after").await?,
         RequestResult::Joined { position: 2 }
     );
-    let helped = server.handle.serve(None).await?.context("alice")?;
-    assert_eq!(&*helped.entry.username, "alice");
+    let outcome = professor(&server, SERVE).await;
+    assert!(matches!(&outcome, StaffOutcome::Served { student, .. } if student == "alice"));
+    // The help ends as helped: now alice is in the helped log.
+    professor(&server, StaffRequest::Finish).await;
     drop((alice, bob));
     server.stop().await?;
 
     let server = TestServer::start(test_config(dir.path(), "s")).await?;
-    let view = server.handle.snapshot().await?;
-    assert_eq!(waiting(&view), ["bob"]);
-    assert_eq!(view.helped_count, 1);
+    let after = view(&server);
+    assert_eq!(waiting(&after), ["bob"]);
+    assert_eq!(after.helped_count, 1);
     let log = std::fs::read_to_string(dir.path().join("logs/helped-s.log"))?;
     assert_eq!(log.lines().count(), 1);
     assert!(log.trim_end().ends_with(" alice"), "{log}");
@@ -175,15 +187,10 @@ impl Drop for Tmpfs {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
     let mount_point = tempfile::tempdir()?;
-    let Some(tmpfs) = Tmpfs::mount(mount_point.path(), "8m") else {
-        eprintln!(
-            "SKIPPED: cannot mount a tmpfs here (needs root); the locked-database test covers run-time failures"
-        );
-        return Ok(());
-    };
+    let tmpfs = Tmpfs::mount(mount_point.path(), "8m")
+        .expect("cannot mount a tmpfs: this test needs root (CI runs as root)");
     let data = mount_point.path().join("data");
     let server = TestServer::start(test_config(&data, "s")).await?;
-    let mut activity = server.handle.activity();
     let mut alice = Student::register(server.addr, "alice").await?;
     assert_eq!(
         alice.ask_for_help("acknowledged").await?,
@@ -196,20 +203,26 @@ async fn a_full_disk_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
         bob.ask_for_help("disk full").await?,
         RequestResult::StorageFailure
     );
-    let message = storage_failed(&mut activity).await?;
+    let message = storage_failed(&server).await?;
     assert!(message.contains("full"), "{message}");
-    assert!(server.handle.serve(None).await.is_err());
+    assert!(professor(&server, SERVE).await.is_error());
     assert_eq!(
         alice.cancel().await?,
         RequestResult::StorageFailure,
         "a cancel that cannot be saved is not acknowledged"
     );
-    let view = server.handle.snapshot().await?;
-    assert_eq!(waiting(&view), ["alice"]);
-    assert_eq!(view.helped_count, 0);
+    let now = view(&server);
+    assert_eq!(waiting(&now), ["alice"]);
+    assert_eq!(now.helped_count, 0);
     // Nobody's screen moved: up to a marker sent after everything above,
     // bob got no view with himself in line.
-    server.handle.announce("marker".into()).await?;
+    professor(
+        &server,
+        StaffRequest::Announce {
+            text: "marker".into(),
+        },
+    )
+    .await;
     loop {
         match bob.recv().await? {
             ServerMsg::Announcement { text } if text == "marker" => break,
@@ -232,15 +245,19 @@ async fn a_full_disk_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
         bob.ask_for_help("space again").await?,
         RequestResult::Joined { position: 2 }
     );
-    let helped = server.handle.serve(None).await?.context("alice")?;
-    assert!(helped.first_help_this_session);
+    professor(&server, SERVE).await;
+    let finished = professor(&server, StaffRequest::Finish).await;
+    assert!(
+        matches!(&finished, StaffOutcome::Finished(f) if f.student == "alice" && f.first_help),
+        "{finished:?}"
+    );
     drop((alice, bob));
     server.stop().await?;
 
     let server = TestServer::start(test_config(&data, "s")).await?;
-    let view = server.handle.snapshot().await?;
-    assert_eq!(waiting(&view), ["bob"]);
-    assert_eq!(view.helped_count, 1);
+    let after = view(&server);
+    assert_eq!(waiting(&after), ["bob"]);
+    assert_eq!(after.helped_count, 1);
     let log = std::fs::read_to_string(data.join("logs/helped-s.log"))?;
     assert!(log.trim_end().ends_with(" alice"), "{log}");
     server.stop().await?;
@@ -254,10 +271,8 @@ async fn a_full_disk_fails_requests_cleanly_and_loses_nothing() -> Result<()> {
 fn a_helped_log_line_cut_short_by_a_full_disk_is_taken_back() -> Result<()> {
     use jqueue_server::store::helped_log::HelpedLog;
     let mount_point = tempfile::tempdir()?;
-    let Some(tmpfs) = Tmpfs::mount(mount_point.path(), "64k") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-        return Ok(());
-    };
+    let tmpfs = Tmpfs::mount(mount_point.path(), "64k")
+        .expect("cannot mount a tmpfs: this test needs root (CI runs as root)");
     let path = HelpedLog::path_for(mount_point.path(), "s");
     let mut log = HelpedLog::open(path.clone(), &[])?;
     log.append("alice", 1_000)?;

@@ -12,14 +12,29 @@ use super::{Theme, popup, render_input};
 use crate::app::{AskForm, Tone};
 
 pub(super) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let inner = popup("Ask for help", 70, 11, area, buf);
-    let [d_label, d_field, _, l_label, l_field, _, message] = Layout::vertical([
+    let code_rows = if form.code.is_some() { 3 } else { 0 };
+    let inner = popup("Ask for help", 70, 11 + code_rows, area, buf);
+    let [
+        d_label,
+        d_field,
+        _,
+        l_label,
+        l_field,
+        _,
+        c_label,
+        c_field,
+        _,
+        message,
+    ] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(code_rows.min(1)),
+        Constraint::Length(code_rows.min(1)),
+        Constraint::Length(code_rows.min(1)),
         Constraint::Min(1),
     ])
     .areas(inner);
@@ -39,6 +54,10 @@ pub(super) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
         buf,
     );
     render_input(&form.location, false, form.focus == 1, l_field, buf);
+    if let Some(code) = &form.code {
+        Line::styled("Room code (on the staff screen)", theme.title()).render(c_label, buf);
+        render_input(code, false, form.focus == 2, c_field, buf);
+    }
     let text = match (&form.error, sending) {
         (_, true) => Line::raw("Sending…"),
         (Some(error), false) => Line::styled(error.clone(), theme.tone(Tone::Warning)),

@@ -11,6 +11,13 @@ use crate::keys::{self, Binding};
 pub(super) fn render(theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![Line::styled("On the main screen", theme.title())];
     lines.extend(keys::MAIN.iter().map(|b| binding_line(b, theme)));
+    // `b` works only after staff could not find you; say so here too.
+    lines.extend(
+        keys::AWAY
+            .iter()
+            .filter(|b| b.action == keys::Action::Back)
+            .map(|b| binding_line(b, theme)),
+    );
     lines.push(Line::raw(""));
     lines.push(Line::styled("In the ask-for-help form", theme.title()));
     lines.extend(

@@ -12,9 +12,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{
-    Theme, centered_lines, disconnect_sentence, estimate, fit_parts, pack_parts, short_duration,
-};
+use super::words::{ordinal, wait_range};
+use super::{Theme, centered_lines, disconnect_sentence, fit_parts, pack_parts, short_duration};
 
 use crate::app::{App, Link, Pending, Received};
 
@@ -102,12 +101,36 @@ fn status(app: &App, theme: Theme) -> Status {
     }
     if app.your_turn {
         let star = theme.glyph("★", "*");
+        let mut parts = vec![format!("{star}  IT'S YOUR TURN  {star}")];
+        match &app.called {
+            Some(called) if called.missed => {
+                parts.push(format!(
+                    "You were called at {} while you were away.",
+                    app.clock_time(called.at)
+                ));
+                parts.push(format!("{} (staff) called you.", called.by));
+            }
+            Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
+            None => parts.push("Staff are ready to help you.".to_owned()),
+        }
         return Status {
-            parts: vec![
-                format!("{star}  IT'S YOUR TURN  {star}"),
-                "The professor is ready to help you.".to_owned(),
-            ],
+            parts,
             sep: "  ",
+            alert: true,
+        };
+    }
+    if let Some(until) = app.away_until {
+        let mut parts = vec!["Staff could not find you — press b when you are back".to_owned()];
+        if let Some(p) = app.position() {
+            parts.push(format!("#{p} of {}", app.queue_length().unwrap_or(p)));
+        }
+        parts.push(format!(
+            "your place is kept until {}.",
+            app.clock_time(until)
+        ));
+        return Status {
+            parts,
+            sep: dot,
             alert: true,
         };
     }
@@ -123,16 +146,20 @@ fn status(app: &App, theme: Theme) -> Status {
     if let Some(you) = &view.you {
         let elapsed = app.seconds_since_view();
         parts.push(format!("#{} of {}", you.position, view.length));
+        if app.should_get_ready() {
+            parts.push(format!("You're {} — get ready", ordinal(you.position)));
+        }
+        // The estimate before the time waited: the row below shows that too.
+        // No estimate yet is not worth the room.
+        if let Some(eta) = you.estimated_wait_secs {
+            parts.push(format!(
+                "estimated wait {}",
+                wait_range(eta.saturating_sub(elapsed))
+            ));
+        }
         parts.push(format!(
             "waiting {}",
             waited_time(app.waited_secs(you.joined_at_ms))
-        ));
-        parts.push(format!(
-            "estimated wait {}",
-            you.estimated_wait_secs.map_or_else(
-                || "not known yet".to_owned(),
-                |eta| estimate(eta.saturating_sub(elapsed))
-            )
         ));
         if !view.open {
             parts.push("The queue is closed to new requests; you keep your place.".to_owned());
@@ -144,7 +171,7 @@ fn status(app: &App, theme: Theme) -> Status {
         parts.push("You are not in line".to_owned());
         parts.push("press h to ask for help".to_owned());
         if let Some(eta) = view.estimated_wait_secs {
-            parts.push(format!("estimated wait {}", estimate(eta)));
+            parts.push(format!("estimated wait {}", wait_range(eta)));
         }
     }
     Status {
@@ -227,13 +254,18 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         centered_lines(lines, inner, buf);
         return;
     }
-    let [big, _, detail] = Layout::vertical([
+    let [big, gap, detail] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(inner);
-    let in_line = app.link == Link::Up && !app.your_turn && app.position().is_some();
+    // Details that need two lines take the gap under the big text too.
+    let two_rows = gap.union(detail);
+    let in_line = app.link == Link::Up
+        && !app.your_turn
+        && app.away_until.is_none()
+        && app.position().is_some();
     let (headline, details) = status.parts.split_first().expect("a status has a headline");
     if app.link != Link::Up {
         // Headline, then the rest as sentences: no big area to fill.
@@ -271,7 +303,7 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .collect::<Vec<_>>(),
         status.sep,
         width,
-        usize::from(detail.height),
+        usize::from(two_rows.height),
     )
     .into_iter()
     .map(Line::raw)
@@ -282,7 +314,8 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .map(|t| Line::styled(t.clone(), theme.dim())),
     )
     .collect();
-    centered_lines(lines, detail, buf);
+    let area = if lines.len() > 1 { two_rows } else { detail };
+    centered_lines(lines, area, buf);
 }
 
 /// `   of N` beside the big `#P`.
@@ -453,6 +486,7 @@ fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let line = match (app.pending, &app.notice) {
         (Some(Pending::Join), _) => Line::raw(" Sending your request…"),
         (Some(Pending::Cancel), _) => Line::raw(" Leaving the queue…"),
+        (Some(Pending::Back), _) => Line::raw(" Telling staff you are back…"),
         (None, Some(notice)) => Line::styled(format!(" {}", notice.text), theme.tone(notice.tone)),
         (None, None) => return,
     };

@@ -15,6 +15,7 @@ mod help;
 mod main_screen;
 mod sign_in;
 mod stopped;
+pub mod words;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -29,6 +30,19 @@ use crate::net::Disconnect;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        if let Screen::Staff(staff) = &self.screen {
+            // The staff screen draws everything, header and hints included.
+            staff.as_ref().render(area, buf);
+            if self.link != Link::Up {
+                render_staff_link_down(
+                    self,
+                    Theme::new(self.settings.color, self.settings.unicode),
+                    area,
+                    buf,
+                );
+            }
+            return;
+        }
         let theme = Theme::new(self.settings.color, self.settings.unicode);
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
@@ -42,6 +56,7 @@ impl Widget for &App {
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
             Screen::Main => main_screen::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, *reason, theme, body, buf),
+            Screen::Staff(_) => {}
         }
         match &self.overlay {
             None => {}
@@ -284,6 +299,28 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     right.render(right_area, buf);
 }
 
+/// The staff screen while the connection is down: its last line says the
+/// view is not live, and when the next attempt is.
+fn render_staff_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let text = match &app.link {
+        Link::Retrying { retry_at, .. } => format!(
+            " ○ reconnecting in {} s: this view is not live",
+            app.seconds_until(*retry_at)
+        ),
+        Link::Connecting { .. } | Link::Up | Link::Renewing => {
+            " ○ reconnecting…: this view is not live".to_owned()
+        }
+    };
+    let line = Rect::new(
+        area.x,
+        area.bottom().saturating_sub(1),
+        area.width,
+        1.min(area.height),
+    );
+    Clear.render(line, buf);
+    Line::styled(text, theme.tone(Tone::Warning)).render(line, buf);
+}
+
 /// The bottom line: the keys that work right now, from the same table that
 /// handles them; those that do not fit whole are left out.
 fn render_hints(table: &[Binding], theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -380,15 +417,6 @@ pub(crate) fn short_duration(secs: u64) -> String {
         0..60 => format!("{secs} s"),
         60..3600 => format!("{} min", secs / 60),
         _ => format!("{} h {:02} min", secs / 3600, secs % 3600 / 60),
-    }
-}
-
-/// An estimate, rounded up to whole minutes: "about 10 min".
-pub(crate) fn estimate(secs: u64) -> String {
-    match secs {
-        0 => "any moment now".to_owned(),
-        1..60 => "under a minute".to_owned(),
-        _ => format!("about {}", short_duration(secs.div_ceil(60) * 60)),
     }
 }
 
@@ -492,9 +520,5 @@ mod tests {
         assert_eq!(short_duration(59), "59 s");
         assert_eq!(short_duration(61), "1 min");
         assert_eq!(short_duration(3725), "1 h 02 min");
-        assert_eq!(estimate(0), "any moment now");
-        assert_eq!(estimate(30), "under a minute");
-        assert_eq!(estimate(61), "about 2 min");
-        assert_eq!(estimate(600), "about 10 min");
     }
 }

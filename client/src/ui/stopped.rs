@@ -1,5 +1,6 @@
 //! The screens after the network task has stopped for good: a server of
-//! another version, a sign-in from elsewhere, a username the server refuses.
+//! another version, a sign-in from elsewhere, a username the server refuses,
+//! `--staff` for an account that is not staff.
 
 use jqueue_shared::PROTOCOL_VERSION;
 use ratatui::buffer::Buffer;
@@ -12,7 +13,22 @@ use crate::net::StopReason;
 
 pub(super) fn render(app: &App, reason: StopReason, theme: Theme, area: Rect, buf: &mut Buffer) {
     let server = &app.settings.server;
+    if reason == StopReason::NotOnRoster {
+        centered_lines(
+            vec![Line::styled(app.not_on_roster(), theme.headline())],
+            area,
+            buf,
+        );
+        return;
+    }
+    if reason == StopReason::NotStaff {
+        // `jqueue --staff` for a student: this one sentence, nothing else.
+        let line = format!("{} is not staff on this server", app.settings.username);
+        centered_lines(vec![Line::styled(line, theme.headline())], area, buf);
+        return;
+    }
     let (headline, body): (&str, Vec<String>) = match reason {
+        StopReason::NotStaff | StopReason::NotOnRoster => unreachable!("drawn above"),
         StopReason::Incompatible { server_version } => (
             "This jqueue is the wrong version for this server",
             vec![

@@ -31,6 +31,7 @@ pub fn settings() -> Settings {
         location: "lab1-pc07".into(),
         color: true,
         unicode: true,
+        staff: false,
     }
 }
 
@@ -108,6 +109,7 @@ impl Harness {
         self.net(NetEvent::Welcome {
             course: "CS 101: Intro to Programming".into(),
             session: "2026-11-21".into(),
+            ready_at: 3,
         });
     }
 
@@ -152,6 +154,18 @@ pub fn joined_at_ms(length: u32, position: u32) -> i64 {
     SERVER_NOW_MS - (i64::from(length - position) * 180 + 125) * 1000
 }
 
+/// 2026-11-21T10:00:00Z, as the server's clock says it.
+pub const NOW_MS: i64 = SERVER_NOW_MS;
+
+/// "It's your turn: `by` is on the way", news of this moment.
+pub fn called_by(by: &str) -> NetEvent {
+    NetEvent::BeingHelped {
+        by: by.into(),
+        at: NOW_MS,
+        arrived_at: NOW_MS + 500,
+    }
+}
+
 /// A queue of `length` students, anonymous, with `you` at `position`.
 pub fn view(length: u32, you: Option<u32>) -> QueueView {
     QueueView {
@@ -162,6 +176,8 @@ pub fn view(length: u32, you: Option<u32>) -> QueueView {
             position,
             joined_at_ms: joined_at_ms(length, position),
             estimated_wait_secs: Some(u64::from(position) * 240),
+            away_until: None,
+            place: jqueue_shared::Place::Arrival,
         }),
         estimated_wait_secs: Some(u64::from(length) * 240 + 240),
         rows: (1..=length.min(50))

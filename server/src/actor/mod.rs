@@ -270,14 +270,11 @@ impl Actor {
                     message: e.message.clone(),
                 }
             })?;
-        let presence_code = match &config.allow_hosts {
-            Some(_) => {
-                let mut secret = [0; 32];
-                rand::fill(&mut secret);
-                Some(PresenceCode::new(secret, config.code_minutes))
-            }
-            None => None,
-        };
+        let presence_code = config.allow_hosts.as_ref().map(|_| {
+            let mut secret = [0; 32];
+            rand::fill(&mut secret);
+            PresenceCode::new(secret, config.code_minutes)
+        });
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);

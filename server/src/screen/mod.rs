@@ -5,3 +5,4 @@
 //! API the network layer uses; neither holds queue state of its own.
 
 pub mod console;
+pub mod tui;

@@ -95,6 +95,8 @@ pub fn typical_view_frame_bytes(length: u32) -> usize {
             position: length / 2 + 1,
             joined_at_ms: TYPICAL_NOW_MS - 120_000,
             estimated_wait_secs: None,
+            away_until: None,
+            place: jqueue_shared::Place::Arrival,
         }),
         estimated_wait_secs: None,
         rows: (1..=rows)
@@ -123,6 +125,7 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
         protocol_version: PROTOCOL_VERSION,
         course: "floor".into(),
         session: String::new(),
+        ready_at: 3,
     })?);
     tokio::spawn(async move {
         loop {

@@ -366,7 +366,7 @@ impl Student {
                             break;
                         }
                     }
-                    Ok(Some((ServerMsg::BeingHelped | ServerMsg::Removed, _))) => {
+                    Ok(Some((ServerMsg::BeingHelped { .. } | ServerMsg::Removed { .. }, _))) => {
                         tracker.released.lock().expect("released lock").push(idx);
                     }
                     Ok(Some((ServerMsg::Request(result), _))) => {

@@ -315,6 +315,7 @@ fn ask_for_help(i: usize) -> ClientMsg {
     ClientMsg::AskForHelp {
         description: format!("load test {i}"),
         location: "lab 1".into(),
+        code: None,
     }
 }
 

@@ -1,20 +1,21 @@
 //! The client against the real `jqueue-server`, started in-process on
-//! 127.0.0.1:0. Each student is a whole client — network task, app state and
+//! 127.0.0.1:0. (It lives here, not in `client/tests`, because the client
+//! must not depend on the server, not even for tests: the server depends on
+//! the client for its staff screen.) Each student is a whole client — network task, app state and
 //! screen — and the assertions read the client's own state, as the student
 //! would see it.
-
-mod common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jqueue_client::app::{App, Event, Link};
+use jqueue_client::app::{App, Event, Link, Settings};
 use jqueue_client::cli::ServerAddr;
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{self, Backoff, NetConfig, NetEvent};
 use jqueue_client::token_store::TokenStore;
-use jqueue_server::{Server, ServerConfig, ServerHandle};
+use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+use jqueue_tests::{PATIENCE, TestServer, test_config};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -23,34 +24,25 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
-/// Generous: only a failing test ever waits this long.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-struct TestServer {
-    addr: SocketAddr,
-    handle: ServerHandle,
-    _dir: tempfile::TempDir,
+fn settings() -> Settings {
+    Settings {
+        server: "lab.example.edu:7420".into(),
+        username: "alice".into(),
+        bell: true,
+        location: "lab1-pc07".into(),
+        color: true,
+        unicode: true,
+        staff: false,
+    }
 }
 
-async fn start_server() -> TestServer {
+/// A server in this process (the test kit's), and its data directory.
+async fn start_server() -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().to_path_buf(), "test".into());
-    config.hash_rounds = 1000;
-    config.course = "CS 101".into();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::start(config).unwrap();
-    let handle = server.handle();
-    tokio::spawn(jqueue_server::run(
-        listener,
-        server,
-        std::future::pending::<()>(),
-    ));
-    TestServer {
-        addr,
-        handle,
-        _dir: dir,
-    }
+    let server = TestServer::start(test_config(dir.path(), "test"))
+        .await
+        .unwrap();
+    (server, dir)
 }
 
 /// A TCP relay between clients and the server that a test can cut, to drop
@@ -105,12 +97,13 @@ impl Student {
             tokens: TokenStore::for_server(dir.path(), &server),
             server,
             username: name.into(),
+            staff: false,
             backoff: Backoff {
                 first: Duration::from_millis(20),
                 max: Duration::from_millis(200),
             },
         });
-        let mut settings = common::settings();
+        let mut settings = settings();
         settings.username = name.into();
         let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let app = App::new(settings, Instant::now());
@@ -190,7 +183,7 @@ impl Student {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_behind_you_leaves_your_position_alone() {
-    let server = start_server().await;
+    let (server, _dir) = start_server().await;
     let mut first = Student::sign_up("first", server.addr).await;
     let mut alice = Student::sign_up("alice", server.addr).await;
     assert_eq!(first.join().await, 1);
@@ -211,7 +204,7 @@ async fn joining_behind_you_leaves_your_position_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_serve_moves_everyone_up() {
-    let server = start_server().await;
+    let (server, _dir) = start_server().await;
     let mut students = Vec::new();
     for name in ["ann", "ben", "cat"] {
         let mut student = Student::sign_up(name, server.addr).await;
@@ -222,8 +215,14 @@ async fn a_serve_moves_everyone_up() {
         student.until_place(Some(i as u32 + 1), 3).await;
     }
 
-    let helped = server.handle.serve(None).await.unwrap().unwrap();
-    assert_eq!(&*helped.entry.username, "ann");
+    let outcome = server
+        .handle
+        .professor(StaffRequest::Serve { student: None })
+        .await;
+    assert!(
+        matches!(&outcome, StaffOutcome::Served { student, .. } if student == "ann"),
+        "{outcome:?}"
+    );
 
     let [ann, ben, cat] = &mut students[..] else {
         unreachable!()
@@ -241,7 +240,7 @@ async fn a_serve_moves_everyone_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_resumes_by_token_at_the_same_place() {
-    let server = start_server().await;
+    let (server, _dir) = start_server().await;
     let relay = Relay::start(server.addr).await;
     let mut first = Student::sign_up("first", server.addr).await;
     first.join().await;
@@ -277,7 +276,7 @@ async fn a_dropped_connection_resumes_by_token_at_the_same_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quitting_keeps_the_place_and_the_next_run_resumes_by_token() {
-    let server = start_server().await;
+    let (server, _dir) = start_server().await;
     let mut first = Student::sign_up("first", server.addr).await;
     first.join().await;
     let mut alice = Student::sign_up("alice", server.addr).await;
@@ -315,7 +314,7 @@ async fn quitting_keeps_the_place_and_the_next_run_resumes_by_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_leaves_the_queue_and_a_server_shutdown_is_not_an_error() {
-    let server = start_server().await;
+    let (server, _dir) = start_server().await;
     let mut alice = Student::sign_up("alice", server.addr).await;
     let mut bob = Student::sign_up("bob", server.addr).await;
     alice.join().await;

@@ -1,0 +1,249 @@
+//! The key table: every key of the staff screen, in one place.
+//!
+//! [`BINDINGS`] maps keys to [`Command`]s and says what each does. The screen
+//! looks keys up here, the hint bar shows the short words (in table order,
+//! as many as fit), and the `?` overlay lists every line — so a key cannot
+//! exist without being documented on screen. Keys that only make sense inside
+//! a dialog (y/n, Enter/Esc) belong to that dialog, not to this table.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What a staff member asked for, before the screen decides what it means now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Finish,
+    NotHere,
+    Remove,
+    Details,
+    Print,
+    ToggleOpen,
+    Announce,
+    Mute,
+    SelectUp,
+    SelectDown,
+    SelectTop,
+    SelectBottom,
+    Help,
+    Quit,
+}
+
+/// A key as the table spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Enter,
+    Up,
+    Down,
+    Home,
+    End,
+}
+
+#[derive(Debug)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub command: Command,
+    /// The keys as the help overlay shows them.
+    pub label: &'static str,
+    /// What the hint bar shows (keys, word); `None` keeps it off the bar.
+    pub hint: Option<(&'static str, &'static str)>,
+    /// One line for the help overlay.
+    pub help: &'static str,
+}
+
+/// Every key, most used first: the hint bar shows as many as fit, in this
+/// order, and always `? help`.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[Key::Char('s')],
+        command: Command::Serve,
+        label: "s",
+        hint: Some(("s", "serve")),
+        help: "Serve the selected student (the top one unless you moved)",
+    },
+    Binding {
+        keys: &[Key::Char('f')],
+        command: Command::Finish,
+        label: "f",
+        hint: Some(("f", "finish")),
+        help: "Finish: end your current help and record how long it took",
+    },
+    Binding {
+        keys: &[Key::Char('n')],
+        command: Command::NotHere,
+        label: "n",
+        hint: Some(("n", "not here")),
+        help: "Not here: the student you are helping is away (they keep their place)",
+    },
+    Binding {
+        keys: &[Key::Char('r')],
+        command: Command::Remove,
+        label: "r",
+        hint: Some(("r", "remove")),
+        help: "Remove the selected student, not logged as helped (asks y/n)",
+    },
+    Binding {
+        keys: &[Key::Enter],
+        command: Command::Details,
+        label: "Enter",
+        hint: Some(("⏎", "details")),
+        help: "Read the selected student's whole request",
+    },
+    Binding {
+        keys: &[Key::Up, Key::Char('k')],
+        command: Command::SelectUp,
+        label: "↑ k",
+        hint: Some(("↑↓", "select")),
+        help: "Select the student above",
+    },
+    Binding {
+        keys: &[Key::Down, Key::Char('j')],
+        command: Command::SelectDown,
+        label: "↓ j",
+        hint: None,
+        help: "Select the student below",
+    },
+    Binding {
+        keys: &[Key::Char('o')],
+        command: Command::ToggleOpen,
+        label: "o",
+        hint: Some(("o", "open/close")),
+        help: "Open or close the queue (those waiting keep their place)",
+    },
+    Binding {
+        keys: &[Key::Char('a')],
+        command: Command::Announce,
+        label: "a",
+        hint: Some(("a", "announce")),
+        help: "Type an announcement for every signed-in student",
+    },
+    Binding {
+        keys: &[Key::Char('p')],
+        command: Command::Print,
+        label: "p",
+        hint: Some(("p", "print")),
+        help: "Print: save a text snapshot of the queue in the server's prints/",
+    },
+    Binding {
+        keys: &[Key::Char('m')],
+        command: Command::Mute,
+        label: "m",
+        hint: Some(("m", "mute")),
+        help: "Mute or unmute the bell for a student joining while you are free",
+    },
+    Binding {
+        keys: &[Key::Home, Key::Char('g')],
+        command: Command::SelectTop,
+        label: "Home g",
+        hint: None,
+        help: "Select the first student",
+    },
+    Binding {
+        keys: &[Key::End, Key::Char('G')],
+        command: Command::SelectBottom,
+        label: "End G",
+        hint: None,
+        help: "Select the last student",
+    },
+    Binding {
+        keys: &[Key::Char('q'), Key::Ctrl('c')],
+        command: Command::Quit,
+        label: "q Ctrl-C",
+        hint: Some(("q", "quit")),
+        help: "Quit (asks y/n if students wait)",
+    },
+    Binding {
+        keys: &[Key::Char('?')],
+        command: Command::Help,
+        label: "?",
+        hint: Some(("?", "help")),
+        help: "Show or hide this list of keys",
+    },
+];
+
+impl Key {
+    fn matches(self, event: &KeyEvent) -> bool {
+        // Shift is how some terminals report `?` and `G`: the character
+        // already says which key it was.
+        let plain = (event.modifiers - KeyModifiers::SHIFT).is_empty();
+        match (self, event.code) {
+            (Key::Char(c), KeyCode::Char(got)) => plain && c == got,
+            (Key::Ctrl(c), KeyCode::Char(got)) => {
+                event.modifiers == KeyModifiers::CONTROL && c.eq_ignore_ascii_case(&got)
+            }
+            (Key::Enter, KeyCode::Enter)
+            | (Key::Up, KeyCode::Up)
+            | (Key::Down, KeyCode::Down)
+            | (Key::Home, KeyCode::Home)
+            | (Key::End, KeyCode::End) => plain,
+            _ => false,
+        }
+    }
+}
+
+/// The command bound to `event`, if any. Key releases (sent by some
+/// terminals) are not presses.
+pub fn command_for(event: &KeyEvent) -> Option<Command> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn every_binding_is_documented_and_no_key_is_bound_twice() {
+        let mut seen = Vec::new();
+        for binding in BINDINGS {
+            assert!(!binding.help.is_empty() && !binding.label.is_empty());
+            for k in binding.keys {
+                assert!(!seen.contains(k), "{k:?} is bound twice");
+                seen.push(*k);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_map_to_commands() {
+        let none = KeyModifiers::NONE;
+        for (code, command) in [
+            (KeyCode::Char('s'), Command::Serve),
+            (KeyCode::Char('f'), Command::Finish),
+            (KeyCode::Char('n'), Command::NotHere),
+            (KeyCode::Char('m'), Command::Mute),
+            (KeyCode::Enter, Command::Details),
+            (KeyCode::Char('j'), Command::SelectDown),
+            (KeyCode::Up, Command::SelectUp),
+        ] {
+            assert_eq!(command_for(&key(code, none)), Some(command), "{code:?}");
+        }
+        assert_eq!(
+            command_for(&key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Command::Help)
+        );
+        assert_eq!(
+            command_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
+        // Ctrl-S is not `s`: a stray chord must not serve anyone.
+        assert_eq!(
+            command_for(&key(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+            None
+        );
+        assert_eq!(command_for(&key(KeyCode::Char('x'), none)), None);
+        let mut release = key(KeyCode::Char('s'), none);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(command_for(&release), None);
+    }
+}

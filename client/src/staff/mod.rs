@@ -1,0 +1,399 @@
+//! The staff screen: the one screen every staff member serves the queue
+//! from — the professor inside `jqueue-server`, a TA with `jqueue --staff`.
+//!
+//! It is fed [`StaffView`]s (pushed by the server after every change) and
+//! answers with [`StaffRequest`]s; it neither knows nor cares whether those
+//! travel in-process or over the network. [`StaffScreen::update`] is pure: it
+//! takes a [`StaffEvent`] and the time, changes the screen's state and
+//! returns the [`StaffEffect`]s the event loop must carry out (send a
+//! request, sound the join alert, quit). Every outcome is shown in the
+//! status line in [`StaffOutcome`]'s own wording. [`keys`] is the key table,
+//! `ui` draws (`impl Widget for &StaffScreen`), [`theme`] picks the styles.
+
+pub mod keys;
+pub mod theme;
+mod ui;
+
+use std::sync::Arc;
+
+use chrono::FixedOffset;
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis};
+use jqueue_shared::validate::MAX_TEXT_CHARS;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
+use tokio::time::Instant;
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+pub use keys::{BINDINGS, Binding, Command};
+pub use theme::Theme;
+pub use ui::{clock_duration, ellipsize, human_duration};
+
+/// Longest announcement, in characters: the same bound as a student's text.
+pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
+
+/// Whose screen this is: quitting means something different.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Inside `jqueue-server`: quitting stops the server.
+    Professor,
+    /// `jqueue --staff`: quitting leaves; the queue goes on.
+    Assistant,
+}
+
+/// Settings fixed for the whole run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSettings {
+    /// The staff member this screen acts for (its own help is marked).
+    pub me: String,
+    pub role: Role,
+    /// What students pass to `jqueue --server`.
+    pub address: String,
+    /// The server's key fingerprint (`SHA256:…`), when known.
+    pub fingerprint: Option<String>,
+    /// Ring (and notify) when a student joins while this staff member is free.
+    pub bell: bool,
+    pub theme: Theme,
+    /// For activity times and deadlines (UTC in tests).
+    pub time_zone: FixedOffset,
+}
+
+/// Everything that can happen to the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffEvent {
+    Key(KeyEvent),
+    /// The latest view from the server.
+    View(Arc<StaffView>),
+    /// The answer to a request this screen sent.
+    Outcome(StaffOutcome),
+    /// A second passed: clocks move.
+    Tick,
+    /// The terminal changed size.
+    Resize,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffEffect {
+    /// Send this request for this staff member; its outcome comes back as
+    /// [`StaffEvent::Outcome`].
+    Request(StaffRequest),
+    /// A student joined while this staff member is free: one bell, and a
+    /// desktop notification with no student text (see [`crate::alert`]).
+    JoinAlert,
+    Quit,
+}
+
+/// The dialog on top of the screen, if any.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Help,
+    /// The whole request of the named student.
+    Details(String),
+    ConfirmRemove(String),
+    ConfirmQuit,
+    Announce(Input),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The server's clock as seen from here: a monotonic instant plus the best
+/// offset seen. A view's `now` is never later than the server's clock when
+/// it arrives, so the largest `now − elapsed` seen is the closest estimate;
+/// a view that sat in a channel (or was made minutes ago and sent now) only
+/// gives a lower bound and never drags the clock back.
+#[derive(Debug, Clone, Copy)]
+struct ServerClock {
+    base: Instant,
+    offset: UnixMillis,
+}
+
+impl ServerClock {
+    fn new(server_now: UnixMillis, at: Instant) -> Self {
+        Self {
+            base: at,
+            offset: server_now,
+        }
+    }
+
+    fn elapsed(&self, at: Instant) -> UnixMillis {
+        at.saturating_duration_since(self.base).as_millis() as UnixMillis
+    }
+
+    fn sample(&mut self, server_now: UnixMillis, at: Instant) {
+        self.offset = self.offset.max(server_now - self.elapsed(at));
+    }
+
+    fn now(&self, at: Instant) -> UnixMillis {
+        self.offset + self.elapsed(at)
+    }
+}
+
+/// The staff screen's state.
+#[derive(Debug, Clone)]
+pub struct StaffScreen {
+    settings: StaffSettings,
+    view: Arc<StaffView>,
+    /// Index into `view.rows`; meaningless when the queue is empty.
+    selected: usize,
+    /// Who is selected, so the selection follows them when the queue moves.
+    selected_name: Option<String>,
+    mode: Mode,
+    status: Option<Status>,
+    /// The join bell is off (`m`).
+    muted: bool,
+    clock: ServerClock,
+    now: Instant,
+}
+
+impl StaffScreen {
+    pub fn new(settings: StaffSettings, view: Arc<StaffView>, now: Instant) -> Self {
+        let mut screen = Self {
+            clock: ServerClock::new(view.now, now),
+            settings,
+            view,
+            selected: 0,
+            selected_name: None,
+            mode: Mode::Normal,
+            status: None,
+            muted: false,
+            now,
+        };
+        screen.select(0);
+        screen
+    }
+
+    /// Tells the screen the server's exact time (the professor's screen,
+    /// which shares the server's clock), so clocks are right before the next
+    /// change arrives.
+    pub fn sync_clock(&mut self, server_now: UnixMillis, at: Instant) {
+        self.clock.sample(server_now, at);
+    }
+
+    pub fn settings(&self) -> &StaffSettings {
+        &self.settings
+    }
+
+    pub fn view(&self) -> &StaffView {
+        &self.view
+    }
+
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
+    /// The selected student's name, if anyone is waiting.
+    pub fn selected_name(&self) -> Option<&str> {
+        self.selected_name.as_deref()
+    }
+
+    /// The server's clock now, as far as this screen can tell.
+    pub fn server_now(&self) -> UnixMillis {
+        self.clock.now(self.now)
+    }
+
+    /// Whether a tick changes what is on screen (waiting times, help clocks).
+    pub fn shows_clocks(&self) -> bool {
+        !self.view.rows.is_empty() || !self.view.helps.is_empty()
+    }
+
+    /// Whether this staff member is helping someone.
+    pub fn is_helping(&self) -> bool {
+        self.view.helps.iter().any(|h| h.staff == self.settings.me)
+    }
+
+    /// Applies `event` at `now`; returns what the event loop must do.
+    pub fn update(&mut self, event: StaffEvent, now: Instant) -> Vec<StaffEffect> {
+        self.now = now;
+        match event {
+            StaffEvent::Key(key) => self.on_key(&key),
+            StaffEvent::View(view) => self.on_view(view),
+            StaffEvent::Outcome(outcome) => {
+                self.set_status(outcome.to_string(), outcome.is_error());
+                Vec::new()
+            }
+            StaffEvent::Tick | StaffEvent::Resize => Vec::new(),
+        }
+    }
+
+    fn on_view(&mut self, view: Arc<StaffView>) -> Vec<StaffEffect> {
+        self.clock.sample(view.now, self.now);
+        let joined = view.joins > self.view.joins;
+        self.view = view;
+        let index = self
+            .selected_name
+            .as_deref()
+            .and_then(|name| self.index_of(name))
+            .unwrap_or(self.selected);
+        self.select(index);
+        let gone = matches!(&self.mode, Mode::Details(name) if self.index_of(name).is_none());
+        if gone {
+            self.mode = Mode::Normal;
+        }
+        if joined && self.settings.bell && !self.muted && !self.is_helping() {
+            vec![StaffEffect::JoinAlert]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.view.rows.iter().position(|r| r.username == name)
+    }
+
+    /// The row of the named student, if they are among the rows.
+    pub fn row(&self, name: &str) -> Option<&StaffRow> {
+        self.index_of(name).map(|i| &self.view.rows[i])
+    }
+
+    fn select(&mut self, index: usize) {
+        let last = self.view.rows.len().saturating_sub(1);
+        self.selected = index.min(last);
+        self.selected_name = self
+            .view
+            .rows
+            .get(self.selected)
+            .map(|r| r.username.clone());
+    }
+
+    fn on_key(&mut self, key: &KeyEvent) -> Vec<StaffEffect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Normal => keys::command_for(key).map_or_else(Vec::new, |c| self.on_command(c)),
+            // Any key closes help; `q` here closes help, not the screen.
+            Mode::Help => Vec::new(),
+            Mode::Details(name) => match key.code {
+                KeyCode::Char('s') => serve(name),
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
+                _ => {
+                    self.mode = Mode::Details(name);
+                    Vec::new()
+                }
+            },
+            Mode::ConfirmRemove(name) => self.confirm(
+                key,
+                Mode::ConfirmRemove(name.clone()),
+                StaffEffect::Request(StaffRequest::Remove {
+                    students: vec![name],
+                }),
+            ),
+            Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
+            Mode::Announce(input) => self.on_announce_key(input, key),
+        }
+    }
+
+    /// y confirms; n or Esc cancels; other keys leave the question open.
+    fn confirm(&mut self, key: &KeyEvent, open: Mode, effect: StaffEffect) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Char('y' | 'Y') => vec![effect],
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+                self.set_status("Cancelled.", false);
+                Vec::new()
+            }
+            _ => {
+                self.mode = open;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_announce_key(&mut self, mut input: Input, key: &KeyEvent) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Esc => self.set_status("Announcement cancelled.", false),
+            KeyCode::Enter => {
+                let text = input.value().trim().to_owned();
+                if text.is_empty() {
+                    self.set_status("Nothing to announce.", false);
+                } else {
+                    return vec![StaffEffect::Request(StaffRequest::Announce { text })];
+                }
+            }
+            _ => {
+                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+                    let full = input.value().chars().count() >= MAX_ANNOUNCEMENT_CHARS;
+                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
+                        input.handle(request);
+                    }
+                }
+                self.mode = Mode::Announce(input);
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_command(&mut self, command: Command) -> Vec<StaffEffect> {
+        let last = self.view.rows.len().saturating_sub(1);
+        let request = |r| vec![StaffEffect::Request(r)];
+        match command {
+            Command::SelectUp => self.select(self.selected.saturating_sub(1)),
+            Command::SelectDown => self.select(self.selected + 1),
+            Command::SelectTop => self.select(0),
+            Command::SelectBottom => self.select(last),
+            Command::Help => self.mode = Mode::Help,
+            Command::Serve => match &self.selected_name {
+                Some(name) => return serve(name.clone()),
+                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+            },
+            Command::Finish => return request(StaffRequest::Finish),
+            Command::NotHere => return request(StaffRequest::NotHere),
+            Command::Remove => match &self.selected_name {
+                Some(name) => self.mode = Mode::ConfirmRemove(name.clone()),
+                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+            },
+            Command::Details => match &self.selected_name {
+                Some(name) => self.mode = Mode::Details(name.clone()),
+                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+            },
+            Command::Print => return request(StaffRequest::Print),
+            Command::ToggleOpen => {
+                return request(StaffRequest::SetOpen {
+                    open: !self.view.open,
+                });
+            }
+            Command::Announce => self.mode = Mode::Announce(Input::default()),
+            Command::Mute => {
+                self.muted = !self.muted;
+                let text = if self.muted {
+                    "Join bell off: press m to turn it back on."
+                } else {
+                    "Join bell on: one ring when a student joins while you are free."
+                };
+                self.set_status(text, false);
+            }
+            Command::Quit => {
+                if self.view.waiting == 0 {
+                    return vec![StaffEffect::Quit];
+                }
+                self.mode = Mode::ConfirmQuit;
+            }
+        }
+        Vec::new()
+    }
+
+    fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            error,
+        });
+    }
+}
+
+fn serve(name: String) -> Vec<StaffEffect> {
+    vec![StaffEffect::Request(StaffRequest::Serve {
+        student: Some(name),
+    })]
+}

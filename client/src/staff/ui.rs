@@ -1,0 +1,1013 @@
+//! Drawing the staff screen: `impl Widget for &StaffScreen`, one small
+//! function per region. Drawing reads the screen's state and never changes
+//! it.
+//!
+//! The queue table has priority at every size: the side panes (now helping,
+//! online, activity) get only what the queue can spare and fold away first,
+//! leaving a one-line "now helping" summary while there is room for it.
+//!
+//! Every string that came from a student goes through [`sanitize`] before it
+//! reaches the buffer, and every cell of text is cut to its column with an
+//! ellipsis, so nothing a student types can move the cursor, retitle the
+//! terminal, reorder text or spill into another row.
+
+use std::borrow::Cow;
+
+use chrono::DateTime;
+use jqueue_shared::sanitize;
+use jqueue_shared::staff::{ActivityKind, CurrentHelp, StaffRow, UnixMillis};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
+
+use super::keys::BINDINGS;
+use super::theme::Theme;
+use super::{MAX_ANNOUNCEMENT_CHARS, Mode, Role, StaffScreen};
+
+const NOT_HELPED_MARK: char = '*';
+const OFFLINE_MARK: char = '○';
+const AWAY_MARK: char = '◌';
+
+/// Below this many rows for the side panes they are not worth their borders.
+const SIDE_PANES_MIN: u16 = 5;
+/// The queue keeps at least this many student rows before side panes show.
+const QUEUE_ROWS_KEPT: usize = 4;
+
+impl Widget for &StaffScreen {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let header_height = self.header_height(area.height);
+        let [header, body, hints, status] = Layout::vertical([
+            Constraint::Length(header_height),
+            Constraint::Min(0),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.render_header(header, buf);
+        self.render_body(body, buf);
+        self.render_hints(hints, buf);
+        self.render_status(status, buf);
+
+        match &self.mode {
+            Mode::Normal => {}
+            Mode::Help => self.render_help(area, buf),
+            Mode::Details(name) => self.render_details(name, area, buf),
+            Mode::ConfirmRemove(name) => self.render_confirm_remove(name, area, buf),
+            Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
+            Mode::Announce(_) => self.render_announce(area, buf),
+        }
+    }
+}
+
+impl StaffScreen {
+    fn theme(&self) -> Theme {
+        self.settings.theme
+    }
+
+    /// Two lines; a third for the fingerprint or a port note when the
+    /// terminal is tall enough; one line on a very short terminal.
+    fn header_height(&self, height: u16) -> u16 {
+        let extra = self.settings.fingerprint.is_some() || self.view.port_note.is_some();
+        match height {
+            0..8 => 1,
+            8..20 => 2,
+            _ => 2 + u16::from(extra),
+        }
+    }
+
+    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        if area.height == 1 {
+            self.render_counts(area, buf);
+            return;
+        }
+        let top = row(area, 0);
+        let mut connect = Line::from(vec![
+            Span::styled("join: ", t.dim()),
+            Span::styled(
+                format!("jqueue --server {}", self.settings.address),
+                t.key(),
+            ),
+        ]);
+        if connect.width() + 20 > usize::from(area.width) {
+            connect = Line::from(Span::styled(self.settings.address.clone(), t.key()));
+        }
+        let [title, address] = Layout::horizontal([
+            Constraint::Min(0),
+            Constraint::Length(connect.width() as u16),
+        ])
+        .spacing(2)
+        .areas(top);
+        // The session name is short and matters; a long course title gives way.
+        let session = format!(" · session {}", sanitize(&self.view.session));
+        let course_room = usize::from(title.width).saturating_sub(text_width(&session));
+        Line::from(vec![
+            Span::styled(
+                ellipsize(&sanitize(&self.view.course), course_room).into_owned(),
+                t.title(),
+            ),
+            Span::raw(ellipsize(&session, usize::from(title.width)).into_owned()),
+        ])
+        .render(title, buf);
+        connect.render(address, buf);
+        self.render_counts(row(area, 1), buf);
+        if area.height > 2 {
+            self.render_trust(row(area, 2), buf);
+        }
+    }
+
+    fn render_counts(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let v = &self.view;
+        let badge = if v.open {
+            Span::styled(" OPEN ", t.open())
+        } else {
+            Span::styled(" CLOSED ", t.closed())
+        };
+        let typical = v.typical_help_secs.map_or_else(
+            || "—".to_owned(),
+            |s| human_duration(s as UnixMillis * 1000),
+        );
+        let mut stats = format!(
+            "  {} waiting · {} online · {} helped this session · typical help {typical}",
+            v.waiting, v.online_students, v.helped_count,
+        );
+        if self.muted {
+            stats.push_str(" · bell off");
+        }
+        let room = usize::from(area.width).saturating_sub(badge.width());
+        Line::from(vec![badge, Span::raw(ellipsize(&stats, room))]).render(area, buf);
+    }
+
+    /// The fingerprint students should see on first connecting, and a note
+    /// when the server could not get the port it was asked for.
+    fn render_trust(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let mut spans = Vec::new();
+        if let Some(fingerprint) = &self.settings.fingerprint {
+            spans.push(Span::styled("fingerprint ", t.dim()));
+            spans.push(Span::raw(sanitize(fingerprint).into_owned()));
+        }
+        if let Some(note) = &self.view.port_note {
+            if !spans.is_empty() {
+                spans.push(Span::raw("  ·  "));
+            }
+            spans.push(Span::styled(sanitize(note).into_owned(), t.warning()));
+        }
+        let width = usize::from(area.width);
+        let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+        if text_width(&text) > width {
+            Line::raw(ellipsize(&text, width).into_owned()).render(area, buf);
+        } else {
+            Line::from(spans).render(area, buf);
+        }
+    }
+
+    /// The queue first; side panes from what it can spare; else a one-line
+    /// summary of who is helping whom.
+    fn render_body(&self, area: Rect, buf: &mut Buffer) {
+        let rows = self.view.rows.len().max(1);
+        let queue_min = 3 + rows.min(QUEUE_ROWS_KEPT) as u16;
+        let side_max = (area.height / 3).clamp(7, 14).max(self.staff_lines() + 5);
+        let spare = area.height.saturating_sub(queue_min);
+        let side = if spare >= SIDE_PANES_MIN {
+            spare.min(side_max)
+        } else {
+            0
+        };
+        let summary = u16::from(side == 0 && !self.view.helps.is_empty() && spare >= 1);
+        let [queue, summary_area, bottom] = Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(summary),
+            Constraint::Length(side),
+        ])
+        .areas(area);
+        self.render_queue(queue, buf);
+        if summary > 0 {
+            self.render_helping_summary(summary_area, buf);
+        }
+        if side > 0 {
+            self.render_side_panes(bottom, buf);
+        }
+    }
+
+    /// One line per staff member: helps first, then staff who are free.
+    fn staff_lines(&self) -> u16 {
+        (self.view.helps.len() + self.free_staff().count()).max(1) as u16
+    }
+
+    fn free_staff(&self) -> impl Iterator<Item = &String> {
+        self.view
+            .staff_online
+            .iter()
+            .filter(|name| !self.view.helps.iter().any(|h| &h.staff == *name))
+    }
+
+    fn render_side_panes(&self, area: Rect, buf: &mut Buffer) {
+        if area.width < 56 {
+            self.render_now_helping(area, buf);
+            return;
+        }
+        let [left, activity] = Layout::horizontal([
+            Constraint::Length((area.width / 3).clamp(28, 44)),
+            Constraint::Min(10),
+        ])
+        .areas(area);
+        let helping_height = (self.staff_lines() + 2).min(left.height);
+        let [now_helping, online] =
+            Layout::vertical([Constraint::Length(helping_height), Constraint::Min(0)]).areas(left);
+        self.render_now_helping(now_helping, buf);
+        if online.height >= 3 {
+            self.render_online(online, buf);
+        }
+        self.render_activity(activity, buf);
+    }
+
+    fn render_queue(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let rows = &self.view.rows;
+        let waiting = self.view.waiting as usize;
+        let visible = usize::from(area.height.saturating_sub(3)); // borders + header row
+        let offset = (self.selected + 1).saturating_sub(visible);
+        let mut title = format!(" Queue · {waiting} waiting ");
+        if rows.len() > visible && visible > 0 {
+            let last = (offset + visible).min(rows.len());
+            title = format!(
+                " Queue · {waiting} waiting · showing {}–{last} ",
+                offset + 1
+            );
+        } else if waiting > rows.len() {
+            title = format!(" Queue · {waiting} waiting · first {} ", rows.len());
+        }
+        let legend = format!(
+            " {NOT_HELPED_MARK} not yet helped  {OFFLINE_MARK} offline  {AWAY_MARK} not here "
+        );
+        let mut block = Block::bordered()
+            .border_style(t.border())
+            .title(Span::styled(title, t.title()));
+        if text_width(&legend) + 4 <= usize::from(area.width) {
+            block = block.title_bottom(Line::from(legend).right_aligned());
+        }
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        if rows.is_empty() {
+            self.render_empty_queue(inner, buf);
+            return;
+        }
+
+        let columns = Columns::for_width(inner.width);
+        let header = columns.line(["", "#", "", "Student", "Waiting", "Description", "Location"]);
+        Line::from(header)
+            .style(t.header())
+            .render(row(inner, 0), buf);
+        for (i, entry) in rows.iter().enumerate().skip(offset).take(visible) {
+            let y = (i - offset + 1) as u16;
+            if y >= inner.height {
+                break;
+            }
+            let area = row(inner, y);
+            let mut style = Style::new();
+            if !entry.online {
+                style = style.patch(t.dim());
+            }
+            if i == self.selected {
+                style = style.patch(t.selected());
+            }
+            buf.set_style(area, style);
+            Line::from(self.entry_cells(&columns, i, entry))
+                .style(style)
+                .render(area, buf);
+        }
+    }
+
+    fn entry_cells(&self, columns: &Columns, index: usize, e: &StaffRow) -> String {
+        let marker = if index == self.selected { "›" } else { "" };
+        let marks: String = [
+            if e.helped_before {
+                ' '
+            } else {
+                NOT_HELPED_MARK
+            },
+            if e.online { ' ' } else { OFFLINE_MARK },
+            if e.away_until.is_some() {
+                AWAY_MARK
+            } else {
+                ' '
+            },
+        ]
+        .into_iter()
+        .collect();
+        let waited = clock_duration(self.server_now() - e.joined_at);
+        let mut description = sanitize(&e.description);
+        if description.is_empty() {
+            description = Cow::Borrowed("—");
+        }
+        if let Some(until) = e.away_until {
+            description = Cow::Owned(format!(
+                "NOT HERE until {} · {description}",
+                self.clock_time(until)
+            ));
+        }
+        columns.line([
+            marker,
+            &e.position.to_string(),
+            &marks,
+            &sanitize(&e.username),
+            &waited,
+            &description,
+            &sanitize(&e.location),
+        ])
+    }
+
+    fn render_empty_queue(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let state = if self.view.open {
+            Line::from("The queue is open.")
+        } else {
+            Line::from(vec![
+                Span::styled("The queue is CLOSED", t.warning()),
+                Span::raw(": press o to open it."),
+            ])
+        };
+        let lines = vec![
+            Line::styled("Nobody is waiting.", t.title()),
+            Line::default(),
+            Line::from("Students join with"),
+            Line::styled(
+                format!("jqueue --server {}", self.settings.address),
+                t.key(),
+            ),
+            Line::default(),
+            state,
+        ];
+        let height = (lines.len() as u16).min(area.height);
+        let top = area.y + (area.height - height) / 2;
+        let centred = Rect::new(area.x, top, area.width, height);
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .render(centred, buf);
+    }
+
+    /// `bob (you) → alice ○  3:12`: who helps whom, for how long.
+    fn help_line(&self, help: &CurrentHelp, width: usize) -> Line<'static> {
+        let t = self.theme();
+        let mine = help.staff == self.settings.me;
+        let clock = format!(" {}", clock_duration(self.server_now() - help.served_at));
+        let offline = if help.student_online {
+            ""
+        } else if width >= 40 {
+            " ○ offline when served"
+        } else {
+            " ○"
+        };
+        let staff = if mine {
+            format!("▶ {} (you)", sanitize(&help.staff))
+        } else {
+            format!("  {}", sanitize(&help.staff))
+        };
+        let names = format!("{staff} → {}", sanitize(&help.student));
+        let room = width.saturating_sub(text_width(offline) + text_width(&clock));
+        let names = ellipsize(&names, room).into_owned();
+        let pad = " ".repeat(room.saturating_sub(text_width(&names)));
+        let style = if mine { t.mine() } else { Style::new() };
+        Line::from(vec![
+            Span::styled(names, style),
+            Span::styled(offline.to_owned(), t.warning()),
+            Span::raw(pad),
+            Span::styled(clock, style),
+        ])
+    }
+
+    fn render_now_helping(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let block = Block::bordered()
+            .border_style(t.border())
+            .title(Span::styled(" Now helping ", t.title()));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        let width = usize::from(inner.width);
+        let mut lines: Vec<Line> = self
+            .view
+            .helps
+            .iter()
+            .map(|help| self.help_line(help, width))
+            .collect();
+        for name in self.free_staff() {
+            let you = if *name == self.settings.me {
+                " (you)"
+            } else {
+                ""
+            };
+            let text = format!("  {}{you} · free", sanitize(name));
+            lines.push(Line::styled(ellipsize(&text, width).into_owned(), t.dim()));
+        }
+        if lines.is_empty() {
+            lines.push(Line::styled(
+                ellipsize("nobody yet: press s", width).into_owned(),
+                t.dim(),
+            ));
+        }
+        let rows = usize::from(inner.height);
+        if lines.len() > rows {
+            let more = lines.len() - rows + 1;
+            lines.truncate(rows - 1);
+            lines.push(Line::styled(format!("+ {more} more"), t.dim()));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    /// Side panes folded away: the helps on one line, mine first.
+    fn render_helping_summary(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let mut helps: Vec<&CurrentHelp> = self.view.helps.iter().collect();
+        helps.sort_by_key(|h| h.staff != self.settings.me);
+        let parts: Vec<String> = helps
+            .iter()
+            .map(|h| {
+                let who = if h.staff == self.settings.me {
+                    "you".to_owned()
+                } else {
+                    sanitize(&h.staff).into_owned()
+                };
+                let offline = if h.student_online { "" } else { " ○" };
+                format!(
+                    "{who} → {}{offline} {}",
+                    sanitize(&h.student),
+                    clock_duration(self.server_now() - h.served_at)
+                )
+            })
+            .collect();
+        let text = format!("Helping: {}", parts.join(" · "));
+        let style = if self.is_helping() {
+            t.mine()
+        } else {
+            Style::new()
+        };
+        Line::styled(
+            ellipsize(&text, usize::from(area.width)).into_owned(),
+            style,
+        )
+        .render(area, buf);
+    }
+
+    fn render_online(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let block = Block::bordered()
+            .border_style(t.border())
+            .title(Span::styled(
+                format!(" Online ({}) ", self.view.online_students),
+                t.title(),
+            ));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        let width = usize::from(inner.width);
+        let online = &self.view.online;
+        if online.is_empty() {
+            Line::styled(ellipsize("nobody signed in", width), t.dim()).render(inner, buf);
+            return;
+        }
+        let total = (self.view.online_students as usize).max(online.len());
+        let rows = usize::from(inner.height);
+        if rows == 1 && total > 1 {
+            // One line: names only, as many as fit.
+            let names: Vec<String> = online
+                .iter()
+                .map(|s| sanitize(&s.username).into_owned())
+                .collect();
+            let text = names.join(", ");
+            Line::raw(ellipsize(&text, width).into_owned()).render(inner, buf);
+            return;
+        }
+        let shown = if total > rows { rows - 1 } else { online.len() };
+        for (y, student) in online.iter().take(shown).enumerate() {
+            let origin = sanitize(&student.origin);
+            let origin = ellipsize(&origin, width / 2).into_owned();
+            let name_room = width.saturating_sub(text_width(&origin) + 1);
+            let line = Line::from(vec![
+                Span::raw(fit(&sanitize(&student.username), name_room)),
+                Span::raw(" "),
+                Span::styled(origin, t.dim()),
+            ]);
+            line.render(row(inner, y as u16), buf);
+        }
+        if shown < total {
+            let more = format!("+ {} more", total - shown);
+            Line::styled(ellipsize(&more, width), t.dim()).render(row(inner, shown as u16), buf);
+        }
+    }
+
+    fn render_activity(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let block = Block::bordered()
+            .border_style(t.border())
+            .title(Span::styled(" Activity ", t.title()));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        let width = usize::from(inner.width);
+        let activity = &self.view.activity;
+        if activity.is_empty() {
+            let hint = "sign-ins, joins and helps appear here";
+            Line::styled(ellipsize(hint, width), t.dim()).render(inner, buf);
+            return;
+        }
+        let rows = usize::from(inner.height);
+        let skip = activity.len().saturating_sub(rows);
+        for (y, line) in activity.iter().skip(skip).enumerate() {
+            let time = DateTime::from_timestamp_millis(line.at)
+                .map(|at| {
+                    at.with_timezone(&self.settings.time_zone)
+                        .format("%H:%M:%S ")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            // `Display` sanitises every name and text it embeds.
+            let text = line.kind.to_string();
+            let room = width.saturating_sub(time.len());
+            Line::from(vec![
+                Span::styled(time, t.dim()),
+                Span::styled(
+                    ellipsize(&sanitize(&text), room).into_owned(),
+                    activity_style(&line.kind, t),
+                ),
+            ])
+            .render(row(inner, y as u16), buf);
+        }
+    }
+
+    /// As many hints as fit, in the table's order; `? help` always.
+    fn render_hints(&self, area: Rect, buf: &mut Buffer) {
+        let pairs: Vec<(&str, &str)> = match &self.mode {
+            Mode::Normal => BINDINGS.iter().filter_map(|b| b.hint).collect(),
+            Mode::Help => vec![("any key", "closes this list")],
+            Mode::Details(_) => vec![("s", "serve them"), ("Esc", "close")],
+            Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
+            Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
+            Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
+        };
+        let width = usize::from(area.width);
+        let help_width = text_width("  ? help");
+        let mut spans = Vec::new();
+        let mut used = 0;
+        for (keys, word) in &pairs {
+            let gap = if spans.is_empty() { 0 } else { 2 };
+            let needed = gap + text_width(keys) + 1 + text_width(word);
+            let always = *keys == "?";
+            let reserve = if always || !matches!(self.mode, Mode::Normal) {
+                0
+            } else {
+                help_width
+            };
+            if used + needed + reserve > width && !always {
+                continue;
+            }
+            if gap > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(*keys, self.theme().key()));
+            spans.push(Span::raw(format!(" {word}")));
+            used += needed;
+        }
+        Line::from(spans).render(area, buf);
+    }
+
+    fn render_status(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let width = usize::from(area.width);
+        let line = if let Some(status) = &self.status {
+            let style = if status.error {
+                t.error()
+            } else {
+                Style::new()
+            };
+            Line::styled(
+                ellipsize(&sanitize(&status.text), width).into_owned(),
+                style,
+            )
+        } else if let Some(text) = &self.view.announcement {
+            let label = "Last announcement: ";
+            Line::from(vec![
+                Span::styled(label, t.dim()),
+                Span::raw(
+                    ellipsize(&sanitize(text), width.saturating_sub(label.len())).into_owned(),
+                ),
+            ])
+        } else {
+            Line::styled(ellipsize("Press ? to see every key.", width), t.dim())
+        };
+        line.render(area, buf);
+    }
+
+    fn render_help(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let legend = [
+            (NOT_HELPED_MARK.to_string(), "not yet helped this session"),
+            (
+                OFFLINE_MARK.to_string(),
+                "offline: signed out or lost the connection (told when back)",
+            ),
+            (
+                AWAY_MARK.to_string(),
+                "not here: keeps the place until the time shown, back with b",
+            ),
+        ];
+        let height = (BINDINGS.len() + 1 + legend.len()) as u16;
+        let inner = popup(area, 84, height, " Keys ", t, buf);
+        let label_width = 10;
+        let room = usize::from(inner.width).saturating_sub(label_width);
+        let mut lines: Vec<Line> = BINDINGS
+            .iter()
+            .map(|b| {
+                Line::from(vec![
+                    Span::styled(fit(b.label, label_width), t.key()),
+                    Span::raw(ellipsize(b.help, room)),
+                ])
+            })
+            .collect();
+        lines.push(Line::default());
+        for (mark, meaning) in &legend {
+            lines.push(Line::from(vec![
+                Span::raw(fit(mark, label_width)),
+                Span::raw(ellipsize(meaning, room)),
+            ]));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    /// Enter: the whole request, wrapped, with how and where they connected.
+    fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
+        let Some(r) = self.row(name) else {
+            return;
+        };
+        let t = self.theme();
+        let label = |text: &'static str| Span::styled(text, t.dim());
+        let description = sanitize(&r.description);
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(sanitize(&r.username).into_owned(), t.title()),
+                Span::raw(format!(
+                    " · #{} · waiting {}",
+                    r.position,
+                    clock_duration(self.server_now() - r.joined_at)
+                )),
+            ]),
+            Line::default(),
+            Line::from(label("What they need help with")),
+            Line::raw(if description.is_empty() {
+                "—".to_owned()
+            } else {
+                description.into_owned()
+            }),
+            Line::default(),
+            Line::from(vec![
+                label("Where:      "),
+                Span::raw(sanitize(&r.location).into_owned()),
+            ]),
+            Line::from(vec![
+                label("Connected:  "),
+                match (&r.origin, r.online) {
+                    (Some(origin), true) => Span::raw(sanitize(origin).into_owned()),
+                    _ => Span::styled("offline (told when they return)", t.warning()),
+                },
+            ]),
+            Line::from(vec![
+                label("Helped:     "),
+                Span::raw(if r.helped_before {
+                    "earlier this session"
+                } else {
+                    "not yet this session"
+                }),
+            ]),
+        ];
+        if let Some(until) = r.away_until {
+            lines.push(Line::from(vec![
+                label("Not here:   "),
+                Span::styled(
+                    format!("keeps the place until {}", self.clock_time(until)),
+                    t.warning(),
+                ),
+            ]));
+        }
+        let width = 76.min(area.width.saturating_sub(2)).max(10);
+        let inner_width = usize::from(width.saturating_sub(4)).max(1);
+        let wrapped: usize = lines
+            .iter()
+            .map(|l| l.width().div_ceil(inner_width).max(1))
+            .sum();
+        let inner = popup(area, width, wrapped as u16, " Request ", t, buf);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(inner, buf);
+    }
+
+    fn render_confirm_remove(&self, name: &str, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let inner = popup(area, 60, 4, " Remove? ", t, buf);
+        let width = usize::from(inner.width);
+        let question = format!("Remove {} from the queue?", sanitize(name));
+        let lines = vec![
+            Line::styled(ellipsize(&question, width).into_owned(), t.title()),
+            Line::from(ellipsize(
+                "They are told; nothing goes to the helped log.",
+                width,
+            )),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("y", t.key()),
+                Span::raw(" remove   "),
+                Span::styled("n", t.key()),
+                Span::raw(" keep them waiting"),
+            ]),
+        ];
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    fn render_confirm_quit(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let inner = popup(area, 60, 5, " Quit? ", t, buf);
+        let width = usize::from(inner.width);
+        let waiting = match self.view.waiting {
+            1 => "1 student is waiting. Quit anyway?".to_owned(),
+            n => format!("{n} students are waiting. Quit anyway?"),
+        };
+        let (first, second) = match self.settings.role {
+            Role::Professor => (
+                "Students are told the server is stopping.",
+                "The queue is saved: restart with the same session.",
+            ),
+            Role::Assistant => (
+                "The queue goes on for the other staff.",
+                "Run jqueue --staff again to come back.",
+            ),
+        };
+        let lines = vec![
+            Line::styled(ellipsize(&waiting, width).into_owned(), t.title()),
+            Line::from(ellipsize(first, width)),
+            Line::from(ellipsize(second, width)),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("y", t.key()),
+                Span::raw(" quit   "),
+                Span::styled("n", t.key()),
+                Span::raw(" stay"),
+            ]),
+        ];
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    /// The text being typed, with the cursor drawn as a reverse-video cell
+    /// (no terminal cursor to place, so any event loop can draw it).
+    fn render_announce(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let Mode::Announce(input) = &self.mode else {
+            return;
+        };
+        let inner = popup(area, 70, 3, " Announcement for every student ", t, buf);
+        let width = usize::from(inner.width.saturating_sub(1)).max(1);
+        let scroll = input.visual_scroll(width);
+        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
+        let line = row(inner, 0);
+        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
+        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
+        if x < line.width {
+            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        let audience = match self.view.online_students {
+            1 => "to 1 signed-in student".to_owned(),
+            n => format!("to {n} signed-in students"),
+        };
+        let count = format!(
+            "{audience} · {}/{MAX_ANNOUNCEMENT_CHARS}",
+            input.value().chars().count()
+        );
+        Line::styled(
+            ellipsize(&count, usize::from(inner.width)).into_owned(),
+            t.dim(),
+        )
+        .render(row(inner, 2), buf);
+    }
+
+    /// `11:27`, in the local time zone.
+    fn clock_time(&self, at: UnixMillis) -> String {
+        DateTime::from_timestamp_millis(at)
+            .map(|at| {
+                at.with_timezone(&self.settings.time_zone)
+                    .format("%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn activity_style(kind: &ActivityKind, t: Theme) -> Style {
+    match kind {
+        ActivityKind::SignInFailed { .. }
+        | ActivityKind::Closed { .. }
+        | ActivityKind::NotHere { .. }
+        | ActivityKind::AwayExpired { .. } => t.warning(),
+        ActivityKind::Joined { .. } | ActivityKind::Back { .. } => t.good(),
+        ActivityKind::Disconnected { .. } => t.dim(),
+        ActivityKind::StorageFailed { .. } => t.error(),
+        _ => Style::new(),
+    }
+}
+
+fn popup_block(title: &str, t: Theme) -> Block<'_> {
+    Block::bordered()
+        .padding(Padding::horizontal(1))
+        .border_style(t.title())
+        .title(Span::styled(title, t.title()))
+}
+
+/// Clears a centred box `width` cells wide with room for `height` lines,
+/// draws its border and returns the inside.
+fn popup(area: Rect, width: u16, height: u16, title: &str, t: Theme, buf: &mut Buffer) -> Rect {
+    let outer = centred(area, width, height);
+    Clear.render(outer, buf);
+    let block = popup_block(title, t);
+    let inner = block.inner(outer);
+    block.render(outer, buf);
+    inner
+}
+
+/// A box `width` wide with room for `height` lines inside its border, in the
+/// middle of `area`, shrunk to fit, with a one-cell margin where there is room.
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width
+        .min(area.width.saturating_sub(2))
+        .max(area.width.min(10));
+    let height = (height + 2).min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+/// Row `y` of `area`, one cell high.
+fn row(area: Rect, y: u16) -> Rect {
+    Rect::new(area.x, area.y + y, area.width, 1)
+}
+
+/// The queue's column widths for a given table width: username and location
+/// grow with the terminal, the description takes the rest.
+#[derive(Debug)]
+struct Columns {
+    username: usize,
+    description: usize,
+    location: usize,
+}
+
+impl Columns {
+    const MARKER: usize = 1;
+    const POSITION: usize = 3;
+    const MARKS: usize = 3;
+    const WAITING: usize = 7;
+    /// Gaps: after marker, position, marks, username, waiting (2), description (2).
+    const GAPS: usize = 1 + 1 + 1 + 1 + 2 + 2;
+
+    fn for_width(width: u16) -> Self {
+        let width = usize::from(width);
+        let username = (width / 5).clamp(10, 24);
+        let location = (width / 5).clamp(8, 24);
+        let fixed = Self::MARKER + Self::POSITION + Self::MARKS + Self::WAITING + Self::GAPS;
+        let description = width.saturating_sub(fixed + username + location).max(4);
+        Self {
+            username,
+            description,
+            location,
+        }
+    }
+
+    /// One row: marker, position, marks, username, waiting, description, location.
+    fn line(&self, cells: [&str; 7]) -> String {
+        let [
+            marker,
+            position,
+            marks,
+            username,
+            waiting,
+            description,
+            location,
+        ] = cells;
+        format!(
+            "{} {} {} {} {}  {}  {}",
+            fit(marker, Self::MARKER),
+            fit_right(position, Self::POSITION),
+            fit(marks, Self::MARKS),
+            fit(username, self.username),
+            fit_right(waiting, Self::WAITING),
+            fit(description, self.description),
+            fit(location, self.location),
+        )
+    }
+}
+
+fn text_width(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+fn char_width(c: char) -> usize {
+    let mut utf8 = [0; 4];
+    text_width(c.encode_utf8(&mut utf8))
+}
+
+/// `text` cut to `width` columns, ending in `…` if anything was cut.
+pub fn ellipsize(text: &str, width: usize) -> Cow<'_, str> {
+    if text_width(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = char_width(c);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// `text` cut with an ellipsis and padded with spaces to exactly `width` columns.
+fn fit(text: &str, width: usize) -> String {
+    let text = ellipsize(text, width);
+    let pad = width.saturating_sub(text_width(&text));
+    format!("{text}{}", " ".repeat(pad))
+}
+
+/// Like [`fit`], aligned right.
+fn fit_right(text: &str, width: usize) -> String {
+    let text = ellipsize(text, width);
+    let pad = width.saturating_sub(text_width(&text));
+    format!("{}{text}", " ".repeat(pad))
+}
+
+/// `m:ss`, or `h:mm:ss` from an hour: how long someone has waited.
+pub fn clock_duration(ms: UnixMillis) -> String {
+    let secs = ms.max(0) / 1000;
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// `45s`, `4m 05s`, `1h 20m`: a duration to read at a glance.
+pub fn human_duration(ms: UnixMillis) -> String {
+    let secs = ms.max(0) / 1000;
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ellipsize_cuts_to_the_column_and_marks_it() {
+        assert_eq!(ellipsize("alice", 5), "alice");
+        assert_eq!(ellipsize("alice", 4), "ali…");
+        assert_eq!(ellipsize("日本語です", 5), "日本…");
+        assert_eq!(ellipsize("anything", 0), "");
+        assert_eq!(fit("ab", 4), "ab  ");
+        assert_eq!(fit_right("7", 3), "  7");
+        assert_eq!(text_width(&fit("日本語です", 6)), 6);
+    }
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(clock_duration(0), "0:00");
+        assert_eq!(clock_duration(65_000), "1:05");
+        assert_eq!(clock_duration(3_723_000), "1:02:03");
+        assert_eq!(clock_duration(-5), "0:00");
+        assert_eq!(human_duration(45_000), "45s");
+        assert_eq!(human_duration(245_000), "4m 05s");
+        assert_eq!(human_duration(4_800_000), "1h 20m");
+    }
+}

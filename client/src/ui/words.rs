@@ -1,0 +1,71 @@
+//! Small pieces of wording for the student's screens: the wait estimate as a
+//! range, and ordinals ("3rd"). Pure functions of numbers, no drawing.
+
+/// The estimated wait as a range a student can plan with: `about 10–15 min`.
+///
+/// An estimate is a median times a position, so a single number would claim
+/// more than it knows. Under an hour the range is 5 minutes wide; up to
+/// three hours, 15; beyond that nobody should plan on it.
+pub fn wait_range(secs: u64) -> String {
+    let minutes = secs.div_ceil(60);
+    let width = if minutes < 60 { 5 } else { 15 };
+    let low = minutes / width * width;
+    let high = low + width;
+    match (secs, low) {
+        (0, _) => "any moment now".to_owned(),
+        (_, 0) => format!("under {width} min"),
+        (_, 180..) => "over 3 h".to_owned(),
+        (_, 60..) => format!("about {}–{}", hours(low), hours(high)),
+        _ => format!("about {low}–{high} min"),
+    }
+}
+
+/// `1 h 15`, `2 h 00`.
+fn hours(minutes: u64) -> String {
+    format!("{} h {:02}", minutes / 60, minutes % 60)
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`.
+pub fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_ranges() {
+        assert_eq!(wait_range(0), "any moment now");
+        assert_eq!(wait_range(40), "under 5 min");
+        assert_eq!(wait_range(4 * 60), "under 5 min");
+        assert_eq!(wait_range(5 * 60), "about 5–10 min");
+        assert_eq!(wait_range(12 * 60), "about 10–15 min");
+        assert_eq!(wait_range(12 * 60 + 1), "about 10–15 min");
+        assert_eq!(wait_range(59 * 60), "about 55–60 min");
+        assert_eq!(wait_range(75 * 60), "about 1 h 15–1 h 30");
+        assert_eq!(wait_range(6 * 3600), "over 3 h");
+    }
+
+    #[test]
+    fn ordinals() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 103, 111]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "103rd",
+                "111th"
+            ]
+        );
+    }
+}

@@ -1,0 +1,793 @@
+//! The staff screen on its own: hand-built `StaffView`s drawn into
+//! `TestBackend` (insta snapshots at the sizes staff really use, tmux splits
+//! included), and keys and views through the same pure `update` the event
+//! loops use. Time is an explicit `Instant` the test moves; the server's
+//! clock is the views' `now`, so nothing depends on the machine's clock or
+//! time zone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::FixedOffset;
+use insta::assert_snapshot;
+use jqueue_client::staff::{
+    BINDINGS, Mode, Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme,
+};
+use jqueue_shared::staff::{
+    Activity, ActivityKind, CurrentHelp, FinishedHelp, OnlineStudent, StaffOutcome, StaffRequest,
+    StaffRow, StaffView, UnixMillis,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use tokio::time::Instant;
+
+/// 2026-11-21T10:00:00Z: the server's "now" in every view.
+const NOW: UnixMillis = 1_795_255_200_000;
+const ADDRESS: &str = "10.0.0.5:7420";
+const FINGERPRINT: &str = "SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo";
+
+// ---------------------------------------------------------------- fixtures
+
+fn settings() -> StaffSettings {
+    StaffSettings {
+        me: "prof".into(),
+        role: Role::Professor,
+        address: ADDRESS.into(),
+        fingerprint: None,
+        bell: true,
+        theme: Theme::COLOR,
+        time_zone: FixedOffset::east_opt(0).unwrap(),
+    }
+}
+
+fn row(position: u32, name: &str, description: &str, location: &str, waited: i64) -> StaffRow {
+    StaffRow {
+        position,
+        username: name.into(),
+        description: description.into(),
+        location: location.into(),
+        joined_at: NOW - waited * 1000,
+        helped_before: false,
+        online: true,
+        away_until: None,
+        origin: Some(format!("password from 10.0.0.{}", 10 + position)),
+    }
+}
+
+fn help(staff: &str, student: &str, secs_ago: i64, online: bool) -> CurrentHelp {
+    CurrentHelp {
+        staff: staff.into(),
+        student: student.into(),
+        description: "pointer trouble".into(),
+        location: "lab3-02".into(),
+        joined_at: NOW - 900_000,
+        served_at: NOW - secs_ago * 1000,
+        student_online: online,
+    }
+}
+
+fn empty_view() -> StaffView {
+    StaffView {
+        course: "CS 101 Office hours".into(),
+        session: "2026-11-21".into(),
+        open: true,
+        now: NOW,
+        waiting: 0,
+        online_students: 0,
+        helped_count: 0,
+        typical_help_secs: None,
+        joins: 0,
+        rows: Vec::new(),
+        helps: Vec::new(),
+        staff_online: vec!["prof".into()],
+        online: Vec::new(),
+        activity: Vec::new(),
+        announcement: None,
+        port_note: None,
+        ..StaffView::default()
+    }
+}
+
+fn activity(secs_ago: i64, kind: ActivityKind) -> Activity {
+    Activity {
+        at: NOW - secs_ago * 1000,
+        kind,
+    }
+}
+
+/// Three waiting (one offline, one marked not here), and two staff members
+/// each helping someone — one of them served while offline — and one free.
+fn busy_view() -> StaffView {
+    let mut frank = row(2, "frank", "Linked list prints backwards", "lab3-12", 330);
+    frank.helped_before = true;
+    let mut carol = row(3, "carol", "", "zoom", 45);
+    carol.online = false;
+    carol.origin = None;
+    let mut gina = row(4, "gina", "Makefile: missing separator", "lab3-01", 20);
+    gina.away_until = Some(NOW + 8 * 60_000);
+    StaffView {
+        waiting: 4,
+        online_students: 5,
+        helped_count: 12,
+        typical_help_secs: Some(250),
+        joins: 17,
+        rows: vec![
+            row(1, "alice", "Segfault in main.c line 42", "lab3-07", 724),
+            frank,
+            carol,
+            gina,
+        ],
+        helps: vec![
+            help("prof", "dave", 192, true),
+            help("bob", "erin", 65, false),
+        ],
+        staff_online: vec!["prof".into(), "bob".into(), "carol_ta".into()],
+        online: ["alice", "frank", "dave", "gina", "hal"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| OnlineStudent {
+                username: (*name).into(),
+                origin: format!("password from 10.0.0.{}", 4 + i),
+            })
+            .collect(),
+        activity: vec![
+            activity(
+                800,
+                ActivityKind::SignedIn {
+                    username: "alice".into(),
+                    origin: "password from 10.0.0.4".into(),
+                },
+            ),
+            activity(
+                724,
+                ActivityKind::Joined {
+                    username: "alice".into(),
+                },
+            ),
+            activity(
+                400,
+                ActivityKind::SignInFailed {
+                    username: "frank".into(),
+                    origin: "password from 10.0.0.12".into(),
+                },
+            ),
+            activity(
+                192,
+                ActivityKind::Served {
+                    username: "dave".into(),
+                    staff: "prof".into(),
+                },
+            ),
+            activity(
+                65,
+                ActivityKind::Served {
+                    username: "erin".into(),
+                    staff: "bob".into(),
+                },
+            ),
+            activity(
+                45,
+                ActivityKind::Joined {
+                    username: "carol".into(),
+                },
+            ),
+            activity(
+                30,
+                ActivityKind::NotHere {
+                    username: "gina".into(),
+                    staff: "bob".into(),
+                },
+            ),
+        ],
+        ..empty_view()
+    }
+}
+
+/// A screen on `view`, at a fixed local instant `start`.
+struct Harness {
+    screen: StaffScreen,
+    now: Instant,
+}
+
+impl Harness {
+    fn new(view: StaffView) -> Self {
+        Self::with(settings(), view)
+    }
+
+    fn with(settings: StaffSettings, view: StaffView) -> Self {
+        let now = Instant::now();
+        Self {
+            screen: StaffScreen::new(settings, Arc::new(view), now),
+            now,
+        }
+    }
+
+    fn event(&mut self, event: StaffEvent) -> Vec<StaffEffect> {
+        self.screen.update(event, self.now)
+    }
+
+    fn key(&mut self, code: KeyCode) -> Vec<StaffEffect> {
+        self.event(StaffEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn press(&mut self, c: char) -> Vec<StaffEffect> {
+        self.key(KeyCode::Char(c))
+    }
+
+    fn view(&mut self, view: StaffView) -> Vec<StaffEffect> {
+        self.event(StaffEvent::View(Arc::new(view)))
+    }
+
+    fn advance(&mut self, secs: u64) {
+        self.now += Duration::from_secs(secs);
+        self.event(StaffEvent::Tick);
+    }
+
+    fn render(&self, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget(&self.screen, frame.area()))
+            .unwrap();
+        terminal
+    }
+
+    fn text(&self, width: u16, height: u16) -> String {
+        screen_text(&self.render(width, height))
+    }
+
+    fn status(&self) -> &str {
+        self.screen.status().map_or("", |s| s.text.as_str())
+    }
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn request(r: StaffRequest) -> Vec<StaffEffect> {
+    vec![StaffEffect::Request(r)]
+}
+
+// --------------------------------------------------------------- snapshots
+
+#[test]
+fn two_staff_helping_at_110x30_with_fingerprint_and_port_note() {
+    let mut view = busy_view();
+    view.port_note = Some("port 7420 was taken: listening on 7421".into());
+    let mut settings = settings();
+    settings.fingerprint = Some(FINGERPRINT.into());
+    let h = Harness::with(settings, view);
+    let text = h.text(110, 30);
+    assert!(text.contains(FINGERPRINT), "{text}");
+    assert!(text.contains("listening on 7421"));
+    assert_snapshot!("staff_110x30", h.render(110, 30).backend());
+}
+
+#[test]
+fn two_staff_helping_at_80x24() {
+    let h = Harness::new(busy_view());
+    let text = h.text(80, 24);
+    assert!(text.contains("▶ prof (you) → dave"), "{text}");
+    assert!(text.contains("bob → erin ○"), "{text}");
+    assert!(text.contains("carol_ta · free"), "{text}");
+    assert_snapshot!("staff_80x24", h.render(80, 24).backend());
+}
+
+#[test]
+fn two_staff_helping_at_80x12_keeps_the_queue() {
+    let h = Harness::new(busy_view());
+    let text = h.text(80, 12);
+    for name in ["alice", "frank", "carol", "gina"] {
+        assert!(text.contains(name), "{name} shown:\n{text}");
+    }
+    assert!(!text.contains("Activity"), "side panes fold away:\n{text}");
+    assert!(
+        text.contains("Helping: you → dave 3:12 · bob → erin ○ 1:05"),
+        "{text}"
+    );
+    assert_snapshot!("staff_80x12", h.render(80, 12).backend());
+}
+
+#[test]
+fn two_staff_helping_at_60x20() {
+    let h = Harness::new(busy_view());
+    let text = h.text(60, 20);
+    assert!(text.contains("? help"), "{text}");
+    assert_snapshot!("staff_60x20", h.render(60, 20).backend());
+}
+
+#[test]
+fn a_long_queue_in_a_short_split_shows_rows_not_borders() {
+    let mut view = busy_view();
+    view.rows = (1..=30)
+        .map(|i| row(i, &format!("student{i:02}"), "", "lab", 60 * i64::from(i)))
+        .collect();
+    view.waiting = 30;
+    let h = Harness::new(view);
+    let text = h.text(80, 12);
+    assert!(text.contains("showing 1–4"), "{text}");
+    for size in [(80, 24), (60, 20), (110, 30), (80, 12), (40, 10)] {
+        let text = h.text(size.0, size.1);
+        assert!(text.contains("student01"), "{size:?}:\n{text}");
+    }
+}
+
+#[test]
+fn empty_queue() {
+    let h = Harness::new(empty_view());
+    assert_snapshot!("staff_empty_queue", h.render(80, 24).backend());
+}
+
+#[test]
+fn help_overlay_lists_every_key() {
+    let mut h = Harness::new(busy_view());
+    h.press('?');
+    let text = h.text(110, 30);
+    for binding in BINDINGS {
+        assert!(text.contains(binding.help), "{} missing", binding.help);
+    }
+    assert_snapshot!("staff_help_overlay", h.render(110, 30).backend());
+    // Any key closes the overlay; `q` there closes help, not the screen.
+    assert_eq!(h.press('q'), []);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn enter_opens_the_whole_request() {
+    let long = "My program crashes whenever I free the list twice, and valgrind \
+                says invalid read of size 8 in list_free at list.c:77, called from \
+                main.c:42; I tried setting the pointer to NULL but then it leaks.";
+    let mut view = busy_view();
+    view.rows[0].description = long.into();
+    let mut h = Harness::new(view);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.screen.mode(), Mode::Details(name) if name == "alice"));
+    let text = h.text(80, 24);
+    assert!(text.contains("password from 10.0.0.11"), "{text}");
+    assert!(text.contains("then it leaks."), "the whole text:\n{text}");
+    assert!(text.contains("not yet this session"), "{text}");
+    assert_snapshot!("staff_details", h.render(80, 24).backend());
+    // s there serves the student shown.
+    assert_eq!(
+        h.press('s'),
+        request(StaffRequest::Serve {
+            student: Some("alice".into())
+        })
+    );
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn details_of_an_offline_student_not_here() {
+    let mut h = Harness::new(busy_view());
+    h.press('G');
+    h.key(KeyCode::Enter);
+    let text = h.text(80, 24);
+    assert!(text.contains("keeps the place until 10:08"), "{text}");
+    h.key(KeyCode::Esc);
+    h.press('k');
+    h.key(KeyCode::Enter);
+    assert!(h.text(80, 24).contains("offline (told when they return)"));
+}
+
+#[test]
+fn remove_and_quit_confirmations_and_the_announce_dialog() {
+    let mut h = Harness::new(busy_view());
+    h.press('j');
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(name) if name == "frank"));
+    assert_snapshot!("staff_remove_confirmation", h.render(80, 24).backend());
+    h.press('n');
+
+    h.press('a');
+    for c in "Back in 5".chars() {
+        // Keys typed here are text, not commands.
+        assert_eq!(h.press(c), []);
+    }
+    let terminal = h.render(80, 24);
+    assert_snapshot!("staff_announce_dialog", terminal.backend());
+    h.key(KeyCode::Esc);
+    assert_eq!(h.status(), "Announcement cancelled.");
+
+    assert_eq!(h.press('q'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmQuit));
+    assert_snapshot!("staff_quit_confirmation", h.render(80, 24).backend());
+}
+
+#[test]
+fn a_ta_quitting_is_told_the_queue_goes_on() {
+    let mut settings = settings();
+    settings.role = Role::Assistant;
+    settings.me = "bob".into();
+    let mut h = Harness::with(settings, busy_view());
+    let text = h.text(80, 24);
+    assert!(text.contains("▶ bob (you) → erin ○"), "{text}");
+    h.press('q');
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("The queue goes on for the other staff."),
+        "{text}"
+    );
+    assert_eq!(h.press('y'), [StaffEffect::Quit]);
+}
+
+#[test]
+fn long_text_is_cut_never_wrapped() {
+    let long = "x".repeat(200);
+    let mut view = busy_view();
+    view.course = format!("Advanced Topics in Distributed Systems {long}");
+    view.rows[0].username = "a_very_long_username_of_32_chars".into();
+    view.rows[0].description = format!("My program crashes whenever {long}");
+    view.rows[0].location = format!("Building 7, room 301, {long}");
+    view.rows[1].description = "日本語の説明がとても長いのでここで切れるはずです、本当に".into();
+    view.helps[0].student = "a_very_long_username_of_32_chars".into();
+    view.announcement = Some(format!("Back in five minutes {long}"));
+    let h = Harness::new(view);
+    let text = h.text(80, 24);
+    assert!(text.contains('…'), "long text is cut with an ellipsis");
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("lab3-12")).collect();
+    assert_eq!(rows.len(), 1, "frank's row is intact:\n{text}");
+    assert_snapshot!("staff_long_text_80x24", h.render(80, 24).backend());
+}
+
+// ------------------------------------------------------------------- keys
+
+#[test]
+fn s_serves_the_selected_student_top_by_default() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(
+        h.press('s'),
+        request(StaffRequest::Serve {
+            student: Some("alice".into())
+        })
+    );
+    h.press('j');
+    h.key(KeyCode::Down);
+    h.press('k');
+    assert_eq!(h.screen.selected_name(), Some("frank"));
+    assert_eq!(
+        h.press('s'),
+        request(StaffRequest::Serve {
+            student: Some("frank".into())
+        })
+    );
+}
+
+#[test]
+fn s_with_nobody_waiting_says_so_without_asking() {
+    let mut h = Harness::new(empty_view());
+    assert_eq!(h.press('s'), []);
+    assert_eq!(h.status(), StaffOutcome::NobodyWaiting.to_string());
+}
+
+#[test]
+fn f_n_p_o_send_their_requests() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('f'), request(StaffRequest::Finish));
+    assert_eq!(h.press('n'), request(StaffRequest::NotHere));
+    assert_eq!(h.press('p'), request(StaffRequest::Print));
+    assert_eq!(h.press('o'), request(StaffRequest::SetOpen { open: false }));
+    h.press('a');
+    for c in "  Back in 5 ".chars() {
+        h.press(c);
+    }
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        request(StaffRequest::Announce {
+            text: "Back in 5".into()
+        })
+    );
+    h.press('a');
+    assert_eq!(h.key(KeyCode::Enter), []);
+    assert_eq!(h.status(), "Nothing to announce.");
+}
+
+#[test]
+fn r_asks_y_or_n_before_removing() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(_)));
+    // Other keys leave the question open.
+    assert_eq!(h.press('s'), []);
+    assert_eq!(h.press('n'), []);
+    assert_eq!(h.status(), "Cancelled.");
+    h.press('r');
+    assert_eq!(
+        h.press('y'),
+        request(StaffRequest::Remove {
+            students: vec!["alice".into()]
+        })
+    );
+}
+
+#[test]
+fn q_asks_only_when_students_wait() {
+    let mut h = Harness::new(empty_view());
+    assert_eq!(h.press('q'), [StaffEffect::Quit]);
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('q'), []);
+    assert_eq!(h.key(KeyCode::Esc), []);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    h.press('q');
+    assert_eq!(h.press('y'), [StaffEffect::Quit]);
+}
+
+#[test]
+fn outcomes_show_in_their_one_wording() {
+    let mut h = Harness::new(busy_view());
+    let outcome = StaffOutcome::Served {
+        student: "alice".into(),
+        student_online: false,
+        helped_before: false,
+        finished: Some(FinishedHelp {
+            student: "dave".into(),
+            help_secs: 185,
+            first_help: true,
+        }),
+    };
+    h.event(StaffEvent::Outcome(outcome.clone()));
+    assert_eq!(h.status(), outcome.to_string());
+    assert!(h.text(250, 24).contains("Serving alice: OFFLINE"));
+    let failed = StaffOutcome::Failed {
+        reason: "disk full".into(),
+    };
+    h.event(StaffEvent::Outcome(failed));
+    assert!(h.screen.status().unwrap().error);
+}
+
+// ------------------------------------------------------------- join bell
+
+fn with_joins(joins: u64, helps: Vec<CurrentHelp>) -> StaffView {
+    StaffView {
+        joins,
+        helps,
+        ..busy_view()
+    }
+}
+
+#[test]
+fn the_join_bell_rings_for_a_free_staff_member_when_joins_grow() {
+    let mut h = Harness::new(with_joins(17, Vec::new()));
+    // Same count, or fewer (a restarted server): no bell.
+    assert_eq!(h.view(with_joins(17, Vec::new())), []);
+    assert_eq!(h.view(with_joins(3, Vec::new())), []);
+    assert_eq!(h.view(with_joins(4, Vec::new())), [StaffEffect::JoinAlert]);
+    // Two joins coalesced into one view: one bell.
+    assert_eq!(h.view(with_joins(6, Vec::new())), [StaffEffect::JoinAlert]);
+}
+
+#[test]
+fn no_join_bell_while_helping_someone() {
+    let mut h = Harness::new(with_joins(1, vec![help("prof", "dave", 10, true)]));
+    assert_eq!(
+        h.view(with_joins(2, vec![help("prof", "dave", 10, true)])),
+        []
+    );
+    // Someone else's help does not count as mine.
+    assert_eq!(
+        h.view(with_joins(3, vec![help("bob", "dave", 10, true)])),
+        [StaffEffect::JoinAlert]
+    );
+}
+
+#[test]
+fn m_mutes_and_unmutes_the_join_bell() {
+    let mut h = Harness::new(with_joins(1, Vec::new()));
+    assert_eq!(h.press('m'), []);
+    assert!(h.screen.is_muted());
+    assert!(h.status().contains("Join bell off"));
+    assert!(h.text(110, 30).contains("bell off"));
+    assert_eq!(h.view(with_joins(2, Vec::new())), []);
+    h.press('m');
+    assert!(!h.screen.is_muted());
+    assert_eq!(h.view(with_joins(3, Vec::new())), [StaffEffect::JoinAlert]);
+}
+
+#[test]
+fn no_bell_setting_means_no_join_bell() {
+    let mut settings = settings();
+    settings.bell = false;
+    let mut h = Harness::with(settings, with_joins(1, Vec::new()));
+    assert_eq!(h.view(with_joins(2, Vec::new())), []);
+}
+
+// ---------------------------------------------------------------- clocks
+
+#[test]
+fn clocks_move_with_the_local_clock_from_the_server_time() {
+    let mut h = Harness::new(busy_view());
+    let text = h.text(80, 24);
+    assert!(text.contains("12:04"), "alice's wait:\n{text}");
+    assert!(text.contains("3:12"), "prof's help clock:\n{text}");
+    h.advance(1);
+    let text = h.text(80, 24);
+    assert!(text.contains("12:05") && text.contains("3:13"), "{text}");
+    assert!(h.screen.shows_clocks());
+    assert!(!Harness::new(empty_view()).screen.shows_clocks());
+}
+
+#[test]
+fn a_stale_view_never_drags_the_clock_back() {
+    let mut h = Harness::new(busy_view());
+    h.advance(10);
+    // A view made before the last one (say, queued behind a slow socket):
+    // the screen keeps the later time.
+    let mut stale = busy_view();
+    stale.now = NOW - 60_000;
+    h.view(stale);
+    assert_eq!(h.screen.server_now(), NOW + 10_000);
+    // A later view moves it on.
+    let mut fresh = busy_view();
+    fresh.now = NOW + 12_500;
+    h.view(fresh);
+    assert_eq!(h.screen.server_now(), NOW + 12_500);
+    // The professor's screen can state the exact time.
+    h.screen.sync_clock(NOW + 20_000, h.now);
+    assert_eq!(h.screen.server_now(), NOW + 20_000);
+}
+
+// ------------------------------------------------------------- selection
+
+#[test]
+fn selection_follows_the_student_and_clamps_when_they_leave() {
+    let mut h = Harness::new(busy_view());
+    h.press('G');
+    assert_eq!(h.screen.selected_name(), Some("gina"));
+    let mut view = busy_view();
+    view.rows.remove(0);
+    h.view(view.clone());
+    assert_eq!(h.screen.selected_name(), Some("gina"));
+    view.rows.pop();
+    h.view(view);
+    assert_eq!(h.screen.selected_name(), Some("carol"));
+    // The request open on screen closes when its student leaves.
+    h.key(KeyCode::Enter);
+    h.view(empty_view());
+    assert_eq!(h.screen.selected_name(), None);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn a_long_queue_scrolls_to_keep_the_selection_visible() {
+    let mut view = empty_view();
+    view.rows = (1..=30)
+        .map(|i| row(i, &format!("student{i:02}"), "", "lab", 60 * i64::from(i)))
+        .collect();
+    view.waiting = 30;
+    let mut h = Harness::new(view);
+    h.key(KeyCode::End);
+    let text = h.text(80, 24);
+    let selected = text.lines().find(|l| l.contains('›')).unwrap();
+    assert!(selected.contains("student30"), "{selected}");
+    assert!(text.contains("–30 "), "{text}");
+}
+
+// ------------------------------------------------------------- hygiene
+
+#[test]
+fn the_hint_bar_always_offers_help() {
+    let h = Harness::new(busy_view());
+    for width in [40, 60, 80, 110] {
+        let text = h.text(width, 24);
+        let hints = text.lines().nth(22).unwrap();
+        assert!(hints.contains("? help"), "{width}: {hints}");
+        assert!(hints.contains("s serve"), "{width}: {hints}");
+    }
+    let text = h.text(200, 24);
+    let hints = text.lines().nth(22).unwrap();
+    for binding in BINDINGS {
+        if let Some((keys, word)) = binding.hint {
+            assert!(hints.contains(&format!("{keys} {word}")), "{hints}");
+        }
+    }
+}
+
+#[test]
+fn no_color_uses_no_colours() {
+    let mut settings = settings();
+    settings.theme = Theme::PLAIN;
+    let mut h = Harness::with(settings, busy_view());
+    let check = |h: &Harness| {
+        let terminal = h.render(80, 24);
+        for cell in &terminal.backend().buffer().content {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        }
+    };
+    check(&h);
+    h.press('?');
+    check(&h);
+    // The colour theme does use colour, so the check above means something.
+    let coloured = Harness::new(busy_view()).render(80, 24);
+    assert!(
+        coloured
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    );
+}
+
+#[test]
+fn student_text_is_sanitised_before_it_reaches_the_buffer() {
+    let hostile =
+        "\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}31m\u{9d}x\u{9c}\u{202e}evil\u{202c}\u{2066}";
+    let mut view = busy_view();
+    view.course = format!("course{hostile}");
+    view.rows[0].username = format!("name{hostile}");
+    view.rows[0].description = format!("desc{hostile}");
+    view.rows[0].location = format!("loc{hostile}");
+    view.rows[0].origin = Some(format!("from{hostile}"));
+    view.helps[0].student = format!("helping{hostile}");
+    view.online[0].username = format!("online{hostile}");
+    view.announcement = Some(format!("note{hostile}"));
+    view.activity.push(activity(
+        1,
+        ActivityKind::SignInFailed {
+            username: format!("who{hostile}"),
+            origin: "password from 10.0.0.66".into(),
+        },
+    ));
+    let mut h = Harness::new(view);
+
+    let check = |terminal: &Terminal<TestBackend>| {
+        for cell in &terminal.backend().buffer().content {
+            let symbol = cell.symbol();
+            assert!(
+                jqueue_shared::sanitize::is_inert(symbol),
+                "raw control reached the buffer: {symbol:?}"
+            );
+        }
+        screen_text(terminal)
+    };
+    // Wide enough that nothing is cut, so every stand-in is visible.
+    let text = check(&h.render(250, 30));
+    for shown in [
+        "name␛[2J",
+        "desc␛[2J",
+        "loc␛[2J",
+        "helping␛[2J",
+        "online␛[2J",
+        "who␛[2J",
+        "course␛[2J",
+        "note␛[2J",
+    ] {
+        assert!(text.contains(shown), "{shown} missing:\n{text}");
+    }
+    assert!(text.contains("␛]0;pwned␇␍"), "OSC and CR made visible");
+    assert!(!text.contains('\u{202e}') && !text.contains('\u{2066}'));
+
+    h.key(KeyCode::Enter);
+    let text = check(&h.render(250, 30));
+    assert!(text.contains("from␛[2J"), "{text}");
+    h.key(KeyCode::Esc);
+    h.press('r');
+    let text = check(&h.render(250, 30));
+    assert!(text.contains("Remove name␛[2J"));
+}
+
+#[test]
+fn the_announcement_cursor_is_drawn_after_the_text() {
+    let mut h = Harness::new(busy_view());
+    h.press('a');
+    for c in "Back in 5".chars() {
+        h.press(c);
+    }
+    let terminal = h.render(80, 24);
+    let text = screen_text(&terminal);
+    let y = text.lines().position(|l| l.contains("Back in 5")).unwrap();
+    let line: Vec<char> = text.lines().nth(y).unwrap().chars().collect();
+    let x = line.iter().position(|&c| c == '5').unwrap();
+    let after = &terminal.backend().buffer()[(x as u16 + 1, y as u16)];
+    assert!(after.modifier.contains(Modifier::REVERSED), "{after:?}");
+}

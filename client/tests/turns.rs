@@ -1,0 +1,193 @@
+//! The student's side of protocol 2: who is on the way, news missed while
+//! away, "staff could not find you" and `b`, "get ready", and the wait as a
+//! range. Whole clients in `TestBackend`, driven through the event loop.
+
+mod common;
+
+use common::{Harness, NOW_MS, called_by, view};
+use jqueue_client::net::{NetCommand, NetEvent};
+use jqueue_shared::RequestResult;
+
+const MINUTE: i64 = 60_000;
+
+fn snapshot(name: &str, h: &Harness) {
+    insta::assert_snapshot!(name, h.screen());
+}
+
+#[test]
+fn your_turn_says_who_is_on_the_way() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(1))));
+    h.net(called_by("bob"));
+    assert!(h.screen_contains("★  IT'S YOUR TURN  ★"), "{}", h.screen());
+    assert!(h.screen_contains("bob (staff) is on the way."));
+    assert!(!h.screen_contains("while you were away"));
+    assert_eq!(h.client.bells(), 1);
+}
+
+#[test]
+fn a_turn_missed_while_away_says_when() {
+    let mut h = Harness::signed_in();
+    // Signed in again five minutes after bob called (10:00 UTC).
+    h.net(NetEvent::BeingHelped {
+        by: "bob".into(),
+        at: NOW_MS,
+        arrived_at: NOW_MS + 5 * MINUTE,
+    });
+    h.net(NetEvent::View(view(2, None)));
+    assert!(h.screen_contains("You were called at 10:00 while you were away."));
+    assert!(h.screen_contains("bob (staff) called you."));
+    assert_eq!(h.client.bells(), 1, "the missed turn still rings");
+    assert_eq!(
+        h.app().farewell().as_deref(),
+        Some("jqueue: it's your turn — bob (staff) called you.")
+    );
+    snapshot("turn_missed_while_away", &h);
+}
+
+#[test]
+fn the_staff_name_is_sanitised() {
+    let mut h = Harness::signed_in();
+    h.net(called_by("eve\u{1b}[2J"));
+    assert!(h.screen_contains("eve␛[2J (staff)"), "{}", h.screen());
+}
+
+#[test]
+fn removed_while_away_says_when() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::Removed {
+        at: NOW_MS,
+        arrived_at: NOW_MS + 20 * MINUTE,
+    });
+    h.net(NetEvent::View(view(2, None)));
+    assert!(
+        h.screen_contains("Staff took you off the queue at 10:00 while you were away."),
+        "{}",
+        h.screen()
+    );
+    h.net(NetEvent::Removed {
+        at: NOW_MS,
+        arrived_at: NOW_MS + 1000,
+    });
+    assert!(h.screen_contains("Staff took you off the queue. Press h to ask again."));
+}
+
+fn away_view(length: u32, position: u32) -> jqueue_shared::QueueView {
+    let mut v = view(length, Some(position));
+    v.you.as_mut().unwrap().away_until = Some(NOW_MS + 10 * MINUTE);
+    v
+}
+
+#[test]
+fn not_here_rings_shows_the_deadline_and_b_comes_back() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(1))));
+    h.net(called_by("bob"));
+    let bells = h.client.bells();
+    h.net(NetEvent::NotHere {
+        at: NOW_MS,
+        until: NOW_MS + 10 * MINUTE,
+        arrived_at: NOW_MS,
+    });
+    h.net(NetEvent::View(away_view(3, 1)));
+    assert_eq!(h.client.bells(), bells + 1);
+    assert!(
+        h.screen_contains("Staff could not find you — press b when you are back"),
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.screen_contains("your place is kept until 10:10."),
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen_contains("b I'm back"), "on the hint bar");
+    snapshot("not_here", &h);
+
+    h.press('b');
+    assert_eq!(h.sent(), [NetCommand::Back]);
+    assert!(h.screen_contains("Telling staff you are back…"));
+    h.net(NetEvent::Request(RequestResult::Back));
+    h.net(NetEvent::View(view(3, Some(1))));
+    assert!(h.app().away_until.is_none());
+    assert!(h.screen_contains("Welcome back: you keep your place, #1."));
+    assert!(!h.screen_contains("could not find you"));
+}
+
+#[test]
+fn away_shows_after_a_resume_from_the_view_alone() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(away_view(4, 1)));
+    assert!(h.screen_contains("Staff could not find you — press b when you are back"));
+    // b when the server says we were not away: told so, no harm done.
+    h.press('b');
+    assert_eq!(h.sent(), [NetCommand::Back]);
+    h.net(NetEvent::Request(RequestResult::NotAway));
+    assert!(h.screen_contains("You were not marked away."));
+}
+
+#[test]
+fn b_when_not_away_sends_nothing() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(2))));
+    h.press('b');
+    assert_eq!(h.sent(), []);
+}
+
+#[test]
+fn get_ready_rings_once_when_the_place_first_reaches_ready_at() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(6, Some(5))));
+    assert!(!h.screen_contains("get ready"));
+    h.net(NetEvent::View(view(5, Some(4))));
+    assert_eq!(h.client.bells(), 0);
+    h.net(NetEvent::View(view(4, Some(3))));
+    assert_eq!(h.client.bells(), 1, "one bell at #3");
+    assert!(
+        h.screen_contains("You're 3rd — get ready"),
+        "{}",
+        h.screen()
+    );
+    h.net(NetEvent::View(view(3, Some(2))));
+    assert_eq!(h.client.bells(), 1, "not again at #2");
+    assert!(h.screen_contains("You're 2nd — get ready"));
+}
+
+#[test]
+fn joining_near_the_front_needs_no_get_ready_bell() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(2, Some(2))));
+    assert!(h.screen_contains("You're 2nd — get ready"));
+    assert_eq!(h.client.bells(), 0);
+}
+
+#[test]
+fn ready_at_comes_from_the_server() {
+    let mut h = Harness::new();
+    h.net(NetEvent::Connecting { attempt: 1 });
+    h.net(NetEvent::Welcome {
+        course: "CS 101".into(),
+        session: "s".into(),
+        ready_at: 1,
+    });
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    h.net(NetEvent::View(view(5, Some(3))));
+    assert!(!h.screen_contains("get ready"));
+    h.net(NetEvent::View(view(5, Some(1))));
+    assert!(h.screen_contains("You're 1st — get ready"));
+    assert_eq!(h.client.bells(), 1);
+}
+
+#[test]
+fn the_wait_is_a_range() {
+    let mut h = Harness::signed_in();
+    // Position 3 of the test view: 3 × 240 s = 12 min.
+    h.net(NetEvent::View(view(5, Some(3))));
+    assert!(
+        h.screen_contains("estimated wait about 10–15 min"),
+        "{}",
+        h.screen()
+    );
+}

@@ -1,0 +1,286 @@
+//! The professor's screen, the default mode of `jqueue-server`: the one
+//! staff screen ([`jqueue_client::staff`], the same code a TA's
+//! `jqueue --staff` draws) on this process's terminal.
+//!
+//! This module owns only the terminal and the event loop; the screen's state
+//! and drawing live in the client crate, and the queue lives in the actor.
+//! Views come from [`ServerHandle::staff_views`] (a watch: bursts coalesce,
+//! the latest always wins) and requests go through [`ServerHandle::staff`]
+//! as the professor — in-process, the same typed API the network layer uses
+//! for a TA. Nothing polls: the loop wakes for a new view, a key, a resize,
+//! or the one-second tick while clocks are on screen. [`run_loop`] is generic
+//! over the ratatui [`Backend`], so tests drive it with `TestBackend`.
+//!
+//! Terminal hygiene: the terminal is restored when the screen ends, fails or
+//! is dropped (main.rs drops it on a signal), and on a panic on the screen's
+//! own thread; a panic in some student's connection task is only logged.
+
+#[cfg(test)]
+mod tests;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use chrono::{Local, Offset as _};
+use jqueue_client::alert;
+use jqueue_client::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
+use jqueue_shared::staff::UnixMillis;
+use ratatui::crossterm::event::{self as term, KeyEvent, KeyEventKind};
+use ratatui::{Terminal, backend::Backend};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval};
+
+use crate::ServerHandle;
+
+/// What the professor's screen is told at start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The staff name the professor's requests act as
+    /// (`ServerConfig::professor`).
+    pub professor: String,
+    /// Where the server listens; the header shows what students should type.
+    pub addr: SocketAddr,
+    /// The server's key fingerprint (`SHA256:…`), when TLS is on.
+    pub fingerprint: Option<String>,
+}
+
+/// What the terminal sends the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Key(KeyEvent),
+    Resize,
+}
+
+/// Runs the professor's screen until the professor quits.
+pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
+    let settings = StaffSettings {
+        me: options.professor.clone(),
+        role: Role::Professor,
+        address: student_address(options.addr),
+        fingerprint: options.fingerprint,
+        bell: true,
+        theme: Theme::from_env(),
+        time_zone: Local::now().offset().fix(),
+    };
+    let view = handle.staff_views().borrow().clone();
+    let mut screen = StaffScreen::new(settings, view, Instant::now());
+    let (inputs, mut receiver) = mpsc::channel(256);
+    let stop_keys = Arc::new(AtomicBool::new(false));
+    // Also when this future is dropped unfinished (main.rs stops on a signal).
+    let _clean_up = CleanUp {
+        stop_keys: stop_keys.clone(),
+    };
+    spawn_key_reader(inputs, stop_keys);
+
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    restore_only_for_panics_on_this_thread();
+    let tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    let mut alerts = Alerts {
+        out: Box::new(std::io::stdout()),
+        tmux,
+    };
+    run_loop(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &mut receiver,
+        &mut alerts,
+    )
+    .await
+}
+
+/// Where the join alert goes: the terminal, or a buffer in tests.
+pub struct Alerts {
+    pub out: Box<dyn Write + Send>,
+    /// Wrap desktop notifications for tmux's passthrough.
+    pub tmux: bool,
+}
+
+impl std::fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerts")
+            .field("tmux", &self.tmux)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The event loop: draw, wait for a view, an input or the tick, update,
+/// carry out the effects, redraw; until the professor quits, the keyboard
+/// goes away or the server stops publishing views.
+pub async fn run_loop<B>(
+    terminal: &mut Terminal<B>,
+    screen: &mut StaffScreen,
+    handle: &ServerHandle,
+    inputs: &mut mpsc::Receiver<Input>,
+    alerts: &mut Alerts,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut views = handle.staff_views();
+    // Whatever was published before the loop started is the first view.
+    let first = views.borrow_and_update().clone();
+    screen.update(StaffEvent::View(first), Instant::now());
+    // Same process, same clock: the screen's clocks are exact from the start.
+    screen.sync_clock(wall_clock(), Instant::now());
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    draw(terminal, screen)?;
+    loop {
+        let event = tokio::select! {
+            // A pending view goes first: a key acts on the freshest queue.
+            biased;
+            changed = views.changed() => match changed {
+                Ok(()) => StaffEvent::View(views.borrow_and_update().clone()),
+                // The actor has stopped: nothing left to show.
+                Err(_) => return Ok(()),
+            },
+            input = inputs.recv() => match input {
+                Some(Input::Key(key)) => StaffEvent::Key(key),
+                Some(Input::Resize) => {
+                    terminal.autoresize().context("cannot resize")?;
+                    StaffEvent::Resize
+                }
+                None => return Ok(()),
+            },
+            _ = tick.tick(), if screen.shows_clocks() => StaffEvent::Tick,
+        };
+        let mut effects = screen.update(event, Instant::now());
+        // Requests are answered in order, before the next view is read, so
+        // the status line never shows an answer older than the screen.
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for effect in effects {
+                match effect {
+                    StaffEffect::Request(request) => {
+                        // The professor at this terminal is staff by running
+                        // the server; the name is only how others see them.
+                        let outcome = handle.professor(request).await;
+                        next.extend(screen.update(StaffEvent::Outcome(outcome), Instant::now()));
+                    }
+                    StaffEffect::JoinAlert => alerts.ring(),
+                    StaffEffect::Quit => return Ok(()),
+                }
+            }
+            effects = next;
+        }
+        draw(terminal, screen)?;
+    }
+}
+
+impl Alerts {
+    /// One bell and a desktop notification; a failed write is not worth
+    /// stopping the screen for.
+    fn ring(&mut self) {
+        let bytes = alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, self.tmux);
+        let _ = self.out.write_all(&bytes).and_then(|()| self.out.flush());
+    }
+}
+
+/// Draws one frame (resizing the buffers first if the terminal changed size).
+pub fn draw<B>(terminal: &mut Terminal<B>, screen: &StaffScreen) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    terminal
+        .draw(|frame| frame.render_widget(screen, frame.area()))
+        .context("cannot draw on the terminal")?;
+    Ok(())
+}
+
+/// This process's wall clock, which is the server's.
+fn wall_clock() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as UnixMillis)
+}
+
+/// Puts the terminal back and stops the key reader.
+struct CleanUp {
+    stop_keys: Arc<AtomicBool>,
+}
+
+impl Drop for CleanUp {
+    fn drop(&mut self) {
+        ratatui::restore();
+        self.stop_keys.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `ratatui::init` restores the terminal on *any* panic. In the server a
+/// panic ends only the task it happens in — one student's connection — and
+/// the professor's screen carries on, so restoring the terminal (and printing
+/// the panic over the screen) would leave it drawing on a cooked terminal.
+/// Keep that hook for panics on the screen's own thread; log the others.
+fn restore_only_for_panics_on_this_thread() {
+    let screen_thread = std::thread::current().id();
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == screen_thread {
+            restore_and_report(info);
+        } else {
+            tracing::error!("a server task panicked: {info}");
+        }
+    }));
+}
+
+/// Reads the terminal's keys and resizes on a plain thread (crossterm's
+/// reader blocks) and forwards them. Polls so it notices `stop` promptly:
+/// unlike the client, the server process goes on after its screen ends.
+fn spawn_key_reader(inputs: mpsc::Sender<Input>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let event = match term::poll(Duration::from_millis(250)) {
+                Ok(false) => continue,
+                Ok(true) => term::read(),
+                Err(e) => Err(e),
+            };
+            let input = match event {
+                // Key releases (reported by some terminals) are not presses.
+                Ok(term::Event::Key(key)) if key.kind != KeyEventKind::Release => Input::Key(key),
+                Ok(term::Event::Resize(..)) => Input::Resize,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("cannot read the keyboard: {e}");
+                    break;
+                }
+            };
+            if inputs.blocking_send(input).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// What students should pass to `jqueue --server`. A server listening on
+/// every interface (`0.0.0.0`) shows the address this machine uses for
+/// outgoing traffic, which is what lab machines can usually reach.
+pub fn student_address(addr: SocketAddr) -> String {
+    if !addr.ip().is_unspecified() {
+        return addr.to_string();
+    }
+    match outgoing_ip(addr.ip()) {
+        Some(ip) => SocketAddr::new(ip, addr.port()).to_string(),
+        None => format!("<this machine>:{}", addr.port()),
+    }
+}
+
+/// The local address the OS would route outgoing packets from. Connecting a
+/// UDP socket sends nothing; it only picks a route.
+fn outgoing_ip(unspecified: IpAddr) -> Option<IpAddr> {
+    let (bind, probe): (&str, &str) = if unspecified.is_ipv4() {
+        ("0.0.0.0:0", "192.0.2.1:9") // TEST-NET-1: never actually contacted
+    } else {
+        ("[::]:0", "[2001:db8::1]:9")
+    };
+    let socket = UdpSocket::bind(bind).ok()?;
+    socket.connect(probe).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}

@@ -1,0 +1,109 @@
+//! Tests of the professor's event loop. The screen itself (drawing, keys,
+//! snapshots at every size) is tested in the client crate, where it lives;
+//! here the loop runs against a real in-process server on `TestBackend`:
+//! views arrive through the actor's watch, keys go in through the same
+//! channel the key reader uses, and requests act as the professor.
+
+use std::net::SocketAddr;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::{Server, ServerConfig};
+
+fn key(code: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn settings(professor: &str) -> StaffSettings {
+    StaffSettings {
+        me: professor.to_owned(),
+        role: Role::Professor,
+        address: "10.0.0.5:7420".into(),
+        fingerprint: Some("SHA256:test".into()),
+        bell: true,
+        theme: Theme::PLAIN,
+        time_zone: chrono::FixedOffset::east_opt(0).unwrap(),
+    }
+}
+
+/// `o` closes the queue through the actor; the new view comes back through
+/// the watch and is drawn; `q` with nobody waiting ends the loop.
+#[tokio::test]
+async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"), "test".into());
+    config.hash_rounds = 1000;
+    let server = Server::start(config).unwrap();
+    let handle = server.handle();
+    let professor = server.config().professor.clone();
+
+    let view = handle.staff_views().borrow().clone();
+    assert!(view.open);
+    let mut screen = StaffScreen::new(settings(&professor), view, Instant::now());
+    let (inputs, mut receiver) = mpsc::channel(8);
+    let feeder = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            inputs.send(key(KeyCode::Char('o'))).await.unwrap();
+            // q once the change is published: the loop reads views first.
+            let mut views = handle.staff_views();
+            while views.borrow_and_update().open {
+                views.changed().await.unwrap();
+            }
+            inputs.send(Input::Resize).await.unwrap();
+            inputs.send(key(KeyCode::Char('q'))).await.unwrap();
+        })
+    };
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut alerts = Alerts {
+        out: Box::new(std::io::sink()),
+        tmux: false,
+    };
+    run_loop(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &mut receiver,
+        &mut alerts,
+    )
+    .await
+    .unwrap();
+    feeder.await.unwrap();
+
+    assert!(!handle.staff_views().borrow().open, "the queue is closed");
+    assert!(!screen.view().open, "and the screen saw it");
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("Queue CLOSED"),
+        "the outcome's wording:\n{text}"
+    );
+    assert!(text.contains("SHA256:test"), "{text}");
+    drop(server);
+}
+
+#[test]
+fn student_address_names_a_reachable_host() {
+    let specific: SocketAddr = "192.168.1.20:7420".parse().unwrap();
+    assert_eq!(student_address(specific), "192.168.1.20:7420");
+    let any: SocketAddr = "0.0.0.0:7420".parse().unwrap();
+    let shown = student_address(any);
+    assert!(
+        shown.ends_with(":7420") && !shown.starts_with("0.0.0.0"),
+        "{shown}"
+    );
+}
