@@ -14,6 +14,7 @@
 
 pub mod helped_log;
 pub mod print;
+pub mod private;
 pub mod system_users;
 
 use std::fs::OpenOptions;
@@ -34,6 +35,11 @@ pub enum StoreError {
         "the database was made by a newer jqueue (schema {found}; this one knows {known}): upgrade jqueue-server"
     )]
     TooNew { found: usize, known: usize },
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot flush {}: {source}", path.display())]
     Sync {
         path: PathBuf,
@@ -228,6 +234,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        // Made 0600 before SQLite opens it: SQLite gives the `-wal` and
+        // `-shm` files the database's mode.
+        private::create_file(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // A commit is written to the log but not flushed to the disk: that is
