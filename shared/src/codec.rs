@@ -247,6 +247,7 @@ mod tests {
             ClientMsg::Register {
                 username: "alice".into(),
                 password: "correct horse".into(),
+                reset_code: Some("ABCDE-FGHJK".into()),
             },
             ClientMsg::Login {
                 username: "alice".into(),
@@ -347,6 +348,7 @@ mod tests {
             },
             SignInResult::TokenRejected,
             SignInResult::ServerFull,
+            SignInResult::ResetCodeRequired,
         ] {
             msgs.push(ServerMsg::SignIn(result));
         }

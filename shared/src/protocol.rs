@@ -52,6 +52,11 @@ pub enum ClientMsg {
     Register {
         username: String,
         password: String,
+        /// The code `jqueue-server users reset` printed for this account,
+        /// as the student typed it (dashes, spaces and case do not matter).
+        /// Needed only when the account was reset: without it the server
+        /// answers [`SignInResult::ResetCodeRequired`].
+        reset_code: Option<String>,
     },
     /// Sign in with a password.
     Login {
@@ -185,6 +190,10 @@ pub enum SignInResult {
     TokenRejected,
     /// The server has as many signed-in students as it allows.
     ServerFull,
+    /// `Register` for an account the professor reset: it needs the reset
+    /// code they were given, and the code sent was missing, wrong or has
+    /// expired. Ask for it and register again.
+    ResetCodeRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

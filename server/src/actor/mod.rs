@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 pub use api::{
-    Answer, AttachOutcome, Connection, LoginGate, Notice, NoticeSink, RegisterOutcome,
-    ServerHandle, ShuttingDown, Unavailable,
+    Answer, AttachOutcome, Connection, LoginGate, Notice, NoticeSink, RegisterGate,
+    RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
@@ -65,10 +65,17 @@ pub(crate) enum Command {
         success: bool,
         reply: oneshot::Sender<Result<Option<SessionToken>, Unavailable>>,
     },
+    BeginRegister {
+        username: String,
+        peer: SocketAddr,
+        reset_code: Option<[u8; 32]>,
+        reply: oneshot::Sender<Result<RegisterGate, Unavailable>>,
+    },
     Register {
         username: String,
         peer: SocketAddr,
         password_phc: String,
+        reset_code: Option<[u8; 32]>,
         reply: oneshot::Sender<Result<RegisterOutcome, Unavailable>>,
     },
     Resume {
@@ -404,13 +411,23 @@ impl Actor {
             } => {
                 let _ = reply.send(self.finish_login(username, peer, success));
             }
+            Command::BeginRegister {
+                username,
+                peer,
+                reset_code,
+                reply,
+            } => {
+                let _ = reply.send(self.begin_register(username, peer, reset_code.as_ref()));
+            }
             Command::Register {
                 username,
                 peer,
                 password_phc,
+                reset_code,
                 reply,
             } => {
-                let _ = reply.send(self.register(username, peer, &password_phc));
+                let _ =
+                    reply.send(self.register(username, peer, &password_phc, reset_code.as_ref()));
             }
             Command::Resume { token, peer, reply } => {
                 let _ = reply.send(self.resume(&token, peer));
