@@ -129,9 +129,10 @@ pub enum StaffAction {
 pub enum UsersAction {
     /// List accounts: name, created, last sign-in.
     List,
-    /// Forget a student's password and sign them out; they choose a new one next time.
+    /// Forget a student's password and sign them out; prints a one-time reset
+    /// code (valid 24 h) they must give when they choose a new one.
     Reset { name: String },
-    /// Delete a student's account.
+    /// Delete a student's account, its sign-ins and its place in the queue.
     Delete { name: String },
 }
 
