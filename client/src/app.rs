@@ -113,6 +113,9 @@ pub struct SignInForm {
     pub send_when_connected: bool,
     /// After too many attempts: no new attempt before this moment.
     pub retry_at: Option<Instant>,
+    /// The professor reset this account: the one-time code they gave the
+    /// student (only once the server asked for it).
+    pub reset_code: Option<Input>,
 }
 
 impl SignInForm {
@@ -126,6 +129,18 @@ impl SignInForm {
             busy: false,
             send_when_connected: false,
             retry_at: None,
+            reset_code: None,
+        }
+    }
+
+    /// How many fields the form shows.
+    fn fields(&self) -> usize {
+        if !self.new_account {
+            1
+        } else if self.reset_code.is_some() {
+            3
+        } else {
+            2
         }
     }
 }
@@ -782,6 +797,17 @@ impl App {
                 "Too many new accounts from this computer: try again in {} min.",
                 retry_after_ms.div_ceil(60_000)
             ),
+            SignInResult::ResetCodeRequired => {
+                let retyped = form.reset_code.is_some();
+                form.reset_code.get_or_insert_with(Input::default).reset();
+                form.focus = 2;
+                if retyped {
+                    "That reset code is wrong or has expired: ask the professor.".to_owned()
+                } else {
+                    "Your professor reset this account: type the reset code they gave you."
+                        .to_owned()
+                }
+            }
             SignInResult::UsernameTaken => {
                 **form = SignInForm::new(false);
                 "That account has a password already: enter it.".to_owned()
@@ -1070,7 +1096,7 @@ impl App {
             return Vec::new();
         };
         match action {
-            Some(Action::NextField) => form.focus = 1 - form.focus,
+            Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields().max(2),
             Some(Action::Submit) if !form.busy => {
                 if link_up {
                     return submit(form, now);
@@ -1084,10 +1110,10 @@ impl App {
             Some(_) => {}
             None if form.busy => {}
             None => {
-                let input = if form.focus == 0 {
-                    &mut form.password
-                } else {
-                    &mut form.repeat
+                let input = match (form.focus, &mut form.reset_code) {
+                    (0, _) => &mut form.password,
+                    (2, Some(code)) => code,
+                    _ => &mut form.repeat,
                 };
                 edit(input, key);
                 // Whatever was wrong is being put right.
@@ -1127,6 +1153,13 @@ fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
         form.repeat.reset();
         form.focus = 1;
         Some("The two passwords differ: type it again.".to_owned())
+    } else if form
+        .reset_code
+        .as_ref()
+        .is_some_and(|code| code.value().trim().is_empty())
+    {
+        form.focus = 2;
+        Some("Type the reset code your professor gave you.".to_owned())
     } else {
         None
     };
@@ -1137,7 +1170,11 @@ fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
     form.retry_at = None;
     let password = Password(password);
     Some(if form.new_account {
-        NetCommand::Register(password)
+        let reset_code = form
+            .reset_code
+            .as_ref()
+            .map(|c| c.value().trim().to_owned());
+        NetCommand::Register(password, reset_code)
     } else {
         NetCommand::Login(password)
     })

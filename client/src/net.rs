@@ -65,7 +65,9 @@ impl fmt::Debug for Password {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetCommand {
     Login(Password),
-    Register(Password),
+    /// Create the account (or set a new password after a reset, with the
+    /// professor's reset code).
+    Register(Password, Option<String>),
     AskForHelp {
         description: String,
         location: String,
@@ -536,7 +538,8 @@ impl NetTask {
             | SignInResult::UsernameTaken
             | SignInResult::InvalidPassword
             | SignInResult::TooManyAttempts { .. }
-            | SignInResult::TooManyAccounts { .. }) => {
+            | SignInResult::TooManyAccounts { .. }
+            | SignInResult::ResetCodeRequired) => {
                 conn.stage = Stage::AwaitingPassword;
                 if self.emit(NetEvent::SignInFailed(failure)).await {
                     Step::Continue
@@ -558,12 +561,13 @@ impl NetTask {
                     password,
                 }
             }
-            Some(NetCommand::Register(Password(password)))
+            Some(NetCommand::Register(Password(password), reset_code))
                 if conn.stage == Stage::AwaitingPassword =>
             {
                 ClientMsg::Register {
                     username: self.config.username.clone(),
                     password,
+                    reset_code,
                 }
             }
             Some(NetCommand::AskForHelp {

@@ -301,7 +301,7 @@ fn new_student_creates_a_password_typed_twice() {
     h.key(KeyCode::Enter);
     assert_eq!(
         h.sent(),
-        [NetCommand::Register(Password("long enough".into()))]
+        [NetCommand::Register(Password("long enough".into()), None)]
     );
 }
 

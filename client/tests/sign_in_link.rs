@@ -74,7 +74,7 @@ fn a_sign_in_whose_answer_was_lost_goes_again_on_the_next_connection() {
     }
     assert_eq!(
         h.sent(),
-        [NetCommand::Register(Password("long enough".into()))]
+        [NetCommand::Register(Password("long enough".into()), None)]
     );
     h.net(NetEvent::Disconnected {
         reason: Disconnect::Closed,
@@ -85,7 +85,7 @@ fn a_sign_in_whose_answer_was_lost_goes_again_on_the_next_connection() {
     reconnects(&mut h, AccountStatus::New);
     assert_eq!(
         h.sent(),
-        [NetCommand::Register(Password("long enough".into()))]
+        [NetCommand::Register(Password("long enough".into()), None)]
     );
 }
 

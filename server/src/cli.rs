@@ -171,9 +171,10 @@ pub enum StaffAction {
 pub enum UsersAction {
     /// List accounts: name, created, last sign-in.
     List,
-    /// Forget a student's password and sign them out; they choose a new one next time.
+    /// Forget a student's password and sign them out; prints a one-time reset
+    /// code (valid 24 h) they must give when they choose a new one.
     Reset { name: String },
-    /// Delete a student's account.
+    /// Delete a student's account, its sign-ins and its place in the queue.
     Delete { name: String },
 }
 
@@ -388,13 +389,24 @@ pub fn users(
             writeln!(out, "{} account(s)", accounts.len())?;
         }
         UsersAction::Reset { name } => {
-            if !store.reset_password(name)? {
+            let code = crate::domain::auth::new_reset_code()?;
+            let expires =
+                chrono::Utc::now().timestamp_millis() + crate::domain::auth::RESET_CODE_TTL_MS;
+            if !store.reset_password(
+                name,
+                &crate::domain::auth::reset_code_digest(&code),
+                expires,
+            )? {
                 bail!("no account named {name:?}");
             }
             store.sync()?;
             writeln!(
                 out,
-                "{name}: password forgotten and signed out; they choose a new one at next sign-in"
+                "{name}: password forgotten and signed out.\n\
+                 Reset code: {code}  (valid until {}, once)\n\
+                 Give it to {name}: they type it when they choose a new password. \
+                 Until then nobody can take the name.",
+                local_time(expires)
             )?;
         }
         UsersAction::Delete { name } => {
@@ -464,8 +476,8 @@ mod tests {
     #[test]
     fn users_reset_and_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("jqueue.db")).unwrap();
-        store.register("alice", "$x", 0).unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        store.register("alice", "$x", None, 0).unwrap();
         drop(store);
         let mut out = Vec::new();
         users(dir.path(), &UsersAction::List, &mut out).unwrap();

@@ -73,11 +73,12 @@ impl Server {
             config.logs_dir(),
             config.prints_dir(),
         ] {
-            std::fs::create_dir_all(&dir).map_err(|e| StartError::DataDir {
+            store::private::create_dir(&dir).map_err(|e| StartError::DataDir {
                 path: dir.clone(),
                 message: e.to_string(),
             })?;
         }
+        make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
         let config = Arc::new(config);
         let channels = actor::Actor::spawn(config.clone())?;
@@ -98,11 +99,35 @@ impl Server {
     }
 }
 
+/// Brings the data directory down to 0700 and its files to 0600, saying in
+/// the log what was looser: a directory from an older jqueue, or made with
+/// a permissive umask, may have been readable by every account on the host.
+fn make_private(dir: &std::path::Path) -> Result<(), StartError> {
+    let tightened = store::private::tighten(dir).map_err(|e| StartError::DataDir {
+        path: dir.to_path_buf(),
+        message: format!("cannot make it private: {e}"),
+    })?;
+    for t in &tightened {
+        tracing::warn!(
+            "{} was readable by others (mode {:o}): now {:o}",
+            t.path.display(),
+            t.was,
+            t.now
+        );
+    }
+    Ok(())
+}
+
 /// Fails early, with the path in the message, if the data directory is
 /// read-only: better at start-up than on the first student's request.
 fn check_writable(dir: &std::path::Path) -> Result<(), StartError> {
     let probe = dir.join(".jqueue-write-test");
-    std::fs::write(&probe, b"ok")
+    store::private::file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"ok"))
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| StartError::DataDir {
             path: dir.to_path_buf(),

@@ -68,7 +68,10 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     // Logging starts before the server, so loading the session is logged.
     // A logs dir that cannot be made is Server::start's to explain.
     let logs_dir = config.logs_dir();
-    let _log_guard = std::fs::create_dir_all(&logs_dir)
+    // Private from the start (0700, 0600), whatever the umask: the log
+    // names students and their addresses.
+    let _log_guard = jqueue_server::store::private::create_dir(&logs_dir)
+        .and_then(|()| jqueue_server::store::private::create_file(&logs_dir.join("server.log")))
         .ok()
         .map(|()| init_logging(&logs_dir, cli.headless));
     let server = Server::start(config)?;

@@ -248,6 +248,7 @@ mod tests {
             ClientMsg::Register {
                 username: "alice".into(),
                 password: "correct horse".into(),
+                reset_code: Some("ABCDE-FGHJK".into()),
             },
             ClientMsg::Login {
                 username: "alice".into(),
@@ -353,6 +354,7 @@ mod tests {
             },
             SignInResult::TokenRejected,
             SignInResult::ServerFull,
+            SignInResult::ResetCodeRequired,
         ] {
             msgs.push(ServerMsg::SignIn(result));
         }

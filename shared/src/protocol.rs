@@ -52,6 +52,11 @@ pub enum ClientMsg {
     Register {
         username: String,
         password: String,
+        /// The code `jqueue-server users reset` printed for this account,
+        /// as the student typed it (dashes, spaces and case do not matter).
+        /// Needed only when the account was reset: without it the server
+        /// answers [`SignInResult::ResetCodeRequired`].
+        reset_code: Option<String>,
     },
     /// Sign in with a password.
     Login {
@@ -203,6 +208,10 @@ pub enum SignInResult {
     TooManyAccounts {
         retry_after_ms: u64,
     },
+    /// `Register` for an account the professor reset: it needs the reset
+    /// code they were given, and the code sent was missing, wrong or has
+    /// expired. Ask for it and register again.
+    ResetCodeRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

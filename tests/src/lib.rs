@@ -131,11 +131,12 @@ impl TestServer {
         self.professor(StaffRequest::Finish).await
     }
 
-    /// The staff view once it shows every change made so far: a round trip
-    /// through the actor comes after the publish of any earlier change.
-    pub async fn view(&self) -> std::sync::Arc<StaffView> {
-        let _ = self.handle.is_staff("").await;
-        self.handle.staff_views().borrow().clone()
+    /// The staff view once it shows every change made so far.
+    pub async fn view(&self) -> StaffView {
+        self.handle
+            .staff_view()
+            .await
+            .expect("the server is running")
     }
 
     /// The names of the students waiting, in order.
@@ -212,6 +213,7 @@ impl Student {
             .sign_in(ClientMsg::Register {
                 username: username.into(),
                 password,
+                reset_code: None,
             })
             .await?
         {

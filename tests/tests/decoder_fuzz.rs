@@ -115,8 +115,11 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             client
         }),
         text().prop_map(|username| ClientMsg::Identify { username }),
-        (text(), text())
-            .prop_map(|(username, password)| ClientMsg::Register { username, password }),
+        (text(), text()).prop_map(|(username, password)| ClientMsg::Register {
+            username,
+            password,
+            reset_code: None,
+        }),
         (text(), text()).prop_map(|(username, password)| ClientMsg::Login { username, password }),
         token().prop_map(|token| ClientMsg::Resume { token }),
         (text(), text()).prop_map(|(description, location)| ClientMsg::AskForHelp {

@@ -20,25 +20,36 @@ async fn headless_server_runs_office_hours_and_stops_on_sigterm() -> Result {
     }
     students[2].expect_position(Some(3), 3).await?;
 
-    assert_eq!(
-        server.command("serve")?,
-        "served ann (first help this session)"
-    );
+    // The console's answers are the staff screens' words.
+    assert_eq!(server.command("serve")?, "Serving ann.");
     students[0]
         .recv_until(|m| matches!(m, ServerMsg::BeingHelped { .. }))
         .await?;
     students[2].expect_position(Some(2), 2).await?;
-    assert_eq!(server.command("remove ben")?, "removed ben");
+    assert_eq!(
+        server.command("remove ben")?,
+        "Removed ben (not logged as helped)."
+    );
     students[1]
         .recv_until(|m| matches!(m, ServerMsg::Removed { .. }))
         .await?;
-    assert_eq!(server.command("remove ben")?, "ben is not in the queue");
+    assert_eq!(server.command("remove ben")?, "ben is no longer waiting.");
+    let finished = server.command("finish")?;
+    assert!(
+        finished.starts_with("Finished with ann after ")
+            && finished.ends_with(": first help this session, added to the helped log."),
+        "{finished}"
+    );
+    assert_eq!(server.command("nothere")?, "You are not helping anyone.");
     let printed = server.command("print")?;
-    let path = printed.strip_prefix("printed ").expect("a path");
+    let path = printed.strip_prefix("Printed ").expect("a path");
     let text = std::fs::read_to_string(path)?;
     assert!(text.contains("cat") && text.contains("1 waiting"), "{text}");
     assert!(server.command("dance")?.starts_with("unknown command"));
-    assert_eq!(server.command("close")?, "queue closed");
+    assert_eq!(
+        server.command("close")?,
+        "Queue CLOSED: nobody new can join; those waiting keep their place."
+    );
     assert_eq!(
         students[0].ask_for_help("again").await?,
         RequestResult::QueueClosed

@@ -88,7 +88,13 @@ async fn three_students_see_their_positions_change_on_every_change() -> Result {
     assert_eq!(students[1].cancel().await?, RequestResult::Cancelled);
     assert_eq!(students[1].cancel().await?, RequestResult::NotQueued);
     students[2].expect_position(Some(1), 1).await?;
-    // Someone joining behind leaves your position alone.
+    // While being helped there is nothing to join; after, joining behind
+    // leaves others' positions alone.
+    assert_eq!(
+        students[0].ask_for_help("more").await?,
+        RequestResult::BeingHelped
+    );
+    server.finish().await;
     assert_eq!(
         students[0].ask_for_help("more").await?,
         RequestResult::Joined { position: 2 }
@@ -306,6 +312,7 @@ async fn sign_in_rules_are_typed() -> Result {
         .sign_in(ClientMsg::Register {
             username: "ann".into(),
             password: "another-pw".into(),
+            reset_code: None,
         })
         .await?;
     assert_eq!(taken, SignInResult::UsernameTaken);
@@ -313,6 +320,7 @@ async fn sign_in_rules_are_typed() -> Result {
         .sign_in(ClientMsg::Register {
             username: "zed".into(),
             password: "short".into(),
+            reset_code: None,
         })
         .await?;
     assert_eq!(short, SignInResult::InvalidPassword);
@@ -320,6 +328,7 @@ async fn sign_in_rules_are_typed() -> Result {
         .sign_in(ClientMsg::Register {
             username: "9lives".into(),
             password: "long-enough".into(),
+            reset_code: None,
         })
         .await?;
     assert_eq!(bad, SignInResult::InvalidUsername);
@@ -516,6 +525,7 @@ async fn the_signed_in_cap_is_enforced() -> Result {
         .sign_in(ClientMsg::Register {
             username: "ben".into(),
             password: password_for("ben"),
+            reset_code: None,
         })
         .await?;
     assert_eq!(result, SignInResult::ServerFull);

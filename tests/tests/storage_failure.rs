@@ -116,6 +116,7 @@ async fn a_locked_database_fails_requests_cleanly_and_loses_nothing() -> Result<
         .send(&ClientMsg::Register {
             username: "carol".into(),
             password: password_for("carol"),
+            reset_code: None,
         })
         .await?;
     assert_eq!(carol.recv_or_closed().await?, None, "closed, no verdict");

@@ -32,7 +32,21 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
     let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
     block.render(rect, buf);
 
-    let [intro, _, p_label, p_field, _, r_label, r_field, _, message] = Layout::vertical([
+    let code = u16::from(form.reset_code.is_some());
+    let [
+        intro,
+        _,
+        p_label,
+        p_field,
+        _,
+        r_label,
+        r_field,
+        _,
+        c_label,
+        c_field,
+        _,
+        message,
+    ] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -41,6 +55,9 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
         Constraint::Length(u16::from(form.new_account)),
         Constraint::Length(u16::from(form.new_account)),
         Constraint::Length(u16::from(form.new_account)),
+        Constraint::Length(code),
+        Constraint::Length(code),
+        Constraint::Length(code),
         Constraint::Min(2),
     ])
     .areas(inner);
@@ -84,6 +101,11 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
         );
     }
 
+    if let Some(code) = &form.reset_code {
+        Line::styled("Reset code (from your professor)", theme.title()).render(c_label, buf);
+        render_input(code, false, form.focus == 2 && !form.busy, c_field, buf);
+    }
+
     Paragraph::new(messages(app, form, theme))
         .wrap(Wrap { trim: true })
         .render(message, buf);
@@ -104,6 +126,9 @@ fn render_compact(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &
     )];
     if form.new_account {
         fields.push(("Type it again", &form.repeat, 1));
+    }
+    if let Some(code) = &form.reset_code {
+        fields.push(("Reset code (from your professor)", code, 2));
     }
     if rect.height < 5 {
         fields.retain(|(_, _, i)| *i == form.focus);

@@ -13,9 +13,10 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::time::Instant;
 
-use super::{Actor, LoginGate, RegisterOutcome, Unavailable, blocking, now_ms};
+use super::{Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking, now_ms};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
+use crate::store::Registration;
 use crate::store::system_users;
 
 /// `users list` shows the last sign-in to the minute; recording every
@@ -184,11 +185,49 @@ impl Actor {
         Ok(Some(token))
     }
 
+    pub(super) fn begin_register(
+        &mut self,
+        username: String,
+        peer: SocketAddr,
+        reset_code: Option<&[u8; 32]>,
+    ) -> Result<RegisterGate, Unavailable> {
+        let account = blocking(|| self.store.account(&username))?;
+        match account {
+            None => return Ok(RegisterGate::Proceed),
+            Some(account) if account.password_phc.is_some() => return Ok(RegisterGate::Taken),
+            Some(_) => {}
+        }
+        // A reset account: its code is a password for this one sign-up,
+        // under the same back-off.
+        let now = Instant::now();
+        let state = self.logins.by_account.entry(username.clone()).or_default();
+        if let Err(wait) = state.backoff.check(now) {
+            return Ok(RegisterGate::Wait(wait));
+        }
+        if blocking(|| {
+            self.store
+                .reset_code_matches(&username, reset_code, now_ms())
+        })? {
+            return Ok(RegisterGate::Proceed);
+        }
+        if reset_code.is_some() {
+            let state = self.logins.by_account.entry(username.clone()).or_default();
+            let wait = state.backoff.record_failure(now);
+            tracing::info!(%username, %peer, ?wait, "wrong reset code");
+            self.record(ActivityKind::SignInFailed {
+                username,
+                origin: format!("reset code from {}", peer.ip()),
+            });
+        }
+        Ok(RegisterGate::CodeRequired)
+    }
+
     pub(super) fn register(
         &mut self,
         username: String,
         peer: SocketAddr,
         password_phc: &str,
+        reset_code: Option<&[u8; 32]>,
     ) -> Result<RegisterOutcome, Unavailable> {
         if !self.may_sign_in(&username) {
             return Ok(RegisterOutcome::NotOnRoster);
@@ -200,8 +239,16 @@ impl Actor {
             }
         }
         let now = now_ms();
-        match blocking(|| self.store.register(&username, password_phc, now)) {
-            Ok(true) => {
+        match blocking(|| {
+            self.store
+                .register(&username, password_phc, reset_code, now)
+        }) {
+            Ok(registration @ (Registration::Created | Registration::Restored)) => {
+                if registration == Registration::Created {
+                    self.forget_deleted_place(&username);
+                } else {
+                    self.logins.by_account.remove(&username);
+                }
                 let token = self.issue_token(&username)?;
                 self.record(ActivityKind::Registered {
                     username,
@@ -209,12 +256,30 @@ impl Actor {
                 });
                 Ok(RegisterOutcome::Registered(token))
             }
-            Ok(false) => Ok(RegisterOutcome::Taken),
+            Ok(Registration::Taken) => Ok(RegisterOutcome::Taken),
+            Ok(Registration::CodeRequired) => Ok(RegisterOutcome::CodeRequired),
             Err(e) => {
                 self.storage_failed(&e);
                 Err(e.into())
             }
         }
+    }
+
+    /// A new account has no place in the queue. If the queue in memory
+    /// still holds one under this name, it belonged to an account deleted
+    /// with `users delete` while the server ran (the command removed it
+    /// from the database, not from this process): the newcomer must not
+    /// inherit it.
+    fn forget_deleted_place(&mut self, username: &str) {
+        if self.queue.position(username).is_none() {
+            return;
+        }
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
+            self.storage_failed(&e);
+        }
+        self.queue.cancel(username);
+        self.queue_changed = true;
+        tracing::info!(%username, "a deleted account's place in the queue is dropped");
     }
 
     pub(super) fn resume(

@@ -93,6 +93,19 @@ pub enum RegisterOutcome {
     NotOnRoster,
     /// Too many new accounts from this address lately.
     TooManyAccounts(Duration),
+    /// The account was reset and the reset code was missing or wrong.
+    CodeRequired,
+}
+
+/// Whether a sign-up may go on to hash the new password.
+#[derive(Debug)]
+pub enum RegisterGate {
+    Proceed,
+    Taken,
+    /// The account was reset and the reset code is missing or wrong.
+    CodeRequired,
+    /// Too many wrong reset codes: wait this long.
+    Wait(Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,16 +213,37 @@ impl ServerHandle {
         .await
     }
 
+    /// Checks, before any hashing, that `username` may be signed up:
+    /// it has no password and, if it was reset, `reset_code` (the digest of
+    /// the typed code) is its live code. Wrong codes count as failed
+    /// sign-ins for the back-off.
+    pub async fn begin_register(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        reset_code: Option<[u8; 32]>,
+    ) -> Result<Result<RegisterGate, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::BeginRegister {
+            username,
+            peer,
+            reset_code,
+            reply,
+        })
+        .await
+    }
+
     pub async fn register(
         &self,
         username: String,
         peer: SocketAddr,
         password_phc: String,
+        reset_code: Option<[u8; 32]>,
     ) -> Result<Result<RegisterOutcome, Unavailable>, ShuttingDown> {
         self.ask(|reply| Command::Register {
             username,
             peer,
             password_phc,
+            reset_code,
             reply,
         })
         .await
@@ -303,6 +337,12 @@ impl ServerHandle {
     pub async fn is_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
         let username = username.to_owned();
         self.ask(|reply| Command::IsStaff { username, reply }).await
+    }
+
+    /// The staff view as of now: every command sent before this one shows.
+    /// (The watch from [`Self::staff_views`] may still be publishing.)
+    pub async fn staff_view(&self) -> Result<StaffView, ShuttingDown> {
+        self.ask(|reply| Command::StaffView { reply }).await
     }
 
     /// The latest staff view; changes after every change staff would see.

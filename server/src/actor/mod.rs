@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 pub use api::{
-    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink, RegisterOutcome,
-    ServerHandle, ShuttingDown, Unavailable,
+    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink, RegisterGate,
+    RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
@@ -67,10 +67,17 @@ pub(crate) enum Command {
         success: bool,
         reply: oneshot::Sender<Result<Option<SessionToken>, Unavailable>>,
     },
+    BeginRegister {
+        username: String,
+        peer: SocketAddr,
+        reset_code: Option<[u8; 32]>,
+        reply: oneshot::Sender<Result<RegisterGate, Unavailable>>,
+    },
     Register {
         username: String,
         peer: SocketAddr,
         password_phc: String,
+        reset_code: Option<[u8; 32]>,
         reply: oneshot::Sender<Result<RegisterOutcome, Unavailable>>,
     },
     Resume {
@@ -84,6 +91,9 @@ pub(crate) enum Command {
     IsStaff {
         username: String,
         reply: oneshot::Sender<bool>,
+    },
+    StaffView {
+        reply: oneshot::Sender<StaffView>,
     },
     Attach {
         connection: Connection,
@@ -442,13 +452,23 @@ impl Actor {
             } => {
                 let _ = reply.send(self.finish_login(username, peer, success));
             }
+            Command::BeginRegister {
+                username,
+                peer,
+                reset_code,
+                reply,
+            } => {
+                let _ = reply.send(self.begin_register(username, peer, reset_code.as_ref()));
+            }
             Command::Register {
                 username,
                 peer,
                 password_phc,
+                reset_code,
                 reply,
             } => {
-                let _ = reply.send(self.register(username, peer, &password_phc));
+                let _ =
+                    reply.send(self.register(username, peer, &password_phc, reset_code.as_ref()));
             }
             Command::Resume { token, peer, reply } => {
                 let _ = reply.send(self.resume(&token, peer));
@@ -456,6 +476,9 @@ impl Actor {
             Command::Logout { token } => self.logout(&token),
             Command::IsStaff { username, reply } => {
                 let _ = reply.send(self.is_staff(&username));
+            }
+            Command::StaffView { reply } => {
+                let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)));
             }
             Command::Attach { connection, reply } => {
                 let _ = reply.send(self.attach(connection));

@@ -63,6 +63,68 @@ pub fn token_digest(token: &SessionToken) -> [u8; 32] {
     Sha256::digest(token.0).into()
 }
 
+/// A password hash that matches no password, costing `rounds` to check: a
+/// login for a name without a password is checked against it, so a wrong
+/// password for an unknown name takes as long as for a known one and timing
+/// does not reveal which names have accounts. (The cost of a PBKDF2 check
+/// depends on its rounds only, not on the salt or the stored key.)
+pub fn dummy_phc(rounds: u32) -> String {
+    format!(
+        "$pbkdf2-sha256$i={rounds},l=32${}${}",
+        "A".repeat(22),
+        "A".repeat(43)
+    )
+}
+
+/// How long a reset code from `users reset` stays valid: a working day, for
+/// a student who is told it by mail rather than in person.
+pub const RESET_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// The letters of a reset code: Crockford's base 32 (no I, L, O or U), so
+/// it can be read aloud and typed without confusion.
+const RESET_CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const RESET_CODE_LEN: usize = 10;
+
+/// A new reset code, `XXXXX-XXXXX`: 50 bits from the operating system's RNG,
+/// far beyond what the login back-off lets anyone guess in its lifetime.
+pub fn new_reset_code() -> Result<String, AuthError> {
+    let mut bytes = [0u8; RESET_CODE_LEN];
+    os_random(&mut bytes)?;
+    let mut code = String::with_capacity(RESET_CODE_LEN + 1);
+    for (i, b) in bytes.iter().enumerate() {
+        if i == RESET_CODE_LEN / 2 {
+            code.push('-');
+        }
+        code.push(RESET_CODE_ALPHABET[usize::from(b & 31)] as char);
+    }
+    Ok(code)
+}
+
+/// What the store keeps of a reset code: the SHA-256 of its canonical form
+/// (upper case, no dashes or spaces, `O` read as `0` and `I`/`L` as `1`), so
+/// a code typed as `abcde fghjk` matches. `None` for text that cannot be a
+/// code.
+pub fn reset_code_digest_of_typed(typed: &str) -> Option<[u8; 32]> {
+    let mut canonical = String::with_capacity(RESET_CODE_LEN);
+    for c in typed.chars().filter(|c| !matches!(c, '-' | ' ')) {
+        let c = match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        };
+        if canonical.len() == RESET_CODE_LEN || !RESET_CODE_ALPHABET.contains(&(c as u8)) {
+            return None;
+        }
+        canonical.push(c);
+    }
+    (canonical.len() == RESET_CODE_LEN).then(|| Sha256::digest(canonical.as_bytes()).into())
+}
+
+/// The digest of a code from [`new_reset_code`].
+pub fn reset_code_digest(code: &str) -> [u8; 32] {
+    reset_code_digest_of_typed(code).expect("a code this module made")
+}
+
 fn os_random(buf: &mut [u8]) -> Result<(), AuthError> {
     rand::rngs::SysRng
         .try_fill_bytes(buf)
@@ -153,6 +215,32 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(token_digest(&a), token_digest(&b));
         assert_eq!(token_digest(&a), token_digest(&a));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_the_configured_rounds_and_matches_nothing() {
+        let phc = dummy_phc(MIN_HASH_ROUNDS);
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert_eq!(parsed.params.get_str("i"), Some("1000"));
+        assert!(!verify_password("", &phc));
+        assert!(!verify_password("correct horse", &phc));
+    }
+
+    #[test]
+    fn reset_codes_read_as_typed() {
+        let code = new_reset_code().unwrap();
+        assert_eq!(code.len(), 11, "{code}");
+        assert_ne!(code, new_reset_code().unwrap());
+        let digest = reset_code_digest(&code);
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(reset_code_digest_of_typed(&typed), Some(digest));
+        assert_eq!(
+            reset_code_digest_of_typed("oil00-11111"),
+            reset_code_digest_of_typed("01100-11111")
+        );
+        for bad in ["", "ABCDE", "ABCDE-FGHJKM", "ABCDE-FGHJU", "ÀBCDE-FGHJK"] {
+            assert_eq!(reset_code_digest_of_typed(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -32,8 +32,8 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
 use crate::actor::{
-    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterOutcome, ServerHandle,
-    ShuttingDown,
+    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate, RegisterOutcome,
+    ServerHandle, ShuttingDown,
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
@@ -394,9 +394,11 @@ impl Handler {
                     self.send(&ServerMsg::Identity { username, status }).await?;
                     Verdict::Pending
                 }
-                ClientMsg::Register { username, password } => {
-                    self.register(username, password).await?
-                }
+                ClientMsg::Register {
+                    username,
+                    password,
+                    reset_code,
+                } => self.register(username, password, reset_code).await?,
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } => {
                     let peer = self.peer;
@@ -474,7 +476,12 @@ impl Handler {
         Ok(true)
     }
 
-    async fn register(&mut self, username: String, password: String) -> HandlerResult<Verdict> {
+    async fn register(
+        &mut self,
+        username: String,
+        password: String,
+        reset_code: Option<String>,
+    ) -> HandlerResult<Verdict> {
         let invalid = if !is_valid_username(&username) {
             Some(SignInResult::InvalidUsername)
         } else if !is_valid_password(&password) {
@@ -486,17 +493,29 @@ impl Handler {
             self.send(&ServerMsg::SignIn(result)).await?;
             return Ok(Verdict::Pending);
         }
-        // A taken name is answered before any hashing, so registering an
-        // existing name over and over costs the server a lookup, not a hash.
-        let status = self.handle().account_status(username.clone()).await?;
-        match status {
-            Ok(AccountStatus::Known) => {
-                self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
-                    .await?;
-                return Ok(Verdict::Pending);
-            }
-            Ok(_) => {}
+        // A taken name or a missing reset code is answered before any
+        // hashing, so registering an existing name over and over costs the
+        // server a lookup, not a hash.
+        let reset_code = reset_code.as_deref().map(auth::reset_code_digest_of_typed);
+        // Text that cannot be a code is a wrong code, not a missing one.
+        let reset_code = reset_code.map(|digest| digest.unwrap_or([0; 32]));
+        let peer = self.peer;
+        let gate = self
+            .handle()
+            .begin_register(username.clone(), peer, reset_code)
+            .await?;
+        let refusal = match gate {
+            Ok(RegisterGate::Proceed) => None,
+            Ok(RegisterGate::Taken) => Some(SignInResult::UsernameTaken),
+            Ok(RegisterGate::CodeRequired) => Some(SignInResult::ResetCodeRequired),
+            Ok(RegisterGate::Wait(wait)) => Some(SignInResult::TooManyAttempts {
+                retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
+            }),
             Err(_) => return Ok(Verdict::Unavailable),
+        };
+        if let Some(refusal) = refusal {
+            self.send(&ServerMsg::SignIn(refusal)).await?;
+            return Ok(Verdict::Pending);
         }
         let rounds = self.shared.config.hash_rounds;
         let Some(phc) = self
@@ -506,8 +525,10 @@ impl Handler {
             tracing::error!("password hashing failed");
             return Ok(Verdict::Unavailable);
         };
-        let peer = self.peer;
-        let outcome = self.handle().register(username.clone(), peer, phc).await?;
+        let outcome = self
+            .handle()
+            .register(username.clone(), peer, phc, reset_code)
+            .await?;
         match outcome {
             Ok(RegisterOutcome::Registered(token)) => Ok(Verdict::SignedIn {
                 username,
@@ -535,6 +556,11 @@ impl Handler {
                 .await?;
                 Ok(Verdict::Pending)
             }
+            Ok(RegisterOutcome::CodeRequired) => {
+                self.send(&ServerMsg::SignIn(SignInResult::ResetCodeRequired))
+                    .await?;
+                Ok(Verdict::Pending)
+            }
             Err(_) => Ok(Verdict::Unavailable),
         }
     }
@@ -558,14 +584,22 @@ impl Handler {
             }
             Err(_) => return Ok(Verdict::Unavailable),
         };
-        // An unknown user, a reset account and an over-long password all fail
-        // like a wrong password, without hashing anything.
-        let success = match stored {
-            Some(phc) if password.chars().count() <= MAX_PASSWORD_CHARS => {
-                self.on_hashing_thread(move || auth::verify_password(&password, &phc))
-                    .await?
-            }
-            _ => false,
+        // An unknown user and a reset account fail like a wrong password,
+        // after the same work: checked against a dummy hash of the
+        // configured rounds, so timing does not tell which names exist. An
+        // over-long password fails without hashing (that says nothing about
+        // the name).
+        let success = if password.chars().count() <= MAX_PASSWORD_CHARS {
+            let (phc, known) = match stored {
+                Some(phc) => (phc, true),
+                None => (auth::dummy_phc(self.shared.config.hash_rounds), false),
+            };
+            let matched = self
+                .on_hashing_thread(move || auth::verify_password(&password, &phc))
+                .await?;
+            matched && known
+        } else {
+            false
         };
         let peer = self.peer;
         let token = self

@@ -77,7 +77,10 @@ pub async fn run(
                 return Ok(());
             }
             Ok(Some(ConsoleCommand::Staff(request))) => handle.professor(request).await.to_string(),
-            Ok(Some(ConsoleCommand::Status)) => status(&handle.staff_views().borrow()),
+            Ok(Some(ConsoleCommand::Status)) => match handle.staff_view().await {
+                Ok(view) => status(&view),
+                Err(e) => e.to_string(),
+            },
             Ok(Some(ConsoleCommand::Help)) => HELP.into(),
             Err(message) => message,
         };

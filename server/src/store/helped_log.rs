@@ -6,7 +6,7 @@
 //! any line a crash prevented, so the two always agree after a restart.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,10 @@ impl HelpedLog {
     /// cut off first: the database still knows that student, so their line is
     /// written again whole.
     pub fn open(path: PathBuf, helped: &[(String, UnixMillis)]) -> io::Result<Self> {
-        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut file = super::private::file_options()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         let mut text = std::fs::read(&path)?;
         if !text.is_empty() && !text.ends_with(b"\n") {
             let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);

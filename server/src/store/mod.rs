@@ -14,6 +14,7 @@
 
 pub mod helped_log;
 pub mod print;
+pub mod private;
 pub mod roster;
 pub mod system_users;
 
@@ -40,6 +41,11 @@ pub enum StoreError {
         "the database was made by a newer jqueue (schema {found}; this one knows {known}): upgrade jqueue-server"
     )]
     TooNew { found: usize, known: usize },
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot flush {}: {source}", path.display())]
     Sync {
         path: PathBuf,
@@ -214,7 +220,30 @@ CREATE TABLE activity (
 );
 CREATE INDEX activity_by_session ON activity (session, id);
 ",
+    // 3: reset codes. `users reset` leaves one per account (its SHA-256 and
+    // when it expires); the next sign-up for the name must give it.
+    "
+CREATE TABLE reset_codes (
+    username   TEXT PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+    digest     BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+",
 ];
+
+/// How [`Store::register`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// A new account.
+    Created,
+    /// A reset account took its new password: the reset code matched.
+    Restored,
+    /// The account has a password; nothing changed.
+    Taken,
+    /// The account was reset and the code is missing, wrong or expired;
+    /// nothing changed.
+    CodeRequired,
+}
 
 /// Brings the schema up to date, one step per transaction.
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -241,6 +270,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        // Made 0600 before SQLite opens it: SQLite gives the `-wal` and
+        // `-shm` files the database's mode.
+        private::create_file(path).map_err(|source| StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // A commit is written to the log but not flushed to the disk: that is
@@ -314,18 +349,90 @@ impl Store {
             .optional()?)
     }
 
-    /// Sets the password of a new account, or of one whose password was reset.
-    /// Returns `false` (and changes nothing) if the account has a password.
-    pub fn register(&self, username: &str, phc: &str, now: UnixMillis) -> Result<bool> {
-        let changed = self.conn.execute(
-            "INSERT INTO users (username, password, created_at, last_sign_in)
-             VALUES (?1, ?2, ?3, ?3)
-             ON CONFLICT (username) DO UPDATE SET password = excluded.password,
-                                                  last_sign_in = excluded.last_sign_in
-             WHERE users.password IS NULL",
-            params![username, phc, now],
-        )?;
-        Ok(changed == 1)
+    /// Creates an account, or sets the new password of one that was reset
+    /// when `reset_code` (a code's SHA-256) is the live code `users reset`
+    /// gave out; the code is then used up. Anything else changes nothing.
+    pub fn register(
+        &mut self,
+        username: &str,
+        phc: &str,
+        reset_code: Option<&[u8; 32]>,
+        now: UnixMillis,
+    ) -> Result<Registration> {
+        let tx = self.conn.transaction()?;
+        let password: Option<Option<String>> = tx
+            .query_row(
+                "SELECT password FROM users WHERE username = ?1",
+                [username],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let outcome = match password {
+            None => {
+                tx.execute(
+                    "INSERT INTO users (username, password, created_at, last_sign_in)
+                     VALUES (?1, ?2, ?3, ?3)",
+                    params![username, phc, now],
+                )?;
+                Registration::Created
+            }
+            Some(Some(_)) => Registration::Taken,
+            Some(None) => {
+                // A reset account without a live code (expired, or reset by
+                // a jqueue that gave none) stays locked: only a new `users
+                // reset` hands it back. The digest comparison need not be
+                // constant-time: the caller cannot choose what it is
+                // compared with, only the code it hashes.
+                let live: Option<Vec<u8>> = tx
+                    .query_row(
+                        "SELECT digest FROM reset_codes WHERE username = ?1 AND expires_at > ?2",
+                        params![username, now],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                match (live, reset_code) {
+                    (Some(live), Some(code)) if live == code => {
+                        tx.execute(
+                            "UPDATE users SET password = ?2, last_sign_in = ?3 WHERE username = ?1",
+                            params![username, phc, now],
+                        )?;
+                        tx.execute("DELETE FROM reset_codes WHERE username = ?1", [username])?;
+                        Registration::Restored
+                    }
+                    _ => Registration::CodeRequired,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Whether `code` (a code's SHA-256) is the live reset code of
+    /// `username`.
+    pub fn reset_code_matches(
+        &self,
+        username: &str,
+        code: Option<&[u8; 32]>,
+        now: UnixMillis,
+    ) -> Result<bool> {
+        let Some(code) = code else { return Ok(false) };
+        let live: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT digest FROM reset_codes WHERE username = ?1 AND expires_at > ?2",
+                params![username, now],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(live.is_some_and(|live| live == code))
+    }
+
+    /// Whether the next sign-up for `username` needs a reset code: the
+    /// account exists and has no password.
+    pub fn needs_reset_code(&self, username: &str) -> Result<bool> {
+        Ok(self
+            .account(username)?
+            .is_some_and(|a| a.password_phc.is_none()))
     }
 
     /// Records a sign-in time, unless one within `granularity` ms is already
@@ -354,23 +461,41 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Forgets the password and revokes every token. Returns whether the
-    /// account exists.
-    pub fn reset_password(&mut self, username: &str) -> Result<bool> {
+    /// Forgets the password, revokes every token and records the reset
+    /// code (its SHA-256) the next sign-up must give, until `code_expires`.
+    /// Returns whether the account exists.
+    pub fn reset_password(
+        &mut self,
+        username: &str,
+        code_digest: &[u8; 32],
+        code_expires: UnixMillis,
+    ) -> Result<bool> {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE users SET password = NULL WHERE username = ?1",
             [username],
         )?;
         tx.execute("DELETE FROM tokens WHERE username = ?1", [username])?;
+        if changed == 1 {
+            tx.execute(
+                "INSERT INTO reset_codes (username, digest, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (username) DO UPDATE SET digest = excluded.digest,
+                                                      expires_at = excluded.expires_at",
+                params![username, &code_digest[..], code_expires],
+            )?;
+        }
         tx.commit()?;
         Ok(changed == 1)
     }
 
-    /// Deletes the account and its tokens. Queue history stays.
+    /// Deletes the account, its tokens, its reset code and its place in
+    /// every session's queue, so a newcomer who takes the name inherits
+    /// nothing. The history of helps stays.
     pub fn delete_account(&mut self, username: &str) -> Result<bool> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM tokens WHERE username = ?1", [username])?;
+        tx.execute("DELETE FROM reset_codes WHERE username = ?1", [username])?;
+        tx.execute("DELETE FROM queue WHERE username = ?1", [username])?;
         let changed = tx.execute("DELETE FROM users WHERE username = ?1", [username])?;
         tx.commit()?;
         Ok(changed == 1)
@@ -1022,8 +1147,14 @@ mod tests {
     fn accounts_register_reset_delete() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
-        assert!(store.register("alice", "$h1", 1).unwrap());
-        assert!(!store.register("alice", "$h2", 2).unwrap(), "taken");
+        assert_eq!(
+            store.register("alice", "$h1", None, 1).unwrap(),
+            Registration::Created
+        );
+        assert_eq!(
+            store.register("alice", "$h2", None, 2).unwrap(),
+            Registration::Taken
+        );
         assert_eq!(
             store
                 .account("alice")
@@ -1039,18 +1170,38 @@ mod tests {
             Some("alice")
         );
         assert_eq!(store.token_owner(&[1; 32], 1000).unwrap(), None, "expired");
-        assert!(store.reset_password("alice").unwrap());
+        assert!(store.reset_password("alice", &[7; 32], 100).unwrap());
+        assert!(!store.reset_password("nobody", &[7; 32], 100).unwrap());
         assert_eq!(
             store.token_owner(&[1; 32], 0).unwrap(),
             None,
             "reset revokes tokens"
         );
-        assert!(
-            store.register("alice", "$h3", 3).unwrap(),
-            "a reset account takes a new password"
+        assert!(store.needs_reset_code("alice").unwrap());
+        for (code, now) in [(None, 3), (Some(&[8; 32]), 3), (Some(&[7; 32]), 100)] {
+            assert_eq!(
+                store.register("alice", "$h3", code, now).unwrap(),
+                Registration::CodeRequired,
+                "no code, a wrong one, or the right one too late"
+            );
+        }
+        assert_eq!(
+            store.register("alice", "$h3", Some(&[7; 32]), 99).unwrap(),
+            Registration::Restored,
+            "a reset account takes a new password with its code"
+        );
+        assert_eq!(
+            store.register("alice", "$h4", Some(&[7; 32]), 99).unwrap(),
+            Registration::Taken,
+            "the code is used up"
         );
         assert_eq!(store.accounts().unwrap().len(), 1);
+        store.insert_entry("s1", &entry("alice", 5)).unwrap();
         assert!(store.delete_account("alice").unwrap());
+        assert!(
+            store.load_session("s1", 6).unwrap().entries.is_empty(),
+            "deleting an account takes it out of the queue"
+        );
         assert!(!store.delete_account("alice").unwrap());
         assert!(store.account("alice").unwrap().is_none());
     }

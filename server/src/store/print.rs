@@ -2,7 +2,6 @@
 //! a [`StaffView`] of the whole queue.
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -38,7 +37,11 @@ pub fn write_snapshot(dir: &Path, view: &StaffView, at: SystemTime) -> Result<Pa
             format!("{stem}-{attempt}.txt")
         };
         let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
+        match super::private::file_options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut file) => {
                 file.write_all(text.as_bytes())
                     .map_err(|e| file_error(&path, e))?;

@@ -287,7 +287,11 @@ impl Conn {
                     ServerMsg::Identity {
                         status: AccountStatus::New,
                         ..
-                    } => ClientMsg::Register { username, password },
+                    } => ClientMsg::Register {
+                        username,
+                        password,
+                        reset_code: None,
+                    },
                     other => return Err(unexpected(&other)),
                 };
                 self.send(&msg).await?;
@@ -374,6 +378,7 @@ impl Student {
                             result,
                             RequestResult::Joined { .. } | RequestResult::Cancelled
                         ) {
+                            eprintln!("student {idx}: unexpected answer {result:?}");
                             tracker.request_errors.fetch_add(1, Ordering::Relaxed);
                         }
                     }

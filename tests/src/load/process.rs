@@ -24,6 +24,8 @@ const QUIT_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct ChildServer {
     child: Child,
     stdin: Option<ChildStdin>,
+    /// The lines the server answers commands with.
+    replies: tokio::sync::mpsc::UnboundedReceiver<String>,
     pub addr: SocketAddr,
     pub pid: u32,
 }
@@ -56,12 +58,18 @@ impl ChildServer {
             .and_then(|a| a.trim().parse().ok())
             .ok_or_else(|| anyhow!("unexpected first line from the server: {line:?}"))?;
         // Command replies must be drained or the pipe fills and the server
-        // blocks on its next reply.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // blocks on its next reply; kept for whoever waits for one.
+        let (reply_tx, replies) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = reply_tx.send(line);
+            }
+        });
         let stdin = child.stdin.take();
         Ok(Self {
             child,
             stdin,
+            replies,
             addr,
             pid,
         })
@@ -79,6 +87,24 @@ impl ChildServer {
             .context("writing to server stdin")?;
         stdin.flush().await?;
         Ok(())
+    }
+
+    /// Sends `line` and waits for the server's answer that starts with one of
+    /// `answers` (answers to earlier commands are passed over).
+    pub async fn ask(&mut self, line: &str, answers: &[&str]) -> Result<String> {
+        self.command(line).await?;
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            let reply = tokio::time::timeout_at(deadline, self.replies.recv())
+                .await
+                .with_context(|| format!("no answer to {line:?}"))?
+                .with_context(|| {
+                    format!("the server closed its output before answering {line:?}")
+                })?;
+            if answers.iter().any(|a| reply.starts_with(a)) {
+                return Ok(reply);
+            }
+        }
     }
 
     /// Asks the server to quit, and kills it if it has not gone in time.

@@ -816,6 +816,7 @@ async fn run_rounds(
                 server.command(&format!("publish {expected}")).await?;
             }
             (Control::Jqueue { server, .. }, Change::Serve) => {
+                // Ends the professor's help in progress, and starts one.
                 server
                     .as_mut()
                     .context("no server")?
@@ -858,7 +859,23 @@ async fn run_rounds(
                 }
             }
         }
+        let served = matches!(change, Change::Serve);
         model.commit(change, expected, tracker).await?;
+        if let (
+            true,
+            Control::Jqueue {
+                server: Some(server),
+                ..
+            },
+        ) = (served, &mut *control)
+        {
+            // The help ends before the student may ask again (a student
+            // being helped cannot join). Outside the measured round: the end
+            // of a help changes no student's view.
+            server
+                .ask("finish", &["Finished with", "You are not helping"])
+                .await?;
+        }
         if !cfg.gap.is_zero() {
             tokio::time::sleep(cfg.gap).await;
         }
