@@ -18,6 +18,7 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::keys::{self, Action, Binding};
 use crate::net::{Disconnect, NetCommand, NetEvent, Password, StopReason};
+use crate::trust::KeyChange;
 
 /// Everything that can happen to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,10 @@ pub enum Screen {
     Main,
     /// The network task has stopped for good.
     Stopped(StopReason),
+    /// A server met for the first time: trust its key? (y/n)
+    UnknownServer(jqueue_shared::Fingerprint),
+    /// The server's key is not the one expected; nothing was sent.
+    KeyChanged(Box<KeyChange>),
 }
 
 /// The password form: one field for a returning student, two for a new one.
@@ -217,7 +222,10 @@ impl App {
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             Screen::Main => self.position().is_some(),
             Screen::SignIn(form) => counting_down(form.retry_at),
-            Screen::Connecting | Screen::Stopped(_) => false,
+            Screen::Connecting
+            | Screen::Stopped(_)
+            | Screen::UnknownServer(_)
+            | Screen::KeyChanged(_) => false,
         }
     }
 
@@ -260,13 +268,31 @@ impl App {
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
-            (None, Screen::Connecting | Screen::Stopped(_)) => keys::WAITING,
+            (None, Screen::UnknownServer(_)) => keys::TRUST,
+            (None, Screen::Connecting | Screen::Stopped(_) | Screen::KeyChanged(_)) => {
+                keys::WAITING
+            }
         }
     }
 
     /// A line for the terminal after the TUI has gone, so the student knows
     /// where they stand.
     pub fn farewell(&self) -> Option<String> {
+        let server = &self.settings.server;
+        match &self.screen {
+            Screen::UnknownServer(_) => {
+                return Some(format!(
+                    "jqueue: you did not trust the key of {server}; nothing was sent."
+                ));
+            }
+            Screen::KeyChanged(change) => {
+                return Some(format!(
+                    "jqueue: refused {server}: its key is {}, not {} as expected; nothing was sent.",
+                    change.presented, change.expected
+                ));
+            }
+            _ => {}
+        }
         if self.your_turn {
             return Some("jqueue: it's your turn — the professor is ready for you.".to_owned());
         }
@@ -300,6 +326,14 @@ impl App {
     fn on_net(&mut self, event: NetEvent) -> Vec<Effect> {
         match event {
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
+            NetEvent::UnknownServer { fingerprint } => {
+                self.screen = Screen::UnknownServer(fingerprint);
+                self.overlay = None;
+            }
+            NetEvent::KeyChanged(change) => {
+                self.screen = Screen::KeyChanged(Box::new(change));
+                self.overlay = None;
+            }
             NetEvent::Welcome { course, session } => {
                 self.link = Link::Up;
                 self.server_shut_down = false;
@@ -490,8 +524,21 @@ impl App {
             None => match &self.screen {
                 Screen::Main => self.on_main_key(action),
                 Screen::SignIn(_) => self.on_sign_in_key(action, key),
-                Screen::Connecting | Screen::Stopped(_) => Vec::new(),
+                Screen::UnknownServer(_) => self.on_trust_key(action),
+                Screen::Connecting | Screen::Stopped(_) | Screen::KeyChanged(_) => Vec::new(),
             },
+        }
+    }
+
+    /// y trusts the server's key and connects; n leaves, having sent nothing.
+    fn on_trust_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        match action {
+            Some(Action::Yes) => {
+                self.screen = Screen::Connecting;
+                vec![Effect::Send(NetCommand::TrustServer)]
+            }
+            Some(Action::No) => vec![Effect::Quit],
+            _ => Vec::new(),
         }
     }
 

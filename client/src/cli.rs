@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::Parser;
-use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::validate::is_valid_username;
+use jqueue_shared::{DEFAULT_PORT, Fingerprint};
 
 /// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell]`
 #[derive(Debug, Parser)]
@@ -42,6 +42,11 @@ pub struct Cli {
     /// Do not ring the terminal bell when it is your turn.
     #[arg(long)]
     pub no_bell: bool,
+
+    /// The server's key, SHA256:… as the staff screen shows it: connect only
+    /// if it matches, without asking.
+    #[arg(long, value_name = "SHA256:…", env = "JQUEUE_FINGERPRINT")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// Everything the client needs to know, checked.
@@ -51,6 +56,8 @@ pub struct Config {
     pub username: String,
     pub data_dir: PathBuf,
     pub bell: bool,
+    /// The server's key, if given: it replaces asking the student.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -86,6 +93,7 @@ impl Cli {
             username,
             data_dir,
             bell: !self.no_bell,
+            fingerprint: self.fingerprint,
         })
     }
 }

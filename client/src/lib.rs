@@ -3,6 +3,8 @@
 //! - [`cli`]: the command line, checked before the TUI starts.
 //! - [`token_store`]: the session token file (mode 0600, one per server).
 //! - [`net`]: the network task, which owns the connection.
+//! - [`trust`]: which server keys to trust (known_servers, pins, system roots)
+//!   and the TLS connection that enforces it.
 //! - [`app`]: the client's state and the pure `update` that changes it.
 //! - [`keys`]: the key bindings, one table per screen.
 //! - [`ui`]: drawing, one file per screen; drawing never changes state.
@@ -17,6 +19,7 @@ pub mod keys;
 pub mod logging;
 pub mod net;
 pub mod token_store;
+pub mod trust;
 pub mod ui;
 
 pub use event_loop::{EventLoop, run};

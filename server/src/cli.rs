@@ -9,6 +9,7 @@ use jqueue_shared::DEFAULT_PORT;
 
 use crate::config::{ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
+use crate::net::tls::TlsFiles;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,15 @@ pub struct Cli {
     /// Most students signed in at once.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// A TLS certificate (PEM, the chain in order) the department issued,
+    /// instead of the self-signed one made in <DATA_DIR>/tls/. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert; it must be readable by its owner only.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +119,11 @@ impl Cli {
             .clone()
             .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
         let mut config = ServerConfig::new(self.data_dir()?, session);
+        config.tls = TlsFiles::from_flags(
+            &config.data_dir,
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+        )?;
         config.course.clone_from(&self.course);
         config.hash_rounds = self.hash_rounds;
         config.show_names = self.show_names;

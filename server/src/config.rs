@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::domain::auth::DEFAULT_HASH_ROUNDS;
+use crate::net::tls::TlsFiles;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -29,11 +30,16 @@ pub struct ServerConfig {
     pub write_timeout: Duration,
     /// How long a session token lets a student back in without a password.
     pub token_ttl: Duration,
+    /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
+    pub tls: TlsFiles,
 }
 
 impl ServerConfig {
     pub fn new(data_dir: PathBuf, session: String) -> Self {
         Self {
+            tls: TlsFiles::Generated {
+                dir: data_dir.join("tls"),
+            },
             data_dir,
             session,
             course: "Office hours".into(),

@@ -50,11 +50,14 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");
     let handle = server.handle();
+    let fingerprint = server.fingerprint().clone();
+    tracing::info!(%fingerprint, "TLS key");
     let mut network = tokio::spawn(run(listener, server, shutdown_signal()));
 
     if cli.headless {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {addr}")?;
+        writeln!(stdout, "fingerprint {fingerprint}")?;
         stdout.flush()?;
         drop(stdout);
         let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -69,7 +72,7 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         }
     } else {
         tokio::select! {
-            result = tui::run(handle.clone(), addr) => {
+            result = tui::run(handle.clone(), addr, fingerprint) => {
                 result?;
                 handle.shutdown();
                 network.await?;

@@ -6,15 +6,18 @@
 //!   every use of bincode in the project, so the codec can be swapped in one place.
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
+//! - [`fingerprint`]: the `SHA256:…` name of a server's key, as both sides show it.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given.
 
 pub mod codec;
+pub mod fingerprint;
 pub mod protocol;
 pub mod sanitize;
 pub mod validate;
 
 pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};
+pub use fingerprint::Fingerprint;
 pub use protocol::*;
 pub use sanitize::sanitize;

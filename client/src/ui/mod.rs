@@ -12,6 +12,7 @@ mod help;
 mod main_screen;
 mod sign_in;
 mod stopped;
+mod trust;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -38,6 +39,10 @@ impl Widget for &App {
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
             Screen::Main => main_screen::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, *reason, theme, body, buf),
+            Screen::UnknownServer(fingerprint) => {
+                trust::render_unknown(self, fingerprint, theme, body, buf);
+            }
+            Screen::KeyChanged(change) => trust::render_changed(change, theme, body, buf),
         }
         match &self.overlay {
             None => {}

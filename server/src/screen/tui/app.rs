@@ -76,6 +76,8 @@ pub struct Status {
 pub struct App {
     /// What students pass to `jqueue --server`.
     pub(super) address: String,
+    /// The server's key fingerprint, which students' clients show to check.
+    pub(super) fingerprint: Option<String>,
     pub(super) view: ProfessorView,
     /// Index into `view.entries`; meaningless when the queue is empty.
     pub(super) selected: usize,
@@ -95,6 +97,7 @@ impl App {
     pub fn new(view: ProfessorView, address: String, theme: Theme, offset: FixedOffset) -> Self {
         let mut app = Self {
             address,
+            fingerprint: None,
             view,
             selected: 0,
             selected_name: None,
@@ -107,6 +110,14 @@ impl App {
         };
         app.select(0);
         app
+    }
+
+    /// Shows the server's key fingerprint, `SHA256:…`, in the header (when
+    /// the terminal is wide enough) and under the join command.
+    #[must_use]
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
     }
 
     pub fn set_now(&mut self, now: UnixMillis) {

@@ -35,20 +35,27 @@ use tokio::task::JoinHandle;
 pub use app::{Action, App, Event, Flow};
 pub use theme::Theme;
 
+use jqueue_shared::Fingerprint;
+
 use crate::actor::{ServerHandle, now_ms};
 use crate::domain::queue::UnixMillis;
 
 /// Runs the professor's screen until the professor quits. Restores the
 /// terminal on the way out: when the screen ends, fails or is dropped, and on
 /// a panic on the screen's own thread.
-pub async fn run(handle: ServerHandle, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn run(
+    handle: ServerHandle,
+    addr: SocketAddr,
+    fingerprint: Fingerprint,
+) -> anyhow::Result<()> {
     let view = handle.snapshot().await?;
     let mut app = App::new(
         view,
         student_address(addr),
         Theme::from_env(),
         Local::now().offset().fix(),
-    );
+    )
+    .with_fingerprint(fingerprint.to_string());
     let (events, mut receiver) = mpsc::channel(256);
     let stop_keys = Arc::new(AtomicBool::new(false));
     // Also when this future is dropped unfinished (main.rs stops on a signal).

@@ -19,6 +19,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_rustls::client::TlsStream;
 
 use super::app::{Mode, Status};
 use super::*;
@@ -422,6 +423,7 @@ fn selection_follows_the_student_and_clamps_when_they_leave() {
 // ------------------------------------------------- a real server, real keys
 
 struct TestServer {
+    /// Holds the server's data, its TLS key and certificate among it.
     _dir: tempfile::TempDir,
     handle: ServerHandle,
     addr: SocketAddr,
@@ -460,13 +462,19 @@ impl TestServer {
 
 /// A student on the real protocol: connect, say hello, register, sign in.
 struct Student {
-    stream: TcpStream,
+    stream: TlsStream<TcpStream>,
 }
 
 impl Student {
-    async fn sign_in(addr: SocketAddr, username: &str) -> Self {
+    async fn sign_in(server: &TestServer, username: &str) -> Self {
+        let cert = std::fs::read(server.config.data_dir.join("tls/cert.pem")).unwrap();
+        let cert = rustls_pki_types::pem::PemObject::from_pem_slice(&cert).unwrap();
+        let connector =
+            tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));
+        let tcp = TcpStream::connect(server.addr).await.unwrap();
+        let name = "localhost".try_into().unwrap();
         let mut student = Self {
-            stream: TcpStream::connect(addr).await.unwrap(),
+            stream: connector.connect(name, tcp).await.unwrap(),
         };
         student
             .send(ClientMsg::Hello {
@@ -506,8 +514,8 @@ impl Student {
     }
 
     /// Signs in and asks for help; returns once the server confirmed the join.
-    async fn join(addr: SocketAddr, username: &str, description: &str) -> Self {
-        let mut student = Self::sign_in(addr, username).await;
+    async fn join(server: &TestServer, username: &str, description: &str) -> Self {
+        let mut student = Self::sign_in(server, username).await;
         student.ask(description).await;
         student
     }
@@ -562,8 +570,8 @@ fn status_text(app: &App) -> &str {
 #[tokio::test]
 async fn s_serves_the_selected_student_and_logs_them_once_per_session() {
     let server = start_server().await;
-    let mut alice = Student::join(server.addr, "alice", "segfault").await;
-    let _bob = Student::join(server.addr, "bob", "loops").await;
+    let mut alice = Student::join(&server, "alice", "segfault").await;
+    let _bob = Student::join(&server, "bob", "loops").await;
     let mut app = server.app().await;
     let handle = &server.handle;
 
@@ -612,7 +620,7 @@ async fn s_serves_the_selected_student_and_logs_them_once_per_session() {
 #[tokio::test]
 async fn r_asks_then_removes_without_logging_a_help() {
     let server = start_server().await;
-    let mut bob = Student::join(server.addr, "bob", "question").await;
+    let mut bob = Student::join(&server, "bob", "question").await;
     let mut app = server.app().await;
     let handle = &server.handle;
 
@@ -637,7 +645,7 @@ async fn r_asks_then_removes_without_logging_a_help() {
 #[tokio::test]
 async fn p_prints_a_snapshot_and_shows_its_path() {
     let server = start_server().await;
-    let _alice = Student::join(server.addr, "alice", "printing").await;
+    let _alice = Student::join(&server, "alice", "printing").await;
     let mut app = server.app().await;
 
     press(&mut app, &server.handle, KeyCode::Char('p')).await;
@@ -665,7 +673,7 @@ async fn q_asks_first_when_students_are_waiting() {
         Flow::Quit
     );
 
-    let mut alice = Student::join(server.addr, "alice", "help").await;
+    let mut alice = Student::join(&server, "alice", "help").await;
     let mut app = server.app().await;
     assert_eq!(
         press(&mut app, handle, KeyCode::Char('q')).await,
@@ -717,7 +725,7 @@ async fn o_closes_and_reopens_the_queue() {
     assert!(screen_text(&render(&app, 80, 24)).contains(" CLOSED "));
 
     // A student cannot join a closed queue.
-    let mut late = Student::sign_in(server.addr, "late").await;
+    let mut late = Student::sign_in(&server, "late").await;
     late.send(ClientMsg::AskForHelp {
         description: String::new(),
         location: String::new(),
@@ -735,7 +743,7 @@ async fn o_closes_and_reopens_the_queue() {
 async fn a_sends_an_announcement_to_every_student() {
     let server = start_server().await;
     let handle = &server.handle;
-    let mut alice = Student::sign_in(server.addr, "alice").await;
+    let mut alice = Student::sign_in(&server, "alice").await;
     let mut app = server.app().await;
 
     press(&mut app, handle, KeyCode::Char('a')).await;
@@ -781,7 +789,7 @@ async fn the_event_loop_draws_server_events_and_quits_on_keys() {
     let (events, mut receiver) = mpsc::channel(64);
     let sources = spawn_server_events(handle, &events);
 
-    let _alice = Student::join(server.addr, "alice", "from the loop").await;
+    let _alice = Student::join(&server, "alice", "from the loop").await;
     // Wait until the live view with alice and her join have both arrived,
     // then hand them to the loop followed by the professor's keys.
     let (script, mut scripted) = mpsc::channel(64);

@@ -108,8 +108,31 @@ impl App {
             self.view.online,
             self.view.helped_count,
         );
-        let room = usize::from(bottom.width).saturating_sub(badge.width());
-        Line::from(vec![badge, Span::raw(ellipsize(&stats, room))]).render(bottom, buf);
+        // The key fingerprint takes the right of the line when the counts
+        // still have room; on a narrow screen it shows under the join
+        // command while nobody waits (and the log has it).
+        let key = self
+            .fingerprint
+            .as_ref()
+            .map(|fp| Line::from(vec![Span::styled("key ", t.dim()), Span::raw(fp.as_str())]))
+            .filter(|key| key.width() + 48 <= usize::from(bottom.width));
+        let (counts, key_area) = match &key {
+            Some(key) => {
+                let [counts, key_area] = Layout::horizontal([
+                    Constraint::Min(0),
+                    Constraint::Length(key.width() as u16),
+                ])
+                .spacing(2)
+                .areas(bottom);
+                (counts, Some(key_area))
+            }
+            None => (bottom, None),
+        };
+        let room = usize::from(counts.width).saturating_sub(badge.width());
+        Line::from(vec![badge, Span::raw(ellipsize(&stats, room))]).render(counts, buf);
+        if let (Some(key), Some(area)) = (key, key_area) {
+            key.render(area, buf);
+        }
     }
 
     fn render_queue(&self, area: Rect, buf: &mut Buffer) {
@@ -206,14 +229,17 @@ impl App {
                 Span::raw(": press o to open it."),
             ])
         };
-        let lines = vec![
+        let mut lines = vec![
             Line::styled("Nobody is waiting.", t.title()),
             Line::default(),
             Line::from("Students join with"),
             Line::styled(format!("jqueue --server {}", self.address), t.key()),
-            Line::default(),
-            state,
         ];
+        if let Some(fingerprint) = &self.fingerprint {
+            lines.push(Line::from("and check that it shows the key"));
+            lines.push(Line::styled(fingerprint.clone(), t.key()));
+        }
+        lines.extend([Line::default(), state]);
         let height = (lines.len() as u16).min(area.height);
         let top = area.y + (area.height - height) / 2;
         let centred = Rect::new(area.x, top, area.width, height);
