@@ -23,6 +23,7 @@ use crate::net::{Disconnect, NetCommand, NetEvent, Password, StopReason};
 use crate::staff::{
     Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
 };
+use crate::trust::KeyChange;
 
 /// Everything that can happen to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,10 @@ pub enum Screen {
     Staff(Box<StaffScreen>),
     /// The network task has stopped for good.
     Stopped(StopReason),
+    /// A server met for the first time: trust its key? (y/n)
+    UnknownServer(jqueue_shared::Fingerprint),
+    /// The server's key is not the one expected; nothing was sent.
+    KeyChanged(Box<KeyChange>),
 }
 
 /// The password form: one field for a returning student, two for a new one.
@@ -373,7 +378,10 @@ impl App {
             Screen::Main => self.queue_length().is_some_and(|n| n > 0),
             Screen::Staff(staff) => staff.shows_clocks(),
             Screen::SignIn(form) => counting_down(form.retry_at),
-            Screen::Connecting | Screen::Stopped(_) => false,
+            Screen::Connecting
+            | Screen::Stopped(_)
+            | Screen::UnknownServer(_)
+            | Screen::KeyChanged(_) => false,
         }
     }
 
@@ -451,7 +459,10 @@ impl App {
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
             // The staff screen has its own table (crate::staff::keys).
             (_, Screen::Staff(_)) => &[],
-            (None, Screen::Connecting | Screen::Stopped(_)) => keys::WAITING,
+            (None, Screen::UnknownServer(_)) => keys::TRUST,
+            (None, Screen::Connecting | Screen::Stopped(_) | Screen::KeyChanged(_)) => {
+                keys::WAITING
+            }
         }
     }
 
@@ -478,6 +489,21 @@ impl App {
         }
         if matches!(self.screen, Screen::Stopped(StopReason::NotOnRoster)) {
             return Some(self.not_on_roster());
+        }
+        let server = &self.settings.server;
+        match &self.screen {
+            Screen::UnknownServer(_) => {
+                return Some(format!(
+                    "jqueue: you did not trust the key of {server}; nothing was sent."
+                ));
+            }
+            Screen::KeyChanged(change) => {
+                return Some(format!(
+                    "jqueue: refused {server}: its key is {}, not {} as expected; nothing was sent.",
+                    change.presented, change.expected
+                ));
+            }
+            _ => {}
         }
         if self.your_turn {
             return Some(match &self.called {
@@ -528,6 +554,14 @@ impl App {
             // A renewal stays silent unless it fails.
             NetEvent::Connecting { .. } if self.link == Link::Renewing => {}
             NetEvent::Connecting { attempt } => self.link = Link::Connecting { attempt },
+            NetEvent::UnknownServer { fingerprint } => {
+                self.screen = Screen::UnknownServer(fingerprint);
+                self.overlay = None;
+            }
+            NetEvent::KeyChanged(change) => {
+                self.screen = Screen::KeyChanged(Box::new(change));
+                self.overlay = None;
+            }
             NetEvent::Welcome {
                 course,
                 session,
@@ -937,8 +971,24 @@ impl App {
             None => match &self.screen {
                 Screen::Main => self.on_main_key(action),
                 Screen::SignIn(_) => self.on_sign_in_key(action, key),
-                Screen::Connecting | Screen::Stopped(_) | Screen::Staff(_) => Vec::new(),
+                Screen::UnknownServer(_) => self.on_trust_key(action),
+                Screen::Connecting
+                | Screen::Stopped(_)
+                | Screen::KeyChanged(_)
+                | Screen::Staff(_) => Vec::new(),
             },
+        }
+    }
+
+    /// y trusts the server's key and connects; n leaves, having sent nothing.
+    fn on_trust_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        match action {
+            Some(Action::Yes) => {
+                self.screen = Screen::Connecting;
+                vec![Effect::Send(NetCommand::TrustServer)]
+            }
+            Some(Action::No) => vec![Effect::Quit],
+            _ => Vec::new(),
         }
     }
 

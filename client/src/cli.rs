@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
-use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 use jqueue_shared::validate::is_valid_username;
+use jqueue_shared::{DEFAULT_PORT, Fingerprint};
 
 /// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`
 #[derive(Debug, Parser)]
@@ -52,6 +52,11 @@ pub struct Cli {
     /// professor and the other TAs.
     #[arg(long)]
     pub staff: bool,
+
+    /// The server's key, SHA256:… as the staff screen shows it: connect only
+    /// if it matches, without asking.
+    #[arg(long, value_name = "SHA256:…", env = "JQUEUE_FINGERPRINT")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// What `jqueue` does instead of opening the screen.
@@ -71,6 +76,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub bell: bool,
     pub staff: bool,
+    /// The server's key, if given: it replaces asking the student.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -107,6 +114,7 @@ impl Cli {
             data_dir,
             bell: !self.no_bell,
             staff: self.staff,
+            fingerprint: self.fingerprint,
         })
     }
 }

@@ -252,6 +252,25 @@ pub const CREATE_PASSWORD: &[Binding] = &[
     CTRL_C,
 ];
 
+/// A server met for the first time: trust its key?
+pub const TRUST: &[Binding] = &[
+    bind(
+        &[Key::Char('y')],
+        "y",
+        Action::Yes,
+        "trust it",
+        "Trust this key: remember it and connect",
+    ),
+    bind(
+        &[Key::Char('n'), Key::Char('q'), Key::Esc],
+        "n",
+        Action::No,
+        "don't trust: quit",
+        "Do not trust it: quit without sending anything (n, q or Esc)",
+    ),
+    CTRL_C,
+];
+
 /// Screens with nothing to type: connecting, and the screens after the end.
 pub const WAITING: &[Binding] = &[
     bind(
@@ -317,6 +336,7 @@ mod tests {
             HELP,
             SIGN_IN,
             CREATE_PASSWORD,
+            TRUST,
             WAITING,
         ] {
             let keys: Vec<Key> = table.iter().flat_map(|b| b.keys.iter().copied()).collect();

@@ -6,6 +6,8 @@
 //! - [`staff`]: the staff screen (`jqueue --staff`, and the professor's
 //!   screen inside `jqueue-server`), fed staff views, sending staff requests.
 //! - [`alert`]: the bytes of the bell and desktop notifications.
+//! - [`trust`]: which server keys to trust (known_servers, pins, system roots)
+//!   and the TLS connection that enforces it.
 //! - [`app`]: the client's state and the pure `update` that changes it.
 //! - [`keys`]: the key bindings, one table per screen.
 //! - [`ui`]: drawing, one file per screen; drawing never changes state.
@@ -22,6 +24,7 @@ pub mod logging;
 pub mod net;
 pub mod staff;
 pub mod token_store;
+pub mod trust;
 pub mod ui;
 
 pub use event_loop::{EventLoop, run};

@@ -1,6 +1,8 @@
 //! The network task: the only code that touches the server connection.
 //!
-//! It owns the `TcpStream` and runs the whole conversation — handshake, resume
+//! It owns the connection (TLS over TCP, made by [`crate::trust`], which
+//! refuses a server whose key it does not trust before anything is sent) and
+//! runs the whole conversation — handshake, resume
 //! by token, identify, heartbeats — and talks to the UI only through two
 //! channels: [`NetCommand`]s in, [`NetEvent`]s out. When the connection drops it
 //! says so, waits (1 s, doubling to 15 s while attempts keep failing, and from
@@ -22,13 +24,15 @@ use jqueue_shared::{
     AccountStatus, ClientMsg, FrameError, FrameReader, PROTOCOL_VERSION, ProtocolError, QueueView,
     RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
 };
+use tokio::io::{AsyncWriteExt as _, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio_rustls::client::TlsStream;
 
 use crate::cli::ServerAddr;
 use crate::token_store::TokenStore;
+use crate::trust::{KeyChange, Refusal, Trust};
 
 /// How often the client pings the server.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -79,6 +83,9 @@ pub enum NetCommand {
     Back,
     /// A staff request (staff screen only).
     Staff(StaffRequest),
+    /// The student trusts the server whose key [`NetEvent::UnknownServer`]
+    /// showed: remember it and connect.
+    TrustServer,
     /// Close the connection and end the task. This is not a logout: the token
     /// stays, so the student keeps their place and the next run resumes.
     Quit,
@@ -91,6 +98,14 @@ pub enum NetEvent {
     Connecting {
         attempt: u32,
     },
+    /// A server met for the first time: the task waits for
+    /// [`NetCommand::TrustServer`] (or [`NetCommand::Quit`]).
+    UnknownServer {
+        fingerprint: jqueue_shared::Fingerprint,
+    },
+    /// The server's key is not the one expected: nothing was sent, and the
+    /// task has ended.
+    KeyChanged(KeyChange),
     /// The handshake succeeded. The strings are unsanitised server text.
     Welcome {
         course: String,
@@ -181,6 +196,8 @@ pub enum StopReason {
 #[derive(Debug, Clone)]
 pub struct NetConfig {
     pub server: ServerAddr,
+    /// Which keys this server may have; see [`crate::trust`].
+    pub trust: Trust,
     pub username: String,
     pub tokens: TokenStore,
     pub backoff: Backoff,
@@ -225,18 +242,17 @@ pub async fn run(
         if !task.emit(NetEvent::Connecting { attempt }).await {
             return;
         }
-        let outcome =
-            match TcpStream::connect((task.config.server.host.as_str(), task.config.server.port))
-                .await
-            {
-                Ok(stream) => task.converse(stream).await,
-                Err(e) => Outcome::Lost {
-                    reason: Disconnect::Unreachable(e.to_string()),
-                    welcomed: false,
-                },
-            };
+        let outcome = match task.connect().await {
+            Ok(stream) => task.converse(stream).await,
+            Err(outcome) => outcome,
+        };
         let reason = match outcome {
             Outcome::Quit => return,
+            Outcome::Refused(change) => {
+                tracing::warn!(?change, "the server's key changed: not connecting");
+                task.emit(NetEvent::KeyChanged(change)).await;
+                return;
+            }
             Outcome::Stop(reason) => {
                 tracing::warn!(?reason, "network task stopping");
                 task.emit(NetEvent::Stopped(reason)).await;
@@ -272,6 +288,8 @@ pub async fn run(
 
 enum Outcome {
     Quit,
+    /// The server's key is not the one trusted: stop, having sent nothing.
+    Refused(KeyChange),
     Stop(StopReason),
     /// `welcomed`: the server had answered the handshake.
     Lost {
@@ -301,7 +319,7 @@ struct NetTask {
 
 /// One connection: the write half and the conversation's state.
 struct Conn {
-    writer: OwnedWriteHalf,
+    writer: WriteHalf<TlsStream<TcpStream>>,
     stage: Stage,
     shutting_down: bool,
 }
@@ -335,10 +353,52 @@ impl NetTask {
         }
     }
 
-    async fn converse(&mut self, stream: TcpStream) -> Outcome {
-        // Heartbeats are small; Nagle would only delay them.
-        let _ = stream.set_nodelay(true);
-        let (reader, writer) = stream.into_split();
+    /// Connects and runs the TLS handshake. A server met for the first time
+    /// is shown to the student, and connected to again once they trust it.
+    async fn connect(&mut self) -> Result<TlsStream<TcpStream>, Outcome> {
+        let host = self.config.server.host.clone();
+        loop {
+            let lost = |reason| Outcome::Lost {
+                reason,
+                welcomed: false,
+            };
+            let tcp = TcpStream::connect((host.as_str(), self.config.server.port))
+                .await
+                .map_err(|e| lost(Disconnect::Unreachable(e.to_string())))?;
+            // Heartbeats are small; Nagle would only delay them.
+            let _ = tcp.set_nodelay(true);
+            let fingerprint = match self.config.trust.connect(&host, tcp).await {
+                Ok(stream) => return Ok(stream),
+                Err(Refusal::Unknown(fingerprint)) => fingerprint,
+                Err(Refusal::Changed(change)) => return Err(Outcome::Refused(change)),
+                Err(Refusal::Failed(message)) => return Err(lost(Disconnect::Error(message))),
+            };
+            if !self
+                .emit(NetEvent::UnknownServer {
+                    fingerprint: fingerprint.clone(),
+                })
+                .await
+            {
+                return Err(Outcome::Quit);
+            }
+            loop {
+                match self.commands.recv().await {
+                    Some(NetCommand::TrustServer) => break,
+                    None | Some(NetCommand::Quit) => return Err(Outcome::Quit),
+                    Some(other) => {
+                        tracing::debug!(?other, "dropped: the server is not trusted yet");
+                    }
+                }
+            }
+            if let Err(e) = self.config.trust.remember(&fingerprint) {
+                // Trusted for this run all the same; the next run asks again.
+                tracing::warn!(path = ?self.config.trust.known_servers().path(), "cannot remember the server: {e}");
+            }
+        }
+    }
+
+    async fn converse(&mut self, stream: TlsStream<TcpStream>) -> Outcome {
+        let (reader, writer) = tokio::io::split(stream);
         let mut reader = FrameReader::new(reader);
         let mut conn = Conn {
             writer,
@@ -382,6 +442,9 @@ impl NetTask {
                 () = &mut silence => Step::End(conn.lost(Disconnect::NoHeartbeat)),
             };
             if let Step::End(outcome) = step {
+                if matches!(outcome, Outcome::Quit) {
+                    conn.close().await;
+                }
                 return outcome;
             }
         }
@@ -610,6 +673,12 @@ impl Conn {
         }
     }
 
+    /// Ends the TLS session with close_notify, so the server sees a
+    /// deliberate close rather than a cut connection.
+    async fn close(&mut self) {
+        let _ = timeout(Duration::from_secs(1), self.writer.shutdown()).await;
+    }
+
     fn lost(&self, reason: Disconnect) -> Outcome {
         Outcome::Lost {
             reason,
@@ -631,10 +700,14 @@ fn frame_error(conn: &Conn, error: &FrameError) -> Disconnect {
         FrameError::Io(_) | FrameError::Truncated if conn.shutting_down => {
             Disconnect::ServerShutDown
         }
+        // UnexpectedEof: the TCP connection ended without TLS's close_notify,
+        // which to the student is the same cut connection as a reset.
         FrameError::Io(e)
             if matches!(
                 e.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
             ) =>
         {
             Disconnect::Closed

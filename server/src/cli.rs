@@ -13,7 +13,9 @@ use crate::config::{ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
+use crate::net::tls::TlsFiles;
 use crate::store::Store;
+use crate::store::roster::Roster;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,10 +105,33 @@ pub struct Cli {
     #[arg(long, value_name = "LIST", value_parser = AllowedHosts::parse)]
     pub allow_hosts: Option<AllowedHosts>,
 
+    /// Only the login names in FILE (one per line, `#` comments) may create
+    /// an account or sign in; staff aside. Read again when it changes.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub roster: Option<PathBuf>,
+
+    /// Only members of this Unix group may create an account or sign in
+    /// (with --roster, either will do).
+    #[arg(long, value_name = "GROUP", global = true)]
+    pub roster_group: Option<String>,
+
+    /// Without a roster: most new accounts from one address per 10 minutes
+    /// (a lab section on one shared machine must fit).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_signups_per_address: u32,
+
     /// How often the presence code changes (the previous one stays good one
     /// more period).
     #[arg(long, value_name = "MIN", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub code_minutes: u32,
+    /// A TLS certificate (PEM, the chain in order) the department issued,
+    /// instead of the self-signed one made in <DATA_DIR>/tls/. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert; it must be readable by its owner only.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +235,11 @@ impl Cli {
             .clone()
             .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
         let mut config = ServerConfig::new(self.data_dir()?, session);
+        config.tls = TlsFiles::from_flags(
+            &config.data_dir,
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+        )?;
         config.course.clone_from(&self.course);
         config.hash_rounds = self.hash_rounds;
         config.show_names = self.show_names;
@@ -224,6 +254,9 @@ impl Cli {
             open_shuffle_ms: i64::from(self.open_shuffle) * 1000,
         };
         config.allow_hosts.clone_from(&self.allow_hosts);
+        config.roster_file.clone_from(&self.roster);
+        config.roster_group.clone_from(&self.roster_group);
+        config.max_signups_per_address = self.max_signups_per_address;
         config.code_minutes = self.code_minutes;
         Ok(config)
     }
@@ -361,10 +394,21 @@ fn number(n: Option<i64>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
 }
 
-/// Runs `jqueue-server users …`, printing to `out`.
+/// Runs `jqueue-server users …` without a roster, printing to `out`.
 pub fn users(
     data_dir: &std::path::Path,
     action: &UsersAction,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    users_on_roster(data_dir, action, &mut Roster::default(), out)
+}
+
+/// Runs `jqueue-server users …`, printing to `out`; `users list` marks the
+/// accounts not on `roster`.
+pub fn users_on_roster(
+    data_dir: &std::path::Path,
+    action: &UsersAction,
+    roster: &mut Roster,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
     let mut store = open_store(data_dir)?;
@@ -373,11 +417,15 @@ pub fn users(
             let accounts = store.accounts()?;
             writeln!(out, "{:<32}  {:<20}  LAST SIGN-IN", "NAME", "CREATED")?;
             for a in &accounts {
-                let status = if a.password_phc.is_none() {
+                let mut status = if a.password_phc.is_none() {
                     "  (password reset)"
                 } else {
                     ""
-                };
+                }
+                .to_owned();
+                if !roster.admits(&a.username) && !store.is_staff(&a.username)? {
+                    status.push_str("  (not on the roster)");
+                }
                 writeln!(
                     out,
                     "{:<32}  {:<20}  {}{status}",

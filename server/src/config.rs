@@ -7,6 +7,7 @@ use crate::domain::queue::Rules;
 use std::time::Duration;
 
 use crate::domain::auth::DEFAULT_HASH_ROUNDS;
+use crate::net::tls::TlsFiles;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     /// Without a roster: most new accounts from one address per
     /// [`SIGNUP_WINDOW`](crate::config::SIGNUP_WINDOW).
     pub max_signups_per_address: u32,
+    /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
+    pub tls: TlsFiles,
 }
 
 /// The window `max_signups_per_address` counts in.
@@ -65,6 +68,9 @@ pub const SIGNUP_WINDOW: Duration = Duration::from_secs(10 * 60);
 impl ServerConfig {
     pub fn new(data_dir: PathBuf, session: String) -> Self {
         Self {
+            tls: TlsFiles::Generated {
+                dir: data_dir.join("tls"),
+            },
             data_dir,
             session,
             course: "Office hours".into(),

@@ -6,7 +6,7 @@
 //! - [`store`]: persistence (the database, the helped log, printed snapshots).
 //! - [`actor`]: the single owner of the state and the only thing that changes
 //!   it; every caller goes through its typed API, [`ServerHandle`].
-//! - [`net`]: the protocol over sockets, the fan-out of views, the limits.
+//! - [`net`]: the protocol over TLS sockets, the fan-out of views, the limits.
 //! - [`screen`]: the professor's screen and the headless console, which use
 //!   the same [`ServerHandle`] as the network layer.
 //!
@@ -38,6 +38,8 @@ pub use config::ServerConfig;
 pub use net::run;
 
 use domain::view::QueueSnapshot;
+use jqueue_shared::Fingerprint;
+use net::tls::{TlsError, TlsIdentity};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
@@ -53,6 +55,8 @@ pub enum StartError {
     Io { path: PathBuf, message: String },
     #[error("{0}")]
     Bind(String),
+    #[error("cannot use the TLS certificate: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// A server whose state is loaded and whose actor is running, not yet
@@ -62,6 +66,7 @@ pub struct Server {
     config: Arc<ServerConfig>,
     handle: ServerHandle,
     snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+    tls: TlsIdentity,
 }
 
 impl Server {
@@ -80,13 +85,23 @@ impl Server {
         }
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
+        // Before the database: a server that cannot speak TLS must not
+        // start at all (there is no plaintext mode).
+        let tls = TlsIdentity::load(&config.tls)?;
         let config = Arc::new(config);
         let channels = actor::Actor::spawn(config.clone())?;
         Ok(Self {
             config,
             handle: channels.handle,
             snapshots: channels.snapshots,
+            tls,
         })
+    }
+
+    /// The server's key fingerprint (`SHA256:…`), which students compare
+    /// with what their client shows the first time they connect.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.tls.fingerprint
     }
 
     /// The professor's API: serve, remove, print, open/close, announce, shut down.

@@ -24,9 +24,18 @@ fn main() -> ExitCode {
         },
     };
     let result = match &cli.command {
-        Some(Command::Users { action }) => cli
-            .data_dir()
-            .and_then(|dir| jqueue_server::cli::users(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Users { action }) => cli.data_dir().and_then(|dir| {
+            let mut roster = jqueue_server::store::roster::Roster::new(
+                cli.roster.clone(),
+                cli.roster_group.clone(),
+            )?;
+            jqueue_server::cli::users_on_roster(
+                &dir,
+                action,
+                &mut roster,
+                &mut std::io::stdout().lock(),
+            )
+        }),
         Some(Command::Staff { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::staff(&dir, action, &mut std::io::stdout().lock())),
@@ -80,11 +89,14 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, session = %server.config().session, "listening");
     let handle = server.handle();
+    let fingerprint = server.fingerprint().clone();
+    tracing::info!(%fingerprint, "TLS key");
     let mut network = tokio::spawn(run(listener, server, shutdown_signal()));
 
     if cli.headless {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {addr}")?;
+        writeln!(stdout, "fingerprint {fingerprint}")?;
         stdout.flush()?;
         drop(stdout);
         let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -101,7 +113,7 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         let options = tui::Options {
             professor: server_professor,
             addr,
-            fingerprint: None,
+            fingerprint: Some(fingerprint.to_string()),
         };
         tokio::select! {
             result = tui::run(handle.clone(), options) => {

@@ -220,7 +220,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// Writes one message as a frame.
+/// Writes one message as a frame, and flushes it: over TLS a write may
+/// leave records in the session until flushed.
 pub async fn write_frame<T, W>(writer: &mut W, msg: &T) -> Result<(), FrameError>
 where
     T: Serialize,
@@ -228,6 +229,7 @@ where
 {
     let frame = encode_frame(msg)?;
     writer.write_all(&frame).await?;
+    writer.flush().await?;
     Ok(())
 }
 

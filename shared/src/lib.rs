@@ -8,11 +8,13 @@
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.
 //! - `manual` (feature `manual`): man pages and shell completions for the binaries.
+//! - [`fingerprint`]: the `SHA256:…` name of a server's key, as both sides show it.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given.
 
 pub mod codec;
+pub mod fingerprint;
 #[cfg(feature = "manual")]
 pub mod manual;
 pub mod protocol;
@@ -21,5 +23,6 @@ pub mod staff;
 pub mod validate;
 
 pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};
+pub use fingerprint::Fingerprint;
 pub use protocol::*;
 pub use sanitize::sanitize;

@@ -2,28 +2,37 @@
 //! `127.0.0.1:0`, the real `jqueue-server` binary as a child process, and a
 //! protocol-level student client.
 //!
+//! Every connection is TLS, pinned to the fingerprint of the server the kit
+//! started there (the kit notes each server's fingerprint as it starts it,
+//! see [`trust_for`]); nothing here can turn TLS off.
+//!
 //! Everything here waits on real events (frames, lines, exits) under a
 //! generous timeout that only turns a hang into a failure; nothing sleeps to
 //! let time pass.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use jqueue_client::cli::ServerAddr;
+use jqueue_client::trust::{Refusal, Trust};
 use jqueue_server::{Server, ServerConfig, ServerHandle};
+use jqueue_shared::Fingerprint;
 use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
     SignInResult,
 };
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinHandle;
+use tokio_rustls::client::TlsStream;
 
 pub mod pty;
 
@@ -91,10 +100,61 @@ pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
     Ok(())
 }
 
+/// The fingerprint of the server the kit started at each address.
+fn fingerprints() -> &'static Mutex<HashMap<SocketAddr, Fingerprint>> {
+    static KNOWN: OnceLock<Mutex<HashMap<SocketAddr, Fingerprint>>> = OnceLock::new();
+    KNOWN.get_or_init(Mutex::default)
+}
+
+/// Notes that the server at `addr` has key `fingerprint`: connections the
+/// kit makes there accept that key and no other.
+pub fn note_fingerprint(addr: SocketAddr, fingerprint: Fingerprint) {
+    fingerprints()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(addr, fingerprint);
+}
+
+/// The client-side trust for the server the kit started at `addr`: its
+/// fingerprint, pinned.
+pub fn trust_for(addr: SocketAddr) -> Result<Trust> {
+    let fingerprint = fingerprints()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&addr)
+        .cloned()
+        .with_context(|| format!("no server started by the test kit at {addr}"))?;
+    Ok(Trust::pinned(&server_addr(addr), fingerprint))
+}
+
+/// `addr` as the client names a server.
+pub fn server_addr(addr: SocketAddr) -> ServerAddr {
+    ServerAddr {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+    }
+}
+
+/// A TLS connection to `addr` with `trust`.
+pub async fn tls_connect_with(trust: &Trust, addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    trust
+        .connect(&addr.ip().to_string(), tcp)
+        .await
+        .map_err(|refusal: Refusal| anyhow::anyhow!("TLS to {addr} refused: {refusal:?}"))
+}
+
+/// A TLS connection to the server the kit started at `addr`.
+pub async fn tls_connect(addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
+    tls_connect_with(&trust_for(addr)?, addr).await
+}
+
 /// A server running in this process on an OS-chosen loopback port.
 #[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub fingerprint: Fingerprint,
     pub handle: ServerHandle,
     task: JoinHandle<()>,
 }
@@ -104,13 +164,20 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = Server::start(config)?;
+        let fingerprint = server.fingerprint().clone();
+        note_fingerprint(addr, fingerprint.clone());
         let handle = server.handle();
         let task = tokio::spawn(jqueue_server::run(
             listener,
             server,
             std::future::pending::<()>(),
         ));
-        Ok(Self { addr, handle, task })
+        Ok(Self {
+            addr,
+            fingerprint,
+            handle,
+            task,
+        })
     }
 
     /// A staff request, as the professor at the server's own screen.
@@ -164,8 +231,8 @@ pub struct Student {
     pub token: Option<SessionToken>,
     /// The latest view received.
     pub view: Option<QueueView>,
-    reader: FrameReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: FrameReader<ReadHalf<TlsStream<TcpStream>>>,
+    writer: WriteHalf<TlsStream<TcpStream>>,
 }
 
 pub fn password_for(username: &str) -> String {
@@ -188,10 +255,10 @@ impl Student {
         }
     }
 
-    /// Connects without saying anything.
+    /// Connects (TLS, pinned) without saying anything.
     pub async fn connect_raw(addr: SocketAddr, username: &str) -> Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
-        let (read, write) = stream.into_split();
+        let stream = tls_connect(addr).await?;
+        let (read, write) = tokio::io::split(stream);
         Ok(Self {
             username: username.to_owned(),
             token: None,
@@ -283,6 +350,7 @@ impl Student {
 
     pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
         tokio::io::AsyncWriteExt::write_all(&mut self.writer, bytes).await?;
+        tokio::io::AsyncWriteExt::flush(&mut self.writer).await?;
         Ok(())
     }
 
@@ -494,6 +562,8 @@ fn build_binaries() -> Result<PathBuf> {
 #[derive(Debug)]
 pub struct ServerProcess {
     pub addr: SocketAddr,
+    /// What it printed after its address.
+    pub fingerprint: Fingerprint,
     child: Child,
     stdin: ChildStdin,
     /// Stdout's lines, read on a thread so that every wait has a limit.
@@ -527,6 +597,8 @@ impl ServerProcess {
         });
         let mut server = Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // Replaced by the one the server prints.
+            fingerprint: Fingerprint::of_public_key(b""),
             child,
             stdin,
             lines,
@@ -536,6 +608,13 @@ impl ServerProcess {
             .strip_prefix("listening on ")
             .with_context(|| format!("unexpected first line {line:?}"))?
             .parse()?;
+        let line = server.next_line()?;
+        let fingerprint: Fingerprint = line
+            .strip_prefix("fingerprint ")
+            .with_context(|| format!("expected the fingerprint after the address, got {line:?}"))?
+            .parse()?;
+        note_fingerprint(server.addr, fingerprint.clone());
+        server.fingerprint = fingerprint;
         Ok(server)
     }
 

@@ -3,17 +3,20 @@
 //! must not depend on the server, not even for tests: the server depends on
 //! the client for its staff screen.) Each student is a whole client — network task, app state and
 //! screen — and the assertions read the client's own state, as the student
-//! would see it.
+//! would see it. Each student's home starts empty, so every first sign-in
+//! goes through the trust prompt (answered y after checking the key).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jqueue_client::app::{App, Event, Link, Settings};
+use jqueue_client::app::{App, Event, Link, Screen, Settings};
 use jqueue_client::cli::ServerAddr;
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{self, Backoff, NetConfig, NetEvent};
 use jqueue_client::token_store::TokenStore;
+use jqueue_client::trust::{KnownServers, Trust};
+use jqueue_shared::Fingerprint;
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use jqueue_tests::{PATIENCE, TestServer, test_config};
 use ratatui::Terminal;
@@ -93,7 +96,15 @@ impl Student {
             host: addr.ip().to_string(),
             port: addr.port(),
         };
+        // No system roots: the self-signed key must go through the prompt.
+        let trust = Trust::new(
+            &server,
+            KnownServers::in_dir(dir.path()),
+            None,
+            rustls::RootCertStore::empty(),
+        );
         let (commands, events, _task) = net::spawn(NetConfig {
+            trust,
             tokens: TokenStore::for_server(dir.path(), &server),
             server,
             username: name.into(),
@@ -119,8 +130,14 @@ impl Student {
     async fn sign_up(name: &str, addr: SocketAddr) -> Self {
         let mut student = Self::start(name, addr, Arc::new(tempfile::tempdir().unwrap()));
         student
+            .until("the trust prompt", |app| {
+                matches!(app.screen, Screen::UnknownServer(_))
+            })
+            .await;
+        student.key(KeyCode::Char('y'));
+        student
             .until("the password prompt", |app| {
-                matches!(app.screen, jqueue_client::app::Screen::SignIn(_))
+                matches!(app.screen, Screen::SignIn(_))
             })
             .await;
         student.type_text("correct horse");
@@ -330,4 +347,112 @@ async fn cancel_leaves_the_queue_and_a_server_shutdown_is_not_an_error() {
         .await;
     let screen = bob.client.terminal().backend().to_string();
     assert!(screen.contains("The server has shut down"), "{screen}");
+}
+
+// ------------------------------------------------------------ trust on first use
+
+/// The first connection to a server shows its key and waits; y trusts it,
+/// remembers it in `known_servers`, and signs in; the next run does not ask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_server_is_trusted_after_yes_and_remembered() {
+    let (server, _dir) = start_server().await;
+    let home = Arc::new(tempfile::tempdir().unwrap());
+    let mut alice = Student::start("alice", server.addr, home.clone());
+    alice
+        .until("the trust prompt", |app| {
+            matches!(app.screen, Screen::UnknownServer(_))
+        })
+        .await;
+    let screen = alice.client.terminal().backend().to_string();
+    let named = format!("First connection to {}", alice.app().settings.server);
+    assert!(screen.contains(&named), "{screen}");
+    assert!(screen.contains(server.fingerprint.as_str()), "{screen}");
+    assert!(screen.contains("Trust this key?"), "{screen}");
+
+    alice.key(KeyCode::Char('y'));
+    alice
+        .until("the password prompt", |app| {
+            matches!(app.screen, Screen::SignIn(_))
+        })
+        .await;
+    let known = std::fs::read_to_string(home.path().join("known_servers")).unwrap();
+    assert_eq!(
+        known,
+        format!("127.0.0.1:{} {}\n", server.addr.port(), server.fingerprint)
+    );
+    drop(alice);
+
+    let mut again = Student::start("alice", server.addr, home);
+    again
+        .until("the password prompt", |app| {
+            matches!(app.screen, Screen::SignIn(_))
+        })
+        .await;
+    assert!(
+        !again
+            .seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::UnknownServer { .. })),
+        "asked again: {:?}",
+        again.seen
+    );
+}
+
+/// n at the prompt quits: no account is made, nobody is online, nothing is
+/// remembered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_a_new_server_quits_having_sent_nothing() {
+    let (server, _dir) = start_server().await;
+    let home = Arc::new(tempfile::tempdir().unwrap());
+    let mut alice = Student::start("alice", server.addr, home.clone());
+    alice
+        .until("the trust prompt", |app| {
+            matches!(app.screen, Screen::UnknownServer(_))
+        })
+        .await;
+    alice.key(KeyCode::Char('n'));
+    assert!(alice.app().quitting);
+    assert_eq!(
+        alice.app().farewell().unwrap(),
+        format!(
+            "jqueue: you did not trust the key of {}; nothing was sent.",
+            alice.app().settings.server
+        )
+    );
+    assert!(!home.path().join("known_servers").exists());
+    assert_eq!(server.view().await.online_students, 0);
+}
+
+/// A remembered key that the server no longer has: the changed-key screen
+/// names both fingerprints and the file, and the client never signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_key_is_refused_with_both_fingerprints_and_the_file() {
+    let (server, _dir) = start_server().await;
+    let home = Arc::new(tempfile::tempdir().unwrap());
+    let old = Fingerprint::of_public_key(b"the key this server had before");
+    let file = home.path().join("known_servers");
+    std::fs::write(&file, format!("127.0.0.1:{} {old}\n", server.addr.port())).unwrap();
+    let mut alice = Student::start("alice", server.addr, home.clone());
+    alice
+        .until("the changed-key screen", |app| {
+            matches!(app.screen, Screen::KeyChanged(_))
+        })
+        .await;
+    let screen = alice.client.terminal().backend().to_string();
+    assert!(
+        screen.contains("WARNING: the key of 127.0.0.1:"),
+        "{screen}"
+    );
+    assert!(alice.app().farewell().unwrap().contains("nothing was sent"));
+    assert!(screen.contains(old.as_str()), "{screen}");
+    assert!(screen.contains(server.fingerprint.as_str()), "{screen}");
+    assert!(screen.contains(&file.display().to_string()), "{screen}");
+    assert!(
+        !alice
+            .seen
+            .iter()
+            .any(|e| matches!(e, NetEvent::Welcome { .. })),
+        "{:?}",
+        alice.seen
+    );
 }

@@ -22,7 +22,8 @@ const COLS: u16 = 120;
 
 /// The professor's screen: `jqueue-server` in its default (TUI) mode on an
 /// OS-chosen port. Returns the terminal and the address its header tells
-/// students to use.
+/// students to use; the key fingerprint the header shows is what the test
+/// kit's own connections there accept.
 fn professor(data_dir: &Path) -> Result<(Pty, String)> {
     let pty = PtyCommand::new("professor", &server_binary()?)
         .args(SERVER_TEST_ARGS)
@@ -43,6 +44,13 @@ fn professor(data_dir: &Path) -> Result<(Pty, String)> {
         .and_then(|rest| rest.split_whitespace().next())
         .context("no address in the professor's header")?
         .to_owned();
+    let fingerprint = screen
+        .row_with("key SHA256:")
+        .and_then(|row| row.split("key ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .context("no key fingerprint in the professor's header")?
+        .parse()?;
+    jqueue_tests::note_fingerprint(addr.parse()?, fingerprint);
     Ok((pty, addr))
 }
 
@@ -82,8 +90,11 @@ fn student_command(home: &Path, addr: &str, name: &str) -> Result<PtyCommand> {
         .arg(home.join(name)))
 }
 
-/// A first sign-in: the password twice, then the main screen.
+/// A first sign-in: trust the server's key (this home has not met it),
+/// the password twice, then the main screen.
 fn sign_up(student: &mut Pty) -> Result<()> {
+    student.wait_for_text("First connection to")?;
+    student.send_keys("y")?;
     student.wait_for_text("Create a password")?;
     let password = password_for(student.name());
     student.send_keys(&format!("{password}\r{password}\r"))?;

@@ -31,18 +31,27 @@ use jqueue_shared::{
 };
 use jqueue_tests::{
     PATIENCE, SeededRng, ServerProcess, Student, TestServer, password_for, test_config,
+    tls_connect_with, trust_for,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 // --- idle connections ---------------------------------------------------------
 
-async fn idle_connections(addr: std::net::SocketAddr, n: usize) -> Result<Vec<TcpStream>> {
+/// `n` connections that finish the TLS handshake and then say nothing (an
+/// attacker can afford handshakes; the server gives them no more than the
+/// sign-in deadline all the same).
+async fn idle_connections(
+    addr: std::net::SocketAddr,
+    n: usize,
+) -> Result<Vec<TlsStream<TcpStream>>> {
+    let trust = trust_for(addr)?;
     let mut idle = Vec::with_capacity(n);
     for _ in 0..n {
-        idle.push(TcpStream::connect(addr).await?);
+        idle.push(tls_connect_with(&trust, addr).await?);
     }
     Ok(idle)
 }
@@ -198,14 +207,19 @@ fn vm_rss_kib(pid: u32) -> Result<u64> {
 /// once; each connection is read until the server closes it.
 async fn send_bad_frames(addr: std::net::SocketAddr, frames: usize, seed: u64) -> Result<()> {
     const TASKS: usize = 32;
+    // Inside TLS, so the frames reach the decoder; sessions resume, so the
+    // run measures frames more than handshakes.
+    let trust =
+        trust_for(addr)?.with_resumption(rustls::client::Resumption::in_memory_sessions(TASKS * 4));
     let mut tasks = Vec::new();
     for t in 0..TASKS {
+        let trust = trust.clone();
         let count = frames / TASKS + usize::from(t < frames % TASKS);
         tasks.push(tokio::spawn(async move {
             let mut rng = SeededRng::new(seed ^ ((t as u64) << 32));
             for i in 0..count {
                 let frame = bad_frame(&mut rng, (i + t) % BAD_FRAME_KINDS);
-                let mut conn = TcpStream::connect(addr).await?;
+                let mut conn = tls_connect_with(&trust, addr).await?;
                 // The server may close before taking it all: that's fine.
                 let _ = conn.write_all(&frame).await;
                 let _ = conn.shutdown().await;

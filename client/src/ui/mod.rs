@@ -15,6 +15,7 @@ mod help;
 mod main_screen;
 mod sign_in;
 mod stopped;
+mod trust;
 pub mod words;
 
 use ratatui::buffer::Buffer;
@@ -57,6 +58,10 @@ impl Widget for &App {
             Screen::Main => main_screen::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, *reason, theme, body, buf),
             Screen::Staff(_) => {}
+            Screen::UnknownServer(fingerprint) => {
+                trust::render_unknown(self, fingerprint, theme, body, buf);
+            }
+            Screen::KeyChanged(change) => trust::render_changed(change, theme, body, buf),
         }
         match &self.overlay {
             None => {}

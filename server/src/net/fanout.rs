@@ -19,16 +19,26 @@
 //! A student who falls behind owes one view, not a backlog: views coalesce,
 //! so a stalled connection holds at most one view and a few notices.
 //!
+//! Every connection speaks TLS, and its session lives in the outbox too,
+//! under the same lock: a frame is encrypted the moment it is queued and the
+//! fan-out still writes a view with one non-blocking write, so TLS adds an
+//! encryption per view and no wake-up. The reading half
+//! ([`crate::net::tls::TlsReader`]) takes the lock to decrypt what arrives,
+//! since TLS 1.3 reading and writing share one session's state.
+//!
 //! This module never waits on a socket; the handler in [`crate::net`] does,
 //! under the write timeout.
 
 use std::collections::{HashMap, VecDeque};
-use std::io;
+use std::io::{self, Read as _, Write as _};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
 use jqueue_shared::ServerMsg;
 use jqueue_shared::codec::{FrameError, encode_frame};
-use tokio::net::tcp::OwnedWriteHalf;
+use rustls::ServerConnection;
+use tokio::io::ReadBuf;
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -43,16 +53,20 @@ const MAX_NOTICES: usize = 8;
 /// (through [`NoticeSink`]) the actor.
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    socket: OwnedWriteHalf,
+    socket: TcpStream,
     // A std mutex: held for a non-blocking write at most, never across an await.
     state: Mutex<Pending>,
     /// Wakes the handler when it has something to send or to finish sending.
     wake: Notify,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Pending {
-    /// Frames accepted but not yet written, in order.
+    /// The connection's TLS session: every frame is sealed by it on the way
+    /// in, and everything read is opened by it.
+    tls: ServerConnection,
+    /// TLS records (frames, already encrypted, and the session's own
+    /// messages) not yet written, in order.
     unsent: Vec<u8>,
     notices: VecDeque<Notice>,
     /// The oldest snapshot a view may still be sent of: newer than the last
@@ -77,11 +91,50 @@ impl Pending {
         self.unsent.is_empty() && self.notices.is_empty() && !self.awaiting_answer
     }
 
+    fn new(tls: ServerConnection) -> Self {
+        Self {
+            tls,
+            unsent: Vec::new(),
+            notices: VecDeque::new(),
+            next_version: 0,
+            view_owed: false,
+            awaiting_answer: false,
+            closing: false,
+            failed: None,
+        }
+    }
+
     /// Appends `frame` to what goes out, unless the last frame is queued.
     fn push(&mut self, frame: &[u8]) {
         if !self.closing {
-            self.unsent.extend_from_slice(frame);
+            self.seal(frame);
         }
+    }
+
+    /// Encrypts `frame` onto the end of `unsent`.
+    fn seal(&mut self, frame: &[u8]) {
+        // The session's own buffer is unbounded (see `Outbox::new`) and
+        // emptied into `unsent` straight away, so this takes the whole frame.
+        if let Err(e) = self.tls.writer().write_all(frame) {
+            self.failed = Some(e);
+        }
+        self.collect();
+    }
+
+    /// Moves whatever the session has to send into `unsent`.
+    fn collect(&mut self) {
+        while self.tls.wants_write() {
+            // Writing into a Vec cannot fail.
+            let _ = self.tls.write_tls(&mut self.unsent);
+        }
+    }
+
+    /// Marks the end: after the last frame, a TLS close_notify, so the
+    /// client can tell a deliberate close from a cut connection.
+    fn close(&mut self) {
+        self.closing = true;
+        self.tls.send_close_notify();
+        self.collect();
     }
 
     /// No view of a snapshot older than `version` may go out any more.
@@ -102,10 +155,16 @@ pub(crate) enum Drained {
 }
 
 impl Outbox {
-    pub(crate) fn new(socket: OwnedWriteHalf) -> Arc<Self> {
+    /// The outbox of a connection whose TLS session is `tls` (the handshake
+    /// is driven by reading, see [`Outbox::poll_receive`]).
+    pub(crate) fn new(socket: TcpStream, mut tls: ServerConnection) -> Arc<Self> {
+        // rustls would stop taking plaintext past 64 KiB queued; `unsent`
+        // already bounds what a connection holds (one batch), so don't let
+        // the session refuse part of a frame.
+        tls.set_buffer_limit(None);
         Arc::new(Self {
             socket,
-            state: Mutex::new(Pending::default()),
+            state: Mutex::new(Pending::new(tls)),
             wake: Notify::new(),
         })
     }
@@ -134,8 +193,10 @@ impl Outbox {
     /// Queues the last frame this connection sends.
     pub(crate) fn queue_last(&self, frame: &[u8]) {
         let mut pending = self.lock();
-        pending.push(frame);
-        pending.closing = true;
+        if !pending.closing {
+            pending.push(frame);
+            pending.close();
+        }
     }
 
     /// Holds views back until [`Outbox::queue_answer`]: the handler has
@@ -151,6 +212,16 @@ impl Outbox {
         pending.awaiting_answer = false;
         pending.views_from(views_from);
         pending.push(frame);
+    }
+
+    /// Ends the TLS session properly (close_notify) if nothing else has,
+    /// as far as the socket takes it now: the connection is closing.
+    pub(crate) fn finish(&self) {
+        let mut pending = self.lock();
+        if !pending.closing && pending.failed.is_none() {
+            pending.close();
+            let _ = write_unsent(&self.socket, &mut pending);
+        }
     }
 
     /// Asks for the latest view to be sent on the next drain, as when a
@@ -204,30 +275,36 @@ impl Outbox {
         if latest.version() >= pending.next_version {
             let frame = latest.frame_for(username, now_ms())?;
             pending.next_version = latest.version() + 1;
-            pending.unsent.extend_from_slice(&frame);
+            pending.seal(&frame);
         }
         Ok(())
     }
 
     fn queue_notices(pending: &mut Pending) -> Result<(), FrameError> {
         while let Some(notice) = pending.notices.pop_front() {
-            let msg = match notice {
-                Notice::BeingHelped { by, at } => ServerMsg::BeingHelped {
-                    by: by.to_string(),
-                    at,
-                },
-                Notice::Removed { at } => ServerMsg::Removed { at },
-                Notice::NotHere { at, until } => ServerMsg::NotHere { at, until },
-                Notice::Announcement(text) => ServerMsg::Announcement {
-                    text: text.to_string(),
-                },
-                Notice::Kick(reason) => {
-                    pending.notices.clear();
-                    pending.closing = true;
-                    ServerMsg::ProtocolError(reason)
-                }
+            let (msg, last) = match notice {
+                Notice::BeingHelped { by, at } => (
+                    ServerMsg::BeingHelped {
+                        by: by.to_string(),
+                        at,
+                    },
+                    false,
+                ),
+                Notice::Removed { at } => (ServerMsg::Removed { at }, false),
+                Notice::NotHere { at, until } => (ServerMsg::NotHere { at, until }, false),
+                Notice::Announcement(text) => (
+                    ServerMsg::Announcement {
+                        text: text.to_string(),
+                    },
+                    false,
+                ),
+                Notice::Kick(reason) => (ServerMsg::ProtocolError(reason), true),
             };
-            pending.unsent.extend_from_slice(&encode_frame(&msg)?);
+            pending.seal(&encode_frame(&msg)?);
+            if last {
+                pending.notices.clear();
+                pending.close();
+            }
         }
         Ok(())
     }
@@ -261,21 +338,84 @@ impl Outbox {
         };
         pending.next_version = snapshot.version() + 1;
         pending.view_owed = false;
-        match self.socket.try_write(&frame) {
-            Ok(n) if n == frame.len() => return,
-            Ok(n) => pending.unsent.extend_from_slice(&frame[n..]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                pending.unsent.extend_from_slice(&frame);
-            }
+        // `unsent` was empty (clear for views): this is the view's records
+        // alone, written with one non-blocking write as before TLS.
+        pending.seal(&frame);
+        match write_unsent(&self.socket, &mut pending) {
+            Ok(()) if pending.unsent.is_empty() => return,
+            Ok(()) => {}
             Err(e) => pending.failed = Some(e),
         }
         drop(pending);
         self.wake.notify_one();
     }
+
+    /// The reading half: hands out what the peer sent, decrypted, reading
+    /// and decrypting more from the socket as needed. The TLS handshake runs
+    /// here too, the first time the handler reads, so it falls under the
+    /// sign-in deadline like everything else before sign-in.
+    pub(crate) fn poll_receive(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let mut pending = self.lock();
+            match pending.tls.reader().read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            // What reading made the session say (its handshake flights,
+            // alerts, key updates) goes out with whatever else is waiting.
+            pending.collect();
+            if !pending.unsent.is_empty() {
+                write_unsent(&self.socket, &mut pending)?;
+                if !pending.unsent.is_empty() {
+                    drop(pending);
+                    if self.socket.poll_write_ready(cx)?.is_ready() {
+                        continue;
+                    }
+                    pending = self.lock();
+                }
+            }
+            match pending.tls.read_tls(&mut SocketReader(&self.socket)) {
+                // At the end of the stream the session now knows it, and the
+                // next read says whether the peer closed properly.
+                Ok(_) => {
+                    if let Err(e) = pending.tls.process_new_packets() {
+                        // Let the peer know why, if the socket takes it now.
+                        pending.collect();
+                        let _ = write_unsent(&self.socket, &mut pending);
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    drop(pending);
+                    if self.socket.poll_read_ready(cx)?.is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+/// A non-blocking `io::Read` of the socket, for rustls to read records from.
+struct SocketReader<'a>(&'a TcpStream);
+
+impl io::Read for SocketReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
 }
 
 /// Writes as much of `pending.unsent` as the socket takes now.
-fn write_unsent(socket: &OwnedWriteHalf, pending: &mut Pending) -> io::Result<()> {
+fn write_unsent(socket: &TcpStream, pending: &mut Pending) -> io::Result<()> {
     let mut written = 0;
     let result = loop {
         if written == pending.unsent.len() {
@@ -399,9 +539,9 @@ impl Fanout {
 mod tests {
     use super::*;
     use crate::domain::queue::{Entry, Queue};
-    use jqueue_shared::codec::FrameReader;
-    use jqueue_shared::{ProtocolError, RequestResult};
-    use tokio::net::{TcpListener, TcpSocket, TcpStream};
+    use jqueue_shared::codec::{FrameReader, write_frame};
+    use jqueue_shared::{ClientMsg, ProtocolError, RequestResult};
+    use tokio::net::{TcpListener, TcpSocket};
 
     /// The `version`th snapshot, of a queue `version` long, so a view's
     /// length tells which snapshot it came from.
@@ -422,9 +562,13 @@ mod tests {
         }
     }
 
-    /// An outbox on one end of a loopback connection, and the student's end,
-    /// with a small receive window so the server's side fills up quickly.
-    async fn connection() -> (Arc<Outbox>, FrameReader<TcpStream>) {
+    type Student = FrameReader<tokio_rustls::client::TlsStream<TcpStream>>;
+
+    /// An outbox on one end of a loopback TLS connection, and the student's
+    /// end, with a small receive window so the server's side fills up
+    /// quickly. The handshake is done, and the server's reading half gone.
+    async fn connection() -> (Arc<Outbox>, Student) {
+        let (identity, cert) = crate::net::tls::TlsIdentity::ephemeral();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
@@ -433,11 +577,28 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (_, write) = server.into_split();
-        (Outbox::new(write), FrameReader::new(student))
+        let tls = ServerConnection::new(identity.config.clone()).unwrap();
+        let outbox = Outbox::new(server, tls);
+
+        let connector =
+            tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));
+        let mut reader = FrameReader::new(crate::net::tls::TlsReader(outbox.clone()));
+        let (student, hello) = tokio::join!(
+            async {
+                let name = "localhost".try_into().unwrap();
+                let mut student = connector.connect(name, student).await.unwrap();
+                write_frame(&mut student, &ClientMsg::Ping { nonce: 1 })
+                    .await
+                    .unwrap();
+                student
+            },
+            reader.read_frame::<ClientMsg>(),
+        );
+        assert_eq!(hello.unwrap(), Some(ClientMsg::Ping { nonce: 1 }));
+        (outbox, FrameReader::new(student))
     }
 
-    async fn next(student: &mut FrameReader<TcpStream>) -> ServerMsg {
+    async fn next(student: &mut Student) -> ServerMsg {
         student.read_frame::<ServerMsg>().await.unwrap().unwrap()
     }
 

@@ -7,10 +7,12 @@
 //! cannot finish itself. Handlers hold no queue state of their own and never
 //! hash on an async worker. Limits live here: the pre-authentication timeout,
 //! the cap on connections that have not signed in (the oldest is pushed out),
-//! heartbeats and write timeouts.
+//! heartbeats and write timeouts. Every connection is TLS ([`tls`]); there
+//! is no plaintext mode.
 
 pub mod background;
 mod fanout;
+pub mod tls;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -25,7 +27,6 @@ use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
     SignInResult,
 };
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
@@ -39,6 +40,7 @@ use crate::config::ServerConfig;
 use crate::domain::auth;
 use crate::domain::view::QueueSnapshot;
 use crate::net::fanout::{Drained, Fanout, Outbox};
+use crate::net::tls::TlsReader;
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -51,6 +53,8 @@ struct Shared {
     hashing: Semaphore,
     pending: PendingConnections,
     fanout: Arc<Fanout>,
+    /// Each connection's TLS session is made from this.
+    tls: Arc<rustls::ServerConfig>,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -67,6 +71,7 @@ pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
         snapshots: server.snapshots.clone(),
         hashing: Semaphore::new(hashers),
         fanout: Fanout::new(),
+        tls: server.tls.config.clone(),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
@@ -95,8 +100,10 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::
                 backoff = Duration::from_millis(10);
                 next_conn += 1;
                 let _ = socket.set_nodelay(true);
-                let handler = Handler::new(shared.clone(), next_conn, peer, socket, done.clone());
-                tokio::spawn(handler.run());
+                match Handler::new(shared.clone(), next_conn, peer, socket, done.clone()) {
+                    Ok(handler) => drop(tokio::spawn(handler.run())),
+                    Err(e) => tracing::error!(%peer, "cannot start a TLS session: {e}"),
+                }
             }
             Err(e) => {
                 // Out of file descriptors, typically: wait for some to close
@@ -222,7 +229,8 @@ struct Handler {
     shared: Arc<Shared>,
     conn: u64,
     peer: SocketAddr,
-    reader: FrameReader<OwnedReadHalf>,
+    /// Decrypts through the session the outbox holds.
+    reader: FrameReader<TlsReader>,
     outbox: Arc<Outbox>,
     /// Who is signed in on this connection, once someone is.
     student: Option<Arc<str>>,
@@ -242,21 +250,22 @@ impl Handler {
         peer: SocketAddr,
         socket: TcpStream,
         done: mpsc::Sender<()>,
-    ) -> Self {
-        let (read, write) = socket.into_split();
+    ) -> Result<Self, rustls::Error> {
+        let tls = rustls::ServerConnection::new(shared.tls.clone())?;
+        let outbox = Outbox::new(socket, tls);
         let shutdown = shared.handle.shutdown_signal();
-        Self {
+        Ok(Self {
             shared,
             conn,
             peer,
-            reader: FrameReader::new(read),
-            outbox: Outbox::new(write),
+            reader: FrameReader::new(TlsReader(outbox.clone())),
+            outbox,
             student: None,
             staff_views: None,
             room: None,
             shutdown,
             _done: done,
-        }
+        })
     }
 
     async fn run(mut self) {
@@ -279,6 +288,7 @@ impl Handler {
             Ok(SignIn::Close) => Ok(()),
             Err(e) => Err(e),
         };
+        self.outbox.finish();
         match result {
             Ok(()) | Err(HandlerError::ActorGone | HandlerError::Closed) => {}
             Err(HandlerError::Frame(FrameError::Io(e))) => {

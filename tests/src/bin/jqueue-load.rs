@@ -61,6 +61,14 @@ struct Args {
     /// PID of the server given with `--server`, to read its memory.
     #[arg(long, requires = "server")]
     server_pid: Option<u32>,
+    /// The key of the server given with `--server` (it prints it after its
+    /// address): every connection is TLS, pinned to it.
+    #[arg(long, requires = "server", value_name = "SHA256:…")]
+    fingerprint: Option<jqueue_shared::Fingerprint>,
+    /// Every connection to jqueue a full TLS handshake: no session tickets
+    /// (by default a reconnecting student resumes its TLS session).
+    #[arg(long)]
+    no_tls_resumption: bool,
     /// The `jqueue-server` binary [default: next to this executable].
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -148,6 +156,8 @@ fn main() -> Result<()> {
         interleave: !args.baseline_after && nofile >= 2 * needed,
         server,
         server_pid: args.server_pid,
+        fingerprint: args.fingerprint,
+        tls_resumption: !args.no_tls_resumption,
         server_bin,
         setup_rounds: args.setup_rounds,
         signin_concurrency: args.signin_concurrency,

@@ -12,21 +12,32 @@
 //! applied one at a time and every change moves the length by one, so "the
 //! first view of the expected length after the change was sent" identifies the
 //! change even when the server coalesces views.
+//!
+//! Connections to a jqueue server are TLS, pinned to its fingerprint (see
+//! [`speak_tls`]); the floor server is plain TCP, the reference TLS is
+//! measured against. A connection's stream is boxed, so both kinds go
+//! through the same receive loop.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use jqueue_client::trust::Trust;
+use jqueue_shared::Fingerprint;
 use jqueue_shared::codec::{decode_payload, encode_frame};
 use jqueue_shared::{
     AccountStatus, ClientMsg, MAX_FRAME_LEN, PROTOCOL_VERSION, ProtocolError, RequestResult,
     ServerMsg, SessionToken, SignInResult,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use rustls::client::{
+    ClientSessionStore, Resumption, Tls12ClientSessionValue, Tls13ClientSessionValue,
+};
+use rustls::{NamedGroup, pki_types::ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -35,6 +46,79 @@ pub const PASSWORD: &str = "load-generator-password";
 
 /// How long a simulated student waits for one reply before giving up.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// The TLS trust for each jqueue server the harness talks to.
+fn tls_servers() -> &'static RwLock<HashMap<SocketAddr, Trust>> {
+    static SERVERS: OnceLock<RwLock<HashMap<SocketAddr, Trust>>> = OnceLock::new();
+    SERVERS.get_or_init(RwLock::default)
+}
+
+/// From now on, connections to `addr` are TLS, accepting only the key
+/// `fingerprint`. With `resume`, every connection leaves a session ticket
+/// that a later connection uses for an abbreviated handshake; without, each
+/// connection is a full handshake.
+pub fn speak_tls(addr: SocketAddr, fingerprint: &Fingerprint, resume: bool) {
+    let server = jqueue_client::cli::ServerAddr {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+    };
+    let resumption = if resume {
+        Resumption::store(Arc::new(TicketPool::default()))
+    } else {
+        Resumption::disabled()
+    };
+    let trust = Trust::pinned(&server, fingerprint.clone()).with_resumption(resumption);
+    tls_servers()
+        .write()
+        .expect("tls servers lock")
+        .insert(addr, trust);
+}
+
+/// Session tickets for thousands of connections to one server. rustls's own
+/// cache keeps 8 per server name, enough for one client, not for 10 000
+/// simulated students resuming at once.
+#[derive(Debug, Default)]
+struct TicketPool {
+    tickets: Mutex<VecDeque<Tls13ClientSessionValue>>,
+    kx_hint: Mutex<Option<NamedGroup>>,
+}
+
+/// More than the largest run's students, each holding one ticket.
+const MAX_TICKETS: usize = 20_000;
+
+impl ClientSessionStore for TicketPool {
+    fn set_kx_hint(&self, _: ServerName<'static>, group: NamedGroup) {
+        *self.kx_hint.lock().expect("kx lock") = Some(group);
+    }
+
+    fn kx_hint(&self, _: &ServerName<'_>) -> Option<NamedGroup> {
+        *self.kx_hint.lock().expect("kx lock")
+    }
+
+    // TLS 1.3 only: no TLS 1.2 sessions.
+    fn set_tls12_session(&self, _: ServerName<'static>, _: Tls12ClientSessionValue) {}
+
+    fn tls12_session(&self, _: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        None
+    }
+
+    fn remove_tls12_session(&self, _: &ServerName<'static>) {}
+
+    fn insert_tls13_ticket(&self, _: ServerName<'static>, value: Tls13ClientSessionValue) {
+        let mut tickets = self.tickets.lock().expect("tickets lock");
+        if tickets.len() >= MAX_TICKETS {
+            tickets.pop_front();
+        }
+        tickets.push_back(value);
+    }
+
+    fn take_tls13_ticket(&self, _: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+        self.tickets.lock().expect("tickets lock").pop_back()
+    }
+}
 
 /// One change being measured.
 #[derive(Debug)]
@@ -220,20 +304,42 @@ pub enum Auth<'a> {
 }
 
 /// A connection before it is handed to a receive loop.
-#[derive(Debug)]
 pub struct Conn {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<Reader>,
+    writer: Writer,
     buf: Vec<u8>,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Conn")
+    }
+}
+
 impl Conn {
+    /// Connects to `addr`: TLS if it is a jqueue server ([`speak_tls`]),
+    /// plain TCP for the floor.
     pub async fn connect(addr: SocketAddr) -> Result<Self> {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (read, writer) = stream.into_split();
+        let trust = tls_servers()
+            .read()
+            .expect("tls servers lock")
+            .get(&addr)
+            .cloned();
+        let (read, writer): (Reader, Writer) = if let Some(trust) = trust {
+            let tls = trust
+                .connect(&addr.ip().to_string(), stream)
+                .await
+                .map_err(|refusal| anyhow::anyhow!("TLS to {addr}: {refusal:?}"))?;
+            let (read, write) = tokio::io::split(tls);
+            (Box::new(read), Box::new(write))
+        } else {
+            let (read, write) = stream.into_split();
+            (Box::new(read), Box::new(write))
+        };
         Ok(Self {
             // Big enough for a whole view frame, so one frame is one read.
             reader: BufReader::with_capacity(4096, read),
@@ -245,6 +351,7 @@ impl Conn {
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
         let frame = encode_frame(msg)?;
         self.writer.write_all(&frame).await?;
+        self.writer.flush().await?;
         Ok(())
     }
 
@@ -337,10 +444,15 @@ fn unexpected(msg: &ServerMsg) -> SignInError {
 
 /// A signed-in (or subscribed) simulated student whose frames are being
 /// received by its own task.
-#[derive(Debug)]
 pub struct Student {
-    writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
     task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Student {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Student")
+    }
 }
 
 impl Student {
@@ -366,7 +478,9 @@ impl Student {
                         let Ok(frame) = encode_frame(&ClientMsg::Pong { nonce }) else {
                             continue;
                         };
-                        if task_writer.lock().await.write_all(&frame).await.is_err() {
+                        let mut writer = task_writer.lock().await;
+                        if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err()
+                        {
                             break;
                         }
                     }
@@ -396,7 +510,9 @@ impl Student {
 
     pub async fn send(&self, msg: &ClientMsg) -> Result<()> {
         let frame = encode_frame(msg)?;
-        self.writer.lock().await.write_all(&frame).await?;
+        let mut writer = self.writer.lock().await;
+        writer.write_all(&frame).await?;
+        writer.flush().await?;
         Ok(())
     }
 
@@ -407,7 +523,7 @@ impl Student {
 }
 
 async fn recv_into(
-    reader: &mut BufReader<OwnedReadHalf>,
+    reader: &mut BufReader<Reader>,
     buf: &mut Vec<u8>,
 ) -> Result<Option<(ServerMsg, usize)>> {
     let len = match reader.read_u32().await {

@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use jqueue_shared::Fingerprint;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
@@ -27,13 +28,16 @@ pub struct ChildServer {
     /// The lines the server answers commands with.
     replies: tokio::sync::mpsc::UnboundedReceiver<String>,
     pub addr: SocketAddr,
+    /// A jqueue server's key, from the line after its address (the floor
+    /// server, plaintext by design, prints none).
+    pub fingerprint: Option<Fingerprint>,
     pub pid: u32,
 }
 
 impl ChildServer {
     /// Starts `cmd`, sends its stderr to `log`, and waits for its
     /// `listening on IP:PORT` line.
-    pub async fn spawn(mut cmd: Command, log: &Path) -> Result<Self> {
+    pub async fn spawn(mut cmd: Command, log: &Path, tls: bool) -> Result<Self> {
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         cmd.stdin(Stdio::piped())
@@ -57,6 +61,21 @@ impl ChildServer {
             .strip_prefix("listening on ")
             .and_then(|a| a.trim().parse().ok())
             .ok_or_else(|| anyhow!("unexpected first line from the server: {line:?}"))?;
+        let fingerprint = if tls {
+            let line = tokio::time::timeout(READY_TIMEOUT, lines.next_line())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+                .unwrap_or_default();
+            let fingerprint = line
+                .strip_prefix("fingerprint ")
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(|| anyhow!("expected `fingerprint SHA256:…`, got {line:?}"))?;
+            Some(fingerprint)
+        } else {
+            None
+        };
         // Command replies must be drained or the pipe fills and the server
         // blocks on its next reply; kept for whoever waits for one.
         let (reply_tx, replies) = tokio::sync::mpsc::unbounded_channel();
@@ -71,6 +90,7 @@ impl ChildServer {
             stdin,
             replies,
             addr,
+            fingerprint,
             pid,
         })
     }

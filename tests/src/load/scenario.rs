@@ -47,6 +47,10 @@ pub struct Config {
     pub interleave: bool,
     pub server: Option<SocketAddr>,
     pub server_pid: Option<u32>,
+    /// The key of `server`, for TLS to it.
+    pub fingerprint: Option<jqueue_shared::Fingerprint>,
+    /// Resume TLS sessions on reconnect (else full handshakes).
+    pub tls_resumption: bool,
     pub server_bin: PathBuf,
     pub setup_rounds: u32,
     pub signin_concurrency: usize,
@@ -136,6 +140,13 @@ fn storm_name(i: usize) -> String {
 
 /// Runs every phase the configuration asks for.
 pub async fn run(cfg: &Config) -> Result<Report> {
+    if let Some(addr) = cfg.server {
+        let fingerprint = cfg
+            .fingerprint
+            .as_ref()
+            .context("--server needs --fingerprint: connections are TLS")?;
+        harness::speak_tls(addr, fingerprint, cfg.tls_resumption);
+    }
     let mut report = Report {
         clients: cfg.clients,
         changes: cfg.changes,
@@ -181,9 +192,11 @@ fn server_command(cfg: &Config, rounds: u32) -> Command {
 
 async fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ChildServer> {
     let log = cfg.work_dir.join(log);
-    let server = ChildServer::spawn(server_command(cfg, rounds), &log)
+    let server = ChildServer::spawn(server_command(cfg, rounds), &log, true)
         .await
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
+    let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
+    harness::speak_tls(server.addr, &fingerprint, cfg.tls_resumption);
     eprintln!(
         "server pid {} on {} (--hash-rounds {rounds}, log {})",
         server.pid,
@@ -538,7 +551,7 @@ impl Floor {
         cmd.arg("--baseline-server")
             .arg("--frame-bytes")
             .arg(frame_bytes.to_string());
-        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log")).await?;
+        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log"), false).await?;
         let tracker = Tracker::new();
         let addr = server.addr;
         let results = harness::bounded(n, 256, |i| {

@@ -1,0 +1,75 @@
+//! The two trust screens: a server met for the first time (trust its key?
+//! y/n), and a server whose key is not the one expected (refused; what to
+//! check, and which file to edit if the change is real).
+//!
+//! They only draw; the decision is [`crate::trust`]'s and the keys are
+//! [`crate::keys::TRUST`]'s.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{Theme, centered_lines};
+use crate::app::App;
+use crate::trust::KeyChange;
+
+pub(super) fn render_unknown(
+    app: &App,
+    fingerprint: &jqueue_shared::Fingerprint,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let server = &app.settings.server;
+    let lines = vec![
+        Line::styled(format!("First connection to {server}"), theme.headline()),
+        Line::raw(""),
+        Line::raw("This computer has not met this server before. Its key is"),
+        Line::styled(fingerprint.to_string(), theme.key()),
+        Line::raw(""),
+        Line::raw("Check it against the key on the staff screen (or the one"),
+        Line::raw("your course gave you) before you type a password."),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("Trust this key? "),
+            Span::styled("y", theme.key()),
+            Span::raw(" yes    "),
+            Span::styled("n", theme.key()),
+            Span::raw(" no, quit"),
+        ]),
+    ];
+    centered_lines(lines, area, buf);
+}
+
+pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines = vec![
+        Line::styled(
+            format!("WARNING: the key of {} has changed", change.server),
+            theme.tone(crate::app::Tone::Warning),
+        ),
+        Line::raw(""),
+        Line::raw("jqueue refused to connect and sent nothing: no password, no token."),
+        Line::raw("Someone may be posing as the server, or its key was replaced."),
+        Line::raw(""),
+        Line::raw("expected"),
+        Line::styled(change.expected.to_string(), theme.key()),
+        Line::raw("presented"),
+        Line::styled(change.presented.to_string(), theme.key()),
+        Line::raw(""),
+    ];
+    match &change.known_servers {
+        Some(path) => {
+            lines.push(Line::raw(
+                "Ask the staff. If they changed the key, delete the line for",
+            ));
+            lines.push(Line::raw(format!("{} in", change.server)));
+            lines.push(Line::styled(path.display().to_string(), theme.key()));
+            lines.push(Line::raw("and run jqueue again."));
+        }
+        None => lines.push(Line::raw(
+            "The expected key came from --fingerprint or JQUEUE_FINGERPRINT: \
+             ask the staff for the right one.",
+        )),
+    }
+    centered_lines(lines, area, buf);
+}
