@@ -7,9 +7,17 @@
 //! never reach another machine's notification daemon (nor its escape
 //! parser). This module builds bytes; the event loop writes them.
 
+/// Every notification's title.
+pub const TITLE: &str = "jqueue";
 /// The notification staff get when a student joins while they are free.
-pub const JOIN_TITLE: &str = "jqueue";
+pub const JOIN_TITLE: &str = TITLE;
 pub const JOIN_BODY: &str = "A student joined the queue";
+/// The student's: it is their turn.
+pub const TURN_BODY: &str = "It's your turn";
+/// The student's: they are close to the front.
+pub const GET_READY_BODY: &str = "Get ready: you are nearly at the front";
+/// The student's: staff came and could not find them.
+pub const NOT_HERE_BODY: &str = "Staff could not find you: press b when you are back";
 
 /// BEL, then the two notification sequences.
 pub fn alert(title: &str, body: &str, tmux: bool) -> Vec<u8> {

@@ -39,9 +39,10 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Send(NetCommand),
-    /// Ring the terminal bell: it has just become the student's turn, or
-    /// they should get ready, or staff could not find them.
-    Bell,
+    /// Ring the terminal bell and send a desktop notification with this
+    /// fixed text (never a student's words): it has just become the
+    /// student's turn, or they should get ready, or staff could not find them.
+    Bell(&'static str),
     /// Staff screen: a student joined while this staff member is free (the
     /// bell and a desktop notification, see [`crate::alert`]).
     JoinAlert,
@@ -635,7 +636,7 @@ impl App {
                     self.overlay = None;
                 }
                 if self.settings.bell {
-                    return vec![Effect::Bell];
+                    return vec![Effect::Bell(crate::alert::NOT_HERE_BODY)];
                 }
             }
             NetEvent::Announcement(text) => {
@@ -708,7 +709,7 @@ impl App {
         self.get_ready = GetReady::Given;
         let moved_up = before.is_some_and(|before| before > self.ready_at);
         if moved_up && self.settings.bell && self.away_until.is_none() {
-            vec![Effect::Bell]
+            vec![Effect::Bell(crate::alert::GET_READY_BODY)]
         } else {
             Vec::new()
         }
@@ -739,7 +740,7 @@ impl App {
         self.your_turn = true;
         self.notice = None;
         if self.settings.bell {
-            vec![Effect::Bell]
+            vec![Effect::Bell(crate::alert::TURN_BODY)]
         } else {
             Vec::new()
         }

@@ -66,6 +66,11 @@ impl BellSink {
         }
     }
 
+    /// Writes into `out` (a test's buffer), as inside tmux when `tmux`.
+    pub fn to(out: Box<dyn Write + Send>, tmux: bool) -> Self {
+        Self { out, tmux }
+    }
+
     /// Writes `bytes`; a bell that cannot be written is not worth failing for.
     fn ring(&mut self, bytes: &[u8]) {
         let _ = self.out.write_all(bytes).and_then(|()| self.out.flush());
@@ -137,9 +142,10 @@ where
                     // screen already says why.
                     let _ = self.commands.send(command);
                 }
-                Effect::Bell => {
+                Effect::Bell(body) => {
                     self.bells += 1;
-                    self.bell.ring(b"\x07");
+                    let tmux = self.bell.tmux;
+                    self.bell.ring(&alert::alert(alert::TITLE, body, tmux));
                 }
                 Effect::JoinAlert => {
                     self.bells += 1;

@@ -191,3 +191,23 @@ fn the_wait_is_a_range() {
         h.screen()
     );
 }
+
+#[test]
+fn the_student_sees_why_they_stand_where_they_do() {
+    for (place, words) in [
+        (
+            jqueue_shared::Place::Drawn,
+            "asked at the opening: the order was drawn at random",
+        ),
+        (
+            jqueue_shared::Place::FirstTime,
+            "first help today: ahead of students already helped",
+        ),
+    ] {
+        let mut h = Harness::signed_in();
+        let mut v = view(9, Some(6));
+        v.you.as_mut().unwrap().place = place;
+        h.net(NetEvent::View(v));
+        assert!(h.screen_contains(words), "{}", h.screen());
+    }
+}

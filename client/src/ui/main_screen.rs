@@ -12,6 +12,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
+use jqueue_shared::Place;
+
 use super::words::{ordinal, wait_range};
 use super::{Theme, centered_lines, disconnect_sentence, fit_parts, pack_parts, short_duration};
 
@@ -149,6 +151,10 @@ fn status(app: &App, theme: Theme) -> Status {
         if app.should_get_ready() {
             parts.push(format!("You're {} — get ready", ordinal(you.position)));
         }
+        // Why this place: the course's rules, in plain words.
+        if let Some(why) = place_words(you.place) {
+            parts.push(why.to_owned());
+        }
         // The estimate before the time waited: the row below shows that too.
         // No estimate yet is not worth the room.
         if let Some(eta) = you.estimated_wait_secs {
@@ -178,6 +184,16 @@ fn status(app: &App, theme: Theme) -> Status {
         parts,
         sep: dot,
         alert: false,
+    }
+}
+
+/// Why a student stands where they do, when a rule put them there.
+fn place_words(place: Place) -> Option<&'static str> {
+    match place {
+        Place::Arrival | Place::KeptAtFront => None,
+        Place::FirstTime => Some("first help today: ahead of students already helped"),
+        Place::AfterFirstTimers => Some("helped earlier today: after the first-timers"),
+        Place::Drawn => Some("asked at the opening: the order was drawn at random"),
     }
 }
 
