@@ -45,8 +45,8 @@ fn professor(data_dir: &Path) -> Result<(Pty, String)> {
         .context("no address in the professor's header")?
         .to_owned();
     let fingerprint = screen
-        .row_with("key SHA256:")
-        .and_then(|row| row.split("key ").nth(1))
+        .row_with("fingerprint SHA256:")
+        .and_then(|row| row.split("fingerprint ").nth(1))
         .and_then(|rest| rest.split_whitespace().next())
         .context("no key fingerprint in the professor's header")?
         .parse()?;
