@@ -53,9 +53,9 @@ pub struct Cli {
     #[arg(long)]
     pub staff: bool,
 
-    /// The server's key, SHA256:… as the staff screen shows it: connect only
+    /// The server's key, SHA256:KEY as the staff screen shows it: connect only
     /// if it matches, without asking.
-    #[arg(long, value_name = "SHA256:…", env = "JQUEUE_FINGERPRINT")]
+    #[arg(long, value_name = "SHA256:KEY", env = "JQUEUE_FINGERPRINT")]
     pub fingerprint: Option<Fingerprint>,
 }
 
