@@ -53,6 +53,8 @@ async fn an_idle_password_prompt_survives_the_pre_authentication_limit() -> Resu
 
     let mut alice = PtyCommand::new("alice", &client_binary()?)
         .args(["--server", &relay.to_string(), "--user", "alice"])
+        // Pinned: this test is about the prompt after the TLS handshake.
+        .args(["--fingerprint", server.fingerprint.as_str()])
         .arg("--data-dir")
         .arg(dir.path().join("alice"))
         .spawn()?;
