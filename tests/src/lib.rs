@@ -477,13 +477,18 @@ impl Student {
         &mut self,
         mut wanted: impl FnMut(&StaffView) -> bool,
     ) -> Result<StaffView> {
-        loop {
-            if let ServerMsg::StaffView(view) = self.recv().await? {
-                if wanted(&view) {
-                    return Ok(*view);
+        // Heartbeats keep `recv` from timing out: bound the whole wait.
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let ServerMsg::StaffView(view) = self.recv().await? {
+                    if wanted(&view) {
+                        return Ok(*view);
+                    }
                 }
             }
-        }
+        })
+        .await
+        .with_context(|| format!("{} waited too long for that staff view", self.username))?
     }
 
     pub async fn cancel(&mut self) -> Result<RequestResult> {
