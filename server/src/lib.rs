@@ -83,11 +83,13 @@ impl Server {
                 message: e.to_string(),
             })?;
         }
+        // Before the database: a server that cannot speak TLS must not
+        // start at all (there is no plaintext mode). And before the data
+        // directory is made private: a TLS key found open to others is
+        // refused (it may have been read), not quietly tightened.
+        let tls = TlsIdentity::load(&config.tls)?;
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
-        // Before the database: a server that cannot speak TLS must not
-        // start at all (there is no plaintext mode).
-        let tls = TlsIdentity::load(&config.tls)?;
         let config = Arc::new(config);
         let channels = actor::Actor::spawn(config.clone())?;
         Ok(Self {
