@@ -278,9 +278,11 @@ impl Actor {
                 max_chars: MAX_TEXT_CHARS as u32,
             };
         }
+        // Kept so a restart shows it again; an announcement is news, not
+        // queue state, so storage that fails (a full disk) is reported and
+        // the students are told anyway.
         if let Err(e) = blocking(|| self.store.set_announcement(&self.config.session, &text)) {
             self.storage_failed(&e);
-            return failed(&e);
         }
         let text: Arc<str> = text.into();
         let reached = self
