@@ -932,6 +932,10 @@ impl App {
                 "You are not on a lab machine: type the 4-digit code shown on the staff screen."
                     .to_owned()
             }
+            RequestResult::TooFast { retry_after_ms } => format!(
+                "You have changed your place in line a lot just now: try again in {} s.",
+                retry_after_ms.div_ceil(1000)
+            ),
             RequestResult::WrongCode { retry_after_ms } => {
                 if let Some(Overlay::AskForm(form)) = &mut self.overlay {
                     form.code = Some(Input::default());

@@ -169,6 +169,8 @@ pub enum Disconnect {
     NoHeartbeat,
     /// The server has as many students as it allows.
     ServerFull,
+    /// The server has as many students from this host as it allows.
+    HostFull,
     /// The server dropped us before sign-in (sign-in took too long, or too
     /// many connections were waiting).
     SignInExpired,
@@ -595,6 +597,7 @@ impl NetTask {
                 self.start_sign_in(conn).await
             }
             SignInResult::ServerFull => Step::End(conn.lost(Disconnect::ServerFull)),
+            SignInResult::HostFull => Step::End(conn.lost(Disconnect::HostFull)),
             SignInResult::InvalidUsername => Step::End(Outcome::Stop(StopReason::InvalidUsername)),
             SignInResult::NotOnRoster { .. } => Step::End(Outcome::Stop(StopReason::NotOnRoster)),
             failure @ (SignInResult::WrongCredentials

@@ -120,6 +120,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_signups_per_address: u32,
 
+    /// Most students signed in at once from one address (a shared lab host
+    /// must fit; staff are not counted).
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_online_per_address: u32,
+
     /// How often the presence code changes (the previous one stays good one
     /// more period).
     #[arg(long, value_name = "MIN", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -257,6 +262,7 @@ impl Cli {
         config.roster_file.clone_from(&self.roster);
         config.roster_group.clone_from(&self.roster_group);
         config.max_signups_per_address = self.max_signups_per_address;
+        config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;
         Ok(config)
     }

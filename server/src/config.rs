@@ -7,6 +7,7 @@ use crate::domain::queue::Rules;
 use std::time::Duration;
 
 use crate::domain::auth::DEFAULT_HASH_ROUNDS;
+use crate::domain::rate::ChangeRate;
 use crate::net::tls::TlsFiles;
 
 #[derive(Debug, Clone)]
@@ -20,11 +21,14 @@ pub struct ServerConfig {
     pub show_names: bool,
     /// Most signed-in students at once.
     pub max_connections: usize,
-    /// Most connections that have not signed in yet; a new one beyond this
-    /// pushes out the oldest.
+    /// Most connections that have not said `Hello` yet, and most that have
+    /// but have not asked to sign in (see `net::admission`).
     pub max_unauthenticated: usize,
     /// Time a connection has to sign in (server-side hashing time excluded).
     pub pre_auth_timeout: Duration,
+    /// Time from accepting a connection to its `Hello` (TLS included): a
+    /// client says hello the moment TLS is up.
+    pub hello_timeout: Duration,
     /// The server pings each student this often...
     pub heartbeat_interval: Duration,
     /// ...and drops one it has not heard from for this long.
@@ -58,6 +62,12 @@ pub struct ServerConfig {
     /// Without a roster: most new accounts from one address per
     /// [`SIGNUP_WINDOW`](crate::config::SIGNUP_WINDOW).
     pub max_signups_per_address: u32,
+    /// Most students signed in at once from one address.
+    pub max_online_per_address: usize,
+    /// How often a student may join, leave or come back.
+    pub change_rate: ChangeRate,
+    /// Most sign-ins from one address waiting for (or at) password hashing.
+    pub hashing_per_address: usize,
     /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
     pub tls: TlsFiles,
 }
@@ -79,6 +89,7 @@ impl ServerConfig {
             max_connections: 10_000,
             max_unauthenticated: 1_024,
             pre_auth_timeout: Duration::from_secs(30),
+            hello_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),
@@ -96,6 +107,13 @@ impl ServerConfig {
             // A lab section of a hundred or so signing up from one shared
             // host in its first minutes, with room to spare.
             max_signups_per_address: 200,
+            // A whole lab on one shared host, with room to spare; one
+            // address's sock puppets cannot fill the server.
+            max_online_per_address: 300,
+            // A lab section signing in at the start of office hours stays
+            // under it; beyond it a sign-in is told to try again shortly.
+            hashing_per_address: 32,
+            change_rate: ChangeRate::default(),
         }
     }
 

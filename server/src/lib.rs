@@ -189,6 +189,15 @@ pub fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     )))
 }
 
+/// What every staff screen says when the server is not on the port it was
+/// asked for: another program holds that port, and students who trusted it
+/// reach that program instead.
+pub fn port_note(requested: u16, actual: u16) -> Option<String> {
+    (requested != 0 && requested != actual).then(|| {
+        format!("port {requested} is taken by another program: this server is on {actual}")
+    })
+}
+
 /// A listener with a deep accept backlog: when a lab opens, hundreds of
 /// students connect within a second, and tokio's default of 1 024 pending
 /// connections would make some wait for SYN retries.

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::{console, tui};
-use jqueue_server::{Server, bind, run};
+use jqueue_server::store::server_log::{self, ServerLog};
+use jqueue_server::{Server, bind, port_note, run};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -73,20 +74,30 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
 }
 
 async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
-    let config = cli.server_config()?;
+    let mut config = cli.server_config()?;
     // Logging starts before the server, so loading the session is logged.
     // A logs dir that cannot be made is Server::start's to explain.
     let logs_dir = config.logs_dir();
     // Private from the start (0700, 0600), whatever the umask: the log
     // names students and their addresses.
     let _log_guard = jqueue_server::store::private::create_dir(&logs_dir)
-        .and_then(|()| jqueue_server::store::private::create_file(&logs_dir.join("server.log")))
+        .and_then(|()| {
+            ServerLog::open(
+                &logs_dir.join("server.log"),
+                server_log::DEFAULT_MAX_BYTES,
+                server_log::DEFAULT_KEEP,
+            )
+        })
         .ok()
-        .map(|()| init_logging(&logs_dir, cli.headless));
-    let server = Server::start(config)?;
-    let server_professor = server.config().professor.clone();
+        .map(|log| init_logging(log, cli.headless));
     let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
+    // Students who trusted the usual port may be reaching whatever holds
+    // it: every staff screen says so, not only the log.
+    config.port_note = port_note(cli.port, addr.port());
+    let server = Server::start(config)?;
+    let server_professor = server.config().professor.clone();
+    let note = server.config().port_note.clone();
     tracing::info!(%addr, session = %server.config().session, "listening");
     let handle = server.handle();
     let fingerprint = server.fingerprint().clone();
@@ -97,6 +108,9 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {addr}")?;
         writeln!(stdout, "fingerprint {fingerprint}")?;
+        if let Some(note) = &note {
+            writeln!(stdout, "{note}")?;
+        }
         stdout.flush()?;
         drop(stdout);
         let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -157,14 +171,11 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
-/// Logs go to `logs/server.log`, and in headless mode to stderr too — never
-/// to the terminal the professor's screen draws on.
-fn init_logging(
-    logs_dir: &std::path::Path,
-    headless: bool,
-) -> tracing_appender::non_blocking::WorkerGuard {
-    let file = tracing_appender::rolling::never(logs_dir, "server.log");
-    let (file, guard) = tracing_appender::non_blocking(file);
+/// Logs go to `logs/server.log` (capped in size, see [`ServerLog`]), and in
+/// headless mode to stderr too — never to the terminal the professor's
+/// screen draws on.
+fn init_logging(log: ServerLog, headless: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    let (file, guard) = tracing_appender::non_blocking(log);
     let filter =
         || EnvFilter::try_from_env("JQUEUE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let file_layer = tracing_subscriber::fmt::layer()

@@ -15,6 +15,13 @@ use crate::protocol::{QueueView, ServerMsg, ViewRow};
 /// The largest payload a frame may carry: 64 KiB.
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
 
+/// The largest payload a server reads from a client. Nothing a client may
+/// legally send comes near it (the largest, fifty names to remove or a
+/// description and location of 200 four-byte characters each, are under
+/// 2 KiB; a test checks), and a connection that half-sends a frame holds
+/// at most this much of the server's memory, not [`MAX_FRAME_LEN`].
+pub const MAX_CLIENT_FRAME_LEN: usize = 8 * 1024;
+
 const LEN_PREFIX: usize = 4;
 
 /// One configuration for every encode and decode, so both sides agree.
@@ -24,7 +31,7 @@ fn config() -> impl bincode::config::Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("frame of {len} bytes is larger than the {MAX_FRAME_LEN}-byte limit")]
+    #[error("frame of {len} bytes is larger than the limit")]
     TooLarge { len: usize },
     #[error("connection closed in the middle of a frame")]
     Truncated,
@@ -155,6 +162,8 @@ where
 #[derive(Debug)]
 pub struct FrameReader<R> {
     inner: R,
+    /// Frames longer than this are refused before any payload is read.
+    max_len: usize,
     prefix: [u8; LEN_PREFIX],
     prefix_filled: usize,
     /// Allocated only while a frame is arriving: an idle connection holds no
@@ -165,8 +174,16 @@ pub struct FrameReader<R> {
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R) -> Self {
+        Self::with_limit(inner, MAX_FRAME_LEN)
+    }
+
+    /// A reader that refuses frames longer than `max_len` (at most
+    /// [`MAX_FRAME_LEN`]): the server reads clients with
+    /// [`MAX_CLIENT_FRAME_LEN`].
+    pub fn with_limit(inner: R, max_len: usize) -> Self {
         Self {
             inner,
+            max_len: max_len.min(MAX_FRAME_LEN),
             prefix: [0; LEN_PREFIX],
             prefix_filled: 0,
             payload: Vec::new(),
@@ -197,7 +214,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             self.prefix_filled += n;
             if self.prefix_filled == LEN_PREFIX {
                 let len = u32::from_be_bytes(self.prefix) as usize;
-                if len > MAX_FRAME_LEN {
+                if len > self.max_len {
                     return Err(FrameError::TooLarge { len });
                 }
                 self.payload = vec![0; len];
@@ -357,6 +374,7 @@ mod tests {
             SignInResult::TokenRejected,
             SignInResult::ServerFull,
             SignInResult::ResetCodeRequired,
+            SignInResult::HostFull,
         ] {
             msgs.push(ServerMsg::SignIn(result));
         }
@@ -371,6 +389,9 @@ mod tests {
                 max_chars: 200,
             },
             RequestResult::StorageFailure,
+            RequestResult::TooFast {
+                retry_after_ms: 15_000,
+            },
         ] {
             msgs.push(ServerMsg::Request(result));
         }
@@ -518,6 +539,57 @@ mod tests {
             .unwrap();
         let err = read_frame::<ClientMsg, _>(&mut b).await.unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { len } if len == MAX_FRAME_LEN + 1));
+    }
+
+    /// The largest messages a client may legally send, at every limit the
+    /// server checks.
+    fn largest_client_msgs() -> Vec<ClientMsg> {
+        use crate::validate::{MAX_PASSWORD_CHARS, MAX_TEXT_CHARS, MAX_USERNAME_LEN};
+        // Four bytes each in UTF-8, one byte of length prefix or not.
+        let wide = |n: usize| "\u{1F600}".repeat(n);
+        let name = "n".repeat(MAX_USERNAME_LEN);
+        vec![
+            ClientMsg::Register {
+                username: name.clone(),
+                password: wide(MAX_PASSWORD_CHARS),
+                reset_code: Some(wide(11)),
+            },
+            ClientMsg::Login {
+                username: name.clone(),
+                password: wide(MAX_PASSWORD_CHARS),
+            },
+            ClientMsg::AskForHelp {
+                description: wide(MAX_TEXT_CHARS),
+                location: wide(MAX_TEXT_CHARS),
+                code: Some(wide(4)),
+            },
+            ClientMsg::Staff(crate::staff::StaffRequest::Announce {
+                text: wide(MAX_TEXT_CHARS),
+            }),
+            ClientMsg::Staff(crate::staff::StaffRequest::Remove {
+                students: vec![name; crate::staff::MAX_STAFF_ROWS],
+            }),
+        ]
+    }
+
+    #[test]
+    fn the_largest_legal_client_messages_fit_the_client_frame_limit() {
+        for msg in largest_client_msgs() {
+            let len = encode_frame(&msg).unwrap().len() - LEN_PREFIX;
+            assert!(len <= MAX_CLIENT_FRAME_LEN / 2, "{len} bytes: {msg:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_with_the_client_limit_refuses_a_longer_frame_before_reading_it() {
+        let (mut a, b) = tokio::io::duplex(64);
+        let len = (MAX_CLIENT_FRAME_LEN as u32 + 1).to_be_bytes();
+        tokio::io::AsyncWriteExt::write_all(&mut a, &len)
+            .await
+            .unwrap();
+        let mut reader = FrameReader::with_limit(b, MAX_CLIENT_FRAME_LEN);
+        let err = reader.read_frame::<ClientMsg>().await.unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { len } if len == MAX_CLIENT_FRAME_LEN + 1));
     }
 
     #[test]

@@ -212,6 +212,9 @@ pub enum SignInResult {
     /// code they were given, and the code sent was missing, wrong or has
     /// expired. Ask for it and register again.
     ResetCodeRequired,
+    /// As many students are signed in from this address as the server
+    /// allows from one host (`--max-online-per-address`).
+    HostFull,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +245,11 @@ pub enum RequestResult {
     CodeNeeded,
     /// The code was wrong (or too old); try again after the delay.
     WrongCode {
+        retry_after_ms: u64,
+    },
+    /// Too many changes to one's place (join, cancel, back) lately; try
+    /// again after the delay. Nothing changed.
+    TooFast {
         retry_after_ms: u64,
     },
     /// Answer to `Back`: no longer marked away.

@@ -175,6 +175,14 @@ pub enum ActivityKind {
     Cancelled {
         username: String,
     },
+    /// A student's joins and leaves in quick succession, as one line: a
+    /// join/cancel loop must not push everything else off the pane.
+    InAndOut {
+        username: String,
+        changes: u32,
+        /// In line after the latest change.
+        now_in: bool,
+    },
     Disconnected {
         username: String,
         origin: String,
@@ -233,6 +241,16 @@ impl fmt::Display for ActivityKind {
             }
             K::Joined { username } => write!(f, "{} joined the queue", s(username)),
             K::Cancelled { username } => write!(f, "{} left the queue", s(username)),
+            K::InAndOut {
+                username,
+                changes,
+                now_in,
+            } => write!(
+                f,
+                "{} joined and left {changes} times (now {})",
+                s(username),
+                if *now_in { "in line" } else { "out of line" }
+            ),
             K::Disconnected { username, origin } => {
                 write!(f, "{} disconnected ({})", s(username), s(origin))
             }

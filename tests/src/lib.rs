@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock, mpsc};
@@ -138,6 +138,27 @@ pub fn server_addr(addr: SocketAddr) -> ServerAddr {
 /// A TLS connection to `addr` with `trust`.
 pub async fn tls_connect_with(trust: &Trust, addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
     let tcp = TcpStream::connect(addr).await?;
+    tls_over(trust, addr, tcp).await
+}
+
+/// A TCP connection to `addr` from `source`, another loopback address
+/// (127.0.0.0/8 is all loopback on Linux): a second host, for tests of
+/// what is counted per address.
+pub async fn tcp_from(source: IpAddr, addr: SocketAddr) -> Result<TcpStream> {
+    let socket = match source {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    Ok(socket.connect(addr).await?)
+}
+
+/// TLS over `tcp`, a connection to `addr`, with `trust`.
+pub async fn tls_over(
+    trust: &Trust,
+    addr: SocketAddr,
+    tcp: TcpStream,
+) -> Result<TlsStream<TcpStream>> {
     tcp.set_nodelay(true)?;
     trust
         .connect(&addr.ip().to_string(), tcp)
@@ -243,29 +264,64 @@ impl Student {
     /// Connects and completes the handshake.
     pub async fn connect(addr: SocketAddr, username: &str) -> Result<Self> {
         let mut student = Self::connect_raw(addr, username).await?;
-        student
-            .send(&ClientMsg::Hello {
-                protocol_version: PROTOCOL_VERSION,
-                client: "tests".into(),
-            })
-            .await?;
-        match student.recv().await? {
-            ServerMsg::Welcome { .. } => Ok(student),
+        student.hello().await?;
+        Ok(student)
+    }
+
+    /// Says `Hello` and expects `Welcome`.
+    async fn hello(&mut self) -> Result<()> {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: "tests".into(),
+        })
+        .await?;
+        match self.recv().await? {
+            ServerMsg::Welcome { .. } => Ok(()),
             other => bail!("expected Welcome, got {other:?}"),
         }
     }
 
     /// Connects (TLS, pinned) without saying anything.
     pub async fn connect_raw(addr: SocketAddr, username: &str) -> Result<Self> {
-        let stream = tls_connect(addr).await?;
+        Ok(Self::over(tls_connect(addr).await?, username))
+    }
+
+    /// Connects from the loopback address `source` (see [`tcp_from`]) and
+    /// completes the handshake.
+    pub async fn connect_from(source: IpAddr, addr: SocketAddr, username: &str) -> Result<Self> {
+        let tcp = tcp_from(source, addr).await?;
+        let stream = tls_over(&trust_for(addr)?, addr, tcp).await?;
+        let mut student = Self::over(stream, username);
+        student.hello().await?;
+        Ok(student)
+    }
+
+    /// Signs in with a password from the loopback address `source`.
+    pub async fn login_from(
+        source: IpAddr,
+        addr: SocketAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<(Self, SignInResult)> {
+        let mut student = Self::connect_from(source, addr, username).await?;
+        let result = student
+            .sign_in(ClientMsg::Login {
+                username: username.into(),
+                password: password.into(),
+            })
+            .await?;
+        Ok((student, result))
+    }
+
+    fn over(stream: TlsStream<TcpStream>, username: &str) -> Self {
         let (read, write) = tokio::io::split(stream);
-        Ok(Self {
+        Self {
             username: username.to_owned(),
             token: None,
             view: None,
             reader: FrameReader::new(read),
             writer: write,
-        })
+        }
     }
 
     /// Connects and creates an account (password from [`password_for`]).
@@ -577,10 +633,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(data_dir: &Path, session: &str, extra: &[&str]) -> Result<Self> {
+        // An OS-chosen port unless the test asks for one.
+        let port: &[&str] = if extra.contains(&"--port") {
+            &[]
+        } else {
+            &["--port", "0"]
+        };
         let mut child = Command::new(server_binary()?)
             .arg("--headless")
             .args(SERVER_TEST_ARGS)
-            .args(["--port", "0"])
+            .args(port)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--session", session])

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use jqueue_shared::{AccountStatus, RequestResult, ServerMsg, SignInResult};
-use jqueue_tests::{SERVER_TEST_ARGS, ServerProcess, Student, server_binary};
+use jqueue_tests::{ServerProcess, Student, make_staff, server_binary};
 
 type Result = anyhow::Result<()>;
 
@@ -134,39 +134,34 @@ async fn users_commands_list_reset_and_delete_accounts() -> Result {
     Ok(())
 }
 
-#[test]
-fn a_taken_port_falls_back_and_says_which_was_in_use() -> Result {
+#[tokio::test]
+async fn a_taken_port_falls_back_and_every_staff_screen_says_so() -> Result {
     let dir = tempfile::tempdir()?;
-    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    // Another program on the port asked for, with room for the fallbacks
+    // above it.
+    let taken = loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        if listener.local_addr()?.port() <= u16::MAX - 11 {
+            break listener;
+        }
+    };
     let port = taken.local_addr()?.port();
-    if port > u16::MAX - 11 {
-        return Ok(());
-    }
-    let mut child = Command::new(server_binary()?)
-        .arg("--headless")
-        .args(SERVER_TEST_ARGS)
-        .args(["--port", &port.to_string()])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )?;
-    let addr: std::net::SocketAddr = line.trim().strip_prefix("listening on ").unwrap().parse()?;
-    assert!(addr.port() > port && addr.port() <= port + 10, "{line}");
-    drop(child.stdin.take()); // the console ends; the server keeps running
-    child.kill()?;
-    let output = child.wait_with_output()?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&format!("port {port} is in use")),
-        "{stderr}"
+    make_staff(dir.path(), "tara")?;
+    let server = ServerProcess::start(dir.path(), "s", &["--port", &port.to_string()])?;
+    let actual = server.addr.port();
+    assert!(actual > port && actual <= port + 10, "{}", server.addr);
+
+    let mut tara = Student::register(server.addr, "tara").await?;
+    let ServerMsg::StaffView(view) = tara.watch_staff().await? else {
+        panic!("tara is staff");
+    };
+    assert_eq!(
+        view.port_note.as_deref(),
+        Some(
+            format!("port {port} is taken by another program: this server is on {actual}").as_str()
+        )
     );
+    drop(taken);
     Ok(())
 }
 

@@ -819,7 +819,7 @@ fn activity_style(kind: &ActivityKind, t: Theme) -> Style {
         | ActivityKind::NotHere { .. }
         | ActivityKind::AwayExpired { .. } => t.warning(),
         ActivityKind::Joined { .. } | ActivityKind::Back { .. } => t.good(),
-        ActivityKind::Disconnected { .. } => t.dim(),
+        ActivityKind::Disconnected { .. } | ActivityKind::InAndOut { .. } => t.dim(),
         ActivityKind::StorageFailed { .. } => t.error(),
         _ => Style::new(),
     }

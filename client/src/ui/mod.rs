@@ -434,6 +434,7 @@ pub(crate) fn disconnect_sentence(reason: &Disconnect) -> &'static str {
         Disconnect::ServerShutDown => "The server shut down.",
         Disconnect::NoHeartbeat => "No answer from the server for 30 s.",
         Disconnect::ServerFull => "The server is full.",
+        Disconnect::HostFull => "Too many students are signed in from this computer.",
         Disconnect::SignInExpired => "Sign-in took too long.",
         Disconnect::Error(_) => "The connection failed.",
     }

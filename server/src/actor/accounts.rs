@@ -27,57 +27,132 @@ const SIGN_IN_GRANULARITY_MS: i64 = 60_000;
 /// after this long.
 const STALE_ATTEMPT: Duration = Duration::from_secs(60);
 
-/// The login back-off, per account.
+/// Failed attempts at one account, from every address together, before each
+/// further attempt at it waits [`CEILING_WAIT`]. Far above what an owner's
+/// typos reach; a guesser spread over many hosts meets it.
+const ACCOUNT_CEILING: u32 = 50;
+/// The window [`ACCOUNT_CEILING`] counts in.
+const CEILING_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Short, so an owner caught behind the ceiling is slowed, never shut out.
+const CEILING_WAIT: Duration = Duration::from_secs(5);
+
+/// The sign-in back-off (OWASP: throttle, don't lock). Failures are counted
+/// per (account, source address), so five wrong guesses from another host
+/// do not lock the owner out; and per account across all addresses, with a
+/// much higher ceiling, so guessing from many hosts is slowed too.
 #[derive(Debug, Default)]
 pub(super) struct Logins {
-    by_account: HashMap<String, LoginState>,
-    /// The table's size after its last sweep.
+    by_source: HashMap<(String, IpAddr), LoginState>,
+    by_account: HashMap<String, Ceiling>,
+    /// The tables' size after their last sweep.
     after_sweep: usize,
 }
 
 #[derive(Debug, Default)]
 struct LoginState {
     backoff: Backoff<Instant>,
-    /// An attempt is being verified; a second one waits, so parallel
-    /// connections cannot multiply an attacker's guesses.
+    /// An attempt from this address is being verified; a second one waits,
+    /// so parallel connections cannot multiply a guesser's attempts.
     in_flight_since: Option<Instant>,
 }
 
-impl Logins {
-    /// `Err(wait)` while `username` must wait before another attempt.
-    pub(super) fn check(&self, username: &str) -> Result<(), Duration> {
-        self.by_account
-            .get(username)
-            .map_or(Ok(()), |state| state.backoff.check(Instant::now()))
+/// Failures at one account from every address.
+#[derive(Debug)]
+struct Ceiling {
+    window_start: Instant,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+impl Ceiling {
+    fn check(&self, now: Instant) -> Result<(), Duration> {
+        match self.retry_at {
+            Some(at) if at > now => Err(at - now),
+            _ => Ok(()),
+        }
     }
 
-    /// Counts a failed attempt (a wrong password or presence code); returns
-    /// how long `username` must now wait.
-    pub(super) fn record_failure(&mut self, username: &str) -> Duration {
+    fn record_failure(&mut self, now: Instant) {
+        if now.duration_since(self.window_start) >= CEILING_WINDOW {
+            (self.window_start, self.failures) = (now, 0);
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= ACCOUNT_CEILING {
+            self.retry_at = Some(now + CEILING_WAIT);
+        }
+    }
+
+    fn is_stale(&self, now: Instant) -> bool {
+        now.duration_since(self.window_start) >= CEILING_WINDOW
+    }
+}
+
+impl Logins {
+    /// `Err(wait)` while `username` must wait before another attempt from `ip`.
+    pub(super) fn check(&self, username: &str, ip: IpAddr) -> Result<(), Duration> {
+        let now = Instant::now();
+        let source = self
+            .by_source
+            .get(&(username.to_owned(), ip))
+            .map_or(Ok(()), |state| state.backoff.check(now));
+        let account = self
+            .by_account
+            .get(username)
+            .map_or(Ok(()), |ceiling| ceiling.check(now));
+        match (source, account) {
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => Err(wait),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    /// Counts a failed attempt (a wrong password, reset code or presence
+    /// code) at `username` from `ip`; returns how long that address must
+    /// now wait.
+    pub(super) fn record_failure(&mut self, username: &str, ip: IpAddr) -> Duration {
+        let now = Instant::now();
         self.by_account
             .entry(username.to_owned())
-            .or_default()
-            .backoff
-            .record_failure(Instant::now())
+            .or_insert(Ceiling {
+                window_start: now,
+                failures: 0,
+                retry_at: None,
+            })
+            .record_failure(now);
+        let state = self.source(username, ip);
+        state.in_flight_since = None;
+        state.backoff.record_failure(now)
     }
 
-    /// Guesses at many made-up names must not grow the back-off table
+    /// The owner got in from `ip`: that address starts afresh. The account's
+    /// ceiling keeps counting: a guesser elsewhere may still be at it.
+    fn succeeded(&mut self, username: &str, ip: IpAddr) {
+        self.by_source.remove(&(username.to_owned(), ip));
+    }
+
+    fn source(&mut self, username: &str, ip: IpAddr) -> &mut LoginState {
+        self.by_source.entry((username.to_owned(), ip)).or_default()
+    }
+
+    /// Guesses at many made-up names must not grow the back-off tables
     /// forever: drops entries that no longer hold anyone back. The sweep is
-    /// O(table), so it runs only when the table has doubled since the last
-    /// one (and is past a floor): amortised O(1) per login even when an
+    /// O(table), so it runs only when the tables have doubled since the last
+    /// one (and are past a floor): amortised O(1) per login even when an
     /// attacker keeps thousands of entries live.
     fn forget_stale(&mut self, now: Instant) {
         const FLOOR: usize = 10_000;
-        if self.by_account.len() <= FLOOR.max(2 * self.after_sweep) {
+        let size = self.by_source.len() + self.by_account.len();
+        if size <= FLOOR.max(2 * self.after_sweep) {
             return;
         }
-        self.by_account.retain(|_, state| {
+        self.by_source.retain(|_, state| {
             state.backoff.check(now).is_err()
                 || state
                     .in_flight_since
                     .is_some_and(|t| now - t < STALE_ATTEMPT)
         });
-        self.after_sweep = self.by_account.len();
+        self.by_account.retain(|_, ceiling| !ceiling.is_stale(now));
+        self.after_sweep = self.by_source.len() + self.by_account.len();
     }
 }
 
@@ -125,17 +200,17 @@ impl Actor {
         })
     }
 
-    pub(super) fn begin_login(&mut self, username: &str) -> Result<LoginGate, Unavailable> {
+    pub(super) fn begin_login(
+        &mut self,
+        username: &str,
+        peer: SocketAddr,
+    ) -> Result<LoginGate, Unavailable> {
         let now = Instant::now();
         self.logins.forget_stale(now);
-        let state = self
-            .logins
-            .by_account
-            .entry(username.to_owned())
-            .or_default();
-        if let Err(wait) = state.backoff.check(now) {
+        if let Err(wait) = self.logins.check(username, peer.ip()) {
             return Ok(LoginGate::Wait(wait));
         }
+        let state = self.logins.source(username, peer.ip());
         if state
             .in_flight_since
             .is_some_and(|t| now - t < STALE_ATTEMPT)
@@ -145,7 +220,7 @@ impl Actor {
         let account = blocking(|| self.store.account(username));
         // A lookup that failed starts no attempt: the handler closes
         // without finishing the login.
-        state.in_flight_since = account.is_ok().then_some(now);
+        self.logins.source(username, peer.ip()).in_flight_since = account.is_ok().then_some(now);
         Ok(LoginGate::Proceed {
             password_phc: account?.and_then(|a| a.password_phc),
         })
@@ -158,17 +233,17 @@ impl Actor {
         success: bool,
     ) -> Result<Option<SessionToken>, Unavailable> {
         if !success {
-            let state = self.logins.by_account.entry(username.clone()).or_default();
-            state.in_flight_since = None;
-            let wait = state.backoff.record_failure(Instant::now());
-            tracing::info!(%username, %peer, ?wait, "failed sign-in");
+            let wait = self.logins.record_failure(&username, peer.ip());
+            if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+                tracing::info!(%username, %peer, ?wait, held_back, "failed sign-in");
+            }
             self.record(ActivityKind::SignInFailed {
                 username,
                 origin: by_password(peer),
             });
             return Ok(None);
         }
-        self.logins.by_account.remove(&username);
+        self.logins.succeeded(&username, peer.ip());
         let now = now_ms();
         let noted = blocking(|| {
             self.store
@@ -199,9 +274,7 @@ impl Actor {
         }
         // A reset account: its code is a password for this one sign-up,
         // under the same back-off.
-        let now = Instant::now();
-        let state = self.logins.by_account.entry(username.clone()).or_default();
-        if let Err(wait) = state.backoff.check(now) {
+        if let Err(wait) = self.logins.check(&username, peer.ip()) {
             return Ok(RegisterGate::Wait(wait));
         }
         if blocking(|| {
@@ -211,9 +284,10 @@ impl Actor {
             return Ok(RegisterGate::Proceed);
         }
         if reset_code.is_some() {
-            let state = self.logins.by_account.entry(username.clone()).or_default();
-            let wait = state.backoff.record_failure(now);
-            tracing::info!(%username, %peer, ?wait, "wrong reset code");
+            let wait = self.logins.record_failure(&username, peer.ip());
+            if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+                tracing::info!(%username, %peer, ?wait, held_back, "wrong reset code");
+            }
             self.record(ActivityKind::SignInFailed {
                 username,
                 origin: format!("reset code from {}", peer.ip()),
@@ -234,7 +308,9 @@ impl Actor {
         }
         if !self.roster.is_set() {
             if let Err(wait) = self.signups.admit(peer.ip(), Instant::now(), &self.config) {
-                tracing::info!(%peer, "too many new accounts from one address");
+                if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+                    tracing::info!(%peer, held_back, "too many new accounts from one address");
+                }
                 return Ok(RegisterOutcome::TooManyAccounts(wait));
             }
         }
@@ -247,7 +323,7 @@ impl Actor {
                 if registration == Registration::Created {
                     self.forget_deleted_place(&username);
                 } else {
-                    self.logins.by_account.remove(&username);
+                    self.logins.succeeded(&username, peer.ip());
                 }
                 let token = self.issue_token(&username)?;
                 self.record(ActivityKind::Registered {

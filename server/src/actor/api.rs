@@ -10,7 +10,7 @@
 //! passes the name a connection signed in as); it checks everything else,
 //! including whether that name is staff.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +76,9 @@ pub struct JoinRequest {
     pub in_room: bool,
     /// The host name (or address) the connection comes from.
     pub host: String,
+    /// The connection's address: wrong presence codes back off per
+    /// (account, address), like wrong passwords.
+    pub peer: IpAddr,
 }
 
 /// A login attempt may go ahead (with the stored hash, if any) or must wait.
@@ -112,6 +115,8 @@ pub enum RegisterGate {
 pub enum AttachOutcome {
     Attached,
     ServerFull,
+    /// As many students from this address as `--max-online-per-address` allows.
+    HostFull,
     /// The course has a roster and the name is not on it.
     NotOnRoster,
 }
@@ -191,9 +196,14 @@ impl ServerHandle {
     pub async fn begin_login(
         &self,
         username: String,
+        peer: SocketAddr,
     ) -> Result<Result<LoginGate, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::BeginLogin { username, reply })
-            .await
+        self.ask(|reply| Command::BeginLogin {
+            username,
+            peer,
+            reply,
+        })
+        .await
     }
 
     /// Ends a password check begun with [`Self::begin_login`]: a token when

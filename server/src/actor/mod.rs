@@ -43,6 +43,7 @@ use crate::StartError;
 use crate::config::ServerConfig;
 use crate::domain::presence::PresenceCode;
 use crate::domain::queue::{Queue, UnixMillis};
+use crate::domain::rate::PeerLines;
 use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
 use crate::store::roster::Roster;
@@ -59,6 +60,7 @@ pub(crate) enum Command {
     },
     BeginLogin {
         username: String,
+        peer: SocketAddr,
         reply: oneshot::Sender<Result<LoginGate, Unavailable>>,
     },
     FinishLogin {
@@ -138,6 +140,10 @@ pub(crate) struct Actor {
     presence: presence::Presence,
     logins: accounts::Logins,
     signups: accounts::SignUps,
+    /// Each student's allowance of queue changes (join, cancel, back).
+    changes: students::Changes,
+    /// Log lines peers cause (failed sign-ins and the like), per address.
+    peer_lines: PeerLines<Instant>,
     roster: Roster,
     /// The latest activity, for staff screens.
     activity: VecDeque<Activity>,
@@ -301,6 +307,8 @@ impl Actor {
             presence: presence::Presence::default(),
             logins: accounts::Logins::default(),
             signups: accounts::SignUps::default(),
+            changes: students::Changes::default(),
+            peer_lines: PeerLines::default(),
             roster,
             activity,
             unsaved_activity: Vec::new(),
@@ -420,6 +428,7 @@ impl Actor {
 
     fn record(&mut self, kind: ActivityKind) {
         tracing::info!(target: "jqueue::activity", "{kind}");
+        let kind = self.coalesce(kind);
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
@@ -427,6 +436,46 @@ impl Actor {
         self.unsaved_activity.push(line.clone());
         self.activity.push_back(line);
         self.staff_changed = true;
+    }
+
+    /// A join or leave by a student who joined or left among the last few
+    /// lines replaces that line with one that counts the changes.
+    fn coalesce(&mut self, kind: ActivityKind) -> ActivityKind {
+        /// How far back a student's earlier change is looked for.
+        const LOOK_BACK: usize = 4;
+        let (username, now_in) = match &kind {
+            ActivityKind::Joined { username } => (username, true),
+            ActivityKind::Cancelled { username } => (username, false),
+            _ => return kind,
+        };
+        let earlier = self
+            .activity
+            .iter()
+            .enumerate()
+            .rev()
+            .take(LOOK_BACK)
+            .find_map(|(i, line)| match &line.kind {
+                ActivityKind::Joined { username: u } | ActivityKind::Cancelled { username: u }
+                    if u == username =>
+                {
+                    Some((i, 1))
+                }
+                ActivityKind::InAndOut {
+                    username: u,
+                    changes,
+                    ..
+                } if u == username => Some((i, *changes)),
+                _ => None,
+            });
+        let Some((i, changes)) = earlier else {
+            return kind;
+        };
+        self.activity.remove(i);
+        ActivityKind::InAndOut {
+            username: username.clone(),
+            changes: changes + 1,
+            now_in,
+        }
     }
 
     fn storage_failed(&mut self, e: &StoreError) {
@@ -441,8 +490,12 @@ impl Actor {
             Command::AccountStatus { username, reply } => {
                 let _ = reply.send(self.account_status(&username));
             }
-            Command::BeginLogin { username, reply } => {
-                let _ = reply.send(self.begin_login(&username));
+            Command::BeginLogin {
+                username,
+                peer,
+                reply,
+            } => {
+                let _ = reply.send(self.begin_login(&username, peer));
             }
             Command::FinishLogin {
                 username,
@@ -530,6 +583,7 @@ mod tests {
             code: code.map(str::to_owned),
             in_room,
             host: "home.example.net".into(),
+            peer: std::net::Ipv4Addr::new(192, 0, 2, 7).into(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! offline.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use jqueue_shared::ProtocolError;
@@ -25,6 +26,10 @@ pub(super) struct Presence {
     /// The staff among `online`, so counting students is O(staff).
     pub(super) staff: HashSet<Arc<str>>,
     missed: HashMap<Arc<str>, Vec<Notice>>,
+    /// Students (not staff) online per address, for
+    /// `--max-online-per-address`: one host's sock puppets cannot fill the
+    /// server.
+    per_address: HashMap<IpAddr, usize>,
 }
 
 /// A signed-in connection.
@@ -39,6 +44,18 @@ pub(super) struct Online {
 impl Presence {
     pub(super) fn is_online(&self, username: &str) -> bool {
         self.online.contains_key(username)
+    }
+
+    fn count(&mut self, online: &Online, delta: isize) {
+        if online.staff {
+            return;
+        }
+        let ip = online.connection.peer.ip();
+        let count = self.per_address.entry(ip).or_insert(0);
+        *count = count.saturating_add_signed(delta);
+        if *count == 0 {
+            self.per_address.remove(&ip);
+        }
     }
 
     pub(super) fn origin(&self, username: &str) -> Option<&str> {
@@ -58,6 +75,20 @@ impl Actor {
         if !replacing && self.presence.online.len() >= self.config.max_connections {
             return AttachOutcome::ServerFull;
         }
+        let staff = self.is_staff(&username);
+        let from_here = self
+            .presence
+            .per_address
+            .get(&connection.peer.ip())
+            .copied()
+            .unwrap_or(0);
+        if !replacing && !staff && from_here >= self.config.max_online_per_address {
+            let now = tokio::time::Instant::now();
+            if let Some(held_back) = self.peer_lines.admit(connection.peer.ip(), now) {
+                tracing::info!(peer = %connection.peer, held_back, "too many students online from one address");
+            }
+            return AttachOutcome::HostFull;
+        }
         let notices = connection.notices.clone();
         if let Some(announcement) = &self.last_announcement {
             notices.deliver(Notice::Announcement(announcement.clone()), 0);
@@ -75,17 +106,15 @@ impl Actor {
         for notice in self.presence.missed.remove(&username).unwrap_or_default() {
             notices.deliver(notice, 0);
         }
-        let staff = self.is_staff(&username);
         if staff {
             self.presence.staff.insert(username.clone());
         } else {
             self.presence.staff.remove(&username);
         }
-        if let Some(old) = self
-            .presence
-            .online
-            .insert(username, Online { connection, staff })
-        {
+        let online = Online { connection, staff };
+        self.presence.count(&online, 1);
+        if let Some(old) = self.presence.online.insert(username, online) {
+            self.presence.count(&old, -1);
             old.connection
                 .notices
                 .deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0);
@@ -102,6 +131,7 @@ impl Actor {
                 .online
                 .remove(username)
                 .expect("checked above");
+            self.presence.count(&online, -1);
             self.presence.staff.remove(username);
             self.record(ActivityKind::Disconnected {
                 username: username.to_string(),

@@ -1,7 +1,12 @@
 //! A student's own requests: join the queue, leave it, and "I'm back" after
-//! staff could not find them.
+//! staff could not find them, each within the student's allowance of
+//! queue changes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
@@ -9,6 +14,34 @@ use jqueue_shared::{RequestResult, TextField};
 
 use super::{Actor, JoinRequest, blocking, now_ms};
 use crate::domain::queue::{Entry, JoinError};
+use crate::domain::rate::{ChangeAllowance, ChangeRate};
+
+/// Every student's allowance of queue changes ([`crate::domain::rate`]).
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    by_account: HashMap<Arc<str>, ChangeAllowance<Instant>>,
+    /// The table's size after its last sweep.
+    after_sweep: usize,
+}
+
+impl Changes {
+    /// Spends one change for `username`, or says how long until one is allowed.
+    fn spend(&mut self, username: &Arc<str>, rate: ChangeRate) -> Result<(), Duration> {
+        const FLOOR: usize = 10_000;
+        let now = Instant::now();
+        // Full allowances hold nobody back: forget them now and then, so the
+        // table is as large as the students recently active, amortised O(1).
+        if self.by_account.len() > FLOOR.max(2 * self.after_sweep) {
+            self.by_account
+                .retain(|_, allowance| !allowance.is_full(now));
+            self.after_sweep = self.by_account.len();
+        }
+        self.by_account
+            .entry(username.clone())
+            .or_insert_with(|| ChangeAllowance::new(rate, now))
+            .spend(now)
+    }
+}
 
 impl Actor {
     pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
@@ -18,6 +51,7 @@ impl Actor {
             code,
             in_room,
             host,
+            peer,
         } = request;
         // The location defaults to where the connection comes from.
         let location = if location.trim().is_empty() {
@@ -38,7 +72,7 @@ impl Actor {
         }
         let now = now_ms();
         if !in_room {
-            if let Err(refusal) = self.check_presence_code(username, code.as_deref(), now) {
+            if let Err(refusal) = self.check_presence_code(username, peer, code.as_deref(), now) {
                 return refusal;
             }
         }
@@ -58,6 +92,9 @@ impl Actor {
             Err(JoinError::Cooldown { until }) => return RequestResult::Cooldown { until },
             Err(JoinError::MaxHelps { max }) => return RequestResult::MaxHelps { max },
         };
+        if let Err(refusal) = self.allow_change(username) {
+            return refusal;
+        }
         if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
@@ -76,12 +113,28 @@ impl Actor {
         }
     }
 
+    /// Spends one of `username`'s queue changes: past the burst, a student
+    /// is told to wait (a join/cancel loop would otherwise send every
+    /// student a view and every staff screen a line each time).
+    fn allow_change(&mut self, username: &Arc<str>) -> Result<(), RequestResult> {
+        self.changes
+            .spend(username, self.config.change_rate)
+            .map_err(|wait| {
+                // Debug only: every refused request would be a line otherwise.
+                tracing::debug!(%username, ?wait, "queue changes too fast");
+                RequestResult::TooFast {
+                    retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
+                }
+            })
+    }
+
     /// A join from outside the room needs the current (or the previous)
     /// presence code. Wrong codes back off like wrong passwords, on the same
     /// per-account clock, so the 10 000 codes cannot be tried in a minute.
     fn check_presence_code(
         &mut self,
         username: &str,
+        peer: std::net::IpAddr,
         code: Option<&str>,
         now: crate::domain::queue::UnixMillis,
     ) -> Result<(), RequestResult> {
@@ -94,13 +147,13 @@ impl Actor {
         let retry = |wait: std::time::Duration| RequestResult::WrongCode {
             retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
         };
-        if let Err(wait) = self.logins.check(username) {
+        if let Err(wait) = self.logins.check(username, peer) {
             return Err(retry(wait));
         }
         if presence.accepts(code, now) {
             return Ok(());
         }
-        let wait = self.logins.record_failure(username);
+        let wait = self.logins.record_failure(username, peer);
         tracing::info!(%username, "wrong presence code");
         Err(retry(wait))
     }
@@ -108,6 +161,9 @@ impl Actor {
     pub(super) fn cancel(&mut self, username: &Arc<str>) -> RequestResult {
         if self.queue.position(username).is_none() {
             return RequestResult::NotQueued;
+        }
+        if let Err(refusal) = self.allow_change(username) {
+            return refusal;
         }
         if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
             self.storage_failed(&e);
@@ -128,6 +184,9 @@ impl Actor {
             .is_some_and(|e| e.away_until.is_some());
         if !away {
             return RequestResult::NotAway;
+        }
+        if let Err(refusal) = self.allow_change(username) {
+            return refusal;
         }
         if let Err(e) = blocking(|| self.store.mark_back(&self.config.session, username)) {
             self.storage_failed(&e);

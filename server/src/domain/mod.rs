@@ -8,5 +8,6 @@
 pub mod auth;
 pub mod presence;
 pub mod queue;
+pub mod rate;
 pub mod report;
 pub mod view;

@@ -6,21 +6,22 @@
 //! ([`crate::net::fanout`]) writes them, and wakes the handler only for what it
 //! cannot finish itself. Handlers hold no queue state of their own and never
 //! hash on an async worker. Limits live here: the pre-authentication timeout,
-//! the cap on connections that have not signed in (the oldest is pushed out),
-//! heartbeats and write timeouts. Every connection is TLS ([`tls`]); there
+//! heartbeats and write timeouts, and through [`admission`] and [`hashing`]
+//! the caps on connections that have not signed in and fair turns at hashing. Every connection is TLS ([`tls`]); there
 //! is no plaintext mode.
 
+mod admission;
 pub mod background;
 mod fanout;
+mod hashing;
 pub mod tls;
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use jqueue_shared::codec::{FrameError, FrameReader, encode_frame};
+use jqueue_shared::codec::{FrameError, FrameReader, MAX_CLIENT_FRAME_LEN, encode_frame};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
@@ -28,7 +29,7 @@ use jqueue_shared::{
     SignInResult,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
@@ -38,8 +39,11 @@ use crate::actor::{
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
+use crate::domain::rate::PeerLines;
 use crate::domain::view::QueueSnapshot;
+use crate::net::admission::{Admission, AdmissionGuard};
 use crate::net::fanout::{Drained, Fanout, Outbox};
+use crate::net::hashing::{FairTurns, Turn};
 use crate::net::tls::TlsReader;
 
 /// What every handler shares.
@@ -49,9 +53,12 @@ struct Shared {
     handle: ServerHandle,
     snapshots: watch::Receiver<Arc<QueueSnapshot>>,
     /// Password hashing runs off the async workers, one thread per core at
-    /// lower priority (see [`background`]); a storm of logins queues up here.
-    hashing: Semaphore,
-    pending: PendingConnections,
+    /// lower priority (see [`background`]); a storm of logins waits here,
+    /// each address in its own line.
+    hashing: Arc<FairTurns>,
+    admission: Admission,
+    /// Lines a peer causes in the log, limited per address.
+    peer_lines: std::sync::Mutex<PeerLines<Instant>>,
     fanout: Arc<Fanout>,
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
@@ -65,11 +72,12 @@ pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
     // actor and the fan-out of queue updates still go first.
     let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let shared = Arc::new(Shared {
-        pending: PendingConnections::new(server.config.max_unauthenticated),
+        admission: Admission::new(server.config.max_unauthenticated),
+        peer_lines: std::sync::Mutex::default(),
         config: server.config.clone(),
         handle: handle.clone(),
         snapshots: server.snapshots.clone(),
-        hashing: Semaphore::new(hashers),
+        hashing: FairTurns::new(hashers, server.config.hashing_per_address),
         fanout: Fanout::new(),
         tls: server.tls.config.clone(),
     });
@@ -100,9 +108,15 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::
                 backoff = Duration::from_millis(10);
                 next_conn += 1;
                 let _ = socket.set_nodelay(true);
+                // Admitted here, in accept order, so "newest" and "oldest"
+                // mean what they say however the handlers are scheduled.
+                let evicted = shared.admission.admit(next_conn, peer.ip());
                 match Handler::new(shared.clone(), next_conn, peer, socket, done.clone()) {
-                    Ok(handler) => drop(tokio::spawn(handler.run())),
-                    Err(e) => tracing::error!(%peer, "cannot start a TLS session: {e}"),
+                    Ok(handler) => drop(tokio::spawn(handler.run(evicted))),
+                    Err(e) => {
+                        shared.admission.leave(next_conn);
+                        tracing::error!(%peer, "cannot start a TLS session: {e}");
+                    }
                 }
             }
             Err(e) => {
@@ -113,57 +127,6 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
-    }
-}
-
-/// Connections that have not signed in yet, oldest first. Beyond the cap, a
-/// new connection pushes the oldest out, so a pile of idle sockets can delay a
-/// real student by moments, not lock them out.
-#[derive(Debug)]
-struct PendingConnections {
-    cap: usize,
-    // A std mutex: held for a few instructions, never across an await.
-    slots: Mutex<VecDeque<(u64, Arc<Notify>)>>,
-}
-
-impl PendingConnections {
-    fn new(cap: usize) -> Self {
-        Self {
-            cap: cap.max(1),
-            slots: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// Registers `conn`; the returned `Notify` fires if it is pushed out.
-    fn admit(&self, conn: u64) -> Arc<Notify> {
-        let evicted = Arc::new(Notify::new());
-        let mut slots = self.slots.lock().expect("pending list poisoned");
-        slots.push_back((conn, evicted.clone()));
-        if slots.len() > self.cap {
-            if let Some((_, oldest)) = slots.pop_front() {
-                oldest.notify_one();
-            }
-        }
-        evicted
-    }
-
-    fn leave(&self, conn: u64) {
-        let mut slots = self.slots.lock().expect("pending list poisoned");
-        if let Some(i) = slots.iter().position(|(c, _)| *c == conn) {
-            slots.remove(i);
-        }
-    }
-}
-
-/// Removes a connection from the pending list however sign-in ends.
-struct PendingGuard<'a> {
-    pending: &'a PendingConnections,
-    conn: u64,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        self.pending.leave(self.conn);
     }
 }
 
@@ -258,7 +221,7 @@ impl Handler {
             shared,
             conn,
             peer,
-            reader: FrameReader::new(TlsReader(outbox.clone())),
+            reader: FrameReader::with_limit(TlsReader(outbox.clone()), MAX_CLIENT_FRAME_LEN),
             outbox,
             student: None,
             staff_views: None,
@@ -268,12 +231,11 @@ impl Handler {
         })
     }
 
-    async fn run(mut self) {
+    async fn run(mut self, evicted: Arc<Notify>) {
         let signed_in = {
-            let evicted = self.shared.pending.admit(self.conn);
             let shared = self.shared.clone();
-            let _guard = PendingGuard {
-                pending: &shared.pending,
+            let _guard = AdmissionGuard {
+                admission: &shared.admission,
                 conn: self.conn,
             };
             self.sign_in(&evicted).await
@@ -295,8 +257,18 @@ impl Handler {
                 tracing::debug!(peer = %self.peer, "connection lost: {e}");
             }
             Err(e) => {
-                // A malformed or oversize frame: only this connection closes.
-                tracing::info!(peer = %self.peer, "closing connection: {e}");
+                // A malformed or oversize frame: only this connection
+                // closes. Logged a few times a minute per address at most:
+                // the log is not a peer's to fill.
+                let admitted = self
+                    .shared
+                    .peer_lines
+                    .lock()
+                    .expect("peer lines poisoned")
+                    .admit(self.peer.ip(), Instant::now());
+                if let Some(held_back) = admitted {
+                    tracing::info!(peer = %self.peer, held_back, "closing connection: {e}");
+                }
             }
         }
     }
@@ -350,10 +322,17 @@ impl Handler {
     /// not counting time the server spends hashing.
     #[allow(clippy::too_many_lines)] // one arm per sign-in message reads best as one match
     async fn sign_in(&mut self, evicted: &Notify) -> HandlerResult<SignIn> {
-        let mut deadline = Instant::now() + self.shared.config.pre_auth_timeout;
+        let accepted = Instant::now();
+        // A client says hello the moment TLS is up: one that has not within
+        // a few seconds is holding a place for nothing.
+        let config = &self.shared.config;
+        let mut deadline = accepted + config.hello_timeout.min(config.pre_auth_timeout);
         let mut greeted = false;
         loop {
             let event = tokio::select! {
+                // Eviction first: a connection shed on arrival must not get
+                // its TLS handshake done by a read polled first.
+                biased;
                 () = evicted.notified() => PreAuthEvent::Evicted,
                 () = sleep_until(deadline) => PreAuthEvent::TimedOut,
                 _ = self.shutdown.wait_for(|&stop| stop) => PreAuthEvent::ShuttingDown,
@@ -383,7 +362,16 @@ impl Handler {
                     return Ok(SignIn::Close);
                 }
                 greeted = true;
+                self.shared.admission.greeted(self.conn);
+                deadline = accepted + self.shared.config.pre_auth_timeout;
                 continue;
+            }
+            if matches!(
+                msg,
+                ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. }
+            ) {
+                // Making progress: never evicted from now on.
+                self.shared.admission.committed(self.conn);
             }
             let outcome = match msg {
                 ClientMsg::Ping { nonce } => {
@@ -527,9 +515,12 @@ impl Handler {
             self.send(&ServerMsg::SignIn(refusal)).await?;
             return Ok(Verdict::Pending);
         }
+        let Some(turn) = self.hashing_turn().await? else {
+            return Ok(Verdict::Pending);
+        };
         let rounds = self.shared.config.hash_rounds;
         let Some(phc) = self
-            .on_hashing_thread(move || auth::hash_password(&password, rounds).ok())
+            .on_hashing_thread(turn, move || auth::hash_password(&password, rounds).ok())
             .await?
         else {
             tracing::error!("password hashing failed");
@@ -581,7 +572,22 @@ impl Handler {
                 .await?;
             return Ok(Verdict::Pending);
         }
-        let gate = self.handle().begin_login(username.clone()).await?;
+        // The turn comes first, so an address that already holds its share
+        // is turned away before the attempt counts for anything. An
+        // over-long password fails without hashing (that says nothing about
+        // the name).
+        let turn = if password.chars().count() <= MAX_PASSWORD_CHARS {
+            let Some(turn) = self.hashing_turn().await? else {
+                return Ok(Verdict::Pending);
+            };
+            Some(turn)
+        } else {
+            None
+        };
+        let gate = self
+            .handle()
+            .begin_login(username.clone(), self.peer)
+            .await?;
         let stored = match gate {
             Ok(LoginGate::Proceed { password_phc }) => password_phc,
             Ok(LoginGate::Wait(wait)) => {
@@ -596,16 +602,14 @@ impl Handler {
         };
         // An unknown user and a reset account fail like a wrong password,
         // after the same work: checked against a dummy hash of the
-        // configured rounds, so timing does not tell which names exist. An
-        // over-long password fails without hashing (that says nothing about
-        // the name).
-        let success = if password.chars().count() <= MAX_PASSWORD_CHARS {
+        // configured rounds, so timing does not tell which names exist.
+        let success = if let Some(turn) = turn {
             let (phc, known) = match stored {
                 Some(phc) => (phc, true),
                 None => (auth::dummy_phc(self.shared.config.hash_rounds), false),
             };
             let matched = self
-                .on_hashing_thread(move || auth::verify_password(&password, &phc))
+                .on_hashing_thread(turn, move || auth::verify_password(&password, &phc))
                 .await?;
             matched && known
         } else {
@@ -632,21 +636,30 @@ impl Handler {
         }
     }
 
-    /// Runs CPU-heavy password work on a lower-priority thread, one per core
-    /// at a time.
+    /// Waits for this address's turn at hashing. `None` (the address holds
+    /// its share already) has been answered: try again in a moment.
+    async fn hashing_turn(&self) -> HandlerResult<Option<Turn>> {
+        let Ok(turn) = self.shared.hashing.take(self.peer.ip()).await else {
+            self.send(&ServerMsg::SignIn(SignInResult::TooManyAttempts {
+                retry_after_ms: 1_000,
+            }))
+            .await?;
+            return Ok(None);
+        };
+        Ok(Some(turn))
+    }
+
+    /// Runs CPU-heavy password work on a lower-priority thread, in `turn`.
     async fn on_hashing_thread<T: Send + 'static>(
         &self,
+        turn: Turn,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> HandlerResult<T> {
-        let _permit = self
-            .shared
-            .hashing
-            .acquire()
+        let result = tokio::task::spawn_blocking(|| background::run(work))
             .await
-            .map_err(|_| HandlerError::ActorGone)?;
-        tokio::task::spawn_blocking(|| background::run(work))
-            .await
-            .map_err(|_| HandlerError::ActorGone)
+            .map_err(|_| HandlerError::ActorGone);
+        drop(turn);
+        result
     }
 
     async fn attach(
@@ -667,6 +680,7 @@ impl Handler {
         let refusal = match outcome {
             AttachOutcome::Attached => None,
             AttachOutcome::ServerFull => Some(SignInResult::ServerFull),
+            AttachOutcome::HostFull => Some(SignInResult::HostFull),
             AttachOutcome::NotOnRoster => Some(SignInResult::NotOnRoster {
                 username: username.to_string(),
                 course: self.shared.config.course.clone(),
@@ -780,6 +794,7 @@ impl Handler {
                     code,
                     in_room,
                     host,
+                    peer: self.peer.ip(),
                 };
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
@@ -885,30 +900,5 @@ async fn changed(
 impl From<ShuttingDown> for HandlerError {
     fn from(ShuttingDown: ShuttingDown) -> Self {
         HandlerError::ActorGone
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pending_connections_push_out_the_oldest() {
-        let pending = PendingConnections::new(2);
-        let first = pending.admit(1);
-        let _second = pending.admit(2);
-        pending.leave(2);
-        let _third = pending.admit(3);
-        let _fourth = pending.admit(4);
-        // 1 was the oldest when the cap was exceeded.
-        assert!(futures_ready(&first));
-    }
-
-    fn futures_ready(notify: &Notify) -> bool {
-        let fut = notify.notified();
-        let mut fut = std::pin::pin!(fut);
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        fut.as_mut().poll(&mut cx).is_ready()
     }
 }

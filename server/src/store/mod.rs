@@ -16,6 +16,7 @@ pub mod helped_log;
 pub mod print;
 pub mod private;
 pub mod roster;
+pub mod server_log;
 pub mod system_users;
 
 use std::fs::OpenOptions;
