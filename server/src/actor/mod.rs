@@ -25,7 +25,7 @@ mod students;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use jqueue_shared::staff::{
     Activity, ActivityKind, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest, StaffView,
@@ -198,12 +198,6 @@ fn fit_in_a_frame(mut view: StaffView) -> StaffView {
     view
 }
 
-pub(crate) fn now_ms() -> UnixMillis {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Runs blocking I/O (SQLite, files) from the actor without stalling the other
 /// tasks on this worker: on the multi-threaded runtime the worker hands its
 /// other tasks off first. Single-threaded test runtimes just run it.
@@ -223,7 +217,7 @@ impl Actor {
             message: e.to_string(),
         };
         let mut store = Store::open(&db_path).map_err(database_error)?;
-        let now = now_ms();
+        let now = config.clock.now_ms();
         let state = store
             .load_session(&config.session, now)
             .map_err(database_error)?;
@@ -281,8 +275,11 @@ impl Actor {
                 }
             })?;
         let presence_code = config.allow_hosts.as_ref().map(|_| {
-            let mut secret = [0; 32];
-            rand::fill(&mut secret);
+            let secret = config.presence_secret.unwrap_or_else(|| {
+                let mut secret = [0; 32];
+                rand::fill(&mut secret);
+                secret
+            });
             PresenceCode::new(secret, config.code_minutes)
         });
         // Replaced by the first publish, before anyone can look.
@@ -330,7 +327,7 @@ impl Actor {
                     // The deadline itself, not the wall clock: on a paused
                     // test clock they differ.
                     let deadline = away.map_or(0, |(deadline, _)| deadline);
-                    self.expire_away(deadline.max(now_ms()));
+                    self.expire_away(deadline.max(self.now_ms()));
                     self.publish();
                     continue;
                 }
@@ -356,10 +353,15 @@ impl Actor {
         tracing::debug!("actor stopped: every sender is gone");
     }
 
+    /// The time of day, from the server's [`Clock`](crate::clock::Clock).
+    pub(crate) fn now_ms(&self) -> UnixMillis {
+        self.config.clock.now_ms()
+    }
+
     /// When the presence code next changes, on tokio's clock.
     fn next_code_change(&self) -> Option<Instant> {
         let code = self.presence_code.as_ref()?;
-        let now = now_ms();
+        let now = self.now_ms();
         let wait = u64::try_from(code.changes_at(now) - now).unwrap_or(0);
         Some(Instant::now() + Duration::from_millis(wait))
     }
@@ -368,7 +370,7 @@ impl Actor {
     /// and the instant on tokio's clock to wake at (so tests can pause it).
     fn next_away_deadline(&self) -> Option<(UnixMillis, Instant)> {
         let deadline = self.queue.next_away_deadline()?;
-        let wait = u64::try_from(deadline - now_ms()).unwrap_or(0);
+        let wait = u64::try_from(deadline - self.now_ms()).unwrap_or(0);
         Some((deadline, Instant::now() + Duration::from_millis(wait)))
     }
 
@@ -423,7 +425,7 @@ impl Actor {
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
-        let line = Activity { at: now_ms(), kind };
+        let line = Activity { at: self.now_ms(), kind };
         self.unsaved_activity.push(line.clone());
         self.activity.push_back(line);
         self.staff_changed = true;
