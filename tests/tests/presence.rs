@@ -76,11 +76,18 @@ async fn code_on_screen(
     views: &mut tokio::sync::watch::Receiver<std::sync::Arc<StaffView>>,
     code: &str,
 ) -> Result {
-    tokio::time::timeout(
+    let shown = tokio::time::timeout(
         PATIENCE,
         views.wait_for(|v| v.presence_code.as_deref() == Some(code)),
     )
-    .await??;
+    .await
+    .is_ok();
+    anyhow::ensure!(
+        shown,
+        "the staff view shows {:?} at {}, not {code}",
+        views.borrow().presence_code,
+        views.borrow().now
+    );
     Ok(())
 }
 

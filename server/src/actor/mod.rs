@@ -146,6 +146,9 @@ pub(crate) struct Actor {
     last_announcement: Option<Arc<str>>,
     /// The rotating presence code, with `--allow-hosts`.
     presence_code: Option<PresenceCode>,
+    /// When the code on staff screens (in the last staff view published)
+    /// stops being current: the actor wakes then to push the new one.
+    code_shown_until: UnixMillis,
     /// Students who joined since the server started (staff screens ring when
     /// it grows).
     joins: u64,
@@ -303,6 +306,7 @@ impl Actor {
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
             presence_code,
+            code_shown_until: 0,
             joins: 0,
             snapshots,
             staff_views,
@@ -358,11 +362,13 @@ impl Actor {
         self.config.clock.now_ms()
     }
 
-    /// When the presence code next changes, on tokio's clock.
+    /// When the code staff screens show stops being current, on tokio's
+    /// clock. Counted from the code last pushed, not from now: a command
+    /// that lands between the change and this wake-up (and pushes nothing)
+    /// must not make the actor skip a push.
     fn next_code_change(&self) -> Option<Instant> {
-        let code = self.presence_code.as_ref()?;
-        let now = self.now_ms();
-        let wait = u64::try_from(code.changes_at(now) - now).unwrap_or(0);
+        self.presence_code.as_ref()?;
+        let wait = u64::try_from(self.code_shown_until - self.now_ms()).unwrap_or(0);
         Some(Instant::now() + Duration::from_millis(wait))
     }
 
@@ -415,6 +421,9 @@ impl Actor {
         }
         if self.staff_changed {
             let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
+            if let Some(code) = &self.presence_code {
+                self.code_shown_until = code.changes_at(view.now);
+            }
             self.staff_views.send_replace(Arc::new(view));
             self.staff_changed = false;
         }

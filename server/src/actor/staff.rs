@@ -355,6 +355,8 @@ impl Actor {
     /// O(`max_rows` + staff + [`MAX_ONLINE_LISTED`] + activity), whatever the
     /// size of the class (but for the count of online students).
     pub(super) fn staff_view(&self, max_rows: usize) -> StaffView {
+        // One reading: the code shown is the one current at `now`.
+        let now = self.now_ms();
         let rows = self
             .queue
             .entries()
@@ -408,7 +410,7 @@ impl Actor {
             course: self.config.course.clone(),
             session: self.config.session.clone(),
             open: self.queue.is_open(),
-            now: self.now_ms(),
+            now,
             waiting: self.queue.len() as u32,
             online_students: online_students as u32,
             helped_count: self.queue.helped_count() as u32,
@@ -425,7 +427,7 @@ impl Actor {
             presence_code: self
                 .presence_code
                 .as_ref()
-                .map(|code| code.current(self.now_ms())),
+                .map(|code| code.current(now)),
         }
     }
 }
