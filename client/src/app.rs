@@ -476,7 +476,10 @@ impl App {
         Some(if left < 60_000 {
             format!("Cooldown: you can ask again in {} s", left.div_ceil(1000))
         } else {
-            format!("Cooldown: you can ask again in {} min", left.div_ceil(60_000))
+            format!(
+                "Cooldown: you can ask again in {} min",
+                left.div_ceil(60_000)
+            )
         })
     }
 

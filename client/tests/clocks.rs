@@ -137,7 +137,10 @@ fn a_cooldown_counts_down_in_minutes_then_seconds_and_says_when_it_is_over() {
     h.net(NetEvent::Request(RequestResult::Cooldown {
         until: T0_MS + 150_000,
     }));
-    assert!(h.app().overlay.is_none(), "nothing in the form can help now");
+    assert!(
+        h.app().overlay.is_none(),
+        "nothing in the form can help now"
+    );
     assert!(
         h.screen_contains("Cooldown: you can ask again in 3 min"),
         "{}",
@@ -153,7 +156,11 @@ fn a_cooldown_counts_down_in_minutes_then_seconds_and_says_when_it_is_over() {
     assert!(h.screen_contains("in 1 min"), "{}", h.screen());
     // Under the last minute, seconds.
     h.advance(1);
-    assert!(h.screen_contains("Cooldown: you can ask again in 59 s"), "{}", h.screen());
+    assert!(
+        h.screen_contains("Cooldown: you can ask again in 59 s"),
+        "{}",
+        h.screen()
+    );
     h.advance(58);
     assert!(h.screen_contains("in 1 s"), "{}", h.screen());
     h.advance(1);
@@ -163,7 +170,11 @@ fn a_cooldown_counts_down_in_minutes_then_seconds_and_says_when_it_is_over() {
         "{}",
         h.screen()
     );
-    assert!(h.screen_contains("press h to ask for help"), "{}", h.screen());
+    assert!(
+        h.screen_contains("press h to ask for help"),
+        "{}",
+        h.screen()
+    );
     // Once the notice has gone, nothing counts: the client sleeps.
     h.advance(5);
     assert!(!h.app().wants_tick());

@@ -19,7 +19,10 @@ pub enum Clock {
     System,
     /// Tokio's clock, which read `start_ms` at `start`: it stands still and
     /// jumps with tokio's when a test pauses and advances that.
-    Tokio { start_ms: UnixMillis, start: Instant },
+    Tokio {
+        start_ms: UnixMillis,
+        start: Instant,
+    },
 }
 
 impl Clock {

@@ -458,7 +458,9 @@ impl StaffScreen {
                     ..self.view.rules
                 }));
             }
-            Command::SetLimits => self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules)),
+            Command::SetLimits => {
+                self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules))
+            }
             Command::Mute => {
                 self.muted = !self.muted;
                 let text = if self.muted {

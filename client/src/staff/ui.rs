@@ -253,7 +253,8 @@ impl StaffScreen {
             .border_style(t.border())
             .title(Span::styled(title, t.title()));
         if !rules.is_empty() && rules_room >= 12 {
-            let rules = format!(" {} ", ellipsize(&rules, rules_room - 2));
+            // Whole items only, most important (the code) first.
+            let rules = format!(" {} ", crate::ui::fit_parts(&rules, " · ", rules_room - 2));
             block = block.title(Line::styled(rules, t.key()).right_aligned());
         }
         if text_width(&legend) + 4 <= usize::from(area.width) {
@@ -566,7 +567,12 @@ impl StaffScreen {
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
-            Mode::Limits(_) => vec![("0-9", "type"), ("Tab", "next"), ("Enter", "apply"), ("Esc", "cancel")],
+            Mode::Limits(_) => vec![
+                ("0-9", "type"),
+                ("Tab", "next"),
+                ("Enter", "apply"),
+                ("Esc", "cancel"),
+            ],
         };
         let width = usize::from(area.width);
         let help_width = text_width("  ? help");
@@ -818,8 +824,16 @@ impl StaffScreen {
         let label_width = 26;
         let field_width = MAX_LIMIT_DIGITS + 1;
         let fields = [
-            ("Cooldown after a help", &form.cooldown_mins, "min   0 = off"),
-            ("Most helps per student", &form.max_helps, "      0 = no limit"),
+            (
+                "Cooldown after a help",
+                &form.cooldown_mins,
+                "min   0 = off",
+            ),
+            (
+                "Most helps per student",
+                &form.max_helps,
+                "      0 = no limit",
+            ),
         ];
         for (y, (label, input, after)) in fields.into_iter().enumerate() {
             let line = row(inner, y as u16);
@@ -858,9 +872,9 @@ impl StaffScreen {
     }
 }
 
-/// The presence code and the rules in force, in a few words each: empty
+/// The presence code and the rules in force, in a few words each: none
 /// when there is no code and every rule is off (first come, first served).
-fn rules_words(view: &StaffView) -> String {
+fn rules_words(view: &StaffView) -> Vec<String> {
     let rules = &view.rules;
     let mut words = Vec::new();
     if let Some(code) = &view.presence_code {
@@ -878,7 +892,7 @@ fn rules_words(view: &StaffView) -> String {
     if rules.open_shuffle_secs > 0 {
         words.push(format!("opening shuffle {} s", rules.open_shuffle_secs));
     }
-    words.join(" · ")
+    words
 }
 
 fn activity_style(kind: &ActivityKind, t: Theme) -> Style {

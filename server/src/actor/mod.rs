@@ -434,7 +434,10 @@ impl Actor {
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
-        let line = Activity { at: self.now_ms(), kind };
+        let line = Activity {
+            at: self.now_ms(),
+            kind,
+        };
         self.unsaved_activity.push(line.clone());
         self.activity.push_back(line);
         self.staff_changed = true;

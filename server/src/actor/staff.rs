@@ -424,10 +424,7 @@ impl Actor {
             announcement: self.last_announcement.as_deref().map(str::to_owned),
             port_note: self.config.port_note.clone(),
             rules: fairness(self.queue.rules()),
-            presence_code: self
-                .presence_code
-                .as_ref()
-                .map(|code| code.current(now)),
+            presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
         }
     }
 }
