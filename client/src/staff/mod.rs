@@ -459,7 +459,7 @@ impl StaffScreen {
                 }));
             }
             Command::SetLimits => {
-                self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules))
+                self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules));
             }
             Command::Mute => {
                 self.muted = !self.muted;

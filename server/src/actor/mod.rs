@@ -201,6 +201,18 @@ fn fit_in_a_frame(mut view: StaffView) -> StaffView {
     view
 }
 
+/// The rotating presence code, with `--allow-hosts`: made from the secret
+/// given, or from one drawn now.
+fn presence_code(config: &ServerConfig) -> Option<PresenceCode> {
+    config.allow_hosts.as_ref()?;
+    let secret = config.presence_secret.unwrap_or_else(|| {
+        let mut secret = [0; 32];
+        rand::fill(&mut secret);
+        secret
+    });
+    Some(PresenceCode::new(secret, config.code_minutes))
+}
+
 /// Runs blocking I/O (SQLite, files) from the actor without stalling the other
 /// tasks on this worker: on the multi-threaded runtime the worker hands its
 /// other tasks off first. Single-threaded test runtimes just run it.
@@ -277,14 +289,7 @@ impl Actor {
                     message: e.message.clone(),
                 }
             })?;
-        let presence_code = config.allow_hosts.as_ref().map(|_| {
-            let secret = config.presence_secret.unwrap_or_else(|| {
-                let mut secret = [0; 32];
-                rand::fill(&mut secret);
-                secret
-            });
-            PresenceCode::new(secret, config.code_minutes)
-        });
+        let presence_code = presence_code(&config);
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
