@@ -282,6 +282,9 @@ pub struct App {
     pub called: Option<Called>,
     /// Marked not here: the place is kept until then (server clock).
     pub away_until: Option<UnixMillis>,
+    /// Refused by the course's cooldown: the student may ask again then
+    /// (server clock). The screen counts down to it.
+    pub cooldown_until: Option<UnixMillis>,
     /// Students this close to the front are told to get ready.
     pub ready_at: u32,
     /// Whether "get ready" has been given for this stay in line.
@@ -310,6 +313,7 @@ impl App {
             your_turn: false,
             called: None,
             away_until: None,
+            cooldown_until: None,
             ready_at: DEFAULT_READY_AT,
             get_ready: GetReady::NotYet,
             time_zone: FixedOffset::east_opt(0).expect("zero is a valid offset"),
@@ -338,11 +342,22 @@ impl App {
         effects
     }
 
-    /// Ends what has run out of time: the notice, and a finished sign-in
-    /// countdown with whatever it said.
+    /// Ends what has run out of time: the notice, a cooldown (saying so),
+    /// and a finished sign-in countdown with whatever it said.
     fn expire(&mut self) {
         if self.notice.as_ref().is_some_and(|n| n.until <= self.now) {
             self.notice = None;
+        }
+        if self
+            .cooldown_until
+            .is_some_and(|until| self.ms_until(until) <= 0)
+        {
+            self.cooldown_until = None;
+            self.notify(
+                Tone::Good,
+                Holds::AtPosition(None),
+                "The cooldown is over: press h to ask for help.",
+            );
         }
         if let Screen::SignIn(form) = &mut self.screen
             && form.retry_at.is_some_and(|at| at <= self.now)
@@ -372,8 +387,8 @@ impl App {
     pub fn wants_tick(&self) -> bool {
         let counting_down = |at: Option<Instant>| at.is_some_and(|at| at > self.now);
         match &self.screen {
-            // A notice must go when its time is up.
-            Screen::Main if self.notice.is_some() => true,
+            // A notice must go when its time is up; a cooldown counts down.
+            Screen::Main if self.notice.is_some() || self.cooldown_until.is_some() => true,
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             // Waiting times count up on every row, in line or not.
             Screen::Main => self.queue_length().is_some_and(|n| n > 0),
@@ -435,11 +450,37 @@ impl App {
     /// Whole minutes (rounded up) until `at` on the server's clock, as best
     /// the latest view tells it.
     pub fn minutes_until(&self, at: i64) -> u64 {
+        u64::try_from(self.ms_until(at))
+            .unwrap_or(0)
+            .div_ceil(60_000)
+    }
+
+    /// Milliseconds until `at` on the server's clock: the latest view's
+    /// `now_ms` plus the time since it arrived on ours (0 before any view).
+    pub fn ms_until(&self, at: UnixMillis) -> i64 {
         let server_now = self.queue.as_ref().map_or(at, |received| {
             let since = self.now.saturating_duration_since(received.at).as_millis();
-            received.view.now_ms + i64::try_from(since).unwrap_or(i64::MAX)
+            received
+                .view
+                .now_ms
+                .saturating_add(i64::try_from(since).unwrap_or(i64::MAX))
         });
-        u64::try_from(at - server_now).unwrap_or(0).div_ceil(60_000)
+        at.saturating_sub(server_now)
+    }
+
+    /// `Cooldown: you can ask again in N min` (in seconds under the last
+    /// minute), while a cooldown runs.
+    pub fn cooldown_words(&self) -> Option<String> {
+        let left = self.ms_until(self.cooldown_until?);
+        let left = u64::try_from(left).ok().filter(|&ms| ms > 0)?;
+        Some(if left < 60_000 {
+            format!("Cooldown: you can ask again in {} s", left.div_ceil(1000))
+        } else {
+            format!(
+                "Cooldown: you can ask again in {} min",
+                left.div_ceil(60_000)
+            )
+        })
     }
 
     /// Seconds until `at`, rounded up, never negative.
@@ -856,6 +897,7 @@ impl App {
         self.pending = None;
         let form_error = match result {
             RequestResult::Joined { position } => {
+                self.cooldown_until = None;
                 self.close_ask_form();
                 self.notify(
                     Tone::Good,
@@ -918,8 +960,11 @@ impl App {
                 return;
             }
             RequestResult::Cooldown { until } => {
-                let mins = self.minutes_until(*until);
-                format!("Cooldown: you can ask again in {mins} min.")
+                // Nothing in the form can change this: the main screen
+                // counts down instead, and says when it is over.
+                self.close_ask_form();
+                self.cooldown_until = Some(*until);
+                return;
             }
             RequestResult::MaxHelps { max } => {
                 format!("You have had {max} helps this session, the most this course allows.")
@@ -932,10 +977,7 @@ impl App {
                 "You are not on a lab machine: type the 4-digit code shown on the staff screen."
                     .to_owned()
             }
-            RequestResult::TooFast { retry_after_ms } => format!(
-                "You have changed your place in line a lot just now: try again in {} s.",
-                retry_after_ms.div_ceil(1000)
-            ),
+            RequestResult::TooFast { retry_after_ms } => too_fast(*retry_after_ms),
             RequestResult::WrongCode { retry_after_ms } => {
                 if let Some(Overlay::AskForm(form)) = &mut self.overlay {
                     form.code = Some(Input::default());
@@ -1240,6 +1282,14 @@ fn edit(input: &mut Input, key: &KeyEvent) {
     if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
         input.handle(request);
     }
+}
+
+/// The answer to a join, leave or "I'm back" past the student's allowance.
+fn too_fast(retry_after_ms: u64) -> String {
+    format!(
+        "You have changed your place in line a lot just now: try again in {} s.",
+        retry_after_ms.div_ceil(1000)
+    )
 }
 
 fn field_name(field: TextField) -> &'static str {

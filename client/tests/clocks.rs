@@ -1,15 +1,18 @@
 //! Waiting times on the main screen, on a clock the test moves: they count up
 //! between views whether or not the student is in line, and a view that
 //! arrives after a reconnect puts them right, whatever the server's clock says
-//! compared with ours.
+//! compared with ours. A cooldown counts down the same way, on the server's
+//! clock as the views tell it.
 
 mod common;
 
 use std::time::Duration;
 
 use common::Harness;
+use insta::assert_snapshot;
 use jqueue_client::net::{Disconnect, NetEvent};
-use jqueue_shared::{OwnEntry, QueueView, ViewRow};
+use jqueue_shared::{OwnEntry, QueueView, RequestResult, ViewRow};
+use ratatui::crossterm::event::KeyCode;
 
 /// The server's clock when the first view goes out: nothing like the
 /// client's own clock, which the client must never compare it with.
@@ -108,4 +111,94 @@ fn a_server_clock_behind_ours_gives_no_negative_or_huge_times() {
     assert!(row(&h, "bob").contains(" 0 s "), "{}", h.screen());
     h.advance(1);
     assert!(row(&h, "alice (you)").contains(" 1 s "), "{}", h.screen());
+}
+
+/// Nobody waiting, on the server's clock at `now_ms`.
+fn empty_queue_at(now_ms: i64) -> QueueView {
+    QueueView {
+        now_ms,
+        open: true,
+        length: 0,
+        you: None,
+        estimated_wait_secs: None,
+        rows: Vec::new(),
+    }
+}
+
+#[test]
+fn a_cooldown_counts_down_in_minutes_then_seconds_and_says_when_it_is_over() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(empty_queue_at(T0_MS)));
+    assert!(!h.app().wants_tick(), "nothing on screen counts time yet");
+    h.press('h');
+    h.key(KeyCode::Enter);
+    // Helped at 09:52:30 with a 10-minute cooldown: free at 10:02:30, 2 min
+    // 30 s after this view.
+    h.net(NetEvent::Request(RequestResult::Cooldown {
+        until: T0_MS + 150_000,
+    }));
+    assert!(
+        h.app().overlay.is_none(),
+        "nothing in the form can help now"
+    );
+    assert!(
+        h.screen_contains("Cooldown: you can ask again in 3 min"),
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen_contains("at 10:02"), "{}", h.screen());
+    assert_snapshot!("cooldown_countdown", h.screen());
+    assert!(h.app().wants_tick(), "the countdown ticks");
+
+    h.advance(30);
+    assert!(h.screen_contains("in 2 min"), "{}", h.screen());
+    h.advance(60);
+    assert!(h.screen_contains("in 1 min"), "{}", h.screen());
+    // Under the last minute, seconds.
+    h.advance(1);
+    assert!(
+        h.screen_contains("Cooldown: you can ask again in 59 s"),
+        "{}",
+        h.screen()
+    );
+    h.advance(58);
+    assert!(h.screen_contains("in 1 s"), "{}", h.screen());
+    h.advance(1);
+    assert!(!h.screen_contains("Cooldown"), "{}", h.screen());
+    assert!(
+        h.screen_contains("The cooldown is over: press h to ask for help."),
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.screen_contains("press h to ask for help"),
+        "{}",
+        h.screen()
+    );
+    // Once the notice has gone, nothing counts: the client sleeps.
+    h.advance(5);
+    assert!(!h.app().wants_tick());
+}
+
+#[test]
+fn a_cooldown_follows_the_server_clock_not_ours() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(empty_queue_at(T0_MS)));
+    h.net(NetEvent::Request(RequestResult::Cooldown {
+        until: T0_MS + 600_000,
+    }));
+    assert!(h.screen_contains("in 10 min"), "{}", h.screen());
+    // A reconnect: the server's clock says 7 min went by where ours counted
+    // 1; the countdown believes the server.
+    h.advance(60);
+    h.net(NetEvent::View(empty_queue_at(T0_MS + 420_000)));
+    assert!(h.screen_contains("in 3 min"), "{}", h.screen());
+    // Asking again after the cooldown clears it.
+    h.advance(180);
+    assert!(!h.screen_contains("Cooldown"), "{}", h.screen());
+    h.net(NetEvent::Request(RequestResult::Cooldown {
+        until: T0_MS + 700_000,
+    }));
+    h.net(NetEvent::Request(RequestResult::Joined { position: 1 }));
+    assert!(h.app().cooldown_until.is_none());
 }

@@ -14,8 +14,8 @@ use jqueue_client::staff::{
     BINDINGS, Mode, Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme,
 };
 use jqueue_shared::staff::{
-    Activity, ActivityKind, CurrentHelp, FinishedHelp, OnlineStudent, StaffOutcome, StaffRequest,
-    StaffRow, StaffView, UnixMillis,
+    Activity, ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, OnlineStudent, StaffOutcome,
+    StaffRequest, StaffRow, StaffView, UnixMillis,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -214,6 +214,12 @@ impl Harness {
 
     fn press(&mut self, c: char) -> Vec<StaffEffect> {
         self.key(KeyCode::Char(c))
+    }
+
+    fn type_digits(&mut self, digits: &str) {
+        for c in digits.chars() {
+            assert_eq!(self.press(c), []);
+        }
     }
 
     fn view(&mut self, view: StaffView) -> Vec<StaffEffect> {
@@ -490,6 +496,116 @@ fn f_n_p_o_send_their_requests() {
     h.press('a');
     assert_eq!(h.key(KeyCode::Enter), []);
     assert_eq!(h.status(), "Nothing to announce.");
+}
+
+#[test]
+fn capital_f_turns_first_timers_first_on_and_off() {
+    let mut h = Harness::new(busy_view());
+    let on = FairnessRules {
+        first_timers_first: true,
+        ..FairnessRules::default()
+    };
+    assert_eq!(h.press('F'), request(StaffRequest::SetRules(on)));
+    // The screen asks from the rules in force: once the server has them,
+    // F turns them off again, keeping every other rule.
+    let mut view = busy_view();
+    view.rules = FairnessRules {
+        cooldown_mins: 10,
+        ..on
+    };
+    h.view(view);
+    assert_eq!(
+        h.press('F'),
+        request(StaffRequest::SetRules(FairnessRules {
+            cooldown_mins: 10,
+            ..FairnessRules::default()
+        }))
+    );
+    h.event(StaffEvent::Outcome(StaffOutcome::RulesChanged(on)));
+    assert_eq!(
+        h.status(),
+        "Rules now: students not yet helped today go first."
+    );
+}
+
+#[test]
+fn c_sets_the_cooldown_and_the_most_helps_in_a_small_dialog() {
+    let mut view = busy_view();
+    view.rules.max_helps = 3;
+    let mut h = Harness::new(view);
+    assert_eq!(h.press('c'), []);
+    // Typed digits only, four at most; letters are not commands here.
+    for c in "1x0s".chars() {
+        assert_eq!(h.press(c), []);
+    }
+    assert_snapshot!("staff_limits_dialog", h.render(80, 24).backend());
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Backspace);
+    h.type_digits("12345");
+    assert!(
+        matches!(h.screen.mode(), Mode::Limits(form) if form.cooldown_mins == "10" && form.max_helps == "1234"),
+        "{:?}",
+        h.screen.mode()
+    );
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        request(StaffRequest::SetRules(FairnessRules {
+            cooldown_mins: 10,
+            max_helps: 1234,
+            ..FairnessRules::default()
+        }))
+    );
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+
+    // Emptied, a rule is off; unchanged, nothing is sent.
+    h.press('c');
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Backspace);
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        request(StaffRequest::SetRules(FairnessRules::default()))
+    );
+    h.press('c');
+    assert_eq!(h.key(KeyCode::Enter), []);
+    assert_eq!(h.status(), "Rules unchanged.");
+    h.press('c');
+    h.press('5');
+    assert_eq!(h.key(KeyCode::Esc), []);
+    assert_eq!(h.status(), "Rules unchanged.");
+}
+
+#[test]
+fn the_rules_and_the_presence_code_show_above_the_queue() {
+    let mut view = busy_view();
+    view.rules = FairnessRules {
+        first_timers_first: true,
+        cooldown_mins: 10,
+        max_helps: 3,
+        open_shuffle_secs: 0,
+    };
+    view.presence_code = Some("4821".into());
+    let h = Harness::new(view);
+    let text = h.text(80, 24);
+    let queue_top = text
+        .lines()
+        .find(|line| line.contains("Queue · 4 waiting"))
+        .unwrap_or_else(|| panic!("no queue title in\n{text}"));
+    assert!(
+        queue_top.contains(" code 4821 · first-timers first · cooldown 10 min ")
+            && !queue_top.contains("max 3"),
+        "{queue_top}"
+    );
+    assert_snapshot!("staff_rules_80x24", h.render(80, 24).backend());
+    // A rule that does not fit whole is left out; wider, nothing is.
+    assert!(
+        h.text(110, 30)
+            .contains(" code 4821 · first-timers first · cooldown 10 min · max 3 helps "),
+        "{}",
+        h.text(110, 30)
+    );
+    // First come, first served and no code: nothing to say.
+    let h = Harness::new(busy_view());
+    assert!(!h.text(80, 24).contains("cooldown"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::clock::Clock;
 use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub struct ServerConfig {
     pub allow_hosts: Option<AllowedHosts>,
     /// How often the presence code changes, in minutes.
     pub code_minutes: u32,
+    /// The secret the presence codes are made from: drawn afresh at every
+    /// start unless given (a test gives one, to know the codes).
+    pub presence_secret: Option<[u8; 32]>,
     /// `--roster FILE`: only these names may sign in (staff aside).
     pub roster_file: Option<PathBuf>,
     /// `--roster-group GROUP`: members of this Unix group may sign in.
@@ -70,6 +74,9 @@ pub struct ServerConfig {
     pub hashing_per_address: usize,
     /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
     pub tls: TlsFiles,
+    /// Where the time of day comes from: the system's clock, or tokio's in
+    /// a test that pauses it.
+    pub clock: Clock,
 }
 
 /// The window `max_signups_per_address` counts in.
@@ -102,6 +109,7 @@ impl ServerConfig {
             rules: Rules::default(),
             allow_hosts: None,
             code_minutes: 10,
+            presence_secret: None,
             roster_file: None,
             roster_group: None,
             // A lab section of a hundred or so signing up from one shared
@@ -114,6 +122,7 @@ impl ServerConfig {
             // under it; beyond it a sign-in is told to try again shortly.
             hashing_per_address: 32,
             change_rate: ChangeRate::default(),
+            clock: Clock::System,
         }
     }
 

@@ -22,6 +22,7 @@
 
 pub mod actor;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod domain;

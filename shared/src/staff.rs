@@ -106,6 +106,43 @@ impl FairnessRules {
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
+
+    /// What students are told when the rules change from `before` to these:
+    /// one plain sentence per rule that changed, `None` if none did.
+    pub fn announcement(&self, before: &FairnessRules) -> Option<String> {
+        let mut sentences = Vec::new();
+        if self.first_timers_first != before.first_timers_first {
+            sentences.push(if self.first_timers_first {
+                "Office hours now serve first-timers first: students not yet helped today go \
+                 ahead."
+                    .to_owned()
+            } else {
+                "Office hours no longer put first-timers first.".to_owned()
+            });
+        }
+        if self.cooldown_mins != before.cooldown_mins {
+            sentences.push(match self.cooldown_mins {
+                0 => "After a help you can ask again at once.".to_owned(),
+                mins => format!("After a help you can ask again after {mins} min."),
+            });
+        }
+        if self.max_helps != before.max_helps {
+            sentences.push(match self.max_helps {
+                0 => "There is no longer a limit on helps each today.".to_owned(),
+                max => format!("Each student can be helped at most {max} times today."),
+            });
+        }
+        if self.open_shuffle_secs != before.open_shuffle_secs {
+            sentences.push(match self.open_shuffle_secs {
+                0 => "Questions at the opening are taken in the order they come.".to_owned(),
+                secs => format!(
+                    "Questions in the first {secs} s after the queue opens are taken in \
+                     random order."
+                ),
+            });
+        }
+        (!sentences.is_empty()).then(|| sentences.join(" "))
+    }
 }
 
 /// One waiting student, as staff see them.
@@ -220,6 +257,10 @@ pub enum ActivityKind {
         text: String,
         staff: String,
     },
+    RulesChanged {
+        staff: String,
+        rules: FairnessRules,
+    },
     StorageFailed {
         message: String,
     },
@@ -279,6 +320,15 @@ impl fmt::Display for ActivityKind {
             K::Opened { staff } => write!(f, "{} opened the queue", s(staff)),
             K::Closed { staff } => write!(f, "{} closed the queue", s(staff)),
             K::Announced { text, staff } => write!(f, "{} announced: {}", s(staff), s(text)),
+            K::RulesChanged { staff, rules } => write!(
+                f,
+                "{} changed the rules: {}",
+                s(staff),
+                rules
+                    .describe()
+                    .as_deref()
+                    .unwrap_or("first come, first served")
+            ),
             K::StorageFailed { message } => write!(f, "STORAGE FAILED: {}", s(message)),
         }
     }
@@ -517,6 +567,40 @@ mod tests {
             student: "eve\u{1b}[2J".into(),
         };
         assert!(!outcome.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_rule_change_is_told_in_plain_words_one_sentence_per_change() {
+        let before = FairnessRules::default();
+        let after = FairnessRules {
+            first_timers_first: true,
+            cooldown_mins: 10,
+            ..before
+        };
+        assert_eq!(
+            after.announcement(&before).as_deref(),
+            Some(
+                "Office hours now serve first-timers first: students not yet helped today go \
+                 ahead. After a help you can ask again after 10 min."
+            )
+        );
+        let off = FairnessRules {
+            cooldown_mins: 0,
+            ..after
+        };
+        assert_eq!(
+            off.announcement(&after).as_deref(),
+            Some("After a help you can ask again at once.")
+        );
+        assert_eq!(after.announcement(&after), None, "nothing changed");
+        let line = ActivityKind::RulesChanged {
+            staff: "bob".into(),
+            rules: off,
+        };
+        assert_eq!(
+            line.to_string(),
+            "bob changed the rules: students not yet helped today go first"
+        );
     }
 
     #[test]

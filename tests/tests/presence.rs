@@ -1,13 +1,18 @@
 //! Presence over real TCP: a student outside `--allow-hosts` (here, every
 //! loopback student: the room is 10.0.0.0/8) is asked for the 4-digit code
 //! the staff screen shows; the right code admits, a wrong one is refused and
-//! backs off like a wrong password. (The code's rotation and the previous
-//! code's one extra window are unit-tested in `domain::presence` on given
-//! times.)
+//! backs off like a wrong password. On tokio's paused clock, which the
+//! server then reads the time of day from, the code rotates every
+//! `--code-minutes`, the previous one lasts one more window, and an older
+//! one is refused.
 
-use jqueue_server::domain::presence::AllowedHosts;
+use std::time::Duration;
+
+use jqueue_server::clock::Clock;
+use jqueue_server::domain::presence::{AllowedHosts, PresenceCode};
+use jqueue_shared::staff::StaffView;
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
-use jqueue_tests::{Student, TestServer, test_config};
+use jqueue_tests::{PATIENCE, Student, TestServer, test_config};
 
 type Result = anyhow::Result<()>;
 
@@ -63,5 +68,95 @@ async fn outside_the_room_the_code_on_the_staff_screen_is_needed() -> Result {
     // The location defaults to where the connection comes from.
     let view = server.view().await;
     assert!(!view.rows[0].location.is_empty(), "{view:?}");
+    server.stop().await
+}
+
+/// Waits until the staff view the server pushes shows `code`.
+async fn code_on_screen(
+    views: &mut tokio::sync::watch::Receiver<std::sync::Arc<StaffView>>,
+    code: &str,
+) -> Result {
+    let shown = tokio::time::timeout(
+        PATIENCE,
+        views.wait_for(|v| v.presence_code.as_deref() == Some(code)),
+    )
+    .await
+    .is_ok();
+    anyhow::ensure!(
+        shown,
+        "the staff view shows {:?} at {}, not {code}",
+        views.borrow().presence_code,
+        views.borrow().now
+    );
+    Ok(())
+}
+
+/// Rotation over TCP on a paused clock. The day starts at the start of a
+/// code window, so each `advance` of one window crosses exactly one
+/// boundary (waiting on sockets lets tokio move the clock on by seconds at
+/// most). The secret is given, so the test knows each window's code.
+#[tokio::test(start_paused = true)]
+async fn the_code_changes_every_code_minutes_and_the_previous_one_lasts_one_window() -> Result {
+    const WINDOW: Duration = Duration::from_secs(10 * 60);
+    // 2026-11-21T10:00:00Z, the start of a 10-minute window.
+    const START_MS: i64 = 1_795_255_200_000;
+    const SECRET: [u8; 32] = [42; 32];
+    let window_ms = i64::try_from(WINDOW.as_millis())?;
+    let codes = PresenceCode::new(SECRET, 10);
+    let code = |window: i64| codes.current(START_MS + window * window_ms);
+    let (first, second, third) = (code(0), code(1), code(2));
+    assert!(
+        first != second && second != third && first != third,
+        "this secret must give three different codes: {first} {second} {third}"
+    );
+
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    config.allow_hosts = Some(AllowedHosts::parse("10.0.0.0/8").map_err(anyhow::Error::msg)?);
+    config.code_minutes = 10;
+    config.presence_secret = Some(SECRET);
+    config.clock = Clock::tokio_from(START_MS);
+    // Students say nothing while the clock jumps: keep them signed in.
+    config.idle_timeout = Duration::from_secs(24 * 3600);
+    let server = TestServer::start(config).await?;
+    let mut views = server.handle.staff_views();
+    code_on_screen(&mut views, &first).await?;
+
+    let mut bea = Student::register(server.addr, "bea").await?;
+    assert_eq!(ask(&mut bea, None).await?, RequestResult::CodeNeeded);
+
+    // One window on: every staff screen is pushed the new code unasked.
+    tokio::time::advance(WINDOW).await;
+    code_on_screen(&mut views, &second).await?;
+    assert_eq!(
+        ask(&mut bea, Some(&first)).await?,
+        RequestResult::Joined { position: 1 },
+        "the previous code is good for one more window"
+    );
+
+    // Two windows on: the first code is too old, and a wrong code backs off.
+    tokio::time::advance(WINDOW).await;
+    code_on_screen(&mut views, &third).await?;
+    let mut cal = Student::register(server.addr, "cal").await?;
+    assert_eq!(
+        ask(&mut cal, Some(&first)).await?,
+        RequestResult::WrongCode {
+            retry_after_ms: 1_000
+        },
+        "a code two windows old is refused, and counts as a wrong code"
+    );
+    assert!(
+        matches!(
+            ask(&mut cal, Some(&third)).await?,
+            RequestResult::WrongCode { .. }
+        ),
+        "backed off: even the current code waits"
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        ask(&mut cal, Some(&second)).await?,
+        RequestResult::Joined { position: 2 },
+        "after the back-off, the previous window's code still admits"
+    );
     server.stop().await
 }

@@ -19,6 +19,8 @@ pub enum Command {
     Print,
     ToggleOpen,
     Announce,
+    ToggleFirstTimers,
+    SetLimits,
     Mute,
     SelectUp,
     SelectDown,
@@ -126,6 +128,20 @@ pub const BINDINGS: &[Binding] = &[
         help: "Print: save a text snapshot of the queue in the server's prints/",
     },
     Binding {
+        keys: &[Key::Char('F')],
+        command: Command::ToggleFirstTimers,
+        label: "F",
+        hint: None,
+        help: "Turn first-timers first on or off (students are told)",
+    },
+    Binding {
+        keys: &[Key::Char('c')],
+        command: Command::SetLimits,
+        label: "c",
+        hint: None,
+        help: "Set the cooldown after a help and the most helps each (0 = off)",
+    },
+    Binding {
         keys: &[Key::Char('m')],
         command: Command::Mute,
         label: "m",
@@ -222,6 +238,8 @@ mod tests {
             (KeyCode::Char('f'), Command::Finish),
             (KeyCode::Char('n'), Command::NotHere),
             (KeyCode::Char('m'), Command::Mute),
+            (KeyCode::Char('F'), Command::ToggleFirstTimers),
+            (KeyCode::Char('c'), Command::SetLimits),
             (KeyCode::Enter, Command::Details),
             (KeyCode::Char('j'), Command::SelectDown),
             (KeyCode::Up, Command::SelectUp),
@@ -242,6 +260,11 @@ mod tests {
             None
         );
         assert_eq!(command_for(&key(KeyCode::Char('x'), none)), None);
+        // `F` is not `f`: finishing a help never changes the rules.
+        assert_eq!(
+            command_for(&key(KeyCode::Char('F'), KeyModifiers::SHIFT)),
+            Some(Command::ToggleFirstTimers)
+        );
         let mut release = key(KeyCode::Char('s'), none);
         release.kind = KeyEventKind::Release;
         assert_eq!(command_for(&release), None);

@@ -7,8 +7,10 @@
 //! takes a [`StaffEvent`] and the time, changes the screen's state and
 //! returns the [`StaffEffect`]s the event loop must carry out (send a
 //! request, sound the join alert, quit). Every outcome is shown in the
-//! status line in [`StaffOutcome`]'s own wording. [`keys`] is the key table,
-//! `ui` draws (`impl Widget for &StaffScreen`), [`theme`] picks the styles.
+//! status line in [`StaffOutcome`]'s own wording. The fairness rules in
+//! force (and the presence code, with `--allow-hosts`) show above the
+//! queue; `F` and `c` change the rules. [`keys`] is the key table, `ui`
+//! draws (`impl Widget for &StaffScreen`), [`theme`] picks the styles.
 
 pub mod keys;
 pub mod theme;
@@ -17,7 +19,9 @@ mod ui;
 use std::sync::Arc;
 
 use chrono::FixedOffset;
-use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis};
+use jqueue_shared::staff::{
+    FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis,
+};
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tokio::time::Instant;
@@ -30,6 +34,10 @@ pub use ui::{clock_duration, ellipsize, human_duration};
 
 /// Longest announcement, in characters: the same bound as a student's text.
 pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
+
+/// Most digits in a limit: 9999 minutes is a week, 9999 helps more than a
+/// term holds.
+pub const MAX_LIMIT_DIGITS: usize = 4;
 
 /// Whose screen this is: quitting means something different.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +101,50 @@ pub enum Mode {
     ConfirmRemove(String),
     ConfirmQuit,
     Announce(Input),
+    /// The cooldown and most-helps dialog (`c`).
+    Limits(LimitsForm),
+}
+
+/// The two numbers of the limits dialog, as typed: digits only (typed and
+/// erased at the end, like a calculator), empty or 0 turns the rule off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimitsForm {
+    /// Minutes a student waits after a help before asking again.
+    pub cooldown_mins: String,
+    /// Helps each student may have this session.
+    pub max_helps: String,
+    /// 0: the cooldown, 1: the most helps.
+    pub focus: usize,
+}
+
+impl LimitsForm {
+    fn from_rules(rules: &FairnessRules) -> Self {
+        let field = |n: u32| if n == 0 { String::new() } else { n.to_string() };
+        Self {
+            cooldown_mins: field(rules.cooldown_mins),
+            max_helps: field(rules.max_helps),
+            focus: 0,
+        }
+    }
+
+    fn focused(&mut self) -> &mut String {
+        if self.focus == 0 {
+            &mut self.cooldown_mins
+        } else {
+            &mut self.max_helps
+        }
+    }
+
+    /// `rules` with this form's numbers in them.
+    fn apply_to(&self, rules: FairnessRules) -> FairnessRules {
+        // Only digits go in, at most MAX_LIMIT_DIGITS: always a u32.
+        let number = |digits: &str| digits.parse().unwrap_or(0);
+        FairnessRules {
+            cooldown_mins: number(&self.cooldown_mins),
+            max_helps: number(&self.max_helps),
+            ..rules
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,7 +345,42 @@ impl StaffScreen {
             ),
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::Announce(input) => self.on_announce_key(input, key),
+            Mode::Limits(form) => self.on_limits_key(form, key),
         }
+    }
+
+    /// Digits and Backspace edit the focused number; Tab and the arrows
+    /// move between the two; Enter asks the server for the new rules.
+    fn on_limits_key(&mut self, mut form: LimitsForm, key: &KeyEvent) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Esc => {
+                self.set_status("Rules unchanged.", false);
+                return Vec::new();
+            }
+            KeyCode::Enter => {
+                let rules = form.apply_to(self.view.rules);
+                if rules == self.view.rules {
+                    self.set_status("Rules unchanged.", false);
+                    return Vec::new();
+                }
+                return vec![StaffEffect::Request(StaffRequest::SetRules(rules))];
+            }
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                form.focus = 1 - form.focus;
+            }
+            KeyCode::Char(digit) if digit.is_ascii_digit() => {
+                let field = form.focused();
+                if field.len() < MAX_LIMIT_DIGITS {
+                    field.push(digit);
+                }
+            }
+            KeyCode::Backspace => {
+                form.focused().pop();
+            }
+            _ => {}
+        }
+        self.mode = Mode::Limits(form);
+        Vec::new()
     }
 
     /// y confirms; n or Esc cancels; other keys leave the question open.
@@ -365,6 +452,15 @@ impl StaffScreen {
                 });
             }
             Command::Announce => self.mode = Mode::Announce(Input::default()),
+            Command::ToggleFirstTimers => {
+                return request(StaffRequest::SetRules(FairnessRules {
+                    first_timers_first: !self.view.rules.first_timers_first,
+                    ..self.view.rules
+                }));
+            }
+            Command::SetLimits => {
+                self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules));
+            }
             Command::Mute => {
                 self.muted = !self.muted;
                 let text = if self.muted {

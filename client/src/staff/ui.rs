@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use chrono::DateTime;
 use jqueue_shared::sanitize;
-use jqueue_shared::staff::{ActivityKind, CurrentHelp, StaffRow, UnixMillis};
+use jqueue_shared::staff::{ActivityKind, CurrentHelp, StaffRow, StaffView, UnixMillis};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -24,7 +24,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
 
 use super::keys::BINDINGS;
 use super::theme::Theme;
-use super::{MAX_ANNOUNCEMENT_CHARS, Mode, Role, StaffScreen};
+use super::{LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, Mode, Role, StaffScreen};
 
 const NOT_HELPED_MARK: char = '*';
 const OFFLINE_MARK: char = '○';
@@ -57,6 +57,7 @@ impl Widget for &StaffScreen {
             Mode::ConfirmRemove(name) => self.render_confirm_remove(name, area, buf),
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
+            Mode::Limits(form) => self.render_limits(form, area, buf),
         }
     }
 }
@@ -244,9 +245,18 @@ impl StaffScreen {
         let legend = format!(
             " {NOT_HELPED_MARK} not yet helped  {OFFLINE_MARK} offline  {AWAY_MARK} not here "
         );
+        // What decides the order (and lets students elsewhere in): on the
+        // right of the top border, cut before it reaches the title.
+        let rules_room = usize::from(area.width).saturating_sub(text_width(&title) + 6);
+        let rules = rules_words(&self.view);
         let mut block = Block::bordered()
             .border_style(t.border())
             .title(Span::styled(title, t.title()));
+        if !rules.is_empty() && rules_room >= 12 {
+            // Whole items only, most important (the code) first.
+            let rules = format!(" {} ", crate::ui::fit_parts(&rules, " · ", rules_room - 2));
+            block = block.title(Line::styled(rules, t.key()).right_aligned());
+        }
         if text_width(&legend) + 4 <= usize::from(area.width) {
             block = block.title_bottom(Line::from(legend).right_aligned());
         }
@@ -557,6 +567,12 @@ impl StaffScreen {
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
+            Mode::Limits(_) => vec![
+                ("0-9", "type"),
+                ("Tab", "next"),
+                ("Enter", "apply"),
+                ("Esc", "cancel"),
+            ],
         };
         let width = usize::from(area.width);
         let help_width = text_width("  ? help");
@@ -800,6 +816,50 @@ impl StaffScreen {
         .render(row(inner, 2), buf);
     }
 
+    /// The cooldown and most-helps dialog: two numbers, the focused one
+    /// with its cursor drawn as a reverse-video cell.
+    fn render_limits(&self, form: &LimitsForm, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let inner = popup(area, 60, 4, " Cooldown and most helps ", t, buf);
+        let label_width = 26;
+        let field_width = MAX_LIMIT_DIGITS + 1;
+        let fields = [
+            (
+                "Cooldown after a help",
+                &form.cooldown_mins,
+                "min   0 = off",
+            ),
+            (
+                "Most helps per student",
+                &form.max_helps,
+                "      0 = no limit",
+            ),
+        ];
+        for (y, (label, input, after)) in fields.into_iter().enumerate() {
+            let line = row(inner, y as u16);
+            let style = if y == form.focus { t.title() } else { t.dim() };
+            Line::from(vec![
+                Span::styled(fit(label, label_width), style),
+                Span::styled(fit_right(input, field_width), t.key()),
+                Span::styled(format!(" {after}"), t.dim()),
+            ])
+            .render(line, buf);
+            if y == form.focus {
+                // Digits go in and out at the end: the cursor sits there.
+                let x = (label_width + field_width) as u16;
+                if x < line.width {
+                    buf[(line.x + x, line.y)]
+                        .set_style(Style::new().add_modifier(Modifier::REVERSED));
+                }
+            }
+        }
+        Line::from(ellipsize(
+            "Students are told the new rules in plain words.",
+            usize::from(inner.width),
+        ))
+        .render(row(inner, 3), buf);
+    }
+
     /// `11:27`, in the local time zone.
     fn clock_time(&self, at: UnixMillis) -> String {
         DateTime::from_timestamp_millis(at)
@@ -810,6 +870,29 @@ impl StaffScreen {
             })
             .unwrap_or_default()
     }
+}
+
+/// The presence code and the rules in force, in a few words each: none
+/// when there is no code and every rule is off (first come, first served).
+fn rules_words(view: &StaffView) -> Vec<String> {
+    let rules = &view.rules;
+    let mut words = Vec::new();
+    if let Some(code) = &view.presence_code {
+        words.push(format!("code {}", sanitize(code)));
+    }
+    if rules.first_timers_first {
+        words.push("first-timers first".to_owned());
+    }
+    if rules.cooldown_mins > 0 {
+        words.push(format!("cooldown {} min", rules.cooldown_mins));
+    }
+    if rules.max_helps > 0 {
+        words.push(format!("max {} helps", rules.max_helps));
+    }
+    if rules.open_shuffle_secs > 0 {
+        words.push(format!("opening shuffle {} s", rules.open_shuffle_secs));
+    }
+    words
 }
 
 fn activity_style(kind: &ActivityKind, t: Theme) -> Style {

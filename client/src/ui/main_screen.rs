@@ -1,7 +1,8 @@
 //! The main screen: the student's status (in large text where there is
 //! room, in one line where there is not), the latest announcement, the
 //! visible part of the queue with their own row highlighted, and a one-line
-//! notice.
+//! notice. After a help, a cooldown counts down in the status until the
+//! student may ask again.
 //!
 //! It fits any height down to a single status row: the status comes first
 //! (`#P of N` always shows), then the student's own row in the queue, then
@@ -173,6 +174,10 @@ fn status(app: &App, theme: Theme) -> Status {
     } else if !view.open {
         parts.push("The queue is closed".to_owned());
         parts.push("The professor is not taking requests right now.".to_owned());
+    } else if let (Some(words), Some(until)) = (app.cooldown_words(), app.cooldown_until) {
+        parts.push(words);
+        parts.push(format!("at {}", app.clock_time(until)));
+        parts.push("You are not in line".to_owned());
     } else {
         parts.push("You are not in line".to_owned());
         parts.push("press h to ask for help".to_owned());

@@ -13,7 +13,7 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::time::Instant;
 
-use super::{Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking, now_ms};
+use super::{Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
 use crate::store::Registration;
@@ -244,7 +244,7 @@ impl Actor {
             return Ok(None);
         }
         self.logins.succeeded(&username, peer.ip());
-        let now = now_ms();
+        let now = self.now_ms();
         let noted = blocking(|| {
             self.store
                 .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
@@ -277,10 +277,8 @@ impl Actor {
         if let Err(wait) = self.logins.check(&username, peer.ip()) {
             return Ok(RegisterGate::Wait(wait));
         }
-        if blocking(|| {
-            self.store
-                .reset_code_matches(&username, reset_code, now_ms())
-        })? {
+        let now_ms = self.now_ms();
+        if blocking(|| self.store.reset_code_matches(&username, reset_code, now_ms))? {
             return Ok(RegisterGate::Proceed);
         }
         if reset_code.is_some() {
@@ -314,7 +312,7 @@ impl Actor {
                 return Ok(RegisterOutcome::TooManyAccounts(wait));
             }
         }
-        let now = now_ms();
+        let now = self.now_ms();
         match blocking(|| {
             self.store
                 .register(&username, password_phc, reset_code, now)
@@ -364,7 +362,7 @@ impl Actor {
         peer: SocketAddr,
     ) -> Result<Option<String>, Unavailable> {
         let digest = auth::token_digest(token);
-        let now = now_ms();
+        let now = self.now_ms();
         let owner = blocking(|| self.store.token_owner(&digest, now))?;
         if let Some(username) = &owner {
             let _ = blocking(|| {
@@ -389,7 +387,7 @@ impl Actor {
     fn issue_token(&mut self, username: &str) -> Result<SessionToken, Unavailable> {
         let token = auth::new_token().map_err(|e| Unavailable::Random(e.to_string()))?;
         let digest = auth::token_digest(&token);
-        let expires = now_ms() + self.config.token_ttl.as_millis() as i64;
+        let expires = self.now_ms() + self.config.token_ttl.as_millis() as i64;
         if let Err(e) = blocking(|| self.store.insert_token(&digest, username, expires)) {
             self.storage_failed(&e);
             return Err(e.into());

@@ -25,7 +25,7 @@ mod students;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use jqueue_shared::staff::{
     Activity, ActivityKind, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest, StaffView,
@@ -152,6 +152,9 @@ pub(crate) struct Actor {
     last_announcement: Option<Arc<str>>,
     /// The rotating presence code, with `--allow-hosts`.
     presence_code: Option<PresenceCode>,
+    /// When the code on staff screens (in the last staff view published)
+    /// stops being current: the actor wakes then to push the new one.
+    code_shown_until: UnixMillis,
     /// Students who joined since the server started (staff screens ring when
     /// it grows).
     joins: u64,
@@ -204,10 +207,16 @@ fn fit_in_a_frame(mut view: StaffView) -> StaffView {
     view
 }
 
-pub(crate) fn now_ms() -> UnixMillis {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+/// The rotating presence code, with `--allow-hosts`: made from the secret
+/// given, or from one drawn now.
+fn presence_code(config: &ServerConfig) -> Option<PresenceCode> {
+    config.allow_hosts.as_ref()?;
+    let secret = config.presence_secret.unwrap_or_else(|| {
+        let mut secret = [0; 32];
+        rand::fill(&mut secret);
+        secret
+    });
+    Some(PresenceCode::new(secret, config.code_minutes))
 }
 
 /// Runs blocking I/O (SQLite, files) from the actor without stalling the other
@@ -229,7 +238,7 @@ impl Actor {
             message: e.to_string(),
         };
         let mut store = Store::open(&db_path).map_err(database_error)?;
-        let now = now_ms();
+        let now = config.clock.now_ms();
         let state = store
             .load_session(&config.session, now)
             .map_err(database_error)?;
@@ -286,11 +295,7 @@ impl Actor {
                     message: e.message.clone(),
                 }
             })?;
-        let presence_code = config.allow_hosts.as_ref().map(|_| {
-            let mut secret = [0; 32];
-            rand::fill(&mut secret);
-            PresenceCode::new(secret, config.code_minutes)
-        });
+        let presence_code = presence_code(&config);
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
@@ -314,6 +319,7 @@ impl Actor {
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
             presence_code,
+            code_shown_until: 0,
             joins: 0,
             snapshots,
             staff_views,
@@ -338,7 +344,7 @@ impl Actor {
                     // The deadline itself, not the wall clock: on a paused
                     // test clock they differ.
                     let deadline = away.map_or(0, |(deadline, _)| deadline);
-                    self.expire_away(deadline.max(now_ms()));
+                    self.expire_away(deadline.max(self.now_ms()));
                     self.publish();
                     continue;
                 }
@@ -364,11 +370,18 @@ impl Actor {
         tracing::debug!("actor stopped: every sender is gone");
     }
 
-    /// When the presence code next changes, on tokio's clock.
+    /// The time of day, from the server's [`Clock`](crate::clock::Clock).
+    pub(crate) fn now_ms(&self) -> UnixMillis {
+        self.config.clock.now_ms()
+    }
+
+    /// When the code staff screens show stops being current, on tokio's
+    /// clock. Counted from the code last pushed, not from now: a command
+    /// that lands between the change and this wake-up (and pushes nothing)
+    /// must not make the actor skip a push.
     fn next_code_change(&self) -> Option<Instant> {
-        let code = self.presence_code.as_ref()?;
-        let now = now_ms();
-        let wait = u64::try_from(code.changes_at(now) - now).unwrap_or(0);
+        self.presence_code.as_ref()?;
+        let wait = u64::try_from(self.code_shown_until - self.now_ms()).unwrap_or(0);
         Some(Instant::now() + Duration::from_millis(wait))
     }
 
@@ -376,7 +389,7 @@ impl Actor {
     /// and the instant on tokio's clock to wake at (so tests can pause it).
     fn next_away_deadline(&self) -> Option<(UnixMillis, Instant)> {
         let deadline = self.queue.next_away_deadline()?;
-        let wait = u64::try_from(deadline - now_ms()).unwrap_or(0);
+        let wait = u64::try_from(deadline - self.now_ms()).unwrap_or(0);
         Some((deadline, Instant::now() + Duration::from_millis(wait)))
     }
 
@@ -421,6 +434,9 @@ impl Actor {
         }
         if self.staff_changed {
             let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
+            if let Some(code) = &self.presence_code {
+                self.code_shown_until = code.changes_at(view.now);
+            }
             self.staff_views.send_replace(Arc::new(view));
             self.staff_changed = false;
         }
@@ -432,7 +448,10 @@ impl Actor {
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
-        let line = Activity { at: now_ms(), kind };
+        let line = Activity {
+            at: self.now_ms(),
+            kind,
+        };
         self.unsaved_activity.push(line.clone());
         self.activity.push_back(line);
         self.staff_changed = true;

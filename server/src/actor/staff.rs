@@ -1,6 +1,6 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
-//! open/close, announce, print — and the [`StaffView`] every staff screen is
-//! pushed.
+//! open/close, announce, print, the fairness rules — and the [`StaffView`]
+//! every staff screen is pushed.
 //!
 //! Each request is persisted before the queue changes, like every change the
 //! actor makes. A serve claims the student for the staff member who asked: the
@@ -18,7 +18,7 @@ use jqueue_shared::staff::{
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
-use super::{Actor, Notice, blocking, now_ms};
+use super::{Actor, Notice, blocking};
 use crate::domain::queue::{Finished, Rules, ServeError};
 use crate::store::HelpOutcome;
 use crate::store::print;
@@ -84,7 +84,7 @@ impl Actor {
                 };
             }
         };
-        let now = now_ms();
+        let now = self.now_ms();
         let session = self.config.session.clone();
         if let Err(e) = blocking(|| self.store.start_help(&session, staff, &entry, now)) {
             self.storage_failed(&e);
@@ -120,7 +120,7 @@ impl Actor {
         if self.queue.help_of(staff).is_none() {
             return StaffOutcome::NotHelping;
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let session = self.config.session.clone();
         if let Err(e) = blocking(|| self.store.finish_help(&session, staff, now)) {
             self.storage_failed(&e);
@@ -162,7 +162,7 @@ impl Actor {
         let Some(help) = self.queue.help_of(staff).cloned() else {
             return StaffOutcome::NotHelping;
         };
-        let now = now_ms();
+        let now = self.now_ms();
         let until = now + self.config.away_grace.as_millis() as i64;
         let session = self.config.session.clone();
         if let Err(e) = blocking(|| {
@@ -226,7 +226,7 @@ impl Actor {
                 },
             };
         }
-        let now = now_ms();
+        let now = self.now_ms();
         let session = self.config.session.clone();
         if let Err(e) = blocking(|| {
             self.store
@@ -255,7 +255,7 @@ impl Actor {
             return failed(&e);
         }
         if self.queue.is_open() != open {
-            self.queue.set_open(open, now_ms());
+            self.queue.set_open(open, self.now_ms());
             self.queue_changed = true;
             let staff = staff.to_string();
             self.record(if open {
@@ -278,6 +278,18 @@ impl Actor {
                 max_chars: MAX_TEXT_CHARS as u32,
             };
         }
+        let reached = self.broadcast(text.clone());
+        self.record(ActivityKind::Announced {
+            text,
+            staff: staff.to_string(),
+        });
+        StaffOutcome::Announced { reached }
+    }
+
+    /// Tells every signed-in student `text`, and keeps it for those who
+    /// sign in later; returns how many were reached. The text is not checked
+    /// here: a staff member's goes through [`Self::announce`] first.
+    fn broadcast(&mut self, text: String) -> u32 {
         // Kept so a restart shows it again; an announcement is news, not
         // queue state, so storage that fails (a full disk) is reported and
         // the students are told anyway.
@@ -297,20 +309,16 @@ impl Actor {
                         .deliver(Notice::Announcement(text.clone()), 0)
             })
             .count();
-        self.last_announcement = Some(text.clone());
-        self.record(ActivityKind::Announced {
-            text: text.to_string(),
-            staff: staff.to_string(),
-        });
-        StaffOutcome::Announced {
-            reached: reached as u32,
-        }
+        self.last_announcement = Some(text);
+        u32::try_from(reached).unwrap_or(u32::MAX)
     }
 
-    /// Changes the fairness rules at run time, re-orders the queue, and tells
-    /// every student the new rules in plain words. Not persisted: a restart
-    /// takes the rules from the command line and the config file.
+    /// Changes the fairness rules at run time, re-orders the queue, records
+    /// who changed them, and tells every student what changed in plain
+    /// words, as an announcement. Not persisted: a restart takes the rules
+    /// from the command line and the config file.
     fn set_rules(&mut self, staff: &Arc<str>, rules: FairnessRules) -> StaffOutcome {
+        let before = fairness(self.queue.rules());
         let new = Rules {
             first_timers_first: rules.first_timers_first,
             cooldown_ms: i64::from(rules.cooldown_mins) * 60_000,
@@ -322,11 +330,13 @@ impl Actor {
         }
         self.queue.set_rules(new);
         self.queue_changed = true;
-        let words = match rules.describe() {
-            Some(words) => format!("The queue's rules changed: {words}."),
-            None => "The queue's rules changed: first come, first served.".to_owned(),
-        };
-        self.announce(staff, &words);
+        self.record(ActivityKind::RulesChanged {
+            staff: staff.to_string(),
+            rules,
+        });
+        if let Some(words) = rules.announcement(&before) {
+            self.broadcast(words);
+        }
         StaffOutcome::RulesChanged(rules)
     }
 
@@ -345,6 +355,8 @@ impl Actor {
     /// O(`max_rows` + staff + [`MAX_ONLINE_LISTED`] + activity), whatever the
     /// size of the class (but for the count of online students).
     pub(super) fn staff_view(&self, max_rows: usize) -> StaffView {
+        // One reading: the code shown is the one current at `now`.
+        let now = self.now_ms();
         let rows = self
             .queue
             .entries()
@@ -398,7 +410,7 @@ impl Actor {
             course: self.config.course.clone(),
             session: self.config.session.clone(),
             open: self.queue.is_open(),
-            now: now_ms(),
+            now,
             waiting: self.queue.len() as u32,
             online_students: online_students as u32,
             helped_count: self.queue.helped_count() as u32,
@@ -412,10 +424,7 @@ impl Actor {
             announcement: self.last_announcement.as_deref().map(str::to_owned),
             port_note: self.config.port_note.clone(),
             rules: fairness(self.queue.rules()),
-            presence_code: self
-                .presence_code
-                .as_ref()
-                .map(|code| code.current(now_ms())),
+            presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
         }
     }
 }

@@ -12,7 +12,7 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
 
-use super::{Actor, JoinRequest, blocking, now_ms};
+use super::{Actor, JoinRequest, blocking};
 use crate::domain::queue::{Entry, JoinError};
 use crate::domain::rate::{ChangeAllowance, ChangeRate};
 
@@ -70,7 +70,7 @@ impl Actor {
                 };
             }
         }
-        let now = now_ms();
+        let now = self.now_ms();
         if !in_room {
             if let Err(refusal) = self.check_presence_code(username, peer, code.as_deref(), now) {
                 return refusal;

@@ -42,7 +42,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::actor::{Notice, NoticeSink, now_ms};
+use crate::actor::{Notice, NoticeSink};
+use crate::clock::Clock;
 use crate::domain::view::QueueSnapshot;
 
 /// Notices a connection holds before it drops new ones: a student gets a
@@ -58,6 +59,8 @@ pub(crate) struct Outbox {
     state: Mutex<Pending>,
     /// Wakes the handler when it has something to send or to finish sending.
     wake: Notify,
+    /// Dates the views this connection sends.
+    clock: Clock,
 }
 
 #[derive(Debug)]
@@ -157,7 +160,7 @@ pub(crate) enum Drained {
 impl Outbox {
     /// The outbox of a connection whose TLS session is `tls` (the handshake
     /// is driven by reading, see [`Outbox::poll_receive`]).
-    pub(crate) fn new(socket: TcpStream, mut tls: ServerConnection) -> Arc<Self> {
+    pub(crate) fn new(socket: TcpStream, mut tls: ServerConnection, clock: Clock) -> Arc<Self> {
         // rustls would stop taking plaintext past 64 KiB queued; `unsent`
         // already bounds what a connection holds (one batch), so don't let
         // the session refuse part of a frame.
@@ -166,6 +169,7 @@ impl Outbox {
             socket,
             state: Mutex::new(Pending::new(tls)),
             wake: Notify::new(),
+            clock,
         })
     }
 
@@ -248,7 +252,7 @@ impl Outbox {
             if let Some((username, snapshots)) = student {
                 // Cloned, not borrowed: the actor must not wait on this lock to publish.
                 let latest = snapshots.borrow().clone();
-                Self::queue_owed_view(&mut pending, username, &latest)?;
+                Self::queue_owed_view(&mut pending, username, &latest, self.clock.now_ms())?;
             }
             write_unsent(&self.socket, &mut pending)?;
         }
@@ -264,6 +268,7 @@ impl Outbox {
         pending: &mut Pending,
         username: &str,
         latest: &QueueSnapshot,
+        now: i64,
     ) -> Result<(), FrameError> {
         if !pending.view_owed || pending.closing || pending.awaiting_answer {
             return Ok(());
@@ -273,7 +278,7 @@ impl Outbox {
         // notice or an answer waits for is yet to be published, and the
         // fan-out will offer it.
         if latest.version() >= pending.next_version {
-            let frame = latest.frame_for(username, now_ms())?;
+            let frame = latest.frame_for(username, now)?;
             pending.next_version = latest.version() + 1;
             pending.seal(&frame);
         }
@@ -457,6 +462,8 @@ impl NoticeSink for Outbox {
 #[derive(Debug)]
 pub(crate) struct Fanout {
     shards: Box<[Mutex<HashMap<u64, Subscriber>>]>,
+    /// Dates the views.
+    clock: Clock,
 }
 
 #[derive(Debug, Clone)]
@@ -468,12 +475,13 @@ struct Subscriber {
 impl Fanout {
     /// A fan-out with as many shards (and tasks) as the current runtime has
     /// worker threads.
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(clock: Clock) -> Arc<Self> {
         let workers = tokio::runtime::Handle::current().metrics().num_workers();
         Arc::new(Self {
             shards: (0..workers.max(1))
                 .map(|_| Mutex::new(HashMap::new()))
                 .collect(),
+            clock,
         })
     }
 
@@ -524,7 +532,7 @@ impl Fanout {
                     .values()
                     .cloned(),
             );
-            let now = now_ms();
+            let now = self.clock.now_ms();
             for Subscriber { username, outbox } in students.drain(..) {
                 outbox.offer_view(&username, &snapshot, now);
                 // Let the worker's other tasks (the actor, a sign-in) in
@@ -578,7 +586,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let tls = ServerConnection::new(identity.config.clone()).unwrap();
-        let outbox = Outbox::new(server, tls);
+        let outbox = Outbox::new(server, tls, Clock::System);
 
         let connector =
             tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));

@@ -78,7 +78,7 @@ pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
         handle: handle.clone(),
         snapshots: server.snapshots.clone(),
         hashing: FairTurns::new(hashers, server.config.hashing_per_address),
-        fanout: Fanout::new(),
+        fanout: Fanout::new(server.config.clock),
         tls: server.tls.config.clone(),
     });
     // Dropped, and so stopped, when this function returns.
@@ -215,7 +215,7 @@ impl Handler {
         done: mpsc::Sender<()>,
     ) -> Result<Self, rustls::Error> {
         let tls = rustls::ServerConnection::new(shared.tls.clone())?;
-        let outbox = Outbox::new(socket, tls);
+        let outbox = Outbox::new(socket, tls, shared.config.clock);
         let shutdown = shared.handle.shutdown_signal();
         Ok(Self {
             shared,
