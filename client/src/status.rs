@@ -313,7 +313,9 @@ pub enum StatusError {
         presented: Fingerprint,
         known_servers: Option<std::path::PathBuf>,
     },
-    #[error("{server} did not accept the stored sign-in for {username}: run jqueue to sign in again")]
+    #[error(
+        "{server} did not accept the stored sign-in for {username}: run jqueue to sign in again"
+    )]
     TokenRefused { server: String, username: String },
     #[error("cannot reach {server}: {reason}")]
     Unreachable { server: String, reason: String },
@@ -344,8 +346,6 @@ pub struct StandingTracker {
     /// For messages: the server as the student named it, and the username.
     server: String,
     username: String,
-    /// The latest view on this connection (none before the first).
-    view: Option<QueueView>,
     /// Staff called the student, and no view since has them in line.
     your_turn: bool,
 }
@@ -355,7 +355,6 @@ impl StandingTracker {
         Self {
             server,
             username,
-            view: None,
             your_turn: false,
         }
     }
@@ -366,28 +365,21 @@ impl StandingTracker {
         match event {
             // A fresh sign-in: the server tells again of a help in progress
             // (before its first view), so nothing older carries over.
-            NetEvent::SignedIn { .. } => {
-                self.view = None;
-                self.your_turn = false;
-            }
+            NetEvent::SignedIn { .. } => self.your_turn = false,
+            // Every line comes from a view: only a view has the numbers.
             NetEvent::View(view) => {
                 if view.you.is_some() {
                     self.your_turn = false;
                 }
-                self.view = Some(view);
-                return Ok(self.progress());
+                return Ok(Progress::Line(StatusLine::of(&view, self.your_turn)));
             }
-            NetEvent::BeingHelped { .. } => {
-                self.your_turn = true;
-                return Ok(self.progress());
-            }
-            // The view that follows tells where they stand now (away, or
-            // not in line); the one before still shows them waiting.
+            // Each of these changed the queue, and the view that shows it
+            // follows (or, for a help in progress told at sign-in, is the
+            // first): the line waits for it rather than show the turn with
+            // the old queue's numbers and then again with the new.
+            NetEvent::BeingHelped { .. } => self.your_turn = true,
             NetEvent::Removed { .. } | NetEvent::NotHere { .. } => self.your_turn = false,
-            NetEvent::Disconnected { reason, .. } => {
-                self.view = None;
-                return Ok(Progress::Lost(reason));
-            }
+            NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
             NetEvent::UnknownServer { fingerprint } => {
                 return Err(StatusError::UnknownServer {
                     server: self.server.clone(),
@@ -426,12 +418,6 @@ impl StandingTracker {
             | NetEvent::ShuttingDown => {}
         }
         Ok(Progress::Quiet)
-    }
-
-    fn progress(&self) -> Progress {
-        self.view.as_ref().map_or(Progress::Quiet, |view| {
-            Progress::Line(StatusLine::of(view, self.your_turn))
-        })
     }
 
     fn stopped(&self, reason: StopReason) -> String {
@@ -512,9 +498,12 @@ pub async fn run(
     let result = if watch {
         follow(&mut tracker, &mut events, format, out).await
     } else {
-        timeout(ONE_SHOT_PATIENCE, once(&mut tracker, &mut events, format, out))
-            .await
-            .unwrap_or(Err(StatusError::NoAnswer { server }))
+        timeout(
+            ONE_SHOT_PATIENCE,
+            once(&mut tracker, &mut events, format, out),
+        )
+        .await
+        .unwrap_or(Err(StatusError::NoAnswer { server }))
     };
     // Close the connection cleanly: the server sees a deliberate goodbye.
     let _ = commands.send(NetCommand::Quit);
@@ -617,7 +606,12 @@ mod tests {
     #[test]
     fn each_view_maps_to_a_state_and_an_exit_status() {
         let cases = [
-            (view(Some((3, Some(720))), 7, true), false, Standing::Waiting, 0),
+            (
+                view(Some((3, Some(720))), 7, true),
+                false,
+                Standing::Waiting,
+                0,
+            ),
             (view(Some((3, None)), 7, false), false, Standing::Waiting, 0),
             (away(1, 4), false, Standing::Away, 0),
             (view(None, 4, true), true, Standing::YourTurn, 0),
@@ -657,7 +651,8 @@ mod tests {
     #[test]
     fn json_carries_every_key_with_null_where_it_does_not_apply() {
         let waiting = StatusLine::of(&view(Some((3, Some(720))), 7, true), false);
-        let json: serde_json::Value = serde_json::from_str(&LineFormat::Json.write(&waiting)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&LineFormat::Json.write(&waiting)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"state": "waiting", "pos": 3, "len": 7, "eta_secs": 720, "open": true})
@@ -702,7 +697,10 @@ mod tests {
     #[test]
     fn bad_templates_are_refused_with_the_reason() {
         let err = "OH {x}".parse::<Template>().unwrap_err();
-        assert!(err.contains("unknown placeholder {x}") && err.contains("{pos}"), "{err}");
+        assert!(
+            err.contains("unknown placeholder {x}") && err.contains("{pos}"),
+            "{err}"
+        );
         let err = "{POS}".parse::<Template>().unwrap_err();
         assert!(err.contains("{POS}"), "{err}");
         let err = "OH {pos".parse::<Template>().unwrap_err();
@@ -743,12 +741,16 @@ mod tests {
         // A later view without them keeps the turn; one with them ends it.
         let line = line_of(t.apply(NetEvent::View(view(None, 3, true))).unwrap());
         assert_eq!(line.standing, Standing::YourTurn);
-        let line = line_of(t.apply(NetEvent::View(view(Some((2, None)), 3, true))).unwrap());
+        let line = line_of(
+            t.apply(NetEvent::View(view(Some((2, None)), 3, true)))
+                .unwrap(),
+        );
         assert_eq!(line.standing, Standing::Waiting);
         assert_eq!(line.pos, Some(2));
-        // Called during a view: at once.
-        let line = line_of(t.apply(called).unwrap());
-        assert_eq!(line.standing, Standing::YourTurn);
+        // Called while in line: shown with the view that follows.
+        assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!((line.standing, line.len), (Standing::YourTurn, Some(2)));
         // Not here: the view that follows says away.
         let not_here = NetEvent::NotHere {
             at: 0,
@@ -760,8 +762,8 @@ mod tests {
             line_of(t.apply(NetEvent::View(away(1, 3))).unwrap()).standing,
             Standing::Away
         );
-        // A drop forgets the view; a new sign-in without a help in progress
-        // is not their turn any more.
+        // After a drop, a new sign-in without a help in progress is not
+        // their turn any more.
         let lost = t
             .apply(NetEvent::Disconnected {
                 reason: Disconnect::Closed,
@@ -788,7 +790,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("lab:7420") && err.contains("run jqueue once") && err.contains("--fingerprint"),
+            err.contains("lab:7420")
+                && err.contains("run jqueue once")
+                && err.contains("--fingerprint"),
             "{err}"
         );
         assert!(!err.contains('\n'));

@@ -138,7 +138,12 @@ pub fn server_addr(addr: SocketAddr) -> ServerAddr {
 
 /// Stores `token` for `username` in the client data directory `home`, for
 /// the server at `addr`, as a password sign-in in `jqueue` leaves it.
-pub fn store_token(home: &Path, addr: SocketAddr, username: &str, token: &SessionToken) -> Result<()> {
+pub fn store_token(
+    home: &Path,
+    addr: SocketAddr,
+    username: &str,
+    token: &SessionToken,
+) -> Result<()> {
     TokenStore::for_server(home, &server_addr(addr))
         .save(username, token)
         .context("saving the token")

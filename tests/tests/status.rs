@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context as _, Result};
-use jqueue_shared::{ClientMsg, ProtocolError, ServerMsg, SessionToken, SignInResult};
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+use jqueue_shared::{ClientMsg, ProtocolError, ServerMsg, SessionToken, SignInResult};
 use jqueue_tests::{
     PATIENCE, Student, TestServer, client_binary, store_token, test_config, trust_in_home,
 };
@@ -93,7 +93,11 @@ async fn in_line_is_exit_0_as_words_json_or_format() -> Result<()> {
     let home = home_of(&bob, server.addr)?;
 
     let ran = run(status(home.path(), server.addr, "bob", &[])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "#2 of 2\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(0), "#2 of 2\n"),
+        "{ran:?}"
+    );
     assert_eq!(ran.stderr, "");
 
     let ran = run(status(home.path(), server.addr, "bob", &["--json"])?).await?;
@@ -105,7 +109,11 @@ async fn in_line_is_exit_0_as_words_json_or_format() -> Result<()> {
 
     let format = ["--format", "OH {pos}/{len} {state} {{x}}"];
     let ran = run(status(home.path(), server.addr, "bob", &format)?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "OH 2/2 waiting {x}\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(0), "OH 2/2 waiting {x}\n"),
+        "{ran:?}"
+    );
 
     // Three runs as bob, and bob's own connection is still signed in.
     ann.cancel().await?;
@@ -123,10 +131,17 @@ async fn called_and_away_are_in_line_too() -> Result<()> {
     let mut ben = Student::register(server.addr, "ben").await?;
     ben.ask_for_help("stuck too").await?;
     let home = home_of(&ann, server.addr)?;
-    assert!(matches!(server.serve(Some("ann")).await, StaffOutcome::Served { .. }));
+    assert!(matches!(
+        server.serve(Some("ann")).await,
+        StaffOutcome::Served { .. }
+    ));
 
     let ran = run(status(home.path(), server.addr, "ann", &[])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "your turn\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(0), "your turn\n"),
+        "{ran:?}"
+    );
     let ran = run(status(home.path(), server.addr, "ann", &["--json"])?).await?;
     assert_eq!(
         parse_json(&ran)?,
@@ -143,7 +158,13 @@ async fn called_and_away_are_in_line_too() -> Result<()> {
         (&json!("away"), &json!(1), &json!(2)),
         "{json}"
     );
-    let ran = run(status(home.path(), server.addr, "ann", &["--format", "{state} {pos}"])?).await?;
+    let ran = run(status(
+        home.path(),
+        server.addr,
+        "ann",
+        &["--format", "{state} {pos}"],
+    )?)
+    .await?;
     assert_eq!(ran.stdout, "away 1\n");
     server.stop().await
 }
@@ -157,13 +178,33 @@ async fn not_in_line_and_queue_closed_are_exit_1() -> Result<()> {
     let home = home_of(&carl, server.addr)?;
 
     let ran = run(status(home.path(), server.addr, "carl", &[])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(1), "not in line\n"), "{ran:?}");
-    let ran = run(status(home.path(), server.addr, "carl", &["--format", "OH {pos}/{len}"])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(1), "OH -/1\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(1), "not in line\n"),
+        "{ran:?}"
+    );
+    let ran = run(status(
+        home.path(),
+        server.addr,
+        "carl",
+        &["--format", "OH {pos}/{len}"],
+    )?)
+    .await?;
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(1), "OH -/1\n"),
+        "{ran:?}"
+    );
 
-    server.professor(StaffRequest::SetOpen { open: false }).await;
+    server
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
     let ran = run(status(home.path(), server.addr, "carl", &[])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(1), "queue closed\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(1), "queue closed\n"),
+        "{ran:?}"
+    );
     let ran = run(status(home.path(), server.addr, "carl", &["--json"])?).await?;
     assert_eq!(
         parse_json(&ran)?,
@@ -172,7 +213,11 @@ async fn not_in_line_and_queue_closed_are_exit_1() -> Result<()> {
     // Closed does not hide a place already held.
     let home = home_of(&dee, server.addr)?;
     let ran = run(status(home.path(), server.addr, "dee", &[])?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "#1 of 1\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(0), "#1 of 1\n"),
+        "{ran:?}"
+    );
     server.stop().await
 }
 
@@ -207,7 +252,11 @@ async fn errors_are_exit_2_with_one_line_saying_what_to_do() -> Result<()> {
     // ... unless its key is given.
     let pinned = ["--fingerprint", &server.fingerprint.to_string()];
     let ran = run(status(home.path(), server.addr, "eve", &pinned)?).await?;
-    assert_eq!((ran.code, ran.stdout.as_str()), (Some(1), "not in line\n"), "{ran:?}");
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(1), "not in line\n"),
+        "{ran:?}"
+    );
 
     // A token the server does not know.
     let home = tempfile::tempdir()?;
@@ -217,9 +266,18 @@ async fn errors_are_exit_2_with_one_line_saying_what_to_do() -> Result<()> {
     assert_error(&ran, "sign in again");
 
     // A mistyped placeholder: refused before connecting.
-    let ran = run(status(home.path(), server.addr, "eve", &["--format", "{pos}/{lenght}"])?).await?;
+    let ran = run(status(
+        home.path(),
+        server.addr,
+        "eve",
+        &["--format", "{pos}/{lenght}"],
+    )?)
+    .await?;
     assert_eq!(ran.code, Some(2), "{ran:?}");
-    assert!(ran.stderr.contains("unknown placeholder {lenght}"), "{ran:?}");
+    assert!(
+        ran.stderr.contains("unknown placeholder {lenght}"),
+        "{ran:?}"
+    );
     assert_eq!(ran.stdout, "");
 
     // Nothing listening.
@@ -253,7 +311,10 @@ async fn watch_prints_a_line_per_change_it_shows_and_no_other() -> Result<()> {
         "ann",
         &["--watch", "--format", "{state} {pos}/{len}"],
     )?;
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
     assert_eq!(next_line(&mut lines).await?, "waiting 1/1");
 
@@ -262,12 +323,20 @@ async fn watch_prints_a_line_per_change_it_shows_and_no_other() -> Result<()> {
     assert_eq!(next_line(&mut lines).await?, "waiting 1/2");
 
     // A new view that changes nothing the line shows: no line.
-    server.professor(StaffRequest::SetOpen { open: false }).await;
+    server
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
     ben.view_where(|v| !v.open).await?;
     // The next line is the next change's, not a repeat.
     ben.cancel().await?;
     assert_eq!(next_line(&mut lines).await?, "waiting 1/1");
-    assert!(matches!(server.serve(Some("ann")).await, StaffOutcome::Served { student_online: true, .. }));
+    assert!(matches!(
+        server.serve(Some("ann")).await,
+        StaffOutcome::Served {
+            student_online: true,
+            ..
+        }
+    ));
     assert_eq!(next_line(&mut lines).await?, "your-turn -/0");
     // ann's own screen was called too: following took nothing from it.
     ann.recv_until(|m| matches!(m, ServerMsg::BeingHelped { .. }))
