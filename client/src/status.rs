@@ -363,9 +363,6 @@ impl StandingTracker {
     /// student to do something first.
     pub fn apply(&mut self, event: NetEvent) -> Result<Progress, StatusError> {
         match event {
-            // A fresh sign-in: the server tells again of a help in progress
-            // (before its first view), so nothing older carries over.
-            NetEvent::SignedIn { .. } => self.your_turn = false,
             // Every line comes from a view: only a view has the numbers.
             NetEvent::View(view) => {
                 if view.you.is_some() {
@@ -373,12 +370,16 @@ impl StandingTracker {
                 }
                 return Ok(Progress::Line(StatusLine::of(&view, self.your_turn)));
             }
-            // Each of these changed the queue, and the view that shows it
+            // Each notice changed the queue, and the view that shows it
             // follows (or, for a help in progress told at sign-in, is the
             // first): the line waits for it rather than show the turn with
             // the old queue's numbers and then again with the new.
             NetEvent::BeingHelped { .. } => self.your_turn = true,
-            NetEvent::Removed { .. } | NetEvent::NotHere { .. } => self.your_turn = false,
+            // A fresh sign-in forgets an old turn too: the server tells
+            // again of a help still in progress.
+            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::SignedIn { .. } => {
+                self.your_turn = false;
+            }
             NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
             NetEvent::UnknownServer { fingerprint } => {
                 return Err(StatusError::UnknownServer {
@@ -430,10 +431,9 @@ impl StandingTracker {
                  use the jqueue that goes with the server",
                 jqueue_shared::PROTOCOL_VERSION
             ),
-            StopReason::SignedInElsewhere => format!(
-                "{username} signed in to {server} somewhere else (a jqueue screen?): \
-                 stopped rather than push it out"
-            ),
+            StopReason::SignedInElsewhere => {
+                format!("{server} ended this connection: {username} signed in somewhere else")
+            }
             StopReason::InvalidUsername => {
                 format!("{server} does not accept the username {username}")
             }
