@@ -15,6 +15,8 @@ use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 use jqueue_shared::validate::is_valid_username;
 use jqueue_shared::{DEFAULT_PORT, Fingerprint};
 
+use crate::status::Template;
+
 /// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`
 #[derive(Debug, Parser)]
 #[command(
@@ -31,16 +33,17 @@ pub struct Cli {
         long,
         value_name = "HOST[:PORT]",
         env = "JQUEUE_SERVER",
-        default_value = "127.0.0.1:7420"
+        default_value = "127.0.0.1:7420",
+        global = true
     )]
     pub server: ServerAddr,
 
     /// Your username [default: your login name].
-    #[arg(long, value_name = "NAME", value_parser = parse_username)]
+    #[arg(long, value_name = "NAME", value_parser = parse_username, global = true)]
     pub user: Option<String>,
 
     /// Where jqueue keeps its sign-in token and log [default: the platform data dir].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
     /// Do not ring the terminal bell when it is your turn (or, with
@@ -55,17 +58,60 @@ pub struct Cli {
 
     /// The server's key, SHA256:KEY as the staff screen shows it: connect only
     /// if it matches, without asking.
-    #[arg(long, value_name = "SHA256:KEY", env = "JQUEUE_FINGERPRINT")]
+    #[arg(
+        long,
+        value_name = "SHA256:KEY",
+        env = "JQUEUE_FINGERPRINT",
+        global = true
+    )]
     pub fingerprint: Option<Fingerprint>,
 }
 
 /// What `jqueue` does instead of opening the screen.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print where you stand in line as one line, for a tmux status bar, a
+    /// shell prompt or a script, and exit: 0 in line, 1 not in line, 2 error.
+    #[command(long_about = STATUS_ABOUT)]
+    Status(StatusArgs),
     /// Print the manual page (roff), e.g. `jqueue man | man -l -`.
     Man(ManArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+}
+
+const STATUS_ABOUT: &str = "\
+Print where you stand in line as one line, for a tmux status bar, a shell \
+prompt or a script, and exit: 0 in line (waiting, your turn, or away with \
+your place kept), 1 not in line (or the queue is closed), 2 error.
+
+It signs in with the token a full `jqueue` stored and never asks anything: \
+run `jqueue` once first to sign in and to trust the server's key (or pass \
+--fingerprint). A jqueue screen you have open elsewhere stays signed in.
+
+The default line reads `#3 of 7 · about 10–15 min`, `your turn`, \
+`#1 of 7 · away`, `not in line` or `queue closed`.";
+
+/// `jqueue status [--json | --format FMT] [--watch]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// Print one JSON object: state (waiting, your-turn, away, not-in-line,
+    /// closed; offline with --watch), pos, len, eta_secs and open, null
+    /// where they do not apply.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Print FMT with {pos}, {len}, {eta} and {state} filled in ({{ and }}
+    /// for braces), e.g. "OH {pos}/{len}". {pos} and {eta} are "-" when
+    /// they do not apply.
+    #[arg(long, value_name = "FMT")]
+    pub format: Option<Template>,
+
+    /// Keep running and print a new line whenever it changes (as the
+    /// server pushes changes). If the connection drops, print "offline"
+    /// (state offline) and reconnect.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Everything the client needs to know, checked.

@@ -14,6 +14,8 @@
 //! - [`logging`]: diagnostics to a file in the data dir, never the terminal.
 //! - [`event_loop`]: joins terminal, network and timer events to the app, generic
 //!   over the ratatui backend so tests drive the whole client.
+//! - [`status`]: `jqueue status`, where the student stands as one line of
+//!   text (no screen), over the same network task.
 
 pub mod alert;
 pub mod app;
@@ -23,6 +25,7 @@ pub mod keys;
 pub mod logging;
 pub mod net;
 pub mod staff;
+pub mod status;
 pub mod token_store;
 pub mod trust;
 pub mod ui;

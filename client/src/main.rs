@@ -1,21 +1,24 @@
 //! `jqueue`: check the command line (errors before the TUI starts), log to a
 //! file, take over the terminal, run, and always give the terminal back.
-//! `jqueue man` and `jqueue completions SHELL` print and exit instead.
+//! `jqueue man` and `jqueue completions SHELL` print and exit instead, and
+//! `jqueue status` prints a line (or, with `--watch`, lines) without a screen.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
-use jqueue_client::cli::{Cli, Command};
+use jqueue_client::cli::{Cli, Command, StatusArgs};
+use jqueue_client::status::LineFormat;
 use jqueue_shared::manual::{write_completions, write_man};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(command) = &cli.command {
+    let mut cli = Cli::parse();
+    if let Some(command) = cli.command.take() {
         let out = &mut std::io::stdout().lock();
         let written = match command {
-            Command::Man(args) => write_man(Cli::command(), args, out),
-            Command::Completions(args) => write_completions(Cli::command(), args, out),
+            Command::Status(args) => return status(cli, args).await,
+            Command::Man(args) => write_man(Cli::command(), &args, out),
+            Command::Completions(args) => write_completions(Cli::command(), &args, out),
         };
         return match written {
             Ok(()) => ExitCode::SUCCESS,
@@ -58,6 +61,36 @@ async fn main() -> ExitCode {
             tracing::error!("{e:#}");
             eprintln!("jqueue: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `jqueue status`: exit 0 in line, 1 not in line, 2 on any error (with one
+/// line on stderr saying what to do).
+async fn status(cli: Cli, args: StatusArgs) -> ExitCode {
+    const ERROR: u8 = 2;
+    let config = match cli.into_config(|var| std::env::var(var).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jqueue: {e}");
+            return ExitCode::from(ERROR);
+        }
+    };
+    // A status line must come even where the log cannot be written.
+    let _log = jqueue_client::logging::init(&config.data_dir).ok();
+    let unicode = jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok());
+    let format = match (args.json, args.format) {
+        (true, _) => LineFormat::Json,
+        (false, Some(template)) => LineFormat::Template { template, unicode },
+        (false, None) => LineFormat::Words { unicode },
+    };
+    let out = &mut std::io::stdout().lock();
+    match jqueue_client::status::run(config, &format, args.watch, out).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::warn!("status: {e}");
+            eprintln!("jqueue: {e}");
+            ExitCode::from(ERROR)
         }
     }
 }

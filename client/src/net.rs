@@ -13,7 +13,9 @@
 //!
 //! With `--staff` it also asks for the staff view after every sign-in and
 //! carries staff requests and their outcomes; a server that says the account
-//! is not staff stops it for good.
+//! is not staff stops it for good. For `jqueue status` ([`spawn_follower`])
+//! it signs in with the token only to follow the student's standing, so the
+//! student's own screen, open elsewhere, stays signed in.
 
 use std::fmt;
 use std::sync::Arc;
@@ -207,17 +209,31 @@ pub struct NetConfig {
     pub staff: bool,
 }
 
-/// Starts the network task on the current tokio runtime.
-pub fn spawn(
-    config: NetConfig,
-) -> (
+/// The network task's two channels and its handle.
+pub type NetTaskParts = (
     mpsc::UnboundedSender<NetCommand>,
     mpsc::Receiver<NetEvent>,
     tokio::task::JoinHandle<()>,
-) {
+);
+
+/// Starts the network task on the current tokio runtime.
+pub fn spawn(config: NetConfig) -> NetTaskParts {
+    start(config, false)
+}
+
+/// Starts a network task that signs in with the stored token only to
+/// follow the student's standing ([`ClientMsg::Follow`]): views and "your
+/// turn" come as usual, requests are not carried, and the student's own
+/// screen is not pushed out. Without a token (or with a refused one) the
+/// server's question for a password comes out as [`NetEvent::NeedPassword`].
+pub fn spawn_follower(config: NetConfig) -> NetTaskParts {
+    start(config, true)
+}
+
+fn start(config: NetConfig, follower: bool) -> NetTaskParts {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::channel(64);
-    let task = tokio::spawn(run(config, command_rx, event_tx));
+    let task = tokio::spawn(converse_until_done(config, follower, command_rx, event_tx));
     (command_tx, event_rx, task)
 }
 
@@ -229,9 +245,19 @@ pub async fn run(
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
 ) {
+    converse_until_done(config, false, commands, events).await;
+}
+
+async fn converse_until_done(
+    config: NetConfig,
+    follower: bool,
+    commands: mpsc::UnboundedReceiver<NetCommand>,
+    events: mpsc::Sender<NetEvent>,
+) {
     let mut task = NetTask {
         token: config.tokens.load(&config.username),
         config,
+        follower,
         commands,
         events,
         nonce: 0,
@@ -313,6 +339,8 @@ enum Stage {
 
 struct NetTask {
     config: NetConfig,
+    /// Sign in only to follow (see [`spawn_follower`]).
+    follower: bool,
     token: Option<SessionToken>,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
@@ -550,6 +578,7 @@ impl NetTask {
     /// who we are and let the server ask for a password.
     async fn start_sign_in(&mut self, conn: &mut Conn) -> Step {
         let (msg, stage) = match self.token {
+            Some(token) if self.follower => (ClientMsg::Follow { token }, Stage::Resuming),
             Some(token) => (ClientMsg::Resume { token }, Stage::Resuming),
             None => (
                 ClientMsg::Identify {
@@ -617,6 +646,11 @@ impl NetTask {
     }
 
     async fn on_command(&mut self, conn: &mut Conn, command: Option<NetCommand>) -> Step {
+        if self.follower && !matches!(command, None | Some(NetCommand::Quit)) {
+            // A follower watches: the server would close on any request.
+            tracing::debug!(?command, "dropped: only following");
+            return Step::Continue;
+        }
         let msg = match command {
             None | Some(NetCommand::Quit) => return Step::End(Outcome::Quit),
             Some(NetCommand::Login(Password(password)))

@@ -276,6 +276,9 @@ mod tests {
             ClientMsg::Resume {
                 token: SessionToken([7; 16]),
             },
+            ClientMsg::Follow {
+                token: SessionToken([8; 16]),
+            },
             ClientMsg::AskForHelp {
                 description: "segfault ✨".into(),
                 location: "lab 3".into(),

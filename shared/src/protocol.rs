@@ -15,7 +15,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;
@@ -65,6 +65,15 @@ pub enum ClientMsg {
     },
     /// Sign in again with a token from an earlier sign-in.
     Resume {
+        token: SessionToken,
+    },
+    /// Sign in with a token only to follow where this student stands
+    /// (`jqueue status`). Answered like `Resume`; then the server pushes the
+    /// student's views and [`ServerMsg::BeingHelped`] as it does to their
+    /// screen. A follower is not the student being online: it neither
+    /// pushes out nor is pushed out by their screen, takes none of the news
+    /// kept for their return, and may send nothing but heartbeats.
+    Follow {
         token: SessionToken,
     },
     /// Join the queue.

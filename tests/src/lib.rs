@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use jqueue_client::cli::ServerAddr;
-use jqueue_client::trust::{Refusal, Trust};
+use jqueue_client::token_store::TokenStore;
+use jqueue_client::trust::{KnownServers, Refusal, Trust};
 use jqueue_server::{Server, ServerConfig, ServerHandle};
 use jqueue_shared::Fingerprint;
 use jqueue_shared::codec::{FrameError, FrameReader, write_frame};
@@ -133,6 +134,33 @@ pub fn server_addr(addr: SocketAddr) -> ServerAddr {
         host: addr.ip().to_string(),
         port: addr.port(),
     }
+}
+
+/// Stores `token` for `username` in the client data directory `home`, for
+/// the server at `addr`, as a password sign-in in `jqueue` leaves it.
+pub fn store_token(
+    home: &Path,
+    addr: SocketAddr,
+    username: &str,
+    token: &SessionToken,
+) -> Result<()> {
+    TokenStore::for_server(home, &server_addr(addr))
+        .save(username, token)
+        .context("saving the token")
+}
+
+/// Writes the key of the server the kit started at `addr` into `home`'s
+/// known_servers, as answering y to the client's trust prompt leaves it.
+pub fn trust_in_home(home: &Path, addr: SocketAddr) -> Result<()> {
+    let fingerprint = fingerprints()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&addr)
+        .cloned()
+        .with_context(|| format!("no server started by the test kit at {addr}"))?;
+    KnownServers::in_dir(home)
+        .remember(&server_addr(addr).to_string(), &fingerprint)
+        .context("writing known_servers")
 }
 
 /// A TLS connection to `addr` with `trust`.

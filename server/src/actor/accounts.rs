@@ -360,11 +360,12 @@ impl Actor {
         &mut self,
         token: &SessionToken,
         peer: SocketAddr,
+        follower: bool,
     ) -> Result<Option<String>, Unavailable> {
         let digest = auth::token_digest(token);
         let now = self.now_ms();
         let owner = blocking(|| self.store.token_owner(&digest, now))?;
-        if let Some(username) = &owner {
+        if let Some(username) = owner.as_ref().filter(|_| !follower) {
             let _ = blocking(|| {
                 self.store
                     .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)

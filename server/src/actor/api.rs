@@ -259,14 +259,23 @@ impl ServerHandle {
         .await
     }
 
-    /// The account a live token belongs to.
+    /// The account a live token belongs to. A `follower` (`jqueue status`)
+    /// is not a sign-in: it is neither noted as the account's last sign-in
+    /// nor shown in the activity pane, which a status bar asking every few
+    /// seconds would otherwise fill.
     pub async fn resume(
         &self,
         token: SessionToken,
         peer: SocketAddr,
+        follower: bool,
     ) -> Result<Result<Option<String>, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::Resume { token, peer, reply })
-            .await
+        self.ask(|reply| Command::Resume {
+            token,
+            peer,
+            follower,
+            reply,
+        })
+        .await
     }
 
     /// Revokes a token. Does not wait for the answer.
@@ -286,6 +295,19 @@ impl ServerHandle {
     /// The connection `id` of `username` has gone. Does not wait.
     pub async fn detach(&self, username: Arc<str>, id: u64) {
         let _ = self.commands.send(Command::Detach { username, id }).await;
+    }
+
+    /// A connection that only follows where its student stands (`jqueue
+    /// status`): it is told what their screen is told of their turn, and
+    /// is not them being online.
+    pub async fn follow(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
+        self.ask(|reply| Command::Follow { connection, reply })
+            .await
+    }
+
+    /// The following connection `id` of `username` has gone. Does not wait.
+    pub async fn unfollow(&self, username: Arc<str>, id: u64) {
+        let _ = self.commands.send(Command::Unfollow { username, id }).await;
     }
 
     // --- a student's requests -------------------------------------------------

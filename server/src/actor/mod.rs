@@ -85,6 +85,7 @@ pub(crate) enum Command {
     Resume {
         token: SessionToken,
         peer: SocketAddr,
+        follower: bool,
         reply: oneshot::Sender<Result<Option<String>, Unavailable>>,
     },
     Logout {
@@ -102,6 +103,14 @@ pub(crate) enum Command {
         reply: oneshot::Sender<AttachOutcome>,
     },
     Detach {
+        username: Arc<str>,
+        id: u64,
+    },
+    Follow {
+        connection: Connection,
+        reply: oneshot::Sender<AttachOutcome>,
+    },
+    Unfollow {
         username: Arc<str>,
         id: u64,
     },
@@ -542,8 +551,13 @@ impl Actor {
                 let _ =
                     reply.send(self.register(username, peer, &password_phc, reset_code.as_ref()));
             }
-            Command::Resume { token, peer, reply } => {
-                let _ = reply.send(self.resume(&token, peer));
+            Command::Resume {
+                token,
+                peer,
+                follower,
+                reply,
+            } => {
+                let _ = reply.send(self.resume(&token, peer, follower));
             }
             Command::Logout { token } => self.logout(&token),
             Command::IsStaff { username, reply } => {
@@ -556,6 +570,10 @@ impl Actor {
                 let _ = reply.send(self.attach(connection));
             }
             Command::Detach { username, id } => self.detach(&username, id),
+            Command::Follow { connection, reply } => {
+                let _ = reply.send(self.follow(connection));
+            }
+            Command::Unfollow { username, id } => self.unfollow(&username, id),
             Command::Join {
                 username,
                 request,

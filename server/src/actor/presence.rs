@@ -1,5 +1,6 @@
 //! Presence: which accounts are signed in, on which connection and how they
-//! came in, and what a student missed while offline.
+//! came in, what a student missed while offline, and which connections
+//! follow a student's standing without being them (`jqueue status`).
 //!
 //! A student who is served, removed or marked not here while offline (or
 //! whose connection could not take the notice) is told again when they next
@@ -20,6 +21,11 @@ use super::{Actor, AttachOutcome, Connection, Notice};
 /// miss that still matters (the latest tells where they stand).
 const MAX_MISSED: usize = 4;
 
+/// Following connections per student: a status bar, a prompt and a script
+/// or two, on a couple of machines. More are refused (as a full server),
+/// so no account can make the server hold connections without bound.
+pub(super) const MAX_FOLLOWERS: usize = 8;
+
 #[derive(Debug, Default)]
 pub(super) struct Presence {
     pub(super) online: HashMap<Arc<str>, Online>,
@@ -30,6 +36,10 @@ pub(super) struct Presence {
     /// `--max-online-per-address`: one host's sock puppets cannot fill the
     /// server.
     per_address: HashMap<IpAddr, usize>,
+    /// `jqueue status` connections, by student. Not online: they are told
+    /// of the student's turn, never counted, listed or pushed out by (or
+    /// pushing out) the student's own connection.
+    followers: HashMap<Arc<str>, Vec<Connection>>,
 }
 
 /// A signed-in connection.
@@ -123,6 +133,42 @@ impl Actor {
         AttachOutcome::Attached
     }
 
+    /// A connection that follows `username`'s standing: told of a help in
+    /// progress now, and of every turn notice from now on.
+    pub(super) fn follow(&mut self, connection: Connection) -> AttachOutcome {
+        if !self.may_sign_in(&connection.username) {
+            return AttachOutcome::NotOnRoster;
+        }
+        let followers = self
+            .presence
+            .followers
+            .entry(connection.username.clone())
+            .or_default();
+        if followers.len() >= MAX_FOLLOWERS {
+            return AttachOutcome::ServerFull;
+        }
+        if let Some(help) = self.queue.help_for(&connection.username) {
+            connection.notices.deliver(
+                Notice::BeingHelped {
+                    by: help.staff.clone(),
+                    at: help.served_at,
+                },
+                0,
+            );
+        }
+        followers.push(connection);
+        AttachOutcome::Attached
+    }
+
+    pub(super) fn unfollow(&mut self, username: &Arc<str>, id: u64) {
+        if let Some(followers) = self.presence.followers.get_mut(username) {
+            followers.retain(|f| f.id != id);
+            if followers.is_empty() {
+                self.presence.followers.remove(username);
+            }
+        }
+    }
+
     pub(super) fn detach(&mut self, username: &Arc<str>, id: u64) {
         let current = self.presence.online.get(username);
         if current.is_some_and(|o| o.connection.id == id) {
@@ -153,6 +199,11 @@ impl Actor {
                 .notices
                 .deliver(notice.clone(), views_from)
         });
+        // Followers hear it as well, and keep nothing: each one that comes
+        // later asks afresh.
+        for follower in self.presence.followers.get(username).into_iter().flatten() {
+            follower.notices.deliver(notice.clone(), views_from);
+        }
         // Being helped is told from the queue itself on the next sign-in.
         if !delivered && !matches!(notice, Notice::BeingHelped { .. }) {
             let missed = self.presence.missed.entry(username.clone()).or_default();

@@ -2,7 +2,8 @@
 //!
 //! A handler walks a connection through the handshake and sign-in, then relays
 //! between the student and the actor: requests go to the actor, answers and
-//! notices come back. Views do not pass through the handler: the fan-out
+//! notices come back (a connection that signed in with `Follow`, for
+//! `jqueue status`, only listens). Views do not pass through the handler: the fan-out
 //! ([`crate::net::fanout`]) writes them, and wakes the handler only for what it
 //! cannot finish itself. Handlers hold no queue state of their own and never
 //! hash on an async worker. Limits live here: the pre-authentication timeout,
@@ -166,6 +167,8 @@ enum SignIn {
     Done {
         username: Arc<str>,
         token: SessionToken,
+        /// Only following the student's standing (`ClientMsg::Follow`).
+        follower: bool,
     },
     /// Close the connection (the reason has been sent, or the peer left).
     Close,
@@ -179,6 +182,7 @@ enum Verdict {
         token: SessionToken,
         /// How they signed in, for staff.
         origin: String,
+        follower: bool,
     },
     /// The answer has been sent; wait for the next message.
     Pending,
@@ -241,10 +245,18 @@ impl Handler {
             self.sign_in(&evicted).await
         };
         let result = match signed_in {
-            Ok(SignIn::Done { username, token }) => {
-                let result = self.serve_student(&username, token).await;
+            Ok(SignIn::Done {
+                username,
+                token,
+                follower,
+            }) => {
+                let result = self.serve_student(&username, token, follower).await;
                 self.shared.fanout.unsubscribe(self.conn);
-                self.detach(username).await;
+                if follower {
+                    self.handle().unfollow(username, self.conn).await;
+                } else {
+                    self.detach(username).await;
+                }
                 result
             }
             Ok(SignIn::Close) => Ok(()),
@@ -368,7 +380,10 @@ impl Handler {
             }
             if matches!(
                 msg,
-                ClientMsg::Register { .. } | ClientMsg::Login { .. } | ClientMsg::Resume { .. }
+                ClientMsg::Register { .. }
+                    | ClientMsg::Login { .. }
+                    | ClientMsg::Resume { .. }
+                    | ClientMsg::Follow { .. }
             ) {
                 // Making progress: never evicted from now on.
                 self.shared.admission.committed(self.conn);
@@ -398,14 +413,16 @@ impl Handler {
                     reset_code,
                 } => self.register(username, password, reset_code).await?,
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
-                ClientMsg::Resume { token } => {
+                ClientMsg::Resume { token } | ClientMsg::Follow { token } => {
                     let peer = self.peer;
-                    let owner = self.handle().resume(token, peer).await?;
+                    let follower = matches!(msg, ClientMsg::Follow { .. });
+                    let owner = self.handle().resume(token, peer, follower).await?;
                     match owner {
                         Ok(Some(username)) => Verdict::SignedIn {
                             username,
                             token,
                             origin: format!("token from {}", peer.ip()),
+                            follower,
                         },
                         Ok(None) => {
                             self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
@@ -438,7 +455,8 @@ impl Handler {
                     username,
                     token,
                     origin,
-                } => return self.attach(username, token, origin).await,
+                    follower,
+                } => return self.attach(username, token, origin, follower).await,
                 Verdict::Unavailable => return Ok(SignIn::Close),
                 Verdict::Pending => {}
             }
@@ -535,6 +553,7 @@ impl Handler {
                 username,
                 token,
                 origin: format!("new account from {}", peer.ip()),
+                follower: false,
             }),
             Ok(RegisterOutcome::Taken) => {
                 self.send(&ServerMsg::SignIn(SignInResult::UsernameTaken))
@@ -625,6 +644,7 @@ impl Handler {
                 username,
                 token,
                 origin: format!("password from {}", peer.ip()),
+                follower: false,
             }),
             Ok(None) => {
                 self.send(&ServerMsg::SignIn(SignInResult::WrongCredentials))
@@ -662,11 +682,14 @@ impl Handler {
         result
     }
 
+    /// Attaches a signed-in student to the actor, or a follower alongside
+    /// them, and tells the client.
     async fn attach(
         &mut self,
         username: String,
         token: SessionToken,
         origin: String,
+        follower: bool,
     ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
         let connection = Connection {
@@ -676,7 +699,11 @@ impl Handler {
             origin,
             notices: self.outbox.clone(),
         };
-        let outcome = self.handle().attach(connection).await?;
+        let outcome = if follower {
+            self.handle().follow(connection).await?
+        } else {
+            self.handle().attach(connection).await?
+        };
         let refusal = match outcome {
             AttachOutcome::Attached => None,
             AttachOutcome::ServerFull => Some(SignInResult::ServerFull),
@@ -696,10 +723,18 @@ impl Handler {
         });
         if let Err(e) = self.send(&welcome).await {
             // Attached but never told: the actor must not count them online.
-            self.detach(username).await;
+            if follower {
+                self.handle().unfollow(username, self.conn).await;
+            } else {
+                self.detach(username).await;
+            }
             return Err(e);
         }
-        Ok(SignIn::Done { username, token })
+        Ok(SignIn::Done {
+            username,
+            token,
+            follower,
+        })
     }
 
     /// The signed-in conversation: requests in; answers, notices and views
@@ -708,6 +743,7 @@ impl Handler {
         &mut self,
         username: &Arc<str>,
         token: SessionToken,
+        follower: bool,
     ) -> HandlerResult<()> {
         self.student = Some(username.clone());
         self.shared
@@ -746,6 +782,12 @@ impl Handler {
                 StudentEvent::Frame(frame) => {
                     last_heard = Instant::now();
                     let Some(msg) = frame else { return Ok(()) };
+                    if follower && !matches!(msg, ClientMsg::Ping { .. } | ClientMsg::Pong { .. }) {
+                        // A follower watches; it may not act as the student.
+                        return self
+                            .send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                            .await;
+                    }
                     if !self.request(username, token, msg).await? {
                         return Ok(());
                     }
@@ -837,7 +879,8 @@ impl Handler {
             | ClientMsg::Identify { .. }
             | ClientMsg::Register { .. }
             | ClientMsg::Login { .. }
-            | ClientMsg::Resume { .. } => {
+            | ClientMsg::Resume { .. }
+            | ClientMsg::Follow { .. } => {
                 self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);

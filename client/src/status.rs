@@ -1,0 +1,820 @@
+//! `jqueue status`: where the student stands in line, as one line of text
+//! for a tmux status bar, a shell prompt or a script (DESIGN §10).
+//!
+//! It owns three things: [`StandingTracker`], which follows the network
+//! task's events to where the student stands (by the same rules as the main
+//! screen: a view with the student in it ends "your turn", being called
+//! starts it); [`LineFormat`], which writes a [`StatusLine`] as words, as
+//! JSON or through a `--format` [`Template`]; and [`run`], which joins the
+//! two to the network task of [`crate::net`], the one connection code the
+//! full client uses too. It signs in as a follower, so a `jqueue` screen the
+//! student has open elsewhere stays signed in, and a status bar asking every
+//! few seconds shows nowhere on the staff screen.
+//!
+//! It draws no screen and never asks anything: a server whose key is not
+//! yet trusted, a missing or refused token, are errors that say what to run
+//! instead (exit 2). A status line is polled by tmux every few seconds, so
+//! a question nobody can see would hang it.
+//!
+//! Nothing here prints student-supplied text: a line holds numbers, fixed
+//! words and the user's own `--format` text.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::str::FromStr;
+use std::time::Duration;
+
+use jqueue_shared::{Fingerprint, QueueView};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use crate::cli::Config;
+use crate::net::{self, Backoff, Disconnect, NetCommand, NetConfig, NetEvent, StopReason};
+use crate::token_store::TokenStore;
+use crate::trust::{self, KeyChange, KnownServers, Trust};
+use crate::ui::words::wait_range;
+
+/// How long a one-shot `jqueue status` waits for its line. A status bar
+/// that asks every 15 s is better told "no answer" than left hanging on a
+/// host that swallows connection attempts.
+pub const ONE_SHOT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Where the student stands, as `--json` and `{state}` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Waiting,
+    YourTurn,
+    /// Staff could not find them; their place is kept for a while.
+    Away,
+    NotInLine,
+    /// Not in line, and the queue is closed.
+    Closed,
+    /// `--watch` only: the connection is down and being made again.
+    Offline,
+}
+
+impl Standing {
+    /// The word for `--json`'s `state` and `{state}`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Standing::Waiting => "waiting",
+            Standing::YourTurn => "your-turn",
+            Standing::Away => "away",
+            Standing::NotInLine => "not-in-line",
+            Standing::Closed => "closed",
+            Standing::Offline => "offline",
+        }
+    }
+
+    /// The exit status a one-shot `jqueue status` ends with: 0 in line
+    /// (waiting, called, or away with the place kept), 1 not in line.
+    /// `Offline` is an error (2), though a one-shot run reports the error
+    /// itself instead.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Standing::Waiting | Standing::YourTurn | Standing::Away => 0,
+            Standing::NotInLine | Standing::Closed => 1,
+            Standing::Offline => 2,
+        }
+    }
+}
+
+/// Everything a status line can show. `None` where it does not apply
+/// (`pos` when not in line, `eta_secs` when the server cannot estimate yet,
+/// everything but the state while offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLine {
+    pub standing: Standing,
+    /// The 1-based place in line.
+    pub pos: Option<u32>,
+    /// How many are waiting.
+    pub len: Option<u32>,
+    /// The estimated wait until it is this student's turn, in seconds.
+    pub eta_secs: Option<u64>,
+    pub open: Option<bool>,
+}
+
+impl StatusLine {
+    /// Where the student stands in `view`; `your_turn` once staff called them.
+    pub fn of(view: &QueueView, your_turn: bool) -> Self {
+        let (standing, pos, eta_secs) = match &view.you {
+            _ if your_turn => (Standing::YourTurn, None, None),
+            Some(you) if you.away_until.is_some() => (Standing::Away, Some(you.position), None),
+            Some(you) => (
+                Standing::Waiting,
+                Some(you.position),
+                you.estimated_wait_secs,
+            ),
+            None if view.open => (Standing::NotInLine, None, None),
+            None => (Standing::Closed, None, None),
+        };
+        Self {
+            standing,
+            pos,
+            len: Some(view.length),
+            eta_secs,
+            open: Some(view.open),
+        }
+    }
+
+    pub fn offline() -> Self {
+        Self {
+            standing: Standing::Offline,
+            pos: None,
+            len: None,
+            eta_secs: None,
+            open: None,
+        }
+    }
+}
+
+/// One part of a `--format` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    Pos,
+    Len,
+    Eta,
+    State,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Field(Placeholder),
+}
+
+/// A checked `--format` value: text with `{pos}`, `{len}`, `{eta}` and
+/// `{state}` in it, and `{{`/`}}` for braces. Anything else in braces is
+/// refused before connecting, so a typo shows at once and not as a blank
+/// status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(Vec<Piece>);
+
+impl FromStr for Template {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => {
+                                return Err(format!(
+                                    "an unclosed {{ in {s:?}: write {{{{ for a brace"
+                                ));
+                            }
+                        }
+                    }
+                    let field = match name.as_str() {
+                        "pos" => Placeholder::Pos,
+                        "len" => Placeholder::Len,
+                        "eta" => Placeholder::Eta,
+                        "state" => Placeholder::State,
+                        _ => {
+                            return Err(format!(
+                                "unknown placeholder {{{name}}}: use {{pos}}, {{len}}, \
+                                 {{eta}} or {{state}} (and {{{{ or }}}} for a brace)"
+                            ));
+                        }
+                    };
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Field(field));
+                }
+                '}' => return Err(format!("a lone }} in {s:?}: write }}}} for a brace")),
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        Ok(Self(pieces))
+    }
+}
+
+/// How a [`StatusLine`] is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineFormat {
+    /// A short line for people: `#3 of 7 · about 10–15 min`. ASCII only
+    /// (`-` for `·` and `–`) when `unicode` is false.
+    Words { unicode: bool },
+    /// One JSON object: `state`, `pos`, `len`, `eta_secs`, `open`.
+    Json,
+    /// `--format`. `{pos}` and `{eta}` (and, offline, `{len}`) are `-` where
+    /// they do not apply, so `OH {pos}/{len}` reads `OH -/7`, never `OH /7`.
+    Template { template: Template, unicode: bool },
+}
+
+/// What `{pos}`, `{len}` and `{eta}` become where they do not apply.
+const NOT_APPLICABLE: &str = "-";
+
+impl LineFormat {
+    pub fn write(&self, line: &StatusLine) -> String {
+        match self {
+            LineFormat::Words { unicode } => ascii_unless(*unicode, words(line)),
+            LineFormat::Json => serde_json::json!({
+                "state": line.standing.word(),
+                "pos": line.pos,
+                "len": line.len,
+                "eta_secs": line.eta_secs,
+                "open": line.open,
+            })
+            .to_string(),
+            LineFormat::Template { template, unicode } => {
+                let mut out = String::new();
+                for piece in &template.0 {
+                    match piece {
+                        Piece::Text(text) => out.push_str(text),
+                        Piece::Field(field) => out.push_str(&field_text(*field, line, *unicode)),
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+fn field_text(field: Placeholder, line: &StatusLine, unicode: bool) -> String {
+    let number = |n: Option<u32>| n.map_or_else(|| NOT_APPLICABLE.to_owned(), |n| n.to_string());
+    match field {
+        Placeholder::Pos => number(line.pos),
+        Placeholder::Len => number(line.len),
+        Placeholder::Eta => line.eta_secs.map_or_else(
+            || NOT_APPLICABLE.to_owned(),
+            |secs| ascii_unless(unicode, wait_range(secs)),
+        ),
+        Placeholder::State => line.standing.word().to_owned(),
+    }
+}
+
+/// The default line: the main screen's headline, shortened.
+fn words(line: &StatusLine) -> String {
+    match (line.standing, line.pos, line.len) {
+        (Standing::Waiting, Some(pos), Some(len)) => {
+            let mut text = format!("#{pos} of {len}");
+            if let Some(secs) = line.eta_secs {
+                let _ = write!(text, " · {}", wait_range(secs));
+            }
+            text
+        }
+        (Standing::Away, Some(pos), Some(len)) => format!("#{pos} of {len} · away"),
+        (Standing::YourTurn, ..) => "your turn".to_owned(),
+        (Standing::Closed, ..) => "queue closed".to_owned(),
+        (Standing::Offline, ..) => "offline".to_owned(),
+        (Standing::NotInLine | Standing::Waiting | Standing::Away, ..) => "not in line".to_owned(),
+    }
+}
+
+fn ascii_unless(unicode: bool, text: String) -> String {
+    if unicode {
+        text
+    } else {
+        text.replace(['·', '–'], "-")
+    }
+}
+
+/// Why `jqueue status` could not say where the student stands (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("not signed in to {server} as {username}: run jqueue once to sign in")]
+    NotSignedIn { server: String, username: String },
+    #[error(
+        "{server} is not a known server (its key is {fingerprint}): run jqueue once \
+         to check and trust it, or pass --fingerprint with the key the staff screen shows"
+    )]
+    UnknownServer {
+        server: String,
+        fingerprint: Fingerprint,
+    },
+    #[error(
+        "{server}'s key is not the one expected ({expected}, but it showed {presented}); \
+         nothing was sent{}",
+        .known_servers.as_ref().map_or_else(String::new, |file| format!(": if the change is real, edit {}", file.display()))
+    )]
+    KeyChanged {
+        server: String,
+        expected: Fingerprint,
+        presented: Fingerprint,
+        known_servers: Option<std::path::PathBuf>,
+    },
+    #[error(
+        "{server} did not accept the stored sign-in for {username}: run jqueue to sign in again"
+    )]
+    TokenRefused { server: String, username: String },
+    #[error("cannot reach {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    #[error("no answer from {server} within {} s", ONE_SHOT_PATIENCE.as_secs())]
+    NoAnswer { server: String },
+    #[error("{0}")]
+    Stopped(String),
+    #[error("cannot write the status line: {0}")]
+    Output(#[from] io::Error),
+    #[error("the network task stopped unexpectedly (see the log)")]
+    NetTaskEnded,
+}
+
+/// What one network event meant for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Nothing to print (yet).
+    Quiet,
+    /// Where the student stands now.
+    Line(StatusLine),
+    /// The connection dropped; the network task is making it again.
+    Lost(Disconnect),
+}
+
+/// Follows the network task's events to where the student stands.
+#[derive(Debug, Clone)]
+pub struct StandingTracker {
+    /// For messages: the server as the student named it, and the username.
+    server: String,
+    username: String,
+    /// Staff called the student, and no view since has them in line.
+    your_turn: bool,
+}
+
+impl StandingTracker {
+    pub fn new(server: String, username: String) -> Self {
+        Self {
+            server,
+            username,
+            your_turn: false,
+        }
+    }
+
+    /// Applies one event. An error ends `jqueue status`: each one needs the
+    /// student to do something first.
+    pub fn apply(&mut self, event: NetEvent) -> Result<Progress, StatusError> {
+        match event {
+            // Every line comes from a view: only a view has the numbers.
+            NetEvent::View(view) => {
+                if view.you.is_some() {
+                    self.your_turn = false;
+                }
+                return Ok(Progress::Line(StatusLine::of(&view, self.your_turn)));
+            }
+            // Each notice changed the queue, and the view that shows it
+            // follows (or, for a help in progress told at sign-in, is the
+            // first): the line waits for it rather than show the turn with
+            // the old queue's numbers and then again with the new.
+            NetEvent::BeingHelped { .. } => self.your_turn = true,
+            // A fresh sign-in forgets an old turn too: the server tells
+            // again of a help still in progress.
+            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::SignedIn { .. } => {
+                self.your_turn = false;
+            }
+            NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
+            NetEvent::UnknownServer { fingerprint } => {
+                return Err(StatusError::UnknownServer {
+                    server: self.server.clone(),
+                    fingerprint,
+                });
+            }
+            NetEvent::KeyChanged(change) => {
+                let KeyChange {
+                    server,
+                    expected,
+                    presented,
+                    known_servers,
+                } = change;
+                return Err(StatusError::KeyChanged {
+                    server,
+                    expected,
+                    presented,
+                    known_servers,
+                });
+            }
+            // Only a refused token leads the server to want a password:
+            // `run` does not start without one.
+            NetEvent::NeedPassword(_) | NetEvent::SignInFailed(_) => {
+                return Err(StatusError::TokenRefused {
+                    server: self.server.clone(),
+                    username: self.username.clone(),
+                });
+            }
+            NetEvent::Stopped(reason) => return Err(StatusError::Stopped(self.stopped(reason))),
+            NetEvent::Connecting { .. }
+            | NetEvent::Welcome { .. }
+            | NetEvent::StaffView(_)
+            | NetEvent::StaffOutcome(_)
+            | NetEvent::Announcement(_)
+            | NetEvent::Request(_)
+            | NetEvent::ShuttingDown => {}
+        }
+        Ok(Progress::Quiet)
+    }
+
+    fn stopped(&self, reason: StopReason) -> String {
+        let Self {
+            server, username, ..
+        } = self;
+        match reason {
+            StopReason::Incompatible { server_version } => format!(
+                "{server} speaks protocol version {server_version} and this jqueue {}: \
+                 use the jqueue that goes with the server",
+                jqueue_shared::PROTOCOL_VERSION
+            ),
+            StopReason::SignedInElsewhere => {
+                format!("{server} ended this connection: {username} signed in somewhere else")
+            }
+            StopReason::InvalidUsername => {
+                format!("{server} does not accept the username {username}")
+            }
+            StopReason::NotStaff => format!("{username} is not staff on {server}"),
+            StopReason::NotOnRoster => {
+                format!("{username} is not on the roster of {server}: ask the professor")
+            }
+        }
+    }
+}
+
+/// Why the connection went, for a one-shot run's error line: the screen's
+/// sentence, or the raw OS or TLS message where there is one (the client's
+/// own, not student text).
+fn lost_reason(reason: Disconnect) -> String {
+    match reason {
+        Disconnect::Unreachable(e) | Disconnect::Error(e) => e,
+        other => crate::ui::disconnect_sentence(&other).to_owned(),
+    }
+}
+
+/// Runs `jqueue status`: connects as the full client does (with the stored
+/// token, as a follower, and never a prompt), writes the line to `out` and returns the exit
+/// status (0 in line, 1 not in line). With `watch` it writes a line whenever
+/// the line changes, for as long as it runs: when the connection drops it
+/// writes `offline` (in the chosen format) and reconnects with the client's
+/// back-off, so a status bar shows the truth and recovers by itself.
+pub async fn run(
+    config: Config,
+    format: &LineFormat,
+    watch: bool,
+    out: &mut impl Write,
+) -> Result<u8, StatusError> {
+    let server = config.server.to_string();
+    let tokens = TokenStore::for_server(&config.data_dir, &config.server);
+    // Checked here, not left to the server: without a token the network
+    // task would ask for a password, and nothing may be asked here.
+    if tokens.load(&config.username).is_none() {
+        return Err(StatusError::NotSignedIn {
+            server,
+            username: config.username,
+        });
+    }
+    let trust = Trust::new(
+        &config.server,
+        KnownServers::in_dir(&config.data_dir),
+        config.fingerprint,
+        trust::system_roots(),
+    );
+    let mut tracker = StandingTracker::new(server.clone(), config.username.clone());
+    let (commands, mut events, task) = net::spawn_follower(NetConfig {
+        server: config.server,
+        trust,
+        username: config.username,
+        tokens,
+        backoff: Backoff::default(),
+        staff: false,
+    });
+    let result = if watch {
+        follow(&mut tracker, &mut events, format, out).await
+    } else {
+        timeout(
+            ONE_SHOT_PATIENCE,
+            once(&mut tracker, &mut events, format, out),
+        )
+        .await
+        .unwrap_or(Err(StatusError::NoAnswer { server }))
+    };
+    // Close the connection cleanly: the server sees a deliberate goodbye.
+    let _ = commands.send(NetCommand::Quit);
+    let _ = timeout(Duration::from_millis(500), task).await;
+    result
+}
+
+/// One line, at the first view, then the exit status it means.
+async fn once(
+    tracker: &mut StandingTracker,
+    events: &mut mpsc::Receiver<NetEvent>,
+    format: &LineFormat,
+    out: &mut impl Write,
+) -> Result<u8, StatusError> {
+    while let Some(event) = events.recv().await {
+        match tracker.apply(event)? {
+            Progress::Quiet => {}
+            Progress::Line(line) => {
+                writeln!(out, "{}", format.write(&line))?;
+                out.flush()?;
+                return Ok(line.standing.exit_code());
+            }
+            Progress::Lost(reason) => {
+                return Err(StatusError::Unreachable {
+                    server: tracker.server.clone(),
+                    reason: lost_reason(reason),
+                });
+            }
+        }
+    }
+    Err(StatusError::NetTaskEnded)
+}
+
+/// A line at every change, until an error (or the process is stopped).
+async fn follow(
+    tracker: &mut StandingTracker,
+    events: &mut mpsc::Receiver<NetEvent>,
+    format: &LineFormat,
+    out: &mut impl Write,
+) -> Result<u8, StatusError> {
+    let mut last: Option<String> = None;
+    while let Some(event) = events.recv().await {
+        let line = match tracker.apply(event)? {
+            Progress::Quiet => continue,
+            Progress::Line(line) => line,
+            Progress::Lost(reason) => {
+                tracing::info!(?reason, "status: offline until the connection is back");
+                StatusLine::offline()
+            }
+        };
+        let text = format.write(&line);
+        if last.as_ref() != Some(&text) {
+            writeln!(out, "{text}")?;
+            // Flushed line by line: tmux and pipes read as it comes.
+            out.flush()?;
+            last = Some(text);
+        }
+    }
+    Err(StatusError::NetTaskEnded)
+}
+
+#[cfg(test)]
+mod tests {
+    use jqueue_shared::{OwnEntry, Place};
+
+    use super::*;
+
+    fn view(you: Option<(u32, Option<u64>)>, length: u32, open: bool) -> QueueView {
+        QueueView {
+            now_ms: 1_000,
+            open,
+            length,
+            you: you.map(|(position, estimated_wait_secs)| OwnEntry {
+                position,
+                joined_at_ms: 0,
+                estimated_wait_secs,
+                away_until: None,
+                place: Place::Arrival,
+            }),
+            estimated_wait_secs: None,
+            rows: Vec::new(),
+        }
+    }
+
+    fn away(position: u32, length: u32) -> QueueView {
+        let mut view = view(Some((position, Some(60))), length, true);
+        view.you.as_mut().unwrap().away_until = Some(5_000);
+        view
+    }
+
+    fn template(s: &str) -> LineFormat {
+        LineFormat::Template {
+            template: s.parse().unwrap(),
+            unicode: true,
+        }
+    }
+
+    const WORDS: LineFormat = LineFormat::Words { unicode: true };
+
+    #[test]
+    fn each_view_maps_to_a_state_and_an_exit_status() {
+        let cases = [
+            (
+                view(Some((3, Some(720))), 7, true),
+                false,
+                Standing::Waiting,
+                0,
+            ),
+            (view(Some((3, None)), 7, false), false, Standing::Waiting, 0),
+            (away(1, 4), false, Standing::Away, 0),
+            (view(None, 4, true), true, Standing::YourTurn, 0),
+            (view(None, 4, true), false, Standing::NotInLine, 1),
+            (view(None, 4, false), false, Standing::Closed, 1),
+        ];
+        for (view, your_turn, standing, code) in cases {
+            let line = StatusLine::of(&view, your_turn);
+            assert_eq!(line.standing, standing, "{view:?}");
+            assert_eq!(line.standing.exit_code(), code, "{view:?}");
+            assert_eq!(line.len, Some(view.length));
+            assert_eq!(line.open, Some(view.open));
+        }
+        assert_eq!(Standing::Offline.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_default_line_is_short_words() {
+        let write = |view: &QueueView, your_turn| WORDS.write(&StatusLine::of(view, your_turn));
+        assert_eq!(
+            write(&view(Some((3, Some(12 * 60))), 7, true), false),
+            "#3 of 7 · about 10–15 min"
+        );
+        assert_eq!(write(&view(Some((1, None)), 1, true), false), "#1 of 1");
+        assert_eq!(write(&away(1, 2), false), "#1 of 2 · away");
+        assert_eq!(write(&view(None, 2, true), true), "your turn");
+        assert_eq!(write(&view(None, 2, true), false), "not in line");
+        assert_eq!(write(&view(None, 2, false), false), "queue closed");
+        assert_eq!(WORDS.write(&StatusLine::offline()), "offline");
+        let ascii = LineFormat::Words { unicode: false };
+        assert_eq!(
+            ascii.write(&StatusLine::of(&view(Some((3, Some(720))), 7, true), false)),
+            "#3 of 7 - about 10-15 min"
+        );
+    }
+
+    #[test]
+    fn json_carries_every_key_with_null_where_it_does_not_apply() {
+        let waiting = StatusLine::of(&view(Some((3, Some(720))), 7, true), false);
+        let json: serde_json::Value =
+            serde_json::from_str(&LineFormat::Json.write(&waiting)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "waiting", "pos": 3, "len": 7, "eta_secs": 720, "open": true})
+        );
+        let turn = StatusLine::of(&view(None, 2, true), true);
+        let json: serde_json::Value = serde_json::from_str(&LineFormat::Json.write(&turn)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "your-turn", "pos": null, "len": 2, "eta_secs": null, "open": true})
+        );
+        let offline = LineFormat::Json.write(&StatusLine::offline());
+        assert_eq!(
+            offline,
+            r#"{"eta_secs":null,"len":null,"open":null,"pos":null,"state":"offline"}"#
+        );
+        assert!(!offline.contains('\n'), "one line");
+    }
+
+    #[test]
+    fn templates_fill_placeholders_and_keep_escaped_braces() {
+        let waiting = StatusLine::of(&view(Some((3, Some(720))), 7, true), false);
+        let closed = StatusLine::of(&view(None, 0, false), false);
+        assert_eq!(template("OH {pos}/{len}").write(&waiting), "OH 3/7");
+        assert_eq!(template("OH {pos}/{len}").write(&closed), "OH -/0");
+        assert_eq!(
+            template("{state}: {eta} {{pos}} }}{{").write(&waiting),
+            "waiting: about 10–15 min {pos} }{"
+        );
+        assert_eq!(template("{eta}").write(&closed), "-");
+        assert_eq!(template("").write(&waiting), "");
+        assert_eq!(
+            template("{len}{state}").write(&StatusLine::offline()),
+            "-offline"
+        );
+        let ascii = LineFormat::Template {
+            template: "{eta}".parse().unwrap(),
+            unicode: false,
+        };
+        assert_eq!(ascii.write(&waiting), "about 10-15 min");
+    }
+
+    #[test]
+    fn bad_templates_are_refused_with_the_reason() {
+        let err = "OH {x}".parse::<Template>().unwrap_err();
+        assert!(
+            err.contains("unknown placeholder {x}") && err.contains("{pos}"),
+            "{err}"
+        );
+        let err = "{POS}".parse::<Template>().unwrap_err();
+        assert!(err.contains("{POS}"), "{err}");
+        let err = "OH {pos".parse::<Template>().unwrap_err();
+        assert!(err.contains("unclosed {"), "{err}");
+        let err = "OH }".parse::<Template>().unwrap_err();
+        assert!(err.contains("lone }"), "{err}");
+        assert!("{}".parse::<Template>().is_err());
+    }
+
+    fn tracker() -> StandingTracker {
+        StandingTracker::new("lab:7420".into(), "ann".into())
+    }
+
+    fn line_of(progress: Progress) -> StatusLine {
+        match progress {
+            Progress::Line(line) => line,
+            other => panic!("expected a line, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tracker_follows_a_turn_from_call_to_rejoin() {
+        let mut t = tracker();
+        let signed_in = NetEvent::SignedIn {
+            username: "ann".into(),
+        };
+        assert_eq!(t.apply(signed_in.clone()).unwrap(), Progress::Quiet);
+        // Called before the first view (the server tells of a help in
+        // progress first): nothing to show until the view.
+        let called = NetEvent::BeingHelped {
+            by: "bob".into(),
+            at: 0,
+            arrived_at: 0,
+        };
+        assert_eq!(t.apply(called.clone()).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!(line.standing, Standing::YourTurn);
+        // A later view without them keeps the turn; one with them ends it.
+        let line = line_of(t.apply(NetEvent::View(view(None, 3, true))).unwrap());
+        assert_eq!(line.standing, Standing::YourTurn);
+        let line = line_of(
+            t.apply(NetEvent::View(view(Some((2, None)), 3, true)))
+                .unwrap(),
+        );
+        assert_eq!(line.standing, Standing::Waiting);
+        assert_eq!(line.pos, Some(2));
+        // Called while in line: shown with the view that follows.
+        assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!((line.standing, line.len), (Standing::YourTurn, Some(2)));
+        // Not here: the view that follows says away.
+        let not_here = NetEvent::NotHere {
+            at: 0,
+            until: 5_000,
+            arrived_at: 0,
+        };
+        assert_eq!(t.apply(not_here).unwrap(), Progress::Quiet);
+        assert_eq!(
+            line_of(t.apply(NetEvent::View(away(1, 3))).unwrap()).standing,
+            Standing::Away
+        );
+        // After a drop, a new sign-in without a help in progress is not
+        // their turn any more.
+        let lost = t
+            .apply(NetEvent::Disconnected {
+                reason: Disconnect::Closed,
+                retry_in: Duration::from_secs(1),
+            })
+            .unwrap();
+        assert_eq!(lost, Progress::Lost(Disconnect::Closed));
+        assert_eq!(
+            t.apply(NetEvent::Announcement("hi".into())).unwrap(),
+            Progress::Quiet
+        );
+        assert_eq!(t.apply(signed_in).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 0, false))).unwrap());
+        assert_eq!(line.standing, Standing::Closed);
+    }
+
+    #[test]
+    fn the_tracker_ends_on_anything_that_needs_the_student() {
+        let fingerprint = Fingerprint::of_public_key(b"key");
+        let err = tracker()
+            .apply(NetEvent::UnknownServer {
+                fingerprint: fingerprint.clone(),
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lab:7420")
+                && err.contains("run jqueue once")
+                && err.contains("--fingerprint"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+        let err = tracker()
+            .apply(NetEvent::NeedPassword(jqueue_shared::AccountStatus::Known))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sign in again"), "{err}");
+        let err = tracker()
+            .apply(NetEvent::Stopped(StopReason::SignedInElsewhere))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("somewhere else"), "{err}");
+        let err = tracker()
+            .apply(NetEvent::KeyChanged(KeyChange {
+                server: "lab:7420".into(),
+                expected: fingerprint.clone(),
+                presented: Fingerprint::of_public_key(b"other"),
+                known_servers: Some("/home/ann/.local/share/jqueue/known_servers".into()),
+            }))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&fingerprint.to_string()) && err.contains("known_servers"),
+            "{err}"
+        );
+    }
+}
