@@ -1,7 +1,8 @@
 //! Several staff serve one queue, with the real binaries in terminals: the
 //! professor's `jqueue-server` (its own staff screen), a TA's `jqueue
-//! --staff` (made staff with `jqueue-server staff add` before the server
-//! starts) and three students' `jqueue`. Each serves; the students see who is
+//! --staff` (made staff with `jqueue-server staff add` on the running
+//! server's data directory, which takes effect at once) and three students'
+//! `jqueue`. Each serves; the students see who is
 //! on the way; a student not found is marked not here, comes back with `b`
 //! and is served again; and the helped log ends up with exactly one line per
 //! student actually helped — a not-here help leaves none.
@@ -38,8 +39,8 @@ fn helped_log(data_dir: &Path) -> Result<Vec<String>> {
         .collect()
 }
 
-/// `jqueue-server staff add NAME` on the data directory, before the server
-/// runs there.
+/// `jqueue-server staff add NAME` on the data directory (it needs the
+/// database a server made there).
 fn staff_add(data_dir: &Path, name: &str) -> Result<()> {
     let output = Command::new(server_binary()?)
         .args(["staff", "add", name])
@@ -76,8 +77,8 @@ fn turn_with(student: &Pty, staff: &str) -> Result<()> {
 fn a_ta_and_the_professor_serve_one_queue() -> Result<()> {
     let home = tempfile::tempdir()?;
     let data_dir = home.path().join("server");
-    staff_add(&data_dir, "ta")?;
     let (mut prof, addr) = professor(&data_dir, SESSION, &[])?;
+    staff_add(&data_dir, "ta")?;
     let mut ta = staff_member(home.path(), &addr, "ta")?;
     sign_up_staff(&mut ta)?;
 
@@ -137,8 +138,9 @@ fn a_ta_and_the_professor_serve_one_queue() -> Result<()> {
     expect_place(&carol, 2, 2)?;
     prof.wait_until("bob back at the top", |s| queue_is(s, &["bob", "carol"]))?;
 
-    // The professor serves bob again, and this time helps him.
-    prof.send_keys("s")?;
+    // The professor serves bob again, and this time helps him. The
+    // selection stayed on carol while bob was away: `g` goes to the top.
+    prof.send_keys("gs")?;
     prof.wait_for_text("Serving bob")?;
     turn_with(&bob, PROFESSOR)?;
     prof.send_keys("f")?;

@@ -210,6 +210,10 @@ fn server_command(cfg: &Config, rounds: u32) -> Command {
     .arg("--hash-rounds")
     .arg(rounds.to_string())
     .arg("--max-connections")
+    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+    // Every simulated account is new and comes from 127.0.0.1: the cap on
+    // sign-ups per address (200 by default) must let them all in.
+    .arg("--max-signups-per-address")
     .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
     cmd
 }
@@ -923,8 +927,12 @@ async fn run_rounds(
         }
         let (change, expected) = model.next(matches!(control, Control::Baseline(_)))?;
         let round = tracker.arm(expected, recipients);
-        let staff_round =
-            staff.map(|staff| (&staff.tracker, staff.tracker.arm(expected, staff.watchers.len())));
+        let staff_round = staff.map(|staff| {
+            (
+                &staff.tracker,
+                staff.tracker.arm(expected, staff.watchers.len()),
+            )
+        });
         let applied = Instant::now();
         match (&mut *control, change) {
             (Control::Baseline(server), Change::Publish) => {
