@@ -12,7 +12,7 @@ use insta::assert_snapshot;
 use jqueue_client::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use jqueue_shared::staff::{
     Activity, ActivityKind, CurrentHelp, FinishedHelp, OnlineStudent, StaffOutcome, StaffRequest,
-    StaffRow, StaffView, UnixMillis,
+    StaffRow, StaffView,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

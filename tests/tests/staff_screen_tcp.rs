@@ -91,15 +91,15 @@ async fn two_staff_helping() -> Result<Scene> {
         student.ask_for_help(description).await?;
         students.push(student);
     }
-    let served = ta.staff(StaffRequest::Serve { student: None }).await?;
+    let by_ta = ta.staff(StaffRequest::Serve { student: None }).await?;
     anyhow::ensure!(
-        matches!(&served, StaffOutcome::Served { student, .. } if student == "alice"),
-        "{served:?}"
+        matches!(&by_ta, StaffOutcome::Served { student, .. } if student == "alice"),
+        "{by_ta:?}"
     );
-    let served = server.serve(None).await;
+    let by_prof = server.serve(None).await;
     anyhow::ensure!(
-        matches!(&served, StaffOutcome::Served { student, .. } if student == "bob"),
-        "{served:?}"
+        matches!(&by_prof, StaffOutcome::Served { student, .. } if student == "bob"),
+        "{by_prof:?}"
     );
     let view = staff_view(&mut ta, |v| v.helps.len() == 2 && v.waiting == 2)
         .await

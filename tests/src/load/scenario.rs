@@ -870,6 +870,27 @@ impl Outcome {
             .collect()
     }
 
+    /// How long the staff took to have a change's staff view, or that some
+    /// never had it (counted at the timeout, as for students).
+    fn record_staff(
+        &mut self,
+        waited: Result<harness::Arrivals, usize>,
+        applied: Instant,
+        change: Change,
+        timeout: Duration,
+    ) {
+        match waited {
+            Ok(arrivals) => self
+                .staff
+                .push(arrivals.last.saturating_duration_since(applied)),
+            Err(missing) => {
+                self.staff_timeouts += 1;
+                self.staff.push(timeout);
+                eprintln!("change {change:?}: {missing} staff had no staff view after {timeout:?}");
+            }
+        }
+    }
+
     fn extend(&mut self, more: Outcome) {
         self.samples.extend(more.samples);
         self.first.extend(more.first);
@@ -985,19 +1006,8 @@ async fn run_rounds(
         if let Some((staff_tracker, staff_round)) = staff_round {
             // Arrival times are taken as views come in, so waiting for the
             // staff after the students measures neither late.
-            match staff_tracker.wait(&staff_round, cfg.change_timeout).await {
-                Ok(arrivals) => outcome
-                    .staff
-                    .push(arrivals.last.saturating_duration_since(applied)),
-                Err(missing) => {
-                    outcome.staff_timeouts += 1;
-                    outcome.staff.push(cfg.change_timeout);
-                    eprintln!(
-                        "change {change:?}: {missing} staff had no staff view after {:?}",
-                        cfg.change_timeout
-                    );
-                }
-            }
+            let waited = staff_tracker.wait(&staff_round, cfg.change_timeout).await;
+            outcome.record_staff(waited, applied, change, cfg.change_timeout);
         }
         let served = matches!(change, Change::Serve);
         model.commit(change, expected, tracker).await?;
