@@ -5,42 +5,24 @@
 //! clock is the views' `now`, so nothing depends on the machine's clock or
 //! time zone.
 
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "common/staff_screen.rs"]
+mod staff_kit;
 
-use chrono::FixedOffset;
 use insta::assert_snapshot;
-use jqueue_client::staff::{
-    BINDINGS, Mode, Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme,
-};
+use jqueue_client::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use jqueue_shared::staff::{
     Activity, ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, OnlineStudent, StaffOutcome,
-    StaffRequest, StaffRow, StaffView, UnixMillis,
+    StaffRequest, StaffRow, StaffView,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
-use tokio::time::Instant;
+use staff_kit::{Harness, NOW, screen_text, settings};
 
-/// 2026-11-21T10:00:00Z: the server's "now" in every view.
-const NOW: UnixMillis = 1_795_255_200_000;
-const ADDRESS: &str = "10.0.0.5:7420";
 const FINGERPRINT: &str = "SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo";
 
 // ---------------------------------------------------------------- fixtures
-
-fn settings() -> StaffSettings {
-    StaffSettings {
-        me: "prof".into(),
-        role: Role::Professor,
-        address: ADDRESS.into(),
-        fingerprint: None,
-        bell: true,
-        theme: Theme::COLOR,
-        time_zone: FixedOffset::east_opt(0).unwrap(),
-    }
-}
 
 fn row(position: u32, name: &str, description: &str, location: &str, waited: i64) -> StaffRow {
     StaffRow {
@@ -183,81 +165,6 @@ fn busy_view() -> StaffView {
         ],
         ..empty_view()
     }
-}
-
-/// A screen on `view`, at a fixed local instant `start`.
-struct Harness {
-    screen: StaffScreen,
-    now: Instant,
-}
-
-impl Harness {
-    fn new(view: StaffView) -> Self {
-        Self::with(settings(), view)
-    }
-
-    fn with(settings: StaffSettings, view: StaffView) -> Self {
-        let now = Instant::now();
-        Self {
-            screen: StaffScreen::new(settings, Arc::new(view), now),
-            now,
-        }
-    }
-
-    fn event(&mut self, event: StaffEvent) -> Vec<StaffEffect> {
-        self.screen.update(event, self.now)
-    }
-
-    fn key(&mut self, code: KeyCode) -> Vec<StaffEffect> {
-        self.event(StaffEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-    }
-
-    fn press(&mut self, c: char) -> Vec<StaffEffect> {
-        self.key(KeyCode::Char(c))
-    }
-
-    fn type_digits(&mut self, digits: &str) {
-        for c in digits.chars() {
-            assert_eq!(self.press(c), []);
-        }
-    }
-
-    fn view(&mut self, view: StaffView) -> Vec<StaffEffect> {
-        self.event(StaffEvent::View(Arc::new(view)))
-    }
-
-    fn advance(&mut self, secs: u64) {
-        self.now += Duration::from_secs(secs);
-        self.event(StaffEvent::Tick);
-    }
-
-    fn render(&self, width: u16, height: u16) -> Terminal<TestBackend> {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| frame.render_widget(&self.screen, frame.area()))
-            .unwrap();
-        terminal
-    }
-
-    fn text(&self, width: u16, height: u16) -> String {
-        screen_text(&self.render(width, height))
-    }
-
-    fn status(&self) -> &str {
-        self.screen.status().map_or("", |s| s.text.as_str())
-    }
-}
-
-fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
 }
 
 fn request(r: StaffRequest) -> Vec<StaffEffect> {

@@ -36,6 +36,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 
 pub mod pty;
+pub mod screens;
 
 /// A small seeded random number generator (splitmix64) for randomized tests
 /// and the load generator: the same sequence on every run and every machine,

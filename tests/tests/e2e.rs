@@ -12,47 +12,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::pty::{Key, Pty, PtyCommand, Screen};
-use jqueue_tests::{SERVER_TEST_ARGS, Student, client_binary, password_for, server_binary};
+use jqueue_tests::screens::{
+    COLS, ROWS, ask_for_help, expect_place, has_word, professor, queue_row, sign_up, student,
+    student_command,
+};
+use jqueue_tests::{SERVER_TEST_ARGS, Student, server_binary};
 use tempfile::TempDir;
 
 const SESSION: &str = "e2e";
-/// A roomy terminal; scenario 3 shrinks to 80×24 from here.
-const ROWS: u16 = 40;
-const COLS: u16 = 120;
-
-/// The professor's screen: `jqueue-server` in its default (TUI) mode on an
-/// OS-chosen port. Returns the terminal and the address its header tells
-/// students to use; the key fingerprint the header shows is what the test
-/// kit's own connections there accept.
-fn professor(data_dir: &Path) -> Result<(Pty, String)> {
-    let pty = PtyCommand::new("professor", &server_binary()?)
-        .args(SERVER_TEST_ARGS)
-        .args(["--port", "0"])
-        .args(["--session", SESSION, "--course", "CS 101"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .size(ROWS, COLS)
-        .spawn()?;
-    // Output arrives in chunks, so a frame can be half drawn: wait for the
-    // status line, the last thing the first frame draws.
-    let screen = pty.wait_until("the first frame", |s| {
-        s.contains("jqueue --server ") && s.contains("Press ? to see every key.")
-    })?;
-    let addr = screen
-        .row_with("jqueue --server ")
-        .and_then(|row| row.split("jqueue --server ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .context("no address in the professor's header")?
-        .to_owned();
-    let fingerprint = screen
-        .row_with("fingerprint SHA256:")
-        .and_then(|row| row.split("fingerprint ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .context("no key fingerprint in the professor's header")?
-        .parse()?;
-    jqueue_tests::note_fingerprint(addr.parse()?, fingerprint);
-    Ok((pty, addr))
-}
 
 /// `jqueue-server --headless` on a given port, in a terminal of its own (its
 /// first line says where it listens; its log follows on stderr).
@@ -72,77 +39,6 @@ fn headless_server(data_dir: &Path, port: u16) -> Result<Pty> {
 /// A port nobody is listening on right now, from the OS.
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// `jqueue` for `name`, with its own data dir under `home`.
-fn student(home: &Path, addr: &str, name: &str, bell: bool) -> Result<Pty> {
-    let mut command = student_command(home, addr, name)?.size(ROWS, COLS);
-    if !bell {
-        command = command.arg("--no-bell");
-    }
-    command.spawn()
-}
-
-fn student_command(home: &Path, addr: &str, name: &str) -> Result<PtyCommand> {
-    Ok(PtyCommand::new(name, &client_binary()?)
-        .args(["--server", addr, "--user", name])
-        .arg("--data-dir")
-        .arg(home.join(name)))
-}
-
-/// A first sign-in: trust the server's key (this home has not met it),
-/// the password twice, then the main screen.
-fn sign_up(student: &mut Pty) -> Result<()> {
-    student.wait_for_text("First connection to")?;
-    student.send_keys("y")?;
-    student.wait_for_text("Create a password")?;
-    let password = password_for(student.name());
-    student.send_keys(&format!("{password}\r{password}\r"))?;
-    student.wait_for_text("press h to ask for help")?;
-    Ok(())
-}
-
-/// `h`, a description, Enter; waits for the confirmation.
-fn ask_for_help(student: &mut Pty, description: &str) -> Result<()> {
-    student.send_keys("h")?;
-    student.wait_for_text("What do you need help with?")?;
-    student.send_keys(description)?;
-    student.send_key(Key::Enter)?;
-    student.wait_for_text("You are in line at #")?;
-    Ok(())
-}
-
-/// Waits until the student's screen shows their place: `of N` beside the big
-/// `#n`, and their own row at `#n` in the queue list.
-fn expect_place(student: &Pty, position: u32, length: u32) -> Result<Screen> {
-    let own_row = format!("#{position:<4} {} (you)", student.name());
-    let of = format!("of {length}");
-    student.wait_until(&format!("#{position} of {length}"), |screen| {
-        screen.contains(&own_row) && screen.rows().iter().any(|row| has_word(row, &of))
-    })
-}
-
-/// `needle` occurs in `row` and is not followed by a digit: "of 3", not "of 30".
-fn has_word(row: &str, needle: &str) -> bool {
-    row.match_indices(needle).any(|(at, _)| {
-        !row[at + needle.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-    })
-}
-
-/// The index of the professor's queue-table row for `name`: the name comes
-/// right after the position number (and the selection and "not yet helped"
-/// marks), which tells it apart from the activity and online panes.
-fn queue_row(screen: &Screen, name: &str) -> Option<usize> {
-    let needle = format!(" {name} ");
-    screen.rows().iter().position(|row| {
-        row.match_indices(&needle).any(|(at, _)| {
-            let before = row[..at].trim_matches(|c| matches!(c, '│' | '›' | '*' | '○' | ' '));
-            !before.is_empty() && before.chars().all(|c| c.is_ascii_digit())
-        })
-    })
 }
 
 /// Waits until the status line names the whole file (`….txt`).
@@ -195,7 +91,7 @@ fn server_dir(home: &TempDir) -> PathBuf {
 #[test]
 fn professor_and_three_students() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let (mut prof, addr) = professor(&server_dir(&home))?;
+    let (mut prof, addr) = professor(&server_dir(&home), SESSION, &[])?;
 
     // alice keeps the terminal bell, to check it rings on her turn.
     let mut alice = student(home.path(), &addr, "alice", true)?;
@@ -354,7 +250,7 @@ fn students_reconnect_after_the_server_is_killed() -> Result<()> {
 #[test]
 fn screens_stay_readable_when_resized() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let (mut prof, addr) = professor(&server_dir(&home))?;
+    let (mut prof, addr) = professor(&server_dir(&home), SESSION, &[])?;
     let mut alice = student(home.path(), &addr, "alice", false)?;
     let mut bob = student(home.path(), &addr, "bob", false)?;
     for s in [&mut alice, &mut bob] {
@@ -426,7 +322,7 @@ fn professor_readable(screen: &Screen, addr: &str) -> bool {
 #[test]
 fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let (mut prof, addr) = professor(&server_dir(&home))?;
+    let (mut prof, addr) = professor(&server_dir(&home), SESSION, &[])?;
     let before = prof.screen();
 
     // Set the title, clear the screen, home the cursor, turn text red, and
@@ -499,7 +395,7 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
 #[ignore = "prints the README captures"]
 fn readme_captures() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let (mut prof, addr) = professor(&server_dir(&home))?;
+    let (mut prof, addr) = professor(&server_dir(&home), SESSION, &[])?;
     prof.resize(24, 80)?;
     let mut students = Vec::new();
     for (name, description) in [

@@ -13,6 +13,8 @@ const REQUIRED_KEYS: &[&str] = &[
     "fanout_max_us",
     "baseline_p99_us",
     "ratio_p99",
+    "staff_view_p99_us",
+    "staff_ratio_p99",
     "rss_per_client_bytes",
     "storm_logins",
     "storm_total_ms",
@@ -28,6 +30,8 @@ fn load_generator_runs_at_small_n_and_prints_json() {
     let server = jqueue_tests::server_binary().expect("building jqueue-server");
     let output = Command::new(&load_bin)
         .args(["--clients", "20", "--changes", "5", "--gap-ms", "0"])
+        // Two staff screens watch the staff view through the changes.
+        .args(["--staff", "2"])
         .args(["--storm", "--storm-logins", "3", "--storm-rounds", "1000"])
         .args(["--resume", "--json", "--time-limit-secs", "300"])
         .arg("--server-bin")
@@ -49,6 +53,7 @@ fn load_generator_runs_at_small_n_and_prints_json() {
     }
     assert_eq!(report["clients"], 20);
     assert_eq!(report["storm_logins"], 3);
+    assert_eq!(report["staff"], 2);
     assert_eq!(
         report["baseline_interleaved"], true,
         "at N = 20 the floor is measured in turns with jqueue: {last}"
@@ -60,6 +65,8 @@ fn load_generator_runs_at_small_n_and_prints_json() {
         "baseline_p99_us",
         "baseline_first_p50_us",
         "ratio_p99",
+        "staff_view_p99_us",
+        "staff_view_frame_bytes",
         "rss_per_client_bytes",
         "storm_total_ms",
         "storm_update_p99_us",
@@ -71,6 +78,7 @@ fn load_generator_runs_at_small_n_and_prints_json() {
     // nobody was refused or dropped.
     for key in [
         "fanout_timeouts",
+        "staff_view_timeouts",
         "baseline_timeouts",
         "request_errors",
         "unexpected_disconnects",

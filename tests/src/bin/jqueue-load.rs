@@ -3,8 +3,9 @@
 //! Starts a headless `jqueue-server` (or connects to one), signs in N simulated
 //! students, has them all join, applies queue changes one at a time and
 //! measures how long each takes to reach every student; reads the server's
-//! resident memory; optionally runs a login storm and a wave of token resumes;
-//! and measures the floor — a minimal pub/sub server in its own process — with
+//! resident memory; optionally runs a login storm and a wave of token resumes,
+//! or has K staff connections watch the staff view while the changes are
+//! measured (`--staff K`); and measures the floor — a minimal pub/sub server in its own process — with
 //! the same receiving harness. See `docs/BENCHMARKS.md` for results.
 //!
 //! `--json` prints one JSON object as the last line of stdout. Progress goes to
@@ -36,6 +37,12 @@ struct Args {
     /// Simulated students to sign in.
     #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// Staff connections watching the pushed staff view (as `jqueue --staff`)
+    /// while the changes are measured; their latency is reported beside the
+    /// students'. Made staff before the server starts (`staff000`, …); with
+    /// `--server`, those accounts must already be staff.
+    #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
+    staff: usize,
     /// Queue changes to measure (after a few unmeasured warm-up changes).
     #[arg(long, default_value_t = 200)]
     changes: usize,
@@ -120,7 +127,7 @@ fn main() -> Result<()> {
     if args.baseline_server {
         return tokio::runtime::Runtime::new()?.block_on(baseline::run(args.frame_bytes));
     }
-    let needed = args.clients as u64 + 64;
+    let needed = (args.clients + args.staff) as u64 + 64;
     if nofile < needed {
         bail!(
             "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {} students",
@@ -146,6 +153,7 @@ fn main() -> Result<()> {
     };
     let cfg = scenario::Config {
         clients: args.clients,
+        staff: args.staff,
         changes: args.changes,
         storm: args.storm,
         storm_logins: args.storm_logins,
@@ -200,6 +208,18 @@ fn print_summary(r: &scenario::Report) {
         r.view_frame_bytes
             .map_or_else(|| "-".into(), |b| b.to_string()),
     );
+    if r.staff > 0 {
+        println!(
+            "staff view p50/p99/max {} / {} / {}  ({} staff, {} timeouts, {} B staff views)",
+            us(r.staff_view_p50_us),
+            us(r.staff_view_p99_us),
+            us(r.staff_view_max_us),
+            r.staff,
+            r.staff_view_timeouts,
+            r.staff_view_frame_bytes
+                .map_or_else(|| "-".into(), |b| b.to_string()),
+        );
+    }
     println!(
         "floor p50/p99/max      {} / {} / {}  ({})",
         us(r.baseline_p50_us),
@@ -221,6 +241,9 @@ fn print_summary(r: &scenario::Report) {
         num(r.ratio_p50),
         num(r.ratio_p99)
     );
+    if r.staff > 0 {
+        println!("staff p99 / floor p99  {}", num(r.staff_ratio_p99));
+    }
     if let Some(b) = r.rss_per_client_bytes {
         println!(
             "RSS per student        {:.1} KiB queued, {} signed in",

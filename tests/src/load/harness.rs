@@ -13,6 +13,12 @@
 //! first view of the expected length after the change was sent" identifies the
 //! change even when the server coalesces views.
 //!
+//! Staff connections (`--staff K`) go through the same loop: they sign in
+//! like students, send `WatchStaff` as `jqueue --staff` does, and count the
+//! pushed [`ServerMsg::StaffView`] towards rounds of their own [`Tracker`]
+//! (its `waiting` is the queue length), never the student views they also
+//! receive.
+//!
 //! Connections to a jqueue server are TLS, pinned to its fingerprint (see
 //! [`speak_tls`]); the floor server is plain TCP, the reference TLS is
 //! measured against. A connection's stream is boxed, so both kinds go
@@ -355,6 +361,19 @@ impl Conn {
         Ok(())
     }
 
+    /// Opens the staff screen's feed, as `jqueue --staff` does: the server
+    /// answers with the first staff view, or `NotStaff` for a student account.
+    pub async fn watch_staff(&mut self, username: &str) -> Result<()> {
+        self.send(&ClientMsg::WatchStaff).await?;
+        match self.reply().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            ServerMsg::StaffView(_) => Ok(()),
+            ServerMsg::NotStaff { .. } => anyhow::bail!(
+                "{username} is not staff on that server (`jqueue-server staff add {username}`)"
+            ),
+            other => anyhow::bail!("expected a staff view, got {other:?}"),
+        }
+    }
+
     /// Waits for the floor server's greeting.
     pub async fn await_welcome(&mut self) -> Result<()> {
         match tokio::time::timeout(REPLY_TIMEOUT, self.recv()).await?? {
@@ -442,8 +461,17 @@ fn unexpected(msg: &ServerMsg) -> SignInError {
     SignInError::Network(anyhow::anyhow!("unexpected message {msg:?}"))
 }
 
-/// A signed-in (or subscribed) simulated student whose frames are being
-/// received by its own task.
+/// Which views a receive loop counts towards its tracker's rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// A student's `View`, by its queue length.
+    Queue,
+    /// A staff screen's `StaffView`, by its count of students waiting.
+    Staff,
+}
+
+/// A signed-in (or subscribed) simulated student — or staff member, see
+/// [`Feed`] — whose frames are being received by its own task.
 pub struct Student {
     writer: Arc<tokio::sync::Mutex<Writer>>,
     task: JoinHandle<()>,
@@ -458,6 +486,11 @@ impl std::fmt::Debug for Student {
 impl Student {
     /// Hands `conn` to a receive loop. Views count towards rounds.
     pub fn spawn(idx: usize, conn: Conn, tracker: Arc<Tracker>) -> Self {
+        Self::spawn_watching(idx, conn, tracker, Feed::Queue)
+    }
+
+    /// Hands `conn` to a receive loop that counts the views of `feed`.
+    pub fn spawn_watching(idx: usize, conn: Conn, tracker: Arc<Tracker>, feed: Feed) -> Self {
         let Conn {
             mut reader,
             writer,
@@ -471,8 +504,11 @@ impl Student {
             loop {
                 let next = recv_into(&mut reader, &mut conn_buf).await;
                 match next {
-                    Ok(Some((ServerMsg::View(view), len))) => {
+                    Ok(Some((ServerMsg::View(view), len))) if feed == Feed::Queue => {
                         tracker.on_view(&mut seen_generation, view.length, len);
+                    }
+                    Ok(Some((ServerMsg::StaffView(view), len))) if feed == Feed::Staff => {
+                        tracker.on_view(&mut seen_generation, view.waiting, len);
                     }
                     Ok(Some((ServerMsg::Ping { nonce }, _))) => {
                         let Ok(frame) = encode_frame(&ClientMsg::Pong { nonce }) else {

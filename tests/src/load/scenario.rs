@@ -1,6 +1,12 @@
 //! The benchmark scenarios: fan-out, memory, login storm, token resumes and the
 //! floor, run in that order against child server processes (or against a
 //! server that is already running, with `--server`).
+//!
+//! With `--staff K`, K staff connections watch the pushed staff view while
+//! the changes are measured: each round then also ends only when every one
+//! of them has the staff view of that change, and that time is reported
+//! beside the students' fan-out. They sign in after the memory readings, so
+//! the memory per student is the students' own.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -11,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, SessionToken};
-use jqueue_tests::SeededRng;
+use jqueue_tests::{SeededRng, make_staff};
 use serde::Serialize;
 use tokio::process::Command;
 
 use super::baseline;
-use super::harness::{self, Auth, Conn, PASSWORD, Student, Tracker};
+use super::harness::{self, Auth, Conn, Feed, PASSWORD, Student, Tracker};
 use super::process::{ChildServer, rss_bytes};
 use super::stats::{Summary, ratio};
 
@@ -35,6 +41,8 @@ const SIGN_IN_ATTEMPTS: u32 = 50;
 #[allow(clippy::struct_excessive_bools)] // independent switches, one per phase
 pub struct Config {
     pub clients: usize,
+    /// Staff connections watching the staff view during the changes.
+    pub staff: usize,
     pub changes: usize,
     pub storm: bool,
     pub storm_logins: usize,
@@ -74,6 +82,16 @@ pub struct Report {
     pub fanout_first_p50_us: Option<u64>,
     pub fanout_timeouts: usize,
     pub view_frame_bytes: Option<usize>,
+    /// Staff connections that watched the staff view (`--staff`).
+    pub staff: usize,
+    /// From a change to the last staff connection having its staff view.
+    pub staff_view_p50_us: Option<u64>,
+    pub staff_view_p99_us: Option<u64>,
+    pub staff_view_max_us: Option<u64>,
+    pub staff_view_timeouts: usize,
+    pub staff_view_frame_bytes: Option<usize>,
+    /// Staff-view p99 over the floor's (student) fan-out p99.
+    pub staff_ratio_p99: Option<f64>,
     pub baseline_p50_us: Option<u64>,
     pub baseline_p99_us: Option<u64>,
     pub baseline_max_us: Option<u64>,
@@ -138,6 +156,10 @@ fn storm_name(i: usize) -> String {
     format!("t{i:05}")
 }
 
+fn staff_name(i: usize) -> String {
+    format!("staff{i:03}")
+}
+
 /// Runs every phase the configuration asks for.
 pub async fn run(cfg: &Config) -> Result<Report> {
     if let Some(addr) = cfg.server {
@@ -151,6 +173,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
         clients: cfg.clients,
         changes: cfg.changes,
         harness_threads: cfg.harness_threads,
+        staff: cfg.staff,
         ..Report::default()
     };
     if cfg.jqueue {
@@ -167,6 +190,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     }
     report.ratio_p50 = ratio(report.fanout_p50_us, report.baseline_p50_us);
     report.ratio_p99 = ratio(report.fanout_p99_us, report.baseline_p99_us);
+    report.staff_ratio_p99 = ratio(report.staff_view_p99_us, report.baseline_p99_us);
     Ok(report)
 }
 
@@ -186,7 +210,11 @@ fn server_command(cfg: &Config, rounds: u32) -> Command {
     .arg("--hash-rounds")
     .arg(rounds.to_string())
     .arg("--max-connections")
-    .arg((cfg.clients + cfg.storm_logins + 100).to_string());
+    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+    // Every simulated account is new and comes from 127.0.0.1: the cap on
+    // sign-ups per address (200 by default) must let them all in.
+    .arg("--max-signups-per-address")
+    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
     cmd
 }
 
@@ -208,6 +236,13 @@ async fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ChildServe
 
 async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let n = cfg.clients;
+    if cfg.server.is_none() {
+        // Before any server opens the database, as `jqueue-server staff add`
+        // would be run; against `--server` they must be staff already.
+        for k in 0..cfg.staff {
+            make_staff(&cfg.work_dir.join("data"), &staff_name(k))?;
+        }
+    }
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
     }
@@ -224,12 +259,14 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
+    let staff = watch_staff(cfg, addr).await?;
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
     let mut control = Control::Jqueue {
         server: server.as_mut(),
         students: &students,
+        staff: staff.as_ref(),
     };
     eprintln!("applying {} changes to a queue of {n}", cfg.changes);
     let outcome = if cfg.baseline && cfg.interleave {
@@ -246,6 +283,19 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     report.fanout_max_us = fanout.map(|s| s.max_us);
     report.fanout_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
     eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
+    if let Some(staff) = &staff {
+        let views = Summary::of(&outcome.staff);
+        report.staff_view_timeouts = outcome.staff_timeouts;
+        report.staff_view_p50_us = views.map(|s| s.p50_us);
+        report.staff_view_p99_us = views.map(|s| s.p99_us);
+        report.staff_view_max_us = views.map(|s| s.max_us);
+        report.staff_view_frame_bytes = staff.tracker.mean_view_frame_bytes();
+        eprintln!(
+            "staff views ({} watching): {views:?}, {} timeouts",
+            staff.watchers.len(),
+            outcome.staff_timeouts
+        );
+    }
 
     if cfg.storm {
         run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
@@ -253,6 +303,11 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
     report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
 
+    if let Some(staff) = staff {
+        for watcher in staff.watchers {
+            watcher.close();
+        }
+    }
     if cfg.resume {
         run_resume(addr, students, &tokens, report).await?;
     } else {
@@ -322,6 +377,42 @@ async fn populate(
     }
 
     Ok((tracker, students, tokens))
+}
+
+/// Staff members watching the staff view, and the tracker their views go to.
+struct StaffWatch {
+    watchers: Vec<Student>,
+    tracker: Arc<Tracker>,
+}
+
+/// Signs in `cfg.staff` staff members and opens their staff feed; `None`
+/// without `--staff`.
+async fn watch_staff(cfg: &Config, addr: SocketAddr) -> Result<Option<StaffWatch>> {
+    if cfg.staff == 0 {
+        return Ok(None);
+    }
+    eprintln!("signing in {} staff, watching the staff view", cfg.staff);
+    let tracker = Tracker::new();
+    let results = harness::bounded(cfg.staff, cfg.signin_concurrency, |k| {
+        let tracker = Arc::clone(&tracker);
+        async move {
+            let name = staff_name(k);
+            let (mut conn, _token, _retries) = harness::sign_in_with_retry(
+                addr,
+                &name,
+                Auth::Password(PASSWORD),
+                SIGN_IN_ATTEMPTS,
+            )
+            .await?;
+            conn.watch_staff(&name).await?;
+            Ok(Student::spawn_watching(k, conn, tracker, Feed::Staff))
+        }
+    })
+    .await;
+    let watchers = results.into_iter().collect::<Result<Vec<_>>>()?;
+    // The first views (the answers to `WatchStaff`) are not the changes'.
+    tracker.reset_view_sizes();
+    Ok(Some(StaffWatch { watchers, tracker }))
 }
 
 fn ask_for_help(i: usize) -> ClientMsg {
@@ -651,6 +742,8 @@ enum Control<'a> {
     Jqueue {
         server: Option<&'a mut ChildServer>,
         students: &'a [Student],
+        /// Staff watching the staff view: a round waits for them too.
+        staff: Option<&'a StaffWatch>,
     },
     /// The floor: `publish LENGTH` through its stdin.
     Baseline(&'a mut ChildServer),
@@ -761,6 +854,10 @@ struct Outcome {
     /// For the changes that reached everyone: how long until the first did.
     first: Vec<Duration>,
     timeouts: usize,
+    /// With staff watching: how long until every staff connection had the
+    /// change's staff view (counted at the timeout when one never came).
+    staff: Vec<Duration>,
+    staff_timeouts: usize,
 }
 
 impl Outcome {
@@ -773,10 +870,33 @@ impl Outcome {
             .collect()
     }
 
+    /// How long the staff took to have a change's staff view, or that some
+    /// never had it (counted at the timeout, as for students).
+    fn record_staff(
+        &mut self,
+        waited: Result<harness::Arrivals, usize>,
+        applied: Instant,
+        change: Change,
+        timeout: Duration,
+    ) {
+        match waited {
+            Ok(arrivals) => self
+                .staff
+                .push(arrivals.last.saturating_duration_since(applied)),
+            Err(missing) => {
+                self.staff_timeouts += 1;
+                self.staff.push(timeout);
+                eprintln!("change {change:?}: {missing} staff had no staff view after {timeout:?}");
+            }
+        }
+    }
+
     fn extend(&mut self, more: Outcome) {
         self.samples.extend(more.samples);
         self.first.extend(more.first);
         self.timeouts += more.timeouts;
+        self.staff.extend(more.staff);
+        self.staff_timeouts += more.staff_timeouts;
     }
 }
 
@@ -815,6 +935,11 @@ async fn run_rounds(
 ) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     let mut consecutive_timeouts = 0;
+    // Copied out, so that it does not hold `control` borrowed.
+    let staff = match control {
+        Control::Jqueue { staff, .. } => *staff,
+        Control::Baseline(_) => None,
+    };
     for done in 0.. {
         match limit {
             Limit::Count(count) if done >= count => break,
@@ -823,6 +948,12 @@ async fn run_rounds(
         }
         let (change, expected) = model.next(matches!(control, Control::Baseline(_)))?;
         let round = tracker.arm(expected, recipients);
+        let staff_round = staff.map(|staff| {
+            (
+                &staff.tracker,
+                staff.tracker.arm(expected, staff.watchers.len()),
+            )
+        });
         let applied = Instant::now();
         match (&mut *control, change) {
             (Control::Baseline(server), Change::Publish) => {
@@ -871,6 +1002,12 @@ async fn run_rounds(
                     bail!("three changes in a row never reached every student");
                 }
             }
+        }
+        if let Some((staff_tracker, staff_round)) = staff_round {
+            // Arrival times are taken as views come in, so waiting for the
+            // staff after the students measures neither late.
+            let waited = staff_tracker.wait(&staff_round, cfg.change_timeout).await;
+            outcome.record_staff(waited, applied, change, cfg.change_timeout);
         }
         let served = matches!(change, Change::Serve);
         model.commit(change, expected, tracker).await?;
