@@ -211,9 +211,12 @@ fn server_command(cfg: &Config, rounds: u32) -> Command {
     .arg(rounds.to_string())
     .arg("--max-connections")
     .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
-    // Every simulated account is new and comes from 127.0.0.1: the cap on
-    // sign-ups per address (200 by default) must let them all in.
+    // Every simulated account is new and comes from 127.0.0.1: the caps on
+    // sign-ups and on students online per address (200 and 300 by default)
+    // must let them all in.
     .arg("--max-signups-per-address")
+    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+    .arg("--max-online-per-address")
     .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
     cmd
 }
