@@ -685,6 +685,8 @@ impl App {
             }
             NetEvent::Request(result) => self.on_request_result(&result),
             NetEvent::ShuttingDown => self.server_shut_down = true,
+            // The screen never asks the task to log out (`jqueue logout` does).
+            NetEvent::LoggedOut => {}
             NetEvent::Disconnected { reason, retry_in } => {
                 if reason == Disconnect::ServerShutDown {
                     self.server_shut_down = true;

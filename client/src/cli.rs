@@ -74,6 +74,9 @@ pub enum Command {
     /// shell prompt or a script, and exit: 0 in line, 1 not in line, 2 error.
     #[command(long_about = STATUS_ABOUT)]
     Status(StatusArgs),
+    /// Sign this machine out: the server ends the stored sign-in and the
+    /// token file is deleted (the next `jqueue` asks for your password).
+    Logout,
     /// Print the manual page (roff), e.g. `jqueue man | man -l -`.
     Man(ManArgs),
     /// Print a shell completion script.

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod event_loop;
 pub mod keys;
 pub mod logging;
+pub mod logout;
 pub mod net;
 pub mod staff;
 pub mod status;

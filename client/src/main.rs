@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
         let out = &mut std::io::stdout().lock();
         let written = match command {
             Command::Status(args) => return status(cli, args).await,
+            Command::Logout => return logout(cli).await,
             Command::Man(args) => write_man(Cli::command(), &args, out),
             Command::Completions(args) => write_completions(Cli::command(), &args, out),
         };
@@ -61,6 +62,32 @@ async fn main() -> ExitCode {
             tracing::error!("{e:#}");
             eprintln!("jqueue: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `jqueue logout`: exit 0 signed out (or was not signed in), 2 if the
+/// server could not be told (the token file is deleted all the same).
+async fn logout(cli: Cli) -> ExitCode {
+    let config = match cli.into_config(|var| std::env::var(var).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jqueue: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = jqueue_client::logging::init(&config.data_dir).ok();
+    match jqueue_client::logout::run(&config).await {
+        Ok(done) => {
+            println!("{}", done.sentence(&config));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "jqueue: signed out on this machine, but the server was not told ({e}): \
+                 the sign-in stays valid there until it expires"
+            );
+            ExitCode::from(2)
         }
     }
 }

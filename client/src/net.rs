@@ -91,6 +91,10 @@ pub enum NetCommand {
     /// Close the connection and end the task. This is not a logout: the token
     /// stays, so the student keeps their place and the next run resumes.
     Quit,
+    /// Sign this machine out (`jqueue logout`): the server revokes the
+    /// token, the token file is deleted, [`NetEvent::LoggedOut`] is sent and
+    /// the task ends. Only once signed in.
+    Logout,
 }
 
 /// What the network task tells the UI.
@@ -156,6 +160,9 @@ pub enum NetEvent {
     },
     /// The task has ended for good and will not reconnect.
     Stopped(StopReason),
+    /// The server was told to revoke the token and the token file is gone
+    /// ([`NetCommand::Logout`]); the task has ended.
+    LoggedOut,
 }
 
 /// Why a connection ended (the task will try again).
@@ -653,6 +660,9 @@ impl NetTask {
         }
         let msg = match command {
             None | Some(NetCommand::Quit) => return Step::End(Outcome::Quit),
+            Some(NetCommand::Logout) if conn.stage == Stage::SignedIn => {
+                return self.log_out(conn).await;
+            }
             Some(NetCommand::Login(Password(password)))
                 if conn.stage == Stage::AwaitingPassword =>
             {
@@ -696,6 +706,24 @@ impl NetTask {
             Ok(()) => Step::Continue,
             Err(outcome) => Step::End(outcome),
         }
+    }
+}
+
+impl NetTask {
+    /// Tells the server to revoke the token, closes, and forgets the token
+    /// here. The server does not answer a logout: once the message is
+    /// written and the session closed cleanly, it has it.
+    async fn log_out(&mut self, conn: &mut Conn) -> Step {
+        if let Err(outcome) = conn.send(&ClientMsg::Logout).await {
+            return Step::End(outcome);
+        }
+        conn.close().await;
+        self.token = None;
+        if let Err(e) = self.config.tokens.clear() {
+            tracing::warn!("could not delete the token file: {e}");
+        }
+        let _ = self.emit(NetEvent::LoggedOut).await;
+        Step::End(Outcome::Quit)
     }
 }
 

@@ -289,9 +289,10 @@ fn ascii_unless(unicode: bool, text: String) -> String {
     }
 }
 
-/// Why `jqueue status` could not say where the student stands (exit 2).
+/// Why `jqueue status` could not say where the student stands, or `jqueue
+/// logout` could not tell the server (exit 2).
 #[derive(Debug, thiserror::Error)]
-pub enum StatusError {
+pub enum ScreenlessError {
     #[error("not signed in to {server} as {username}: run jqueue once to sign in")]
     NotSignedIn { server: String, username: String },
     #[error(
@@ -344,7 +345,7 @@ pub enum Progress {
 #[derive(Debug, Clone)]
 pub struct StandingTracker {
     /// For messages: the server as the student named it, and the username.
-    server: String,
+    pub(crate) server: String,
     username: String,
     /// Staff called the student, and no view since has them in line.
     your_turn: bool,
@@ -361,7 +362,7 @@ impl StandingTracker {
 
     /// Applies one event. An error ends `jqueue status`: each one needs the
     /// student to do something first.
-    pub fn apply(&mut self, event: NetEvent) -> Result<Progress, StatusError> {
+    pub fn apply(&mut self, event: NetEvent) -> Result<Progress, ScreenlessError> {
         match event {
             // Every line comes from a view: only a view has the numbers.
             NetEvent::View(view) => {
@@ -382,7 +383,7 @@ impl StandingTracker {
             }
             NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
             NetEvent::UnknownServer { fingerprint } => {
-                return Err(StatusError::UnknownServer {
+                return Err(ScreenlessError::UnknownServer {
                     server: self.server.clone(),
                     fingerprint,
                 });
@@ -394,7 +395,7 @@ impl StandingTracker {
                     presented,
                     known_servers,
                 } = change;
-                return Err(StatusError::KeyChanged {
+                return Err(ScreenlessError::KeyChanged {
                     server,
                     expected,
                     presented,
@@ -404,19 +405,22 @@ impl StandingTracker {
             // Only a refused token leads the server to want a password:
             // `run` does not start without one.
             NetEvent::NeedPassword(_) | NetEvent::SignInFailed(_) => {
-                return Err(StatusError::TokenRefused {
+                return Err(ScreenlessError::TokenRefused {
                     server: self.server.clone(),
                     username: self.username.clone(),
                 });
             }
-            NetEvent::Stopped(reason) => return Err(StatusError::Stopped(self.stopped(reason))),
+            NetEvent::Stopped(reason) => {
+                return Err(ScreenlessError::Stopped(self.stopped(reason)));
+            }
             NetEvent::Connecting { .. }
             | NetEvent::Welcome { .. }
             | NetEvent::StaffView(_)
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
             | NetEvent::Request(_)
-            | NetEvent::ShuttingDown => {}
+            | NetEvent::ShuttingDown
+            | NetEvent::LoggedOut => {}
         }
         Ok(Progress::Quiet)
     }
@@ -466,13 +470,13 @@ pub async fn run(
     format: &LineFormat,
     watch: bool,
     out: &mut impl Write,
-) -> Result<u8, StatusError> {
+) -> Result<u8, ScreenlessError> {
     let server = config.server.to_string();
     let tokens = TokenStore::for_server(&config.data_dir, &config.server);
     // Checked here, not left to the server: without a token the network
     // task would ask for a password, and nothing may be asked here.
     if tokens.load(&config.username).is_none() {
-        return Err(StatusError::NotSignedIn {
+        return Err(ScreenlessError::NotSignedIn {
             server,
             username: config.username,
         });
@@ -500,7 +504,7 @@ pub async fn run(
             once(&mut tracker, &mut events, format, out),
         )
         .await
-        .unwrap_or(Err(StatusError::NoAnswer { server }))
+        .unwrap_or(Err(ScreenlessError::NoAnswer { server }))
     };
     // Close the connection cleanly: the server sees a deliberate goodbye.
     let _ = commands.send(NetCommand::Quit);
@@ -514,7 +518,7 @@ async fn once(
     events: &mut mpsc::Receiver<NetEvent>,
     format: &LineFormat,
     out: &mut impl Write,
-) -> Result<u8, StatusError> {
+) -> Result<u8, ScreenlessError> {
     while let Some(event) = events.recv().await {
         match tracker.apply(event)? {
             Progress::Quiet => {}
@@ -524,14 +528,14 @@ async fn once(
                 return Ok(line.standing.exit_code());
             }
             Progress::Lost(reason) => {
-                return Err(StatusError::Unreachable {
+                return Err(ScreenlessError::Unreachable {
                     server: tracker.server.clone(),
                     reason: lost_reason(reason),
                 });
             }
         }
     }
-    Err(StatusError::NetTaskEnded)
+    Err(ScreenlessError::NetTaskEnded)
 }
 
 /// A line at every change, until an error (or the process is stopped).
@@ -540,7 +544,7 @@ async fn follow(
     events: &mut mpsc::Receiver<NetEvent>,
     format: &LineFormat,
     out: &mut impl Write,
-) -> Result<u8, StatusError> {
+) -> Result<u8, ScreenlessError> {
     let mut last: Option<String> = None;
     while let Some(event) = events.recv().await {
         let line = match tracker.apply(event)? {
@@ -559,7 +563,7 @@ async fn follow(
             last = Some(text);
         }
     }
-    Err(StatusError::NetTaskEnded)
+    Err(ScreenlessError::NetTaskEnded)
 }
 
 #[cfg(test)]

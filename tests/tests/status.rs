@@ -1,4 +1,5 @@
-//! `jqueue status` (DESIGN §10): the real `jqueue` binary as a child process
+//! `jqueue status` (DESIGN §10) and `jqueue logout`: the real `jqueue`
+//! binary as a child process
 //! against a server started in-process on 127.0.0.1:0, with a data
 //! directory set up as a student's first `jqueue` run leaves it (token,
 //! known_servers). Each exit status, `--json`, `--format`, `--watch`
@@ -24,9 +25,20 @@ use tokio::time::timeout;
 /// nothing from the environment that would change where it connects or
 /// what it prints.
 fn status(home: &Path, addr: SocketAddr, user: &str, args: &[&str]) -> Result<Command> {
+    screenless(home, addr, user, "status", args)
+}
+
+/// `jqueue SUBCOMMAND ARGS`, as [`status`] sets it up.
+fn screenless(
+    home: &Path,
+    addr: SocketAddr,
+    user: &str,
+    subcommand: &str,
+    args: &[&str],
+) -> Result<Command> {
     let mut command = Command::new(client_binary()?);
     command
-        .arg("status")
+        .arg(subcommand)
         .args(args)
         .args(["--server", &addr.to_string(), "--user", user])
         .arg("--data-dir")
@@ -389,4 +401,81 @@ async fn a_follower_only_listens_and_a_student_has_a_few_at_most() -> Result<()>
     follower.expect_closed().await?;
     assert_eq!(server.waiting().await, ["ann"]);
     server.stop().await
+}
+
+/// The token file `jqueue` keeps in `home` for the server at `addr`.
+fn token_file(home: &Path, addr: SocketAddr) -> std::path::PathBuf {
+    jqueue_client::token_store::TokenStore::for_server(home, &jqueue_tests::server_addr(addr))
+        .path()
+        .to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_sign_in_on_the_server_and_deletes_the_token() -> Result<()> {
+    let (server, _dir) = start_server().await?;
+    let alice = Student::register(server.addr, "alice").await?;
+    let token = alice.token.context("signed in")?;
+    let home = home_of(&alice, server.addr)?;
+    assert!(token_file(home.path(), server.addr).exists());
+
+    let ran = run(screenless(
+        home.path(),
+        server.addr,
+        "alice",
+        "logout",
+        &[],
+    )?)
+    .await?;
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    assert_eq!(
+        ran.stdout.trim(),
+        format!("Signed out of {} as alice.", server.addr)
+    );
+    assert!(
+        !token_file(home.path(), server.addr).exists(),
+        "the file is gone"
+    );
+    // The token signs nobody in any more.
+    let (_, result) = Student::resume(server.addr, "alice", token).await?;
+    assert_eq!(result, SignInResult::TokenRejected);
+
+    // Again: nothing to do, and said so.
+    let ran = run(screenless(
+        home.path(),
+        server.addr,
+        "alice",
+        "logout",
+        &[],
+    )?)
+    .await?;
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    assert_eq!(
+        ran.stdout.trim(),
+        format!("Not signed in to {} as alice.", server.addr)
+    );
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_without_the_server_still_deletes_the_token_and_says_so() -> Result<()> {
+    let (server, _dir) = start_server().await?;
+    let alice = Student::register(server.addr, "alice").await?;
+    let home = home_of(&alice, server.addr)?;
+    let addr = server.addr;
+    drop(alice);
+    server.stop().await?;
+
+    let ran = run(screenless(home.path(), addr, "alice", "logout", &[])?).await?;
+    assert_eq!(ran.code, Some(2), "{ran:?}");
+    assert!(
+        ran.stderr
+            .contains("signed out on this machine, but the server was not told"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        !token_file(home.path(), addr).exists(),
+        "the file is gone anyway"
+    );
+    Ok(())
 }

@@ -1,0 +1,116 @@
+//! `jqueue logout`: sign this machine out of the server.
+//!
+//! A student on a shared lab machine must be able to leave nothing behind
+//! that signs in as them: the server revokes the stored token and the token
+//! file is deleted. It connects as the full client does but never asks
+//! anything (an unknown or changed server key is an error, and then nothing
+//! is sent). If the server cannot be reached the file is deleted all the
+//! same, and the student is told the token stays valid on the server until
+//! it expires. This module drives the network task and says what happened;
+//! `main` prints it.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use crate::cli::Config;
+use crate::net::{self, Backoff, NetCommand, NetConfig, NetEvent};
+use crate::status::{Progress, ScreenlessError, StandingTracker};
+use crate::token_store::TokenStore;
+use crate::trust::{self, KnownServers, Trust};
+
+/// How long a logout waits for the server before signing out locally only.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// How a logout ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoggedOut {
+    /// The server revoked the token, and the file is gone.
+    Everywhere,
+    /// The server no longer knew the token; the file is gone.
+    AlreadyRevoked,
+    /// There was no token for this server and name: nothing to do.
+    WasNotSignedIn,
+}
+
+impl LoggedOut {
+    /// The line `jqueue logout` prints.
+    pub fn sentence(&self, config: &Config) -> String {
+        let (server, username) = (&config.server, &config.username);
+        match self {
+            Self::Everywhere => format!("Signed out of {server} as {username}."),
+            Self::AlreadyRevoked => {
+                format!(
+                    "Signed out of {server} as {username} (the server had already ended that sign-in)."
+                )
+            }
+            Self::WasNotSignedIn => format!("Not signed in to {server} as {username}."),
+        }
+    }
+}
+
+/// Signs out. On an error the token file has been deleted anyway, and the
+/// error says why the server could not be told.
+pub async fn run(config: &Config) -> Result<LoggedOut, ScreenlessError> {
+    let tokens = TokenStore::for_server(&config.data_dir, &config.server);
+    if tokens.load(&config.username).is_none() {
+        return Ok(LoggedOut::WasNotSignedIn);
+    }
+    let trust = Trust::new(
+        &config.server,
+        KnownServers::in_dir(&config.data_dir),
+        config.fingerprint.clone(),
+        trust::system_roots(),
+    );
+    let (commands, mut events, task) = net::spawn(NetConfig {
+        server: config.server.clone(),
+        trust,
+        username: config.username.clone(),
+        tokens: tokens.clone(),
+        backoff: Backoff::default(),
+        staff: false,
+    });
+    let server = config.server.to_string();
+    let mut tracker = StandingTracker::new(server.clone(), config.username.clone());
+    let result = timeout(PATIENCE, until_done(&mut tracker, &commands, &mut events))
+        .await
+        .unwrap_or(Err(ScreenlessError::NoAnswer { server }));
+    let _ = commands.send(NetCommand::Quit);
+    let _ = timeout(Duration::from_millis(500), task).await;
+    // Whatever the server said, nothing that signs in as the student stays
+    // on this machine.
+    if let Err(e) = tokens.clear() {
+        tracing::warn!("could not delete the token file: {e}");
+    }
+    match result {
+        Err(ScreenlessError::TokenRefused { .. }) => Ok(LoggedOut::AlreadyRevoked),
+        other => other,
+    }
+}
+
+async fn until_done(
+    tracker: &mut StandingTracker,
+    commands: &mpsc::UnboundedSender<NetCommand>,
+    events: &mut mpsc::Receiver<NetEvent>,
+) -> Result<LoggedOut, ScreenlessError> {
+    while let Some(event) = events.recv().await {
+        match event {
+            NetEvent::SignedIn { .. } => {
+                let _ = commands.send(NetCommand::Logout);
+            }
+            NetEvent::LoggedOut => return Ok(LoggedOut::Everywhere),
+            // The rest means what it means to `jqueue status`: a key to
+            // check, a refused token, a server that went away.
+            other => {
+                if let Progress::Lost(reason) = tracker.apply(other)? {
+                    return Err(ScreenlessError::Unreachable {
+                        server: tracker.server.clone(),
+                        reason: crate::ui::disconnect_sentence(&reason).to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Err(ScreenlessError::NetTaskEnded)
+}
