@@ -220,6 +220,7 @@ fn every_command_has_a_man_page_that_renders() {
     pages.retain(|f| f.ends_with(".1.gz"));
     let expected = [
         "jqueue-completions.1.gz",
+        "jqueue-logout.1.gz",
         "jqueue-man.1.gz",
         "jqueue-server-completions.1.gz",
         "jqueue-server-man.1.gz",
@@ -233,6 +234,7 @@ fn every_command_has_a_man_page_that_renders() {
         "jqueue-server-users-reset.1.gz",
         "jqueue-server-users.1.gz",
         "jqueue-server.1.gz",
+        "jqueue-status.1.gz",
         "jqueue.1.gz",
     ];
     assert_eq!(pages, expected);
