@@ -38,7 +38,7 @@ pub fn write_man(cmd: Command, args: &ManArgs, out: &mut impl Write) -> io::Resu
     // `help` is clap's, not ours; the `--help` flags stay documented.
     let cmd = cmd.disable_help_subcommand(true);
     match &args.dir {
-        None => clap_mangen::Man::new(cmd).render(out),
+        None => render(&clap_mangen::Man::new(cmd), out),
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
             for path in write_pages(cmd, dir)? {
@@ -47,6 +47,29 @@ pub fn write_man(cmd: Command, args: &ManArgs, out: &mut impl Write) -> io::Resu
             Ok(())
         }
     }
+}
+
+/// Writes one page. groff reads its input as Latin-1 unless told otherwise,
+/// so every character beyond ASCII (the `·` and `–` of an example line, say)
+/// is written as its `\[uXXXX]` escape, which groff and mandoc both read.
+fn render(man: &clap_mangen::Man, out: &mut impl Write) -> io::Result<()> {
+    let mut roff = Vec::new();
+    man.render(&mut roff)?;
+    let roff =
+        String::from_utf8(roff).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    out.write_all(ascii_roff(&roff).as_bytes())
+}
+
+fn ascii_roff(roff: &str) -> String {
+    let mut ascii = String::with_capacity(roff.len());
+    for c in roff.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            ascii.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    ascii
 }
 
 /// One page per command, subcommands first, named as `man` looks them up
@@ -59,7 +82,10 @@ fn write_pages(mut cmd: Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut stack = vec![cmd];
     while let Some(cmd) = stack.pop() {
         stack.extend(cmd.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
-        written.push(clap_mangen::Man::new(cmd).generate_to(dir)?);
+        let man = clap_mangen::Man::new(cmd);
+        let path = dir.join(man.get_filename());
+        render(&man, &mut std::fs::File::create(&path)?)?;
+        written.push(path);
     }
     written.sort();
     Ok(written)
@@ -99,6 +125,20 @@ fn fix_bash_states(script: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_beyond_ascii_become_groff_escapes() {
+        assert_eq!(
+            ascii_roff("#3 of 7 \u{b7} about 10\u{2013}15 min \u{1F600}"),
+            "#3 of 7 \\[u00B7] about 10\\[u2013]15 min \\[u1F600]"
+        );
+        let mut page = Vec::new();
+        let cmd = Command::new("demo").about("Waits 10\u{2013}15 min \u{b7} or so.");
+        write_man(cmd, &ManArgs { dir: None }, &mut page).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.is_ascii(), "{page}");
+        assert!(page.contains("10\\[u2013]15"), "{page}");
+    }
 
     fn example() -> Command {
         Command::new("demo")
