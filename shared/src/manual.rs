@@ -61,12 +61,13 @@ fn render(man: &clap_mangen::Man, out: &mut impl Write) -> io::Result<()> {
 }
 
 fn ascii_roff(roff: &str) -> String {
+    use std::fmt::Write as _;
     let mut ascii = String::with_capacity(roff.len());
     for c in roff.chars() {
         if c.is_ascii() {
             ascii.push(c);
         } else {
-            ascii.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+            let _ = write!(ascii, "\\[u{:04X}]", u32::from(c));
         }
     }
     ascii
