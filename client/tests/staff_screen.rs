@@ -298,7 +298,7 @@ fn remove_and_quit_confirmations_and_the_announce_dialog() {
     let mut h = Harness::new(busy_view());
     h.press('j');
     assert_eq!(h.press('r'), []);
-    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(name) if name == "frank"));
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["frank"]));
     assert_snapshot!("staff_remove_confirmation", h.render(80, 24).backend());
     h.press('n');
 
@@ -813,4 +813,62 @@ fn the_announcement_cursor_is_drawn_after_the_text() {
     let x = line.iter().position(|&c| c == '5').unwrap();
     let after = &terminal.backend().buffer()[(x as u16 + 1, y as u16)];
     assert!(after.modifier.contains(Modifier::REVERSED), "{after:?}");
+}
+
+#[test]
+fn space_marks_several_students_and_r_removes_them_all() {
+    let mut h = Harness::new(busy_view());
+    // frank (second) and gina (fourth), marked with Space.
+    h.press('j');
+    assert_eq!(h.press(' '), []);
+    assert_eq!(h.status(), "frank marked (1 marked: r removes them all).");
+    h.press('j');
+    h.press('j');
+    assert_eq!(h.press(' '), []);
+    assert_eq!(h.status(), "gina marked (2 marked: r removes them all).");
+    let text = h.text(80, 24);
+    for name in ["frank", "carol", "gina"] {
+        let row = text
+            .lines()
+            .find(|line| line.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("{name}'s row: {text}"));
+        let marked = name != "carol";
+        assert_eq!(row.starts_with("│+"), marked, "{row}");
+    }
+
+    // r asks about both, whichever row is selected.
+    h.press('g');
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["frank", "gina"]));
+    assert!(
+        h.text(80, 24)
+            .contains("Remove 2 students from the queue (frank, gina)?")
+    );
+    assert_eq!(
+        h.press('y'),
+        request(StaffRequest::Remove {
+            students: vec!["frank".into(), "gina".into()],
+        })
+    );
+    // The marks are spent: the next r is about the selected student again.
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names.len() == 1));
+}
+
+#[test]
+fn a_mark_is_undone_by_space_and_forgotten_when_the_student_leaves() {
+    let mut h = Harness::new(busy_view());
+    h.press('j');
+    h.press(' ');
+    h.press(' ');
+    assert_eq!(h.status(), "frank unmarked (0 marked).");
+    h.press(' ');
+    // frank leaves the queue: his mark goes with him.
+    let mut view = busy_view();
+    view.rows.retain(|row| row.username != "frank");
+    h.view(view);
+    assert_eq!(h.press('r'), []);
+    assert!(
+        matches!(h.screen.mode(), Mode::ConfirmRemove(names) if !names.contains(&"frank".to_owned()))
+    );
 }

@@ -15,6 +15,8 @@ pub enum Command {
     Finish,
     NotHere,
     Remove,
+    /// Mark or unmark the selected student, to remove several at once.
+    Mark,
     Details,
     Print,
     ToggleOpen,
@@ -83,7 +85,14 @@ pub const BINDINGS: &[Binding] = &[
         command: Command::Remove,
         label: "r",
         hint: Some(("r", "remove")),
-        help: "Remove the selected student, not logged as helped (asks y/n)",
+        help: "Remove the selected or marked students, no help logged (y/n)",
+    },
+    Binding {
+        keys: &[Key::Char(' ')],
+        command: Command::Mark,
+        label: "Space",
+        hint: None,
+        help: "Mark or unmark the selected student, to remove several",
     },
     Binding {
         keys: &[Key::Enter],

@@ -19,6 +19,7 @@ mod ui;
 use std::sync::Arc;
 
 use chrono::FixedOffset;
+use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
     FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis,
 };
@@ -98,7 +99,8 @@ pub enum Mode {
     Help,
     /// The whole request of the named student.
     Details(String),
-    ConfirmRemove(String),
+    /// Remove these students (the selected one, or every marked one)?
+    ConfirmRemove(Vec<String>),
     ConfirmQuit,
     Announce(Input),
     /// The cooldown and most-helps dialog (`c`).
@@ -194,6 +196,9 @@ pub struct StaffScreen {
     selected: usize,
     /// Who is selected, so the selection follows them when the queue moves.
     selected_name: Option<String>,
+    /// Students marked with Space, in the order marked: `r` removes them all.
+    /// Only names still in the view are kept.
+    marked: Vec<String>,
     mode: Mode,
     status: Option<Status>,
     /// The join bell is off (`m`).
@@ -210,6 +215,7 @@ impl StaffScreen {
             view,
             selected: 0,
             selected_name: None,
+            marked: Vec::new(),
             mode: Mode::Normal,
             status: None,
             muted: false,
@@ -284,6 +290,9 @@ impl StaffScreen {
         self.clock.sample(view.now, self.now);
         let joined = view.joins > self.view.joins;
         self.view = view;
+        let rows = &self.view.rows;
+        self.marked
+            .retain(|name| rows.iter().any(|row| &row.username == name));
         let index = self
             .selected_name
             .as_deref()
@@ -308,6 +317,30 @@ impl StaffScreen {
     /// The row of the named student, if they are among the rows.
     pub fn row(&self, name: &str) -> Option<&StaffRow> {
         self.index_of(name).map(|i| &self.view.rows[i])
+    }
+
+    /// Marks `name`, or unmarks them if marked, and says how many are marked.
+    fn toggle_mark(&mut self, name: String) {
+        let shown = sanitize(&name).into_owned();
+        if let Some(i) = self.marked.iter().position(|m| *m == name) {
+            self.marked.remove(i);
+            self.set_status(
+                format!("{shown} unmarked ({} marked).", self.marked.len()),
+                false,
+            );
+        } else {
+            self.marked.push(name);
+            let n = self.marked.len();
+            self.set_status(
+                format!("{shown} marked ({n} marked: r removes them all)."),
+                false,
+            );
+        }
+    }
+
+    /// Whether `name` is marked for removal.
+    pub(crate) fn is_marked(&self, name: &str) -> bool {
+        self.marked.iter().any(|m| m == name)
     }
 
     fn select(&mut self, index: usize) {
@@ -336,13 +369,17 @@ impl StaffScreen {
                     Vec::new()
                 }
             },
-            Mode::ConfirmRemove(name) => self.confirm(
-                key,
-                Mode::ConfirmRemove(name.clone()),
-                StaffEffect::Request(StaffRequest::Remove {
-                    students: vec![name],
-                }),
-            ),
+            Mode::ConfirmRemove(students) => {
+                let effects = self.confirm(
+                    key,
+                    Mode::ConfirmRemove(students.clone()),
+                    StaffEffect::Request(StaffRequest::Remove { students }),
+                );
+                if !effects.is_empty() {
+                    self.marked.clear();
+                }
+                effects
+            }
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::Announce(input) => self.on_announce_key(input, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
@@ -438,7 +475,14 @@ impl StaffScreen {
             Command::Finish => return request(StaffRequest::Finish),
             Command::NotHere => return request(StaffRequest::NotHere),
             Command::Remove => match &self.selected_name {
-                Some(name) => self.mode = Mode::ConfirmRemove(name.clone()),
+                _ if !self.marked.is_empty() => {
+                    self.mode = Mode::ConfirmRemove(self.marked.clone());
+                }
+                Some(name) => self.mode = Mode::ConfirmRemove(vec![name.clone()]),
+                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+            },
+            Command::Mark => match self.selected_name.clone() {
+                Some(name) => self.toggle_mark(name),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
             Command::Details => match &self.selected_name {

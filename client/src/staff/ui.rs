@@ -54,7 +54,7 @@ impl Widget for &StaffScreen {
             Mode::Normal => {}
             Mode::Help => self.render_help(area, buf),
             Mode::Details(name) => self.render_details(name, area, buf),
-            Mode::ConfirmRemove(name) => self.render_confirm_remove(name, area, buf),
+            Mode::ConfirmRemove(students) => self.render_confirm_remove(students, area, buf),
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
@@ -296,7 +296,13 @@ impl StaffScreen {
     }
 
     fn entry_cells(&self, columns: &Columns, index: usize, e: &StaffRow) -> String {
-        let marker = if index == self.selected { "›" } else { "" };
+        let marker = if self.is_marked(&e.username) {
+            "+"
+        } else if index == self.selected {
+            "›"
+        } else {
+            ""
+        };
         let marks: String = [
             if e.helped_before {
                 ' '
@@ -729,11 +735,21 @@ impl StaffScreen {
             .render(inner, buf);
     }
 
-    fn render_confirm_remove(&self, name: &str, area: Rect, buf: &mut Buffer) {
+    fn render_confirm_remove(&self, students: &[String], area: Rect, buf: &mut Buffer) {
         let t = self.theme();
         let inner = popup(area, 60, 4, " Remove? ", t, buf);
         let width = usize::from(inner.width);
-        let question = format!("Remove {} from the queue?", sanitize(name));
+        let question = match students {
+            [one] => format!("Remove {} from the queue?", sanitize(one)),
+            many => {
+                let names: Vec<_> = many.iter().map(|n| sanitize(n).into_owned()).collect();
+                format!(
+                    "Remove {} students from the queue ({})?",
+                    many.len(),
+                    names.join(", ")
+                )
+            }
+        };
         let lines = vec![
             Line::styled(ellipsize(&question, width).into_owned(), t.title()),
             Line::from(ellipsize(
