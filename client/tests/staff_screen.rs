@@ -872,3 +872,33 @@ fn a_mark_is_undone_by_space_and_forgotten_when_the_student_leaves() {
         matches!(h.screen.mode(), Mode::ConfirmRemove(names) if !names.contains(&"frank".to_owned()))
     );
 }
+
+#[test]
+fn capital_m_marks_everyone_from_the_selected_students_address() {
+    let mut view = busy_view();
+    // frank and gina came in from the same host as the selected alice.
+    for row in &mut view.rows {
+        if ["alice", "frank", "gina"].contains(&row.username.as_str()) {
+            row.origin = Some("password from 10.0.0.66".into());
+        }
+    }
+    let mut h = Harness::new(view);
+    assert_eq!(h.press('M'), []);
+    assert_eq!(
+        h.status(),
+        "Marked everyone from 10.0.0.66 (3 marked: r removes them all)."
+    );
+    assert_eq!(h.press('r'), []);
+    assert!(
+        matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["alice", "frank", "gina"])
+    );
+    // An offline student has no address to go by.
+    let mut h = Harness::new(busy_view());
+    h.press('j');
+    h.press('j');
+    assert_eq!(h.press('M'), []);
+    assert_eq!(
+        h.status(),
+        "The selected student is not online: no address to go by."
+    );
+}

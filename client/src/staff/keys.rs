@@ -17,6 +17,9 @@ pub enum Command {
     Remove,
     /// Mark or unmark the selected student, to remove several at once.
     Mark,
+    /// Mark every listed student who came in from the selected student's
+    /// address (sock puppets on one host).
+    MarkSameAddress,
     Details,
     Print,
     ToggleOpen,
@@ -93,6 +96,13 @@ pub const BINDINGS: &[Binding] = &[
         label: "Space",
         hint: None,
         help: "Mark or unmark the selected student, to remove several",
+    },
+    Binding {
+        keys: &[Key::Char('M')],
+        command: Command::MarkSameAddress,
+        label: "M",
+        hint: None,
+        help: "Mark every student from the selected student's address",
     },
     Binding {
         keys: &[Key::Enter],

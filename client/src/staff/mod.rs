@@ -92,6 +92,11 @@ pub enum StaffEffect {
     Quit,
 }
 
+/// The address in an origin such as `password from 10.0.0.7`.
+fn address_of(origin: &str) -> Option<&str> {
+    origin.rsplit_once(" from ").map(|(_, address)| address)
+}
+
 /// The dialog on top of the screen, if any.
 #[derive(Debug, Clone)]
 pub enum Mode {
@@ -338,6 +343,40 @@ impl StaffScreen {
         }
     }
 
+    /// Marks every listed student who came in from the selected student's
+    /// address (the part of the origin after "from"), so that one host's
+    /// sock puppets go with one `r`. Offline students have no origin.
+    fn mark_same_address(&mut self) {
+        let address = self
+            .view
+            .rows
+            .get(self.selected)
+            .and_then(|row| row.origin.as_deref())
+            .and_then(address_of)
+            .map(str::to_owned);
+        let Some(address) = address else {
+            self.set_status(
+                "The selected student is not online: no address to go by.",
+                false,
+            );
+            return;
+        };
+        for row in &self.view.rows {
+            let same = row.origin.as_deref().and_then(address_of) == Some(address.as_str());
+            if same && !self.marked.contains(&row.username) {
+                self.marked.push(row.username.clone());
+            }
+        }
+        let n = self.marked.len();
+        self.set_status(
+            format!(
+                "Marked everyone from {} ({n} marked: r removes them all).",
+                sanitize(&address)
+            ),
+            false,
+        );
+    }
+
     /// Whether `name` is marked for removal.
     pub(crate) fn is_marked(&self, name: &str) -> bool {
         self.marked.iter().any(|m| m == name)
@@ -485,6 +524,7 @@ impl StaffScreen {
                 Some(name) => self.toggle_mark(name),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
+            Command::MarkSameAddress => self.mark_same_address(),
             Command::Details => match &self.selected_name {
                 Some(name) => self.mode = Mode::Details(name.clone()),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
