@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::{Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
+use crate::domain::rate::SweepSchedule;
 use crate::store::Registration;
 use crate::store::system_users;
 
@@ -44,8 +45,7 @@ const CEILING_WAIT: Duration = Duration::from_secs(5);
 pub(super) struct Logins {
     by_source: HashMap<(String, IpAddr), LoginState>,
     by_account: HashMap<String, Ceiling>,
-    /// The tables' size after their last sweep.
-    after_sweep: usize,
+    sweeps: SweepSchedule,
 }
 
 #[derive(Debug, Default)]
@@ -135,24 +135,24 @@ impl Logins {
     }
 
     /// Guesses at many made-up names must not grow the back-off tables
-    /// forever: drops entries that no longer hold anyone back. The sweep is
-    /// O(table), so it runs only when the tables have doubled since the last
-    /// one (and are past a floor): amortised O(1) per login even when an
-    /// attacker keeps thousands of entries live.
+    /// forever: drops entries that no longer hold anyone back, now and then
+    /// ([`SweepSchedule`]).
     fn forget_stale(&mut self, now: Instant) {
-        const FLOOR: usize = 10_000;
-        let size = self.by_source.len() + self.by_account.len();
-        if size <= FLOOR.max(2 * self.after_sweep) {
-            return;
-        }
-        self.by_source.retain(|_, state| {
-            state.backoff.check(now).is_err()
-                || state
-                    .in_flight_since
-                    .is_some_and(|t| now - t < STALE_ATTEMPT)
+        let Self {
+            by_source,
+            by_account,
+            sweeps,
+        } = self;
+        sweeps.maybe(by_source.len() + by_account.len(), || {
+            by_source.retain(|_, state| {
+                state.backoff.check(now).is_err()
+                    || state
+                        .in_flight_since
+                        .is_some_and(|t| now - t < STALE_ATTEMPT)
+            });
+            by_account.retain(|_, ceiling| !ceiling.is_stale(now));
+            by_source.len() + by_account.len()
         });
-        self.by_account.retain(|_, ceiling| !ceiling.is_stale(now));
-        self.after_sweep = self.by_source.len() + self.by_account.len();
     }
 }
 
@@ -160,6 +160,7 @@ impl Logins {
 #[derive(Debug, Default)]
 pub(super) struct SignUps {
     by_address: HashMap<IpAddr, (Instant, u32)>,
+    sweeps: SweepSchedule,
 }
 
 impl SignUps {
@@ -167,10 +168,11 @@ impl SignUps {
     fn admit(&mut self, ip: IpAddr, now: Instant, config: &ServerConfig) -> Result<(), Duration> {
         // Forget finished windows now and then, so addresses that came
         // once do not pile up.
-        if self.by_address.len() > 10_000 {
-            self.by_address
-                .retain(|_, (start, _)| now.duration_since(*start) < SIGNUP_WINDOW);
-        }
+        let by_address = &mut self.by_address;
+        self.sweeps.maybe(by_address.len(), || {
+            by_address.retain(|_, (start, _)| now.duration_since(*start) < SIGNUP_WINDOW);
+            by_address.len()
+        });
         let (start, count) = self.by_address.entry(ip).or_insert((now, 0));
         if now.duration_since(*start) >= SIGNUP_WINDOW {
             (*start, *count) = (now, 0);

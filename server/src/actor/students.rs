@@ -14,28 +14,26 @@ use jqueue_shared::{RequestResult, TextField};
 
 use super::{Actor, JoinRequest, blocking};
 use crate::domain::queue::{Entry, JoinError};
-use crate::domain::rate::{ChangeAllowance, ChangeRate};
+use crate::domain::rate::{ChangeAllowance, ChangeRate, SweepSchedule};
 
 /// Every student's allowance of queue changes ([`crate::domain::rate`]).
 #[derive(Debug, Default)]
 pub(super) struct Changes {
     by_account: HashMap<Arc<str>, ChangeAllowance<Instant>>,
-    /// The table's size after its last sweep.
-    after_sweep: usize,
+    sweeps: SweepSchedule,
 }
 
 impl Changes {
     /// Spends one change for `username`, or says how long until one is allowed.
     fn spend(&mut self, username: &Arc<str>, rate: ChangeRate) -> Result<(), Duration> {
-        const FLOOR: usize = 10_000;
         let now = Instant::now();
         // Full allowances hold nobody back: forget them now and then, so the
-        // table is as large as the students recently active, amortised O(1).
-        if self.by_account.len() > FLOOR.max(2 * self.after_sweep) {
-            self.by_account
-                .retain(|_, allowance| !allowance.is_full(now));
-            self.after_sweep = self.by_account.len();
-        }
+        // table is as large as the students recently active.
+        let by_account = &mut self.by_account;
+        self.sweeps.maybe(by_account.len(), || {
+            by_account.retain(|_, allowance| !allowance.is_full(now));
+            by_account.len()
+        });
         self.by_account
             .entry(username.clone())
             .or_insert_with(|| ChangeAllowance::new(rate, now))

@@ -96,6 +96,31 @@ where
     }
 }
 
+/// When to sweep a table of per-key state (per address, per account) for
+/// entries that no longer hold anyone back. A sweep is O(table), so it is
+/// due only once the table has doubled since the last one and is past a
+/// floor: amortised O(1) per insertion even when an attacker keeps every
+/// entry live, where "sweep whenever it is large" would be O(table) each
+/// time.
+#[derive(Debug, Default)]
+pub struct SweepSchedule {
+    /// The table's size after its last sweep.
+    after_last: usize,
+}
+
+impl SweepSchedule {
+    /// Tables smaller than this are never swept.
+    const FLOOR: usize = 10_000;
+
+    /// Runs `sweep` on a table of `len` entries if a sweep is due;
+    /// `sweep` returns the table's size afterwards.
+    pub fn maybe(&mut self, len: usize, sweep: impl FnOnce() -> usize) {
+        if len > Self::FLOOR.max(2 * self.after_last) {
+            self.after_last = sweep();
+        }
+    }
+}
+
 /// Lines one address may cause per [`LOG_WINDOW`].
 pub const LOG_LINES_PER_WINDOW: u32 = 5;
 pub const LOG_WINDOW: Duration = Duration::from_secs(60);
@@ -104,6 +129,7 @@ pub const LOG_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct PeerLines<I> {
     by_address: HashMap<IpAddr, LogWindow<I>>,
+    sweeps: SweepSchedule,
 }
 
 #[derive(Debug)]
@@ -118,6 +144,7 @@ impl<I> Default for PeerLines<I> {
     fn default() -> Self {
         Self {
             by_address: HashMap::new(),
+            sweeps: SweepSchedule::default(),
         }
     }
 }
@@ -130,10 +157,11 @@ where
     /// `n` being the lines from `ip` held back in its last window (to be
     /// mentioned in this one); `None` to drop it.
     pub fn admit(&mut self, ip: IpAddr, now: I) -> Option<u32> {
-        if self.by_address.len() > 10_000 {
-            self.by_address
-                .retain(|_, window| now - window.start < LOG_WINDOW);
-        }
+        let by_address = &mut self.by_address;
+        self.sweeps.maybe(by_address.len(), || {
+            by_address.retain(|_, window| now - window.start < LOG_WINDOW);
+            by_address.len()
+        });
         let window = self.by_address.entry(ip).or_insert(LogWindow {
             start: now,
             written: 0,
@@ -190,6 +218,20 @@ mod tests {
         assert!(allowance.spend(t0 + REFILL_EVERY).is_err());
         assert!(!allowance.is_full(t0 + REFILL_EVERY));
         assert!(allowance.is_full(t0 + REFILL_EVERY * (BURST + 1)));
+    }
+
+    #[test]
+    fn sweeps_come_only_when_the_table_has_doubled() {
+        let mut sweeps = SweepSchedule::default();
+        let mut swept = Vec::new();
+        // A table of live entries that no sweep can shrink, growing by one.
+        for len in 1..=50_000 {
+            sweeps.maybe(len, || {
+                swept.push(len);
+                len
+            });
+        }
+        assert_eq!(swept, [10_001, 20_003, 40_007]);
     }
 
     #[test]
