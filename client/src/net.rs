@@ -201,6 +201,11 @@ pub enum StopReason {
     NotStaff,
     /// The course has a roster and this name is not on it.
     NotOnRoster,
+    /// The server takes no passwords (`--auth unix`): sign in through its
+    /// Unix socket or `ssh://`.
+    PasswordsOff,
+    /// The server would not sign this connection in by its OS account.
+    NoAccountSignIn,
 }
 
 /// Everything the task needs to know.
@@ -518,6 +523,9 @@ impl NetTask {
                 AccountStatus::NotOnRoster => {
                     return Step::End(Outcome::Stop(StopReason::NotOnRoster));
                 }
+                AccountStatus::PasswordsOff => {
+                    return Step::End(Outcome::Stop(StopReason::PasswordsOff));
+                }
                 AccountStatus::Known | AccountStatus::New => {
                     conn.stage = Stage::AwaitingPassword;
                     NetEvent::NeedPassword(status)
@@ -636,6 +644,20 @@ impl NetTask {
             SignInResult::HostFull => Step::End(conn.lost(Disconnect::HostFull)),
             SignInResult::InvalidUsername => Step::End(Outcome::Stop(StopReason::InvalidUsername)),
             SignInResult::NotOnRoster { .. } => Step::End(Outcome::Stop(StopReason::NotOnRoster)),
+            SignInResult::PasswordsOff => Step::End(Outcome::Stop(StopReason::PasswordsOff)),
+            SignInResult::NoAccountSignIn => Step::End(Outcome::Stop(StopReason::NoAccountSignIn)),
+            SignInResult::SignedInAsAccount { username } => {
+                conn.stage = Stage::SignedIn;
+                if !self.emit(NetEvent::SignedIn { username }).await {
+                    return Step::End(Outcome::Quit);
+                }
+                if self.config.staff {
+                    if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
+                        return Step::End(outcome);
+                    }
+                }
+                Step::Continue
+            }
             failure @ (SignInResult::WrongCredentials
             | SignInResult::UsernameTaken
             | SignInResult::InvalidPassword

@@ -445,6 +445,13 @@ impl StandingTracker {
             StopReason::NotOnRoster => {
                 format!("{username} is not on the roster of {server}: ask the professor")
             }
+            StopReason::PasswordsOff => format!(
+                "{server} takes no passwords: connect with --server ssh://HOST \
+                 and your lab account signs you in"
+            ),
+            StopReason::NoAccountSignIn => {
+                format!("{server} takes no sign-in by Unix account here")
+            }
         }
     }
 }

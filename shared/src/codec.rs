@@ -279,6 +279,12 @@ mod tests {
             ClientMsg::Follow {
                 token: SessionToken([8; 16]),
             },
+            ClientMsg::SignInAsAccount {
+                route: LocalRoute::Ssh {
+                    from_host: "lab-pc-12".into(),
+                },
+                follower: false,
+            },
             ClientMsg::AskForHelp {
                 description: "segfault ✨".into(),
                 location: "lab 3".into(),
@@ -378,6 +384,11 @@ mod tests {
             SignInResult::ServerFull,
             SignInResult::ResetCodeRequired,
             SignInResult::HostFull,
+            SignInResult::SignedInAsAccount {
+                username: "nobody".into(),
+            },
+            SignInResult::NoAccountSignIn,
+            SignInResult::PasswordsOff,
         ] {
             msgs.push(ServerMsg::SignIn(result));
         }

@@ -15,7 +15,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;
@@ -75,6 +75,16 @@ pub enum ClientMsg {
     /// kept for their return, and may send nothing but heartbeats.
     Follow {
         token: SessionToken,
+    },
+    /// Sign in as the OS account this connection belongs to. Only on the
+    /// server's Unix socket (directly, or through `jqueue bridge` over
+    /// SSH), where the kernel says which account that is: the message names
+    /// nobody, so nobody can choose whom to sign in as. Answered with
+    /// [`SignInResult::SignedInAsAccount`] or a refusal; `follower` signs in
+    /// only to follow, as [`ClientMsg::Follow`] does.
+    SignInAsAccount {
+        route: LocalRoute,
+        follower: bool,
     },
     /// Join the queue.
     AskForHelp {
@@ -181,6 +191,9 @@ pub enum AccountStatus {
     /// The course has a roster and the name is not on it (the client words
     /// it with the course from `Welcome`).
     NotOnRoster,
+    /// The server takes no passwords on this connection (see
+    /// [`SignInResult::PasswordsOff`]): do not ask for one.
+    PasswordsOff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,6 +237,31 @@ pub enum SignInResult {
     /// As many students are signed in from this address as the server
     /// allows from one host (`--max-online-per-address`).
     HostFull,
+    /// Signed in as the connection's OS account
+    /// ([`ClientMsg::SignInAsAccount`]). No token: the account signs in
+    /// again by itself after a dropped connection.
+    SignedInAsAccount {
+        username: String,
+    },
+    /// The server takes no sign-in by OS account on this connection: it is
+    /// not on the server's Unix socket, the server runs with `--auth
+    /// password`, or the connecting process's account has no name in the
+    /// system's user database.
+    NoAccountSignIn,
+    /// The server takes no passwords (`--auth unix`): students sign in
+    /// through its Unix socket or `ssh://`. Also the answer to `Login` and
+    /// `Register` on the socket, where the kernel has already said who it is.
+    PasswordsOff,
+}
+
+/// How a connection on the server's Unix socket reached it, as its client
+/// says. Shown to staff; it grants nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LocalRoute {
+    /// A process on the server's own host (`--server unix:PATH`).
+    Socket,
+    /// Through `jqueue bridge` over SSH, from a client on `from_host`.
+    Ssh { from_host: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

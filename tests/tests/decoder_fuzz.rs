@@ -122,6 +122,10 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         }),
         (text(), text()).prop_map(|(username, password)| ClientMsg::Login { username, password }),
         token().prop_map(|token| ClientMsg::Resume { token }),
+        (text(), any::<bool>()).prop_map(|(from_host, follower)| ClientMsg::SignInAsAccount {
+            route: jqueue_shared::LocalRoute::Ssh { from_host },
+            follower,
+        }),
         (text(), text()).prop_map(|(description, location)| ClientMsg::AskForHelp {
             description,
             location,
@@ -184,6 +188,9 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         Just(SignInResult::UsernameTaken),
         any::<u64>().prop_map(|retry_after_ms| SignInResult::TooManyAttempts { retry_after_ms }),
         Just(SignInResult::ServerFull),
+        text().prop_map(|username| SignInResult::SignedInAsAccount { username }),
+        Just(SignInResult::NoAccountSignIn),
+        Just(SignInResult::PasswordsOff),
     ];
     let request = prop_oneof![
         any::<u32>().prop_map(|position| RequestResult::Joined { position }),

@@ -53,6 +53,22 @@ pub(super) fn render(app: &App, reason: StopReason, theme: Theme, area: Rect, bu
                 app.settings.username
             )],
         ),
+        StopReason::PasswordsOff => (
+            "This server takes no passwords",
+            vec![
+                format!("{server} signs students in by their lab account."),
+                "Connect with --server ssh://HOST (the course host), \
+                 and your login signs you in."
+                    .to_owned(),
+            ],
+        ),
+        StopReason::NoAccountSignIn => (
+            "The server would not sign you in by your account",
+            vec![
+                format!("{server} takes no sign-in by Unix account here."),
+                "Ask your TA which --server to use.".to_owned(),
+            ],
+        ),
     };
     let mut lines = vec![Line::styled(headline, theme.headline()), Line::raw("")];
     lines.extend(body.into_iter().map(Line::raw));

@@ -434,6 +434,11 @@ impl Handler {
                         Err(_) => Verdict::Unavailable,
                     }
                 }
+                ClientMsg::SignInAsAccount { .. } => {
+                    self.send(&ServerMsg::SignIn(SignInResult::NoAccountSignIn))
+                        .await?;
+                    Verdict::Pending
+                }
                 ClientMsg::AskForHelp { .. }
                 | ClientMsg::Cancel
                 | ClientMsg::Back
@@ -880,7 +885,8 @@ impl Handler {
             | ClientMsg::Register { .. }
             | ClientMsg::Login { .. }
             | ClientMsg::Resume { .. }
-            | ClientMsg::Follow { .. } => {
+            | ClientMsg::Follow { .. }
+            | ClientMsg::SignInAsAccount { .. } => {
                 self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);
