@@ -26,7 +26,7 @@ use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -208,17 +208,16 @@ impl Trust {
         &self.verifier.known
     }
 
-    /// Runs the TLS handshake on `tcp` to `host`. Nothing but the handshake
-    /// has crossed the connection when this returns an error.
-    pub async fn connect(
-        &self,
-        host: &str,
-        tcp: TcpStream,
-    ) -> Result<TlsStream<TcpStream>, Refusal> {
+    /// Runs the TLS handshake on `stream` to `host`. Nothing but the
+    /// handshake has crossed the connection when this returns an error.
+    pub async fn connect<S>(&self, host: &str, stream: S) -> Result<TlsStream<S>, Refusal>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let name = ServerName::try_from(host.to_owned())
             .map_err(|e| Refusal::Failed(format!("{host:?} is not a host name: {e}")))?;
         self.verifier.take_refusal();
-        match self.connector.connect(name, tcp).await {
+        match self.connector.connect(name, stream).await {
             Ok(stream) => Ok(stream),
             Err(e) => Err(self
                 .verifier

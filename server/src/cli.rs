@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
-use crate::config::{ServerConfig, is_valid_session_name};
+use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
 use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
@@ -69,6 +69,17 @@ pub struct Cli {
     /// Most students signed in at once.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Also listen on this Unix socket: a client there (`jqueue --server
+    /// unix:PATH`, or `ssh://` through `jqueue bridge`) is signed in as its
+    /// OS account, with nothing to type. A stale socket file is replaced.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// How students sign in: `password` (TCP only), `unix` (the socket
+    /// only: no passwords anywhere) or `both`.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::Both)]
+    pub auth: AuthMode,
 
     /// Members of this Unix group are staff, besides `jqueue-server staff add`.
     #[arg(long, value_name = "GROUP")]
@@ -264,6 +275,21 @@ impl Cli {
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;
+        config.socket.clone_from(&self.socket);
+        config.auth = self.auth;
+        match (&config.socket, config.auth) {
+            (Some(_), AuthMode::Password) => {
+                bail!(
+                    "--socket signs students in by their OS account, which --auth password turns off: use --auth both or unix"
+                )
+            }
+            (None, AuthMode::Unix) => {
+                bail!(
+                    "--auth unix takes no passwords, so students can only come in through --socket PATH: give one"
+                )
+            }
+            _ => {}
+        }
         Ok(config)
     }
 }
@@ -508,6 +534,26 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn the_socket_and_the_auth_mode_must_agree() {
+        let config = |args: &[&str]| {
+            let mut all = vec!["jqueue-server", "--data-dir", "/nonexistent"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().server_config()
+        };
+        let both = config(&["--socket", "/run/jqueue/jqueue.sock"]).unwrap();
+        assert_eq!(both.auth, AuthMode::Both);
+        assert_eq!(
+            both.socket.as_deref(),
+            Some(std::path::Path::new("/run/jqueue/jqueue.sock"))
+        );
+        let err = config(&["--socket", "/run/x.sock", "--auth", "password"]).unwrap_err();
+        assert!(err.to_string().contains("--auth password"), "{err}");
+        let err = config(&["--auth", "unix"]).unwrap_err();
+        assert!(err.to_string().contains("--socket PATH"), "{err}");
+        assert!(Cli::try_parse_from(["jqueue-server", "--auth", "kerberos"]).is_err());
     }
 
     #[test]

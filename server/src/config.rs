@@ -72,11 +72,39 @@ pub struct ServerConfig {
     pub change_rate: ChangeRate,
     /// Most sign-ins from one address waiting for (or at) password hashing.
     pub hashing_per_address: usize,
+    /// `--socket PATH`: also listen on this Unix socket, where the kernel
+    /// says which OS account each client is (see `net::local`).
+    pub socket: Option<PathBuf>,
+    /// `--auth`: which ways of signing in the server takes.
+    pub auth: AuthMode,
     /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
     pub tls: TlsFiles,
     /// Where the time of day comes from: the system's clock, or tokio's in
     /// a test that pauses it.
     pub clock: Clock,
+}
+
+/// Which ways of signing in a server takes (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Name and password (or a token from one) over TCP only; no socket.
+    Password,
+    /// The OS account only, on the Unix socket (directly or over SSH): no
+    /// password is asked for or taken anywhere.
+    Unix,
+    /// Both: the socket by account, TCP by password.
+    #[default]
+    Both,
+}
+
+impl AuthMode {
+    pub fn takes_passwords(self) -> bool {
+        self != Self::Unix
+    }
+
+    pub fn takes_accounts(self) -> bool {
+        self != Self::Password
+    }
 }
 
 /// The window `max_signups_per_address` counts in.
@@ -122,6 +150,8 @@ impl ServerConfig {
             // under it; beyond it a sign-in is told to try again shortly.
             hashing_per_address: 32,
             change_rate: ChangeRate::default(),
+            socket: None,
+            auth: AuthMode::Both,
             clock: Clock::System,
         }
     }

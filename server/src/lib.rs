@@ -58,6 +58,8 @@ pub enum StartError {
     Bind(String),
     #[error("cannot use the TLS certificate: {0}")]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Socket(#[from] net::local::SocketError),
 }
 
 /// A server whose state is loaded and whose actor is running, not yet
@@ -68,6 +70,8 @@ pub struct Server {
     handle: ServerHandle,
     snapshots: watch::Receiver<Arc<QueueSnapshot>>,
     tls: TlsIdentity,
+    /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
+    local: Option<tokio::net::UnixListener>,
 }
 
 impl Server {
@@ -91,6 +95,9 @@ impl Server {
         let tls = TlsIdentity::load(&config.tls)?;
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
+        // Before the actor: a socket that cannot be listened on is a clear
+        // error now, not a class that cannot sign in later.
+        let local = config.socket.as_deref().map(net::local::bind).transpose()?;
         let config = Arc::new(config);
         let channels = actor::Actor::spawn(config.clone())?;
         Ok(Self {
@@ -98,6 +105,7 @@ impl Server {
             handle: channels.handle,
             snapshots: channels.snapshots,
             tls,
+            local,
         })
     }
 

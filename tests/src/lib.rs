@@ -30,7 +30,7 @@ use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
     SignInResult,
 };
-use tokio::io::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
@@ -200,6 +200,11 @@ pub async fn tls_connect(addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
     tls_connect_with(&trust_for(addr)?, addr).await
 }
 
+/// A byte stream a student can speak through: TCP, the server's Unix
+/// socket, or a bridge child's pipes.
+pub trait Link: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Link for T {}
+
 /// A server running in this process on an OS-chosen loopback port.
 #[derive(Debug)]
 pub struct TestServer {
@@ -281,8 +286,8 @@ pub struct Student {
     pub token: Option<SessionToken>,
     /// The latest view received.
     pub view: Option<QueueView>,
-    reader: FrameReader<ReadHalf<TlsStream<TcpStream>>>,
-    writer: WriteHalf<TlsStream<TcpStream>>,
+    reader: FrameReader<ReadHalf<Box<dyn Link>>>,
+    writer: WriteHalf<Box<dyn Link>>,
 }
 
 pub fn password_for(username: &str) -> String {
@@ -342,7 +347,34 @@ impl Student {
         Ok((student, result))
     }
 
-    fn over(stream: TlsStream<TcpStream>, username: &str) -> Self {
+    /// Connects through `link`, a stream that reaches the server at `addr`
+    /// some other way than TCP (its Unix socket, or a bridge's pipes): TLS
+    /// pinned to that server, then the handshake. `label` names the student
+    /// in failures; who signs in is up to the server.
+    pub async fn connect_over(
+        link: impl Link + 'static,
+        addr: SocketAddr,
+        label: &str,
+    ) -> Result<Self> {
+        let stream = trust_for(addr)?
+            .connect(&addr.ip().to_string(), link)
+            .await
+            .map_err(|refusal: Refusal| anyhow::anyhow!("TLS refused: {refusal:?}"))?;
+        let mut student = Self::over(stream, label);
+        student.hello().await?;
+        Ok(student)
+    }
+
+    /// Connects on the server's Unix socket `path` (see [`Self::connect_over`]).
+    pub async fn connect_local(path: &Path, addr: SocketAddr, label: &str) -> Result<Self> {
+        let socket = tokio::net::UnixStream::connect(path)
+            .await
+            .with_context(|| format!("connecting to {}", path.display()))?;
+        Self::connect_over(socket, addr, label).await
+    }
+
+    fn over(stream: impl Link + 'static, username: &str) -> Self {
+        let stream: Box<dyn Link> = Box::new(stream);
         let (read, write) = tokio::io::split(stream);
         Self {
             username: username.to_owned(),
@@ -412,8 +444,8 @@ impl Student {
         }
     }
 
-    /// Sends a `Register`, `Login` or `Resume` and returns the result; on
-    /// success keeps the token.
+    /// Sends a sign-in message and returns the result; on success keeps the
+    /// token, or the name the server signed the account in as.
     pub async fn sign_in(&mut self, msg: ClientMsg) -> Result<SignInResult> {
         self.send(&msg).await?;
         let result = self
@@ -422,8 +454,10 @@ impl Student {
         let ServerMsg::SignIn(result) = result else {
             unreachable!()
         };
-        if let SignInResult::Success { token, .. } = &result {
-            self.token = Some(*token);
+        match &result {
+            SignInResult::Success { token, .. } => self.token = Some(*token),
+            SignInResult::SignedInAsAccount { username } => self.username.clone_from(username),
+            _ => {}
         }
         Ok(result)
     }

@@ -13,7 +13,9 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::time::Instant;
 
-use super::{Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking};
+use super::{
+    AccountSignIn, Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking,
+};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
 use crate::domain::rate::SweepSchedule;
@@ -378,6 +380,40 @@ impl Actor {
             });
         }
         Ok(owner)
+    }
+
+    pub(super) fn sign_in_as_account(
+        &mut self,
+        username: &str,
+        origin: String,
+        follower: bool,
+    ) -> Result<AccountSignIn, Unavailable> {
+        if !self.may_sign_in(username) {
+            return Ok(AccountSignIn::NotOnRoster);
+        }
+        let now = self.now_ms();
+        let created = match blocking(|| self.store.ensure_account(username, now)) {
+            Ok(created) => created,
+            Err(e) => {
+                self.storage_failed(&e);
+                return Err(e.into());
+            }
+        };
+        if created {
+            self.forget_deleted_place(username);
+        } else if !follower {
+            let _ = blocking(|| {
+                self.store
+                    .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+            });
+        }
+        let username = username.to_owned();
+        if created {
+            self.record(ActivityKind::Registered { username, origin });
+        } else if !follower {
+            self.record(ActivityKind::SignedIn { username, origin });
+        }
+        Ok(AccountSignIn::SignedIn)
     }
 
     pub(super) fn logout(&mut self, token: &SessionToken) {

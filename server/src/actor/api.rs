@@ -100,6 +100,15 @@ pub enum RegisterOutcome {
     CodeRequired,
 }
 
+/// How a sign-in by OS account went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountSignIn {
+    /// Signed in (and the account made, the first time).
+    SignedIn,
+    /// The course has a roster and the name is not on it.
+    NotOnRoster,
+}
+
 /// Whether a sign-up may go on to hash the new password.
 #[derive(Debug)]
 pub enum RegisterGate {
@@ -272,6 +281,26 @@ impl ServerHandle {
         self.ask(|reply| Command::Resume {
             token,
             peer,
+            follower,
+            reply,
+        })
+        .await
+    }
+
+    /// Signs in `username`, the OS account the kernel named for a
+    /// connection on the Unix socket: no password, and an account made the
+    /// first time (see [`crate::store::Store::ensure_account`]). `origin`
+    /// says how they came in, for staff; a `follower` is not recorded, as
+    /// for [`Self::resume`].
+    pub async fn sign_in_as_account(
+        &self,
+        username: String,
+        origin: String,
+        follower: bool,
+    ) -> Result<Result<AccountSignIn, Unavailable>, ShuttingDown> {
+        self.ask(|reply| Command::SignInAsAccount {
+            username,
+            origin,
             follower,
             reply,
         })

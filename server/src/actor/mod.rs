@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 pub use api::{
-    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink, RegisterGate,
-    RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
+    AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink,
+    RegisterGate, RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
@@ -87,6 +87,12 @@ pub(crate) enum Command {
         peer: SocketAddr,
         follower: bool,
         reply: oneshot::Sender<Result<Option<String>, Unavailable>>,
+    },
+    SignInAsAccount {
+        username: String,
+        origin: String,
+        follower: bool,
+        reply: oneshot::Sender<Result<AccountSignIn, Unavailable>>,
     },
     Logout {
         token: SessionToken,
@@ -558,6 +564,14 @@ impl Actor {
                 reply,
             } => {
                 let _ = reply.send(self.resume(&token, peer, follower));
+            }
+            Command::SignInAsAccount {
+                username,
+                origin,
+                follower,
+                reply,
+            } => {
+                let _ = reply.send(self.sign_in_as_account(&username, origin, follower));
             }
             Command::Logout { token } => self.logout(&token),
             Command::IsStaff { username, reply } => {

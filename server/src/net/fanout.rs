@@ -38,13 +38,13 @@ use jqueue_shared::ServerMsg;
 use jqueue_shared::codec::{FrameError, encode_frame};
 use rustls::ServerConnection;
 use tokio::io::ReadBuf;
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::actor::{Notice, NoticeSink};
 use crate::clock::Clock;
 use crate::domain::view::QueueSnapshot;
+use crate::net::peer::Socket;
 
 /// Notices a connection holds before it drops new ones: a student gets a
 /// handful, and one who has not taken them by now is about to time out.
@@ -54,7 +54,7 @@ const MAX_NOTICES: usize = 8;
 /// (through [`NoticeSink`]) the actor.
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    socket: TcpStream,
+    socket: Socket,
     // A std mutex: held for a non-blocking write at most, never across an await.
     state: Mutex<Pending>,
     /// Wakes the handler when it has something to send or to finish sending.
@@ -160,7 +160,7 @@ pub(crate) enum Drained {
 impl Outbox {
     /// The outbox of a connection whose TLS session is `tls` (the handshake
     /// is driven by reading, see [`Outbox::poll_receive`]).
-    pub(crate) fn new(socket: TcpStream, mut tls: ServerConnection, clock: Clock) -> Arc<Self> {
+    pub(crate) fn new(socket: Socket, mut tls: ServerConnection, clock: Clock) -> Arc<Self> {
         // rustls would stop taking plaintext past 64 KiB queued; `unsent`
         // already bounds what a connection holds (one batch), so don't let
         // the session refuse part of a frame.
@@ -411,7 +411,7 @@ impl Outbox {
 }
 
 /// A non-blocking `io::Read` of the socket, for rustls to read records from.
-struct SocketReader<'a>(&'a TcpStream);
+struct SocketReader<'a>(&'a Socket);
 
 impl io::Read for SocketReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -420,7 +420,7 @@ impl io::Read for SocketReader<'_> {
 }
 
 /// Writes as much of `pending.unsent` as the socket takes now.
-fn write_unsent(socket: &TcpStream, pending: &mut Pending) -> io::Result<()> {
+fn write_unsent(socket: &Socket, pending: &mut Pending) -> io::Result<()> {
     let mut written = 0;
     let result = loop {
         if written == pending.unsent.len() {
@@ -549,7 +549,7 @@ mod tests {
     use crate::domain::queue::{Entry, Queue};
     use jqueue_shared::codec::{FrameReader, write_frame};
     use jqueue_shared::{ClientMsg, ProtocolError, RequestResult};
-    use tokio::net::{TcpListener, TcpSocket};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
     /// The `version`th snapshot, of a queue `version` long, so a view's
     /// length tells which snapshot it came from.
@@ -586,7 +586,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let tls = ServerConnection::new(identity.config.clone()).unwrap();
-        let outbox = Outbox::new(server, tls, Clock::System);
+        let outbox = Outbox::new(Socket::Tcp(server), tls, Clock::System);
 
         let connector =
             tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));

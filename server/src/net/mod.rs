@@ -15,10 +15,11 @@ mod admission;
 pub mod background;
 mod fanout;
 mod hashing;
+pub mod local;
+mod peer;
 pub mod tls;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,17 +27,17 @@ use jqueue_shared::codec::{FrameError, FrameReader, MAX_CLIENT_FRAME_LEN, encode
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
-    AccountStatus, ClientMsg, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
+    AccountStatus, ClientMsg, LocalRoute, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
     SignInResult,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
 use crate::actor::{
-    Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate, RegisterOutcome,
-    ServerHandle, ShuttingDown,
+    AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
+    RegisterOutcome, ServerHandle, ShuttingDown,
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
@@ -45,6 +46,7 @@ use crate::domain::view::QueueSnapshot;
 use crate::net::admission::{Admission, AdmissionGuard};
 use crate::net::fanout::{Drained, Fanout, Outbox};
 use crate::net::hashing::{FairTurns, Turn};
+use crate::net::peer::{Peer, Socket};
 use crate::net::tls::TlsReader;
 
 /// What every handler shares.
@@ -67,8 +69,9 @@ struct Shared {
 
 /// Accepts connections until `shutdown` completes, then tells every student
 /// the server is going away and waits for each handler to finish.
-pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
+pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Future) {
     let handle = server.handle();
+    let local = server.local.take();
     // Every core may hash: the hashing threads run at lower priority, so the
     // actor and the fan-out of queue updates still go first.
     let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -87,31 +90,55 @@ pub async fn run(listener: TcpListener, server: Server, shutdown: impl Future) {
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     tokio::select! {
-        () = accept_loop(&listener, &shared, &done_tx) => {}
+        () = accept_loop(&listener, local.as_ref(), &shared, &done_tx) => {}
         _ = shutdown => {}
         _ = shutdown_requested.wait_for(|&stop| stop) => {}
     }
     tracing::info!("shutting down: telling every student");
     handle.shutdown();
     drop(listener);
+    if let Some(local) = local {
+        // A socket file left behind would only be replaced at the next
+        // start; gone now, a client is told "no server" at once.
+        if let Ok(path) = local
+            .local_addr()
+            .map(|a| a.as_pathname().map(ToOwned::to_owned))
+        {
+            drop(local);
+            if let Some(path) = path {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
     drop(done_tx);
     // Every handler holds a clone of `done_tx`; recv returns None once the last is gone.
     let _ = done_rx.recv().await;
     tracing::info!("every connection closed");
 }
 
-async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::Sender<()>) {
+async fn accept_loop(
+    listener: &TcpListener,
+    local: Option<&UnixListener>,
+    shared: &Arc<Shared>,
+    done: &mpsc::Sender<()>,
+) {
     let mut next_conn = 0u64;
     let mut backoff = Duration::from_millis(10);
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted.map(|(socket, addr)| {
+                let _ = socket.set_nodelay(true);
+                (Socket::Tcp(socket), Peer::Network(addr))
+            }),
+            accepted = accept_local(local) => accepted,
+        };
+        match accepted {
             Ok((socket, peer)) => {
                 backoff = Duration::from_millis(10);
                 next_conn += 1;
-                let _ = socket.set_nodelay(true);
                 // Admitted here, in accept order, so "newest" and "oldest"
                 // mean what they say however the handlers are scheduled.
-                let evicted = shared.admission.admit(next_conn, peer.ip());
+                let evicted = shared.admission.admit(next_conn, peer.key());
                 match Handler::new(shared.clone(), next_conn, peer, socket, done.clone()) {
                     Ok(handler) => drop(tokio::spawn(handler.run(evicted))),
                     Err(e) => {
@@ -129,6 +156,18 @@ async fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, done: &mpsc::
             }
         }
     }
+}
+
+/// The next connection on the Unix socket, named by the kernel; never
+/// without a socket.
+async fn accept_local(local: Option<&UnixListener>) -> std::io::Result<(Socket, Peer)> {
+    let Some(local) = local else {
+        return std::future::pending().await;
+    };
+    let (stream, _) = local.accept().await?;
+    let uid = local::peer_uid(&stream)
+        .ok_or_else(|| std::io::Error::other("the kernel did not say who connected"))?;
+    Ok((Socket::Unix(stream), Peer::Local { uid }))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +205,8 @@ enum StudentEvent {
 enum SignIn {
     Done {
         username: Arc<str>,
-        token: SessionToken,
+        /// `None` when signed in by OS account, which needs none.
+        token: Option<SessionToken>,
         /// Only following the student's standing (`ClientMsg::Follow`).
         follower: bool,
     },
@@ -179,7 +219,7 @@ enum Verdict {
     /// Signed in: attach the student.
     SignedIn {
         username: String,
-        token: SessionToken,
+        token: Option<SessionToken>,
         /// How they signed in, for staff.
         origin: String,
         follower: bool,
@@ -195,7 +235,7 @@ enum Verdict {
 struct Handler {
     shared: Arc<Shared>,
     conn: u64,
-    peer: SocketAddr,
+    peer: Peer,
     /// Decrypts through the session the outbox holds.
     reader: FrameReader<TlsReader>,
     outbox: Arc<Outbox>,
@@ -214,8 +254,8 @@ impl Handler {
     fn new(
         shared: Arc<Shared>,
         conn: u64,
-        peer: SocketAddr,
-        socket: TcpStream,
+        peer: Peer,
+        socket: Socket,
         done: mpsc::Sender<()>,
     ) -> Result<Self, rustls::Error> {
         let tls = rustls::ServerConnection::new(shared.tls.clone())?;
@@ -277,7 +317,7 @@ impl Handler {
                     .peer_lines
                     .lock()
                     .expect("peer lines poisoned")
-                    .admit(self.peer.ip(), Instant::now());
+                    .admit(self.peer.key(), Instant::now());
                 if let Some(held_back) = admitted {
                     tracing::info!(peer = %self.peer, held_back, "closing connection: {e}");
                 }
@@ -384,6 +424,7 @@ impl Handler {
                     | ClientMsg::Login { .. }
                     | ClientMsg::Resume { .. }
                     | ClientMsg::Follow { .. }
+                    | ClientMsg::SignInAsAccount { .. }
             ) {
                 // Making progress: never evicted from now on.
                 self.shared.admission.committed(self.conn);
@@ -395,7 +436,9 @@ impl Handler {
                 }
                 ClientMsg::Pong { .. } => Verdict::Pending,
                 ClientMsg::Identify { username } => {
-                    let status = if is_valid_username(&username) {
+                    let status = if !self.takes_passwords() {
+                        AccountStatus::PasswordsOff
+                    } else if is_valid_username(&username) {
                         let status = self.handle().account_status(username.clone()).await?;
                         let Ok(status) = status else {
                             return Ok(SignIn::Close);
@@ -407,6 +450,24 @@ impl Handler {
                     self.send(&ServerMsg::Identity { username, status }).await?;
                     Verdict::Pending
                 }
+                ClientMsg::Register { .. }
+                | ClientMsg::Login { .. }
+                | ClientMsg::Resume { .. }
+                | ClientMsg::Follow { .. }
+                    if !self.takes_passwords() =>
+                {
+                    self.send(&ServerMsg::SignIn(SignInResult::PasswordsOff))
+                        .await?;
+                    Verdict::Pending
+                }
+                ClientMsg::SignInAsAccount { route, follower } => match self.peer {
+                    Peer::Local { uid } => self.sign_in_as_account(uid, route, follower).await?,
+                    Peer::Network(_) => {
+                        self.send(&ServerMsg::SignIn(SignInResult::NoAccountSignIn))
+                            .await?;
+                        Verdict::Pending
+                    }
+                },
                 ClientMsg::Register {
                     username,
                     password,
@@ -414,13 +475,13 @@ impl Handler {
                 } => self.register(username, password, reset_code).await?,
                 ClientMsg::Login { username, password } => self.login(username, password).await?,
                 ClientMsg::Resume { token } | ClientMsg::Follow { token } => {
-                    let peer = self.peer;
+                    let peer = self.peer.key_addr();
                     let follower = matches!(msg, ClientMsg::Follow { .. });
                     let owner = self.handle().resume(token, peer, follower).await?;
                     match owner {
                         Ok(Some(username)) => Verdict::SignedIn {
                             username,
-                            token,
+                            token: Some(token),
                             origin: format!("token from {}", peer.ip()),
                             follower,
                         },
@@ -433,11 +494,6 @@ impl Handler {
                         // client would throw it away.
                         Err(_) => Verdict::Unavailable,
                     }
-                }
-                ClientMsg::SignInAsAccount { .. } => {
-                    self.send(&ServerMsg::SignIn(SignInResult::NoAccountSignIn))
-                        .await?;
-                    Verdict::Pending
                 }
                 ClientMsg::AskForHelp { .. }
                 | ClientMsg::Cancel
@@ -520,7 +576,7 @@ impl Handler {
         let reset_code = reset_code.as_deref().map(auth::reset_code_digest_of_typed);
         // Text that cannot be a code is a wrong code, not a missing one.
         let reset_code = reset_code.map(|digest| digest.unwrap_or([0; 32]));
-        let peer = self.peer;
+        let peer = self.peer.key_addr();
         let gate = self
             .handle()
             .begin_register(username.clone(), peer, reset_code)
@@ -556,7 +612,7 @@ impl Handler {
         match outcome {
             Ok(RegisterOutcome::Registered(token)) => Ok(Verdict::SignedIn {
                 username,
-                token,
+                token: Some(token),
                 origin: format!("new account from {}", peer.ip()),
                 follower: false,
             }),
@@ -610,7 +666,7 @@ impl Handler {
         };
         let gate = self
             .handle()
-            .begin_login(username.clone(), self.peer)
+            .begin_login(username.clone(), self.peer.key_addr())
             .await?;
         let stored = match gate {
             Ok(LoginGate::Proceed { password_phc }) => password_phc,
@@ -639,7 +695,7 @@ impl Handler {
         } else {
             false
         };
-        let peer = self.peer;
+        let peer = self.peer.key_addr();
         let token = self
             .handle()
             .finish_login(username.clone(), peer, success)
@@ -647,7 +703,7 @@ impl Handler {
         match token {
             Ok(Some(token)) => Ok(Verdict::SignedIn {
                 username,
-                token,
+                token: Some(token),
                 origin: format!("password from {}", peer.ip()),
                 follower: false,
             }),
@@ -661,10 +717,85 @@ impl Handler {
         }
     }
 
+    /// Whether a name and password (or a token from one) may sign in on
+    /// this connection: only over TCP, and not under `--auth unix`. On the
+    /// socket the kernel has said who the client is, and no password may
+    /// say otherwise.
+    fn takes_passwords(&self) -> bool {
+        matches!(self.peer, Peer::Network(_)) && self.shared.config.auth.takes_passwords()
+    }
+
+    /// Signs in the OS account `uid` that the kernel named for this
+    /// connection on the socket. `route` is only the client's word, shown to
+    /// staff; nothing else it could say is listened to.
+    async fn sign_in_as_account(
+        &mut self,
+        uid: u32,
+        route: LocalRoute,
+        follower: bool,
+    ) -> HandlerResult<Verdict> {
+        let name = tokio::task::spawn_blocking(move || local::account_name(uid))
+            .await
+            .ok()
+            .flatten();
+        let Some(username) = name.filter(|name| is_valid_username(name)) else {
+            tracing::info!(uid, "an account with no jqueue name came in on the socket");
+            self.send(&ServerMsg::SignIn(SignInResult::NoAccountSignIn))
+                .await?;
+            return Ok(Verdict::Pending);
+        };
+        let config = &self.shared.config;
+        let (origin, room) = match &route {
+            LocalRoute::Socket => {
+                let host = local::host_name();
+                let in_room = config.allow_hosts.as_ref().is_none_or(|hosts| {
+                    hosts.allows(std::net::Ipv4Addr::LOCALHOST.into(), Some(&host))
+                });
+                ("Unix account over the socket".to_owned(), (in_room, host))
+            }
+            // Where an SSH client sits is only its word: never enough to
+            // be in the room without the code.
+            LocalRoute::Ssh { from_host } => match local::claimed_host(from_host) {
+                Some(host) => (
+                    format!("Unix account over SSH from {host}"),
+                    (config.allow_hosts.is_none(), host.to_owned()),
+                ),
+                None => (
+                    "Unix account over SSH".to_owned(),
+                    (config.allow_hosts.is_none(), local::host_name()),
+                ),
+            },
+        };
+        let outcome = self
+            .handle()
+            .sign_in_as_account(username.clone(), origin.clone(), follower)
+            .await?;
+        match outcome {
+            Ok(AccountSignIn::SignedIn) => {
+                self.room = Some(room);
+                Ok(Verdict::SignedIn {
+                    username,
+                    token: None,
+                    origin,
+                    follower,
+                })
+            }
+            Ok(AccountSignIn::NotOnRoster) => {
+                self.send(&ServerMsg::SignIn(SignInResult::NotOnRoster {
+                    username,
+                    course: self.shared.config.course.clone(),
+                }))
+                .await?;
+                Ok(Verdict::Pending)
+            }
+            Err(_) => Ok(Verdict::Unavailable),
+        }
+    }
+
     /// Waits for this address's turn at hashing. `None` (the address holds
     /// its share already) has been answered: try again in a moment.
     async fn hashing_turn(&self) -> HandlerResult<Option<Turn>> {
-        let Ok(turn) = self.shared.hashing.take(self.peer.ip()).await else {
+        let Ok(turn) = self.shared.hashing.take(self.peer.key()).await else {
             self.send(&ServerMsg::SignIn(SignInResult::TooManyAttempts {
                 retry_after_ms: 1_000,
             }))
@@ -692,7 +823,7 @@ impl Handler {
     async fn attach(
         &mut self,
         username: String,
-        token: SessionToken,
+        token: Option<SessionToken>,
         origin: String,
         follower: bool,
     ) -> HandlerResult<SignIn> {
@@ -700,7 +831,7 @@ impl Handler {
         let connection = Connection {
             username: username.clone(),
             id: self.conn,
-            peer: self.peer,
+            peer: self.peer.key_addr(),
             origin,
             notices: self.outbox.clone(),
         };
@@ -722,9 +853,14 @@ impl Handler {
             self.send_last(&ServerMsg::SignIn(refusal)).await?;
             return Ok(SignIn::Close);
         }
-        let welcome = ServerMsg::SignIn(SignInResult::Success {
-            username: username.to_string(),
-            token,
+        let welcome = ServerMsg::SignIn(match token {
+            Some(token) => SignInResult::Success {
+                username: username.to_string(),
+                token,
+            },
+            None => SignInResult::SignedInAsAccount {
+                username: username.to_string(),
+            },
         });
         if let Err(e) = self.send(&welcome).await {
             // Attached but never told: the actor must not count them online.
@@ -747,7 +883,7 @@ impl Handler {
     async fn serve_student(
         &mut self,
         username: &Arc<str>,
-        token: SessionToken,
+        token: Option<SessionToken>,
         follower: bool,
     ) -> HandlerResult<()> {
         self.student = Some(username.clone());
@@ -823,7 +959,7 @@ impl Handler {
     async fn request(
         &mut self,
         username: &Arc<str>,
-        token: SessionToken,
+        token: Option<SessionToken>,
         msg: ClientMsg,
     ) -> HandlerResult<bool> {
         let username = username.clone();
@@ -841,7 +977,7 @@ impl Handler {
                     code,
                     in_room,
                     host,
-                    peer: self.peer.ip(),
+                    peer: self.peer.key(),
                 };
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
@@ -875,7 +1011,11 @@ impl Handler {
                 self.send(&ServerMsg::StaffOutcome(outcome)).await?;
             }
             ClientMsg::Logout => {
-                self.handle().logout(token).await;
+                // Signed in by OS account there is no token: the account
+                // signs in again by itself, so there is nothing to end.
+                if let Some(token) = token {
+                    self.handle().logout(token).await;
+                }
                 return Ok(false);
             }
             ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await?,
@@ -904,7 +1044,11 @@ impl Handler {
         if let Some(room) = &self.room {
             return room.clone();
         }
-        let ip = self.peer.ip();
+        // Set at sign-in for a peer on the socket (see `sign_in_as_account`).
+        let Peer::Network(addr) = self.peer else {
+            return (false, local::host_name());
+        };
+        let ip = addr.ip();
         let name = tokio::task::spawn_blocking(move || confirmed_host_name(ip))
             .await
             .ok()

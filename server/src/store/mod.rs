@@ -408,6 +408,20 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Makes sure `username` has an account, for a sign-in by OS account
+    /// (which needs no password). One made here has none: on the password
+    /// path it is locked like a reset account, so nobody can set a password
+    /// for it over the network without a reset code from the professor.
+    /// Returns whether the account is new. Records the sign-in time.
+    pub fn ensure_account(&self, username: &str, now: UnixMillis) -> Result<bool> {
+        let created = self.conn.execute(
+            "INSERT INTO users (username, password, created_at, last_sign_in)
+             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (username) DO NOTHING",
+            params![username, now],
+        )?;
+        Ok(created == 1)
+    }
+
     /// Whether `code` (a code's SHA-256) is the live reset code of
     /// `username`.
     pub fn reset_code_matches(
