@@ -95,10 +95,14 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     // Students who trusted the usual port may be reaching whatever holds
     // it: every staff screen says so, not only the log.
     config.port_note = port_note(cli.port, addr.port());
+    let socket = config.socket.clone();
     let server = Server::start(config)?;
     let server_professor = server.config().professor.clone();
     let note = server.config().port_note.clone();
     tracing::info!(%addr, session = %server.config().session, "listening");
+    if let Some(socket) = &socket {
+        tracing::info!(socket = %socket.display(), "listening on the Unix socket");
+    }
     let handle = server.handle();
     let fingerprint = server.fingerprint().clone();
     tracing::info!(%fingerprint, "TLS key");
@@ -107,6 +111,9 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
     if cli.headless {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {addr}")?;
+        if let Some(socket) = &socket {
+            writeln!(stdout, "listening on unix:{}", socket.display())?;
+        }
         writeln!(stdout, "fingerprint {fingerprint}")?;
         if let Some(note) = &note {
             writeln!(stdout, "{note}")?;

@@ -449,6 +449,15 @@ fn the_service_unit_verifies_and_matches_the_account_and_directories() {
         format!("/var/lib/{}", unit_value(&unit, "StateDirectory"))
     );
     assert_eq!(unit_value(&unit, "RuntimeDirectory"), "jqueue");
+    let socket = exec
+        .iter()
+        .skip_while(|w| *w != "--socket")
+        .nth(1)
+        .expect("--socket");
+    assert!(
+        socket.starts_with(&format!("/run/{}/", unit_value(&unit, "RuntimeDirectory"))),
+        "the socket {socket} is not in the directory systemd makes"
+    );
     for hardening in [
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
@@ -501,13 +510,17 @@ fn the_units_command_line_starts_the_installed_server() {
     .unwrap();
     let exec = exec_words(&unit_value(&unit, "ExecStart"));
     let data = tempfile::tempdir().unwrap();
-    // The unit's own words, with the data dir in scratch and, appended (the
-    // last value of a flag wins), loopback, any port and cheap hashing.
+    let socket = data.path().join("jqueue.sock");
+    // The unit's own words, with the data dir and the socket in scratch
+    // and, appended (the last value of a flag wins), loopback, any port
+    // and cheap hashing.
     let args: Vec<String> = exec[1..]
         .iter()
         .map(|w| {
             if w == "/var/lib/jqueue" {
                 data.path().display().to_string()
+            } else if w.starts_with("/run/jqueue/") {
+                socket.display().to_string()
             } else {
                 w.clone()
             }
@@ -554,6 +567,7 @@ fn the_units_command_line_starts_the_installed_server() {
     assert!(stopped.unwrap().success() && status.success(), "{status:?}");
     assert!(data.path().join("jqueue.db").exists());
     assert!(data.path().join("logs/server.log").exists());
+    assert!(!socket.exists(), "a stopped server leaves no socket file");
 }
 
 #[test]
