@@ -65,6 +65,39 @@ struct Shared {
     fanout: Arc<Fanout>,
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
+    staff_frames: StaffFrames,
+}
+
+/// The latest staff view as a frame, encoded once for every staff screen on
+/// the network: with a room of TAs, cloning and encoding the view once per
+/// screen was most of what a change cost them.
+#[derive(Debug, Default)]
+struct StaffFrames {
+    latest: std::sync::Mutex<Option<EncodedStaffView>>,
+}
+
+/// A staff view and its frame.
+type EncodedStaffView = (Arc<StaffView>, Arc<[u8]>);
+
+impl StaffFrames {
+    /// `view`'s frame: the one already made, if `view` is the latest.
+    /// Encoding under the lock is deliberate: the other screens woken by
+    /// the same change wait for it and then share it.
+    fn frame(&self, view: &Arc<StaffView>) -> Result<Arc<[u8]>, FrameError> {
+        let mut latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((seen, frame)) = latest.as_ref() {
+            if Arc::ptr_eq(seen, view) {
+                return Ok(frame.clone());
+            }
+        }
+        let frame: Arc<[u8]> =
+            encode_frame(&ServerMsg::StaffView(Box::new((**view).clone())))?.into();
+        *latest = Some((view.clone(), frame.clone()));
+        Ok(frame)
+    }
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -84,6 +117,7 @@ pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Futur
         hashing: FairTurns::new(hashers, server.config.hashing_per_address),
         fanout: Fanout::new(server.config.clock),
         tls: server.tls.config.clone(),
+        staff_frames: StaffFrames::default(),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
@@ -328,6 +362,13 @@ impl Handler {
     /// Sends `msg` after whatever is queued.
     async fn send(&self, msg: &ServerMsg) -> HandlerResult<()> {
         self.outbox.queue(&encode_frame(msg)?);
+        self.flush().await
+    }
+
+    /// Sends the staff view `view`, encoded once for every staff screen.
+    async fn send_staff_view(&self, view: &Arc<StaffView>) -> HandlerResult<()> {
+        let frame = self.shared.staff_frames.frame(view)?;
+        self.outbox.queue(&frame);
         self.flush().await
     }
 
@@ -939,8 +980,7 @@ impl Handler {
                         .as_mut()
                         .map(|views| views.borrow_and_update().clone());
                     if let Some(view) = view {
-                        self.send(&ServerMsg::StaffView(Box::new((*view).clone())))
-                            .await?;
+                        self.send_staff_view(&view).await?;
                     }
                 }
                 StudentEvent::Heartbeat => {
@@ -996,8 +1036,7 @@ impl Handler {
                 if self.handle().is_staff(&username).await? {
                     let mut views = self.handle().staff_views();
                     let view = views.borrow_and_update().clone();
-                    self.send(&ServerMsg::StaffView(Box::new((*view).clone())))
-                        .await?;
+                    self.send_staff_view(&view).await?;
                     self.staff_views = Some(views);
                 } else {
                     self.send(&ServerMsg::NotStaff {
@@ -1093,5 +1132,30 @@ async fn changed(
 impl From<ShuttingDown> for HandlerError {
     fn from(ShuttingDown: ShuttingDown) -> Self {
         HandlerError::ActorGone
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_staff_screen_shares_one_frame_per_view() {
+        let frames = StaffFrames::default();
+        let first = Arc::new(StaffView {
+            waiting: 3,
+            ..StaffView::default()
+        });
+        let a = frames.frame(&first).unwrap();
+        let b = frames.frame(&first).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "encoded once");
+        assert_eq!(
+            &a[..],
+            &encode_frame(&ServerMsg::StaffView(Box::new((*first).clone()))).unwrap()[..]
+        );
+        // An equal view that is a new publication is a new frame: the cache
+        // goes by identity, never by a comparison that could mistake views.
+        let next = Arc::new((*first).clone());
+        assert!(!Arc::ptr_eq(&frames.frame(&next).unwrap(), &a));
     }
 }
