@@ -449,8 +449,10 @@ pub fn users_on_roster(
             let accounts = store.accounts()?;
             writeln!(out, "{:<32}  {:<20}  LAST SIGN-IN", "NAME", "CREATED")?;
             for a in &accounts {
+                // Reset, or made by OS account on the socket: either way the
+                // password path needs a reset code.
                 let mut status = if a.password_phc.is_none() {
-                    "  (password reset)"
+                    "  (no password)"
                 } else {
                     ""
                 }
