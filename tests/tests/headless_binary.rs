@@ -182,6 +182,44 @@ fn an_unusable_data_dir_is_a_clear_error_at_start() -> Result {
 }
 
 #[test]
+fn an_unusable_socket_path_is_a_clear_error_at_start() -> Result {
+    let dir = tempfile::tempdir()?;
+    let in_the_way = dir.path().join("notes.txt");
+    std::fs::write(&in_the_way, "keep me")?;
+    for (socket, says) in [
+        (
+            dir.path().join("no-such-dir/jqueue.sock"),
+            "No such file or directory",
+        ),
+        (in_the_way.clone(), "not a socket"),
+    ] {
+        let output = Command::new(server_binary()?)
+            .args([
+                "--headless",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data-dir",
+            ])
+            .arg(dir.path().join("data"))
+            .arg("--socket")
+            .arg(&socket)
+            .output()?;
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = format!("cannot listen on the Unix socket {}", socket.display());
+        assert!(
+            stderr.contains(&expected) && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty(), "no `listening on` line");
+    }
+    assert_eq!(std::fs::read_to_string(&in_the_way)?, "keep me");
+    Ok(())
+}
+
+#[test]
 fn bad_command_line_values_are_refused_before_starting() -> Result {
     for args in [
         &["--hash-rounds", "10"][..],
