@@ -49,12 +49,16 @@ pub enum Effect {
     Quit,
 }
 
-/// Settings fixed for the whole run.
+/// Settings fixed for the whole run (but for the name, see `username`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)] // independent switches, each from the command line or the terminal
 pub struct Settings {
     /// The server, as the student gave it (shown on screen).
     pub server: String,
+    /// Who the student is: the name asked for, then the name the server
+    /// signed in. On `unix:` and `ssh://` the first is only the login name
+    /// as the shell tells it (or empty); the server's name for the account
+    /// replaces it at sign-in, and it is the one shown from then on.
     pub username: String,
     pub bell: bool,
     /// Pre-filled into the "location" field: this machine's host name.
@@ -619,13 +623,15 @@ impl App {
             }
             NetEvent::NeedPassword(status) => return self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
-            NetEvent::SignedIn { .. } if self.settings.staff => {
+            NetEvent::SignedIn { username } if self.settings.staff => {
+                self.settings.username = username;
                 // The staff view follows; until it comes, "connecting".
                 if !matches!(self.screen, Screen::Staff(_)) {
                     self.screen = Screen::Connecting;
                 }
             }
-            NetEvent::SignedIn { .. } => {
+            NetEvent::SignedIn { username } => {
+                self.settings.username = username;
                 if matches!(self.screen, Screen::Main) {
                     self.notify(Tone::Good, Holds::WhileUp, "Reconnected.");
                 }

@@ -2,9 +2,18 @@
 //!
 //! A student who mistypes `--server` must get one clear line on stderr, not a
 //! full-screen app that fails later. This module turns the raw arguments (and
-//! `JQUEUE_SERVER`, and the OS login name) into a checked [`Config`]; it does no
-//! networking and touches no files.
+//! `JQUEUE_SERVER`, `JQUEUE_SSH`, and the OS login name) into a checked
+//! [`Config`]; it does no networking and touches no files.
+//!
+//! `--server` names a [`Server`] in one of three forms (DESIGN §8): a TCP
+//! address, `HOST[:PORT]` ([`ServerAddr`]), where the student signs in with a
+//! password and the client trusts the key on first use; `unix:PATH`, the
+//! server's own Unix socket; or `ssh://[USER@]HOST[:PORT][/SOCKET]`, that
+//! socket reached through `ssh` and `jqueue bridge` ([`SshTarget`]). On the
+//! last two the server signs the student in as their OS account, so a
+//! `--user` there is refused here rather than silently ignored.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -17,7 +26,8 @@ use jqueue_shared::{DEFAULT_PORT, Fingerprint};
 
 use crate::status::Template;
 
-/// `jqueue [--server HOST[:PORT]] [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`
+/// `jqueue [--server HOST[:PORT] | unix:PATH | ssh://[USER@]HOST[:PORT][/SOCKET]]
+/// [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`
 #[derive(Debug, Parser)]
 #[command(
     name = "jqueue",
@@ -28,17 +38,31 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The queue server, HOST[:PORT]; the port defaults to 7420.
+    /// The queue server: HOST[:PORT], unix:PATH or ssh://[USER@]HOST[:PORT][/SOCKET].
+    ///
+    /// HOST[:PORT] — over the network (TLS); the port defaults to 7420. You
+    /// sign in with a password.
+    ///
+    /// unix:PATH — the server's Unix socket, on the course host itself. Your
+    /// account signs you in: no password.
+    ///
+    /// ssh://[USER@]HOST[:PORT][/SOCKET] — that socket on HOST, reached by
+    /// running `ssh -T [-p PORT] [USER@]HOST jqueue bridge [SOCKET]` (PORT is
+    /// the SSH port; SOCKET an absolute path on HOST). Your SSH login signs
+    /// you in. Set JQUEUE_SSH to a program taking ssh's arguments to run it
+    /// instead of ssh.
     #[arg(
         long,
-        value_name = "HOST[:PORT]",
+        value_name = "SERVER",
         env = "JQUEUE_SERVER",
         default_value = "127.0.0.1:7420",
-        global = true
+        global = true,
+        verbatim_doc_comment
     )]
-    pub server: ServerAddr,
+    pub server: Server,
 
-    /// Your username [default: your login name].
+    /// Your username [default: your login name]. Not with unix: or ssh://,
+    /// where the server signs you in as your account.
     #[arg(long, value_name = "NAME", value_parser = parse_username, global = true)]
     pub user: Option<String>,
 
@@ -76,12 +100,42 @@ pub enum Command {
     Status(StatusArgs),
     /// Sign this machine out: the server ends the stored sign-in and the
     /// token file is deleted (the next `jqueue` asks for your password).
+    /// With unix: or ssh:// there is nothing to sign out.
     Logout,
     /// Print the manual page (roff), e.g. `jqueue man | man -l -`.
     Man(ManArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Relay stdin and stdout to the jqueue server's Unix socket. This is
+    /// what `--server ssh://` runs on the course host; it is not for typing.
+    #[command(long_about = BRIDGE_ABOUT)]
+    Bridge(BridgeArgs),
 }
+
+const BRIDGE_ABOUT: &str = "\
+Relay stdin and stdout to the jqueue server's Unix socket, until either side \
+closes. This is what `jqueue --server ssh://HOST` runs on the course host \
+(through ssh), so the server sees your SSH login as who you are; it is not \
+for typing.
+
+It writes nothing else to stdout. If the socket cannot be reached it says so \
+in one line on stderr and exits 2.";
+
+/// `jqueue bridge [SOCKET]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct BridgeArgs {
+    /// The server's Unix socket.
+    #[arg(
+        value_name = "SOCKET",
+        env = "JQUEUE_SOCKET",
+        default_value = DEFAULT_SOCKET
+    )]
+    pub socket: PathBuf,
+}
+
+/// Where the server's Unix socket is on the course host, unless it says
+/// otherwise (`jqueue-server --socket`; docs/ADMIN.md).
+pub const DEFAULT_SOCKET: &str = "/run/jqueue/jqueue.sock";
 
 const STATUS_ABOUT: &str = "\
 Print where you stand in line as one line, for a tmux status bar, a shell \
@@ -90,7 +144,9 @@ your place kept), 1 not in line (or the queue is closed), 2 error.
 
 It signs in with the token a full `jqueue` stored and never asks anything: \
 run `jqueue` once first to sign in and to trust the server's key (or pass \
---fingerprint). A jqueue screen you have open elsewhere stays signed in.
+--fingerprint). With --server unix:PATH or ssh://HOST it signs in as your \
+account instead, and needs nothing first. A jqueue screen you have open \
+elsewhere stays signed in.
 
 The default line reads `#3 of 7 · about 10–15 min`, `your turn`, \
 `#1 of 7 · away`, `not in line` or `queue closed`.";
@@ -120,13 +176,17 @@ pub struct StatusArgs {
 /// Everything the client needs to know, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub server: ServerAddr,
+    pub server: Server,
+    /// The name to sign in as. With `unix:` and `ssh://` only a placeholder
+    /// (the login name, or empty) until the server says whose account it is.
     pub username: String,
     pub data_dir: PathBuf,
     pub bell: bool,
     pub staff: bool,
     /// The server's key, if given: it replaces asking the student.
     pub fingerprint: Option<Fingerprint>,
+    /// The program `ssh://` runs: `JQUEUE_SSH`, else `ssh` from `PATH`.
+    pub ssh_program: OsString,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -140,15 +200,21 @@ pub enum ConfigError {
     BadLoginName(String),
     #[error("could not find a data directory for jqueue: pass --data-dir DIR")]
     NoDataDir,
+    #[error("--user cannot be used with unix: or ssh://: the server signs you in as your account")]
+    UserWithAccountSignIn,
 }
 
 impl Cli {
     /// Fills in the defaults. `env` looks up environment variables; it is a
     /// parameter so tests need not change the process environment.
     pub fn into_config(self, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let username = match self.user {
-            Some(user) => user,
-            None => login_name(&env)?,
+        let username = match (self.user, self.server.signs_in_by_account()) {
+            (Some(_), true) => return Err(ConfigError::UserWithAccountSignIn),
+            (Some(user), false) => user,
+            (None, false) => login_name(&env)?,
+            // Only shown until the server names the account, so a login
+            // name jqueue could not use is no reason to stop.
+            (None, true) => login_name(&env).unwrap_or_default(),
         };
         let data_dir = match self.data_dir {
             Some(dir) => dir,
@@ -164,6 +230,9 @@ impl Cli {
             bell: !self.no_bell,
             staff: self.staff,
             fingerprint: self.fingerprint,
+            ssh_program: env("JQUEUE_SSH")
+                .filter(|program| !program.is_empty())
+                .map_or_else(|| OsString::from("ssh"), OsString::from),
         })
     }
 }
@@ -190,7 +259,220 @@ fn parse_username(name: &str) -> Result<String, String> {
     }
 }
 
-/// A server to connect to: a host name or IP address and a port.
+/// A server as `--server` names it, and so how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Server {
+    /// TLS over TCP: trust on first use, password or token sign-in.
+    Tcp(ServerAddr),
+    /// The server's Unix socket on this host (`unix:PATH`).
+    Unix(PathBuf),
+    /// The server's Unix socket on another host, through ssh (`ssh://…`).
+    Ssh(SshTarget),
+}
+
+impl Server {
+    /// On `unix:` and `ssh://` the server signs the connection in as the OS
+    /// account that made it: no password, no token, no `--user`.
+    pub fn signs_in_by_account(&self) -> bool {
+        !matches!(self, Self::Tcp(_))
+    }
+}
+
+impl From<ServerAddr> for Server {
+    fn from(addr: ServerAddr) -> Self {
+        Self::Tcp(addr)
+    }
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(addr) => addr.fmt(f),
+            Self::Unix(path) => write!(f, "unix:{}", path.display()),
+            Self::Ssh(target) => target.fmt(f),
+        }
+    }
+}
+
+impl FromStr for Server {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(path) = s.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(
+                    "unix: needs the socket's path, e.g. unix:/run/jqueue/jqueue.sock".to_owned(),
+                );
+            }
+            return Ok(Self::Unix(PathBuf::from(path)));
+        }
+        if let Some(rest) = s.strip_prefix("ssh://") {
+            return rest.parse().map(Self::Ssh);
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(format!(
+                "{scheme}:// is not a kind of server jqueue knows: \
+                 use HOST[:PORT], unix:PATH or ssh://[USER@]HOST[:PORT][/SOCKET]"
+            ));
+        }
+        s.parse().map(Self::Tcp)
+    }
+}
+
+/// `ssh://[USER@]HOST[:PORT][/SOCKET]`, without the `ssh://`: where `ssh`
+/// logs in, and which socket `jqueue bridge` relays to there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshTarget {
+    pub user: Option<String>,
+    /// A host name or an IP address (IPv6 without brackets).
+    pub host: String,
+    /// The SSH port; ssh's own default (or its config) when `None`.
+    pub port: Option<u16>,
+    /// The server's socket on `host`; the bridge's default when `None`.
+    pub socket: Option<PathBuf>,
+}
+
+impl SshTarget {
+    /// `[USER@]HOST`, as ssh takes it.
+    pub fn destination(&self) -> String {
+        match &self.user {
+            Some(user) => format!("{user}@{}", self.host),
+            None => self.host.clone(),
+        }
+    }
+}
+
+impl fmt::Display for SshTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ssh://")?;
+        if let Some(user) = &self.user {
+            write!(f, "{user}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]", self.host)?;
+        } else {
+            f.write_str(&self.host)?;
+        }
+        if let Some(port) = self.port {
+            write!(f, ":{port}")?;
+        }
+        if let Some(socket) = &self.socket {
+            write!(f, "{}", socket.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for SshTarget {
+    type Err = String;
+
+    /// Parses what follows `ssh://`. The user, host and socket end up as
+    /// words on ssh's command line and (the socket) in the remote shell's,
+    /// so each is held to characters that mean nothing to either: none may
+    /// start with `-` (ssh would take it for an option), and the socket has
+    /// no spaces or shell metacharacters.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const FORM: &str = "expected ssh://[USER@]HOST[:PORT][/SOCKET]";
+        let (authority, socket) = match s.find('/') {
+            Some(slash) => s.split_at(slash),
+            None => (s, ""),
+        };
+        let (user, host_port) = match authority.rsplit_once('@') {
+            Some((user, rest)) => (Some(user), rest),
+            None => (None, authority),
+        };
+        let user = match user {
+            None => None,
+            Some(user) if is_ssh_word(user) => Some(user.to_owned()),
+            Some(user) => return Err(format!("{user:?} is not a user name for ssh ({FORM})")),
+        };
+        if host_port.is_empty() {
+            return Err(format!("the host is missing ({FORM})"));
+        }
+        let (host, port) = split_host_port(host_port)?;
+        if !is_host(host) || host.starts_with('-') {
+            return Err(format!(
+                "{host:?} is not a host name or IP address ({FORM})"
+            ));
+        }
+        let port = port.map(parse_port).transpose()?;
+        // `ssh://host/` is `ssh://host`: the slash alone names no socket.
+        let socket = match socket {
+            "" | "/" => None,
+            path if path.chars().all(is_socket_char) => Some(PathBuf::from(path)),
+            path => {
+                return Err(format!(
+                    "{path:?} is not a socket path jqueue can pass through ssh: \
+                     use letters, digits and / . _ - + only"
+                ));
+            }
+        };
+        Ok(Self {
+            user,
+            host: host.to_owned(),
+            port,
+            socket,
+        })
+    }
+}
+
+/// A user name safe as (part of) one ssh argument.
+fn is_ssh_word(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+fn is_socket_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+')
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 address, split.
+fn split_host_port(s: &str) -> Result<(&str, Option<&str>), String> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or("missing ']' after the IPv6 address")?;
+        return match after {
+            "" => Ok((host, None)),
+            _ => Ok((
+                host,
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or("expected ':PORT' after ']'")?,
+                ),
+            )),
+        };
+    }
+    if s.parse::<Ipv6Addr>().is_ok() {
+        return Ok((s, None));
+    }
+    Ok(match s.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (s, None),
+    })
+}
+
+fn parse_port(p: &str) -> Result<u16, String> {
+    match p.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(format!("{p:?} is not a port number (1 to 65535)")),
+    }
+}
+
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<Ipv6Addr>().is_ok()
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+}
+
+/// A server to connect to over TCP: a host name or IP address and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerAddr {
     pub host: String,
@@ -234,43 +516,9 @@ impl FromStr for ServerAddr {
         if s.is_empty() {
             return Err("the server address is empty (expected HOST[:PORT])".to_owned());
         }
-        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (host, after) = rest
-                .split_once(']')
-                .ok_or("missing ']' after the IPv6 address")?;
-            match after {
-                "" => (host, None),
-                _ => (
-                    host,
-                    Some(
-                        after
-                            .strip_prefix(':')
-                            .ok_or("expected ':PORT' after ']'")?,
-                    ),
-                ),
-            }
-        } else if s.parse::<Ipv6Addr>().is_ok() {
-            (s, None)
-        } else {
-            match s.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (s, None),
-            }
-        };
-        let port = match port {
-            None => DEFAULT_PORT,
-            Some(p) => match p.parse::<u16>() {
-                Ok(port) if port != 0 => port,
-                _ => return Err(format!("{p:?} is not a port number (1 to 65535)")),
-            },
-        };
-        let host_ok = !host.is_empty()
-            && host.len() <= 253
-            && (host.parse::<Ipv6Addr>().is_ok()
-                || host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')));
-        if !host_ok {
+        let (host, port) = split_host_port(s)?;
+        let port = port.map_or(Ok(DEFAULT_PORT), parse_port)?;
+        if !is_host(host) {
             return Err(format!("{host:?} is not a host name or IP address"));
         }
         Ok(Self {
@@ -356,7 +604,137 @@ mod tests {
         assert_eq!(config.username, "bob");
         assert!(config.staff);
         assert!(config.bell);
-        assert_eq!(config.server.port, 7500);
+        assert_eq!(config.server.to_string(), "lab:7500");
+    }
+
+    fn server(s: &str) -> Result<Server, String> {
+        s.parse()
+    }
+
+    fn ssh(user: Option<&str>, host: &str, port: Option<u16>, socket: Option<&str>) -> Server {
+        Server::Ssh(SshTarget {
+            user: user.map(str::to_owned),
+            host: host.to_owned(),
+            port,
+            socket: socket.map(PathBuf::from),
+        })
+    }
+
+    #[test]
+    fn the_three_forms_of_server() {
+        assert_eq!(
+            server("lab:7421"),
+            Ok(Server::Tcp(ServerAddr {
+                host: "lab".into(),
+                port: 7421
+            }))
+        );
+        assert_eq!(
+            server("unix:/run/jqueue/jqueue.sock"),
+            Ok(Server::Unix("/run/jqueue/jqueue.sock".into()))
+        );
+        assert_eq!(server("unix:jq.sock"), Ok(Server::Unix("jq.sock".into())));
+        assert_eq!(server("ssh://lab"), Ok(ssh(None, "lab", None, None)));
+        assert_eq!(server("ssh://lab/"), Ok(ssh(None, "lab", None, None)));
+        assert_eq!(
+            server("ssh://ann@lab.example.edu:2222/srv/jq/jq.sock"),
+            Ok(ssh(
+                Some("ann"),
+                "lab.example.edu",
+                Some(2222),
+                Some("/srv/jq/jq.sock")
+            ))
+        );
+        assert_eq!(
+            server("ssh://[::1]:22"),
+            Ok(ssh(None, "::1", Some(22), None))
+        );
+        assert_eq!(server("ssh://::1"), Ok(ssh(None, "::1", None, None)));
+        assert!(!server("lab").unwrap().signs_in_by_account());
+        assert!(server("unix:/x").unwrap().signs_in_by_account());
+        assert!(server("ssh://lab").unwrap().signs_in_by_account());
+    }
+
+    #[test]
+    fn every_form_displays_as_it_parses() {
+        for text in [
+            "lab:7420",
+            "[::1]:9000",
+            "unix:/run/jqueue/jqueue.sock",
+            "unix:rel/jq.sock",
+            "ssh://lab",
+            "ssh://lab:2222",
+            "ssh://ann@lab/run/jqueue/jqueue.sock",
+            "ssh://a.b-c_d@lab.example.edu:22/x/y+z.sock",
+            "ssh://[::1]:22/s",
+        ] {
+            let parsed = server(text).unwrap();
+            assert_eq!(parsed.to_string(), text);
+            assert_eq!(server(&parsed.to_string()), Ok(parsed));
+        }
+    }
+
+    #[test]
+    fn bad_servers_say_what_is_wrong() {
+        for (bad, says) in [
+            ("unix:", "socket's path"),
+            ("ssh://", "host is missing"),
+            ("ssh://ann@", "host is missing"),
+            ("ssh:///run/x.sock", "host is missing"),
+            ("ssh://-oProxyCommand=x", "not a host"),
+            ("ssh://-l@lab", "not a user name"),
+            ("ssh://@lab", "not a user name"),
+            ("ssh://a b@lab", "not a user name"),
+            ("ssh://lab:0", "port number"),
+            ("ssh://lab:ssh", "port number"),
+            ("ssh://lab/run/my sock", "socket path"),
+            ("ssh://lab/run/x;rm", "socket path"),
+            ("ssh://lab/$(id)", "socket path"),
+            ("http://lab", "http:// is not a kind of server"),
+            ("tcp://lab:7420", "HOST[:PORT], unix:PATH or ssh://"),
+        ] {
+            let err = server(bad).unwrap_err();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+        let err = parse(&["--server", "ssh://lab:x"]).unwrap_err().to_string();
+        assert!(err.contains("--server") && err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn user_is_refused_where_the_account_signs_in() {
+        let env = |var: &str| (var == "USER").then(|| "alice".to_owned());
+        for server in ["unix:/run/jqueue/jqueue.sock", "ssh://lab"] {
+            let refused = parse(&["--server", server, "--user", "bob", "--data-dir", "x"])
+                .unwrap()
+                .into_config(env);
+            assert_eq!(refused, Err(ConfigError::UserWithAccountSignIn));
+            let message = ConfigError::UserWithAccountSignIn.to_string();
+            assert!(
+                message.contains("--user") && message.contains("unix: or ssh://"),
+                "{message}"
+            );
+            // Without --user the login name is only a placeholder, so none
+            // at all is no reason to stop.
+            let config = parse(&["--server", server, "--data-dir", "x"])
+                .unwrap()
+                .into_config(|_| None)
+                .unwrap();
+            assert_eq!(config.username, "");
+        }
+    }
+
+    #[test]
+    fn jqueue_ssh_replaces_the_ssh_program() {
+        let config = |env: &dyn Fn(&str) -> Option<String>| {
+            parse(&["--server", "ssh://lab", "--data-dir", "x"])
+                .unwrap()
+                .into_config(env)
+                .unwrap()
+        };
+        assert_eq!(config(&|_| None).ssh_program, "ssh");
+        assert_eq!(config(&|_| Some(String::new())).ssh_program, "ssh");
+        let wrapped = config(&|var| (var == "JQUEUE_SSH").then(|| "/opt/lab/ssh".to_owned()));
+        assert_eq!(wrapped.ssh_program, "/opt/lab/ssh");
     }
 
     #[test]

@@ -22,8 +22,6 @@ use crate::alert;
 use crate::app::{App, Effect, Event, Screen, Settings};
 use crate::cli::Config;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
-use crate::token_store::TokenStore;
-use crate::trust::{self, KnownServers, Trust};
 
 /// How often time-counting screens redraw.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -220,16 +218,8 @@ where
         unicode,
         staff: config.staff,
     };
-    let trust = Trust::new(
-        &config.server,
-        KnownServers::in_dir(&config.data_dir),
-        config.fingerprint,
-        trust::system_roots(),
-    );
     let (commands, mut net_events, net_task) = net::spawn(NetConfig {
-        trust,
-        tokens: TokenStore::for_server(&config.data_dir, &config.server),
-        server: config.server,
+        route: net::Route::for_config(&config),
         username: config.username,
         backoff: net::Backoff::default(),
         staff: config.staff,

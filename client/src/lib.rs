@@ -6,11 +6,14 @@
 //! - [`staff`]: the staff screen (`jqueue --staff`, and the professor's
 //!   screen inside `jqueue-server`), fed staff views, sending staff requests.
 //! - [`alert`]: the bytes of the bell and desktop notifications.
+//! - [`transport`]: the stream under TLS: TCP, the Unix socket, or ssh.
 //! - [`trust`]: which server keys to trust (known_servers, pins, system roots)
 //!   and the TLS connection that enforces it.
 //! - [`app`]: the client's state and the pure `update` that changes it.
 //! - [`keys`]: the key bindings, one table per screen.
 //! - [`ui`]: drawing, one file per screen; drawing never changes state.
+//! - [`bridge`]: `jqueue bridge`, stdin and stdout relayed to the server's
+//!   Unix socket (what `--server ssh://` runs on the course host).
 //! - [`logging`]: diagnostics to a file in the data dir, never the terminal.
 //! - [`event_loop`]: joins terminal, network and timer events to the app, generic
 //!   over the ratatui backend so tests drive the whole client.
@@ -19,6 +22,8 @@
 
 pub mod alert;
 pub mod app;
+#[cfg(unix)]
+pub mod bridge;
 pub mod cli;
 pub mod event_loop;
 pub mod keys;
@@ -28,6 +33,7 @@ pub mod net;
 pub mod staff;
 pub mod status;
 pub mod token_store;
+pub mod transport;
 pub mod trust;
 pub mod ui;
 

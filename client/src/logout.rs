@@ -6,8 +6,10 @@
 //! anything (an unknown or changed server key is an error, and then nothing
 //! is sent). If the server cannot be reached the file is deleted all the
 //! same, and the student is told the token stays valid on the server until
-//! it expires. This module drives the network task and says what happened;
-//! `main` prints it.
+//! it expires. On `unix:` and `ssh://` there is no token, anywhere: the
+//! account signs in by itself, so there is nothing to sign out and nothing
+//! is connected to. This module drives the network task and says what
+//! happened; `main` prints it.
 
 use std::time::Duration;
 
@@ -15,10 +17,8 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use crate::cli::Config;
-use crate::net::{self, Backoff, NetCommand, NetConfig, NetEvent};
+use crate::net::{self, Backoff, NetCommand, NetConfig, NetEvent, Route};
 use crate::status::{Progress, ScreenlessError, StandingTracker};
-use crate::token_store::TokenStore;
-use crate::trust::{self, KnownServers, Trust};
 
 /// How long a logout waits for the server before signing out locally only.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -32,6 +32,9 @@ pub enum LoggedOut {
     AlreadyRevoked,
     /// There was no token for this server and name: nothing to do.
     WasNotSignedIn,
+    /// `unix:` or `ssh://`: the account signs in by itself, with no token
+    /// to revoke or delete.
+    SignsInByAccount,
 }
 
 impl LoggedOut {
@@ -46,6 +49,10 @@ impl LoggedOut {
                 )
             }
             Self::WasNotSignedIn => format!("Not signed in to {server} as {username}."),
+            Self::SignsInByAccount => format!(
+                "Nothing to sign out of on {server}: your account signs you in by itself, \
+                 and no sign-in is kept on this machine."
+            ),
         }
     }
 }
@@ -53,21 +60,16 @@ impl LoggedOut {
 /// Signs out. On an error the token file has been deleted anyway, and the
 /// error says why the server could not be told.
 pub async fn run(config: &Config) -> Result<LoggedOut, ScreenlessError> {
-    let tokens = TokenStore::for_server(&config.data_dir, &config.server);
+    let route = Route::for_config(config);
+    let Some(tokens) = route.tokens().cloned() else {
+        return Ok(LoggedOut::SignsInByAccount);
+    };
     if tokens.load(&config.username).is_none() {
         return Ok(LoggedOut::WasNotSignedIn);
     }
-    let trust = Trust::new(
-        &config.server,
-        KnownServers::in_dir(&config.data_dir),
-        config.fingerprint.clone(),
-        trust::system_roots(),
-    );
     let (commands, mut events, task) = net::spawn(NetConfig {
-        server: config.server.clone(),
-        trust,
+        route,
         username: config.username.clone(),
-        tokens: tokens.clone(),
         backoff: Backoff::default(),
         staff: false,
     });

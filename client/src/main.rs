@@ -1,12 +1,14 @@
 //! `jqueue`: check the command line (errors before the TUI starts), log to a
 //! file, take over the terminal, run, and always give the terminal back.
-//! `jqueue man` and `jqueue completions SHELL` print and exit instead, and
-//! `jqueue status` prints a line (or, with `--watch`, lines) without a screen.
+//! `jqueue man` and `jqueue completions SHELL` print and exit instead,
+//! `jqueue status` prints a line (or, with `--watch`, lines) without a
+//! screen, and `jqueue bridge` (run by `--server ssh://` on the course host)
+//! relays stdin and stdout to the server's socket.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
-use jqueue_client::cli::{Cli, Command, StatusArgs};
+use jqueue_client::cli::{BridgeArgs, Cli, Command, StatusArgs};
 use jqueue_client::status::LineFormat;
 use jqueue_shared::manual::{write_completions, write_man};
 
@@ -18,6 +20,7 @@ async fn main() -> ExitCode {
         let written = match command {
             Command::Status(args) => return status(cli, args).await,
             Command::Logout => return logout(cli).await,
+            Command::Bridge(args) => return bridge(&args),
             Command::Man(args) => write_man(Cli::command(), &args, out),
             Command::Completions(args) => write_completions(Cli::command(), &args, out),
         };
@@ -63,6 +66,33 @@ async fn main() -> ExitCode {
             eprintln!("jqueue: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `jqueue bridge`: exit 0 when the server closes the connection, 1 if the
+/// relay breaks, 2 if the socket cannot be reached (with one line on stderr).
+fn bridge(args: &BridgeArgs) -> ExitCode {
+    #[cfg(unix)]
+    {
+        use jqueue_client::bridge::{self, BridgeError};
+        match bridge::run(&args.socket) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("jqueue bridge: {e}");
+                ExitCode::from(match e {
+                    BridgeError::Unreachable { .. } => 2,
+                    BridgeError::Relay(_) => 1,
+                })
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        eprintln!(
+            "jqueue bridge: cannot reach the jqueue server at {}: Unix sockets need a Unix host",
+            args.socket.display()
+        );
+        ExitCode::from(2)
     }
 }
 

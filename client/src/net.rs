@@ -1,40 +1,52 @@
 //! The network task: the only code that touches the server connection.
 //!
-//! It owns the connection (TLS over TCP, made by [`crate::trust`], which
-//! refuses a server whose key it does not trust before anything is sent) and
-//! runs the whole conversation — handshake, resume
-//! by token, identify, heartbeats — and talks to the UI only through two
-//! channels: [`NetCommand`]s in, [`NetEvent`]s out. When the connection drops it
-//! says so, waits (1 s, doubling to 15 s while attempts keep failing, and from
-//! 1 s again after any connection the server welcomed; the UI shows the
-//! countdown) and connects again, resuming with the stored token so the
-//! student keeps their place. It never draws anything and never decides what
-//! the student sees. Raw error text goes to the log, for whoever debugs it.
+//! It owns the connection — a stream from [`crate::transport`] (TCP, the
+//! server's Unix socket, or ssh running `jqueue bridge`) with TLS on top —
+//! and runs the whole conversation — handshake, sign-in, heartbeats — and
+//! talks to the UI only through two channels: [`NetCommand`]s in,
+//! [`NetEvent`]s out. When the connection drops it says so, waits (1 s,
+//! doubling to 15 s while attempts keep failing, and from 1 s again after
+//! any connection the server welcomed; the UI shows the countdown) and
+//! connects again, the same way over every transport, so the student keeps
+//! their place. It never draws anything and never decides what the student
+//! sees. Raw error text goes to the log, for whoever debugs it.
+//!
+//! The [`Route`] decides trust and sign-in. Over TCP, [`crate::trust`]
+//! refuses a server whose key it does not trust before anything is sent,
+//! and the student resumes with the stored token or identifies and gives a
+//! password. On `unix:` and `ssh://` the channel is trusted
+//! ([`crate::trust::ChannelTls`]) and the task asks to be signed in as the
+//! OS account that made the connection ([`ClientMsg::SignInAsAccount`]): it
+//! never reads or writes a token file there and never asks for a password,
+//! and the name the server answers with is the one [`NetEvent::SignedIn`]
+//! carries.
 //!
 //! With `--staff` it also asks for the staff view after every sign-in and
 //! carries staff requests and their outcomes; a server that says the account
 //! is not staff stops it for good. For `jqueue status` ([`spawn_follower`])
-//! it signs in with the token only to follow the student's standing, so the
-//! student's own screen, open elsewhere, stays signed in.
+//! it signs in (with the token, or as the account) only to follow the
+//! student's standing, so the student's own screen, open elsewhere, stays
+//! signed in.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 use jqueue_shared::{
-    AccountStatus, ClientMsg, FrameError, FrameReader, PROTOCOL_VERSION, ProtocolError, QueueView,
-    RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
+    AccountStatus, ClientMsg, FrameError, FrameReader, LocalRoute, PROTOCOL_VERSION, ProtocolError,
+    QueueView, RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
 };
 use tokio::io::{AsyncWriteExt as _, WriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_rustls::client::TlsStream;
 
-use crate::cli::ServerAddr;
+use crate::cli::{Config, Server, ServerAddr};
 use crate::token_store::TokenStore;
-use crate::trust::{KeyChange, Refusal, Trust};
+use crate::transport::{self, BoxedStream, SshCommand, Transport};
+use crate::trust::{self, ChannelTls, KeyChange, KnownServers, Refusal, Trust};
 
 /// How often the client pings the server.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -211,14 +223,73 @@ pub enum StopReason {
 /// Everything the task needs to know.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
-    pub server: ServerAddr,
-    /// Which keys this server may have; see [`crate::trust`].
-    pub trust: Trust,
+    pub route: Route,
+    /// The name to sign in as over TCP; unused on the account routes,
+    /// where the server says whose account it is.
     pub username: String,
-    pub tokens: TokenStore,
     pub backoff: Backoff,
     /// Ask for the staff view after every sign-in (`jqueue --staff`).
     pub staff: bool,
+}
+
+/// How the task reaches the server, trusts it and signs in.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// TLS over TCP: the key is checked by `trust`, and the student signs
+    /// in with the token kept in `tokens` or with a password.
+    Tcp {
+        server: ServerAddr,
+        /// Which keys this server may have; see [`crate::trust`].
+        trust: Trust,
+        tokens: TokenStore,
+    },
+    /// The server's Unix socket on this host: signed in as the OS account.
+    Unix(PathBuf),
+    /// The server's socket on another host through ssh and `jqueue
+    /// bridge`: signed in as the SSH login.
+    Ssh(SshCommand),
+}
+
+impl Route {
+    /// The route `jqueue`, `jqueue status` and `jqueue logout` take for
+    /// `config`: over TCP, trusting what the known-servers file, the
+    /// `--fingerprint` pin and the system's roots say, with the token file
+    /// for that server.
+    pub fn for_config(config: &Config) -> Self {
+        match &config.server {
+            Server::Tcp(server) => Self::Tcp {
+                server: server.clone(),
+                trust: Trust::new(
+                    server,
+                    KnownServers::in_dir(&config.data_dir),
+                    config.fingerprint.clone(),
+                    trust::system_roots(),
+                ),
+                tokens: TokenStore::for_server(&config.data_dir, server),
+            },
+            Server::Unix(path) => Self::Unix(path.clone()),
+            Server::Ssh(target) => Self::Ssh(SshCommand {
+                program: config.ssh_program.clone(),
+                target: target.clone(),
+            }),
+        }
+    }
+
+    /// The token file, on the one route that has tokens.
+    pub fn tokens(&self) -> Option<&TokenStore> {
+        match self {
+            Self::Tcp { tokens, .. } => Some(tokens),
+            Self::Unix(_) | Self::Ssh(_) => None,
+        }
+    }
+
+    fn transport(&self) -> Transport {
+        match self {
+            Self::Tcp { server, .. } => Transport::Tcp(server.clone()),
+            Self::Unix(path) => Transport::Unix(path.clone()),
+            Self::Ssh(ssh) => Transport::Ssh(ssh.clone()),
+        }
+    }
 }
 
 /// The network task's two channels and its handle.
@@ -267,7 +338,13 @@ async fn converse_until_done(
     events: mpsc::Sender<NetEvent>,
 ) {
     let mut task = NetTask {
-        token: config.tokens.load(&config.username),
+        token: config
+            .route
+            .tokens()
+            .and_then(|tokens| tokens.load(&config.username)),
+        transport: config.route.transport(),
+        channel_tls: ChannelTls::new(),
+        from_host: host_name(),
         config,
         follower,
         commands,
@@ -346,6 +423,8 @@ enum Stage {
     Identifying,
     AwaitingPassword,
     SigningIn,
+    /// `SignInAsAccount` sent; the server's answer is next.
+    SigningInAsAccount,
     SignedIn,
 }
 
@@ -353,7 +432,13 @@ struct NetTask {
     config: NetConfig,
     /// Sign in only to follow (see [`spawn_follower`]).
     follower: bool,
+    /// Only ever `Some` on [`Route::Tcp`].
     token: Option<SessionToken>,
+    transport: Transport,
+    /// TLS on the account routes; made once, so reconnects resume.
+    channel_tls: ChannelTls,
+    /// This machine's name, for [`LocalRoute::Ssh`].
+    from_host: String,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
     nonce: u64,
@@ -361,7 +446,7 @@ struct NetTask {
 
 /// One connection: the write half and the conversation's state.
 struct Conn {
-    writer: WriteHalf<TlsStream<TcpStream>>,
+    writer: WriteHalf<TlsStream<BoxedStream>>,
     stage: Stage,
     shutting_down: bool,
 }
@@ -395,21 +480,41 @@ impl NetTask {
         }
     }
 
-    /// Connects and runs the TLS handshake. A server met for the first time
-    /// is shown to the student, and connected to again once they trust it.
-    async fn connect(&mut self) -> Result<TlsStream<TcpStream>, Outcome> {
-        let host = self.config.server.host.clone();
+    /// Connects and runs the TLS handshake. Over TCP, a server met for the
+    /// first time is shown to the student, and connected to again once they
+    /// trust it.
+    async fn connect(&mut self) -> Result<TlsStream<BoxedStream>, Outcome> {
+        let lost = |reason| Outcome::Lost {
+            reason,
+            welcomed: false,
+        };
         loop {
-            let lost = |reason| Outcome::Lost {
-                reason,
-                welcomed: false,
-            };
-            let tcp = TcpStream::connect((host.as_str(), self.config.server.port))
+            let stream = transport::open(&self.transport)
                 .await
                 .map_err(|e| lost(Disconnect::Unreachable(e.to_string())))?;
-            // Heartbeats are small; Nagle would only delay them.
-            let _ = tcp.set_nodelay(true);
-            let fingerprint = match self.config.trust.connect(&host, tcp).await {
+            let (host, trust) = match &self.config.route {
+                Route::Tcp { server, trust, .. } => (server.host.clone(), trust.clone()),
+                Route::Unix(_) => {
+                    return self
+                        .channel_tls
+                        .connect(stream)
+                        .await
+                        .map_err(|refusal| lost(Disconnect::Error(refusal_text(refusal))));
+                }
+                Route::Ssh(ssh) => {
+                    // An ssh that could not log in, or a bridge that could
+                    // not reach the socket, shows here only as a stream that
+                    // ends at once; their own words are in the log.
+                    let program = ssh.program.to_string_lossy().into_owned();
+                    return self.channel_tls.connect(stream).await.map_err(|refusal| {
+                        tracing::warn!("over {program}: {}", refusal_text(refusal));
+                        lost(Disconnect::Unreachable(format!(
+                            "{program} ended before the server answered (its messages are in the log)"
+                        )))
+                    });
+                }
+            };
+            let fingerprint = match trust.connect(&host, stream).await {
                 Ok(stream) => return Ok(stream),
                 Err(Refusal::Unknown(fingerprint)) => fingerprint,
                 Err(Refusal::Changed(change)) => return Err(Outcome::Refused(change)),
@@ -432,14 +537,14 @@ impl NetTask {
                     }
                 }
             }
-            if let Err(e) = self.config.trust.remember(&fingerprint) {
+            if let Err(e) = trust.remember(&fingerprint) {
                 // Trusted for this run all the same; the next run asks again.
-                tracing::warn!(path = ?self.config.trust.known_servers().path(), "cannot remember the server: {e}");
+                tracing::warn!(path = ?trust.known_servers().path(), "cannot remember the server: {e}");
             }
         }
     }
 
-    async fn converse(&mut self, stream: TlsStream<TcpStream>) -> Outcome {
+    async fn converse(&mut self, stream: TlsStream<BoxedStream>) -> Outcome {
         let (reader, writer) = tokio::io::split(stream);
         let mut reader = FrameReader::new(reader);
         let mut conn = Conn {
@@ -526,6 +631,13 @@ impl NetTask {
                 AccountStatus::PasswordsOff => {
                     return Step::End(Outcome::Stop(StopReason::PasswordsOff));
                 }
+                // Never a password prompt where the account signs in: a
+                // server asking for one will not sign this account in.
+                AccountStatus::Known | AccountStatus::New
+                    if self.config.route.tokens().is_none() =>
+                {
+                    return Step::End(Outcome::Stop(StopReason::NoAccountSignIn));
+                }
                 AccountStatus::Known | AccountStatus::New => {
                     conn.stage = Stage::AwaitingPassword;
                     NetEvent::NeedPassword(status)
@@ -589,13 +701,29 @@ impl NetTask {
         }
     }
 
-    /// After the welcome: resume with the token if there is one, or else say
+    /// After the welcome: on the account routes, ask to be signed in as the
+    /// account; over TCP, resume with the token if there is one, or else say
     /// who we are and let the server ask for a password.
     async fn start_sign_in(&mut self, conn: &mut Conn) -> Step {
-        let (msg, stage) = match self.token {
-            Some(token) if self.follower => (ClientMsg::Follow { token }, Stage::Resuming),
-            Some(token) => (ClientMsg::Resume { token }, Stage::Resuming),
-            None => (
+        let account = |route| {
+            (
+                ClientMsg::SignInAsAccount {
+                    route,
+                    follower: self.follower,
+                },
+                Stage::SigningInAsAccount,
+            )
+        };
+        let (msg, stage) = match (&self.config.route, self.token) {
+            (Route::Unix(_), _) => account(LocalRoute::Socket),
+            (Route::Ssh(_), _) => account(LocalRoute::Ssh {
+                from_host: self.from_host.clone(),
+            }),
+            (Route::Tcp { .. }, Some(token)) if self.follower => {
+                (ClientMsg::Follow { token }, Stage::Resuming)
+            }
+            (Route::Tcp { .. }, Some(token)) => (ClientMsg::Resume { token }, Stage::Resuming),
+            (Route::Tcp { .. }, None) => (
                 ClientMsg::Identify {
                     username: self.config.username.clone(),
                 },
@@ -612,30 +740,30 @@ impl NetTask {
     async fn on_sign_in(&mut self, conn: &mut Conn, result: SignInResult) -> Step {
         match result {
             SignInResult::Success { username, token } => {
-                conn.stage = Stage::SignedIn;
-                if self.token != Some(token) {
-                    if let Err(e) = self.config.tokens.save(&username, &token) {
-                        // Not fatal: the student can still use the queue, they
-                        // will just be asked for the password next time.
-                        tracing::warn!(path = %self.config.tokens.path().display(), "could not save token: {e}");
-                    }
-                    self.token = Some(token);
-                }
-                if !self.emit(NetEvent::SignedIn { username }).await {
-                    return Step::End(Outcome::Quit);
-                }
-                if self.config.staff {
-                    // After every sign-in, so a reconnect brings the view back.
-                    if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
-                        return Step::End(outcome);
+                // A token is only ever kept over TCP: on the account routes
+                // the account signs in by itself, and a token on disk would
+                // only be one more thing to steal.
+                if let Some(tokens) = self.config.route.tokens() {
+                    if self.token != Some(token) {
+                        if let Err(e) = tokens.save(&username, &token) {
+                            // Not fatal: the student can still use the queue, they
+                            // will just be asked for the password next time.
+                            tracing::warn!(path = %tokens.path().display(), "could not save token: {e}");
+                        }
+                        self.token = Some(token);
                     }
                 }
-                Step::Continue
+                self.signed_in(conn, username).await
             }
             SignInResult::TokenRejected => {
+                let Some(tokens) = self.config.route.tokens() else {
+                    return Step::End(conn.lost(Disconnect::Error(
+                        "the server refused a token this client never sent".to_owned(),
+                    )));
+                };
                 tracing::info!("token rejected; signing in with a password");
                 self.token = None;
-                if let Err(e) = self.config.tokens.clear() {
+                if let Err(e) = tokens.clear() {
                     tracing::warn!("could not remove the rejected token: {e}");
                 }
                 self.start_sign_in(conn).await
@@ -646,18 +774,7 @@ impl NetTask {
             SignInResult::NotOnRoster { .. } => Step::End(Outcome::Stop(StopReason::NotOnRoster)),
             SignInResult::PasswordsOff => Step::End(Outcome::Stop(StopReason::PasswordsOff)),
             SignInResult::NoAccountSignIn => Step::End(Outcome::Stop(StopReason::NoAccountSignIn)),
-            SignInResult::SignedInAsAccount { username } => {
-                conn.stage = Stage::SignedIn;
-                if !self.emit(NetEvent::SignedIn { username }).await {
-                    return Step::End(Outcome::Quit);
-                }
-                if self.config.staff {
-                    if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
-                        return Step::End(outcome);
-                    }
-                }
-                Step::Continue
-            }
+            SignInResult::SignedInAsAccount { username } => self.signed_in(conn, username).await,
             failure @ (SignInResult::WrongCredentials
             | SignInResult::UsernameTaken
             | SignInResult::InvalidPassword
@@ -672,6 +789,22 @@ impl NetTask {
                 }
             }
         }
+    }
+
+    /// Signed in as `username` (the server's name for the account): tell
+    /// the UI and, for staff, ask for the staff view.
+    async fn signed_in(&mut self, conn: &mut Conn, username: String) -> Step {
+        conn.stage = Stage::SignedIn;
+        if !self.emit(NetEvent::SignedIn { username }).await {
+            return Step::End(Outcome::Quit);
+        }
+        if self.config.staff {
+            // After every sign-in, so a reconnect brings the view back.
+            if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
+                return Step::End(outcome);
+            }
+        }
+        Step::Continue
     }
 
     async fn on_command(&mut self, conn: &mut Conn, command: Option<NetCommand>) -> Step {
@@ -741,8 +874,10 @@ impl NetTask {
         }
         conn.close().await;
         self.token = None;
-        if let Err(e) = self.config.tokens.clear() {
-            tracing::warn!("could not delete the token file: {e}");
+        if let Some(tokens) = self.config.route.tokens() {
+            if let Err(e) = tokens.clear() {
+                tracing::warn!("could not delete the token file: {e}");
+            }
         }
         let _ = self.emit(NetEvent::LoggedOut).await;
         Step::End(Outcome::Quit)
@@ -772,6 +907,25 @@ impl Conn {
             welcomed: self.stage != Stage::AwaitingWelcome,
         }
     }
+}
+
+/// A refusal's words for the log; on the account routes only a failed
+/// handshake can happen (no key is ever refused there).
+fn refusal_text(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Failed(message) => message,
+        other => format!("{other:?}"),
+    }
+}
+
+/// This machine's name, told to the server with [`LocalRoute::Ssh`] (staff
+/// see it; it grants nothing). Empty if the OS will not say.
+fn host_name() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|name| name.into_string().ok())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// This machine's wall clock, in the protocol's unit.

@@ -13,7 +13,8 @@
 //!
 //! It draws no screen and never asks anything: a server whose key is not
 //! yet trusted, a missing or refused token, are errors that say what to run
-//! instead (exit 2). A status line is polled by tmux every few seconds, so
+//! instead (exit 2). On `unix:` and `ssh://` there is no token to miss: the
+//! server signs the account in as a follower by itself. A status line is polled by tmux every few seconds, so
 //! a question nobody can see would hang it.
 //!
 //! Nothing here prints student-supplied text: a line holds numbers, fixed
@@ -29,9 +30,8 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use crate::cli::Config;
-use crate::net::{self, Backoff, Disconnect, NetCommand, NetConfig, NetEvent, StopReason};
-use crate::token_store::TokenStore;
-use crate::trust::{self, KeyChange, KnownServers, Trust};
+use crate::net::{self, Backoff, Disconnect, NetCommand, NetConfig, NetEvent, Route, StopReason};
+use crate::trust::KeyChange;
 use crate::ui::words::wait_range;
 
 /// How long a one-shot `jqueue status` waits for its line. A status bar
@@ -378,8 +378,12 @@ impl StandingTracker {
             NetEvent::BeingHelped { .. } => self.your_turn = true,
             // A fresh sign-in forgets an old turn too: the server tells
             // again of a help still in progress.
-            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::SignedIn { .. } => {
+            NetEvent::Removed { .. } | NetEvent::NotHere { .. } => self.your_turn = false,
+            // On `unix:` and `ssh://` only the server knows the account's
+            // name: messages from here on use it.
+            NetEvent::SignedIn { username } => {
                 self.your_turn = false;
+                self.username = username;
             }
             NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
             NetEvent::UnknownServer { fingerprint } => {
@@ -449,9 +453,9 @@ impl StandingTracker {
                 "{server} takes no passwords: connect with --server ssh://HOST \
                  and your lab account signs you in"
             ),
-            StopReason::NoAccountSignIn => {
-                format!("{server} takes no sign-in by Unix account here")
-            }
+            StopReason::NoAccountSignIn => format!(
+                "{server} would not sign you in by your account: ask your TA which --server to use"
+            ),
         }
     }
 }
@@ -467,7 +471,7 @@ fn lost_reason(reason: Disconnect) -> String {
 }
 
 /// Runs `jqueue status`: connects as the full client does (with the stored
-/// token, as a follower, and never a prompt), writes the line to `out` and returns the exit
+/// token or as the account, as a follower, and never a prompt), writes the line to `out` and returns the exit
 /// status (0 in line, 1 not in line). With `watch` it writes a line whenever
 /// the line changes, for as long as it runs: when the connection drops it
 /// writes `offline` (in the chosen format) and reconnects with the client's
@@ -479,27 +483,22 @@ pub async fn run(
     out: &mut impl Write,
 ) -> Result<u8, ScreenlessError> {
     let server = config.server.to_string();
-    let tokens = TokenStore::for_server(&config.data_dir, &config.server);
+    let route = Route::for_config(&config);
     // Checked here, not left to the server: without a token the network
-    // task would ask for a password, and nothing may be asked here.
-    if tokens.load(&config.username).is_none() {
-        return Err(ScreenlessError::NotSignedIn {
-            server,
-            username: config.username,
-        });
+    // task would ask for a password, and nothing may be asked here. (The
+    // account routes have no token: the account signs in by itself.)
+    if let Some(tokens) = route.tokens() {
+        if tokens.load(&config.username).is_none() {
+            return Err(ScreenlessError::NotSignedIn {
+                server,
+                username: config.username,
+            });
+        }
     }
-    let trust = Trust::new(
-        &config.server,
-        KnownServers::in_dir(&config.data_dir),
-        config.fingerprint,
-        trust::system_roots(),
-    );
     let mut tracker = StandingTracker::new(server.clone(), config.username.clone());
     let (commands, mut events, task) = net::spawn_follower(NetConfig {
-        server: config.server,
-        trust,
+        route,
         username: config.username,
-        tokens,
         backoff: Backoff::default(),
         staff: false,
     });

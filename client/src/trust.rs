@@ -10,6 +10,9 @@
 //! is ever sent to it. A certificate that chains to the system's trust roots
 //! and names the host is accepted without asking.
 //!
+//! That is for TCP. On `unix:` and `ssh://` the channel is already
+//! authenticated and [`ChannelTls`] neither asks nor pins (see there why).
+//!
 //! This module decides trust and makes the connection; it draws nothing and
 //! never asks the student itself: the network task reports what it found and
 //! the screen asks ([`crate::ui`]).
@@ -171,7 +174,7 @@ impl Trust {
             accepted: Mutex::new(None),
             refusal: Mutex::new(None),
         });
-        let connector = connector(&verifier, Resumption::default());
+        let connector = connector(verifier.clone(), Resumption::default());
         Self {
             verifier,
             connector,
@@ -194,7 +197,7 @@ impl Trust {
     #[must_use]
     pub fn with_resumption(self, resumption: Resumption) -> Self {
         Self {
-            connector: connector(&self.verifier, resumption),
+            connector: connector(self.verifier.clone(), resumption),
             verifier: self.verifier,
         }
     }
@@ -239,17 +242,116 @@ impl Trust {
     }
 }
 
-fn connector(verifier: &Arc<Verifier>, resumption: Resumption) -> TlsConnector {
+fn connector(verifier: Arc<dyn ServerCertVerifier>, resumption: Resumption) -> TlsConnector {
     let config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_protocol_versions(&[&rustls::version::TLS13])
             .expect("ring supports TLS 1.3")
             .dangerous()
-            .with_custom_certificate_verifier(verifier.clone())
+            .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
     let mut config = config;
     config.resumption = resumption;
     TlsConnector::from(Arc::new(config))
+}
+
+/// TLS on a channel that is authenticated already: the server's Unix socket
+/// (`unix:PATH`), directly or through `jqueue bridge` over ssh (`ssh://`).
+///
+/// The server speaks TLS on every connection (one code path), so the client
+/// does too, but here the certificate proves nothing the channel has not: a
+/// socket in a directory only the service can write can only be the
+/// service's, and ssh has checked the host's key before the bridge runs.
+/// Asking the student about a fingerprint (or refusing a changed one) would
+/// only add a question with no better answer, and a server whose key was
+/// regenerated would lock out every ssh:// student for nothing. So any
+/// certificate is accepted and nothing is pinned or remembered; the
+/// handshake's signatures are still checked, so the session is a sound TLS
+/// session with whoever holds that key.
+#[derive(Clone)]
+pub struct ChannelTls {
+    connector: TlsConnector,
+}
+
+impl fmt::Debug for ChannelTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelTls").finish_non_exhaustive()
+    }
+}
+
+impl Default for ChannelTls {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChannelTls {
+    /// Made once per run, so reconnecting resumes the TLS session.
+    pub fn new() -> Self {
+        let algorithms = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let verifier = Arc::new(AnyCertificate { algorithms });
+        Self {
+            connector: connector(verifier, Resumption::default()),
+        }
+    }
+
+    /// Runs the TLS handshake on `stream`.
+    pub async fn connect<S>(&self, stream: S) -> Result<TlsStream<S>, Refusal>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        // The name goes out in the handshake (SNI) and keys the resumption
+        // cache; the server does not look at it and the certificate is not
+        // checked against it.
+        let name = ServerName::try_from("localhost").expect("a valid name");
+        self.connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| Refusal::Failed(format!("TLS: {e}")))
+    }
+}
+
+/// Accepts any certificate, but checks that the server holds its key (see
+/// [`ChannelTls`] for why that is enough on these channels).
+#[derive(Debug)]
+struct AnyCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        // The client config allows TLS 1.3 only; this is never reached.
+        Err(rustls::Error::General("jqueue speaks TLS 1.3 only".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
 }
 
 /// The system's trust roots; none (and a warning in the log) if they

@@ -73,3 +73,45 @@ fn help_lists_every_option() {
         assert!(help.contains(option), "{option} in {help}");
     }
 }
+
+#[test]
+fn user_is_refused_where_the_account_signs_in() {
+    for server in ["unix:/run/jqueue/jqueue.sock", "ssh://ann@lab"] {
+        refused(
+            &jqueue(&["--server", server, "--user", "bob"], None),
+            &["--user", "unix: or ssh://", "your account"],
+        );
+    }
+}
+
+#[test]
+fn a_bad_ssh_server_is_refused_in_one_line() {
+    refused(
+        &jqueue(&["--server", "ssh://-oProxyCommand=x"], None),
+        &["--server", "host"],
+    );
+    refused(
+        &jqueue(&["--server", "ssh://lab/run/my sock"], None),
+        &["--server", "socket path"],
+    );
+}
+
+#[test]
+fn help_shows_the_three_forms_of_server() {
+    let output = jqueue(&["--help"], None);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for form in [
+        "HOST[:PORT]",
+        "unix:PATH",
+        "ssh://[USER@]HOST[:PORT][/SOCKET]",
+        "JQUEUE_SSH",
+    ] {
+        assert!(help.contains(form), "{form} in {help}");
+    }
+    let output = jqueue(&["bridge", "--help"], None);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("not for typing") && help.contains("JQUEUE_SOCKET"),
+        "{help}"
+    );
+}

@@ -3,54 +3,24 @@
 //! the ways a server can end the conversation. The fake server speaks TLS
 //! with a key made for this test run, and the client pins its fingerprint.
 
+#[path = "common/fake_server.rs"]
+mod fake_server;
+
 use std::time::Duration;
 
+use fake_server::{FakeConn, PATIENCE, identity};
 use jqueue_client::cli::ServerAddr;
 use jqueue_client::net::{
-    Backoff, Disconnect, NetCommand, NetConfig, NetEvent, Password, StopReason, spawn,
+    Backoff, Disconnect, NetCommand, NetConfig, NetEvent, Password, Route, StopReason, spawn,
 };
 use jqueue_client::token_store::TokenStore;
-use jqueue_shared::{
-    AccountStatus, ClientMsg, FrameReader, PROTOCOL_VERSION, ProtocolError, ServerMsg,
-    SessionToken, SignInResult, write_frame,
-};
-use std::sync::{Arc, OnceLock};
-
 use jqueue_client::trust::Trust;
-use jqueue_shared::Fingerprint;
-use tokio::io::{ReadHalf, WriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use jqueue_shared::{
+    AccountStatus, ClientMsg, ProtocolError, ServerMsg, SessionToken, SignInResult,
+};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use tokio_rustls::server::TlsStream;
-
-/// Longer than any timer under test: with paused time the clock jumps to the
-/// earliest timer, and that must be the client's, not this one.
-const PATIENCE: Duration = Duration::from_secs(120);
-
-/// The fake server's TLS identity, made once per test binary.
-fn identity() -> &'static (tokio_rustls::TlsAcceptor, Fingerprint) {
-    static IDENTITY: OnceLock<(tokio_rustls::TlsAcceptor, Fingerprint)> = OnceLock::new();
-    IDENTITY.get_or_init(|| {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let cert = made.cert.der().clone();
-        let key =
-            rustls_pki_types::PrivateKeyDer::try_from(made.signing_key.serialize_der()).unwrap();
-        let fingerprint = Fingerprint::of_certificate(&cert).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-        (
-            tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-            fingerprint,
-        )
-    })
-}
 
 struct Client {
     commands: mpsc::UnboundedSender<NetCommand>,
@@ -75,10 +45,12 @@ impl Client {
             tokens.save("alice", &token).unwrap();
         }
         let (commands, events, _task) = spawn(NetConfig {
-            trust: Trust::pinned(&server, identity().1.clone()),
-            server,
+            route: Route::Tcp {
+                trust: Trust::pinned(&server, identity().1.clone()),
+                server,
+                tokens: tokens.clone(),
+            },
             username: "alice".into(),
-            tokens: tokens.clone(),
             backoff: Backoff::default(),
             staff,
         });
@@ -91,68 +63,12 @@ impl Client {
     }
 
     async fn next(&mut self) -> NetEvent {
-        timeout(PATIENCE, self.events.recv())
-            .await
-            .expect("an event in time")
-            .expect("the task is running")
+        fake_server::next_event(&mut self.events).await
     }
 
     /// The next event that is not `Connecting`.
     async fn next_news(&mut self) -> NetEvent {
-        loop {
-            match self.next().await {
-                NetEvent::Connecting { .. } => {}
-                other => return other,
-            }
-        }
-    }
-}
-
-struct FakeConn {
-    reader: FrameReader<ReadHalf<TlsStream<TcpStream>>>,
-    writer: WriteHalf<TlsStream<TcpStream>>,
-}
-
-impl FakeConn {
-    async fn accept(listener: &TcpListener) -> Self {
-        let (socket, _) = timeout(PATIENCE, listener.accept())
-            .await
-            .expect("a connection in time")
-            .unwrap();
-        let tls = identity().0.accept(socket).await.unwrap();
-        let (reader, writer) = tokio::io::split(tls);
-        Self {
-            reader: FrameReader::new(reader),
-            writer,
-        }
-    }
-
-    async fn recv(&mut self) -> ClientMsg {
-        timeout(PATIENCE, self.reader.read_frame::<ClientMsg>())
-            .await
-            .expect("a message in time")
-            .unwrap()
-            .expect("the client is connected")
-    }
-
-    async fn send(&mut self, msg: ServerMsg) {
-        write_frame(&mut self.writer, &msg).await.unwrap();
-    }
-
-    /// Expects `Hello` and answers `Welcome`.
-    async fn handshake(&mut self) {
-        let hello = self.recv().await;
-        assert!(
-            matches!(hello, ClientMsg::Hello { protocol_version, .. } if protocol_version == PROTOCOL_VERSION),
-            "{hello:?}"
-        );
-        self.send(ServerMsg::Welcome {
-            protocol_version: PROTOCOL_VERSION,
-            course: "CS 101".into(),
-            session: "s".into(),
-            ready_at: 3,
-        })
-        .await;
+        fake_server::next_news(&mut self.events).await
     }
 }
 
@@ -429,9 +345,11 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
         port: 7420,
     };
     let (_commands, mut events, _task) = spawn(NetConfig {
-        trust: Trust::pinned(&server, identity().1.clone()),
-        tokens: TokenStore::for_server(dir.path(), &server),
-        server,
+        route: Route::Tcp {
+            trust: Trust::pinned(&server, identity().1.clone()),
+            tokens: TokenStore::for_server(dir.path(), &server),
+            server,
+        },
         username: "alice".into(),
         backoff: Backoff::default(),
         staff: false,

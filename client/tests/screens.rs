@@ -267,3 +267,20 @@ fn a_long_announcement_wraps() {
     h.net(NetEvent::View(view(2, Some(2))));
     snapshot("long_announcement", &h);
 }
+
+/// `unix:` and `ssh://`: the login name the shell gave is only a
+/// placeholder; the name the server signed in is the one on screen.
+#[test]
+fn the_server_names_the_account_it_signed_in() {
+    let mut placeholder = settings();
+    placeholder.username = "ann-shell".into();
+    let mut h = Harness::with_settings(placeholder, 80, 24);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "ann".into(),
+    });
+    h.net(NetEvent::View(view(5, Some(2))));
+    assert_eq!(h.app().settings.username, "ann");
+    assert!(h.screen_contains("ann (you)"), "{}", h.screen());
+    assert!(!h.screen_contains("ann-shell"), "{}", h.screen());
+}

@@ -104,9 +104,11 @@ impl Student {
             rustls::RootCertStore::empty(),
         );
         let (commands, events, _task) = net::spawn(NetConfig {
-            trust,
-            tokens: TokenStore::for_server(dir.path(), &server),
-            server,
+            route: net::Route::Tcp {
+                trust,
+                tokens: TokenStore::for_server(dir.path(), &server),
+                server,
+            },
             username: name.into(),
             staff: false,
             backoff: Backoff {

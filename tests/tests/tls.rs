@@ -199,10 +199,12 @@ async fn a_server_with_another_key_gets_no_credential() -> Result<()> {
     tokens.save("alice", &token)?;
     let trust = Trust::new(&server, known, None, rustls::RootCertStore::empty());
     let (_commands, mut events, task) = net::spawn(NetConfig {
-        trust,
-        server,
+        route: net::Route::Tcp {
+            trust,
+            server,
+            tokens: tokens.clone(),
+        },
         username: "alice".into(),
-        tokens: tokens.clone(),
         backoff: Backoff::default(),
         staff: false,
     });
