@@ -32,7 +32,7 @@ pub enum BridgeError {
 }
 
 /// Connects to `socket` and relays until the server closes the connection
-/// (or stdout goes away). When stdin ends the socket's write side is shut,
+/// or stdout goes away (the client left). When stdin ends the socket's write side is shut,
 /// so the server sees the client's end, and the server's answer to it
 /// still comes through.
 pub fn run(socket: &Path) -> Result<(), BridgeError> {
@@ -50,7 +50,12 @@ pub fn run(socket: &Path) -> Result<(), BridgeError> {
         let _ = to_server.shutdown(Shutdown::Write);
     });
     let mut from_server = from_server;
-    relay(&mut from_server, &mut io::stdout().lock()).map_err(BridgeError::Relay)
+    match relay(&mut from_server, &mut io::stdout().lock()) {
+        // Stdout closed: the client went away (ssh hung up), which is how a
+        // session normally ends, not something to complain about.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(BridgeError::Relay),
+    }
 }
 
 /// Copies until end of input, flushing after every read: stdout is

@@ -40,6 +40,9 @@ struct Lab {
 impl Lab {
     async fn start() -> anyhow::Result<Self> {
         require_root();
+        // Built (if need be) before anyone connects: a build that outlasts
+        // the idle timeout would drop the test's own students.
+        client_binary()?;
         let dir = tempfile::tempdir()?;
         let run = dir.path().join("run");
         std::fs::create_dir(&run)?;
@@ -247,15 +250,23 @@ async fn nobody_cannot_sign_in_as_anyone_else_in_any_way_the_protocol_allows() -
             username: "nobody".into()
         }
     );
-    let online: Vec<String> = lab
+    // alice is still the connection she signed in on herself, carol was
+    // never made, and the socket signed in nobody alone.
+    let online: std::collections::HashMap<String, String> = lab
         .server
         .view()
         .await
         .online
         .into_iter()
-        .map(|o| o.username)
+        .map(|o| (o.username, o.origin))
         .collect();
-    assert_eq!(online, ["nobody"], "nobody signed in as nobody else");
+    assert!(
+        online["alice"].starts_with("new account from"),
+        "{online:?}"
+    );
+    assert!(!online.contains_key("carol"), "{online:?}");
+    assert_eq!(online["nobody"], "Unix account over the socket");
+    drop(alice);
     lab.server.stop().await
 }
 
