@@ -158,10 +158,10 @@ mod tests {
         at_minute(start, 2).await;
         join(&handle, "cal").await;
         at_minute(start, 3).await;
-        let served = handle
+        let first = handle
             .professor(StaffRequest::Serve { student: None })
             .await;
-        assert!(matches!(served, StaffOutcome::Served { ref student, .. } if student == "amy"));
+        assert!(matches!(first, StaffOutcome::Served { ref student, .. } if student == "amy"));
         at_minute(start, 4).await;
         handle.cancel(Arc::from("cal")).await.unwrap();
         at_minute(start, 8).await;

@@ -33,6 +33,8 @@ const SIDE_BY_SIDE_MIN_WIDTH: u16 = 60;
 /// The waits pane's width when side by side: the longest label, the bar
 /// and a count.
 const WAITS_WIDTH: u16 = 34;
+/// The per-staff table's number columns: heading and width.
+const STAFF_NUMBERS: [(&str, usize); 3] = [("helped", 6), ("not here", 8), ("median help", 11)];
 
 impl StaffScreen {
     /// The statistics view in the body's place.
@@ -101,16 +103,18 @@ impl StaffScreen {
     fn render_totals(&self, stats: &SessionStatistics, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
         let totals = &stats.totals;
-        let mut text = format!(
-            "{} helped · {} not here · {} removed",
-            totals.helped, totals.not_here, totals.removed
-        );
+        let mut parts = vec![
+            format!("{} helped", totals.helped),
+            format!("{} not here", totals.not_here),
+            format!("{} removed", totals.removed),
+        ];
         if let Some(median) = totals.median_wait_secs {
-            text.push_str(&format!(" · median wait {}", secs(median)));
+            parts.push(format!("median wait {}", secs(median)));
         }
         if let Some(p90) = totals.p90_wait_secs {
-            text.push_str(&format!(" · p90 {}", secs(p90)));
+            parts.push(format!("p90 {}", secs(p90)));
         }
+        let text = parts.join(" · ");
         // When the figures were made, if there is room for it.
         let as_of = format!(" · as of {}", self.clock_time(stats.now));
         let width = usize::from(area.width);
@@ -154,11 +158,15 @@ impl StaffScreen {
             data.push((minutes(until.max(p.at)), length));
         }
         let peak = peak(points);
-        let mut title = format!(" Queue length · peak {}", peak.length);
-        if peak.length > 0 {
-            title.push_str(&format!(" at {}", self.clock_time(peak.at)));
-        }
-        title.push(' ');
+        let title = if peak.length > 0 {
+            format!(
+                " Queue length · peak {} at {} ",
+                peak.length,
+                self.clock_time(peak.at)
+            )
+        } else {
+            " Queue length · nobody waited ".to_owned()
+        };
         let top = f64::from(peak.length.max(1));
         let mut y_labels = vec![Line::from("0")];
         if peak.length >= 4 {
@@ -237,12 +245,11 @@ impl StaffScreen {
         if inner.height < 2 {
             return;
         }
-        const NUMBERS: [(&str, usize); 3] = [("helped", 6), ("not here", 8), ("median help", 11)];
-        let numbers: usize = NUMBERS.iter().map(|(_, w)| w + 1).sum();
+        let numbers: usize = STAFF_NUMBERS.iter().map(|(_, w)| w + 1).sum();
         let name_width = usize::from(inner.width).saturating_sub(numbers).max(4);
         let header = Row::new(
             std::iter::once(fit("staff", name_width))
-                .chain(NUMBERS.iter().map(|(label, w)| fit_right(label, *w))),
+                .chain(STAFF_NUMBERS.iter().map(|(label, w)| fit_right(label, *w))),
         )
         .style(t.header());
         let rows_room = usize::from(inner.height) - 1;
@@ -261,8 +268,11 @@ impl StaffScreen {
             let more = format!("+ {} more", stats.staff.len() - shown);
             rows.push(Row::new([fit(&more, name_width)]).style(t.dim()));
         }
-        let widths = std::iter::once(Constraint::Length(name_width as u16))
-            .chain(NUMBERS.iter().map(|(_, w)| Constraint::Length(*w as u16)));
+        let widths = std::iter::once(Constraint::Length(name_width as u16)).chain(
+            STAFF_NUMBERS
+                .iter()
+                .map(|(_, w)| Constraint::Length(*w as u16)),
+        );
         Table::new(rows, widths)
             .header(header)
             .column_spacing(1)
