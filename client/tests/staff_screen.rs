@@ -14,11 +14,14 @@ use jqueue_shared::staff::{
     Activity, ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, OnlineStudent, StaffOutcome,
     StaffRequest, StaffRow, StaffView,
 };
+use jqueue_shared::statistics::{
+    QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, WaitBucket,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
-use staff_kit::{Harness, NOW, screen_text, settings};
+use staff_kit::{Harness, NOW, plain_settings, screen_text, settings};
 
 const FINGERPRINT: &str = "SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo";
 
@@ -901,4 +904,205 @@ fn capital_m_marks_everyone_from_the_selected_students_address() {
         h.status(),
         "The selected student is not online: no address to go by."
     );
+}
+
+// ------------------------------------------------------ the statistics view
+
+/// Three hours of a busy session up to `NOW` (10:00 UTC): 120 points 90 s
+/// apart, the queue growing to 9 at about 08:30 and draining since.
+fn session_statistics() -> SessionStatistics {
+    const STEP: i64 = 90_000;
+    let start = NOW - 120 * STEP;
+    let queue_length = (0..120)
+        .map(|i: i64| QueueLengthPoint {
+            at: start + i * STEP,
+            length: u32::try_from(9 - (i - 60).abs() / 7).unwrap_or(0),
+        })
+        .collect();
+    let waits = [(0, Some(5), 3), (5, Some(10), 5), (10, Some(20), 4)]
+        .into_iter()
+        .chain([(20, Some(30), 2), (30, Some(60), 1), (60, None, 0)])
+        .map(|(from_mins, to_mins, helps)| WaitBucket {
+            from_mins,
+            to_mins,
+            helps,
+        })
+        .collect();
+    let staff = |name: &str, helped, not_here, median: Option<u64>| StaffCounts {
+        staff: name.into(),
+        helped,
+        not_here,
+        median_help_secs: median,
+    };
+    SessionStatistics {
+        session: "2026-11-21".into(),
+        now: NOW,
+        queue_length,
+        step_ms: STEP,
+        waits,
+        totals: SessionTotals {
+            helped: 10,
+            not_here: 3,
+            removed: 1,
+            median_wait_secs: Some(560),
+            p90_wait_secs: Some(1500),
+        },
+        staff: vec![
+            staff("bob", 4, 2, Some(410)),
+            staff("carol_ta", 0, 0, None),
+            staff("prof", 6, 1, Some(250)),
+        ],
+    }
+}
+
+fn answer(statistics: SessionStatistics) -> StaffOutcome {
+    StaffOutcome::Statistics(Box::new(statistics))
+}
+
+/// The screen with the statistics view open and answered.
+fn showing_statistics(settings: jqueue_client::staff::StaffSettings) -> Harness {
+    let mut h = Harness::with(settings, busy_view());
+    assert_eq!(h.press('t'), request(StaffRequest::Statistics));
+    assert_eq!(h.outcome(answer(session_statistics())), []);
+    h
+}
+
+#[test]
+fn t_asks_for_the_statistics_and_t_or_esc_goes_back() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('t'), request(StaffRequest::Statistics));
+    assert!(matches!(h.screen.mode(), Mode::Statistics));
+    let text = h.text(80, 24);
+    assert!(text.contains("Asking the server"), "{text}");
+    assert_eq!(h.outcome(answer(session_statistics())), []);
+    assert_eq!(
+        h.status(),
+        "",
+        "figures are drawn, not put in the status line"
+    );
+    // Other keys do nothing here: `s` does not serve from a chart.
+    assert_eq!(h.press('s'), []);
+    assert_eq!(h.key(KeyCode::Esc), []);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    // Opening again asks again (the figures may be old); `t` closes.
+    assert_eq!(h.press('t'), request(StaffRequest::Statistics));
+    assert_eq!(h.press('t'), []);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn a_change_while_open_asks_again_one_request_at_a_time() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('t'), request(StaffRequest::Statistics));
+    // Views arrive before the answer: no second request in flight...
+    assert_eq!(h.view(busy_view()), []);
+    assert_eq!(h.view(busy_view()), []);
+    // ...but one more when the answer comes, since something changed.
+    assert_eq!(
+        h.outcome(answer(session_statistics())),
+        request(StaffRequest::Statistics)
+    );
+    assert_eq!(h.outcome(answer(session_statistics())), []);
+    // A change while open and idle asks at once.
+    assert_eq!(h.view(busy_view()), request(StaffRequest::Statistics));
+    // An answer that never comes (a dropped connection) is given up on.
+    h.advance(11);
+    assert_eq!(h.view(busy_view()), request(StaffRequest::Statistics));
+    // Closed, changes ask nothing.
+    h.press('t');
+    assert_eq!(h.outcome(answer(session_statistics())), []);
+    assert_eq!(h.view(busy_view()), []);
+}
+
+#[test]
+fn statistics_at_80x24() {
+    let h = showing_statistics(settings());
+    let text = h.text(80, 24);
+    for shown in [
+        "10 helped · 3 not here · 1 removed · median wait 9m 20s · p90 25m 00s",
+        "Queue length · peak 9 at 08:21",
+        "07:00",
+        "08:30",
+        "10:00",
+        "Waited (min)",
+        "10–20",
+        "60+",
+        "By staff",
+        "prof (you)",
+        "carol_ta",
+        "t/Esc back to the queue",
+    ] {
+        assert!(text.contains(shown), "{shown} missing:\n{text}");
+    }
+    assert_snapshot!("staff_statistics_80x24", h.render(80, 24).backend());
+}
+
+#[test]
+fn statistics_at_40x12_shows_what_fits() {
+    let h = showing_statistics(settings());
+    let text = h.text(40, 12);
+    assert!(text.contains("Queue length"), "{text}");
+    assert_snapshot!("staff_statistics_40x12", h.render(40, 12).backend());
+}
+
+#[test]
+fn statistics_in_a_short_split_are_written_as_text() {
+    let h = showing_statistics(settings());
+    let text = h.text(80, 8);
+    assert!(text.contains("Queue: 1 now · peak 9 at 08:21"), "{text}");
+    assert_snapshot!("staff_statistics_80x8", h.render(80, 8).backend());
+}
+
+#[test]
+fn statistics_without_colour() {
+    let h = showing_statistics(plain_settings());
+    let terminal = h.render(80, 24);
+    for cell in &terminal.backend().buffer().content {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+    }
+    // The counts on their bars stand out by reverse video instead.
+    let text = screen_text(&terminal);
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, line)| line.contains("<5 3"))
+        .expect("the first bar");
+    let x = line.chars().position(|c| c == '3').unwrap();
+    let cell = &terminal.backend().buffer()[(x as u16, y as u16)];
+    assert!(cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+    assert_snapshot!("staff_statistics_no_color", terminal.backend());
+}
+
+#[test]
+fn statistics_draw_at_every_size_without_panicking() {
+    let h = showing_statistics(settings());
+    let mut empty = Harness::new(empty_view());
+    empty.press('t');
+    empty.outcome(answer(SessionStatistics::default()));
+    for width in [0, 1, 2, 5, 10, 20, 33, 40, 59, 60, 61, 80, 120, 250] {
+        for height in [0, 1, 2, 3, 5, 6, 8, 9, 12, 16, 20, 24, 40] {
+            h.render(width, height);
+            empty.render(width, height);
+        }
+    }
+    let text = empty.text(80, 24);
+    assert!(text.contains("nothing yet"), "{text}");
+    assert!(text.contains("nobody has served anyone yet"), "{text}");
+}
+
+#[test]
+fn staff_names_in_the_statistics_are_sanitised() {
+    let mut statistics = session_statistics();
+    statistics.staff[0].staff = "eve\u{1b}[2J\u{202e}".into();
+    let mut h = Harness::new(busy_view());
+    h.press('t');
+    h.outcome(answer(statistics));
+    for (width, height) in [(120, 30), (80, 8)] {
+        let terminal = h.render(width, height);
+        for cell in &terminal.backend().buffer().content {
+            assert!(jqueue_shared::sanitize::is_inert(cell.symbol()));
+        }
+        let text = screen_text(&terminal);
+        assert!(text.contains("eve␛[2J"), "{text}");
+    }
 }

@@ -7,6 +7,7 @@
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.
+//! - [`statistics`]: the session's figures for the staff screen's statistics view.
 //! - `manual` (feature `manual`): man pages and shell completions for the binaries.
 //! - [`fingerprint`]: the `SHA256:…` name of a server's key, as both sides show it.
 //!
@@ -20,6 +21,7 @@ pub mod manual;
 pub mod protocol;
 pub mod sanitize;
 pub mod staff;
+pub mod statistics;
 pub mod validate;
 
 pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};

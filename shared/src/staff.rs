@@ -19,6 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::sanitize;
+use crate::statistics::SessionStatistics;
 
 /// Wall-clock time as milliseconds since the Unix epoch (the server's clock).
 pub type UnixMillis = i64;
@@ -361,6 +362,10 @@ pub enum StaffRequest {
     Print,
     /// Change the fairness rules; students are told in plain words.
     SetRules(FairnessRules),
+    /// The session's figures for the statistics view: answered with
+    /// [`StaffOutcome::Statistics`]. Asked for, not pushed (see
+    /// [`crate::statistics`]).
+    Statistics,
 }
 
 /// The answer to a [`StaffRequest`]. Its `Display` is the one wording every
@@ -418,6 +423,9 @@ pub enum StaffOutcome {
     Failed {
         reason: String,
     },
+    /// The answer to [`StaffRequest::Statistics`] (boxed: it is several
+    /// times the size of any other outcome, and rare).
+    Statistics(Box<SessionStatistics>),
 }
 
 /// A help that ended.
@@ -517,6 +525,21 @@ impl fmt::Display for StaffOutcome {
             }
             O::NotStaff { username } => write!(f, "{} is not staff on this server", s(username)),
             O::Failed { reason } => write!(f, "Could not do that: {}", s(reason)),
+            O::Statistics(statistics) => {
+                let totals = &statistics.totals;
+                write!(
+                    f,
+                    "Session {}: {} helped, {} not here, {} removed",
+                    s(&statistics.session),
+                    totals.helped,
+                    totals.not_here,
+                    totals.removed
+                )?;
+                if let Some(median) = totals.median_wait_secs {
+                    write!(f, ", median wait {}", duration(median))?;
+                }
+                f.write_str(".")
+            }
         }
     }
 }

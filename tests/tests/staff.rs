@@ -55,6 +55,16 @@ async fn only_staff_get_the_staff_view_and_requests() -> Result {
     );
     let refused = eve.staff(serve(Some("eve"))).await?;
     assert_eq!(refused.to_string(), "eve is not staff on this server");
+    // The statistics travel over the network to staff only.
+    let StaffOutcome::Statistics(statistics) = ta.staff(StaffRequest::Statistics).await? else {
+        panic!("staff get the statistics");
+    };
+    assert_eq!(statistics.session, "s");
+    assert_eq!(statistics.queue_length.last().map(|p| p.length), Some(1));
+    assert_eq!(
+        eve.staff(StaffRequest::Statistics).await?.to_string(),
+        "eve is not staff on this server"
+    );
     // Nothing happened: eve still waits.
     assert_eq!(
         eve.expect_position(Some(1), 1).await?.you.unwrap().position,

@@ -27,6 +27,8 @@ pub enum Command {
     ToggleFirstTimers,
     SetLimits,
     Mute,
+    /// Open the statistics view (`t`; `t` or Esc again goes back).
+    Statistics,
     SelectUp,
     SelectDown,
     SelectTop,
@@ -147,6 +149,13 @@ pub const BINDINGS: &[Binding] = &[
         help: "Print: save a text snapshot of the queue in the server's prints/",
     },
     Binding {
+        keys: &[Key::Char('t')],
+        command: Command::Statistics,
+        label: "t",
+        hint: Some(("t", "stats")),
+        help: "Statistics: queue length, waits and helps this session (t/Esc back)",
+    },
+    Binding {
         keys: &[Key::Char('F')],
         command: Command::ToggleFirstTimers,
         label: "F",
@@ -259,6 +268,7 @@ mod tests {
             (KeyCode::Char('m'), Command::Mute),
             (KeyCode::Char('F'), Command::ToggleFirstTimers),
             (KeyCode::Char('c'), Command::SetLimits),
+            (KeyCode::Char('t'), Command::Statistics),
             (KeyCode::Enter, Command::Details),
             (KeyCode::Char('j'), Command::SelectDown),
             (KeyCode::Up, Command::SelectUp),

@@ -9,20 +9,24 @@
 //! request, sound the join alert, quit). Every outcome is shown in the
 //! status line in [`StaffOutcome`]'s own wording. The fairness rules in
 //! force (and the presence code, with `--allow-hosts`) show above the
-//! queue; `F` and `c` change the rules. [`keys`] is the key table, `ui`
-//! draws (`impl Widget for &StaffScreen`), [`theme`] picks the styles.
+//! queue; `F` and `c` change the rules. `t` opens the statistics view,
+//! whose figures the screen asks for (they are not in the pushed view).
+//! [`keys`] is the key table, `ui` draws (`impl Widget for &StaffScreen`),
+//! [`theme`] picks the styles.
 
 pub mod keys;
 pub mod theme;
 mod ui;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::FixedOffset;
 use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
     FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis,
 };
+use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tokio::time::Instant;
@@ -35,6 +39,10 @@ pub use ui::{clock_duration, ellipsize, human_duration};
 
 /// Longest announcement, in characters: the same bound as a student's text.
 pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
+
+/// A statistics request unanswered this long is taken as lost (a dropped
+/// connection): the next change asks again.
+const STATISTICS_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Most digits in a limit: 9999 minutes is a week, 9999 helps more than a
 /// term holds.
@@ -110,6 +118,24 @@ pub enum Mode {
     Announce(Input),
     /// The cooldown and most-helps dialog (`c`).
     Limits(LimitsForm),
+    /// The statistics view (`t`) instead of the queue.
+    Statistics,
+}
+
+/// The statistics view's figures and the request for them.
+///
+/// They are asked for when the view opens and again whenever a new view
+/// arrives while it is open (something changed, so the figures may have):
+/// no polling, and nothing asked while the view is closed. At most one
+/// request is in flight; changes that arrive meanwhile are remembered and
+/// asked about once, when the answer comes.
+#[derive(Debug, Clone, Default)]
+struct StatisticsState {
+    latest: Option<Arc<SessionStatistics>>,
+    /// When the request in flight was sent.
+    asked_at: Option<Instant>,
+    /// Something changed while a request was in flight.
+    stale: bool,
 }
 
 /// The two numbers of the limits dialog, as typed: digits only (typed and
@@ -208,6 +234,7 @@ pub struct StaffScreen {
     status: Option<Status>,
     /// The join bell is off (`m`).
     muted: bool,
+    statistics: StatisticsState,
     clock: ServerClock,
     now: Instant,
 }
@@ -224,6 +251,7 @@ impl StaffScreen {
             mode: Mode::Normal,
             status: None,
             muted: false,
+            statistics: StatisticsState::default(),
             now,
         };
         screen.select(0);
@@ -257,6 +285,11 @@ impl StaffScreen {
         self.muted
     }
 
+    /// The latest statistics the server sent, if any.
+    pub fn statistics(&self) -> Option<&SessionStatistics> {
+        self.statistics.latest.as_deref()
+    }
+
     /// The selected student's name, if anyone is waiting.
     pub fn selected_name(&self) -> Option<&str> {
         self.selected_name.as_deref()
@@ -283,6 +316,9 @@ impl StaffScreen {
         match event {
             StaffEvent::Key(key) => self.on_key(&key),
             StaffEvent::View(view) => self.on_view(view),
+            StaffEvent::Outcome(StaffOutcome::Statistics(statistics)) => {
+                self.on_statistics(statistics)
+            }
             StaffEvent::Outcome(outcome) => {
                 self.set_status(outcome.to_string(), outcome.is_error());
                 Vec::new()
@@ -308,11 +344,40 @@ impl StaffScreen {
         if gone {
             self.mode = Mode::Normal;
         }
+        let mut effects = Vec::new();
         if joined && self.settings.bell && !self.muted && !self.is_helping() {
-            vec![StaffEffect::JoinAlert]
-        } else {
-            Vec::new()
+            effects.push(StaffEffect::JoinAlert);
         }
+        if matches!(self.mode, Mode::Statistics) {
+            effects.extend(self.ask_statistics());
+        }
+        effects
+    }
+
+    /// Asks for the statistics, unless a request is in flight: then the
+    /// answer is followed by one more request.
+    fn ask_statistics(&mut self) -> Option<StaffEffect> {
+        let in_flight = self
+            .statistics
+            .asked_at
+            .is_some_and(|at| self.now.saturating_duration_since(at) < STATISTICS_PATIENCE);
+        if in_flight {
+            self.statistics.stale = true;
+            return None;
+        }
+        self.statistics.asked_at = Some(self.now);
+        self.statistics.stale = false;
+        Some(StaffEffect::Request(StaffRequest::Statistics))
+    }
+
+    fn on_statistics(&mut self, statistics: Box<SessionStatistics>) -> Vec<StaffEffect> {
+        self.statistics.latest = Some(Arc::from(statistics));
+        self.statistics.asked_at = None;
+        if self.statistics.stale && matches!(self.mode, Mode::Statistics) {
+            return self.ask_statistics().into_iter().collect();
+        }
+        self.statistics.stale = false;
+        Vec::new()
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
@@ -422,6 +487,13 @@ impl StaffScreen {
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::Announce(input) => self.on_announce_key(input, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
+            Mode::Statistics => match key.code {
+                KeyCode::Char('t' | 'q') | KeyCode::Esc => Vec::new(),
+                _ => {
+                    self.mode = Mode::Statistics;
+                    Vec::new()
+                }
+            },
         }
     }
 
@@ -553,6 +625,10 @@ impl StaffScreen {
                     "Join bell on: one ring when a student joins while you are free."
                 };
                 self.set_status(text, false);
+            }
+            Command::Statistics => {
+                self.mode = Mode::Statistics;
+                return self.ask_statistics().into_iter().collect();
             }
             Command::Quit => {
                 if self.view.waiting == 0 {

@@ -98,6 +98,23 @@ impl Theme {
         )
     }
 
+    /// The statistics view's line and bars.
+    pub fn chart(self) -> Style {
+        self.pick(Style::new().fg(Color::Cyan), Style::new())
+    }
+
+    /// A count written over its bar: reverse video without colour, so the
+    /// digits stand out from the bar's blocks either way.
+    pub fn bar_value(self) -> Style {
+        self.pick(
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    }
+
     pub fn border(self) -> Style {
         self.pick(Style::new().fg(Color::DarkGray), Style::new())
     }

@@ -6,6 +6,9 @@
 //! online, activity) get only what the queue can spare and fold away first,
 //! leaving a one-line "now helping" summary while there is room for it.
 //!
+//! The statistics view (`t`) takes the queue's place below the header; it
+//! is drawn in [`statistics`].
+//!
 //! Every string that came from a student goes through [`sanitize`] before it
 //! reaches the buffer, and every cell of text is cut to its column with an
 //! ellipsis, so nothing a student types can move the cursor, retitle the
@@ -25,6 +28,8 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
 use super::keys::BINDINGS;
 use super::theme::Theme;
 use super::{LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, Mode, Role, StaffScreen};
+
+mod statistics;
 
 const NOT_HELPED_MARK: char = '*';
 const OFFLINE_MARK: char = '○';
@@ -46,12 +51,16 @@ impl Widget for &StaffScreen {
         ])
         .areas(area);
         self.render_header(header, buf);
-        self.render_body(body, buf);
+        if matches!(self.mode, Mode::Statistics) {
+            self.render_statistics(body, buf);
+        } else {
+            self.render_body(body, buf);
+        }
         self.render_hints(hints, buf);
         self.render_status(status, buf);
 
         match &self.mode {
-            Mode::Normal => {}
+            Mode::Normal | Mode::Statistics => {}
             Mode::Help => self.render_help(area, buf),
             Mode::Details(name) => self.render_details(name, area, buf),
             Mode::ConfirmRemove(students) => self.render_confirm_remove(students, area, buf),
@@ -579,6 +588,7 @@ impl StaffScreen {
                 ("Enter", "apply"),
                 ("Esc", "cancel"),
             ],
+            Mode::Statistics => vec![("t/Esc", "back to the queue")],
         };
         let width = usize::from(area.width);
         let help_width = text_width("  ? help");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 use jqueue_client::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
-use jqueue_shared::staff::{StaffView, UnixMillis};
+use jqueue_shared::staff::{StaffOutcome, StaffView, UnixMillis};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -32,6 +32,14 @@ pub fn settings() -> StaffSettings {
         bell: true,
         theme: Theme::COLOR,
         time_zone: FixedOffset::east_opt(0).unwrap(),
+    }
+}
+
+/// The professor's screen as `NO_COLOR` makes it: no colour at all.
+pub fn plain_settings() -> StaffSettings {
+    StaffSettings {
+        theme: Theme::PLAIN,
+        ..settings()
     }
 }
 
@@ -82,6 +90,11 @@ impl Harness {
         for c in digits.chars() {
             assert_eq!(self.press(c), []);
         }
+    }
+
+    /// The server's answer to a request this screen sent.
+    pub fn outcome(&mut self, outcome: StaffOutcome) -> Vec<StaffEffect> {
+        self.event(StaffEvent::Outcome(outcome))
     }
 
     pub fn view(&mut self, view: StaffView) -> Vec<StaffEffect> {

@@ -13,13 +13,15 @@
 //! who is staff), [`presence`] (who is online and how they came in, what a
 //! student missed while away), [`students`] (join, cancel, back) and
 //! [`staff`] (serve, finish, not here, remove, open, announce, print, and
-//! the staff view). It never hashes passwords: handlers do that on blocking
-//! threads.
+//! the staff view); [`statistics`] keeps the queue's length over the session
+//! and answers the statistics view. It never hashes passwords: handlers do
+//! that on blocking threads.
 
 mod accounts;
 pub mod api;
 mod presence;
 mod staff;
+mod statistics;
 mod students;
 
 use std::collections::VecDeque;
@@ -44,6 +46,7 @@ use crate::config::ServerConfig;
 use crate::domain::presence::PresenceCode;
 use crate::domain::queue::{Queue, UnixMillis};
 use crate::domain::rate::PeerLines;
+use crate::domain::statistics::QueueLengthHistory;
 use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
 use crate::store::roster::Roster;
@@ -179,6 +182,8 @@ pub(crate) struct Actor {
     queue_changed: bool,
     /// Something only staff see changed.
     staff_changed: bool,
+    /// The queue's length over the session, for the statistics view.
+    queue_history: QueueLengthHistory,
 }
 
 /// Parts of a started server that connection handlers share.
@@ -288,6 +293,8 @@ impl Actor {
                 .map(|(name, count, last)| (Arc::from(name), count, last)),
             &state.help_lengths,
         );
+        let queue_history = statistics::seed_history(&store, &config.session, &queue, now)
+            .map_err(database_error)?;
         if new_session && queue.is_open() {
             // A session that starts open is opening now.
             queue.start_shuffle(now);
@@ -340,6 +347,7 @@ impl Actor {
             staff_views,
             queue_changed: false,
             staff_changed: true,
+            queue_history,
         };
         actor.publish();
         tokio::spawn(actor.run(receiver));
@@ -432,6 +440,7 @@ impl Actor {
 
     fn publish(&mut self) {
         if self.queue_changed {
+            self.note_queue_length();
             let version = self.snapshots.borrow().version() + 1;
             let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, version);
             self.snapshots.send_replace(Arc::new(snapshot));

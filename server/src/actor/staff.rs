@@ -1,6 +1,7 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
 //! open/close, announce, print, the fairness rules — and the [`StaffView`]
-//! every staff screen is pushed.
+//! every staff screen is pushed. (The statistics request is answered in
+//! [`super::statistics`].)
 //!
 //! Each request is persisted before the queue changes, like every change the
 //! actor makes. A serve claims the student for the staff member who asked: the
@@ -65,6 +66,7 @@ impl Actor {
             StaffRequest::Announce { text } => self.announce(&staff, &text),
             StaffRequest::Print => self.print(),
             StaffRequest::SetRules(rules) => self.set_rules(&staff, rules),
+            StaffRequest::Statistics => self.statistics(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! The pure domain: the queue rules, the views built from them, and the
+//! The pure domain: the queue rules, the views built from them, the
+//! report and the statistics view's figures, and the
 //! password and token rules.
 //!
 //! Nothing here does I/O, spawns a task or reads a clock: times are passed
@@ -10,4 +11,5 @@ pub mod presence;
 pub mod queue;
 pub mod rate;
 pub mod report;
+pub mod statistics;
 pub mod view;

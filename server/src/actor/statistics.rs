@@ -1,0 +1,245 @@
+//! The statistics view's data, as the actor keeps and answers it: the
+//! queue's length over the session (recorded after every burst that changed
+//! the queue, seeded from the store at start) and the answer to
+//! [`StaffRequest::Statistics`](jqueue_shared::staff::StaffRequest::Statistics).
+//!
+//! It only gathers: the figures are computed by
+//! [`crate::domain::statistics`], which also says why the length is kept
+//! here and not read back from the helps table. Nothing here goes into the
+//! pushed [`StaffView`](jqueue_shared::staff::StaffView): statistics are
+//! asked for by the screen that shows them.
+
+use jqueue_shared::staff::StaffOutcome;
+
+use super::{Actor, blocking};
+use crate::domain::queue::{Queue, UnixMillis};
+use crate::domain::statistics::{QueueLengthHistory, session_statistics};
+use crate::store::{Store, StoreError};
+
+/// The history a (re)starting server begins with: what the store knows of
+/// `session`'s queue, then the queue's length `now`.
+pub(super) fn seed_history(
+    store: &Store,
+    session: &str,
+    queue: &Queue,
+    now: UnixMillis,
+) -> Result<QueueLengthHistory, StoreError> {
+    let records = store.help_records(Some(session), None)?;
+    let waiting = queue.entries().map(|e| (&*e.username, e.joined_at));
+    let mut history = QueueLengthHistory::seeded(&records, waiting, now);
+    history.record(now, u32::try_from(queue.len()).unwrap_or(u32::MAX));
+    Ok(history)
+}
+
+impl Actor {
+    /// Notes the queue's length now (once per burst that changed it).
+    pub(super) fn note_queue_length(&mut self) {
+        let length = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
+        self.queue_history.record(self.now_ms(), length);
+    }
+
+    /// The session's figures. Reads the session's help records: one query,
+    /// a few hundred rows on the busiest day, and only when a screen asks.
+    pub(super) fn statistics(&mut self) -> StaffOutcome {
+        // Changes not yet published (earlier in this burst) count too.
+        if self.queue_changed {
+            self.note_queue_length();
+        }
+        let session = &self.config.session;
+        let records = match blocking(|| self.store.help_records(Some(session), None)) {
+            Ok(records) => records,
+            Err(e) => {
+                return StaffOutcome::Failed {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let now = self.now_ms();
+        StaffOutcome::Statistics(Box::new(session_statistics(
+            session,
+            &self.queue_history,
+            &records,
+            now,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+    use jqueue_shared::statistics::{SessionStatistics, WaitBucket};
+
+    use tokio::time::Instant;
+
+    use crate::actor::{JoinRequest, ServerHandle};
+    use crate::clock::Clock;
+    use crate::config::ServerConfig;
+
+    /// 2026-11-21T10:00:00Z.
+    const START: i64 = 1_795_255_200_000;
+    const MIN: i64 = 60_000;
+
+    fn config(dir: &std::path::Path, clock: Clock) -> ServerConfig {
+        let mut config = ServerConfig::new(dir.to_path_buf(), "s".into());
+        config.clock = clock;
+        config.professor = "prof".into();
+        // Dan, marked not here, keeps his place past the end of the test.
+        config.away_grace = Duration::from_secs(3600);
+        config
+    }
+
+    /// Moves the paused clock on to `minute` minutes after the start.
+    async fn at_minute(start: Instant, minute: u64) {
+        let target = start + Duration::from_secs(minute * 60);
+        tokio::time::advance(target.saturating_duration_since(Instant::now())).await;
+    }
+
+    async fn join(handle: &ServerHandle, name: &str) {
+        let request = JoinRequest {
+            description: "help".into(),
+            location: "lab".into(),
+            code: None,
+            in_room: true,
+            host: "lab".into(),
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        let answer = handle.join(Arc::from(name), request).await.unwrap();
+        assert!(
+            matches!(answer.result, jqueue_shared::RequestResult::Joined { .. }),
+            "{:?}",
+            answer.result
+        );
+    }
+
+    async fn statistics(handle: &ServerHandle) -> SessionStatistics {
+        match handle.professor(StaffRequest::Statistics).await {
+            StaffOutcome::Statistics(statistics) => *statistics,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The series as (minute, length) at each change.
+    fn changes(statistics: &SessionStatistics) -> Vec<(i64, u32)> {
+        let mut out: Vec<(i64, u32)> = Vec::new();
+        for p in &statistics.queue_length {
+            if out.last().is_none_or(|&(_, length)| length != p.length) {
+                out.push(((p.at - START) / MIN, p.length));
+            }
+        }
+        out
+    }
+
+    fn waits(statistics: &SessionStatistics) -> Vec<u32> {
+        statistics
+            .waits
+            .iter()
+            .map(|b: &WaitBucket| b.helps)
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scripted_session_gives_the_right_figures_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::store::Store::open(&dir.path().join("jqueue.db"))
+            .unwrap()
+            .add_staff("tess", 0)
+            .unwrap();
+        let start = Instant::now();
+        let clock = Clock::tokio_from(START);
+        let server = crate::Server::start(config(dir.path(), clock)).unwrap();
+        let handle = server.handle();
+
+        join(&handle, "amy").await;
+        at_minute(start, 1).await;
+        join(&handle, "bea").await;
+        at_minute(start, 2).await;
+        join(&handle, "cal").await;
+        at_minute(start, 3).await;
+        let first = handle
+            .professor(StaffRequest::Serve { student: None })
+            .await;
+        assert!(matches!(first, StaffOutcome::Served { ref student, .. } if student == "amy"));
+        at_minute(start, 4).await;
+        handle.cancel(Arc::from("cal")).await.unwrap();
+        at_minute(start, 8).await;
+        // Ends amy's help (5 min) and serves bea (waited 7 min).
+        handle
+            .professor(StaffRequest::Serve { student: None })
+            .await;
+        at_minute(start, 9).await;
+        join(&handle, "dan").await;
+        at_minute(start, 21).await;
+        handle
+            .staff("tess", StaffRequest::Serve { student: None })
+            .await;
+        at_minute(start, 22).await;
+        let not_here = handle.staff("tess", StaffRequest::NotHere).await;
+        assert!(matches!(not_here, StaffOutcome::MarkedNotHere { .. }));
+        at_minute(start, 25).await;
+        // Bea's help took 17 min.
+        handle.professor(StaffRequest::Finish).await;
+        at_minute(start, 30).await;
+
+        let live = statistics(&handle).await;
+        assert_eq!(live.now, START + 30 * MIN);
+        assert_eq!(live.step_ms, 15_000);
+        assert_eq!(live.queue_length.len(), 120);
+        assert_eq!(live.queue_length[0].at, START);
+        assert_eq!(
+            changes(&live),
+            [
+                (0, 1),
+                (1, 2),
+                (2, 3),
+                (3, 2),
+                (4, 1),
+                (8, 0),
+                (9, 1),
+                (21, 0),
+                (22, 1)
+            ],
+            "cal's cancel shows"
+        );
+        // Waits: amy 3 min, bea 7, dan 12 (not here is still a wait for help).
+        assert_eq!(waits(&live), [1, 1, 1, 0, 0, 0]);
+        let t = live.totals;
+        assert_eq!((t.helped, t.not_here, t.removed), (2, 1, 0));
+        assert_eq!(
+            (t.median_wait_secs, t.p90_wait_secs),
+            (Some(7 * 60), Some(12 * 60))
+        );
+        let staff: Vec<_> = live
+            .staff
+            .iter()
+            .map(|s| (s.staff.as_str(), s.helped, s.not_here, s.median_help_secs))
+            .collect();
+        // Prof's helps took 5 and 17 min: the nearest-rank median is 5.
+        assert_eq!(staff, [("prof", 2, 0, Some(5 * 60)), ("tess", 0, 1, None)]);
+
+        // A second server on the same data: the chart comes back from the
+        // store, without cal (a cancel leaves no record) and with dan
+        // waiting from his join on (his help was a not-here).
+        let restarted = crate::Server::start(config(dir.path(), clock)).unwrap();
+        let seeded = statistics(&restarted.handle()).await;
+        assert_eq!(changes(&seeded), [(0, 1), (1, 2), (3, 1), (8, 0), (9, 1)]);
+        assert_eq!(waits(&seeded), waits(&live));
+        assert_eq!(seeded.staff, live.staff);
+    }
+
+    #[tokio::test]
+    async fn an_account_that_is_not_staff_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let server =
+            crate::Server::start(ServerConfig::new(dir.path().to_path_buf(), "s".into())).unwrap();
+        let outcome = server.handle().staff("eve", StaffRequest::Statistics).await;
+        assert_eq!(
+            outcome,
+            StaffOutcome::NotStaff {
+                username: "eve".into()
+            }
+        );
+    }
+}
