@@ -470,29 +470,24 @@ fn source_address(slot: usize, sources: u8) -> IpAddr {
 async fn half_open(source: IpAddr, addr: SocketAddr, reopen: Duration, counters: Arc<Counters>) {
     let mut first = true;
     loop {
-        match tcp_from(source, addr).await {
-            Ok(mut stream) => {
-                counters.opened.fetch_add(1, Ordering::Relaxed);
-                counters.open.fetch_add(1, Ordering::Relaxed);
-                if std::mem::take(&mut first) {
-                    counters.started.fetch_add(1, Ordering::Relaxed);
-                }
-                // Nothing is sent; whatever the server sends is read so that
-                // its close is seen at once.
-                let mut buf = [0u8; 512];
-                let _ = tokio::time::timeout(SERVER_CLOSES_WITHIN, async {
-                    while let Ok(1..) = stream.read(&mut buf).await {}
-                })
-                .await;
-                counters.open.fetch_sub(1, Ordering::Relaxed);
-                counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                counters.connect_errors.fetch_add(1, Ordering::Relaxed);
-                if std::mem::take(&mut first) {
-                    counters.started.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+        let stream = tcp_from(source, addr).await;
+        if std::mem::take(&mut first) {
+            counters.started.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut stream) = stream {
+            counters.opened.fetch_add(1, Ordering::Relaxed);
+            counters.open.fetch_add(1, Ordering::Relaxed);
+            // Nothing is sent; whatever the server sends is read so that its
+            // close is seen at once.
+            let mut buf = [0u8; 512];
+            let _ = tokio::time::timeout(SERVER_CLOSES_WITHIN, async {
+                while let Ok(1..) = stream.read(&mut buf).await {}
+            })
+            .await;
+            counters.open.fetch_sub(1, Ordering::Relaxed);
+            counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
+        } else {
+            counters.connect_errors.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(reopen).await;
     }
