@@ -88,3 +88,79 @@ fn load_generator_runs_at_small_n_and_prints_json() {
         assert_eq!(report[key], 0, "{key} in {last}");
     }
 }
+
+const FLOOD_KEYS: &[&str] = &[
+    "flood",
+    "flood_opened",
+    "victim_calm_p50_us",
+    "victim_flood_p50_us",
+    "victim_flood_p99_us",
+    "victim_ratio_p99",
+    "rss_before_bytes",
+    "rss_during_bytes",
+    "rss_after_bytes",
+    "log_bytes_per_min",
+    "log_max_lines_per_address",
+];
+
+#[test]
+fn every_flood_runs_at_small_n_and_prints_json() {
+    let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
+    let server = jqueue_tests::server_binary().expect("building jqueue-server");
+    // The four kinds at once, each against its own server: a few seconds in
+    // all rather than one after another.
+    let runs: Vec<_> = ["half-open", "greeted", "logins", "garbage"]
+        .into_iter()
+        .map(|kind| {
+            let child = Command::new(&load_bin)
+                .args(["--flood", kind, "--flood-connections", "6"])
+                .args(["--flood-sources", "2", "--flood-secs", "1"])
+                .args(["--flood-reopen-ms", "100", "--victim-sign-ins", "2"])
+                .args(["--flood-hash-rounds", "1000"])
+                .args(["--json", "--time-limit-secs", "120"])
+                .arg("--server-bin")
+                .arg(&server)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("running jqueue-load");
+            (kind, child)
+        })
+        .collect();
+    for (kind, child) in runs {
+        let output = child.wait_with_output().expect("waiting for jqueue-load");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "jqueue-load --flood {kind} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
+        let last = stdout.lines().last().expect("some output");
+        let report: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| {
+            panic!("{kind}: last line is not JSON ({e}): {last}\n--- stderr\n{stderr}")
+        });
+        for key in FLOOD_KEYS {
+            assert!(
+                report.get(*key).is_some(),
+                "{kind}: missing {key} in {last}"
+            );
+        }
+        assert_eq!(report["flood"], kind);
+        // Every phase ran and produced a number (whatever its value), and
+        // the student signed in every time.
+        for key in [
+            "victim_calm_p50_us",
+            "victim_flood_p99_us",
+            "rss_before_bytes",
+            "rss_during_bytes",
+            "log_bytes_per_min",
+        ] {
+            assert!(report[key].is_number(), "{kind}: {key} in {last}");
+        }
+        assert_eq!(report["victim_failures"], 0, "{kind}: {last}");
+        assert!(
+            report["flood_opened"].as_u64() > Some(0),
+            "{kind}: the flood opened nothing: {last}"
+        );
+    }
+}

@@ -8,11 +8,19 @@
 //! measured (`--staff K`); and measures the floor — a minimal pub/sub server in its own process — with
 //! the same receiving harness. See `docs/BENCHMARKS.md` for results.
 //!
+//! `--flood KIND` runs one flood instead (half-open or greeted connections,
+//! a login storm, a stream of malformed frames) against a server with its
+//! defences at their defaults, and measures a real student's sign-in time,
+//! the server's memory and its log's growth under it. See
+//! `docs/RELIABILITY.md` for results.
+//!
 //! `--json` prints one JSON object as the last line of stdout. Progress goes to
 //! stderr.
 
 #[path = "../load/baseline.rs"]
 mod baseline;
+#[path = "../load/flood.rs"]
+mod flood;
 #[path = "../load/harness.rs"]
 mod harness;
 #[path = "../load/process.rs"]
@@ -111,6 +119,34 @@ struct Args {
     /// Abort the whole run after this many seconds.
     #[arg(long, default_value_t = 1800)]
     time_limit_secs: u64,
+    /// Run one flood instead of the benchmark: a real student signs in
+    /// again and again, first in calm and then under the flood; the
+    /// server's memory and log growth are measured around it.
+    #[arg(long, value_enum, conflicts_with_all = ["baseline_only", "storm", "resume", "server", "staff"])]
+    flood: Option<flood::Kind>,
+    /// Flood connections at once [default: 2000 half-open or greeted, 2 per
+    /// address for logins, 32 for garbage].
+    #[arg(long, requires = "flood")]
+    flood_connections: Option<usize>,
+    /// Flood source addresses, 127.0.0.2 and up [default: 59 for logins
+    /// (127.0.0.2–127.0.0.60), else 4].
+    #[arg(long, requires = "flood", value_parser = clap::value_parser!(u8).range(1..=250))]
+    flood_sources: Option<u8>,
+    /// Seconds the flood runs at least (longer if the student's sign-ins
+    /// under it take longer); the log is measured over all of it.
+    #[arg(long, requires = "flood", default_value_t = 30)]
+    flood_secs: u64,
+    /// Pause before a half-open or greeted connection the server closed is
+    /// opened again, in ms.
+    #[arg(long, requires = "flood", default_value_t = 1000)]
+    flood_reopen_ms: u64,
+    /// The real student's sign-ins, in calm and again under the flood.
+    #[arg(long, requires = "flood", default_value_t = 20)]
+    victim_sign_ins: usize,
+    /// The server's `--hash-rounds` in a flood run, and so the real
+    /// student's password's.
+    #[arg(long, requires = "flood", default_value_t = 600_000)]
+    flood_hash_rounds: u32,
     /// Internal: run as the floor server.
     #[arg(long, hide = true)]
     baseline_server: bool,
@@ -126,6 +162,16 @@ fn main() -> Result<()> {
     let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
     if args.baseline_server {
         return tokio::runtime::Runtime::new()?.block_on(baseline::run(args.frame_bytes));
+    }
+    let server_bin = match args.server_bin.clone() {
+        Some(bin) => bin,
+        None => std::env::current_exe()?
+            .parent()
+            .context("executable has no directory")?
+            .join("jqueue-server"),
+    };
+    if let Some(kind) = args.flood {
+        return run_flood(&args, kind, nofile, server_bin);
     }
     let needed = (args.clients + args.staff) as u64 + 64;
     if nofile < needed {
@@ -144,13 +190,6 @@ fn main() -> Result<()> {
                 .with_context(|| format!("{s} resolves to no address"))
         })
         .transpose()?;
-    let server_bin = match args.server_bin.clone() {
-        Some(bin) => bin,
-        None => std::env::current_exe()?
-            .parent()
-            .context("executable has no directory")?
-            .join("jqueue-server"),
-    };
     let cfg = scenario::Config {
         clients: args.clients,
         staff: args.staff,
@@ -191,6 +230,116 @@ fn main() -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())
+}
+
+/// `--flood KIND`: one flood, its summary and (with `--json`) its report.
+fn run_flood(args: &Args, kind: flood::Kind, nofile: u64, server_bin: PathBuf) -> Result<()> {
+    let connections = args
+        .flood_connections
+        .unwrap_or_else(|| kind.default_connections());
+    let needed = connections as u64 + 64;
+    if nofile < needed {
+        bail!(
+            "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {connections} connections"
+        );
+    }
+    let (work_dir, _tmp) = scenario::work_dir(args.work_dir.as_deref())?;
+    let cfg = flood::Config {
+        kind,
+        connections,
+        sources: args.flood_sources.unwrap_or_else(|| kind.default_sources()),
+        duration: Duration::from_secs(args.flood_secs),
+        reopen: Duration::from_millis(args.flood_reopen_ms),
+        victim_sign_ins: args.victim_sign_ins,
+        hash_rounds: args.flood_hash_rounds,
+        tls_resumption: !args.no_tls_resumption,
+        server_bin,
+        work_dir,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.harness_threads.max(1))
+        .enable_all()
+        .build()?;
+    let limit = Duration::from_secs(args.time_limit_secs);
+    let report = runtime.block_on(async {
+        tokio::time::timeout(limit, flood::run(&cfg))
+            .await
+            .with_context(|| format!("the run took longer than {limit:?}"))?
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    print_flood_summary(&report);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn print_flood_summary(r: &flood::Report) {
+    let ms =
+        |v: Option<u64>| v.map_or_else(|| "-".into(), |v| format!("{:.0} ms", v as f64 / 1000.0));
+    let kib =
+        |v: Option<u64>| v.map_or_else(|| "-".into(), |v| format!("{:.1} KiB", v as f64 / 1024.0));
+    let mib = |v: Option<u64>| {
+        v.map_or_else(
+            || "-".into(),
+            |v| format!("{:.1} MiB", v as f64 / 1_048_576.0),
+        )
+    };
+    let num = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
+    println!(
+        "flood                  {:?}: {} connections from {} addresses for {:.1} s",
+        r.flood,
+        r.flood_connections,
+        r.flood_sources,
+        r.flood_ms as f64 / 1000.0
+    );
+    println!(
+        "flood connections      {} opened, {} closed by the server, {} connect errors, {} frames",
+        r.flood_opened, r.flood_closed_by_server, r.flood_connect_errors, r.flood_frames
+    );
+    if !r.flood_answers.is_empty() {
+        println!("flood answers          {:?}", r.flood_answers);
+    }
+    println!(
+        "sign-in calm           {} / {} / {}  (p50/p99/max, {} sign-ins, {} rounds)",
+        ms(r.victim_calm_p50_us),
+        ms(r.victim_calm_p99_us),
+        ms(r.victim_calm_max_us),
+        r.victim_sign_ins,
+        r.hash_rounds
+    );
+    println!(
+        "sign-in under flood    {} / {} / {}  (x{} p50, x{} p99; {} failed, told to wait {}, {} reconnects)",
+        ms(r.victim_flood_p50_us),
+        ms(r.victim_flood_p99_us),
+        ms(r.victim_flood_max_us),
+        num(r.victim_ratio_p50),
+        num(r.victim_ratio_p99),
+        r.victim_failures,
+        r.victim_told_to_wait,
+        r.victim_reconnects
+    );
+    println!(
+        "server RSS             {} before, {} with {} held, {} at the end, {} after ({} per held connection)",
+        mib(r.rss_before_bytes),
+        mib(r.rss_during_bytes),
+        r.flood_held,
+        mib(r.rss_end_bytes),
+        mib(r.rss_after_bytes),
+        kib(r.rss_per_held_bytes)
+    );
+    println!(
+        "server.log             +{} B ({} B/min); {} lines, {} naming {} flood addresses, at most {} from one ({} under the limit); {} held back",
+        r.log_bytes_after.saturating_sub(r.log_bytes_before),
+        r.log_bytes_per_min
+            .map_or_else(|| "-".into(), |b| b.to_string()),
+        r.log_lines,
+        r.log_peer_lines,
+        r.log_addresses,
+        r.log_max_lines_per_address,
+        r.log_max_limited_lines_per_address,
+        r.log_held_back
+    );
 }
 
 fn print_summary(r: &scenario::Report) {

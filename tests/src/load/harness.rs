@@ -25,7 +25,7 @@
 //! through the same receive loop.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -329,6 +329,19 @@ impl Conn {
         let stream = TcpStream::connect(addr)
             .await
             .with_context(|| format!("connecting to {addr}"))?;
+        Self::over(stream, addr).await
+    }
+
+    /// [`Conn::connect`] from `source`, another loopback address: a second
+    /// host, for what the server counts per address (see the floods).
+    pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Result<Self> {
+        let stream = jqueue_tests::tcp_from(source, addr)
+            .await
+            .with_context(|| format!("connecting to {addr} from {source}"))?;
+        Self::over(stream, addr).await
+    }
+
+    async fn over(stream: TcpStream, addr: SocketAddr) -> Result<Self> {
         stream.set_nodelay(true)?;
         let trust = tls_servers()
             .read()
@@ -355,10 +368,24 @@ impl Conn {
     }
 
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
-        let frame = encode_frame(msg)?;
-        self.writer.write_all(&frame).await?;
+        self.send_bytes(&encode_frame(msg)?).await
+    }
+
+    /// Writes `bytes` as they are: for frames no honest client would send.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer.write_all(bytes).await?;
         self.writer.flush().await?;
         Ok(())
+    }
+
+    /// Reads (and drops) whatever comes until the server closes the
+    /// connection; `false` if it is still open after `limit`.
+    pub async fn closed_within(&mut self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            while let Ok(Some(_)) = self.recv().await {}
+        })
+        .await
+        .is_ok()
     }
 
     /// Opens the staff screen's feed, as `jqueue --staff` does: the server
@@ -388,15 +415,7 @@ impl Conn {
         username: &str,
         auth: Auth<'_>,
     ) -> Result<SessionToken, SignInError> {
-        self.send(&ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            client: "jqueue-load".into(),
-        })
-        .await?;
-        match self.reply().await? {
-            ServerMsg::Welcome { .. } => {}
-            other => return Err(unexpected(&other)),
-        }
+        self.hello().await?;
         match auth {
             Auth::Token(token) => self.send(&ClientMsg::Resume { token }).await?,
             Auth::Password(password) => {
@@ -426,6 +445,39 @@ impl Conn {
         match self.reply().await? {
             ServerMsg::SignIn(SignInResult::Success { token, .. }) => Ok(token),
             ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Says hello, as every client does the moment TLS is up, and waits for
+    /// the server's welcome.
+    pub async fn hello(&mut self) -> Result<(), SignInError> {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: "jqueue-load".into(),
+        })
+        .await?;
+        match self.reply().await? {
+            ServerMsg::Welcome { .. } => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Sends `Login` on a greeted connection and returns the server's verdict,
+    /// whatever it is: a guesser and a student told to wait both go on from
+    /// here on the same connection, as the real client does.
+    pub async fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+    ) -> Result<SignInResult, SignInError> {
+        self.send(&ClientMsg::Login {
+            username: username.into(),
+            password: password.into(),
+        })
+        .await?;
+        match self.reply().await? {
+            ServerMsg::SignIn(result) => Ok(result),
             other => Err(unexpected(&other)),
         }
     }
