@@ -155,12 +155,12 @@ pub enum Command {
     /// Manage student accounts.
     Users {
         #[command(subcommand)]
-        action: UsersAction,
+        action: UsersCommand,
     },
     /// Name the accounts that may open the staff screen (`jqueue --staff`).
     Staff {
         #[command(subcommand)]
-        action: StaffAction,
+        action: StaffCommand,
     },
     /// One row per help (student, staff, joined, served, finished, outcome,
     /// wait, help time), or a summary per session and per staff member.
@@ -199,7 +199,7 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StaffAction {
+pub enum StaffCommand {
     /// List staff accounts.
     List,
     /// Make an account staff (it need not exist yet: it signs up as usual).
@@ -209,7 +209,7 @@ pub enum StaffAction {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UsersAction {
+pub enum UsersCommand {
     /// List accounts: name, created, last sign-in.
     List,
     /// Forget a student's password and sign them out; prints a one-time reset
@@ -311,12 +311,12 @@ fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
 /// once on a running server: staff are checked at every request.
 pub fn staff(
     data_dir: &std::path::Path,
-    action: &StaffAction,
+    action: &StaffCommand,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
     let mut store = open_store(data_dir)?;
     match action {
-        StaffAction::List => {
+        StaffCommand::List => {
             let staff = store.staff()?;
             writeln!(out, "{:<32}  ADDED", "NAME")?;
             for (name, added) in &staff {
@@ -324,7 +324,7 @@ pub fn staff(
             }
             writeln!(out, "{} staff account(s)", staff.len())?;
         }
-        StaffAction::Add { name } => {
+        StaffCommand::Add { name } => {
             if !jqueue_shared::validate::is_valid_username(name) {
                 bail!("{name:?} is not a valid login name");
             }
@@ -338,7 +338,7 @@ pub fn staff(
                 writeln!(out, "{name} was already staff")?;
             }
         }
-        StaffAction::Remove { name } => {
+        StaffCommand::Remove { name } => {
             if !store.remove_staff(name)? {
                 bail!("{name} is not staff");
             }
@@ -429,7 +429,7 @@ fn number(n: Option<i64>) -> String {
 /// Runs `jqueue-server users …` without a roster, printing to `out`.
 pub fn users(
     data_dir: &std::path::Path,
-    action: &UsersAction,
+    action: &UsersCommand,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
     users_on_roster(data_dir, action, &mut Roster::default(), out)
@@ -439,13 +439,13 @@ pub fn users(
 /// accounts not on `roster`.
 pub fn users_on_roster(
     data_dir: &std::path::Path,
-    action: &UsersAction,
+    action: &UsersCommand,
     roster: &mut Roster,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
     let mut store = open_store(data_dir)?;
     match action {
-        UsersAction::List => {
+        UsersCommand::List => {
             let accounts = store.accounts()?;
             writeln!(out, "{:<32}  {:<20}  LAST SIGN-IN", "NAME", "CREATED")?;
             for a in &accounts {
@@ -470,7 +470,7 @@ pub fn users_on_roster(
             }
             writeln!(out, "{} account(s)", accounts.len())?;
         }
-        UsersAction::Reset { name } => {
+        UsersCommand::Reset { name } => {
             let code = crate::domain::auth::new_reset_code()?;
             let expires =
                 chrono::Utc::now().timestamp_millis() + crate::domain::auth::RESET_CODE_TTL_MS;
@@ -491,7 +491,7 @@ pub fn users_on_roster(
                 local_time(expires)
             )?;
         }
-        UsersAction::Delete { name } => {
+        UsersCommand::Delete { name } => {
             if !store.delete_account(name)? {
                 bail!("no account named {name:?}");
             }
@@ -571,7 +571,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.data_dir.as_deref(), Some(std::path::Path::new("/x")));
         assert!(
-            matches!(cli.command, Some(Command::Users { action: UsersAction::Reset { ref name } }) if name == "alice")
+            matches!(cli.command, Some(Command::Users { action: UsersCommand::Reset { ref name } }) if name == "alice")
         );
     }
 
@@ -582,11 +582,11 @@ mod tests {
         store.register("alice", "$x", None, 0).unwrap();
         drop(store);
         let mut out = Vec::new();
-        users(dir.path(), &UsersAction::List, &mut out).unwrap();
+        users(dir.path(), &UsersCommand::List, &mut out).unwrap();
         assert!(String::from_utf8_lossy(&out).contains("alice"));
         users(
             dir.path(),
-            &UsersAction::Reset {
+            &UsersCommand::Reset {
                 name: "alice".into(),
             },
             &mut out,
@@ -594,14 +594,14 @@ mod tests {
         .unwrap();
         let err = users(
             dir.path(),
-            &UsersAction::Delete { name: "bob".into() },
+            &UsersCommand::Delete { name: "bob".into() },
             &mut out,
         )
         .unwrap_err();
         assert!(err.to_string().contains("no account named"));
         users(
             dir.path(),
-            &UsersAction::Delete {
+            &UsersCommand::Delete {
                 name: "alice".into(),
             },
             &mut out,
@@ -613,33 +613,33 @@ mod tests {
     fn staff_add_list_remove() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(&dir.path().join("jqueue.db")).unwrap());
-        let run = |action: StaffAction| {
+        let run = |action: StaffCommand| {
             let mut out = Vec::new();
             staff(dir.path(), &action, &mut out).map(|()| String::from_utf8(out).unwrap())
         };
         assert!(
-            run(StaffAction::Add { name: "ta".into() })
+            run(StaffCommand::Add { name: "ta".into() })
                 .unwrap()
                 .contains("ta is now staff")
         );
         assert!(
-            run(StaffAction::Add { name: "ta".into() })
+            run(StaffCommand::Add { name: "ta".into() })
                 .unwrap()
                 .contains("already")
         );
         assert!(
-            run(StaffAction::Add {
+            run(StaffCommand::Add {
                 name: "Bad Name".into()
             })
             .is_err()
         );
-        assert!(run(StaffAction::List).unwrap().contains("ta "));
+        assert!(run(StaffCommand::List).unwrap().contains("ta "));
         assert!(
-            run(StaffAction::Remove { name: "ta".into() })
+            run(StaffCommand::Remove { name: "ta".into() })
                 .unwrap()
                 .contains("no longer")
         );
-        let err = run(StaffAction::Remove { name: "ta".into() }).unwrap_err();
+        let err = run(StaffCommand::Remove { name: "ta".into() }).unwrap_err();
         assert!(err.to_string().contains("ta is not staff"));
     }
 }

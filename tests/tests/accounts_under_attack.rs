@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use jqueue_server::cli::{UsersAction, users};
+use jqueue_server::cli::{UsersCommand, users};
 use jqueue_shared::{ClientMsg, RequestResult, SignInResult};
 use jqueue_tests::{Student, TestServer, test_config};
 
@@ -31,14 +31,14 @@ async fn register(
     (peer, result)
 }
 
-fn users_command(dir: &Path, action: &UsersAction) -> String {
+fn users_command(dir: &Path, action: &UsersCommand) -> String {
     let mut out = Vec::new();
     users(dir, action, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn reset(dir: &Path, name: &str) -> String {
-    let out = users_command(dir, &UsersAction::Reset { name: name.into() });
+    let out = users_command(dir, &UsersCommand::Reset { name: name.into() });
     let code = out
         .split_once("Reset code: ")
         .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -93,7 +93,7 @@ async fn a_newcomer_with_a_deleted_name_inherits_no_place_in_the_queue() {
     );
     drop(bob);
 
-    users_command(dir.path(), &UsersAction::Delete { name: "bob".into() });
+    users_command(dir.path(), &UsersCommand::Delete { name: "bob".into() });
 
     let (mut newcomer, result) = register(&server, "bob", "another password", None).await;
     assert!(matches!(result, SignInResult::Success { .. }));

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use jqueue_server::ServerConfig;
-use jqueue_server::cli::{UsersAction, users};
+use jqueue_server::cli::{UsersCommand, users};
 use jqueue_server::config::AuthMode;
 use jqueue_shared::{AccountStatus, ClientMsg, LocalRoute, RequestResult, ServerMsg, SignInResult};
 use jqueue_tests::{Student, TestServer, password_for, test_config};
@@ -200,7 +200,7 @@ async fn the_socket_signs_in_an_account_whose_password_was_reset() -> Result {
     Student::register(server.addr, &name).await?;
     users(
         &dir.path().join("data"),
-        &UsersAction::Reset { name },
+        &UsersCommand::Reset { name },
         &mut Vec::new(),
     )?;
 

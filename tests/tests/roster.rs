@@ -3,7 +3,7 @@
 //! roster file counts at the next sign-in without a restart, and
 //! `users list` marks the accounts not on it.
 
-use jqueue_server::cli::{UsersAction, users_on_roster};
+use jqueue_server::cli::{UsersCommand, users_on_roster};
 use jqueue_server::store::roster::Roster;
 use jqueue_shared::{AccountStatus, ClientMsg, SignInResult};
 use jqueue_tests::{Student, TestServer, make_staff, password_for, test_config};
@@ -70,7 +70,7 @@ async fn only_names_on_the_roster_sign_up_and_a_changed_roster_counts_at_once() 
     let mut out = Vec::new();
     users_on_roster(
         &dir.path().join("data"),
-        &UsersAction::List,
+        &UsersCommand::List,
         &mut Roster::new(Some(roster.clone()), None)?,
         &mut out,
     )?;

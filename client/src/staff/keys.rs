@@ -1,6 +1,6 @@
 //! The key table: every key of the staff screen, in one place.
 //!
-//! [`BINDINGS`] maps keys to [`Command`]s and says what each does. The screen
+//! [`BINDINGS`] maps keys to [`StaffAction`]s and says what each does. The screen
 //! looks keys up here, the hint bar shows the short words (in table order,
 //! as many as fit), and the `?` overlay lists every line — so a key cannot
 //! exist without being documented on screen. Keys that only make sense inside
@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// What a staff member asked for, before the screen decides what it means now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+pub enum StaffAction {
     Serve,
     Finish,
     NotHere,
@@ -52,7 +52,7 @@ pub enum Key {
 #[derive(Debug)]
 pub struct Binding {
     pub keys: &'static [Key],
-    pub command: Command,
+    pub action: StaffAction,
     /// The keys as the help overlay shows them.
     pub label: &'static str,
     /// What the hint bar shows (keys, word); `None` keeps it off the bar.
@@ -66,140 +66,140 @@ pub struct Binding {
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('s')],
-        command: Command::Serve,
+        action: StaffAction::Serve,
         label: "s",
         hint: Some(("s", "serve")),
         help: "Serve the selected student (the top one unless you moved)",
     },
     Binding {
         keys: &[Key::Char('f')],
-        command: Command::Finish,
+        action: StaffAction::Finish,
         label: "f",
         hint: Some(("f", "finish")),
         help: "Finish: end your current help and record how long it took",
     },
     Binding {
         keys: &[Key::Char('n')],
-        command: Command::NotHere,
+        action: StaffAction::NotHere,
         label: "n",
         hint: Some(("n", "not here")),
         help: "Not here: the student you are helping is away (they keep their place)",
     },
     Binding {
         keys: &[Key::Char('r')],
-        command: Command::Remove,
+        action: StaffAction::Remove,
         label: "r",
         hint: Some(("r", "remove")),
         help: "Remove the selected or marked students, no help logged (y/n)",
     },
     Binding {
         keys: &[Key::Char(' ')],
-        command: Command::Mark,
+        action: StaffAction::Mark,
         label: "Space",
         hint: None,
         help: "Mark or unmark the selected student, to remove several",
     },
     Binding {
         keys: &[Key::Char('M')],
-        command: Command::MarkSameAddress,
+        action: StaffAction::MarkSameAddress,
         label: "M",
         hint: None,
         help: "Mark every student from the selected student's address",
     },
     Binding {
         keys: &[Key::Enter],
-        command: Command::Details,
+        action: StaffAction::Details,
         label: "Enter",
         hint: Some(("⏎", "details")),
         help: "Read the selected student's whole request",
     },
     Binding {
         keys: &[Key::Up, Key::Char('k')],
-        command: Command::SelectUp,
+        action: StaffAction::SelectUp,
         label: "↑ k",
         hint: Some(("↑↓", "select")),
         help: "Select the student above",
     },
     Binding {
         keys: &[Key::Down, Key::Char('j')],
-        command: Command::SelectDown,
+        action: StaffAction::SelectDown,
         label: "↓ j",
         hint: None,
         help: "Select the student below",
     },
     Binding {
         keys: &[Key::Char('o')],
-        command: Command::ToggleOpen,
+        action: StaffAction::ToggleOpen,
         label: "o",
         hint: Some(("o", "open/close")),
         help: "Open or close the queue (those waiting keep their place)",
     },
     Binding {
         keys: &[Key::Char('a')],
-        command: Command::Announce,
+        action: StaffAction::Announce,
         label: "a",
         hint: Some(("a", "announce")),
         help: "Type an announcement for every signed-in student",
     },
     Binding {
         keys: &[Key::Char('p')],
-        command: Command::Print,
+        action: StaffAction::Print,
         label: "p",
         hint: Some(("p", "print")),
         help: "Print: save a text snapshot of the queue in the server's prints/",
     },
     Binding {
         keys: &[Key::Char('t')],
-        command: Command::Statistics,
+        action: StaffAction::Statistics,
         label: "t",
         hint: Some(("t", "stats")),
         help: "Statistics: queue length, waits and helps this session (t/Esc back)",
     },
     Binding {
         keys: &[Key::Char('F')],
-        command: Command::ToggleFirstTimers,
+        action: StaffAction::ToggleFirstTimers,
         label: "F",
         hint: None,
         help: "Turn first-timers first on or off (students are told)",
     },
     Binding {
         keys: &[Key::Char('c')],
-        command: Command::SetLimits,
+        action: StaffAction::SetLimits,
         label: "c",
         hint: None,
         help: "Set the cooldown after a help and the most helps each (0 = off)",
     },
     Binding {
         keys: &[Key::Char('m')],
-        command: Command::Mute,
+        action: StaffAction::Mute,
         label: "m",
         hint: Some(("m", "mute")),
         help: "Mute or unmute the bell for a student joining while you are free",
     },
     Binding {
         keys: &[Key::Home, Key::Char('g')],
-        command: Command::SelectTop,
+        action: StaffAction::SelectTop,
         label: "Home g",
         hint: None,
         help: "Select the first student",
     },
     Binding {
         keys: &[Key::End, Key::Char('G')],
-        command: Command::SelectBottom,
+        action: StaffAction::SelectBottom,
         label: "End G",
         hint: None,
         help: "Select the last student",
     },
     Binding {
         keys: &[Key::Char('q'), Key::Ctrl('c')],
-        command: Command::Quit,
+        action: StaffAction::Quit,
         label: "q Ctrl-C",
         hint: Some(("q", "quit")),
         help: "Quit (asks y/n if students wait)",
     },
     Binding {
         keys: &[Key::Char('?')],
-        command: Command::Help,
+        action: StaffAction::Help,
         label: "?",
         hint: Some(("?", "help")),
         help: "Show or hide this list of keys",
@@ -226,16 +226,16 @@ impl Key {
     }
 }
 
-/// The command bound to `event`, if any. Key releases (sent by some
+/// The action bound to `event`, if any. Key releases (sent by some
 /// terminals) are not presses.
-pub fn command_for(event: &KeyEvent) -> Option<Command> {
+pub fn action_for(event: &KeyEvent) -> Option<StaffAction> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
     BINDINGS
         .iter()
         .find(|b| b.keys.iter().any(|k| k.matches(event)))
-        .map(|b| b.command)
+        .map(|b| b.action)
 }
 
 #[cfg(test)]
@@ -259,43 +259,43 @@ mod tests {
     }
 
     #[test]
-    fn keys_map_to_commands() {
+    fn keys_map_to_actions() {
         let none = KeyModifiers::NONE;
-        for (code, command) in [
-            (KeyCode::Char('s'), Command::Serve),
-            (KeyCode::Char('f'), Command::Finish),
-            (KeyCode::Char('n'), Command::NotHere),
-            (KeyCode::Char('m'), Command::Mute),
-            (KeyCode::Char('F'), Command::ToggleFirstTimers),
-            (KeyCode::Char('c'), Command::SetLimits),
-            (KeyCode::Char('t'), Command::Statistics),
-            (KeyCode::Enter, Command::Details),
-            (KeyCode::Char('j'), Command::SelectDown),
-            (KeyCode::Up, Command::SelectUp),
+        for (code, action) in [
+            (KeyCode::Char('s'), StaffAction::Serve),
+            (KeyCode::Char('f'), StaffAction::Finish),
+            (KeyCode::Char('n'), StaffAction::NotHere),
+            (KeyCode::Char('m'), StaffAction::Mute),
+            (KeyCode::Char('F'), StaffAction::ToggleFirstTimers),
+            (KeyCode::Char('c'), StaffAction::SetLimits),
+            (KeyCode::Char('t'), StaffAction::Statistics),
+            (KeyCode::Enter, StaffAction::Details),
+            (KeyCode::Char('j'), StaffAction::SelectDown),
+            (KeyCode::Up, StaffAction::SelectUp),
         ] {
-            assert_eq!(command_for(&key(code, none)), Some(command), "{code:?}");
+            assert_eq!(action_for(&key(code, none)), Some(action), "{code:?}");
         }
         assert_eq!(
-            command_for(&key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
-            Some(Command::Help)
+            action_for(&key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(StaffAction::Help)
         );
         assert_eq!(
-            command_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Command::Quit)
+            action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(StaffAction::Quit)
         );
         // Ctrl-S is not `s`: a stray chord must not serve anyone.
         assert_eq!(
-            command_for(&key(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+            action_for(&key(KeyCode::Char('s'), KeyModifiers::CONTROL)),
             None
         );
-        assert_eq!(command_for(&key(KeyCode::Char('x'), none)), None);
+        assert_eq!(action_for(&key(KeyCode::Char('x'), none)), None);
         // `F` is not `f`: finishing a help never changes the rules.
         assert_eq!(
-            command_for(&key(KeyCode::Char('F'), KeyModifiers::SHIFT)),
-            Some(Command::ToggleFirstTimers)
+            action_for(&key(KeyCode::Char('F'), KeyModifiers::SHIFT)),
+            Some(StaffAction::ToggleFirstTimers)
         );
         let mut release = key(KeyCode::Char('s'), none);
         release.kind = KeyEventKind::Release;
-        assert_eq!(command_for(&release), None);
+        assert_eq!(action_for(&release), None);
     }
 }

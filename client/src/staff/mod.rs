@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-pub use keys::{BINDINGS, Binding, Command};
+pub use keys::{BINDINGS, Binding, StaffAction};
 pub use theme::Theme;
 pub use ui::{clock_duration, ellipsize, human_duration};
 
@@ -462,7 +462,7 @@ impl StaffScreen {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal => keys::command_for(key).map_or_else(Vec::new, |c| self.on_command(c)),
+            Mode::Normal => keys::action_for(key).map_or_else(Vec::new, |c| self.on_action(c)),
             // Any key closes help; `q` here closes help, not the screen.
             Mode::Help => Vec::new(),
             Mode::Details(name) => match key.code {
@@ -570,54 +570,54 @@ impl StaffScreen {
         Vec::new()
     }
 
-    fn on_command(&mut self, command: Command) -> Vec<StaffEffect> {
+    fn on_action(&mut self, action: StaffAction) -> Vec<StaffEffect> {
         let last = self.view.rows.len().saturating_sub(1);
         let request = |r| vec![StaffEffect::Request(r)];
-        match command {
-            Command::SelectUp => self.select(self.selected.saturating_sub(1)),
-            Command::SelectDown => self.select(self.selected + 1),
-            Command::SelectTop => self.select(0),
-            Command::SelectBottom => self.select(last),
-            Command::Help => self.mode = Mode::Help,
-            Command::Serve => match &self.selected_name {
+        match action {
+            StaffAction::SelectUp => self.select(self.selected.saturating_sub(1)),
+            StaffAction::SelectDown => self.select(self.selected + 1),
+            StaffAction::SelectTop => self.select(0),
+            StaffAction::SelectBottom => self.select(last),
+            StaffAction::Help => self.mode = Mode::Help,
+            StaffAction::Serve => match &self.selected_name {
                 Some(name) => return serve(name.clone()),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
-            Command::Finish => return request(StaffRequest::Finish),
-            Command::NotHere => return request(StaffRequest::NotHere),
-            Command::Remove => match &self.selected_name {
+            StaffAction::Finish => return request(StaffRequest::Finish),
+            StaffAction::NotHere => return request(StaffRequest::NotHere),
+            StaffAction::Remove => match &self.selected_name {
                 _ if !self.marked.is_empty() => {
                     self.mode = Mode::ConfirmRemove(self.marked.clone());
                 }
                 Some(name) => self.mode = Mode::ConfirmRemove(vec![name.clone()]),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
-            Command::Mark => match self.selected_name.clone() {
+            StaffAction::Mark => match self.selected_name.clone() {
                 Some(name) => self.toggle_mark(name),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
-            Command::MarkSameAddress => self.mark_same_address(),
-            Command::Details => match &self.selected_name {
+            StaffAction::MarkSameAddress => self.mark_same_address(),
+            StaffAction::Details => match &self.selected_name {
                 Some(name) => self.mode = Mode::Details(name.clone()),
                 None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
             },
-            Command::Print => return request(StaffRequest::Print),
-            Command::ToggleOpen => {
+            StaffAction::Print => return request(StaffRequest::Print),
+            StaffAction::ToggleOpen => {
                 return request(StaffRequest::SetOpen {
                     open: !self.view.open,
                 });
             }
-            Command::Announce => self.mode = Mode::Announce(Input::default()),
-            Command::ToggleFirstTimers => {
+            StaffAction::Announce => self.mode = Mode::Announce(Input::default()),
+            StaffAction::ToggleFirstTimers => {
                 return request(StaffRequest::SetRules(FairnessRules {
                     first_timers_first: !self.view.rules.first_timers_first,
                     ..self.view.rules
                 }));
             }
-            Command::SetLimits => {
+            StaffAction::SetLimits => {
                 self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules));
             }
-            Command::Mute => {
+            StaffAction::Mute => {
                 self.muted = !self.muted;
                 let text = if self.muted {
                     "Join bell off: press m to turn it back on."
@@ -626,11 +626,11 @@ impl StaffScreen {
                 };
                 self.set_status(text, false);
             }
-            Command::Statistics => {
+            StaffAction::Statistics => {
                 self.mode = Mode::Statistics;
                 return self.ask_statistics().into_iter().collect();
             }
-            Command::Quit => {
+            StaffAction::Quit => {
                 if self.view.waiting == 0 {
                     return vec![StaffEffect::Quit];
                 }

@@ -2,8 +2,8 @@
 //!
 //! Every caller — a student's connection, a TA's connection, the professor's
 //! screen, the headless console, tests — reaches the state through these
-//! methods and nothing else. Each method builds its [`Command`] and awaits the
-//! answer; the commands themselves are private to the actor, so no caller
+//! methods and nothing else. Each method builds its [`Call`] and awaits the
+//! answer; the calls themselves are private to the actor, so no caller
 //! depends on how the actor is built.
 //!
 //! The handle trusts its caller about *who* is asking (the network layer
@@ -18,7 +18,7 @@ use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::Command;
+use super::Call;
 use crate::domain::queue::UnixMillis;
 use crate::store::StoreError;
 
@@ -170,7 +170,7 @@ pub(crate) enum Acting {
 /// The handle every caller uses. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
-    pub(super) commands: mpsc::Sender<Command>,
+    pub(super) calls: mpsc::Sender<Call>,
     pub(super) staff_views: watch::Receiver<Arc<StaffView>>,
     pub(super) shutdown: Arc<watch::Sender<bool>>,
 }
@@ -180,10 +180,10 @@ impl ServerHandle {
     /// stopped.
     async fn ask<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+        make: impl FnOnce(oneshot::Sender<T>) -> Call,
     ) -> Result<T, ShuttingDown> {
         let (reply, answer) = oneshot::channel();
-        self.commands
+        self.calls
             .send(make(reply))
             .await
             .map_err(|_| ShuttingDown)?;
@@ -197,7 +197,7 @@ impl ServerHandle {
         &self,
         username: String,
     ) -> Result<Result<AccountStatus, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::AccountStatus { username, reply })
+        self.ask(|reply| Call::AccountStatus { username, reply })
             .await
     }
 
@@ -207,7 +207,7 @@ impl ServerHandle {
         username: String,
         peer: SocketAddr,
     ) -> Result<Result<LoginGate, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::BeginLogin {
+        self.ask(|reply| Call::BeginLogin {
             username,
             peer,
             reply,
@@ -223,7 +223,7 @@ impl ServerHandle {
         peer: SocketAddr,
         success: bool,
     ) -> Result<Result<Option<SessionToken>, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::FinishLogin {
+        self.ask(|reply| Call::FinishLogin {
             username,
             peer,
             success,
@@ -242,7 +242,7 @@ impl ServerHandle {
         peer: SocketAddr,
         reset_code: Option<[u8; 32]>,
     ) -> Result<Result<RegisterGate, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::BeginRegister {
+        self.ask(|reply| Call::BeginRegister {
             username,
             peer,
             reset_code,
@@ -258,7 +258,7 @@ impl ServerHandle {
         password_phc: String,
         reset_code: Option<[u8; 32]>,
     ) -> Result<Result<RegisterOutcome, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::Register {
+        self.ask(|reply| Call::Register {
             username,
             peer,
             password_phc,
@@ -278,7 +278,7 @@ impl ServerHandle {
         peer: SocketAddr,
         follower: bool,
     ) -> Result<Result<Option<String>, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::Resume {
+        self.ask(|reply| Call::Resume {
             token,
             peer,
             follower,
@@ -298,7 +298,7 @@ impl ServerHandle {
         origin: String,
         follower: bool,
     ) -> Result<Result<AccountSignIn, Unavailable>, ShuttingDown> {
-        self.ask(|reply| Command::SignInAsAccount {
+        self.ask(|reply| Call::SignInAsAccount {
             username,
             origin,
             follower,
@@ -309,7 +309,7 @@ impl ServerHandle {
 
     /// Revokes a token. Does not wait for the answer.
     pub async fn logout(&self, token: SessionToken) {
-        let _ = self.commands.send(Command::Logout { token }).await;
+        let _ = self.calls.send(Call::Logout { token }).await;
     }
 
     // --- presence -----------------------------------------------------------
@@ -317,26 +317,24 @@ impl ServerHandle {
     /// Counts a signed-in connection online; an older connection of the same
     /// account is told it signed in elsewhere.
     pub async fn attach(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
-        self.ask(|reply| Command::Attach { connection, reply })
-            .await
+        self.ask(|reply| Call::Attach { connection, reply }).await
     }
 
     /// The connection `id` of `username` has gone. Does not wait.
     pub async fn detach(&self, username: Arc<str>, id: u64) {
-        let _ = self.commands.send(Command::Detach { username, id }).await;
+        let _ = self.calls.send(Call::Detach { username, id }).await;
     }
 
     /// A connection that only follows where its student stands (`jqueue
     /// status`): it is told what their screen is told of their turn, and
     /// is not them being online.
     pub async fn follow(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
-        self.ask(|reply| Command::Follow { connection, reply })
-            .await
+        self.ask(|reply| Call::Follow { connection, reply }).await
     }
 
     /// The following connection `id` of `username` has gone. Does not wait.
     pub async fn unfollow(&self, username: Arc<str>, id: u64) {
-        let _ = self.commands.send(Command::Unfollow { username, id }).await;
+        let _ = self.calls.send(Call::Unfollow { username, id }).await;
     }
 
     // --- a student's requests -------------------------------------------------
@@ -348,7 +346,7 @@ impl ServerHandle {
         username: Arc<str>,
         request: JoinRequest,
     ) -> Result<Answer, ShuttingDown> {
-        self.ask(|reply| Command::Join {
+        self.ask(|reply| Call::Join {
             username,
             request,
             reply,
@@ -357,12 +355,12 @@ impl ServerHandle {
     }
 
     pub async fn cancel(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
-        self.ask(|reply| Command::Cancel { username, reply }).await
+        self.ask(|reply| Call::Cancel { username, reply }).await
     }
 
     /// "I'm back" after staff could not find the student.
     pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
-        self.ask(|reply| Command::Back { username, reply }).await
+        self.ask(|reply| Call::Back { username, reply }).await
     }
 
     // --- staff ----------------------------------------------------------------
@@ -383,7 +381,7 @@ impl ServerHandle {
     }
 
     async fn staff_as(&self, acting: Acting, request: StaffRequest) -> StaffOutcome {
-        self.ask(|reply| Command::Staff {
+        self.ask(|reply| Call::Staff {
             acting,
             request,
             reply,
@@ -397,13 +395,13 @@ impl ServerHandle {
     /// Whether `username` is staff right now.
     pub async fn is_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
         let username = username.to_owned();
-        self.ask(|reply| Command::IsStaff { username, reply }).await
+        self.ask(|reply| Call::IsStaff { username, reply }).await
     }
 
     /// The staff view as of now: every command sent before this one shows.
     /// (The watch from [`Self::staff_views`] may still be publishing.)
     pub async fn staff_view(&self) -> Result<StaffView, ShuttingDown> {
-        self.ask(|reply| Command::StaffView { reply }).await
+        self.ask(|reply| Call::StaffView { reply }).await
     }
 
     /// The latest staff view; changes after every change staff would see.

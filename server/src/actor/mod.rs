@@ -3,13 +3,13 @@
 //!
 //! Connection handlers, the professor's screen and the console never touch
 //! this state; they call the typed API in [`api`] ([`ServerHandle`]), which
-//! sends a private [`Command`] over one channel and awaits the answer. The
-//! actor applies commands one at a time, persists each change *before*
-//! acknowledging it, and after every burst of commands publishes once
+//! sends a private [`Call`] over one channel and awaits the answer. The
+//! actor applies calls one at a time, persists each change *before*
+//! acknowledging it, and after every burst of calls publishes once
 //! (coalescing bursts): a [`QueueSnapshot`] for the students' fan-out and a
 //! [`StaffView`] for every staff screen. Nothing polls.
 //!
-//! The commands are split by owner: [`accounts`] (sign-in, tokens, back-off,
+//! The calls are split by owner: [`accounts`] (sign-in, tokens, back-off,
 //! who is staff), [`presence`] (who is online and how they came in, what a
 //! student missed while away), [`students`] (join, cancel, back) and
 //! [`staff`] (serve, finish, not here, remove, open, announce, print, and
@@ -52,11 +52,11 @@ use crate::store::helped_log::HelpedLog;
 use crate::store::roster::Roster;
 use crate::store::{Store, StoreError};
 
-/// How many commands the actor applies before publishing, at most. Bounds
-/// how stale views can get under a flood of commands.
+/// How many calls the actor applies before publishing, at most. Bounds
+/// how stale views can get under a flood of calls.
 const MAX_BURST: usize = 256;
 
-pub(crate) enum Command {
+pub(crate) enum Call {
     AccountStatus {
         username: String,
         reply: oneshot::Sender<Result<AccountStatus, Unavailable>>,
@@ -143,10 +143,10 @@ pub(crate) enum Command {
     },
 }
 
-impl std::fmt::Debug for Command {
+impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Commands carry password hashes and tokens: name the variant only.
-        f.write_str("Command")
+        f.write_str("Call")
     }
 }
 
@@ -307,7 +307,7 @@ impl Actor {
             "session loaded"
         );
 
-        let (commands, receiver) = mpsc::channel(1024);
+        let (calls, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
             watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
         let roster =
@@ -322,7 +322,7 @@ impl Actor {
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
         let handle = ServerHandle {
-            commands,
+            calls,
             staff_views: staff_view_rx,
             shutdown: Arc::new(shutdown),
         };
@@ -357,12 +357,12 @@ impl Actor {
         })
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut calls: mpsc::Receiver<Call>) {
         loop {
             let away = self.next_away_deadline();
             let code_change = self.next_code_change();
-            let command = tokio::select! {
-                command = commands.recv() => command,
+            let call = tokio::select! {
+                call = calls.recv() => call,
                 () = sleep_until(away.map(|(_, at)| at)) => {
                     // The deadline itself, not the wall clock: on a paused
                     // test clock they differ.
@@ -378,12 +378,12 @@ impl Actor {
                     continue;
                 }
             };
-            let Some(command) = command else { break };
-            self.apply(command);
+            let Some(call) = call else { break };
+            self.apply(call);
             // Coalesce: apply whatever else is already waiting, then publish once.
             for _ in 1..MAX_BURST {
-                match commands.try_recv() {
-                    Ok(command) => self.apply(command),
+                match calls.try_recv() {
+                    Ok(call) => self.apply(call),
                     Err(_) => break,
                 }
             }
@@ -528,19 +528,19 @@ impl Actor {
         });
     }
 
-    fn apply(&mut self, command: Command) {
-        match command {
-            Command::AccountStatus { username, reply } => {
+    fn apply(&mut self, call: Call) {
+        match call {
+            Call::AccountStatus { username, reply } => {
                 let _ = reply.send(self.account_status(&username));
             }
-            Command::BeginLogin {
+            Call::BeginLogin {
                 username,
                 peer,
                 reply,
             } => {
                 let _ = reply.send(self.begin_login(&username, peer));
             }
-            Command::FinishLogin {
+            Call::FinishLogin {
                 username,
                 peer,
                 success,
@@ -548,7 +548,7 @@ impl Actor {
             } => {
                 let _ = reply.send(self.finish_login(username, peer, success));
             }
-            Command::BeginRegister {
+            Call::BeginRegister {
                 username,
                 peer,
                 reset_code,
@@ -556,7 +556,7 @@ impl Actor {
             } => {
                 let _ = reply.send(self.begin_register(username, peer, reset_code.as_ref()));
             }
-            Command::Register {
+            Call::Register {
                 username,
                 peer,
                 password_phc,
@@ -566,7 +566,7 @@ impl Actor {
                 let _ =
                     reply.send(self.register(username, peer, &password_phc, reset_code.as_ref()));
             }
-            Command::Resume {
+            Call::Resume {
                 token,
                 peer,
                 follower,
@@ -574,7 +574,7 @@ impl Actor {
             } => {
                 let _ = reply.send(self.resume(&token, peer, follower));
             }
-            Command::SignInAsAccount {
+            Call::SignInAsAccount {
                 username,
                 origin,
                 follower,
@@ -582,22 +582,22 @@ impl Actor {
             } => {
                 let _ = reply.send(self.sign_in_as_account(&username, origin, follower));
             }
-            Command::Logout { token } => self.logout(&token),
-            Command::IsStaff { username, reply } => {
+            Call::Logout { token } => self.logout(&token),
+            Call::IsStaff { username, reply } => {
                 let _ = reply.send(self.is_staff(&username));
             }
-            Command::StaffView { reply } => {
+            Call::StaffView { reply } => {
                 let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)));
             }
-            Command::Attach { connection, reply } => {
+            Call::Attach { connection, reply } => {
                 let _ = reply.send(self.attach(connection));
             }
-            Command::Detach { username, id } => self.detach(&username, id),
-            Command::Follow { connection, reply } => {
+            Call::Detach { username, id } => self.detach(&username, id),
+            Call::Follow { connection, reply } => {
                 let _ = reply.send(self.follow(connection));
             }
-            Command::Unfollow { username, id } => self.unfollow(&username, id),
-            Command::Join {
+            Call::Unfollow { username, id } => self.unfollow(&username, id),
+            Call::Join {
                 username,
                 request,
                 reply,
@@ -605,15 +605,15 @@ impl Actor {
                 let result = self.join(&username, request);
                 let _ = reply.send(self.answer(result));
             }
-            Command::Cancel { username, reply } => {
+            Call::Cancel { username, reply } => {
                 let result = self.cancel(&username);
                 let _ = reply.send(self.answer(result));
             }
-            Command::Back { username, reply } => {
+            Call::Back { username, reply } => {
                 let result = self.back(&username);
                 let _ = reply.send(self.answer(result));
             }
-            Command::Staff {
+            Call::Staff {
                 acting,
                 request,
                 reply,
