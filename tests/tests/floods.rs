@@ -370,3 +370,42 @@ async fn a_join_cancel_loop_is_slowed_and_shows_as_one_line() -> Result<()> {
     );
     server.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guessers_storm_fills_neither_the_log_nor_the_activity_pane() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    // Twelve names from one host: each its own back-off, so nothing waits;
+    // and one wrong guess from another host.
+    for n in 0..12 {
+        let name = format!("guess{n:02}");
+        let (_, result) = Student::login_from(host(FLOOD_HOST), server.addr, &name, "nope").await?;
+        ensure!(result == SignInResult::WrongCredentials, "{result:?}");
+    }
+    let (_, result) = Student::login_from(host(STUDENT_HOST), server.addr, "bob", "nope").await?;
+    ensure!(result == SignInResult::WrongCredentials, "{result:?}");
+
+    let failed: Vec<String> = server
+        .view()
+        .await
+        .activity
+        .iter()
+        .filter(|line| {
+            matches!(
+                line.kind,
+                jqueue_shared::staff::ActivityKind::SignInFailed { .. }
+            )
+        })
+        .map(|line| line.kind.to_string())
+        .collect();
+    let from_flood = failed.iter().filter(|l| l.contains("127.0.0.66")).count();
+    ensure!(
+        from_flood == 5,
+        "five lines a minute from one host: {failed:?}"
+    );
+    ensure!(
+        failed.iter().any(|l| l.contains("bob")),
+        "another host's failure still shows: {failed:?}"
+    );
+    server.stop().await
+}

@@ -238,13 +238,16 @@ impl Actor {
     ) -> Result<Option<SessionToken>, Unavailable> {
         if !success {
             let wait = self.logins.record_failure(&username, peer.ip());
+            // Like every line a peer causes, a few a minute per address:
+            // a guesser's storm must fill neither the log nor the staff's
+            // activity pane (one line per guess did both).
             if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
                 tracing::info!(%username, %peer, ?wait, held_back, "failed sign-in");
+                self.record(ActivityKind::SignInFailed {
+                    username,
+                    origin: by_password(peer),
+                });
             }
-            self.record(ActivityKind::SignInFailed {
-                username,
-                origin: by_password(peer),
-            });
             return Ok(None);
         }
         self.logins.succeeded(&username, peer.ip());
