@@ -21,6 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jqueue_client::cli::ServerAddr;
 use jqueue_client::token_store::TokenStore;
+use jqueue_client::transport::{BoxedStream, Stream};
 use jqueue_client::trust::{KnownServers, Refusal, Trust};
 use jqueue_server::{Server, ServerConfig, ServerHandle};
 use jqueue_shared::Fingerprint;
@@ -30,7 +31,7 @@ use jqueue_shared::{
     AccountStatus, ClientMsg, PROTOCOL_VERSION, QueueView, RequestResult, ServerMsg, SessionToken,
     SignInResult,
 };
-use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
@@ -200,11 +201,6 @@ pub async fn tls_connect(addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
     tls_connect_with(&trust_for(addr)?, addr).await
 }
 
-/// A byte stream a student can speak through: TCP, the server's Unix
-/// socket, or a bridge child's pipes.
-pub trait Link: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Link for T {}
-
 /// A server running in this process on an OS-chosen loopback port.
 #[derive(Debug)]
 pub struct TestServer {
@@ -279,15 +275,24 @@ impl TestServer {
     }
 }
 
-/// A student speaking the protocol directly.
-#[derive(Debug)]
+/// A student speaking the protocol directly, over TCP, the server's Unix
+/// socket, or a bridge child's pipes (any [`Stream`]).
 pub struct Student {
     pub username: String,
     pub token: Option<SessionToken>,
     /// The latest view received.
     pub view: Option<QueueView>,
-    reader: FrameReader<ReadHalf<Box<dyn Link>>>,
-    writer: WriteHalf<Box<dyn Link>>,
+    reader: FrameReader<ReadHalf<BoxedStream>>,
+    writer: WriteHalf<BoxedStream>,
+}
+
+impl std::fmt::Debug for Student {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Student")
+            .field("username", &self.username)
+            .field("signed_in", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn password_for(username: &str) -> String {
@@ -352,7 +357,7 @@ impl Student {
     /// pinned to that server, then the handshake. `label` names the student
     /// in failures; who signs in is up to the server.
     pub async fn connect_over(
-        link: impl Link + 'static,
+        link: impl Stream + 'static,
         addr: SocketAddr,
         label: &str,
     ) -> Result<Self> {
@@ -373,8 +378,8 @@ impl Student {
         Self::connect_over(socket, addr, label).await
     }
 
-    fn over(stream: impl Link + 'static, username: &str) -> Self {
-        let stream: Box<dyn Link> = Box::new(stream);
+    fn over(stream: impl Stream + 'static, username: &str) -> Self {
+        let stream: BoxedStream = Box::new(stream);
         let (read, write) = tokio::io::split(stream);
         Self {
             username: username.to_owned(),

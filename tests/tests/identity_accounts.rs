@@ -16,7 +16,7 @@ use std::process::Stdio;
 use jqueue_shared::{AccountStatus, ClientMsg, LocalRoute, ServerMsg, SignInResult};
 use jqueue_tests::{Student, TestServer, client_binary, password_for, test_config};
 use nix::unistd::User;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, Command};
 
 type Result = anyhow::Result<()>;
 
@@ -74,53 +74,12 @@ impl Lab {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()?;
-        let pipes = Pipes {
-            stdout: bridge.stdout.take().expect("piped"),
-            stdin: bridge.stdin.take().expect("piped"),
-        };
+        let pipes = tokio::io::join(
+            bridge.stdout.take().expect("piped"),
+            bridge.stdin.take().expect("piped"),
+        );
         let student = Student::connect_over(pipes, self.server.addr, "through the bridge").await?;
         Ok((bridge, student))
-    }
-}
-
-/// A child's stdout and stdin as one stream.
-#[derive(Debug)]
-struct Pipes {
-    stdout: ChildStdout,
-    stdin: ChildStdin,
-}
-
-impl tokio::io::AsyncRead for Pipes {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stdout).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Pipes {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stdin).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stdin).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stdin).poll_shutdown(cx)
     }
 }
 
