@@ -35,18 +35,23 @@ struct Lab {
     _dir: tempfile::TempDir,
     server: TestServer,
     socket: PathBuf,
+    /// A copy of `jqueue` every account may run: the checkout's own
+    /// `target/` may sit under a home directory other accounts cannot enter.
+    jqueue: PathBuf,
 }
 
 impl Lab {
     async fn start() -> anyhow::Result<Self> {
         require_root();
+        let dir = tempfile::tempdir()?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
         // Built (if need be) before anyone connects: a build that outlasts
         // the idle timeout would drop the test's own students.
-        client_binary()?;
-        let dir = tempfile::tempdir()?;
+        let jqueue = dir.path().join("jqueue");
+        std::fs::copy(client_binary()?, &jqueue)?;
+        std::fs::set_permissions(&jqueue, std::fs::Permissions::from_mode(0o755))?;
         let run = dir.path().join("run");
         std::fs::create_dir(&run)?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
         std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755))?;
         let socket = run.join("jqueue.sock");
         let mut config = test_config(&dir.path().join("data"), "s");
@@ -56,13 +61,14 @@ impl Lab {
             _dir: dir,
             server,
             socket,
+            jqueue,
         })
     }
 
     /// `jqueue bridge SOCKET` running as `uid`, with pipes, as `sshd` runs
     /// it for a student's `ssh://`; and a student speaking through it.
     async fn through_bridge_as(&self, who: Ids) -> anyhow::Result<(Child, Student)> {
-        let mut bridge = Command::new(client_binary()?)
+        let mut bridge = Command::new(&self.jqueue)
             .arg("bridge")
             .arg(&self.socket)
             .env_clear()
@@ -250,9 +256,9 @@ async fn a_uid_with_no_name_is_not_signed_in() -> Result {
 /// A stand-in for `ssh` in `dir`: it checks it was asked for what the
 /// client should ask, then runs the remote command's bridge locally, as
 /// the account the client runs as (as sshd would run it as the login).
-fn fake_ssh(dir: &Path, socket: &Path) -> anyhow::Result<PathBuf> {
+fn fake_ssh(dir: &Path, lab: &Lab) -> anyhow::Result<PathBuf> {
     let script = dir.join("ssh");
-    let jqueue = client_binary()?;
+    let (jqueue, socket) = (&lab.jqueue, &lab.socket);
     std::fs::write(
         &script,
         format!(
@@ -271,12 +277,13 @@ fn fake_ssh(dir: &Path, socket: &Path) -> anyhow::Result<PathBuf> {
 
 /// `jqueue status` as `nobody`, through `server`, with a home of its own.
 async fn status_as_nobody(
+    lab: &Lab,
     home: &Path,
     server: &str,
     ssh: Option<&Path>,
 ) -> anyhow::Result<(Option<i32>, String)> {
     let nobody = account("nobody");
-    let mut command = Command::new(client_binary()?);
+    let mut command = Command::new(&lab.jqueue);
     command
         .args(["status", "--json", "--server", server])
         .env_clear()
@@ -300,11 +307,11 @@ async fn the_real_client_as_nobody_over_the_socket_and_over_ssh() -> Result {
     let lab = Lab::start().await?;
     let home = tempfile::tempdir()?;
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777))?;
-    let ssh = fake_ssh(home.path(), &lab.socket)?;
+    let ssh = fake_ssh(home.path(), &lab)?;
 
     // Not in line yet: exit 1, and no password was ever asked for.
     let unix = format!("unix:{}", lab.socket.display());
-    let (code, out) = status_as_nobody(home.path(), &unix, None).await?;
+    let (code, out) = status_as_nobody(&lab, home.path(), &unix, None).await?;
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("\"not-in-line\""), "{out}");
 
@@ -313,7 +320,7 @@ async fn the_real_client_as_nobody_over_the_socket_and_over_ssh() -> Result {
     nobody.sign_in(over_ssh_from("lab-pc-12")).await?;
     nobody.ask_for_help("segfault").await?;
     let remote = format!("ssh://nobody@course-host{}", lab.socket.display());
-    let (code, out) = status_as_nobody(home.path(), &remote, Some(&ssh)).await?;
+    let (code, out) = status_as_nobody(&lab, home.path(), &remote, Some(&ssh)).await?;
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains("\"waiting\"") && out.contains("\"pos\":1"),
