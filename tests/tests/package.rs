@@ -219,6 +219,7 @@ fn every_command_has_a_man_page_that_renders() {
     let mut pages: Vec<_> = files_under(&man1);
     pages.retain(|f| f.ends_with(".1.gz"));
     let expected = [
+        "jqueue-bridge.1.gz",
         "jqueue-completions.1.gz",
         "jqueue-logout.1.gz",
         "jqueue-man.1.gz",
