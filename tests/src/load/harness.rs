@@ -17,7 +17,10 @@
 //! like students, send `WatchStaff` as `jqueue --staff` does, and count the
 //! pushed [`ServerMsg::StaffView`] towards rounds of their own [`Tracker`]
 //! (its `waiting` is the queue length), never the student views they also
-//! receive.
+//! receive. They read only a staff view's first fields ([`StaffViewHead`]):
+//! the floor's turn has no staff views, so decoding all of each one (50
+//! rows, the online list, 50 activity lines, for 30 staff per change) on
+//! the one receiving thread counted the harness's own work against jqueue.
 //!
 //! Connections to a jqueue server are TLS, pinned to its fingerprint (see
 //! [`speak_tls`]); the floor server is plain TCP, the reference TLS is
@@ -34,6 +37,7 @@ use anyhow::{Context, Result};
 use jqueue_client::trust::Trust;
 use jqueue_shared::Fingerprint;
 use jqueue_shared::codec::{decode_payload, encode_frame};
+use jqueue_shared::staff::StaffView;
 use jqueue_shared::{
     AccountStatus, ClientMsg, MAX_FRAME_LEN, PROTOCOL_VERSION, ProtocolError, RequestResult,
     ServerMsg, SessionToken, SignInResult,
@@ -554,13 +558,22 @@ impl Student {
             let mut conn_buf = buf;
             let mut seen_generation = 0;
             loop {
-                let next = recv_into(&mut reader, &mut conn_buf).await;
+                let next = match read_frame(&mut reader, &mut conn_buf).await {
+                    Ok(Some(len)) => match staff_view_waiting(&conn_buf) {
+                        Some(waiting) if feed == Feed::Staff => {
+                            tracker.on_view(&mut seen_generation, waiting, len);
+                            continue;
+                        }
+                        _ => decode_payload(&conn_buf)
+                            .map(|msg| Some((msg, len)))
+                            .map_err(anyhow::Error::from),
+                    },
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
                 match next {
                     Ok(Some((ServerMsg::View(view), len))) if feed == Feed::Queue => {
                         tracker.on_view(&mut seen_generation, view.length, len);
-                    }
-                    Ok(Some((ServerMsg::StaffView(view), len))) if feed == Feed::Staff => {
-                        tracker.on_view(&mut seen_generation, view.waiting, len);
                     }
                     Ok(Some((ServerMsg::Ping { nonce }, _))) => {
                         let Ok(frame) = encode_frame(&ClientMsg::Pong { nonce }) else {
@@ -614,6 +627,15 @@ async fn recv_into(
     reader: &mut BufReader<Reader>,
     buf: &mut Vec<u8>,
 ) -> Result<Option<(ServerMsg, usize)>> {
+    let Some(len) = read_frame(reader, buf).await? else {
+        return Ok(None);
+    };
+    Ok(Some((decode_payload(buf)?, len)))
+}
+
+/// Reads one frame's payload into `buf`; returns the frame's size on the
+/// wire, or `None` at the end of the stream.
+async fn read_frame(reader: &mut BufReader<Reader>, buf: &mut Vec<u8>) -> Result<Option<usize>> {
     let len = match reader.read_u32().await {
         Ok(len) => len as usize,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
@@ -622,7 +644,37 @@ async fn recv_into(
     anyhow::ensure!(len <= MAX_FRAME_LEN, "frame of {len} bytes");
     buf.resize(len, 0);
     reader.read_exact(buf).await?;
-    Ok(Some((decode_payload(buf)?, len + 4)))
+    Ok(Some(len + 4))
+}
+
+/// The first fields of a [`StaffView`], in its order, up to the one a
+/// staff feed counts by. The test below keeps it in step with the real one.
+#[derive(serde::Deserialize)]
+struct StaffViewHead {
+    _course: String,
+    _session: String,
+    _open: bool,
+    _now: i64,
+    waiting: u32,
+}
+
+/// How many are waiting, if `payload` is a staff view, read from its head
+/// without decoding the rest.
+fn staff_view_waiting(payload: &[u8]) -> Option<u32> {
+    static TAG: OnceLock<Vec<u8>> = OnceLock::new();
+    // The bytes every encoded `ServerMsg::StaffView` starts with: the whole
+    // message minus the view alone.
+    let tag = TAG.get_or_init(|| {
+        let view = StaffView::default();
+        let msg = encode_frame(&ServerMsg::StaffView(Box::new(view.clone()))).expect("encodes");
+        let alone =
+            bincode::serde::encode_to_vec(&view, bincode::config::standard()).expect("encodes");
+        msg[4..msg.len() - alone.len()].to_vec()
+    });
+    let rest = payload.strip_prefix(tag.as_slice())?;
+    bincode::serde::decode_from_slice::<StaffViewHead, _>(rest, bincode::config::standard())
+        .ok()
+        .map(|(head, _)| head.waiting)
 }
 
 /// Signs in with retries on transient failures (evicted, timed out, refused
@@ -683,4 +735,26 @@ where
         results.push(handle.await.unwrap_or_else(|e| Err(e.into())));
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staff_views_head_says_how_many_wait_and_other_messages_are_not_one() {
+        let view = StaffView {
+            course: "CS 101".into(),
+            session: "s".into(),
+            open: true,
+            now: 1_700_000_000_000,
+            waiting: 42,
+            online_students: 7,
+            ..StaffView::default()
+        };
+        let frame = encode_frame(&ServerMsg::StaffView(Box::new(view))).unwrap();
+        assert_eq!(staff_view_waiting(&frame[4..]), Some(42));
+        let ping = encode_frame(&ServerMsg::Ping { nonce: 9 }).unwrap();
+        assert_eq!(staff_view_waiting(&ping[4..]), None);
+    }
 }
