@@ -904,6 +904,15 @@ fn capital_m_marks_everyone_from_the_selected_students_address() {
         h.status(),
         "The selected student is not online: no address to go by."
     );
+    // One signed in on the server's socket has an account, not an address.
+    let mut view = busy_view();
+    view.rows[0].origin = Some("Unix account over the socket".into());
+    let mut h = Harness::new(view);
+    assert_eq!(h.press('M'), []);
+    assert_eq!(
+        h.status(),
+        "The selected student came in by their Unix account: no address to go by."
+    );
 }
 
 // ------------------------------------------------------ the statistics view

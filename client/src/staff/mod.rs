@@ -412,16 +412,23 @@ impl StaffScreen {
     /// address (the part of the origin after "from"), so that one host's
     /// sock puppets go with one `r`. Offline students have no origin.
     fn mark_same_address(&mut self) {
-        let address = self
+        let origin = self
             .view
             .rows
             .get(self.selected)
-            .and_then(|row| row.origin.as_deref())
-            .and_then(address_of)
-            .map(str::to_owned);
-        let Some(address) = address else {
+            .and_then(|row| row.origin.as_deref());
+        let Some(origin) = origin else {
             self.set_status(
                 "The selected student is not online: no address to go by.",
+                false,
+            );
+            return;
+        };
+        // On the server's Unix socket the kernel named the account: there
+        // is no network address, and no sock puppets to sweep up by one.
+        let Some(address) = address_of(origin).map(str::to_owned) else {
+            self.set_status(
+                "The selected student came in by their Unix account: no address to go by.",
                 false,
             );
             return;
