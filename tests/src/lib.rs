@@ -103,6 +103,39 @@ pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
     Ok(())
 }
 
+/// Rewrites `path` (a roster, say) and gives it a modification time a
+/// second past the one it had: a server that re-reads the file when that
+/// time changes sees the change even within the file system's timestamp
+/// granularity.
+pub fn rewrite(path: &Path, contents: &str) -> Result<()> {
+    let before = std::fs::metadata(path)?.modified()?;
+    std::fs::write(path, contents)?;
+    std::fs::File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(before + Duration::from_secs(1))?;
+    Ok(())
+}
+
+/// Every sign-in message that names an account or carries one of its
+/// credentials: `name`'s password login and sign-up, and `token`'s resume
+/// and follow. None may sign anyone in on the server's Unix socket.
+pub fn sign_ins_naming(name: &str, token: SessionToken) -> [ClientMsg; 4] {
+    [
+        ClientMsg::Login {
+            username: name.into(),
+            password: password_for(name),
+        },
+        ClientMsg::Register {
+            username: name.into(),
+            password: password_for(name),
+            reset_code: None,
+        },
+        ClientMsg::Resume { token },
+        ClientMsg::Follow { token },
+    ]
+}
+
 /// The fingerprint of the server the kit started at each address.
 fn fingerprints() -> &'static Mutex<HashMap<SocketAddr, Fingerprint>> {
     static KNOWN: OnceLock<Mutex<HashMap<SocketAddr, Fingerprint>>> = OnceLock::new();

@@ -11,7 +11,7 @@ use jqueue_server::ServerConfig;
 use jqueue_server::cli::{UsersCommand, users};
 use jqueue_server::config::AuthMode;
 use jqueue_shared::{AccountStatus, ClientMsg, LocalRoute, RequestResult, ServerMsg, SignInResult};
-use jqueue_tests::{Student, TestServer, password_for, test_config};
+use jqueue_tests::{Student, TestServer, password_for, rewrite, sign_ins_naming, test_config};
 
 type Result = anyhow::Result<()>;
 
@@ -33,6 +33,18 @@ async fn server_with_socket(
     config.socket = Some(socket.clone());
     tune(&mut config);
     Ok((TestServer::start(config).await?, socket))
+}
+
+/// Connects on the socket and signs in by account, as this process's
+/// account.
+async fn signed_in_locally(socket: &Path, server: &TestServer) -> anyhow::Result<Student> {
+    let mut student = Student::connect_local(socket, server.addr, "?").await?;
+    let result = student.sign_in(by_account(LocalRoute::Socket)).await?;
+    anyhow::ensure!(
+        result == SignInResult::SignedInAsAccount { username: me() },
+        "{result:?}"
+    );
+    Ok(student)
 }
 
 fn by_account(route: LocalRoute) -> ClientMsg {
@@ -89,19 +101,9 @@ async fn on_the_socket_no_message_can_name_another_account() -> Result {
             ..
         }
     ));
-    for attempt in [
-        ClientMsg::Login {
-            username: "alice".into(),
-            password: password_for("alice"),
-        },
-        ClientMsg::Register {
-            username: "bob".into(),
-            password: password_for("bob"),
-            reset_code: None,
-        },
-        ClientMsg::Resume { token },
-        ClientMsg::Follow { token },
-    ] {
+    // alice's sign-ins, and a sign-up for bob, who has no account.
+    let bob = sign_ins_naming("bob", token);
+    for attempt in sign_ins_naming("alice", token).iter().chain(&bob[..2]) {
         assert_eq!(
             impostor.sign_in(attempt.clone()).await?,
             SignInResult::PasswordsOff,
@@ -151,11 +153,7 @@ async fn auth_unix_takes_no_password_over_tcp_and_the_socket_still_works() -> Re
     };
     assert_eq!(student.sign_in(register).await?, SignInResult::PasswordsOff);
 
-    let mut local = Student::connect_local(&socket, server.addr, "?").await?;
-    assert_eq!(
-        local.sign_in(by_account(LocalRoute::Socket)).await?,
-        SignInResult::SignedInAsAccount { username: me() }
-    );
+    signed_in_locally(&socket, &server).await?;
     server.stop().await
 }
 
@@ -163,8 +161,7 @@ async fn auth_unix_takes_no_password_over_tcp_and_the_socket_still_works() -> Re
 async fn an_account_made_on_the_socket_cannot_be_claimed_with_a_password() -> Result {
     let dir = tempfile::tempdir()?;
     let (server, socket) = server_with_socket(dir.path(), |_| {}).await?;
-    let mut local = Student::connect_local(&socket, server.addr, "?").await?;
-    local.sign_in(by_account(LocalRoute::Socket)).await?;
+    signed_in_locally(&socket, &server).await?;
 
     let name = me();
     // Without a password the account reads as one to set up, like a reset
@@ -204,12 +201,8 @@ async fn the_socket_signs_in_an_account_whose_password_was_reset() -> Result {
         &mut Vec::new(),
     )?;
 
-    let mut local = Student::connect_local(&socket, server.addr, "?").await?;
-    assert_eq!(
-        local.sign_in(by_account(LocalRoute::Socket)).await?,
-        SignInResult::SignedInAsAccount { username: me() },
-        "a forgotten password does not exist on the socket"
-    );
+    // A forgotten password does not exist on the socket.
+    signed_in_locally(&socket, &server).await?;
     server.stop().await
 }
 
@@ -229,12 +222,7 @@ async fn the_roster_holds_on_the_socket_and_is_read_again_when_it_changes() -> R
         }
     );
 
-    std::fs::write(&roster, format!("alice\n{}\n", me()))?;
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    std::fs::File::options()
-        .write(true)
-        .open(&roster)?
-        .set_modified(later)?;
+    rewrite(&roster, &format!("alice\n{}\n", me()))?;
     assert_eq!(
         local.sign_in(by_account(LocalRoute::Socket)).await?,
         SignInResult::SignedInAsAccount { username: me() }
@@ -250,16 +238,14 @@ async fn a_student_who_reconnects_on_the_socket_keeps_their_place() -> Result {
         .await?
         .ask_for_help("first")
         .await?;
-    let mut local = Student::connect_local(&socket, server.addr, "?").await?;
-    local.sign_in(by_account(LocalRoute::Socket)).await?;
+    let mut local = signed_in_locally(&socket, &server).await?;
     assert!(matches!(
         local.ask_for_help("second").await?,
         RequestResult::Joined { position: 2 }
     ));
     drop(local);
 
-    let mut again = Student::connect_local(&socket, server.addr, "?").await?;
-    again.sign_in(by_account(LocalRoute::Socket)).await?;
+    let mut again = signed_in_locally(&socket, &server).await?;
     again.expect_position(Some(2), 2).await?;
     assert_eq!(server.waiting().await, vec!["alice".to_owned(), me()]);
     server.stop().await

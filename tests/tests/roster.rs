@@ -6,7 +6,7 @@
 use jqueue_server::cli::{UsersCommand, users_on_roster};
 use jqueue_server::store::roster::Roster;
 use jqueue_shared::{AccountStatus, ClientMsg, SignInResult};
-use jqueue_tests::{Student, TestServer, make_staff, password_for, test_config};
+use jqueue_tests::{Student, TestServer, make_staff, password_for, rewrite, test_config};
 
 type Result = anyhow::Result<()>;
 
@@ -50,23 +50,14 @@ async fn only_names_on_the_roster_sign_up_and_a_changed_roster_counts_at_once() 
     );
 
     // The professor adds a late student: no restart.
-    std::fs::write(&roster, "alice\nmallory\n")?;
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    std::fs::File::options()
-        .write(true)
-        .open(&roster)?
-        .set_modified(later)?;
+    rewrite(&roster, "alice\nmallory\n")?;
     assert!(matches!(
         sign_up(&server, "mallory").await?,
         SignInResult::Success { .. }
     ));
 
     // Taken off again: `users list` marks the account.
-    std::fs::write(&roster, "alice\n")?;
-    std::fs::File::options()
-        .write(true)
-        .open(&roster)?
-        .set_modified(later + std::time::Duration::from_secs(5))?;
+    rewrite(&roster, "alice\n")?;
     let mut out = Vec::new();
     users_on_roster(
         &dir.path().join("data"),

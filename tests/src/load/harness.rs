@@ -559,15 +559,18 @@ impl Student {
             let mut seen_generation = 0;
             loop {
                 let next = match read_frame(&mut reader, &mut conn_buf).await {
-                    Ok(Some(len)) => match staff_view_waiting(&conn_buf) {
-                        Some(waiting) if feed == Feed::Staff => {
+                    Ok(Some(len)) => {
+                        let staff_view = (feed == Feed::Staff)
+                            .then(|| staff_view_waiting(&conn_buf))
+                            .flatten();
+                        if let Some(waiting) = staff_view {
                             tracker.on_view(&mut seen_generation, waiting, len);
                             continue;
                         }
-                        _ => decode_payload(&conn_buf)
+                        decode_payload(&conn_buf)
                             .map(|msg| Some((msg, len)))
-                            .map_err(anyhow::Error::from),
-                    },
+                            .map_err(anyhow::Error::from)
+                    }
                     Ok(None) => Ok(None),
                     Err(e) => Err(e),
                 };
