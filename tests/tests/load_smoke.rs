@@ -164,3 +164,33 @@ fn every_flood_runs_at_small_n_and_prints_json() {
         );
     }
 }
+
+#[test]
+fn the_tls_floor_runs_over_pinned_tls_and_says_so() {
+    let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
+    // The floor alone: it needs no jqueue server. The harness pins the
+    // floor's printed key, so a floor that spoke plain TCP (or another key)
+    // would fail every connection, not pass quietly.
+    let output = Command::new(&load_bin)
+        .args(["--baseline-only", "--floor", "tls"])
+        .args(["--clients", "20", "--changes", "5", "--gap-ms", "0"])
+        .args(["--json", "--time-limit-secs", "120"])
+        .output()
+        .expect("running jqueue-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "jqueue-load --floor tls failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let last = stdout.lines().last().expect("some output");
+    let report: serde_json::Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}\n--- stderr\n{stderr}"));
+    assert_eq!(report["floor"], "tls", "{last}");
+    assert!(report["baseline_p99_us"].is_number(), "{last}");
+    assert_eq!(report["baseline_timeouts"], 0, "{last}");
+    assert!(
+        stdout.contains("(TLS, after jqueue)"),
+        "the summary names the floor: {stdout}"
+    );
+}

@@ -107,6 +107,13 @@ impl TlsIdentity {
         })
     }
 
+    /// The rustls configuration every connection's session is made from,
+    /// for a process that must speak exactly jqueue's TLS: the load
+    /// generator's TLS floor.
+    pub fn rustls_config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.config)
+    }
+
     /// A fresh identity that lives in memory only, for tests of this crate.
     #[cfg(test)]
     pub(crate) fn ephemeral() -> (Self, CertificateDer<'static>) {

@@ -113,6 +113,11 @@ struct Args {
     /// `RLIMIT_NOFILE` of 20 000 the floor is measured after jqueue anyway.
     #[arg(long, conflicts_with = "no_baseline")]
     baseline_after: bool,
+    /// What the floor speaks: `plain` TCP (the reference the targets are
+    /// set against) or `tls` with jqueue's own TLS configuration, to see
+    /// what jqueue costs beyond encryption.
+    #[arg(long, value_enum, default_value_t = baseline::Kind::Plain, conflicts_with = "no_baseline")]
+    floor: baseline::Kind,
     /// Keep server data and logs here instead of a temporary directory.
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -153,6 +158,9 @@ struct Args {
     /// Internal: frame size of the floor server.
     #[arg(long, hide = true, default_value_t = 0)]
     frame_bytes: usize,
+    /// Internal: the floor server speaks TLS, with its key made here.
+    #[arg(long, hide = true)]
+    floor_tls_dir: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -161,7 +169,10 @@ fn main() -> Result<()> {
     // raised limit.
     let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
     if args.baseline_server {
-        return tokio::runtime::Runtime::new()?.block_on(baseline::run(args.frame_bytes));
+        return tokio::runtime::Runtime::new()?.block_on(baseline::run(
+            args.frame_bytes,
+            args.floor_tls_dir.as_deref(),
+        ));
     }
     let server_bin = match args.server_bin.clone() {
         Some(bin) => bin,
@@ -199,6 +210,7 @@ fn main() -> Result<()> {
         storm_rounds: args.storm_rounds,
         resume: args.resume,
         baseline: !args.no_baseline,
+        floor: args.floor,
         jqueue: !args.baseline_only,
         interleave: !args.baseline_after && nofile >= 2 * needed,
         server,
@@ -370,10 +382,14 @@ fn print_summary(r: &scenario::Report) {
         );
     }
     println!(
-        "floor p50/p99/max      {} / {} / {}  ({})",
+        "floor p50/p99/max      {} / {} / {}  ({}, {})",
         us(r.baseline_p50_us),
         us(r.baseline_p99_us),
         us(r.baseline_max_us),
+        match r.floor {
+            baseline::Kind::Plain => "plain TCP",
+            baseline::Kind::Tls => "TLS",
+        },
         if r.baseline_interleaved {
             "in turns with jqueue"
         } else {

@@ -8,19 +8,41 @@
 //! no state, no per-student view, no storage: what remains is the cost of
 //! waking N tasks and making N `write` system calls, which jqueue cannot avoid.
 //!
+//! The floor is plaintext by default: the reference of round 1, which
+//! jqueue's fan-out is held to. With `--floor tls` every connection is TLS,
+//! made from jqueue's own rustls configuration (TLS 1.3, ring, one ticket)
+//! through tokio-rustls, the way a bare tokio server would do it: then the
+//! floor pays the same sealing per frame, and the harness the same opening,
+//! as jqueue, and the ratio shows what jqueue costs beyond encryption.
+//!
 //! It speaks the same control contract as `jqueue-server --headless`: one
-//! `listening on IP:PORT` line on stdout, then commands on stdin:
-//! `publish LENGTH` and `quit`.
+//! `listening on IP:PORT` line on stdout (then `fingerprint SHA256:…` when
+//! it speaks TLS), then commands on stdin: `publish LENGTH` and `quit`.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use jqueue_server::net::tls::{TlsFiles, TlsIdentity};
 use jqueue_shared::codec::encode_frame;
 use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, PROTOCOL_VERSION, QueueView, ServerMsg, ViewRow};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// What the floor speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Plain TCP: the reference jqueue's fan-out is held to.
+    #[default]
+    Plain,
+    /// TLS with jqueue's own configuration: what jqueue costs beyond
+    /// encryption.
+    Tls,
+}
 
 /// A view frame (length prefix included) of exactly `frame_bytes` bytes whose
 /// queue length is `length`, shaped like a real one: up to [`MAX_VIEW_ROWS`]
@@ -112,15 +134,25 @@ pub fn typical_view_frame_bytes(length: u32) -> usize {
         .len()
 }
 
-/// Runs the floor server until `quit` or the end of stdin.
-pub async fn run(frame_bytes: usize) -> Result<()> {
+/// Runs the floor server until `quit` or the end of stdin. With `tls_dir`,
+/// every connection is TLS, with a key and certificate made there (as
+/// `jqueue-server` makes its own in `<data-dir>/tls`).
+pub async fn run(frame_bytes: usize, tls_dir: Option<&Path>) -> Result<()> {
+    let acceptor = tls_dir
+        .map(|dir| TlsIdentity::load(&TlsFiles::Generated { dir: dir.into() }))
+        .transpose()
+        .context("making the floor's TLS key")?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let (tx, rx) = watch::channel::<Arc<[u8]>>(Arc::from(Vec::new()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", listener.local_addr()?)?;
+        if let Some(identity) = &acceptor {
+            writeln!(out, "fingerprint {}", identity.fingerprint)?;
+        }
         out.flush()?;
     }
+    let acceptor = acceptor.map(|identity| TlsAcceptor::from(identity.rustls_config()));
     let welcome: Arc<[u8]> = Arc::from(encode_frame(&ServerMsg::Welcome {
         protocol_version: PROTOCOL_VERSION,
         course: "floor".into(),
@@ -129,25 +161,22 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
     })?);
     tokio::spawn(async move {
         loop {
-            let welcome = Arc::clone(&welcome);
-            let Ok((mut socket, _)) = listener.accept().await else {
+            let Ok((socket, _)) = listener.accept().await else {
                 continue;
             };
             let _ = socket.set_nodelay(true);
             let mut rx = rx.clone();
             // Only frames published after this subscriber arrived are sent.
             rx.mark_unchanged();
+            let welcome = Arc::clone(&welcome);
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                // A greeting, so that the harness knows it was accepted (as
-                // jqueue's `Welcome` does): a connection the kernel completed
-                // but that overflowed the accept queue would never get frames.
-                if socket.write_all(&welcome).await.is_err() {
-                    return;
-                }
-                while rx.changed().await.is_ok() {
-                    let frame = Arc::clone(&rx.borrow_and_update());
-                    if socket.write_all(&frame).await.is_err() {
-                        break;
+                match acceptor {
+                    None => subscriber(socket, &welcome, rx).await,
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(socket).await {
+                            subscriber(tls, &welcome, rx).await;
+                        }
                     }
                 }
             });
@@ -167,6 +196,34 @@ pub async fn run(frame_bytes: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One subscriber's task: a greeting, then every frame published, until
+/// the connection fails.
+async fn subscriber<S: AsyncWrite + Unpin>(
+    mut stream: S,
+    welcome: &[u8],
+    mut rx: watch::Receiver<Arc<[u8]>>,
+) {
+    // A greeting, so that the harness knows it was accepted (as jqueue's
+    // `Welcome` does): a connection the kernel completed but that overflowed
+    // the accept queue would never get frames.
+    if send(&mut stream, welcome).await.is_err() {
+        return;
+    }
+    while rx.changed().await.is_ok() {
+        let frame = Arc::clone(&rx.borrow_and_update());
+        if send(&mut stream, &frame).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Writes `frame` and flushes: a no-op for TCP, and for TLS what pushes the
+/// sealed records the socket did not take at once.
+async fn send<S: AsyncWrite + Unpin>(stream: &mut S, frame: &[u8]) -> std::io::Result<()> {
+    stream.write_all(frame).await?;
+    stream.flush().await
 }
 
 #[cfg(test)]

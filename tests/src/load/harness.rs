@@ -24,7 +24,8 @@
 //!
 //! Connections to a jqueue server are TLS, pinned to its fingerprint (see
 //! [`speak_tls`]); the floor server is plain TCP, the reference TLS is
-//! measured against. A connection's stream is boxed, so both kinds go
+//! measured against, unless it runs as the TLS floor (`--floor tls`), which
+//! is pinned the same way. A connection's stream is boxed, so both kinds go
 //! through the same receive loop.
 
 use std::collections::{HashMap, VecDeque};

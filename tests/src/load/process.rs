@@ -28,8 +28,8 @@ pub struct ChildServer {
     /// The lines the server answers commands with.
     replies: tokio::sync::mpsc::UnboundedReceiver<String>,
     pub addr: SocketAddr,
-    /// A jqueue server's key, from the line after its address (the floor
-    /// server, plaintext by design, prints none).
+    /// A TLS server's key, from the line after its address (the plain
+    /// floor prints none).
     pub fingerprint: Option<Fingerprint>,
     pub pid: u32,
 }

@@ -49,6 +49,8 @@ pub struct Config {
     pub storm_rounds: u32,
     pub resume: bool,
     pub baseline: bool,
+    /// What the floor speaks.
+    pub floor: baseline::Kind,
     pub jqueue: bool,
     /// Measure the floor in turns with jqueue's fan-out, rather than after it
     /// (needs a socket per student for each: 2 N).
@@ -97,6 +99,8 @@ pub struct Report {
     pub baseline_max_us: Option<u64>,
     pub baseline_first_p50_us: Option<u64>,
     pub baseline_timeouts: usize,
+    /// What the floor spoke: plain TCP or TLS.
+    pub floor: baseline::Kind,
     /// Whether the floor was measured in turns with jqueue (see `TURN`) or
     /// after it.
     pub baseline_interleaved: bool,
@@ -174,6 +178,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
         changes: cfg.changes,
         harness_threads: cfg.harness_threads,
         staff: cfg.staff,
+        floor: cfg.floor,
         ..Report::default()
     };
     if cfg.jqueue {
@@ -639,15 +644,26 @@ struct Floor {
 impl Floor {
     async fn start(cfg: &Config, frame_bytes: usize) -> Result<Self> {
         let n = cfg.clients;
-        eprintln!("floor: {n} subscribers, {frame_bytes}-byte frames");
+        eprintln!(
+            "floor: {n} subscribers, {frame_bytes}-byte frames, {:?}",
+            cfg.floor
+        );
         let exe = std::env::current_exe()?;
         let mut cmd = Command::new(exe);
         cmd.arg("--baseline-server")
             .arg("--frame-bytes")
             .arg(frame_bytes.to_string());
-        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log"), false).await?;
+        let tls = cfg.floor == baseline::Kind::Tls;
+        if tls {
+            cmd.arg("--floor-tls-dir")
+                .arg(cfg.work_dir.join("floor-tls"));
+        }
+        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log"), tls).await?;
         let tracker = Tracker::new();
         let addr = server.addr;
+        if let Some(fingerprint) = &server.fingerprint {
+            harness::speak_tls(addr, fingerprint, false);
+        }
         let results = harness::bounded(n, 256, |i| {
             let tracker = Arc::clone(&tracker);
             async move {
