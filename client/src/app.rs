@@ -533,7 +533,7 @@ impl App {
                 self.settings.username
             ));
         }
-        if matches!(self.screen, Screen::Stopped(StopReason::NotOnRoster)) {
+        if matches!(self.screen, Screen::Stopped(StopReason::NotOnRoster { .. })) {
             return Some(self.not_on_roster());
         }
         let server = &self.settings.server;
@@ -623,15 +623,16 @@ impl App {
             }
             NetEvent::NeedPassword(status) => return self.on_need_password(status),
             NetEvent::SignInFailed(result) => self.on_sign_in_failed(&result),
+            // On `unix:` and `ssh://` the name comes from the server.
             NetEvent::SignedIn { username } if self.settings.staff => {
-                self.settings.username = username;
+                self.settings.username = sanitize(&username).into_owned();
                 // The staff view follows; until it comes, "connecting".
                 if !matches!(self.screen, Screen::Staff(_)) {
                     self.screen = Screen::Connecting;
                 }
             }
             NetEvent::SignedIn { username } => {
-                self.settings.username = username;
+                self.settings.username = sanitize(&username).into_owned();
                 if matches!(self.screen, Screen::Main) {
                     self.notify(Tone::Good, Holds::WhileUp, "Reconnected.");
                 }
@@ -714,6 +715,11 @@ impl App {
                 }
             }
             NetEvent::Stopped(reason) => {
+                if let StopReason::NotOnRoster { username } = &reason {
+                    // The name the server refused: on `unix:` and `ssh://`
+                    // only the server knows it, and the header says it too.
+                    self.settings.username = sanitize(username).into_owned();
+                }
                 self.screen = Screen::Stopped(reason);
                 self.overlay = None;
             }

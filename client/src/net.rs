@@ -200,7 +200,7 @@ pub enum Disconnect {
 }
 
 /// Why the task stopped for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
     /// The server speaks another protocol version.
     Incompatible { server_version: u32 },
@@ -211,8 +211,9 @@ pub enum StopReason {
     InvalidUsername,
     /// `--staff` for an account that is not staff.
     NotStaff,
-    /// The course has a roster and this name is not on it.
-    NotOnRoster,
+    /// The course has a roster and `username` is not on it: the name typed,
+    /// or on the account routes the one the server looked up (unsanitised).
+    NotOnRoster { username: String },
     /// The server takes no passwords (`--auth unix`): sign in through its
     /// Unix socket or `ssh://`.
     PasswordsOff,
@@ -597,6 +598,27 @@ impl NetTask {
         }
     }
 
+    /// What the server said of the name about to sign in: ask for the
+    /// password, or stop for good.
+    fn on_identity(&self, conn: &mut Conn, status: AccountStatus) -> Result<NetEvent, StopReason> {
+        match status {
+            AccountStatus::InvalidUsername => Err(StopReason::InvalidUsername),
+            AccountStatus::NotOnRoster => Err(StopReason::NotOnRoster {
+                username: self.config.username.clone(),
+            }),
+            AccountStatus::PasswordsOff => Err(StopReason::PasswordsOff),
+            // Never a password prompt where the account signs in: a server
+            // asking for one will not sign this account in.
+            AccountStatus::Known | AccountStatus::New if self.config.route.tokens().is_none() => {
+                Err(StopReason::NoAccountSignIn)
+            }
+            AccountStatus::Known | AccountStatus::New => {
+                conn.stage = Stage::AwaitingPassword;
+                Ok(NetEvent::NeedPassword(status))
+            }
+        }
+    }
+
     async fn on_server_msg(&mut self, conn: &mut Conn, msg: ServerMsg) -> Step {
         let event = match msg {
             ServerMsg::Welcome {
@@ -621,27 +643,9 @@ impl NetTask {
             ServerMsg::Incompatible { server_version } => {
                 return Step::End(Outcome::Stop(StopReason::Incompatible { server_version }));
             }
-            ServerMsg::Identity { status, .. } => match status {
-                AccountStatus::InvalidUsername => {
-                    return Step::End(Outcome::Stop(StopReason::InvalidUsername));
-                }
-                AccountStatus::NotOnRoster => {
-                    return Step::End(Outcome::Stop(StopReason::NotOnRoster));
-                }
-                AccountStatus::PasswordsOff => {
-                    return Step::End(Outcome::Stop(StopReason::PasswordsOff));
-                }
-                // Never a password prompt where the account signs in: a
-                // server asking for one will not sign this account in.
-                AccountStatus::Known | AccountStatus::New
-                    if self.config.route.tokens().is_none() =>
-                {
-                    return Step::End(Outcome::Stop(StopReason::NoAccountSignIn));
-                }
-                AccountStatus::Known | AccountStatus::New => {
-                    conn.stage = Stage::AwaitingPassword;
-                    NetEvent::NeedPassword(status)
-                }
+            ServerMsg::Identity { status, .. } => match self.on_identity(conn, status) {
+                Ok(event) => event,
+                Err(stop) => return Step::End(Outcome::Stop(stop)),
             },
             ServerMsg::SignIn(result) => return self.on_sign_in(conn, result).await,
             ServerMsg::View(view) => NetEvent::View(view),
@@ -771,7 +775,9 @@ impl NetTask {
             SignInResult::ServerFull => Step::End(conn.lost(Disconnect::ServerFull)),
             SignInResult::HostFull => Step::End(conn.lost(Disconnect::HostFull)),
             SignInResult::InvalidUsername => Step::End(Outcome::Stop(StopReason::InvalidUsername)),
-            SignInResult::NotOnRoster { .. } => Step::End(Outcome::Stop(StopReason::NotOnRoster)),
+            SignInResult::NotOnRoster { username, .. } => {
+                Step::End(Outcome::Stop(StopReason::NotOnRoster { username }))
+            }
             SignInResult::PasswordsOff => Step::End(Outcome::Stop(StopReason::PasswordsOff)),
             SignInResult::NoAccountSignIn => Step::End(Outcome::Stop(StopReason::NoAccountSignIn)),
             SignInResult::SignedInAsAccount { username } => self.signed_in(conn, username).await,

@@ -25,6 +25,7 @@ use std::io::{self, Write};
 use std::str::FromStr;
 use std::time::Duration;
 
+use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::{Fingerprint, QueueView};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -383,7 +384,7 @@ impl StandingTracker {
             // name: messages from here on use it.
             NetEvent::SignedIn { username } => {
                 self.your_turn = false;
-                self.username = username;
+                self.username = sanitize(&username).into_owned();
             }
             NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
             NetEvent::UnknownServer { fingerprint } => {
@@ -446,9 +447,12 @@ impl StandingTracker {
                 format!("{server} does not accept the username {username}")
             }
             StopReason::NotStaff => format!("{username} is not staff on {server}"),
-            StopReason::NotOnRoster => {
-                format!("{username} is not on the roster of {server}: ask the professor")
-            }
+            // The name the server refused, which on the account routes
+            // only it knows.
+            StopReason::NotOnRoster { username } => format!(
+                "{} is not on the roster of {server}: ask the professor",
+                sanitize(&username)
+            ),
             StopReason::PasswordsOff => format!(
                 "{server} takes no passwords: connect with --server ssh://HOST \
                  and your lab account signs you in"
@@ -726,6 +730,30 @@ mod tests {
             Progress::Line(line) => line,
             other => panic!("expected a line, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn off_the_roster_names_the_account_the_server_refused_made_harmless() {
+        // Started as the shell's name; on `unix:` only the server knows the
+        // account, and its name reaches the terminal sanitised.
+        let mut t = StandingTracker::new("unix:/run/jqueue/jqueue.sock".into(), "shell".into());
+        let stopped = NetEvent::Stopped(StopReason::NotOnRoster {
+            username: "ann\u{1b}[2J".into(),
+        });
+        let Err(ScreenlessError::Stopped(line)) = t.apply(stopped) else {
+            panic!("a stop");
+        };
+        assert!(line.starts_with("ann"), "{line}");
+        assert!(
+            line.ends_with(
+                " is not on the roster of unix:/run/jqueue/jqueue.sock: ask the professor"
+            ),
+            "{line}"
+        );
+        assert!(
+            !line.contains('\u{1b}') && !line.contains("shell"),
+            "{line:?}"
+        );
     }
 
     #[test]

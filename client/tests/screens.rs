@@ -284,3 +284,34 @@ fn the_server_names_the_account_it_signed_in() {
     assert!(h.screen_contains("ann (you)"), "{}", h.screen());
     assert!(!h.screen_contains("ann-shell"), "{}", h.screen());
 }
+
+/// Off the roster: the screen and the farewell name the account the server
+/// refused (on `unix:` and `ssh://` only the server knows it), with any
+/// control characters in it made harmless.
+#[test]
+fn off_the_roster_names_the_refused_account_not_the_settings_one() {
+    let mut h = Harness::new();
+    h.welcome();
+    h.net(NetEvent::Stopped(StopReason::NotOnRoster {
+        username: "ann\u{1b}]0;owned\u{7}".into(),
+    }));
+    let farewell = h.app().farewell().expect("a farewell line");
+    assert!(
+        farewell.starts_with("ann")
+            && farewell.ends_with(
+                " is not on the roster for CS 101: Intro to Programming: ask the professor"
+            ),
+        "{farewell}"
+    );
+    assert!(
+        !farewell.contains('\u{1b}') && !farewell.contains('\u{7}'),
+        "{farewell:?}"
+    );
+    assert!(!farewell.contains("alice"), "{farewell}");
+    assert!(
+        h.screen_contains("is not on the roster for CS 101"),
+        "{}",
+        h.screen()
+    );
+    assert!(!h.screen_contains("alice"), "{}", h.screen());
+}

@@ -178,6 +178,32 @@ async fn a_server_that_wants_a_password_here_stops_without_asking() {
     );
 }
 
+/// Off the roster on the account route: the refusal names the account the
+/// server looked up, not the shell's `$USER` the client started with.
+#[tokio::test]
+async fn off_the_roster_by_account_names_the_servers_account() {
+    let socket = Socket::bind();
+    let (_commands, mut events) = start(Route::Unix(socket.path.clone()), false);
+    let mut conn = socket.accept().await;
+    conn.handshake().await;
+    assert_eq!(conn.recv().await, by_socket(false));
+    conn.send(ServerMsg::SignIn(SignInResult::NotOnRoster {
+        username: "ann".into(),
+        course: "CS 101".into(),
+    }))
+    .await;
+    assert!(matches!(
+        next_news(&mut events).await,
+        NetEvent::Welcome { .. }
+    ));
+    assert_eq!(
+        next_news(&mut events).await,
+        NetEvent::Stopped(StopReason::NotOnRoster {
+            username: "ann".into()
+        })
+    );
+}
+
 #[tokio::test]
 async fn a_missing_socket_is_unreachable_and_retried() {
     let dir = tempfile::tempdir().unwrap();

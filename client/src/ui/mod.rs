@@ -56,7 +56,7 @@ impl Widget for &App {
             Screen::Connecting => connecting::render(self, theme, body, buf),
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
             Screen::Main => main_screen::render(self, theme, body, buf),
-            Screen::Stopped(reason) => stopped::render(self, *reason, theme, body, buf),
+            Screen::Stopped(reason) => stopped::render(self, reason, theme, body, buf),
             Screen::Staff(_) => {}
             Screen::UnknownServer(fingerprint) => {
                 trust::render_unknown(self, fingerprint, theme, body, buf);

@@ -11,9 +11,9 @@ use super::{Theme, centered_lines};
 use crate::app::App;
 use crate::net::StopReason;
 
-pub(super) fn render(app: &App, reason: StopReason, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub(super) fn render(app: &App, reason: &StopReason, theme: Theme, area: Rect, buf: &mut Buffer) {
     let server = &app.settings.server;
-    if reason == StopReason::NotOnRoster {
+    if let StopReason::NotOnRoster { .. } = reason {
         centered_lines(
             vec![Line::styled(app.not_on_roster(), theme.headline())],
             area,
@@ -21,14 +21,14 @@ pub(super) fn render(app: &App, reason: StopReason, theme: Theme, area: Rect, bu
         );
         return;
     }
-    if reason == StopReason::NotStaff {
+    if *reason == StopReason::NotStaff {
         // `jqueue --staff` for a student: this one sentence, nothing else.
         let line = format!("{} is not staff on this server", app.settings.username);
         centered_lines(vec![Line::styled(line, theme.headline())], area, buf);
         return;
     }
     let (headline, body): (&str, Vec<String>) = match reason {
-        StopReason::NotStaff | StopReason::NotOnRoster => unreachable!("drawn above"),
+        StopReason::NotStaff | StopReason::NotOnRoster { .. } => unreachable!("drawn above"),
         StopReason::Incompatible { server_version } => (
             "This jqueue is the wrong version for this server",
             vec![
