@@ -190,7 +190,7 @@ fn the_tls_floor_runs_over_pinned_tls_and_says_so() {
     assert!(report["baseline_p99_us"].is_number(), "{last}");
     assert_eq!(report["baseline_timeouts"], 0, "{last}");
     assert!(
-        stdout.contains("(TLS, after jqueue)"),
+        stdout.contains("(TLS, alone)"),
         "the summary names the floor: {stdout}"
     );
 }

@@ -392,6 +392,8 @@ fn print_summary(r: &scenario::Report) {
         },
         if r.baseline_interleaved {
             "in turns with jqueue"
+        } else if r.fanout_p50_us.is_none() {
+            "alone"
         } else {
             "after jqueue"
         }
