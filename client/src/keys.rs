@@ -1,4 +1,6 @@
-//! Key bindings: one small table per screen, mapping keys to [`Action`]s.
+//! Key bindings: one small table per screen, mapping keys to [`Action`]s,
+//! and the one [`Key`] type and rule for what a key press matches, which the
+//! staff screen's table ([`crate::staff::keys`]) uses too.
 //!
 //! The same tables drive the key handling, the hint bar at the bottom of the
 //! screen and the `?` overlay, so what the screen says a key does is what it
@@ -26,7 +28,7 @@ pub enum Action {
     Close,
 }
 
-/// A key as written in a table.
+/// A key as written in a table, the students' and the staff screen's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
     Char(char),
@@ -37,12 +39,15 @@ pub enum Key {
     BackTab,
     Up,
     Down,
+    Home,
+    End,
 }
 
 impl Key {
-    /// The same rule as the professor's screen: a letter key only with no
-    /// modifier but Shift (which some terminals report for `?`), so Alt-q
-    /// does not quit; Ctrl keys with Ctrl alone, in either case.
+    /// One rule for every screen: a key counts only with no modifier but
+    /// Shift (how some terminals report `?`, `G` and Shift-Tab), so Alt-q
+    /// does not quit and Ctrl-S does not serve; Ctrl keys with Ctrl alone,
+    /// in either case.
     fn matches(self, event: &KeyEvent) -> bool {
         let plain = (event.modifiers - KeyModifiers::SHIFT).is_empty();
         match (self, event.code) {
@@ -55,10 +60,18 @@ impl Key {
             | (Key::Tab, KeyCode::Tab)
             | (Key::BackTab, KeyCode::BackTab)
             | (Key::Up, KeyCode::Up)
-            | (Key::Down, KeyCode::Down) => true,
+            | (Key::Down, KeyCode::Down)
+            | (Key::Home, KeyCode::Home)
+            | (Key::End, KeyCode::End) => plain,
             _ => false,
         }
     }
+}
+
+/// Whether `event` presses one of `keys`. Key releases (sent by some
+/// terminals) are not presses.
+pub(crate) fn pressed(keys: &[Key], event: &KeyEvent) -> bool {
+    event.kind != KeyEventKind::Release && keys.iter().any(|key| key.matches(event))
 }
 
 /// One row of a table: the keys, how the hint bar and the help overlay name
@@ -283,15 +296,11 @@ pub const WAITING: &[Binding] = &[
     CTRL_C,
 ];
 
-/// The action `event` triggers in `table`, if any. Key releases (sent by some
-/// terminals) are ignored.
+/// The action `event` triggers in `table`, if any.
 pub fn action(table: &[Binding], event: &KeyEvent) -> Option<Action> {
-    if event.kind == KeyEventKind::Release {
-        return None;
-    }
     table
         .iter()
-        .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+        .find(|binding| pressed(binding.keys, event))
         .map(|binding| binding.action)
 }
 
@@ -317,6 +326,18 @@ mod tests {
         assert_eq!(action(MAIN, &key(KeyCode::Char('x'))), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(MAIN, &ctrl_c), Some(Action::QuitNow));
+    }
+
+    #[test]
+    fn named_keys_count_only_without_alt_or_ctrl() {
+        // Alt-Enter must not send a half-typed request; Shift-Tab arrives
+        // as BackTab with Shift and still moves back.
+        let alt_enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT);
+        assert_eq!(action(ASK_FORM, &alt_enter), None);
+        let ctrl_esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::CONTROL);
+        assert_eq!(action(ASK_FORM, &ctrl_esc), None);
+        let back_tab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(action(ASK_FORM, &back_tab), Some(Action::PreviousField));
     }
 
     #[test]

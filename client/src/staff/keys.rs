@@ -6,7 +6,9 @@
 //! exist without being documented on screen. Keys that only make sense inside
 //! a dialog (y/n, Enter/Esc) belong to that dialog, not to this table.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::keys::Key;
 
 /// What a staff member asked for, before the screen decides what it means now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,18 +37,6 @@ pub enum StaffAction {
     SelectBottom,
     Help,
     Quit,
-}
-
-/// A key as the table spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Ctrl(char),
-    Enter,
-    Up,
-    Down,
-    Home,
-    End,
 }
 
 #[derive(Debug)]
@@ -206,41 +196,18 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
-impl Key {
-    fn matches(self, event: &KeyEvent) -> bool {
-        // Shift is how some terminals report `?` and `G`: the character
-        // already says which key it was.
-        let plain = (event.modifiers - KeyModifiers::SHIFT).is_empty();
-        match (self, event.code) {
-            (Key::Char(c), KeyCode::Char(got)) => plain && c == got,
-            (Key::Ctrl(c), KeyCode::Char(got)) => {
-                event.modifiers == KeyModifiers::CONTROL && c.eq_ignore_ascii_case(&got)
-            }
-            (Key::Enter, KeyCode::Enter)
-            | (Key::Up, KeyCode::Up)
-            | (Key::Down, KeyCode::Down)
-            | (Key::Home, KeyCode::Home)
-            | (Key::End, KeyCode::End) => plain,
-            _ => false,
-        }
-    }
-}
-
-/// The action bound to `event`, if any. Key releases (sent by some
-/// terminals) are not presses.
+/// The action bound to `event`, if any.
 pub fn action_for(event: &KeyEvent) -> Option<StaffAction> {
-    if event.kind == KeyEventKind::Release {
-        return None;
-    }
     BINDINGS
         .iter()
-        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .find(|b| crate::keys::pressed(b.keys, event))
         .map(|b| b.action)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)
