@@ -156,24 +156,30 @@ async fn a_follower_signs_in_by_account_as_a_follower() {
     expect_signed_in_as_ann(&mut events).await;
 }
 
-#[tokio::test]
-async fn a_server_that_wants_a_password_here_stops_without_asking() {
+/// Signs in over the socket, has the server answer `answer`, and returns
+/// why the task stopped.
+async fn stopped_by(answer: ServerMsg) -> NetEvent {
     let socket = Socket::bind();
     let (_commands, mut events) = start(Route::Unix(socket.path.clone()), false);
     let mut conn = socket.accept().await;
     conn.handshake().await;
     assert_eq!(conn.recv().await, by_socket(false));
-    conn.send(ServerMsg::Identity {
-        username: "ann".into(),
-        status: AccountStatus::Known,
-    })
-    .await;
+    conn.send(answer).await;
     assert!(matches!(
         next_news(&mut events).await,
         NetEvent::Welcome { .. }
     ));
+    next_news(&mut events).await
+}
+
+#[tokio::test]
+async fn a_server_that_wants_a_password_here_stops_without_asking() {
+    let answer = ServerMsg::Identity {
+        username: "ann".into(),
+        status: AccountStatus::Known,
+    };
     assert_eq!(
-        next_news(&mut events).await,
+        stopped_by(answer).await,
         NetEvent::Stopped(StopReason::NoAccountSignIn)
     );
 }
@@ -182,22 +188,12 @@ async fn a_server_that_wants_a_password_here_stops_without_asking() {
 /// server looked up, not the shell's `$USER` the client started with.
 #[tokio::test]
 async fn off_the_roster_by_account_names_the_servers_account() {
-    let socket = Socket::bind();
-    let (_commands, mut events) = start(Route::Unix(socket.path.clone()), false);
-    let mut conn = socket.accept().await;
-    conn.handshake().await;
-    assert_eq!(conn.recv().await, by_socket(false));
-    conn.send(ServerMsg::SignIn(SignInResult::NotOnRoster {
+    let answer = ServerMsg::SignIn(SignInResult::NotOnRoster {
         username: "ann".into(),
         course: "CS 101".into(),
-    }))
-    .await;
-    assert!(matches!(
-        next_news(&mut events).await,
-        NetEvent::Welcome { .. }
-    ));
+    });
     assert_eq!(
-        next_news(&mut events).await,
+        stopped_by(answer).await,
         NetEvent::Stopped(StopReason::NotOnRoster {
             username: "ann".into()
         })

@@ -23,6 +23,23 @@ const REQUIRED_KEYS: &[&str] = &[
     "resume_total_ms",
 ];
 
+/// What a run of `jqueue-load` printed: its report (the JSON last line) and
+/// its whole stdout. Panics, with both streams, if it failed or printed no
+/// report.
+fn report_of(what: &str, output: &std::process::Output) -> (serde_json::Value, String) {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let last = stdout.lines().last().expect("some output");
+    let report = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!("{what}: last line is not JSON ({e}): {last}\n--- stderr\n{stderr}")
+    });
+    (report, stdout)
+}
+
 #[test]
 fn load_generator_runs_at_small_n_and_prints_json() {
     let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
@@ -38,15 +55,8 @@ fn load_generator_runs_at_small_n_and_prints_json() {
         .arg(&server)
         .output()
         .expect("running jqueue-load");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "jqueue-load failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
-    let last = stdout.lines().last().expect("some output");
-    let report: serde_json::Value = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}\n--- stderr\n{stderr}"));
+    let (report, stdout) = report_of("jqueue-load", &output);
+    let last = stdout.lines().last().unwrap_or_default();
     let report = report.as_object().expect("a JSON object");
     for key in REQUIRED_KEYS {
         assert!(report.contains_key(*key), "missing {key} in {last}");
@@ -129,16 +139,8 @@ fn every_flood_runs_at_small_n_and_prints_json() {
         .collect();
     for (kind, child) in runs {
         let output = child.wait_with_output().expect("waiting for jqueue-load");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "jqueue-load --flood {kind} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-        );
-        let last = stdout.lines().last().expect("some output");
-        let report: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| {
-            panic!("{kind}: last line is not JSON ({e}): {last}\n--- stderr\n{stderr}")
-        });
+        let (report, stdout) = report_of(&format!("jqueue-load --flood {kind}"), &output);
+        let last = stdout.lines().last().unwrap_or_default();
         for key in FLOOD_KEYS {
             assert!(
                 report.get(*key).is_some(),
@@ -177,15 +179,8 @@ fn the_tls_floor_runs_over_pinned_tls_and_says_so() {
         .args(["--json", "--time-limit-secs", "120"])
         .output()
         .expect("running jqueue-load");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "jqueue-load --floor tls failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
-    let last = stdout.lines().last().expect("some output");
-    let report: serde_json::Value = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}\n--- stderr\n{stderr}"));
+    let (report, stdout) = report_of("jqueue-load --floor tls", &output);
+    let last = stdout.lines().last().unwrap_or_default();
     assert_eq!(report["floor"], "tls", "{last}");
     assert!(report["baseline_p99_us"].is_number(), "{last}");
     assert_eq!(report["baseline_timeouts"], 0, "{last}");
