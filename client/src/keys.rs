@@ -119,6 +119,30 @@ const CTRL_C: Binding = bind(
     "Quit at once (you still keep your place in line)",
 );
 
+const CANCEL: Binding = bind(
+    &[Key::Char('c')],
+    "c",
+    Action::CancelRequest,
+    "cancel",
+    "Cancel your request and leave the queue",
+);
+
+const QUIT: Binding = bind(
+    &[Key::Char('q')],
+    "q",
+    Action::Quit,
+    "quit",
+    "Quit jqueue: you keep your place in line",
+);
+
+const TOGGLE_HELP: Binding = bind(
+    &[Key::Char('?')],
+    "?",
+    Action::ToggleHelp,
+    "help",
+    "Show or hide this help",
+);
+
 pub const MAIN: &[Binding] = &[
     bind(
         &[Key::Char('h'), Key::Enter],
@@ -127,27 +151,9 @@ pub const MAIN: &[Binding] = &[
         "ask for help",
         "Ask for help: join the queue (h or Enter)",
     ),
-    bind(
-        &[Key::Char('c')],
-        "c",
-        Action::CancelRequest,
-        "cancel",
-        "Cancel your request and leave the queue",
-    ),
-    bind(
-        &[Key::Char('q')],
-        "q",
-        Action::Quit,
-        "quit",
-        "Quit jqueue: you keep your place in line",
-    ),
-    bind(
-        &[Key::Char('?')],
-        "?",
-        Action::ToggleHelp,
-        "help",
-        "Show or hide this help",
-    ),
+    CANCEL,
+    QUIT,
+    TOGGLE_HELP,
     CTRL_C,
 ];
 
@@ -160,27 +166,9 @@ pub const AWAY: &[Binding] = &[
         "I'm back",
         "I'm back, after staff could not find you",
     ),
-    bind(
-        &[Key::Char('c')],
-        "c",
-        Action::CancelRequest,
-        "cancel",
-        "Cancel your request and leave the queue",
-    ),
-    bind(
-        &[Key::Char('q')],
-        "q",
-        Action::Quit,
-        "quit",
-        "Quit jqueue: you keep your place in line",
-    ),
-    bind(
-        &[Key::Char('?')],
-        "?",
-        Action::ToggleHelp,
-        "help",
-        "Show or hide this help",
-    ),
+    CANCEL,
+    QUIT,
+    TOGGLE_HELP,
     CTRL_C,
 ];
 

@@ -215,7 +215,7 @@ fn main() -> Result<()> {
         interleave: !args.baseline_after && nofile >= 2 * needed,
         server,
         server_pid: args.server_pid,
-        fingerprint: args.fingerprint,
+        fingerprint: args.fingerprint.clone(),
         tls_resumption: !args.no_tls_resumption,
         server_bin,
         setup_rounds: args.setup_rounds,
@@ -225,21 +225,33 @@ fn main() -> Result<()> {
         harness_threads: args.harness_threads,
         work_dir,
     };
+    let report = run_harness(&args, scenario::run(&cfg))?;
+    print_summary(&report);
+    print_json(&args, &report)
+}
+
+/// Runs `run` on the harness's runtime (`--harness-threads`), within
+/// `--time-limit-secs`.
+fn run_harness<R>(args: &Args, run: impl Future<Output = Result<R>>) -> Result<R> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.harness_threads.max(1))
         .enable_all()
         .build()?;
     let limit = Duration::from_secs(args.time_limit_secs);
     let report = runtime.block_on(async {
-        tokio::time::timeout(limit, scenario::run(&cfg))
+        tokio::time::timeout(limit, run)
             .await
             .with_context(|| format!("the run took longer than {limit:?}"))?
     })?;
     // Child processes are killed on drop; don't wait for stray tasks.
     runtime.shutdown_timeout(Duration::from_secs(1));
-    print_summary(&report);
+    Ok(report)
+}
+
+/// With `--json`, `report` as one JSON object on the last line of stdout.
+fn print_json(args: &Args, report: &impl serde::Serialize) -> Result<()> {
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(report)?);
     }
     Ok(())
 }
@@ -268,22 +280,9 @@ fn run_flood(args: &Args, kind: flood::Kind, nofile: u64, server_bin: PathBuf) -
         server_bin,
         work_dir,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.harness_threads.max(1))
-        .enable_all()
-        .build()?;
-    let limit = Duration::from_secs(args.time_limit_secs);
-    let report = runtime.block_on(async {
-        tokio::time::timeout(limit, flood::run(&cfg))
-            .await
-            .with_context(|| format!("the run took longer than {limit:?}"))?
-    })?;
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    let report = run_harness(args, flood::run(&cfg))?;
     print_flood_summary(&report);
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    }
-    Ok(())
+    print_json(args, &report)
 }
 
 fn print_flood_summary(r: &flood::Report) {
