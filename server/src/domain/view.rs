@@ -6,12 +6,10 @@
 //! builds each student's view from it in O([`MAX_VIEW_ROWS`]), so a change
 //! costs O(students × rows) in all, never O(students²). Pure: time is passed in.
 
-use std::sync::Arc;
-
 use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
 use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, Place, QueueView, ViewRow};
 
-use crate::domain::queue::{Queue, UnixMillis};
+use crate::domain::queue::{Queue, StudentKey, UnixMillis};
 
 #[derive(Debug, Default)]
 pub struct QueueSnapshot {
@@ -20,9 +18,10 @@ pub struct QueueSnapshot {
     version: u64,
     open: bool,
     length: u32,
-    /// Each waiting student's 1-based position and join time. Every student
-    /// is looked up here on every change, hence foldhash, not SipHash.
-    positions: foldhash::HashMap<Arc<str>, (u32, UnixMillis, Option<UnixMillis>, Place)>,
+    /// Each waiting student's 1-based position and join time, by key (see
+    /// [`StudentKey`]: built from the entries alone, no names read). Every
+    /// student is looked up here on every change, hence foldhash, not SipHash.
+    positions: foldhash::HashMap<StudentKey, (u32, UnixMillis, Option<UnixMillis>, Place)>,
     /// The first rows (names hidden unless names are shown, join instants on
     /// the server's clock), encoded once for every student's frame. Rows carry
     /// instants, not ages, so they stay true however long the snapshot lives.
@@ -41,10 +40,7 @@ impl QueueSnapshot {
             .zip(1..)
             .map(|(e, position)| {
                 let place = queue.place_of(e);
-                (
-                    e.username.clone(),
-                    (position, e.joined_at, e.away_until, place),
-                )
+                (e.key, (position, e.joined_at, e.away_until, place))
             })
             .collect();
         let rows: Vec<ViewRow> = queue
@@ -77,22 +73,23 @@ impl QueueSnapshot {
         self.version
     }
 
-    /// `username`'s view at `now`, as a complete frame: only their own entry
+    /// The view at `now` of the student whose key is `student`, as a
+    /// complete frame: only their own entry
     /// and the clock are encoded here; the shared rows were encoded once for
     /// everyone.
-    pub fn frame_for(&self, username: &str, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
-        encode_view_frame(self.head_for(username, now), &self.encoded_rows)
+    pub fn frame_for(&self, student: StudentKey, now: UnixMillis) -> Result<Vec<u8>, FrameError> {
+        encode_view_frame(self.head_for(student, now), &self.encoded_rows)
     }
 
-    /// Everything of `username`'s view but the rows.
-    fn head_for(&self, username: &str, now: UnixMillis) -> QueueView {
+    /// Everything of `student`'s view but the rows.
+    fn head_for(&self, student: StudentKey, now: UnixMillis) -> QueueView {
         let estimate = |position: u32| {
             self.wait_per_place_ms
                 .map(|t| secs(t * i64::from(position)))
         };
         let you = self
             .positions
-            .get(username)
+            .get(&student)
             .map(|&(position, joined_at, away_until, place)| OwnEntry {
                 position,
                 joined_at_ms: joined_at,
@@ -125,7 +122,7 @@ mod tests {
     impl QueueSnapshot {
         /// `username`'s view at `now`, as the student would decode it.
         fn view_for(&self, username: &str, now: UnixMillis) -> QueueView {
-            let frame = self.frame_for(username, now).unwrap();
+            let frame = self.frame_for(StudentKey::of(username), now).unwrap();
             match decode_frame(&frame).unwrap() {
                 ServerMsg::View(view) => view,
                 other => panic!("not a view: {other:?}"),

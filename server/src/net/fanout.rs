@@ -43,6 +43,7 @@ use tokio::task::JoinSet;
 
 use crate::actor::{Notice, NoticeSink};
 use crate::clock::Clock;
+use crate::domain::queue::StudentKey;
 use crate::domain::view::QueueSnapshot;
 use crate::net::peer::Socket;
 
@@ -240,7 +241,7 @@ impl Outbox {
     /// earlier bytes wait, so a stalled connection holds one batch at most.
     pub(crate) fn drain(
         &self,
-        student: Option<(&str, &watch::Receiver<Arc<QueueSnapshot>>)>,
+        student: Option<(StudentKey, &watch::Receiver<Arc<QueueSnapshot>>)>,
     ) -> Result<Drained, FrameError> {
         let mut pending = self.lock();
         if let Some(e) = pending.failed.take() {
@@ -249,10 +250,10 @@ impl Outbox {
         write_unsent(&self.socket, &mut pending)?;
         if pending.unsent.is_empty() && !pending.closing {
             Self::queue_notices(&mut pending)?;
-            if let Some((username, snapshots)) = student {
+            if let Some((student, snapshots)) = student {
                 // Cloned, not borrowed: the actor must not wait on this lock to publish.
                 let latest = snapshots.borrow().clone();
-                Self::queue_owed_view(&mut pending, username, &latest, self.clock.now_ms())?;
+                Self::queue_owed_view(&mut pending, student, &latest, self.clock.now_ms())?;
             }
             write_unsent(&self.socket, &mut pending)?;
         }
@@ -266,7 +267,7 @@ impl Outbox {
     /// Queues the latest view if one is owed and may go out now.
     fn queue_owed_view(
         pending: &mut Pending,
-        username: &str,
+        student: StudentKey,
         latest: &QueueSnapshot,
         now: i64,
     ) -> Result<(), FrameError> {
@@ -278,7 +279,7 @@ impl Outbox {
         // notice or an answer waits for is yet to be published, and the
         // fan-out will offer it.
         if latest.version() >= pending.next_version {
-            let frame = latest.frame_for(username, now)?;
+            let frame = latest.frame_for(student, now)?;
             pending.next_version = latest.version() + 1;
             pending.seal(&frame);
         }
@@ -317,7 +318,7 @@ impl Outbox {
     /// The fan-out's side: writes `username`'s view of `snapshot` straight
     /// onto the socket if nothing else is waiting to go out first; otherwise
     /// leaves the handler to send the latest view once the way is clear.
-    fn offer_view(&self, username: &str, snapshot: &QueueSnapshot, now: i64) {
+    fn offer_view(&self, username: &str, key: StudentKey, snapshot: &QueueSnapshot, now: i64) {
         let mut pending = self.lock();
         if pending.closing || pending.failed.is_some() || snapshot.version() < pending.next_version
         {
@@ -334,7 +335,7 @@ impl Outbox {
             }
             return;
         }
-        let frame = match snapshot.frame_for(username, now) {
+        let frame = match snapshot.frame_for(key, now) {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::error!("could not encode {username}'s view: {e}");
@@ -468,7 +469,9 @@ pub(crate) struct Fanout {
 
 #[derive(Debug, Clone)]
 struct Subscriber {
+    /// For the log only: views are looked up by `key`.
     username: Arc<str>,
+    key: StudentKey,
     outbox: Arc<Outbox>,
 }
 
@@ -493,9 +496,21 @@ impl Fanout {
     }
 
     /// From now on, `conn`'s outbox gets every new view.
-    pub(crate) fn subscribe(&self, conn: u64, username: Arc<str>, outbox: Arc<Outbox>) {
-        self.shard(conn)
-            .insert(conn, Subscriber { username, outbox });
+    pub(crate) fn subscribe(
+        &self,
+        conn: u64,
+        username: Arc<str>,
+        key: StudentKey,
+        outbox: Arc<Outbox>,
+    ) {
+        self.shard(conn).insert(
+            conn,
+            Subscriber {
+                username,
+                key,
+                outbox,
+            },
+        );
     }
 
     pub(crate) fn unsubscribe(&self, conn: u64) {
@@ -533,8 +548,13 @@ impl Fanout {
                     .cloned(),
             );
             let now = self.clock.now_ms();
-            for Subscriber { username, outbox } in students.drain(..) {
-                outbox.offer_view(&username, &snapshot, now);
+            for Subscriber {
+                username,
+                key,
+                outbox,
+            } in students.drain(..)
+            {
+                outbox.offer_view(&username, key, &snapshot, now);
                 // Let the worker's other tasks (the actor, a sign-in) in
                 // now and then during a long walk.
                 tokio::task::consume_budget().await;
@@ -631,7 +651,7 @@ mod tests {
     #[tokio::test]
     async fn a_view_goes_straight_onto_the_socket_without_waking_the_handler() {
         let (outbox, mut student) = connection().await;
-        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         assert_eq!(view_length(&next(&mut student).await), 2);
         assert!(!is_woken(&outbox));
     }
@@ -640,7 +660,7 @@ mod tests {
     async fn a_view_older_than_one_sent_never_goes_out() {
         let (outbox, mut student) = connection().await;
         for version in [3, 2, 3, 4] {
-            outbox.offer_view("ann", &snapshot(version), 0);
+            outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(version), 0);
         }
         assert_eq!(view_length(&next(&mut student).await), 3);
         assert_eq!(view_length(&next(&mut student).await), 4);
@@ -651,10 +671,12 @@ mod tests {
         let (outbox, mut student) = connection().await;
         let (_publish, snapshots) = watch::channel(snapshot(2));
         assert!(outbox.deliver(being_helped(), 0));
-        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         assert!(is_woken(&outbox), "the handler sends both");
         assert_eq!(
-            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
             Drained::Done
         );
         assert_eq!(
@@ -674,10 +696,12 @@ mod tests {
         let (outbox, mut student) = connection().await;
         let (publish, snapshots) = watch::channel(snapshot(2));
         assert!(outbox.deliver(being_helped(), 3));
-        outbox.drain(Some(("ann", &snapshots))).unwrap();
-        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         publish.send_replace(snapshot(3));
-        outbox.offer_view("ann", &snapshot(3), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(3), 0);
         assert_eq!(
             next(&mut student).await,
             ServerMsg::BeingHelped {
@@ -693,20 +717,24 @@ mod tests {
         let (outbox, mut student) = connection().await;
         let (publish, snapshots) = watch::channel(snapshot(1));
         outbox.hold_views();
-        outbox.offer_view("ann", &snapshot(1), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(1), 0);
         // Woken early, the handler sends nothing until it has the answer.
         assert_eq!(
-            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
             Drained::Done
         );
         // The answer comes before the snapshot showing its effect (2) is out:
         // the older one, still owed, must not follow the answer.
         let answer = ServerMsg::Request(RequestResult::Joined { position: 2 });
         outbox.queue_answer(&frame(&answer), 2);
-        outbox.drain(Some(("ann", &snapshots))).unwrap();
-        outbox.offer_view("ann", &snapshot(1), 0);
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(1), 0);
         publish.send_replace(snapshot(2));
-        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         assert_eq!(next(&mut student).await, answer);
         assert_eq!(view_length(&next(&mut student).await), 2);
     }
@@ -731,14 +759,16 @@ mod tests {
         let stuck = outbox.lock().unsent.len();
         for version in 2..=50 {
             publish.send_replace(snapshot(version));
-            outbox.offer_view("ann", &snapshot(version), 0);
+            outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(version), 0);
         }
         let taken = (0..20)
             .filter(|_| outbox.deliver(Notice::Announcement("hi".into()), 0))
             .count();
         assert_eq!(taken, MAX_NOTICES);
         assert_eq!(
-            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
             Drained::Blocked
         );
         assert_eq!(
@@ -757,7 +787,10 @@ mod tests {
             received
         });
         loop {
-            match outbox.drain(Some(("ann", &snapshots))).unwrap() {
+            match outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap()
+            {
                 Drained::Blocked => outbox.writable().await.unwrap(),
                 Drained::Done => break,
                 Drained::Closed => unreachable!(),
@@ -787,14 +820,18 @@ mod tests {
         assert!(!outbox.deliver(Notice::Removed { at: 0 }, 0), "full");
         assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0));
         assert_eq!(
-            outbox.drain(Some(("ann", &snapshots))).unwrap(),
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
             Drained::Closed
         );
         // After the kick, nothing: no notice, no view, no frame.
         assert!(!outbox.deliver(being_helped(), 0));
-        outbox.offer_view("ann", &snapshot(2), 0);
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         outbox.queue(&frame(&ServerMsg::Ping { nonce: 1 }));
-        outbox.drain(Some(("ann", &snapshots))).unwrap();
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
         drop(outbox);
         let mut received = Vec::new();
         while let Some(msg) = student.read_frame::<ServerMsg>().await.unwrap() {

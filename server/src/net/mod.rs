@@ -41,6 +41,7 @@ use crate::actor::{
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
+use crate::domain::queue::StudentKey;
 use crate::domain::rate::PeerLines;
 use crate::domain::view::QueueSnapshot;
 use crate::net::admission::{Admission, AdmissionGuard};
@@ -273,8 +274,9 @@ struct Handler {
     /// Decrypts through the session the outbox holds.
     reader: FrameReader<TlsReader>,
     outbox: Arc<Outbox>,
-    /// Who is signed in on this connection, once someone is.
-    student: Option<Arc<str>>,
+    /// Who is signed in on this connection, once someone is: views are
+    /// theirs.
+    student: Option<StudentKey>,
     /// Where the connection comes from (see [`Handler::room`]), once known.
     room: Option<(bool, String)>,
     /// The staff views, once a staff member opened the staff screen here.
@@ -385,10 +387,7 @@ impl Handler {
     /// view, waiting for the socket up to the write timeout. `Closed` once
     /// the last frame has gone out.
     async fn flush(&self) -> HandlerResult<()> {
-        let student = self
-            .student
-            .as_deref()
-            .map(|name| (name, &self.shared.snapshots));
+        let student = self.student.map(|key| (key, &self.shared.snapshots));
         let deadline = Instant::now() + self.shared.config.write_timeout;
         loop {
             match self.outbox.drain(student)? {
@@ -927,10 +926,11 @@ impl Handler {
         token: Option<SessionToken>,
         follower: bool,
     ) -> HandlerResult<()> {
-        self.student = Some(username.clone());
+        let key = StudentKey::of(username);
+        self.student = Some(key);
         self.shared
             .fanout
-            .subscribe(self.conn, username.clone(), self.outbox.clone());
+            .subscribe(self.conn, username.clone(), key, self.outbox.clone());
         // Send the current view straight away; from now on the fan-out sends
         // each new one.
         self.outbox.owe_view();

@@ -577,14 +577,16 @@ impl Store {
             )?
             .query_map([session], |row| {
                 Ok(Entry {
-                    username: Arc::from(row.get::<_, String>(0)?),
-                    description: Arc::from(row.get::<_, String>(1)?),
-                    location: Arc::from(row.get::<_, String>(2)?),
-                    joined_at: row.get(3)?,
                     away_until: row.get(4)?,
                     front_since: row.get(5)?,
                     slot: row.get::<_, i64>(6)? as u64,
                     draw: row.get::<_, i64>(7)? as u64,
+                    ..Entry::new(
+                        Arc::from(row.get::<_, String>(0)?),
+                        Arc::from(row.get::<_, String>(1)?),
+                        Arc::from(row.get::<_, String>(2)?),
+                        row.get(3)?,
+                    )
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
