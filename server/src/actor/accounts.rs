@@ -237,17 +237,8 @@ impl Actor {
         success: bool,
     ) -> Result<Option<SessionToken>, Unavailable> {
         if !success {
-            let wait = self.logins.record_failure(&username, peer.ip());
-            // Like every line a peer causes, a few a minute per address:
-            // a guesser's storm must fill neither the log nor the staff's
-            // activity pane (one line per guess did both).
-            if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
-                tracing::info!(%username, %peer, ?wait, held_back, "failed sign-in");
-                self.record(ActivityKind::SignInFailed {
-                    username,
-                    origin: by_password(peer),
-                });
-            }
+            let origin = by_password(peer);
+            self.failed_sign_in(username, peer, origin, "failed sign-in");
             return Ok(None);
         }
         self.logins.succeeded(&username, peer.ip());
@@ -289,16 +280,22 @@ impl Actor {
             return Ok(RegisterGate::Proceed);
         }
         if reset_code.is_some() {
-            let wait = self.logins.record_failure(&username, peer.ip());
-            if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
-                tracing::info!(%username, %peer, ?wait, held_back, "wrong reset code");
-            }
-            self.record(ActivityKind::SignInFailed {
-                username,
-                origin: format!("reset code from {}", peer.ip()),
-            });
+            let origin = format!("reset code from {}", peer.ip());
+            self.failed_sign_in(username, peer, origin, "wrong reset code");
         }
         Ok(RegisterGate::CodeRequired)
+    }
+
+    /// A wrong password or reset code: counted towards the back-off, and
+    /// told in the log and on the staff's activity pane only a few times a
+    /// minute per address, like every line a peer causes, so a guesser's
+    /// storm fills neither (one line per guess did both).
+    fn failed_sign_in(&mut self, username: String, peer: SocketAddr, origin: String, what: &str) {
+        let wait = self.logins.record_failure(&username, peer.ip());
+        if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+            tracing::info!(%username, %peer, ?wait, held_back, "{what}");
+            self.record(ActivityKind::SignInFailed { username, origin });
+        }
     }
 
     pub(super) fn register(

@@ -176,7 +176,7 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Sends a command and waits for its answer; fails only if the actor has
+    /// Sends a call and waits for its answer; fails only if the actor has
     /// stopped.
     async fn ask<T>(
         &self,
@@ -398,7 +398,7 @@ impl ServerHandle {
         self.ask(|reply| Call::IsStaff { username, reply }).await
     }
 
-    /// The staff view as of now: every command sent before this one shows.
+    /// The staff view as of now: every call sent before this one shows.
     /// (The watch from [`Self::staff_views`] may still be publishing.)
     pub async fn staff_view(&self) -> Result<StaffView, ShuttingDown> {
         self.ask(|reply| Call::StaffView { reply }).await

@@ -145,7 +145,7 @@ pub(crate) enum Call {
 
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Commands carry password hashes and tokens: name the variant only.
+        // Calls carry password hashes and tokens: name the variant only.
         f.write_str("Call")
     }
 }
@@ -184,6 +184,9 @@ pub(crate) struct Actor {
     staff_changed: bool,
     /// The queue's length over the session, for the statistics view.
     queue_history: QueueLengthHistory,
+    /// The statistics view's last answer, shared by every staff screen
+    /// showing it until the next staff view (see [`Actor::statistics`]).
+    statistics: Option<statistics::Answered>,
 }
 
 /// Parts of a started server that connection handlers share.
@@ -249,6 +252,17 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Housekeeping at start that must not stop it: expired tokens go, and what
+/// the last run left unsynced reaches the disk.
+fn tidy_at_start(store: &mut Store, now: UnixMillis) {
+    if let Err(e) = store.purge_expired_tokens(now) {
+        tracing::warn!("could not purge expired tokens: {e}");
+    }
+    if let Err(e) = store.sync() {
+        tracing::warn!("{e}");
+    }
+}
+
 impl Actor {
     /// Opens the store and restores the session; spawns the actor task.
     pub(crate) fn spawn(config: Arc<ServerConfig>) -> Result<Channels, StartError> {
@@ -269,12 +283,7 @@ impl Actor {
             .recent_activity(&config.session, MAX_ACTIVITY)
             .map_err(database_error)?
             .into();
-        if let Err(e) = store.purge_expired_tokens(now) {
-            tracing::warn!("could not purge expired tokens: {e}");
-        }
-        if let Err(e) = store.sync() {
-            tracing::warn!("{e}");
-        }
+        tidy_at_start(&mut store, now);
         let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
         let helped_log =
             HelpedLog::open(log_path.clone(), &state.helped).map_err(|e| StartError::Io {
@@ -348,6 +357,7 @@ impl Actor {
             queue_changed: false,
             staff_changed: true,
             queue_history,
+            statistics: None,
         };
         actor.publish();
         tokio::spawn(actor.run(receiver));
@@ -399,7 +409,7 @@ impl Actor {
     }
 
     /// When the code staff screens show stops being current, on tokio's
-    /// clock. Counted from the code last pushed, not from now: a command
+    /// clock. Counted from the code last pushed, not from now: a call
     /// that lands between the change and this wake-up (and pushes nothing)
     /// must not make the actor skip a push.
     fn next_code_change(&self) -> Option<Instant> {
@@ -457,6 +467,8 @@ impl Actor {
             }
         }
         if self.staff_changed {
+            // Whatever changed what staff see may change the figures too.
+            self.statistics = None;
             let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
             if let Some(code) = &self.presence_code {
                 self.code_shown_until = code.changes_at(view.now);

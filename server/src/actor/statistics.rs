@@ -10,6 +10,7 @@
 //! asked for by the screen that shows them.
 
 use jqueue_shared::staff::StaffOutcome;
+use jqueue_shared::statistics::SessionStatistics;
 
 use super::{Actor, blocking};
 use crate::domain::queue::{Queue, UnixMillis};
@@ -31,6 +32,17 @@ pub(super) fn seed_history(
     Ok(history)
 }
 
+/// How long an answer serves while nothing changes: the chart runs up to
+/// the moment it was made.
+const ANSWER_KEPT_MS: UnixMillis = 60_000;
+
+/// The figures last worked out, and when.
+#[derive(Debug)]
+pub(super) struct Answered {
+    at: UnixMillis,
+    statistics: SessionStatistics,
+}
+
 impl Actor {
     /// Notes the queue's length now (once per burst that changed it).
     pub(super) fn note_queue_length(&mut self) {
@@ -38,12 +50,17 @@ impl Actor {
         self.queue_history.record(self.now_ms(), length);
     }
 
-    /// The session's figures. Reads the session's help records: one query,
-    /// a few hundred rows on the busiest day, and only when a screen asks.
+    /// The session's figures, as of the last staff view published. Working
+    /// them out reads the session's help records (one query, a few hundred
+    /// rows on the busiest day), and every screen showing the view asks
+    /// again after each change: so the answer is worked out once and shared
+    /// until the next staff view (which [`Actor::publish`] marks by dropping
+    /// it), or for a minute while nothing changes.
     pub(super) fn statistics(&mut self) -> StaffOutcome {
-        // Changes not yet published (earlier in this burst) count too.
-        if self.queue_changed {
-            self.note_queue_length();
+        let now = self.now_ms();
+        let fresh = |answered: &Answered| now - answered.at < ANSWER_KEPT_MS;
+        if let Some(answered) = self.statistics.as_ref().filter(|a| fresh(a)) {
+            return StaffOutcome::Statistics(Box::new(answered.statistics.clone()));
         }
         let session = &self.config.session;
         let records = match blocking(|| self.store.help_records(Some(session), None)) {
@@ -54,13 +71,12 @@ impl Actor {
                 };
             }
         };
-        let now = self.now_ms();
-        StaffOutcome::Statistics(Box::new(session_statistics(
-            session,
-            &self.queue_history,
-            &records,
-            now,
-        )))
+        let statistics = session_statistics(session, &self.queue_history, &records, now);
+        self.statistics = Some(Answered {
+            at: now,
+            statistics: statistics.clone(),
+        });
+        StaffOutcome::Statistics(Box::new(statistics))
     }
 }
 
@@ -229,17 +245,28 @@ mod tests {
         assert_eq!(seeded.staff, live.staff);
     }
 
-    #[tokio::test]
-    async fn an_account_that_is_not_staff_is_refused() {
+    /// Every screen showing the figures asks again after each change, so
+    /// one answer serves them all until the next staff view, or a minute
+    /// while nothing changes; never an answer older than a change.
+    #[tokio::test(start_paused = true)]
+    async fn one_answer_serves_every_screen_until_something_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let server =
-            crate::Server::start(ServerConfig::new(dir.path().to_path_buf(), "s".into())).unwrap();
-        let outcome = server.handle().staff("eve", StaffRequest::Statistics).await;
-        assert_eq!(
-            outcome,
-            StaffOutcome::NotStaff {
-                username: "eve".into()
-            }
-        );
+        let start = Instant::now();
+        let server = crate::Server::start(config(dir.path(), Clock::tokio_from(START))).unwrap();
+        let handle = server.handle();
+        join(&handle, "amy").await;
+        let first = statistics(&handle).await;
+        at_minute(start, 0).await;
+        tokio::time::advance(Duration::from_secs(30)).await;
+        // Half a minute on, nothing changed: the same answer, as of then.
+        assert_eq!(statistics(&handle).await, first);
+        // A change publishes a staff view: the next answer shows it.
+        join(&handle, "bea").await;
+        let after_join = statistics(&handle).await;
+        assert_eq!(after_join.now, START + 30_000);
+        assert_eq!(changes(&after_join), [(0, 1), (0, 2)]);
+        // A minute with no change: worked out again, up to the new now.
+        at_minute(start, 2).await;
+        assert_eq!(statistics(&handle).await.now, START + 2 * MIN);
     }
 }

@@ -193,12 +193,9 @@ impl QueueLengthHistory {
     }
 
     /// How many steps are kept (never more than [`HISTORY_CAPACITY`]).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.steps.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
     }
 
     /// The history from its first step until `now`, as at most
@@ -426,12 +423,15 @@ mod tests {
             .iter()
             .map(|b| (b.label(), b.helps))
             .collect();
-        let expected = [("<5", 1), ("5–10", 1), ("10–20", 0), ("20–30", 1)];
-        let expected: Vec<(String, u32)> = expected
-            .iter()
-            .map(|(l, n)| ((*l).to_owned(), *n))
-            .chain([("30–60".into(), 0), ("60+".into(), 1)])
-            .collect();
+        let expected = [
+            ("<5", 1),
+            ("5–10", 1),
+            ("10–20", 0),
+            ("20–30", 1),
+            ("30–60", 0),
+            ("60+", 1),
+        ]
+        .map(|(label, helps)| (label.to_owned(), helps));
         assert_eq!(counts, expected);
     }
 
