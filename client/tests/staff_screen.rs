@@ -19,7 +19,7 @@ use jqueue_shared::statistics::{
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use staff_kit::{Harness, NOW, plain_settings, screen_text, settings};
 
@@ -989,8 +989,16 @@ fn t_asks_for_the_statistics_and_t_or_esc_goes_back() {
         "",
         "figures are drawn, not put in the status line"
     );
-    // Other keys do nothing here: `s` does not serve from a chart.
+    // Other keys do nothing here: `s` does not serve from a chart, and
+    // Alt-t or Ctrl-Esc are not `t` or Esc (the one rule for keys).
     assert_eq!(h.press('s'), []);
+    for chord in [
+        KeyEvent::new(KeyCode::Char('t'), KeyModifiers::ALT),
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::CONTROL),
+    ] {
+        assert_eq!(h.event(StaffEvent::Key(chord)), []);
+        assert!(matches!(h.screen.mode(), Mode::Statistics), "{chord:?}");
+    }
     assert_eq!(h.key(KeyCode::Esc), []);
     assert!(matches!(h.screen.mode(), Mode::Normal));
     // Opening again asks again (the figures may be old); `t` closes.

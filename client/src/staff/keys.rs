@@ -196,6 +196,10 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// The keys that leave the statistics view for the queue (`t/Esc` on the
+/// hint bar and in the help).
+pub const STATISTICS_BACK: &[Key] = &[Key::Char('t'), Key::Esc];
+
 /// The action bound to `event`, if any.
 pub fn action_for(event: &KeyEvent) -> Option<StaffAction> {
     BINDINGS

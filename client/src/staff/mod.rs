@@ -494,13 +494,14 @@ impl StaffScreen {
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::Announce(input) => self.on_announce_key(input, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
-            Mode::Statistics => match key.code {
-                KeyCode::Char('t' | 'q') | KeyCode::Esc => Vec::new(),
-                _ => {
+            Mode::Statistics => {
+                // Back to the queue with the keys the hint bar names, under
+                // the one rule for what a key press is.
+                if !crate::keys::pressed(keys::STATISTICS_BACK, key) {
                     self.mode = Mode::Statistics;
-                    Vec::new()
                 }
-            },
+                Vec::new()
+            }
         }
     }
 
