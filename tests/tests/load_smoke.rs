@@ -164,6 +164,16 @@ fn every_flood_runs_at_small_n_and_prints_json() {
             report["flood_opened"].as_u64() > Some(0),
             "{kind}: the flood opened nothing: {last}"
         );
+        // And each kind did its own harm: held connections, answered
+        // guesses, sent garbage.
+        let did_its_harm = match kind {
+            "half-open" | "greeted" => report["flood_held"].as_u64() > Some(0),
+            "logins" => report["flood_answers"]
+                .as_object()
+                .is_some_and(|answers| !answers.is_empty()),
+            _ => report["flood_frames"].as_u64() > Some(0),
+        };
+        assert!(did_its_harm, "{kind}: {last}");
     }
 }
 
