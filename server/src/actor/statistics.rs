@@ -14,7 +14,7 @@ use jqueue_shared::statistics::SessionStatistics;
 
 use super::{Actor, blocking};
 use crate::domain::queue::{Queue, UnixMillis};
-use crate::domain::statistics::{QueueLengthHistory, session_statistics};
+use crate::domain::statistics::{QueueLengthHistory, count, session_statistics};
 use crate::store::{Store, StoreError};
 
 /// The history a (re)starting server begins with: what the store knows of
@@ -28,7 +28,7 @@ pub(super) fn seed_history(
     let records = store.help_records(Some(session), None)?;
     let waiting = queue.entries().map(|e| (&*e.username, e.joined_at));
     let mut history = QueueLengthHistory::seeded(&records, waiting, now);
-    history.record(now, u32::try_from(queue.len()).unwrap_or(u32::MAX));
+    history.record(now, count(queue.len()));
     Ok(history)
 }
 
@@ -46,7 +46,7 @@ pub(super) struct Answered {
 impl Actor {
     /// Notes the queue's length now (once per burst that changed it).
     pub(super) fn note_queue_length(&mut self) {
-        let length = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
+        let length = count(self.queue.len());
         self.queue_history.record(self.now_ms(), length);
     }
 

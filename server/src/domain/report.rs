@@ -31,8 +31,19 @@ pub struct HelpRecord {
 impl HelpRecord {
     /// Seconds from joining to being served (or removed).
     pub fn wait_secs(&self) -> Option<i64> {
-        let end = self.served.or(self.finished)?;
+        let end = self.left_line_at()?;
         Some((end - self.joined).max(0) / 1000)
+    }
+
+    /// When the student stopped waiting: served, or removed.
+    pub fn left_line_at(&self) -> Option<UnixMillis> {
+        self.served.or(self.finished)
+    }
+
+    /// Seconds waited until staff came (helped, not here, or in progress),
+    /// the wait every summary counts; a removal is not a wait for help.
+    pub fn wait_for_staff_secs(&self) -> Option<i64> {
+        self.served.and_then(|_| self.wait_secs())
     }
 
     /// Seconds the help took, for a help that ended as helped.
@@ -81,8 +92,7 @@ pub fn summarize(records: &[HelpRecord]) -> Vec<Summary> {
             let count = |outcome: &str| group.iter().filter(|r| r.outcome == outcome).count();
             let waits: Vec<i64> = group
                 .iter()
-                .filter(|r| r.served.is_some())
-                .filter_map(|r| r.wait_secs())
+                .filter_map(|r| r.wait_for_staff_secs())
                 .collect();
             let helps: Vec<i64> = group.iter().filter_map(|r| r.help_secs()).collect();
             out.push(Summary {

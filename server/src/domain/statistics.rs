@@ -106,7 +106,7 @@ impl QueueLengthHistory {
     ) -> Self {
         let mut stretches: HashMap<&str, Vec<(UnixMillis, UnixMillis)>> = HashMap::new();
         for r in records {
-            let left = r.served.or(r.finished).unwrap_or(now);
+            let left = r.left_line_at().unwrap_or(now);
             stretches
                 .entry(&r.student)
                 .or_default()
@@ -254,20 +254,16 @@ fn ceil_div(a: i64, b: i64) -> i64 {
 /// here, or in progress: removals are not waits for help), in the buckets
 /// of [`WAIT_BUCKET_MINS`].
 pub fn wait_distribution(records: &[HelpRecord]) -> Vec<WaitBucket> {
-    let mut buckets: Vec<WaitBucket> = std::iter::once(0)
-        .chain(WAIT_BUCKET_MINS)
-        .zip(WAIT_BUCKET_MINS.map(Some).into_iter().chain([None]))
-        .map(|(from_mins, to_mins)| WaitBucket {
-            from_mins,
-            to_mins,
+    // Bucket i runs from the (i − 1)th bound (0 for the first) to the ith
+    // (none for the last).
+    let mut buckets: Vec<WaitBucket> = (0..=WAIT_BUCKET_MINS.len())
+        .map(|i| WaitBucket {
+            from_mins: i.checked_sub(1).map_or(0, |j| WAIT_BUCKET_MINS[j]),
+            to_mins: WAIT_BUCKET_MINS.get(i).copied(),
             helps: 0,
         })
         .collect();
-    for wait in records
-        .iter()
-        .filter(|r| r.served.is_some())
-        .filter_map(HelpRecord::wait_secs)
-    {
+    for wait in records.iter().filter_map(HelpRecord::wait_for_staff_secs) {
         let index = WAIT_BUCKET_MINS
             .iter()
             .position(|&to| wait < i64::from(to) * 60)
@@ -277,7 +273,8 @@ pub fn wait_distribution(records: &[HelpRecord]) -> Vec<WaitBucket> {
     buckets
 }
 
-fn count(n: usize) -> u32 {
+/// A count as the wire carries it.
+pub(crate) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
