@@ -449,9 +449,9 @@ impl StandingTracker {
             StopReason::NotStaff => format!("{username} is not staff on {server}"),
             // The name the server refused, which on the account routes
             // only it knows.
-            StopReason::NotOnRoster { username } => format!(
+            StopReason::NotOnRoster { username: refused } => format!(
                 "{} is not on the roster of {server}: ask the professor",
-                sanitize(&username)
+                sanitize(&refused)
             ),
             StopReason::PasswordsOff => format!(
                 "{server} takes no passwords: connect with --server ssh://HOST \

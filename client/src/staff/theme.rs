@@ -32,24 +32,20 @@ impl Theme {
         )
     }
 
-    pub fn open(self) -> Style {
+    /// Bold text on a coloured ground; reverse video without colour.
+    fn badge(self, fg: Color, bg: Color) -> Style {
         self.pick(
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Green)
-                .add_modifier(Modifier::BOLD),
+            Style::new().fg(fg).bg(bg).add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
         )
     }
 
+    pub fn open(self) -> Style {
+        self.badge(Color::Black, Color::Green)
+    }
+
     pub fn closed(self) -> Style {
-        self.pick(
-            Style::new()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD),
-            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        )
+        self.badge(Color::White, Color::Red)
     }
 
     /// The selected row: reverse video reads the same with and without colour.
@@ -106,13 +102,7 @@ impl Theme {
     /// A count written over its bar: reverse video without colour, so the
     /// digits stand out from the bar's blocks either way.
     pub fn bar_value(self) -> Style {
-        self.pick(
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD),
-            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        )
+        self.badge(Color::Black, Color::Cyan)
     }
 
     pub fn border(self) -> Style {

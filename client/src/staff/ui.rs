@@ -258,9 +258,7 @@ impl StaffScreen {
         // right of the top border, cut before it reaches the title.
         let rules_room = usize::from(area.width).saturating_sub(text_width(&title) + 6);
         let rules = rules_words(&self.view);
-        let mut block = Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(title, t.title()));
+        let mut block = pane(title, t);
         if !rules.is_empty() && rules_room >= 12 {
             // Whole items only, most important (the code) first.
             let rules = format!(" {} ", crate::ui::fit_parts(&rules, " · ", rules_room - 2));
@@ -410,9 +408,7 @@ impl StaffScreen {
 
     fn render_now_helping(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
-        let block = Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(" Now helping ", t.title()));
+        let block = pane(" Now helping ", t);
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.is_empty() {
@@ -485,12 +481,7 @@ impl StaffScreen {
 
     fn render_online(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
-        let block = Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(
-                format!(" Online ({}) ", self.view.online_students),
-                t.title(),
-            ));
+        let block = pane(format!(" Online ({}) ", self.view.online_students), t);
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.is_empty() {
@@ -534,9 +525,7 @@ impl StaffScreen {
 
     fn render_activity(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
-        let block = Block::bordered()
-            .border_style(t.border())
-            .title(Span::styled(" Activity ", t.title()));
+        let block = pane(" Activity ", t);
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.is_empty() {
@@ -932,6 +921,14 @@ fn activity_style(kind: &ActivityKind, t: Theme) -> Style {
         ActivityKind::StorageFailed { .. } => t.error(),
         _ => Style::new(),
     }
+}
+
+/// A bordered pane with its title, as every side pane and the statistics
+/// view's panes are drawn.
+fn pane<'a>(title: impl Into<Cow<'a, str>>, t: Theme) -> Block<'a> {
+    Block::bordered()
+        .border_style(t.border())
+        .title(Span::styled(title, t.title()))
 }
 
 fn popup_block(title: &str, t: Theme) -> Block<'_> {

@@ -9,8 +9,6 @@
 //! the figures are written as lines of text instead, as many as fit.
 //! Staff names go through [`sanitize`] and are cut to their column.
 
-use std::borrow::Cow;
-
 use jqueue_shared::sanitize;
 use jqueue_shared::statistics::{QueueLengthPoint, SessionStatistics, StaffCounts};
 use ratatui::buffer::Buffer;
@@ -18,10 +16,10 @@ use ratatui::layout::{Alignment, Constraint, Direction, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Bar, BarChart, BarGroup, Block, Chart, Dataset, GraphType, Paragraph, Row, Table, Widget,
+    Axis, Bar, BarChart, BarGroup, Chart, Dataset, GraphType, Paragraph, Row, Table, Widget,
 };
 
-use super::{Theme, ellipsize, fit, fit_right, human_duration, row, text_width};
+use super::{ellipsize, fit, fit_right, human_duration, pane, row, text_width};
 use crate::staff::StaffScreen;
 
 /// The chart is worth drawing from this height (borders, two rows of plot,
@@ -292,12 +290,15 @@ impl StaffScreen {
             name.into_owned()
         };
         let median = s.median_help_secs.map_or_else(|| "—".to_owned(), secs);
-        let row = Row::new([
-            fit(&name, name_width),
-            fit_right(&s.helped.to_string(), 6),
-            fit_right(&s.not_here.to_string(), 8),
-            fit_right(&median, 11),
-        ]);
+        let numbers = [s.helped.to_string(), s.not_here.to_string(), median];
+        let row = Row::new(
+            std::iter::once(fit(&name, name_width)).chain(
+                numbers
+                    .iter()
+                    .zip(STAFF_NUMBERS)
+                    .map(|(number, (_, width))| fit_right(number, width)),
+            ),
+        );
         if mine {
             row.style(self.theme().mine())
         } else {
@@ -353,10 +354,4 @@ fn peak(points: &[QueueLengthPoint]) -> QueueLengthPoint {
 /// Seconds as the rest of the screen writes a duration (`4m 05s`).
 fn secs(secs: u64) -> String {
     human_duration(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX))
-}
-
-fn pane(title: impl Into<Cow<'static, str>>, t: Theme) -> Block<'static> {
-    Block::bordered()
-        .border_style(t.border())
-        .title(Span::styled(title, t.title()))
 }
