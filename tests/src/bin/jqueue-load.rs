@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use jqueue_server::domain::auth::DEFAULT_HASH_ROUNDS;
 
 /// Load generator and benchmark for jqueue.
 #[derive(Debug, Parser)]
@@ -61,7 +62,7 @@ struct Args {
     #[arg(long, default_value_t = 300)]
     storm_logins: usize,
     /// Hash rounds of the storm accounts' passwords.
-    #[arg(long, default_value_t = 600_000)]
+    #[arg(long, default_value_t = DEFAULT_HASH_ROUNDS)]
     storm_rounds: u32,
     /// Also disconnect every student and resume all their sessions at once.
     #[arg(long)]
@@ -150,7 +151,7 @@ struct Args {
     victim_sign_ins: usize,
     /// The server's `--hash-rounds` in a flood run, and so the real
     /// student's password's.
-    #[arg(long, requires = "flood", default_value_t = 600_000)]
+    #[arg(long, requires = "flood", default_value_t = DEFAULT_HASH_ROUNDS)]
     flood_hash_rounds: u32,
     /// Internal: run as the floor server.
     #[arg(long, hide = true)]

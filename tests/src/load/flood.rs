@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 
 use super::harness::{self, Auth, Conn, PASSWORD, SignInError};
 use super::process::{ChildServer, rss_bytes};
-use super::stats::{Summary, ratio};
+use super::stats::{Summary, ms, ratio};
 
 /// The real student's name.
 const VICTIM: &str = "victim";
@@ -150,7 +150,8 @@ pub struct Report {
     /// Under the flood over in calm.
     pub victim_ratio_p50: Option<f64>,
     pub victim_ratio_p99: Option<f64>,
-    /// Sign-ins under the flood that did not succeed within the patience.
+    /// Sign-ins, in calm and under the flood, that did not succeed within
+    /// the patience.
     pub victim_failures: usize,
     /// Times the victim was told `TooManyAttempts` under the flood.
     pub victim_told_to_wait: u32,
@@ -321,10 +322,6 @@ async fn start_server(cfg: &Config) -> Result<ChildServer> {
     Ok(server)
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// The victim's sign-ins of one phase.
 #[derive(Debug, Default)]
 struct VictimRun {
@@ -480,12 +477,15 @@ async fn half_open(source: IpAddr, addr: SocketAddr, reopen: Duration, counters:
             // Nothing is sent; whatever the server sends is read so that its
             // close is seen at once.
             let mut buf = [0u8; 512];
-            let _ = tokio::time::timeout(SERVER_CLOSES_WITHIN, async {
+            let closed = tokio::time::timeout(SERVER_CLOSES_WITHIN, async {
                 while let Ok(1..) = stream.read(&mut buf).await {}
             })
-            .await;
+            .await
+            .is_ok();
             counters.open.fetch_sub(1, Ordering::Relaxed);
-            counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
+            if closed {
+                counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             counters.connect_errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -499,12 +499,7 @@ async fn half_open(source: IpAddr, addr: SocketAddr, reopen: Duration, counters:
 async fn greeted(source: IpAddr, addr: SocketAddr, reopen: Duration, counters: Arc<Counters>) {
     let mut first = true;
     loop {
-        let greeted = async {
-            let mut conn = Conn::connect_from(source, addr).await?;
-            conn.hello().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            anyhow::Ok(conn)
-        }
-        .await;
+        let greeted = Conn::greeted_from(source, addr).await;
         if std::mem::take(&mut first) {
             counters.started.fetch_add(1, Ordering::Relaxed);
         }
@@ -512,9 +507,11 @@ async fn greeted(source: IpAddr, addr: SocketAddr, reopen: Duration, counters: A
             Ok(mut conn) => {
                 counters.opened.fetch_add(1, Ordering::Relaxed);
                 counters.open.fetch_add(1, Ordering::Relaxed);
-                conn.closed_within(SERVER_CLOSES_WITHIN).await;
+                let closed = conn.closed_within(SERVER_CLOSES_WITHIN).await;
                 counters.open.fetch_sub(1, Ordering::Relaxed);
-                counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
+                if closed {
+                    counters.closed_by_server.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Err(_) => {
                 counters.connect_errors.fetch_add(1, Ordering::Relaxed);
@@ -531,12 +528,7 @@ async fn guesses(source: IpAddr, addr: SocketAddr, slot: usize, counters: Arc<Co
     let mut first = true;
     let mut guess = 0u64;
     loop {
-        let conn = async {
-            let mut conn = Conn::connect_from(source, addr).await?;
-            conn.hello().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            anyhow::Ok(conn)
-        }
-        .await;
+        let conn = Conn::greeted_from(source, addr).await;
         if std::mem::take(&mut first) {
             counters.started.fetch_add(1, Ordering::Relaxed);
         }

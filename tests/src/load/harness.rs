@@ -454,6 +454,14 @@ impl Conn {
         }
     }
 
+    /// [`Conn::connect_from`], then [`Conn::hello`]: a connection that has
+    /// done what every client does before signing in.
+    pub async fn greeted_from(source: IpAddr, addr: SocketAddr) -> Result<Self> {
+        let mut conn = Self::connect_from(source, addr).await?;
+        conn.hello().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(conn)
+    }
+
     /// Says hello, as every client does the moment TLS is up, and waits for
     /// the server's welcome.
     pub async fn hello(&mut self) -> Result<(), SignInError> {

@@ -24,7 +24,7 @@ use tokio::process::Command;
 use super::baseline;
 use super::harness::{self, Auth, Conn, Feed, PASSWORD, Student, Tracker};
 use super::process::{ChildServer, rss_bytes};
-use super::stats::{Summary, ratio};
+use super::stats::{Summary, ms, ratio};
 
 /// Rounds run before measuring, at each server, so that first-touch costs
 /// (allocations, page faults, lazily built caches) are not counted as latency.
@@ -146,10 +146,6 @@ fn count_retries(into: &mut Retries, kinds: Vec<String>) {
     for kind in kinds {
         *into.entry(kind).or_default() += 1;
     }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn student_name(i: usize) -> String {

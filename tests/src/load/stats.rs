@@ -11,6 +11,11 @@ use serde::Serialize;
 /// The `p`-th percentile (0 < p ≤ 100) of `sorted`, which must be sorted
 /// ascending, by the nearest-rank method: the smallest sample such that at
 /// least `p` per cent of the samples are less than or equal to it.
+/// `d` in whole milliseconds, for reports.
+pub fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     if sorted.is_empty() || !(p > 0.0 && p <= 100.0) {
         return None;
