@@ -9,7 +9,7 @@
 
 use tokio::time::Instant;
 
-use crate::domain::queue::UnixMillis;
+use jqueue_core::queue::UnixMillis;
 
 /// Where the server reads the time of day.
 #[derive(Debug, Clone, Copy, Default)]

@@ -2,7 +2,9 @@
 //!
 //! The folders show the layers, and arrows point one way:
 //!
-//! - [`domain`]: the queue rules and the views built from them; no I/O.
+//! - [`jqueue_core`] (its own crate): the queue rules and the views built
+//!   from them; no I/O.
+//! - [`auth`]: the password, token and reset-code rules.
 //! - [`store`]: persistence (the database, the helped log, printed snapshots).
 //! - [`actor`]: the single owner of the state and the only thing that changes
 //!   it; every caller goes through its typed API, [`ServerHandle`].
@@ -21,11 +23,11 @@
 //! ```
 
 pub mod actor;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_file;
-pub mod domain;
 pub mod net;
 pub mod screen;
 pub mod store;
@@ -38,7 +40,7 @@ pub use actor::{ServerHandle, ShuttingDown};
 pub use config::ServerConfig;
 pub use net::run;
 
-use domain::view::QueueSnapshot;
+use jqueue_core::view::QueueSnapshot;
 use jqueue_shared::Fingerprint;
 use net::tls::{TlsError, TlsIdentity};
 use tokio::net::{TcpListener, TcpSocket};

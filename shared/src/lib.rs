@@ -24,7 +24,9 @@ pub mod staff;
 pub mod statistics;
 pub mod validate;
 
-pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};
+pub use codec::{FrameError, MAX_FRAME_LEN};
+#[cfg(feature = "net")]
+pub use codec::{FrameReader, read_frame, write_frame};
 pub use fingerprint::Fingerprint;
 pub use protocol::*;
 pub use sanitize::sanitize;

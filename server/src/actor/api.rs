@@ -19,8 +19,8 @@ use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Call;
-use crate::domain::queue::UnixMillis;
 use crate::store::StoreError;
+use jqueue_core::queue::UnixMillis;
 
 /// Where the actor leaves notices for one connection.
 ///

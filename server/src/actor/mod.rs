@@ -43,14 +43,14 @@ pub use api::{
 
 use crate::StartError;
 use crate::config::ServerConfig;
-use crate::domain::presence::PresenceCode;
-use crate::domain::queue::{Queue, UnixMillis};
-use crate::domain::rate::PeerLines;
-use crate::domain::statistics::QueueLengthHistory;
-use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
 use crate::store::roster::Roster;
 use crate::store::{Store, StoreError};
+use jqueue_core::presence::PresenceCode;
+use jqueue_core::queue::{Queue, UnixMillis};
+use jqueue_core::rate::PeerLines;
+use jqueue_core::statistics::QueueLengthHistory;
+use jqueue_core::view::QueueSnapshot;
 
 /// How many calls the actor applies before publishing, at most. Bounds
 /// how stale views can get under a flood of calls.
@@ -664,7 +664,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
         config.allow_hosts =
-            Some(crate::domain::presence::AllowedHosts::parse("10.0.0.0/8").unwrap());
+            Some(jqueue_core::presence::AllowedHosts::parse("10.0.0.0/8").unwrap());
         let handle = crate::Server::start(config).unwrap().handle();
         let code = handle.staff_views().borrow().presence_code.clone().unwrap();
 

@@ -20,9 +20,9 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
 use super::{Actor, Notice, blocking};
-use crate::domain::queue::{Finished, Rules, ServeError};
 use crate::store::HelpOutcome;
 use crate::store::print;
+use jqueue_core::queue::{Finished, Rules, ServeError};
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
@@ -190,7 +190,7 @@ impl Actor {
 
     /// Students whose time away ran out by `now` leave the queue (as a
     /// not-here help, so reports can count them).
-    pub(super) fn expire_away(&mut self, now: crate::domain::queue::UnixMillis) {
+    pub(super) fn expire_away(&mut self, now: jqueue_core::queue::UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;

@@ -43,9 +43,9 @@ use tokio::task::JoinSet;
 
 use crate::actor::{Notice, NoticeSink};
 use crate::clock::Clock;
-use crate::domain::queue::StudentKey;
-use crate::domain::view::QueueSnapshot;
 use crate::net::peer::Socket;
+use jqueue_core::queue::StudentKey;
+use jqueue_core::view::QueueSnapshot;
 
 /// Notices a connection holds before it drops new ones: a student gets a
 /// handful, and one who has not taken them by now is about to time out.
@@ -566,7 +566,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::queue::{Entry, Queue};
+    use jqueue_core::queue::{Entry, Queue};
     use jqueue_shared::codec::{FrameReader, write_frame};
     use jqueue_shared::{ClientMsg, ProtocolError, RequestResult};
     use tokio::net::{TcpListener, TcpSocket, TcpStream};

@@ -39,16 +39,16 @@ use crate::actor::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
     RegisterOutcome, ServerHandle, ShuttingDown,
 };
+use crate::auth;
 use crate::config::ServerConfig;
-use crate::domain::auth;
-use crate::domain::queue::StudentKey;
-use crate::domain::rate::PeerLines;
-use crate::domain::view::QueueSnapshot;
 use crate::net::admission::{Admission, AdmissionGuard};
 use crate::net::fanout::{Drained, Fanout, Outbox};
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
 use crate::net::tls::TlsReader;
+use jqueue_core::queue::StudentKey;
+use jqueue_core::rate::PeerLines;
+use jqueue_core::view::QueueSnapshot;
 
 /// What every handler shares.
 #[derive(Debug)]

@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::queue::{Entry, Help, UnixMillis};
-use crate::domain::report::HelpRecord;
+use jqueue_core::queue::{Entry, Help, UnixMillis};
+use jqueue_core::report::HelpRecord;
 use jqueue_shared::staff::Activity;
 
 /// Activity lines kept per session: enough for the pane after a restart.
