@@ -29,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod net;
+pub mod owners;
 pub mod screen;
 pub mod store;
 
@@ -74,6 +75,8 @@ pub struct Server {
     tls: TlsIdentity,
     /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
     local: Option<tokio::net::UnixListener>,
+    /// The tasks that own the state; [`run`] stops the server if one ends.
+    owners: owners::Owners,
 }
 
 impl Server {
@@ -101,13 +104,15 @@ impl Server {
         // error now, not a class that cannot sign in later.
         let local = config.socket.as_deref().map(net::local::bind).transpose()?;
         let config = Arc::new(config);
-        let channels = actor::Actor::spawn(config.clone())?;
+        let mut owners = owners::Owners::default();
+        let channels = actor::Actor::spawn(config.clone(), &mut owners)?;
         Ok(Self {
             config,
             handle: channels.handle,
             snapshots: channels.snapshots,
             tls,
             local,
+            owners,
         })
     }
 
@@ -240,6 +245,27 @@ mod tests {
         assert!(
             got > port && got <= port + PORT_FALLBACKS,
             "{port} -> {got}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_owner_stops_the_server_with_an_error_not_a_server_that_refuses_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(ServerConfig::new(dir.path().into(), "s".into())).unwrap();
+        let handle = server.handle();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let running = tokio::spawn(run(listener, server, std::future::pending::<()>()));
+        // Running: connections are taken.
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+
+        handle.crash().await;
+        let stopped = running.await.unwrap().unwrap_err();
+        assert_eq!(stopped.owner, "the queue and the accounts");
+        assert_eq!(stopped.reason, "panicked: a bug in the queue's owner");
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "nothing listens any more"
         );
     }
 

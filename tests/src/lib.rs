@@ -240,7 +240,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub fingerprint: Fingerprint,
     pub handle: ServerHandle,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), jqueue_server::owners::OwnerStopped>>,
 }
 
 impl TestServer {
@@ -303,7 +303,7 @@ impl TestServer {
     /// Shuts down gracefully and waits until every connection has closed.
     pub async fn stop(self) -> Result<()> {
         self.handle.shutdown();
-        tokio::time::timeout(PATIENCE, self.task).await??;
+        tokio::time::timeout(PATIENCE, self.task).await???;
         Ok(())
     }
 }

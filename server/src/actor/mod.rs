@@ -57,6 +57,9 @@ use jqueue_core::view::QueueSnapshot;
 const MAX_BURST: usize = 256;
 
 pub(crate) enum Call {
+    /// Panics the actor: how the supervision test stands in for a bug.
+    #[cfg(test)]
+    Crash,
     AccountStatus {
         username: String,
         reply: oneshot::Sender<Result<AccountStatus, Unavailable>>,
@@ -265,7 +268,10 @@ fn tidy_at_start(store: &mut Store, now: UnixMillis) {
 
 impl Actor {
     /// Opens the store and restores the session; spawns the actor task.
-    pub(crate) fn spawn(config: Arc<ServerConfig>) -> Result<Channels, StartError> {
+    pub(crate) fn spawn(
+        config: Arc<ServerConfig>,
+        owners: &mut crate::owners::Owners,
+    ) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
         let database_error = |e: StoreError| StartError::Database {
             path: db_path.clone(),
@@ -360,7 +366,7 @@ impl Actor {
             statistics: None,
         };
         actor.publish();
-        tokio::spawn(actor.run(receiver));
+        owners.spawn("the queue and the accounts", actor.run(receiver));
         Ok(Channels {
             handle,
             snapshots: snapshot_rx,
@@ -542,6 +548,8 @@ impl Actor {
 
     fn apply(&mut self, call: Call) {
         match call {
+            #[cfg(test)]
+            Call::Crash => panic!("a bug in the queue's owner"),
             Call::AccountStatus { username, reply } => {
                 let _ = reply.send(self.account_status(&username));
             }
