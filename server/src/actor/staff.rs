@@ -10,7 +10,6 @@
 //! changes.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use jqueue_shared::staff::{
     ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
@@ -345,7 +344,10 @@ impl Actor {
     fn print(&mut self) -> StaffOutcome {
         let view = self.staff_view(usize::MAX);
         let dir = self.config.prints_dir();
-        match blocking(|| print::write_snapshot(&dir, &view, SystemTime::now())) {
+        // The view's own `now`, read from the server's clock: a test on a
+        // paused clock prints the time it set.
+        let at = crate::clock::system_time(view.now);
+        match blocking(|| print::write_snapshot(&dir, &view, at)) {
             Ok(path) => StaffOutcome::Printed {
                 path: path.display().to_string(),
             },
