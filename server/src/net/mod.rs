@@ -42,10 +42,9 @@ use crate::actor::{
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::net::admission::{Admission, AdmissionGuard};
-use crate::net::fanout::{Drained, Fanout, Outbox};
+use crate::net::fanout::{Drained, Fanout, Outbox, TlsReader};
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
-use crate::net::tls::TlsReader;
 use crate::owners::OwnerStopped;
 use jqueue_core::queue::StudentKey;
 use jqueue_core::rate::PeerLines;
