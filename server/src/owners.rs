@@ -12,10 +12,9 @@
 //! This module only watches; it must not restart an owner in-process (its
 //! state died with it and lives only in the database).
 
-use std::collections::HashMap;
 use std::future::Future;
 
-use tokio::task::{Id, JoinSet};
+use tokio::sync::mpsc;
 
 /// An owner task ended while the server was running.
 #[derive(Debug, thiserror::Error)]
@@ -26,37 +25,47 @@ pub struct OwnerStopped {
     pub reason: String,
 }
 
-/// The running owner tasks.
-#[derive(Debug, Default)]
+/// The running owner tasks. Dropping this does not stop them: an owner
+/// lives as long as someone holds its handle (tests keep only the handle).
+#[derive(Debug)]
 pub struct Owners {
-    tasks: JoinSet<()>,
-    names: HashMap<Id, &'static str>,
+    report: mpsc::UnboundedSender<OwnerStopped>,
+    stopped: mpsc::UnboundedReceiver<OwnerStopped>,
+}
+
+impl Default for Owners {
+    fn default() -> Self {
+        let (report, stopped) = mpsc::unbounded_channel();
+        Self { report, stopped }
+    }
 }
 
 impl Owners {
-    /// Runs `task`, the owner of `owner` ("the queue and the accounts").
+    /// Runs `task`, the owner of `owner` ("the queue and the accounts"),
+    /// and a watcher that reports its end, however it ends.
     pub(crate) fn spawn(
         &mut self,
         owner: &'static str,
         task: impl Future<Output = ()> + Send + 'static,
     ) {
-        let id = self.tasks.spawn(task).id();
-        self.names.insert(id, owner);
+        let running = tokio::spawn(task);
+        let report = self.report.clone();
+        tokio::spawn(async move {
+            let reason = match running.await {
+                Ok(()) => "it returned while the server was running".to_owned(),
+                Err(e) => panic_message(e),
+            };
+            let _ = report.send(OwnerStopped { owner, reason });
+        });
     }
 
-    /// Completes when the first owner ends, however it ended; never while
-    /// every owner runs (or when there are none).
+    /// Completes when the first owner ends; never while every owner runs
+    /// (or when there are none).
     pub async fn stopped(&mut self) -> OwnerStopped {
-        let Some(ended) = self.tasks.join_next_with_id().await else {
-            return std::future::pending().await;
-        };
-        let (id, reason) = match ended {
-            Ok((id, ())) => (id, "it returned while the server was running".to_owned()),
-            Err(e) => (e.id(), panic_message(e)),
-        };
-        OwnerStopped {
-            owner: self.names.get(&id).copied().unwrap_or("an owner task"),
-            reason,
+        match self.stopped.recv().await {
+            Some(stopped) => stopped,
+            // Unreachable: `self` holds a sender.
+            None => std::future::pending().await,
         }
     }
 }
