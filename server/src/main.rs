@@ -1,7 +1,7 @@
 //! `jqueue-server`: parse the command line, set up logging, run the server
 //! with the professor's screen (or headless), and shut down cleanly.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::CommandFactory as _;
@@ -178,6 +178,14 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
+/// Whether the stderr log is coloured: only on a terminal, where a person
+/// reads it (a service's stderr goes to the journal, a pipe or a file, where
+/// escape codes are noise), and never with `NO_COLOR` set to anything
+/// non-empty (no-color.org, as the client reads it).
+fn stderr_colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
 /// Logs go to `logs/server.log` (capped in size, see [`ServerLog`]), and in
 /// headless mode to stderr too — never to the terminal the professor's
 /// screen draws on.
@@ -190,7 +198,12 @@ fn init_logging(log: ServerLog, headless: bool) -> tracing_appender::non_blockin
         .with_writer(file)
         .with_filter(filter());
     let stderr_layer = headless.then(|| {
+        let colour = stderr_colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         tracing_subscriber::fmt::layer()
+            .with_ansi(colour)
             .with_writer(std::io::stderr)
             .with_filter(filter())
     });
@@ -199,4 +212,19 @@ fn init_logging(log: ServerLog, headless: bool) -> tracing_appender::non_blockin
         .with(stderr_layer)
         .init();
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_stderr_log_is_coloured_only_on_a_terminal_without_no_color() {
+        assert!(stderr_colour(true, None));
+        assert!(stderr_colour(true, Some(OsStr::new(""))));
+        assert!(!stderr_colour(true, Some(OsStr::new("1"))));
+        assert!(!stderr_colour(false, None));
+        assert!(!stderr_colour(false, Some(OsStr::new("1"))));
+    }
 }
