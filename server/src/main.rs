@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::{console, tui};
+use jqueue_server::store::data_home::Moved;
 use jqueue_server::store::server_log::{self, ServerLog};
 use jqueue_server::{Server, bind, port_note, run};
 use tracing_subscriber::EnvFilter;
@@ -24,6 +25,26 @@ fn main() -> ExitCode {
             }
         },
     };
+    // Before anything opens the database: one left in the default of
+    // earlier versions (the client's directory) moves to the server's own.
+    let moved = if cli.data_dir.is_none() {
+        match jqueue_server::store::data_home::move_old_default() {
+            Ok(moved) => moved,
+            Err(e) => {
+                eprintln!("jqueue-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    // Said on stderr, except where the log already says it there.
+    if let Some(moved) = moved
+        .as_ref()
+        .filter(|_| cli.command.is_some() || !cli.headless)
+    {
+        eprintln!("jqueue-server: {moved}");
+    }
     let result = match &cli.command {
         Some(Command::Users { action }) => cli.data_dir().and_then(|dir| {
             let mut roster = jqueue_server::store::roster::Roster::new(
@@ -53,7 +74,7 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
         )
         .map_err(Into::into),
-        None => serve(&cli),
+        None => serve(&cli, moved.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,16 +85,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(cli: &Cli) -> anyhow::Result<()> {
+fn serve(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(serve_async(cli));
+    let result = runtime.block_on(serve_async(cli, moved));
     // The console's stdin read sits on a blocking thread that never returns
     // by itself; don't let it hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     result
 }
 
-async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
+async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     let mut config = cli.server_config()?;
     // Logging starts before the server, so loading the session is logged.
     // A logs dir that cannot be made is Server::start's to explain.
@@ -90,6 +111,9 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         })
         .ok()
         .map(|log| init_logging(log, cli.headless));
+    if let Some(moved) = moved {
+        tracing::info!("{moved}");
+    }
     let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
     // Students who trusted the usual port may be reaching whatever holds
