@@ -8,7 +8,8 @@
 //! installed server, and the postinst makes the service's account.
 //!
 //! System tests: they need cargo-deb and dpkg-deb to build and unpack, and
-//! groff, man, bash, zsh, fish, systemd-analyze and systemd-sysusers to check.
+//! groff, man, bash, zsh, fish, readelf, systemd-analyze and systemd-sysusers
+//! to check.
 //! They run with `JQUEUE_SYSTEM_TESTS=1` (`.ci/run` installs the tools and
 //! sets it), and then a missing tool is a failure that names it; without the
 //! switch libtest lists each of them as ignored, with the reason.
@@ -215,6 +216,65 @@ fn the_installed_programs_run() {
     for bin in ["jqueue", "jqueue-server"] {
         let version = stdout(Command::new(p.both.join("usr/bin").join(bin)).arg("--version"));
         assert_eq!(version.trim(), format!("{bin} {VERSION}"));
+    }
+}
+
+/// The largest a packaged program may be. Stripped, the debug builds this
+/// test packages are 9 MB (jqueue) and 14 MB (jqueue-server), the release
+/// jqueue 6 MB; unstripped they are 22 and 32 MB (debug), 40 and 65 MB
+/// (release). 20 MiB leaves the stripped ones room to grow and lets none of
+/// the unstripped through (readelf checks the sections too).
+const MAX_PROGRAM_BYTES: u64 = 20 << 20;
+
+#[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
+fn the_programs_are_stripped_and_their_debug_symbols_ship_apart() {
+    let p = packages();
+    require("readelf", "reading the programs' sections");
+    for (bin, deb) in [("jqueue", &p.client_deb), ("jqueue-server", &p.server_deb)] {
+        let program = p.both.join("usr/bin").join(bin);
+        let size = std::fs::metadata(&program).unwrap().len();
+        assert!(
+            size <= MAX_PROGRAM_BYTES,
+            "{bin} is {size} bytes, more than {MAX_PROGRAM_BYTES}: is it stripped?"
+        );
+        let sections = stdout(Command::new("readelf").args(["-S", "-W"]).arg(&program));
+        // (.debug_gdb_scripts is loaded with the program, and stays.)
+        for gone in [".debug_info", ".debug_line", ".symtab"] {
+            assert!(
+                !sections.contains(gone),
+                "{bin} still has {gone}:\n{sections}"
+            );
+        }
+        assert!(
+            sections.contains(".gnu_debuglink"),
+            "{bin} does not name its debug file:\n{sections}"
+        );
+        // <name>-dbgsym_<version>-<revision>_<architecture>.ddeb, beside the .deb.
+        let prefix = format!("{bin}-dbgsym_{VERSION}-");
+        let dbgsym = std::fs::read_dir(deb.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.path()))
+            .find(|path| {
+                path.extension().is_some_and(|e| e == "ddeb")
+                    && path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .unwrap_or_else(|| panic!("no {prefix}*.ddeb beside {}", deb.display()));
+        let contents = stdout(Command::new("dpkg-deb").arg("-c").arg(&dbgsym));
+        assert!(
+            contents.lines().any(|l| {
+                l.contains("./usr/lib/debug/.build-id/")
+                    && Path::new(l).extension().is_some_and(|e| e == "debug")
+            }),
+            "{}: {contents}",
+            dbgsym.display()
+        );
     }
 }
 
