@@ -124,8 +124,10 @@ fn options_table(mut cmd: clap::Command) -> String {
         if let Some(env) = arg.get_env() {
             default = format!("`${}`, else {default}", env.to_string_lossy());
         }
-        let meaning = meaning.trim_end_matches('.').replace('|', "\\|");
-        let default = default.replace('|', "\\|");
+        // Markdown: a `|` would end the cell, a `<config dir>` be taken for HTML.
+        let cell = |text: &str| text.replace('|', "\\|").replace('<', "&lt;");
+        let meaning = cell(meaning.trim_end_matches('.'));
+        let default = cell(&default);
         let _ = writeln!(table, "| {option} | {default} | {meaning} |");
     }
     table
