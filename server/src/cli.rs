@@ -42,7 +42,8 @@ pub struct Cli {
     #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
 
-    /// Where the database, logs and prints live [default: the platform data directory].
+    /// Where the database, logs and prints live [default: the server's own
+    /// platform data directory, ~/.local/share/jqueue-server on Linux].
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -240,8 +241,7 @@ impl Cli {
         if let Some(dir) = &self.data_dir {
             return Ok(dir.clone());
         }
-        directories::ProjectDirs::from("", "", "jqueue")
-            .map(|dirs| dirs.data_dir().to_path_buf())
+        crate::store::data_home::default_dir()
             .context("cannot find a home directory for the data; pass --data-dir DIR")
     }
 

@@ -690,6 +690,20 @@ fn binary(bin: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// What cargo sets, besides `CARGO_PKG_*` and `CARGO_BIN_EXE_*`, for a test
+/// it runs (the cargo book's "Environment variables Cargo sets for crates").
+const CARGO_TEST_ENV: [&str; 9] = [
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
 fn build_binaries() -> Result<PathBuf> {
     // target/<profile>/deps/<test binary> → target/<profile>
     let exe = std::env::current_exe()?;
@@ -701,10 +715,25 @@ fn build_binaries() -> Result<PathBuf> {
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    // The same command `.ci/run` builds with, so that cargo resolves the same
-    // features and finds everything fresh; a different package selection
-    // would rebuild half the dependency tree.
-    command.args(["build", "--quiet", "--workspace", "--bins"]);
+    // `cargo test --workspace` has already built these binaries, with the
+    // features its dev-dependencies add (tokio's test-util, …). Naming
+    // `--examples` (the workspace has none) makes cargo resolve features with
+    // the dev-dependencies too, so this finds the same builds fresh; plain
+    // `--bins` would build every dependent crate a second time without them.
+    command.args(["build", "--quiet", "--workspace", "--bins", "--examples"]);
+    // cargo runs a test with its package's CARGO_MANIFEST_DIR, CARGO_PKG_*,
+    // … set. Build scripts watch some of them (ring's does): inherited, they
+    // would rebuild ring and everything above it here, and again in the next
+    // plain `cargo` command.
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if CARGO_TEST_ENV.contains(&name)
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+        {
+            command.env_remove(name);
+        }
+    }
     if release {
         command.arg("--release");
     }

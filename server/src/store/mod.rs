@@ -12,6 +12,7 @@
 //! are on their way, so the disk's flush never delays them. The store knows
 //! nothing of the queue rules; the actor calls it before changing state.
 
+pub mod data_home;
 pub mod helped_log;
 pub mod print;
 pub mod private;
