@@ -81,6 +81,13 @@ pub struct Cli {
     #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::Both)]
     pub auth: AuthMode,
 
+    /// What the staff screens tell students to pass to `jqueue --server`,
+    /// for a host whose public name differs from its own [default:
+    /// `ssh://HOST` with --socket, the TCP address with passwords, both
+    /// when both work].
+    #[arg(long, value_name = "TEXT")]
+    pub join_hint: Option<String>,
+
     /// Members of this Unix group are staff, besides `jqueue-server staff add`.
     #[arg(long, value_name = "GROUP")]
     pub staff_group: Option<String>,
@@ -277,6 +284,7 @@ impl Cli {
         config.code_minutes = self.code_minutes;
         config.socket.clone_from(&self.socket);
         config.auth = self.auth;
+        config.join = self.join_hint.iter().cloned().collect();
         match (&config.socket, config.auth) {
             (Some(_), AuthMode::Password) => {
                 bail!(

@@ -93,6 +93,8 @@ impl Server {
         // directory is made private: a TLS key found open to others is
         // refused (it may have been read), not quietly tightened.
         let tls = TlsIdentity::load(&config.tls)?;
+        let mut config = config;
+        config.fingerprint = Some(tls.fingerprint.to_string());
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
         // Before the actor: a socket that cannot be listened on is a clear
@@ -205,6 +207,37 @@ pub fn port_note(requested: u16, actual: u16) -> Option<String> {
     (requested != 0 && requested != actual).then(|| {
         format!("port {requested} is taken by another program: this server is on {actual}")
     })
+}
+
+/// What a student passes to `jqueue --server` to reach this server, the
+/// way that asks nothing of them first: `ssh://HOST` (the SSH login is the
+/// account; no user name, so each student's own login goes) when the
+/// server takes Unix accounts on its socket, the TCP address when it takes
+/// passwords; both, in that order, when both work. `host` is this machine's
+/// name; a socket other than the client's default is named in the URL.
+pub fn join_ways(config: &ServerConfig, addr: SocketAddr, host: &str) -> Vec<String> {
+    let mut ways = Vec::new();
+    if let Some(socket) = &config.socket
+        && config.auth.takes_accounts()
+    {
+        // The bridge on HOST finds the socket by its absolute path.
+        let socket = std::path::absolute(socket).unwrap_or_else(|_| socket.clone());
+        let path = socket.to_string_lossy();
+        if path == jqueue_client::cli::DEFAULT_SOCKET {
+            ways.push(format!("ssh://{host}"));
+        } else {
+            ways.push(format!("ssh://{host}{path}"));
+        }
+    }
+    if config.auth.takes_passwords() {
+        ways.push(screen::tui::student_address(addr));
+    }
+    ways
+}
+
+/// This machine's name, for `ssh://HOST`.
+pub fn host_name() -> String {
+    dns_lookup::get_hostname().unwrap_or_else(|_| "<this machine>".to_owned())
 }
 
 /// A listener with a deep accept backlog: when a lab opens, hundreds of

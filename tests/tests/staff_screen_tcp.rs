@@ -134,7 +134,6 @@ async fn a_tas_screen_from_the_servers_staff_view() -> Result {
     assert_eq!(view.course, "CS 101");
 
     let settings = StaffSettings {
-        address: format!("{}:7420", server.addr.ip()),
         ..assistant_settings("ta")
     };
     let h = Harness::with(settings, normalise(view));
