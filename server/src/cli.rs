@@ -547,6 +547,20 @@ mod tests {
     }
 
     #[test]
+    fn join_hint_replaces_the_ways_worked_out() {
+        let config = |args: &[&str]| {
+            let mut all = vec!["jqueue-server", "--data-dir", "/nonexistent"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().server_config().unwrap()
+        };
+        assert!(config(&[]).join.is_empty(), "worked out once listening");
+        assert_eq!(
+            config(&["--join-hint", "ssh://lab.cs.example.edu"]).join,
+            ["ssh://lab.cs.example.edu"]
+        );
+    }
+
+    #[test]
     fn the_socket_and_the_auth_mode_must_agree() {
         let config = |args: &[&str]| {
             let mut all = vec!["jqueue-server", "--data-dir", "/nonexistent"];

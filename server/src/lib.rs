@@ -258,6 +258,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AuthMode;
 
     #[tokio::test]
     async fn a_taken_port_falls_back_to_the_next() {
@@ -271,6 +272,51 @@ mod tests {
         assert!(
             got > port && got <= port + PORT_FALLBACKS,
             "{port} -> {got}"
+        );
+    }
+
+    #[test]
+    fn the_join_hint_is_the_way_in_that_works_for_a_student() {
+        let addr: SocketAddr = "10.0.0.5:7420".parse().unwrap();
+        let config = |auth, socket: Option<&str>| ServerConfig {
+            auth,
+            socket: socket.map(PathBuf::from),
+            ..ServerConfig::new("/nonexistent".into(), "s".into())
+        };
+        let ways = |auth, socket| join_ways(&config(auth, socket), addr, "lab");
+        // Passwords only: the TCP form alone.
+        assert_eq!(ways(AuthMode::Password, None), ["10.0.0.5:7420"]);
+        // Unix accounts only: ssh://HOST, never anyone's login in it.
+        assert_eq!(
+            ways(AuthMode::Unix, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ["ssh://lab"]
+        );
+        // Both: both, the one with nothing to type first.
+        assert_eq!(
+            ways(AuthMode::Both, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ["ssh://lab", "10.0.0.5:7420"]
+        );
+        // Both, but no socket: only passwords work.
+        assert_eq!(ways(AuthMode::Both, None), ["10.0.0.5:7420"]);
+        // A socket elsewhere is named for the bridge.
+        assert_eq!(
+            ways(AuthMode::Unix, Some("/srv/jq/q.sock")),
+            ["ssh://lab/srv/jq/q.sock"]
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_is_in_every_staff_view() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(ServerConfig::new(dir.path().join("data"), "s".into())).unwrap();
+        let view = server.handle().staff_views().borrow().clone();
+        assert_eq!(
+            view.fingerprint.as_deref(),
+            Some(server.fingerprint().to_string().as_str())
         );
     }
 
