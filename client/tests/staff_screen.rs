@@ -1260,12 +1260,21 @@ fn nobody_is_waiting_goes_as_soon_as_someone_waits() {
         ..empty_view()
     });
     assert_eq!(h.status(), "Nobody is waiting.");
+    // Only a student marked not here, who cannot be served: still true.
+    let mut away = row(1, "gina", "help", "lab", 5);
+    away.away_until = Some(NOW + 60_000);
     h.view(StaffView {
         waiting: 1,
-        rows: vec![row(1, "alice", "help", "lab", 5)],
+        rows: vec![away.clone()],
         ..empty_view()
     });
-    assert_eq!(h.status(), "");
+    assert_eq!(h.status(), "Nobody is waiting.");
+    h.view(StaffView {
+        waiting: 2,
+        rows: vec![away, row(2, "alice", "help", "lab", 5)],
+        ..empty_view()
+    });
+    assert_eq!(h.status(), "", "alice waits");
 }
 
 #[test]
@@ -1366,6 +1375,10 @@ fn the_port_note_and_the_fingerprint_are_never_cut_at_110_or_80() {
         );
         assert!(text.contains(FINGERPRINT), "{width}:\n{text}");
     }
+    // A short split keeps the note; the fingerprint gives way.
+    let text = h.text(80, 12);
+    assert!(text.contains("this server is on 7421"), "{text}");
+    assert!(!text.contains(FINGERPRINT), "{text}");
 }
 
 #[test]

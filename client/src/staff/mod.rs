@@ -47,9 +47,10 @@ pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
 /// connection): the next change asks again.
 const STATISTICS_PATIENCE: Duration = Duration::from_secs(10);
 
-/// How long a status line stays: the student screen's lifetimes, an
-/// answer glanced at, a failure that may need reading twice.
+/// How long a status line stays: the student screen's lifetime for news
+/// to glance at.
 pub const STATUS_LIFETIME: Duration = Duration::from_secs(10);
+/// How long a failure stays: it may need reading twice.
 pub const ERROR_LIFETIME: Duration = Duration::from_secs(20);
 
 /// Most digits in a limit: 9999 minutes is a week, 9999 helps more than a
@@ -207,7 +208,7 @@ pub struct Status {
 pub enum Holds {
     /// Nothing in particular: only its lifetime ends it.
     Anyway,
-    /// While nobody waits ("Nobody is waiting.").
+    /// While nobody who is here waits ("Nobody is waiting.").
     NobodyWaiting,
     /// While the queue is open (`true`) or closed.
     Open(bool),
@@ -244,7 +245,11 @@ impl Holds {
         };
         match self {
             Holds::Anyway => true,
-            Holds::NobodyWaiting => view.waiting == 0,
+            // Students marked not here wait but cannot be served.
+            Holds::NobodyWaiting => {
+                view.rows.iter().all(|r| r.away_until.is_some())
+                    && view.waiting as usize <= view.rows.len()
+            }
             Holds::Open(open) => view.open == *open,
             Holds::Away(student) => view
                 .rows

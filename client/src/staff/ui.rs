@@ -58,7 +58,7 @@ impl Widget for &StaffScreen {
             Constraint::Length(1),
         ])
         .areas(area);
-        self.render_header(header, buf);
+        self.render_header(header, area.height, buf);
         if matches!(self.mode, Mode::Statistics) {
             self.render_statistics(body, buf);
         } else {
@@ -100,12 +100,12 @@ impl StaffScreen {
     fn header_height(&self, height: u16, width: u16) -> u16 {
         match height {
             0..8 => 1,
-            8..20 => 2,
-            _ => 2 + self.trust_lines(usize::from(width)).len() as u16,
+            _ => 2 + self.trust_lines(usize::from(width), height).len() as u16,
         }
     }
 
-    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+    /// The header in `area`, on a terminal `screen_height` rows high.
+    fn render_header(&self, area: Rect, screen_height: u16, buf: &mut Buffer) {
         let t = self.theme();
         if area.height == 1 {
             self.render_counts(area, buf);
@@ -133,7 +133,7 @@ impl StaffScreen {
         connect.render(address, buf);
         self.render_counts(row(area, 1), buf);
         for (y, line) in self
-            .trust_lines(usize::from(area.width))
+            .trust_lines(usize::from(area.width), screen_height)
             .into_iter()
             .enumerate()
         {
@@ -195,15 +195,16 @@ impl StaffScreen {
     /// The note when the server could not get the port it was asked for
     /// (first: students who trusted that port reach another program), and
     /// the fingerprint students should see on first connecting: on one
-    /// line when both fit, else a line each.
-    fn trust_lines(&self, width: usize) -> Vec<Line<'static>> {
+    /// line when both fit, else a line each. A terminal under 20 rows
+    /// (`height`) keeps only the note.
+    fn trust_lines(&self, width: usize, height: u16) -> Vec<Line<'static>> {
         let t = self.theme();
         let mut parts: Vec<Vec<Span<'static>>> = Vec::new();
         if let Some(note) = &self.view.port_note {
             let note = ellipsize(&sanitize(note), width).into_owned();
             parts.push(vec![Span::styled(note, t.warning())]);
         }
-        if let Some(fingerprint) = &self.view.fingerprint {
+        if let Some(fingerprint) = self.view.fingerprint.as_ref().filter(|_| height >= 20) {
             let fingerprint = sanitize(fingerprint);
             let room = width.saturating_sub(text_width("fingerprint "));
             parts.push(vec![
