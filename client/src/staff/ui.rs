@@ -181,15 +181,23 @@ impl StaffScreen {
             || "—".to_owned(),
             |s| human_duration(s as UnixMillis * 1000),
         );
-        let mut stats = format!(
-            "  {} waiting · {} online · {} helped this session · typical help {typical}",
-            v.waiting, v.online_students, v.helped_count,
-        );
+        let mut parts = vec![
+            format!("{} waiting", v.waiting),
+            format!("{} online", v.online_students),
+            format!("{} helped this session", v.helped_count),
+            format!("typical help {typical}"),
+        ];
         if self.muted {
-            stats.push_str(" · bell off");
+            parts.push("bell off".to_owned());
         }
-        let room = usize::from(area.width).saturating_sub(badge.width());
-        Line::from(vec![badge, Span::raw(ellipsize(&stats, room))]).render(area, buf);
+        // Whole parts, the waiting count first; none cut in the middle.
+        let room = usize::from(area.width).saturating_sub(badge.width() + 2);
+        let stats = format!("  {}", crate::ui::fit_parts(&parts, " · ", room));
+        Line::from(vec![
+            badge,
+            Span::raw(ellipsize(&stats, room + 2).into_owned()),
+        ])
+        .render(area, buf);
     }
 
     /// The note when the server could not get the port it was asked for
