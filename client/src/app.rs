@@ -815,14 +815,13 @@ impl App {
         StaffSettings {
             me: self.settings.username.clone(),
             role: Role::Assistant,
-            address: self.settings.server.clone(),
-            fingerprint: None,
             bell: self.settings.bell,
             theme: if self.settings.color {
                 StaffTheme::COLOR
             } else {
                 StaffTheme::PLAIN
             },
+            unicode: self.settings.unicode,
             time_zone: self.time_zone,
         }
     }

@@ -15,7 +15,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;

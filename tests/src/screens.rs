@@ -100,7 +100,7 @@ pub fn sign_up(student: &mut Pty) -> Result<()> {
 pub fn sign_up_staff(staff: &mut Pty) -> Result<()> {
     create_account(staff)?;
     staff.wait_until("the staff screen", |s| {
-        s.contains("s serve") && s.contains("waiting")
+        s.contains("? help") && s.contains("waiting")
     })?;
     Ok(())
 }

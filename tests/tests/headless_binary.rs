@@ -165,6 +165,41 @@ async fn a_taken_port_falls_back_and_every_staff_screen_says_so() -> Result {
     Ok(())
 }
 
+/// What a TA's `jqueue --staff` shows as the way in and the key is what the
+/// server says: its TCP address with passwords (never the TA's own way
+/// in), `--join-hint` when given, and the fingerprint it printed.
+#[tokio::test]
+async fn a_tas_staff_view_names_the_way_in_and_the_fingerprint() -> Result {
+    let dir = tempfile::tempdir()?;
+    make_staff(dir.path(), "tara")?;
+    let server = ServerProcess::start(dir.path(), "s", &["--auth", "password"])?;
+    let mut tara = Student::register(server.addr, "tara").await?;
+    let ServerMsg::StaffView(view) = tara.watch_staff().await? else {
+        panic!("tara is staff");
+    };
+    assert_eq!(view.join, [server.addr.to_string()]);
+    assert_eq!(
+        view.fingerprint.as_deref(),
+        Some(server.fingerprint.to_string().as_str())
+    );
+    server.quit()?;
+
+    let dir = tempfile::tempdir()?;
+    make_staff(dir.path(), "tara")?;
+    let server = ServerProcess::start(
+        dir.path(),
+        "s",
+        &["--join-hint", "queue.cs.example.edu:7420"],
+    )?;
+    let mut tara = Student::register(server.addr, "tara").await?;
+    let ServerMsg::StaffView(view) = tara.watch_staff().await? else {
+        panic!("tara is staff");
+    };
+    assert_eq!(view.join, ["queue.cs.example.edu:7420"]);
+    server.quit()?;
+    Ok(())
+}
+
 #[test]
 fn an_unusable_data_dir_is_a_clear_error_at_start() -> Result {
     let dir = tempfile::tempdir()?;

@@ -41,6 +41,9 @@ impl Widget for &App {
                     area,
                     buf,
                 );
+                if !self.settings.unicode {
+                    to_ascii(area, buf);
+                }
             }
             return;
         }
@@ -106,10 +109,12 @@ fn ascii_for(symbol: &str) -> &'static str {
         "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╯" | "╰" => {
             "+"
         }
-        "█" | "▀" | "▄" => "#",
+        "█" | "▀" | "▄" | "▂" | "▃" | "▅" | "▆" | "▇" => "#",
+        "▁" => "_",
         "★" | "•" | "●" => "*",
         "○" => "o",
-        "▶" => ">",
+        "▶" | "›" | "→" => ">",
+        "◌" => "~",
         "⋮" => ":",
         "…" => ".",
         "↑" => "^",
@@ -118,8 +123,9 @@ fn ascii_for(symbol: &str) -> &'static str {
     }
 }
 
-/// Rewrites every cell of `area` that is not plain ASCII.
-fn to_ascii(area: Rect, buf: &mut Buffer) {
+/// Rewrites every cell of `area` that is not plain ASCII: the student's
+/// screens and the staff screen alike.
+pub(crate) fn to_ascii(area: Rect, buf: &mut Buffer) {
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
             let cell = &mut buf[(x, y)];

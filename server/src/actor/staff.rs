@@ -427,6 +427,8 @@ impl Actor {
             activity: self.activity.iter().cloned().collect(),
             announcement: self.last_announcement.as_deref().map(str::to_owned),
             port_note: self.config.port_note.clone(),
+            join: self.config.join.clone(),
+            fingerprint: self.config.fingerprint.clone(),
             rules: fairness(self.queue.rules()),
             presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
         }
