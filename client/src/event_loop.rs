@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use crate::alert;
-use crate::app::{App, Effect, Event, Screen, Settings};
+use crate::app::{App, Effect, Event, Settings};
 use crate::cli::Config;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
 
@@ -180,7 +180,7 @@ where
                         Event::Net(event)
                     } else {
                         net_open = false;
-                        if matches!(self.app.screen, Screen::Stopped(_)) {
+                        if self.app.net_done() {
                             continue;
                         }
                         anyhow::bail!("the network task stopped unexpectedly (see the log)");
@@ -204,7 +204,7 @@ pub async fn run<B>(
     config: Config,
     color: bool,
     unicode: bool,
-) -> anyhow::Result<Option<String>>
+) -> anyhow::Result<Farewell>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -234,7 +234,19 @@ where
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;
-    result.map(|()| event_loop.app().farewell())
+    result.map(|()| Farewell {
+        line: event_loop.app().farewell(),
+        failed: event_loop.app().failed(),
+    })
+}
+
+/// What `jqueue` leaves on the terminal once the screen has gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Farewell {
+    /// Where the student stands, or why it stopped.
+    pub line: Option<String>,
+    /// Exit non-zero: see [`App::failed`].
+    pub failed: bool,
 }
 
 /// Reads the terminal on its own thread: crossterm's reads block, and an

@@ -37,4 +37,4 @@ pub mod transport;
 pub mod trust;
 pub mod ui;
 
-pub use event_loop::{EventLoop, run};
+pub use event_loop::{EventLoop, Farewell, run};

@@ -379,7 +379,9 @@ impl StandingTracker {
             NetEvent::BeingHelped { .. } => self.your_turn = true,
             // A fresh sign-in forgets an old turn too: the server tells
             // again of a help still in progress.
-            NetEvent::Removed { .. } | NetEvent::NotHere { .. } => self.your_turn = false,
+            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::HelpEnded { .. } => {
+                self.your_turn = false;
+            }
             // On `unix:` and `ssh://` only the server knows the account's
             // name: messages from here on use it.
             NetEvent::SignedIn { username } => {
@@ -442,6 +444,9 @@ impl StandingTracker {
             ),
             StopReason::SignedInElsewhere => {
                 format!("{server} ended this connection: {username} signed in somewhere else")
+            }
+            StopReason::LoggedOut => {
+                format!("{server} ended this connection: {username} signed out (jqueue logout)")
             }
             StopReason::InvalidUsername => {
                 format!("{server} does not accept the username {username}")

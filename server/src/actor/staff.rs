@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use jqueue_shared::HelpEnd;
 use jqueue_shared::staff::{
     ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
     StaffOutcome, StaffRequest, StaffRow, StaffView,
@@ -20,7 +21,7 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
 use super::{Actor, Notice, blocking};
-use crate::domain::queue::{Finished, Rules, ServeError};
+use crate::domain::queue::{Finished, Rules, ServeError, UnixMillis};
 use crate::store::HelpOutcome;
 use crate::store::print;
 
@@ -97,7 +98,7 @@ impl Actor {
             .serve(staff, Some(&entry.username), now)
             .expect("checked before persisting");
         self.queue_changed = true;
-        let finished = served.finished.map(|f| self.finished(&f));
+        let finished = served.finished.map(|f| self.finished(&f, now));
         let student_online = self.presence.is_online(&entry.username);
         self.notify(
             &entry.username,
@@ -129,14 +130,28 @@ impl Actor {
             return failed(&e);
         }
         let finished = self.queue.finish(staff, now).expect("checked above");
-        self.staff_changed = true;
-        StaffOutcome::Finished(self.finished(&finished))
+        // The wait estimate takes in this help's length.
+        self.queue_changed = true;
+        StaffOutcome::Finished(self.finished(&finished, now))
     }
 
-    /// Records a help that ended as helped: the activity line and, for a
-    /// student's first help this session, the helped log.
-    fn finished(&mut self, finished: &Finished) -> FinishedHelp {
+    /// Records a help that ended as helped at `now`: the student is told,
+    /// then the activity line and, for a student's first help this session,
+    /// the helped log.
+    fn finished(&mut self, finished: &Finished, now: UnixMillis) -> FinishedHelp {
         let student = finished.help.entry.username.clone();
+        let cooldown_ms = self.queue.rules().cooldown_ms;
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: finished.help.staff.clone(),
+                outcome: HelpEnd::Helped {
+                    cooldown_until: (cooldown_ms > 0).then_some(now + cooldown_ms),
+                },
+                at: now,
+                help_secs: secs(finished.help_ms),
+            },
+        );
         if finished.first_help_this_session {
             let at = finished.help.served_at + finished.help_ms;
             // The help is committed; if this line is lost to a crash, the
@@ -177,7 +192,15 @@ impl Actor {
         self.queue.not_here(staff, now, until);
         self.queue_changed = true;
         let student = help.entry.username;
-        self.notify(&student, Notice::NotHere { at: now, until });
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: staff.clone(),
+                outcome: HelpEnd::NotHere { until },
+                at: now,
+                help_secs: secs(now - help.served_at),
+            },
+        );
         self.record(ActivityKind::NotHere {
             username: student.to_string(),
             staff: staff.to_string(),
@@ -190,7 +213,7 @@ impl Actor {
 
     /// Students whose time away ran out by `now` leave the queue (as a
     /// not-here help, so reports can count them).
-    pub(super) fn expire_away(&mut self, now: crate::domain::queue::UnixMillis) {
+    pub(super) fn expire_away(&mut self, now: UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;
