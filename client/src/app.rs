@@ -46,6 +46,9 @@ pub enum Effect {
     /// Staff screen: a student joined while this staff member is free (the
     /// bell and a desktop notification, see [`crate::alert`]).
     JoinAlert,
+    /// Keep this location (the one just sent) for this machine's next run
+    /// (see [`crate::location`]).
+    RememberLocation(String),
     Quit,
 }
 
@@ -61,7 +64,8 @@ pub struct Settings {
     /// replaces it at sign-in, and it is the one shown from then on.
     pub username: String,
     pub bell: bool,
-    /// Pre-filled into the "location" field: this machine's host name.
+    /// Pre-filled into the "location" field: the one typed last on this
+    /// machine, else its host name.
     pub location: String,
     /// False when `NO_COLOR` is set: emphasis is then bold and reverse only.
     pub color: bool,
@@ -510,6 +514,24 @@ impl App {
                 keys::WAITING
             }
         }
+    }
+
+    /// The keys the hint bar offers now: the key table's, but for those
+    /// that could only be refused (`h` while in line, being helped, in a
+    /// cooldown or with the queue closed; `c` while not in line). The `?` help still lists them all.
+    pub fn hints(&self) -> impl Iterator<Item = &'static Binding> + '_ {
+        self.key_table()
+            .iter()
+            .filter(move |binding| match binding.action {
+                Action::AskForHelp => {
+                    self.position().is_none()
+                        && !self.your_turn
+                        && self.cooldown_words().is_none()
+                        && self.queue.as_ref().is_none_or(|q| q.view.open)
+                }
+                Action::CancelRequest => self.position().is_some(),
+                _ => true,
+            })
     }
 
     /// `NAME is not on the roster for COURSE: ask the professor`.
@@ -1268,6 +1290,10 @@ impl App {
                 } else {
                     form.error = None;
                     self.pending = Some(Pending::Join);
+                    if location != self.settings.location {
+                        self.settings.location.clone_from(&location);
+                        effects.push(Effect::RememberLocation(location.clone()));
+                    }
                     effects.push(Effect::Send(NetCommand::AskForHelp {
                         description,
                         location,

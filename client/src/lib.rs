@@ -27,6 +27,7 @@ pub mod bridge;
 pub mod cli;
 pub mod event_loop;
 pub mod keys;
+pub mod location;
 pub mod logging;
 pub mod logout;
 pub mod net;

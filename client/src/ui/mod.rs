@@ -72,7 +72,7 @@ impl Widget for &App {
             Some(Overlay::ConfirmCancel) => confirm::render_cancel(self, theme, body, buf),
             Some(Overlay::ConfirmQuit) => confirm::render_quit(self, theme, body, buf),
         }
-        render_hints(self.key_table(), theme, footer, buf);
+        render_hints(self.hints(), theme, footer, buf);
         if !theme.unicode {
             to_ascii(area, buf);
         }
@@ -328,10 +328,15 @@ fn render_staff_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer)
 
 /// The bottom line: the keys that work right now, from the same table that
 /// handles them; those that do not fit whole are left out.
-fn render_hints(table: &[Binding], theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_hints<'a>(
+    table: impl Iterator<Item = &'a Binding>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for binding in table.iter().filter(|b| !b.is_everywhere()) {
+    for binding in table.filter(|b| !b.is_everywhere()) {
         let hint = format!(" {}   ", binding.hint);
         let width = binding.label.chars().count() + hint.trim_end().chars().count();
         if used + width > usize::from(area.width) {

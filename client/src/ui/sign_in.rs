@@ -77,7 +77,7 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
 
     let username = &app.settings.username;
     let greeting = if form.reset_code.is_some() {
-        format!("{username}: {RESET_GREETING}")
+        RESET_GREETING.to_owned()
     } else if form.new_account {
         format!("Welcome, {username}! This is your first time on this queue.")
     } else {
