@@ -162,7 +162,10 @@ impl SignInForm {
 /// A small window over the main screen.
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help,
+    /// The keys; `scroll` lines scrolled off the top where it does not fit.
+    Help {
+        scroll: u16,
+    },
     AskForm(Box<AskForm>),
     ConfirmCancel,
     ConfirmQuit,
@@ -500,7 +503,7 @@ impl App {
     /// The key table for whatever has the keyboard now.
     pub fn key_table(&self) -> &'static [Binding] {
         match (&self.overlay, &self.screen) {
-            (Some(Overlay::Help), _) => keys::HELP,
+            (Some(Overlay::Help { .. }), _) => keys::HELP,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
             (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
@@ -1185,7 +1188,7 @@ impl App {
                     return vec![Effect::Quit];
                 }
             }
-            Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help),
+            Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Some(Action::Back) => return self.send_back(),
             _ => {}
         }
@@ -1251,8 +1254,21 @@ impl App {
         key: &KeyEvent,
     ) -> Vec<Effect> {
         match (overlay, action) {
-            (Overlay::Help, Some(Action::Close))
+            (Overlay::Help { .. }, Some(Action::Close))
             | (Overlay::ConfirmCancel | Overlay::ConfirmQuit, Some(Action::No)) => {}
+            // The drawing shows as much as fits from `scroll` down, and
+            // never scrolls past the last line.
+            (Overlay::Help { scroll }, Some(Action::ScrollDown)) => {
+                let last = crate::ui::help_lines().saturating_sub(1);
+                self.overlay = Some(Overlay::Help {
+                    scroll: (scroll + 1).min(last),
+                });
+            }
+            (Overlay::Help { scroll }, Some(Action::ScrollUp)) => {
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                });
+            }
             (Overlay::ConfirmCancel, Some(Action::Yes)) => {
                 self.pending = Some(Pending::Cancel);
                 return vec![Effect::Send(NetCommand::Cancel)];

@@ -65,7 +65,7 @@ impl Widget for &App {
         }
         match &self.overlay {
             None => {}
-            Some(Overlay::Help) => help::render(theme, body, buf),
+            Some(Overlay::Help { scroll }) => help::render(theme, *scroll, body, buf),
             Some(Overlay::AskForm(form)) => {
                 ask_form::render(form, self.pending.is_some(), theme, body, buf);
             }
@@ -77,6 +77,11 @@ impl Widget for &App {
             to_ascii(area, buf);
         }
     }
+}
+
+/// How many lines the `?` help has (the app scrolls it no further).
+pub fn help_lines() -> u16 {
+    help::lines(Theme::new(false, false)).len() as u16
 }
 
 /// Whether the terminal can show UTF-8, by the rule tmux uses: the first of
