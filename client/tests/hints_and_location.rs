@@ -1,6 +1,7 @@
 //! The hint bar offers only the keys that apply now, the location typed last
-//! is kept for this machine's next run, and a reset account is asked for its
-//! code first. Whole clients in `TestBackend`.
+//! is kept for this machine's next run, a reset account is asked for its
+//! code first, and a screen ended by `jqueue logout` says it was a logout.
+//! Whole clients in `TestBackend`.
 
 mod common;
 
@@ -8,7 +9,7 @@ use common::{Harness, called_by, settings, view};
 use jqueue_client::app::{App, Overlay};
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::location;
-use jqueue_client::net::{NetCommand, NetEvent};
+use jqueue_client::net::{NetCommand, NetEvent, StopReason};
 use jqueue_shared::{AccountStatus, RequestResult};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -144,4 +145,22 @@ fn a_reset_account_is_asked_for_its_code_first() {
         "{sent:?}"
     );
     insta::assert_snapshot!("reset_account_sign_in", h.screen());
+}
+
+#[test]
+fn a_screen_ended_by_a_logout_says_so_and_is_no_failure() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(2))));
+    h.net(NetEvent::Stopped(StopReason::LoggedOut));
+    assert!(
+        h.screen_contains("You signed out (jqueue logout)"),
+        "{}",
+        h.screen()
+    );
+    assert!(!h.screen_contains("somewhere else"), "{}", h.screen());
+    assert!(!h.app().failed());
+    let mut elsewhere = Harness::signed_in();
+    elsewhere.net(NetEvent::Stopped(StopReason::SignedInElsewhere));
+    assert!(elsewhere.screen_contains("You signed in somewhere else"));
+    assert!(!elsewhere.app().failed());
 }
