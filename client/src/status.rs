@@ -820,6 +820,31 @@ mod tests {
         assert_eq!(line.standing, Standing::Closed);
     }
 
+    /// `jqueue status` agrees with the screen: once the help has ended it
+    /// is no longer the student's turn.
+    #[test]
+    fn a_help_that_ended_is_not_in_line_any_more() {
+        let mut t = tracker();
+        let called = NetEvent::BeingHelped {
+            by: "bob".into(),
+            at: 0,
+            arrived_at: 0,
+        };
+        assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!(line.standing, Standing::YourTurn);
+        let ended = NetEvent::HelpEnded {
+            by: "bob".into(),
+            at: 240_000,
+            help_secs: 240,
+            cooldown_until: None,
+            arrived_at: 240_000,
+        };
+        assert_eq!(t.apply(ended).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!(line.standing, Standing::NotInLine);
+    }
+
     #[test]
     fn the_tracker_ends_on_anything_that_needs_the_student() {
         let fingerprint = Fingerprint::of_public_key(b"key");
