@@ -9,13 +9,13 @@ use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
+use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
-use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
-use crate::domain::presence::AllowedHosts;
-use crate::domain::queue::Rules;
 use crate::net::tls::TlsFiles;
 use crate::store::Store;
 use crate::store::roster::Roster;
+use jqueue_core::presence::AllowedHosts;
+use jqueue_core::queue::Rules;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -355,7 +355,7 @@ pub fn report(
     args: &ReportArgs,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
-    use crate::domain::report::summarize;
+    use jqueue_core::report::summarize;
     let store = open_store(data_dir)?;
     let since = args.since.map(|day| {
         day.and_hms_opt(0, 0, 0)
@@ -471,14 +471,9 @@ pub fn users_on_roster(
             writeln!(out, "{} account(s)", accounts.len())?;
         }
         UsersCommand::Reset { name } => {
-            let code = crate::domain::auth::new_reset_code()?;
-            let expires =
-                chrono::Utc::now().timestamp_millis() + crate::domain::auth::RESET_CODE_TTL_MS;
-            if !store.reset_password(
-                name,
-                &crate::domain::auth::reset_code_digest(&code),
-                expires,
-            )? {
+            let code = crate::auth::new_reset_code()?;
+            let expires = chrono::Utc::now().timestamp_millis() + crate::auth::RESET_CODE_TTL_MS;
+            if !store.reset_password(name, &crate::auth::reset_code_digest(&code), expires)? {
                 bail!("no account named {name:?}");
             }
             store.sync()?;

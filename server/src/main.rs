@@ -123,11 +123,11 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         let input = tokio::io::BufReader::new(tokio::io::stdin());
         let console = console::run(handle.clone(), input, tokio::io::stdout());
         tokio::select! {
-            result = &mut network => result?,
+            result = &mut network => result??,
             result = console => {
                 result?;
                 // End of input leaves the server running; `quit` stops it.
-                network.await?;
+                network.await??;
             }
         }
     } else {
@@ -140,11 +140,11 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             result = tui::run(handle.clone(), options) => {
                 result?;
                 handle.shutdown();
-                network.await?;
+                network.await??;
             }
             // SIGTERM or Ctrl-C from outside: the network side has already told
             // every student. Dropping the screen's future puts the terminal back.
-            result = &mut network => result?,
+            result = &mut network => result??,
         }
     }
     Ok(())

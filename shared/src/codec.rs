@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+#[cfg(feature = "net")]
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::protocol::{QueueView, ServerMsg, ViewRow};
@@ -148,6 +149,7 @@ pub fn decode_frame<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> 
 /// cleanly between frames, and an error for anything else.
 ///
 /// Not cancel-safe: use a [`FrameReader`] where the read races other events.
+#[cfg(feature = "net")]
 pub async fn read_frame<T, R>(reader: &mut R) -> Result<Option<T>, FrameError>
 where
     T: DeserializeOwned,
@@ -159,6 +161,7 @@ where
 /// Reads frames from a stream, keeping a partly read frame between calls so
 /// that [`FrameReader::read_frame`] is cancel-safe: it can sit in a
 /// `tokio::select!` beside timers and channels without losing bytes.
+#[cfg(feature = "net")]
 #[derive(Debug)]
 pub struct FrameReader<R> {
     inner: R,
@@ -172,6 +175,7 @@ pub struct FrameReader<R> {
     payload_filled: usize,
 }
 
+#[cfg(feature = "net")]
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R) -> Self {
         Self::with_limit(inner, MAX_FRAME_LEN)
@@ -239,6 +243,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
 /// Writes one message as a frame, and flushes it: over TLS a write may
 /// leave records in the session until flushed.
+#[cfg(feature = "net")]
 pub async fn write_frame<T, W>(writer: &mut W, msg: &T) -> Result<(), FrameError>
 where
     T: Serialize,
@@ -503,6 +508,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn messages_round_trip_over_a_stream() {
         let (mut a, mut b) = tokio::io::duplex(1024);
@@ -519,6 +525,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test(start_paused = true)]
     async fn frame_reader_survives_cancellation_mid_frame() {
         let frame = encode_frame(&ClientMsg::Identify {
@@ -549,6 +556,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn oversize_frame_is_refused_before_reading_it() {
         let (mut a, mut b) = tokio::io::duplex(64);
@@ -599,6 +607,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn a_reader_with_the_client_limit_refuses_a_longer_frame_before_reading_it() {
         let (mut a, b) = tokio::io::duplex(64);
@@ -619,6 +628,7 @@ mod tests {
         assert!(encode_frame(&msg).is_err());
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn truncated_frame_is_an_error_not_a_clean_close() {
         let frame = encode_frame(&ClientMsg::Identify {

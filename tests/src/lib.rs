@@ -89,7 +89,7 @@ pub const SERVER_TEST_ARGS: [&str; 4] = ["--bind", "127.0.0.1", "--hash-rounds",
 /// A test configuration: cheap hashing, a fixed session name.
 pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     let mut config = ServerConfig::new(data_dir.to_path_buf(), session.to_owned());
-    config.hash_rounds = jqueue_server::domain::auth::MIN_HASH_ROUNDS;
+    config.hash_rounds = jqueue_server::auth::MIN_HASH_ROUNDS;
     config.course = "CS 101".into();
     config
 }
@@ -240,7 +240,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub fingerprint: Fingerprint,
     pub handle: ServerHandle,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), jqueue_server::owners::OwnerStopped>>,
 }
 
 impl TestServer {
@@ -303,7 +303,7 @@ impl TestServer {
     /// Shuts down gracefully and waits until every connection has closed.
     pub async fn stop(self) -> Result<()> {
         self.handle.shutdown();
-        tokio::time::timeout(PATIENCE, self.task).await??;
+        tokio::time::timeout(PATIENCE, self.task).await???;
         Ok(())
     }
 }

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use jqueue_core::presence::{AllowedHosts, PresenceCode};
 use jqueue_server::clock::Clock;
-use jqueue_server::domain::presence::{AllowedHosts, PresenceCode};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::{PATIENCE, Student, TestServer, test_config};

@@ -10,7 +10,6 @@
 //! changes.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use jqueue_shared::HelpEnd;
 use jqueue_shared::staff::{
@@ -21,9 +20,9 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
 use super::{Actor, Notice, blocking};
-use crate::domain::queue::{Finished, Rules, ServeError, UnixMillis};
 use crate::store::HelpOutcome;
 use crate::store::print;
+use jqueue_core::queue::{Finished, Rules, ServeError, UnixMillis};
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
@@ -368,7 +367,10 @@ impl Actor {
     fn print(&mut self) -> StaffOutcome {
         let view = self.staff_view(usize::MAX);
         let dir = self.config.prints_dir();
-        match blocking(|| print::write_snapshot(&dir, &view, SystemTime::now())) {
+        // The view's own `now`, read from the server's clock: a test on a
+        // paused clock prints the time it set.
+        let at = crate::clock::system_time(view.now);
+        match blocking(|| print::write_snapshot(&dir, &view, at)) {
             Ok(path) => StaffOutcome::Printed {
                 path: path.display().to_string(),
             },

@@ -13,10 +13,10 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
 
 use super::{Actor, JoinRequest, blocking};
-use crate::domain::queue::{Entry, JoinError};
-use crate::domain::rate::{ChangeAllowance, ChangeRate, SweepSchedule};
+use jqueue_core::queue::{Entry, JoinError};
+use jqueue_core::rate::{ChangeAllowance, ChangeRate, SweepSchedule};
 
-/// Every student's allowance of queue changes ([`crate::domain::rate`]).
+/// Every student's allowance of queue changes ([`jqueue_core::rate`]).
 #[derive(Debug, Default)]
 pub(super) struct Changes {
     by_account: HashMap<Arc<str>, ChangeAllowance<Instant>>,
@@ -134,7 +134,7 @@ impl Actor {
         username: &str,
         peer: std::net::IpAddr,
         code: Option<&str>,
-        now: crate::domain::queue::UnixMillis,
+        now: jqueue_core::queue::UnixMillis,
     ) -> Result<(), RequestResult> {
         let Some(presence) = &self.presence_code else {
             return Ok(());

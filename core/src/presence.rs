@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::queue::UnixMillis;
+use crate::queue::UnixMillis;
 
 /// One entry of `--allow-hosts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
