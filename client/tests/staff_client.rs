@@ -176,6 +176,7 @@ fn a_student_asking_for_the_staff_screen_reads_one_line() {
         h.app().farewell().as_deref(),
         Some("alice is not staff on this server")
     );
+    assert!(h.app().failed(), "a refused --staff exits non-zero");
     h.press('q');
     assert!(!h.running);
 }

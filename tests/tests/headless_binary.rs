@@ -119,12 +119,13 @@ async fn users_commands_list_reset_and_delete_accounts() -> Result {
     assert!(list.status.success());
     assert!(String::from_utf8_lossy(&list.stdout).contains("ann"));
 
-    // Reset while the server runs: the token stops working and ann is new again.
+    // Reset while the server runs: the token stops working, and ann is asked
+    // for the reset code first.
     assert!(users(&["reset", "ann"]).status.success());
     let (_, result) = Student::resume(server.addr, "ann", token).await?;
     assert_eq!(result, SignInResult::TokenRejected);
     let mut again = Student::connect(server.addr, "ann").await?;
-    assert_eq!(again.identify().await?, AccountStatus::New);
+    assert_eq!(again.identify().await?, AccountStatus::Reset);
 
     let missing = users(&["delete", "nobody"]);
     assert!(!missing.status.success());

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use jqueue_shared::HelpEnd;
 use jqueue_shared::staff::{
     ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
     StaffOutcome, StaffRequest, StaffRow, StaffView,
@@ -21,7 +22,7 @@ use super::api::Acting;
 use super::{Actor, Notice, blocking};
 use crate::store::HelpOutcome;
 use crate::store::print;
-use jqueue_core::queue::{Finished, Rules, ServeError};
+use jqueue_core::queue::{Finished, Rules, ServeError, UnixMillis};
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
@@ -96,7 +97,7 @@ impl Actor {
             .serve(staff, Some(&entry.username), now)
             .expect("checked before persisting");
         self.queue_changed = true;
-        let finished = served.finished.map(|f| self.finished(&f));
+        let finished = served.finished.map(|f| self.finished(&f, now));
         let student_online = self.presence.is_online(&entry.username);
         self.notify(
             &entry.username,
@@ -128,14 +129,28 @@ impl Actor {
             return failed(&e);
         }
         let finished = self.queue.finish(staff, now).expect("checked above");
-        self.staff_changed = true;
-        StaffOutcome::Finished(self.finished(&finished))
+        // The wait estimate takes in this help's length.
+        self.queue_changed = true;
+        StaffOutcome::Finished(self.finished(&finished, now))
     }
 
-    /// Records a help that ended as helped: the activity line and, for a
-    /// student's first help this session, the helped log.
-    fn finished(&mut self, finished: &Finished) -> FinishedHelp {
+    /// Records a help that ended as helped at `now`: the student is told,
+    /// then the activity line and, for a student's first help this session,
+    /// the helped log.
+    fn finished(&mut self, finished: &Finished, now: UnixMillis) -> FinishedHelp {
         let student = finished.help.entry.username.clone();
+        let cooldown_ms = self.queue.rules().cooldown_ms;
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: finished.help.staff.clone(),
+                outcome: HelpEnd::Helped {
+                    cooldown_until: (cooldown_ms > 0).then_some(now + cooldown_ms),
+                },
+                at: now,
+                help_secs: secs(finished.help_ms),
+            },
+        );
         if finished.first_help_this_session {
             let at = finished.help.served_at + finished.help_ms;
             // The help is committed; if this line is lost to a crash, the
@@ -176,7 +191,15 @@ impl Actor {
         self.queue.not_here(staff, now, until);
         self.queue_changed = true;
         let student = help.entry.username;
-        self.notify(&student, Notice::NotHere { at: now, until });
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: staff.clone(),
+                outcome: HelpEnd::NotHere { until },
+                at: now,
+                help_secs: secs(now - help.served_at),
+            },
+        );
         self.record(ActivityKind::NotHere {
             username: student.to_string(),
             staff: staff.to_string(),
@@ -189,7 +212,7 @@ impl Actor {
 
     /// Students whose time away ran out by `now` leave the queue (as a
     /// not-here help, so reports can count them).
-    pub(super) fn expire_away(&mut self, now: jqueue_core::queue::UnixMillis) {
+    pub(super) fn expire_away(&mut self, now: UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;
