@@ -20,10 +20,10 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::keys::{self, Action, Binding};
 use crate::net::{Disconnect, NetCommand, NetEvent, Password, StopReason};
-use crate::staff::{
+use crate::trust::KeyChange;
+use jqueue_tui::staff::{
     Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
 };
-use crate::trust::KeyChange;
 
 /// Everything that can happen to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub enum Effect {
     /// student's turn, or they should get ready, or staff could not find them.
     Bell(&'static str),
     /// Staff screen: a student joined while this staff member is free (the
-    /// bell and a desktop notification, see [`crate::alert`]).
+    /// bell and a desktop notification, see [`jqueue_tui::alert`]).
     JoinAlert,
     /// Keep this location (the one just sent) for this machine's next run
     /// (see [`crate::location`]).
@@ -510,7 +510,7 @@ impl App {
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
             (None, Screen::SignIn(_)) => keys::SIGN_IN,
-            // The staff screen has its own table (crate::staff::keys).
+            // The staff screen has its own table (jqueue_tui::staff::keys).
             (_, Screen::Staff(_)) => &[],
             (None, Screen::UnknownServer(_)) => keys::TRUST,
             (None, Screen::Connecting | Screen::Stopped(_) | Screen::KeyChanged(_)) => {
@@ -741,7 +741,7 @@ impl App {
                     self.overlay = None;
                 }
                 if self.settings.bell {
-                    return vec![Effect::Bell(crate::alert::NOT_HERE_BODY)];
+                    return vec![Effect::Bell(jqueue_tui::alert::NOT_HERE_BODY)];
                 }
             }
             NetEvent::Announcement(text) => {
@@ -821,7 +821,7 @@ impl App {
         self.get_ready = GetReady::Given;
         let moved_up = before.is_some_and(|before| before > self.ready_at);
         if moved_up && self.settings.bell && self.away_until.is_none() {
-            vec![Effect::Bell(crate::alert::GET_READY_BODY)]
+            vec![Effect::Bell(jqueue_tui::alert::GET_READY_BODY)]
         } else {
             Vec::new()
         }
@@ -852,7 +852,7 @@ impl App {
         self.your_turn = true;
         self.notice = None;
         if self.settings.bell {
-            vec![Effect::Bell(crate::alert::TURN_BODY)]
+            vec![Effect::Bell(jqueue_tui::alert::TURN_BODY)]
         } else {
             Vec::new()
         }

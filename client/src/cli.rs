@@ -128,14 +128,10 @@ pub struct BridgeArgs {
     #[arg(
         value_name = "SOCKET",
         env = "JQUEUE_SOCKET",
-        default_value = DEFAULT_SOCKET
+        default_value = jqueue_shared::DEFAULT_SOCKET
     )]
     pub socket: PathBuf,
 }
-
-/// Where the server's Unix socket is on the course host, unless it says
-/// otherwise (`jqueue-server --socket`; docs/ADMIN.md).
-pub const DEFAULT_SOCKET: &str = "/run/jqueue/jqueue.sock";
 
 const STATUS_ABOUT: &str = "\
 Print where you stand in line as one line, for a tmux status bar, a shell \

@@ -21,8 +21,9 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use crate::app::{App, Effect, Event, Settings};
 use crate::cli::Config;
+use crate::location;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
-use crate::{alert, location};
+use jqueue_tui::alert;
 
 /// How often time-counting screens redraw.
 pub const TICK: Duration = Duration::from_secs(1);

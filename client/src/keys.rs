@@ -1,13 +1,14 @@
 //! Key bindings: one small table per screen, mapping keys to [`Action`]s,
 //! and the one [`Key`] type and rule for what a key press matches, which the
-//! staff screen's table ([`crate::staff::keys`]) uses too.
+//! staff screen's table ([`jqueue_tui::staff::keys`]) uses too.
 //!
 //! The same tables drive the key handling, the hint bar at the bottom of the
 //! screen and the `?` overlay, so what the screen says a key does is what it
 //! does. Keys not in a table go to the focused text field, if there is one.
 //! This module only maps keys; [`crate::app`] decides what an action means.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use jqueue_tui::keys::{Key, pressed};
+use ratatui::crossterm::event::KeyEvent;
 
 /// Something the student asked for with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,52 +30,6 @@ pub enum Action {
     /// Scroll the help down or up a line, where it does not fit.
     ScrollDown,
     ScrollUp,
-}
-
-/// A key as written in a table, the students' and the staff screen's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Ctrl(char),
-    Enter,
-    Esc,
-    Tab,
-    BackTab,
-    Up,
-    Down,
-    Home,
-    End,
-}
-
-impl Key {
-    /// One rule for every screen: a key counts only with no modifier but
-    /// Shift (how some terminals report `?`, `G` and Shift-Tab), so Alt-q
-    /// does not quit and Ctrl-S does not serve; Ctrl keys with Ctrl alone,
-    /// in either case.
-    fn matches(self, event: &KeyEvent) -> bool {
-        let plain = (event.modifiers - KeyModifiers::SHIFT).is_empty();
-        match (self, event.code) {
-            (Key::Char(c), KeyCode::Char(got)) => plain && c == got,
-            (Key::Ctrl(c), KeyCode::Char(got)) => {
-                event.modifiers == KeyModifiers::CONTROL && c.eq_ignore_ascii_case(&got)
-            }
-            (Key::Enter, KeyCode::Enter)
-            | (Key::Esc, KeyCode::Esc)
-            | (Key::Tab, KeyCode::Tab)
-            | (Key::BackTab, KeyCode::BackTab)
-            | (Key::Up, KeyCode::Up)
-            | (Key::Down, KeyCode::Down)
-            | (Key::Home, KeyCode::Home)
-            | (Key::End, KeyCode::End) => plain,
-            _ => false,
-        }
-    }
-}
-
-/// Whether `event` presses one of `keys`. Key releases (sent by some
-/// terminals) are not presses.
-pub(crate) fn pressed(keys: &[Key], event: &KeyEvent) -> bool {
-    event.kind != KeyEventKind::Release && keys.iter().any(|key| key.matches(event))
 }
 
 /// One row of a table: the keys, how the hint bar and the help overlay name
@@ -312,6 +267,7 @@ pub fn action(table: &[Binding], event: &KeyEvent) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)

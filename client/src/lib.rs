@@ -3,9 +3,9 @@
 //! - [`cli`]: the command line, checked before the TUI starts.
 //! - [`token_store`]: the session token file (mode 0600, one per server).
 //! - [`net`]: the network task, which owns the connection.
-//! - [`staff`]: the staff screen (`jqueue --staff`, and the professor's
-//!   screen inside `jqueue-server`), fed staff views, sending staff requests.
-//! - [`alert`]: the bytes of the bell and desktop notifications.
+//! - The staff screen (`jqueue --staff`) is jqueue-tui's, the same one the
+//!   professor's `jqueue-server` draws; the client feeds it staff views and
+//!   sends its staff requests.
 //! - [`transport`]: the stream under TLS: TCP, the Unix socket, or ssh.
 //! - [`trust`]: which server keys to trust (known_servers, pins, system roots)
 //!   and the TLS connection that enforces it.
@@ -20,7 +20,6 @@
 //! - [`status`]: `jqueue status`, where the student stands as one line of
 //!   text (no screen), over the same network task.
 
-pub mod alert;
 pub mod app;
 #[cfg(unix)]
 pub mod bridge;
@@ -31,7 +30,6 @@ pub mod location;
 pub mod logging;
 pub mod logout;
 pub mod net;
-pub mod staff;
 pub mod status;
 pub mod token_store;
 pub mod transport;

@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
         }
     };
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let unicode = jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok());
+    let unicode = jqueue_tui::ui::unicode_terminal(|var| std::env::var(var).ok());
     // `try_init` also installs a panic hook that restores the terminal.
     let result = match ratatui::try_init() {
         Ok(terminal) => jqueue_client::run(terminal, config, color, unicode).await,
@@ -139,7 +139,7 @@ async fn status(cli: Cli, args: StatusArgs) -> ExitCode {
     };
     // A status line must come even where the log cannot be written.
     let _log = jqueue_client::logging::init(&config.data_dir).ok();
-    let unicode = jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok());
+    let unicode = jqueue_tui::ui::unicode_terminal(|var| std::env::var(var).ok());
     let format = match (args.json, args.format) {
         (true, _) => LineFormat::Json,
         (false, Some(template)) => LineFormat::Template { template, unicode },

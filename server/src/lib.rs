@@ -230,7 +230,7 @@ pub fn join_ways(config: &ServerConfig, addr: SocketAddr, host: &str) -> Vec<Str
         // The bridge on HOST finds the socket by its absolute path.
         let socket = std::path::absolute(socket).unwrap_or_else(|_| socket.clone());
         let path = socket.to_string_lossy();
-        if path == jqueue_client::cli::DEFAULT_SOCKET {
+        if path == jqueue_shared::DEFAULT_SOCKET {
             ways.push(format!("ssh://{host}"));
         } else {
             ways.push(format!("ssh://{host}{path}"));
@@ -316,12 +316,12 @@ mod tests {
         assert_eq!(ways(AuthMode::Password, None), ["10.0.0.5:7420"]);
         // Unix accounts only: ssh://HOST, never anyone's login in it.
         assert_eq!(
-            ways(AuthMode::Unix, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ways(AuthMode::Unix, Some(jqueue_shared::DEFAULT_SOCKET)),
             ["ssh://lab"]
         );
         // Both: both, the one with nothing to type first.
         assert_eq!(
-            ways(AuthMode::Both, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ways(AuthMode::Both, Some(jqueue_shared::DEFAULT_SOCKET)),
             ["ssh://lab", "10.0.0.5:7420"]
         );
         // Both, but no socket: only passwords work.

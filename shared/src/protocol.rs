@@ -17,6 +17,11 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
 pub const PROTOCOL_VERSION: u32 = 5;
 
+/// Where the server's Unix socket is on the course host, unless it says
+/// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
+/// dials and what the server's join hint leaves out as understood.
+pub const DEFAULT_SOCKET: &str = "/run/jqueue/jqueue.sock";
+
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;
 

@@ -21,7 +21,6 @@ use anyhow::{Context, Result, ensure};
 use jqueue_client::app::{App as ClientApp, Event as ClientEvent, Settings};
 use jqueue_client::event_loop::{BellSink, EventLoop};
 use jqueue_client::net::{Disconnect, NetEvent};
-use jqueue_client::staff::{Role, StaffScreen, StaffSettings, Theme};
 use jqueue_shared::codec::encode_frame;
 use jqueue_shared::sanitize::is_inert;
 use jqueue_shared::staff::StaffRequest;
@@ -33,6 +32,7 @@ use jqueue_tests::{
     PATIENCE, SeededRng, ServerProcess, Student, TestServer, password_for, tcp_from, test_config,
     tls_connect_with, tls_over, trust_for,
 };
+use jqueue_tui::staff::{Role, StaffScreen, StaffSettings, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

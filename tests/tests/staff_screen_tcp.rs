@@ -10,7 +10,7 @@
 //! the server's OS-chosen port by 7420 (see [`normalise`]). The screen code,
 //! settings and drawing are the client tests' own (`staff_kit`).
 
-#[path = "../../client/tests/common/staff_screen.rs"]
+#[path = "../../tui/tests/common/staff_screen.rs"]
 mod staff_kit;
 
 use anyhow::Context;

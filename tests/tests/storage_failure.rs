@@ -25,11 +25,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use jqueue_client::staff::{Role, StaffScreen, StaffSettings, Theme};
 use jqueue_server::Server;
 use jqueue_shared::staff::{ActivityKind, StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::{PATIENCE, Student, TestServer, password_for, test_config};
+use jqueue_tui::staff::{Role, StaffScreen, StaffSettings, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

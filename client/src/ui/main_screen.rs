@@ -16,7 +16,9 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use jqueue_shared::Place;
 
 use super::words::{ordinal, wait_range};
-use super::{Theme, centered_lines, disconnect_sentence, fit_parts, pack_parts, short_duration};
+use jqueue_tui::ui::{fit_parts, pack_parts};
+
+use super::{Theme, centered_lines, disconnect_sentence, short_duration};
 
 use crate::app::{App, Link, Pending, Received};
 

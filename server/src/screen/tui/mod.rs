@@ -1,5 +1,5 @@
 //! The professor's screen, the default mode of `jqueue-server`: the one
-//! staff screen ([`jqueue_client::staff`], the same code a TA's
+//! staff screen ([`jqueue_tui::staff`], the same code a TA's
 //! `jqueue --staff` draws) on this process's terminal.
 //!
 //! This module owns only the terminal and the event loop; the screen's state
@@ -26,9 +26,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use chrono::{Local, Offset as _};
-use jqueue_client::alert;
-use jqueue_client::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
 use jqueue_shared::staff::UnixMillis;
+use jqueue_tui::alert;
+use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
 use ratatui::crossterm::event::{self as term, KeyEvent, KeyEventKind};
 use ratatui::{Terminal, backend::Backend};
 use tokio::sync::mpsc;
@@ -59,7 +59,7 @@ pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
         bell: true,
         theme: Theme::from_env(),
         // The student screen's rule for a terminal that cannot show UTF-8.
-        unicode: jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok()),
+        unicode: jqueue_tui::ui::unicode_terminal(|var| std::env::var(var).ok()),
         time_zone: Local::now().offset().fix(),
     };
     let view = handle.staff_views().borrow().clone();

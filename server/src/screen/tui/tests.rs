@@ -147,7 +147,7 @@ async fn a_status_line_goes_when_its_time_is_up_with_nothing_else_ticking() {
     let mut screen = StaffScreen::new(settings(&professor), view, Instant::now());
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
 
-    let lifetime = jqueue_client::staff::STATUS_LIFETIME;
+    let lifetime = jqueue_tui::staff::STATUS_LIFETIME;
     run_for(
         &mut terminal,
         &mut screen,

@@ -9,7 +9,6 @@
 mod staff_kit;
 
 use insta::assert_snapshot;
-use jqueue_client::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use jqueue_shared::staff::{
     Activity, ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, OnlineStudent, StaffOutcome,
     StaffRequest, StaffRow, StaffView,
@@ -17,6 +16,7 @@ use jqueue_shared::staff::{
 use jqueue_shared::statistics::{
     QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, WaitBucket,
 };
+use jqueue_tui::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -969,7 +969,7 @@ fn answer(statistics: SessionStatistics) -> StaffOutcome {
 }
 
 /// The screen with the statistics view open and answered.
-fn showing_statistics(settings: jqueue_client::staff::StaffSettings) -> Harness {
+fn showing_statistics(settings: jqueue_tui::staff::StaffSettings) -> Harness {
     let mut h = Harness::with(settings, busy_view());
     assert_eq!(h.press('t'), request(StaffRequest::Statistics));
     assert_eq!(h.outcome(answer(session_statistics())), []);
@@ -1128,7 +1128,7 @@ fn staff_names_in_the_statistics_are_sanitised() {
 
 /// Every state of the staff screen, each reached by the keys a staff
 /// member would press, on the busy view (the empty queue aside).
-fn every_state(settings: &jqueue_client::staff::StaffSettings) -> Vec<(&'static str, Harness)> {
+fn every_state(settings: &jqueue_tui::staff::StaffSettings) -> Vec<(&'static str, Harness)> {
     let on_busy = |keys: &[KeyCode]| {
         let mut h = Harness::with(settings.clone(), busy_view());
         for &code in keys {
@@ -1181,7 +1181,7 @@ fn every_state_at_110x30_80x24_and_80x12() {
 
 #[test]
 fn every_state_in_ascii_has_nothing_but_ascii() {
-    let ascii = jqueue_client::staff::StaffSettings {
+    let ascii = jqueue_tui::staff::StaffSettings {
         unicode: false,
         ..settings()
     };
@@ -1450,7 +1450,7 @@ fn the_help_list_at_80x24_shows_the_legend_and_scrolls_to_every_key() {
 fn the_hint_bar_shows_the_keys_that_apply_now() {
     // A TA with nobody waiting and nobody to help: open/close and announce
     // are what they can do, and the bar says so.
-    let ta = jqueue_client::staff::StaffSettings {
+    let ta = jqueue_tui::staff::StaffSettings {
         me: "tara".into(),
         role: Role::Assistant,
         ..settings()
@@ -1494,7 +1494,7 @@ fn the_join_hint_is_what_the_server_says_students_type() {
         ..empty_view()
     };
     let h = Harness::with(
-        jqueue_client::staff::StaffSettings {
+        jqueue_tui::staff::StaffSettings {
             me: "tara".into(),
             role: Role::Assistant,
             ..settings()

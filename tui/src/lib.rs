@@ -1,0 +1,17 @@
+//! jqueue-tui: the terminal side both programs share.
+//!
+//! - [`staff`]: the staff screen — the same screen, keys, theme and alerts
+//!   for the professor at the server (`jqueue-server`, in-process) and a TA
+//!   (`jqueue --staff`, over the network). It renders the pushed `StaffView`
+//!   and turns keys into staff requests; it does no I/O of its own.
+//! - [`keys`]: the one key type and matching rule every key table uses.
+//! - [`ui`]: the UTF-8 test, the ASCII fallback and fitting text by whole parts.
+//! - [`alert`]: the bytes of a bell or desktop notification (fixed text only).
+//!
+//! Arrows point one way: the client and the server depend on this crate; it
+//! depends on neither (only on the wire types in jqueue-shared).
+
+pub mod alert;
+pub mod keys;
+pub mod staff;
+pub mod ui;
