@@ -7,7 +7,6 @@
 //! the whole client into a `TestBackend`. It draws only after an event, and the
 //! tick runs only while the screen counts time: an idle client sleeps.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use anyhow::Context as _;
 use chrono::Offset as _;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use ratatui::crossterm::event::{self as term, Event as TermEvent};
+use ratatui::crossterm::event as term;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
@@ -23,7 +22,8 @@ use crate::app::{App, Effect, Event, Settings};
 use crate::cli::Config;
 use crate::location;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
-use jqueue_tui::alert;
+use jqueue_tui::alert::{self, AlertSink};
+use jqueue_tui::terminal::{Input, forward_input};
 
 /// How often time-counting screens redraw.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -33,51 +33,12 @@ pub struct EventLoop<B: Backend> {
     terminal: Terminal<B>,
     app: App,
     commands: mpsc::UnboundedSender<NetCommand>,
-    bell: BellSink,
+    bell: AlertSink,
     bells: u32,
     draws: u64,
     /// Where the location typed last is kept ([`crate::location`]); `None`
     /// keeps nothing (tests).
     location_file: Option<PathBuf>,
-}
-
-/// Where the bell goes: the real terminal, or nowhere in tests (which count
-/// the rings instead). Inside tmux, notifications are wrapped for it.
-pub struct BellSink {
-    out: Box<dyn Write + Send>,
-    tmux: bool,
-}
-
-impl std::fmt::Debug for BellSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BellSink")
-    }
-}
-
-impl BellSink {
-    pub fn stdout() -> Self {
-        Self {
-            out: Box::new(std::io::stdout()),
-            tmux: std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()),
-        }
-    }
-
-    pub fn silent() -> Self {
-        Self {
-            out: Box::new(std::io::sink()),
-            tmux: false,
-        }
-    }
-
-    /// Writes into `out` (a test's buffer), as inside tmux when `tmux`.
-    pub fn to(out: Box<dyn Write + Send>, tmux: bool) -> Self {
-        Self { out, tmux }
-    }
-
-    /// Writes `bytes`; a bell that cannot be written is not worth failing for.
-    fn ring(&mut self, bytes: &[u8]) {
-        let _ = self.out.write_all(bytes).and_then(|()| self.out.flush());
-    }
 }
 
 impl<B> EventLoop<B>
@@ -89,7 +50,7 @@ where
         terminal: Terminal<B>,
         app: App,
         commands: mpsc::UnboundedSender<NetCommand>,
-        bell: BellSink,
+        bell: AlertSink,
     ) -> Self {
         Self {
             terminal,
@@ -155,14 +116,11 @@ where
                 }
                 Effect::Bell(body) => {
                     self.bells += 1;
-                    let tmux = self.bell.tmux;
-                    self.bell.ring(&alert::alert(alert::TITLE, body, tmux));
+                    self.bell.ring(alert::TITLE, body);
                 }
                 Effect::JoinAlert => {
                     self.bells += 1;
-                    let tmux = self.bell.tmux;
-                    self.bell
-                        .ring(&alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, tmux));
+                    self.bell.ring(alert::JOIN_TITLE, alert::JOIN_BODY);
                 }
                 Effect::RememberLocation(location) => {
                     if let Some(path) = &self.location_file {
@@ -251,7 +209,7 @@ where
 
     let mut app = App::new(settings, Instant::now());
     app.time_zone = chrono::Local::now().offset().fix();
-    let mut event_loop = EventLoop::new(terminal, app, commands, BellSink::stdout())
+    let mut event_loop = EventLoop::new(terminal, app, commands, AlertSink::stdout())
         .remembering_location_in(location::file_in(&config.data_dir));
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
@@ -271,26 +229,22 @@ pub struct Farewell {
     pub failed: bool,
 }
 
-/// Reads the terminal on its own thread: crossterm's reads block, and an
-/// idle blocked thread costs nothing.
+/// Forwards the terminal's keys and resizes (jqueue-tui's one reader). A
+/// terminal that cannot be read any more leaves as Ctrl-C does (place kept)
+/// rather than run on, deaf.
 fn spawn_terminal_reader(events: mpsc::UnboundedSender<Event>) {
-    std::thread::spawn(move || {
-        loop {
-            let event = match term::read() {
-                Ok(TermEvent::Key(key)) => Event::Key(key),
-                Ok(TermEvent::Resize(..)) => Event::Resize,
-                Ok(_) => continue,
-                Err(e) => {
-                    // Nothing more will come from this terminal: leave as
-                    // Ctrl-C does (place kept) rather than run on, deaf.
-                    tracing::error!("could not read the terminal: {e}");
-                    let _ = events.send(leave_now());
-                    return;
-                }
+    tokio::spawn(async move {
+        let read = forward_input(|input| {
+            let event = match input {
+                Input::Key(key) => Event::Key(key),
+                Input::Resize => Event::Resize,
             };
-            if events.send(event).is_err() {
-                return;
-            }
+            events.send(event).is_ok()
+        })
+        .await;
+        if let Err(e) = read {
+            tracing::error!("could not read the terminal: {e}");
+            let _ = events.send(leave_now());
         }
     });
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use common::{settings, view};
 use jqueue_client::app::{App, Event};
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::net::{NetCommand, NetEvent, StopReason};
+use jqueue_tui::alert::AlertSink;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -34,7 +35,7 @@ fn rig() -> Rig {
         terminal,
         App::new(settings(), Instant::now()),
         tx,
-        BellSink::silent(),
+        AlertSink::silent(),
     );
     Rig {
         client,

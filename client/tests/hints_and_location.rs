@@ -7,10 +7,11 @@ mod common;
 
 use common::{Harness, called_by, settings, view};
 use jqueue_client::app::{App, Overlay};
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::location;
 use jqueue_client::net::{NetCommand, NetEvent, StopReason};
 use jqueue_shared::{AccountStatus, RequestResult};
+use jqueue_tui::alert::AlertSink;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
@@ -58,7 +59,7 @@ fn client_remembering(
         terminal,
         App::new(settings, Instant::now()),
         tx,
-        BellSink::silent(),
+        AlertSink::silent(),
     )
     .remembering_location_in(location::file_in(dir));
     (client, commands)

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use common::{called_by, settings, view};
 use jqueue_client::app::{App, Event};
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::net::NetEvent;
+use jqueue_tui::alert::AlertSink;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
@@ -42,7 +43,7 @@ fn bytes_when_called(bell: bool, tmux: bool) -> String {
         Terminal::new(TestBackend::new(80, 24)).unwrap(),
         App::new(settings, now),
         tx,
-        BellSink::to(Box::new(out.clone()), tmux),
+        AlertSink::to(Box::new(out.clone()), tmux),
     );
     for event in [
         NetEvent::Welcome {

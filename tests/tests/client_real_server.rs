@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use jqueue_client::app::{App, Event, Link, Screen, Settings};
 use jqueue_client::cli::ServerAddr;
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::net::{self, Backoff, NetConfig, NetEvent};
 use jqueue_client::token_store::TokenStore;
 use jqueue_client::trust::{KnownServers, Trust};
 use jqueue_shared::Fingerprint;
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use jqueue_tests::{PATIENCE, TestServer, test_config};
+use jqueue_tui::alert::AlertSink;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -121,7 +122,7 @@ impl Student {
         let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let app = App::new(settings, Instant::now());
         Self {
-            client: EventLoop::new(terminal, app, commands, BellSink::silent()),
+            client: EventLoop::new(terminal, app, commands, AlertSink::silent()),
             events,
             seen: Vec::new(),
             dir,

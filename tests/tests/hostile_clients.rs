@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use jqueue_client::app::{App as ClientApp, Event as ClientEvent, Settings};
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::net::{Disconnect, NetEvent};
 use jqueue_shared::codec::encode_frame;
 use jqueue_shared::sanitize::is_inert;
@@ -32,6 +32,7 @@ use jqueue_tests::{
     PATIENCE, SeededRng, ServerProcess, Student, TestServer, password_for, tcp_from, test_config,
     tls_connect_with, tls_over, trust_for,
 };
+use jqueue_tui::alert::AlertSink;
 use jqueue_tui::staff::{Role, StaffScreen, StaffSettings, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -471,7 +472,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
         terminal,
         ClientApp::new(settings, now),
         tx,
-        BellSink::silent(),
+        AlertSink::silent(),
     );
     let mut events = vec![NetEvent::Connecting { attempt: 1 }];
     if let ServerMsg::Welcome {

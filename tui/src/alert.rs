@@ -5,7 +5,9 @@
 //!
 //! Only fixed text goes into a notification: a student's name or words must
 //! never reach another machine's notification daemon (nor its escape
-//! parser). This module builds bytes; the event loop writes them.
+//! parser). [`alert`] builds the bytes; [`AlertSink`] writes them.
+
+use std::io::Write;
 
 /// Every notification's title.
 pub const TITLE: &str = "jqueue";
@@ -18,6 +20,49 @@ pub const TURN_BODY: &str = "It's your turn";
 pub const GET_READY_BODY: &str = "Get ready: you are nearly at the front";
 /// The student's: staff came and could not find them.
 pub const NOT_HERE_BODY: &str = "Staff could not find you: press b when you are back";
+
+/// Where alerts go: the terminal, a test's buffer, or nowhere. Inside tmux,
+/// notifications are wrapped for its passthrough. The student's screen and
+/// the staff screen (the professor's and a TA's) ring through this one sink.
+pub struct AlertSink {
+    out: Box<dyn Write + Send>,
+    tmux: bool,
+}
+
+impl std::fmt::Debug for AlertSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertSink")
+            .field("tmux", &self.tmux)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlertSink {
+    /// The real terminal, wrapped for tmux when running inside it.
+    pub fn stdout() -> Self {
+        Self {
+            out: Box::new(std::io::stdout()),
+            tmux: std::env::var_os("TMUX").is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    /// Nowhere (tests that count alerts instead).
+    pub fn silent() -> Self {
+        Self::to(Box::new(std::io::sink()), false)
+    }
+
+    /// Into `out` (a test's buffer), as inside tmux when `tmux`.
+    pub fn to(out: Box<dyn Write + Send>, tmux: bool) -> Self {
+        Self { out, tmux }
+    }
+
+    /// The bell and a desktop notification; an alert that cannot be written
+    /// is not worth stopping a screen for.
+    pub fn ring(&mut self, title: &str, body: &str) {
+        let bytes = alert(title, body, self.tmux);
+        let _ = self.out.write_all(&bytes).and_then(|()| self.out.flush());
+    }
+}
 
 /// BEL, then the two notification sequences.
 pub fn alert(title: &str, body: &str, tmux: bool) -> Vec<u8> {

@@ -6,7 +6,10 @@
 //!   and turns keys into staff requests; it does no I/O of its own.
 //! - [`keys`]: the one key type and matching rule every key table uses.
 //! - [`ui`]: the UTF-8 test, the ASCII fallback and fitting text by whole parts.
-//! - [`alert`]: the bytes of a bell or desktop notification (fixed text only).
+//! - [`alert`]: the bell and desktop notifications (fixed text only), and
+//!   the one sink both screens ring through.
+//! - [`terminal`]: the terminal's keys and resizes, read the same way by
+//!   both programs' event loops.
 //!
 //! Arrows point one way: the client and the server depend on this crate; it
 //! depends on neither (only on the wire types in jqueue-shared).
@@ -14,4 +17,5 @@
 pub mod alert;
 pub mod keys;
 pub mod staff;
+pub mod terminal;
 pub mod ui;

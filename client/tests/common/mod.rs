@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use jqueue_client::app::{App, Event, Settings};
-use jqueue_client::event_loop::{BellSink, EventLoop};
+use jqueue_client::event_loop::EventLoop;
 use jqueue_client::net::{NetCommand, NetEvent};
 use jqueue_shared::{AccountStatus, OwnEntry, QueueView, ViewRow};
+use jqueue_tui::alert::AlertSink;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -44,7 +45,7 @@ impl Harness {
         let now = Instant::now();
         let (tx, commands) = mpsc::unbounded_channel();
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        let mut client = EventLoop::new(terminal, App::new(settings, now), tx, BellSink::silent());
+        let mut client = EventLoop::new(terminal, App::new(settings, now), tx, AlertSink::silent());
         client.draw().unwrap();
         Self {
             client,

@@ -18,18 +18,15 @@
 #[cfg(test)]
 mod tests;
 
-use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use chrono::{Local, Offset as _};
 use jqueue_shared::staff::UnixMillis;
-use jqueue_tui::alert;
+use jqueue_tui::alert::{self, AlertSink};
 use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
-use ratatui::crossterm::event::{self as term, KeyEvent, KeyEventKind};
+use jqueue_tui::terminal::{Input, forward_input};
 use ratatui::{Terminal, backend::Backend};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
@@ -42,13 +39,6 @@ pub struct Options {
     /// The staff name the professor's requests act as
     /// (`ServerConfig::professor`).
     pub professor: String,
-}
-
-/// What the terminal sends the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    Key(KeyEvent),
-    Resize,
 }
 
 /// Runs the professor's screen until the professor quits.
@@ -65,20 +55,14 @@ pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
     let view = handle.staff_views().borrow().clone();
     let mut screen = StaffScreen::new(settings, view, Instant::now());
     let (inputs, mut receiver) = mpsc::channel(256);
-    let stop_keys = Arc::new(AtomicBool::new(false));
     // Also when this future is dropped unfinished (main.rs stops on a signal).
     let _clean_up = CleanUp {
-        stop_keys: stop_keys.clone(),
+        key_reader: spawn_key_reader(inputs),
     };
-    spawn_key_reader(inputs, stop_keys);
 
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     restore_only_for_panics_on_this_thread();
-    let tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-    let mut alerts = Alerts {
-        out: Box::new(std::io::stdout()),
-        tmux,
-    };
+    let mut alerts = AlertSink::stdout();
     run_loop(
         &mut terminal,
         &mut screen,
@@ -89,21 +73,6 @@ pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
     .await
 }
 
-/// Where the join alert goes: the terminal, or a buffer in tests.
-pub struct Alerts {
-    pub out: Box<dyn Write + Send>,
-    /// Wrap desktop notifications for tmux's passthrough.
-    pub tmux: bool,
-}
-
-impl std::fmt::Debug for Alerts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Alerts")
-            .field("tmux", &self.tmux)
-            .finish_non_exhaustive()
-    }
-}
-
 /// The event loop: draw, wait for a view, an input or the tick, update,
 /// carry out the effects, redraw; until the professor quits, the keyboard
 /// goes away or the server stops publishing views.
@@ -112,7 +81,7 @@ pub async fn run_loop<B>(
     screen: &mut StaffScreen,
     handle: &ServerHandle,
     inputs: &mut mpsc::Receiver<Input>,
-    alerts: &mut Alerts,
+    alerts: &mut AlertSink,
 ) -> anyhow::Result<()>
 where
     B: Backend,
@@ -159,22 +128,13 @@ where
                         let outcome = handle.professor(request).await;
                         next.extend(screen.update(StaffEvent::Outcome(outcome), Instant::now()));
                     }
-                    StaffEffect::JoinAlert => alerts.ring(),
+                    StaffEffect::JoinAlert => alerts.ring(alert::JOIN_TITLE, alert::JOIN_BODY),
                     StaffEffect::Quit => return Ok(()),
                 }
             }
             effects = next;
         }
         draw(terminal, screen)?;
-    }
-}
-
-impl Alerts {
-    /// One bell and a desktop notification; a failed write is not worth
-    /// stopping the screen for.
-    fn ring(&mut self) {
-        let bytes = alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, self.tmux);
-        let _ = self.out.write_all(&bytes).and_then(|()| self.out.flush());
     }
 }
 
@@ -197,15 +157,16 @@ fn wall_clock() -> UnixMillis {
         .map_or(0, |d| d.as_millis() as UnixMillis)
 }
 
-/// Puts the terminal back and stops the key reader.
+/// Puts the terminal back and stops the key reader: the server process goes
+/// on after its screen ends (a quit still tells every student first).
 struct CleanUp {
-    stop_keys: Arc<AtomicBool>,
+    key_reader: tokio::task::AbortHandle,
 }
 
 impl Drop for CleanUp {
     fn drop(&mut self) {
         ratatui::restore();
-        self.stop_keys.store(true, Ordering::Relaxed);
+        self.key_reader.abort();
     }
 }
 
@@ -226,32 +187,23 @@ fn restore_only_for_panics_on_this_thread() {
     }));
 }
 
-/// Reads the terminal's keys and resizes on a plain thread (crossterm's
-/// reader blocks) and forwards them. Polls so it notices `stop` promptly:
-/// unlike the client, the server process goes on after its screen ends.
-fn spawn_key_reader(inputs: mpsc::Sender<Input>, stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            let event = match term::poll(Duration::from_millis(250)) {
-                Ok(false) => continue,
-                Ok(true) => term::read(),
-                Err(e) => Err(e),
-            };
-            let input = match event {
-                // Key releases (reported by some terminals) are not presses.
-                Ok(term::Event::Key(key)) if key.kind != KeyEventKind::Release => Input::Key(key),
-                Ok(term::Event::Resize(..)) => Input::Resize,
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::error!("cannot read the keyboard: {e}");
-                    break;
-                }
-            };
-            if inputs.blocking_send(input).is_err() {
-                break;
-            }
+/// Forwards the terminal's keys and resizes to the loop (jqueue-tui's one
+/// reader). A backlog of 256 unread keys means the screen is stuck; more
+/// are dropped rather than queued.
+fn spawn_key_reader(inputs: mpsc::Sender<Input>) -> tokio::task::AbortHandle {
+    tokio::spawn(async move {
+        let read = forward_input(|input| {
+            !matches!(
+                inputs.try_send(input),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        })
+        .await;
+        if let Err(e) = read {
+            tracing::error!("cannot read the keyboard: {e}");
         }
-    });
+    })
+    .abort_handle()
 }
 
 /// The TCP address students should pass to `jqueue --server` (one of the

@@ -1,5 +1,5 @@
 //! Tests of the professor's event loop. The screen itself (drawing, keys,
-//! snapshots at every size) is tested in the client crate, where it lives;
+//! snapshots at every size) is tested in jqueue-tui, where it lives;
 //! here the loop runs against a real in-process server on `TestBackend`:
 //! views arrive through the actor's watch, keys go in through the same
 //! channel the key reader uses, and requests act as the professor.
@@ -69,10 +69,7 @@ async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {
         })
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let mut alerts = Alerts {
-        out: Box::new(std::io::sink()),
-        tmux: false,
-    };
+    let mut alerts = AlertSink::silent();
     run_loop(
         &mut terminal,
         &mut screen,
@@ -123,10 +120,7 @@ async fn run_for(
         tokio::time::sleep(then).await;
         inputs.send(key(KeyCode::Char('q'))).await.unwrap();
     });
-    let mut alerts = Alerts {
-        out: Box::new(std::io::sink()),
-        tmux: false,
-    };
+    let mut alerts = AlertSink::silent();
     run_loop(terminal, screen, handle, &mut receiver, &mut alerts)
         .await
         .unwrap();
