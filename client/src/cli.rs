@@ -24,7 +24,7 @@ use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 use jqueue_shared::validate::is_valid_username;
 use jqueue_shared::{DEFAULT_PORT, Fingerprint};
 
-use crate::status::Template;
+use crate::status_line::Template;
 
 /// `jqueue [--server HOST[:PORT] | unix:PATH | ssh://[USER@]HOST[:PORT][/SOCKET]]
 /// [--user NAME] [--data-dir DIR] [--no-bell] [--staff]`

@@ -18,7 +18,7 @@
 //! - [`event_loop`]: joins terminal, network and timer events to the app, generic
 //!   over the ratatui backend so tests drive the whole client.
 //! - [`status`]: `jqueue status`, where the student stands as one line of
-//!   text (no screen), over the same network task.
+//!   text (no screen), over the same network task; [`status_line`] writes it.
 
 pub mod app;
 #[cfg(unix)]
@@ -31,6 +31,7 @@ pub mod logging;
 pub mod logout;
 pub mod net;
 pub mod status;
+pub mod status_line;
 pub mod token_store;
 pub mod transport;
 pub mod trust;

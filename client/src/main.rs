@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
 use jqueue_client::cli::{BridgeArgs, Cli, Command, StatusArgs};
-use jqueue_client::status::LineFormat;
+use jqueue_client::status_line::LineFormat;
 use jqueue_shared::manual::{write_completions, write_man};
 
 #[tokio::main]
