@@ -1,5 +1,6 @@
-//! Taking an account after `users reset`, and inheriting a deleted one's
-//! place (issue 16, items 1 and 10), attacked over a real socket.
+//! Taking an account after `users reset`, inheriting a deleted one's place
+//! (issue 16, items 1 and 10), and becoming staff by signing up first
+//! (issue 27, item 1), attacked over a real socket.
 //!
 //! A server runs in-process on 127.0.0.1:0 (the test kit's); the attacker
 //! and the owner are the kit's protocol-level students, and the professor's
@@ -8,8 +9,9 @@
 
 use std::path::Path;
 
-use jqueue_server::cli::{UsersCommand, users};
-use jqueue_shared::{ClientMsg, RequestResult, SignInResult};
+use jqueue_server::cli::{StaffCommand, UsersCommand, staff, users};
+use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+use jqueue_shared::{ClientMsg, RequestResult, ServerMsg, SignInResult};
 use jqueue_tests::{Student, TestServer, test_config};
 
 /// Connects and sends a sign-up for `name`, with the reset code if given.
@@ -103,4 +105,104 @@ async fn a_newcomer_with_a_deleted_name_inherits_no_place_in_the_queue() {
         "the deleted account's place is not inherited"
     );
     assert_eq!(view.length, 0);
+}
+
+/// `jqueue-server staff add NAME`'s claim code.
+fn staff_add(dir: &Path, name: &str) -> String {
+    let mut out = Vec::new();
+    staff(dir, &StaffCommand::Add { name: name.into() }, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    out.split_once("Claim code: ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no code in {out:?}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_staff_name_goes_only_to_whoever_holds_the_code_staff_add_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.txt");
+    std::fs::write(&roster, "alice\n").unwrap();
+    let mut config = test_config(dir.path(), "s1");
+    config.roster_file = Some(roster);
+    let server = TestServer::start(config).await.unwrap();
+    // Named while the server runs, before ta_vera has signed up.
+    let code = staff_add(dir.path(), "ta_vera");
+
+    // The squatter registers the name first: without the code, and with
+    // a wrong one, nothing; the roster is not got past either.
+    let (_attacker, result) = register(&server, "ta_vera", "attacker's pw", None).await;
+    assert_eq!(result, SignInResult::ResetCodeRequired);
+    let (_attacker, result) =
+        register(&server, "ta_vera", "attacker's pw", Some("AAAAA-AAAAA")).await;
+    assert_eq!(result, SignInResult::ResetCodeRequired);
+    let (mut attacker, result) = register(&server, "ta_vera", "attacker's pw", None).await;
+    assert!(
+        matches!(
+            result,
+            SignInResult::ResetCodeRequired | SignInResult::TooManyAttempts { .. }
+        ),
+        "{result:?}"
+    );
+    attacker.send(&ClientMsg::WatchStaff).await.unwrap();
+    assert!(
+        !matches!(
+            attacker.recv_or_closed().await.unwrap(),
+            Some(ServerMsg::StaffView(_))
+        ),
+        "no staff view for a squatter"
+    );
+
+    // ta_vera, with the code she was handed, gets her account and the
+    // staff screen (from her own host: the squatter's guesses slowed only
+    // theirs); the code is then used up.
+    let vera_host = std::net::Ipv4Addr::new(127, 0, 0, 2).into();
+    let mut vera = Student::connect_from(vera_host, server.addr, "ta_vera")
+        .await
+        .unwrap();
+    let result = vera
+        .sign_in(ClientMsg::Register {
+            username: "ta_vera".into(),
+            password: "vera's password".into(),
+            reset_code: Some(code.clone()),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
+    assert!(matches!(
+        vera.watch_staff().await.unwrap(),
+        ServerMsg::StaffView(_)
+    ));
+    let (_attacker, result) = register(&server, "ta_vera", "attacker's pw", Some(&code)).await;
+    assert_eq!(result, SignInResult::UsernameTaken);
+}
+
+#[tokio::test]
+async fn a_staff_group_makes_staff_only_of_its_unix_accounts_never_a_tcp_namesake() {
+    // The group and its member exist on every Debian system (`daemon` is
+    // the primary group of the account `daemon`).
+    assert!(jqueue_server::store::system_users::in_group(
+        "daemon", "daemon"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path(), "s1");
+    config.staff_group = Some("daemon".into());
+    let server = TestServer::start(config).await.unwrap();
+    let (mut outsider, result) = register(&server, "daemon", "outsider's pw", None).await;
+    assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
+    assert_eq!(
+        outsider.watch_staff().await.unwrap(),
+        ServerMsg::NotStaff {
+            username: "daemon".into()
+        }
+    );
+    assert_eq!(
+        outsider
+            .staff(StaffRequest::Serve { student: None })
+            .await
+            .unwrap(),
+        StaffOutcome::NotStaff {
+            username: "daemon".into()
+        }
+    );
 }

@@ -194,7 +194,7 @@ fn by_password(peer: SocketAddr) -> String {
 
 impl Actor {
     pub(super) fn account_status(&mut self, username: &str) -> Result<AccountStatus, Unavailable> {
-        if !self.may_sign_in(username) {
+        if !self.may_sign_in(username, false) {
             return Ok(AccountStatus::NotOnRoster);
         }
         let account = blocking(|| self.store.account(username))?;
@@ -266,9 +266,12 @@ impl Actor {
     ) -> Result<RegisterGate, Unavailable> {
         let account = blocking(|| self.store.account(&username))?;
         match account {
-            None => return Ok(RegisterGate::Proceed),
             Some(account) if account.password_phc.is_some() => return Ok(RegisterGate::Taken),
             Some(_) => {}
+            // A staff name nobody has claimed (named by a jqueue from before
+            // claim codes) is locked like a reset account.
+            None if blocking(|| self.store.is_staff(&username))? => {}
+            None => return Ok(RegisterGate::Proceed),
         }
         // A reset account: its code is a password for this one sign-up,
         // under the same back-off.
@@ -305,7 +308,7 @@ impl Actor {
         password_phc: &str,
         reset_code: Option<&[u8; 32]>,
     ) -> Result<RegisterOutcome, Unavailable> {
-        if !self.may_sign_in(&username) {
+        if !self.may_sign_in(&username, false) {
             return Ok(RegisterOutcome::NotOnRoster);
         }
         if !self.roster.is_set() {
@@ -388,7 +391,7 @@ impl Actor {
         origin: String,
         follower: bool,
     ) -> Result<AccountSignIn, Unavailable> {
-        if !self.may_sign_in(username) {
+        if !self.may_sign_in(username, true) {
             return Ok(AccountSignIn::NotOnRoster);
         }
         let now = self.now_ms();
@@ -435,9 +438,10 @@ impl Actor {
     }
 
     /// Whether `username` may create an account or sign in: on the roster,
-    /// or staff (TAs need not be on the students' roster).
-    pub(super) fn may_sign_in(&mut self, username: &str) -> bool {
-        self.roster.admits(username) || self.is_staff(username)
+    /// or staff (TAs need not be on the students' roster). `by_os_account`:
+    /// the connection signed in as its OS account (see [`Actor::is_staff`]).
+    pub(super) fn may_sign_in(&mut self, username: &str, by_os_account: bool) -> bool {
+        self.roster.admits(username) || self.is_staff(username, by_os_account)
     }
 
     /// Staff accounts are those named with `jqueue-server staff add` and the
@@ -446,15 +450,24 @@ impl Actor {
     /// server's own screen is staff without an account: see
     /// [`super::ServerHandle::professor`]. Their name grants nothing over the
     /// network, where anyone could sign up under it.)
-    pub(super) fn is_staff(&self, username: &str) -> bool {
+    ///
+    /// The group names OS accounts, so it makes staff only a connection
+    /// signed in as that OS account (`by_os_account`: on the socket or
+    /// through `ssh://`). A password account of the same name over TCP is
+    /// whoever registered the name first, and gets nothing from the group.
+    /// A name from `staff add` is locked until its person claims it (see
+    /// [`crate::store::Store::add_staff_claimed`]), so it holds on any path.
+    pub(super) fn is_staff(&self, username: &str, by_os_account: bool) -> bool {
         match blocking(|| self.store.is_staff(username)) {
             Ok(true) => return true,
             Ok(false) => {}
             Err(e) => tracing::warn!("could not check whether {username} is staff: {e}"),
         }
-        self.config
-            .staff_group
-            .as_deref()
-            .is_some_and(|group| blocking(|| system_users::in_group(username, group)))
+        by_os_account
+            && self
+                .config
+                .staff_group
+                .as_deref()
+                .is_some_and(|group| blocking(|| system_users::in_group(username, group)))
     }
 }

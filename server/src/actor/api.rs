@@ -155,6 +155,10 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// How they came in, for staff (for example `password from 10.0.0.7`).
     pub origin: String,
+    /// Signed in as its OS account (on the socket, or through `ssh://`),
+    /// which the kernel vouched for: only such a connection is staff by
+    /// `--staff-group`.
+    pub by_os_account: bool,
     pub notices: Arc<dyn NoticeSink>,
 }
 
@@ -163,8 +167,9 @@ pub struct Connection {
 pub(crate) enum Acting {
     /// The professor at the server's own screen or console.
     Professor,
-    /// A signed-in account, which must be staff.
-    Account(Arc<str>),
+    /// A signed-in account, which must be staff; `by_os_account` when it
+    /// signed in as its OS account (see [`super::Actor::is_staff`]).
+    Account { name: Arc<str>, by_os_account: bool },
 }
 
 /// The handle every caller uses. Cheap to clone.
@@ -368,8 +373,16 @@ impl ServerHandle {
     /// Carries out `request` for the staff account `staff` (a signed-in
     /// connection's account). Refused with [`StaffOutcome::NotStaff`] unless
     /// that account is staff right now.
-    pub async fn staff(&self, staff: &str, request: StaffRequest) -> StaffOutcome {
-        let acting = Acting::Account(staff.into());
+    pub async fn staff(
+        &self,
+        staff: &str,
+        by_os_account: bool,
+        request: StaffRequest,
+    ) -> StaffOutcome {
+        let acting = Acting::Account {
+            name: staff.into(),
+            by_os_account,
+        };
         self.staff_as(acting, request).await
     }
 
@@ -393,9 +406,18 @@ impl ServerHandle {
     }
 
     /// Whether `username` is staff right now.
-    pub async fn is_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
+    pub async fn is_staff(
+        &self,
+        username: &str,
+        by_os_account: bool,
+    ) -> Result<bool, ShuttingDown> {
         let username = username.to_owned();
-        self.ask(|reply| Call::IsStaff { username, reply }).await
+        self.ask(|reply| Call::IsStaff {
+            username,
+            by_os_account,
+            reply,
+        })
+        .await
     }
 
     /// The staff view as of now: every call sent before this one shows.

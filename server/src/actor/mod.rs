@@ -102,6 +102,7 @@ pub(crate) enum Call {
     },
     IsStaff {
         username: String,
+        by_os_account: bool,
         reply: oneshot::Sender<bool>,
     },
     StaffView {
@@ -595,8 +596,12 @@ impl Actor {
                 let _ = reply.send(self.sign_in_as_account(&username, origin, follower));
             }
             Call::Logout { token } => self.logout(&token),
-            Call::IsStaff { username, reply } => {
-                let _ = reply.send(self.is_staff(&username));
+            Call::IsStaff {
+                username,
+                by_os_account,
+                reply,
+            } => {
+                let _ = reply.send(self.is_staff(&username, by_os_account));
             }
             Call::StaffView { reply } => {
                 let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)));

@@ -757,6 +757,12 @@ impl Handler {
         }
     }
 
+    /// Whether this connection signs in as its OS account: on the socket
+    /// the kernel names the account and no other sign-in is taken.
+    fn by_os_account(&self) -> bool {
+        matches!(self.peer, Peer::Local { .. })
+    }
+
     /// Whether a name and password (or a token from one) may sign in on
     /// this connection: only over TCP, and not under `--auth unix`. On the
     /// socket the kernel has said who the client is, and no password may
@@ -873,6 +879,7 @@ impl Handler {
             id: self.conn,
             peer: self.peer.key_addr(),
             origin,
+            by_os_account: self.by_os_account(),
             notices: self.outbox.clone(),
         };
         let outcome = if follower {
@@ -1033,7 +1040,11 @@ impl Handler {
                 self.answer(result).await?;
             }
             ClientMsg::WatchStaff => {
-                if self.handle().is_staff(&username).await? {
+                if self
+                    .handle()
+                    .is_staff(&username, self.by_os_account())
+                    .await?
+                {
                     let mut views = self.handle().staff_views();
                     let view = views.borrow_and_update().clone();
                     self.send_staff_view(&view).await?;
@@ -1046,7 +1057,10 @@ impl Handler {
                 }
             }
             ClientMsg::Staff(request) => {
-                let outcome = self.handle().staff(&username, request).await;
+                let outcome = self
+                    .handle()
+                    .staff(&username, self.by_os_account(), request)
+                    .await;
                 self.send(&ServerMsg::StaffOutcome(outcome)).await?;
             }
             ClientMsg::Logout => {
