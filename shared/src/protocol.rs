@@ -159,7 +159,9 @@ pub enum ServerMsg {
     StaffView(Box<StaffView>),
     /// The answer to a [`ClientMsg::Staff`] request.
     StaffOutcome(StaffOutcome),
-    /// `WatchStaff` or a staff request from an account that is not staff.
+    /// `WatchStaff` or a staff request from an account that is not staff;
+    /// also sent, and the staff feed ended, when an open staff screen's
+    /// account stops being staff (`staff remove`, the group).
     NotStaff {
         username: String,
     },

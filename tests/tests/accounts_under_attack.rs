@@ -206,3 +206,54 @@ async fn a_staff_group_makes_staff_only_of_its_unix_accounts_never_a_tcp_namesak
         }
     );
 }
+
+#[tokio::test]
+async fn after_staff_remove_not_one_more_staff_view_reaches_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    jqueue_tests::make_staff(dir.path(), "tom").unwrap();
+    let server = TestServer::start(test_config(dir.path(), "s1"))
+        .await
+        .unwrap();
+    let mut tom = Student::register(server.addr, "tom").await.unwrap();
+    assert!(matches!(
+        tom.watch_staff().await.unwrap(),
+        ServerMsg::StaffView(_)
+    ));
+    // Let the views of tom's own sign-in go by.
+    while next_within_a_moment(&mut tom).await.is_some() {}
+
+    let mut out = Vec::new();
+    staff(
+        dir.path(),
+        &StaffCommand::Remove { name: "tom".into() },
+        &mut out,
+    )
+    .unwrap();
+    // A new student's description and location would be in the next view.
+    let mut eve = Student::register(server.addr, "eve").await.unwrap();
+    eve.ask_for_help("secret question").await.unwrap();
+
+    loop {
+        match tom.recv().await.unwrap() {
+            ServerMsg::NotStaff { username } => {
+                assert_eq!(username, "tom");
+                break;
+            }
+            ServerMsg::StaffView(view) => panic!("a view after removal: {view:?}"),
+            _ => {}
+        }
+    }
+    // The feed is over: more changes send tom no view.
+    eve.cancel().await.unwrap();
+    while let Some(msg) = next_within_a_moment(&mut tom).await {
+        assert!(!matches!(msg, ServerMsg::StaffView(_)), "{msg:?}");
+    }
+}
+
+/// The next message if one comes within a moment (heartbeats answered).
+async fn next_within_a_moment(peer: &mut Student) -> Option<ServerMsg> {
+    tokio::time::timeout(std::time::Duration::from_millis(300), peer.recv())
+        .await
+        .ok()
+        .map(Result::unwrap)
+}

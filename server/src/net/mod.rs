@@ -982,6 +982,11 @@ impl Handler {
                     }
                 }
                 StudentEvent::StaffView => {
+                    // Checked before every view, so not one more reaches an
+                    // account the professor has just taken off the staff.
+                    if !self.still_staff(username).await? {
+                        continue;
+                    }
                     let view = self
                         .staff_views
                         .as_mut()
@@ -995,11 +1000,37 @@ impl Handler {
                         tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
                         return Ok(());
                     }
+                    // A quiet queue publishes nothing: a staff screen whose
+                    // right went (`staff remove`, the group) is told here.
+                    if self.staff_views.is_some() {
+                        self.still_staff(username).await?;
+                    }
                     nonce += 1;
                     self.send(&ServerMsg::Ping { nonce }).await?;
                 }
             }
         }
+    }
+
+    /// Whether the staff screen on this connection may go on: if its
+    /// account is no longer staff, the feed ends and the screen is told
+    /// with [`ServerMsg::NotStaff`] (it shows `NAME is not staff on this
+    /// server`).
+    async fn still_staff(&mut self, username: &Arc<str>) -> HandlerResult<bool> {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
+            return Ok(true);
+        }
+        self.staff_views = None;
+        tracing::info!(%username, "no longer staff: their staff screen is closed");
+        self.send(&ServerMsg::NotStaff {
+            username: username.to_string(),
+        })
+        .await?;
+        Ok(false)
     }
 
     /// Handles one request from a signed-in student; `false` closes the connection.
