@@ -530,3 +530,59 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
     }
     Ok(())
 }
+
+// --- the largest staff view ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_of_the_longest_texts_still_reaches_a_fresh_staff_screen() -> Result<()> {
+    use jqueue_shared::staff::MAX_STAFF_ROWS;
+    use jqueue_shared::validate::MAX_TEXT_CHARS;
+    let dir = tempfile::tempdir()?;
+    jqueue_tests::make_staff(dir.path(), "ta")?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    // The longest texts the validator allows, in four-byte characters,
+    // for more students than the view carries.
+    let longest: String = "𝄞".repeat(MAX_TEXT_CHARS);
+    let students = MAX_STAFF_ROWS + 5;
+    // A screen open all along decodes the view at every length of the
+    // queue, the sizes just under a limit included.
+    let mut watching = Student::register(server.addr, "ta").await?;
+    ensure!(matches!(
+        watching.watch_staff().await?,
+        ServerMsg::StaffView(_)
+    ));
+    for i in 0..students {
+        let mut student = Student::register(server.addr, &format!("s{i}")).await?;
+        student
+            .send(&ClientMsg::AskForHelp {
+                description: longest.clone(),
+                location: longest.clone(),
+                code: None,
+            })
+            .await?;
+        let answer = student
+            .recv_until(|m| matches!(m, ServerMsg::Request(_)))
+            .await?;
+        ensure!(
+            matches!(answer, ServerMsg::Request(RequestResult::Joined { .. })),
+            "{answer:?}"
+        );
+        watching
+            .staff_view_where(|view| view.waiting as usize == i + 1)
+            .await?;
+    }
+    // A fresh staff screen decodes its first view with the decoder every
+    // client uses (a refused one would be an error here).
+    let (mut ta, _) = Student::login(server.addr, "ta", &password_for("ta")).await?;
+    let ServerMsg::StaffView(view) = ta.watch_staff().await? else {
+        panic!("ta is staff");
+    };
+    ensure!(view.waiting as usize == students, "{}", view.waiting);
+    ensure!(!view.rows.is_empty(), "rows of a full queue are shown");
+    ensure!(view.rows[0].description == longest);
+    println!(
+        "{} of {students} rows of the longest texts fit",
+        view.rows.len()
+    );
+    Ok(())
+}

@@ -205,26 +205,43 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Drops the rows at the back (then the oldest activity) of a staff view
-/// until it fits in one frame: a screenful of the longest legal texts can
-/// exceed it, and a view that cannot be sent helps nobody. The counts stay
-/// exact.
+/// Drops the rows at the back (then the oldest activity, then the rest) of a
+/// staff view until every staff screen can decode it: a screenful of the
+/// longest legal texts can exceed the decoder's limit, and a view that
+/// cannot be received helps nobody. The bound is the decoder's own (see
+/// [`jqueue_shared::codec::peer_can_decode`]), checked on the message as it
+/// travels. The counts stay exact.
 fn fit_in_a_frame(mut view: StaffView) -> StaffView {
-    // The message around the view adds a tag of a byte or two.
-    const SLACK: usize = 16;
     let fits = |view: &StaffView| {
-        jqueue_shared::codec::encode_frame(view)
-            .is_ok_and(|frame| frame.len() + SLACK <= jqueue_shared::MAX_FRAME_LEN)
+        jqueue_shared::codec::peer_can_decode(&jqueue_shared::ServerMsg::StaffView(Box::new(
+            view.clone(),
+        )))
     };
+    if fits(&view) {
+        return view;
+    }
+    // The most rows that fit with everything else kept, by bisection: a
+    // full queue costs a handful of trial encodings, not one per row.
+    let rows = std::mem::take(&mut view.rows);
+    let (mut fitting, mut too_many) = (0, rows.len());
+    while too_many - fitting > 1 {
+        let mid = usize::midpoint(fitting, too_many);
+        view.rows = rows[..mid].to_vec();
+        if fits(&view) {
+            fitting = mid;
+        } else {
+            too_many = mid;
+        }
+    }
+    view.rows = rows[..fitting].to_vec();
     while !fits(&view) {
-        if view.rows.len() > 1 {
-            view.rows.truncate(view.rows.len() / 2);
-        } else if !view.activity.is_empty() {
+        if !view.activity.is_empty() {
             let half = view.activity.len() / 2;
             view.activity.drain(..=half);
-        } else {
+        } else if !view.online.is_empty() {
             view.online.clear();
-            view.rows.clear();
+        } else {
+            view.helps.clear();
             break;
         }
     }
