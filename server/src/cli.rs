@@ -112,7 +112,7 @@ pub struct Cli {
 
     /// The room: host-name globs and address blocks, comma-separated
     /// (`lab*.cs.example.edu,10.1.0.0/16`). A student asking from elsewhere
-    /// needs the 4-digit code shown on the staff screen.
+    /// needs the 6-digit code shown on the staff screen.
     #[arg(long, value_name = "LIST", value_parser = AllowedHosts::parse)]
     pub allow_hosts: Option<AllowedHosts>,
 

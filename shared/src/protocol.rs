@@ -290,7 +290,7 @@ pub enum RequestResult {
         max: u32,
     },
     /// The request comes from outside the rooms the course allows: ask again
-    /// with the 4-digit code shown on the staff screen.
+    /// with the 6-digit code shown on the staff screen.
     CodeNeeded,
     /// The code was wrong (or too old); try again after the delay.
     WrongCode {

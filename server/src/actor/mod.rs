@@ -161,6 +161,8 @@ pub(crate) struct Actor {
     signups: accounts::SignUps,
     /// Each student's allowance of queue changes (join, cancel, back).
     changes: students::Changes,
+    /// Each address's allowance of wrong presence codes.
+    code_guesses: crate::domain::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (failed sign-ins and the like), per address.
     peer_lines: PeerLines<Instant>,
     roster: Roster,
@@ -362,6 +364,7 @@ impl Actor {
             logins: accounts::Logins::default(),
             signups: accounts::SignUps::default(),
             changes: students::Changes::default(),
+            code_guesses: crate::domain::rate::Allowances::default(),
             peer_lines: PeerLines::default(),
             roster,
             activity,

@@ -790,28 +790,26 @@ impl Handler {
                 .await?;
             return Ok(Verdict::Pending);
         };
-        let config = &self.shared.config;
-        let (origin, room) = match &route {
-            LocalRoute::Socket => {
-                let host = local::host_name();
-                let in_room = config.allow_hosts.as_ref().is_none_or(|hosts| {
-                    hosts.allows(std::net::Ipv4Addr::LOCALHOST.into(), Some(&host))
-                });
-                ("Unix account over the socket".to_owned(), (in_room, host))
-            }
-            // Where an SSH client sits is only its word: never enough to
-            // be in the room without the code.
+        // The route is only the client's word: `jqueue bridge` over SSH
+        // and a process at the course host's own keyboard look the same on
+        // the socket, and a hostile client says whichever pays. So it is
+        // shown to staff and grants nothing: with `--allow-hosts`, every
+        // sign-in on the socket needs the room's code to join.
+        let in_room = self.shared.config.allow_hosts.is_none();
+        let (origin, host) = match &route {
+            LocalRoute::Socket => (
+                "Unix account over the socket".to_owned(),
+                local::host_name(),
+            ),
             LocalRoute::Ssh { from_host } => match local::claimed_host(from_host) {
                 Some(host) => (
                     format!("Unix account over SSH from {host}"),
-                    (config.allow_hosts.is_none(), host.to_owned()),
+                    host.to_owned(),
                 ),
-                None => (
-                    "Unix account over SSH".to_owned(),
-                    (config.allow_hosts.is_none(), local::host_name()),
-                ),
+                None => ("Unix account over SSH".to_owned(), local::host_name()),
             },
         };
+        let room = (in_room, host);
         let outcome = self
             .handle()
             .sign_in_as_account(username.clone(), origin.clone(), follower)
