@@ -14,11 +14,11 @@ use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::time::Instant;
 
 use super::{
-    AccountSignIn, Actor, LoginGate, RegisterGate, RegisterOutcome, Unavailable, blocking,
+    AccountSignIn, Actor, LoginGate, RegisterGate, RegisterOutcome, Resumed, Unavailable, blocking,
 };
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::domain::auth::{self, Backoff};
-use crate::domain::rate::SweepSchedule;
+use crate::domain::rate::{Allowances, ChangeRate, SweepSchedule};
 use crate::store::Registration;
 use crate::store::system_users;
 
@@ -186,6 +186,28 @@ impl SignUps {
         Ok(())
     }
 }
+
+/// Resumes by token, per address and per account. A dropped connection
+/// costs an honest student one; a reconnect loop (about 900 a second was
+/// seen) filled the activity pane and the log. An account may resume 20
+/// times at once, then once every 3 s (a status bar's `jqueue status` every
+/// few seconds fits); an address, a lab host's worth at once (every student
+/// of a host reconnecting after a restart), then five a second.
+#[derive(Debug, Default)]
+pub(super) struct Resumes {
+    by_address: Allowances<IpAddr, Instant>,
+    by_account: Allowances<String, Instant>,
+}
+
+const RESUMES_PER_ACCOUNT: ChangeRate = ChangeRate {
+    burst: 20,
+    refill_every: Duration::from_secs(3),
+};
+
+const RESUMES_PER_ADDRESS: ChangeRate = ChangeRate {
+    burst: 300,
+    refill_every: Duration::from_millis(200),
+};
 
 /// How a password sign-in is described to staff.
 fn by_password(peer: SocketAddr) -> String {
@@ -363,26 +385,57 @@ impl Actor {
         tracing::info!(%username, "a deleted account's place in the queue is dropped");
     }
 
+    /// Signs in by token, within the resumes allowed per address and per
+    /// account ([`Resumes`]).
     pub(super) fn resume(
         &mut self,
         token: &SessionToken,
         peer: SocketAddr,
         follower: bool,
-    ) -> Result<Option<String>, Unavailable> {
+    ) -> Result<Resumed, Unavailable> {
+        let instant = Instant::now();
+        if self
+            .resumes
+            .by_address
+            .spend(peer.ip(), RESUMES_PER_ADDRESS, instant)
+            .is_err()
+        {
+            return Ok(self.resuming_too_fast(peer));
+        }
         let digest = auth::token_digest(token);
         let now = self.now_ms();
-        let owner = blocking(|| self.store.token_owner(&digest, now))?;
-        if let Some(username) = owner.as_ref().filter(|_| !follower) {
+        let Some(username) = blocking(|| self.store.token_owner(&digest, now))? else {
+            return Ok(Resumed::Rejected);
+        };
+        if self
+            .resumes
+            .by_account
+            .spend(username.clone(), RESUMES_PER_ACCOUNT, instant)
+            .is_err()
+        {
+            return Ok(self.resuming_too_fast(peer));
+        }
+        if !follower {
             let _ = blocking(|| {
                 self.store
-                    .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+                    .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
             });
-            self.record(ActivityKind::SignedIn {
-                username: username.clone(),
-                origin: format!("token from {}", peer.ip()),
-            });
+            self.record_from(
+                ActivityKind::SignedIn {
+                    username: username.clone(),
+                    origin: format!("token from {}", peer.ip()),
+                },
+                Some(peer.ip()),
+            );
         }
-        Ok(owner)
+        Ok(Resumed::Owner(username))
+    }
+
+    fn resuming_too_fast(&mut self, peer: SocketAddr) -> Resumed {
+        if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+            tracing::info!(%peer, held_back, "resuming by token too fast");
+        }
+        Resumed::TooFast
     }
 
     pub(super) fn sign_in_as_account(

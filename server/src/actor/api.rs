@@ -81,6 +81,18 @@ pub struct JoinRequest {
     pub peer: IpAddr,
 }
 
+/// How a resume by token went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// The token is live: signed in as its owner.
+    Owner(String),
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// Too many resumes from this address or for this account lately: the
+    /// client is to try again later, keeping its token.
+    TooFast,
+}
+
 /// A login attempt may go ahead (with the stored hash, if any) or must wait.
 #[derive(Debug)]
 pub enum LoginGate {
@@ -282,7 +294,7 @@ impl ServerHandle {
         token: SessionToken,
         peer: SocketAddr,
         follower: bool,
-    ) -> Result<Result<Option<String>, Unavailable>, ShuttingDown> {
+    ) -> Result<Result<Resumed, Unavailable>, ShuttingDown> {
         self.ask(|reply| Call::Resume {
             token,
             peer,

@@ -38,7 +38,7 @@ use tokio::time::Instant;
 
 pub use api::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink,
-    RegisterGate, RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
+    RegisterGate, RegisterOutcome, Resumed, ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
@@ -89,7 +89,7 @@ pub(crate) enum Call {
         token: SessionToken,
         peer: SocketAddr,
         follower: bool,
-        reply: oneshot::Sender<Result<Option<String>, Unavailable>>,
+        reply: oneshot::Sender<Result<Resumed, Unavailable>>,
     },
     SignInAsAccount {
         username: String,
@@ -163,6 +163,8 @@ pub(crate) struct Actor {
     changes: students::Changes,
     /// Each address's allowance of wrong presence codes.
     code_guesses: crate::domain::rate::Allowances<std::net::IpAddr, Instant>,
+    /// Resumes by token, per address and per account.
+    resumes: accounts::Resumes,
     /// Log lines peers cause (failed sign-ins and the like), per address.
     peer_lines: PeerLines<Instant>,
     roster: Roster,
@@ -198,6 +200,10 @@ pub(crate) struct Channels {
     pub handle: ServerHandle,
     pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
 }
+
+/// How far back on the activity pane a student's earlier line is looked
+/// for, to count a repeat on it ([`Actor::coalesce`]).
+const LOOK_BACK: usize = 4;
 
 /// Sleeps until `at`; never without one.
 async fn sleep_until(at: Option<Instant>) {
@@ -365,6 +371,7 @@ impl Actor {
             signups: accounts::SignUps::default(),
             changes: students::Changes::default(),
             code_guesses: crate::domain::rate::Allowances::default(),
+            resumes: accounts::Resumes::default(),
             peer_lines: PeerLines::default(),
             roster,
             activity,
@@ -500,8 +507,24 @@ impl Actor {
     }
 
     fn record(&mut self, kind: ActivityKind) {
-        tracing::info!(target: "jqueue::activity", "{kind}");
+        self.record_from(kind, None);
+    }
+
+    /// [`Actor::record`] for a line `peer` caused. A line that only repeats
+    /// one on the pane (a reconnect loop's) goes to the log as often as the
+    /// address's log allowance ([`PeerLines`]) lets, so one account cannot
+    /// fill the log; the pane counts them all on one line.
+    fn record_from(&mut self, kind: ActivityKind, peer: Option<std::net::IpAddr>) {
+        let text = kind.to_string();
         let kind = self.coalesce(kind);
+        let repeat = matches!(kind, ActivityKind::Reconnected { .. });
+        if let Some(ip) = peer.filter(|_| repeat) {
+            if let Some(held_back) = self.peer_lines.admit(ip, Instant::now()) {
+                tracing::info!(target: "jqueue::activity", held_back, "{text}");
+            }
+        } else {
+            tracing::info!(target: "jqueue::activity", "{text}");
+        }
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
@@ -515,10 +538,42 @@ impl Actor {
     }
 
     /// A join or leave by a student who joined or left among the last few
-    /// lines replaces that line with one that counts the changes.
+    /// lines replaces that line with one that counts the changes; so does a
+    /// sign-in by a student who signed in among them, with the
+    /// disconnections since ("alice reconnected ×300").
     fn coalesce(&mut self, kind: ActivityKind) -> ActivityKind {
-        /// How far back a student's earlier change is looked for.
-        const LOOK_BACK: usize = 4;
+        if let ActivityKind::SignedIn { username, origin } = &kind {
+            let earlier = self
+                .activity
+                .iter()
+                .enumerate()
+                .rev()
+                .take(LOOK_BACK)
+                .find_map(|(i, line)| match &line.kind {
+                    ActivityKind::SignedIn { username: u, .. } if u == username => Some((i, 0)),
+                    ActivityKind::Reconnected {
+                        username: u, times, ..
+                    } if u == username => Some((i, *times)),
+                    _ => None,
+                });
+            let Some((i, times)) = earlier else {
+                return kind;
+            };
+            // The disconnections between are part of the loop too.
+            for j in (i + 1..self.activity.len()).rev() {
+                if matches!(&self.activity[j].kind,
+                    ActivityKind::Disconnected { username: u, .. } if u == username)
+                {
+                    self.activity.remove(j);
+                }
+            }
+            self.activity.remove(i);
+            return ActivityKind::Reconnected {
+                username: username.clone(),
+                origin: origin.clone(),
+                times: times.saturating_add(1),
+            };
+        }
         let (username, now_in) = match &kind {
             ActivityKind::Joined { username } => (username, true),
             ActivityKind::Cancelled { username } => (username, false),

@@ -37,7 +37,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use crate::Server;
 use crate::actor::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
-    RegisterOutcome, ServerHandle, ShuttingDown,
+    RegisterOutcome, Resumed, ServerHandle, ShuttingDown,
 };
 use crate::config::ServerConfig;
 use crate::domain::auth;
@@ -519,20 +519,23 @@ impl Handler {
                     let follower = matches!(msg, ClientMsg::Follow { .. });
                     let owner = self.handle().resume(token, peer, follower).await?;
                     match owner {
-                        Ok(Some(username)) => Verdict::SignedIn {
+                        Ok(Resumed::Owner(username)) => Verdict::SignedIn {
                             username,
                             token: Some(token),
                             origin: format!("token from {}", peer.ip()),
                             follower,
                         },
-                        Ok(None) => {
+                        Ok(Resumed::Rejected) => {
                             self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
                                 .await?;
                             Verdict::Pending
                         }
                         // Never reject a token we could not look up: the
-                        // client would throw it away.
-                        Err(_) => Verdict::Unavailable,
+                        // client would throw it away. Too many resumes
+                        // lately: the same, so the client reconnects after
+                        // its back-off with its token, asking nobody for a
+                        // password.
+                        Ok(Resumed::TooFast) | Err(_) => Verdict::Unavailable,
                     }
                 }
                 ClientMsg::AskForHelp { .. }
