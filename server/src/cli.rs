@@ -17,6 +17,8 @@ use crate::net::tls::TlsFiles;
 use crate::store::Store;
 use crate::store::roster::Roster;
 
+// Each bool is an on/off flag of the command line, as DESIGN names them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Parser)]
 #[command(
     name = "jqueue-server",
@@ -115,6 +117,11 @@ pub struct Cli {
     /// needs the 6-digit code shown on the staff screen.
     #[arg(long, value_name = "LIST", value_parser = AllowedHosts::parse)]
     pub allow_hosts: Option<AllowedHosts>,
+
+    /// Look up no host names (reverse DNS): --allow-hosts then matches
+    /// addresses only, and a location defaults to the address.
+    #[arg(long)]
+    pub no_resolve: bool,
 
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
@@ -273,6 +280,7 @@ impl Cli {
             open_shuffle_ms: i64::from(self.open_shuffle) * 1000,
         };
         config.allow_hosts.clone_from(&self.allow_hosts);
+        config.no_resolve = self.no_resolve;
         config.roster_file.clone_from(&self.roster);
         config.roster_group.clone_from(&self.roster_group);
         config.max_signups_per_address = self.max_signups_per_address;
@@ -567,6 +575,18 @@ mod tests {
         assert_eq!(cli.bind.to_string(), "0.0.0.0");
         assert_eq!(cli.hash_rounds, 600_000);
         assert!(!cli.headless && !cli.show_names);
+    }
+
+    #[test]
+    fn no_resolve_turns_host_name_lookups_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let config = |extra: &[&str]| {
+            let args = [&["jqueue-server", "--data-dir", data_dir][..], extra].concat();
+            Cli::try_parse_from(args).unwrap().server_config().unwrap()
+        };
+        assert!(!config(&[]).no_resolve);
+        assert!(config(&["--no-resolve"]).no_resolve);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Server settings, built from the command line (see `cli`) or by tests.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::domain::presence::AllowedHosts;
 use crate::domain::queue::Rules;
+use crate::net::resolve::{Resolver, SystemResolver};
 use std::time::Duration;
 
 use crate::domain::auth::DEFAULT_HASH_ROUNDS;
@@ -82,6 +84,13 @@ pub struct ServerConfig {
     /// Where the time of day comes from: the system's clock, or tokio's in
     /// a test that pauses it.
     pub clock: Clock,
+    /// `--no-resolve`: look up no host names; `--allow-hosts` then matches
+    /// addresses only.
+    pub no_resolve: bool,
+    /// Who answers host-name lookups: the system, or a test's stand-in.
+    pub resolver: Arc<dyn Resolver>,
+    /// How long a join waits for a host name before going without.
+    pub resolve_timeout: Duration,
 }
 
 /// Which ways of signing in a server takes (`--auth`).
@@ -153,6 +162,9 @@ impl ServerConfig {
             socket: None,
             auth: AuthMode::Both,
             clock: Clock::System,
+            no_resolve: false,
+            resolver: Arc::new(SystemResolver),
+            resolve_timeout: Duration::from_secs(2),
         }
     }
 

@@ -268,3 +268,72 @@ async fn sock_puppets_on_one_address_share_a_few_wrong_codes_per_window() -> Res
     );
     server.stop().await
 }
+
+/// A resolver that never answers, counting the questions.
+#[derive(Debug, Default)]
+struct NeverAnswers(std::sync::atomic::AtomicUsize);
+
+impl jqueue_server::net::resolve::Resolver for NeverAnswers {
+    fn host_name(&self, _ip: std::net::IpAddr) -> Option<String> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Host-name lookups that never end hold neither joins (each waits the
+/// short timeout, then goes by its address) nor sign-ins (lookups have
+/// threads of their own, a few at most, never the hashing pool's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_never_answers_stalls_neither_joins_nor_sign_ins() -> Result {
+    use jqueue_server::net::resolve::MAX_IN_FLIGHT;
+    let dir = tempfile::tempdir()?;
+    let resolver = std::sync::Arc::new(NeverAnswers::default());
+    let mut config = test_config(dir.path(), "s");
+    config.resolver = resolver.clone();
+    config.resolve_timeout = Duration::from_millis(200);
+    let server = TestServer::start(config).await?;
+    // Students on more hosts than there are lookup threads, asking at once.
+    let mut joins = tokio::task::JoinSet::new();
+    for i in 0..2 * MAX_IN_FLIGHT {
+        let addr = server.addr;
+        joins.spawn(async move {
+            let host = std::net::Ipv4Addr::new(127, 0, 1, u8::try_from(i + 1)?).into();
+            let name = format!("s{i}");
+            let mut student = Student::connect_from(host, addr, &name).await?;
+            student
+                .sign_in(ClientMsg::Register {
+                    username: name.clone(),
+                    password: jqueue_tests::password_for(&name),
+                    reset_code: None,
+                })
+                .await?;
+            let answer = tokio::time::timeout(PATIENCE, ask(&mut student, None)).await??;
+            anyhow::Ok((answer, student))
+        });
+    }
+    let mut students = Vec::new();
+    while let Some(joined) = joins.join_next().await {
+        let (answer, student) = joined??;
+        anyhow::ensure!(matches!(answer, RequestResult::Joined { .. }), "{answer:?}");
+        students.push(student);
+    }
+    let asked = resolver.0.load(std::sync::atomic::Ordering::SeqCst);
+    anyhow::ensure!(
+        (1..=MAX_IN_FLIGHT).contains(&asked),
+        "{asked} lookups started"
+    );
+    // With every lookup thread stuck, signing up and in still works.
+    let mut late = tokio::time::timeout(PATIENCE, Student::register(server.addr, "late")).await??;
+    assert!(matches!(
+        ask(&mut late, None).await?,
+        RequestResult::Joined { .. }
+    ));
+    let view = server.view().await;
+    anyhow::ensure!(
+        view.rows.iter().any(|r| r.location.starts_with("127.0.1.")),
+        "without a name the location is the address: {view:?}"
+    );
+    server.stop().await
+}

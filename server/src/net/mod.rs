@@ -17,6 +17,7 @@ mod fanout;
 mod hashing;
 pub mod local;
 mod peer;
+pub mod resolve;
 pub mod tls;
 
 use std::future::Future;
@@ -67,6 +68,8 @@ struct Shared {
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
     staff_frames: StaffFrames,
+    /// Host names of students' addresses, off the hashing pool.
+    host_names: resolve::HostNames,
 }
 
 /// The latest staff view as a frame, encoded once for every staff screen on
@@ -119,6 +122,10 @@ pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Futur
         fanout: Fanout::new(server.config.clock),
         tls: server.tls.config.clone(),
         staff_frames: StaffFrames::default(),
+        host_names: resolve::HostNames::new(
+            (!server.config.no_resolve).then(|| server.config.resolver.clone()),
+            server.config.resolve_timeout,
+        ),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
@@ -1122,9 +1129,8 @@ impl Handler {
 
     /// Whether this connection comes from a host `--allow-hosts` allows, and
     /// its host name (or address, without a name). Looked up once per
-    /// connection, on a blocking thread (DNS can take seconds), and only when
-    /// a student asks for help. A name counts only when it resolves back to
-    /// the address, so a PTR record alone cannot claim a lab's name.
+    /// connection, and only when a student asks for help, through
+    /// [`resolve::HostNames`] (its own threads, a timeout, a cache).
     async fn room(&mut self) -> (bool, String) {
         if let Some(room) = &self.room {
             return room.clone();
@@ -1134,10 +1140,7 @@ impl Handler {
             return (false, local::host_name());
         };
         let ip = addr.ip();
-        let name = tokio::task::spawn_blocking(move || confirmed_host_name(ip))
-            .await
-            .ok()
-            .flatten();
+        let name = self.shared.host_names.lookup(ip).await;
         let in_room = self
             .shared
             .config
@@ -1156,13 +1159,6 @@ impl Handler {
         self.outbox.queue_answer(&frame, answer.views_from);
         self.flush().await
     }
-}
-
-/// The host name of `ip` by reverse DNS, if it resolves back to `ip`.
-fn confirmed_host_name(ip: std::net::IpAddr) -> Option<String> {
-    let name = dns_lookup::lookup_addr(&ip).ok()?;
-    let addresses = dns_lookup::lookup_host(&name).ok()?;
-    addresses.into_iter().any(|a| a == ip).then_some(name)
 }
 
 /// Resolves when a watched staff view changes; never without one.
