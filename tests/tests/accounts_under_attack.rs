@@ -257,3 +257,45 @@ async fn next_within_a_moment(peer: &mut Student) -> Option<ServerMsg> {
         .ok()
         .map(Result::unwrap)
 }
+
+/// A copied token (docs/SECURITY.md, "Session tokens"): its use is loud —
+/// the owner's screen is signed out with `SignedInElsewhere` — and the
+/// owner's `jqueue logout` revokes the copy with their own.
+#[tokio::test]
+async fn a_copied_token_signs_the_owner_out_and_their_logout_revokes_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(test_config(dir.path(), "s1"))
+        .await
+        .unwrap();
+    let mut owner = Student::register(server.addr, "ann").await.unwrap();
+    let token = owner.token.unwrap();
+    let thief_host = std::net::Ipv4Addr::new(127, 0, 0, 9).into();
+    let mut thief = Student::connect_from(thief_host, server.addr, "ann")
+        .await
+        .unwrap();
+    assert!(matches!(
+        thief.sign_in(ClientMsg::Resume { token }).await.unwrap(),
+        SignInResult::Success { .. }
+    ));
+    let kicked = owner
+        .recv_until(|m| matches!(m, ServerMsg::ProtocolError(_)))
+        .await
+        .unwrap();
+    assert_eq!(
+        kicked,
+        ServerMsg::ProtocolError(jqueue_shared::ProtocolError::SignedInElsewhere)
+    );
+
+    // `jqueue logout` on the owner's machine: resume, then log out.
+    let (mut again, result) = Student::resume(server.addr, "ann", token).await.unwrap();
+    assert!(matches!(result, SignInResult::Success { .. }));
+    again.send(&ClientMsg::Logout).await.unwrap();
+    again.expect_closed().await.unwrap();
+    let mut thief = Student::connect_from(thief_host, server.addr, "ann")
+        .await
+        .unwrap();
+    assert_eq!(
+        thief.sign_in(ClientMsg::Resume { token }).await.unwrap(),
+        SignInResult::TokenRejected
+    );
+}
