@@ -208,6 +208,41 @@ async fn a_staff_group_makes_staff_only_of_its_unix_accounts_never_a_tcp_namesak
 }
 
 #[tokio::test]
+async fn a_staff_group_member_on_the_socket_is_staff() {
+    // This process's own account and its primary group.
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .expect("the test runs as a named account");
+    let group = nix::unistd::Group::from_gid(me.gid)
+        .unwrap()
+        .expect("its primary group has a name");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("jqueue.sock");
+    let mut config = test_config(&dir.path().join("data"), "s1");
+    config.socket = Some(socket.clone());
+    config.staff_group = Some(group.name);
+    let server = TestServer::start(config).await.unwrap();
+    let mut member = Student::connect_local(&socket, server.addr, "?")
+        .await
+        .unwrap();
+    let result = member
+        .sign_in(ClientMsg::SignInAsAccount {
+            route: jqueue_shared::LocalRoute::Socket,
+            follower: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        SignInResult::SignedInAsAccount { username: me.name }
+    );
+    assert!(matches!(
+        member.watch_staff().await.unwrap(),
+        ServerMsg::StaffView(_)
+    ));
+}
+
+#[tokio::test]
 async fn after_staff_remove_not_one_more_staff_view_reaches_the_screen() {
     let dir = tempfile::tempdir().unwrap();
     jqueue_tests::make_staff(dir.path(), "tom").unwrap();

@@ -191,8 +191,9 @@ impl SignUps {
 /// costs an honest student one; a reconnect loop (about 900 a second was
 /// seen) filled the activity pane and the log. An account may resume 20
 /// times at once, then once every 3 s (a status bar's `jqueue status` every
-/// few seconds fits); an address, a lab host's worth at once (every student
-/// of a host reconnecting after a restart), then five a second.
+/// few seconds fits); an address, a host's worth at once (every student a
+/// host may have online, `--max-online-per-address`, reconnecting after a
+/// restart), then five a second.
 #[derive(Debug, Default)]
 pub(super) struct Resumes {
     by_address: Allowances<IpAddr, Instant>,
@@ -204,10 +205,14 @@ const RESUMES_PER_ACCOUNT: ChangeRate = ChangeRate {
     refill_every: Duration::from_secs(3),
 };
 
-const RESUMES_PER_ADDRESS: ChangeRate = ChangeRate {
-    burst: 300,
-    refill_every: Duration::from_millis(200),
-};
+fn resumes_per_address(config: &ServerConfig) -> ChangeRate {
+    ChangeRate {
+        burst: u32::try_from(config.max_online_per_address)
+            .unwrap_or(u32::MAX)
+            .max(1),
+        refill_every: Duration::from_millis(200),
+    }
+}
 
 /// How a password sign-in is described to staff.
 fn by_password(peer: SocketAddr) -> String {
@@ -397,7 +402,7 @@ impl Actor {
         if self
             .resumes
             .by_address
-            .spend(peer.ip(), RESUMES_PER_ADDRESS, instant)
+            .spend(peer.ip(), resumes_per_address(&self.config), instant)
             .is_err()
         {
             return Ok(self.resuming_too_fast(peer));
