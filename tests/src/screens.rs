@@ -92,10 +92,13 @@ pub fn sign_up(student: &mut Pty) -> Result<()> {
     Ok(())
 }
 
-/// A staff member's first sign-in, exactly as a student's, then the staff
-/// screen (its hint bar).
-pub fn sign_up_staff(staff: &mut Pty) -> Result<()> {
+/// A staff member's first sign-in, as a student's but with the claim code
+/// `jqueue-server staff add` printed, typed where the sign-in screen asks
+/// for the professor's code; then the staff screen (its hint bar).
+pub fn sign_up_staff(staff: &mut Pty, claim_code: &str) -> Result<()> {
     create_account(staff)?;
+    staff.wait_for_text("Reset code (from your professor)")?;
+    staff.send_keys(&format!("{claim_code}\r"))?;
     staff.wait_until("the staff screen", |s| {
         s.contains("s serve") && s.contains("waiting")
     })?;
