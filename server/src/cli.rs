@@ -9,13 +9,13 @@ use clap::{Parser, Subcommand};
 use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
+use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
-use crate::domain::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
-use crate::domain::presence::AllowedHosts;
-use crate::domain::queue::Rules;
 use crate::net::tls::TlsFiles;
 use crate::store::Store;
 use crate::store::roster::Roster;
+use jqueue_core::presence::AllowedHosts;
+use jqueue_core::queue::Rules;
 
 // Each bool is an on/off flag of the command line, as DESIGN names them.
 #[allow(clippy::struct_excessive_bools)]
@@ -44,7 +44,8 @@ pub struct Cli {
     #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
 
-    /// Where the database, logs and prints live [default: the platform data directory].
+    /// Where the database, logs and prints live [default: the server's own
+    /// platform data directory, ~/.local/share/jqueue-server on Linux].
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -250,8 +251,7 @@ impl Cli {
         if let Some(dir) = &self.data_dir {
             return Ok(dir.clone());
         }
-        directories::ProjectDirs::from("", "", "jqueue")
-            .map(|dirs| dirs.data_dir().to_path_buf())
+        crate::store::data_home::default_dir()
             .context("cannot find a home directory for the data; pass --data-dir DIR")
     }
 
@@ -357,12 +357,12 @@ pub fn staff(
             // The claim code is the reset code's machinery: the next
             // password sign-up for the name must give it, so whoever
             // registers first over the network cannot become staff.
-            let code = crate::domain::auth::new_reset_code()?;
-            let expires = now + crate::domain::auth::RESET_CODE_TTL_MS;
+            let code = crate::auth::new_reset_code()?;
+            let expires = now + crate::auth::RESET_CODE_TTL_MS;
             let claim = store.add_staff_claimed(
                 name,
                 now,
-                &crate::domain::auth::reset_code_digest(&code),
+                &crate::auth::reset_code_digest(&code),
                 expires,
             )?;
             if claim.added {
@@ -407,7 +407,7 @@ pub fn report(
     args: &ReportArgs,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
-    use crate::domain::report::summarize;
+    use jqueue_core::report::summarize;
     let store = open_store(data_dir)?;
     let since = args.since.map(|day| {
         day.and_hms_opt(0, 0, 0)
@@ -523,14 +523,9 @@ pub fn users_on_roster(
             writeln!(out, "{} account(s)", accounts.len())?;
         }
         UsersCommand::Reset { name } => {
-            let code = crate::domain::auth::new_reset_code()?;
-            let expires =
-                chrono::Utc::now().timestamp_millis() + crate::domain::auth::RESET_CODE_TTL_MS;
-            if !store.reset_password(
-                name,
-                &crate::domain::auth::reset_code_digest(&code),
-                expires,
-            )? {
+            let code = crate::auth::new_reset_code()?;
+            let expires = chrono::Utc::now().timestamp_millis() + crate::auth::RESET_CODE_TTL_MS;
+            if !store.reset_password(name, &crate::auth::reset_code_digest(&code), expires)? {
                 bail!("no account named {name:?}");
             }
             store.sync()?;

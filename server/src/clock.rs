@@ -9,7 +9,7 @@
 
 use tokio::time::Instant;
 
-use crate::domain::queue::UnixMillis;
+use jqueue_core::queue::UnixMillis;
 
 /// Where the server reads the time of day.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,6 +47,12 @@ impl Clock {
             }
         }
     }
+}
+
+/// A reading of [`Clock::now_ms`] as the standard library's time, for
+/// what formats dates (file names, prints).
+pub fn system_time(ms: UnixMillis) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 #[cfg(test)]

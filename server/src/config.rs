@@ -4,14 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::presence::AllowedHosts;
-use crate::domain::queue::Rules;
 use crate::net::resolve::{Resolver, SystemResolver};
+use jqueue_core::presence::AllowedHosts;
+use jqueue_core::queue::Rules;
 use std::time::Duration;
 
-use crate::domain::auth::DEFAULT_HASH_ROUNDS;
-use crate::domain::rate::ChangeRate;
+use crate::auth::DEFAULT_HASH_ROUNDS;
 use crate::net::tls::TlsFiles;
+use jqueue_core::rate::ChangeRate;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

@@ -2,7 +2,9 @@
 //!
 //! The folders show the layers, and arrows point one way:
 //!
-//! - [`domain`]: the queue rules and the views built from them; no I/O.
+//! - [`jqueue_core`] (its own crate): the queue rules and the views built
+//!   from them; no I/O.
+//! - [`auth`]: the password, token and reset-code rules.
 //! - [`store`]: persistence (the database, the helped log, printed snapshots).
 //! - [`actor`]: the single owner of the state and the only thing that changes
 //!   it; every caller goes through its typed API, [`ServerHandle`].
@@ -21,12 +23,13 @@
 //! ```
 
 pub mod actor;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_file;
-pub mod domain;
 pub mod net;
+pub mod owners;
 pub mod screen;
 pub mod store;
 
@@ -38,7 +41,7 @@ pub use actor::{ServerHandle, ShuttingDown};
 pub use config::ServerConfig;
 pub use net::run;
 
-use domain::view::QueueSnapshot;
+use jqueue_core::view::QueueSnapshot;
 use jqueue_shared::Fingerprint;
 use net::tls::{TlsError, TlsIdentity};
 use tokio::net::{TcpListener, TcpSocket};
@@ -72,6 +75,8 @@ pub struct Server {
     tls: TlsIdentity,
     /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
     local: Option<tokio::net::UnixListener>,
+    /// The tasks that own the state; [`run`] stops the server if one ends.
+    owners: owners::Owners,
 }
 
 impl Server {
@@ -99,13 +104,15 @@ impl Server {
         // error now, not a class that cannot sign in later.
         let local = config.socket.as_deref().map(net::local::bind).transpose()?;
         let config = Arc::new(config);
-        let channels = actor::Actor::spawn(config.clone())?;
+        let mut owners = owners::Owners::default();
+        let channels = actor::Actor::spawn(config.clone(), &mut owners)?;
         Ok(Self {
             config,
             handle: channels.handle,
             snapshots: channels.snapshots,
             tls,
             local,
+            owners,
         })
     }
 
@@ -238,6 +245,27 @@ mod tests {
         assert!(
             got > port && got <= port + PORT_FALLBACKS,
             "{port} -> {got}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_owner_stops_the_server_with_an_error_not_a_server_that_refuses_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(ServerConfig::new(dir.path().into(), "s".into())).unwrap();
+        let handle = server.handle();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let running = tokio::spawn(run(listener, server, std::future::pending::<()>()));
+        // Running: connections are taken.
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+
+        handle.crash().await;
+        let stopped = running.await.unwrap().unwrap_err();
+        assert_eq!(stopped.owner, "the queue and the accounts");
+        assert_eq!(stopped.reason, "panicked: a bug in the queue's owner");
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "nothing listens any more"
         );
     }
 

@@ -1,12 +1,13 @@
 //! `jqueue-server`: parse the command line, set up logging, run the server
 //! with the professor's screen (or headless), and shut down cleanly.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::CommandFactory as _;
 use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::{console, tui};
+use jqueue_server::store::data_home::Moved;
 use jqueue_server::store::server_log::{self, ServerLog};
 use jqueue_server::{Server, bind, port_note, run};
 use tracing_subscriber::EnvFilter;
@@ -24,6 +25,26 @@ fn main() -> ExitCode {
             }
         },
     };
+    // Before anything opens the database: one left in the default of
+    // earlier versions (the client's directory) moves to the server's own.
+    let moved = if cli.data_dir.is_none() {
+        match jqueue_server::store::data_home::move_old_default() {
+            Ok(moved) => moved,
+            Err(e) => {
+                eprintln!("jqueue-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    // Said on stderr, except where the log already says it there.
+    if let Some(moved) = moved
+        .as_ref()
+        .filter(|_| cli.command.is_some() || !cli.headless)
+    {
+        eprintln!("jqueue-server: {moved}");
+    }
     let result = match &cli.command {
         Some(Command::Users { action }) => cli.data_dir().and_then(|dir| {
             let mut roster = jqueue_server::store::roster::Roster::new(
@@ -53,7 +74,7 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
         )
         .map_err(Into::into),
-        None => serve(&cli),
+        None => serve(&cli, moved.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,16 +85,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(cli: &Cli) -> anyhow::Result<()> {
+fn serve(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(serve_async(cli));
+    let result = runtime.block_on(serve_async(cli, moved));
     // The console's stdin read sits on a blocking thread that never returns
     // by itself; don't let it hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     result
 }
 
-async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
+async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     let mut config = cli.server_config()?;
     // Logging starts before the server, so loading the session is logged.
     // A logs dir that cannot be made is Server::start's to explain.
@@ -90,6 +111,9 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         })
         .ok()
         .map(|log| init_logging(log, cli.headless));
+    if let Some(moved) = moved {
+        tracing::info!("{moved}");
+    }
     let listener = bind(cli.bind, cli.port)?;
     let addr = listener.local_addr()?;
     // Students who trusted the usual port may be reaching whatever holds
@@ -123,11 +147,11 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
         let input = tokio::io::BufReader::new(tokio::io::stdin());
         let console = console::run(handle.clone(), input, tokio::io::stdout());
         tokio::select! {
-            result = &mut network => result?,
+            result = &mut network => result??,
             result = console => {
                 result?;
                 // End of input leaves the server running; `quit` stops it.
-                network.await?;
+                network.await??;
             }
         }
     } else {
@@ -140,11 +164,11 @@ async fn serve_async(cli: &Cli) -> anyhow::Result<()> {
             result = tui::run(handle.clone(), options) => {
                 result?;
                 handle.shutdown();
-                network.await?;
+                network.await??;
             }
             // SIGTERM or Ctrl-C from outside: the network side has already told
             // every student. Dropping the screen's future puts the terminal back.
-            result = &mut network => result?,
+            result = &mut network => result??,
         }
     }
     Ok(())
@@ -178,6 +202,14 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     }
 }
 
+/// Whether the stderr log is coloured: only on a terminal, where a person
+/// reads it (a service's stderr goes to the journal, a pipe or a file, where
+/// escape codes are noise), and never with `NO_COLOR` set to anything
+/// non-empty (no-color.org, as the client reads it).
+fn stderr_colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
 /// Logs go to `logs/server.log` (capped in size, see [`ServerLog`]), and in
 /// headless mode to stderr too — never to the terminal the professor's
 /// screen draws on.
@@ -190,7 +222,12 @@ fn init_logging(log: ServerLog, headless: bool) -> tracing_appender::non_blockin
         .with_writer(file)
         .with_filter(filter());
     let stderr_layer = headless.then(|| {
+        let colour = stderr_colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         tracing_subscriber::fmt::layer()
+            .with_ansi(colour)
             .with_writer(std::io::stderr)
             .with_filter(filter())
     });
@@ -199,4 +236,19 @@ fn init_logging(log: ServerLog, headless: bool) -> tracing_appender::non_blockin
         .with(stderr_layer)
         .init();
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_stderr_log_is_coloured_only_on_a_terminal_without_no_color() {
+        assert!(stderr_colour(true, None));
+        assert!(stderr_colour(true, Some(OsStr::new(""))));
+        assert!(!stderr_colour(true, Some(OsStr::new("1"))));
+        assert!(!stderr_colour(false, None));
+        assert!(!stderr_colour(false, Some(OsStr::new("1"))));
+    }
 }

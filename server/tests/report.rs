@@ -2,8 +2,8 @@
 //! known times: every figure is checked against a hand-computed one, and the
 //! CSV round-trips through a CSV reader (quoting included).
 
+use jqueue_core::queue::Entry;
 use jqueue_server::cli::{ReportArgs, ReportFormat, report};
-use jqueue_server::domain::queue::Entry;
 use jqueue_server::store::{HelpOutcome, Store};
 
 const MIN: i64 = 60_000;

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+#[cfg(feature = "net")]
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::protocol::{QueueView, ServerMsg, ViewRow};
@@ -159,6 +160,7 @@ pub fn decode_frame<T: DeserializeOwned>(frame: &[u8]) -> Result<T, FrameError> 
 /// cleanly between frames, and an error for anything else.
 ///
 /// Not cancel-safe: use a [`FrameReader`] where the read races other events.
+#[cfg(feature = "net")]
 pub async fn read_frame<T, R>(reader: &mut R) -> Result<Option<T>, FrameError>
 where
     T: DeserializeOwned,
@@ -170,6 +172,7 @@ where
 /// Reads frames from a stream, keeping a partly read frame between calls so
 /// that [`FrameReader::read_frame`] is cancel-safe: it can sit in a
 /// `tokio::select!` beside timers and channels without losing bytes.
+#[cfg(feature = "net")]
 #[derive(Debug)]
 pub struct FrameReader<R> {
     inner: R,
@@ -183,6 +186,7 @@ pub struct FrameReader<R> {
     payload_filled: usize,
 }
 
+#[cfg(feature = "net")]
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R) -> Self {
         Self::with_limit(inner, MAX_FRAME_LEN)
@@ -250,6 +254,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
 /// Writes one message as a frame, and flushes it: over TLS a write may
 /// leave records in the session until flushed.
+#[cfg(feature = "net")]
 pub async fn write_frame<T, W>(writer: &mut W, msg: &T) -> Result<(), FrameError>
 where
     T: Serialize,
@@ -509,6 +514,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn messages_round_trip_over_a_stream() {
         let (mut a, mut b) = tokio::io::duplex(1024);
@@ -525,6 +531,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test(start_paused = true)]
     async fn frame_reader_survives_cancellation_mid_frame() {
         let frame = encode_frame(&ClientMsg::Identify {
@@ -555,6 +562,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn oversize_frame_is_refused_before_reading_it() {
         let (mut a, mut b) = tokio::io::duplex(64);
@@ -605,6 +613,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn a_reader_with_the_client_limit_refuses_a_longer_frame_before_reading_it() {
         let (mut a, b) = tokio::io::duplex(64);
@@ -625,6 +634,7 @@ mod tests {
         assert!(encode_frame(&msg).is_err());
     }
 
+    #[cfg(feature = "net")]
     #[tokio::test]
     async fn truncated_frame_is_an_error_not_a_clean_close() {
         let frame = encode_frame(&ClientMsg::Identify {

@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+#[cfg(feature = "net")]
 use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
@@ -24,6 +25,7 @@ const ENCODED_LEN: usize = 43;
 pub struct Fingerprint(String);
 
 /// A certificate whose public key could not be read.
+#[cfg(feature = "net")]
 #[derive(Debug, thiserror::Error)]
 #[error("not a certificate jqueue can read: {0}")]
 pub struct BadCertificate(String);
@@ -42,6 +44,7 @@ impl Fingerprint {
 
     /// The fingerprint of a certificate's public key: a certificate renewed
     /// for the same key keeps its fingerprint, as an ssh host key does.
+    #[cfg(feature = "net")]
     pub fn of_certificate(cert: &CertificateDer<'_>) -> Result<Self, BadCertificate> {
         let parsed =
             webpki::EndEntityCert::try_from(cert).map_err(|e| BadCertificate(e.to_string()))?;

@@ -12,7 +12,8 @@
 //! - [`fingerprint`]: the `SHA256:…` name of a server's key, as both sides show it.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
-//! a stream it is given.
+//! a stream it is given (feature `net`, on by default; jqueue-core goes
+//! without it).
 
 pub mod codec;
 pub mod fingerprint;
@@ -24,7 +25,13 @@ pub mod staff;
 pub mod statistics;
 pub mod validate;
 
-pub use codec::{FrameError, FrameReader, MAX_FRAME_LEN, read_frame, write_frame};
+pub use codec::{FrameError, MAX_FRAME_LEN};
+#[cfg(feature = "net")]
+pub use codec::{FrameReader, read_frame, write_frame};
 pub use fingerprint::Fingerprint;
 pub use protocol::*;
 pub use sanitize::sanitize;
+
+/// Wall-clock time as milliseconds since the Unix epoch (the server's clock),
+/// wherever a time crosses the wire.
+pub type UnixMillis = i64;

@@ -21,8 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::sanitize;
 use crate::statistics::SessionStatistics;
 
-/// Wall-clock time as milliseconds since the Unix epoch (the server's clock).
-pub type UnixMillis = i64;
+pub use crate::UnixMillis;
 
 /// The most queue rows a staff view carries.
 pub const MAX_STAFF_ROWS: usize = 50;

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::staff::UnixMillis;
+use crate::UnixMillis;
 
 /// The most points of queue length one answer carries: a chart a terminal
 /// wide has no use for more, and a whole term's session stays this small.

@@ -89,7 +89,7 @@ pub const SERVER_TEST_ARGS: [&str; 4] = ["--bind", "127.0.0.1", "--hash-rounds",
 /// A test configuration: cheap hashing, a fixed session name.
 pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     let mut config = ServerConfig::new(data_dir.to_path_buf(), session.to_owned());
-    config.hash_rounds = jqueue_server::domain::auth::MIN_HASH_ROUNDS;
+    config.hash_rounds = jqueue_server::auth::MIN_HASH_ROUNDS;
     config.course = "CS 101".into();
     config
 }
@@ -106,7 +106,7 @@ pub const CLAIM_CODE: &str = "TESTC-0DE00";
 pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let mut store = jqueue_server::store::Store::open(&data_dir.join("jqueue.db"))?;
-    let code = jqueue_server::domain::auth::reset_code_digest(CLAIM_CODE);
+    let code = jqueue_server::auth::reset_code_digest(CLAIM_CODE);
     store.add_staff_claimed(username, 0, &code, i64::MAX)?;
     Ok(())
 }
@@ -248,7 +248,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub fingerprint: Fingerprint,
     pub handle: ServerHandle,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), jqueue_server::owners::OwnerStopped>>,
 }
 
 impl TestServer {
@@ -311,7 +311,7 @@ impl TestServer {
     /// Shuts down gracefully and waits until every connection has closed.
     pub async fn stop(self) -> Result<()> {
         self.handle.shutdown();
-        tokio::time::timeout(PATIENCE, self.task).await??;
+        tokio::time::timeout(PATIENCE, self.task).await???;
         Ok(())
     }
 }
@@ -699,6 +699,20 @@ fn binary(bin: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// What cargo sets, besides `CARGO_PKG_*` and `CARGO_BIN_EXE_*`, for a test
+/// it runs (the cargo book's "Environment variables Cargo sets for crates").
+const CARGO_TEST_ENV: [&str; 9] = [
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
 fn build_binaries() -> Result<PathBuf> {
     // target/<profile>/deps/<test binary> → target/<profile>
     let exe = std::env::current_exe()?;
@@ -710,10 +724,25 @@ fn build_binaries() -> Result<PathBuf> {
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    // The same command `.ci/run` builds with, so that cargo resolves the same
-    // features and finds everything fresh; a different package selection
-    // would rebuild half the dependency tree.
-    command.args(["build", "--quiet", "--workspace", "--bins"]);
+    // `cargo test --workspace` has already built these binaries, with the
+    // features its dev-dependencies add (tokio's test-util, …). Naming
+    // `--examples` (the workspace has none) makes cargo resolve features with
+    // the dev-dependencies too, so this finds the same builds fresh; plain
+    // `--bins` would build every dependent crate a second time without them.
+    command.args(["build", "--quiet", "--workspace", "--bins", "--examples"]);
+    // cargo runs a test with its package's CARGO_MANIFEST_DIR, CARGO_PKG_*,
+    // … set. Build scripts watch some of them (ring's does): inherited, they
+    // would rebuild ring and everything above it here, and again in the next
+    // plain `cargo` command.
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if CARGO_TEST_ENV.contains(&name)
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+        {
+            command.env_remove(name);
+        }
+    }
     if release {
         command.arg("--release");
     }

@@ -4,6 +4,9 @@
 //! row — the steps the end-to-end scenarios (`tests/tests/e2e.rs`,
 //! `tests/tests/staff_pty.rs`) share.
 //!
+//! [`readme_captures`] is the scenario README.md's "What it looks like"
+//! shows (tests/tests/readme.rs keeps the README in step with it).
+//!
 //! It only waits on what a screen shows (bounded by [`crate::PATIENCE`]); it
 //! never sleeps, and it knows the screens' wording only where a step must
 //! recognise it.
@@ -155,4 +158,47 @@ pub fn queue_row(screen: &Screen, name: &str) -> Option<usize> {
             !before.is_empty() && before.chars().all(|c| c.is_ascii_digit())
         })
     })
+}
+
+/// Whether the screen is laid out for its full width: the first pane's top
+/// border spans every column (a frame drawn for the old size does not).
+pub fn laid_out_for_width(screen: &Screen) -> bool {
+    let cols = usize::from(screen.size.1);
+    screen
+        .rows()
+        .iter()
+        .find(|row| row.starts_with('┌'))
+        .is_some_and(|row| row.chars().count() == cols && row.ends_with('┐'))
+}
+
+/// README.md's "What it looks like", both screens at 80×24: the professor
+/// has just served alice while bob, carol and dave wait, and carol's screen a
+/// moment earlier, third of four. `home` holds every data directory.
+pub fn readme_captures(home: &Path, session: &str) -> Result<(Screen, Screen)> {
+    let (mut prof, addr) = professor(&home.join("server"), session, &[])?;
+    prof.resize(24, 80)?;
+    let mut students = Vec::new();
+    for (name, description) in [
+        ("alice", "segfault in the pointer lab"),
+        ("bob", "makefile will not link"),
+        ("carol", "git merge conflict"),
+        ("dave", "what does Box<dyn Error> mean?"),
+    ] {
+        let mut s = student_command(home, &addr, name)?
+            .arg("--no-bell")
+            .spawn()?;
+        sign_up(&mut s)?;
+        ask_for_help(&mut s, description)?;
+        students.push(s);
+    }
+    // The student's screen before anyone moves up: its notice still
+    // matches the place.
+    let carol = expect_place(&students[2], 3, 4)?;
+    prof.send_keys("s")?;
+    students[0].wait_for_text("IT'S YOUR TURN")?;
+    expect_place(&students[1], 1, 3)?;
+    let prof_screen = prof.wait_until("3 waiting at 80×24", |s| {
+        s.contains("Queue · 3 waiting") && laid_out_for_width(s)
+    })?;
+    Ok((prof_screen, carol))
 }

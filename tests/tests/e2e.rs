@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::pty::{Key, Pty, PtyCommand, Screen};
 use jqueue_tests::screens::{
-    COLS, ROWS, ask_for_help, expect_place, has_word, professor, queue_row, sign_up, student,
-    student_command,
+    COLS, ROWS, ask_for_help, expect_place, has_word, laid_out_for_width, professor, queue_row,
+    sign_up, student,
 };
 use jqueue_tests::{SERVER_TEST_ARGS, Student, server_binary};
 use tempfile::TempDir;
@@ -276,17 +276,6 @@ fn screens_stay_readable_when_resized() -> Result<()> {
     Ok(())
 }
 
-/// Drawn for the terminal's current size: the first box's top border spans
-/// the full width, exactly.
-fn laid_out_for_width(screen: &Screen) -> bool {
-    let cols = usize::from(screen.size.1);
-    screen
-        .rows()
-        .iter()
-        .find(|row| row.starts_with('┌'))
-        .is_some_and(|row| row.chars().count() == cols && row.ends_with('┐'))
-}
-
 /// The student's header on the first row, the key hints on the last, and
 /// their place in line.
 fn student_readable(screen: &Screen, name: &str, position: u32, length: u32) -> bool {
@@ -389,37 +378,14 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
     Ok(())
 }
 
-/// Not a check: prints both screens at 80×24 for README.md's "What it looks
-/// like". Run with `cargo test -p jqueue-tests --test e2e -- --ignored --nocapture`.
+/// Not a check: prints both screens at 80×24 as README.md's "What it looks
+/// like" shows them (`tests/tests/readme.rs` keeps the README in step).
+/// Run with `cargo test -p jqueue-tests --test e2e -- --ignored --nocapture`.
 #[test]
 #[ignore = "prints the README captures"]
 fn readme_captures() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let (mut prof, addr) = professor(&server_dir(&home), SESSION, &[])?;
-    prof.resize(24, 80)?;
-    let mut students = Vec::new();
-    for (name, description) in [
-        ("alice", "segfault in the pointer lab"),
-        ("bob", "makefile will not link"),
-        ("carol", "git merge conflict"),
-        ("dave", "what does Box<dyn Error> mean?"),
-    ] {
-        let mut s = student_command(home.path(), &addr, name)?
-            .arg("--no-bell")
-            .spawn()?;
-        sign_up(&mut s)?;
-        ask_for_help(&mut s, description)?;
-        students.push(s);
-    }
-    // The student's screen before anyone moves up: its notice still
-    // matches the place.
-    let carol = expect_place(&students[2], 3, 4)?;
-    prof.send_keys("s")?;
-    students[0].wait_for_text("IT'S YOUR TURN")?;
-    expect_place(&students[1], 1, 3)?;
-    let prof_screen = prof.wait_until("3 waiting at 80×24", |s| {
-        s.contains("Queue · 3 waiting") && laid_out_for_width(s)
-    })?;
-    println!("{}\n\n{}", prof_screen.text(), carol.text());
+    let (professor, carol) = jqueue_tests::screens::readme_captures(home.path(), SESSION)?;
+    println!("{}\n\n{}", professor.text(), carol.text());
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use jqueue_server::domain::rate::LOG_LINES_PER_WINDOW;
+use jqueue_core::rate::LOG_LINES_PER_WINDOW;
 use jqueue_shared::{ClientMsg, ProtocolError, ServerMsg, SignInResult};
 use jqueue_tests::{
     PATIENCE, Student, TestServer, make_staff, password_for, tcp_from, test_config,

@@ -235,3 +235,39 @@ fn bad_command_line_values_are_refused_before_starting() -> Result {
     }
     Ok(())
 }
+
+/// A service's stderr goes to the journal or a file: no colour codes there
+/// (the decision itself, terminal and `NO_COLOR`, is tested in
+/// `server/src/main.rs`).
+#[test]
+fn the_stderr_log_off_a_terminal_has_no_colour_codes() -> Result {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new(server_binary()?)
+        .args(jqueue_tests::SERVER_TEST_ARGS)
+        .args(["--headless", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Kept open to the end: the server writes its fingerprint line next.
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut first = String::new();
+    stdout.read_line(&mut first)?;
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    let output = child.wait_with_output()?;
+    assert!(first.starts_with("listening on "), "{first:?}");
+    assert!(stopped.success() && output.status.success(), "{output:?}");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("INFO"), "nothing logged: {log:?}");
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a piped log: {log:?}"
+    );
+    Ok(())
+}

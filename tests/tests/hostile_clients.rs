@@ -671,7 +671,7 @@ async fn a_reconnect_flood_writes_a_few_log_lines_not_one_per_resume() -> Result
         .count();
     println!("{signed_in} sign-ins, {lines} log lines");
     // The first, then the address's allowance of a few lines a minute.
-    let most = 1 + jqueue_server::domain::rate::LOG_LINES_PER_WINDOW as usize;
+    let most = 1 + jqueue_core::rate::LOG_LINES_PER_WINDOW as usize;
     ensure!((1..=most).contains(&lines), "{lines} lines:\n{log}");
     Ok(())
 }

@@ -7,10 +7,12 @@
 //! their shells, the systemd unit verifies and its command line starts the
 //! installed server, and the postinst makes the service's account.
 //!
-//! Tools: cargo-deb and dpkg-deb build and unpack; groff, man, bash, zsh, fish,
-//! systemd-analyze and systemd-sysusers check. In CI (`CI` set) every one of
-//! them must be there (`.ci/run` installs them) and a missing one is a failure;
-//! elsewhere a missing tool skips what needs it, saying so on stderr.
+//! System tests: they need cargo-deb and dpkg-deb to build and unpack, and
+//! groff, man, bash, zsh, fish, readelf, systemd-analyze and systemd-sysusers
+//! to check.
+//! They run with `JQUEUE_SYSTEM_TESTS=1` (`.ci/run` installs the tools and
+//! sets it), and then a missing tool is a failure that names it; without the
+//! switch libtest lists each of them as ignored, with the reason.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,19 +36,18 @@ struct Packages {
     both: PathBuf,
 }
 
-/// The packages, or `None` when this machine cannot build them (outside CI).
-fn packages() -> Option<&'static Packages> {
-    static BUILT: OnceLock<Result<Option<Packages>, String>> = OnceLock::new();
+/// The packages, built by the first test that asks.
+fn packages() -> &'static Packages {
+    static BUILT: OnceLock<Result<Packages, String>> = OnceLock::new();
     match BUILT.get_or_init(|| build_packages().map_err(|e| format!("{e:#}"))) {
-        Ok(packages) => packages.as_ref(),
+        Ok(packages) => packages,
         Err(e) => panic!("building the packages failed: {e}"),
     }
 }
 
-fn build_packages() -> anyhow::Result<Option<Packages>> {
-    if !have("cargo-deb", "building the packages") || !have("dpkg-deb", "unpacking them") {
-        return Ok(None);
-    }
+fn build_packages() -> anyhow::Result<Packages> {
+    require("cargo-deb", "building the packages");
+    require("dpkg-deb", "unpacking them");
     // target/<profile>/jqueue-server, built as every real-binary test does.
     let profile_dir = server_binary()?
         .parent()
@@ -92,27 +93,25 @@ fn build_packages() -> anyhow::Result<Option<Packages>> {
         }
         Ok(root)
     };
-    Ok(Some(Packages {
+    Ok(Packages {
         client: unpack("client", &[&client_deb])?,
         server: unpack("server", &[&server_deb])?,
         both: unpack("both", &[&client_deb, &server_deb])?,
         client_deb,
         server_deb,
         _scratch: scratch,
-    }))
+    })
 }
 
-/// Whether `tool` is on the PATH; a missing tool fails the test, saying
-/// which and why (a check that cannot run must not pass unrun). `.ci/run`
-/// installs every one of them.
-fn have(tool: &str, what: &str) -> bool {
+/// Fails the test unless `tool` is on the PATH, saying which and why (a
+/// check that cannot run must not pass unrun). `.ci/run` installs every one.
+fn require(tool: &str, what: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
     assert!(
         found,
         "{tool} is needed for {what}: install it (.ci/run shows how)"
     );
-    found
 }
 
 /// Runs a command, failing with its output unless it succeeds.
@@ -151,8 +150,12 @@ fn files_under(root: &Path) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn students_get_the_client_alone_and_the_course_host_the_server() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let client = files_under(&p.client);
     let server = files_under(&p.server);
     for path in [
@@ -204,17 +207,84 @@ fn students_get_the_client_alone_and_the_course_host_the_server() {
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn the_installed_programs_run() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     for bin in ["jqueue", "jqueue-server"] {
         let version = stdout(Command::new(p.both.join("usr/bin").join(bin)).arg("--version"));
         assert_eq!(version.trim(), format!("{bin} {VERSION}"));
     }
 }
 
+/// The largest a packaged program may be. Stripped, the debug builds this
+/// test packages are 9 MB (jqueue) and 14 MB (jqueue-server), the release
+/// jqueue 6 MB; unstripped they are 22 and 32 MB (debug), 40 and 65 MB
+/// (release). 20 MiB leaves the stripped ones room to grow and lets none of
+/// the unstripped through (readelf checks the sections too).
+const MAX_PROGRAM_BYTES: u64 = 20 << 20;
+
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
+fn the_programs_are_stripped_and_their_debug_symbols_ship_apart() {
+    let p = packages();
+    require("readelf", "reading the programs' sections");
+    for (bin, deb) in [("jqueue", &p.client_deb), ("jqueue-server", &p.server_deb)] {
+        let program = p.both.join("usr/bin").join(bin);
+        let size = std::fs::metadata(&program).unwrap().len();
+        assert!(
+            size <= MAX_PROGRAM_BYTES,
+            "{bin} is {size} bytes, more than {MAX_PROGRAM_BYTES}: is it stripped?"
+        );
+        let sections = stdout(Command::new("readelf").args(["-S", "-W"]).arg(&program));
+        // (.debug_gdb_scripts is loaded with the program, and stays.)
+        for gone in [".debug_info", ".debug_line", ".symtab"] {
+            assert!(
+                !sections.contains(gone),
+                "{bin} still has {gone}:\n{sections}"
+            );
+        }
+        assert!(
+            sections.contains(".gnu_debuglink"),
+            "{bin} does not name its debug file:\n{sections}"
+        );
+        // <name>-dbgsym_<version>-<revision>_<architecture>.ddeb, beside the .deb.
+        let prefix = format!("{bin}-dbgsym_{VERSION}-");
+        let dbgsym = std::fs::read_dir(deb.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.path()))
+            .find(|path| {
+                path.extension().is_some_and(|e| e == "ddeb")
+                    && path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .unwrap_or_else(|| panic!("no {prefix}*.ddeb beside {}", deb.display()));
+        let contents = stdout(Command::new("dpkg-deb").arg("-c").arg(&dbgsym));
+        assert!(
+            contents.lines().any(|l| {
+                l.contains("./usr/lib/debug/.build-id/")
+                    && Path::new(l).extension().is_some_and(|e| e == "debug")
+            }),
+            "{}: {contents}",
+            dbgsym.display()
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn every_command_has_a_man_page_that_renders() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let man1 = p.both.join("usr/share/man/man1");
     let mut pages: Vec<_> = files_under(&man1);
     pages.retain(|f| f.ends_with(".1.gz"));
@@ -239,62 +309,56 @@ fn every_command_has_a_man_page_that_renders() {
         "jqueue.1.gz",
     ];
     assert_eq!(pages, expected);
-    let groff = have("groff", "checking the man pages with groff");
-    let man = have("man", "reading the man pages with man");
+    require("groff", "checking the man pages with groff");
+    require("man", "reading the man pages with man");
     for page in pages {
         let path = man1.join(&page);
         let roff = stdout(Command::new("gzip").arg("-dc").arg(&path));
         assert!(roff.contains("\n.TH "), "{page}: {roff}");
-        if groff {
-            // -ww: every warning; -z: no output, the warnings are the point.
-            let mut child = Command::new("groff")
-                .args(["-man", "-Tutf8", "-ww", "-z"])
-                .stdin(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            std::io::Write::write_all(&mut child.stdin.take().unwrap(), roff.as_bytes()).unwrap();
-            let out = child.wait_with_output().unwrap();
-            let warnings = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                out.status.success() && warnings.is_empty(),
-                "{page}: {warnings}"
-            );
-        }
-        if man {
-            let text = stdout(
-                Command::new("man")
-                    .args(["-P", "cat", "-l"])
-                    .arg(&path)
-                    .env("LC_ALL", "C")
-                    .env("MANWIDTH", "80"),
-            );
-            assert!(
-                text.contains("NAME") && text.contains("SYNOPSIS"),
-                "{page}: {text}"
-            );
-        }
+        // -ww: every warning; -z: no output, the warnings are the point.
+        let mut child = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), roff.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && warnings.is_empty(),
+            "{page}: {warnings}"
+        );
+        let text = stdout(
+            Command::new("man")
+                .args(["-P", "cat", "-l"])
+                .arg(&path)
+                .env("LC_ALL", "C")
+                .env("MANWIDTH", "80"),
+        );
+        assert!(
+            text.contains("NAME") && text.contains("SYNOPSIS"),
+            "{page}: {text}"
+        );
     }
-    if man {
-        let page = |name: &str| {
-            stdout(
-                Command::new("man")
-                    .args(["-P", "cat", "-l"])
-                    .arg(man1.join(name))
-                    .env("LC_ALL", "C")
-                    .env("MANWIDTH", "200"),
-            )
-        };
-        let server = page("jqueue-server.1.gz");
-        for option in ["--headless", "--data-dir", "--hash-rounds", "users"] {
-            assert!(
-                server.contains(option),
-                "jqueue-server(1) lacks {option}: {server}"
-            );
-        }
-        assert!(page("jqueue.1.gz").contains("JQUEUE_SERVER"));
-        assert!(page("jqueue-server-users-reset.1.gz").contains("password"));
+    let page = |name: &str| {
+        stdout(
+            Command::new("man")
+                .args(["-P", "cat", "-l"])
+                .arg(man1.join(name))
+                .env("LC_ALL", "C")
+                .env("MANWIDTH", "200"),
+        )
+    };
+    let server = page("jqueue-server.1.gz");
+    for option in ["--headless", "--data-dir", "--hash-rounds", "users"] {
+        assert!(
+            server.contains(option),
+            "jqueue-server(1) lacks {option}: {server}"
+        );
     }
+    assert!(page("jqueue.1.gz").contains("JQUEUE_SERVER"));
+    assert!(page("jqueue-server-users-reset.1.gz").contains("password"));
     // The page is the installed program's own: it cannot drift from --help.
     for bin in ["jqueue", "jqueue-server"] {
         let installed = stdout(
@@ -329,8 +393,12 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn completion_scripts_load_in_their_shells() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let share = p.both.join("usr/share");
     let bash = |bin: &str| share.join("bash-completion/completions").join(bin);
     let zsh = |bin: &str| share.join("zsh/vendor-completions").join(format!("_{bin}"));
@@ -340,47 +408,44 @@ fn completion_scripts_load_in_their_shells() {
             .join(format!("{bin}.fish"))
     };
 
-    if have("bash", "checking the bash completions") {
-        for bin in ["jqueue", "jqueue-server"] {
-            run(Command::new("bash").arg("-n").arg(bash(bin))).unwrap();
-        }
-        let words = bash_completes(
-            &bash("jqueue-server"),
-            "_jqueue__server",
-            "jqueue-server us",
-        );
-        assert!(words.lines().any(|w| w == "users"), "{words}");
-        let words = bash_completes(
-            &bash("jqueue-server"),
-            "_jqueue__server",
-            "jqueue-server users r",
-        );
-        assert!(words.lines().any(|w| w == "reset"), "{words}");
-        let words = bash_completes(&bash("jqueue"), "_jqueue", "jqueue --no");
-        assert!(words.lines().any(|w| w == "--no-bell"), "{words}");
+    require("bash", "checking the bash completions");
+    for bin in ["jqueue", "jqueue-server"] {
+        run(Command::new("bash").arg("-n").arg(bash(bin))).unwrap();
     }
-    if have("zsh", "checking the zsh completions") {
-        for bin in ["jqueue", "jqueue-server"] {
-            run(Command::new("zsh").arg("-n").arg(zsh(bin))).unwrap();
-        }
+    let words = bash_completes(
+        &bash("jqueue-server"),
+        "_jqueue__server",
+        "jqueue-server us",
+    );
+    assert!(words.lines().any(|w| w == "users"), "{words}");
+    let words = bash_completes(
+        &bash("jqueue-server"),
+        "_jqueue__server",
+        "jqueue-server users r",
+    );
+    assert!(words.lines().any(|w| w == "reset"), "{words}");
+    let words = bash_completes(&bash("jqueue"), "_jqueue", "jqueue --no");
+    assert!(words.lines().any(|w| w == "--no-bell"), "{words}");
+    require("zsh", "checking the zsh completions");
+    for bin in ["jqueue", "jqueue-server"] {
+        run(Command::new("zsh").arg("-n").arg(zsh(bin))).unwrap();
     }
-    if have("fish", "checking the fish completions") {
-        for bin in ["jqueue", "jqueue-server"] {
-            run(Command::new("fish").arg("--no-execute").arg(fish(bin))).unwrap();
-        }
-        let complete = |script: &Path, line: &str| {
-            stdout(
-                Command::new("fish")
-                    .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
-                    .arg(script)
-                    .arg(line),
-            )
-        };
-        let words = complete(&fish("jqueue-server"), "jqueue-server users r");
-        assert!(words.lines().any(|w| w.starts_with("reset")), "{words}");
-        let words = complete(&fish("jqueue"), "jqueue --no");
-        assert!(words.lines().any(|w| w.starts_with("--no-bell")), "{words}");
+    require("fish", "checking the fish completions");
+    for bin in ["jqueue", "jqueue-server"] {
+        run(Command::new("fish").arg("--no-execute").arg(fish(bin))).unwrap();
     }
+    let complete = |script: &Path, line: &str| {
+        stdout(
+            Command::new("fish")
+                .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+                .arg(script)
+                .arg(line),
+        )
+    };
+    let words = complete(&fish("jqueue-server"), "jqueue-server users r");
+    assert!(words.lines().any(|w| w.starts_with("reset")), "{words}");
+    let words = complete(&fish("jqueue"), "jqueue --no");
+    assert!(words.lines().any(|w| w.starts_with("--no-bell")), "{words}");
 }
 
 /// The value of `Key=` in a unit file (the last one wins, as in systemd).
@@ -421,8 +486,12 @@ fn exec_words(line: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn the_service_unit_verifies_and_matches_the_account_and_directories() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let unit_path = p
         .server
         .join("usr/lib/systemd/system/jqueue-server.service");
@@ -471,39 +540,42 @@ fn the_service_unit_verifies_and_matches_the_account_and_directories() {
         );
     }
 
-    if have("systemd-analyze", "verifying the unit") {
-        // verify checks that ExecStart's program exists on this machine and
-        // that `man` finds the page Documentation= names: point both at the
-        // scratch root. Everything else is the installed unit as it is.
-        let dir = tempfile::tempdir().unwrap();
-        let copy = dir.path().join("jqueue-server.service");
-        let installed_bin = p.both.join("usr/bin/jqueue-server");
-        std::fs::write(
-            &copy,
-            unit.replace(
-                "ExecStart=/usr/bin/jqueue-server",
-                &format!("ExecStart={}", installed_bin.display()),
-            ),
-        )
+    require("systemd-analyze", "verifying the unit");
+    // verify checks that ExecStart's program exists on this machine and
+    // that `man` finds the page Documentation= names: point both at the
+    // scratch root. Everything else is the installed unit as it is.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("jqueue-server.service");
+    let installed_bin = p.both.join("usr/bin/jqueue-server");
+    std::fs::write(
+        &copy,
+        unit.replace(
+            "ExecStart=/usr/bin/jqueue-server",
+            &format!("ExecStart={}", installed_bin.display()),
+        ),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .env("MANPATH", p.both.join("usr/share/man"))
+        .output()
         .unwrap();
-        let out = Command::new("systemd-analyze")
-            .arg("verify")
-            .arg(&copy)
-            .env("MANPATH", p.both.join("usr/share/man"))
-            .output()
-            .unwrap();
-        // verify exits 0 on keys it ignores; its warnings are failures here.
-        let warnings = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && warnings.trim().is_empty(),
-            "systemd-analyze verify: {warnings}"
-        );
-    }
+    // verify exits 0 on keys it ignores; its warnings are failures here.
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && warnings.trim().is_empty(),
+        "systemd-analyze verify: {warnings}"
+    );
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn the_units_command_line_starts_the_installed_server() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let unit = std::fs::read_to_string(
         p.server
             .join("usr/lib/systemd/system/jqueue-server.service"),
@@ -572,8 +644,12 @@ fn the_units_command_line_starts_the_installed_server() {
 }
 
 #[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: builds the Debian packages (cargo-deb, dpkg-deb, groff, man, zsh, fish, systemd) — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
 fn the_postinst_makes_the_service_account() {
-    let Some(p) = packages() else { return };
+    let p = packages();
     let control = tempfile::tempdir().unwrap();
     run(Command::new("dpkg-deb")
         .arg("-e")
@@ -589,31 +665,30 @@ fn the_postinst_makes_the_service_account() {
     // The service is installed, neither enabled nor started (docs/ADMIN.md).
     assert!(!postinst.contains("deb-systemd-invoke start"), "{postinst}");
 
-    if have("systemd-sysusers", "making the account in a scratch root") {
-        // What that line does, with DPKG_ROOT set to a scratch root.
-        let root = tempfile::tempdir().unwrap();
-        let conf_dir = root.path().join("usr/lib/sysusers.d");
-        std::fs::create_dir_all(&conf_dir).unwrap();
-        std::fs::create_dir_all(root.path().join("etc")).unwrap();
-        std::fs::copy(
-            p.server.join("usr/lib/sysusers.d/jqueue-server.conf"),
-            conf_dir.join("jqueue-server.conf"),
-        )
-        .unwrap();
-        run(Command::new("systemd-sysusers")
-            .arg(format!("--root={}", root.path().display()))
-            .arg("jqueue-server.conf"))
-        .unwrap();
-        let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).unwrap();
-        let entry: Vec<&str> = passwd
-            .lines()
-            .find(|l| l.starts_with("jqueue:"))
-            .unwrap_or_else(|| panic!("no jqueue account: {passwd}"))
-            .split(':')
-            .collect();
-        let uid: u32 = entry[2].parse().unwrap();
-        assert!(uid < 1000, "a system account, not uid {uid}");
-        assert_eq!(entry[5], "/var/lib/jqueue");
-        assert!(entry[6].ends_with("nologin"), "{entry:?}");
-    }
+    require("systemd-sysusers", "making the account in a scratch root");
+    // What that line does, with DPKG_ROOT set to a scratch root.
+    let root = tempfile::tempdir().unwrap();
+    let conf_dir = root.path().join("usr/lib/sysusers.d");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::copy(
+        p.server.join("usr/lib/sysusers.d/jqueue-server.conf"),
+        conf_dir.join("jqueue-server.conf"),
+    )
+    .unwrap();
+    run(Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.path().display()))
+        .arg("jqueue-server.conf"))
+    .unwrap();
+    let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).unwrap();
+    let entry: Vec<&str> = passwd
+        .lines()
+        .find(|l| l.starts_with("jqueue:"))
+        .unwrap_or_else(|| panic!("no jqueue account: {passwd}"))
+        .split(':')
+        .collect();
+    let uid: u32 = entry[2].parse().unwrap();
+    assert!(uid < 1000, "a system account, not uid {uid}");
+    assert_eq!(entry[5], "/var/lib/jqueue");
+    assert!(entry[6].ends_with("nologin"), "{entry:?}");
 }

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use jqueue_core::presence::{AllowedHosts, PresenceCode};
 use jqueue_server::clock::Clock;
-use jqueue_server::domain::presence::{AllowedHosts, PresenceCode};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
 use jqueue_tests::{PATIENCE, Student, TestServer, test_config};
@@ -44,7 +44,7 @@ async fn outside_the_room_the_code_on_the_staff_screen_is_needed() -> Result {
         .await
         .presence_code
         .expect("the staff screen shows a code");
-    assert_eq!(code.len(), jqueue_server::domain::presence::CODE_DIGITS);
+    assert_eq!(code.len(), jqueue_core::presence::CODE_DIGITS);
 
     let mut bea = Student::register(server.addr, "bea").await?;
     assert_eq!(ask(&mut bea, None).await?, RequestResult::CodeNeeded);
@@ -219,7 +219,7 @@ async fn a_claimed_route_on_the_socket_does_not_skip_the_code() -> Result {
 /// no more guesses; a student elsewhere is not held back.
 #[tokio::test]
 async fn sock_puppets_on_one_address_share_a_few_wrong_codes_per_window() -> Result {
-    use jqueue_server::domain::presence::WRONG_CODES_PER_WINDOW;
+    use jqueue_core::presence::WRONG_CODES_PER_WINDOW;
     use jqueue_shared::SignInResult;
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path(), "s");

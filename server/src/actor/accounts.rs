@@ -16,11 +16,11 @@ use tokio::time::Instant;
 use super::{
     AccountSignIn, Actor, LoginGate, RegisterGate, RegisterOutcome, Resumed, Unavailable, blocking,
 };
+use crate::auth::{self, Backoff};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
-use crate::domain::auth::{self, Backoff};
-use crate::domain::rate::{Allowances, ChangeRate, SweepSchedule};
 use crate::store::Registration;
 use crate::store::system_users;
+use jqueue_core::rate::{Allowances, ChangeRate, SweepSchedule};
 
 /// `users list` shows the last sign-in to the minute; recording every
 /// reconnection exactly would cost a disk sync each.

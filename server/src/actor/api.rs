@@ -19,8 +19,8 @@ use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Call;
-use crate::domain::queue::UnixMillis;
 use crate::store::StoreError;
+use jqueue_core::queue::UnixMillis;
 
 /// Where the actor leaves notices for one connection.
 ///
@@ -446,6 +446,12 @@ impl ServerHandle {
     // --- the server -----------------------------------------------------------
 
     /// Asks the server to shut down gracefully: every student is told.
+    /// Makes the actor panic, as a bug would.
+    #[cfg(test)]
+    pub(crate) async fn crash(&self) {
+        let _ = self.calls.send(super::Call::Crash).await;
+    }
+
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
     }

@@ -43,20 +43,23 @@ pub use api::{
 
 use crate::StartError;
 use crate::config::ServerConfig;
-use crate::domain::presence::PresenceCode;
-use crate::domain::queue::{Queue, UnixMillis};
-use crate::domain::rate::PeerLines;
-use crate::domain::statistics::QueueLengthHistory;
-use crate::domain::view::QueueSnapshot;
 use crate::store::helped_log::HelpedLog;
 use crate::store::roster::Roster;
 use crate::store::{Store, StoreError};
+use jqueue_core::presence::PresenceCode;
+use jqueue_core::queue::{Queue, UnixMillis};
+use jqueue_core::rate::PeerLines;
+use jqueue_core::statistics::QueueLengthHistory;
+use jqueue_core::view::QueueSnapshot;
 
 /// How many calls the actor applies before publishing, at most. Bounds
 /// how stale views can get under a flood of calls.
 const MAX_BURST: usize = 256;
 
 pub(crate) enum Call {
+    /// Panics the actor: how the supervision test stands in for a bug.
+    #[cfg(test)]
+    Crash,
     AccountStatus {
         username: String,
         reply: oneshot::Sender<Result<AccountStatus, Unavailable>>,
@@ -162,7 +165,7 @@ pub(crate) struct Actor {
     /// Each student's allowance of queue changes (join, cancel, back).
     changes: students::Changes,
     /// Each address's allowance of wrong presence codes.
-    code_guesses: crate::domain::rate::Allowances<std::net::IpAddr, Instant>,
+    code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Resumes by token, per address and per account.
     resumes: accounts::Resumes,
     /// Log lines peers cause (failed sign-ins and the like), per address.
@@ -291,7 +294,10 @@ fn tidy_at_start(store: &mut Store, now: UnixMillis) {
 
 impl Actor {
     /// Opens the store and restores the session; spawns the actor task.
-    pub(crate) fn spawn(config: Arc<ServerConfig>) -> Result<Channels, StartError> {
+    pub(crate) fn spawn(
+        config: Arc<ServerConfig>,
+        owners: &mut crate::owners::Owners,
+    ) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
         let database_error = |e: StoreError| StartError::Database {
             path: db_path.clone(),
@@ -370,7 +376,7 @@ impl Actor {
             logins: accounts::Logins::default(),
             signups: accounts::SignUps::default(),
             changes: students::Changes::default(),
-            code_guesses: crate::domain::rate::Allowances::default(),
+            code_guesses: jqueue_core::rate::Allowances::default(),
             resumes: accounts::Resumes::default(),
             peer_lines: PeerLines::default(),
             roster,
@@ -388,7 +394,7 @@ impl Actor {
             statistics: None,
         };
         actor.publish();
-        tokio::spawn(actor.run(receiver));
+        owners.spawn("the queue and the accounts", actor.run(receiver));
         Ok(Channels {
             handle,
             snapshots: snapshot_rx,
@@ -618,6 +624,8 @@ impl Actor {
 
     fn apply(&mut self, call: Call) {
         match call {
+            #[cfg(test)]
+            Call::Crash => panic!("a bug in the queue's owner"),
             Call::AccountStatus { username, reply } => {
                 let _ = reply.send(self.account_status(&username));
             }
@@ -744,7 +752,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
         config.allow_hosts =
-            Some(crate::domain::presence::AllowedHosts::parse("10.0.0.0/8").unwrap());
+            Some(jqueue_core::presence::AllowedHosts::parse("10.0.0.0/8").unwrap());
         let handle = crate::Server::start(config).unwrap().handle();
         let code = handle.staff_views().borrow().presence_code.clone().unwrap();
 

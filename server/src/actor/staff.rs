@@ -10,7 +10,6 @@
 //! changes.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use jqueue_shared::staff::{
     ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
@@ -20,9 +19,9 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::api::Acting;
 use super::{Actor, Notice, blocking};
-use crate::domain::queue::{Finished, Rules, ServeError};
 use crate::store::HelpOutcome;
 use crate::store::print;
+use jqueue_core::queue::{Finished, Rules, ServeError};
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
@@ -193,7 +192,7 @@ impl Actor {
 
     /// Students whose time away ran out by `now` leave the queue (as a
     /// not-here help, so reports can count them).
-    pub(super) fn expire_away(&mut self, now: crate::domain::queue::UnixMillis) {
+    pub(super) fn expire_away(&mut self, now: jqueue_core::queue::UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;
@@ -348,7 +347,10 @@ impl Actor {
     fn print(&mut self) -> StaffOutcome {
         let view = self.staff_view(usize::MAX);
         let dir = self.config.prints_dir();
-        match blocking(|| print::write_snapshot(&dir, &view, SystemTime::now())) {
+        // The view's own `now`, read from the server's clock: a test on a
+        // paused clock prints the time it set.
+        let at = crate::clock::system_time(view.now);
+        match blocking(|| print::write_snapshot(&dir, &view, at)) {
             Ok(path) => StaffOutcome::Printed {
                 path: path.display().to_string(),
             },

@@ -4,7 +4,7 @@
 //! [`StaffRequest::Statistics`](jqueue_shared::staff::StaffRequest::Statistics).
 //!
 //! It only gathers: the figures are computed by
-//! [`crate::domain::statistics`], which also says why the length is kept
+//! [`jqueue_core::statistics`], which also says why the length is kept
 //! here and not read back from the helps table. Nothing here goes into the
 //! pushed [`StaffView`](jqueue_shared::staff::StaffView): statistics are
 //! asked for by the screen that shows them.
@@ -13,9 +13,9 @@ use jqueue_shared::staff::StaffOutcome;
 use jqueue_shared::statistics::SessionStatistics;
 
 use super::{Actor, blocking};
-use crate::domain::queue::{Queue, UnixMillis};
-use crate::domain::statistics::{QueueLengthHistory, count, session_statistics};
 use crate::store::{Store, StoreError};
+use jqueue_core::queue::{Queue, UnixMillis};
+use jqueue_core::statistics::{QueueLengthHistory, count, session_statistics};
 
 /// The history a (re)starting server begins with: what the store knows of
 /// `session`'s queue, then the queue's length `now`.

@@ -11,10 +11,10 @@ use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
 
 use super::{Actor, JoinRequest, blocking};
-use crate::domain::queue::{Entry, JoinError};
-use crate::domain::rate::Allowances;
+use jqueue_core::queue::{Entry, JoinError};
+use jqueue_core::rate::Allowances;
 
-/// Every student's allowance of queue changes ([`crate::domain::rate`]).
+/// Every student's allowance of queue changes ([`jqueue_core::rate`]).
 pub(super) type Changes = Allowances<Arc<str>, Instant>;
 
 impl Actor {
@@ -105,7 +105,7 @@ impl Actor {
     /// A join from outside the room needs the current (or the previous)
     /// presence code. Wrong codes back off like wrong passwords, on the same
     /// per-account clock; and each address has a few wrong codes per code
-    /// window ([`crate::domain::presence::wrong_code_rate`]), so sock-puppet
+    /// window ([`jqueue_core::presence::wrong_code_rate`]), so sock-puppet
     /// accounts on one host do not multiply its guesses. The odds are in
     /// docs/SECURITY.md.
     fn check_presence_code(
@@ -113,7 +113,7 @@ impl Actor {
         username: &str,
         peer: std::net::IpAddr,
         code: Option<&str>,
-        now: crate::domain::queue::UnixMillis,
+        now: jqueue_core::queue::UnixMillis,
     ) -> Result<(), RequestResult> {
         let Some(presence) = &self.presence_code else {
             return Ok(());
@@ -135,7 +135,7 @@ impl Actor {
             return Ok(());
         }
         let wait = self.logins.record_failure(username, peer);
-        let rate = crate::domain::presence::wrong_code_rate(self.config.code_minutes);
+        let rate = jqueue_core::presence::wrong_code_rate(self.config.code_minutes);
         let address_wait = self
             .code_guesses
             .spend(peer, rate, instant)

@@ -23,7 +23,7 @@
 //! under the same lock: a frame is encrypted the moment it is queued and the
 //! fan-out still writes a view with one non-blocking write, so TLS adds an
 //! encryption per view and no wake-up. The reading half
-//! ([`crate::net::tls::TlsReader`]) takes the lock to decrypt what arrives,
+//! ([`TlsReader`]) takes the lock to decrypt what arrives,
 //! since TLS 1.3 reading and writing share one session's state.
 //!
 //! This module never waits on a socket; the handler in [`crate::net`] does,
@@ -31,21 +31,37 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read as _, Write as _};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use jqueue_shared::ServerMsg;
 use jqueue_shared::codec::{FrameError, encode_frame};
 use rustls::ServerConnection;
-use tokio::io::ReadBuf;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::actor::{Notice, NoticeSink};
 use crate::clock::Clock;
-use crate::domain::queue::StudentKey;
-use crate::domain::view::QueueSnapshot;
 use crate::net::peer::Socket;
+use jqueue_core::queue::StudentKey;
+use jqueue_core::view::QueueSnapshot;
+
+/// A connection's reading half: what the peer sent, decrypted by the session
+/// its [`Outbox`] holds (one session per connection, shared by both halves).
+#[derive(Debug)]
+pub(crate) struct TlsReader(pub(crate) Arc<Outbox>);
+
+impl AsyncRead for TlsReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.0.poll_receive(cx, buf)
+    }
+}
 
 /// Notices a connection holds before it drops new ones: a student gets a
 /// handful, and one who has not taken them by now is about to time out.
@@ -566,7 +582,7 @@ impl Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::queue::{Entry, Queue};
+    use jqueue_core::queue::{Entry, Queue};
     use jqueue_shared::codec::{FrameReader, write_frame};
     use jqueue_shared::{ClientMsg, ProtocolError, RequestResult};
     use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -610,7 +626,7 @@ mod tests {
 
         let connector =
             tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));
-        let mut reader = FrameReader::new(crate::net::tls::TlsReader(outbox.clone()));
+        let mut reader = FrameReader::new(TlsReader(outbox.clone()));
         let (student, hello) = tokio::join!(
             async {
                 let name = "localhost".try_into().unwrap();

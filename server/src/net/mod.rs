@@ -40,16 +40,16 @@ use crate::actor::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
     RegisterOutcome, Resumed, ServerHandle, ShuttingDown,
 };
+use crate::auth;
 use crate::config::ServerConfig;
-use crate::domain::auth;
-use crate::domain::queue::StudentKey;
-use crate::domain::rate::PeerLines;
-use crate::domain::view::QueueSnapshot;
 use crate::net::admission::{Admission, AdmissionGuard};
-use crate::net::fanout::{Drained, Fanout, Outbox};
+use crate::net::fanout::{Drained, Fanout, Outbox, TlsReader};
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
-use crate::net::tls::TlsReader;
+use crate::owners::OwnerStopped;
+use jqueue_core::queue::StudentKey;
+use jqueue_core::rate::PeerLines;
+use jqueue_core::view::QueueSnapshot;
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -106,7 +106,15 @@ impl StaffFrames {
 
 /// Accepts connections until `shutdown` completes, then tells every student
 /// the server is going away and waits for each handler to finish.
-pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Future) {
+///
+/// Returns an error if a task that owns the state stopped first (see
+/// [`crate::owners`]): the server then stops the same way, and the caller
+/// should exit non-zero.
+pub async fn run(
+    listener: TcpListener,
+    mut server: Server,
+    shutdown: impl Future,
+) -> Result<(), OwnerStopped> {
     let handle = server.handle();
     let local = server.local.take();
     // Every core may hash: the hashing threads run at lower priority, so the
@@ -131,10 +139,15 @@ pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Futur
     let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
+    let mut outcome = Ok(());
     tokio::select! {
         () = accept_loop(&listener, local.as_ref(), &shared, &done_tx) => {}
         _ = shutdown => {}
         _ = shutdown_requested.wait_for(|&stop| stop) => {}
+        stopped = server.owners.stopped() => {
+            tracing::error!("{stopped}: stopping, so that a fresh server can start");
+            outcome = Err(stopped);
+        }
     }
     tracing::info!("shutting down: telling every student");
     handle.shutdown();
@@ -156,6 +169,7 @@ pub async fn run(listener: TcpListener, mut server: Server, shutdown: impl Futur
     // Every handler holds a clone of `done_tx`; recv returns None once the last is gone.
     let _ = done_rx.recv().await;
     tracing::info!("every connection closed");
+    outcome
 }
 
 async fn accept_loop(

@@ -8,7 +8,7 @@
 //! most; answers (and the lack of one) are cached. Loopback addresses have
 //! no name worth asking for, and peers on the Unix socket never come here.
 //! `--no-resolve` turns lookups off: `--allow-hosts` then matches addresses
-//! only. This module owns no room rules (see [`crate::domain::presence`]).
+//! only. This module owns no room rules (see [`jqueue_core::presence`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 
-use crate::domain::rate::SweepSchedule;
+use jqueue_core::rate::SweepSchedule;
 
 /// Lookups waiting for an answer at once. Beyond them an address goes
 /// without a name at once: a stuck resolver costs this many threads, not

@@ -10,17 +10,12 @@
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use jqueue_shared::Fingerprint;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, ReadBuf};
-
-use crate::net::fanout::Outbox;
 
 /// The names the self-signed certificate carries. Students check it by
 /// fingerprint, not by name, so these only make it readable in tools.
@@ -142,21 +137,6 @@ pub(crate) fn client_config_trusting(cert: CertificateDer<'static>) -> Arc<rustl
         .with_root_certificates(roots)
         .with_no_client_auth();
     Arc::new(config)
-}
-
-/// A connection's reading half: what the peer sent, decrypted by the session
-/// its [`Outbox`] holds (one session per connection, shared by both halves).
-#[derive(Debug)]
-pub(crate) struct TlsReader(pub(crate) Arc<Outbox>);
-
-impl AsyncRead for TlsReader {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.0.poll_receive(cx, buf)
-    }
 }
 
 /// TLS 1.3 only, with the ring provider; sessions resume with stateless

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::domain::queue::UnixMillis;
+use jqueue_core::queue::UnixMillis;
 
 #[derive(Debug)]
 pub struct HelpedLog {

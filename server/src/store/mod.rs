@@ -12,6 +12,7 @@
 //! are on their way, so the disk's flush never delays them. The store knows
 //! nothing of the queue rules; the actor calls it before changing state.
 
+pub mod data_home;
 pub mod helped_log;
 pub mod print;
 pub mod private;
@@ -25,8 +26,8 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::queue::{Entry, Help, UnixMillis};
-use crate::domain::report::HelpRecord;
+use jqueue_core::queue::{Entry, Help, UnixMillis};
+use jqueue_core::report::HelpRecord;
 use jqueue_shared::staff::Activity;
 
 /// Activity lines kept per session: enough for the pane after a restart.
@@ -870,8 +871,13 @@ impl Store {
                 params![session, line.at, kind],
             )?;
         }
+        // Per session: ids are shared by every session, so counting back
+        // from the table's highest id would drop lines of a quiet session
+        // whenever another one is busy.
         tx.execute(
-            "DELETE FROM activity WHERE session = ?1 AND id <= (SELECT MAX(id) FROM activity) - ?2",
+            "DELETE FROM activity WHERE session = ?1 AND id < (
+                 SELECT MIN(id) FROM (
+                     SELECT id FROM activity WHERE session = ?1 ORDER BY id DESC LIMIT ?2))",
             params![session, ACTIVITY_KEPT as i64],
         )?;
         tx.commit()?;
@@ -1176,6 +1182,34 @@ mod tests {
             .unwrap();
         assert!(kept <= ACTIVITY_KEPT as i64, "{kept}");
         assert_eq!(store.recent_activity("s2", 10).unwrap(), [line(7)]);
+    }
+
+    #[test]
+    fn a_busy_session_does_not_trim_a_quiet_one() {
+        use jqueue_shared::staff::ActivityKind;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        let line = |i: i64| Activity {
+            at: i,
+            kind: ActivityKind::Joined {
+                username: format!("s{i}"),
+            },
+        };
+        store.append_activity("quiet", &[line(1), line(2)]).unwrap();
+        let busy: Vec<Activity> = (0..ACTIVITY_KEPT as i64 * 2).map(line).collect();
+        store.append_activity("busy", &busy).unwrap();
+        store.append_activity("quiet", &[line(3)]).unwrap();
+        assert_eq!(
+            store.recent_activity("quiet", 10).unwrap(),
+            [line(1), line(2), line(3)]
+        );
+        assert_eq!(
+            store
+                .recent_activity("busy", ACTIVITY_KEPT * 3)
+                .unwrap()
+                .len(),
+            ACTIVITY_KEPT
+        );
     }
 
     #[test]

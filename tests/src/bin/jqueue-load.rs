@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use jqueue_server::domain::auth::DEFAULT_HASH_ROUNDS;
+use jqueue_server::auth::DEFAULT_HASH_ROUNDS;
 
 /// Load generator and benchmark for jqueue.
 #[derive(Debug, Parser)]

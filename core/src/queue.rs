@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-/// Wall-clock time as milliseconds since the Unix epoch.
-pub type UnixMillis = i64;
+/// Wall-clock time as milliseconds since the Unix epoch: the wire's type,
+/// so a time goes from the queue to a view unconverted.
+pub use jqueue_shared::UnixMillis;
 
 /// How many recent help lengths the wait estimate looks at.
 const RECENT_HELPS: usize = 10;

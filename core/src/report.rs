@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::domain::queue::UnixMillis;
+use crate::queue::UnixMillis;
 
 /// One help, as the report lists it. Times are Unix milliseconds; `wait`
 /// and `help` are seconds.

@@ -35,8 +35,8 @@ use jqueue_shared::statistics::{
     StaffCounts, WaitBucket,
 };
 
-use crate::domain::queue::UnixMillis;
-use crate::domain::report::{self, HelpRecord};
+use crate::queue::UnixMillis;
+use crate::report::{self, HelpRecord};
 
 /// The most steps a history keeps. Beyond it, neighbouring steps merge (see
 /// [`QueueLengthHistory::record`]): a four-hour session with a change every
@@ -274,7 +274,7 @@ pub fn wait_distribution(records: &[HelpRecord]) -> Vec<WaitBucket> {
 }
 
 /// A count as the wire carries it.
-pub(crate) fn count(n: usize) -> u32 {
+pub fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

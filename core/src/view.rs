@@ -9,7 +9,7 @@
 use jqueue_shared::codec::{EncodedRows, FrameError, encode_view_frame};
 use jqueue_shared::{MAX_VIEW_ROWS, OwnEntry, Place, QueueView, ViewRow};
 
-use crate::domain::queue::{Queue, StudentKey, UnixMillis};
+use crate::queue::{Queue, StudentKey, UnixMillis};
 
 #[derive(Debug, Default)]
 pub struct QueueSnapshot {
@@ -53,12 +53,9 @@ impl QueueSnapshot {
                 joined_at_ms: e.joined_at,
             })
             .collect();
-        // Fifty short rows always encode; should that ever fail, views still
-        // go out, without their rows.
-        let encoded_rows = EncodedRows::new(&rows).unwrap_or_else(|e| {
-            tracing::error!("could not encode the queue's rows: {e}");
-            EncodedRows::default()
-        });
+        // Numbers and strings into a growing buffer: bincode has no way to
+        // fail here (no size limit applies to encoding into a Vec).
+        let encoded_rows = EncodedRows::new(&rows).expect("view rows always encode");
         Self {
             version,
             open: queue.is_open(),
@@ -115,7 +112,7 @@ fn secs(ms: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::queue::Entry;
+    use crate::queue::Entry;
     use jqueue_shared::ServerMsg;
     use jqueue_shared::codec::decode_frame;
 

@@ -2,7 +2,9 @@
 //!
 //! Hashing is deliberately slow (PBKDF2-HMAC-SHA256, 600 000 rounds by
 //! default), so callers must run [`hash_password`] and [`verify_password`] on a
-//! blocking thread, never on an async worker. Nothing here does I/O.
+//! blocking thread, never on an async worker. The one I/O here is the
+//! operating system's random generator (salts, tokens, reset codes), which
+//! is why this is not in the pure `jqueue-core`.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The queue state machine checked against a reference model.
 //!
-//! Proptest drives [`jqueue_server::domain::queue::Queue`] and a deliberately
+//! Proptest drives [`jqueue_core::queue::Queue`] and a deliberately
 //! naive model (a `Vec` of waiting names, a map of who each staff member is
 //! helping, a set of helped names) with the same random sequence of join /
 //! cancel / serve (by one of several staff, of the top or a chosen student) /
@@ -32,7 +32,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use jqueue_server::domain::queue::{Entry, JoinError, Queue, Rules, ServeError, UnixMillis};
+use jqueue_core::queue::{Entry, JoinError, Queue, Rules, ServeError, UnixMillis};
 use proptest::prelude::*;
 
 /// Few students, so joins collide with existing entries and serves find

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::queue::UnixMillis;
-use crate::domain::rate::ChangeRate;
+use crate::queue::UnixMillis;
+use crate::rate::ChangeRate;
 
 /// One entry of `--allow-hosts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
