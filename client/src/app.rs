@@ -46,6 +46,9 @@ pub enum Effect {
     /// Staff screen: a student joined while this staff member is free (the
     /// bell and a desktop notification, see [`crate::alert`]).
     JoinAlert,
+    /// Keep this location (the one just sent) for this machine's next run
+    /// (see [`crate::location`]).
+    RememberLocation(String),
     Quit,
 }
 
@@ -61,7 +64,8 @@ pub struct Settings {
     /// replaces it at sign-in, and it is the one shown from then on.
     pub username: String,
     pub bell: bool,
-    /// Pre-filled into the "location" field: this machine's host name.
+    /// Pre-filled into the "location" field: the one typed last on this
+    /// machine, else its host name.
     pub location: String,
     /// False when `NO_COLOR` is set: emphasis is then bold and reverse only.
     pub color: bool,
@@ -158,7 +162,10 @@ impl SignInForm {
 /// A small window over the main screen.
 #[derive(Debug, Clone)]
 pub enum Overlay {
-    Help,
+    /// The keys; `scroll` lines scrolled off the top where it does not fit.
+    Help {
+        scroll: u16,
+    },
     AskForm(Box<AskForm>),
     ConfirmCancel,
     ConfirmQuit,
@@ -496,7 +503,7 @@ impl App {
     /// The key table for whatever has the keyboard now.
     pub fn key_table(&self) -> &'static [Binding] {
         match (&self.overlay, &self.screen) {
-            (Some(Overlay::Help), _) => keys::HELP,
+            (Some(Overlay::Help { .. }), _) => keys::HELP,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
             (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
@@ -512,6 +519,24 @@ impl App {
         }
     }
 
+    /// The keys the hint bar offers now: the key table's, but for those
+    /// that could only be refused (`h` while in line, being helped, in a
+    /// cooldown or with the queue closed; `c` while not in line). The `?` help still lists them all.
+    pub fn hints(&self) -> impl Iterator<Item = &'static Binding> + '_ {
+        self.key_table()
+            .iter()
+            .filter(move |binding| match binding.action {
+                Action::AskForHelp => {
+                    self.position().is_none()
+                        && !self.your_turn
+                        && self.cooldown_words().is_none()
+                        && self.queue.as_ref().is_none_or(|q| q.view.open)
+                }
+                Action::CancelRequest => self.position().is_some(),
+                _ => true,
+            })
+    }
+
     /// `NAME is not on the roster for COURSE: ask the professor`.
     pub fn not_on_roster(&self) -> String {
         let course = self
@@ -522,6 +547,27 @@ impl App {
             "{} is not on the roster for {course}: ask the professor",
             self.settings.username
         )
+    }
+
+    /// Whether the program ends in failure (a non-zero exit status): the
+    /// server's key changed, or the server refused what was asked for good.
+    /// Pushed out by the student's own sign-in or logout elsewhere is not
+    /// a failure.
+    pub fn failed(&self) -> bool {
+        match &self.screen {
+            Screen::KeyChanged(_) => true,
+            Screen::Stopped(reason) => !matches!(
+                reason,
+                StopReason::SignedInElsewhere | StopReason::LoggedOut
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether the network task has ended with the screen saying why, so
+    /// the screen stays until the student quits.
+    pub fn net_done(&self) -> bool {
+        matches!(self.screen, Screen::Stopped(_) | Screen::KeyChanged(_))
     }
 
     /// A line for the terminal after the TUI has gone, so the student knows
@@ -545,8 +591,12 @@ impl App {
             }
             Screen::KeyChanged(change) => {
                 return Some(format!(
-                    "jqueue: refused {server}: its key is {}, not {} as expected; nothing was sent.",
-                    change.presented, change.expected
+                    "jqueue: {} (expected {}, presented {}). {} {}",
+                    change.headline(),
+                    change.expected,
+                    change.presented,
+                    KeyChange::REFUSED,
+                    change.advice()
                 ));
             }
             _ => {}
@@ -675,6 +725,13 @@ impl App {
                     text,
                 );
             }
+            NetEvent::HelpEnded {
+                by,
+                at,
+                help_secs,
+                cooldown_until,
+                ..
+            } => self.on_help_ended(&by, at, help_secs, cooldown_until),
             NetEvent::NotHere { until, .. } => {
                 self.your_turn = false;
                 self.called = None;
@@ -801,6 +858,48 @@ impl App {
         }
     }
 
+    /// A help has ended: no turn screen from now on, and one line that
+    /// stays long enough to be read on return (`prof finished helping you at
+    /// 11:27 (4 min)`). With a cooldown, the countdown shows at once.
+    fn on_help_ended(
+        &mut self,
+        by: &str,
+        at: UnixMillis,
+        help_secs: u64,
+        cooldown_until: Option<UnixMillis>,
+    ) {
+        self.your_turn = false;
+        self.called = None;
+        self.away_until = None;
+        self.pending = None;
+        if matches!(
+            self.overlay,
+            Some(Overlay::ConfirmCancel | Overlay::AskForm(_))
+        ) {
+            self.overlay = None;
+        }
+        // Told late (the student was away), a cooldown may be over already;
+        // before any view there is no server clock to tell, and the first
+        // view follows at once.
+        self.cooldown_until =
+            cooldown_until.filter(|&until| self.queue.is_none() || self.ms_until(until) > 0);
+        let mut text = format!(
+            "{} finished helping you at {} ({})",
+            sanitize(by),
+            self.clock_time(at),
+            help_length(help_secs)
+        );
+        if self.cooldown_until.is_none() {
+            text.push_str(" — press h if you need more help");
+        }
+        self.notify_for(
+            REMOVED_NOTICE_LIFETIME,
+            Tone::Info,
+            Holds::AtPosition(None),
+            text,
+        );
+    }
+
     /// `11:27`, in the local time zone.
     pub fn clock_time(&self, at: UnixMillis) -> String {
         chrono::DateTime::from_timestamp_millis(at).map_or_else(String::new, |at| {
@@ -815,14 +914,13 @@ impl App {
         StaffSettings {
             me: self.settings.username.clone(),
             role: Role::Assistant,
-            address: self.settings.server.clone(),
-            fingerprint: None,
             bell: self.settings.bell,
             theme: if self.settings.color {
                 StaffTheme::COLOR
             } else {
                 StaffTheme::PLAIN
             },
+            unicode: self.settings.unicode,
             time_zone: self.time_zone,
         }
     }
@@ -845,7 +943,8 @@ impl App {
     }
 
     fn on_need_password(&mut self, status: AccountStatus) -> Vec<Effect> {
-        let new_account = status == AccountStatus::New;
+        let new_account = status != AccountStatus::Known;
+        let reset = status == AccountStatus::Reset;
         // After a reconnect whose token was refused: back to the password,
         // with nothing of the main screen left open over it.
         self.overlay = None;
@@ -856,11 +955,23 @@ impl App {
             // it if Enter was pressed while the connection was down.
             Screen::SignIn(form) if form.new_account == new_account => {
                 form.busy = false;
+                if reset && form.reset_code.is_none() {
+                    form.reset_code = Some(Input::default());
+                }
                 if std::mem::take(&mut form.send_when_connected) {
                     return submit(form, now);
                 }
             }
-            _ => self.screen = Screen::SignIn(Box::new(SignInForm::new(new_account))),
+            _ => {
+                let mut form = SignInForm::new(new_account);
+                if reset {
+                    // The code staff gave the student first: without it the
+                    // passwords would only be refused.
+                    form.reset_code = Some(Input::default());
+                    form.focus = 2;
+                }
+                self.screen = Screen::SignIn(Box::new(form));
+            }
         }
         Vec::new()
     }
@@ -1076,7 +1187,7 @@ impl App {
                     return vec![Effect::Quit];
                 }
             }
-            Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help),
+            Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Some(Action::Back) => return self.send_back(),
             _ => {}
         }
@@ -1101,7 +1212,10 @@ impl App {
     }
 
     fn open_ask_form(&mut self) {
-        if let Some(position) = self.position() {
+        if let Some(cooldown) = self.cooldown_words() {
+            // The form could only be refused: say so now.
+            self.notify(Tone::Info, Holds::AtPosition(None), format!("{cooldown}."));
+        } else if let Some(position) = self.position() {
             self.notify(
                 Tone::Info,
                 Holds::AtPosition(Some(position)),
@@ -1139,8 +1253,21 @@ impl App {
         key: &KeyEvent,
     ) -> Vec<Effect> {
         match (overlay, action) {
-            (Overlay::Help, Some(Action::Close))
+            (Overlay::Help { .. }, Some(Action::Close))
             | (Overlay::ConfirmCancel | Overlay::ConfirmQuit, Some(Action::No)) => {}
+            // The drawing shows as much as fits from `scroll` down, and
+            // never scrolls past the last line.
+            (Overlay::Help { scroll }, Some(Action::ScrollDown)) => {
+                let last = crate::ui::help_lines().saturating_sub(1);
+                self.overlay = Some(Overlay::Help {
+                    scroll: (scroll + 1).min(last),
+                });
+            }
+            (Overlay::Help { scroll }, Some(Action::ScrollUp)) => {
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                });
+            }
             (Overlay::ConfirmCancel, Some(Action::Yes)) => {
                 self.pending = Some(Pending::Cancel);
                 return vec![Effect::Send(NetCommand::Cancel)];
@@ -1178,6 +1305,10 @@ impl App {
                 } else {
                     form.error = None;
                     self.pending = Some(Pending::Join);
+                    if location != self.settings.location {
+                        self.settings.location.clone_from(&location);
+                        effects.push(Effect::RememberLocation(location.clone()));
+                    }
                     effects.push(Effect::Send(NetCommand::AskForHelp {
                         description,
                         location,
@@ -1250,8 +1381,20 @@ fn submit(form: &mut SignInForm, now: Instant) -> Vec<Effect> {
 /// leaves a message in the form.
 fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
     let password = form.password.value().to_owned();
+    let code_missing = form
+        .reset_code
+        .as_ref()
+        .is_some_and(|code| code.value().trim().is_empty());
     let error = if form.retry_at.is_some_and(|at| at > now) {
         Some("Too many attempts: wait for the countdown.".to_owned())
+    } else if code_missing {
+        // The code comes first on the form, and first here.
+        form.focus = 2;
+        Some("Type the reset code your professor gave you.".to_owned())
+    } else if form.focus == 2 && password.is_empty() {
+        // Enter in the code field moves on to the password.
+        form.focus = 0;
+        return None;
     } else if password.is_empty() {
         Some("Type your password, then press Enter.".to_owned())
     } else if form.new_account && !is_valid_password(&password) {
@@ -1264,13 +1407,6 @@ fn check_sign_in(form: &mut SignInForm, now: Instant) -> Option<NetCommand> {
         form.repeat.reset();
         form.focus = 1;
         Some("The two passwords differ: type it again.".to_owned())
-    } else if form
-        .reset_code
-        .as_ref()
-        .is_some_and(|code| code.value().trim().is_empty())
-    {
-        form.focus = 2;
-        Some("Type the reset code your professor gave you.".to_owned())
     } else {
         None
     };
@@ -1304,6 +1440,16 @@ fn too_fast(retry_after_ms: u64) -> String {
         "You have changed your place in line a lot just now: try again in {} s.",
         retry_after_ms.div_ceil(1000)
     )
+}
+
+/// How long a help took, as the student is told: `4 min`, or `40 s`
+/// under a minute.
+fn help_length(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", (secs + 30) / 60)
+    }
 }
 
 fn field_name(field: TextField) -> &'static str {

@@ -8,6 +8,7 @@
 //! tick runs only while the screen counts time: an idle client sleeps.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,10 +19,10 @@ use ratatui::crossterm::event::{self as term, Event as TermEvent};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
-use crate::alert;
-use crate::app::{App, Effect, Event, Screen, Settings};
+use crate::app::{App, Effect, Event, Settings};
 use crate::cli::Config;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
+use crate::{alert, location};
 
 /// How often time-counting screens redraw.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -34,6 +35,9 @@ pub struct EventLoop<B: Backend> {
     bell: BellSink,
     bells: u32,
     draws: u64,
+    /// Where the location typed last is kept ([`crate::location`]); `None`
+    /// keeps nothing (tests).
+    location_file: Option<PathBuf>,
 }
 
 /// Where the bell goes: the real terminal, or nowhere in tests (which count
@@ -93,7 +97,15 @@ where
             bell,
             bells: 0,
             draws: 0,
+            location_file: None,
         }
+    }
+
+    /// Keeps the location the student types in `path` for the next run.
+    #[must_use]
+    pub fn remembering_location_in(mut self, path: PathBuf) -> Self {
+        self.location_file = Some(path);
+        self
     }
 
     pub fn app(&self) -> &App {
@@ -151,6 +163,14 @@ where
                     self.bell
                         .ring(&alert::alert(alert::JOIN_TITLE, alert::JOIN_BODY, tmux));
                 }
+                Effect::RememberLocation(location) => {
+                    if let Some(path) = &self.location_file {
+                        // Only a convenience: the request goes out all the same.
+                        if let Err(e) = location::save(path, &location) {
+                            tracing::warn!(path = %path.display(), "could not keep the location: {e}");
+                        }
+                    }
+                }
                 Effect::Quit => {}
             }
         }
@@ -180,7 +200,7 @@ where
                         Event::Net(event)
                     } else {
                         net_open = false;
-                        if matches!(self.app.screen, Screen::Stopped(_)) {
+                        if self.app.net_done() {
                             continue;
                         }
                         anyhow::bail!("the network task stopped unexpectedly (see the log)");
@@ -204,7 +224,7 @@ pub async fn run<B>(
     config: Config,
     color: bool,
     unicode: bool,
-) -> anyhow::Result<Option<String>>
+) -> anyhow::Result<Farewell>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -213,7 +233,7 @@ where
         server: config.server.to_string(),
         username: config.username.clone(),
         bell: config.bell,
-        location: host_name(),
+        location: location::load(&location::file_in(&config.data_dir)).unwrap_or_else(host_name),
         color,
         unicode,
         staff: config.staff,
@@ -230,11 +250,24 @@ where
 
     let mut app = App::new(settings, Instant::now());
     app.time_zone = chrono::Local::now().offset().fix();
-    let mut event_loop = EventLoop::new(terminal, app, commands, BellSink::stdout());
+    let mut event_loop = EventLoop::new(terminal, app, commands, BellSink::stdout())
+        .remembering_location_in(location::file_in(&config.data_dir));
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;
-    result.map(|()| event_loop.app().farewell())
+    result.map(|()| Farewell {
+        line: event_loop.app().farewell(),
+        failed: event_loop.app().failed(),
+    })
+}
+
+/// What `jqueue` leaves on the terminal once the screen has gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Farewell {
+    /// Where the student stands, or why it stopped.
+    pub line: Option<String>,
+    /// Exit non-zero: see [`App::failed`].
+    pub failed: bool,
 }
 
 /// Reads the terminal on its own thread: crossterm's reads block, and an

@@ -26,6 +26,9 @@ pub enum Action {
     NextField,
     PreviousField,
     Close,
+    /// Scroll the help down or up a line, where it does not fit.
+    ScrollDown,
+    ScrollUp,
 }
 
 /// A key as written in a table, the students' and the staff screen's.
@@ -223,6 +226,20 @@ pub const HELP: &[Binding] = &[
         Action::Close,
         "close help",
         "Close this help (? or Esc)",
+    ),
+    bind(
+        &[Key::Down, Key::Char('j')],
+        "↓",
+        Action::ScrollDown,
+        "more",
+        "Scroll down (↓ or j)",
+    ),
+    bind(
+        &[Key::Up, Key::Char('k')],
+        "↑",
+        Action::ScrollUp,
+        "back up",
+        "Scroll up (↑ or k)",
     ),
     CTRL_C,
 ];

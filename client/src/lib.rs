@@ -27,6 +27,7 @@ pub mod bridge;
 pub mod cli;
 pub mod event_loop;
 pub mod keys;
+pub mod location;
 pub mod logging;
 pub mod logout;
 pub mod net;
@@ -37,4 +38,4 @@ pub mod transport;
 pub mod trust;
 pub mod ui;
 
-pub use event_loop::{EventLoop, run};
+pub use event_loop::{EventLoop, Farewell, run};

@@ -67,7 +67,10 @@ pub async fn run(config: &Config) -> Result<LoggedOut, ScreenlessError> {
     if tokens.load(&config.username).is_none() {
         return Ok(LoggedOut::WasNotSignedIn);
     }
-    let (commands, mut events, task) = net::spawn(NetConfig {
+    // As a follower: signing out must not first push out the student's
+    // open screen as a sign-in would. The server ends that screen itself
+    // if it signed in with this token, saying it was a logout.
+    let (commands, mut events, task) = net::spawn_follower(NetConfig {
         route,
         username: config.username.clone(),
         backoff: Backoff::default(),

@@ -56,10 +56,14 @@ async fn main() -> ExitCode {
     ratatui::restore();
     match result {
         Ok(farewell) => {
-            if let Some(line) = farewell {
+            if let Some(line) = farewell.line {
                 println!("{line}");
             }
-            ExitCode::SUCCESS
+            if farewell.failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             tracing::error!("{e:#}");

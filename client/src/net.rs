@@ -35,8 +35,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 use jqueue_shared::{
-    AccountStatus, ClientMsg, FrameError, FrameReader, LocalRoute, PROTOCOL_VERSION, ProtocolError,
-    QueueView, RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
+    AccountStatus, ClientMsg, FrameError, FrameReader, HelpEnd, LocalRoute, PROTOCOL_VERSION,
+    ProtocolError, QueueView, RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,
 };
 use tokio::io::{AsyncWriteExt as _, WriteHalf};
 use tokio::sync::mpsc;
@@ -151,6 +151,16 @@ pub enum NetEvent {
         at: UnixMillis,
         arrived_at: UnixMillis,
     },
+    /// `by` (unsanitised) finished helping the student at `at`, after
+    /// `help_secs`; with a cooldown, they may ask again from
+    /// `cooldown_until` (server clock).
+    HelpEnded {
+        by: String,
+        at: UnixMillis,
+        help_secs: u64,
+        cooldown_until: Option<UnixMillis>,
+        arrived_at: UnixMillis,
+    },
     /// Staff could not find the student; the place is kept until `until`.
     NotHere {
         at: UnixMillis,
@@ -207,6 +217,8 @@ pub enum StopReason {
     /// The same student signed in somewhere else; reconnecting would just
     /// push that session out in turn.
     SignedInElsewhere,
+    /// `jqueue logout` signed this machine out: the token is revoked.
+    LoggedOut,
     /// The server does not accept this username.
     InvalidUsername,
     /// `--staff` for an account that is not staff.
@@ -609,10 +621,12 @@ impl NetTask {
             AccountStatus::PasswordsOff => Err(StopReason::PasswordsOff),
             // Never a password prompt where the account signs in: a server
             // asking for one will not sign this account in.
-            AccountStatus::Known | AccountStatus::New if self.config.route.tokens().is_none() => {
+            AccountStatus::Known | AccountStatus::New | AccountStatus::Reset
+                if self.config.route.tokens().is_none() =>
+            {
                 Err(StopReason::NoAccountSignIn)
             }
-            AccountStatus::Known | AccountStatus::New => {
+            AccountStatus::Known | AccountStatus::New | AccountStatus::Reset => {
                 conn.stage = Stage::AwaitingPassword;
                 Ok(NetEvent::NeedPassword(status))
             }
@@ -658,11 +672,12 @@ impl NetTask {
                 at,
                 arrived_at: wall_clock(),
             },
-            ServerMsg::NotHere { at, until } => NetEvent::NotHere {
+            ServerMsg::HelpEnded {
+                by,
+                outcome,
                 at,
-                until,
-                arrived_at: wall_clock(),
-            },
+                help_secs,
+            } => help_ended(by, outcome, at, help_secs),
             ServerMsg::StaffView(view) => NetEvent::StaffView(Arc::from(view)),
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
@@ -681,6 +696,7 @@ impl NetTask {
                     ProtocolError::SignedInElsewhere => {
                         Outcome::Stop(StopReason::SignedInElsewhere)
                     }
+                    ProtocolError::LoggedOut => Outcome::Stop(StopReason::LoggedOut),
                     ProtocolError::TimedOut | ProtocolError::Evicted => {
                         conn.lost(Disconnect::SignInExpired)
                     }
@@ -735,6 +751,14 @@ impl NetTask {
             ),
         };
         conn.stage = stage;
+        // Before signing in, so an account that is not staff is refused
+        // without being signed in (its screen elsewhere stays as it was);
+        // on every connection, so a reconnect brings the view back.
+        if self.config.staff && !self.follower {
+            if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
+                return Step::End(outcome);
+            }
+        }
         match conn.send(&msg).await {
             Ok(()) => Step::Continue,
             Err(outcome) => Step::End(outcome),
@@ -798,24 +822,20 @@ impl NetTask {
     }
 
     /// Signed in as `username` (the server's name for the account): tell
-    /// the UI and, for staff, ask for the staff view.
+    /// the UI. (For staff, the staff view follows: `WatchStaff` went before
+    /// the sign-in.)
     async fn signed_in(&mut self, conn: &mut Conn, username: String) -> Step {
         conn.stage = Stage::SignedIn;
         if !self.emit(NetEvent::SignedIn { username }).await {
             return Step::End(Outcome::Quit);
         }
-        if self.config.staff {
-            // After every sign-in, so a reconnect brings the view back.
-            if let Err(outcome) = conn.send(&ClientMsg::WatchStaff).await {
-                return Step::End(outcome);
-            }
-        }
         Step::Continue
     }
 
     async fn on_command(&mut self, conn: &mut Conn, command: Option<NetCommand>) -> Step {
-        if self.follower && !matches!(command, None | Some(NetCommand::Quit)) {
-            // A follower watches: the server would close on any request.
+        if self.follower && !matches!(command, None | Some(NetCommand::Quit | NetCommand::Logout)) {
+            // A follower watches: the server would close on any request
+            // but a logout.
             tracing::debug!(?command, "dropped: only following");
             return Step::Continue;
         }
@@ -932,6 +952,25 @@ fn host_name() -> String {
         .and_then(|name| name.into_string().ok())
         .map(|name| name.trim().to_owned())
         .unwrap_or_default()
+}
+
+/// The UI's news of a help that ended: not here has its own (the place is
+/// kept, and `b` says "I'm back").
+fn help_ended(by: String, outcome: HelpEnd, at: UnixMillis, help_secs: u64) -> NetEvent {
+    match outcome {
+        HelpEnd::Helped { cooldown_until } => NetEvent::HelpEnded {
+            by,
+            at,
+            help_secs,
+            cooldown_until,
+            arrived_at: wall_clock(),
+        },
+        HelpEnd::NotHere { until } => NetEvent::NotHere {
+            at,
+            until,
+            arrived_at: wall_clock(),
+        },
+    }
 }
 
 /// This machine's wall clock, in the protocol's unit.

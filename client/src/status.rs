@@ -379,7 +379,9 @@ impl StandingTracker {
             NetEvent::BeingHelped { .. } => self.your_turn = true,
             // A fresh sign-in forgets an old turn too: the server tells
             // again of a help still in progress.
-            NetEvent::Removed { .. } | NetEvent::NotHere { .. } => self.your_turn = false,
+            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::HelpEnded { .. } => {
+                self.your_turn = false;
+            }
             // On `unix:` and `ssh://` only the server knows the account's
             // name: messages from here on use it.
             NetEvent::SignedIn { username } => {
@@ -442,6 +444,9 @@ impl StandingTracker {
             ),
             StopReason::SignedInElsewhere => {
                 format!("{server} ended this connection: {username} signed in somewhere else")
+            }
+            StopReason::LoggedOut => {
+                format!("{server} ended this connection: {username} signed out (jqueue logout)")
             }
             StopReason::InvalidUsername => {
                 format!("{server} does not accept the username {username}")
@@ -813,6 +818,31 @@ mod tests {
         assert_eq!(t.apply(signed_in).unwrap(), Progress::Quiet);
         let line = line_of(t.apply(NetEvent::View(view(None, 0, false))).unwrap());
         assert_eq!(line.standing, Standing::Closed);
+    }
+
+    /// `jqueue status` agrees with the screen: once the help has ended it
+    /// is no longer the student's turn.
+    #[test]
+    fn a_help_that_ended_is_not_in_line_any_more() {
+        let mut t = tracker();
+        let called = NetEvent::BeingHelped {
+            by: "bob".into(),
+            at: 0,
+            arrived_at: 0,
+        };
+        assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!(line.standing, Standing::YourTurn);
+        let ended = NetEvent::HelpEnded {
+            by: "bob".into(),
+            at: 240_000,
+            help_secs: 240,
+            cooldown_until: None,
+            arrived_at: 240_000,
+        };
+        assert_eq!(t.apply(ended).unwrap(), Progress::Quiet);
+        let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
+        assert_eq!(line.standing, Standing::NotInLine);
     }
 
     #[test]

@@ -115,6 +115,32 @@ pub struct KeyChange {
     pub known_servers: Option<PathBuf>,
 }
 
+impl KeyChange {
+    /// The key-changed screen's first line, and the farewell's.
+    pub fn headline(&self) -> String {
+        format!("WARNING: the key of {} has changed", self.server)
+    }
+
+    /// What was (not) done, on the screen and in the farewell.
+    pub const REFUSED: &'static str =
+        "jqueue refused to connect and sent nothing: no password, no token.";
+
+    /// What to do, on the screen (over several lines) and in the farewell.
+    pub fn advice(&self) -> String {
+        match &self.known_servers {
+            Some(path) => format!(
+                "Ask the staff. If they changed the key, delete the line for {} in {} \
+                 and run jqueue again.",
+                self.server,
+                path.display()
+            ),
+            None => "The expected key came from --fingerprint or JQUEUE_FINGERPRINT: \
+                     ask the staff for the right one."
+                .to_owned(),
+        }
+    }
+}
+
 /// Why a TLS connection was not made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {

@@ -225,7 +225,7 @@ fn help_overlay_opens_and_closes() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(0, None)));
     h.press('?');
-    assert!(matches!(h.app().overlay, Some(Overlay::Help)));
+    assert!(matches!(h.app().overlay, Some(Overlay::Help { .. })));
     assert!(h.screen_contains("Cancel your request and leave the queue"));
     h.press('?');
     assert!(h.app().overlay.is_none());

@@ -371,23 +371,24 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
     );
 }
 
-/// `jqueue --staff`: the staff view is asked for after every sign-in, and
-/// staff requests and outcomes go through.
+/// `jqueue --staff`: the staff view is asked for before every sign-in (so
+/// a refusal signs nobody in), and staff requests and outcomes go through.
 #[tokio::test]
-async fn staff_watch_the_staff_view_after_signing_in() {
+async fn staff_ask_for_the_staff_view_before_signing_in() {
     use jqueue_shared::staff::{StaffOutcome, StaffRequest};
     let (listener, port) = listener().await;
     let token = SessionToken([7; 16]);
     let mut client = Client::start_as(port, Some(token), true);
     let mut conn = FakeConn::accept(&listener).await;
     conn.handshake().await;
+    assert_eq!(conn.recv().await, ClientMsg::WatchStaff);
     assert_eq!(conn.recv().await, ClientMsg::Resume { token });
     conn.send(ServerMsg::SignIn(SignInResult::Success {
         username: "alice".into(),
         token,
     }))
     .await;
-    assert_eq!(conn.recv().await, ClientMsg::WatchStaff);
+    while !matches!(client.next_news().await, NetEvent::SignedIn { .. }) {}
     client
         .commands
         .send(NetCommand::Staff(StaffRequest::Finish))
@@ -411,13 +412,9 @@ async fn not_staff_stops_the_task() {
     let mut client = Client::start_as(port, Some(token), true);
     let mut conn = FakeConn::accept(&listener).await;
     conn.handshake().await;
-    conn.recv().await;
-    conn.send(ServerMsg::SignIn(SignInResult::Success {
-        username: "alice".into(),
-        token,
-    }))
-    .await;
     assert_eq!(conn.recv().await, ClientMsg::WatchStaff);
+    assert_eq!(conn.recv().await, ClientMsg::Resume { token });
+    // The server refuses before signing in: no `SignIn` comes.
     conn.send(ServerMsg::NotStaff {
         username: "alice".into(),
     })

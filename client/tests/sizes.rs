@@ -15,16 +15,23 @@ use common::{Harness, settings, view};
 use jqueue_client::net::{Disconnect, NetEvent};
 use jqueue_shared::AccountStatus;
 
-const SIZES: [(u16, u16); 5] = [(80, 24), (80, 12), (80, 8), (60, 20), (20, 5)];
+const SIZES: [(u16, u16); 6] = [(110, 30), (80, 24), (80, 12), (80, 8), (60, 20), (20, 5)];
 
 /// The states a student's screen can be in, each set up on a fresh client.
-const STATES: [&str; 6] = [
+const STATES: [&str; 13] = [
     "connecting",
     "reconnecting",
     "sign_in",
+    "reset_sign_in",
     "in_line",
     "your_turn",
+    "missed_turn",
+    "not_here",
+    "help_ended",
+    "cooldown",
     "closed",
+    "help",
+    "key_changed",
 ];
 
 fn signed_in(h: &mut Harness) {
@@ -65,6 +72,52 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
             h.net(common::called_by("bob"));
             h.net(NetEvent::View(view(2, None)));
         }
+        "reset_sign_in" => h.need_password(AccountStatus::Reset),
+        "missed_turn" => {
+            signed_in(&mut h);
+            h.net(NetEvent::BeingHelped {
+                by: "bob".into(),
+                at: common::NOW_MS,
+                arrived_at: common::NOW_MS + 5 * 60_000,
+            });
+            h.net(NetEvent::View(view(2, None)));
+        }
+        "not_here" => {
+            signed_in(&mut h);
+            h.net(NetEvent::NotHere {
+                at: common::NOW_MS,
+                until: common::NOW_MS + 10 * 60_000,
+                arrived_at: common::NOW_MS,
+            });
+            let mut v = view(3, Some(1));
+            if let Some(you) = &mut v.you {
+                you.away_until = Some(common::NOW_MS + 10 * 60_000);
+                you.place = jqueue_shared::Place::KeptAtFront;
+            }
+            h.net(NetEvent::View(v));
+        }
+        "help_ended" | "cooldown" => {
+            signed_in(&mut h);
+            h.net(NetEvent::View(view(3, None)));
+            h.net(NetEvent::HelpEnded {
+                by: "bob".into(),
+                at: common::NOW_MS,
+                help_secs: 4 * 60,
+                cooldown_until: (state == "cooldown").then_some(common::NOW_MS + 10 * 60_000),
+                arrived_at: common::NOW_MS,
+            });
+        }
+        "help" => {
+            signed_in(&mut h);
+            h.net(NetEvent::View(view(3, Some(2))));
+            h.press('?');
+        }
+        "key_changed" => h.net(NetEvent::KeyChanged(jqueue_client::trust::KeyChange {
+            server: "lab.example.edu:7420".into(),
+            expected: jqueue_shared::Fingerprint::of_public_key(b"before"),
+            presented: jqueue_shared::Fingerprint::of_public_key(b"after"),
+            known_servers: Some("/home/alice/.local/share/jqueue/known_servers".into()),
+        })),
         "closed" => {
             signed_in(&mut h);
             let mut v = view(4, None);
@@ -188,4 +241,62 @@ fn the_header_drops_whole_parts_and_keeps_the_name_and_state_last() {
             );
         }
     }
+}
+
+/// Where a terminal is split to 80×12, what matters stays, and a status
+/// that needs two lines takes rows the queue would leave empty.
+#[test]
+fn at_80x12_what_matters_is_kept() {
+    let missed = client("missed_turn", 80, 12, true).screen();
+    assert!(missed.contains("bob (staff) called you."), "{missed}");
+    let not_here = client("not_here", 80, 12, true).screen();
+    assert!(
+        not_here.contains("your place is kept until 10:10."),
+        "{not_here}"
+    );
+    let ended = client("help_ended", 80, 12, true).screen();
+    assert!(
+        ended.contains("bob finished helping you at 10:00"),
+        "{ended}"
+    );
+    let cooldown = client("cooldown", 80, 12, true).screen();
+    assert!(
+        cooldown.contains("Cooldown: you can ask again in 10 min"),
+        "{cooldown}"
+    );
+}
+
+/// The `?` help scrolls where it does not fit: every line can be read.
+#[test]
+fn the_help_scrolls_where_it_does_not_fit() {
+    let mut h = client("help", 80, 12, true);
+    assert!(h.screen_contains("↑↓ scroll"), "{}", h.screen());
+    assert!(
+        !h.screen_contains("Go back without asking"),
+        "{}",
+        h.screen()
+    );
+    let mut seen = h.screen();
+    for _ in 0..20 {
+        h.key(ratatui::crossterm::event::KeyCode::Down);
+        seen.push_str(&h.screen());
+    }
+    for line in [
+        "On the main screen",
+        "Ask for help: join the queue",
+        "Cancel your request and leave the queue",
+        "I'm back, after staff could not find you",
+        "In the ask-for-help form",
+        "Go back without asking",
+    ] {
+        assert!(seen.contains(line), "{line:?} never shown");
+    }
+    // And back up to the top.
+    for _ in 0..20 {
+        h.key(ratatui::crossterm::event::KeyCode::Up);
+    }
+    assert!(h.screen_contains("On the main screen"), "{}", h.screen());
+    // At 80×24 it fits, and says nothing of scrolling.
+    let full = client("help", 80, 24, true);
+    assert!(!full.screen_contains("scroll"), "{}", full.screen());
 }

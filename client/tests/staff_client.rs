@@ -176,6 +176,48 @@ fn a_student_asking_for_the_staff_screen_reads_one_line() {
         h.app().farewell().as_deref(),
         Some("alice is not staff on this server")
     );
+    assert!(h.app().failed(), "a refused --staff exits non-zero");
     h.press('q');
     assert!(!h.running);
+}
+
+#[test]
+fn a_tas_screen_shows_the_servers_way_in_and_key_not_the_tas_own() {
+    let mut h = staff_harness();
+    let own = h.app().settings.server.clone();
+    let mut view = (*staff_view(5, false)).clone();
+    view.join = vec!["ssh://lab.cs.example.edu".into()];
+    view.fingerprint = Some("SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo".into());
+    h.net(NetEvent::StaffView(Arc::new(view)));
+    let screen = h.screen();
+    assert!(
+        screen.contains("join: jqueue --server ssh://lab.cs.example.edu"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("fingerprint SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo"),
+        "{screen}"
+    );
+    assert!(!screen.contains(&own), "the TA's own --server:\n{screen}");
+}
+
+#[test]
+fn a_tas_screen_on_a_terminal_without_utf8_is_ascii() {
+    let mut settings = settings();
+    settings.staff = true;
+    settings.unicode = false;
+    settings.username = "bob".into();
+    let mut h = Harness::with_settings(settings, 80, 24);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "bob".into(),
+    });
+    h.net(NetEvent::StaffView(staff_view(5, false)));
+    let screen = h.screen();
+    assert!(screen.is_ascii(), "{screen}");
+    assert!(screen.contains("+ Queue - 2 waiting"), "{screen}");
+    assert!(
+        screen.contains("Enter details") || screen.contains("j/k select"),
+        "{screen}"
+    );
 }

@@ -21,7 +21,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use staff_kit::{Harness, NOW, plain_settings, screen_text, settings};
+use staff_kit::{ADDRESS, Harness, NOW, plain_settings, screen_text, settings};
 
 const FINGERPRINT: &str = "SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo";
 
@@ -71,6 +71,7 @@ fn empty_view() -> StaffView {
         activity: Vec::new(),
         announcement: None,
         port_note: None,
+        join: vec![ADDRESS.into()],
         ..StaffView::default()
     }
 }
@@ -180,9 +181,8 @@ fn request(r: StaffRequest) -> Vec<StaffEffect> {
 fn two_staff_helping_at_110x30_with_fingerprint_and_port_note() {
     let mut view = busy_view();
     view.port_note = Some("port 7420 was taken: listening on 7421".into());
-    let mut settings = settings();
-    settings.fingerprint = Some(FINGERPRINT.into());
-    let h = Harness::with(settings, view);
+    view.fingerprint = Some(FINGERPRINT.into());
+    let h = Harness::new(view);
     let text = h.text(110, 30);
     assert!(text.contains(FINGERPRINT), "{text}");
     assert!(text.contains("listening on 7421"));
@@ -1122,4 +1122,401 @@ fn staff_names_in_the_statistics_are_sanitised() {
         let text = screen_text(&terminal);
         assert!(text.contains("eve␛[2J"), "{text}");
     }
+}
+
+// ------------------------------------------------- every state, every size
+
+/// Every state of the staff screen, each reached by the keys a staff
+/// member would press, on the busy view (the empty queue aside).
+fn every_state(settings: &jqueue_client::staff::StaffSettings) -> Vec<(&'static str, Harness)> {
+    let on_busy = |keys: &[KeyCode]| {
+        let mut h = Harness::with(settings.clone(), busy_view());
+        for &code in keys {
+            h.key(code);
+        }
+        h
+    };
+    let c = KeyCode::Char;
+    let mut statistics = on_busy(&[c('t')]);
+    statistics.outcome(answer(session_statistics()));
+    let mut offline = on_busy(&[]);
+    offline.outcome(StaffOutcome::Served {
+        student: "erin".into(),
+        student_online: false,
+        helped_before: true,
+        finished: Some(FinishedHelp {
+            student: "dave".into(),
+            help_secs: 185,
+            first_help: true,
+        }),
+    });
+    vec![
+        ("queue", on_busy(&[])),
+        ("empty", Harness::with(settings.clone(), empty_view())),
+        ("serving_offline", offline),
+        ("help", on_busy(&[c('?')])),
+        ("details", on_busy(&[KeyCode::Enter])),
+        ("remove", on_busy(&[c('r')])),
+        ("quit", on_busy(&[c('q')])),
+        ("announce", on_busy(&[c('a'), c('h'), c('i')])),
+        ("limits", on_busy(&[c('c')])),
+        ("statistics", statistics),
+    ]
+}
+
+#[test]
+fn every_state_at_110x30_80x24_and_80x12() {
+    for (name, h) in every_state(&settings()) {
+        for (width, height) in [(110, 30), (80, 24), (80, 12)] {
+            let text = h.text(width, height);
+            let hints = text.lines().nth(usize::from(height) - 2).unwrap();
+            assert!(!hints.trim().is_empty(), "{name}: the hint bar is there");
+            assert_snapshot!(
+                format!("staff_state_{name}_{width}x{height}"),
+                h.render(width, height).backend()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_state_in_ascii_has_nothing_but_ascii() {
+    let ascii = jqueue_client::staff::StaffSettings {
+        unicode: false,
+        ..settings()
+    };
+    for ((name, h), (_, fancy)) in every_state(&ascii)
+        .into_iter()
+        .zip(every_state(&settings()))
+    {
+        for (width, height) in [(110, 30), (80, 24), (80, 12)] {
+            let text = h.text(width, height);
+            assert!(text.is_ascii(), "{name} at {width}x{height}:\n{text}");
+            // Every glyph has a look-alike: none became a `?`.
+            let (plain, fancy) = (h.render(width, height), fancy.render(width, height));
+            let (plain, fancy) = (plain.backend().buffer(), fancy.backend().buffer());
+            // (The hint bar's words differ, so its row is left out.)
+            let hints = usize::from(width) * usize::from(height - 2);
+            let cells = plain.content().iter().zip(fancy.content()).enumerate();
+            for (_, (a, u)) in
+                cells.filter(|(i, _)| i / usize::from(width) != hints / usize::from(width))
+            {
+                assert!(
+                    a.symbol() != "?" || u.symbol() == "?",
+                    "{name}: {} has no look-alike:\n{text}",
+                    u.symbol()
+                );
+            }
+        }
+        assert_snapshot!(
+            format!("staff_state_{name}_ascii_80x24"),
+            h.render(80, 24).backend()
+        );
+    }
+    // The keys without an ASCII look-alike are spelt out.
+    let h = Harness::with(ascii, busy_view());
+    let hints = h.text(200, 24).lines().nth(22).unwrap().to_owned();
+    assert!(hints.contains("Enter details"), "{hints}");
+    assert!(hints.contains("j/k select"), "{hints}");
+}
+
+// ------------------------------------------------------------ status lines
+
+#[test]
+fn a_status_line_goes_when_its_time_is_up() {
+    let mut h = Harness::new(busy_view());
+    h.press('m');
+    assert!(h.status().starts_with("Join bell off"));
+    h.advance(9);
+    assert!(h.status().starts_with("Join bell off"), "still read");
+    h.advance(1);
+    assert_eq!(h.status(), "", "gone after its lifetime");
+    // A failure stays longer: it may need reading twice.
+    h.outcome(StaffOutcome::Failed {
+        reason: "disk full".into(),
+    });
+    h.advance(15);
+    assert!(h.status().contains("disk full"));
+    h.advance(5);
+    assert_eq!(h.status(), "");
+    let text = h.text(80, 24);
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("Press ? to see every key."),
+        "{text}"
+    );
+}
+
+#[test]
+fn nobody_is_waiting_goes_as_soon_as_someone_waits() {
+    let mut h = Harness::new(empty_view());
+    h.press('s');
+    assert_eq!(h.status(), "Nobody is waiting.");
+    // Another change that leaves the queue empty keeps it.
+    h.view(StaffView {
+        online_students: 1,
+        ..empty_view()
+    });
+    assert_eq!(h.status(), "Nobody is waiting.");
+    // Only a student marked not here, who cannot be served: still true.
+    let mut away = row(1, "gina", "help", "lab", 5);
+    away.away_until = Some(NOW + 60_000);
+    h.view(StaffView {
+        waiting: 1,
+        rows: vec![away.clone()],
+        ..empty_view()
+    });
+    assert_eq!(h.status(), "Nobody is waiting.");
+    h.view(StaffView {
+        waiting: 2,
+        rows: vec![away, row(2, "alice", "help", "lab", 5)],
+        ..empty_view()
+    });
+    assert_eq!(h.status(), "", "alice waits");
+}
+
+#[test]
+fn not_here_goes_when_the_student_comes_back_and_never_outlives_its_lifetime() {
+    let mut h = Harness::new(busy_view());
+    let marked = StaffOutcome::MarkedNotHere {
+        student: "gina".into(),
+        grace_mins: 10,
+    };
+    h.outcome(marked.clone());
+    assert_eq!(h.status(), marked.to_string());
+    h.view(busy_view());
+    assert_eq!(h.status(), marked.to_string(), "gina is still away");
+    let mut back = busy_view();
+    back.rows[3].away_until = None;
+    h.view(back);
+    assert_eq!(h.status(), "", "gina is back");
+
+    // Nothing changes for 26 minutes: the line is long gone all the same.
+    h.outcome(marked);
+    h.advance(26 * 60);
+    assert_eq!(h.status(), "");
+}
+
+#[test]
+fn serving_goes_when_the_help_ends_and_closed_when_the_queue_opens() {
+    let mut h = Harness::new(busy_view());
+    h.outcome(StaffOutcome::Served {
+        student: "dave".into(),
+        student_online: false,
+        helped_before: false,
+        finished: None,
+    });
+    h.view(busy_view());
+    assert!(h.status().contains("OFFLINE"), "prof still helps dave");
+    let mut finished = busy_view();
+    finished.helps.retain(|help| help.staff != "prof");
+    h.view(finished);
+    assert_eq!(h.status(), "", "the help ended");
+
+    h.outcome(StaffOutcome::Closed);
+    h.view(StaffView {
+        open: false,
+        ..busy_view()
+    });
+    assert!(h.status().starts_with("Queue CLOSED"));
+    h.view(busy_view());
+    assert_eq!(h.status(), "", "someone opened it again");
+}
+
+// ----------------------------------------------------------- words that fit
+
+#[test]
+fn serving_an_offline_student_keeps_offline_at_110_and_80_columns() {
+    let mut h = Harness::new(busy_view());
+    h.outcome(StaffOutcome::Served {
+        student: "alice".into(),
+        student_online: false,
+        helped_before: true,
+        finished: Some(FinishedHelp {
+            student: "dave".into(),
+            help_secs: 185,
+            first_help: true,
+        }),
+    });
+    for (width, expected) in [
+        (
+            110,
+            "Serving alice (helped earlier this session): OFFLINE, they will be told when they \
+             return.",
+        ),
+        (
+            80,
+            "Serving alice: OFFLINE, they will be told when they return.",
+        ),
+    ] {
+        let text = h.text(width, 24);
+        let status = text.lines().last().unwrap().trim_end();
+        assert_eq!(status, expected, "{width}");
+    }
+    assert!(
+        h.text(250, 24)
+            .contains("Finished with dave after 3 min 05 s")
+    );
+}
+
+#[test]
+fn the_port_note_and_the_fingerprint_are_never_cut_at_110_or_80() {
+    let mut view = busy_view();
+    view.port_note = Some("port 7420 is taken by another program: this server is on 7421".into());
+    view.fingerprint = Some(FINGERPRINT.into());
+    let h = Harness::new(view);
+    for width in [110, 80] {
+        let text = h.text(width, 24);
+        assert!(
+            text.contains("port 7420 is taken by another program: this server is on 7421"),
+            "{width}:\n{text}"
+        );
+        assert!(text.contains(FINGERPRINT), "{width}:\n{text}");
+    }
+    // A short split keeps the note; the fingerprint gives way.
+    let text = h.text(80, 12);
+    assert!(text.contains("this server is on 7421"), "{text}");
+    assert!(!text.contains(FINGERPRINT), "{text}");
+}
+
+#[test]
+fn origins_in_the_online_pane_are_not_cut_at_110x40() {
+    let mut view = busy_view();
+    view.online[0].origin = "Unix account over the socket".into();
+    view.online[1].origin = "new account from 10.0.0.44".into();
+    view.online[2].origin = "Unix account over SSH from lab3".into();
+    let h = Harness::new(view);
+    let text = h.text(110, 40);
+    for origin in [
+        "Unix account over the socket",
+        "new account from 10.0.0.44",
+        "Unix account over SSH from lab3",
+    ] {
+        assert!(text.contains(origin), "{origin}:\n{text}");
+    }
+}
+
+#[test]
+fn the_help_list_at_80x24_shows_the_legend_and_scrolls_to_every_key() {
+    let mut h = Harness::new(busy_view());
+    h.press('?');
+    let text = h.text(80, 24);
+    for legend in [
+        "not yet helped this session",
+        "offline: signed out",
+        "not here: keeps",
+    ] {
+        assert!(text.contains(legend), "{legend}:\n{text}");
+    }
+    assert!(text.contains("more"), "says more lies below:\n{text}");
+    // Every entry, whole (long ones wrap under their text), by scrolling.
+    let shown = |seen: &str, help: &str| {
+        let words: Vec<&str> = help.split(' ').collect();
+        seen.contains(&words[..3].join(" ")) && seen.contains(words[words.len() - 1])
+    };
+    let mut seen = text;
+    for _ in 0..BINDINGS.len() {
+        assert_eq!(h.key(KeyCode::Down), []);
+        seen.push_str(&h.text(80, 24));
+    }
+    assert!(!seen.contains('…'), "nothing cut:\n{seen}");
+    for binding in BINDINGS {
+        assert!(shown(&seen, binding.help), "{} never shown", binding.help);
+    }
+    assert!(matches!(h.screen.mode(), Mode::Help(_)));
+    // At 80x12 too, a line at a time.
+    h.press('x');
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    h.press('?');
+    let mut seen = String::new();
+    for _ in 0..BINDINGS.len() + 4 {
+        seen.push_str(&h.text(80, 12));
+        h.press('j');
+    }
+    for binding in BINDINGS {
+        assert!(
+            shown(&seen, binding.help),
+            "{} never shown at 80x12",
+            binding.help
+        );
+    }
+}
+
+// ------------------------------------------------------- keys that apply now
+
+#[test]
+fn the_hint_bar_shows_the_keys_that_apply_now() {
+    // A TA with nobody waiting and nobody to help: open/close and announce
+    // are what they can do, and the bar says so.
+    let ta = jqueue_client::staff::StaffSettings {
+        me: "tara".into(),
+        role: Role::Assistant,
+        ..settings()
+    };
+    let h = Harness::with(ta.clone(), empty_view());
+    let hints = h.text(80, 24).lines().nth(22).unwrap().to_owned();
+    for shown in ["o open/close", "a announce", "? help", "q quit"] {
+        assert!(hints.contains(shown), "{shown}: {hints}");
+    }
+    for hidden in ["s serve", "f finish", "n not here", "r remove", "select"] {
+        assert!(!hints.contains(hidden), "{hidden}: {hints}");
+    }
+    // Waiting students, nobody helped by me: serve, not finish.
+    let h = Harness::with(ta, busy_view());
+    let hints = h.text(80, 24).lines().nth(22).unwrap().to_owned();
+    assert!(
+        hints.contains("s serve") && hints.contains("o open/close"),
+        "{hints}"
+    );
+    assert!(!hints.contains("f finish"), "{hints}");
+    // Helping someone, at 80 columns: finish and not here, and still o/a.
+    let h = Harness::new(busy_view());
+    let hints = h.text(80, 24).lines().nth(22).unwrap().to_owned();
+    for shown in [
+        "f finish",
+        "n not here",
+        "o open/close",
+        "a announce",
+        "? help",
+    ] {
+        assert!(hints.contains(shown), "{shown}: {hints}");
+    }
+}
+
+// ---------------------------------------------------------------- join hint
+
+#[test]
+fn the_join_hint_is_what_the_server_says_students_type() {
+    let view = StaffView {
+        join: vec!["ssh://lab.cs.example.edu".into(), "10.0.0.5:7420".into()],
+        ..empty_view()
+    };
+    let h = Harness::with(
+        jqueue_client::staff::StaffSettings {
+            me: "tara".into(),
+            role: Role::Assistant,
+            ..settings()
+        },
+        view,
+    );
+    let text = h.text(110, 30);
+    assert!(
+        text.contains("join: jqueue --server ssh://lab.cs.example.edu or 10.0.0.5:7420"),
+        "{text}"
+    );
+    assert!(
+        text.contains("jqueue --server ssh://lab.cs.example.edu\n")
+            || text.contains("jqueue --server ssh://lab.cs.example.edu ")
+    );
+    assert!(!text.contains("tara@"), "never the TA's own login:\n{text}");
+    // Narrower, the first way alone.
+    let text = h.text(80, 24);
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.contains("join: jqueue --server ssh://lab.cs.example.edu"),
+        "{header}"
+    );
+    assert!(!header.contains("10.0.0.5"), "{header}");
 }

@@ -283,11 +283,16 @@ fn secs(s: Option<i64>) -> Option<u64> {
 }
 
 /// Everything the statistics view shows for `session` as of `now`, from the
-/// queue's `history` and the session's help `records`.
+/// queue's `history` and the session's help `records`. `helped` is the
+/// session's one figure of students helped, the queue's
+/// (`Queue::helped_count`, which the staff header shows too): the records
+/// count helps, and a student helped twice, or being helped now, would make
+/// the two screens disagree.
 pub fn session_statistics(
     session: &str,
     history: &QueueLengthHistory,
     records: &[HelpRecord],
+    helped: usize,
     now: UnixMillis,
 ) -> SessionStatistics {
     let (queue_length, step_ms) = history.series(now, MAX_QUEUE_POINTS);
@@ -296,7 +301,7 @@ pub fn session_statistics(
         .iter()
         .find(|s| s.by == "session")
         .map(|s| SessionTotals {
-            helped: count(s.helped),
+            helped: count(helped),
             not_here: count(s.not_here),
             removed: count(s.removed),
             median_wait_secs: secs(s.median_wait_secs),
@@ -440,8 +445,10 @@ mod tests {
             record("c", "bob", "helped", 0, 12 * MIN),
             record("d", "", "not-here", 0, 20 * MIN),
         ];
+        // Three students helped by the queue's count (one of them in a help
+        // that has not ended, so not among these records): its figure wins.
         let statistics =
-            session_statistics("s", &QueueLengthHistory::default(), &records, 30 * MIN);
+            session_statistics("s", &QueueLengthHistory::default(), &records, 3, 30 * MIN);
         let staff: Vec<_> = statistics
             .staff
             .iter()
@@ -454,7 +461,7 @@ mod tests {
         );
         assert_eq!(
             (statistics.totals.helped, statistics.totals.not_here),
-            (2, 2)
+            (3, 2)
         );
         // Waits 4, 8, 12 and 20 min.
         assert_eq!(statistics.totals.median_wait_secs, Some(8 * 60));

@@ -84,6 +84,13 @@ pub struct Cli {
     #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::Both)]
     pub auth: AuthMode,
 
+    /// What the staff screens tell students to pass to `jqueue --server`,
+    /// for a host whose public name differs from its own [default:
+    /// `ssh://HOST` with --socket, the TCP address with passwords, both
+    /// when both work].
+    #[arg(long, value_name = "TEXT")]
+    pub join_hint: Option<String>,
+
     /// Members of this Unix group are staff, besides `jqueue-server staff add`.
     #[arg(long, value_name = "GROUP")]
     pub staff_group: Option<String>,
@@ -288,6 +295,7 @@ impl Cli {
         config.code_minutes = self.code_minutes;
         config.socket.clone_from(&self.socket);
         config.auth = self.auth;
+        config.join = self.join_hint.iter().cloned().collect();
         match (&config.socket, config.auth) {
             (Some(_), AuthMode::Password) => {
                 bail!(
@@ -595,6 +603,20 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn join_hint_replaces_the_ways_worked_out() {
+        let config = |args: &[&str]| {
+            let mut all = vec!["jqueue-server", "--data-dir", "/nonexistent"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().server_config().unwrap()
+        };
+        assert!(config(&[]).join.is_empty(), "worked out once listening");
+        assert_eq!(
+            config(&["--join-hint", "ssh://lab.cs.example.edu"]).join,
+            ["ssh://lab.cs.example.edu"]
+        );
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub struct ServerConfig {
     /// Set when the server could not get the port it was asked for: shown on
     /// every staff screen.
     pub port_note: Option<String>,
+    /// What students pass to `jqueue --server`, shown on every staff
+    /// screen: `--join-hint`, or else worked out once the server is
+    /// listening ([`crate::join_ways`]).
+    pub join: Vec<String>,
+    /// The TLS key's fingerprint (`SHA256:…`), shown on every staff
+    /// screen: set by [`crate::Server::start`] from the key it loads.
+    pub fingerprint: Option<String>,
     /// The fairness rules at start (staff may change them while it runs).
     pub rules: Rules,
     /// Where students may join from without the presence code (`None`: from
@@ -143,6 +150,8 @@ impl ServerConfig {
             away_grace: Duration::from_secs(10 * 60),
             ready_at: 3,
             port_note: None,
+            join: Vec::new(),
+            fingerprint: None,
             rules: Rules::default(),
             allow_hosts: None,
             code_minutes: 10,

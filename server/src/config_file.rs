@@ -156,8 +156,11 @@ mod tests {
 
     #[test]
     fn every_server_flag_is_a_key() {
-        let (_dir, path) = config("port = 7500\nshow-names = true\nsession = \"lab-3\"\n");
+        let (_dir, path) = config(
+            "port = 7500\nshow-names = true\nsession = \"lab-3\"\njoin-hint = \"ssh://lab\"\n",
+        );
         let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(cli.join_hint.as_deref(), Some("ssh://lab"));
         assert_eq!(cli.port, 7500);
         assert!(cli.show_names);
         assert_eq!(cli.session.as_deref(), Some("lab-3"));

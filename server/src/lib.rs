@@ -98,6 +98,8 @@ impl Server {
         // directory is made private: a TLS key found open to others is
         // refused (it may have been read), not quietly tightened.
         let tls = TlsIdentity::load(&config.tls)?;
+        let mut config = config;
+        config.fingerprint = Some(tls.fingerprint.to_string());
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
         // Before the actor: a socket that cannot be listened on is a clear
@@ -214,6 +216,37 @@ pub fn port_note(requested: u16, actual: u16) -> Option<String> {
     })
 }
 
+/// What a student passes to `jqueue --server` to reach this server, the
+/// way that asks nothing of them first: `ssh://HOST` (the SSH login is the
+/// account; no user name, so each student's own login goes) when the
+/// server takes Unix accounts on its socket, the TCP address when it takes
+/// passwords; both, in that order, when both work. `host` is this machine's
+/// name; a socket other than the client's default is named in the URL.
+pub fn join_ways(config: &ServerConfig, addr: SocketAddr, host: &str) -> Vec<String> {
+    let mut ways = Vec::new();
+    if let Some(socket) = &config.socket
+        && config.auth.takes_accounts()
+    {
+        // The bridge on HOST finds the socket by its absolute path.
+        let socket = std::path::absolute(socket).unwrap_or_else(|_| socket.clone());
+        let path = socket.to_string_lossy();
+        if path == jqueue_client::cli::DEFAULT_SOCKET {
+            ways.push(format!("ssh://{host}"));
+        } else {
+            ways.push(format!("ssh://{host}{path}"));
+        }
+    }
+    if config.auth.takes_passwords() {
+        ways.push(screen::tui::student_address(addr));
+    }
+    ways
+}
+
+/// This machine's name, for `ssh://HOST`.
+pub fn host_name() -> String {
+    dns_lookup::get_hostname().unwrap_or_else(|_| "<this machine>".to_owned())
+}
+
 /// A listener with a deep accept backlog: when a lab opens, hundreds of
 /// students connect within a second, and tokio's default of 1 024 pending
 /// connections would make some wait for SYN retries.
@@ -232,6 +265,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AuthMode;
 
     #[tokio::test]
     async fn a_taken_port_falls_back_to_the_next() {
@@ -266,6 +300,51 @@ mod tests {
         assert!(
             tokio::net::TcpStream::connect(addr).await.is_err(),
             "nothing listens any more"
+        );
+    }
+
+    #[test]
+    fn the_join_hint_is_the_way_in_that_works_for_a_student() {
+        let addr: SocketAddr = "10.0.0.5:7420".parse().unwrap();
+        let config = |auth, socket: Option<&str>| ServerConfig {
+            auth,
+            socket: socket.map(PathBuf::from),
+            ..ServerConfig::new("/nonexistent".into(), "s".into())
+        };
+        let ways = |auth, socket| join_ways(&config(auth, socket), addr, "lab");
+        // Passwords only: the TCP form alone.
+        assert_eq!(ways(AuthMode::Password, None), ["10.0.0.5:7420"]);
+        // Unix accounts only: ssh://HOST, never anyone's login in it.
+        assert_eq!(
+            ways(AuthMode::Unix, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ["ssh://lab"]
+        );
+        // Both: both, the one with nothing to type first.
+        assert_eq!(
+            ways(AuthMode::Both, Some(jqueue_client::cli::DEFAULT_SOCKET)),
+            ["ssh://lab", "10.0.0.5:7420"]
+        );
+        // Both, but no socket: only passwords work.
+        assert_eq!(ways(AuthMode::Both, None), ["10.0.0.5:7420"]);
+        // A socket elsewhere is named for the bridge.
+        assert_eq!(
+            ways(AuthMode::Unix, Some("/srv/jq/q.sock")),
+            ["ssh://lab/srv/jq/q.sock"]
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_is_in_every_staff_view() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(ServerConfig::new(dir.path().join("data"), "s".into())).unwrap();
+        let view = server.handle().staff_views().borrow().clone();
+        assert_eq!(
+            view.fingerprint.as_deref(),
+            Some(server.fingerprint().to_string().as_str())
         );
     }
 

@@ -9,7 +9,7 @@ use jqueue_server::cli::{Cli, Command};
 use jqueue_server::screen::{console, tui};
 use jqueue_server::store::data_home::Moved;
 use jqueue_server::store::server_log::{self, ServerLog};
-use jqueue_server::{Server, bind, port_note, run};
+use jqueue_server::{Server, bind, host_name, join_ways, port_note, run};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
@@ -119,6 +119,9 @@ async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     // Students who trusted the usual port may be reaching whatever holds
     // it: every staff screen says so, not only the log.
     config.port_note = port_note(cli.port, addr.port());
+    if config.join.is_empty() {
+        config.join = join_ways(&config, addr, &host_name());
+    }
     let socket = config.socket.clone();
     let server = Server::start(config)?;
     let server_professor = server.config().professor.clone();
@@ -157,8 +160,6 @@ async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     } else {
         let options = tui::Options {
             professor: server_professor,
-            addr,
-            fingerprint: Some(fingerprint.to_string()),
         };
         tokio::select! {
             result = tui::run(handle.clone(), options) => {

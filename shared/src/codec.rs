@@ -362,7 +362,12 @@ mod tests {
                 at: 1_800_000_000_000,
             },
             ServerMsg::Removed { at: 1 },
-            ServerMsg::NotHere { at: 1, until: 2 },
+            ServerMsg::HelpEnded {
+                by: "ta".into(),
+                outcome: crate::HelpEnd::NotHere { until: 2 },
+                at: 1,
+                help_secs: 240,
+            },
             ServerMsg::NotStaff {
                 username: "eve".into(),
             },

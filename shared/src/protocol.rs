@@ -15,7 +15,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The default TCP port of `jqueue-server`.
 pub const DEFAULT_PORT: u16 = 7420;
@@ -72,7 +72,8 @@ pub enum ClientMsg {
     /// student's views and [`ServerMsg::BeingHelped`] as it does to their
     /// screen. A follower is not the student being online: it neither
     /// pushes out nor is pushed out by their screen, takes none of the news
-    /// kept for their return, and may send nothing but heartbeats.
+    /// kept for their return, and may send nothing but heartbeats and
+    /// [`ClientMsg::Logout`].
     Follow {
         token: SessionToken,
     },
@@ -100,10 +101,17 @@ pub enum ClientMsg {
     Back,
     /// Open the staff screen: the server answers with [`ServerMsg::StaffView`]
     /// (and pushes a new one after every change) or [`ServerMsg::NotStaff`].
+    /// Sent before signing in, it makes the sign-in one for the staff
+    /// screen only: an account that is not staff is answered `NotStaff` and
+    /// closed without being signed in, so a mistaken `jqueue --staff` leaves
+    /// the student's own screen elsewhere as it was.
     WatchStaff,
     /// A staff request; answered with [`ServerMsg::StaffOutcome`].
     Staff(StaffRequest),
-    /// Revoke this connection's token and close.
+    /// Revoke this connection's token and close. Also from a follower
+    /// (`jqueue logout` follows, so the student's open screen is not pushed
+    /// out by it): the screen that signed in with that token is told
+    /// [`ProtocolError::LoggedOut`].
     Logout,
     /// Heartbeat; the peer answers with `Pong` carrying the same nonce.
     Ping {
@@ -149,11 +157,15 @@ pub enum ServerMsg {
     Removed {
         at: UnixMillis,
     },
-    /// Staff came and could not find this student: they keep their place at
-    /// the front until `until`, and send [`ClientMsg::Back`] when back.
-    NotHere {
+    /// The help this student was in has ended: `by` (the staff member, as
+    /// the server names them) ended it at `at`, `help_secs` after serving
+    /// them, as `outcome`. Told once per help, and at the next sign-in when
+    /// the student was away (then `at` is in the past).
+    HelpEnded {
+        by: String,
+        outcome: HelpEnd,
         at: UnixMillis,
-        until: UnixMillis,
+        help_secs: u64,
     },
     /// The latest staff view; pushed after every change to staff screens.
     StaffView(Box<StaffView>),
@@ -182,6 +194,18 @@ pub enum ServerMsg {
     },
 }
 
+/// How a help ended, as the student is told ([`ServerMsg::HelpEnded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HelpEnd {
+    /// Staff finished helping (`f`, or they served the next student). With
+    /// a cooldown (`--cooldown`) the student may ask again from
+    /// `cooldown_until` (the server's clock), and the screen counts down.
+    Helped { cooldown_until: Option<UnixMillis> },
+    /// Staff came and could not find the student: they keep their place at
+    /// the front until `until`, and send [`ClientMsg::Back`] when back.
+    NotHere { until: UnixMillis },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountStatus {
     /// The account exists: ask for the password.
@@ -196,6 +220,9 @@ pub enum AccountStatus {
     /// The server takes no passwords on this connection (see
     /// [`SignInResult::PasswordsOff`]): do not ask for one.
     PasswordsOff,
+    /// The professor reset this account (`users reset`): ask for the reset
+    /// code they gave the student first, then a new password.
+    Reset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +362,9 @@ pub enum ProtocolError {
     Evicted,
     /// The same student signed in from another connection.
     SignedInElsewhere,
+    /// The student signed out (`jqueue logout`): the token this connection
+    /// signed in with is revoked.
+    LoggedOut,
 }
 
 /// One student's view of the queue. Only the first [`MAX_VIEW_ROWS`] rows

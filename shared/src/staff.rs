@@ -64,6 +64,14 @@ pub struct StaffView {
     pub announcement: Option<String>,
     /// Set when the server could not get the port it was asked for.
     pub port_note: Option<String>,
+    /// What a student on this server passes to `jqueue --server`, the way
+    /// that works best first (`ssh://HOST` when the server takes Unix
+    /// accounts, `HOST:PORT` when it takes passwords; `--join-hint` when
+    /// the public name differs). Empty when the server does not know.
+    pub join: Vec<String>,
+    /// The server's key fingerprint (`SHA256:…`), for students to compare
+    /// on first connecting: every staff screen shows it.
+    pub fingerprint: Option<String>,
     /// The fairness rules in force.
     pub rules: FairnessRules,
     /// The presence code students outside the allowed hosts must give, when
@@ -462,6 +470,60 @@ impl StaffOutcome {
     }
 }
 
+impl StaffOutcome {
+    /// The outcome in words, longest first: each next wording leaves out
+    /// the least important part still in, so a line too narrow for the
+    /// whole sentence shows the first wording that fits and never cuts
+    /// what matters (that the student is OFFLINE). The first is `Display`.
+    pub fn wordings(&self) -> Vec<String> {
+        match self {
+            StaffOutcome::Served {
+                student,
+                student_online,
+                helped_before,
+                finished,
+            } => {
+                let mut all = vec![serving(
+                    student,
+                    *student_online,
+                    *helped_before,
+                    finished.as_ref(),
+                )];
+                if finished.is_some() {
+                    all.push(serving(student, *student_online, *helped_before, None));
+                }
+                if *helped_before {
+                    all.push(serving(student, *student_online, false, None));
+                }
+                all
+            }
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// `Finished with bob after 3 min 05 s. Serving alice (helped earlier this
+/// session): OFFLINE, they will be told when they return.`
+fn serving(
+    student: &str,
+    online: bool,
+    helped_before: bool,
+    finished: Option<&FinishedHelp>,
+) -> String {
+    let mut words = finished.map_or_else(String::new, |done| format!("{done} "));
+    words.push_str("Serving ");
+    words.push_str(&sanitize(student));
+    if helped_before {
+        words.push_str(" (helped earlier this session)");
+    }
+    words.push_str(if online {
+        "."
+    } else {
+        ": OFFLINE, they will be told when they return."
+    });
+    words
+}
+
 impl fmt::Display for FinishedHelp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -487,20 +549,12 @@ impl fmt::Display for StaffOutcome {
                 student_online,
                 helped_before,
                 finished,
-            } => {
-                if let Some(done) = finished {
-                    write!(f, "{done} ")?;
-                }
-                write!(f, "Serving {}", s(student))?;
-                if *helped_before {
-                    f.write_str(" (helped earlier this session)")?;
-                }
-                if *student_online {
-                    f.write_str(".")
-                } else {
-                    f.write_str(": OFFLINE, they will be told when they return.")
-                }
-            }
+            } => f.write_str(&serving(
+                student,
+                *student_online,
+                *helped_before,
+                finished.as_ref(),
+            )),
             O::AlreadyServed { student, by } => {
                 write!(f, "{} was just served by {}.", s(student), s(by))
             }
@@ -593,6 +647,34 @@ mod tests {
             }
             .to_string(),
             "carol was just served by alice."
+        );
+    }
+
+    #[test]
+    fn a_served_outcome_gets_shorter_by_whole_parts_keeping_offline() {
+        let served = StaffOutcome::Served {
+            student: "alice".into(),
+            student_online: false,
+            helped_before: true,
+            finished: Some(FinishedHelp {
+                student: "bob".into(),
+                help_secs: 185,
+                first_help: false,
+            }),
+        };
+        let wordings = served.wordings();
+        assert_eq!(wordings[0], served.to_string());
+        assert_eq!(
+            &wordings[1..],
+            [
+                "Serving alice (helped earlier this session): OFFLINE, they will be told when \
+                 they return.",
+                "Serving alice: OFFLINE, they will be told when they return.",
+            ]
+        );
+        assert_eq!(
+            StaffOutcome::NobodyWaiting.wordings(),
+            ["Nobody is waiting."]
         );
     }
 

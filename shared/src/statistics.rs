@@ -79,6 +79,8 @@ impl WaitBucket {
 /// The session's counts and typical waits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionTotals {
+    /// Students helped this session, helps in progress included: the same
+    /// figure as [`StaffView::helped_count`](crate::staff::StaffView::helped_count).
     pub helped: u32,
     pub not_here: u32,
     pub removed: u32,
@@ -90,6 +92,8 @@ pub struct SessionTotals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffCounts {
     pub staff: String,
+    /// Helps of this staff member's that ended as helped (a student helped
+    /// twice counts twice).
     pub helped: u32,
     pub not_here: u32,
     pub median_help_secs: Option<u64>,

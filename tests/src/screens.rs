@@ -103,7 +103,7 @@ pub fn sign_up_staff(staff: &mut Pty, claim_code: &str) -> Result<()> {
     staff.wait_for_text("Reset code (from your professor)")?;
     staff.send_keys(&format!("{claim_code}\r"))?;
     staff.wait_until("the staff screen", |s| {
-        s.contains("s serve") && s.contains("waiting")
+        s.contains("? help") && s.contains("waiting")
     })?;
     Ok(())
 }

@@ -445,7 +445,18 @@ async fn a_changed_key_is_refused_with_both_fingerprints_and_the_file() {
         screen.contains("WARNING: the key of 127.0.0.1:"),
         "{screen}"
     );
-    assert!(alice.app().farewell().unwrap().contains("nothing was sent"));
+    // The farewell says what happened and what to do in the screen's words.
+    let farewell = alice.app().farewell().unwrap();
+    for words in [
+        "WARNING: the key of 127.0.0.1:",
+        "jqueue refused to connect and sent nothing: no password, no token.",
+        "Ask the staff. If they changed the key, delete the line for",
+    ] {
+        assert!(farewell.contains(words), "{farewell}");
+        assert!(screen.contains(words), "{screen}");
+    }
+    assert!(farewell.contains(&file.display().to_string()), "{farewell}");
+    assert!(alice.app().failed(), "a changed key ends in failure");
     assert!(screen.contains(old.as_str()), "{screen}");
     assert!(screen.contains(server.fingerprint.as_str()), "{screen}");
     assert!(screen.contains(&file.display().to_string()), "{screen}");

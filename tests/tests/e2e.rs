@@ -284,7 +284,7 @@ fn student_readable(screen: &Screen, name: &str, position: u32, length: u32) -> 
         && rows.len() == usize::from(screen.size.0)
         && rows[0].starts_with(" jqueue")
         && rows[0].contains("● online")
-        && rows.last().is_some_and(|r| r.contains("h ask for help"))
+        && rows.last().is_some_and(|r| r.contains("c cancel   q quit"))
         && screen.contains(&format!("#{position:<4} {name} (you)"))
         && rows
             .iter()

@@ -119,12 +119,13 @@ async fn users_commands_list_reset_and_delete_accounts() -> Result {
     assert!(list.status.success());
     assert!(String::from_utf8_lossy(&list.stdout).contains("ann"));
 
-    // Reset while the server runs: the token stops working and ann is new again.
+    // Reset while the server runs: the token stops working, and ann is asked
+    // for the reset code first.
     assert!(users(&["reset", "ann"]).status.success());
     let (_, result) = Student::resume(server.addr, "ann", token).await?;
     assert_eq!(result, SignInResult::TokenRejected);
     let mut again = Student::connect(server.addr, "ann").await?;
-    assert_eq!(again.identify().await?, AccountStatus::New);
+    assert_eq!(again.identify().await?, AccountStatus::Reset);
 
     let missing = users(&["delete", "nobody"]);
     assert!(!missing.status.success());
@@ -162,6 +163,41 @@ async fn a_taken_port_falls_back_and_every_staff_screen_says_so() -> Result {
         )
     );
     drop(taken);
+    Ok(())
+}
+
+/// What a TA's `jqueue --staff` shows as the way in and the key is what the
+/// server says: its TCP address with passwords (never the TA's own way
+/// in), `--join-hint` when given, and the fingerprint it printed.
+#[tokio::test]
+async fn a_tas_staff_view_names_the_way_in_and_the_fingerprint() -> Result {
+    let dir = tempfile::tempdir()?;
+    make_staff(dir.path(), "tara")?;
+    let server = ServerProcess::start(dir.path(), "s", &["--auth", "password"])?;
+    let mut tara = Student::register(server.addr, "tara").await?;
+    let ServerMsg::StaffView(view) = tara.watch_staff().await? else {
+        panic!("tara is staff");
+    };
+    assert_eq!(view.join, [server.addr.to_string()]);
+    assert_eq!(
+        view.fingerprint.as_deref(),
+        Some(server.fingerprint.to_string().as_str())
+    );
+    server.quit()?;
+
+    let dir = tempfile::tempdir()?;
+    make_staff(dir.path(), "tara")?;
+    let server = ServerProcess::start(
+        dir.path(),
+        "s",
+        &["--join-hint", "queue.cs.example.edu:7420"],
+    )?;
+    let mut tara = Student::register(server.addr, "tara").await?;
+    let ServerMsg::StaffView(view) = tara.watch_staff().await? else {
+        panic!("tara is staff");
+    };
+    assert_eq!(view.join, ["queue.cs.example.edu:7420"]);
+    server.quit()?;
     Ok(())
 }
 

@@ -404,10 +404,9 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
     let settings = StaffSettings {
         me: "prof".into(),
         role: Role::Professor,
-        address: "127.0.0.1:7420".into(),
-        fingerprint: None,
         bell: false,
         theme: Theme::COLOR,
+        unicode: true,
         time_zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
     };
     let app = StaffScreen::new(settings, view, tokio::time::Instant::now());

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
-use jqueue_shared::{ClientMsg, RequestResult, ServerMsg};
+use jqueue_shared::{ClientMsg, HelpEnd, RequestResult, ServerMsg};
 use jqueue_tests::{Student, TestServer, make_staff, test_config};
 
 type Result = anyhow::Result<()>;
@@ -193,9 +193,12 @@ async fn not_here_keeps_the_place_until_back_and_is_not_a_help() -> Result {
         "dave marked not here: they keep their place for 10 min."
     );
     let alert = dave
-        .recv_until(|m| matches!(m, ServerMsg::NotHere { .. }))
+        .recv_until(|m| matches!(m, ServerMsg::HelpEnded { .. }))
         .await?;
-    assert!(matches!(alert, ServerMsg::NotHere { at, until } if until - at == 600_000));
+    assert!(matches!(
+        alert,
+        ServerMsg::HelpEnded { at, outcome: HelpEnd::NotHere { until }, .. } if until - at == 600_000
+    ));
     let view = dave
         .view_where(|v| v.you.as_ref().is_some_and(|y| y.away_until.is_some()))
         .await?;

@@ -164,3 +164,70 @@ fn a_ta_and_the_professor_serve_one_queue() -> Result<()> {
     assert_eq!(helped_log(&data_dir)?, ["alice", "bob"]);
     Ok(())
 }
+
+/// Under `LANG=C` the professor's screen is drawn in ASCII, by the rule the
+/// student's screen follows: no UTF-8 box, `⏎` or `↑↓` reaches a terminal
+/// that cannot show them.
+#[test]
+fn the_professors_screen_under_lang_c_is_ascii() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let mut prof = jqueue_tests::pty::PtyCommand::new("professor", &server_binary()?)
+        .args(jqueue_tests::SERVER_TEST_ARGS)
+        .args(["--port", "0", "--session", SESSION, "--course", "CS 101"])
+        .arg("--data-dir")
+        .arg(home.path())
+        .env("USER", PROFESSOR)
+        .env("LC_ALL", "")
+        .env("LC_CTYPE", "")
+        .env("LANG", "C")
+        .size(24, 80)
+        .spawn()?;
+    let screen = prof.wait_until("the first frame", |s| {
+        s.contains("Press ? to see every key.")
+    })?;
+    let text = screen.text();
+    assert!(text.is_ascii(), "{text}");
+    assert!(text.contains("+ Queue - 0 waiting"), "{text}");
+    prof.send_keys("?")?;
+    let screen = prof.wait_for_text("j/k scroll")?;
+    assert!(screen.text().is_ascii(), "{}", screen.text());
+    prof.send_keys("xq")?;
+    assert!(prof.wait_exit()?.success());
+    Ok(())
+}
+
+/// With `--auth unix` the professor's header offers the way in that works:
+/// `ssh://HOST` and the socket, with no user name in it, and not the TCP
+/// address, which would refuse ("This server takes no passwords").
+#[test]
+fn with_auth_unix_the_professors_header_offers_ssh_without_a_login() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let socket = home.path().join("jqueue.sock");
+    let mut prof = jqueue_tests::pty::PtyCommand::new("professor", &server_binary()?)
+        .args(jqueue_tests::SERVER_TEST_ARGS)
+        .args(["--port", "0", "--session", SESSION, "--course", "CS 101"])
+        .args(["--auth", "unix", "--socket"])
+        .arg(&socket)
+        .arg("--data-dir")
+        .arg(home.path().join("data"))
+        .env("USER", PROFESSOR)
+        .size(40, 120)
+        .spawn()?;
+    let screen = prof.wait_until("the first frame", |s| {
+        s.contains("Press ? to see every key.")
+    })?;
+    let header = screen.rows()[0].clone();
+    let way = format!(
+        "join: jqueue --server ssh://{}{}",
+        jqueue_server::host_name(),
+        socket.display()
+    );
+    assert!(header.contains(&way), "{way}\n{screen}");
+    assert!(
+        !header.contains('@') && !header.contains("127.0.0.1"),
+        "{header}"
+    );
+    prof.send_keys("q")?;
+    assert!(prof.wait_exit()?.success());
+    Ok(())
+}

@@ -15,7 +15,6 @@ mod staff_kit;
 
 use anyhow::Context;
 use insta::assert_snapshot;
-use jqueue_client::staff::StaffSettings;
 use jqueue_shared::ServerMsg;
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_tests::{Student, TestServer, make_staff, test_config};
@@ -30,8 +29,13 @@ const MINUTE: i64 = 60_000;
 /// clock at [`NOW`]; the waiting joined a minute apart (the first 9 min
 /// ago); the helps served 3 min apart, the latest 4 min ago, each student
 /// having joined 15 min ago; activity lines 20 s apart up to now.
+/// The way in the test server names.
+const JOIN: &str = "queue.cs.example.edu:7420";
+
 fn normalise(mut view: StaffView) -> StaffView {
     view.now = NOW;
+    // A fresh key each run.
+    view.fingerprint = Some("SHA256:q4Vd3dM2k1yQx0cT8hJ7n5bE6fR2sW9aZ1uL3pK8vYo".into());
     for row in &mut view.rows {
         row.joined_at = NOW - MINUTE * (10 - i64::from(row.position));
     }
@@ -78,6 +82,9 @@ async fn two_staff_helping() -> Result<Scene> {
     make_staff(dir.path(), "ta")?;
     let mut config = test_config(dir.path(), SESSION);
     config.professor = "prof".into();
+    // What `--join-hint` sets (a TA's screen shows the server's way in,
+    // never the TA's own).
+    config.join = vec![JOIN.into()];
     let server = TestServer::start(config).await?;
     let mut ta = Student::register(server.addr, "ta").await?;
     let mut students = Vec::new();
@@ -132,16 +139,21 @@ async fn a_tas_screen_from_the_servers_staff_view() -> Result {
     assert_eq!(waiting, ["carol", "dave"]);
     assert_eq!(view.staff_online, ["prof", "ta"]);
     assert_eq!(view.course, "CS 101");
+    assert_eq!(view.join, [JOIN]);
+    assert_eq!(
+        view.fingerprint.as_deref(),
+        Some(server.fingerprint.to_string().as_str())
+    );
 
-    let settings = StaffSettings {
-        address: format!("{}:7420", server.addr.ip()),
-        ..assistant_settings("ta")
-    };
-    let h = Harness::with(settings, normalise(view));
+    let h = Harness::with(assistant_settings("ta"), normalise(view));
     let text = h.text(80, 24);
     assert!(text.contains("▶ ta (you) → alice"), "{text}");
     assert!(text.contains("prof → bob"), "{text}");
-    assert!(text.contains("127.0.0.1:7420"), "{text}");
+    assert!(
+        text.contains(&format!("join: jqueue --server {JOIN}")),
+        "{text}"
+    );
+    assert!(text.contains("fingerprint SHA256:"), "{text}");
     for (width, height) in [(110, 30), (80, 24), (80, 12), (60, 20)] {
         let text = h.text(width, height);
         for name in ["carol", "dave"] {

@@ -51,10 +51,9 @@ fn professor_screen(server: &TestServer) -> Result<String> {
     let settings = StaffSettings {
         me: "prof".into(),
         role: Role::Professor,
-        address: "127.0.0.1:7420".into(),
-        fingerprint: None,
         bell: false,
         theme: Theme::PLAIN,
+        unicode: true,
         time_zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
     };
     let app = StaffScreen::new(settings, view(server), tokio::time::Instant::now());

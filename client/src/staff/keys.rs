@@ -51,8 +51,8 @@ pub struct Binding {
     pub help: &'static str,
 }
 
-/// Every key, most used first: the hint bar shows as many as fit, in this
-/// order, and always `? help`.
+/// Every key, most used first: the hint bar shows as many of those that
+/// apply now as fit, in this order, and always `? help`.
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[Key::Char('s')],
@@ -97,6 +97,20 @@ pub const BINDINGS: &[Binding] = &[
         help: "Mark every student from the selected student's address",
     },
     Binding {
+        keys: &[Key::Char('o')],
+        action: StaffAction::ToggleOpen,
+        label: "o",
+        hint: Some(("o", "open/close")),
+        help: "Open or close the queue (those waiting keep their place)",
+    },
+    Binding {
+        keys: &[Key::Char('a')],
+        action: StaffAction::Announce,
+        label: "a",
+        hint: Some(("a", "announce")),
+        help: "Type an announcement for every signed-in student",
+    },
+    Binding {
         keys: &[Key::Enter],
         action: StaffAction::Details,
         label: "Enter",
@@ -116,20 +130,6 @@ pub const BINDINGS: &[Binding] = &[
         label: "↓ j",
         hint: None,
         help: "Select the student below",
-    },
-    Binding {
-        keys: &[Key::Char('o')],
-        action: StaffAction::ToggleOpen,
-        label: "o",
-        hint: Some(("o", "open/close")),
-        help: "Open or close the queue (those waiting keep their place)",
-    },
-    Binding {
-        keys: &[Key::Char('a')],
-        action: StaffAction::Announce,
-        label: "a",
-        hint: Some(("a", "announce")),
-        help: "Type an announcement for every signed-in student",
     },
     Binding {
         keys: &[Key::Char('p')],
@@ -199,6 +199,22 @@ pub const BINDINGS: &[Binding] = &[
 /// The keys that leave the statistics view for the queue (`t/Esc` on the
 /// hint bar and in the help).
 pub const STATISTICS_BACK: &[Key] = &[Key::Char('t'), Key::Esc];
+
+/// In the `?` list: how far a key scrolls it (lines, up negative); `None`
+/// for the keys that close it.
+pub fn help_scroll(event: &KeyEvent) -> Option<isize> {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    if !matches!(event.modifiers, KeyModifiers::NONE | KeyModifiers::SHIFT) {
+        return None;
+    }
+    match event.code {
+        KeyCode::Down | KeyCode::Char('j') => Some(1),
+        KeyCode::Up | KeyCode::Char('k') => Some(-1),
+        KeyCode::PageDown | KeyCode::Char(' ') => Some(10),
+        KeyCode::PageUp => Some(-10),
+        _ => None,
+    }
+}
 
 /// The action bound to `event`, if any.
 pub fn action_for(event: &KeyEvent) -> Option<StaffAction> {

@@ -11,6 +11,9 @@
 //! force (and the presence code, with `--allow-hosts`) show above the
 //! queue; `F` and `c` change the rules. `t` opens the statistics view,
 //! whose figures the screen asks for (they are not in the pushed view).
+//! A status line lives for a while ([`STATUS_LIFETIME`]) and goes sooner
+//! when the view shows it is no longer true ([`Holds`]), as the student's
+//! notices do.
 //! [`keys`] is the key table, `ui` draws (`impl Widget for &StaffScreen`),
 //! [`theme`] picks the styles.
 
@@ -44,6 +47,12 @@ pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
 /// connection): the next change asks again.
 const STATISTICS_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How long a status line stays: the student screen's lifetime for news
+/// to glance at.
+pub const STATUS_LIFETIME: Duration = Duration::from_secs(10);
+/// How long a failure stays: it may need reading twice.
+pub const ERROR_LIFETIME: Duration = Duration::from_secs(20);
+
 /// Most digits in a limit: 9999 minutes is a week, 9999 helps more than a
 /// term holds.
 pub const MAX_LIMIT_DIGITS: usize = 4;
@@ -63,13 +72,12 @@ pub struct StaffSettings {
     /// The staff member this screen acts for (its own help is marked).
     pub me: String,
     pub role: Role,
-    /// What students pass to `jqueue --server`.
-    pub address: String,
-    /// The server's key fingerprint (`SHA256:…`), when known.
-    pub fingerprint: Option<String>,
     /// Ring (and notify) when a student joins while this staff member is free.
     pub bell: bool,
     pub theme: Theme,
+    /// False on a terminal that cannot show UTF-8 (the student screen's
+    /// rule, [`crate::ui::unicode_terminal`]): the screen is drawn in ASCII.
+    pub unicode: bool,
     /// For activity times and deadlines (UTC in tests).
     pub time_zone: FixedOffset,
 }
@@ -109,7 +117,8 @@ fn address_of(origin: &str) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub enum Mode {
     Normal,
-    Help,
+    /// The list of keys, scrolled down this many lines.
+    Help(usize),
     /// The whole request of the named student.
     Details(String),
     /// Remove these students (the selected one, or every marked one)?
@@ -180,10 +189,76 @@ impl LimitsForm {
     }
 }
 
+/// The line under the hints: what the last key or answer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
+    /// The whole message (`wordings[0]`).
     pub text: String,
+    /// The message, longest first, each shorter by a whole part: the line
+    /// shows the first that fits (see [`StaffOutcome::wordings`]).
+    pub wordings: Vec<String>,
     pub error: bool,
+    /// Gone at this instant, if nothing made it untrue sooner.
+    pub until: Instant,
+    pub holds: Holds,
+}
+
+/// The state a status line speaks of: once a view shows otherwise, it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holds {
+    /// Nothing in particular: only its lifetime ends it.
+    Anyway,
+    /// While nobody who is here waits ("Nobody is waiting.").
+    NobodyWaiting,
+    /// While the queue is open (`true`) or closed.
+    Open(bool),
+    /// While this student is marked not here.
+    Away(String),
+    /// While I am helping this student ("Serving alice: OFFLINE …").
+    Helping(String),
+    /// While I am helping nobody ("You are not helping anyone.").
+    Free,
+}
+
+impl Holds {
+    /// What a server's answer speaks of.
+    fn for_outcome(outcome: &StaffOutcome) -> Self {
+        match outcome {
+            StaffOutcome::NobodyWaiting => Holds::NobodyWaiting,
+            StaffOutcome::Opened => Holds::Open(true),
+            StaffOutcome::Closed => Holds::Open(false),
+            StaffOutcome::MarkedNotHere { student, .. } => Holds::Away(student.clone()),
+            StaffOutcome::Served { student, .. } => Holds::Helping(student.clone()),
+            StaffOutcome::NotHelping => Holds::Free,
+            _ => Holds::Anyway,
+        }
+    }
+
+    /// Whether `view` still bears the line out, for staff member `me`.
+    fn still_true(&self, view: &StaffView, me: &str) -> bool {
+        let helping = |student: Option<&str>| {
+            view.helps
+                .iter()
+                .find(|h| h.staff == me)
+                .map(|h| h.student.as_str())
+                == student
+        };
+        match self {
+            Holds::Anyway => true,
+            // Students marked not here wait but cannot be served.
+            Holds::NobodyWaiting => {
+                view.rows.iter().all(|r| r.away_until.is_some())
+                    && view.waiting as usize <= view.rows.len()
+            }
+            Holds::Open(open) => view.open == *open,
+            Holds::Away(student) => view
+                .rows
+                .iter()
+                .any(|r| &r.username == student && r.away_until.is_some()),
+            Holds::Helping(student) => helping(Some(student)),
+            Holds::Free => helping(None),
+        }
+    }
 }
 
 /// The server's clock as seen from here: a monotonic instant plus the best
@@ -300,9 +375,10 @@ impl StaffScreen {
         self.clock.now(self.now)
     }
 
-    /// Whether a tick changes what is on screen (waiting times, help clocks).
+    /// Whether a tick changes what is on screen (waiting times, help
+    /// clocks, a status line whose time will run out).
     pub fn shows_clocks(&self) -> bool {
-        !self.view.rows.is_empty() || !self.view.helps.is_empty()
+        !self.view.rows.is_empty() || !self.view.helps.is_empty() || self.status.is_some()
     }
 
     /// Whether this staff member is helping someone.
@@ -313,18 +389,55 @@ impl StaffScreen {
     /// Applies `event` at `now`; returns what the event loop must do.
     pub fn update(&mut self, event: StaffEvent, now: Instant) -> Vec<StaffEffect> {
         self.now = now;
-        match event {
+        let effects = match event {
             StaffEvent::Key(key) => self.on_key(&key),
-            StaffEvent::View(view) => self.on_view(view),
+            StaffEvent::View(view) => {
+                let effects = self.on_view(view);
+                self.drop_untrue_status();
+                effects
+            }
             StaffEvent::Outcome(StaffOutcome::Statistics(statistics)) => {
                 self.on_statistics(statistics)
             }
             StaffEvent::Outcome(outcome) => {
-                self.set_status(outcome.to_string(), outcome.is_error());
+                self.show_outcome(&outcome);
                 Vec::new()
             }
             StaffEvent::Tick | StaffEvent::Resize => Vec::new(),
+        };
+        if self.status.as_ref().is_some_and(|s| s.until <= self.now) {
+            self.status = None;
         }
+        effects
+    }
+
+    /// Ends a status line the new view no longer bears out. Checked only as
+    /// a view arrives: an answer comes just before the view that shows it,
+    /// so the view before it may not show it yet.
+    fn drop_untrue_status(&mut self) {
+        let untrue = self
+            .status
+            .as_ref()
+            .is_some_and(|status| !status.holds.still_true(&self.view, &self.settings.me));
+        if untrue {
+            self.status = None;
+        }
+    }
+
+    fn show_outcome(&mut self, outcome: &StaffOutcome) {
+        let error = outcome.is_error();
+        self.status = Some(Status {
+            text: outcome.to_string(),
+            wordings: outcome.wordings(),
+            error,
+            until: self.now
+                + if error {
+                    ERROR_LIFETIME
+                } else {
+                    STATUS_LIFETIME
+                },
+            holds: Holds::for_outcome(outcome),
+        });
     }
 
     fn on_view(&mut self, view: Arc<StaffView>) -> Vec<StaffEffect> {
@@ -470,8 +583,16 @@ impl StaffScreen {
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => keys::action_for(key).map_or_else(Vec::new, |c| self.on_action(c)),
-            // Any key closes help; `q` here closes help, not the screen.
-            Mode::Help => Vec::new(),
+            // The arrows scroll the list; any other key closes it (`q`
+            // here closes help, not the screen).
+            Mode::Help(top) => {
+                // Entries may wrap: twice the entries is past any end.
+                let last = 2 * (keys::BINDINGS.len() + ui::HELP_LEGEND_LINES);
+                if let Some(step) = keys::help_scroll(key) {
+                    self.mode = Mode::Help(top.saturating_add_signed(step).min(last));
+                }
+                Vec::new()
+            }
             Mode::Details(name) => match key.code {
                 KeyCode::Char('s') => serve(name),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
@@ -586,10 +707,10 @@ impl StaffScreen {
             StaffAction::SelectDown => self.select(self.selected + 1),
             StaffAction::SelectTop => self.select(0),
             StaffAction::SelectBottom => self.select(last),
-            StaffAction::Help => self.mode = Mode::Help,
+            StaffAction::Help => self.mode = Mode::Help(0),
             StaffAction::Serve => match &self.selected_name {
                 Some(name) => return serve(name.clone()),
-                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::Finish => return request(StaffRequest::Finish),
             StaffAction::NotHere => return request(StaffRequest::NotHere),
@@ -598,16 +719,16 @@ impl StaffScreen {
                     self.mode = Mode::ConfirmRemove(self.marked.clone());
                 }
                 Some(name) => self.mode = Mode::ConfirmRemove(vec![name.clone()]),
-                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::Mark => match self.selected_name.clone() {
                 Some(name) => self.toggle_mark(name),
-                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
             StaffAction::Details => match &self.selected_name {
                 Some(name) => self.mode = Mode::Details(name.clone()),
-                None => self.set_status(StaffOutcome::NobodyWaiting.to_string(), false),
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::Print => return request(StaffRequest::Print),
             StaffAction::ToggleOpen => {
@@ -648,11 +769,44 @@ impl StaffScreen {
         Vec::new()
     }
 
+    /// Shows a line of this screen's own (not a server's answer) for
+    /// [`STATUS_LIFETIME`].
     fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        let text = text.into();
         self.status = Some(Status {
-            text: text.into(),
+            wordings: vec![text.clone()],
+            text,
             error,
+            until: self.now + STATUS_LIFETIME,
+            holds: Holds::Anyway,
         });
+    }
+
+    /// Whether `action` can do anything now: the hint bar shows only those.
+    /// (Every key stays in `?`, and pressing one that does nothing says why.)
+    pub fn applies(&self, action: StaffAction) -> bool {
+        use StaffAction as A;
+        match action {
+            A::Serve
+            | A::Remove
+            | A::Mark
+            | A::MarkSameAddress
+            | A::Details
+            | A::SelectUp
+            | A::SelectDown
+            | A::SelectTop
+            | A::SelectBottom => !self.view.rows.is_empty(),
+            A::Finish | A::NotHere => self.is_helping(),
+            A::Print
+            | A::ToggleOpen
+            | A::Announce
+            | A::ToggleFirstTimers
+            | A::SetLimits
+            | A::Mute
+            | A::Statistics
+            | A::Help
+            | A::Quit => true,
+        }
     }
 }
 

@@ -12,7 +12,11 @@
 //! Every string that came from a student goes through [`sanitize`] before it
 //! reaches the buffer, and every cell of text is cut to its column with an
 //! ellipsis, so nothing a student types can move the cursor, retitle the
-//! terminal, reorder text or spill into another row.
+//! terminal, reorder text or spill into another row. Where a line has
+//! several parts, what matters goes first and whole parts are left out,
+//! least important first. On a terminal that cannot show UTF-8 the finished
+//! frame goes through the student screen's ASCII rewrite
+//! ([`crate::ui::to_ascii`]).
 
 use std::borrow::Cow;
 
@@ -39,10 +43,14 @@ const AWAY_MARK: char = '◌';
 const SIDE_PANES_MIN: u16 = 5;
 /// The queue keeps at least this many student rows before side panes show.
 const QUEUE_ROWS_KEPT: usize = 4;
+/// The `?` list's width, where the terminal has it.
+const HELP_WIDTH: u16 = 90;
+/// The `?` list opens with the marks' legend (three lines and a blank).
+pub(super) const HELP_LEGEND_LINES: usize = 4;
 
 impl Widget for &StaffScreen {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let header_height = self.header_height(area.height);
+        let header_height = self.header_height(area.height, area.width);
         let [header, body, hints, status] = Layout::vertical([
             Constraint::Length(header_height),
             Constraint::Min(0),
@@ -50,7 +58,7 @@ impl Widget for &StaffScreen {
             Constraint::Length(1),
         ])
         .areas(area);
-        self.render_header(header, buf);
+        self.render_header(header, area.height, buf);
         if matches!(self.mode, Mode::Statistics) {
             self.render_statistics(body, buf);
         } else {
@@ -61,12 +69,23 @@ impl Widget for &StaffScreen {
 
         match &self.mode {
             Mode::Normal | Mode::Statistics => {}
-            Mode::Help => self.render_help(area, buf),
+            // Above the hint bar, which says how to scroll and close it.
+            Mode::Help(top) => self.render_help(
+                *top,
+                Rect {
+                    height: area.height.saturating_sub(2),
+                    ..area
+                },
+                buf,
+            ),
             Mode::Details(name) => self.render_details(name, area, buf),
             Mode::ConfirmRemove(students) => self.render_confirm_remove(students, area, buf),
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
+        }
+        if !self.settings.unicode {
+            crate::ui::to_ascii(area, buf);
         }
     }
 }
@@ -76,34 +95,24 @@ impl StaffScreen {
         self.settings.theme
     }
 
-    /// Two lines; a third for the fingerprint or a port note when the
+    /// Two lines; below them the port note and the fingerprint when the
     /// terminal is tall enough; one line on a very short terminal.
-    fn header_height(&self, height: u16) -> u16 {
-        let extra = self.settings.fingerprint.is_some() || self.view.port_note.is_some();
+    fn header_height(&self, height: u16, width: u16) -> u16 {
         match height {
             0..8 => 1,
-            8..20 => 2,
-            _ => 2 + u16::from(extra),
+            _ => 2 + self.trust_lines(usize::from(width), height).len() as u16,
         }
     }
 
-    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+    /// The header in `area`, on a terminal `screen_height` rows high.
+    fn render_header(&self, area: Rect, screen_height: u16, buf: &mut Buffer) {
         let t = self.theme();
         if area.height == 1 {
             self.render_counts(area, buf);
             return;
         }
         let top = row(area, 0);
-        let mut connect = Line::from(vec![
-            Span::styled("join: ", t.dim()),
-            Span::styled(
-                format!("jqueue --server {}", self.settings.address),
-                t.key(),
-            ),
-        ]);
-        if connect.width() + 20 > usize::from(area.width) {
-            connect = Line::from(Span::styled(self.settings.address.clone(), t.key()));
-        }
+        let connect = self.join_hint(usize::from(area.width), t);
         let [title, address] = Layout::horizontal([
             Constraint::Min(0),
             Constraint::Length(connect.width() as u16),
@@ -123,9 +132,41 @@ impl StaffScreen {
         .render(title, buf);
         connect.render(address, buf);
         self.render_counts(row(area, 1), buf);
-        if area.height > 2 {
-            self.render_trust(row(area, 2), buf);
+        for (y, line) in self
+            .trust_lines(usize::from(area.width), screen_height)
+            .into_iter()
+            .enumerate()
+        {
+            if y + 2 < usize::from(area.height) {
+                line.render(row(area, y as u16 + 2), buf);
+            }
         }
+    }
+
+    /// `join: jqueue --server ssh://lab or 10.0.0.5:7420`: every way in the
+    /// server names, as many as leave the title room; the first alone, or
+    /// just its address, when narrower.
+    fn join_hint(&self, width: usize, t: Theme) -> Line<'static> {
+        let ways: Vec<String> = self
+            .view
+            .join
+            .iter()
+            .map(|way| sanitize(way).into_owned())
+            .collect();
+        let Some(first) = ways.first() else {
+            return Line::default();
+        };
+        let line = |shown: &[String]| {
+            Line::from(vec![
+                Span::styled("join: ", t.dim()),
+                Span::styled(format!("jqueue --server {}", shown.join(" or ")), t.key()),
+            ])
+        };
+        (1..=ways.len())
+            .rev()
+            .map(|n| line(&ways[..n]))
+            .find(|l| l.width() + 20 <= width)
+            .unwrap_or_else(|| Line::from(Span::styled(first.clone(), t.key())))
     }
 
     fn render_counts(&self, area: Rect, buf: &mut Buffer) {
@@ -140,39 +181,55 @@ impl StaffScreen {
             || "—".to_owned(),
             |s| human_duration(s as UnixMillis * 1000),
         );
-        let mut stats = format!(
-            "  {} waiting · {} online · {} helped this session · typical help {typical}",
-            v.waiting, v.online_students, v.helped_count,
-        );
+        let mut parts = vec![
+            format!("{} waiting", v.waiting),
+            format!("{} online", v.online_students),
+            format!("{} helped this session", v.helped_count),
+            format!("typical help {typical}"),
+        ];
         if self.muted {
-            stats.push_str(" · bell off");
+            parts.push("bell off".to_owned());
         }
-        let room = usize::from(area.width).saturating_sub(badge.width());
-        Line::from(vec![badge, Span::raw(ellipsize(&stats, room))]).render(area, buf);
+        // Whole parts, the waiting count first; none cut in the middle.
+        let room = usize::from(area.width).saturating_sub(badge.width() + 2);
+        let stats = format!("  {}", crate::ui::fit_parts(&parts, " · ", room));
+        Line::from(vec![
+            badge,
+            Span::raw(ellipsize(&stats, room + 2).into_owned()),
+        ])
+        .render(area, buf);
     }
 
-    /// The fingerprint students should see on first connecting, and a note
-    /// when the server could not get the port it was asked for.
-    fn render_trust(&self, area: Rect, buf: &mut Buffer) {
+    /// The note when the server could not get the port it was asked for
+    /// (first: students who trusted that port reach another program), and
+    /// the fingerprint students should see on first connecting: on one
+    /// line when both fit, else a line each. A terminal under 20 rows
+    /// (`height`) keeps only the note.
+    fn trust_lines(&self, width: usize, height: u16) -> Vec<Line<'static>> {
         let t = self.theme();
-        let mut spans = Vec::new();
-        if let Some(fingerprint) = &self.settings.fingerprint {
-            spans.push(Span::styled("fingerprint ", t.dim()));
-            spans.push(Span::raw(sanitize(fingerprint).into_owned()));
-        }
+        let mut parts: Vec<Vec<Span<'static>>> = Vec::new();
         if let Some(note) = &self.view.port_note {
-            if !spans.is_empty() {
-                spans.push(Span::raw("  ·  "));
-            }
-            spans.push(Span::styled(sanitize(note).into_owned(), t.warning()));
+            let note = ellipsize(&sanitize(note), width).into_owned();
+            parts.push(vec![Span::styled(note, t.warning())]);
         }
-        let width = usize::from(area.width);
-        let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
-        if text_width(&text) > width {
-            Line::raw(ellipsize(&text, width).into_owned()).render(area, buf);
-        } else {
-            Line::from(spans).render(area, buf);
+        if let Some(fingerprint) = self.view.fingerprint.as_ref().filter(|_| height >= 20) {
+            let fingerprint = sanitize(fingerprint);
+            let room = width.saturating_sub(text_width("fingerprint "));
+            parts.push(vec![
+                Span::styled("fingerprint ", t.dim()),
+                Span::raw(ellipsize(&fingerprint, room).into_owned()),
+            ]);
         }
+        let gap = "  ·  ";
+        let together: usize =
+            parts.iter().flatten().map(Span::width).sum::<usize>() + text_width(gap);
+        if parts.len() == 2 && together <= width {
+            let mut spans = parts.remove(0);
+            spans.push(Span::raw(gap));
+            spans.extend(parts.remove(0));
+            return vec![Line::from(spans)];
+        }
+        parts.into_iter().map(Line::from).collect()
     }
 
     /// The queue first; side panes from what it can spare; else a one-line
@@ -220,8 +277,9 @@ impl StaffScreen {
             self.render_now_helping(area, buf);
             return;
         }
+        // Two fifths: room for a name and how it came in, whole.
         let [left, activity] = Layout::horizontal([
-            Constraint::Length((area.width / 3).clamp(28, 44)),
+            Constraint::Length((area.width * 2 / 5).clamp(28, 48)),
             Constraint::Min(10),
         ])
         .areas(area);
@@ -357,17 +415,21 @@ impl StaffScreen {
                 Span::raw(": press o to open it."),
             ])
         };
-        let lines = vec![
+        let mut lines = vec![
             Line::styled("Nobody is waiting.", t.title()),
             Line::default(),
-            Line::from("Students join with"),
-            Line::styled(
-                format!("jqueue --server {}", self.settings.address),
-                t.key(),
-            ),
-            Line::default(),
-            state,
         ];
+        if !self.view.join.is_empty() {
+            lines.push(Line::from("Students join with"));
+            for way in &self.view.join {
+                lines.push(Line::styled(
+                    format!("jqueue --server {}", sanitize(way)),
+                    t.key(),
+                ));
+            }
+            lines.push(Line::default());
+        }
+        lines.push(state);
         let height = (lines.len() as u16).min(area.height);
         let top = area.y + (area.height - height) / 2;
         let centred = Rect::new(area.x, top, area.width, height);
@@ -506,14 +568,31 @@ impl StaffScreen {
             return;
         }
         let shown = if total > rows { rows - 1 } else { online.len() };
-        for (y, student) in online.iter().take(shown).enumerate() {
-            let origin = sanitize(&student.origin);
-            let origin = ellipsize(&origin, width / 2).into_owned();
-            let name_room = width.saturating_sub(text_width(&origin) + 1);
+        // Names take what the longest shown needs (origins are the longer
+        // and say how each came in); an origin is cut only past that.
+        let names: Vec<String> = online
+            .iter()
+            .take(shown)
+            .map(|s| sanitize(&s.username).into_owned())
+            .collect();
+        let name_width = names
+            .iter()
+            .map(|n| text_width(n))
+            .max()
+            .unwrap_or(0)
+            .min(width / 2);
+        let origin_room = width.saturating_sub(name_width + 1);
+        for (y, (student, name)) in online.iter().zip(&names).enumerate() {
             let line = Line::from(vec![
-                Span::raw(fit(&sanitize(&student.username), name_room)),
+                Span::raw(fit(name, name_width)),
                 Span::raw(" "),
-                Span::styled(origin, t.dim()),
+                Span::styled(
+                    fit_right(
+                        &last_words(&sanitize(&student.origin), origin_room),
+                        origin_room,
+                    ),
+                    t.dim(),
+                ),
             ]);
             line.render(row(inner, y as u16), buf);
         }
@@ -562,11 +641,20 @@ impl StaffScreen {
         }
     }
 
-    /// As many hints as fit, in the table's order; `? help` always.
+    /// As many hints as fit of the keys that apply now, in the table's
+    /// order; `? help` always.
     fn render_hints(&self, area: Rect, buf: &mut Buffer) {
         let pairs: Vec<(&str, &str)> = match &self.mode {
-            Mode::Normal => BINDINGS.iter().filter_map(|b| b.hint).collect(),
-            Mode::Help => vec![("any key", "closes this list")],
+            Mode::Normal => BINDINGS
+                .iter()
+                .filter(|b| self.applies(b.action))
+                .filter_map(|b| b.hint)
+                .map(|(keys, word)| (self.key_label(keys), word))
+                .collect(),
+            Mode::Help(_) => vec![
+                (self.key_label("↑↓"), "scroll"),
+                ("any other key", "closes this list"),
+            ],
             Mode::Details(_) => vec![("s", "serve them"), ("Esc", "close")],
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
@@ -605,6 +693,17 @@ impl StaffScreen {
         Line::from(spans).render(area, buf);
     }
 
+    /// A key's name on the hint bar: ASCII words where the glyph has no
+    /// one-cell ASCII look-alike.
+    fn key_label(&self, keys: &'static str) -> &'static str {
+        match keys {
+            _ if self.settings.unicode => keys,
+            "⏎" => "Enter",
+            "↑↓" => "j/k",
+            other => other,
+        }
+    }
+
     fn render_status(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
         let width = usize::from(area.width);
@@ -614,10 +713,14 @@ impl StaffScreen {
             } else {
                 Style::new()
             };
-            Line::styled(
-                ellipsize(&sanitize(&status.text), width).into_owned(),
-                style,
-            )
+            // The longest wording that fits; whole parts go first.
+            let text = status
+                .wordings
+                .iter()
+                .find(|w| text_width(w) <= width)
+                .or(status.wordings.last())
+                .unwrap_or(&status.text);
+            Line::styled(ellipsize(&sanitize(text), width).into_owned(), style)
         } else if let Some(text) = &self.view.announcement {
             let label = "Last announcement: ";
             Line::from(vec![
@@ -632,7 +735,9 @@ impl StaffScreen {
         line.render(area, buf);
     }
 
-    fn render_help(&self, area: Rect, buf: &mut Buffer) {
+    /// The marks' legend, then every key, from line `top` on; the bottom
+    /// border says when more lies below.
+    fn render_help(&self, top: usize, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
         let legend = [
             (NOT_HELPED_MARK.to_string(), "not yet helped this session"),
@@ -645,27 +750,48 @@ impl StaffScreen {
                 "not here: keeps the place until the time shown, back with b",
             ),
         ];
-        let height = (BINDINGS.len() + 1 + legend.len()) as u16;
-        let inner = popup(area, 84, height, " Keys ", t, buf);
         let label_width = 10;
-        let room = usize::from(inner.width).saturating_sub(label_width);
-        let mut lines: Vec<Line> = BINDINGS
+        // The popup's inside: its border and padding take four columns.
+        let inner_width = centred(area, HELP_WIDTH, 0).width.saturating_sub(4);
+        let room = usize::from(inner_width).saturating_sub(label_width);
+        // Each entry wraps under its own text, never cut: the list scrolls.
+        let entry = |label: String, style: Style, text: &str| -> Vec<Line<'static>> {
+            wrap_words(text, room.max(10))
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let label = if i == 0 { label.clone() } else { String::new() };
+                    Line::from(vec![
+                        Span::styled(fit(&label, label_width), style),
+                        Span::raw(part),
+                    ])
+                })
+                .collect()
+        };
+        let mut lines: Vec<Line> = legend
             .iter()
-            .map(|b| {
-                Line::from(vec![
-                    Span::styled(fit(b.label, label_width), t.key()),
-                    Span::raw(ellipsize(b.help, room)),
-                ])
-            })
+            .flat_map(|(mark, meaning)| entry(mark.clone(), Style::new(), meaning))
             .collect();
         lines.push(Line::default());
-        for (mark, meaning) in &legend {
-            lines.push(Line::from(vec![
-                Span::raw(fit(mark, label_width)),
-                Span::raw(ellipsize(meaning, room)),
-            ]));
+        for b in BINDINGS {
+            lines.extend(entry(b.label.to_owned(), t.key(), b.help));
         }
-        Paragraph::new(lines).render(inner, buf);
+        let inner = popup(area, HELP_WIDTH, lines.len() as u16, " Keys ", t, buf);
+        let visible = usize::from(inner.height);
+        let top = top.min(lines.len().saturating_sub(visible));
+        let below = lines.len().saturating_sub(top + visible);
+        Paragraph::new(lines.into_iter().skip(top).collect::<Vec<_>>()).render(inner, buf);
+        let border = Rect::new(inner.x, inner.bottom(), inner.width, 1);
+        if below > 0 && inner.bottom() < area.bottom() {
+            let more = format!(" ↓ {below} more ");
+            Line::styled(more, t.key())
+                .right_aligned()
+                .render(border, buf);
+        } else if top > 0 && inner.bottom() < area.bottom() {
+            Line::styled(" ↑ more above ", t.key())
+                .right_aligned()
+                .render(border, buf);
+        }
     }
 
     /// Enter: the whole request, wrapped, with how and where they connected.
@@ -1030,6 +1156,36 @@ fn text_width(text: &str) -> usize {
 fn char_width(c: char) -> usize {
     let mut utf8 = [0; 4];
     text_width(c.encode_utf8(&mut utf8))
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a
+/// word longer than a line is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if text_width(line) + 1 + text_width(word) <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(ellipsize(word, width).into_owned()),
+        }
+    }
+    lines
+}
+
+/// The last whole words of `text` that fit in `width` (where it came from
+/// ends an origin: `SSH from lab3`); cut only if the last word alone is
+/// too long.
+fn last_words(text: &str, width: usize) -> Cow<'_, str> {
+    let mut start = 0;
+    while text_width(&text[start..]) > width {
+        match text[start..].find(' ') {
+            Some(space) => start += space + 1,
+            None => return ellipsize(&text[start..], width),
+        }
+    }
+    Cow::Borrowed(&text[start..])
 }
 
 /// `text` cut to `width` columns, ending in `…` if anything was cut.

@@ -1,4 +1,5 @@
-//! The `?` overlay: every key, from the same tables that handle them.
+//! The `?` overlay: every key, from the same tables that handle them,
+//! scrolled where the terminal is too short for all of it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,7 +9,22 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{Theme, popup};
 use crate::keys::{self, Binding};
 
-pub(super) fn render(theme: Theme, area: Rect, buf: &mut Buffer) {
+/// Draws the help from line `scroll` on. Where it does not fit, it scrolls
+/// (the hint bar offers ↑↓), and the title says there is more.
+pub(super) fn render(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let lines = lines(theme);
+    let height = lines.len() as u16 + 2;
+    let fits = height <= area.height;
+    let title = if fits { "Keys" } else { "Keys (↑↓ scroll)" };
+    let inner = popup(title, 64, height, area, buf);
+    let last_top = (lines.len() as u16).saturating_sub(inner.height);
+    Paragraph::new(lines)
+        .scroll((scroll.min(last_top), 0))
+        .render(inner, buf);
+}
+
+/// Every line of the help, headings included.
+pub(super) fn lines(theme: Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled("On the main screen", theme.title())];
     lines.extend(keys::MAIN.iter().map(|b| binding_line(b, theme)));
     // `b` works only after staff could not find you; say so here too.
@@ -26,9 +42,7 @@ pub(super) fn render(theme: Theme, area: Rect, buf: &mut Buffer) {
             .filter(|b| !b.is_everywhere())
             .map(|b| binding_line(b, theme)),
     );
-    let height = lines.len() as u16 + 2;
-    let inner = popup("Keys", 64, height, area, buf);
-    Paragraph::new(lines).render(inner, buf);
+    lines
 }
 
 fn binding_line(binding: &Binding, theme: Theme) -> Line<'static> {

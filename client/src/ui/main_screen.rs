@@ -53,7 +53,13 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let status_height = if room >= BIG_STATUS + ROOMY_QUEUE {
         BIG_STATUS
     } else if room >= BOXED_STATUS + MIN_QUEUE {
+        // A status that needs more than one line takes rows the queue
+        // would leave empty, rather than drop its later parts.
+        let spare = room.saturating_sub(BOXED_STATUS + queue_rows_wanted(app));
         BOXED_STATUS
+            + status_lines(app, theme, area.width)
+                .saturating_sub(1)
+                .min(spare)
     } else if room > MIN_QUEUE {
         // One bare line of status, and the queue under it.
         1
@@ -88,6 +94,21 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     render_notice(app, theme, notice, buf);
 }
 
+/// How many lines the status needs inside its box, `width` wide.
+fn status_lines(app: &App, theme: Theme, width: u16) -> u16 {
+    let status = status(app, theme);
+    let width = usize::from(width.saturating_sub(2));
+    let lines = pack_parts(&status.parts, status.sep, width, status.parts.len()).len();
+    u16::try_from(lines).unwrap_or(u16::MAX).max(1)
+}
+
+/// The rows the queue panel would fill: its borders and every row it has
+/// (one for "Nobody is waiting.").
+fn queue_rows_wanted(app: &App) -> u16 {
+    let rows = app.queue_length().unwrap_or(0).clamp(1, 50);
+    u16::try_from(rows).unwrap_or(50) + 2
+}
+
 /// What the status says, most important first: the first part is the
 /// headline, the rest details that may be left out when room is short.
 struct Status {
@@ -106,12 +127,14 @@ fn status(app: &App, theme: Theme) -> Status {
         let star = theme.glyph("★", "*");
         let mut parts = vec![format!("{star}  IT'S YOUR TURN  {star}")];
         match &app.called {
+            // Who called first: where there is room for one line only,
+            // that is what the student needs.
             Some(called) if called.missed => {
+                parts.push(format!("{} (staff) called you.", called.by));
                 parts.push(format!(
                     "You were called at {} while you were away.",
                     app.clock_time(called.at)
                 ));
-                parts.push(format!("{} (staff) called you.", called.by));
             }
             Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
             None => parts.push("Staff are ready to help you.".to_owned()),
@@ -123,14 +146,15 @@ fn status(app: &App, theme: Theme) -> Status {
         };
     }
     if let Some(until) = app.away_until {
-        let mut parts = vec!["Staff could not find you — press b when you are back".to_owned()];
+        // Until when before where: a student kept at the front needs the
+        // deadline more than the number.
+        let mut parts = vec![
+            "Staff could not find you — press b when you are back".to_owned(),
+            format!("your place is kept until {}.", app.clock_time(until)),
+        ];
         if let Some(p) = app.position() {
             parts.push(format!("#{p} of {}", app.queue_length().unwrap_or(p)));
         }
-        parts.push(format!(
-            "your place is kept until {}.",
-            app.clock_time(until)
-        ));
         return Status {
             parts,
             sep: dot,

@@ -41,6 +41,9 @@ impl Widget for &App {
                     area,
                     buf,
                 );
+                if !self.settings.unicode {
+                    to_ascii(area, buf);
+                }
             }
             return;
         }
@@ -65,18 +68,23 @@ impl Widget for &App {
         }
         match &self.overlay {
             None => {}
-            Some(Overlay::Help) => help::render(theme, body, buf),
+            Some(Overlay::Help { scroll }) => help::render(theme, *scroll, body, buf),
             Some(Overlay::AskForm(form)) => {
                 ask_form::render(form, self.pending.is_some(), theme, body, buf);
             }
             Some(Overlay::ConfirmCancel) => confirm::render_cancel(self, theme, body, buf),
             Some(Overlay::ConfirmQuit) => confirm::render_quit(self, theme, body, buf),
         }
-        render_hints(self.key_table(), theme, footer, buf);
+        render_hints(self.hints(), theme, footer, buf);
         if !theme.unicode {
             to_ascii(area, buf);
         }
     }
+}
+
+/// How many lines the `?` help has (the app scrolls it no further).
+pub fn help_lines() -> u16 {
+    help::lines(Theme::new(false, false)).len() as u16
 }
 
 /// Whether the terminal can show UTF-8, by the rule tmux uses: the first of
@@ -106,10 +114,12 @@ fn ascii_for(symbol: &str) -> &'static str {
         "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╯" | "╰" => {
             "+"
         }
-        "█" | "▀" | "▄" => "#",
+        "█" | "▀" | "▄" | "▂" | "▃" | "▅" | "▆" | "▇" => "#",
+        "▁" => "_",
         "★" | "•" | "●" => "*",
         "○" => "o",
-        "▶" => ">",
+        "▶" | "›" | "→" => ">",
+        "◌" => "~",
         "⋮" => ":",
         "…" => ".",
         "↑" => "^",
@@ -118,8 +128,9 @@ fn ascii_for(symbol: &str) -> &'static str {
     }
 }
 
-/// Rewrites every cell of `area` that is not plain ASCII.
-fn to_ascii(area: Rect, buf: &mut Buffer) {
+/// Rewrites every cell of `area` that is not plain ASCII: the student's
+/// screens and the staff screen alike.
+pub(crate) fn to_ascii(area: Rect, buf: &mut Buffer) {
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
             let cell = &mut buf[(x, y)];
@@ -328,10 +339,15 @@ fn render_staff_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer)
 
 /// The bottom line: the keys that work right now, from the same table that
 /// handles them; those that do not fit whole are left out.
-fn render_hints(table: &[Binding], theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_hints<'a>(
+    table: impl Iterator<Item = &'a Binding>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for binding in table.iter().filter(|b| !b.is_everywhere()) {
+    for binding in table.filter(|b| !b.is_everywhere()) {
         let hint = format!(" {}   ", binding.hint);
         let width = binding.label.chars().count() + hint.trim_end().chars().count();
         if used + width > usize::from(area.width) {

@@ -13,8 +13,19 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use super::{Theme, render_input};
 use crate::app::{App, Link, SignInForm, Tone};
 
+/// The greeting of an account the professor reset (`users reset`).
+pub const RESET_GREETING: &str = "Your password was reset — type the code staff gave you.";
+
+const RESET_CODE_LABEL: &str = "Reset code (from your professor)";
+
 pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let height = if form.new_account { 15 } else { 12 };
+    let height = if form.reset_code.is_some() {
+        18
+    } else if form.new_account {
+        15
+    } else {
+        12
+    };
     if area.height < height {
         render_compact(app, form, theme, area, buf);
         return;
@@ -32,9 +43,14 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
     let inner = block.inner(rect).inner(ratatui::layout::Margin::new(1, 0));
     block.render(rect, buf);
 
+    // The reset code, when the account was reset, comes first: it is what
+    // the student must find before anything else.
     let code = u16::from(form.reset_code.is_some());
     let [
         intro,
+        _,
+        c_label,
+        c_field,
         _,
         p_label,
         p_field,
@@ -42,28 +58,27 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
         r_label,
         r_field,
         _,
-        c_label,
-        c_field,
-        _,
         message,
     ] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(1),
+        Constraint::Length(code),
+        Constraint::Length(code),
+        Constraint::Length(code),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(u16::from(form.new_account)),
         Constraint::Length(u16::from(form.new_account)),
         Constraint::Length(u16::from(form.new_account)),
-        Constraint::Length(code),
-        Constraint::Length(code),
-        Constraint::Length(code),
         Constraint::Min(2),
     ])
     .areas(inner);
 
     let username = &app.settings.username;
-    let greeting = if form.new_account {
+    let greeting = if form.reset_code.is_some() {
+        RESET_GREETING.to_owned()
+    } else if form.new_account {
         format!("Welcome, {username}! This is your first time on this queue.")
     } else {
         format!("Welcome back, {username}.")
@@ -102,7 +117,7 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
     }
 
     if let Some(code) = &form.reset_code {
-        Line::styled("Reset code (from your professor)", theme.title()).render(c_label, buf);
+        Line::styled(RESET_CODE_LABEL, theme.title()).render(c_label, buf);
         render_input(code, false, form.focus == 2 && !form.busy, c_field, buf);
     }
 
@@ -115,7 +130,11 @@ pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf
 /// focused one when two do not fit), then the messages that fit.
 fn render_compact(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let rect = area.centered_horizontally(Constraint::Length(64.min(area.width)));
-    let mut fields = vec![(
+    let mut fields = Vec::new();
+    if let Some(code) = &form.reset_code {
+        fields.push((RESET_CODE_LABEL, code, 2));
+    }
+    fields.push((
         if form.new_account {
             "Create a password"
         } else {
@@ -123,12 +142,9 @@ fn render_compact(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &
         },
         &form.password,
         0,
-    )];
+    ));
     if form.new_account {
         fields.push(("Type it again", &form.repeat, 1));
-    }
-    if let Some(code) = &form.reset_code {
-        fields.push(("Reset code (from your professor)", code, 2));
     }
     if rect.height < 5 {
         fields.retain(|(_, _, i)| *i == form.focus);

@@ -1,5 +1,5 @@
 //! The screens after the network task has stopped for good: a server of
-//! another version, a sign-in from elsewhere, a username the server refuses,
+//! another version, a sign-in from elsewhere, a logout, a username the server refuses,
 //! `--staff` for an account that is not staff.
 
 use jqueue_shared::PROTOCOL_VERSION;
@@ -44,6 +44,13 @@ pub(super) fn render(app: &App, reason: &StopReason, theme: Theme, area: Rect, b
             vec![
                 "jqueue is open for you in another terminal, so this one has stopped.".to_owned(),
                 "Your place in line is kept: watch it there.".to_owned(),
+            ],
+        ),
+        StopReason::LoggedOut => (
+            "You signed out (jqueue logout)",
+            vec![
+                "This computer's sign-in was ended, so this screen has stopped.".to_owned(),
+                "Run jqueue and sign in again to watch your place.".to_owned(),
             ],
         ),
         StopReason::InvalidUsername => (

@@ -43,12 +43,9 @@ pub(super) fn render_unknown(
 
 pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![
-        Line::styled(
-            format!("WARNING: the key of {} has changed", change.server),
-            theme.tone(crate::app::Tone::Warning),
-        ),
+        Line::styled(change.headline(), theme.tone(crate::app::Tone::Warning)),
         Line::raw(""),
-        Line::raw("jqueue refused to connect and sent nothing: no password, no token."),
+        Line::raw(KeyChange::REFUSED),
         Line::raw("Someone may be posing as the server, or its key was replaced."),
         Line::raw(""),
         Line::raw("expected"),
@@ -57,6 +54,7 @@ pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: 
         Line::styled(change.presented.to_string(), theme.key()),
         Line::raw(""),
     ];
+    // `KeyChange::advice`'s words, over lines that fit 80 columns.
     match &change.known_servers {
         Some(path) => {
             lines.push(Line::raw(
@@ -66,10 +64,7 @@ pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: 
             lines.push(Line::styled(path.display().to_string(), theme.key()));
             lines.push(Line::raw("and run jqueue again."));
         }
-        None => lines.push(Line::raw(
-            "The expected key came from --fingerprint or JQUEUE_FINGERPRINT: \
-             ask the staff for the right one.",
-        )),
+        None => lines.push(Line::raw(change.advice())),
     }
     centered_lines(lines, area, buf);
 }

@@ -27,10 +27,9 @@ pub fn settings() -> StaffSettings {
     StaffSettings {
         me: "prof".into(),
         role: Role::Professor,
-        address: ADDRESS.into(),
-        fingerprint: None,
         bell: true,
         theme: Theme::COLOR,
+        unicode: true,
         time_zone: FixedOffset::east_opt(0).unwrap(),
     }
 }
@@ -43,13 +42,11 @@ pub fn plain_settings() -> StaffSettings {
     }
 }
 
-/// The settings a TA's `jqueue --staff` gives its screen (no fingerprint
-/// shown: the TA pinned it when signing in).
+/// The settings a TA's `jqueue --staff` gives its screen.
 pub fn assistant_settings(me: &str) -> StaffSettings {
     StaffSettings {
         me: me.into(),
         role: Role::Assistant,
-        fingerprint: None,
         ..settings()
     }
 }

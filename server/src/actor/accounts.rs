@@ -10,11 +10,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use jqueue_shared::staff::ActivityKind;
-use jqueue_shared::{AccountStatus, SessionToken};
+use jqueue_shared::{AccountStatus, ProtocolError, SessionToken};
 use tokio::time::Instant;
 
 use super::{
-    AccountSignIn, Actor, LoginGate, RegisterGate, RegisterOutcome, Resumed, Unavailable, blocking,
+    AccountSignIn, Actor, LoginGate, Notice, RegisterGate, RegisterOutcome, Resumed, Unavailable,
+    blocking,
 };
 use crate::auth::{self, Backoff};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
@@ -225,9 +226,19 @@ impl Actor {
             return Ok(AccountStatus::NotOnRoster);
         }
         let account = blocking(|| self.store.account(username))?;
-        Ok(match account.and_then(|a| a.password_phc) {
-            Some(_) => AccountStatus::Known,
-            None => AccountStatus::New,
+        if account.as_ref().is_some_and(|a| a.password_phc.is_some()) {
+            return Ok(AccountStatus::Known);
+        }
+        // Reset by the professor, with the code not yet used: the student is
+        // asked for it first, not after two passwords. (Without a live code
+        // the sign-up is refused as `ResetCodeRequired` all the same.)
+        let now = self.now_ms();
+        let reset =
+            account.is_some() && blocking(|| self.store.has_live_reset_code(username, now))?;
+        Ok(if reset {
+            AccountStatus::Reset
+        } else {
+            AccountStatus::New
         })
     }
 
@@ -453,6 +464,11 @@ impl Actor {
             return Ok(AccountSignIn::NotOnRoster);
         }
         let now = self.now_ms();
+        // A follower (`jqueue status`) only looks: it makes no account for
+        // whoever runs it, and follows a name with none as not in line.
+        if follower {
+            return Ok(AccountSignIn::SignedIn);
+        }
         let created = match blocking(|| self.store.ensure_account(username, now)) {
             Ok(created) => created,
             Err(e) => {
@@ -462,7 +478,7 @@ impl Actor {
         };
         if created {
             self.forget_deleted_place(username);
-        } else if !follower {
+        } else {
             let _ = blocking(|| {
                 self.store
                     .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
@@ -471,16 +487,30 @@ impl Actor {
         let username = username.to_owned();
         if created {
             self.record(ActivityKind::Registered { username, origin });
-        } else if !follower {
+        } else {
             self.record(ActivityKind::SignedIn { username, origin });
         }
         Ok(AccountSignIn::SignedIn)
     }
 
+    /// Revokes `token`, and ends the screen that signed in with it (it
+    /// could not sign in again), saying it was a logout: a screen signed in
+    /// with another token, on another machine, stays.
     pub(super) fn logout(&mut self, token: &SessionToken) {
         let digest = auth::token_digest(token);
         if let Err(e) = blocking(|| self.store.revoke_token(&digest)) {
             self.storage_failed(&e);
+        }
+        let screen = self
+            .presence
+            .online
+            .values()
+            .find(|online| online.connection.token.as_ref() == Some(token));
+        if let Some(online) = screen {
+            online
+                .connection
+                .notices
+                .deliver(Notice::Kick(ProtocolError::LoggedOut), 0);
         }
     }
 

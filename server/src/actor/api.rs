@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
-use jqueue_shared::{AccountStatus, ProtocolError, RequestResult, SessionToken};
+use jqueue_shared::{AccountStatus, HelpEnd, ProtocolError, RequestResult, SessionToken};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Call;
@@ -45,9 +45,14 @@ pub enum Notice {
     Removed {
         at: UnixMillis,
     },
-    NotHere {
+    /// The help the student was in ended ([`ServerMsg::HelpEnded`]).
+    ///
+    /// [`ServerMsg::HelpEnded`]: jqueue_shared::ServerMsg::HelpEnded
+    HelpEnded {
+        by: Arc<str>,
+        outcome: HelpEnd,
         at: UnixMillis,
-        until: UnixMillis,
+        help_secs: u64,
     },
     Announcement(Arc<str>),
     /// Close the connection with this error.
@@ -171,6 +176,9 @@ pub struct Connection {
     /// which the kernel vouched for: only such a connection is staff by
     /// `--staff-group`.
     pub by_os_account: bool,
+    /// The token it signed in with (none when signed in by OS account): a
+    /// logout of that token ends this connection.
+    pub token: Option<SessionToken>,
     pub notices: Arc<dyn NoticeSink>,
 }
 

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use jqueue_shared::HelpEnd;
 use jqueue_shared::staff::{
     ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
     StaffOutcome, StaffRequest, StaffRow, StaffView,
@@ -21,7 +22,7 @@ use super::api::Acting;
 use super::{Actor, Notice, blocking};
 use crate::store::HelpOutcome;
 use crate::store::print;
-use jqueue_core::queue::{Finished, Rules, ServeError};
+use jqueue_core::queue::{Finished, Rules, ServeError, UnixMillis};
 
 fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
@@ -99,7 +100,7 @@ impl Actor {
             .serve(staff, Some(&entry.username), now)
             .expect("checked before persisting");
         self.queue_changed = true;
-        let finished = served.finished.map(|f| self.finished(&f));
+        let finished = served.finished.map(|f| self.finished(&f, now));
         let student_online = self.presence.is_online(&entry.username);
         self.notify(
             &entry.username,
@@ -131,14 +132,28 @@ impl Actor {
             return failed(&e);
         }
         let finished = self.queue.finish(staff, now).expect("checked above");
-        self.staff_changed = true;
-        StaffOutcome::Finished(self.finished(&finished))
+        // The wait estimate takes in this help's length.
+        self.queue_changed = true;
+        StaffOutcome::Finished(self.finished(&finished, now))
     }
 
-    /// Records a help that ended as helped: the activity line and, for a
-    /// student's first help this session, the helped log.
-    fn finished(&mut self, finished: &Finished) -> FinishedHelp {
+    /// Records a help that ended as helped at `now`: the student is told,
+    /// then the activity line and, for a student's first help this session,
+    /// the helped log.
+    fn finished(&mut self, finished: &Finished, now: UnixMillis) -> FinishedHelp {
         let student = finished.help.entry.username.clone();
+        let cooldown_ms = self.queue.rules().cooldown_ms;
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: finished.help.staff.clone(),
+                outcome: HelpEnd::Helped {
+                    cooldown_until: (cooldown_ms > 0).then_some(now + cooldown_ms),
+                },
+                at: now,
+                help_secs: secs(finished.help_ms),
+            },
+        );
         if finished.first_help_this_session {
             let at = finished.help.served_at + finished.help_ms;
             // The help is committed; if this line is lost to a crash, the
@@ -179,7 +194,15 @@ impl Actor {
         self.queue.not_here(staff, now, until);
         self.queue_changed = true;
         let student = help.entry.username;
-        self.notify(&student, Notice::NotHere { at: now, until });
+        self.notify(
+            &student,
+            Notice::HelpEnded {
+                by: staff.clone(),
+                outcome: HelpEnd::NotHere { until },
+                at: now,
+                help_secs: secs(now - help.served_at),
+            },
+        );
         self.record(ActivityKind::NotHere {
             username: student.to_string(),
             staff: staff.to_string(),
@@ -192,7 +215,7 @@ impl Actor {
 
     /// Students whose time away ran out by `now` leave the queue (as a
     /// not-here help, so reports can count them).
-    pub(super) fn expire_away(&mut self, now: jqueue_core::queue::UnixMillis) {
+    pub(super) fn expire_away(&mut self, now: UnixMillis) {
         let expired: Vec<_> = self.queue.check_expired(now).cloned().collect();
         if expired.is_empty() {
             return;
@@ -430,6 +453,8 @@ impl Actor {
             activity: self.activity.iter().cloned().collect(),
             announcement: self.last_announcement.as_deref().map(str::to_owned),
             port_note: self.config.port_note.clone(),
+            join: self.config.join.clone(),
+            fingerprint: self.config.fingerprint.clone(),
             rules: fairness(self.queue.rules()),
             presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
         }

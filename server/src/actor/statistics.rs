@@ -71,7 +71,8 @@ impl Actor {
                 };
             }
         };
-        let statistics = session_statistics(session, &self.queue_history, &records, now);
+        let helped = self.queue.helped_count();
+        let statistics = session_statistics(session, &self.queue_history, &records, helped, now);
         self.statistics = Some(Answered {
             at: now,
             statistics: statistics.clone(),
@@ -185,6 +186,14 @@ mod tests {
         handle
             .professor(StaffRequest::Serve { student: None })
             .await;
+        // Amy helped, bea being helped: the header's 2 helped, and the
+        // statistics' too (one definition, helps in progress included).
+        let helping = statistics(&handle).await;
+        assert_eq!(helping.totals.helped, 2);
+        assert_eq!(
+            helping.totals.helped,
+            handle.staff_views().borrow().helped_count
+        );
         at_minute(start, 9).await;
         join(&handle, "dan").await;
         at_minute(start, 21).await;

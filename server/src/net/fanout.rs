@@ -313,7 +313,20 @@ impl Outbox {
                     false,
                 ),
                 Notice::Removed { at } => (ServerMsg::Removed { at }, false),
-                Notice::NotHere { at, until } => (ServerMsg::NotHere { at, until }, false),
+                Notice::HelpEnded {
+                    by,
+                    outcome,
+                    at,
+                    help_secs,
+                } => (
+                    ServerMsg::HelpEnded {
+                        by: by.to_string(),
+                        outcome,
+                        at,
+                        help_secs,
+                    },
+                    false,
+                ),
                 Notice::Announcement(text) => (
                     ServerMsg::Announcement {
                         text: text.to_string(),

@@ -302,6 +302,10 @@ struct Handler {
     room: Option<(bool, String)>,
     /// The staff views, once a staff member opened the staff screen here.
     staff_views: Option<watch::Receiver<Arc<StaffView>>>,
+    /// `WatchStaff` came before the sign-in: this connection is for the
+    /// staff screen only, and an account that is not staff is refused
+    /// before it is signed in (and before it pushes out its own screen).
+    staff_screen: bool,
     shutdown: watch::Receiver<bool>,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
@@ -326,6 +330,7 @@ impl Handler {
             outbox,
             student: None,
             staff_views: None,
+            staff_screen: false,
             room: None,
             shutdown,
             _done: done,
@@ -559,10 +564,13 @@ impl Handler {
                         Ok(Resumed::TooFast) | Err(_) => Verdict::Unavailable,
                     }
                 }
+                ClientMsg::WatchStaff => {
+                    self.staff_screen = true;
+                    Verdict::Pending
+                }
                 ClientMsg::AskForHelp { .. }
                 | ClientMsg::Cancel
                 | ClientMsg::Back
-                | ClientMsg::WatchStaff
                 | ClientMsg::Staff(_)
                 | ClientMsg::Logout => {
                     self.send_last(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
@@ -896,12 +904,26 @@ impl Handler {
         follower: bool,
     ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
+        if self.staff_screen
+            && !follower
+            && !self
+                .handle()
+                .is_staff(&username, self.by_os_account())
+                .await?
+        {
+            self.send_last(&ServerMsg::NotStaff {
+                username: username.to_string(),
+            })
+            .await?;
+            return Ok(SignIn::Close);
+        }
         let connection = Connection {
             username: username.clone(),
             id: self.conn,
             peer: self.peer.key_addr(),
             origin,
             by_os_account: self.by_os_account(),
+            token,
             notices: self.outbox.clone(),
         };
         let outcome = if follower {
@@ -931,7 +953,11 @@ impl Handler {
                 username: username.to_string(),
             },
         });
-        if let Err(e) = self.send(&welcome).await {
+        let told = match self.send(&welcome).await {
+            Ok(()) if self.staff_screen && !follower => self.watch_staff(&username).await,
+            told => told,
+        };
+        if let Err(e) = told {
             // Attached but never told: the actor must not count them online.
             if follower {
                 self.handle().unfollow(username, self.conn).await;
@@ -993,8 +1019,13 @@ impl Handler {
                 StudentEvent::Frame(frame) => {
                     last_heard = Instant::now();
                     let Some(msg) = frame else { return Ok(()) };
-                    if follower && !matches!(msg, ClientMsg::Ping { .. } | ClientMsg::Pong { .. }) {
-                        // A follower watches; it may not act as the student.
+                    let may = matches!(
+                        msg,
+                        ClientMsg::Ping { .. } | ClientMsg::Pong { .. } | ClientMsg::Logout
+                    );
+                    if follower && !may {
+                        // A follower watches; it may not act as the student
+                        // (but it may sign this machine out: `jqueue logout`).
                         return self
                             .send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                             .await;
@@ -1055,6 +1086,27 @@ impl Handler {
         Ok(false)
     }
 
+    /// Opens the staff screen on this connection: the view now and after
+    /// every change, or `NotStaff`.
+    async fn watch_staff(&mut self, username: &str) -> HandlerResult<()> {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
+            let mut views = self.handle().staff_views();
+            let view = views.borrow_and_update().clone();
+            self.send_staff_view(&view).await?;
+            self.staff_views = Some(views);
+            Ok(())
+        } else {
+            self.send(&ServerMsg::NotStaff {
+                username: username.to_owned(),
+            })
+            .await
+        }
+    }
+
     /// Handles one request from a signed-in student; `false` closes the connection.
     async fn request(
         &mut self,
@@ -1092,23 +1144,7 @@ impl Handler {
                 let result = self.handle().back(username).await?;
                 self.answer(result).await?;
             }
-            ClientMsg::WatchStaff => {
-                if self
-                    .handle()
-                    .is_staff(&username, self.by_os_account())
-                    .await?
-                {
-                    let mut views = self.handle().staff_views();
-                    let view = views.borrow_and_update().clone();
-                    self.send_staff_view(&view).await?;
-                    self.staff_views = Some(views);
-                } else {
-                    self.send(&ServerMsg::NotStaff {
-                        username: username.to_string(),
-                    })
-                    .await?;
-                }
-            }
+            ClientMsg::WatchStaff => self.watch_staff(&username).await?,
             ClientMsg::Staff(request) => {
                 let outcome = self
                     .handle()

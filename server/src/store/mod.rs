@@ -466,6 +466,21 @@ impl Store {
         Ok(live.is_some_and(|live| live == code))
     }
 
+    /// Whether `username` has a reset code that has not expired: the
+    /// professor reset the account, and the student is asked for the code
+    /// first.
+    pub fn has_live_reset_code(&self, username: &str, now: UnixMillis) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM reset_codes WHERE username = ?1 AND expires_at > ?2",
+                params![username, now],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Whether the next sign-up for `username` needs a reset code: the
     /// account exists and has no password.
     pub fn needs_reset_code(&self, username: &str) -> Result<bool> {

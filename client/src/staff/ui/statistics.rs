@@ -182,7 +182,12 @@ impl StaffScreen {
         .map(|at| Line::from(self.clock_time(at)))
         .collect();
         let dataset = Dataset::default()
-            .marker(Marker::Braille)
+            // Braille has no ASCII look-alike; dots do.
+            .marker(if self.settings.unicode {
+                Marker::Braille
+            } else {
+                Marker::Dot
+            })
             .graph_type(GraphType::Line)
             .style(t.chart())
             .data(&data);

@@ -42,10 +42,6 @@ pub struct Options {
     /// The staff name the professor's requests act as
     /// (`ServerConfig::professor`).
     pub professor: String,
-    /// Where the server listens; the header shows what students should type.
-    pub addr: SocketAddr,
-    /// The server's key fingerprint (`SHA256:…`), when TLS is on.
-    pub fingerprint: Option<String>,
 }
 
 /// What the terminal sends the loop.
@@ -60,10 +56,10 @@ pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
     let settings = StaffSettings {
         me: options.professor.clone(),
         role: Role::Professor,
-        address: student_address(options.addr),
-        fingerprint: options.fingerprint,
         bell: true,
         theme: Theme::from_env(),
+        // The student screen's rule for a terminal that cannot show UTF-8.
+        unicode: jqueue_client::ui::unicode_terminal(|var| std::env::var(var).ok()),
         time_zone: Local::now().offset().fix(),
     };
     let view = handle.staff_views().borrow().clone();
@@ -258,8 +254,8 @@ fn spawn_key_reader(inputs: mpsc::Sender<Input>, stop: Arc<AtomicBool>) {
     });
 }
 
-/// What students should pass to `jqueue --server`. A server listening on
-/// every interface (`0.0.0.0`) shows the address this machine uses for
+/// The TCP address students should pass to `jqueue --server` (one of the
+/// ways in [`crate::join_ways`] lists). A server listening on every interface (`0.0.0.0`) shows the address this machine uses for
 /// outgoing traffic, which is what lab machines can usually reach.
 pub fn student_address(addr: SocketAddr) -> String {
     if !addr.ip().is_unspecified() {

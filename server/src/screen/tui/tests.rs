@@ -33,10 +33,9 @@ fn settings(professor: &str) -> StaffSettings {
     StaffSettings {
         me: professor.to_owned(),
         role: Role::Professor,
-        address: "10.0.0.5:7420".into(),
-        fingerprint: Some("SHA256:test".into()),
         bell: true,
         theme: Theme::PLAIN,
+        unicode: true,
         time_zone: chrono::FixedOffset::east_opt(0).unwrap(),
     }
 }
@@ -92,7 +91,82 @@ async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {
         text.contains("Queue CLOSED"),
         "the outcome's wording:\n{text}"
     );
-    assert!(text.contains("SHA256:test"), "{text}");
+    // The fingerprint comes with the view, as it does to a TA's screen.
+    assert!(text.contains(&server.fingerprint().to_string()), "{text}");
+    drop(server);
+}
+
+/// The last row of the professor's terminal: the status line.
+fn status_line(terminal: &Terminal<TestBackend>) -> String {
+    screen_text(terminal)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Runs the loop until `keys` have gone in and `then` has passed on the
+/// (paused) clock, then quits it.
+async fn run_for(
+    terminal: &mut Terminal<TestBackend>,
+    screen: &mut StaffScreen,
+    handle: &ServerHandle,
+    keys: &'static [char],
+    then: Duration,
+) {
+    let (inputs, mut receiver) = mpsc::channel(8);
+    let feeder = tokio::spawn(async move {
+        for &c in keys {
+            inputs.send(key(KeyCode::Char(c))).await.unwrap();
+        }
+        tokio::time::sleep(then).await;
+        inputs.send(key(KeyCode::Char('q'))).await.unwrap();
+    });
+    let mut alerts = Alerts {
+        out: Box::new(std::io::sink()),
+        tmux: false,
+    };
+    run_loop(terminal, screen, handle, &mut receiver, &mut alerts)
+        .await
+        .unwrap();
+    feeder.await.unwrap();
+}
+
+/// "Nobody is waiting." goes when its time is up although nothing else on
+/// the screen counts time: the loop ticks while a status line shows.
+#[tokio::test(start_paused = true)]
+async fn a_status_line_goes_when_its_time_is_up_with_nothing_else_ticking() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"), "test".into());
+    config.hash_rounds = 1000;
+    let server = Server::start(config).unwrap();
+    let handle = server.handle();
+    let professor = server.config().professor.clone();
+    let view = handle.staff_views().borrow().clone();
+    let mut screen = StaffScreen::new(settings(&professor), view, Instant::now());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+
+    let lifetime = jqueue_client::staff::STATUS_LIFETIME;
+    run_for(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &['s'],
+        lifetime.saturating_sub(Duration::from_secs(2)),
+    )
+    .await;
+    assert_eq!(status_line(&terminal), "Nobody is waiting.");
+
+    run_for(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &[],
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(status_line(&terminal), "Press ? to see every key.");
     drop(server);
 }
 
