@@ -436,7 +436,9 @@ impl Student {
     pub async fn register(addr: SocketAddr, username: &str) -> Result<Self> {
         let mut student = Self::connect(addr, username).await?;
         let status = student.identify().await?;
-        if status != AccountStatus::New {
+        // A staff name `make_staff` locked identifies as reset: the kit's
+        // staff member has its code.
+        if !matches!(status, AccountStatus::New | AccountStatus::Reset) {
             bail!("{username} is not new: {status:?}");
         }
         let password = password_for(username);

@@ -99,9 +99,12 @@ pub fn sign_up(student: &mut Pty) -> Result<()> {
 /// `jqueue-server staff add` printed, typed where the sign-in screen asks
 /// for the professor's code; then the staff screen (its hint bar).
 pub fn sign_up_staff(staff: &mut Pty, claim_code: &str) -> Result<()> {
-    create_account(staff)?;
+    staff.wait_for_text("First connection to")?;
+    staff.send_keys("y")?;
+    // A locked name identifies as reset: the form asks for the code first.
     staff.wait_for_text("Reset code (from your professor)")?;
-    staff.send_keys(&format!("{claim_code}\r"))?;
+    let password = password_for(staff.name());
+    staff.send_keys(&format!("{claim_code}\r{password}\r{password}\r"))?;
     staff.wait_until("the staff screen", |s| {
         s.contains("? help") && s.contains("waiting")
     })?;

@@ -435,7 +435,7 @@ impl Conn {
                         ..
                     } => ClientMsg::Login { username, password },
                     ServerMsg::Identity {
-                        status: AccountStatus::New,
+                        status: AccountStatus::New | AccountStatus::Reset,
                         ..
                     } => ClientMsg::Register {
                         username,
