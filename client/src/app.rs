@@ -1099,7 +1099,7 @@ impl App {
                     form.code = Some(Input::default());
                     form.focus = 2;
                 }
-                "You are not on a lab machine: type the 4-digit code shown on the staff screen."
+                "You are not on a lab machine: type the 6-digit code shown on the staff screen."
                     .to_owned()
             }
             RequestResult::TooFast { retry_after_ms } => too_fast(*retry_after_ms),

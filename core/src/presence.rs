@@ -1,15 +1,18 @@
 //! Presence rules (DESIGN §9): which hosts count as "in the room"
-//! (`--allow-hosts`: host-name globs and CIDR blocks), and the 4-digit code
+//! (`--allow-hosts`: host-name globs and CIDR blocks), and the 6-digit code
 //! that lets a student elsewhere join — shown on the staff screen, changing
-//! every `--code-minutes`, the previous code good for one more window.
+//! every `--code-minutes`, the previous code good for one more window — with
+//! how many wrong codes one address may send.
 //!
 //! Pure: the caller looks up host names and reads the clock.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::queue::UnixMillis;
+use crate::rate::ChangeRate;
 
 /// One entry of `--allow-hosts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +118,29 @@ fn glob_matches(glob: &str, text: &str) -> bool {
     glob[g..].iter().all(|&c| c == b'*')
 }
 
-/// The rotating code: a 4-digit number derived from a secret the server
+/// The rotating code: a 6-digit number derived from a secret the server
 /// draws at start and the current window of `minutes`.
+/// Digits in a presence code. Six, not four: with [`WRONG_CODES_PER_WINDOW`]
+/// an address's odds of guessing one of the two live codes in a window are
+/// 2 × 2 × 10 / 10⁶ = 4 in 100 000 (docs/SECURITY.md).
+pub const CODE_DIGITS: usize = 6;
+const CODE_SPACE: u64 = 10u64.pow(CODE_DIGITS as u32);
+
+/// Wrong codes one address may send per code window, after a burst of as
+/// many (a class on one campus NAT typing codes wrong now and then never
+/// meets it; a guesser does at once).
+pub const WRONG_CODES_PER_WINDOW: u32 = 10;
+
+/// The allowance of wrong codes per address for `--code-minutes minutes`:
+/// [`WRONG_CODES_PER_WINDOW`] at once, then one more per tenth of a window,
+/// so at most twice that in any one window.
+pub fn wrong_code_rate(minutes: u32) -> ChangeRate {
+    ChangeRate {
+        burst: WRONG_CODES_PER_WINDOW,
+        refill_every: Duration::from_secs(u64::from(minutes.max(1)) * 60) / WRONG_CODES_PER_WINDOW,
+    }
+}
+
 #[derive(Clone)]
 pub struct PresenceCode {
     secret: [u8; 32],
@@ -142,8 +166,8 @@ impl PresenceCode {
             .chain_update(self.secret)
             .chain_update(window.to_be_bytes())
             .finalize();
-        let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 10_000;
-        format!("{n:04}")
+        let n = u64::from_be_bytes(digest[..8].try_into().expect("eight bytes")) % CODE_SPACE;
+        format!("{n:0CODE_DIGITS$}")
     }
 
     /// The code shown at `now`.
@@ -220,7 +244,7 @@ mod tests {
         let code = PresenceCode::new([7; 32], 10);
         let window = 600_000;
         let first = code.current(0);
-        assert_eq!(first.len(), 4);
+        assert_eq!(first.len(), CODE_DIGITS);
         assert!(first.chars().all(|c| c.is_ascii_digit()));
         assert_eq!(code.current(window - 1), first);
         assert_eq!(code.changes_at(5), window);
@@ -231,7 +255,7 @@ mod tests {
         );
         assert!(code.accepts(&second, window + 1));
         assert!(!code.accepts(&first, 2 * window), "two windows on: too old");
-        assert!(!code.accepts("12345", 0));
+        assert!(!code.accepts("1234567", 0));
         // Different secrets give different codes (almost always).
         let other = PresenceCode::new([8; 32], 10);
         let differ = (0..20)

@@ -71,6 +71,20 @@ where
         Ok(())
     }
 
+    /// Whether one is allowed now, spending nothing; or how long until one
+    /// is. For limits that count only failures: checked before an attempt,
+    /// spent when it fails.
+    pub fn check(&mut self, now: I) -> Result<(), Duration> {
+        self.credit(now);
+        if self.tokens == 0 {
+            return Err(self
+                .rate
+                .refill_every
+                .saturating_sub(now - self.credited_at));
+        }
+        Ok(())
+    }
+
     /// Whether the allowance is full again (the account can be forgotten).
     pub fn is_full(&mut self, now: I) -> bool {
         self.credit(now);
@@ -93,6 +107,54 @@ where
         } else {
             self.credited_at + self.rate.refill_every * earned
         };
+    }
+}
+
+/// A [`ChangeAllowance`] per key (account, address), each starting full;
+/// full ones are forgotten now and then, so the table holds only the keys
+/// recently active.
+#[derive(Debug)]
+pub struct Allowances<K, I> {
+    by_key: HashMap<K, ChangeAllowance<I>>,
+    sweeps: SweepSchedule,
+}
+
+impl<K, I> Default for Allowances<K, I> {
+    fn default() -> Self {
+        Self {
+            by_key: HashMap::new(),
+            sweeps: SweepSchedule::default(),
+        }
+    }
+}
+
+impl<K, I> Allowances<K, I>
+where
+    K: std::hash::Hash + Eq,
+    I: Copy + Ord + std::ops::Add<Duration, Output = I> + std::ops::Sub<I, Output = Duration>,
+{
+    /// Spends one of `key`'s allowance, or says how long until one is allowed.
+    pub fn spend(&mut self, key: K, rate: ChangeRate, now: I) -> Result<(), Duration> {
+        self.sweep(now);
+        self.by_key
+            .entry(key)
+            .or_insert_with(|| ChangeAllowance::new(rate, now))
+            .spend(now)
+    }
+
+    /// Whether `key` has one left, spending nothing ([`ChangeAllowance::check`]).
+    pub fn check(&mut self, key: &K, now: I) -> Result<(), Duration> {
+        self.by_key
+            .get_mut(key)
+            .map_or(Ok(()), |allowance| allowance.check(now))
+    }
+
+    fn sweep(&mut self, now: I) {
+        let by_key = &mut self.by_key;
+        self.sweeps.maybe(by_key.len(), || {
+            by_key.retain(|_, allowance| !allowance.is_full(now));
+            by_key.len()
+        });
     }
 }
 
@@ -196,6 +258,20 @@ mod tests {
         burst: 6,
         refill_every: Duration::from_secs(15),
     };
+
+    #[test]
+    fn a_check_spends_nothing_and_each_key_has_its_own_allowance() {
+        let t0 = Instant::now();
+        let mut table = Allowances::<&str, Instant>::default();
+        assert_eq!(table.check(&"a", t0), Ok(()), "an unknown key is full");
+        for _ in 0..RATE.burst {
+            assert_eq!(table.spend("a", RATE, t0), Ok(()));
+        }
+        assert_eq!(table.check(&"a", t0), Err(RATE.refill_every));
+        assert_eq!(table.check(&"a", t0), Err(RATE.refill_every), "unchanged");
+        assert_eq!(table.spend("b", RATE, t0), Ok(()), "another key");
+        assert_eq!(table.check(&"a", t0 + RATE.refill_every), Ok(()));
+    }
     const BURST: u32 = RATE.burst;
     const REFILL_EVERY: Duration = RATE.refill_every;
 

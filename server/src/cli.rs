@@ -17,6 +17,8 @@ use crate::store::roster::Roster;
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
 
+// Each bool is an on/off flag of the command line, as DESIGN names them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Parser)]
 #[command(
     name = "jqueue-server",
@@ -120,9 +122,14 @@ pub struct Cli {
 
     /// The room: host-name globs and address blocks, comma-separated
     /// (`lab*.cs.example.edu,10.1.0.0/16`). A student asking from elsewhere
-    /// needs the 4-digit code shown on the staff screen.
+    /// needs the 6-digit code shown on the staff screen.
     #[arg(long, value_name = "LIST", value_parser = AllowedHosts::parse)]
     pub allow_hosts: Option<AllowedHosts>,
+
+    /// Look up no host names (reverse DNS): --allow-hosts then matches
+    /// addresses only, and a location defaults to the address.
+    #[arg(long)]
+    pub no_resolve: bool,
 
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
@@ -210,7 +217,10 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
 pub enum StaffCommand {
     /// List staff accounts.
     List,
-    /// Make an account staff (it need not exist yet: it signs up as usual).
+    /// Make an account staff. One that does not exist yet is made locked,
+    /// and a one-time claim code is printed: the person signs up with it
+    /// (or on the course host through --socket / ssh://, with none). Works
+    /// before the server has ever run.
     Add { name: String },
     /// Make an account a student again.
     Remove { name: String },
@@ -277,6 +287,7 @@ impl Cli {
             open_shuffle_ms: i64::from(self.open_shuffle) * 1000,
         };
         config.allow_hosts.clone_from(&self.allow_hosts);
+        config.no_resolve = self.no_resolve;
         config.roster_file.clone_from(&self.roster);
         config.roster_group.clone_from(&self.roster_group);
         config.max_signups_per_address = self.max_signups_per_address;
@@ -315,14 +326,28 @@ fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(&db).with_context(|| format!("cannot open {}", db.display()))
 }
 
+/// Opens the database for `staff add`, creating the data directory (0700)
+/// and the database (0600) as the server would when there is none yet: a
+/// sysadmin installs, names the staff, then starts the service.
+fn open_or_create_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    crate::store::private::create_dir(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let db = data_dir.join("jqueue.db");
+    Store::open(&db).with_context(|| format!("cannot open {}", db.display()))
+}
+
 /// Runs `jqueue-server staff …`, printing to `out`. A change takes effect at
-/// once on a running server: staff are checked at every request.
+/// once on a running server: staff are checked at every request, and a
+/// staff screen whose account lost the right is closed.
 pub fn staff(
     data_dir: &std::path::Path,
     action: &StaffCommand,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
-    let mut store = open_store(data_dir)?;
+    let mut store = match action {
+        StaffCommand::Add { .. } => open_or_create_store(data_dir)?,
+        StaffCommand::List | StaffCommand::Remove { .. } => open_store(data_dir)?,
+    };
     match action {
         StaffCommand::List => {
             let staff = store.staff()?;
@@ -337,13 +362,40 @@ pub fn staff(
                 bail!("{name:?} is not a valid login name");
             }
             let now = chrono::Utc::now().timestamp_millis();
-            if store.add_staff(name, now)? {
+            // The claim code is the reset code's machinery: the next
+            // password sign-up for the name must give it, so whoever
+            // registers first over the network cannot become staff.
+            let code = crate::auth::new_reset_code()?;
+            let expires = now + crate::auth::RESET_CODE_TTL_MS;
+            let claim = store.add_staff_claimed(
+                name,
+                now,
+                &crate::auth::reset_code_digest(&code),
+                expires,
+            )?;
+            if claim.added {
                 writeln!(
                     out,
                     "{name} is now staff: `jqueue --staff` opens the staff screen"
                 )?;
             } else {
                 writeln!(out, "{name} was already staff")?;
+            }
+            if claim.claimed {
+                writeln!(
+                    out,
+                    "{name} already has an account with a password. If it is not {name}'s own, \
+                     run `jqueue-server users reset {name}` and give them the code."
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Claim code: {code}  (valid until {}, once)\n\
+                     Give it to {name}: they type it as the reset code when they create \
+                     their password. On the course host (--socket or ssh://) they need none. \
+                     Until then nobody can take the name.",
+                    local_time(expires)
+                )?;
             }
         }
         StaffCommand::Remove { name } => {
@@ -529,6 +581,18 @@ mod tests {
     }
 
     #[test]
+    fn no_resolve_turns_host_name_lookups_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap();
+        let config = |extra: &[&str]| {
+            let args = [&["jqueue-server", "--data-dir", data_dir][..], extra].concat();
+            Cli::try_parse_from(args).unwrap().server_config().unwrap()
+        };
+        assert!(!config(&[]).no_resolve);
+        assert!(config(&["--no-resolve"]).no_resolve);
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         for args in [
             &["jqueue-server", "--hash-rounds", "999"][..],
@@ -624,6 +688,43 @@ mod tests {
             &mut out,
         )
         .unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn staff_add_before_the_server_has_ever_run_makes_a_private_database() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("never-started");
+        let mut out = Vec::new();
+        staff(
+            &dir,
+            &StaffCommand::Add {
+                name: "tara".into(),
+            },
+            &mut out,
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("tara is now staff"), "{out}");
+        assert!(out.contains("Claim code: "), "{out}");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+        let store = Store::open(&dir.join("jqueue.db")).unwrap();
+        assert!(store.is_staff("tara").unwrap());
+        assert!(
+            store.needs_reset_code("tara").unwrap(),
+            "locked until claimed"
+        );
+        // Listing and removing still need a database that exists.
+        let mut out = Vec::new();
+        let missing = parent.path().join("elsewhere");
+        assert!(staff(&missing, &StaffCommand::List, &mut out).is_err());
+        assert!(!missing.exists());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Server settings, built from the command line (see `cli`) or by tests.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::net::resolve::{Resolver, SystemResolver};
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
 use std::time::Duration;
@@ -89,6 +91,13 @@ pub struct ServerConfig {
     /// Where the time of day comes from: the system's clock, or tokio's in
     /// a test that pauses it.
     pub clock: Clock,
+    /// `--no-resolve`: look up no host names; `--allow-hosts` then matches
+    /// addresses only.
+    pub no_resolve: bool,
+    /// Who answers host-name lookups: the system, or a test's stand-in.
+    pub resolver: Arc<dyn Resolver>,
+    /// How long a join waits for a host name before going without.
+    pub resolve_timeout: Duration,
 }
 
 /// Which ways of signing in a server takes (`--auth`).
@@ -162,6 +171,9 @@ impl ServerConfig {
             socket: None,
             auth: AuthMode::Both,
             clock: Clock::System,
+            no_resolve: false,
+            resolver: Arc::new(SystemResolver),
+            resolve_timeout: Duration::from_secs(2),
         }
     }
 

@@ -176,7 +176,9 @@ pub enum ServerMsg {
     StaffView(Box<StaffView>),
     /// The answer to a [`ClientMsg::Staff`] request.
     StaffOutcome(StaffOutcome),
-    /// `WatchStaff` or a staff request from an account that is not staff.
+    /// `WatchStaff` or a staff request from an account that is not staff;
+    /// also sent, and the staff feed ended, when an open staff screen's
+    /// account stops being staff (`staff remove`, the group).
     NotStaff {
         username: String,
     },
@@ -320,7 +322,7 @@ pub enum RequestResult {
         max: u32,
     },
     /// The request comes from outside the rooms the course allows: ask again
-    /// with the 4-digit code shown on the staff screen.
+    /// with the 6-digit code shown on the staff screen.
     CodeNeeded,
     /// The code was wrong (or too old); try again after the delay.
     WrongCode {

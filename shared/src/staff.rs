@@ -272,6 +272,14 @@ pub enum ActivityKind {
     StorageFailed {
         message: String,
     },
+    /// A student's sign-ins in quick succession, as one line: a reconnect
+    /// loop must not push everything else off the pane. `times` counts the
+    /// sign-ins after the first.
+    Reconnected {
+        username: String,
+        origin: String,
+        times: u32,
+    },
 }
 
 impl fmt::Display for ActivityKind {
@@ -300,6 +308,11 @@ impl fmt::Display for ActivityKind {
                 s(username),
                 if *now_in { "in line" } else { "out of line" }
             ),
+            K::Reconnected {
+                username,
+                origin,
+                times,
+            } => write!(f, "{} reconnected ×{times} ({})", s(username), s(origin)),
             K::Disconnected { username, origin } => {
                 write!(f, "{} disconnected ({})", s(username), s(origin))
             }

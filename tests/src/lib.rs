@@ -94,12 +94,20 @@ pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     config
 }
 
+/// The claim code [`make_staff`] gives every staff account it names, and
+/// that [`Student::register`] types: the kit's staff members are the people
+/// the professor handed their code (an attacker's sign-up is a test's own
+/// `Register` without it).
+pub const CLAIM_CODE: &str = "TESTC-0DE00";
+
 /// Names `username` staff in the server's database at `data_dir`, as
-/// `jqueue-server staff add` does.
+/// `jqueue-server staff add` does: an account not made yet is locked until
+/// signed up with [`CLAIM_CODE`].
 pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
-    let store = jqueue_server::store::Store::open(&data_dir.join("jqueue.db"))?;
-    store.add_staff(username, 0)?;
+    let mut store = jqueue_server::store::Store::open(&data_dir.join("jqueue.db"))?;
+    let code = jqueue_server::auth::reset_code_digest(CLAIM_CODE);
+    store.add_staff_claimed(username, 0, &code, i64::MAX)?;
     Ok(())
 }
 
@@ -423,11 +431,14 @@ impl Student {
         }
     }
 
-    /// Connects and creates an account (password from [`password_for`]).
+    /// Connects and creates an account (password from [`password_for`]),
+    /// typing [`CLAIM_CODE`] (which a name that is not staff ignores).
     pub async fn register(addr: SocketAddr, username: &str) -> Result<Self> {
         let mut student = Self::connect(addr, username).await?;
         let status = student.identify().await?;
-        if status != AccountStatus::New {
+        // A staff name `make_staff` locked identifies as reset: the kit's
+        // staff member has its code.
+        if !matches!(status, AccountStatus::New | AccountStatus::Reset) {
             bail!("{username} is not new: {status:?}");
         }
         let password = password_for(username);
@@ -435,7 +446,7 @@ impl Student {
             .sign_in(ClientMsg::Register {
                 username: username.into(),
                 password,
-                reset_code: None,
+                reset_code: Some(CLAIM_CODE.into()),
             })
             .await?
         {

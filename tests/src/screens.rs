@@ -95,10 +95,16 @@ pub fn sign_up(student: &mut Pty) -> Result<()> {
     Ok(())
 }
 
-/// A staff member's first sign-in, exactly as a student's, then the staff
-/// screen (its hint bar).
-pub fn sign_up_staff(staff: &mut Pty) -> Result<()> {
-    create_account(staff)?;
+/// A staff member's first sign-in, as a student's but with the claim code
+/// `jqueue-server staff add` printed, typed where the sign-in screen asks
+/// for the professor's code; then the staff screen (its hint bar).
+pub fn sign_up_staff(staff: &mut Pty, claim_code: &str) -> Result<()> {
+    staff.wait_for_text("First connection to")?;
+    staff.send_keys("y")?;
+    // A locked name identifies as reset: the form asks for the code first.
+    staff.wait_for_text("Reset code (from your professor)")?;
+    let password = password_for(staff.name());
+    staff.send_keys(&format!("{claim_code}\r{password}\r{password}\r"))?;
     staff.wait_until("the staff screen", |s| {
         s.contains("? help") && s.contains("waiting")
     })?;

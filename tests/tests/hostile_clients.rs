@@ -530,3 +530,149 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
     }
     Ok(())
 }
+
+// --- the largest staff view ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_of_the_longest_texts_still_reaches_a_fresh_staff_screen() -> Result<()> {
+    use jqueue_shared::staff::MAX_STAFF_ROWS;
+    use jqueue_shared::validate::MAX_TEXT_CHARS;
+    let dir = tempfile::tempdir()?;
+    jqueue_tests::make_staff(dir.path(), "ta")?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    // The longest texts the validator allows, in four-byte characters,
+    // for more students than the view carries.
+    let longest: String = "𝄞".repeat(MAX_TEXT_CHARS);
+    let students = MAX_STAFF_ROWS + 5;
+    // A screen open all along decodes the view at every length of the
+    // queue, the sizes just under a limit included.
+    let mut watching = Student::register(server.addr, "ta").await?;
+    ensure!(matches!(
+        watching.watch_staff().await?,
+        ServerMsg::StaffView(_)
+    ));
+    for i in 0..students {
+        let mut student = Student::register(server.addr, &format!("s{i}")).await?;
+        student
+            .send(&ClientMsg::AskForHelp {
+                description: longest.clone(),
+                location: longest.clone(),
+                code: None,
+            })
+            .await?;
+        let answer = student
+            .recv_until(|m| matches!(m, ServerMsg::Request(_)))
+            .await?;
+        ensure!(
+            matches!(answer, ServerMsg::Request(RequestResult::Joined { .. })),
+            "{answer:?}"
+        );
+        watching
+            .staff_view_where(|view| view.waiting as usize == i + 1)
+            .await?;
+    }
+    // A fresh staff screen decodes its first view with the decoder every
+    // client uses (a refused one would be an error here).
+    let (mut ta, _) = Student::login(server.addr, "ta", &password_for("ta")).await?;
+    let ServerMsg::StaffView(view) = ta.watch_staff().await? else {
+        panic!("ta is staff");
+    };
+    ensure!(view.waiting as usize == students, "{}", view.waiting);
+    ensure!(!view.rows.is_empty(), "rows of a full queue are shown");
+    ensure!(view.rows[0].description == longest);
+    println!(
+        "{} of {students} rows of the longest texts fit",
+        view.rows.len()
+    );
+    Ok(())
+}
+
+// --- reconnect floods ---------------------------------------------------------
+
+/// One student resuming by token as fast as the connection allows: past the
+/// account's allowance each resume is closed unanswered (the token kept,
+/// nothing logged but a few lines a minute), and the staff activity pane
+/// shows the loop on one counted line, the real events before it intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_flood_is_refused_past_a_burst_and_takes_one_activity_line() -> Result<()> {
+    use jqueue_shared::staff::ActivityKind;
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    let alice = Student::register(server.addr, "alice").await?;
+    let token = alice.token.context("a token")?;
+    drop(alice);
+    let mut bob = Student::register(server.addr, "bob").await?;
+    bob.ask_for_help("linker error").await?;
+
+    let mut signed_in = 0u32;
+    let mut refused = 0u32;
+    for _ in 0..120 {
+        let mut student = Student::connect(server.addr, "alice").await?;
+        student.send(&ClientMsg::Resume { token }).await?;
+        match student.recv_or_closed().await {
+            Ok(Some(ServerMsg::SignIn(SignInResult::Success { .. }))) => signed_in += 1,
+            Ok(Some(ServerMsg::SignIn(other))) => panic!("the token is good: {other:?}"),
+            // Closed without a verdict: try later, token kept.
+            Ok(None) | Err(_) => refused += 1,
+            Ok(Some(other)) => panic!("{other:?}"),
+        }
+    }
+    println!("{signed_in} resumes signed in, {refused} refused");
+    ensure!((20..=25).contains(&signed_in), "{signed_in} signed in");
+
+    let view = server.view().await;
+    let lines: Vec<String> = view.activity.iter().map(|a| a.kind.to_string()).collect();
+    ensure!(
+        lines.iter().any(|l| l == "bob joined the queue"),
+        "real events stay: {lines:#?}"
+    );
+    let about_alice = view
+        .activity
+        .iter()
+        .filter(|a| a.kind.to_string().starts_with("alice "))
+        .collect::<Vec<_>>();
+    // Created, left, the loop, and the disconnections since its last
+    // sign-in (a replaced connection may report after its successor).
+    ensure!(about_alice.len() <= 5, "{lines:#?}");
+    ensure!(
+        about_alice.iter().any(|a| matches!(
+            &a.kind,
+            ActivityKind::Reconnected { times, .. } if *times + 1 == signed_in
+        )),
+        "one line counts the loop: {lines:#?}"
+    );
+    Ok(())
+}
+
+/// The same flood against the real binary: the log gets the first sign-in
+/// and a few repeats a minute from the address, not a line per resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_flood_writes_a_few_log_lines_not_one_per_resume() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start(dir.path(), "s", &["--port", "0"])?;
+    let alice = Student::register(server.addr, "alice").await?;
+    let token = alice.token.context("a token")?;
+    drop(alice);
+    let mut signed_in = 0;
+    for _ in 0..60 {
+        let mut student = Student::connect(server.addr, "alice").await?;
+        student.send(&ClientMsg::Resume { token }).await?;
+        if let Ok(Some(ServerMsg::SignIn(SignInResult::Success { .. }))) =
+            student.recv_or_closed().await
+        {
+            signed_in += 1;
+        }
+    }
+    ensure!(signed_in >= 20, "{signed_in}");
+    server.quit()?;
+    let log = std::fs::read_to_string(dir.path().join("logs").join("server.log"))?;
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("alice signed in"))
+        .count();
+    println!("{signed_in} sign-ins, {lines} log lines");
+    // The first, then the address's allowance of a few lines a minute.
+    let most = 1 + jqueue_core::rate::LOG_LINES_PER_WINDOW as usize;
+    ensure!((1..=most).contains(&lines), "{lines} lines:\n{log}");
+    Ok(())
+}

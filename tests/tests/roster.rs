@@ -16,7 +16,7 @@ async fn sign_up(server: &TestServer, name: &str) -> anyhow::Result<SignInResult
         .sign_in(ClientMsg::Register {
             username: name.into(),
             password: password_for(name),
-            reset_code: None,
+            reset_code: Some(jqueue_tests::CLAIM_CODE.into()),
         })
         .await
 }

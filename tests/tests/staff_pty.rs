@@ -39,9 +39,9 @@ fn helped_log(data_dir: &Path) -> Result<Vec<String>> {
         .collect()
 }
 
-/// `jqueue-server staff add NAME` on the data directory (it needs the
-/// database a server made there).
-fn staff_add(data_dir: &Path, name: &str) -> Result<()> {
+/// `jqueue-server staff add NAME` on the data directory; the claim code it
+/// printed.
+fn staff_add(data_dir: &Path, name: &str) -> Result<String> {
     let output = Command::new(server_binary()?)
         .args(["staff", "add", name])
         .arg("--data-dir")
@@ -54,7 +54,11 @@ fn staff_add(data_dir: &Path, name: &str) -> Result<()> {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    Ok(())
+    stdout
+        .split_once("Claim code: ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .with_context(|| format!("no claim code in {stdout}"))
 }
 
 /// The staff screen lists `names` as the queue, in that order.
@@ -78,9 +82,9 @@ fn a_ta_and_the_professor_serve_one_queue() -> Result<()> {
     let home = tempfile::tempdir()?;
     let data_dir = home.path().join("server");
     let (mut prof, addr) = professor(&data_dir, SESSION, &[])?;
-    staff_add(&data_dir, "ta")?;
+    let claim_code = staff_add(&data_dir, "ta")?;
     let mut ta = staff_member(home.path(), &addr, "ta")?;
-    sign_up_staff(&mut ta)?;
+    sign_up_staff(&mut ta, &claim_code)?;
 
     let mut alice = student(home.path(), &addr, "alice", false)?;
     let mut bob = student(home.path(), &addr, "bob", false)?;

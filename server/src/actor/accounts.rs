@@ -14,13 +14,14 @@ use jqueue_shared::{AccountStatus, ProtocolError, SessionToken};
 use tokio::time::Instant;
 
 use super::{
-    AccountSignIn, Actor, LoginGate, Notice, RegisterGate, RegisterOutcome, Unavailable, blocking,
+    AccountSignIn, Actor, LoginGate, Notice, RegisterGate, RegisterOutcome, Resumed, Unavailable,
+    blocking,
 };
 use crate::auth::{self, Backoff};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
 use crate::store::Registration;
 use crate::store::system_users;
-use jqueue_core::rate::SweepSchedule;
+use jqueue_core::rate::{Allowances, ChangeRate, SweepSchedule};
 
 /// `users list` shows the last sign-in to the minute; recording every
 /// reconnection exactly would cost a disk sync each.
@@ -187,6 +188,33 @@ impl SignUps {
     }
 }
 
+/// Resumes by token, per address and per account. A dropped connection
+/// costs an honest student one; a reconnect loop (about 900 a second was
+/// seen) filled the activity pane and the log. An account may resume 20
+/// times at once, then once every 3 s (a status bar's `jqueue status` every
+/// few seconds fits); an address, a host's worth at once (every student a
+/// host may have online, `--max-online-per-address`, reconnecting after a
+/// restart), then five a second.
+#[derive(Debug, Default)]
+pub(super) struct Resumes {
+    by_address: Allowances<IpAddr, Instant>,
+    by_account: Allowances<String, Instant>,
+}
+
+const RESUMES_PER_ACCOUNT: ChangeRate = ChangeRate {
+    burst: 20,
+    refill_every: Duration::from_secs(3),
+};
+
+fn resumes_per_address(config: &ServerConfig) -> ChangeRate {
+    ChangeRate {
+        burst: u32::try_from(config.max_online_per_address)
+            .unwrap_or(u32::MAX)
+            .max(1),
+        refill_every: Duration::from_millis(200),
+    }
+}
+
 /// How a password sign-in is described to staff.
 fn by_password(peer: SocketAddr) -> String {
     format!("password from {}", peer.ip())
@@ -194,7 +222,7 @@ fn by_password(peer: SocketAddr) -> String {
 
 impl Actor {
     pub(super) fn account_status(&mut self, username: &str) -> Result<AccountStatus, Unavailable> {
-        if !self.may_sign_in(username) {
+        if !self.may_sign_in(username, false) {
             return Ok(AccountStatus::NotOnRoster);
         }
         let account = blocking(|| self.store.account(username))?;
@@ -276,9 +304,12 @@ impl Actor {
     ) -> Result<RegisterGate, Unavailable> {
         let account = blocking(|| self.store.account(&username))?;
         match account {
-            None => return Ok(RegisterGate::Proceed),
             Some(account) if account.password_phc.is_some() => return Ok(RegisterGate::Taken),
             Some(_) => {}
+            // A staff name nobody has claimed (named by a jqueue from before
+            // claim codes) is locked like a reset account.
+            None if blocking(|| self.store.is_staff(&username))? => {}
+            None => return Ok(RegisterGate::Proceed),
         }
         // A reset account: its code is a password for this one sign-up,
         // under the same back-off.
@@ -315,7 +346,7 @@ impl Actor {
         password_phc: &str,
         reset_code: Option<&[u8; 32]>,
     ) -> Result<RegisterOutcome, Unavailable> {
-        if !self.may_sign_in(&username) {
+        if !self.may_sign_in(&username, false) {
             return Ok(RegisterOutcome::NotOnRoster);
         }
         if !self.roster.is_set() {
@@ -370,26 +401,57 @@ impl Actor {
         tracing::info!(%username, "a deleted account's place in the queue is dropped");
     }
 
+    /// Signs in by token, within the resumes allowed per address and per
+    /// account ([`Resumes`]).
     pub(super) fn resume(
         &mut self,
         token: &SessionToken,
         peer: SocketAddr,
         follower: bool,
-    ) -> Result<Option<String>, Unavailable> {
+    ) -> Result<Resumed, Unavailable> {
+        let instant = Instant::now();
+        if self
+            .resumes
+            .by_address
+            .spend(peer.ip(), resumes_per_address(&self.config), instant)
+            .is_err()
+        {
+            return Ok(self.resuming_too_fast(peer));
+        }
         let digest = auth::token_digest(token);
         let now = self.now_ms();
-        let owner = blocking(|| self.store.token_owner(&digest, now))?;
-        if let Some(username) = owner.as_ref().filter(|_| !follower) {
+        let Some(username) = blocking(|| self.store.token_owner(&digest, now))? else {
+            return Ok(Resumed::Rejected);
+        };
+        if self
+            .resumes
+            .by_account
+            .spend(username.clone(), RESUMES_PER_ACCOUNT, instant)
+            .is_err()
+        {
+            return Ok(self.resuming_too_fast(peer));
+        }
+        if !follower {
             let _ = blocking(|| {
                 self.store
-                    .note_sign_in(username, now, SIGN_IN_GRANULARITY_MS)
+                    .note_sign_in(&username, now, SIGN_IN_GRANULARITY_MS)
             });
-            self.record(ActivityKind::SignedIn {
-                username: username.clone(),
-                origin: format!("token from {}", peer.ip()),
-            });
+            self.record_from(
+                ActivityKind::SignedIn {
+                    username: username.clone(),
+                    origin: format!("token from {}", peer.ip()),
+                },
+                Some(peer.ip()),
+            );
         }
-        Ok(owner)
+        Ok(Resumed::Owner(username))
+    }
+
+    fn resuming_too_fast(&mut self, peer: SocketAddr) -> Resumed {
+        if let Some(held_back) = self.peer_lines.admit(peer.ip(), Instant::now()) {
+            tracing::info!(%peer, held_back, "resuming by token too fast");
+        }
+        Resumed::TooFast
     }
 
     pub(super) fn sign_in_as_account(
@@ -398,7 +460,7 @@ impl Actor {
         origin: String,
         follower: bool,
     ) -> Result<AccountSignIn, Unavailable> {
-        if !self.may_sign_in(username) {
+        if !self.may_sign_in(username, true) {
             return Ok(AccountSignIn::NotOnRoster);
         }
         let now = self.now_ms();
@@ -464,9 +526,10 @@ impl Actor {
     }
 
     /// Whether `username` may create an account or sign in: on the roster,
-    /// or staff (TAs need not be on the students' roster).
-    pub(super) fn may_sign_in(&mut self, username: &str) -> bool {
-        self.roster.admits(username) || self.is_staff(username)
+    /// or staff (TAs need not be on the students' roster). `by_os_account`:
+    /// the connection signed in as its OS account (see [`Actor::is_staff`]).
+    pub(super) fn may_sign_in(&mut self, username: &str, by_os_account: bool) -> bool {
+        self.roster.admits(username) || self.is_staff(username, by_os_account)
     }
 
     /// Staff accounts are those named with `jqueue-server staff add` and the
@@ -475,15 +538,24 @@ impl Actor {
     /// server's own screen is staff without an account: see
     /// [`super::ServerHandle::professor`]. Their name grants nothing over the
     /// network, where anyone could sign up under it.)
-    pub(super) fn is_staff(&self, username: &str) -> bool {
+    ///
+    /// The group names OS accounts, so it makes staff only a connection
+    /// signed in as that OS account (`by_os_account`: on the socket or
+    /// through `ssh://`). A password account of the same name over TCP is
+    /// whoever registered the name first, and gets nothing from the group.
+    /// A name from `staff add` is locked until its person claims it (see
+    /// [`crate::store::Store::add_staff_claimed`]), so it holds on any path.
+    pub(super) fn is_staff(&self, username: &str, by_os_account: bool) -> bool {
         match blocking(|| self.store.is_staff(username)) {
             Ok(true) => return true,
             Ok(false) => {}
             Err(e) => tracing::warn!("could not check whether {username} is staff: {e}"),
         }
-        self.config
-            .staff_group
-            .as_deref()
-            .is_some_and(|group| blocking(|| system_users::in_group(username, group)))
+        by_os_account
+            && self
+                .config
+                .staff_group
+                .as_deref()
+                .is_some_and(|group| blocking(|| system_users::in_group(username, group)))
     }
 }

@@ -86,6 +86,18 @@ pub struct JoinRequest {
     pub peer: IpAddr,
 }
 
+/// How a resume by token went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// The token is live: signed in as its owner.
+    Owner(String),
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// Too many resumes from this address or for this account lately: the
+    /// client is to try again later, keeping its token.
+    TooFast,
+}
+
 /// A login attempt may go ahead (with the stored hash, if any) or must wait.
 #[derive(Debug)]
 pub enum LoginGate {
@@ -160,6 +172,10 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// How they came in, for staff (for example `password from 10.0.0.7`).
     pub origin: String,
+    /// Signed in as its OS account (on the socket, or through `ssh://`),
+    /// which the kernel vouched for: only such a connection is staff by
+    /// `--staff-group`.
+    pub by_os_account: bool,
     /// The token it signed in with (none when signed in by OS account): a
     /// logout of that token ends this connection.
     pub token: Option<SessionToken>,
@@ -171,8 +187,9 @@ pub struct Connection {
 pub(crate) enum Acting {
     /// The professor at the server's own screen or console.
     Professor,
-    /// A signed-in account, which must be staff.
-    Account(Arc<str>),
+    /// A signed-in account, which must be staff; `by_os_account` when it
+    /// signed in as its OS account (see [`super::Actor::is_staff`]).
+    Account { name: Arc<str>, by_os_account: bool },
 }
 
 /// The handle every caller uses. Cheap to clone.
@@ -285,7 +302,7 @@ impl ServerHandle {
         token: SessionToken,
         peer: SocketAddr,
         follower: bool,
-    ) -> Result<Result<Option<String>, Unavailable>, ShuttingDown> {
+    ) -> Result<Result<Resumed, Unavailable>, ShuttingDown> {
         self.ask(|reply| Call::Resume {
             token,
             peer,
@@ -376,8 +393,16 @@ impl ServerHandle {
     /// Carries out `request` for the staff account `staff` (a signed-in
     /// connection's account). Refused with [`StaffOutcome::NotStaff`] unless
     /// that account is staff right now.
-    pub async fn staff(&self, staff: &str, request: StaffRequest) -> StaffOutcome {
-        let acting = Acting::Account(staff.into());
+    pub async fn staff(
+        &self,
+        staff: &str,
+        by_os_account: bool,
+        request: StaffRequest,
+    ) -> StaffOutcome {
+        let acting = Acting::Account {
+            name: staff.into(),
+            by_os_account,
+        };
         self.staff_as(acting, request).await
     }
 
@@ -401,9 +426,18 @@ impl ServerHandle {
     }
 
     /// Whether `username` is staff right now.
-    pub async fn is_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
+    pub async fn is_staff(
+        &self,
+        username: &str,
+        by_os_account: bool,
+    ) -> Result<bool, ShuttingDown> {
         let username = username.to_owned();
-        self.ask(|reply| Call::IsStaff { username, reply }).await
+        self.ask(|reply| Call::IsStaff {
+            username,
+            by_os_account,
+            reply,
+        })
+        .await
     }
 
     /// The staff view as of now: every call sent before this one shows.

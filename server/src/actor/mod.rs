@@ -38,7 +38,7 @@ use tokio::time::Instant;
 
 pub use api::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink,
-    RegisterGate, RegisterOutcome, ServerHandle, ShuttingDown, Unavailable,
+    RegisterGate, RegisterOutcome, Resumed, ServerHandle, ShuttingDown, Unavailable,
 };
 
 use crate::StartError;
@@ -92,7 +92,7 @@ pub(crate) enum Call {
         token: SessionToken,
         peer: SocketAddr,
         follower: bool,
-        reply: oneshot::Sender<Result<Option<String>, Unavailable>>,
+        reply: oneshot::Sender<Result<Resumed, Unavailable>>,
     },
     SignInAsAccount {
         username: String,
@@ -105,6 +105,7 @@ pub(crate) enum Call {
     },
     IsStaff {
         username: String,
+        by_os_account: bool,
         reply: oneshot::Sender<bool>,
     },
     StaffView {
@@ -163,6 +164,10 @@ pub(crate) struct Actor {
     signups: accounts::SignUps,
     /// Each student's allowance of queue changes (join, cancel, back).
     changes: students::Changes,
+    /// Each address's allowance of wrong presence codes.
+    code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
+    /// Resumes by token, per address and per account.
+    resumes: accounts::Resumes,
     /// Log lines peers cause (failed sign-ins and the like), per address.
     peer_lines: PeerLines<Instant>,
     roster: Roster,
@@ -199,6 +204,10 @@ pub(crate) struct Channels {
     pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
 }
 
+/// How far back on the activity pane a student's earlier line is looked
+/// for, to count a repeat on it ([`Actor::coalesce`]).
+const LOOK_BACK: usize = 4;
+
 /// Sleeps until `at`; never without one.
 async fn sleep_until(at: Option<Instant>) {
     match at {
@@ -207,26 +216,43 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Drops the rows at the back (then the oldest activity) of a staff view
-/// until it fits in one frame: a screenful of the longest legal texts can
-/// exceed it, and a view that cannot be sent helps nobody. The counts stay
-/// exact.
+/// Drops the rows at the back (then the oldest activity, then the rest) of a
+/// staff view until every staff screen can decode it: a screenful of the
+/// longest legal texts can exceed the decoder's limit, and a view that
+/// cannot be received helps nobody. The bound is the decoder's own (see
+/// [`jqueue_shared::codec::peer_can_decode`]), checked on the message as it
+/// travels. The counts stay exact.
 fn fit_in_a_frame(mut view: StaffView) -> StaffView {
-    // The message around the view adds a tag of a byte or two.
-    const SLACK: usize = 16;
     let fits = |view: &StaffView| {
-        jqueue_shared::codec::encode_frame(view)
-            .is_ok_and(|frame| frame.len() + SLACK <= jqueue_shared::MAX_FRAME_LEN)
+        jqueue_shared::codec::peer_can_decode(&jqueue_shared::ServerMsg::StaffView(Box::new(
+            view.clone(),
+        )))
     };
+    if fits(&view) {
+        return view;
+    }
+    // The most rows that fit with everything else kept, by bisection: a
+    // full queue costs a handful of trial encodings, not one per row.
+    let rows = std::mem::take(&mut view.rows);
+    let (mut fitting, mut too_many) = (0, rows.len());
+    while too_many - fitting > 1 {
+        let mid = usize::midpoint(fitting, too_many);
+        view.rows = rows[..mid].to_vec();
+        if fits(&view) {
+            fitting = mid;
+        } else {
+            too_many = mid;
+        }
+    }
+    view.rows = rows[..fitting].to_vec();
     while !fits(&view) {
-        if view.rows.len() > 1 {
-            view.rows.truncate(view.rows.len() / 2);
-        } else if !view.activity.is_empty() {
+        if !view.activity.is_empty() {
             let half = view.activity.len() / 2;
             view.activity.drain(..=half);
-        } else {
+        } else if !view.online.is_empty() {
             view.online.clear();
-            view.rows.clear();
+        } else {
+            view.helps.clear();
             break;
         }
     }
@@ -350,6 +376,8 @@ impl Actor {
             logins: accounts::Logins::default(),
             signups: accounts::SignUps::default(),
             changes: students::Changes::default(),
+            code_guesses: jqueue_core::rate::Allowances::default(),
+            resumes: accounts::Resumes::default(),
             peer_lines: PeerLines::default(),
             roster,
             activity,
@@ -485,8 +513,24 @@ impl Actor {
     }
 
     fn record(&mut self, kind: ActivityKind) {
-        tracing::info!(target: "jqueue::activity", "{kind}");
+        self.record_from(kind, None);
+    }
+
+    /// [`Actor::record`] for a line `peer` caused. A line that only repeats
+    /// one on the pane (a reconnect loop's) goes to the log as often as the
+    /// address's log allowance ([`PeerLines`]) lets, so one account cannot
+    /// fill the log; the pane counts them all on one line.
+    fn record_from(&mut self, kind: ActivityKind, peer: Option<std::net::IpAddr>) {
+        let text = kind.to_string();
         let kind = self.coalesce(kind);
+        let repeat = matches!(kind, ActivityKind::Reconnected { .. });
+        if let Some(ip) = peer.filter(|_| repeat) {
+            if let Some(held_back) = self.peer_lines.admit(ip, Instant::now()) {
+                tracing::info!(target: "jqueue::activity", held_back, "{text}");
+            }
+        } else {
+            tracing::info!(target: "jqueue::activity", "{text}");
+        }
         if self.activity.len() == MAX_ACTIVITY {
             self.activity.pop_front();
         }
@@ -500,10 +544,42 @@ impl Actor {
     }
 
     /// A join or leave by a student who joined or left among the last few
-    /// lines replaces that line with one that counts the changes.
+    /// lines replaces that line with one that counts the changes; so does a
+    /// sign-in by a student who signed in among them, with the
+    /// disconnections since ("alice reconnected ×300").
     fn coalesce(&mut self, kind: ActivityKind) -> ActivityKind {
-        /// How far back a student's earlier change is looked for.
-        const LOOK_BACK: usize = 4;
+        if let ActivityKind::SignedIn { username, origin } = &kind {
+            let earlier = self
+                .activity
+                .iter()
+                .enumerate()
+                .rev()
+                .take(LOOK_BACK)
+                .find_map(|(i, line)| match &line.kind {
+                    ActivityKind::SignedIn { username: u, .. } if u == username => Some((i, 0)),
+                    ActivityKind::Reconnected {
+                        username: u, times, ..
+                    } if u == username => Some((i, *times)),
+                    _ => None,
+                });
+            let Some((i, times)) = earlier else {
+                return kind;
+            };
+            // The disconnections between are part of the loop too.
+            for j in (i + 1..self.activity.len()).rev() {
+                if matches!(&self.activity[j].kind,
+                    ActivityKind::Disconnected { username: u, .. } if u == username)
+                {
+                    self.activity.remove(j);
+                }
+            }
+            self.activity.remove(i);
+            return ActivityKind::Reconnected {
+                username: username.clone(),
+                origin: origin.clone(),
+                times: times.saturating_add(1),
+            };
+        }
         let (username, now_in) = match &kind {
             ActivityKind::Joined { username } => (username, true),
             ActivityKind::Cancelled { username } => (username, false),
@@ -603,8 +679,12 @@ impl Actor {
                 let _ = reply.send(self.sign_in_as_account(&username, origin, follower));
             }
             Call::Logout { token } => self.logout(&token),
-            Call::IsStaff { username, reply } => {
-                let _ = reply.send(self.is_staff(&username));
+            Call::IsStaff {
+                username,
+                by_os_account,
+                reply,
+            } => {
+                let _ = reply.send(self.is_staff(&username, by_os_account));
             }
             Call::StaffView { reply } => {
                 let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)));

@@ -78,14 +78,14 @@ impl Presence {
 impl Actor {
     pub(super) fn attach(&mut self, connection: Connection) -> AttachOutcome {
         let username = connection.username.clone();
-        if !self.may_sign_in(&username) {
+        if !self.may_sign_in(&username, connection.by_os_account) {
             return AttachOutcome::NotOnRoster;
         }
         let replacing = self.presence.online.contains_key(&username);
         if !replacing && self.presence.online.len() >= self.config.max_connections {
             return AttachOutcome::ServerFull;
         }
-        let staff = self.is_staff(&username);
+        let staff = self.is_staff(&username, connection.by_os_account);
         let from_here = self
             .presence
             .per_address
@@ -136,7 +136,7 @@ impl Actor {
     /// A connection that follows `username`'s standing: told of a help in
     /// progress now, and of every turn notice from now on.
     pub(super) fn follow(&mut self, connection: Connection) -> AttachOutcome {
-        if !self.may_sign_in(&connection.username) {
+        if !self.may_sign_in(&connection.username, connection.by_os_account) {
             return AttachOutcome::NotOnRoster;
         }
         let followers = self

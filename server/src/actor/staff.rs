@@ -47,8 +47,11 @@ impl Actor {
     pub(super) fn staff_request(&mut self, acting: Acting, request: StaffRequest) -> StaffOutcome {
         let staff: Arc<str> = match acting {
             Acting::Professor => self.config.professor.as_str().into(),
-            Acting::Account(name) => {
-                if !self.is_staff(&name) {
+            Acting::Account {
+                name,
+                by_os_account,
+            } => {
+                if !self.is_staff(&name, by_os_account) {
                     tracing::warn!(username = %name, "staff request from an account that is not staff");
                     return StaffOutcome::NotStaff {
                         username: name.to_string(),

@@ -198,10 +198,10 @@ mod tests {
         join(&handle, "dan").await;
         at_minute(start, 21).await;
         handle
-            .staff("tess", StaffRequest::Serve { student: None })
+            .staff("tess", false, StaffRequest::Serve { student: None })
             .await;
         at_minute(start, 22).await;
-        let not_here = handle.staff("tess", StaffRequest::NotHere).await;
+        let not_here = handle.staff("tess", false, StaffRequest::NotHere).await;
         assert!(matches!(not_here, StaffOutcome::MarkedNotHere { .. }));
         at_minute(start, 25).await;
         // Bea's help took 17 min.

@@ -2,9 +2,7 @@
 //! staff could not find them, each within the student's allowance of
 //! queue changes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -14,32 +12,10 @@ use jqueue_shared::{RequestResult, TextField};
 
 use super::{Actor, JoinRequest, blocking};
 use jqueue_core::queue::{Entry, JoinError};
-use jqueue_core::rate::{ChangeAllowance, ChangeRate, SweepSchedule};
+use jqueue_core::rate::Allowances;
 
 /// Every student's allowance of queue changes ([`jqueue_core::rate`]).
-#[derive(Debug, Default)]
-pub(super) struct Changes {
-    by_account: HashMap<Arc<str>, ChangeAllowance<Instant>>,
-    sweeps: SweepSchedule,
-}
-
-impl Changes {
-    /// Spends one change for `username`, or says how long until one is allowed.
-    fn spend(&mut self, username: &Arc<str>, rate: ChangeRate) -> Result<(), Duration> {
-        let now = Instant::now();
-        // Full allowances hold nobody back: forget them now and then, so the
-        // table is as large as the students recently active.
-        let by_account = &mut self.by_account;
-        self.sweeps.maybe(by_account.len(), || {
-            by_account.retain(|_, allowance| !allowance.is_full(now));
-            by_account.len()
-        });
-        self.by_account
-            .entry(username.clone())
-            .or_insert_with(|| ChangeAllowance::new(rate, now))
-            .spend(now)
-    }
-}
+pub(super) type Changes = Allowances<Arc<str>, Instant>;
 
 impl Actor {
     pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
@@ -116,7 +92,7 @@ impl Actor {
     /// student a view and every staff screen a line each time).
     fn allow_change(&mut self, username: &Arc<str>) -> Result<(), RequestResult> {
         self.changes
-            .spend(username, self.config.change_rate)
+            .spend(username.clone(), self.config.change_rate, Instant::now())
             .map_err(|wait| {
                 // Debug only: every refused request would be a line otherwise.
                 tracing::debug!(%username, ?wait, "queue changes too fast");
@@ -128,7 +104,10 @@ impl Actor {
 
     /// A join from outside the room needs the current (or the previous)
     /// presence code. Wrong codes back off like wrong passwords, on the same
-    /// per-account clock, so the 10 000 codes cannot be tried in a minute.
+    /// per-account clock; and each address has a few wrong codes per code
+    /// window ([`jqueue_core::presence::wrong_code_rate`]), so sock-puppet
+    /// accounts on one host do not multiply its guesses. The odds are in
+    /// docs/SECURITY.md.
     fn check_presence_code(
         &mut self,
         username: &str,
@@ -145,15 +124,28 @@ impl Actor {
         let retry = |wait: std::time::Duration| RequestResult::WrongCode {
             retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
         };
+        let instant = Instant::now();
         if let Err(wait) = self.logins.check(username, peer) {
+            return Err(retry(wait));
+        }
+        if let Err(wait) = self.code_guesses.check(&peer, instant) {
             return Err(retry(wait));
         }
         if presence.accepts(code, now) {
             return Ok(());
         }
         let wait = self.logins.record_failure(username, peer);
-        tracing::info!(%username, "wrong presence code");
-        Err(retry(wait))
+        let rate = jqueue_core::presence::wrong_code_rate(self.config.code_minutes);
+        let address_wait = self
+            .code_guesses
+            .spend(peer, rate, instant)
+            .and_then(|()| self.code_guesses.check(&peer, instant))
+            .err()
+            .unwrap_or_default();
+        if let Some(held_back) = self.peer_lines.admit(peer, instant) {
+            tracing::info!(%username, %peer, held_back, "wrong presence code");
+        }
+        Err(retry(wait.max(address_wait)))
     }
 
     pub(super) fn cancel(&mut self, username: &Arc<str>) -> RequestResult {

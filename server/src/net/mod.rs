@@ -17,6 +17,7 @@ mod fanout;
 mod hashing;
 pub mod local;
 mod peer;
+pub mod resolve;
 pub mod tls;
 
 use std::future::Future;
@@ -37,7 +38,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use crate::Server;
 use crate::actor::{
     AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
-    RegisterOutcome, ServerHandle, ShuttingDown,
+    RegisterOutcome, Resumed, ServerHandle, ShuttingDown,
 };
 use crate::auth;
 use crate::config::ServerConfig;
@@ -67,6 +68,8 @@ struct Shared {
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
     staff_frames: StaffFrames,
+    /// Host names of students' addresses, off the hashing pool.
+    host_names: resolve::HostNames,
 }
 
 /// The latest staff view as a frame, encoded once for every staff screen on
@@ -127,6 +130,10 @@ pub async fn run(
         fanout: Fanout::new(server.config.clock),
         tls: server.tls.config.clone(),
         staff_frames: StaffFrames::default(),
+        host_names: resolve::HostNames::new(
+            (!server.config.no_resolve).then(|| server.config.resolver.clone()),
+            server.config.resolve_timeout,
+        ),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
@@ -538,20 +545,23 @@ impl Handler {
                     let follower = matches!(msg, ClientMsg::Follow { .. });
                     let owner = self.handle().resume(token, peer, follower).await?;
                     match owner {
-                        Ok(Some(username)) => Verdict::SignedIn {
+                        Ok(Resumed::Owner(username)) => Verdict::SignedIn {
                             username,
                             token: Some(token),
                             origin: format!("token from {}", peer.ip()),
                             follower,
                         },
-                        Ok(None) => {
+                        Ok(Resumed::Rejected) => {
                             self.send(&ServerMsg::SignIn(SignInResult::TokenRejected))
                                 .await?;
                             Verdict::Pending
                         }
                         // Never reject a token we could not look up: the
-                        // client would throw it away.
-                        Err(_) => Verdict::Unavailable,
+                        // client would throw it away. Too many resumes
+                        // lately: the same, so the client reconnects after
+                        // its back-off with its token, asking nobody for a
+                        // password.
+                        Ok(Resumed::TooFast) | Err(_) => Verdict::Unavailable,
                     }
                 }
                 ClientMsg::WatchStaff => {
@@ -779,6 +789,12 @@ impl Handler {
         }
     }
 
+    /// Whether this connection signs in as its OS account: on the socket
+    /// the kernel names the account and no other sign-in is taken.
+    fn by_os_account(&self) -> bool {
+        matches!(self.peer, Peer::Local { .. })
+    }
+
     /// Whether a name and password (or a token from one) may sign in on
     /// this connection: only over TCP, and not under `--auth unix`. On the
     /// socket the kernel has said who the client is, and no password may
@@ -806,28 +822,26 @@ impl Handler {
                 .await?;
             return Ok(Verdict::Pending);
         };
-        let config = &self.shared.config;
-        let (origin, room) = match &route {
-            LocalRoute::Socket => {
-                let host = local::host_name();
-                let in_room = config.allow_hosts.as_ref().is_none_or(|hosts| {
-                    hosts.allows(std::net::Ipv4Addr::LOCALHOST.into(), Some(&host))
-                });
-                ("Unix account over the socket".to_owned(), (in_room, host))
-            }
-            // Where an SSH client sits is only its word: never enough to
-            // be in the room without the code.
+        // The route is only the client's word: `jqueue bridge` over SSH
+        // and a process at the course host's own keyboard look the same on
+        // the socket, and a hostile client says whichever pays. So it is
+        // shown to staff and grants nothing: with `--allow-hosts`, every
+        // sign-in on the socket needs the room's code to join.
+        let in_room = self.shared.config.allow_hosts.is_none();
+        let (origin, host) = match &route {
+            LocalRoute::Socket => (
+                "Unix account over the socket".to_owned(),
+                local::host_name(),
+            ),
             LocalRoute::Ssh { from_host } => match local::claimed_host(from_host) {
                 Some(host) => (
                     format!("Unix account over SSH from {host}"),
-                    (config.allow_hosts.is_none(), host.to_owned()),
+                    host.to_owned(),
                 ),
-                None => (
-                    "Unix account over SSH".to_owned(),
-                    (config.allow_hosts.is_none(), local::host_name()),
-                ),
+                None => ("Unix account over SSH".to_owned(), local::host_name()),
             },
         };
+        let room = (in_room, host);
         let outcome = self
             .handle()
             .sign_in_as_account(username.clone(), origin.clone(), follower)
@@ -890,7 +904,13 @@ impl Handler {
         follower: bool,
     ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
-        if self.staff_screen && !follower && !self.handle().is_staff(&username).await? {
+        if self.staff_screen
+            && !follower
+            && !self
+                .handle()
+                .is_staff(&username, self.by_os_account())
+                .await?
+        {
             self.send_last(&ServerMsg::NotStaff {
                 username: username.to_string(),
             })
@@ -902,6 +922,7 @@ impl Handler {
             id: self.conn,
             peer: self.peer.key_addr(),
             origin,
+            by_os_account: self.by_os_account(),
             token,
             notices: self.outbox.clone(),
         };
@@ -1014,6 +1035,11 @@ impl Handler {
                     }
                 }
                 StudentEvent::StaffView => {
+                    // Checked before every view, so not one more reaches an
+                    // account the professor has just taken off the staff.
+                    if !self.still_staff(username).await? {
+                        continue;
+                    }
                     let view = self
                         .staff_views
                         .as_mut()
@@ -1027,6 +1053,11 @@ impl Handler {
                         tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
                         return Ok(());
                     }
+                    // A quiet queue publishes nothing: a staff screen whose
+                    // right went (`staff remove`, the group) is told here.
+                    if self.staff_views.is_some() {
+                        self.still_staff(username).await?;
+                    }
                     nonce += 1;
                     self.send(&ServerMsg::Ping { nonce }).await?;
                 }
@@ -1034,10 +1065,35 @@ impl Handler {
         }
     }
 
+    /// Whether the staff screen on this connection may go on: if its
+    /// account is no longer staff, the feed ends and the screen is told
+    /// with [`ServerMsg::NotStaff`] (it shows `NAME is not staff on this
+    /// server`).
+    async fn still_staff(&mut self, username: &Arc<str>) -> HandlerResult<bool> {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
+            return Ok(true);
+        }
+        self.staff_views = None;
+        tracing::info!(%username, "no longer staff: their staff screen is closed");
+        self.send(&ServerMsg::NotStaff {
+            username: username.to_string(),
+        })
+        .await?;
+        Ok(false)
+    }
+
     /// Opens the staff screen on this connection: the view now and after
     /// every change, or `NotStaff`.
     async fn watch_staff(&mut self, username: &str) -> HandlerResult<()> {
-        if self.handle().is_staff(username).await? {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
             let mut views = self.handle().staff_views();
             let view = views.borrow_and_update().clone();
             self.send_staff_view(&view).await?;
@@ -1090,7 +1146,10 @@ impl Handler {
             }
             ClientMsg::WatchStaff => self.watch_staff(&username).await?,
             ClientMsg::Staff(request) => {
-                let outcome = self.handle().staff(&username, request).await;
+                let outcome = self
+                    .handle()
+                    .staff(&username, self.by_os_account(), request)
+                    .await;
                 self.send(&ServerMsg::StaffOutcome(outcome)).await?;
             }
             ClientMsg::Logout => {
@@ -1120,9 +1179,8 @@ impl Handler {
 
     /// Whether this connection comes from a host `--allow-hosts` allows, and
     /// its host name (or address, without a name). Looked up once per
-    /// connection, on a blocking thread (DNS can take seconds), and only when
-    /// a student asks for help. A name counts only when it resolves back to
-    /// the address, so a PTR record alone cannot claim a lab's name.
+    /// connection, and only when a student asks for help, through
+    /// [`resolve::HostNames`] (its own threads, a timeout, a cache).
     async fn room(&mut self) -> (bool, String) {
         if let Some(room) = &self.room {
             return room.clone();
@@ -1132,10 +1190,7 @@ impl Handler {
             return (false, local::host_name());
         };
         let ip = addr.ip();
-        let name = tokio::task::spawn_blocking(move || confirmed_host_name(ip))
-            .await
-            .ok()
-            .flatten();
+        let name = self.shared.host_names.lookup(ip).await;
         let in_room = self
             .shared
             .config
@@ -1154,13 +1209,6 @@ impl Handler {
         self.outbox.queue_answer(&frame, answer.views_from);
         self.flush().await
     }
-}
-
-/// The host name of `ip` by reverse DNS, if it resolves back to `ip`.
-fn confirmed_host_name(ip: std::net::IpAddr) -> Option<String> {
-    let name = dns_lookup::lookup_addr(&ip).ok()?;
-    let addresses = dns_lookup::lookup_host(&name).ok()?;
-    addresses.into_iter().any(|a| a == ip).then_some(name)
 }
 
 /// Resolves when a watched staff view changes; never without one.

@@ -247,6 +247,16 @@ pub enum Registration {
     CodeRequired,
 }
 
+/// How [`Store::add_staff_claimed`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffClaim {
+    /// The name was not staff before.
+    pub added: bool,
+    /// The account already has a password: whoever set it holds it, and
+    /// no claim code was made.
+    pub claimed: bool,
+}
+
 /// Brings the schema up to date, one step per transaction.
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -369,7 +379,20 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?;
+        // A staff name nobody has claimed yet (named by a jqueue from
+        // before claim codes) is locked like a reset account: staff rights
+        // go only to whoever the professor hands a code.
+        let unclaimed_staff = password.is_none()
+            && tx
+                .query_row(
+                    "SELECT 1 FROM staff WHERE username = ?1",
+                    [username],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
         let outcome = match password {
+            None if unclaimed_staff => Registration::CodeRequired,
             None => {
                 tx.execute(
                     "INSERT INTO users (username, password, created_at, last_sign_in)
@@ -937,6 +960,50 @@ impl Store {
             params![username, now],
         )?;
         Ok(changed == 1)
+    }
+
+    /// Names `username` staff so that only its person can take the
+    /// account: a name with no account gets one with no password, locked
+    /// on the password path until `code` (a claim code's SHA-256, live
+    /// until `code_expires`) is given, like a reset account; a passwordless
+    /// account gets a new code. An account that has a password keeps it
+    /// (someone already holds it: the caller says so). One transaction, so
+    /// no sign-up can slip between naming and locking.
+    pub fn add_staff_claimed(
+        &mut self,
+        username: &str,
+        now: UnixMillis,
+        code: &[u8; 32],
+        code_expires: UnixMillis,
+    ) -> Result<StaffClaim> {
+        let tx = self.conn.transaction()?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO staff (username, added_at) VALUES (?1, ?2)",
+            params![username, now],
+        )? == 1;
+        tx.execute(
+            "INSERT INTO users (username, password, created_at, last_sign_in)
+             VALUES (?1, NULL, ?2, NULL) ON CONFLICT (username) DO NOTHING",
+            params![username, now],
+        )?;
+        let has_password: bool = tx.query_row(
+            "SELECT password IS NOT NULL FROM users WHERE username = ?1",
+            [username],
+            |row| row.get(0),
+        )?;
+        if !has_password {
+            tx.execute(
+                "INSERT INTO reset_codes (username, digest, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (username) DO UPDATE SET digest = excluded.digest,
+                                                      expires_at = excluded.expires_at",
+                params![username, &code[..], code_expires],
+            )?;
+        }
+        tx.commit()?;
+        Ok(StaffClaim {
+            added,
+            claimed: has_password,
+        })
     }
 
     /// Returns `false` if `username` was not staff.

@@ -435,12 +435,14 @@ impl Conn {
                         ..
                     } => ClientMsg::Login { username, password },
                     ServerMsg::Identity {
-                        status: AccountStatus::New,
+                        status: AccountStatus::New | AccountStatus::Reset,
                         ..
                     } => ClientMsg::Register {
                         username,
                         password,
-                        reset_code: None,
+                        // The staff `make_staff` named claim their accounts
+                        // with it; other names ignore it.
+                        reset_code: Some(jqueue_tests::CLAIM_CODE.into()),
                     },
                     other => return Err(unexpected(&other)),
                 };
