@@ -453,13 +453,13 @@ impl ServerHandle {
 
     // --- the server -----------------------------------------------------------
 
-    /// Asks the server to shut down gracefully: every student is told.
     /// Makes the actor panic, as a bug would.
     #[cfg(test)]
     pub(crate) async fn crash(&self) {
         let _ = self.calls.send(super::Call::Crash).await;
     }
 
+    /// Asks the server to shut down gracefully: every student is told.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
     }

@@ -1095,7 +1095,12 @@ impl Handler {
             .await?
         {
             let mut views = self.handle().staff_views();
-            let view = views.borrow_and_update().clone();
+            views.borrow_and_update();
+            // Not the published view: the actor publishes once per burst of
+            // calls, so that one may not show changes it has already
+            // answered for (a serve this screen's own account just made).
+            // This one shows every change made so far.
+            let view = Arc::new(self.handle().staff_view().await?);
             self.send_staff_view(&view).await?;
             self.staff_views = Some(views);
             Ok(())
