@@ -63,15 +63,17 @@ fn encode_frame_into<T: Serialize>(msg: &T, mut frame: Vec<u8>) -> Result<Vec<u8
     Ok(frame)
 }
 
-/// Whether a peer can take `msg`: its frame is no larger than
-/// [`MAX_FRAME_LEN`] *and* decodes within the decoder's limit. The two
-/// differ: bincode's limit counts the memory decoding claims (each
-/// sequence's elements at their in-memory size, each string's bytes), not
-/// the bytes on the wire, so a message of many short-on-the-wire rows can
-/// fit a frame and still be refused by every receiver. Checking by decoding
-/// makes the sender's bound exactly the receiver's.
-pub fn peer_can_decode<T: Serialize + DeserializeOwned>(msg: &T) -> bool {
-    encode_frame(msg).is_ok_and(|frame| decode_frame::<T>(&frame).is_ok())
+/// `msg`'s frame, if a peer can take it: no larger than [`MAX_FRAME_LEN`]
+/// *and* decoding within the decoder's limit. The two differ: bincode's
+/// limit counts the memory decoding claims (each sequence's elements at
+/// their in-memory size, each string's bytes), not the bytes on the wire, so
+/// a message of many short-on-the-wire rows can fit a frame and still be
+/// refused by every receiver. Checking by decoding makes the sender's bound
+/// exactly the receiver's; the frame checked is the one to send.
+pub fn frame_a_peer_can_decode<T: Serialize + DeserializeOwned>(msg: &T) -> Option<Vec<u8>> {
+    encode_frame(msg)
+        .ok()
+        .filter(|frame| decode_frame::<T>(frame).is_ok())
 }
 
 /// The rows of a [`QueueView`], encoded once and spliced into many students'

@@ -197,6 +197,7 @@ pub(crate) enum Acting {
 pub struct ServerHandle {
     pub(super) calls: mpsc::Sender<Call>,
     pub(super) staff_views: watch::Receiver<Arc<StaffView>>,
+    pub(super) staff_frames: Arc<super::staff_frames::StaffFrames>,
     pub(super) shutdown: Arc<watch::Sender<bool>>,
 }
 
@@ -449,6 +450,15 @@ impl ServerHandle {
     /// The latest staff view; changes after every change staff would see.
     pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
         self.staff_views.clone()
+    }
+
+    /// `view` as a frame, encoded once for every staff screen (by the actor
+    /// when it published `view`).
+    pub(crate) fn staff_frame(
+        &self,
+        view: &Arc<StaffView>,
+    ) -> Result<Arc<[u8]>, jqueue_shared::FrameError> {
+        self.staff_frames.frame(view)
     }
 
     // --- the server -----------------------------------------------------------

@@ -21,6 +21,7 @@ mod accounts;
 pub mod api;
 mod presence;
 mod staff;
+mod staff_frames;
 mod statistics;
 mod students;
 
@@ -186,6 +187,8 @@ pub(crate) struct Actor {
     joins: u64,
     snapshots: watch::Sender<Arc<QueueSnapshot>>,
     staff_views: watch::Sender<Arc<StaffView>>,
+    /// Each published staff view's frame, shared with the handlers.
+    staff_frames: Arc<staff_frames::StaffFrames>,
     /// The queue changed: the students' snapshot and the staff view are owed.
     queue_changed: bool,
     /// Something only staff see changed.
@@ -220,16 +223,18 @@ async fn sleep_until(at: Option<Instant>) {
 /// staff view until every staff screen can decode it: a screenful of the
 /// longest legal texts can exceed the decoder's limit, and a view that
 /// cannot be received helps nobody. The bound is the decoder's own (see
-/// [`jqueue_shared::codec::peer_can_decode`]), checked on the message as it
-/// travels. The counts stay exact.
-fn fit_in_a_frame(mut view: StaffView) -> StaffView {
-    let fits = |view: &StaffView| {
-        jqueue_shared::codec::peer_can_decode(&jqueue_shared::ServerMsg::StaffView(Box::new(
-            view.clone(),
-        )))
+/// [`jqueue_shared::codec::frame_a_peer_can_decode`]), checked on the
+/// message as it travels. The counts stay exact. Returns the view with the
+/// frame it travels in, encoded here once for every staff screen.
+fn fit_in_a_frame(mut view: StaffView) -> (StaffView, Option<Arc<[u8]>>) {
+    let frame = |view: &StaffView| {
+        jqueue_shared::codec::frame_a_peer_can_decode(&jqueue_shared::ServerMsg::StaffView(
+            Box::new(view.clone()),
+        ))
     };
-    if fits(&view) {
-        return view;
+    let fits = |view: &StaffView| frame(view).is_some();
+    if let Some(whole) = frame(&view) {
+        return (view, Some(whole.into()));
     }
     // The most rows that fit with everything else kept, by bisection: a
     // full queue costs a handful of trial encodings, not one per row.
@@ -245,18 +250,33 @@ fn fit_in_a_frame(mut view: StaffView) -> StaffView {
         }
     }
     view.rows = rows[..fitting].to_vec();
-    while !fits(&view) {
+    loop {
+        if let Some(fitted) = frame(&view) {
+            return (view, Some(fitted.into()));
+        }
         if !view.activity.is_empty() {
             let half = view.activity.len() / 2;
             view.activity.drain(..=half);
         } else if !view.online.is_empty() {
             view.online.clear();
-        } else {
+        } else if !view.helps.is_empty() {
             view.helps.clear();
-            break;
+        } else {
+            // Nothing left to drop: the screens are told by their feed
+            // encoding it (and failing) rather than by a view that lies.
+            return (view, None);
         }
     }
-    view
+}
+
+/// The roster the configuration names (`--roster`, `--roster-group`).
+fn roster(config: &ServerConfig) -> Result<Roster, StartError> {
+    Roster::new(config.roster_file.clone(), config.roster_group.clone()).map_err(|e| {
+        StartError::Io {
+            path: e.path.clone(),
+            message: e.message.clone(),
+        }
+    })
 }
 
 /// The rotating presence code, with `--allow-hosts`: made from the secret
@@ -351,20 +371,16 @@ impl Actor {
         let (calls, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
             watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
-        let roster =
-            Roster::new(config.roster_file.clone(), config.roster_group.clone()).map_err(|e| {
-                StartError::Io {
-                    path: e.path.clone(),
-                    message: e.message.clone(),
-                }
-            })?;
+        let roster = roster(&config)?;
         let presence_code = presence_code(&config);
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
+        let staff_frames = Arc::new(staff_frames::StaffFrames::default());
         let handle = ServerHandle {
             calls,
             staff_views: staff_view_rx,
+            staff_frames: staff_frames.clone(),
             shutdown: Arc::new(shutdown),
         };
         let mut actor = Actor {
@@ -388,6 +404,7 @@ impl Actor {
             joins: 0,
             snapshots,
             staff_views,
+            staff_frames,
             queue_changed: false,
             staff_changed: true,
             queue_history,
@@ -503,11 +520,15 @@ impl Actor {
         if self.staff_changed {
             // Whatever changed what staff see may change the figures too.
             self.statistics = None;
-            let view = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
+            let (view, frame) = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
             if let Some(code) = &self.presence_code {
                 self.code_shown_until = code.changes_at(view.now);
             }
-            self.staff_views.send_replace(Arc::new(view));
+            let view = Arc::new(view);
+            if let Some(frame) = frame {
+                self.staff_frames.remember(&view, frame);
+            }
+            self.staff_views.send_replace(view);
             self.staff_changed = false;
         }
     }
@@ -687,7 +708,7 @@ impl Actor {
                 let _ = reply.send(self.is_staff(&username, by_os_account));
             }
             Call::StaffView { reply } => {
-                let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)));
+                let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)).0);
             }
             Call::Attach { connection, reply } => {
                 let _ = reply.send(self.attach(connection));

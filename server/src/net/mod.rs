@@ -67,41 +67,8 @@ struct Shared {
     fanout: Arc<Fanout>,
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
-    staff_frames: StaffFrames,
     /// Host names of students' addresses, off the hashing pool.
     host_names: resolve::HostNames,
-}
-
-/// The latest staff view as a frame, encoded once for every staff screen on
-/// the network: with a room of TAs, cloning and encoding the view once per
-/// screen was most of what a change cost them.
-#[derive(Debug, Default)]
-struct StaffFrames {
-    latest: std::sync::Mutex<Option<EncodedStaffView>>,
-}
-
-/// A staff view and its frame.
-type EncodedStaffView = (Arc<StaffView>, Arc<[u8]>);
-
-impl StaffFrames {
-    /// `view`'s frame: the one already made, if `view` is the latest.
-    /// Encoding under the lock is deliberate: the other screens woken by
-    /// the same change wait for it and then share it.
-    fn frame(&self, view: &Arc<StaffView>) -> Result<Arc<[u8]>, FrameError> {
-        let mut latest = self
-            .latest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((seen, frame)) = latest.as_ref() {
-            if Arc::ptr_eq(seen, view) {
-                return Ok(frame.clone());
-            }
-        }
-        let frame: Arc<[u8]> =
-            encode_frame(&ServerMsg::StaffView(Box::new((**view).clone())))?.into();
-        *latest = Some((view.clone(), frame.clone()));
-        Ok(frame)
-    }
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -129,7 +96,6 @@ pub async fn run(
         hashing: FairTurns::new(hashers, server.config.hashing_per_address),
         fanout: Fanout::new(server.config.clock),
         tls: server.tls.config.clone(),
-        staff_frames: StaffFrames::default(),
         host_names: resolve::HostNames::new(
             (!server.config.no_resolve).then(|| server.config.resolver.clone()),
             server.config.resolve_timeout,
@@ -395,7 +361,7 @@ impl Handler {
 
     /// Sends the staff view `view`, encoded once for every staff screen.
     async fn send_staff_view(&self, view: &Arc<StaffView>) -> HandlerResult<()> {
-        let frame = self.shared.staff_frames.frame(view)?;
+        let frame = self.handle().staff_frame(view)?;
         self.outbox.queue(&frame);
         self.flush().await
     }
@@ -1229,30 +1195,5 @@ async fn changed(
 impl From<ShuttingDown> for HandlerError {
     fn from(ShuttingDown: ShuttingDown) -> Self {
         HandlerError::ActorGone
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_staff_screen_shares_one_frame_per_view() {
-        let frames = StaffFrames::default();
-        let first = Arc::new(StaffView {
-            waiting: 3,
-            ..StaffView::default()
-        });
-        let a = frames.frame(&first).unwrap();
-        let b = frames.frame(&first).unwrap();
-        assert!(Arc::ptr_eq(&a, &b), "encoded once");
-        assert_eq!(
-            &a[..],
-            &encode_frame(&ServerMsg::StaffView(Box::new((*first).clone()))).unwrap()[..]
-        );
-        // An equal view that is a new publication is a new frame: the cache
-        // goes by identity, never by a comparison that could mistake views.
-        let next = Arc::new((*first).clone());
-        assert!(!Arc::ptr_eq(&frames.frame(&next).unwrap(), &a));
     }
 }
