@@ -197,6 +197,7 @@ pub(crate) enum Acting {
 pub struct ServerHandle {
     pub(super) calls: mpsc::Sender<Call>,
     pub(super) staff_views: watch::Receiver<Arc<StaffView>>,
+    pub(super) staff_list: watch::Receiver<u64>,
     pub(super) staff_frames: Arc<super::staff_frames::StaffFrames>,
     pub(super) shutdown: Arc<watch::Sender<bool>>,
 }
@@ -450,6 +451,12 @@ impl ServerHandle {
     /// The latest staff view; changes after every change staff would see.
     pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
         self.staff_views.clone()
+    }
+
+    /// Changes when the staff list may have changed (before the staff view
+    /// that follows it): when a staff screen should check its right again.
+    pub(crate) fn staff_list_changes(&self) -> watch::Receiver<u64> {
+        self.staff_list.clone()
     }
 
     /// `view` as a frame, encoded once for every staff screen (by the actor

@@ -189,6 +189,12 @@ pub(crate) struct Actor {
     staff_views: watch::Sender<Arc<StaffView>>,
     /// Each published staff view's frame, shared with the handlers.
     staff_frames: Arc<staff_frames::StaffFrames>,
+    /// Moves on when the database was changed from outside (the staff
+    /// list, by `jqueue-server staff`), before the next staff view goes out:
+    /// staff screens check their right again then, not before every view.
+    staff_list: watch::Sender<u64>,
+    /// The database's [`Store::outside_changes`] when last looked at.
+    outside_changes: i64,
     /// The queue changed: the students' snapshot and the staff view are owed.
     queue_changed: bool,
     /// Something only staff see changed.
@@ -377,9 +383,11 @@ impl Actor {
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let (shutdown, _) = watch::channel(false);
         let staff_frames = Arc::new(staff_frames::StaffFrames::default());
+        let (staff_list, staff_list_rx) = watch::channel(0);
         let handle = ServerHandle {
             calls,
             staff_views: staff_view_rx,
+            staff_list: staff_list_rx,
             staff_frames: staff_frames.clone(),
             shutdown: Arc::new(shutdown),
         };
@@ -405,6 +413,8 @@ impl Actor {
             snapshots,
             staff_views,
             staff_frames,
+            staff_list,
+            outside_changes: 0,
             queue_changed: false,
             staff_changed: true,
             queue_history,
@@ -520,6 +530,7 @@ impl Actor {
         if self.staff_changed {
             // Whatever changed what staff see may change the figures too.
             self.statistics = None;
+            self.note_outside_changes();
             let (view, frame) = fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS));
             if let Some(code) = &self.presence_code {
                 self.code_shown_until = code.changes_at(view.now);
@@ -530,6 +541,21 @@ impl Actor {
             }
             self.staff_views.send_replace(view);
             self.staff_changed = false;
+        }
+    }
+
+    /// Tells the staff screens to check their right again if the database
+    /// was changed from outside since the last staff view: a `staff remove`
+    /// is then seen before the next view, however long ago the last was.
+    fn note_outside_changes(&mut self) {
+        match self.store.outside_changes() {
+            Ok(version) if version != self.outside_changes => {
+                self.outside_changes = version;
+                self.staff_list.send_modify(|changes| *changes += 1);
+            }
+            Ok(_) => {}
+            // Unknown: check, rather than trust a list that may have changed.
+            Err(_) => self.staff_list.send_modify(|changes| *changes += 1),
         }
     }
 

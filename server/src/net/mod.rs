@@ -960,6 +960,8 @@ impl Handler {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let mut nonce = 0u64;
+        let mut staff_list = self.handle().staff_list_changes();
+        staff_list.borrow_and_update();
         // Made once, not on every wake-up: re-registering a waiter on the
         // shutdown channel each time is measurable when thousands are woken.
         let mut shutdown = self.shutdown.clone();
@@ -1001,10 +1003,16 @@ impl Handler {
                     }
                 }
                 StudentEvent::StaffView => {
-                    // Checked before every view, so not one more reaches an
-                    // account the professor has just taken off the staff.
-                    if !self.still_staff(username).await? {
-                        continue;
+                    // Checked again whenever the staff list may have changed
+                    // (the actor says so before the view that follows), so
+                    // not one more view reaches an account just taken off
+                    // the staff; not asked before every view, which cost
+                    // every staff screen a call per change.
+                    if staff_list.has_changed().unwrap_or(true) {
+                        staff_list.borrow_and_update();
+                        if !self.still_staff(username).await? {
+                            continue;
+                        }
                     }
                     let view = self
                         .staff_views

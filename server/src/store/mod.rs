@@ -1014,6 +1014,16 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// A number that changes whenever another connection (a `jqueue-server
+    /// staff` or `users` command) has committed to the database since the
+    /// last call; this connection's own commits leave it alone. Reading it
+    /// costs no I/O.
+    pub fn outside_changes(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))?)
+    }
+
     pub fn is_staff(&self, username: &str) -> Result<bool> {
         Ok(self
             .conn
