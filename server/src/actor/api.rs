@@ -198,6 +198,8 @@ pub struct ServerHandle {
     pub(super) calls: mpsc::Sender<Call>,
     pub(super) staff_views: watch::Receiver<Arc<StaffView>>,
     pub(super) staff_list: watch::Receiver<u64>,
+    /// The server's clock, for a screen in the same process.
+    pub(super) clock: crate::clock::Clock,
     pub(super) staff_frames: Arc<super::staff_frames::StaffFrames>,
     pub(super) shutdown: Arc<watch::Sender<bool>>,
 }
@@ -451,6 +453,12 @@ impl ServerHandle {
     /// The latest staff view; changes after every change staff would see.
     pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
         self.staff_views.clone()
+    }
+
+    /// The server's time of day ([`crate::clock::Clock`]): what a screen in
+    /// the same process sets its clocks by.
+    pub fn now_ms(&self) -> jqueue_core::queue::UnixMillis {
+        self.clock.now_ms()
     }
 
     /// Changes when the staff list may have changed (before the staff view

@@ -388,6 +388,7 @@ impl Actor {
             calls,
             staff_views: staff_view_rx,
             staff_list: staff_list_rx,
+            clock: config.clock,
             staff_frames: staff_frames.clone(),
             shutdown: Arc::new(shutdown),
         };

@@ -19,11 +19,10 @@
 mod tests;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{Local, Offset as _};
-use jqueue_shared::staff::UnixMillis;
 use jqueue_tui::alert::{self, AlertSink};
 use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
 use jqueue_tui::terminal::{Input, forward_input};
@@ -92,7 +91,7 @@ where
     let first = views.borrow_and_update().clone();
     screen.update(StaffEvent::View(first), Instant::now());
     // Same process, same clock: the screen's clocks are exact from the start.
-    screen.sync_clock(wall_clock(), Instant::now());
+    screen.sync_clock(handle.now_ms(), Instant::now());
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     draw(terminal, screen)?;
@@ -148,13 +147,6 @@ where
         .draw(|frame| frame.render_widget(screen, frame.area()))
         .context("cannot draw on the terminal")?;
     Ok(())
-}
-
-/// This process's wall clock, which is the server's.
-fn wall_clock() -> UnixMillis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as UnixMillis)
 }
 
 /// Puts the terminal back and stops the key reader: the server process goes
