@@ -31,6 +31,7 @@ pub mod config_file;
 pub mod net;
 pub mod owners;
 pub mod screen;
+pub(crate) mod shutdown;
 pub mod store;
 
 use std::net::{IpAddr, SocketAddr};

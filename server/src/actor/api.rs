@@ -201,7 +201,7 @@ pub struct ServerHandle {
     /// The server's clock, for a screen in the same process.
     pub(super) clock: crate::clock::Clock,
     pub(super) staff_frames: Arc<super::staff_frames::StaffFrames>,
-    pub(super) shutdown: Arc<watch::Sender<bool>>,
+    pub(super) shutdown: crate::shutdown::ShutdownSwitch,
 }
 
 impl ServerHandle {
@@ -486,10 +486,11 @@ impl ServerHandle {
 
     /// Asks the server to shut down gracefully: every student is told.
     pub fn shutdown(&self) {
-        self.shutdown.send_replace(true);
+        self.shutdown.request();
     }
 
-    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+    /// What a task waits on to learn the server is stopping.
+    pub(crate) fn shutdown_signal(&self) -> crate::shutdown::Shutdown {
         self.shutdown.subscribe()
     }
 }

@@ -381,7 +381,6 @@ impl Actor {
         let presence_code = presence_code(&config);
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
-        let (shutdown, _) = watch::channel(false);
         let staff_frames = Arc::new(staff_frames::StaffFrames::default());
         let (staff_list, staff_list_rx) = watch::channel(0);
         let handle = ServerHandle {
@@ -390,7 +389,7 @@ impl Actor {
             staff_list: staff_list_rx,
             clock: config.clock,
             staff_frames: staff_frames.clone(),
-            shutdown: Arc::new(shutdown),
+            shutdown: crate::shutdown::ShutdownSwitch::new(),
         };
         let mut actor = Actor {
             config,

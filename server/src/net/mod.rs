@@ -47,6 +47,7 @@ use crate::net::fanout::{Drained, Fanout, Outbox, TlsReader};
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
 use crate::owners::OwnerStopped;
+use crate::shutdown::Shutdown;
 use jqueue_core::queue::StudentKey;
 use jqueue_core::rate::PeerLines;
 use jqueue_core::view::QueueSnapshot;
@@ -109,7 +110,7 @@ pub async fn run(
     tokio::select! {
         () = accept_loop(&listener, local.as_ref(), &shared, &done_tx) => {}
         _ = shutdown => {}
-        _ = shutdown_requested.wait_for(|&stop| stop) => {}
+        () = shutdown_requested.requested() => {}
         stopped = server.owners.stopped() => {
             tracing::error!("{stopped}: stopping, so that a fresh server can start");
             outcome = Err(stopped);
@@ -272,7 +273,7 @@ struct Handler {
     /// staff screen only, and an account that is not staff is refused
     /// before it is signed in (and before it pushes out its own screen).
     staff_screen: bool,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
 }
@@ -419,7 +420,7 @@ impl Handler {
                 biased;
                 () = evicted.notified() => PreAuthEvent::Evicted,
                 () = sleep_until(deadline) => PreAuthEvent::TimedOut,
-                _ = self.shutdown.wait_for(|&stop| stop) => PreAuthEvent::ShuttingDown,
+                () = self.shutdown.requested() => PreAuthEvent::ShuttingDown,
                 frame = self.reader.read_frame::<ClientMsg>() => PreAuthEvent::Frame(frame?),
             };
             let msg = match event {
@@ -966,7 +967,7 @@ impl Handler {
         // shutdown channel each time is measurable when thousands are woken.
         let mut shutdown = self.shutdown.clone();
         let stopping = async move {
-            let _ = shutdown.wait_for(|&stop| stop).await;
+            shutdown.requested().await;
         };
         tokio::pin!(stopping);
         loop {
