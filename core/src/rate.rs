@@ -60,13 +60,7 @@ where
 
     /// Spends one change, or says how long until one is allowed.
     pub fn spend(&mut self, now: I) -> Result<(), Duration> {
-        self.credit(now);
-        if self.tokens == 0 {
-            return Err(self
-                .rate
-                .refill_every
-                .saturating_sub(now - self.credited_at));
-        }
+        self.check(now)?;
         self.tokens -= 1;
         Ok(())
     }

@@ -1180,17 +1180,20 @@ mod tests {
         assert!(err.to_string().contains("newer jqueue"), "{err}");
     }
 
-    #[test]
-    fn the_activity_pane_survives_a_restart_and_stays_bounded() {
-        use jqueue_shared::staff::ActivityKind;
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
-        let line = |i: i64| Activity {
+    /// An activity line at `i` that names student `s<i>`.
+    fn line(i: i64) -> Activity {
+        Activity {
             at: i,
-            kind: ActivityKind::Joined {
+            kind: jqueue_shared::staff::ActivityKind::Joined {
                 username: format!("s{i}"),
             },
-        };
+        }
+    }
+
+    #[test]
+    fn the_activity_pane_survives_a_restart_and_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
         let lines: Vec<Activity> = (0..ACTIVITY_KEPT as i64 + 20).map(line).collect();
         store.append_activity("s1", &lines).unwrap();
         store.append_activity("s2", &[line(7)]).unwrap();
@@ -1211,15 +1214,8 @@ mod tests {
 
     #[test]
     fn a_busy_session_does_not_trim_a_quiet_one() {
-        use jqueue_shared::staff::ActivityKind;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
-        let line = |i: i64| Activity {
-            at: i,
-            kind: ActivityKind::Joined {
-                username: format!("s{i}"),
-            },
-        };
         store.append_activity("quiet", &[line(1), line(2)]).unwrap();
         let busy: Vec<Activity> = (0..ACTIVITY_KEPT as i64 * 2).map(line).collect();
         store.append_activity("busy", &busy).unwrap();
