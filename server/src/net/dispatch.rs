@@ -1,0 +1,110 @@
+//! One request from a signed-in student or staff member: what it asks of
+//! the actor, and its answer sent ahead of the views it caused.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Handler {
+    /// Handles one request from a signed-in student; `false` closes the connection.
+    pub(super) async fn request(
+        &mut self,
+        username: &Arc<str>,
+        token: Option<SessionToken>,
+        msg: ClientMsg,
+    ) -> HandlerResult<bool> {
+        let username = username.clone();
+        match msg {
+            ClientMsg::AskForHelp {
+                description,
+                location,
+                code,
+            } => {
+                let (in_room, host) = self.room().await;
+                self.outbox.hold_views();
+                let request = JoinRequest {
+                    description,
+                    location,
+                    code,
+                    in_room,
+                    host,
+                    peer: self.peer.key(),
+                };
+                let result = self.handle().join(username, request).await?;
+                self.answer(result).await?;
+            }
+            ClientMsg::Cancel => {
+                self.outbox.hold_views();
+                let result = self.handle().cancel(username).await?;
+                self.answer(result).await?;
+            }
+            ClientMsg::Back => {
+                self.outbox.hold_views();
+                let result = self.handle().back(username).await?;
+                self.answer(result).await?;
+            }
+            ClientMsg::WatchStaff => self.watch_staff(&username).await?,
+            ClientMsg::Staff(request) => {
+                let outcome = self
+                    .handle()
+                    .staff(&username, self.by_os_account(), request)
+                    .await;
+                self.send(&ServerMsg::StaffOutcome(outcome)).await?;
+            }
+            ClientMsg::Logout => {
+                // Signed in by OS account there is no token: the account
+                // signs in again by itself, so there is nothing to end.
+                if let Some(token) = token {
+                    self.handle().logout(token).await;
+                }
+                return Ok(false);
+            }
+            ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await?,
+            ClientMsg::Pong { .. } => {}
+            ClientMsg::Hello { .. }
+            | ClientMsg::Identify { .. }
+            | ClientMsg::Register { .. }
+            | ClientMsg::Login { .. }
+            | ClientMsg::Resume { .. }
+            | ClientMsg::Follow { .. }
+            | ClientMsg::SignInAsAccount { .. } => {
+                self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                    .await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether this connection comes from a host `--allow-hosts` allows, and
+    /// its host name (or address, without a name). Looked up once per
+    /// connection, and only when a student asks for help, through
+    /// [`resolve::HostNames`] (its own threads, a timeout, a cache).
+    pub(super) async fn room(&mut self) -> (bool, String) {
+        if let Some(room) = &self.room {
+            return room.clone();
+        }
+        // Set at sign-in for a peer on the socket (see `sign_in_as_account`).
+        let Peer::Network(addr) = self.peer else {
+            return (false, local::host_name());
+        };
+        let ip = addr.ip();
+        let name = self.shared.host_names.lookup(ip).await;
+        let in_room = self
+            .shared
+            .config
+            .allow_hosts
+            .as_ref()
+            .is_none_or(|hosts| hosts.allows(ip, name.as_deref()));
+        let room = (in_room, name.unwrap_or_else(|| ip.to_string()));
+        self.room = Some(room.clone());
+        room
+    }
+
+    /// Sends a request's answer, then the views held back while it was
+    /// being worked out.
+    pub(super) async fn answer(&self, answer: Answer) -> HandlerResult<()> {
+        let frame = encode_frame(&ServerMsg::Request(answer.result))?;
+        self.outbox.queue_answer(&frame, answer.views_from);
+        self.flush().await
+    }
+}

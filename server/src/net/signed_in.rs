@@ -1,0 +1,234 @@
+//! A signed-in connection: attaching it to the actor, its loop (views and
+//! notices out, requests in, heartbeats), and the staff feed with the
+//! staff right checked again whenever the staff list may have changed.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Handler {
+    /// Attaches a signed-in student to the actor, or a follower alongside
+    /// them, and tells the client.
+    pub(super) async fn attach(
+        &mut self,
+        username: String,
+        token: Option<SessionToken>,
+        origin: String,
+        follower: bool,
+    ) -> HandlerResult<SignIn> {
+        let username: Arc<str> = username.into();
+        if self.staff_screen
+            && !follower
+            && !self
+                .handle()
+                .is_staff(&username, self.by_os_account())
+                .await?
+        {
+            self.send_last(&ServerMsg::NotStaff {
+                username: username.to_string(),
+            })
+            .await?;
+            return Ok(SignIn::Close);
+        }
+        let connection = Connection {
+            username: username.clone(),
+            id: self.conn,
+            peer: self.peer.key_addr(),
+            origin,
+            by_os_account: self.by_os_account(),
+            token,
+            notices: self.outbox.clone(),
+        };
+        let outcome = if follower {
+            self.handle().follow(connection).await?
+        } else {
+            self.handle().attach(connection).await?
+        };
+        let refusal = match outcome {
+            AttachOutcome::Attached => None,
+            AttachOutcome::ServerFull => Some(SignInResult::ServerFull),
+            AttachOutcome::HostFull => Some(SignInResult::HostFull),
+            AttachOutcome::NotOnRoster => Some(SignInResult::NotOnRoster {
+                username: username.to_string(),
+                course: self.shared.config.course.clone(),
+            }),
+        };
+        if let Some(refusal) = refusal {
+            self.send_last(&ServerMsg::SignIn(refusal)).await?;
+            return Ok(SignIn::Close);
+        }
+        let welcome = ServerMsg::SignIn(match token {
+            Some(token) => SignInResult::Success {
+                username: username.to_string(),
+                token,
+            },
+            None => SignInResult::SignedInAsAccount {
+                username: username.to_string(),
+            },
+        });
+        let told = match self.send(&welcome).await {
+            Ok(()) if self.staff_screen && !follower => self.watch_staff(&username).await,
+            told => told,
+        };
+        if let Err(e) = told {
+            // Attached but never told: the actor must not count them online.
+            if follower {
+                self.handle().unfollow(username, self.conn).await;
+            } else {
+                self.detach(username).await;
+            }
+            return Err(e);
+        }
+        Ok(SignIn::Done {
+            username,
+            token,
+            follower,
+        })
+    }
+
+    /// The signed-in conversation: requests in; answers, notices and views
+    /// the fan-out could not finish out.
+    pub(super) async fn serve_student(
+        &mut self,
+        username: &Arc<str>,
+        token: Option<SessionToken>,
+        follower: bool,
+    ) -> HandlerResult<()> {
+        let key = StudentKey::of(username);
+        self.student = Some(key);
+        self.shared
+            .fanout
+            .subscribe(self.conn, username.clone(), key, self.outbox.clone());
+        // Send the current view straight away; from now on the fan-out sends
+        // each new one.
+        self.outbox.owe_view();
+        self.flush().await?;
+        let interval = self.shared.config.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
+        let mut last_heard = Instant::now();
+        let mut nonce = 0u64;
+        let mut staff_list = self.handle().staff_list_changes();
+        staff_list.borrow_and_update();
+        // Made once, not on every wake-up: re-registering a waiter on the
+        // shutdown channel each time is measurable when thousands are woken.
+        let mut shutdown = self.shutdown.clone();
+        let stopping = async move {
+            shutdown.requested().await;
+        };
+        tokio::pin!(stopping);
+        loop {
+            let event = tokio::select! {
+                // What is owed to the student first; the rare shutdown next.
+                biased;
+                () = self.outbox.woken() => StudentEvent::Outgoing,
+                () = &mut stopping => StudentEvent::ShuttingDown,
+                frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
+                _ = heartbeat.tick() => StudentEvent::Heartbeat,
+                Ok(()) = changed(self.staff_views.as_mut()) => StudentEvent::StaffView,
+            };
+            match event {
+                StudentEvent::ShuttingDown => {
+                    return self.send_last(&ServerMsg::ShuttingDown).await;
+                }
+                StudentEvent::Outgoing => self.flush().await?,
+                StudentEvent::Frame(frame) => {
+                    last_heard = Instant::now();
+                    let Some(msg) = frame else { return Ok(()) };
+                    let may = matches!(
+                        msg,
+                        ClientMsg::Ping { .. } | ClientMsg::Pong { .. } | ClientMsg::Logout
+                    );
+                    if follower && !may {
+                        // A follower watches; it may not act as the student
+                        // (but it may sign this machine out: `jqueue logout`).
+                        return self
+                            .send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                            .await;
+                    }
+                    if !self.request(username, token, msg).await? {
+                        return Ok(());
+                    }
+                }
+                StudentEvent::StaffView => {
+                    // Checked again whenever the staff list may have changed
+                    // (the actor says so before the view that follows), so
+                    // not one more view reaches an account just taken off
+                    // the staff; not asked before every view, which cost
+                    // every staff screen a call per change.
+                    if staff_list.has_changed().unwrap_or(true) {
+                        staff_list.borrow_and_update();
+                        if !self.still_staff(username).await? {
+                            continue;
+                        }
+                    }
+                    let view = self
+                        .staff_views
+                        .as_mut()
+                        .map(|views| views.borrow_and_update().clone());
+                    if let Some(view) = view {
+                        self.send_staff_view(&view).await?;
+                    }
+                }
+                StudentEvent::Heartbeat => {
+                    if last_heard.elapsed() >= self.shared.config.idle_timeout {
+                        tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
+                        return Ok(());
+                    }
+                    // A quiet queue publishes nothing: a staff screen whose
+                    // right went (`staff remove`, the group) is told here.
+                    if self.staff_views.is_some() {
+                        self.still_staff(username).await?;
+                    }
+                    nonce += 1;
+                    self.send(&ServerMsg::Ping { nonce }).await?;
+                }
+            }
+        }
+    }
+
+    /// Whether the staff screen on this connection may go on: if its
+    /// account is no longer staff, the feed ends and the screen is told
+    /// with [`ServerMsg::NotStaff`] (it shows `NAME is not staff on this
+    /// server`).
+    pub(super) async fn still_staff(&mut self, username: &Arc<str>) -> HandlerResult<bool> {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
+            return Ok(true);
+        }
+        self.staff_views = None;
+        tracing::info!(%username, "no longer staff: their staff screen is closed");
+        self.send(&ServerMsg::NotStaff {
+            username: username.to_string(),
+        })
+        .await?;
+        Ok(false)
+    }
+
+    /// Opens the staff screen on this connection: the view now and after
+    /// every change, or `NotStaff`.
+    pub(super) async fn watch_staff(&mut self, username: &str) -> HandlerResult<()> {
+        if self
+            .handle()
+            .is_staff(username, self.by_os_account())
+            .await?
+        {
+            let mut views = self.handle().staff_views();
+            views.borrow_and_update();
+            // Not the published view: the actor publishes once per burst of
+            // calls, so that one may not show changes it has already
+            // answered for (a serve this screen's own account just made).
+            // This one shows every change made so far.
+            let view = Arc::new(self.handle().staff_view().await?);
+            self.send_staff_view(&view).await?;
+            self.staff_views = Some(views);
+            Ok(())
+        } else {
+            self.send(&ServerMsg::NotStaff {
+                username: username.to_owned(),
+            })
+            .await
+        }
+    }
+}
