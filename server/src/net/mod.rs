@@ -16,6 +16,7 @@
 
 mod admission;
 pub mod background;
+mod connection;
 mod dispatch;
 mod fanout;
 mod hashing;
@@ -50,7 +51,8 @@ use crate::actor::{
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::net::admission::{Admission, AdmissionGuard};
-use crate::net::fanout::{Drained, Fanout, Outbox, TlsReader};
+use crate::net::connection::{Drained, Outbox, TlsReader};
+use crate::net::fanout::Fanout;
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
 use crate::owners::OwnerStopped;

@@ -1,0 +1,766 @@
+//! One connection's reads, writes and TLS session: everything the server
+//! sends to a connection passes through its [`Outbox`], and everything it
+//! reads comes through its [`TlsReader`].
+//!
+//! Every byte a connection sends passes through its [`Outbox`], under one
+//! lock, so frames never interleave and keep their order: a notice goes out
+//! before the view that follows it (and no view from before the notice's
+//! change after it), a request's answer before the view that shows its
+//! effect, and nothing after the last frame (a shutdown, a kick).
+//! A student who falls behind owes one view, not a backlog: views coalesce,
+//! so a stalled connection holds at most one view and a few notices.
+//!
+//! Every connection speaks TLS, and its [`Session`] lives in the outbox
+//! too, under the same lock: a frame is encrypted the moment it is queued
+//! and the fan-out ([`super::fanout`]) still writes a view with one
+//! non-blocking write, so TLS adds an encryption per view and no wake-up.
+//! The reading half ([`TlsReader`]) takes the lock to decrypt what arrives,
+//! since TLS 1.3 reading and writing share one session's state.
+//!
+//! This module never waits on a socket; the handler in [`crate::net`] does,
+//! under the write timeout.
+
+use std::collections::VecDeque;
+use std::io::{self, Read as _, Write as _};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use jqueue_shared::ServerMsg;
+use jqueue_shared::codec::{FrameError, encode_frame};
+use rustls::ServerConnection;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::{Notify, watch};
+
+use crate::actor::{Notice, NoticeSink};
+use crate::clock::Clock;
+use crate::net::peer::Socket;
+use jqueue_core::queue::StudentKey;
+use jqueue_core::view::QueueSnapshot;
+
+/// A connection's reading half: what the peer sent, decrypted by the session
+/// its [`Outbox`] holds (one session per connection, shared by both halves).
+#[derive(Debug)]
+pub(crate) struct TlsReader(pub(crate) Arc<Outbox>);
+
+impl AsyncRead for TlsReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.0.poll_receive(cx, buf)
+    }
+}
+
+/// Notices a connection holds before it drops new ones: a student gets a
+/// handful, and one who has not taken them by now is about to time out.
+const MAX_NOTICES: usize = 8;
+
+/// One connection's outgoing side, shared by its handler, the fan-out and
+/// (through [`NoticeSink`]) the actor.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    socket: Socket,
+    // A std mutex: held for a non-blocking write at most, never across an await.
+    state: Mutex<Session>,
+    /// Wakes the handler when it has something to send or to finish sending.
+    wake: Notify,
+    /// Dates the views this connection sends.
+    clock: Clock,
+}
+
+#[derive(Debug)]
+struct Session {
+    /// The connection's TLS session: every frame is sealed by it on the way
+    /// in, and everything read is opened by it.
+    tls: ServerConnection,
+    /// TLS records (frames, already encrypted, and the session's own
+    /// messages) not yet written, in order.
+    unsent: Vec<u8>,
+    notices: VecDeque<Notice>,
+    /// The oldest snapshot a view may still be sent of: newer than the last
+    /// one sent (or queued), and not older than a notice or an answer already
+    /// taken, which older views would contradict.
+    next_version: u64,
+    /// A view of a newer snapshot is due; the handler sends the latest.
+    view_owed: bool,
+    /// The handler is waiting for the actor's answer to a request; views
+    /// wait with it, so the answer arrives before the change it made.
+    awaiting_answer: bool,
+    /// The last frame is queued: nothing more goes out.
+    closing: bool,
+    /// A write failed; the handler will close the connection.
+    failed: Option<io::Error>,
+}
+
+impl Session {
+    /// Can the fan-out write a view straight onto the socket, or must it
+    /// leave it to the handler?
+    fn clear_for_views(&self) -> bool {
+        self.unsent.is_empty() && self.notices.is_empty() && !self.awaiting_answer
+    }
+
+    fn new(tls: ServerConnection) -> Self {
+        Self {
+            tls,
+            unsent: Vec::new(),
+            notices: VecDeque::new(),
+            next_version: 0,
+            view_owed: false,
+            awaiting_answer: false,
+            closing: false,
+            failed: None,
+        }
+    }
+
+    /// Appends `frame` to what goes out, unless the last frame is queued.
+    fn push(&mut self, frame: &[u8]) {
+        if !self.closing {
+            self.seal(frame);
+        }
+    }
+
+    /// Encrypts `frame` onto the end of `unsent`.
+    fn seal(&mut self, frame: &[u8]) {
+        // The session's own buffer is unbounded (see `Outbox::new`) and
+        // emptied into `unsent` straight away, so this takes the whole frame.
+        if let Err(e) = self.tls.writer().write_all(frame) {
+            self.failed = Some(e);
+        }
+        self.collect();
+    }
+
+    /// Moves whatever the session has to send into `unsent`.
+    fn collect(&mut self) {
+        while self.tls.wants_write() {
+            // Writing into a Vec cannot fail.
+            let _ = self.tls.write_tls(&mut self.unsent);
+        }
+    }
+
+    /// Marks the end: after the last frame, a TLS close_notify, so the
+    /// client can tell a deliberate close from a cut connection.
+    fn close(&mut self) {
+        self.closing = true;
+        self.tls.send_close_notify();
+        self.collect();
+    }
+
+    /// No view of a snapshot older than `version` may go out any more.
+    fn views_from(&mut self, version: u64) {
+        self.next_version = self.next_version.max(version);
+    }
+}
+
+/// What a drain left behind.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// Everything is on the socket.
+    Done,
+    /// Everything is on the socket, and it was the last frame.
+    Closed,
+    /// The socket is full: wait until it is writable and drain again.
+    Blocked,
+}
+
+impl Outbox {
+    /// The outbox of a connection whose TLS session is `tls` (the handshake
+    /// is driven by reading, see [`Outbox::poll_receive`]).
+    pub(crate) fn new(socket: Socket, mut tls: ServerConnection, clock: Clock) -> Arc<Self> {
+        // rustls would stop taking plaintext past 64 KiB queued; `unsent`
+        // already bounds what a connection holds (one batch), so don't let
+        // the session refuse part of a frame.
+        tls.set_buffer_limit(None);
+        Arc::new(Self {
+            socket,
+            state: Mutex::new(Session::new(tls)),
+            wake: Notify::new(),
+            clock,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        // The actor delivers notices through this lock: a panic elsewhere
+        // must not take the actor down with it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Resolves when the handler has something to drain.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Resolves when the socket can take more bytes.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.socket.writable().await
+    }
+
+    /// Queues `frame` after everything already queued.
+    pub(crate) fn queue(&self, frame: &[u8]) {
+        self.lock().push(frame);
+    }
+
+    /// Queues the last frame this connection sends.
+    pub(crate) fn queue_last(&self, frame: &[u8]) {
+        let mut session = self.lock();
+        if !session.closing {
+            session.push(frame);
+            session.close();
+        }
+    }
+
+    /// Holds views back until [`Outbox::queue_answer`]: the handler has
+    /// asked the actor for something whose answer must arrive first.
+    pub(crate) fn hold_views(&self) {
+        self.lock().awaiting_answer = true;
+    }
+
+    /// Queues a request's answer and lets views through again, from the
+    /// snapshot `views_from` on: older ones do not show the answer's effect.
+    pub(crate) fn queue_answer(&self, frame: &[u8], views_from: u64) {
+        let mut session = self.lock();
+        session.awaiting_answer = false;
+        session.views_from(views_from);
+        session.push(frame);
+    }
+
+    /// Ends the TLS session properly (close_notify) if nothing else has,
+    /// as far as the socket takes it now: the connection is closing.
+    pub(crate) fn finish(&self) {
+        let mut session = self.lock();
+        if !session.closing && session.failed.is_none() {
+            session.close();
+            let _ = write_unsent(&self.socket, &mut session);
+        }
+    }
+
+    /// Asks for the latest view to be sent on the next drain, as when a
+    /// student has just signed in.
+    pub(crate) fn owe_view(&self) {
+        self.lock().view_owed = true;
+    }
+
+    /// The handler's side: writes what is queued; once that is all out,
+    /// queues the notices and any owed view (`student`'s, from the latest of
+    /// `snapshots`) and writes those. No notice or view is queued while
+    /// earlier bytes wait, so a stalled connection holds one batch at most.
+    pub(crate) fn drain(
+        &self,
+        student: Option<(StudentKey, &watch::Receiver<Arc<QueueSnapshot>>)>,
+    ) -> Result<Drained, FrameError> {
+        let mut session = self.lock();
+        if let Some(e) = session.failed.take() {
+            return Err(e.into());
+        }
+        write_unsent(&self.socket, &mut session)?;
+        if session.unsent.is_empty() && !session.closing {
+            Self::queue_notices(&mut session)?;
+            if let Some((student, snapshots)) = student {
+                // Cloned, not borrowed: the actor must not wait on this lock to publish.
+                let latest = snapshots.borrow().clone();
+                Self::queue_owed_view(&mut session, student, &latest, self.clock.now_ms())?;
+            }
+            write_unsent(&self.socket, &mut session)?;
+        }
+        Ok(match (session.unsent.is_empty(), session.closing) {
+            (false, _) => Drained::Blocked,
+            (true, false) => Drained::Done,
+            (true, true) => Drained::Closed,
+        })
+    }
+
+    /// Queues the latest view if one is owed and may go out now.
+    fn queue_owed_view(
+        session: &mut Session,
+        student: StudentKey,
+        latest: &QueueSnapshot,
+        now: i64,
+    ) -> Result<(), FrameError> {
+        if !session.view_owed || session.closing || session.awaiting_answer {
+            return Ok(());
+        }
+        session.view_owed = false;
+        // If the latest is too old, it was sent already, or the snapshot a
+        // notice or an answer waits for is yet to be published, and the
+        // fan-out will offer it.
+        if latest.version() >= session.next_version {
+            let frame = latest.frame_for(student, now)?;
+            session.next_version = latest.version() + 1;
+            session.seal(&frame);
+        }
+        Ok(())
+    }
+
+    fn queue_notices(session: &mut Session) -> Result<(), FrameError> {
+        while let Some(notice) = session.notices.pop_front() {
+            let (msg, last) = match notice {
+                Notice::BeingHelped { by, at } => (
+                    ServerMsg::BeingHelped {
+                        by: by.to_string(),
+                        at,
+                    },
+                    false,
+                ),
+                Notice::Removed { at } => (ServerMsg::Removed { at }, false),
+                Notice::HelpEnded {
+                    by,
+                    outcome,
+                    at,
+                    help_secs,
+                } => (
+                    ServerMsg::HelpEnded {
+                        by: by.to_string(),
+                        outcome,
+                        at,
+                        help_secs,
+                    },
+                    false,
+                ),
+                Notice::Announcement(text) => (
+                    ServerMsg::Announcement {
+                        text: text.to_string(),
+                    },
+                    false,
+                ),
+                Notice::Kick(reason) => (ServerMsg::ProtocolError(reason), true),
+            };
+            session.seal(&encode_frame(&msg)?);
+            if last {
+                session.notices.clear();
+                session.close();
+            }
+        }
+        Ok(())
+    }
+
+    /// The fan-out's side: writes `username`'s view of `snapshot` straight
+    /// onto the socket if nothing else is waiting to go out first; otherwise
+    /// leaves the handler to send the latest view once the way is clear.
+    pub(super) fn offer_view(
+        &self,
+        username: &str,
+        key: StudentKey,
+        snapshot: &QueueSnapshot,
+        now: i64,
+    ) {
+        let mut session = self.lock();
+        if session.closing || session.failed.is_some() || snapshot.version() < session.next_version
+        {
+            return;
+        }
+        if !session.clear_for_views() {
+            // One wake-up per owed view: a stalled student is not woken again
+            // for every change they miss.
+            let woken = session.view_owed;
+            session.view_owed = true;
+            drop(session);
+            if !woken {
+                self.wake.notify_one();
+            }
+            return;
+        }
+        let frame = match snapshot.frame_for(key, now) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::error!("could not encode {username}'s view: {e}");
+                return;
+            }
+        };
+        session.next_version = snapshot.version() + 1;
+        session.view_owed = false;
+        // `unsent` was empty (clear for views): this is the view's records
+        // alone, written with one non-blocking write as before TLS.
+        session.seal(&frame);
+        match write_unsent(&self.socket, &mut session) {
+            Ok(()) if session.unsent.is_empty() => return,
+            Ok(()) => {}
+            Err(e) => session.failed = Some(e),
+        }
+        drop(session);
+        self.wake.notify_one();
+    }
+
+    /// The reading half: hands out what the peer sent, decrypted, reading
+    /// and decrypting more from the socket as needed. The TLS handshake runs
+    /// here too, the first time the handler reads, so it falls under the
+    /// sign-in deadline like everything else before sign-in.
+    pub(crate) fn poll_receive(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let mut session = self.lock();
+            match session.tls.reader().read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            // What reading made the session say (its handshake flights,
+            // alerts, key updates) goes out with whatever else is waiting.
+            session.collect();
+            if !session.unsent.is_empty() {
+                write_unsent(&self.socket, &mut session)?;
+                if !session.unsent.is_empty() {
+                    drop(session);
+                    if self.socket.poll_write_ready(cx)?.is_ready() {
+                        continue;
+                    }
+                    session = self.lock();
+                }
+            }
+            match session.tls.read_tls(&mut SocketReader(&self.socket)) {
+                // At the end of the stream the session now knows it, and the
+                // next read says whether the peer closed properly.
+                Ok(_) => {
+                    if let Err(e) = session.tls.process_new_packets() {
+                        // Let the peer know why, if the socket takes it now.
+                        session.collect();
+                        let _ = write_unsent(&self.socket, &mut session);
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    drop(session);
+                    if self.socket.poll_read_ready(cx)?.is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+/// A non-blocking `io::Read` of the socket, for rustls to read records from.
+struct SocketReader<'a>(&'a Socket);
+
+impl io::Read for SocketReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
+
+/// Writes as much of `session.unsent` as the socket takes now.
+fn write_unsent(socket: &Socket, session: &mut Session) -> io::Result<()> {
+    let mut written = 0;
+    let result = loop {
+        if written == session.unsent.len() {
+            break Ok(());
+        }
+        match socket.try_write(&session.unsent[written..]) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    session.unsent.drain(..written);
+    if session.unsent.is_empty() {
+        // A stalled student's buffer may have grown; don't keep it.
+        session.unsent.shrink_to(0);
+    }
+    result
+}
+
+impl NoticeSink for Outbox {
+    fn deliver(&self, notice: Notice, views_from: u64) -> bool {
+        let mut session = self.lock();
+        // A kick is taken however many notices wait: it ends the connection.
+        let room = session.notices.len() < MAX_NOTICES || matches!(notice, Notice::Kick(_));
+        if session.closing || session.failed.is_some() || !room {
+            return false;
+        }
+        session.views_from(views_from);
+        session.notices.push_back(notice);
+        drop(session);
+        self.wake.notify_one();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jqueue_core::queue::{Entry, Queue};
+    use jqueue_shared::codec::{FrameReader, write_frame};
+    use jqueue_shared::{ClientMsg, ProtocolError, RequestResult};
+    use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+    /// The `version`th snapshot, of a queue `version` long, so a view's
+    /// length tells which snapshot it came from.
+    fn snapshot(version: u32) -> Arc<QueueSnapshot> {
+        let mut queue = Queue::new();
+        for i in 0..version {
+            let entry = Entry::new(format!("s{i}").into(), "".into(), "".into(), 0);
+            let entry = queue.check_place(entry, 0, 0).unwrap();
+            queue.join(entry, 0).unwrap();
+        }
+        Arc::new(QueueSnapshot::of(&queue, false, u64::from(version)))
+    }
+
+    fn being_helped() -> Notice {
+        Notice::BeingHelped {
+            by: "ta".into(),
+            at: 7,
+        }
+    }
+
+    type Student = FrameReader<tokio_rustls::client::TlsStream<TcpStream>>;
+
+    /// An outbox on one end of a loopback TLS connection, and the student's
+    /// end, with a small receive window so the server's side fills up
+    /// quickly. The handshake is done, and the server's reading half gone.
+    async fn connection() -> (Arc<Outbox>, Student) {
+        let (identity, cert) = crate::net::tls::TlsIdentity::ephemeral();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let student = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let tls = ServerConnection::new(identity.config.clone()).unwrap();
+        let outbox = Outbox::new(Socket::Tcp(server), tls, Clock::System);
+
+        let connector =
+            tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));
+        let mut reader = FrameReader::new(TlsReader(outbox.clone()));
+        let (student, hello) = tokio::join!(
+            async {
+                let name = "localhost".try_into().unwrap();
+                let mut student = connector.connect(name, student).await.unwrap();
+                write_frame(&mut student, &ClientMsg::Ping { nonce: 1 })
+                    .await
+                    .unwrap();
+                student
+            },
+            reader.read_frame::<ClientMsg>(),
+        );
+        assert_eq!(hello.unwrap(), Some(ClientMsg::Ping { nonce: 1 }));
+        (outbox, FrameReader::new(student))
+    }
+
+    async fn next(student: &mut Student) -> ServerMsg {
+        student.read_frame::<ServerMsg>().await.unwrap().unwrap()
+    }
+
+    /// The length of the view `msg` is, or a panic.
+    fn view_length(msg: &ServerMsg) -> u32 {
+        match msg {
+            ServerMsg::View(view) => view.length,
+            other => panic!("expected a view, got {other:?}"),
+        }
+    }
+
+    fn is_woken(outbox: &Outbox) -> bool {
+        let woken = std::pin::pin!(outbox.woken());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        woken.poll(&mut cx).is_ready()
+    }
+
+    fn frame(msg: &ServerMsg) -> Vec<u8> {
+        encode_frame(msg).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_view_goes_straight_onto_the_socket_without_waking_the_handler() {
+        let (outbox, mut student) = connection().await;
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        assert_eq!(view_length(&next(&mut student).await), 2);
+        assert!(!is_woken(&outbox));
+    }
+
+    #[tokio::test]
+    async fn a_view_older_than_one_sent_never_goes_out() {
+        let (outbox, mut student) = connection().await;
+        for version in [3, 2, 3, 4] {
+            outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(version), 0);
+        }
+        assert_eq!(view_length(&next(&mut student).await), 3);
+        assert_eq!(view_length(&next(&mut student).await), 4);
+    }
+
+    #[tokio::test]
+    async fn a_notice_goes_out_before_the_view_that_follows_it() {
+        let (outbox, mut student) = connection().await;
+        let (_publish, snapshots) = watch::channel(snapshot(2));
+        assert!(outbox.deliver(being_helped(), 0));
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        assert!(is_woken(&outbox), "the handler sends both");
+        assert_eq!(
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
+            Drained::Done
+        );
+        assert_eq!(
+            next(&mut student).await,
+            ServerMsg::BeingHelped {
+                by: "ta".into(),
+                at: 7
+            }
+        );
+        assert_eq!(view_length(&next(&mut student).await), 2);
+    }
+
+    /// The fan-out may still be walking an older snapshot when the actor,
+    /// already on its next burst, serves this student.
+    #[tokio::test]
+    async fn no_view_from_before_a_notice_follows_it() {
+        let (outbox, mut student) = connection().await;
+        let (publish, snapshots) = watch::channel(snapshot(2));
+        assert!(outbox.deliver(being_helped(), 3));
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        publish.send_replace(snapshot(3));
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(3), 0);
+        assert_eq!(
+            next(&mut student).await,
+            ServerMsg::BeingHelped {
+                by: "ta".into(),
+                at: 7
+            }
+        );
+        assert_eq!(view_length(&next(&mut student).await), 3);
+    }
+
+    #[tokio::test]
+    async fn an_answer_goes_out_before_the_view_showing_its_effect() {
+        let (outbox, mut student) = connection().await;
+        let (publish, snapshots) = watch::channel(snapshot(1));
+        outbox.hold_views();
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(1), 0);
+        // Woken early, the handler sends nothing until it has the answer.
+        assert_eq!(
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
+            Drained::Done
+        );
+        // The answer comes before the snapshot showing its effect (2) is out:
+        // the older one, still owed, must not follow the answer.
+        let answer = ServerMsg::Request(RequestResult::Joined { position: 2 });
+        outbox.queue_answer(&frame(&answer), 2);
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(1), 0);
+        publish.send_replace(snapshot(2));
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        assert_eq!(next(&mut student).await, answer);
+        assert_eq!(view_length(&next(&mut student).await), 2);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_student_owes_one_view_not_a_backlog() {
+        let (outbox, mut student) = connection().await;
+        let (publish, snapshots) = watch::channel(snapshot(1));
+        // Fill the connection with announcements nobody reads.
+        let filler = frame(&ServerMsg::Announcement {
+            text: "x".repeat(60_000),
+        });
+        let mut fillers = 0;
+        loop {
+            outbox.queue(&filler);
+            fillers += 1;
+            if outbox.drain(None).unwrap() == Drained::Blocked {
+                break;
+            }
+            assert!(fillers < 2_000, "the connection never filled up");
+        }
+        let stuck = outbox.lock().unsent.len();
+        for version in 2..=50 {
+            publish.send_replace(snapshot(version));
+            outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(version), 0);
+        }
+        let taken = (0..20)
+            .filter(|_| outbox.deliver(Notice::Announcement("hi".into()), 0))
+            .count();
+        assert_eq!(taken, MAX_NOTICES);
+        assert_eq!(
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
+            Drained::Blocked
+        );
+        assert_eq!(
+            outbox.lock().unsent.len(),
+            stuck,
+            "nothing queued behind the stall"
+        );
+
+        // The student reads again: the fillers, the notices, then one view,
+        // of the latest snapshot.
+        let reading = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while let Ok(Some(msg)) = student.read_frame::<ServerMsg>().await {
+                received.push(msg);
+            }
+            received
+        });
+        loop {
+            match outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap()
+            {
+                Drained::Blocked => outbox.writable().await.unwrap(),
+                Drained::Done => break,
+                Drained::Closed => unreachable!(),
+            }
+        }
+        drop(outbox);
+        let received = reading.await.unwrap();
+        let (first, rest) = received.split_at(fillers);
+        assert!(first.iter().all(|m| m == &first[0]), "fillers first");
+        let (notices, views) = rest.split_at(MAX_NOTICES);
+        assert!(
+            notices
+                .iter()
+                .all(|m| matches!(m, ServerMsg::Announcement { .. }))
+        );
+        assert_eq!(views.len(), 1, "one view, however many changes were missed");
+        assert_eq!(view_length(&views[0]), 50);
+    }
+
+    #[tokio::test]
+    async fn a_kick_is_taken_however_full_and_is_the_last_frame() {
+        let (outbox, mut student) = connection().await;
+        let (_publish, snapshots) = watch::channel(snapshot(1));
+        for _ in 0..MAX_NOTICES {
+            assert!(outbox.deliver(Notice::Removed { at: 0 }, 0));
+        }
+        assert!(!outbox.deliver(Notice::Removed { at: 0 }, 0), "full");
+        assert!(outbox.deliver(Notice::Kick(ProtocolError::SignedInElsewhere), 0));
+        assert_eq!(
+            outbox
+                .drain(Some((StudentKey::of("ann"), &snapshots)))
+                .unwrap(),
+            Drained::Closed
+        );
+        // After the kick, nothing: no notice, no view, no frame.
+        assert!(!outbox.deliver(being_helped(), 0));
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        outbox.queue(&frame(&ServerMsg::Ping { nonce: 1 }));
+        outbox
+            .drain(Some((StudentKey::of("ann"), &snapshots)))
+            .unwrap();
+        drop(outbox);
+        let mut received = Vec::new();
+        while let Some(msg) = student.read_frame::<ServerMsg>().await.unwrap() {
+            received.push(msg);
+        }
+        assert_eq!(received.len(), MAX_NOTICES + 1);
+        assert_eq!(
+            received.last(),
+            Some(&ServerMsg::ProtocolError(ProtocolError::SignedInElsewhere))
+        );
+    }
+}
