@@ -193,7 +193,7 @@ impl AskForm {
 /// A one-line message under the queue. It lives at most until `until`, and
 /// goes sooner when what it says stops being true.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
+pub struct StatusMessage {
     pub text: String,
     pub tone: Tone,
     pub holds: Holds,
@@ -304,7 +304,7 @@ pub struct App {
     /// sets it, so tests never depend on the machine's zone).
     pub time_zone: FixedOffset,
     pub announcement: Option<String>,
-    pub notice: Option<Notice>,
+    pub status_message: Option<StatusMessage>,
     pub overlay: Option<Overlay>,
     pub pending: Option<Pending>,
     pub server_shut_down: bool,
@@ -329,7 +329,7 @@ impl App {
             get_ready: GetReady::NotYet,
             time_zone: FixedOffset::east_opt(0).expect("zero is a valid offset"),
             announcement: None,
-            notice: None,
+            status_message: None,
             overlay: None,
             pending: None,
             server_shut_down: false,
@@ -356,8 +356,12 @@ impl App {
     /// Ends what has run out of time: the notice, a cooldown (saying so),
     /// and a finished sign-in countdown with whatever it said.
     fn expire(&mut self) {
-        if self.notice.as_ref().is_some_and(|n| n.until <= self.now) {
-            self.notice = None;
+        if self
+            .status_message
+            .as_ref()
+            .is_some_and(|n| n.until <= self.now)
+        {
+            self.status_message = None;
         }
         if self
             .cooldown_until
@@ -383,13 +387,13 @@ impl App {
     /// request comes just before the view that shows it.)
     fn drop_untrue_notice(&mut self) {
         let up = self.link == Link::Up;
-        let true_still = match self.notice.as_ref().map(|n| n.holds) {
+        let true_still = match self.status_message.as_ref().map(|n| n.holds) {
             Some(Holds::WhileUp) => up,
             Some(Holds::WhileDown) => !up,
             _ => true,
         };
         if !true_still {
-            self.notice = None;
+            self.status_message = None;
         }
     }
 
@@ -399,7 +403,7 @@ impl App {
         let counting_down = |at: Option<Instant>| at.is_some_and(|at| at > self.now);
         match &self.screen {
             // A notice must go when its time is up; a cooldown counts down.
-            Screen::Main if self.notice.is_some() || self.cooldown_until.is_some() => true,
+            Screen::Main if self.status_message.is_some() || self.cooldown_until.is_some() => true,
             _ if matches!(self.link, Link::Retrying { .. }) => true,
             // Waiting times count up on every row, in line or not.
             Screen::Main => self.queue_length().is_some_and(|n| n > 0),
@@ -634,7 +638,7 @@ impl App {
         holds: Holds,
         text: impl Into<String>,
     ) {
-        self.notice = Some(Notice {
+        self.status_message = Some(StatusMessage {
             text: text.into(),
             tone,
             holds,
@@ -735,7 +739,7 @@ impl App {
             NetEvent::NotHere { until, .. } => {
                 self.your_turn = false;
                 self.called = None;
-                self.notice = None;
+                self.status_message = None;
                 self.away_until = Some(until);
                 if matches!(self.overlay, Some(Overlay::ConfirmCancel)) {
                     self.overlay = None;
@@ -787,11 +791,11 @@ impl App {
     fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
         let place = view.you.as_ref().map(|you| you.position);
         if self
-            .notice
+            .status_message
             .as_ref()
             .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
         {
-            self.notice = None;
+            self.status_message = None;
         }
         let before = self.position();
         if let Some(you) = &view.you {
@@ -850,7 +854,7 @@ impl App {
             return Vec::new();
         }
         self.your_turn = true;
-        self.notice = None;
+        self.status_message = None;
         if self.settings.bell {
             vec![Effect::Bell(jqueue_tui::alert::TURN_BODY)]
         } else {

@@ -530,7 +530,7 @@ fn queue_lines<'a>(
 }
 
 fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let line = match (app.pending, &app.notice) {
+    let line = match (app.pending, &app.status_message) {
         (Some(Pending::Join), _) => Line::raw(" Sending your request…"),
         (Some(Pending::Cancel), _) => Line::raw(" Leaving the queue…"),
         (Some(Pending::Back), _) => Line::raw(" Telling staff you are back…"),
