@@ -117,7 +117,9 @@ fn in_table(table: &[(u32, u32)], c: char) -> bool {
 /// terminals that follow the general category 1), Hangul vowel and final
 /// jamo, emoji modifiers, and the single characters that the `unicode-width`
 /// crate (which ratatui uses) gives a width terminals do not (U+17A4, U+17D8,
-/// U+2D7F, U+A8FA, the Kirat Rai block).
+/// U+2D7F, U+A8FA, the Kirat Rai block), and Khmer COENG (U+17D2), after
+/// which ratatui counts the subscript consonant 0 columns and a terminal 1
+/// (the consonants stay, side by side).
 const DISPUTED: &[(u32, u32)] = &[
     (0x00ad, 0x00ad), // soft hyphen: 0 for ratatui, 1 for terminals
     (0x034f, 0x034f), // combining grapheme joiner
@@ -148,6 +150,7 @@ const DISPUTED: &[(u32, u32)] = &[
     (0x1734, 0x1734), // Hanunoo pamudpod
     (0x17a4, 0x17a4), // Khmer QAA: 2 for ratatui
     (0x17b4, 0x17b5), // Khmer inherent vowels
+    (0x17d2, 0x17d2), // Khmer coeng: ratatui folds the consonant after it into 0 columns, terminals 1
     (0x17d8, 0x17d8), // Khmer beyyal: 3 for ratatui
     (0x180b, 0x180f), // Mongolian variation selectors and vowel separator
     (0x1b35, 0x1b35), // Balinese spacing extenders
