@@ -307,3 +307,41 @@ async fn a_removal_while_offline_is_told_on_return() -> Result {
     assert!(matches!(told, ServerMsg::Removed { .. }));
     server.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_answer_is_sent_only_once_the_view_that_shows_it_is_published() -> Result {
+    // A burst long enough to see into: the serve first, then many calls
+    // the actor applies before it publishes. Answered at once, the serve's
+    // outcome would arrive while the published view still showed sam
+    // waiting.
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    let mut sam = Student::register(server.addr, "sam").await?;
+    sam.ask_for_help("help").await?;
+    let handle = server.handle.clone();
+    let views = handle.staff_views();
+    let serving = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.professor(serve(Some("sam"))).await }
+    });
+    let busy: Vec<_> = (0..300)
+        .map(|_| {
+            let handle = handle.clone();
+            tokio::spawn(async move { handle.staff_view().await.map(|_| ()) })
+        })
+        .collect();
+    let outcome = serving.await?;
+    let shown = views.borrow().helps.iter().any(|h| h.student == "sam");
+    assert!(
+        matches!(outcome, StaffOutcome::Served { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        shown,
+        "the outcome came before the view that shows it was published"
+    );
+    for task in busy {
+        task.await??;
+    }
+    server.stop().await
+}

@@ -195,6 +195,11 @@ pub(crate) struct Actor {
     staff_list: watch::Sender<u64>,
     /// The database's [`Store::outside_changes`] when last looked at.
     outside_changes: i64,
+    /// Staff requests' outcomes, sent once the burst that applied them has
+    /// published its staff view: a staff screen told "Serving carol." must
+    /// not then get a view from before the serve, which would contradict
+    /// it (and clear it).
+    staff_answers: Vec<(oneshot::Sender<StaffOutcome>, StaffOutcome)>,
     /// The queue changed: the students' snapshot and the staff view are owed.
     queue_changed: bool,
     /// Something only staff see changed.
@@ -415,6 +420,7 @@ impl Actor {
             staff_frames,
             staff_list,
             outside_changes: 0,
+            staff_answers: Vec::new(),
             queue_changed: false,
             staff_changed: true,
             queue_history,
@@ -459,6 +465,9 @@ impl Actor {
                 }
             }
             self.publish();
+            for (reply, outcome) in self.staff_answers.drain(..) {
+                let _ = reply.send(outcome);
+            }
             self.flush_storage().await;
         }
         tracing::debug!("actor stopped: every sender is gone");
@@ -765,7 +774,8 @@ impl Actor {
                 request,
                 reply,
             } => {
-                let _ = reply.send(self.staff_request(acting, request));
+                let outcome = self.staff_request(acting, request);
+                self.staff_answers.push((reply, outcome));
             }
         }
     }
