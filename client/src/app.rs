@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use chrono::FixedOffset;
-use jqueue_shared::staff::UnixMillis;
+use jqueue_shared::UnixMillis;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, PASSWORD_RULE, is_valid_password, is_valid_text};
 use jqueue_shared::{AccountStatus, QueueView, RequestResult, SignInResult, TextField, sanitize};
 use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};

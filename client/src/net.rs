@@ -33,7 +33,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
+use jqueue_shared::UnixMillis;
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{
     AccountStatus, ClientMsg, FrameError, FrameReader, HelpEnd, LocalRoute, PROTOCOL_VERSION,
     ProtocolError, QueueView, RequestResult, ServerMsg, SessionToken, SignInResult, write_frame,

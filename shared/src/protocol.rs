@@ -11,7 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::staff::{StaffOutcome, StaffRequest, StaffView, UnixMillis};
+use crate::UnixMillis;
+use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.

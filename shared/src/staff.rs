@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::sanitize;
 use crate::statistics::SessionStatistics;
 
-pub use crate::UnixMillis;
+use crate::UnixMillis;
 
 /// The most queue rows a staff view carries.
 pub const MAX_STAFF_ROWS: usize = 50;

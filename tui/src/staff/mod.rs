@@ -25,10 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use jqueue_shared::UnixMillis;
 use jqueue_shared::sanitize::sanitize;
-use jqueue_shared::staff::{
-    FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView, UnixMillis,
-};
+use jqueue_shared::staff::{FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView};
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};

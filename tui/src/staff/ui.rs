@@ -21,8 +21,9 @@
 use std::borrow::Cow;
 
 use chrono::DateTime;
+use jqueue_shared::UnixMillis;
 use jqueue_shared::sanitize;
-use jqueue_shared::staff::{ActivityKind, CurrentHelp, StaffRow, StaffView, UnixMillis};
+use jqueue_shared::staff::{ActivityKind, CurrentHelp, StaffRow, StaffView};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};

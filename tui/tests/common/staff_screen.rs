@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::FixedOffset;
-use jqueue_shared::staff::{StaffOutcome, StaffView, UnixMillis};
+use jqueue_shared::UnixMillis;
+use jqueue_shared::staff::{StaffOutcome, StaffView};
 use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
