@@ -605,19 +605,13 @@ impl Actor {
     /// disconnections since ("alice reconnected ×300").
     fn coalesce(&mut self, kind: ActivityKind) -> ActivityKind {
         if let ActivityKind::SignedIn { username, origin } = &kind {
-            let earlier = self
-                .activity
-                .iter()
-                .enumerate()
-                .rev()
-                .take(LOOK_BACK)
-                .find_map(|(i, line)| match &line.kind {
-                    ActivityKind::SignedIn { username: u, .. } if u == username => Some((i, 0)),
-                    ActivityKind::Reconnected {
-                        username: u, times, ..
-                    } if u == username => Some((i, *times)),
-                    _ => None,
-                });
+            let earlier = self.earlier_line(|kind| match kind {
+                ActivityKind::SignedIn { username: u, .. } if u == username => Some(0),
+                ActivityKind::Reconnected {
+                    username: u, times, ..
+                } if u == username => Some(*times),
+                _ => None,
+            });
             let Some((i, times)) = earlier else {
                 return kind;
             };
@@ -641,25 +635,19 @@ impl Actor {
             ActivityKind::Cancelled { username } => (username, false),
             _ => return kind,
         };
-        let earlier = self
-            .activity
-            .iter()
-            .enumerate()
-            .rev()
-            .take(LOOK_BACK)
-            .find_map(|(i, line)| match &line.kind {
-                ActivityKind::Joined { username: u } | ActivityKind::Cancelled { username: u }
-                    if u == username =>
-                {
-                    Some((i, 1))
-                }
-                ActivityKind::InAndOut {
-                    username: u,
-                    changes,
-                    ..
-                } if u == username => Some((i, *changes)),
-                _ => None,
-            });
+        let earlier = self.earlier_line(|kind| match kind {
+            ActivityKind::Joined { username: u } | ActivityKind::Cancelled { username: u }
+                if u == username =>
+            {
+                Some(1)
+            }
+            ActivityKind::InAndOut {
+                username: u,
+                changes,
+                ..
+            } if u == username => Some(*changes),
+            _ => None,
+        });
         let Some((i, changes)) = earlier else {
             return kind;
         };
@@ -669,6 +657,17 @@ impl Actor {
             changes: changes + 1,
             now_in,
         }
+    }
+
+    /// The latest of the last [`LOOK_BACK`] activity lines that `count`
+    /// recognises, with its index and the count it read from it.
+    fn earlier_line<T>(&self, count: impl Fn(&ActivityKind) -> Option<T>) -> Option<(usize, T)> {
+        self.activity
+            .iter()
+            .enumerate()
+            .rev()
+            .take(LOOK_BACK)
+            .find_map(|(i, line)| count(&line.kind).map(|n| (i, n)))
     }
 
     fn storage_failed(&mut self, e: &StoreError) {

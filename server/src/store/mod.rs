@@ -531,12 +531,7 @@ impl Store {
         )?;
         tx.execute("DELETE FROM tokens WHERE username = ?1", [username])?;
         if changed == 1 {
-            tx.execute(
-                "INSERT INTO reset_codes (username, digest, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (username) DO UPDATE SET digest = excluded.digest,
-                                                      expires_at = excluded.expires_at",
-                params![username, &code_digest[..], code_expires],
-            )?;
+            set_reset_code(&tx, username, code_digest, code_expires)?;
         }
         tx.commit()?;
         Ok(changed == 1)
@@ -992,12 +987,7 @@ impl Store {
             |row| row.get(0),
         )?;
         if !has_password {
-            tx.execute(
-                "INSERT INTO reset_codes (username, digest, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (username) DO UPDATE SET digest = excluded.digest,
-                                                      expires_at = excluded.expires_at",
-                params![username, &code[..], code_expires],
-            )?;
+            set_reset_code(&tx, username, code, code_expires)?;
         }
         tx.commit()?;
         Ok(StaffClaim {
@@ -1058,6 +1048,24 @@ fn end_help(
         "UPDATE helps SET finished_at = ?3, outcome = ?4
          WHERE session = ?1 AND staff = ?2 AND outcome IS NULL",
         params![session, staff, now, outcome.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Gives `username` the one-time code whose digest is `digest` (a reset
+/// code or a staff claim code: the same lock on the password path),
+/// replacing any earlier one.
+fn set_reset_code(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+    digest: &[u8; 32],
+    expires_at: UnixMillis,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO reset_codes (username, digest, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (username) DO UPDATE SET digest = excluded.digest,
+                                              expires_at = excluded.expires_at",
+        params![username, &digest[..], expires_at],
     )?;
     Ok(())
 }

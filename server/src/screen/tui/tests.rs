@@ -40,20 +40,26 @@ fn settings(professor: &str) -> StaffSettings {
     }
 }
 
+/// A server in `dir` with cheap hashing, and the professor's screen on its
+/// first view.
+fn professor_screen(dir: &std::path::Path) -> (Server, StaffScreen) {
+    let mut config = ServerConfig::new(dir.join("data"), "test".into());
+    config.hash_rounds = 1000;
+    let server = Server::start(config).unwrap();
+    let handle = server.handle();
+    let view = handle.staff_views().borrow().clone();
+    let screen = StaffScreen::new(settings(&server.config().professor), view, Instant::now());
+    (server, screen)
+}
+
 /// `o` closes the queue through the actor; the new view comes back through
 /// the watch and is drawn; `q` with nobody waiting ends the loop.
 #[tokio::test]
 async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"), "test".into());
-    config.hash_rounds = 1000;
-    let server = Server::start(config).unwrap();
+    let (server, mut screen) = professor_screen(dir.path());
     let handle = server.handle();
-    let professor = server.config().professor.clone();
-
-    let view = handle.staff_views().borrow().clone();
-    assert!(view.open);
-    let mut screen = StaffScreen::new(settings(&professor), view, Instant::now());
+    assert!(handle.staff_views().borrow().open);
     let (inputs, mut receiver) = mpsc::channel(8);
     let feeder = {
         let handle = handle.clone();
@@ -132,13 +138,8 @@ async fn run_for(
 #[tokio::test(start_paused = true)]
 async fn a_status_line_goes_when_its_time_is_up_with_nothing_else_ticking() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"), "test".into());
-    config.hash_rounds = 1000;
-    let server = Server::start(config).unwrap();
+    let (server, mut screen) = professor_screen(dir.path());
     let handle = server.handle();
-    let professor = server.config().professor.clone();
-    let view = handle.staff_views().borrow().clone();
-    let mut screen = StaffScreen::new(settings(&professor), view, Instant::now());
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
 
     let lifetime = jqueue_tui::staff::STATUS_LIFETIME;
