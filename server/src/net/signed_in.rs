@@ -214,13 +214,11 @@ impl Handler {
             .is_staff(username, self.by_os_account())
             .await?
         {
+            // The published view already shows every staff request this
+            // account has had an answer to: the actor answers those only
+            // after publishing the view of their burst.
             let mut views = self.handle().staff_views();
-            views.borrow_and_update();
-            // Not the published view: the actor publishes once per burst of
-            // calls, so that one may not show changes it has already
-            // answered for (a serve this screen's own account just made).
-            // This one shows every change made so far.
-            let view = Arc::new(self.handle().staff_view().await?);
+            let view = views.borrow_and_update().clone();
             self.send_staff_view(&view).await?;
             self.staff_views = Some(views);
             Ok(())
