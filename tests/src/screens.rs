@@ -197,11 +197,19 @@ pub fn readme_captures(home: &Path, session: &str) -> Result<(Screen, Screen)> {
     // The student's screen before anyone moves up: its notice still
     // matches the place.
     let carol = expect_place(&students[2], 3, 4)?;
+    // The professor's screen is drawn from published views and read back
+    // through a pseudo-terminal: on a busy machine it can still show an
+    // earlier line-up, which would also read "3 waiting". Wait for the
+    // whole line first, and afterwards for the serve itself.
+    prof.wait_until("4 waiting", |s| s.contains("Queue · 4 waiting"))?;
     prof.send_keys("s")?;
     students[0].wait_for_text("IT'S YOUR TURN")?;
     expect_place(&students[1], 1, 3)?;
     let prof_screen = prof.wait_until("3 waiting at 80×24", |s| {
-        s.contains("Queue · 3 waiting") && laid_out_for_width(s)
+        s.contains("Queue · 3 waiting")
+            && s.contains("→ alice")
+            && s.contains("Serving alice.")
+            && laid_out_for_width(s)
     })?;
     Ok((prof_screen, carol))
 }
