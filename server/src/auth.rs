@@ -1,4 +1,4 @@
-//! Passwords, session tokens and the per-account login back-off.
+//! Passwords, session tokens, and the back-off on failed attempts at a secret.
 //!
 //! Hashing is deliberately slow (PBKDF2-HMAC-SHA256, 600 000 rounds by
 //! default), so callers must run [`hash_password`] and [`verify_password`] on a
@@ -6,6 +6,8 @@
 //! operating system's random generator (salts, tokens, reset codes), which
 //! is why this is not in the pure `jqueue-core`.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use jqueue_shared::SessionToken;
@@ -14,6 +16,9 @@ use pbkdf2::phc::PasswordHash;
 use pbkdf2::{Algorithm, Params, Pbkdf2};
 use rand::TryRng;
 use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use jqueue_core::rate::SweepSchedule;
 
 /// The OWASP recommendation for PBKDF2-HMAC-SHA256.
 pub const DEFAULT_HASH_ROUNDS: u32 = 600_000;
@@ -181,6 +186,140 @@ where
 
     pub fn failures(&self) -> u32 {
         self.failures
+    }
+}
+
+/// An attempt whose handler vanished mid-verification stops blocking others
+/// after this long.
+pub const STALE_ATTEMPT: Duration = Duration::from_secs(60);
+
+/// Failed attempts at one account, from every address together, before each
+/// further attempt at it waits [`CEILING_WAIT`]. Far above what an owner's
+/// typos reach; a guesser spread over many hosts meets it.
+const ACCOUNT_CEILING: u32 = 50;
+/// The window [`ACCOUNT_CEILING`] counts in.
+const CEILING_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Short, so an owner caught behind the ceiling is slowed, never shut out.
+const CEILING_WAIT: Duration = Duration::from_secs(5);
+
+/// Failed attempts at a secret (a password, a reset code, a presence
+/// code), with their back-off (OWASP: throttle, don't lock). Each secret has
+/// its own table. Failures are counted per (account, source address), so
+/// five wrong guesses from another host do not lock the owner out; and per
+/// account across all addresses, with a much higher ceiling, so guessing
+/// from many hosts is slowed too.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    by_source: HashMap<(String, IpAddr), AttemptState>,
+    by_account: HashMap<String, Ceiling>,
+    sweeps: SweepSchedule,
+}
+
+#[derive(Debug, Default)]
+pub struct AttemptState {
+    backoff: Backoff<Instant>,
+    /// An attempt from this address is being verified; a second one waits,
+    /// so parallel connections cannot multiply a guesser's attempts.
+    pub in_flight_since: Option<Instant>,
+}
+
+/// Failures at one account from every address.
+#[derive(Debug)]
+struct Ceiling {
+    window_start: Instant,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+impl Ceiling {
+    fn check(&self, now: Instant) -> Result<(), Duration> {
+        match self.retry_at {
+            Some(at) if at > now => Err(at - now),
+            _ => Ok(()),
+        }
+    }
+
+    fn record_failure(&mut self, now: Instant) {
+        if now.duration_since(self.window_start) >= CEILING_WINDOW {
+            (self.window_start, self.failures) = (now, 0);
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= ACCOUNT_CEILING {
+            self.retry_at = Some(now + CEILING_WAIT);
+        }
+    }
+
+    fn is_stale(&self, now: Instant) -> bool {
+        now.duration_since(self.window_start) >= CEILING_WINDOW
+    }
+}
+
+impl Attempts {
+    /// `Err(wait)` while `username` must wait before another attempt from `ip`.
+    pub fn check(&self, username: &str, ip: IpAddr) -> Result<(), Duration> {
+        let now = Instant::now();
+        let source = self
+            .by_source
+            .get(&(username.to_owned(), ip))
+            .map_or(Ok(()), |state| state.backoff.check(now));
+        let account = self
+            .by_account
+            .get(username)
+            .map_or(Ok(()), |ceiling| ceiling.check(now));
+        match (source, account) {
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => Err(wait),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    /// Counts a failed attempt (a wrong password, reset code or presence
+    /// code) at `username` from `ip`; returns how long that address must
+    /// now wait.
+    pub fn record_failure(&mut self, username: &str, ip: IpAddr) -> Duration {
+        let now = Instant::now();
+        self.by_account
+            .entry(username.to_owned())
+            .or_insert(Ceiling {
+                window_start: now,
+                failures: 0,
+                retry_at: None,
+            })
+            .record_failure(now);
+        let state = self.source(username, ip);
+        state.in_flight_since = None;
+        state.backoff.record_failure(now)
+    }
+
+    /// The owner got in from `ip`: that address starts afresh. The account's
+    /// ceiling keeps counting: a guesser elsewhere may still be at it.
+    pub fn succeeded(&mut self, username: &str, ip: IpAddr) {
+        self.by_source.remove(&(username.to_owned(), ip));
+    }
+
+    pub fn source(&mut self, username: &str, ip: IpAddr) -> &mut AttemptState {
+        self.by_source.entry((username.to_owned(), ip)).or_default()
+    }
+
+    /// Guesses at many made-up names must not grow the back-off tables
+    /// forever: drops entries that no longer hold anyone back, now and then
+    /// ([`SweepSchedule`]).
+    pub fn forget_stale(&mut self, now: Instant) {
+        let Self {
+            by_source,
+            by_account,
+            sweeps,
+        } = self;
+        sweeps.maybe(by_source.len() + by_account.len(), || {
+            by_source.retain(|_, state| {
+                state.backoff.check(now).is_err()
+                    || state
+                        .in_flight_since
+                        .is_some_and(|t| now - t < STALE_ATTEMPT)
+            });
+            by_account.retain(|_, ceiling| !ceiling.is_stale(now));
+            by_source.len() + by_account.len()
+        });
     }
 }
 

@@ -4,7 +4,7 @@
 //! server on tokio's paused clock and move the day on with
 //! `tokio::time::advance`.
 //!
-//! It only tells the time; it owns no timers (the actor sleeps on tokio's
+//! It only tells the time; it owns no timers (the owners sleep on tokio's
 //! clock) and must not be read by the pure domain, which is given times.
 
 use tokio::time::Instant;

@@ -6,8 +6,10 @@
 //!   from them; no I/O.
 //! - [`auth`]: the password, token and reset-code rules.
 //! - [`store`]: persistence (the database, the helped log, printed snapshots).
-//! - [`actor`]: the single owner of the state and the only thing that changes
-//!   it; every caller goes through its typed API, [`ServerHandle`].
+//! - [`queue`] and [`accounts`]: the owner tasks, each the single owner of
+//!   its state and the only thing that changes it ([`owners`] watches
+//!   them); every caller goes through the one typed API, [`ServerHandle`]
+//!   ([`handle`]), which puts them together.
 //! - [`net`]: the protocol over TLS sockets, the fan-out of views, the limits.
 //! - [`screen`]: the professor's screen and the headless console, which use
 //!   the same [`ServerHandle`] as the network layer.
@@ -22,14 +24,17 @@
 //! # Ok(()) }
 //! ```
 
-pub mod actor;
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_file;
+pub mod handle;
 pub mod net;
 pub mod owners;
+pub(crate) mod peer_log;
+pub mod queue;
 pub mod screen;
 pub(crate) mod shutdown;
 pub mod store;
@@ -38,9 +43,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use actor::{ServerHandle, ShuttingDown};
 pub use config::ServerConfig;
+pub use handle::ServerHandle;
 pub use net::run;
+pub use owners::ShuttingDown;
 
 use jqueue_core::view::QueueSnapshot;
 use jqueue_shared::Fingerprint;
@@ -66,7 +72,7 @@ pub enum StartError {
     Socket(#[from] net::local::SocketError),
 }
 
-/// A server whose state is loaded and whose actor is running, not yet
+/// A server whose state is loaded and whose owners are running, not yet
 /// accepting connections: pass it to [`run`].
 #[derive(Debug)]
 pub struct Server {
@@ -103,15 +109,42 @@ impl Server {
         config.fingerprint = Some(tls.fingerprint.to_string());
         make_private(&config.data_dir)?;
         check_writable(&config.data_dir)?;
-        // Before the actor: a socket that cannot be listened on is a clear
+        // Before the owners: a socket that cannot be listened on is a clear
         // error now, not a class that cannot sign in later.
         let local = config.socket.as_deref().map(net::local::bind).transpose()?;
         let config = Arc::new(config);
         let mut owners = owners::Owners::default();
-        let channels = actor::Actor::spawn(config.clone(), &mut owners)?;
+        let peer_log = peer_log::PeerLog::default();
+        let channels = queue::QueueOwner::spawn(config.clone(), peer_log.clone(), &mut owners)?;
+        let roster =
+            store::roster::Roster::new(config.roster_file.clone(), config.roster_group.clone())
+                .map_err(|e| StartError::Io {
+                    path: e.path.clone(),
+                    message: e.message.clone(),
+                })?;
+        let membership = Arc::new(accounts::Membership::new(
+            roster,
+            config.staff_group.clone(),
+            accounts::host_rate(&config),
+        ));
+        let accounts = accounts::AccountsOwner::spawn(
+            config.clone(),
+            channels.queue.clone(),
+            &membership,
+            peer_log.clone(),
+            &mut owners,
+        )?;
+        let handle = ServerHandle {
+            accounts,
+            queue: channels.queue,
+            membership,
+            peer_log,
+            clock: config.clock,
+            shutdown: shutdown::ShutdownSwitch::new(),
+        };
         Ok(Self {
             config,
-            handle: channels.handle,
+            handle,
             snapshots: channels.snapshots,
             tls,
             local,
@@ -267,6 +300,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 mod tests {
     use super::*;
     use crate::config::AuthMode;
+    use crate::owners::OwnerStopped;
 
     #[tokio::test]
     async fn a_taken_port_falls_back_to_the_next() {
@@ -283,8 +317,9 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_panicking_owner_stops_the_server_with_an_error_not_a_server_that_refuses_everyone() {
+    /// Starts a server, makes one owner panic with `crash`, and returns how
+    /// the running server ended.
+    async fn crashed(crash: impl AsyncFnOnce(&ServerHandle)) -> OwnerStopped {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(ServerConfig::new(dir.path().into(), "s".into())).unwrap();
         let handle = server.handle();
@@ -294,14 +329,24 @@ mod tests {
         // Running: connections are taken.
         tokio::net::TcpStream::connect(addr).await.unwrap();
 
-        handle.crash().await;
+        crash(&handle).await;
         let stopped = running.await.unwrap().unwrap_err();
-        assert_eq!(stopped.owner, "the queue and the accounts");
-        assert_eq!(stopped.reason, "panicked: a bug in the queue's owner");
         assert!(
             tokio::net::TcpStream::connect(addr).await.is_err(),
             "nothing listens any more"
         );
+        stopped
+    }
+
+    #[tokio::test]
+    async fn a_panicking_owner_stops_the_server_with_an_error_not_a_server_that_refuses_everyone() {
+        let stopped = crashed(async |handle| handle.queue.crash().await).await;
+        assert_eq!(stopped.owner, "the queue");
+        assert_eq!(stopped.reason, "panicked: a bug in the queue's owner");
+
+        let stopped = crashed(async |handle| handle.accounts.crash().await).await;
+        assert_eq!(stopped.owner, "the accounts");
+        assert_eq!(stopped.reason, "panicked: a bug in the accounts' owner");
     }
 
     #[test]

@@ -1,6 +1,5 @@
-//! The tasks that own the server's state (today one: the actor, which owns
-//! the queue and the accounts), and what happens when one stops while the
-//! server runs.
+//! The tasks that own the server's state (the queue's owner and the
+//! accounts' owner), and what happens when one stops while the server runs.
 //!
 //! A server whose owner has panicked would otherwise live on as a process
 //! that accepts connections and refuses everyone. Instead [`Owners::stopped`]
@@ -16,11 +15,16 @@ use std::future::Future;
 
 use tokio::sync::mpsc;
 
+/// An owner has stopped: the server is shutting down.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct ShuttingDown;
+
 /// An owner task ended while the server was running.
 #[derive(Debug, thiserror::Error)]
 #[error("{owner} stopped unexpectedly: {reason}")]
 pub struct OwnerStopped {
-    /// What the owner owns, in words ("the queue and the accounts").
+    /// What the owner owns, in words ("the queue", "the accounts").
     pub owner: &'static str,
     pub reason: String,
 }
@@ -41,7 +45,7 @@ impl Default for Owners {
 }
 
 impl Owners {
-    /// Runs `task`, the owner of `owner` ("the queue and the accounts"),
+    /// Runs `task`, the owner of `owner` ("the queue", "the accounts"),
     /// and a watcher that reports its end, however it ends.
     pub(crate) fn spawn(
         &mut self,

@@ -311,7 +311,7 @@ async fn a_removal_while_offline_is_told_on_return() -> Result {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_answer_is_sent_only_once_the_view_that_shows_it_is_published() -> Result {
     // A burst long enough to see into: the serve first, then many calls
-    // the actor applies before it publishes. Answered at once, the serve's
+    // the queue's owner applies before it publishes. Answered at once, the serve's
     // outcome would arrive while the published view still showed sam
     // waiting.
     let dir = tempfile::tempdir()?;

@@ -3,7 +3,7 @@
 //! A login at the default 600 000 PBKDF2 rounds is tens of milliseconds of
 //! pure CPU, and a lab opening brings hundreds of them at once. Each one runs
 //! on a thread of its own at a lower scheduling priority (on Linux, nice + 10
-//! relative to the server), so the kernel runs the actor and the fan-out of
+//! relative to the server), so the kernel runs the owners and the fan-out of
 //! queue updates first whenever they are runnable, and hashing gets every cycle
 //! they leave. That lets a storm use every core without starving the queue,
 //! where capping the number of hashing threads would slow the storm down and

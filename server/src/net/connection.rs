@@ -32,9 +32,9 @@ use rustls::ServerConnection;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{Notify, watch};
 
-use crate::actor::{Notice, NoticeSink};
 use crate::clock::Clock;
 use crate::net::peer::Socket;
+use crate::queue::{Notice, NoticeSink};
 use jqueue_core::queue::StudentKey;
 use jqueue_core::view::QueueSnapshot;
 
@@ -58,7 +58,7 @@ impl AsyncRead for TlsReader {
 const MAX_NOTICES: usize = 8;
 
 /// One connection's outgoing side, shared by its handler, the fan-out and
-/// (through [`NoticeSink`]) the actor.
+/// (through [`NoticeSink`]) the queue's owner.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     socket: Socket,
@@ -85,7 +85,7 @@ struct Session {
     next_version: u64,
     /// A view of a newer snapshot is due; the handler sends the latest.
     view_owed: bool,
-    /// The handler is waiting for the actor's answer to a request; views
+    /// The handler is waiting for the queue's answer to a request; views
     /// wait with it, so the answer arrives before the change it made.
     awaiting_answer: bool,
     /// The last frame is queued: nothing more goes out.
@@ -181,8 +181,8 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, Session> {
-        // The actor delivers notices through this lock: a panic elsewhere
-        // must not take the actor down with it.
+        // The queue's owner delivers notices through this lock: a panic
+        // elsewhere must not take the owner down with it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -211,7 +211,7 @@ impl Outbox {
     }
 
     /// Holds views back until [`Outbox::queue_answer`]: the handler has
-    /// asked the actor for something whose answer must arrive first.
+    /// asked the queue for something whose answer must arrive first.
     pub(crate) fn hold_views(&self) {
         self.lock().awaiting_answer = true;
     }
@@ -257,7 +257,7 @@ impl Outbox {
         if session.unsent.is_empty() && !session.closing {
             Self::queue_notices(&mut session)?;
             if let Some((student, snapshots)) = student {
-                // Cloned, not borrowed: the actor must not wait on this lock to publish.
+                // Cloned, not borrowed: the owner must not wait on this lock to publish.
                 let latest = snapshots.borrow().clone();
                 Self::queue_owed_view(&mut session, student, &latest, self.clock.now_ms())?;
             }
@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(view_length(&next(&mut student).await), 2);
     }
 
-    /// The fan-out may still be walking an older snapshot when the actor,
+    /// The fan-out may still be walking an older snapshot when the queue's owner,
     /// already on its next burst, serves this student.
     #[tokio::test]
     async fn no_view_from_before_a_notice_follows_it() {

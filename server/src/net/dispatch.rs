@@ -1,5 +1,5 @@
 //! One request from a signed-in student or staff member: what it asks of
-//! the actor, and its answer sent ahead of the views it caused.
+//! the queue's owner, and its answer sent ahead of the views it caused.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;

@@ -118,7 +118,7 @@ impl Fanout {
             } in students.drain(..)
             {
                 outbox.offer_view(&username, key, &snapshot, now);
-                // Let the worker's other tasks (the actor, a sign-in) in
+                // Let the worker's other tasks (an owner, a sign-in) in
                 // now and then during a long walk.
                 tokio::task::consume_budget().await;
             }

@@ -2,8 +2,8 @@
 //!
 //! A handler walks a connection through the handshake and sign-in
 //! ([`sign_in`], with the ways in in [`login`]), then relays between the
-//! student and the actor ([`signed_in`], each request in [`dispatch`]):
-//! requests go to the actor, answers and notices come back (a connection
+//! student and the server's state ([`signed_in`], each request in [`dispatch`]):
+//! requests go to the owners, answers and notices come back (a connection
 //! that signed in with `Follow`, for `jqueue status`, only listens). Views do
 //! not pass through the handler: the fan-out ([`fanout`]) writes them, and
 //! wakes the handler only for what it cannot finish itself. Handlers hold no
@@ -44,10 +44,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
-use crate::actor::{
-    AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, RegisterGate,
-    RegisterOutcome, Resumed, ServerHandle, ShuttingDown,
-};
+use crate::ServerHandle;
+use crate::accounts::{AccountSignIn, LoginGate, RegisterGate, RegisterOutcome, Resumed};
 use crate::auth;
 use crate::config::ServerConfig;
 use crate::net::admission::{Admission, AdmissionGuard};
@@ -56,9 +54,10 @@ use crate::net::fanout::Fanout;
 use crate::net::hashing::{FairTurns, Turn};
 use crate::net::peer::{Peer, Socket};
 use crate::owners::OwnerStopped;
+use crate::owners::ShuttingDown;
+use crate::queue::{Answer, AttachOutcome, Connection, JoinRequest};
 use crate::shutdown::Shutdown;
 use jqueue_core::queue::StudentKey;
-use jqueue_core::rate::PeerLines;
 use jqueue_core::view::QueueSnapshot;
 
 /// What every handler shares.
@@ -72,8 +71,6 @@ struct Shared {
     /// each address in its own line.
     hashing: Arc<FairTurns>,
     admission: Admission,
-    /// Lines a peer causes in the log, limited per address.
-    peer_lines: std::sync::Mutex<PeerLines<Instant>>,
     fanout: Arc<Fanout>,
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
@@ -95,11 +92,10 @@ pub async fn run(
     let handle = server.handle();
     let local = server.local.take();
     // Every core may hash: the hashing threads run at lower priority, so the
-    // actor and the fan-out of queue updates still go first.
+    // owners and the fan-out of queue updates still go first.
     let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let shared = Arc::new(Shared {
         admission: Admission::new(server.config.max_unauthenticated),
-        peer_lines: std::sync::Mutex::default(),
         config: server.config.clone(),
         handle: handle.clone(),
         snapshots: server.snapshots.clone(),
@@ -350,13 +346,7 @@ impl Handler {
                 // A malformed or oversize frame: only this connection
                 // closes. Logged a few times a minute per address at most:
                 // the log is not a peer's to fill.
-                let admitted = self
-                    .shared
-                    .peer_lines
-                    .lock()
-                    .expect("peer lines poisoned")
-                    .admit(self.peer.key(), Instant::now());
-                if let Some(held_back) = admitted {
+                if let Some(held_back) = self.handle().peer_log().admit(self.peer.key()) {
                     tracing::info!(peer = %self.peer, held_back, "closing connection: {e}");
                 }
             }
@@ -403,7 +393,7 @@ impl Handler {
         }
     }
 
-    /// Tells the actor this connection's student has gone.
+    /// Tells the queue this connection's student has gone.
     async fn detach(&self, username: Arc<str>) {
         self.shared.handle.detach(username, self.conn).await;
     }

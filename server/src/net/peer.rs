@@ -49,7 +49,7 @@ impl Peer {
         }
     }
 
-    /// [`Peer::key`] as a socket address, for the actor's per-connection
+    /// [`Peer::key`] as a socket address, for the owners' per-connection
     /// records, which count online students per address.
     pub(crate) fn key_addr(self) -> SocketAddr {
         match self {

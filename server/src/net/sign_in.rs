@@ -77,7 +77,10 @@ impl Handler {
                     let status = if !self.takes_passwords() {
                         AccountStatus::PasswordsOff
                     } else if is_valid_username(&username) {
-                        let status = self.handle().account_status(username.clone()).await?;
+                        let status = self
+                            .handle()
+                            .account_status(username.clone(), self.peer.key_addr())
+                            .await?;
                         let Ok(status) = status else {
                             return Ok(SignIn::Close);
                         };

@@ -1,4 +1,4 @@
-//! A signed-in connection: attaching it to the actor, its loop (views and
+//! A signed-in connection: attaching it to the queue, its loop (views and
 //! notices out, requests in, heartbeats), and the staff feed with the
 //! staff right checked again whenever the staff list may have changed.
 
@@ -6,7 +6,7 @@
 use super::*;
 
 impl Handler {
-    /// Attaches a signed-in student to the actor, or a follower alongside
+    /// Attaches a signed-in student to the queue, or a follower alongside
     /// them, and tells the client.
     pub(super) async fn attach(
         &mut self,
@@ -70,7 +70,7 @@ impl Handler {
             told => told,
         };
         if let Err(e) = told {
-            // Attached but never told: the actor must not count them online.
+            // Attached but never told: the queue must not count them online.
             if follower {
                 self.handle().unfollow(username, self.conn).await;
             } else {
@@ -150,7 +150,7 @@ impl Handler {
                 }
                 StudentEvent::StaffView => {
                     // Checked again whenever the staff list may have changed
-                    // (the actor says so before the view that follows), so
+                    // (the queue's owner says so before the view that follows), so
                     // not one more view reaches an account just taken off
                     // the staff; not asked before every view, which cost
                     // every staff screen a call per change.
@@ -215,7 +215,7 @@ impl Handler {
             .await?
         {
             // The published view already shows every staff request this
-            // account has had an answer to: the actor answers those only
+            // account has had an answer to: the owner answers those only
             // after publishing the view of their burst.
             let mut views = self.handle().staff_views();
             let view = views.borrow_and_update().clone();

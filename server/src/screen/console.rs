@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use jqueue_shared::staff::{StaffRequest, StaffView};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::actor::ServerHandle;
+use crate::ServerHandle;
 
 pub const HELP: &str = "commands: serve [NAME] | finish | nothere | remove NAME | open | close \
                         | announce TEXT | print | status | quit";

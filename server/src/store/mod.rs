@@ -7,10 +7,10 @@
 //! database from an earlier jqueue opens without losing anything. Each method is
 //! one transaction that is committed (WAL, `synchronous = NORMAL`) before it
 //! returns, so a change the server acknowledges survives `kill -9`; a change
-//! also survives a power cut once [`Store::sync`] has returned. The actor
+//! also survives a power cut once [`Store::sync`] has returned. Each owner
 //! calls `sync` after each burst of commands, once the students' new views
 //! are on their way, so the disk's flush never delays them. The store knows
-//! nothing of the queue rules; the actor calls it before changing state.
+//! nothing of the queue rules; an owner calls it before changing state.
 
 pub mod data_home;
 pub mod helped_log;
@@ -295,6 +295,13 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Two owners (the queue's and the accounts') and the command line
+        // each write through a connection of their own. A transaction that
+        // read first and then writes cannot wait for another writer (SQLite
+        // answers "busy" at once rather than risk a deadlock), so every
+        // transaction takes the write lock when it begins, and waits for it
+        // within the timeout above.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         migrate(&mut conn)?;
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
@@ -1122,6 +1129,39 @@ mod tests {
         assert_eq!(s.helps[0].entry.username.as_ref(), "d");
         assert_eq!(s.helps[0].served_at, 160);
         assert_eq!(store.load_session("s2", 0).unwrap().entries.len(), 1);
+    }
+
+    /// The queue's owner and the accounts' owner each write through a
+    /// connection of their own, at the same time: neither may be told
+    /// "busy" (which a transaction that reads before it writes would be,
+    /// at once, if the other committed in between).
+    #[test]
+    fn two_connections_writing_at_once_both_get_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        Store::open(&path).unwrap();
+        let accounts = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).unwrap();
+                for i in 0..200 {
+                    store
+                        .register(&format!("u{i}"), "$phc", None, i)
+                        .expect("registering beside the queue's writes");
+                }
+            })
+        };
+        let mut store = Store::open(&path).unwrap();
+        for i in 0..200 {
+            store
+                .insert_entry("s", &entry(&format!("q{i}"), i))
+                .expect("queueing beside the accounts' writes");
+            store
+                .set_places("s", &[entry(&format!("q{i}"), i)])
+                .expect("a transaction beside the accounts' writes");
+        }
+        accounts.join().unwrap();
+        assert_eq!(store.accounts().unwrap().len(), 200);
     }
 
     #[test]

@@ -57,23 +57,46 @@ impl Roster {
         self.file.is_some() || self.group.is_some()
     }
 
-    /// Whether `username` is on the roster (always, without one). A file
-    /// that has become unreadable keeps its last good contents.
+    /// Whether `username` is on the roster (always, without one), asking
+    /// the group database if need be. Blocking: for the command line; the
+    /// server asks through [`crate::accounts::Membership`], off its owner
+    /// tasks.
     pub fn admits(&mut self, username: &str) -> bool {
+        self.admits_by_file(username).unwrap_or_else(|| {
+            self.group
+                .as_deref()
+                .is_some_and(|group| system_users::in_group(username, group))
+        })
+    }
+
+    /// Whether `username` is on the roster, as far as the file can tell
+    /// (the group is [`crate::accounts::Membership`]'s to look up, off the
+    /// owner tasks). A file that has become unreadable keeps its last good
+    /// contents. What the roster says without the group: `Some(true)`
+    /// for a name in the file or with no roster at all, `Some(false)` for a
+    /// name no roster admits, `None` when only the group can tell.
+    pub fn admits_by_file(&mut self, username: &str) -> Option<bool> {
         if !self.is_set() {
-            return true;
+            return Some(true);
         }
         if let Some(file) = &mut self.file {
             if let Err(e) = file.refresh() {
                 tracing::warn!("{e}; using the roster as last read");
             }
             if file.names.contains(username) {
-                return true;
+                return Some(true);
             }
         }
-        self.group
-            .as_deref()
-            .is_some_and(|group| system_users::in_group(username, group))
+        if self.group.is_some() {
+            None
+        } else {
+            Some(false)
+        }
+    }
+
+    /// The roster group (`--roster-group`), if any.
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
     }
 }
 
@@ -123,8 +146,8 @@ mod tests {
         let path = dir.path().join("roster.txt");
         std::fs::write(&path, "alice\n").unwrap();
         let mut roster = Roster::new(Some(path.clone()), None).unwrap();
-        assert!(roster.admits("alice"));
-        assert!(!roster.admits("mallory"));
+        assert_eq!(roster.admits_by_file("alice"), Some(true));
+        assert_eq!(roster.admits_by_file("mallory"), Some(false));
         std::fs::write(&path, "alice\nmallory\n").unwrap();
         // Make sure the modification time moves even on a coarse clock.
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
@@ -134,19 +157,21 @@ mod tests {
             .unwrap()
             .set_modified(later)
             .unwrap();
-        assert!(roster.admits("mallory"));
+        assert_eq!(roster.admits_by_file("mallory"), Some(true));
     }
 
     #[test]
     fn no_roster_admits_everyone_and_a_missing_file_is_an_error() {
-        assert!(Roster::default().admits("anyone"));
+        assert_eq!(Roster::default().admits_by_file("anyone"), Some(true));
         let err = Roster::new(Some("/nonexistent/roster".into()), None).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/roster"), "{err}");
     }
 
     #[test]
-    fn a_roster_group_uses_the_system_database() {
+    fn a_roster_group_is_left_to_the_system_database() {
         let mut roster = Roster::new(None, Some("root".into())).unwrap();
+        assert_eq!(roster.admits_by_file("root"), None);
+        assert_eq!(roster.group(), Some("root"));
         assert!(roster.admits("root"));
         assert!(!roster.admits("nobody"));
     }

@@ -1,8 +1,9 @@
 //! Lookups in the system's user and group database (`/etc/passwd`,
 //! `/etc/group`, or LDAP through NSS): who belongs to a Unix group.
 //!
-//! Read-only, and blocking (NSS may ask a directory server): the actor calls
-//! it through its `blocking` helper, never on a hot path.
+//! Read-only, and blocking (NSS may ask a directory server): it runs
+//! on tokio's blocking pool (see `accounts::membership`), never on an owner
+//! task.
 
 use nix::unistd::{Group, User};
 

@@ -3,7 +3,7 @@
 //! `jqueue --staff` draws) on this process's terminal.
 //!
 //! This module owns only the terminal and the event loop; the screen's state
-//! and drawing live in the client crate, and the queue lives in the actor.
+//! and drawing live in `jqueue-tui`, and the queue lives with its owner.
 //! Views come from [`ServerHandle::staff_views`] (a watch: bursts coalesce,
 //! the latest always wins) and requests go through [`ServerHandle::staff`]
 //! as the professor — in-process, the same typed API the network layer uses
@@ -101,7 +101,7 @@ where
             biased;
             changed = views.changed() => match changed {
                 Ok(()) => StaffEvent::View(views.borrow_and_update().clone()),
-                // The actor has stopped: nothing left to show.
+                // The queue's owner has stopped: nothing left to show.
                 Err(_) => return Ok(()),
             },
             input = inputs.recv() => match input {

@@ -1,7 +1,7 @@
 //! Tests of the professor's event loop. The screen itself (drawing, keys,
 //! snapshots at every size) is tested in jqueue-tui, where it lives;
 //! here the loop runs against a real in-process server on `TestBackend`:
-//! views arrive through the actor's watch, keys go in through the same
+//! views arrive through the queue's watch, keys go in through the same
 //! channel the key reader uses, and requests act as the professor.
 
 use std::net::SocketAddr;
@@ -52,7 +52,7 @@ fn professor_screen(dir: &std::path::Path) -> (Server, StaffScreen) {
     (server, screen)
 }
 
-/// `o` closes the queue through the actor; the new view comes back through
+/// `o` closes the queue through its owner; the new view comes back through
 /// the watch and is drawn; `q` with nobody waiting ends the loop.
 #[tokio::test]
 async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {

@@ -10,14 +10,14 @@ use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
 
-use super::{Actor, JoinRequest, blocking};
+use super::{JoinRequest, QueueOwner, blocking};
 use jqueue_core::queue::{Entry, JoinError};
 use jqueue_core::rate::Allowances;
 
 /// Every student's allowance of queue changes ([`jqueue_core::rate`]).
 pub(super) type Changes = Allowances<Arc<str>, Instant>;
 
-impl Actor {
+impl QueueOwner {
     pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
         let JoinRequest {
             description,
@@ -103,8 +103,8 @@ impl Actor {
     }
 
     /// A join from outside the room needs the current (or the previous)
-    /// presence code. Wrong codes back off like wrong passwords, on the same
-    /// per-account clock; and each address has a few wrong codes per code
+    /// presence code. Wrong codes back off like wrong passwords, per account
+    /// and address (in a table of their own); and each address has a few wrong codes per code
     /// window ([`jqueue_core::presence::wrong_code_rate`]), so sock-puppet
     /// accounts on one host do not multiply its guesses. The odds are in
     /// docs/SECURITY.md.
@@ -125,7 +125,7 @@ impl Actor {
             retry_after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
         };
         let instant = Instant::now();
-        if let Err(wait) = self.logins.check(username, peer) {
+        if let Err(wait) = self.code_attempts.check(username, peer) {
             return Err(retry(wait));
         }
         if let Err(wait) = self.code_guesses.check(&peer, instant) {
@@ -134,7 +134,7 @@ impl Actor {
         if presence.accepts(code, now) {
             return Ok(());
         }
-        let wait = self.logins.record_failure(username, peer);
+        let wait = self.code_attempts.record_failure(username, peer);
         let rate = jqueue_core::presence::wrong_code_rate(self.config.code_minutes);
         let address_wait = self
             .code_guesses
@@ -142,7 +142,7 @@ impl Actor {
             .and_then(|()| self.code_guesses.check(&peer, instant))
             .err()
             .unwrap_or_default();
-        if let Some(held_back) = self.peer_lines.admit(peer, instant) {
+        if let Some(held_back) = self.peer_log.admit(peer) {
             tracing::info!(%username, %peer, held_back, "wrong presence code");
         }
         Err(retry(wait.max(address_wait)))

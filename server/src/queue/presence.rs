@@ -15,7 +15,7 @@ use std::sync::Arc;
 use jqueue_shared::ProtocolError;
 use jqueue_shared::staff::ActivityKind;
 
-use super::{Actor, AttachOutcome, Connection, Notice};
+use super::{AccountEvent, AttachOutcome, Connection, Notice, QueueOwner, blocking};
 
 /// Notices kept for one offline student: a handful is all a student can
 /// miss that still matters (the latest tells where they stand).
@@ -75,17 +75,15 @@ impl Presence {
     }
 }
 
-impl Actor {
-    pub(super) fn attach(&mut self, connection: Connection) -> AttachOutcome {
+impl QueueOwner {
+    /// `staff`: the account is staff (checked by the caller), for counts
+    /// and lists only: every staff request is checked afresh.
+    pub(super) fn attach(&mut self, connection: Connection, staff: bool) -> AttachOutcome {
         let username = connection.username.clone();
-        if !self.may_sign_in(&username, connection.by_os_account) {
-            return AttachOutcome::NotOnRoster;
-        }
         let replacing = self.presence.online.contains_key(&username);
         if !replacing && self.presence.online.len() >= self.config.max_connections {
             return AttachOutcome::ServerFull;
         }
-        let staff = self.is_staff(&username, connection.by_os_account);
         let from_here = self
             .presence
             .per_address
@@ -93,8 +91,7 @@ impl Actor {
             .copied()
             .unwrap_or(0);
         if !replacing && !staff && from_here >= self.config.max_online_per_address {
-            let now = tokio::time::Instant::now();
-            if let Some(held_back) = self.peer_lines.admit(connection.peer.ip(), now) {
+            if let Some(held_back) = self.peer_log.admit(connection.peer.ip()) {
                 tracing::info!(peer = %connection.peer, held_back, "too many students online from one address");
             }
             return AttachOutcome::HostFull;
@@ -136,9 +133,6 @@ impl Actor {
     /// A connection that follows `username`'s standing: told of a help in
     /// progress now, and of every turn notice from now on.
     pub(super) fn follow(&mut self, connection: Connection) -> AttachOutcome {
-        if !self.may_sign_in(&connection.username, connection.by_os_account) {
-            return AttachOutcome::NotOnRoster;
-        }
         let followers = self
             .presence
             .followers
@@ -212,5 +206,47 @@ impl Actor {
             }
             missed.push(notice);
         }
+    }
+
+    /// What the accounts' owner tells: lines for the pane, new accounts,
+    /// logouts.
+    pub(super) fn account_event(&mut self, event: AccountEvent) {
+        match event {
+            AccountEvent::Activity { kind, peer } => self.record_from(kind, peer),
+            AccountEvent::Created { username } => self.forget_deleted_place(&username),
+            AccountEvent::LoggedOut { token } => {
+                // The screen that signed in with the token: it could not
+                // sign in again. A screen signed in with another token, on
+                // another machine, stays.
+                let screen = self
+                    .presence
+                    .online
+                    .values()
+                    .find(|online| online.connection.token.as_ref() == Some(&token));
+                if let Some(online) = screen {
+                    online
+                        .connection
+                        .notices
+                        .deliver(Notice::Kick(ProtocolError::LoggedOut), 0);
+                }
+            }
+        }
+    }
+
+    /// A new account has no place in the queue. If the queue in memory
+    /// still holds one under this name, it belonged to an account deleted
+    /// with `users delete` while the server ran (the command removed it
+    /// from the database, not from this process): the newcomer must not
+    /// inherit it.
+    fn forget_deleted_place(&mut self, username: &str) {
+        if self.queue.position(username).is_none() {
+            return;
+        }
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
+            self.storage_failed(&e);
+        }
+        self.queue.cancel(username);
+        self.queue_changed = true;
+        tracing::info!(%username, "a deleted account's place in the queue is dropped");
     }
 }

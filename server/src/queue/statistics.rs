@@ -1,4 +1,4 @@
-//! The statistics view's data, as the actor keeps and answers it: the
+//! The statistics view's data, as the queue's owner keeps and answers it: the
 //! queue's length over the session (recorded after every burst that changed
 //! the queue, seeded from the store at start) and the answer to
 //! [`StaffRequest::Statistics`](jqueue_shared::staff::StaffRequest::Statistics).
@@ -12,7 +12,7 @@
 use jqueue_shared::staff::StaffOutcome;
 use jqueue_shared::statistics::SessionStatistics;
 
-use super::{Actor, blocking};
+use super::{QueueOwner, blocking};
 use crate::store::{Store, StoreError};
 use jqueue_core::queue::{Queue, UnixMillis};
 use jqueue_core::statistics::{QueueLengthHistory, count, session_statistics};
@@ -43,7 +43,7 @@ pub(super) struct Answered {
     statistics: SessionStatistics,
 }
 
-impl Actor {
+impl QueueOwner {
     /// Notes the queue's length now (once per burst that changed it).
     pub(super) fn note_queue_length(&mut self) {
         let length = count(self.queue.len());
@@ -54,7 +54,7 @@ impl Actor {
     /// them out reads the session's help records (one query, a few hundred
     /// rows on the busiest day), and every screen showing the view asks
     /// again after each change: so the answer is worked out once and shared
-    /// until the next staff view (which [`Actor::publish`] marks by dropping
+    /// until the next staff view (which [`QueueOwner::publish`] marks by dropping
     /// it), or for a minute while nothing changes.
     pub(super) fn statistics(&mut self) -> StaffOutcome {
         let now = self.now_ms();
@@ -91,9 +91,10 @@ mod tests {
 
     use tokio::time::Instant;
 
-    use crate::actor::{JoinRequest, ServerHandle};
+    use crate::ServerHandle;
     use crate::clock::Clock;
     use crate::config::ServerConfig;
+    use crate::queue::JoinRequest;
 
     /// 2026-11-21T10:00:00Z.
     const START: i64 = 1_795_255_200_000;

@@ -1,24 +1,28 @@
-//! The actor: the single owner of the queue, the helps in progress, the
-//! signed-in connections, the login back-off and the store.
+//! A queue's owner: the one task that owns a queue — its entries, the
+//! helps in progress, its rules, announcement and presence code, who is
+//! watching it (online, and what they missed), its activity pane — and the
+//! queue's rows in the store. Today's server has one queue, so one owner;
+//! each queue to come gets its own.
 //!
 //! Connection handlers, the professor's screen and the console never touch
-//! this state; they call the typed API in [`api`] ([`ServerHandle`]), which
-//! sends a private [`Call`] over one channel and awaits the answer. The
-//! actor applies calls one at a time, persists each change *before*
-//! acknowledging it, and after every burst of calls publishes once
-//! (coalescing bursts): a [`QueueSnapshot`] for the students' fan-out and a
-//! [`StaffView`] for every staff screen. Nothing polls.
+//! this state; they call [`crate::ServerHandle`], which reaches this owner
+//! through the typed [`QueueHandle`]: a private [`Call`] over one channel,
+//! and the answer awaited. The owner applies calls one at a time, persists
+//! each change *before* acknowledging it, and after every burst of calls
+//! publishes once (coalescing bursts): a [`QueueSnapshot`] for the
+//! students' fan-out and a [`StaffView`] for every staff screen. Nothing
+//! polls.
 //!
-//! The calls are split by owner: [`accounts`] (sign-in, tokens, back-off,
-//! who is staff), [`presence`] (who is online and how they came in, what a
-//! student missed while away), [`students`] (join, cancel, back) and
-//! [`staff`] (serve, finish, not here, remove, open, announce, print, and
-//! the staff view); [`statistics`] keeps the queue's length over the session
-//! and answers the statistics view. It never hashes passwords: handlers do
-//! that on blocking threads.
+//! The calls are split by concern: [`presence`] (who is online and how they
+//! came in, what a student missed while away), [`students`] (join, cancel,
+//! back) and [`staff`] (serve, finish, not here, remove, open, announce,
+//! print, and the staff view); [`statistics`] keeps the queue's length over
+//! the session and answers the statistics view. Accounts are not this
+//! owner's ([`crate::accounts`]): it trusts the caller about who is asking
+//! and whether they are staff ([`crate::ServerHandle`] checks), and it
+//! never looks up a Unix group, reads the roster or hashes a password.
 
-mod accounts;
-pub mod api;
+mod handle;
 mod presence;
 mod staff;
 mod staff_frames;
@@ -26,94 +30,47 @@ mod statistics;
 mod students;
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jqueue_shared::staff::{
     Activity, ActivityKind, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest, StaffView,
 };
-use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-pub use api::{
-    AccountSignIn, Answer, AttachOutcome, Connection, JoinRequest, LoginGate, Notice, NoticeSink,
-    RegisterGate, RegisterOutcome, Resumed, ServerHandle, ShuttingDown, Unavailable,
+pub use handle::{
+    AccountEvent, Acting, Answer, AttachOutcome, Connection, JoinRequest, Notice, NoticeSink,
+    QueueHandle,
 };
 
 use crate::StartError;
+use crate::auth::Attempts;
 use crate::config::ServerConfig;
+use crate::peer_log::PeerLog;
 use crate::store::helped_log::HelpedLog;
-use crate::store::roster::Roster;
 use crate::store::{Store, StoreError};
 use jqueue_core::presence::PresenceCode;
 use jqueue_core::queue::{Queue, UnixMillis};
-use jqueue_core::rate::PeerLines;
 use jqueue_core::statistics::QueueLengthHistory;
 use jqueue_core::view::QueueSnapshot;
 
-/// How many calls the actor applies before publishing, at most. Bounds
+/// How many calls the owner applies before publishing, at most. Bounds
 /// how stale views can get under a flood of calls.
 const MAX_BURST: usize = 256;
 
 pub(crate) enum Call {
-    /// Panics the actor: how the supervision test stands in for a bug.
+    /// Panics the owner: how the supervision test stands in for a bug.
     #[cfg(test)]
     Crash,
-    AccountStatus {
-        username: String,
-        reply: oneshot::Sender<Result<AccountStatus, Unavailable>>,
-    },
-    BeginLogin {
-        username: String,
-        peer: SocketAddr,
-        reply: oneshot::Sender<Result<LoginGate, Unavailable>>,
-    },
-    FinishLogin {
-        username: String,
-        peer: SocketAddr,
-        success: bool,
-        reply: oneshot::Sender<Result<Option<SessionToken>, Unavailable>>,
-    },
-    BeginRegister {
-        username: String,
-        peer: SocketAddr,
-        reset_code: Option<[u8; 32]>,
-        reply: oneshot::Sender<Result<RegisterGate, Unavailable>>,
-    },
-    Register {
-        username: String,
-        peer: SocketAddr,
-        password_phc: String,
-        reset_code: Option<[u8; 32]>,
-        reply: oneshot::Sender<Result<RegisterOutcome, Unavailable>>,
-    },
-    Resume {
-        token: SessionToken,
-        peer: SocketAddr,
-        follower: bool,
-        reply: oneshot::Sender<Result<Resumed, Unavailable>>,
-    },
-    SignInAsAccount {
-        username: String,
-        origin: String,
-        follower: bool,
-        reply: oneshot::Sender<Result<AccountSignIn, Unavailable>>,
-    },
-    Logout {
-        token: SessionToken,
-    },
-    IsStaff {
-        username: String,
-        by_os_account: bool,
-        reply: oneshot::Sender<bool>,
-    },
+    /// What the accounts' owner tells the queue (see [`AccountEvent`]).
+    AccountEvents(Vec<AccountEvent>),
     StaffView {
         reply: oneshot::Sender<StaffView>,
     },
     Attach {
         connection: Connection,
+        staff: bool,
         reply: oneshot::Sender<AttachOutcome>,
     },
     Detach {
@@ -142,7 +99,7 @@ pub(crate) enum Call {
         reply: oneshot::Sender<Answer>,
     },
     Staff {
-        acting: api::Acting,
+        acting: Acting,
         request: StaffRequest,
         reply: oneshot::Sender<StaffOutcome>,
     },
@@ -155,23 +112,22 @@ impl std::fmt::Debug for Call {
     }
 }
 
-pub(crate) struct Actor {
+pub(crate) struct QueueOwner {
     config: Arc<ServerConfig>,
+    /// Its own connection to the database: the accounts' owner has another.
     store: Store,
     helped_log: HelpedLog,
     queue: Queue,
     presence: presence::Presence,
-    logins: accounts::Logins,
-    signups: accounts::SignUps,
+    /// Wrong presence codes, per (account, address): like wrong passwords,
+    /// in a table of their own.
+    code_attempts: Attempts,
     /// Each student's allowance of queue changes (join, cancel, back).
     changes: students::Changes,
     /// Each address's allowance of wrong presence codes.
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
-    /// Resumes by token, per address and per account.
-    resumes: accounts::Resumes,
-    /// Log lines peers cause (failed sign-ins and the like), per address.
-    peer_lines: PeerLines<Instant>,
-    roster: Roster,
+    /// Log lines peers cause (wrong codes, reconnect loops), per address.
+    peer_log: PeerLog,
     /// The latest activity, for staff screens.
     activity: VecDeque<Activity>,
     /// Activity not yet saved: written once per burst.
@@ -180,7 +136,7 @@ pub(crate) struct Actor {
     /// The rotating presence code, with `--allow-hosts`.
     presence_code: Option<PresenceCode>,
     /// When the code on staff screens (in the last staff view published)
-    /// stops being current: the actor wakes then to push the new one.
+    /// stops being current: the owner wakes then to push the new one.
     code_shown_until: UnixMillis,
     /// Students who joined since the server started (staff screens ring when
     /// it grows).
@@ -189,12 +145,15 @@ pub(crate) struct Actor {
     staff_views: watch::Sender<Arc<StaffView>>,
     /// Each published staff view's frame, shared with the handlers.
     staff_frames: Arc<staff_frames::StaffFrames>,
-    /// Moves on when the database was changed from outside (the staff
-    /// list, by `jqueue-server staff`), before the next staff view goes out:
-    /// staff screens check their right again then, not before every view.
+    /// Moves on when the staff list in the database changed (by
+    /// `jqueue-server staff`), before the next staff view goes out: staff
+    /// screens check their right again then, not before every view.
     staff_list: watch::Sender<u64>,
     /// The database's [`Store::outside_changes`] when last looked at.
     outside_changes: i64,
+    /// The staff list as last read, to tell its changes from the many
+    /// other commits of other connections (the accounts' owner's above all).
+    listed_staff: Vec<(String, UnixMillis)>,
     /// Staff requests' outcomes, sent once the burst that applied them has
     /// published its staff view: a staff screen told "Serving carol." must
     /// not then get a view from before the serve, which would contradict
@@ -207,19 +166,19 @@ pub(crate) struct Actor {
     /// The queue's length over the session, for the statistics view.
     queue_history: QueueLengthHistory,
     /// The statistics view's last answer, shared by every staff screen
-    /// showing it until the next staff view (see [`Actor::statistics`]).
+    /// showing it until the next staff view (see [`QueueOwner::statistics`]).
     statistics: Option<statistics::Answered>,
 }
 
-/// Parts of a started server that connection handlers share.
+/// What a started queue owner hands out.
 #[derive(Debug, Clone)]
 pub(crate) struct Channels {
-    pub handle: ServerHandle,
+    pub queue: QueueHandle,
     pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
 }
 
 /// How far back on the activity pane a student's earlier line is looked
-/// for, to count a repeat on it ([`Actor::coalesce`]).
+/// for, to count a repeat on it ([`QueueOwner::coalesce`]).
 const LOOK_BACK: usize = 4;
 
 /// Sleeps until `at`; never without one.
@@ -280,16 +239,6 @@ fn fit_in_a_frame(mut view: StaffView) -> (StaffView, Option<Arc<[u8]>>) {
     }
 }
 
-/// The roster the configuration names (`--roster`, `--roster-group`).
-fn roster(config: &ServerConfig) -> Result<Roster, StartError> {
-    Roster::new(config.roster_file.clone(), config.roster_group.clone()).map_err(|e| {
-        StartError::Io {
-            path: e.path.clone(),
-            message: e.message.clone(),
-        }
-    })
-}
-
 /// The rotating presence code, with `--allow-hosts`: made from the secret
 /// given, or from one drawn now.
 fn presence_code(config: &ServerConfig) -> Option<PresenceCode> {
@@ -302,31 +251,21 @@ fn presence_code(config: &ServerConfig) -> Option<PresenceCode> {
     Some(PresenceCode::new(secret, config.code_minutes))
 }
 
-/// Runs blocking I/O (SQLite, files) from the actor without stalling the other
+/// Runs blocking I/O (SQLite, files) from an owner task without stalling the other
 /// tasks on this worker: on the multi-threaded runtime the worker hands its
 /// other tasks off first. Single-threaded test runtimes just run it.
-fn blocking<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
 }
 
-/// Housekeeping at start that must not stop it: expired tokens go, and what
-/// the last run left unsynced reaches the disk.
-fn tidy_at_start(store: &mut Store, now: UnixMillis) {
-    if let Err(e) = store.purge_expired_tokens(now) {
-        tracing::warn!("could not purge expired tokens: {e}");
-    }
-    if let Err(e) = store.sync() {
-        tracing::warn!("{e}");
-    }
-}
-
-impl Actor {
-    /// Opens the store and restores the session; spawns the actor task.
+impl QueueOwner {
+    /// Opens the store and restores the session; spawns the owner task.
     pub(crate) fn spawn(
         config: Arc<ServerConfig>,
+        peer_log: PeerLog,
         owners: &mut crate::owners::Owners,
     ) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
@@ -346,7 +285,13 @@ impl Actor {
             .recent_activity(&config.session, MAX_ACTIVITY)
             .map_err(database_error)?
             .into();
-        tidy_at_start(&mut store, now);
+        // What the last run left unsynced reaches the disk; a failure
+        // must not stop the start.
+        if let Err(e) = store.sync() {
+            tracing::warn!("{e}");
+        }
+        let listed_staff = store.staff().map_err(database_error)?;
+        let outside_changes = store.outside_changes().map_err(database_error)?;
         let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
         let helped_log =
             HelpedLog::open(log_path.clone(), &state.helped).map_err(|e| StartError::Io {
@@ -382,33 +327,27 @@ impl Actor {
         let (calls, receiver) = mpsc::channel(1024);
         let (snapshots, snapshot_rx) =
             watch::channel(Arc::new(QueueSnapshot::of(&queue, config.show_names, 1)));
-        let roster = roster(&config)?;
         let presence_code = presence_code(&config);
         // Replaced by the first publish, before anyone can look.
         let (staff_views, staff_view_rx) = watch::channel(Arc::new(StaffView::default()));
         let staff_frames = Arc::new(staff_frames::StaffFrames::default());
         let (staff_list, staff_list_rx) = watch::channel(0);
-        let handle = ServerHandle {
+        let handle = QueueHandle {
             calls,
             staff_views: staff_view_rx,
             staff_list: staff_list_rx,
-            clock: config.clock,
             staff_frames: staff_frames.clone(),
-            shutdown: crate::shutdown::ShutdownSwitch::new(),
         };
-        let mut actor = Actor {
+        let mut owner = QueueOwner {
             config,
             store,
             helped_log,
             queue,
             presence: presence::Presence::default(),
-            logins: accounts::Logins::default(),
-            signups: accounts::SignUps::default(),
+            code_attempts: Attempts::default(),
             changes: students::Changes::default(),
             code_guesses: jqueue_core::rate::Allowances::default(),
-            resumes: accounts::Resumes::default(),
-            peer_lines: PeerLines::default(),
-            roster,
+            peer_log,
             activity,
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
@@ -419,17 +358,18 @@ impl Actor {
             staff_views,
             staff_frames,
             staff_list,
-            outside_changes: 0,
+            outside_changes,
+            listed_staff,
             staff_answers: Vec::new(),
             queue_changed: false,
             staff_changed: true,
             queue_history,
             statistics: None,
         };
-        actor.publish();
-        owners.spawn("the queue and the accounts", actor.run(receiver));
+        owner.publish();
+        owners.spawn("the queue", owner.run(receiver));
         Ok(Channels {
-            handle,
+            queue: handle,
             snapshots: snapshot_rx,
         })
     }
@@ -470,7 +410,7 @@ impl Actor {
             }
             self.flush_storage().await;
         }
-        tracing::debug!("actor stopped: every sender is gone");
+        tracing::debug!("the queue's owner stopped: every sender is gone");
     }
 
     /// The time of day, from the server's [`Clock`](crate::clock::Clock).
@@ -481,7 +421,7 @@ impl Actor {
     /// When the code staff screens show stops being current, on tokio's
     /// clock. Counted from the code last pushed, not from now: a call
     /// that lands between the change and this wake-up (and pushes nothing)
-    /// must not make the actor skip a push.
+    /// must not make the owner skip a push.
     fn next_code_change(&self) -> Option<Instant> {
         self.presence_code.as_ref()?;
         let wait = u64::try_from(self.code_shown_until - self.now_ms()).unwrap_or(0);
@@ -500,7 +440,7 @@ impl Actor {
     /// (it survives `kill -9`) before anyone was told of it; the flush, which
     /// can take milliseconds, runs on a blocking thread while the views are
     /// being sent, and always ends before the next burst is applied. The
-    /// actor waits for it without holding a worker thread, so the fan-out
+    /// owner waits for it without holding a worker thread, so the fan-out
     /// starts on this one at once.
     async fn flush_storage(&mut self) {
         let Some(flush) = self.store.flush_due() else {
@@ -553,17 +493,29 @@ impl Actor {
         }
     }
 
-    /// Tells the staff screens to check their right again if the database
-    /// was changed from outside since the last staff view: a `staff remove`
-    /// is then seen before the next view, however long ago the last was.
+    /// Tells the staff screens to check their right again if the staff
+    /// list in the database changed since the last staff view: a `staff
+    /// remove` is then seen before the next view, however long ago the
+    /// last was. The list is read only when another connection committed
+    /// (which costs nothing to ask), and the screens are told only when it
+    /// differs: the accounts' owner commits at every sign-in.
     fn note_outside_changes(&mut self) {
-        match self.store.outside_changes() {
-            Ok(version) if version != self.outside_changes => {
-                self.outside_changes = version;
+        let version = match self.store.outside_changes() {
+            Ok(version) if version == self.outside_changes => return,
+            Ok(version) => version,
+            // Unknown: check, rather than trust a list that may have changed.
+            Err(_) => {
+                self.staff_list.send_modify(|changes| *changes += 1);
+                return;
+            }
+        };
+        self.outside_changes = version;
+        match blocking(|| self.store.staff()) {
+            Ok(listed) if listed == self.listed_staff => {}
+            Ok(listed) => {
+                self.listed_staff = listed;
                 self.staff_list.send_modify(|changes| *changes += 1);
             }
-            Ok(_) => {}
-            // Unknown: check, rather than trust a list that may have changed.
             Err(_) => self.staff_list.send_modify(|changes| *changes += 1),
         }
     }
@@ -572,7 +524,7 @@ impl Actor {
         self.record_from(kind, None);
     }
 
-    /// [`Actor::record`] for a line `peer` caused. A line that only repeats
+    /// [`QueueOwner::record`] for a line `peer` caused. A line that only repeats
     /// one on the pane (a reconnect loop's) goes to the log as often as the
     /// address's log allowance ([`PeerLines`]) lets, so one account cannot
     /// fill the log; the pane counts them all on one line.
@@ -581,7 +533,7 @@ impl Actor {
         let kind = self.coalesce(kind);
         let repeat = matches!(kind, ActivityKind::Reconnected { .. });
         if let Some(ip) = peer.filter(|_| repeat) {
-            if let Some(held_back) = self.peer_lines.admit(ip, Instant::now()) {
+            if let Some(held_back) = self.peer_log.admit(ip) {
                 tracing::info!(target: "jqueue::activity", held_back, "{text}");
             }
         } else {
@@ -681,71 +633,20 @@ impl Actor {
         match call {
             #[cfg(test)]
             Call::Crash => panic!("a bug in the queue's owner"),
-            Call::AccountStatus { username, reply } => {
-                let _ = reply.send(self.account_status(&username));
-            }
-            Call::BeginLogin {
-                username,
-                peer,
-                reply,
-            } => {
-                let _ = reply.send(self.begin_login(&username, peer));
-            }
-            Call::FinishLogin {
-                username,
-                peer,
-                success,
-                reply,
-            } => {
-                let _ = reply.send(self.finish_login(username, peer, success));
-            }
-            Call::BeginRegister {
-                username,
-                peer,
-                reset_code,
-                reply,
-            } => {
-                let _ = reply.send(self.begin_register(username, peer, reset_code.as_ref()));
-            }
-            Call::Register {
-                username,
-                peer,
-                password_phc,
-                reset_code,
-                reply,
-            } => {
-                let _ =
-                    reply.send(self.register(username, peer, &password_phc, reset_code.as_ref()));
-            }
-            Call::Resume {
-                token,
-                peer,
-                follower,
-                reply,
-            } => {
-                let _ = reply.send(self.resume(&token, peer, follower));
-            }
-            Call::SignInAsAccount {
-                username,
-                origin,
-                follower,
-                reply,
-            } => {
-                let _ = reply.send(self.sign_in_as_account(&username, origin, follower));
-            }
-            Call::Logout { token } => self.logout(&token),
-            Call::IsStaff {
-                username,
-                by_os_account,
-                reply,
-            } => {
-                let _ = reply.send(self.is_staff(&username, by_os_account));
+            Call::AccountEvents(events) => {
+                for event in events {
+                    self.account_event(event);
+                }
             }
             Call::StaffView { reply } => {
                 let _ = reply.send(fit_in_a_frame(self.staff_view(MAX_STAFF_ROWS)).0);
             }
-            Call::Attach { connection, reply } => {
-                let _ = reply.send(self.attach(connection));
+            Call::Attach {
+                connection,
+                staff,
+                reply,
+            } => {
+                let _ = reply.send(self.attach(connection, staff));
             }
             Call::Detach { username, id } => self.detach(&username, id),
             Call::Follow { connection, reply } => {

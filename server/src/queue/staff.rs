@@ -4,8 +4,8 @@
 //! [`super::statistics`].)
 //!
 //! Each request is persisted before the queue changes, like every change the
-//! actor makes. A serve claims the student for the staff member who asked: the
-//! actor applies requests one at a time, so of two staff serving the same
+//! owner makes. A serve claims the student for the staff member who asked: the
+//! owner applies requests one at a time, so of two staff serving the same
 //! student the second finds them gone and is told who won, and nothing else
 //! changes.
 
@@ -18,8 +18,7 @@ use jqueue_shared::staff::{
 };
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
-use super::api::Acting;
-use super::{Actor, Notice, blocking};
+use super::{Acting, Notice, QueueOwner, blocking};
 use crate::store::HelpOutcome;
 use crate::store::print;
 use jqueue_core::queue::{Finished, Rules, ServeError, UnixMillis};
@@ -43,22 +42,11 @@ fn failed(e: &impl std::fmt::Display) -> StaffOutcome {
     }
 }
 
-impl Actor {
+impl QueueOwner {
     pub(super) fn staff_request(&mut self, acting: Acting, request: StaffRequest) -> StaffOutcome {
         let staff: Arc<str> = match acting {
             Acting::Professor => self.config.professor.as_str().into(),
-            Acting::Account {
-                name,
-                by_os_account,
-            } => {
-                if !self.is_staff(&name, by_os_account) {
-                    tracing::warn!(username = %name, "staff request from an account that is not staff");
-                    return StaffOutcome::NotStaff {
-                        username: name.to_string(),
-                    };
-                }
-                name
-            }
+            Acting::Staff(name) => name,
         };
         match request {
             StaffRequest::Serve { student } => self.serve(&staff, student.as_deref()),

@@ -1,6 +1,6 @@
 //! The latest staff view as a frame, encoded once for every staff screen on
 //! the network: with a room of TAs, cloning and encoding the view once per
-//! screen was most of what a change cost them. The actor seeds it with the
+//! screen was most of what a change cost them. The queue's owner seeds it with the
 //! frame it made while fitting the view under the decoder's bound, so a
 //! published view is encoded exactly once; a view nobody seeded (a staff
 //! screen's first, built for it) is encoded by the first screen to send it.

@@ -1,0 +1,341 @@
+//! The one typed API to the server's state: [`ServerHandle`].
+//!
+//! Every caller — a student's connection, a TA's connection, the professor's
+//! screen, the headless console, tests — reaches the state through these
+//! methods and nothing else. Behind them are the owner tasks (the accounts'
+//! [`AccountsHandle`] and the queue's [`QueueHandle`]) and the lookups that
+//! must not run on an owner ([`Membership`]: the roster and the staff
+//! group). This is where they are put together: a connection signs in with
+//! the accounts, and is then attached to its queue; a staff request is
+//! checked against the staff list and the group, then carried out by the
+//! queue's owner.
+//!
+//! The handle trusts its caller about *who* is asking (the network layer
+//! passes the name a connection signed in as); it checks everything else,
+//! including whether that name is staff and on the roster.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
+use jqueue_shared::{AccountStatus, SessionToken};
+use tokio::sync::watch;
+
+use crate::accounts::{
+    AccountSignIn, AccountsHandle, LoginGate, Membership, RegisterGate, RegisterOutcome, Resumed,
+    Unavailable,
+};
+use crate::owners::ShuttingDown;
+use crate::peer_log::PeerLog;
+use crate::queue::{Acting, Answer, AttachOutcome, Connection, JoinRequest, QueueHandle};
+
+/// An answer from the accounts, or why there is none: the server is
+/// stopping, or the step could not be completed now.
+type AccountAnswer<T> = Result<Result<T, Unavailable>, ShuttingDown>;
+
+/// The handle every caller uses. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    pub(crate) accounts: AccountsHandle,
+    pub(crate) queue: QueueHandle,
+    pub(crate) membership: Arc<Membership>,
+    pub(crate) peer_log: PeerLog,
+    /// The server's clock, for a screen in the same process.
+    pub(crate) clock: crate::clock::Clock,
+    pub(crate) shutdown: crate::shutdown::ShutdownSwitch,
+}
+
+impl ServerHandle {
+    // --- signing in -----------------------------------------------------------
+
+    /// Whether `username` may create an account or sign in: on the roster,
+    /// or staff (TAs need not be on the students' roster). `before_sign_in`:
+    /// the address of a peer that has not signed in yet, whose group
+    /// lookups are limited.
+    async fn may_sign_in(
+        &self,
+        username: &str,
+        by_os_account: bool,
+        before_sign_in: Option<IpAddr>,
+    ) -> AccountAnswer<bool> {
+        match self.membership.on_roster(username, before_sign_in).await {
+            Ok(true) => Ok(Ok(true)),
+            Ok(false) => Ok(Ok(self.is_staff(username, by_os_account).await?)),
+            Err(too_many) => Ok(Err(too_many.into())),
+        }
+    }
+
+    /// Whether `username` has a password (`Known`) or must set one (`New`),
+    /// asked from `peer` before it has signed in.
+    pub async fn account_status(
+        &self,
+        username: String,
+        peer: SocketAddr,
+    ) -> AccountAnswer<AccountStatus> {
+        match self.may_sign_in(&username, false, Some(peer.ip())).await? {
+            Ok(true) => self.accounts.account_status(username).await,
+            Ok(false) => Ok(Ok(AccountStatus::NotOnRoster)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Starts a password check: the stored hash, or how long to wait first.
+    pub async fn begin_login(
+        &self,
+        username: String,
+        peer: SocketAddr,
+    ) -> AccountAnswer<LoginGate> {
+        self.accounts.begin_login(username, peer).await
+    }
+
+    /// Ends a password check begun with [`Self::begin_login`]: a token when
+    /// `success`, `None` when the password was wrong.
+    pub async fn finish_login(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        success: bool,
+    ) -> AccountAnswer<Option<SessionToken>> {
+        self.accounts.finish_login(username, peer, success).await
+    }
+
+    /// Checks, before any hashing, that `username` may be signed up:
+    /// it has no password and, if it was reset, `reset_code` (the digest of
+    /// the typed code) is its live code. Wrong codes count as failed
+    /// sign-ins for the back-off.
+    pub async fn begin_register(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        reset_code: Option<[u8; 32]>,
+    ) -> AccountAnswer<RegisterGate> {
+        self.accounts
+            .begin_register(username, peer, reset_code)
+            .await
+    }
+
+    /// Creates the account (or sets a reset account's new password), if the
+    /// name is on the roster.
+    pub async fn register(
+        &self,
+        username: String,
+        peer: SocketAddr,
+        password_phc: String,
+        reset_code: Option<[u8; 32]>,
+    ) -> AccountAnswer<RegisterOutcome> {
+        match self.may_sign_in(&username, false, Some(peer.ip())).await? {
+            Ok(true) => {
+                self.accounts
+                    .register(username, peer, password_phc, reset_code)
+                    .await
+            }
+            Ok(false) => Ok(Ok(RegisterOutcome::NotOnRoster)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// The account a live token belongs to. A `follower` (`jqueue status`)
+    /// is not a sign-in: it is neither noted as the account's last sign-in
+    /// nor shown in the activity pane, which a status bar asking every few
+    /// seconds would otherwise fill.
+    pub async fn resume(
+        &self,
+        token: SessionToken,
+        peer: SocketAddr,
+        follower: bool,
+    ) -> AccountAnswer<Resumed> {
+        self.accounts.resume(token, peer, follower).await
+    }
+
+    /// Signs in `username`, the OS account the kernel named for a
+    /// connection on the Unix socket: no password, and an account made the
+    /// first time (see [`crate::store::Store::ensure_account`]), if the name
+    /// is on the roster. `origin` says how they came in, for staff; a
+    /// `follower` is not recorded, as for [`Self::resume`].
+    pub async fn sign_in_as_account(
+        &self,
+        username: String,
+        origin: String,
+        follower: bool,
+    ) -> AccountAnswer<AccountSignIn> {
+        // The kernel named the account: its lookups are not an outsider's.
+        match self.may_sign_in(&username, true, None).await? {
+            Ok(true) => {
+                self.accounts
+                    .sign_in_as_account(username, origin, follower)
+                    .await
+            }
+            Ok(false) => Ok(Ok(AccountSignIn::NotOnRoster)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Revokes a token, and ends the screen that signed in with it. Does
+    /// not wait for the answer.
+    pub async fn logout(&self, token: SessionToken) {
+        self.accounts.logout(token).await;
+    }
+
+    // --- presence -----------------------------------------------------------
+
+    /// Counts a signed-in connection online; an older connection of the same
+    /// account is told it signed in elsewhere.
+    pub async fn attach(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
+        let (username, by_os_account) = (connection.username.clone(), connection.by_os_account);
+        if !matches!(
+            self.may_sign_in(&username, by_os_account, None).await?,
+            Ok(true)
+        ) {
+            return Ok(AttachOutcome::NotOnRoster);
+        }
+        let staff = self.is_staff(&username, by_os_account).await?;
+        self.queue.attach(connection, staff).await
+    }
+
+    /// The connection `id` of `username` has gone. Does not wait.
+    pub async fn detach(&self, username: Arc<str>, id: u64) {
+        self.queue.detach(username, id).await;
+    }
+
+    /// A connection that only follows where its student stands (`jqueue
+    /// status`): it is told what their screen is told of their turn, and
+    /// is not them being online.
+    pub async fn follow(&self, connection: Connection) -> Result<AttachOutcome, ShuttingDown> {
+        let (username, by_os_account) = (connection.username.clone(), connection.by_os_account);
+        if !matches!(
+            self.may_sign_in(&username, by_os_account, None).await?,
+            Ok(true)
+        ) {
+            return Ok(AttachOutcome::NotOnRoster);
+        }
+        self.queue.follow(connection).await
+    }
+
+    /// The following connection `id` of `username` has gone. Does not wait.
+    pub async fn unfollow(&self, username: Arc<str>, id: u64) {
+        self.queue.unfollow(username, id).await;
+    }
+
+    // --- a student's requests -------------------------------------------------
+
+    /// Joins the queue. `room` is where the connection comes from, as the
+    /// network layer found it; `code` the presence code the student gave.
+    pub async fn join(
+        &self,
+        username: Arc<str>,
+        request: JoinRequest,
+    ) -> Result<Answer, ShuttingDown> {
+        self.queue.join(username, request).await
+    }
+
+    pub async fn cancel(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
+        self.queue.cancel(username).await
+    }
+
+    /// "I'm back" after staff could not find the student.
+    pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
+        self.queue.back(username).await
+    }
+
+    // --- staff ----------------------------------------------------------------
+
+    /// Staff accounts are those named with `jqueue-server staff add` and the
+    /// members of `--staff-group`. Checked at every request, so a change takes
+    /// effect at once. A lookup that fails is "no". (The professor at the
+    /// server's own screen is staff without an account: see
+    /// [`Self::professor`]. Their name grants nothing over the network,
+    /// where anyone could sign up under it.)
+    ///
+    /// The group names OS accounts, so it makes staff only a connection
+    /// signed in as that OS account (`by_os_account`: on the socket or
+    /// through `ssh://`). A password account of the same name over TCP is
+    /// whoever registered the name first, and gets nothing from the group.
+    /// A name from `staff add` is locked until its person claims it (see
+    /// [`crate::store::Store::add_staff_claimed`]), so it holds on any path.
+    pub async fn is_staff(
+        &self,
+        username: &str,
+        by_os_account: bool,
+    ) -> Result<bool, ShuttingDown> {
+        Ok(self.accounts.is_listed_staff(username).await?
+            || (by_os_account && self.membership.in_staff_group(username).await))
+    }
+
+    /// Carries out `request` for the staff account `staff` (a signed-in
+    /// connection's account). Refused with [`StaffOutcome::NotStaff`] unless
+    /// that account is staff right now.
+    pub async fn staff(
+        &self,
+        staff: &str,
+        by_os_account: bool,
+        request: StaffRequest,
+    ) -> StaffOutcome {
+        match self.is_staff(staff, by_os_account).await {
+            Ok(true) => self.queue.staff(Acting::Staff(staff.into()), request).await,
+            Ok(false) => {
+                tracing::warn!(username = %staff, "staff request from an account that is not staff");
+                StaffOutcome::NotStaff {
+                    username: staff.to_owned(),
+                }
+            }
+            Err(ShuttingDown) => StaffOutcome::Failed {
+                reason: ShuttingDown.to_string(),
+            },
+        }
+    }
+
+    /// Carries out `request` for the professor at the server's own screen or
+    /// console, who is staff by running the server (named
+    /// [`crate::ServerConfig::professor`]).
+    pub async fn professor(&self, request: StaffRequest) -> StaffOutcome {
+        self.queue.staff(Acting::Professor, request).await
+    }
+
+    /// The staff view as of now: every call sent before this one shows.
+    /// (The watch from [`Self::staff_views`] may still be publishing.)
+    pub async fn staff_view(&self) -> Result<StaffView, ShuttingDown> {
+        self.queue.staff_view().await
+    }
+
+    /// The latest staff view; changes after every change staff would see.
+    pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
+        self.queue.staff_views()
+    }
+
+    /// Changes when the staff list may have changed (before the staff view
+    /// that follows it): when a staff screen should check its right again.
+    pub(crate) fn staff_list_changes(&self) -> watch::Receiver<u64> {
+        self.queue.staff_list_changes()
+    }
+
+    /// `view` as a frame, encoded once for every staff screen.
+    pub(crate) fn staff_frame(
+        &self,
+        view: &Arc<StaffView>,
+    ) -> Result<Arc<[u8]>, jqueue_shared::FrameError> {
+        self.queue.staff_frame(view)
+    }
+
+    // --- the server -----------------------------------------------------------
+
+    /// The server's time of day ([`crate::clock::Clock`]): what a screen in
+    /// the same process sets its clocks by.
+    pub fn now_ms(&self) -> jqueue_core::queue::UnixMillis {
+        self.clock.now_ms()
+    }
+
+    /// The one per-address limit on log lines peers cause.
+    pub(crate) fn peer_log(&self) -> &PeerLog {
+        &self.peer_log
+    }
+
+    /// Asks the server to shut down gracefully: every student is told.
+    pub fn shutdown(&self) {
+        self.shutdown.request();
+    }
+
+    /// What a task waits on to learn the server is stopping.
+    pub(crate) fn shutdown_signal(&self) -> crate::shutdown::Shutdown {
+        self.shutdown.subscribe()
+    }
+}
