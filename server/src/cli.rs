@@ -11,9 +11,10 @@ use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
 use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
+use crate::control::{self, ControlAnswer, ControlRequest};
 use crate::net::tls::TlsFiles;
-use crate::store::Store;
 use crate::store::roster::Roster;
+use crate::store::{StaffClaim, Store};
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
 
@@ -336,21 +337,18 @@ fn open_or_create_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(&db).with_context(|| format!("cannot open {}", db.display()))
 }
 
-/// Runs `jqueue-server staff …`, printing to `out`. A change takes effect at
-/// once on a running server: staff are checked at every request, and a
-/// staff screen whose account lost the right is closed.
+/// Runs `jqueue-server staff …`, printing to `out`. A change goes through
+/// the server running on `data_dir`, if one is ([`control`]), and takes
+/// effect at once: a removed TA's staff screen ends. Without one, the
+/// command changes the database itself.
 pub fn staff(
     data_dir: &std::path::Path,
     action: &StaffCommand,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
-    let mut store = match action {
-        StaffCommand::Add { .. } => open_or_create_store(data_dir)?,
-        StaffCommand::List | StaffCommand::Remove { .. } => open_store(data_dir)?,
-    };
     match action {
         StaffCommand::List => {
-            let staff = store.staff()?;
+            let staff = open_store(data_dir)?.staff()?;
             writeln!(out, "{:<32}  ADDED", "NAME")?;
             for (name, added) in &staff {
                 writeln!(out, "{name:<32}  {}", local_time(*added))?;
@@ -366,13 +364,23 @@ pub fn staff(
             // password sign-up for the name must give it, so whoever
             // registers first over the network cannot become staff.
             let code = crate::auth::new_reset_code()?;
+            let code_digest = crate::auth::reset_code_digest(&code);
             let expires = now + crate::auth::RESET_CODE_TTL_MS;
-            let claim = store.add_staff_claimed(
-                name,
-                now,
-                &crate::auth::reset_code_digest(&code),
+            let request = ControlRequest::AddStaff {
+                name: name.clone(),
+                code_digest,
                 expires,
-            )?;
+            };
+            let claim = match control::ask(data_dir, &request)? {
+                Some(ControlAnswer::StaffAdded { added, claimed }) => StaffClaim { added, claimed },
+                Some(answer) => bail!("the running server answered {answer:?}"),
+                None => {
+                    let mut store = open_or_create_store(data_dir)?;
+                    let claim = store.add_staff_claimed(name, now, &code_digest, expires)?;
+                    store.sync()?;
+                    claim
+                }
+            };
             if claim.added {
                 writeln!(
                     out,
@@ -399,13 +407,23 @@ pub fn staff(
             }
         }
         StaffCommand::Remove { name } => {
-            if !store.remove_staff(name)? {
+            let request = ControlRequest::RemoveStaff { name: name.clone() };
+            let removed = match control::ask(data_dir, &request)? {
+                Some(ControlAnswer::StaffRemoved(removed)) => removed,
+                Some(answer) => bail!("the running server answered {answer:?}"),
+                None => {
+                    let mut store = open_store(data_dir)?;
+                    let removed = store.remove_staff(name)?;
+                    store.sync()?;
+                    removed
+                }
+            };
+            if !removed {
                 bail!("{name} is not staff");
             }
             writeln!(out, "{name} is no longer staff")?;
         }
     }
-    store.sync()?;
     Ok(())
 }
 
@@ -532,11 +550,25 @@ pub fn users_on_roster(
         }
         UsersCommand::Reset { name } => {
             let code = crate::auth::new_reset_code()?;
+            let code_digest = crate::auth::reset_code_digest(&code);
             let expires = chrono::Utc::now().timestamp_millis() + crate::auth::RESET_CODE_TTL_MS;
-            if !store.reset_password(name, &crate::auth::reset_code_digest(&code), expires)? {
+            let request = ControlRequest::ResetPassword {
+                name: name.clone(),
+                code_digest,
+                expires,
+            };
+            let reset = match control::ask(data_dir, &request)? {
+                Some(ControlAnswer::Reset(reset)) => reset,
+                Some(answer) => bail!("the running server answered {answer:?}"),
+                None => {
+                    let reset = store.reset_password(name, &code_digest, expires)?;
+                    store.sync()?;
+                    reset
+                }
+            };
+            if !reset {
                 bail!("no account named {name:?}");
             }
-            store.sync()?;
             writeln!(
                 out,
                 "{name}: password forgotten and signed out.\n\
@@ -547,10 +579,19 @@ pub fn users_on_roster(
             )?;
         }
         UsersCommand::Delete { name } => {
-            if !store.delete_account(name)? {
+            let request = ControlRequest::DeleteAccount { name: name.clone() };
+            let deleted = match control::ask(data_dir, &request)? {
+                Some(ControlAnswer::Deleted(deleted)) => deleted,
+                Some(answer) => bail!("the running server answered {answer:?}"),
+                None => {
+                    let deleted = store.delete_account(name)?;
+                    store.sync()?;
+                    deleted
+                }
+            };
+            if !deleted {
                 bail!("no account named {name:?}");
             }
-            store.sync()?;
             writeln!(out, "{name}: account deleted")?;
         }
     }

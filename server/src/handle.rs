@@ -318,6 +318,18 @@ impl ServerHandle {
 
     // --- the server -----------------------------------------------------------
 
+    /// Makes a change `jqueue-server users|staff` asked for while this
+    /// server runs ([`crate::control`]).
+    pub(crate) async fn control(
+        &self,
+        request: crate::control::ControlRequest,
+    ) -> crate::control::ControlAnswer {
+        self.accounts
+            .control(request)
+            .await
+            .unwrap_or_else(|e| crate::control::ControlAnswer::Failed(e.to_string()))
+    }
+
     /// The server's time of day ([`crate::clock::Clock`]): what a screen in
     /// the same process sets its clocks by.
     pub fn now_ms(&self) -> jqueue_core::queue::UnixMillis {

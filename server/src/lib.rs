@@ -30,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod config_file;
+pub mod control;
 pub mod handle;
 pub mod net;
 pub mod owners;
@@ -82,6 +83,8 @@ pub struct Server {
     tls: TlsIdentity,
     /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
     local: Option<tokio::net::UnixListener>,
+    /// The command line's way in ([`control`]); [`run`] answers on it.
+    control: Option<tokio::net::UnixListener>,
     /// The tasks that own the state; [`run`] stops the server if one ends.
     owners: owners::Owners,
 }
@@ -112,6 +115,9 @@ impl Server {
         // Before the owners: a socket that cannot be listened on is a clear
         // error now, not a class that cannot sign in later.
         let local = config.socket.as_deref().map(net::local::bind).transpose()?;
+        // Before the state is loaded: from now on `users` and `staff`
+        // commands come here rather than write the database under it.
+        let control = control::bind(&config.data_dir)?;
         let config = Arc::new(config);
         let mut owners = owners::Owners::default();
         let peer_log = peer_log::PeerLog::default();
@@ -148,6 +154,7 @@ impl Server {
             snapshots: channels.snapshots,
             tls,
             local,
+            control: Some(control),
             owners,
         })
     }
@@ -382,6 +389,7 @@ mod tests {
     #[test]
     fn the_fingerprint_is_in_every_staff_view() {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap();
         let _guard = rt.enter();

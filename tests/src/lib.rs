@@ -899,3 +899,18 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a `jqueue-server` subcommand (`cli::users`, `cli::staff`) as the
+/// command line does, off the test's runtime: while a server runs on the
+/// data directory the command asks it over its control socket, and the
+/// runtime must be free to answer. Returns what the command printed.
+pub async fn server_command(
+    command: impl FnOnce(&mut Vec<u8>) -> Result<()> + Send + 'static,
+) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        command(&mut out)?;
+        Ok(String::from_utf8(out)?)
+    })
+    .await?
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 use jqueue_server::cli::{StaffCommand, UsersCommand, staff, users};
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use jqueue_shared::{ClientMsg, RequestResult, ServerMsg, SignInResult};
-use jqueue_tests::{Student, TestServer, test_config};
+use jqueue_tests::{Student, TestServer, server_command, test_config};
 
 /// Connects and sends a sign-up for `name`, with the reset code if given.
 async fn register(
@@ -33,14 +33,15 @@ async fn register(
     (peer, result)
 }
 
-fn users_command(dir: &Path, action: &UsersCommand) -> String {
-    let mut out = Vec::new();
-    users(dir, action, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+async fn users_command(dir: &Path, action: UsersCommand) -> String {
+    let dir = dir.to_owned();
+    server_command(move |out| users(&dir, &action, out))
+        .await
+        .unwrap()
 }
 
-fn reset(dir: &Path, name: &str) -> String {
-    let out = users_command(dir, &UsersCommand::Reset { name: name.into() });
+async fn reset(dir: &Path, name: &str) -> String {
+    let out = users_command(dir, UsersCommand::Reset { name: name.into() }).await;
     let code = out
         .split_once("Reset code: ")
         .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -58,7 +59,7 @@ async fn after_a_reset_only_the_holder_of_the_code_gets_the_account() {
     assert!(matches!(result, SignInResult::Success { .. }));
     drop(owner);
 
-    let code = reset(dir.path(), "dave");
+    let code = reset(dir.path(), "dave").await;
 
     // The attack: register the reset name first, polling without a code.
     let (_attacker, result) = register(&server, "dave", "attacker's pw", None).await;
@@ -74,7 +75,7 @@ async fn after_a_reset_only_the_holder_of_the_code_gets_the_account() {
     assert_eq!(result, SignInResult::UsernameTaken);
 
     // After another reset, guessing the code is throttled like a password.
-    let _code = reset(dir.path(), "dave");
+    let _code = reset(dir.path(), "dave").await;
     let (_attacker, result) = register(&server, "dave", "attacker's pw", Some("AAAAA-AAAAA")).await;
     assert_eq!(result, SignInResult::ResetCodeRequired);
     let (_attacker, result) = register(&server, "dave", "attacker's pw", Some("BBBBB-BBBBB")).await;
@@ -95,7 +96,7 @@ async fn a_newcomer_with_a_deleted_name_inherits_no_place_in_the_queue() {
     );
     drop(bob);
 
-    users_command(dir.path(), &UsersCommand::Delete { name: "bob".into() });
+    users_command(dir.path(), UsersCommand::Delete { name: "bob".into() }).await;
 
     let (mut newcomer, result) = register(&server, "bob", "another password", None).await;
     assert!(matches!(result, SignInResult::Success { .. }));
@@ -108,10 +109,11 @@ async fn a_newcomer_with_a_deleted_name_inherits_no_place_in_the_queue() {
 }
 
 /// `jqueue-server staff add NAME`'s claim code.
-fn staff_add(dir: &Path, name: &str) -> String {
-    let mut out = Vec::new();
-    staff(dir, &StaffCommand::Add { name: name.into() }, &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+async fn staff_add(dir: &Path, name: &str) -> String {
+    let (dir, action) = (dir.to_owned(), StaffCommand::Add { name: name.into() });
+    let out = server_command(move |out| staff(&dir, &action, out))
+        .await
+        .unwrap();
     out.split_once("Claim code: ")
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no code in {out:?}"))
@@ -127,7 +129,7 @@ async fn a_staff_name_goes_only_to_whoever_holds_the_code_staff_add_printed() {
     config.roster_file = Some(roster);
     let server = TestServer::start(config).await.unwrap();
     // Named while the server runs, before ta_vera has signed up.
-    let code = staff_add(dir.path(), "ta_vera");
+    let code = staff_add(dir.path(), "ta_vera").await;
 
     // The squatter registers the name first: without the code, and with
     // a wrong one, nothing; the roster is not got past either.
@@ -259,13 +261,13 @@ async fn after_staff_remove_not_one_more_staff_view_reaches_the_screen() {
     // Let the views of tom's own sign-in go by.
     while next_within_a_moment(&mut tom).await.is_some() {}
 
-    let mut out = Vec::new();
-    staff(
-        dir.path(),
-        &StaffCommand::Remove { name: "tom".into() },
-        &mut out,
-    )
-    .unwrap();
+    let (data, action) = (
+        dir.path().to_owned(),
+        StaffCommand::Remove { name: "tom".into() },
+    );
+    server_command(move |out| staff(&data, &action, out))
+        .await
+        .unwrap();
     // A new student's description and location would be in the next view.
     let mut eve = Student::register(server.addr, "eve").await.unwrap();
     eve.ask_for_help("secret question").await.unwrap();

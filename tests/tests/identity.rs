@@ -11,7 +11,9 @@ use jqueue_server::ServerConfig;
 use jqueue_server::cli::{UsersCommand, users};
 use jqueue_server::config::AuthMode;
 use jqueue_shared::{AccountStatus, ClientMsg, LocalRoute, RequestResult, ServerMsg, SignInResult};
-use jqueue_tests::{Student, TestServer, password_for, rewrite, sign_ins_naming, test_config};
+use jqueue_tests::{
+    Student, TestServer, password_for, rewrite, server_command, sign_ins_naming, test_config,
+};
 
 type Result = anyhow::Result<()>;
 
@@ -195,11 +197,8 @@ async fn the_socket_signs_in_an_account_whose_password_was_reset() -> Result {
     let (server, socket) = server_with_socket(dir.path(), |_| {}).await?;
     let name = me();
     Student::register(server.addr, &name).await?;
-    users(
-        &dir.path().join("data"),
-        &UsersCommand::Reset { name },
-        &mut Vec::new(),
-    )?;
+    let data = dir.path().join("data");
+    server_command(move |out| users(&data, &UsersCommand::Reset { name }, out)).await?;
 
     // A forgotten password does not exist on the socket.
     signed_in_locally(&socket, &server).await?;

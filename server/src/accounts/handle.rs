@@ -224,6 +224,14 @@ impl AccountsHandle {
             .await
     }
 
+    /// Makes a change the command line asked for ([`crate::control`]).
+    pub(crate) async fn control(
+        &self,
+        request: crate::control::ControlRequest,
+    ) -> Result<crate::control::ControlAnswer, ShuttingDown> {
+        self.ask(|reply| Call::Control { request, reply }).await
+    }
+
     /// Makes the owner panic, as a bug would.
     #[cfg(test)]
     pub(crate) async fn crash(&self) {

@@ -32,6 +32,7 @@ pub use handle::{
 use crate::StartError;
 use crate::auth::{self, Attempts, STALE_ATTEMPT};
 use crate::config::{SIGNUP_WINDOW, ServerConfig};
+use crate::control::{ControlAnswer, ControlRequest};
 use crate::peer_log::PeerLog;
 use crate::queue::{AccountEvent, QueueHandle, blocking};
 use crate::store::{Registration, Store, StoreError};
@@ -157,6 +158,11 @@ pub(crate) enum Call {
     IsListedStaff {
         username: String,
         reply: oneshot::Sender<bool>,
+    },
+    /// A change from the command line ([`crate::control`]).
+    Control {
+        request: ControlRequest,
+        reply: oneshot::Sender<ControlAnswer>,
     },
 }
 
@@ -304,6 +310,10 @@ impl AccountsOwner {
             }
             Call::IsListedStaff { username, reply } => {
                 let _ = reply.send(self.is_listed_staff(&username));
+            }
+            Call::Control { request, reply } => {
+                let answer = self.control(request);
+                self.answer(reply, answer).await;
             }
         }
     }
@@ -621,6 +631,56 @@ impl AccountsOwner {
                 false
             }
         }
+    }
+
+    /// Makes a change the command line asked for, and tells the queue what
+    /// it means for the people in it.
+    fn control(&mut self, request: ControlRequest) -> ControlAnswer {
+        let done = match request {
+            ControlRequest::ResetPassword {
+                name,
+                code_digest,
+                expires,
+            } => {
+                blocking(|| self.store.reset_password(&name, &code_digest, expires)).map(|reset| {
+                    if reset {
+                        self.tell_queue(AccountEvent::SignedOut { username: name });
+                    }
+                    ControlAnswer::Reset(reset)
+                })
+            }
+            ControlRequest::DeleteAccount { name } => blocking(|| self.store.delete_account(&name))
+                .map(|deleted| {
+                    if deleted {
+                        self.tell_queue(AccountEvent::Deleted { username: name });
+                    }
+                    ControlAnswer::Deleted(deleted)
+                }),
+            ControlRequest::AddStaff {
+                name,
+                code_digest,
+                expires,
+            } => {
+                let now = self.now_ms();
+                blocking(|| {
+                    self.store
+                        .add_staff_claimed(&name, now, &code_digest, expires)
+                })
+                .map(|claim| {
+                    self.tell_queue(AccountEvent::StaffChanged);
+                    claim.into()
+                })
+            }
+            ControlRequest::RemoveStaff { name } => blocking(|| self.store.remove_staff(&name))
+                .map(|removed| {
+                    self.tell_queue(AccountEvent::StaffChanged);
+                    ControlAnswer::StaffRemoved(removed)
+                }),
+        };
+        done.unwrap_or_else(|e| {
+            self.storage_failed(&e);
+            ControlAnswer::Failed(e.to_string())
+        })
     }
 
     /// A line for the staff's activity pane.

@@ -30,6 +30,20 @@ pub struct SocketError {
 /// `/run/jqueue`, owned by the course's group), and who may sign in by the
 /// roster. Call it inside a tokio runtime.
 pub fn bind(path: &Path) -> Result<UnixListener, SocketError> {
+    bind_with_mode(
+        path,
+        0o666,
+        "another server is listening on it; stop that one or pick another --socket",
+    )
+}
+
+/// [`bind`], with the socket file's mode `mode` (who may connect), and
+/// what to say if another server is listening on it.
+pub(crate) fn bind_with_mode(
+    path: &Path,
+    mode: u32,
+    in_use: &str,
+) -> Result<UnixListener, SocketError> {
     let error = |message: String| SocketError {
         path: path.to_path_buf(),
         message,
@@ -37,10 +51,7 @@ pub fn bind(path: &Path) -> Result<UnixListener, SocketError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(error(
-                    "another server is listening on it; stop that one or pick another --socket"
-                        .into(),
-                ));
+                return Err(error(in_use.into()));
             }
             tracing::info!("replacing the stale socket {}", path.display());
             std::fs::remove_file(path)
@@ -56,8 +67,8 @@ pub fn bind(path: &Path) -> Result<UnixListener, SocketError> {
         Err(e) => return Err(error(e.to_string())),
     }
     let listener = UnixListener::bind(path).map_err(|e| error(e.to_string()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-        .map_err(|e| error(format!("cannot open it to the course's accounts: {e}")))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| error(format!("cannot set its mode to {mode:o}: {e}")))?;
     Ok(listener)
 }
 

@@ -91,6 +91,11 @@ pub async fn run(
 ) -> Result<(), OwnerStopped> {
     let handle = server.handle();
     let local = server.local.take();
+    // Answered while the server runs; dropped (and so closed) with it.
+    let control = server
+        .control
+        .take()
+        .map(|listener| tokio::spawn(crate::control::serve(listener, handle.clone())));
     // Every core may hash: the hashing threads run at lower priority, so the
     // owners and the fan-out of queue updates still go first.
     let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -124,6 +129,13 @@ pub async fn run(
     tracing::info!("shutting down: telling every student");
     handle.shutdown();
     drop(listener);
+    if let Some(control) = control {
+        // A change from the command line now goes to the database, which
+        // the next server loads.
+        control.abort();
+        let _ = control.await;
+        let _ = std::fs::remove_file(crate::control::path(&shared.config.data_dir));
+    }
     if let Some(local) = local {
         // A socket file left behind would only be replaced at the next
         // start; gone now, a client is told "no server" at once.

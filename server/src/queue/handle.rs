@@ -138,6 +138,15 @@ pub enum AccountEvent {
     /// This token was revoked (`jqueue logout`): the screen signed in with
     /// it ends.
     LoggedOut { token: SessionToken },
+    /// The account's password was reset and its tokens revoked (`users
+    /// reset`): its screen is signed out.
+    SignedOut { username: String },
+    /// The account is gone (`users delete`), and its place in the database:
+    /// its place in memory goes too, and its screen is signed out.
+    Deleted { username: String },
+    /// The staff list changed (`staff add|remove`): staff screens check
+    /// their right again before the next view, which is owed now.
+    StaffChanged,
 }
 
 /// The handle to a queue's owner. Cheap to clone.

@@ -230,14 +230,37 @@ impl QueueOwner {
                         .deliver(Notice::Kick(ProtocolError::LoggedOut), 0);
                 }
             }
+            AccountEvent::SignedOut { username } => self.sign_out(&username),
+            AccountEvent::Deleted { username } => {
+                self.sign_out(&username);
+                if self.queue.position(&username).is_some() {
+                    // The database's row went with the account.
+                    self.queue.cancel(&username);
+                    self.queue_changed = true;
+                    tracing::info!(%username, "a deleted account's place in the queue is dropped");
+                }
+            }
+            AccountEvent::StaffChanged => self.staff_changed = true,
+        }
+    }
+
+    /// Ends `username`'s screen, signed in with a token that is no more.
+    /// (Followers go when their next resume is refused.)
+    fn sign_out(&mut self, username: &str) {
+        if let Some(online) = self.presence.online.get(username) {
+            online
+                .connection
+                .notices
+                .deliver(Notice::Kick(ProtocolError::LoggedOut), 0);
         }
     }
 
     /// A new account has no place in the queue. If the queue in memory
     /// still holds one under this name, it belonged to an account deleted
-    /// with `users delete` while the server ran (the command removed it
-    /// from the database, not from this process): the newcomer must not
-    /// inherit it.
+    /// from the database behind this server's back (`users delete` goes
+    /// through the control socket while a server runs, but one run just as
+    /// this server started, before it listened, would not): the newcomer
+    /// must not inherit it.
     fn forget_deleted_place(&mut self, username: &str) {
         if self.queue.position(username).is_none() {
             return;

@@ -248,6 +248,7 @@ mod tests {
         // A second server on the same data: the chart comes back from the
         // store, without cal (a cancel leaves no record) and with dan
         // waiting from his join on (his help was a not-here).
+        drop(server);
         let restarted = crate::Server::start(config(dir.path(), clock)).unwrap();
         let seeded = statistics(&restarted.handle()).await;
         assert_eq!(changes(&seeded), [(0, 1), (1, 2), (3, 1), (8, 0), (9, 1)]);
