@@ -1,4 +1,4 @@
-//! The main screen: the student's status (in large text where there is
+//! Drawing the main screen: the student's status (in large text where there is
 //! room, in one line where there is not), the latest announcement, the
 //! visible part of the queue with their own row highlighted, and a one-line
 //! notice. After a help, a cooldown counts down in the status until the
@@ -6,7 +6,8 @@
 //!
 //! It fits any height down to a single status row: the status comes first
 //! (`#P of N` always shows), then the student's own row in the queue, then
-//! the announcement, then everything else.
+//! the announcement, then everything else. It reads the state and never
+//! changes it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,12 +16,12 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use jqueue_shared::Place;
 
-use super::words::{ordinal, wait_range};
 use jqueue_tui::ui::{fit_parts, pack_parts};
 
-use super::{Theme, centered_lines, disconnect_sentence, short_duration};
-
-use crate::app::{App, Link, Pending, Received};
+use super::{Pending, Received};
+use crate::app::{App, Link};
+use crate::screens::words::{ordinal, wait_range};
+use crate::screens::{Theme, centered_lines, disconnect_sentence, short_duration};
 
 /// The tallest status: a bordered box with the position in big digits.
 const BIG_STATUS: u16 = 7;
@@ -31,7 +32,7 @@ const MIN_QUEUE: u16 = 3;
 /// Enough queue under a big status to show the top, a gap and your own row.
 const ROOMY_QUEUE: u16 = 5;
 
-pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let notice_height = u16::from(area.height >= 2);
     // Room for the whole announcement, up to three lines of it, if the
     // status and the student's own row still fit beside it.
