@@ -20,6 +20,7 @@ use chrono::FixedOffset;
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{AccountStatus, UnixMillis, sanitize};
 use jqueue_tui::staff::{StaffEvent, StaffScreen};
+use jqueue_tui::status_message::{StatusMessage, Tone};
 use ratatui::crossterm::event::KeyEvent;
 use tokio::time::Instant;
 
@@ -34,7 +35,7 @@ use crate::trust::KeyChange;
 // The screens' own types in the app's state, under the names they have
 // always had here.
 pub use crate::screens::ask_form::AskForm;
-pub use crate::screens::main::{Called, Holds, Pending, Received, StatusMessage, Tone};
+pub use crate::screens::main::{Called, Holds, Pending, Received};
 pub use crate::screens::sign_in::SignInForm;
 
 /// Everything that can happen to the client.
@@ -165,7 +166,8 @@ pub struct App {
     /// sets it, so tests never depend on the machine's zone).
     pub time_zone: FixedOffset,
     pub announcement: Option<String>,
-    pub status_message: Option<StatusMessage>,
+    /// The notice under the queue.
+    pub status_message: Option<StatusMessage<Holds>>,
     pub overlay: Option<Overlay>,
     pub pending: Option<Pending>,
     pub server_shut_down: bool,

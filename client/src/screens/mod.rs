@@ -43,12 +43,12 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
+use jqueue_tui::status_message::Tone;
 use jqueue_tui::ui::to_ascii;
 
 use crate::app::{App, Link, Overlay, Screen};
 use crate::keys::Binding;
 use crate::net::Disconnect;
-use main::Tone;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {

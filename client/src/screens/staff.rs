@@ -12,6 +12,7 @@ use jqueue_shared::staff::StaffView;
 use jqueue_tui::staff::{
     Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
 };
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -19,7 +20,6 @@ use ratatui::widgets::{Clear, Widget};
 use tokio::time::Instant;
 
 use super::Theme;
-use super::main::Tone;
 use crate::app::{App, Effect, Link};
 use crate::net::NetCommand;
 

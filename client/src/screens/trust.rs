@@ -7,6 +7,7 @@
 //! the one yes/no rule ([`super::confirm::answer`]), and what a yes starts
 //! (connecting) is the app's.
 
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -62,7 +63,7 @@ pub(super) fn render_unknown(
 
 pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![
-        Line::styled(change.headline(), theme.tone(super::main::Tone::Warning)),
+        Line::styled(change.headline(), theme.tone(Tone::Warning)),
         Line::raw(""),
         Line::raw(KeyChange::REFUSED),
         Line::raw("Someone may be posing as the server, or its key was replaced."),

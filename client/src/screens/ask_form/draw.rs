@@ -3,6 +3,7 @@
 //! reads the form and never changes it.
 
 use jqueue_shared::validate::MAX_TEXT_CHARS;
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -10,7 +11,6 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_input::Input;
 
 use super::AskForm;
-use crate::screens::main::Tone;
 use crate::screens::{Theme, popup, render_input};
 
 pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {

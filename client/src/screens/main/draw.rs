@@ -99,9 +99,9 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 /// How many lines the status needs inside its box, `width` wide.
 fn status_lines(app: &App, theme: Theme, width: u16) -> u16 {
-    let status = status(app, theme);
+    let standing = standing(app, theme);
     let width = usize::from(width.saturating_sub(2));
-    let lines = pack_parts(&status.parts, status.sep, width, status.parts.len()).len();
+    let lines = pack_parts(&standing.parts, standing.sep, width, standing.parts.len()).len();
     u16::try_from(lines).unwrap_or(u16::MAX).max(1)
 }
 
@@ -112,16 +112,18 @@ fn queue_rows_wanted(app: &App) -> u16 {
     u16::try_from(rows).unwrap_or(50) + 2
 }
 
-/// What the status says, most important first: the first part is the
-/// headline, the rest details that may be left out when room is short.
-struct Status {
+/// Where the student stands, as the status box says it, most important
+/// first: the first part is the headline, the rest details that may be left
+/// out when room is short. (Not a [`jqueue_tui::status_message`]: that is
+/// the notice under the queue.)
+struct Standing {
     parts: Vec<String>,
     /// How the parts join on one line.
     sep: &'static str,
     alert: bool,
 }
 
-fn status(app: &App, theme: Theme) -> Status {
+fn standing(app: &App, theme: Theme) -> Standing {
     let dot = theme.glyph(" · ", " - ");
     if app.link != Link::Up {
         return link_down(app);
@@ -142,7 +144,7 @@ fn status(app: &App, theme: Theme) -> Status {
             Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
             None => parts.push("Staff are ready to help you.".to_owned()),
         }
-        return Status {
+        return Standing {
             parts,
             sep: "  ",
             alert: true,
@@ -158,14 +160,14 @@ fn status(app: &App, theme: Theme) -> Status {
         if let Some(p) = app.position() {
             parts.push(format!("#{p} of {}", app.queue_length().unwrap_or(p)));
         }
-        return Status {
+        return Standing {
             parts,
             sep: dot,
             alert: true,
         };
     }
     let Some(received) = &app.queue else {
-        return Status {
+        return Standing {
             parts: vec!["Waiting for the queue…".to_owned()],
             sep: dot,
             alert: false,
@@ -212,7 +214,7 @@ fn status(app: &App, theme: Theme) -> Status {
             parts.push(format!("estimated wait {}", wait_range(eta)));
         }
     }
-    Status {
+    Standing {
         parts,
         sep: dot,
         alert: false,
@@ -232,7 +234,7 @@ fn place_words(place: Place) -> Option<&'static str> {
 /// Reconnecting (or the server has shut down): the reassurance and the
 /// countdown come straight after the headline, why the connection went
 /// last, in a plain sentence (the raw error is in the log).
-fn link_down(app: &App) -> Status {
+fn link_down(app: &App) -> Standing {
     let mut parts = vec![
         if app.server_shut_down {
             "The server has shut down"
@@ -259,7 +261,7 @@ fn link_down(app: &App) -> Status {
         }
         Link::Connecting { .. } | Link::Up | Link::Renewing => parts.push("Connecting…".to_owned()),
     }
-    Status {
+    Standing {
         parts,
         sep: " ",
         alert: false,
@@ -267,7 +269,7 @@ fn link_down(app: &App) -> Status {
 }
 
 fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let status = status(app, theme);
+    let Standing { parts, sep, alert } = standing(app, theme);
     let inner = if area.height >= BOXED_STATUS {
         let block = Block::bordered();
         let inner = block.inner(area);
@@ -277,26 +279,25 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         area
     };
     let width = usize::from(inner.width);
-    let headline_style = if status.alert {
+    let headline_style = if alert {
         theme.alert()
     } else {
         theme.headline()
     };
     if inner.height < 5 {
         // One line, or a few: as many whole parts as fit.
-        let lines: Vec<Line> =
-            pack_parts(&status.parts, status.sep, width, usize::from(inner.height))
-                .into_iter()
-                .enumerate()
-                .map(|(i, text)| {
-                    if i == 0 {
-                        Line::styled(text, headline_style)
-                    } else {
-                        Line::raw(text)
-                    }
-                })
-                .collect();
-        if status.alert {
+        let lines: Vec<Line> = pack_parts(&parts, sep, width, usize::from(inner.height))
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                if i == 0 {
+                    Line::styled(text, headline_style)
+                } else {
+                    Line::raw(text)
+                }
+            })
+            .collect();
+        if alert {
             buf.set_style(inner, theme.alert());
         }
         centered_lines(lines, inner, buf);
@@ -314,19 +315,19 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         && !app.your_turn
         && app.away_until.is_none()
         && app.position().is_some();
-    let (headline, details) = status.parts.split_first().expect("a status has a headline");
+    let (headline, details) = parts.split_first().expect("a standing has a headline");
     if app.link != Link::Up {
         // Headline, then the rest as sentences: no big area to fill.
         let mut lines = vec![Line::styled(headline.clone(), theme.headline())];
         lines.extend(
-            pack_parts(details, status.sep, width, usize::from(inner.height) - 1)
+            pack_parts(details, sep, width, usize::from(inner.height) - 1)
                 .into_iter()
                 .map(Line::raw),
         );
         centered_lines(lines, inner, buf);
         return;
     }
-    if status.alert {
+    if alert {
         buf.set_style(big, theme.alert());
     }
     match app.position().filter(|_| in_line) {
@@ -341,7 +342,7 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     // Under the big digits the position is said again in text, so it can be
     // read (and copied) whatever the font; the digits are only a bonus.
-    let details = if in_line { &status.parts[..] } else { details };
+    let details = if in_line { &parts[..] } else { details };
     let dim = |text: &String| text.starts_with("The queue is closed to new");
     let lines: Vec<Line> = pack_parts(
         &details
@@ -349,7 +350,7 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .filter(|t| !dim(t))
             .cloned()
             .collect::<Vec<_>>(),
-        status.sep,
+        sep,
         width,
         usize::from(two_rows.height),
     )

@@ -16,6 +16,7 @@ mod draw;
 use std::time::Duration;
 
 use jqueue_shared::{QueueView, RequestResult, UnixMillis, sanitize};
+use jqueue_tui::status_message::{StatusMessage, Tone};
 use tokio::time::Instant;
 
 pub(crate) use draw::render;
@@ -26,17 +27,11 @@ use crate::app::{App, Effect, Link, Overlay};
 use crate::keys::Action;
 use crate::net::NetCommand;
 
-/// A one-line message under the queue. It lives at most until `until`, and
-/// goes sooner when what it says stops being true.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusMessage {
-    pub text: String,
-    pub tone: Tone,
-    pub holds: Holds,
-    pub until: Instant,
-}
-
 /// The state a notice speaks of: when it changes, the notice goes.
+///
+/// The student's own: the staff screen's status line speaks of other things
+/// (its `Holds`), and [`StatusMessage`], the type both lines share, carries
+/// either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holds {
     /// Nothing in particular: only its lifetime ends it.
@@ -48,25 +43,6 @@ pub enum Holds {
     WhileUp,
     /// While not connected ("Not connected: wait…").
     WhileDown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Info,
-    Good,
-    Warning,
-}
-
-impl Tone {
-    /// How long a notice of this tone stays: good news is glanced at, a
-    /// warning may need reading twice.
-    fn lifetime(self) -> Duration {
-        Duration::from_secs(match self {
-            Tone::Good => 5,
-            Tone::Info => 10,
-            Tone::Warning => 20,
-        })
-    }
 }
 
 /// How long "you were taken off the queue" stays: news the student must not
@@ -255,7 +231,7 @@ impl App {
 /// The notice: shown, timed out, dropped once untrue.
 impl App {
     pub(crate) fn notify(&mut self, tone: Tone, holds: Holds, text: impl Into<String>) {
-        self.notify_for(tone.lifetime(), tone, holds, text);
+        self.status_message = Some(StatusMessage::new(text, tone, holds, self.now));
     }
 
     fn notify_for(
@@ -265,12 +241,7 @@ impl App {
         holds: Holds,
         text: impl Into<String>,
     ) {
-        self.status_message = Some(StatusMessage {
-            text: text.into(),
-            tone,
-            holds,
-            until: self.now + lifetime,
-        });
+        self.status_message = Some(StatusMessage::until(text, tone, holds, self.now + lifetime));
     }
 
     /// Ends what has run out of time: the notice, and a cooldown (saying so).
@@ -278,7 +249,7 @@ impl App {
         if self
             .status_message
             .as_ref()
-            .is_some_and(|n| n.until <= self.now)
+            .is_some_and(|n| n.is_over(self.now))
         {
             self.status_message = None;
         }

@@ -6,6 +6,7 @@
 //! message always show. It reads the form and never changes it.
 
 use jqueue_shared::validate::PASSWORD_RULE;
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -13,7 +14,6 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::SignInForm;
 use crate::app::{App, Link};
-use crate::screens::main::Tone;
 use crate::screens::{Theme, render_input};
 
 /// The greeting of an account the professor reset (`users reset`).
