@@ -148,7 +148,21 @@ pub struct App {
     pub link: Link,
     /// Course title and session name, sanitised.
     pub course: Option<(String, String)>,
+    pub server_shut_down: bool,
+    /// Students this close to the front are told to get ready (the course's
+    /// setting, from the welcome).
+    pub ready_at: u32,
+    /// The local time zone, for "called at 11:27" (UTC until the event loop
+    /// sets it, so tests never depend on the machine's zone).
+    pub time_zone: FixedOffset,
     pub screen: Screen,
+    /// Over the main screen.
+    pub overlay: Option<Overlay>,
+    /// The student asked to leave; the event loop stops after this update.
+    pub quitting: bool,
+
+    // Where the student stands: the main screen's, changed only by
+    // `crate::screens::main`.
     pub queue: Option<Received>,
     pub your_turn: bool,
     /// Who called the student, while it is their turn.
@@ -158,21 +172,12 @@ pub struct App {
     /// Refused by the course's cooldown: the student may ask again then
     /// (server clock). The screen counts down to it.
     pub cooldown_until: Option<UnixMillis>,
-    /// Students this close to the front are told to get ready.
-    pub ready_at: u32,
     /// Whether "get ready" has been given for this stay in line.
     pub(crate) get_ready: GetReady,
-    /// The local time zone, for "called at 11:27" (UTC until the event loop
-    /// sets it, so tests never depend on the machine's zone).
-    pub time_zone: FixedOffset,
     pub announcement: Option<String>,
     /// The notice under the queue.
     pub status_message: Option<StatusMessage<Holds>>,
-    pub overlay: Option<Overlay>,
     pub pending: Option<Pending>,
-    pub server_shut_down: bool,
-    /// The student asked to leave; the event loop stops after this update.
-    pub quitting: bool,
 }
 
 impl App {
@@ -360,9 +365,7 @@ impl App {
                 ..
             } => self.on_help_ended(&by, at, help_secs, cooldown_until),
             NetEvent::NotHere { until, .. } => return self.on_not_here(until),
-            NetEvent::Announcement(text) => {
-                self.announcement = Some(sanitize(&text).into_owned());
-            }
+            NetEvent::Announcement(text) => self.on_announcement(&text),
             NetEvent::Request(result) => self.on_request_result(&result),
             NetEvent::ShuttingDown => self.server_shut_down = true,
             // The screen never asks the task to log out (`jqueue logout` does).
@@ -411,7 +414,7 @@ impl App {
         let new_account = status != AccountStatus::Known;
         let reset = status == AccountStatus::Reset;
         self.overlay = None;
-        self.pending = None;
+        self.forget_pending();
         match &mut self.screen {
             Screen::SignIn(form) if form.new_account == new_account => {
                 form.asked_again(reset, self.now)
@@ -436,7 +439,7 @@ impl App {
                 retry_at: self.now + retry_in,
             }
         };
-        self.pending = None;
+        self.forget_pending();
         if let Screen::SignIn(form) = &mut self.screen {
             form.connection_lost();
         }
@@ -506,13 +509,15 @@ impl App {
             Overlay::Help { scroll } => {
                 self.overlay = help::on_key(scroll, action).map(|scroll| Overlay::Help { scroll });
             }
-            Overlay::ConfirmCancel | Overlay::ConfirmQuit => match confirm::answer(action) {
-                Some(Answer::Yes) if matches!(overlay, Overlay::ConfirmCancel) => {
-                    return self.send_cancel();
-                }
+            Overlay::ConfirmCancel => match confirm::answer(action) {
+                Some(Answer::Yes) => return self.send_cancel(),
+                Some(Answer::No) => {}
+                None => self.overlay = Some(Overlay::ConfirmCancel),
+            },
+            Overlay::ConfirmQuit => match confirm::answer(action) {
                 Some(Answer::Yes) => return vec![Effect::Quit],
                 Some(Answer::No) => {}
-                None => self.overlay = Some(overlay),
+                None => self.overlay = Some(Overlay::ConfirmQuit),
             },
             Overlay::AskForm(mut form) => {
                 let outcome =

@@ -398,6 +398,16 @@ impl App {
 
 /// The server's news about the student.
 impl App {
+    /// The connection went, or the server asks for a password again: a
+    /// request on its way will have no answer.
+    pub(crate) fn forget_pending(&mut self) {
+        self.pending = None;
+    }
+
+    pub(crate) fn on_announcement(&mut self, text: &str) {
+        self.announcement = Some(sanitize(text).into_owned());
+    }
+
     pub(crate) fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
         let place = view.you.as_ref().map(|you| you.position);
         if self
@@ -434,8 +444,17 @@ impl App {
         }
         self.get_ready = GetReady::Given;
         let moved_up = before.is_some_and(|before| before > self.ready_at);
-        if moved_up && self.settings.bell && self.away_until.is_none() {
-            vec![Effect::Bell(jqueue_tui::alert::GET_READY_BODY)]
+        if moved_up && self.away_until.is_none() {
+            self.bell(jqueue_tui::alert::GET_READY_BODY)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The bell with this fixed text, unless `--no-bell`.
+    fn bell(&self, body: &'static str) -> Vec<Effect> {
+        if self.settings.bell {
+            vec![Effect::Bell(body)]
         } else {
             Vec::new()
         }
@@ -460,11 +479,7 @@ impl App {
         }
         self.your_turn = true;
         self.status_message = None;
-        if self.settings.bell {
-            vec![Effect::Bell(jqueue_tui::alert::TURN_BODY)]
-        } else {
-            Vec::new()
-        }
+        self.bell(jqueue_tui::alert::TURN_BODY)
     }
 
     /// Staff took the student off the queue: said for long enough to be
@@ -498,11 +513,7 @@ impl App {
         self.status_message = None;
         self.away_until = Some(until);
         self.close_questions(false);
-        if self.settings.bell {
-            vec![Effect::Bell(jqueue_tui::alert::NOT_HERE_BODY)]
-        } else {
-            Vec::new()
-        }
+        self.bell(jqueue_tui::alert::NOT_HERE_BODY)
     }
 
     /// A help has ended: no turn screen from now on, and one line that
