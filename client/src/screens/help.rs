@@ -68,3 +68,17 @@ fn binding_line(binding: &Binding, theme: Theme) -> Line<'static> {
         Span::raw(binding.help),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrolling_stops_at_the_last_line_and_the_top() {
+        let last = lines(Theme::new(false, false)).len() as u16 - 1;
+        assert_eq!(on_key(last, Some(Action::ScrollDown)), Some(last));
+        assert_eq!(on_key(0, Some(Action::ScrollUp)), Some(0));
+        assert_eq!(on_key(3, Some(Action::Close)), None);
+        assert_eq!(on_key(3, None), Some(3), "other keys leave it open");
+    }
+}

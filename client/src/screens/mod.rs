@@ -13,10 +13,11 @@
 //! [`crate::app`]'s; a screen module never switches screens.
 //!
 //! This file draws the frame (`impl Widget for &App`): the header, the
-//! screen that is up, the overlay over it, the hint bar. Drawing reads the
-//! state and never changes it. Every string that came from
-//! the server was sanitised when it entered [`App`]; names in queue rows are
-//! sanitised here, as they are drawn. Colour is only ever a second cue: with
+//! screen that is up, the overlay over it, the hint bar; and it holds what
+//! the screens share (the theme, text fields, popups). Drawing reads the
+//! state and never changes it. Every string that came from the server was
+//! sanitised when it entered [`App`]; names in queue rows are sanitised
+//! here, as they are drawn. Colour is only ever a second cue: with
 //! `NO_COLOR` the same screens use bold and reverse video instead. On a
 //! terminal that cannot show UTF-8 (see [`jqueue_tui::ui::unicode_terminal`])
 //! every screen is drawn in ASCII. Where a line is too narrow, whole parts of

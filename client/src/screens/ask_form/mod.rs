@@ -137,3 +137,56 @@ fn too_long(field: TextField) -> String {
         field_name(field)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn submit(form: &mut AskForm, sending: bool, link_up: bool) -> Outcome {
+        form.on_key(Some(Action::Submit), &key(KeyCode::Enter), sending, link_up)
+    }
+
+    #[test]
+    fn the_request_goes_trimmed_with_the_location_filled_in() {
+        let mut form = AskForm::new("lab 2, seat 14");
+        form.on_key(None, &key(KeyCode::Char(' ')), false, true);
+        form.on_key(None, &key(KeyCode::Char('x')), false, true);
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(request.description, "x");
+        assert_eq!(request.location, "lab 2, seat 14");
+        assert_eq!(request.code, None);
+    }
+
+    #[test]
+    fn nothing_goes_while_a_request_is_on_its_way_or_the_link_is_down() {
+        let mut form = AskForm::new("lab 2");
+        assert!(matches!(submit(&mut form, true, true), Outcome::Open));
+        assert_eq!(form.error, None);
+        assert!(matches!(submit(&mut form, false, false), Outcome::Open));
+        assert_eq!(form.error.as_deref(), Some(NOT_CONNECTED));
+    }
+
+    #[test]
+    fn text_over_the_limit_is_refused_before_sending() {
+        let mut form = AskForm::new(&"x".repeat(MAX_TEXT_CHARS + 1));
+        assert!(matches!(submit(&mut form, false, true), Outcome::Open));
+        assert!(form.error.as_deref().unwrap().contains("location"));
+    }
+
+    #[test]
+    fn a_code_asked_for_is_the_third_field() {
+        let mut form = AskForm::new("home");
+        form.ask_for_code();
+        assert_eq!(form.focus, 2);
+        form.on_key(Some(Action::NextField), &key(KeyCode::Tab), false, true);
+        assert_eq!(form.focus, 0, "three fields round");
+    }
+}

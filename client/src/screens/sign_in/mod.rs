@@ -254,3 +254,88 @@ impl SignInForm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+
+    fn typed(form: &mut SignInForm, text: &str, now: Instant) {
+        for c in text.chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            form.on_key(None, &key, true, now);
+        }
+    }
+
+    fn enter(form: &mut SignInForm, link_up: bool, now: Instant) -> Vec<Effect> {
+        let key = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        form.on_key(Some(Action::Submit), &key, link_up, now)
+    }
+
+    #[test]
+    fn a_new_password_goes_out_only_once_typed_twice_alike() {
+        let now = Instant::now();
+        let mut form = SignInForm::new(true, false);
+        typed(&mut form, "correct horse", now);
+        assert!(enter(&mut form, true, now).is_empty(), "on to the second");
+        assert_eq!(form.focus, 1);
+        typed(&mut form, "correct hose", now);
+        assert!(enter(&mut form, true, now).is_empty());
+        assert_eq!(form.repeat.value(), "", "typed again from scratch");
+        typed(&mut form, "correct horse", now);
+        let sent = enter(&mut form, true, now);
+        assert!(matches!(
+            sent.as_slice(),
+            [Effect::Send(NetCommand::Register(_, None))]
+        ));
+        assert!(form.busy);
+    }
+
+    #[test]
+    fn enter_while_down_is_checked_now_and_sent_when_asked_again() {
+        let now = Instant::now();
+        let mut form = SignInForm::new(false, false);
+        typed(&mut form, "secret", now);
+        assert!(enter(&mut form, false, now).is_empty());
+        assert!(form.send_when_connected);
+        let sent = form.asked_again(false, now);
+        assert!(matches!(
+            sent.as_slice(),
+            [Effect::Send(NetCommand::Login(_))]
+        ));
+        assert!(!form.send_when_connected);
+    }
+
+    #[test]
+    fn a_reset_account_starts_on_its_code_and_will_not_go_without_it() {
+        let now = Instant::now();
+        let mut form = SignInForm::new(true, true);
+        assert_eq!(form.focus, 2);
+        form.focus = 0;
+        typed(&mut form, "correct horse", now);
+        assert!(enter(&mut form, true, now).is_empty());
+        assert_eq!(form.focus, 2, "back to the code");
+        assert!(form.error.is_some());
+    }
+
+    #[test]
+    fn a_countdown_blocks_sending_until_it_is_over() {
+        let now = Instant::now();
+        let mut form = SignInForm::new(false, false);
+        form.on_failed(
+            &SignInResult::TooManyAttempts {
+                retry_after_ms: 2000,
+            },
+            now,
+        );
+        typed(&mut form, "secret", now);
+        assert!(enter(&mut form, true, now).is_empty());
+        assert!(form.counting_down(now));
+        let later = now + Duration::from_secs(2);
+        form.expire(later);
+        assert!(!form.counting_down(later));
+        assert_eq!(form.error, None);
+        assert_eq!(enter(&mut form, true, later).len(), 1);
+    }
+}
