@@ -138,7 +138,7 @@ pub enum Overlay {
 
 /// The client's state. Where the student stands (the latest view, their
 /// turn, "not here", a cooldown, the notice, the request on its way) is the
-/// main screen's ([`crate::screens::main`] alone changes it), kept here
+/// main screen's (`screens::main` alone changes it), kept here
 /// because it outlives that screen: signing in again keeps it, and the
 /// header, the tick and the farewell line read it.
 #[derive(Debug, Clone)]

@@ -1,13 +1,13 @@
 //! The client's screens, one module each, holding that screen's state, its
 //! keys and what the server's answers do to it, beside its drawing:
 //!
-//! - [`connecting`]: before the first sign-in (draws the link the app keeps).
-//! - [`sign_in`]: the password form.
-//! - [`main`]: where the student stands, its notice and keys; over it the
-//!   overlays [`ask_form`], [`help`] and [`confirm`] (the yes/no rule).
-//! - [`staff`]: `jqueue --staff`, jqueue-tui's staff screen fed by the client.
-//! - [`trust`]: a server met for the first time, a server whose key changed.
-//! - [`stopped`]: the network task has stopped for good.
+//! - `connecting`: before the first sign-in (draws the link the app keeps).
+//! - `sign_in`: the password form.
+//! - `main`: where the student stands, its notice and keys; over it the
+//!   overlays `ask_form`, `help` and `confirm` (the yes/no rule).
+//! - `staff`: `jqueue --staff`, jqueue-tui's staff screen fed by the client.
+//! - `trust`: a server met for the first time, a server whose key changed.
+//! - `stopped`: the network task has stopped for good.
 //!
 //! Which screen is up, and every move from one to another, is
 //! [`crate::app`]'s; a screen module never switches screens.

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
-pub use crate::status_message::{StatusMessage, Tone};
+use crate::status_message::{StatusMessage, Tone};
 pub use keys::{BINDINGS, Binding, StaffAction};
 pub use theme::Theme;
 pub use ui::{clock_duration, ellipsize, human_duration};
