@@ -5,7 +5,8 @@
 //! The same tables drive the key handling, the hint bar at the bottom of the
 //! screen and the `?` overlay, so what the screen says a key does is what it
 //! does. Keys not in a table go to the focused text field, if there is one.
-//! This module only maps keys; [`crate::app`] decides what an action means.
+//! This module only maps keys; each screen ([`crate::screens`]) decides what
+//! an action means there.
 
 use jqueue_tui::keys::{Key, pressed};
 use ratatui::crossterm::event::KeyEvent;

@@ -9,9 +9,11 @@
 //! - [`transport`]: the stream under TLS: TCP, the Unix socket, or ssh.
 //! - [`trust`]: which server keys to trust (known_servers, pins, system roots)
 //!   and the TLS connection that enforces it.
-//! - [`app`]: the client's state and the pure `update` that changes it.
+//! - [`app`]: the client's state and the pure `update` that changes it:
+//!   which screen is up, and each event routed to the screen it concerns.
 //! - [`keys`]: the key bindings, one table per screen.
-//! - [`ui`]: drawing, one file per screen; drawing never changes state.
+//! - [`screens`]: one module per screen, its state and keys beside its
+//!   drawing; drawing never changes state.
 //! - [`bridge`]: `jqueue bridge`, stdin and stdout relayed to the server's
 //!   Unix socket (what `--server ssh://` runs on the course host).
 //! - [`logging`]: diagnostics to a file in the data dir, never the terminal.
@@ -30,11 +32,11 @@ pub mod location;
 pub mod logging;
 pub mod logout;
 pub mod net;
+pub mod screens;
 pub mod status;
 pub mod status_line;
 pub mod token_store;
 pub mod transport;
 pub mod trust;
-pub mod ui;
 
 pub use event_loop::{EventLoop, Farewell, run};

@@ -111,7 +111,7 @@ async fn until_done(
                 if let Progress::Lost(reason) = tracker.apply(other)? {
                     return Err(ScreenlessError::Unreachable {
                         server: tracker.server.clone(),
-                        reason: crate::ui::disconnect_sentence(&reason).to_owned(),
+                        reason: crate::screens::disconnect_sentence(&reason).to_owned(),
                     });
                 }
             }

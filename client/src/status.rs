@@ -222,7 +222,7 @@ impl StandingTracker {
 fn lost_reason(reason: Disconnect) -> String {
     match reason {
         Disconnect::Unreachable(e) | Disconnect::Error(e) => e,
-        other => crate::ui::disconnect_sentence(&other).to_owned(),
+        other => crate::screens::disconnect_sentence(&other).to_owned(),
     }
 }
 

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use jqueue_shared::QueueView;
 
-use crate::ui::words::wait_range;
+use crate::screens::words::wait_range;
 
 /// Where the student stands, as `--json` and `{state}` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

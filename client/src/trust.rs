@@ -15,7 +15,7 @@
 //!
 //! This module decides trust and makes the connection; it draws nothing and
 //! never asks the student itself: the network task reports what it found and
-//! the screen asks ([`crate::ui`]).
+//! the screen asks ([`crate::screens`]).
 
 use std::fmt;
 use std::fs;

@@ -5,6 +5,9 @@
 //!   (`jqueue --staff`, over the network). It renders the pushed `StaffView`
 //!   and turns keys into staff requests; it does no I/O of its own.
 //! - [`keys`]: the one key type and matching rule every key table uses.
+//! - [`status_message`]: the line each screen keeps for what the last key or
+//!   answer did, until when, and while what holds — the student's notice and
+//!   the staff screen's status line are the one type.
 //! - [`ui`]: the UTF-8 test, the ASCII fallback and fitting text by whole parts.
 //! - [`alert`]: the bell and desktop notifications (fixed text only), and
 //!   the one sink both screens ring through.
@@ -17,5 +20,6 @@
 pub mod alert;
 pub mod keys;
 pub mod staff;
+pub mod status_message;
 pub mod terminal;
 pub mod ui;

@@ -568,7 +568,10 @@ fn outcomes_show_in_their_one_wording() {
         reason: "disk full".into(),
     };
     h.event(StaffEvent::Outcome(failed));
-    assert!(h.screen.status().unwrap().error);
+    assert_eq!(
+        h.screen.status().unwrap().tone,
+        jqueue_tui::status_message::Tone::Warning
+    );
 }
 
 // ------------------------------------------------------------- join bell

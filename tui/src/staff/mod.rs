@@ -11,9 +11,9 @@
 //! force (and the presence code, with `--allow-hosts`) show above the
 //! queue; `F` and `c` change the rules. `t` opens the statistics view,
 //! whose figures the screen asks for (they are not in the pushed view).
-//! A status line lives for a while ([`STATUS_LIFETIME`]) and goes sooner
-//! when the view shows it is no longer true ([`Holds`]), as the student's
-//! notices do.
+//! The status line is the student's notice's type ([`StatusMessage`]): it
+//! lives for a while ([`STATUS_LIFETIME`]) and goes sooner when the view
+//! shows it is no longer true ([`Holds`], this screen's own).
 //! [`keys`] is the key table, `ui` draws (`impl Widget for &StaffScreen`),
 //! [`theme`] picks the styles.
 
@@ -35,6 +35,7 @@ use tokio::time::Instant;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
+use crate::status_message::{StatusMessage, Tone};
 pub use keys::{BINDINGS, Binding, StaffAction};
 pub use theme::Theme;
 pub use ui::{clock_duration, ellipsize, human_duration};
@@ -46,11 +47,10 @@ pub const MAX_ANNOUNCEMENT_CHARS: usize = MAX_TEXT_CHARS;
 /// connection): the next change asks again.
 const STATISTICS_PATIENCE: Duration = Duration::from_secs(10);
 
-/// How long a status line stays: the student screen's lifetime for news
-/// to glance at.
-pub const STATUS_LIFETIME: Duration = Duration::from_secs(10);
+/// How long a status line stays: the lifetime of news to glance at.
+pub const STATUS_LIFETIME: Duration = Tone::Info.lifetime();
 /// How long a failure stays: it may need reading twice.
-pub const ERROR_LIFETIME: Duration = Duration::from_secs(20);
+pub const ERROR_LIFETIME: Duration = Tone::Warning.lifetime();
 
 /// Most digits in a limit: 9999 minutes is a week, 9999 helps more than a
 /// term holds.
@@ -188,21 +188,11 @@ impl LimitsForm {
     }
 }
 
-/// The line under the hints: what the last key or answer did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// The whole message (`wordings[0]`).
-    pub text: String,
-    /// The message, longest first, each shorter by a whole part: the line
-    /// shows the first that fits (see [`StaffOutcome::wordings`]).
-    pub wordings: Vec<String>,
-    pub error: bool,
-    /// Gone at this instant, if nothing made it untrue sooner.
-    pub until: Instant,
-    pub holds: Holds,
-}
-
 /// The state a status line speaks of: once a view shows otherwise, it goes.
+///
+/// The staff screen's own: the student's notices speak of other things (a
+/// place in line, the connection), so each screen has its `Holds` and
+/// [`StatusMessage`] carries either.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holds {
     /// Nothing in particular: only its lifetime ends it.
@@ -305,7 +295,7 @@ pub struct StaffScreen {
     /// Only names still in the view are kept.
     marked: Vec<String>,
     mode: Mode,
-    status: Option<Status>,
+    status: Option<StatusMessage<Holds>>,
     /// The join bell is off (`m`).
     muted: bool,
     statistics: StatisticsState,
@@ -351,7 +341,7 @@ impl StaffScreen {
         &self.mode
     }
 
-    pub fn status(&self) -> Option<&Status> {
+    pub fn status(&self) -> Option<&StatusMessage<Holds>> {
         self.status.as_ref()
     }
 
@@ -404,7 +394,7 @@ impl StaffScreen {
             }
             StaffEvent::Tick | StaffEvent::Resize => Vec::new(),
         };
-        if self.status.as_ref().is_some_and(|s| s.until <= self.now) {
+        if self.status.as_ref().is_some_and(|s| s.is_over(self.now)) {
             self.status = None;
         }
         effects
@@ -424,19 +414,22 @@ impl StaffScreen {
     }
 
     fn show_outcome(&mut self, outcome: &StaffOutcome) {
-        let error = outcome.is_error();
-        self.status = Some(Status {
-            text: outcome.to_string(),
-            wordings: outcome.wordings(),
-            error,
-            until: self.now
-                + if error {
-                    ERROR_LIFETIME
-                } else {
-                    STATUS_LIFETIME
-                },
-            holds: Holds::for_outcome(outcome),
-        });
+        let tone = if outcome.is_error() {
+            Tone::Warning
+        } else {
+            Tone::Info
+        };
+        // The first wording is the whole message.
+        let shorter = outcome.wordings().into_iter().skip(1).collect();
+        self.status = Some(
+            StatusMessage::new(
+                outcome.to_string(),
+                tone,
+                Holds::for_outcome(outcome),
+                self.now,
+            )
+            .with_shorter(shorter),
+        );
     }
 
     fn on_view(&mut self, view: Arc<StaffView>) -> Vec<StaffEffect> {
@@ -506,17 +499,11 @@ impl StaffScreen {
         let shown = sanitize(&name).into_owned();
         if let Some(i) = self.marked.iter().position(|m| *m == name) {
             self.marked.remove(i);
-            self.set_status(
-                format!("{shown} unmarked ({} marked).", self.marked.len()),
-                false,
-            );
+            self.set_status(format!("{shown} unmarked ({} marked).", self.marked.len()));
         } else {
             self.marked.push(name);
             let n = self.marked.len();
-            self.set_status(
-                format!("{shown} marked ({n} marked: r removes them all)."),
-                false,
-            );
+            self.set_status(format!("{shown} marked ({n} marked: r removes them all)."));
         }
     }
 
@@ -530,10 +517,7 @@ impl StaffScreen {
             .get(self.selected)
             .and_then(|row| row.origin.as_deref());
         let Some(origin) = origin else {
-            self.set_status(
-                "The selected student is not online: no address to go by.",
-                false,
-            );
+            self.set_status("The selected student is not online: no address to go by.");
             return;
         };
         // On the server's Unix socket the kernel named the account: there
@@ -541,7 +525,6 @@ impl StaffScreen {
         let Some(address) = address_of(origin).map(str::to_owned) else {
             self.set_status(
                 "The selected student came in by their Unix account: no address to go by.",
-                false,
             );
             return;
         };
@@ -552,13 +535,10 @@ impl StaffScreen {
             }
         }
         let n = self.marked.len();
-        self.set_status(
-            format!(
-                "Marked everyone from {} ({n} marked: r removes them all).",
-                sanitize(&address)
-            ),
-            false,
-        );
+        self.set_status(format!(
+            "Marked everyone from {} ({n} marked: r removes them all).",
+            sanitize(&address)
+        ));
     }
 
     /// Whether `name` is marked for removal.
@@ -630,13 +610,13 @@ impl StaffScreen {
     fn on_limits_key(&mut self, mut form: LimitsForm, key: &KeyEvent) -> Vec<StaffEffect> {
         match key.code {
             KeyCode::Esc => {
-                self.set_status("Rules unchanged.", false);
+                self.set_status("Rules unchanged.");
                 return Vec::new();
             }
             KeyCode::Enter => {
                 let rules = form.apply_to(self.view.rules);
                 if rules == self.view.rules {
-                    self.set_status("Rules unchanged.", false);
+                    self.set_status("Rules unchanged.");
                     return Vec::new();
                 }
                 return vec![StaffEffect::Request(StaffRequest::SetRules(rules))];
@@ -664,7 +644,7 @@ impl StaffScreen {
         match key.code {
             KeyCode::Char('y' | 'Y') => vec![effect],
             KeyCode::Char('n' | 'N') | KeyCode::Esc => {
-                self.set_status("Cancelled.", false);
+                self.set_status("Cancelled.");
                 Vec::new()
             }
             _ => {
@@ -676,11 +656,11 @@ impl StaffScreen {
 
     fn on_announce_key(&mut self, mut input: Input, key: &KeyEvent) -> Vec<StaffEffect> {
         match key.code {
-            KeyCode::Esc => self.set_status("Announcement cancelled.", false),
+            KeyCode::Esc => self.set_status("Announcement cancelled."),
             KeyCode::Enter => {
                 let text = input.value().trim().to_owned();
                 if text.is_empty() {
-                    self.set_status("Nothing to announce.", false);
+                    self.set_status("Nothing to announce.");
                 } else {
                     return vec![StaffEffect::Request(StaffRequest::Announce { text })];
                 }
@@ -752,7 +732,7 @@ impl StaffScreen {
                 } else {
                     "Join bell on: one ring when a student joins while you are free."
                 };
-                self.set_status(text, false);
+                self.set_status(text);
             }
             StaffAction::Statistics => {
                 self.mode = Mode::Statistics;
@@ -770,15 +750,13 @@ impl StaffScreen {
 
     /// Shows a line of this screen's own (not a server's answer) for
     /// [`STATUS_LIFETIME`].
-    fn set_status(&mut self, text: impl Into<String>, error: bool) {
-        let text = text.into();
-        self.status = Some(Status {
-            wordings: vec![text.clone()],
+    fn set_status(&mut self, text: impl Into<String>) {
+        self.status = Some(StatusMessage::new(
             text,
-            error,
-            until: self.now + STATUS_LIFETIME,
-            holds: Holds::Anyway,
-        });
+            Tone::Info,
+            Holds::Anyway,
+            self.now,
+        ));
     }
 
     /// Whether `action` can do anything now: the hint bar shows only those.

@@ -33,6 +33,7 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
 use super::keys::BINDINGS;
 use super::theme::Theme;
 use super::{LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, Mode, Role, StaffScreen};
+use crate::status_message::Tone;
 
 mod statistics;
 
@@ -709,18 +710,12 @@ impl StaffScreen {
         let t = self.theme();
         let width = usize::from(area.width);
         let line = if let Some(status) = &self.status {
-            let style = if status.error {
-                t.error()
-            } else {
-                Style::new()
+            let style = match status.tone {
+                Tone::Warning => t.error(),
+                Tone::Info | Tone::Good => Style::new(),
             };
             // The longest wording that fits; whole parts go first.
-            let text = status
-                .wordings
-                .iter()
-                .find(|w| text_width(w) <= width)
-                .or(status.wordings.last())
-                .unwrap_or(&status.text);
+            let text = status.fitting(|w| text_width(w) <= width);
             Line::styled(ellipsize(&sanitize(text), width).into_owned(), style)
         } else if let Some(text) = &self.view.announcement {
             let label = "Last announcement: ";

@@ -1,17 +1,19 @@
-//! The ask-for-help form: an optional description, and the location,
-//! pre-filled with this machine's host name.
+//! Drawing the ask-for-help form: an optional description, the location,
+//! the room code once asked for, and what the server or the check said. It
+//! reads the form and never changes it.
 
 use jqueue_shared::validate::MAX_TEXT_CHARS;
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_input::Input;
 
-use super::{Theme, popup, render_input};
-use crate::app::{AskForm, Tone};
+use super::AskForm;
+use crate::screens::{Theme, popup, render_input};
 
-pub(super) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let code_rows = if form.code.is_some() { 3 } else { 0 };
     let inner = popup("Ask for help", 70, 11 + code_rows, area, buf);
     let [

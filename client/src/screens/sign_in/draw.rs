@@ -1,24 +1,27 @@
-//! The sign-in screen: "Password" for a returning student, "Create a
-//! password" (typed twice) for a new one, masked, with the length rule shown
-//! and the server's answer (wrong password, too many attempts: a countdown).
-//! On a short screen the box, the greeting and the spacing go, then the field
-//! not being typed in; the field being typed in and its message always show.
+//! Drawing the sign-in screen: "Password" for a returning student, "Create
+//! a password" (typed twice) for a new one, masked, with the length rule
+//! shown and the server's answer (wrong password, too many attempts: a
+//! countdown). On a short screen the box, the greeting and the spacing go,
+//! then the field not being typed in; the field being typed in and its
+//! message always show. It reads the form and never changes it.
 
 use jqueue_shared::validate::PASSWORD_RULE;
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::{Theme, render_input};
-use crate::app::{App, Link, SignInForm, Tone};
+use super::SignInForm;
+use crate::app::{App, Link};
+use crate::screens::{Theme, render_input};
 
 /// The greeting of an account the professor reset (`users reset`).
-pub const RESET_GREETING: &str = "Your password was reset — type the code staff gave you.";
+const RESET_GREETING: &str = "Your password was reset — type the code staff gave you.";
 
 const RESET_CODE_LABEL: &str = "Reset code (from your professor)";
 
-pub(super) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render(app: &App, form: &SignInForm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let height = if form.reset_code.is_some() {
         18
     } else if form.new_account {

@@ -2,9 +2,12 @@
 //! y/n), and a server whose key is not the one expected (refused; what to
 //! check, and which file to edit if the change is real).
 //!
-//! They only draw; the decision is [`crate::trust`]'s and the keys are
-//! [`crate::keys::TRUST`]'s.
+//! They draw, and say what is left on the terminal after them. The decision
+//! is [`crate::trust`]'s; the keys are [`crate::keys::TRUST`]'s, answered by
+//! the one yes/no rule ([`super::confirm::answer`]), and what a yes starts
+//! (connecting) is the app's.
 
+use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,6 +15,23 @@ use ratatui::text::{Line, Span};
 use super::{Theme, centered_lines};
 use crate::app::App;
 use crate::trust::KeyChange;
+
+/// The line left on the terminal after `n` at the first connection.
+pub(crate) fn farewell_unknown(server: &str) -> String {
+    format!("jqueue: you did not trust the key of {server}; nothing was sent.")
+}
+
+/// The line left on the terminal after a changed key was refused.
+pub(crate) fn farewell_changed(change: &KeyChange) -> String {
+    format!(
+        "jqueue: {} (expected {}, presented {}). {} {}",
+        change.headline(),
+        change.expected,
+        change.presented,
+        KeyChange::REFUSED,
+        change.advice()
+    )
+}
 
 pub(super) fn render_unknown(
     app: &App,
@@ -43,7 +63,7 @@ pub(super) fn render_unknown(
 
 pub(super) fn render_changed(change: &KeyChange, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![
-        Line::styled(change.headline(), theme.tone(crate::app::Tone::Warning)),
+        Line::styled(change.headline(), theme.tone(Tone::Warning)),
         Line::raw(""),
         Line::raw(KeyChange::REFUSED),
         Line::raw("Someone may be posing as the server, or its key was replaced."),

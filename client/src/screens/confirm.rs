@@ -1,5 +1,7 @@
-//! The two yes/no questions: leave the queue, and quit while in line (which
-//! is where the student is told that quitting keeps their place).
+//! The two yes/no questions over the main screen: leave the queue, and quit
+//! while in line (which is where the student is told that quitting keeps
+//! their place); and the one answer rule every yes/no question of the
+//! client's follows, the trust screen's too. What a yes does is the asker's.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,6 +9,24 @@ use ratatui::text::{Line, Span};
 
 use super::{Theme, centered_lines, popup};
 use crate::app::App;
+use crate::keys::Action;
+
+/// The answer to a yes/no question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Yes,
+    No,
+}
+
+/// `y` or `n` (as the key table names them); any other key leaves the
+/// question open.
+pub(crate) fn answer(action: Option<Action>) -> Option<Answer> {
+    match action {
+        Some(Action::Yes) => Some(Answer::Yes),
+        Some(Action::No) => Some(Answer::No),
+        _ => None,
+    }
+}
 
 pub(super) fn render_cancel(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let place = app

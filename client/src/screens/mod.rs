@@ -1,34 +1,53 @@
-//! Drawing: `impl Widget for &App`, one file per screen.
+//! The client's screens, one module each, holding that screen's state, its
+//! keys and what the server's answers do to it, beside its drawing:
 //!
-//! Drawing reads the state and never changes it. Every string that came from
-//! the server was sanitised when it entered [`App`]; names in queue rows are
-//! sanitised here, as they are drawn. Colour is only ever a second cue: with
+//! - `connecting`: before the first sign-in (draws the link the app keeps).
+//! - `sign_in`: the password form.
+//! - `main`: where the student stands, its notice and keys; over it the
+//!   overlays `ask_form`, `help` and `confirm` (the yes/no rule).
+//! - `staff`: `jqueue --staff`, jqueue-tui's staff screen fed by the client.
+//! - `trust`: a server met for the first time, a server whose key changed.
+//! - `stopped`: the network task has stopped for good.
+//!
+//! Which screen is up, and every move from one to another, is
+//! [`crate::app`]'s; a screen module never switches screens.
+//!
+//! This file draws the frame (`impl Widget for &App`): the header, the
+//! screen that is up, the overlay over it, the hint bar; and it holds what
+//! the screens share (the theme, text fields, popups). Drawing reads the
+//! state and never changes it. Every string that came from the server was
+//! sanitised when it entered [`App`]; names in queue rows are sanitised
+//! here, as they are drawn. Colour is only ever a second cue: with
 //! `NO_COLOR` the same screens use bold and reverse video instead. On a
 //! terminal that cannot show UTF-8 (see [`jqueue_tui::ui::unicode_terminal`])
 //! every screen is drawn in ASCII. Where a line is too narrow, whole parts of
 //! it are left out, least important first ([`jqueue_tui::ui::fit_parts`]); no
 //! word is cut.
 
-mod ask_form;
-mod confirm;
+pub(crate) mod ask_form;
+pub(crate) mod confirm;
 mod connecting;
-mod help;
-mod main_screen;
-mod sign_in;
-mod stopped;
-mod trust;
+pub(crate) mod help;
+pub(crate) mod main;
+pub(crate) mod sign_in;
+pub(crate) mod staff;
+pub(crate) mod stopped;
+pub(crate) mod trust;
 pub mod words;
 
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
 
+use jqueue_tui::status_message::Tone;
 use jqueue_tui::ui::to_ascii;
 
-use crate::app::{App, Link, Overlay, Screen, Tone};
+use crate::app::{App, Link, Overlay, Screen};
 use crate::keys::Binding;
 use crate::net::Disconnect;
 
@@ -38,7 +57,7 @@ impl Widget for &App {
             // The staff screen draws everything, header and hints included.
             staff.as_ref().render(area, buf);
             if self.link != Link::Up {
-                render_staff_link_down(
+                staff::render_link_down(
                     self,
                     Theme::new(self.settings.color, self.settings.unicode),
                     area,
@@ -61,7 +80,7 @@ impl Widget for &App {
         match &self.screen {
             Screen::Connecting => connecting::render(self, theme, body, buf),
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
-            Screen::Main => main_screen::render(self, theme, body, buf),
+            Screen::Main => main::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, reason, theme, body, buf),
             Screen::Staff(_) => {}
             Screen::UnknownServer(fingerprint) => {
@@ -83,11 +102,6 @@ impl Widget for &App {
             to_ascii(area, buf);
         }
     }
-}
-
-/// How many lines the `?` help has (the app scrolls it no further).
-pub fn help_lines() -> u16 {
-    help::lines(Theme::new(false, false)).len() as u16
 }
 
 /// Styles, chosen once for colour or for `NO_COLOR`, and the glyphs for a
@@ -263,28 +277,6 @@ fn render_header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     right.render(right_area, buf);
 }
 
-/// The staff screen while the connection is down: its last line says the
-/// view is not live, and when the next attempt is.
-fn render_staff_link_down(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let text = match &app.link {
-        Link::Retrying { retry_at, .. } => format!(
-            " ○ reconnecting in {} s: this view is not live",
-            app.seconds_until(*retry_at)
-        ),
-        Link::Connecting { .. } | Link::Up | Link::Renewing => {
-            " ○ reconnecting…: this view is not live".to_owned()
-        }
-    };
-    let line = Rect::new(
-        area.x,
-        area.bottom().saturating_sub(1),
-        area.width,
-        1.min(area.height),
-    );
-    Clear.render(line, buf);
-    Line::styled(text, theme.tone(Tone::Warning)).render(line, buf);
-}
-
 /// The bottom line: the keys that work right now, from the same table that
 /// handles them; those that do not fit whole are left out.
 fn render_hints<'a>(
@@ -349,6 +341,13 @@ pub(crate) fn render_input(
         if x < area.right() {
             buf[(x, area.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
         }
+    }
+}
+
+/// Passes a key to a text field.
+pub(crate) fn edit(input: &mut Input, key: &KeyEvent) {
+    if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+        input.handle(request);
     }
 }
 

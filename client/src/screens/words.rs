@@ -1,6 +1,9 @@
 //! Small pieces of wording for the student's screens: the wait estimate as a
 //! range, and ordinals ("3rd"). Pure functions of numbers, no drawing.
 
+/// What a key that needs the connection says while there is none.
+pub(crate) const NOT_CONNECTED: &str = "Not connected: wait until jqueue reconnects.";
+
 /// The estimated wait as a range a student can plan with: `about 10–15 min`.
 ///
 /// An estimate is a median times a position, so a single number would claim

@@ -1,6 +1,10 @@
 //! The screens after the network task has stopped for good: a server of
 //! another version, a sign-in from elsewhere, a logout, a username the server refuses,
-//! `--staff` for an account that is not staff.
+//! `--staff` for an account that is not staff. Each says why, on screen
+//! and in the line left on the terminal, and whether the run failed.
+//!
+//! It has no state but the reason ([`crate::app::Screen::Stopped`]) and no
+//! keys but quitting; it never starts anything again.
 
 use jqueue_shared::PROTOCOL_VERSION;
 use ratatui::buffer::Buffer;
@@ -11,11 +15,48 @@ use super::{Theme, centered_lines};
 use crate::app::App;
 use crate::net::StopReason;
 
+/// Whether stopping for `reason` ends the program in failure (a non-zero
+/// exit status): the server refused what was asked for good. Pushed out by
+/// the student's own sign-in or logout elsewhere is not a failure.
+pub(crate) fn is_failure(reason: &StopReason) -> bool {
+    !matches!(
+        reason,
+        StopReason::SignedInElsewhere | StopReason::LoggedOut
+    )
+}
+
+/// The line for the terminal after the TUI has gone, where the reason
+/// needs one of its own (otherwise the student's standing says it).
+pub(crate) fn farewell(app: &App, reason: &StopReason) -> Option<String> {
+    match reason {
+        StopReason::NotStaff => Some(not_staff(app)),
+        StopReason::NotOnRoster { .. } => Some(not_on_roster(app)),
+        _ => None,
+    }
+}
+
+/// `NAME is not on the roster for COURSE: ask the professor`.
+fn not_on_roster(app: &App) -> String {
+    let course = app
+        .course
+        .as_ref()
+        .map_or("this course", |(course, _)| course.as_str());
+    format!(
+        "{} is not on the roster for {course}: ask the professor",
+        app.settings.username
+    )
+}
+
+/// `NAME is not staff on this server`.
+fn not_staff(app: &App) -> String {
+    format!("{} is not staff on this server", app.settings.username)
+}
+
 pub(super) fn render(app: &App, reason: &StopReason, theme: Theme, area: Rect, buf: &mut Buffer) {
     let server = &app.settings.server;
     if let StopReason::NotOnRoster { .. } = reason {
         centered_lines(
-            vec![Line::styled(app.not_on_roster(), theme.headline())],
+            vec![Line::styled(not_on_roster(app), theme.headline())],
             area,
             buf,
         );
@@ -23,8 +64,11 @@ pub(super) fn render(app: &App, reason: &StopReason, theme: Theme, area: Rect, b
     }
     if *reason == StopReason::NotStaff {
         // `jqueue --staff` for a student: this one sentence, nothing else.
-        let line = format!("{} is not staff on this server", app.settings.username);
-        centered_lines(vec![Line::styled(line, theme.headline())], area, buf);
+        centered_lines(
+            vec![Line::styled(not_staff(app), theme.headline())],
+            area,
+            buf,
+        );
         return;
     }
     let (headline, body): (&str, Vec<String>) = match reason {

@@ -1,4 +1,4 @@
-//! The main screen: the student's status (in large text where there is
+//! Drawing the main screen: the student's status (in large text where there is
 //! room, in one line where there is not), the latest announcement, the
 //! visible part of the queue with their own row highlighted, and a one-line
 //! notice. After a help, a cooldown counts down in the status until the
@@ -6,7 +6,8 @@
 //!
 //! It fits any height down to a single status row: the status comes first
 //! (`#P of N` always shows), then the student's own row in the queue, then
-//! the announcement, then everything else.
+//! the announcement, then everything else. It reads the state and never
+//! changes it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,12 +16,12 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use jqueue_shared::Place;
 
-use super::words::{ordinal, wait_range};
 use jqueue_tui::ui::{fit_parts, pack_parts};
 
-use super::{Theme, centered_lines, disconnect_sentence, short_duration};
-
-use crate::app::{App, Link, Pending, Received};
+use super::{Pending, Received};
+use crate::app::{App, Link};
+use crate::screens::words::{ordinal, wait_range};
+use crate::screens::{Theme, centered_lines, disconnect_sentence, short_duration};
 
 /// The tallest status: a bordered box with the position in big digits.
 const BIG_STATUS: u16 = 7;
@@ -31,7 +32,7 @@ const MIN_QUEUE: u16 = 3;
 /// Enough queue under a big status to show the top, a gap and your own row.
 const ROOMY_QUEUE: u16 = 5;
 
-pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let notice_height = u16::from(area.height >= 2);
     // Room for the whole announcement, up to three lines of it, if the
     // status and the student's own row still fit beside it.
@@ -98,9 +99,9 @@ pub(super) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 /// How many lines the status needs inside its box, `width` wide.
 fn status_lines(app: &App, theme: Theme, width: u16) -> u16 {
-    let status = status(app, theme);
+    let standing = standing(app, theme);
     let width = usize::from(width.saturating_sub(2));
-    let lines = pack_parts(&status.parts, status.sep, width, status.parts.len()).len();
+    let lines = pack_parts(&standing.parts, standing.sep, width, standing.parts.len()).len();
     u16::try_from(lines).unwrap_or(u16::MAX).max(1)
 }
 
@@ -111,16 +112,18 @@ fn queue_rows_wanted(app: &App) -> u16 {
     u16::try_from(rows).unwrap_or(50) + 2
 }
 
-/// What the status says, most important first: the first part is the
-/// headline, the rest details that may be left out when room is short.
-struct Status {
+/// Where the student stands, as the status box says it, most important
+/// first: the first part is the headline, the rest details that may be left
+/// out when room is short. (Not a [`jqueue_tui::status_message`]: that is
+/// the notice under the queue.)
+struct Standing {
     parts: Vec<String>,
     /// How the parts join on one line.
     sep: &'static str,
     alert: bool,
 }
 
-fn status(app: &App, theme: Theme) -> Status {
+fn standing(app: &App, theme: Theme) -> Standing {
     let dot = theme.glyph(" · ", " - ");
     if app.link != Link::Up {
         return link_down(app);
@@ -141,7 +144,7 @@ fn status(app: &App, theme: Theme) -> Status {
             Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
             None => parts.push("Staff are ready to help you.".to_owned()),
         }
-        return Status {
+        return Standing {
             parts,
             sep: "  ",
             alert: true,
@@ -157,14 +160,14 @@ fn status(app: &App, theme: Theme) -> Status {
         if let Some(p) = app.position() {
             parts.push(format!("#{p} of {}", app.queue_length().unwrap_or(p)));
         }
-        return Status {
+        return Standing {
             parts,
             sep: dot,
             alert: true,
         };
     }
     let Some(received) = &app.queue else {
-        return Status {
+        return Standing {
             parts: vec!["Waiting for the queue…".to_owned()],
             sep: dot,
             alert: false,
@@ -211,7 +214,7 @@ fn status(app: &App, theme: Theme) -> Status {
             parts.push(format!("estimated wait {}", wait_range(eta)));
         }
     }
-    Status {
+    Standing {
         parts,
         sep: dot,
         alert: false,
@@ -231,7 +234,7 @@ fn place_words(place: Place) -> Option<&'static str> {
 /// Reconnecting (or the server has shut down): the reassurance and the
 /// countdown come straight after the headline, why the connection went
 /// last, in a plain sentence (the raw error is in the log).
-fn link_down(app: &App) -> Status {
+fn link_down(app: &App) -> Standing {
     let mut parts = vec![
         if app.server_shut_down {
             "The server has shut down"
@@ -258,7 +261,7 @@ fn link_down(app: &App) -> Status {
         }
         Link::Connecting { .. } | Link::Up | Link::Renewing => parts.push("Connecting…".to_owned()),
     }
-    Status {
+    Standing {
         parts,
         sep: " ",
         alert: false,
@@ -266,7 +269,7 @@ fn link_down(app: &App) -> Status {
 }
 
 fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let status = status(app, theme);
+    let Standing { parts, sep, alert } = standing(app, theme);
     let inner = if area.height >= BOXED_STATUS {
         let block = Block::bordered();
         let inner = block.inner(area);
@@ -276,26 +279,25 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         area
     };
     let width = usize::from(inner.width);
-    let headline_style = if status.alert {
+    let headline_style = if alert {
         theme.alert()
     } else {
         theme.headline()
     };
     if inner.height < 5 {
         // One line, or a few: as many whole parts as fit.
-        let lines: Vec<Line> =
-            pack_parts(&status.parts, status.sep, width, usize::from(inner.height))
-                .into_iter()
-                .enumerate()
-                .map(|(i, text)| {
-                    if i == 0 {
-                        Line::styled(text, headline_style)
-                    } else {
-                        Line::raw(text)
-                    }
-                })
-                .collect();
-        if status.alert {
+        let lines: Vec<Line> = pack_parts(&parts, sep, width, usize::from(inner.height))
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                if i == 0 {
+                    Line::styled(text, headline_style)
+                } else {
+                    Line::raw(text)
+                }
+            })
+            .collect();
+        if alert {
             buf.set_style(inner, theme.alert());
         }
         centered_lines(lines, inner, buf);
@@ -313,19 +315,19 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         && !app.your_turn
         && app.away_until.is_none()
         && app.position().is_some();
-    let (headline, details) = status.parts.split_first().expect("a status has a headline");
+    let (headline, details) = parts.split_first().expect("a standing has a headline");
     if app.link != Link::Up {
         // Headline, then the rest as sentences: no big area to fill.
         let mut lines = vec![Line::styled(headline.clone(), theme.headline())];
         lines.extend(
-            pack_parts(details, status.sep, width, usize::from(inner.height) - 1)
+            pack_parts(details, sep, width, usize::from(inner.height) - 1)
                 .into_iter()
                 .map(Line::raw),
         );
         centered_lines(lines, inner, buf);
         return;
     }
-    if status.alert {
+    if alert {
         buf.set_style(big, theme.alert());
     }
     match app.position().filter(|_| in_line) {
@@ -340,7 +342,7 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     // Under the big digits the position is said again in text, so it can be
     // read (and copied) whatever the font; the digits are only a bonus.
-    let details = if in_line { &status.parts[..] } else { details };
+    let details = if in_line { &parts[..] } else { details };
     let dim = |text: &String| text.starts_with("The queue is closed to new");
     let lines: Vec<Line> = pack_parts(
         &details
@@ -348,7 +350,7 @@ fn render_status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .filter(|t| !dim(t))
             .cloned()
             .collect::<Vec<_>>(),
-        status.sep,
+        sep,
         width,
         usize::from(two_rows.height),
     )

@@ -1,6 +1,8 @@
 //! The connecting screen, before the first sign-in: the address being tried,
 //! and after a failure a countdown to the next attempt and why, in a plain
-//! sentence. On a short screen the title and spacing go first.
+//! sentence. On a short screen the title and spacing go first. It has no
+//! state and no keys of its own (Ctrl-C and `q` work everywhere): it draws
+//! the link the app keeps.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

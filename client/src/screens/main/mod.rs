@@ -1,0 +1,676 @@
+//! The main screen: where the student stands (the latest view, their turn,
+//! "not here", a cooldown, the request on its way), the one-line notice
+//! under the queue, the keys of the main screen, and the server's news about
+//! the student (views, their turn, a help ended, taken off the queue, the
+//! answers to their requests).
+//!
+//! That standing is kept in [`App`]'s fields, not in a struct of its own:
+//! it outlives the screen (a student signing in again after a refused token
+//! keeps it, the farewell line and the header read it), and tests and the
+//! event loop read it there. This module is the only one that changes it. It
+//! never switches screens (the app does) and never draws ([`draw`] does,
+//! reading the state).
+
+mod draw;
+
+use std::time::Duration;
+
+use jqueue_shared::{QueueView, RequestResult, UnixMillis, sanitize};
+use jqueue_tui::status_message::{StatusMessage, Tone};
+use tokio::time::Instant;
+
+pub(crate) use draw::render;
+
+use super::ask_form::{self, AskForm};
+use super::words::NOT_CONNECTED;
+use crate::app::{App, Effect, Link, Overlay};
+use crate::keys::Action;
+use crate::net::NetCommand;
+
+/// The state a notice speaks of: when it changes, the notice goes.
+///
+/// The student's own: the staff screen's status line speaks of other things
+/// (its `Holds`), and [`StatusMessage`], the type both lines share, carries
+/// either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Nothing in particular: only its lifetime ends it.
+    Anyway,
+    /// While the student's place in line is this one (`None`: not in line),
+    /// so a notice never contradicts the big number above it.
+    AtPosition(Option<u32>),
+    /// While connected ("Reconnected.").
+    WhileUp,
+    /// While not connected ("Not connected: wait…").
+    WhileDown,
+}
+
+/// How long "you were taken off the queue" stays: news the student must not
+/// miss by looking away for a minute.
+const REMOVED_NOTICE_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The latest view from the server and when it arrived. The view says when
+/// each student joined and what time it was on the server's clock when it
+/// was sent; with the local instant it arrived, waiting times stay current
+/// between updates without the two clocks ever having to agree.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub view: QueueView,
+    pub at: Instant,
+}
+
+/// A request sent and not yet answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    Join,
+    Cancel,
+    Back,
+}
+
+/// News older than this when it arrives happened while the student was away
+/// (signed out, or their connection down), and the screen says so.
+pub const MISSED_AFTER_MS: UnixMillis = 10_000;
+
+/// The default of `--ready-at`, until the server's welcome says otherwise.
+pub const DEFAULT_READY_AT: u32 = 3;
+
+/// "Get ready" is given once per stay in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GetReady {
+    NotYet,
+    Given,
+}
+
+/// Who called the student, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    /// The staff member, sanitised.
+    pub by: String,
+    pub at: UnixMillis,
+    /// The call happened while the student was away.
+    pub missed: bool,
+}
+
+/// Reading the standing: what the screen, the hints and the farewell say.
+impl App {
+    /// The student's position in line, if they are in it.
+    pub fn position(&self) -> Option<u32> {
+        self.queue
+            .as_ref()
+            .and_then(|q| q.view.you.as_ref())
+            .map(|you| you.position)
+    }
+
+    /// How many students are waiting, as of the latest view.
+    pub fn queue_length(&self) -> Option<u32> {
+        self.queue.as_ref().map(|q| q.view.length)
+    }
+
+    /// Seconds since the latest view arrived, to take off the estimates it
+    /// carries.
+    pub fn seconds_since_view(&self) -> u64 {
+        self.queue
+            .as_ref()
+            .map_or(0, |q| self.now.saturating_duration_since(q.at).as_secs())
+    }
+
+    /// How long, now, a student who joined at `joined_at_ms` on the server's
+    /// clock has waited: their wait when the view was sent (both instants on
+    /// the server's clock) plus the time since it arrived (on ours). The
+    /// offset between the clocks cancels out.
+    pub fn waited_secs(&self, joined_at_ms: i64) -> u64 {
+        let Some(received) = &self.queue else {
+            return 0;
+        };
+        let at_send = u64::try_from(received.view.now_ms.saturating_sub(joined_at_ms)).unwrap_or(0);
+        let since = self.now.saturating_duration_since(received.at).as_millis();
+        (u128::from(at_send) + since)
+            .try_into()
+            .map_or(u64::MAX, |ms: u64| ms / 1000)
+    }
+
+    /// Whole minutes (rounded up) until `at` on the server's clock, as best
+    /// the latest view tells it.
+    pub fn minutes_until(&self, at: i64) -> u64 {
+        u64::try_from(self.ms_until(at))
+            .unwrap_or(0)
+            .div_ceil(60_000)
+    }
+
+    /// Milliseconds until `at` on the server's clock: the latest view's
+    /// `now_ms` plus the time since it arrived on ours (0 before any view).
+    pub fn ms_until(&self, at: UnixMillis) -> i64 {
+        let server_now = self.queue.as_ref().map_or(at, |received| {
+            let since = self.now.saturating_duration_since(received.at).as_millis();
+            received
+                .view
+                .now_ms
+                .saturating_add(i64::try_from(since).unwrap_or(i64::MAX))
+        });
+        at.saturating_sub(server_now)
+    }
+
+    /// `Cooldown: you can ask again in N min` (in seconds under the last
+    /// minute), while a cooldown runs.
+    pub fn cooldown_words(&self) -> Option<String> {
+        let left = self.ms_until(self.cooldown_until?);
+        let left = u64::try_from(left).ok().filter(|&ms| ms > 0)?;
+        Some(if left < 60_000 {
+            format!("Cooldown: you can ask again in {} s", left.div_ceil(1000))
+        } else {
+            format!(
+                "Cooldown: you can ask again in {} min",
+                left.div_ceil(60_000)
+            )
+        })
+    }
+
+    /// Whether the student should get ready: at or above `ready_at`.
+    pub fn should_get_ready(&self) -> bool {
+        self.position().is_some_and(|p| p <= self.ready_at)
+    }
+
+    /// `11:27`, in the local time zone.
+    pub fn clock_time(&self, at: UnixMillis) -> String {
+        chrono::DateTime::from_timestamp_millis(at).map_or_else(String::new, |at| {
+            at.with_timezone(&self.time_zone)
+                .format("%H:%M")
+                .to_string()
+        })
+    }
+
+    /// Whether the main screen counts time: a notice must go when its time
+    /// is up, a cooldown counts down, waiting times count up on every row.
+    pub(crate) fn main_wants_tick(&self) -> bool {
+        self.status_message.is_some()
+            || self.cooldown_until.is_some()
+            || self.queue_length().is_some_and(|n| n > 0)
+    }
+
+    /// Whether the hint bar offers `action` on the main screen: not keys
+    /// that could only be refused (`h` while in line, being helped, in a
+    /// cooldown or with the queue closed; `c` while not in line).
+    pub(crate) fn offers(&self, action: Action) -> bool {
+        match action {
+            Action::AskForHelp => {
+                self.position().is_none()
+                    && !self.your_turn
+                    && self.cooldown_words().is_none()
+                    && self.queue.as_ref().is_none_or(|q| q.view.open)
+            }
+            Action::CancelRequest => self.position().is_some(),
+            _ => true,
+        }
+    }
+
+    /// Where the student stands, for the terminal after the TUI has gone.
+    pub(crate) fn standing_farewell(&self) -> Option<String> {
+        if self.your_turn {
+            return Some(match &self.called {
+                Some(called) => {
+                    format!("jqueue: it's your turn — {} (staff) called you.", called.by)
+                }
+                None => "jqueue: it's your turn — staff are ready for you.".to_owned(),
+            });
+        }
+        if self.away_until.is_some() {
+            return Some(
+                "jqueue: staff could not find you. Run jqueue and press b when you are back."
+                    .to_owned(),
+            );
+        }
+        let you = self.queue.as_ref()?.view.you.as_ref()?;
+        Some(format!(
+            "jqueue: you keep your place in line (#{} of {}). Run jqueue again to watch it.",
+            you.position,
+            self.queue_length().unwrap_or(you.position)
+        ))
+    }
+}
+
+/// The notice: shown, timed out, dropped once untrue.
+impl App {
+    pub(crate) fn notify(&mut self, tone: Tone, holds: Holds, text: impl Into<String>) {
+        self.status_message = Some(StatusMessage::new(text, tone, holds, self.now));
+    }
+
+    fn notify_for(
+        &mut self,
+        lifetime: Duration,
+        tone: Tone,
+        holds: Holds,
+        text: impl Into<String>,
+    ) {
+        self.status_message = Some(StatusMessage::until(text, tone, holds, self.now + lifetime));
+    }
+
+    /// Ends what has run out of time: the notice, and a cooldown (saying so).
+    pub(crate) fn expire_standing(&mut self) {
+        if self
+            .status_message
+            .as_ref()
+            .is_some_and(|n| n.is_over(self.now))
+        {
+            self.status_message = None;
+        }
+        if self
+            .cooldown_until
+            .is_some_and(|until| self.ms_until(until) <= 0)
+        {
+            self.cooldown_until = None;
+            self.notify(
+                Tone::Good,
+                Holds::AtPosition(None),
+                "The cooldown is over: press h to ask for help.",
+            );
+        }
+    }
+
+    /// Drops the notice once the connection it speaks of has changed. (A
+    /// place in line is checked as each view arrives: the answer to a
+    /// request comes just before the view that shows it.)
+    pub(crate) fn drop_untrue_notice(&mut self) {
+        let up = self.link == Link::Up;
+        let true_still = match self.status_message.as_ref().map(|n| n.holds) {
+            Some(Holds::WhileUp) => up,
+            Some(Holds::WhileDown) => !up,
+            _ => true,
+        };
+        if !true_still {
+            self.status_message = None;
+        }
+    }
+}
+
+/// The main screen's keys.
+impl App {
+    pub(crate) fn on_main_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        match action {
+            Some(Action::AskForHelp) => self.open_ask_form(),
+            Some(Action::CancelRequest) => {
+                if self.position().is_none() {
+                    self.notify(Tone::Info, Holds::AtPosition(None), "You are not in line.");
+                } else if self.link == Link::Up {
+                    self.overlay = Some(Overlay::ConfirmCancel);
+                } else {
+                    self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
+                }
+            }
+            Some(Action::Quit) => {
+                if self.position().is_some() {
+                    self.overlay = Some(Overlay::ConfirmQuit);
+                } else {
+                    return vec![Effect::Quit];
+                }
+            }
+            Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Some(Action::Back) => return self.send_back(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// `b`: "I'm back", after staff could not find the student.
+    fn send_back(&mut self) -> Vec<Effect> {
+        if self.away_until.is_none() {
+            self.notify(Tone::Info, Holds::Anyway, "You are not marked away.");
+        } else if self.link != Link::Up {
+            self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
+        } else if self.pending.is_none() {
+            self.pending = Some(Pending::Back);
+            return vec![Effect::Send(NetCommand::Back)];
+        }
+        Vec::new()
+    }
+
+    fn open_ask_form(&mut self) {
+        if let Some(cooldown) = self.cooldown_words() {
+            // The form could only be refused: say so now.
+            self.notify(Tone::Info, Holds::AtPosition(None), format!("{cooldown}."));
+        } else if let Some(position) = self.position() {
+            self.notify(
+                Tone::Info,
+                Holds::AtPosition(Some(position)),
+                format!("You are already in line, at #{position}. Press c to cancel."),
+            );
+        } else if self.link != Link::Up {
+            self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
+        } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
+            self.notify(
+                Tone::Warning,
+                Holds::Anyway,
+                "The queue is closed: the professor is not taking requests right now.",
+            );
+        } else if self.pending.is_none() {
+            self.overlay = Some(Overlay::AskForm(Box::new(AskForm::new(
+                &self.settings.location,
+            ))));
+        }
+    }
+
+    /// `y` in "leave the queue?".
+    pub(crate) fn send_cancel(&mut self) -> Vec<Effect> {
+        self.pending = Some(Pending::Cancel);
+        vec![Effect::Send(NetCommand::Cancel)]
+    }
+
+    /// The ask form was sent: one request at a time, and a location that
+    /// changed is kept for this machine's next run.
+    pub(crate) fn send_request(&mut self, request: ask_form::Request) -> Vec<Effect> {
+        let ask_form::Request {
+            description,
+            location,
+            code,
+        } = request;
+        let mut effects = Vec::new();
+        self.pending = Some(Pending::Join);
+        if location != self.settings.location {
+            self.settings.location.clone_from(&location);
+            effects.push(Effect::RememberLocation(location.clone()));
+        }
+        effects.push(Effect::Send(NetCommand::AskForHelp {
+            description,
+            location,
+            code,
+        }));
+        effects
+    }
+
+    fn close_ask_form(&mut self) {
+        if matches!(self.overlay, Some(Overlay::AskForm(_))) {
+            self.overlay = None;
+        }
+    }
+
+    /// Closes "leave the queue?", and the ask form too when `and_form`:
+    /// what they asked about has just changed.
+    fn close_questions(&mut self, and_form: bool) {
+        let close = match self.overlay {
+            Some(Overlay::ConfirmCancel) => true,
+            Some(Overlay::AskForm(_)) => and_form,
+            _ => false,
+        };
+        if close {
+            self.overlay = None;
+        }
+    }
+}
+
+/// The server's news about the student.
+impl App {
+    /// The connection went, or the server asks for a password again: a
+    /// request on its way will have no answer.
+    pub(crate) fn forget_pending(&mut self) {
+        self.pending = None;
+    }
+
+    pub(crate) fn on_announcement(&mut self, text: &str) {
+        self.announcement = Some(sanitize(text).into_owned());
+    }
+
+    pub(crate) fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
+        let place = view.you.as_ref().map(|you| you.position);
+        if self
+            .status_message
+            .as_ref()
+            .is_some_and(|n| matches!(n.holds, Holds::AtPosition(at) if at != place))
+        {
+            self.status_message = None;
+        }
+        let before = self.position();
+        if let Some(you) = &view.you {
+            self.your_turn = false;
+            self.called = None;
+            self.away_until = you.away_until;
+            if self.pending == Some(Pending::Join) {
+                self.pending = None;
+            }
+        } else {
+            self.away_until = None;
+            self.get_ready = GetReady::NotYet;
+        }
+        self.queue = Some(Received { view, at: self.now });
+        self.get_ready(before)
+    }
+
+    /// One bell when the student's place first moves up to `ready_at`
+    /// (joining there already needs none: they just pressed the key).
+    fn get_ready(&mut self, before: Option<u32>) -> Vec<Effect> {
+        let Some(now) = self.position() else {
+            return Vec::new();
+        };
+        if self.get_ready == GetReady::Given || now > self.ready_at {
+            return Vec::new();
+        }
+        self.get_ready = GetReady::Given;
+        let moved_up = before.is_some_and(|before| before > self.ready_at);
+        if moved_up && self.away_until.is_none() {
+            self.bell(jqueue_tui::alert::GET_READY_BODY)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The bell with this fixed text, unless `--no-bell`.
+    fn bell(&self, body: &'static str) -> Vec<Effect> {
+        if self.settings.bell {
+            vec![Effect::Bell(body)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub(crate) fn on_being_helped(
+        &mut self,
+        by: &str,
+        at: UnixMillis,
+        arrived_at: UnixMillis,
+    ) -> Vec<Effect> {
+        self.pending = None;
+        self.away_until = None;
+        self.close_questions(true);
+        self.called = Some(Called {
+            by: sanitize(by).into_owned(),
+            at,
+            missed: arrived_at - at > MISSED_AFTER_MS,
+        });
+        if self.your_turn {
+            return Vec::new();
+        }
+        self.your_turn = true;
+        self.status_message = None;
+        self.bell(jqueue_tui::alert::TURN_BODY)
+    }
+
+    /// Staff took the student off the queue: said for long enough to be
+    /// read on return.
+    pub(crate) fn on_removed(&mut self, at: UnixMillis, arrived_at: UnixMillis) {
+        self.your_turn = false;
+        self.called = None;
+        self.away_until = None;
+        self.close_questions(false);
+        let text = if arrived_at - at > MISSED_AFTER_MS {
+            format!(
+                "Staff took you off the queue at {} while you were away. \
+                 Press h to ask again.",
+                self.clock_time(at)
+            )
+        } else {
+            "Staff took you off the queue. Press h to ask again.".to_owned()
+        };
+        self.notify_for(
+            REMOVED_NOTICE_LIFETIME,
+            Tone::Warning,
+            Holds::AtPosition(None),
+            text,
+        );
+    }
+
+    /// Staff could not find the student: their place is kept until `until`.
+    pub(crate) fn on_not_here(&mut self, until: UnixMillis) -> Vec<Effect> {
+        self.your_turn = false;
+        self.called = None;
+        self.status_message = None;
+        self.away_until = Some(until);
+        self.close_questions(false);
+        self.bell(jqueue_tui::alert::NOT_HERE_BODY)
+    }
+
+    /// A help has ended: no turn screen from now on, and one line that
+    /// stays long enough to be read on return (`prof finished helping you at
+    /// 11:27 (4 min)`). With a cooldown, the countdown shows at once.
+    pub(crate) fn on_help_ended(
+        &mut self,
+        by: &str,
+        at: UnixMillis,
+        help_secs: u64,
+        cooldown_until: Option<UnixMillis>,
+    ) {
+        self.your_turn = false;
+        self.called = None;
+        self.away_until = None;
+        self.pending = None;
+        self.close_questions(true);
+        // Told late (the student was away), a cooldown may be over already;
+        // before any view there is no server clock to tell, and the first
+        // view follows at once.
+        self.cooldown_until =
+            cooldown_until.filter(|&until| self.queue.is_none() || self.ms_until(until) > 0);
+        let mut text = format!(
+            "{} finished helping you at {} ({})",
+            sanitize(by),
+            self.clock_time(at),
+            help_length(help_secs)
+        );
+        if self.cooldown_until.is_none() {
+            text.push_str(" — press h if you need more help");
+        }
+        self.notify_for(
+            REMOVED_NOTICE_LIFETIME,
+            Tone::Info,
+            Holds::AtPosition(None),
+            text,
+        );
+    }
+
+    /// The answer to a join, a leave or an "I'm back".
+    pub(crate) fn on_request_result(&mut self, result: &RequestResult) {
+        self.pending = None;
+        let form_error = match result {
+            RequestResult::Joined { position } => {
+                self.cooldown_until = None;
+                self.close_ask_form();
+                self.notify(
+                    Tone::Good,
+                    Holds::AtPosition(Some(*position)),
+                    format!("You are in line at #{position}."),
+                );
+                return;
+            }
+            RequestResult::AlreadyQueued { position } => {
+                self.close_ask_form();
+                self.notify(
+                    Tone::Info,
+                    Holds::AtPosition(Some(*position)),
+                    format!("You were already in line, at #{position}."),
+                );
+                return;
+            }
+            RequestResult::Cancelled => {
+                self.notify(Tone::Info, Holds::AtPosition(None), "You left the queue.");
+                return;
+            }
+            RequestResult::NotQueued => {
+                self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
+                return;
+            }
+            RequestResult::Back => {
+                self.away_until = None;
+                match self.position() {
+                    Some(position) => self.notify(
+                        Tone::Good,
+                        Holds::AtPosition(Some(position)),
+                        format!("Welcome back: you keep your place, #{position}."),
+                    ),
+                    None => self.notify(Tone::Good, Holds::Anyway, "Welcome back."),
+                }
+                return;
+            }
+            RequestResult::NotAway => {
+                self.away_until = None;
+                self.notify(Tone::Info, Holds::Anyway, "You were not marked away.");
+                return;
+            }
+            RequestResult::QueueClosed => {
+                "The queue is closed: the professor is not taking requests right now.".to_owned()
+            }
+            RequestResult::InvalidText { field, max_chars } => format!(
+                "The {} is too long: at most {max_chars} characters.",
+                ask_form::field_name(*field)
+            ),
+            RequestResult::StorageFailure => {
+                "The server could not save your request. Try again in a moment.".to_owned()
+            }
+            RequestResult::BeingHelped => {
+                self.close_ask_form();
+                self.notify(
+                    Tone::Info,
+                    Holds::Anyway,
+                    "Staff are helping you right now.",
+                );
+                return;
+            }
+            RequestResult::Cooldown { until } => {
+                // Nothing in the form can change this: the main screen
+                // counts down instead, and says when it is over.
+                self.close_ask_form();
+                self.cooldown_until = Some(*until);
+                return;
+            }
+            RequestResult::MaxHelps { max } => {
+                format!("You have had {max} helps this session, the most this course allows.")
+            }
+            RequestResult::CodeNeeded => {
+                if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+                    form.ask_for_code();
+                }
+                "You are not on a lab machine: type the 6-digit code shown on the staff screen."
+                    .to_owned()
+            }
+            RequestResult::TooFast { retry_after_ms } => too_fast(*retry_after_ms),
+            RequestResult::WrongCode { retry_after_ms } => {
+                if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+                    form.ask_for_code();
+                }
+                format!(
+                    "That code is wrong or too old: try again in {} s.",
+                    retry_after_ms.div_ceil(1000)
+                )
+            }
+        };
+        // Keep the form open, with what was typed, so nothing is lost.
+        if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+            form.error = Some(form_error);
+        } else {
+            self.notify(Tone::Warning, Holds::Anyway, form_error);
+        }
+    }
+}
+
+/// The answer to a join, leave or "I'm back" past the student's allowance.
+fn too_fast(retry_after_ms: u64) -> String {
+    format!(
+        "You have changed your place in line a lot just now: try again in {} s.",
+        retry_after_ms.div_ceil(1000)
+    )
+}
+
+/// How long a help took, as the student is told: `4 min`, or `40 s`
+/// under a minute.
+fn help_length(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", (secs + 30) / 60)
+    }
+}
