@@ -20,9 +20,8 @@ async fn users_command(dir: &Path, action: UsersCommand) -> anyhow::Result<Strin
 /// Reads until the server ends the connection, returning how it said so.
 async fn told_to_leave(student: &mut Student) -> anyhow::Result<ServerMsg> {
     loop {
-        match student.recv().await? {
-            msg @ ServerMsg::ProtocolError(_) => return Ok(msg),
-            _ => {}
+        if let msg @ ServerMsg::ProtocolError(_) = student.recv().await? {
+            return Ok(msg);
         }
     }
 }
