@@ -188,11 +188,12 @@ where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let host = host_name();
     let settings = Settings {
         server: config.server.to_string(),
         username: config.username.clone(),
         bell: config.bell,
-        location: location::load(&location::file_in(&config.data_dir)).unwrap_or_else(host_name),
+        location: location::load_for(&config.data_dir, &host).unwrap_or_else(|| host.clone()),
         color,
         unicode,
         staff: config.staff,
@@ -210,7 +211,7 @@ where
     let mut app = App::new(settings, Instant::now());
     app.time_zone = chrono::Local::now().offset().fix();
     let mut event_loop = EventLoop::new(terminal, app, commands, AlertSink::stdout())
-        .remembering_location_in(location::file_in(&config.data_dir));
+        .remembering_location_in(location::file_in(&config.data_dir, &host));
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;

@@ -52,7 +52,7 @@ fn client_remembering(
 ) -> (EventLoop<TestBackend>, mpsc::UnboundedReceiver<NetCommand>) {
     let mut settings = settings();
     settings.location =
-        location::load(&location::file_in(dir)).unwrap_or_else(|| "lab1-pc07".into());
+        location::load_for(dir, "lab1-pc07").unwrap_or_else(|| "lab1-pc07".into());
     let (tx, commands) = mpsc::unbounded_channel();
     let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let client = EventLoop::new(
@@ -61,7 +61,7 @@ fn client_remembering(
         tx,
         AlertSink::silent(),
     )
-    .remembering_location_in(location::file_in(dir));
+    .remembering_location_in(location::file_in(dir, "lab1-pc07"));
     (client, commands)
 }
 

@@ -49,6 +49,9 @@ pub struct Entry {
     pub key: StudentKey,
     pub description: Arc<str>,
     pub location: Arc<str>,
+    /// The machine the student asked from (its host name, or its address),
+    /// for staff who walk over; empty when not known (an older database).
+    pub host: Arc<str>,
     pub joined_at: UnixMillis,
     /// Marked not here: the place is kept until then.
     pub away_until: Option<UnixMillis>,
@@ -75,6 +78,7 @@ impl Entry {
             username,
             description,
             location,
+            host: Arc::from(""),
             joined_at,
             away_until: None,
             front_since: None,

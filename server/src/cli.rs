@@ -17,6 +17,7 @@ use crate::store::roster::Roster;
 use crate::store::{StaffClaim, Store};
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
+use jqueue_core::seats::SeatMap;
 
 // Each bool is an on/off flag of the command line, as DESIGN names them.
 #[allow(clippy::struct_excessive_bools)]
@@ -131,6 +132,13 @@ pub struct Cli {
     /// addresses only, and a location defaults to the address.
     #[arg(long)]
     pub no_resolve: bool,
+
+    /// Where a lab machine is, as GLOB=SEAT (`lab07-*=Siebel 0220, row 3`;
+    /// repeat it, or give a `[seats]` table in the config file): a student
+    /// who types no location is shown at the seat of the first glob their
+    /// host name matches, else at their host name.
+    #[arg(long = "seat", value_name = "GLOB=SEAT", value_parser = seat_rule)]
+    pub seats: Vec<String>,
 
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
@@ -291,6 +299,7 @@ impl Cli {
         config.no_resolve = self.no_resolve;
         config.roster_file.clone_from(&self.roster);
         config.roster_group.clone_from(&self.roster_group);
+        config.seats = SeatMap::parse(self.seats.iter().map(String::as_str))?;
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;
@@ -606,6 +615,13 @@ fn local_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// One `--seat` rule, checked as the server will read it.
+fn seat_rule(rule: &str) -> Result<String, String> {
+    SeatMap::parse([rule])
+        .map(|_| rule.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::net::resolve::{Resolver, SystemResolver};
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
+use jqueue_core::seats::SeatMap;
 use std::time::Duration;
 
 use crate::auth::DEFAULT_HASH_ROUNDS;
@@ -68,6 +69,8 @@ pub struct ServerConfig {
     /// The secret the presence codes are made from: drawn afresh at every
     /// start unless given (a test gives one, to know the codes).
     pub presence_secret: Option<[u8; 32]>,
+    /// `--seat`: where lab machines are, by host name.
+    pub seats: SeatMap,
     /// `--roster FILE`: only these names may sign in (staff aside).
     pub roster_file: Option<PathBuf>,
     /// `--roster-group GROUP`: members of this Unix group may sign in.
@@ -156,6 +159,7 @@ impl ServerConfig {
             allow_hosts: None,
             code_minutes: 10,
             presence_secret: None,
+            seats: SeatMap::default(),
             roster_file: None,
             roster_group: None,
             // A lab section of a hundred or so signing up from one shared

@@ -15,8 +15,8 @@ use toml_edit::{Document, Item, Value};
 
 use crate::cli::Cli;
 
-/// Keys that are not server flags.
-const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version"];
+/// Keys that are not server flags (`seat` is the `[seats]` table).
+const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat"];
 
 /// Why a config file cannot be used. The message names the file and line.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,10 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
     let mut flags = Vec::new();
     for (key, item) in doc.as_table() {
         let span = doc.as_table().key(key).and_then(toml_edit::Key::span);
+        if key == "seats" {
+            flags.extend(seat_flags(item, &error)?);
+            continue;
+        }
         if !known.iter().any(|k| k == key) {
             return Err(error(
                 span,
@@ -114,6 +118,33 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
             return Err(error(span, format!("`{key}`: {first}")));
         }
         flags.extend(value.into_iter().map(OsString::from));
+    }
+    Ok(flags)
+}
+
+/// The `[seats]` table (`"lab07-*" = "Siebel 0220, row 3"`, in order) as
+/// `--seat GLOB=SEAT` flags, each rule checked on its own line.
+fn seat_flags(
+    item: &Item,
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<Vec<OsString>, ConfigError> {
+    let Some(table) = item.as_table() else {
+        return Err(error(
+            item.span(),
+            "`seats` is a table: [seats] then \"GLOB\" = \"SEAT\" lines".to_owned(),
+        ));
+    };
+    let mut flags = Vec::new();
+    for (glob, seat) in table {
+        let span = table.key(glob).and_then(toml_edit::Key::span);
+        let Some(seat) = seat.as_str() else {
+            return Err(error(span, format!("`{glob}`: a seat is a string")));
+        };
+        let rule = format!("{glob}={seat}");
+        if let Err(e) = jqueue_core::seats::SeatMap::parse([rule.as_str()]) {
+            return Err(error(span, format!("[seats] {e}")));
+        }
+        flags.extend([OsString::from("--seat"), OsString::from(rule)]);
     }
     Ok(flags)
 }
@@ -181,6 +212,23 @@ mod tests {
             assert!(err.to_string().contains(words), "{text:?}: {err}");
             assert!(err.to_string().contains("server.toml:"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_seats_table_maps_host_globs_in_order_and_names_a_bad_line() {
+        let text = "port = 7500\n[seats]\n\"lab07-01\" = \"desk\"\n\"lab07-*\" = \"row 3\"\n";
+        let (_dir, path) = config(text);
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(cli.seats, ["lab07-01=desk", "lab07-*=row 3"]);
+        let seats = cli.server_config().unwrap().seats;
+        assert_eq!(seats.seat_for("lab07-01"), Some("desk"));
+        assert_eq!(seats.seat_for("lab07-02"), Some("row 3"));
+
+        let bad = "[seats]\n\"lab07-*\" = \"row 3\"\n\"lab 9\" = \"x\"\n";
+        let (_dir, path) = config(bad);
+        let err = flags(&path, bad).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.to_string().contains("host glob"), "{err}");
     }
 
     #[test]

@@ -160,7 +160,11 @@ pub struct StaffRow {
     pub position: u32,
     pub username: String,
     pub description: String,
+    /// Where they are: what they typed, or their machine's seat
+    /// (`[seats]`), or its host name.
     pub location: String,
+    /// The machine they asked from (empty if not known).
+    pub host: String,
     pub joined_at: UnixMillis,
     /// Helped earlier this session.
     pub helped_before: bool,
@@ -179,6 +183,8 @@ pub struct CurrentHelp {
     pub student: String,
     pub description: String,
     pub location: String,
+    /// The machine they asked from (empty if not known).
+    pub host: String,
     pub joined_at: UnixMillis,
     pub served_at: UnixMillis,
     /// Whether the student was signed in when served (and so was told).

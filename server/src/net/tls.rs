@@ -5,7 +5,7 @@
 //! at start (it exists, it parses, it matches the certificate, nobody but
 //! the owner can read it), so a misconfigured server refuses to start with a
 //! message naming the file rather than failing on the first student. It does
-//! no networking: [`crate::net::session`] drives each connection's TLS.
+//! no networking: [`crate::net::connection`] drives each connection's TLS.
 
 use std::fs;
 use std::io::{self, Write as _};

@@ -705,6 +705,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_no_location_typed_a_student_is_at_their_machines_seat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
+        config.seats = jqueue_core::seats::SeatMap::parse(["home.*=Library, table 4"]).unwrap();
+        let handle = crate::Server::start(config.clone()).unwrap().handle();
+        let mut typed = request(None, true);
+        typed.location = "by the window".into();
+        let mut elsewhere = request(None, true);
+        elsewhere.host = "laptop-17".into();
+        // What the client fills in: the name of the machine it runs on.
+        let mut named = request(None, true);
+        named.location = "HOME.example.net".into();
+        for (name, request) in [
+            ("amy", request(None, true)),
+            ("bea", typed),
+            ("cal", elsewhere),
+            ("dee", named),
+        ] {
+            handle.join(name.into(), request).await.unwrap();
+        }
+        let rows = handle.staff_view().await.unwrap().rows;
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| (r.location.as_str(), r.host.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("Library, table 4", "home.example.net"),
+                ("by the window", "home.example.net"),
+                ("laptop-17", "laptop-17"),
+                ("Library, table 4", "home.example.net"),
+            ]
+        );
+        drop(handle);
+
+        // The machine is kept with the place: a restart still shows it.
+        let handle = crate::Server::start(config).unwrap().handle();
+        let rows = handle.staff_view().await.unwrap().rows;
+        assert_eq!(rows[0].host, "home.example.net");
+    }
+
+    #[tokio::test]
     async fn outside_the_room_a_join_needs_the_code_on_the_staff_screen() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());

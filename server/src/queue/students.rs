@@ -27,11 +27,16 @@ impl QueueOwner {
             host,
             peer,
         } = request;
-        // The location defaults to where the connection comes from.
+        // With none typed, the location is the machine. A machine's name
+        // (the client fills in its own) is shown as its seat (`[seats]`).
         let location = if location.trim().is_empty() {
-            host
+            host.clone()
         } else {
             location
+        };
+        let location = match self.config.seats.seat_for(location.trim()) {
+            Some(seat) => seat.to_owned(),
+            None => location,
         };
         for (field, text) in [
             (TextField::Description, &description),
@@ -50,7 +55,10 @@ impl QueueOwner {
                 return refusal;
             }
         }
-        let entry = Entry::new(username.clone(), description.into(), location.into(), now);
+        let entry = Entry {
+            host: host.into(),
+            ..Entry::new(username.clone(), description.into(), location.into(), now)
+        };
         // Drawn here, not in the queue: the queue rules do no I/O, and the
         // operating system's generator is I/O.
         let random = rand::random::<u64>();

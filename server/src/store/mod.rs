@@ -231,6 +231,13 @@ CREATE TABLE reset_codes (
     expires_at INTEGER NOT NULL
 );
 ",
+    // 4: the machine each student asked from (`[seats]` names its seat in
+    // the location; staff see the host itself in the detail pane). Rows
+    // from before keep an empty host.
+    "
+ALTER TABLE queue ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE helps ADD COLUMN host TEXT NOT NULL DEFAULT '';
+",
 ];
 
 /// How [`Store::register`] went.
@@ -613,7 +620,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT username, description, location, joined_at, away_until, front_since,
-                        slot, draw
+                        slot, draw, host
                  FROM queue WHERE session = ?1 ORDER BY seq",
             )?
             .query_map([session], |row| {
@@ -622,6 +629,7 @@ impl Store {
                     front_since: row.get(5)?,
                     slot: row.get::<_, i64>(6)? as u64,
                     draw: row.get::<_, i64>(7)? as u64,
+                    host: Arc::from(row.get::<_, String>(8)?),
                     ..Entry::new(
                         Arc::from(row.get::<_, String>(0)?),
                         Arc::from(row.get::<_, String>(1)?),
@@ -634,18 +642,22 @@ impl Store {
         let helps = self
             .conn
             .prepare(
-                "SELECT staff, student, description, location, joined_at, served_at FROM helps
+                "SELECT staff, student, description, location, joined_at, served_at, host
+                 FROM helps
                  WHERE session = ?1 AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
             )?
             .query_map([session], |row| {
                 Ok(Help {
                     staff: Arc::from(row.get::<_, String>(0)?),
-                    entry: Entry::new(
-                        Arc::from(row.get::<_, String>(1)?),
-                        Arc::from(row.get::<_, String>(2)?),
-                        Arc::from(row.get::<_, String>(3)?),
-                        row.get(4)?,
-                    ),
+                    entry: Entry {
+                        host: Arc::from(row.get::<_, String>(6)?),
+                        ..Entry::new(
+                            Arc::from(row.get::<_, String>(1)?),
+                            Arc::from(row.get::<_, String>(2)?),
+                            Arc::from(row.get::<_, String>(3)?),
+                            row.get(4)?,
+                        )
+                    },
                     served_at: row.get(5)?,
                 })
             })?
@@ -743,8 +755,8 @@ impl Store {
 fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
     conn.execute(
         "INSERT INTO queue (session, username, description, location, joined_at,
-                            away_until, front_since, slot, draw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            away_until, front_since, slot, draw, host)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             session,
             &*entry.username,
@@ -754,7 +766,8 @@ fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
             entry.away_until,
             entry.front_since,
             entry.slot as i64,
-            entry.draw as i64
+            entry.draw as i64,
+            &*entry.host
         ],
     )?;
     Ok(())
@@ -787,8 +800,9 @@ impl Store {
             params![session, &*entry.username],
         )?;
         tx.execute(
-            "INSERT INTO helps (session, student, staff, joined_at, served_at, description, location)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO helps (session, student, staff, joined_at, served_at, description,
+                                location, host)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 session,
                 &*entry.username,
@@ -796,7 +810,8 @@ impl Store {
                 entry.joined_at,
                 now,
                 &*entry.description,
-                &*entry.location
+                &*entry.location,
+                &*entry.host
             ],
         )?;
         tx.commit()?;

@@ -820,6 +820,14 @@ impl StaffScreen {
                 Span::raw(sanitize(&r.location).into_owned()),
             ]),
             Line::from(vec![
+                label("Machine:    "),
+                if r.host.is_empty() {
+                    Span::styled("not known", t.dim())
+                } else {
+                    Span::raw(sanitize(&r.host).into_owned())
+                },
+            ]),
+            Line::from(vec![
                 label("Connected:  "),
                 match (&r.origin, r.online) {
                     (Some(origin), true) => Span::raw(sanitize(origin).into_owned()),
