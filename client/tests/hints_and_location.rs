@@ -51,8 +51,7 @@ fn client_remembering(
     dir: &std::path::Path,
 ) -> (EventLoop<TestBackend>, mpsc::UnboundedReceiver<NetCommand>) {
     let mut settings = settings();
-    settings.location =
-        location::load_for(dir, "lab1-pc07").unwrap_or_else(|| "lab1-pc07".into());
+    settings.location = location::load_for(dir, "lab1-pc07").unwrap_or_else(|| "lab1-pc07".into());
     let (tx, commands) = mpsc::unbounded_channel();
     let terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let client = EventLoop::new(

@@ -13,6 +13,8 @@
 //!   the one sink both screens ring through.
 //! - [`terminal`]: the terminal's keys and resizes, read the same way by
 //!   both programs' event loops.
+//! - [`text`]: a drawn buffer read back as plain text, for every crate's
+//!   screen tests.
 //!
 //! Arrows point one way: the client and the server depend on this crate; it
 //! depends on neither (only on the wire types in jqueue-shared).
@@ -22,4 +24,5 @@ pub mod keys;
 pub mod staff;
 pub mod status_message;
 pub mod terminal;
+pub mod text;
 pub mod ui;

@@ -134,14 +134,10 @@ impl Harness {
     }
 
     pub fn screen_contains(&self, text: &str) -> bool {
-        let backend = self.client.terminal().backend();
-        let buffer = backend.buffer();
-        (0..buffer.area.height).any(|y| {
-            let row: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect();
-            row.contains(text)
-        })
+        let buffer = self.client.terminal().backend().buffer();
+        jqueue_tui::text::buffer_text(buffer)
+            .lines()
+            .any(|row| row.contains(text))
     }
 }
 

@@ -23,16 +23,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use jqueue_shared::codec::{MAX_CLIENT_FRAME_LEN, decode_payload};
+use jqueue_shared::codec::{MAX_CLIENT_FRAME_LEN, decode_payload, encode_frame};
 use jqueue_shared::{ClientMsg, SignInResult};
-use jqueue_tests::{SeededRng, tcp_from};
+use jqueue_tests::{SeededRng, ServerProcess, headless, note_fingerprint_shared, tcp_from};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 use tokio::task::JoinSet;
 
-use super::harness::{self, Auth, Conn, PASSWORD, SignInError};
-use super::process::{ChildServer, rss_bytes};
+use super::harness::{self, Auth, PASSWORD, SignInError};
+use super::process::{rss_bytes, stop};
 use super::stats::{Summary, ms, ratio};
 
 /// The real student's name.
@@ -184,8 +183,8 @@ pub struct Report {
 
 /// Runs the flood `cfg.kind` against a server of its own.
 pub async fn run(cfg: &Config) -> Result<Report> {
-    let server = start_server(cfg).await?;
-    let (addr, pid) = (server.addr, server.pid);
+    let server = start_server(cfg)?;
+    let (addr, pid) = (server.addr, server.pid());
     let logs = cfg.work_dir.join("data").join("logs");
     let rss = |label: &str| -> Option<u64> {
         let bytes = rss_bytes(pid).ok();
@@ -227,7 +226,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     let counters = flood.stop().await;
     tokio::time::sleep(SETTLE).await;
     let rss_after = rss("after the flood");
-    server.stop().await?;
+    stop(server);
 
     let lines = LogLines::since(&logs.join("server.log"), log_offset)?;
     let calm_times = Summary::of(&calm.times);
@@ -290,31 +289,20 @@ pub async fn run(cfg: &Config) -> Result<Report> {
 /// A server with the defences at their defaults: only what the load
 /// generator needs (an OS-chosen port on loopback, its own data directory)
 /// and the hash rounds are set.
-async fn start_server(cfg: &Config) -> Result<ChildServer> {
-    let mut cmd = Command::new(&cfg.server_bin);
-    cmd.args([
-        "--headless",
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--session",
-        "flood",
-    ])
-    .arg("--data-dir")
-    .arg(cfg.work_dir.join("data"))
-    .arg("--hash-rounds")
-    .arg(cfg.hash_rounds.to_string());
+fn start_server(cfg: &Config) -> Result<ServerProcess> {
+    let mut cmd = headless(&cfg.server_bin, &cfg.work_dir.join("data"), "flood", &[]);
+    cmd.args(["--bind", "127.0.0.1"])
+        .arg("--hash-rounds")
+        .arg(cfg.hash_rounds.to_string());
     // Its stderr repeats `logs/server.log`, which is what is measured.
     let stderr = cfg.work_dir.join("server-stderr.log");
-    let server = ChildServer::spawn(cmd, &stderr, true)
-        .await
+    let server = ServerProcess::spawn(cmd, Some(&stderr), true)
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
     let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
-    harness::speak_tls(server.addr, &fingerprint, cfg.tls_resumption);
+    note_fingerprint_shared(server.addr, fingerprint, cfg.tls_resumption);
     eprintln!(
         "server pid {} on {} (--hash-rounds {}, data in {})",
-        server.pid,
+        server.pid(),
         server.addr,
         cfg.hash_rounds,
         cfg.work_dir.join("data").display()
@@ -357,9 +345,8 @@ async fn victim_sign_in(addr: SocketAddr, run: &mut VictimRun) -> Result<(), Sig
     let deadline = tokio::time::Instant::now() + VICTIM_PATIENCE;
     loop {
         let attempt = async {
-            let mut conn = Conn::connect(addr).await?;
-            let mut result = conn
-                .sign_in(VICTIM, Auth::Password(PASSWORD))
+            let mut student = harness::connect(addr).await?;
+            let mut result = harness::sign_in(&mut student, VICTIM, Auth::Password(PASSWORD))
                 .await
                 .map(drop);
             while let Err(SignInError::Refused(SignInResult::TooManyAttempts { retry_after_ms })) =
@@ -367,7 +354,7 @@ async fn victim_sign_in(addr: SocketAddr, run: &mut VictimRun) -> Result<(), Sig
             {
                 run.told_to_wait += 1;
                 tokio::time::sleep(Duration::from_millis(retry_after_ms)).await;
-                result = match conn.login(VICTIM, PASSWORD).await? {
+                result = match harness::login(&mut student, VICTIM, PASSWORD).await? {
                     SignInResult::Success { .. } => Ok(()),
                     other => Err(SignInError::Refused(other)),
                 };
@@ -499,7 +486,7 @@ async fn half_open(source: IpAddr, addr: SocketAddr, reopen: Duration, counters:
 async fn greeted(source: IpAddr, addr: SocketAddr, reopen: Duration, counters: Arc<Counters>) {
     let mut first = true;
     loop {
-        let greeted = Conn::greeted_from(source, addr).await;
+        let greeted = harness::greeted_from(source, addr).await;
         if std::mem::take(&mut first) {
             counters.started.fetch_add(1, Ordering::Relaxed);
         }
@@ -528,7 +515,7 @@ async fn guesses(source: IpAddr, addr: SocketAddr, slot: usize, counters: Arc<Co
     let mut first = true;
     let mut guess = 0u64;
     loop {
-        let conn = Conn::greeted_from(source, addr).await;
+        let conn = harness::greeted_from(source, addr).await;
         if std::mem::take(&mut first) {
             counters.started.fetch_add(1, Ordering::Relaxed);
         }
@@ -545,7 +532,7 @@ async fn guesses(source: IpAddr, addr: SocketAddr, slot: usize, counters: Arc<Co
                 format!("guess{slot}x{guess}")
             };
             guess += 1;
-            match conn.login(&name, WRONG_PASSWORD).await {
+            match harness::login(&mut conn, &name, WRONG_PASSWORD).await {
                 Ok(result) => counters.answer(SignInError::Refused(result).kind()),
                 Err(e) => {
                     // Timed out or closed: a new connection.
@@ -564,7 +551,7 @@ async fn garbage(source: IpAddr, addr: SocketAddr, slot: usize, counters: Arc<Co
     let mut first = true;
     let mut rng = SeededRng::new(0x9E37_79B9_7F4A_7C15 ^ slot as u64);
     loop {
-        let conn = Conn::connect_from(source, addr).await;
+        let conn = harness::connect_from(source, addr).await;
         if std::mem::take(&mut first) {
             counters.started.fetch_add(1, Ordering::Relaxed);
         }
@@ -612,9 +599,9 @@ fn malformed_frame(rng: &mut SeededRng) -> Vec<u8> {
             frame.extend_from_slice(&rng.bytes(16));
             frame
         }
-        // bincode's varint for a u32 (0xFC) holding the largest message
-        // number: no such message.
-        _ => with_length(&[0xFC, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]),
+        // The largest message number (a message's number is a u32), then
+        // a byte: no such message.
+        _ => encode_frame(&(u32::MAX, 0u8)).expect("encodes"),
     }
 }
 
@@ -707,7 +694,7 @@ mod tests {
     fn log_lines_are_counted_by_the_flood_address_they_name() {
         let text = "\
 2026-12-01T10:00:00Z  INFO jqueue_server::net: closing connection: frame too large peer=127.0.0.2:40000 held_back=0
-2026-12-01T10:00:00Z  INFO jqueue_server::actor::accounts: failed sign-in username=victim peer=127.0.0.3:40001 wait=1s held_back=7
+2026-12-01T10:00:00Z  INFO jqueue_server::accounts: failed sign-in username=victim peer=127.0.0.3:40001 wait=1s held_back=7
 2026-12-01T10:00:00Z  INFO jqueue::activity: failed sign-in as victim (password from 127.0.0.3)
 2026-12-01T10:00:01Z  INFO jqueue_server::net: closing connection: bad frame peer=127.0.0.2:40002 held_back=0
 2026-12-01T10:00:01Z  INFO jqueue::activity: victim signed in (password from 127.0.0.1)

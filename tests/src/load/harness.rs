@@ -1,10 +1,11 @@
 //! The receiving harness: simulated students on real TCP connections.
 //!
-//! Every simulated student is one tokio task that owns its socket's read half,
-//! decodes each frame with the shared codec, answers pings, and reports views
-//! to a [`Tracker`]. The same receive loop serves the jqueue server and the
-//! baseline floor server, so whatever the harness itself costs is in both
-//! measurements alike.
+//! Every simulated student is a kit [`Student`] (the one the tests use):
+//! signed in through it, then handed to one tokio task that owns its
+//! connection's [`Frames`](jqueue_tests::Frames), decodes each frame with the shared codec,
+//! answers pings, and reports views to a [`Tracker`]. The same receive loop
+//! serves the jqueue server and the baseline floor server, so whatever the
+//! harness itself costs is in both measurements alike.
 //!
 //! A change is measured as a *round*: the coordinator arms the tracker with the
 //! queue length the change will produce, applies the change, and the round ends
@@ -17,37 +18,30 @@
 //! like students, send `WatchStaff` as `jqueue --staff` does, and count the
 //! pushed [`ServerMsg::StaffView`] towards rounds of their own [`Tracker`]
 //! (its `waiting` is the queue length), never the student views they also
-//! receive. They read only a staff view's first fields ([`StaffViewHead`]):
+//! receive. They read only a staff view's first fields ([`StaffHead`]):
 //! the floor's turn has no staff views, so decoding all of each one (50
 //! rows, the online list, 50 activity lines, for 30 staff per change) on
 //! the one receiving thread counted the harness's own work against jqueue.
 //!
-//! Connections to a jqueue server are TLS, pinned to its fingerprint (see
-//! [`speak_tls`]); the floor server is plain TCP, the reference TLS is
-//! measured against, unless it runs as the TLS floor (`--floor tls`), which
-//! is pinned the same way. A connection's stream is boxed, so both kinds go
-//! through the same receive loop.
+//! Connections to a jqueue server are TLS, pinned to its fingerprint (the
+//! kit's [`note_fingerprint_shared`]); the floor server is plain TCP, the
+//! reference TLS is measured against, unless it runs as the TLS floor
+//! (`--floor tls`), which is pinned the same way. A connection's halves are
+//! boxed, so both kinds go through the same receive loop.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use jqueue_client::trust::Trust;
-use jqueue_shared::Fingerprint;
 use jqueue_shared::codec::{decode_payload, encode_frame};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{
-    AccountStatus, ClientMsg, MAX_FRAME_LEN, PROTOCOL_VERSION, ProtocolError, RequestResult,
-    ServerMsg, SessionToken, SignInResult,
+    AccountStatus, ClientMsg, ProtocolError, RequestResult, ServerMsg, SessionToken, SignInResult,
 };
-use rustls::client::{
-    ClientSessionStore, Resumption, Tls12ClientSessionValue, Tls13ClientSessionValue,
-};
-use rustls::{NamedGroup, pki_types::ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use jqueue_tests::{Student, Writer, known_trust, payload_of, tcp_from};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -58,78 +52,8 @@ pub const PASSWORD: &str = "load-generator-password";
 /// How long a simulated student waits for one reply before giving up.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
-type Reader = Box<dyn AsyncRead + Send + Unpin>;
-type Writer = Box<dyn AsyncWrite + Send + Unpin>;
-
-/// The TLS trust for each jqueue server the harness talks to.
-fn tls_servers() -> &'static RwLock<HashMap<SocketAddr, Trust>> {
-    static SERVERS: OnceLock<RwLock<HashMap<SocketAddr, Trust>>> = OnceLock::new();
-    SERVERS.get_or_init(RwLock::default)
-}
-
-/// From now on, connections to `addr` are TLS, accepting only the key
-/// `fingerprint`. With `resume`, every connection leaves a session ticket
-/// that a later connection uses for an abbreviated handshake; without, each
-/// connection is a full handshake.
-pub fn speak_tls(addr: SocketAddr, fingerprint: &Fingerprint, resume: bool) {
-    let server = jqueue_client::cli::ServerAddr {
-        host: addr.ip().to_string(),
-        port: addr.port(),
-    };
-    let resumption = if resume {
-        Resumption::store(Arc::new(TicketPool::default()))
-    } else {
-        Resumption::disabled()
-    };
-    let trust = Trust::pinned(&server, fingerprint.clone()).with_resumption(resumption);
-    tls_servers()
-        .write()
-        .expect("tls servers lock")
-        .insert(addr, trust);
-}
-
-/// Session tickets for thousands of connections to one server. rustls's own
-/// cache keeps 8 per server name, enough for one client, not for 10 000
-/// simulated students resuming at once.
-#[derive(Debug, Default)]
-struct TicketPool {
-    tickets: Mutex<VecDeque<Tls13ClientSessionValue>>,
-    kx_hint: Mutex<Option<NamedGroup>>,
-}
-
-/// More than the largest run's students, each holding one ticket.
-const MAX_TICKETS: usize = 20_000;
-
-impl ClientSessionStore for TicketPool {
-    fn set_kx_hint(&self, _: ServerName<'static>, group: NamedGroup) {
-        *self.kx_hint.lock().expect("kx lock") = Some(group);
-    }
-
-    fn kx_hint(&self, _: &ServerName<'_>) -> Option<NamedGroup> {
-        *self.kx_hint.lock().expect("kx lock")
-    }
-
-    // TLS 1.3 only: no TLS 1.2 sessions.
-    fn set_tls12_session(&self, _: ServerName<'static>, _: Tls12ClientSessionValue) {}
-
-    fn tls12_session(&self, _: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
-        None
-    }
-
-    fn remove_tls12_session(&self, _: &ServerName<'static>) {}
-
-    fn insert_tls13_ticket(&self, _: ServerName<'static>, value: Tls13ClientSessionValue) {
-        let mut tickets = self.tickets.lock().expect("tickets lock");
-        if tickets.len() >= MAX_TICKETS {
-            tickets.pop_front();
-        }
-        tickets.push_back(value);
-    }
-
-    fn take_tls13_ticket(&self, _: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
-        self.tickets.lock().expect("tickets lock").pop_back()
-    }
-}
+/// What the load generator calls itself in its `Hello`.
+const CLIENT: &str = "jqueue-load";
 
 /// One change being measured.
 #[derive(Debug)]
@@ -314,213 +238,143 @@ pub enum Auth<'a> {
     Token(SessionToken),
 }
 
-/// A connection before it is handed to a receive loop.
-pub struct Conn {
-    reader: BufReader<Reader>,
-    writer: Writer,
-    buf: Vec<u8>,
-}
-
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Conn")
-    }
-}
-
-impl Conn {
-    /// Connects to `addr`: TLS if it is a jqueue server ([`speak_tls`]),
-    /// plain TCP for the floor.
-    pub async fn connect(addr: SocketAddr) -> Result<Self> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        Self::over(stream, addr).await
-    }
-
-    /// [`Conn::connect`] from `source`, another loopback address: a second
-    /// host, for what the server counts per address (see the floods).
-    pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Result<Self> {
-        let stream = jqueue_tests::tcp_from(source, addr)
-            .await
-            .with_context(|| format!("connecting to {addr} from {source}"))?;
-        Self::over(stream, addr).await
-    }
-
-    async fn over(stream: TcpStream, addr: SocketAddr) -> Result<Self> {
-        stream.set_nodelay(true)?;
-        let trust = tls_servers()
-            .read()
-            .expect("tls servers lock")
-            .get(&addr)
-            .cloned();
-        let (read, writer): (Reader, Writer) = if let Some(trust) = trust {
-            let tls = trust
-                .connect(&addr.ip().to_string(), stream)
-                .await
-                .map_err(|refusal| anyhow::anyhow!("TLS to {addr}: {refusal:?}"))?;
-            let (read, write) = tokio::io::split(tls);
-            (Box::new(read), Box::new(write))
-        } else {
-            let (read, write) = stream.into_split();
-            (Box::new(read), Box::new(write))
-        };
-        Ok(Self {
-            // Big enough for a whole view frame, so one frame is one read.
-            reader: BufReader::with_capacity(4096, read),
-            writer,
-            buf: Vec::new(),
-        })
-    }
-
-    pub async fn send(&mut self, msg: &ClientMsg) -> Result<()> {
-        self.send_bytes(&encode_frame(msg)?).await
-    }
-
-    /// Writes `bytes` as they are: for frames no honest client would send.
-    pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.writer.write_all(bytes).await?;
-        self.writer.flush().await?;
-        Ok(())
-    }
-
-    /// Reads (and drops) whatever comes until the server closes the
-    /// connection; `false` if it is still open after `limit`.
-    pub async fn closed_within(&mut self, limit: Duration) -> bool {
-        tokio::time::timeout(limit, async {
-            while let Ok(Some(_)) = self.recv().await {}
-        })
+/// Connects to `addr`: TLS if it is a jqueue server (the kit knows its
+/// key), plain TCP for the floor.
+pub async fn connect(addr: SocketAddr) -> Result<Student> {
+    let tcp = TcpStream::connect(addr)
         .await
-        .is_ok()
-    }
+        .with_context(|| format!("connecting to {addr}"))?;
+    over(tcp, addr).await
+}
 
-    /// Opens the staff screen's feed, as `jqueue --staff` does: the server
-    /// answers with the first staff view, or `NotStaff` for a student account.
-    pub async fn watch_staff(&mut self, username: &str) -> Result<()> {
-        self.send(&ClientMsg::WatchStaff).await?;
-        match self.reply().await.map_err(|e| anyhow::anyhow!("{e}"))? {
-            ServerMsg::StaffView(_) => Ok(()),
-            ServerMsg::NotStaff { .. } => anyhow::bail!(
-                "{username} is not staff on that server (`jqueue-server staff add {username}`)"
-            ),
-            other => anyhow::bail!("expected a staff view, got {other:?}"),
-        }
-    }
+/// [`connect`] from `source`, another loopback address: a second host,
+/// for what the server counts per address (see the floods).
+pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Result<Student> {
+    let tcp = tcp_from(source, addr)
+        .await
+        .with_context(|| format!("connecting to {addr} from {source}"))?;
+    over(tcp, addr).await
+}
 
-    /// Waits for the floor server's greeting.
-    pub async fn await_welcome(&mut self) -> Result<()> {
-        match tokio::time::timeout(REPLY_TIMEOUT, self.recv()).await?? {
-            Some((ServerMsg::Welcome { .. }, _)) => Ok(()),
-            other => anyhow::bail!("expected a greeting, got {other:?}"),
-        }
-    }
+async fn over(tcp: TcpStream, addr: SocketAddr) -> Result<Student> {
+    let student = if let Some(trust) = known_trust(addr) {
+        Student::tls_over(&trust, addr, tcp, CLIENT).await?
+    } else {
+        tcp.set_nodelay(true)?;
+        let (read, write) = tcp.into_split();
+        Student::from_halves(Box::new(read), Box::new(write), CLIENT)
+    };
+    Ok(student.with_patience(REPLY_TIMEOUT))
+}
 
-    /// Signs in as `username` and returns the session token.
-    pub async fn sign_in(
-        &mut self,
-        username: &str,
-        auth: Auth<'_>,
-    ) -> Result<SessionToken, SignInError> {
-        self.hello().await?;
-        match auth {
-            Auth::Token(token) => self.send(&ClientMsg::Resume { token }).await?,
-            Auth::Password(password) => {
-                self.send(&ClientMsg::Identify {
+/// [`connect_from`], then [`hello`]: a connection that has done what every
+/// client does before signing in.
+pub async fn greeted_from(source: IpAddr, addr: SocketAddr) -> Result<Student> {
+    let mut student = connect_from(source, addr).await?;
+    hello(&mut student)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(student)
+}
+
+/// The next reply, with a protocol error as the failure it is.
+async fn reply(student: &mut Student) -> Result<ServerMsg, SignInError> {
+    match student.reply().await? {
+        ServerMsg::ProtocolError(e) => Err(SignInError::Protocol(e)),
+        msg => Ok(msg),
+    }
+}
+
+/// Says hello, as every client does the moment TLS is up, and waits for
+/// the server's welcome.
+pub async fn hello(student: &mut Student) -> Result<(), SignInError> {
+    student.send(&jqueue_tests::hello(CLIENT)).await?;
+    match reply(student).await? {
+        ServerMsg::Welcome { .. } => Ok(()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Waits for the floor server's greeting.
+pub async fn await_welcome(student: &mut Student) -> Result<()> {
+    match student.reply().await? {
+        ServerMsg::Welcome { .. } => Ok(()),
+        other => anyhow::bail!("expected a greeting, got {other:?}"),
+    }
+}
+
+/// Says hello and signs in as `username`; returns the session token.
+pub async fn sign_in(
+    student: &mut Student,
+    username: &str,
+    auth: Auth<'_>,
+) -> Result<SessionToken, SignInError> {
+    hello(student).await?;
+    match auth {
+        Auth::Token(token) => student.send(&ClientMsg::Resume { token }).await?,
+        Auth::Password(password) => {
+            student
+                .send(&ClientMsg::Identify {
                     username: username.into(),
                 })
                 .await?;
-                let (username, password) = (username.to_owned(), password.to_owned());
-                let msg = match self.reply().await? {
-                    ServerMsg::Identity {
-                        status: AccountStatus::Known,
-                        ..
-                    } => ClientMsg::Login { username, password },
-                    ServerMsg::Identity {
-                        status: AccountStatus::New | AccountStatus::Reset,
-                        ..
-                    } => ClientMsg::Register {
-                        username,
-                        password,
-                        // The staff `make_staff` named claim their accounts
-                        // with it; other names ignore it.
-                        reset_code: Some(jqueue_tests::CLAIM_CODE.into()),
-                    },
-                    other => return Err(unexpected(&other)),
-                };
-                self.send(&msg).await?;
-            }
-        }
-        match self.reply().await? {
-            ServerMsg::SignIn(SignInResult::Success { token, .. }) => Ok(token),
-            ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
-            other => Err(unexpected(&other)),
+            let (username, password) = (username.to_owned(), password.to_owned());
+            let msg = match reply(student).await? {
+                ServerMsg::Identity {
+                    status: AccountStatus::Known,
+                    ..
+                } => ClientMsg::Login { username, password },
+                ServerMsg::Identity {
+                    status: AccountStatus::New | AccountStatus::Reset,
+                    ..
+                } => ClientMsg::Register {
+                    username,
+                    password,
+                    // The staff `make_staff` named claim their accounts
+                    // with it; other names ignore it.
+                    reset_code: Some(jqueue_tests::CLAIM_CODE.into()),
+                },
+                other => return Err(unexpected(&other)),
+            };
+            student.send(&msg).await?;
         }
     }
-
-    /// [`Conn::connect_from`], then [`Conn::hello`]: a connection that has
-    /// done what every client does before signing in.
-    pub async fn greeted_from(source: IpAddr, addr: SocketAddr) -> Result<Self> {
-        let mut conn = Self::connect_from(source, addr).await?;
-        conn.hello().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(conn)
+    match reply(student).await? {
+        ServerMsg::SignIn(SignInResult::Success { token, .. }) => Ok(token),
+        ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
+        other => Err(unexpected(&other)),
     }
+}
 
-    /// Says hello, as every client does the moment TLS is up, and waits for
-    /// the server's welcome.
-    pub async fn hello(&mut self) -> Result<(), SignInError> {
-        self.send(&ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            client: "jqueue-load".into(),
-        })
-        .await?;
-        match self.reply().await? {
-            ServerMsg::Welcome { .. } => Ok(()),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Sends `Login` on a greeted connection and returns the server's verdict,
-    /// whatever it is: a guesser and a student told to wait both go on from
-    /// here on the same connection, as the real client does.
-    pub async fn login(
-        &mut self,
-        username: &str,
-        password: &str,
-    ) -> Result<SignInResult, SignInError> {
-        self.send(&ClientMsg::Login {
+/// Sends `Login` on a greeted connection and returns the server's verdict,
+/// whatever it is: a guesser and a student told to wait both go on from
+/// here on the same connection, as the real client does.
+pub async fn login(
+    student: &mut Student,
+    username: &str,
+    password: &str,
+) -> Result<SignInResult, SignInError> {
+    student
+        .send(&ClientMsg::Login {
             username: username.into(),
             password: password.into(),
         })
         .await?;
-        match self.reply().await? {
-            ServerMsg::SignIn(result) => Ok(result),
-            other => Err(unexpected(&other)),
-        }
+    match reply(student).await? {
+        ServerMsg::SignIn(result) => Ok(result),
+        other => Err(unexpected(&other)),
     }
+}
 
-    /// The next frame and its size on the wire; `None` on a clean close.
-    async fn recv(&mut self) -> Result<Option<(ServerMsg, usize)>> {
-        recv_into(&mut self.reader, &mut self.buf).await
-    }
-
-    /// The next reply, answering pings and skipping pushes on the way.
-    async fn reply(&mut self) -> Result<ServerMsg, SignInError> {
-        loop {
-            let next = tokio::time::timeout(REPLY_TIMEOUT, self.recv())
-                .await
-                .map_err(|_| anyhow::anyhow!("no reply within {REPLY_TIMEOUT:?}"))??;
-            match next {
-                None => return Err(anyhow::anyhow!("server closed the connection").into()),
-                Some((ServerMsg::Ping { nonce }, _)) => {
-                    self.send(&ClientMsg::Pong { nonce }).await?;
-                }
-                Some((ServerMsg::ProtocolError(e), _)) => return Err(SignInError::Protocol(e)),
-                Some((
-                    ServerMsg::View(_) | ServerMsg::Announcement { .. } | ServerMsg::Pong { .. },
-                    _,
-                )) => {}
-                Some((msg, _)) => return Ok(msg),
-            }
-        }
+/// Opens the staff screen's feed, as `jqueue --staff` does, and returns how
+/// to read that feed's staff views; a student account is an error.
+pub async fn watch_staff(student: &mut Student, username: &str) -> Result<StaffHead> {
+    match student.watch_staff().await? {
+        ServerMsg::StaffView(view) => Ok(StaffHead::of(&view)),
+        ServerMsg::NotStaff { .. } => anyhow::bail!(
+            "{username} is not staff on that server (`jqueue-server staff add {username}`)"
+        ),
+        other => anyhow::bail!("expected a staff view, got {other:?}"),
     }
 }
 
@@ -529,67 +383,75 @@ fn unexpected(msg: &ServerMsg) -> SignInError {
 }
 
 /// Which views a receive loop counts towards its tracker's rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Feed {
     /// A student's `View`, by its queue length.
     Queue,
-    /// A staff screen's `StaffView`, by its count of students waiting.
-    Staff,
+    /// A staff screen's `StaffView`, by its count of students waiting, read
+    /// from the view's head.
+    Staff(StaffHead),
 }
 
 /// A signed-in (or subscribed) simulated student — or staff member, see
 /// [`Feed`] — whose frames are being received by its own task.
-pub struct Student {
+pub struct Subscriber {
     writer: Arc<tokio::sync::Mutex<Writer>>,
     task: JoinHandle<()>,
 }
 
-impl std::fmt::Debug for Student {
+impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Student")
+        f.write_str("Subscriber")
     }
 }
 
-impl Student {
-    /// Hands `conn` to a receive loop. Views count towards rounds.
-    pub fn spawn(idx: usize, conn: Conn, tracker: Arc<Tracker>) -> Self {
-        Self::spawn_watching(idx, conn, tracker, Feed::Queue)
+impl Subscriber {
+    /// Hands `student` to a receive loop. Views count towards rounds.
+    pub fn spawn(idx: usize, student: Student, tracker: Arc<Tracker>) -> Self {
+        Self::spawn_watching(idx, student, tracker, Feed::Queue)
     }
 
-    /// Hands `conn` to a receive loop that counts the views of `feed`.
-    pub fn spawn_watching(idx: usize, conn: Conn, tracker: Arc<Tracker>, feed: Feed) -> Self {
-        let Conn {
-            mut reader,
-            writer,
-            buf,
-        } = conn;
+    /// Hands `student` to a receive loop that counts the views of `feed`.
+    pub fn spawn_watching(
+        idx: usize,
+        student: Student,
+        tracker: Arc<Tracker>,
+        mut feed: Feed,
+    ) -> Self {
+        let (mut frames, writer) = student.into_parts();
         let writer = Arc::new(tokio::sync::Mutex::new(writer));
         let task_writer = Arc::clone(&writer);
         let task = tokio::spawn(async move {
-            let mut conn_buf = buf;
             let mut seen_generation = 0;
             loop {
-                let next = match read_frame(&mut reader, &mut conn_buf).await {
-                    Ok(Some(len)) => {
-                        let staff_view = (feed == Feed::Staff)
-                            .then(|| staff_view_waiting(&conn_buf))
-                            .flatten();
+                let next = match frames.next().await {
+                    Ok(Some(frame)) => {
+                        let len = frame.len();
+                        let staff_view = match &mut feed {
+                            Feed::Staff(head) => head.waiting(frame.payload()),
+                            Feed::Queue => None,
+                        };
                         if let Some(waiting) = staff_view {
                             tracker.on_view(&mut seen_generation, waiting, len);
                             continue;
                         }
-                        decode_payload(&conn_buf)
+                        frame
+                            .decode()
                             .map(|msg| Some((msg, len)))
                             .map_err(anyhow::Error::from)
                     }
                     Ok(None) => Ok(None),
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 };
-                match next {
-                    Ok(Some((ServerMsg::View(view), len))) if feed == Feed::Queue => {
+                match (next, &feed) {
+                    (Ok(Some((ServerMsg::View(view), len))), Feed::Queue) => {
                         tracker.on_view(&mut seen_generation, view.length, len);
                     }
-                    Ok(Some((ServerMsg::Ping { nonce }, _))) => {
+                    // A staff view whose head did not match: read whole.
+                    (Ok(Some((ServerMsg::StaffView(view), len))), Feed::Staff(_)) => {
+                        tracker.on_view(&mut seen_generation, view.waiting, len);
+                    }
+                    (Ok(Some((ServerMsg::Ping { nonce }, _))), _) => {
                         let Ok(frame) = encode_frame(&ClientMsg::Pong { nonce }) else {
                             continue;
                         };
@@ -599,10 +461,13 @@ impl Student {
                             break;
                         }
                     }
-                    Ok(Some((ServerMsg::BeingHelped { .. } | ServerMsg::Removed { .. }, _))) => {
+                    (
+                        Ok(Some((ServerMsg::BeingHelped { .. } | ServerMsg::Removed { .. }, _))),
+                        _,
+                    ) => {
                         tracker.released.lock().expect("released lock").push(idx);
                     }
-                    Ok(Some((ServerMsg::Request(result), _))) => {
+                    (Ok(Some((ServerMsg::Request(result), _))), _) => {
                         if !matches!(
                             result,
                             RequestResult::Joined { .. } | RequestResult::Cancelled
@@ -611,12 +476,15 @@ impl Student {
                             tracker.request_errors.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    Ok(None | Some((ServerMsg::ShuttingDown | ServerMsg::ProtocolError(_), _)))
-                    | Err(_) => {
+                    (
+                        Ok(None | Some((ServerMsg::ShuttingDown | ServerMsg::ProtocolError(_), _)))
+                        | Err(_),
+                        _,
+                    ) => {
                         tracker.disconnects.fetch_add(1, Ordering::Relaxed);
                         break;
                     }
-                    Ok(Some(_)) => {}
+                    (Ok(Some(_)), _) => {}
                 }
             }
         });
@@ -637,58 +505,59 @@ impl Student {
     }
 }
 
-async fn recv_into(
-    reader: &mut BufReader<Reader>,
-    buf: &mut Vec<u8>,
-) -> Result<Option<(ServerMsg, usize)>> {
-    let Some(len) = read_frame(reader, buf).await? else {
-        return Ok(None);
-    };
-    Ok(Some((decode_payload(buf)?, len)))
+/// How a staff feed reads how many wait from a staff view without decoding
+/// the rest of it (see the module): every staff view of one server starts
+/// with the same bytes — the message's tag, then the course and the session
+/// — followed by `open`, `now` and `waiting`.
+#[derive(Debug, Clone)]
+pub struct StaffHead {
+    /// The bytes every staff view of this feed starts with.
+    prefix: Vec<u8>,
+    /// How long `open`, `now` and `waiting` were in the last view read.
+    fields_len: usize,
 }
 
-/// Reads one frame's payload into `buf`; returns the frame's size on the
-/// wire, or `None` at the end of the stream.
-async fn read_frame(reader: &mut BufReader<Reader>, buf: &mut Vec<u8>) -> Result<Option<usize>> {
-    let len = match reader.read_u32().await {
-        Ok(len) => len as usize,
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    anyhow::ensure!(len <= MAX_FRAME_LEN, "frame of {len} bytes");
-    buf.resize(len, 0);
-    reader.read_exact(buf).await?;
-    Ok(Some(len + 4))
-}
+/// `open`, `now` and `waiting` take at most 15 bytes: a bool, and an i64 and
+/// a u32 at their widest.
+const MAX_FIELDS_LEN: usize = 16;
 
-/// The first fields of a [`StaffView`], in its order, up to the one a
-/// staff feed counts by. The test below keeps it in step with the real one.
-#[derive(serde::Deserialize)]
-struct StaffViewHead {
-    _course: String,
-    _session: String,
-    _open: bool,
-    _now: i64,
-    waiting: u32,
-}
-
-/// How many are waiting, if `payload` is a staff view, read from its head
-/// without decoding the rest.
-fn staff_view_waiting(payload: &[u8]) -> Option<u32> {
-    static TAG: OnceLock<Vec<u8>> = OnceLock::new();
-    // The bytes every encoded `ServerMsg::StaffView` starts with: the whole
-    // message minus the view alone.
-    let tag = TAG.get_or_init(|| {
+impl StaffHead {
+    /// The head of the staff views of the server that sent `first`, all
+    /// encoded by the codec: the tag is what the message adds to the view
+    /// alone, and course and session encode as a pair does.
+    pub fn of(first: &StaffView) -> Self {
         let view = StaffView::default();
         let msg = encode_frame(&ServerMsg::StaffView(Box::new(view.clone()))).expect("encodes");
-        let alone =
-            bincode::serde::encode_to_vec(&view, bincode::config::standard()).expect("encodes");
-        msg[4..msg.len() - alone.len()].to_vec()
-    });
-    let rest = payload.strip_prefix(tag.as_slice())?;
-    bincode::serde::decode_from_slice::<StaffViewHead, _>(rest, bincode::config::standard())
-        .ok()
-        .map(|(head, _)| head.waiting)
+        let alone = encode_frame(&view).expect("encodes");
+        let (msg, alone) = (payload_of(&msg), payload_of(&alone));
+        let mut prefix = msg[..msg.len() - alone.len()].to_vec();
+        let names = encode_frame(&(&first.course, &first.session)).expect("encodes");
+        prefix.extend_from_slice(payload_of(&names));
+        Self {
+            prefix,
+            fields_len: 1,
+        }
+    }
+
+    /// How many are waiting, if `payload` is a staff view of this feed.
+    /// The codec decodes exactly one length of the bytes after the prefix
+    /// as `(open, now, waiting)` (shorter ends too soon, longer leaves
+    /// bytes over): the last one found is tried first, and nearly always
+    /// fits again.
+    fn waiting(&mut self, payload: &[u8]) -> Option<u32> {
+        let rest = payload.strip_prefix(self.prefix.as_slice())?;
+        let fields = |len: usize| {
+            rest.get(..len)
+                .and_then(|bytes| decode_payload::<(bool, i64, u32)>(bytes).ok())
+        };
+        if let Some((_, _, waiting)) = fields(self.fields_len) {
+            return Some(waiting);
+        }
+        let (len, (_, _, waiting)) =
+            (1..=MAX_FIELDS_LEN).find_map(|len| fields(len).map(|f| (len, f)))?;
+        self.fields_len = len;
+        Some(waiting)
+    }
 }
 
 /// Signs in with retries on transient failures (evicted, timed out, refused
@@ -699,19 +568,19 @@ pub async fn sign_in_with_retry(
     username: &str,
     auth: Auth<'_>,
     max_attempts: u32,
-) -> Result<(Conn, SessionToken, Vec<String>)> {
+) -> Result<(Student, SessionToken, Vec<String>)> {
     let mut attempt = 0;
     let mut retries = Vec::new();
     loop {
         attempt += 1;
         let result = async {
-            let mut conn = Conn::connect(addr).await?;
-            let token = conn.sign_in(username, auth).await?;
-            Ok::<_, SignInError>((conn, token))
+            let mut student = connect(addr).await?;
+            let token = sign_in(&mut student, username, auth).await?;
+            Ok::<_, SignInError>((student, token))
         }
         .await;
         match result {
-            Ok((conn, token)) => return Ok((conn, token, retries)),
+            Ok((student, token)) => return Ok((student, token, retries)),
             Err(e) if e.is_transient() && attempt < max_attempts => {
                 retries.push(e.kind());
                 let backoff = Duration::from_millis(50 * u64::from(attempt.min(20)));
@@ -755,20 +624,42 @@ where
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_staff_views_head_says_how_many_wait_and_other_messages_are_not_one() {
-        let view = StaffView {
-            course: "CS 101".into(),
+    fn staff_view(course: &str, waiting: u32, now: i64) -> StaffView {
+        StaffView {
+            course: course.into(),
             session: "s".into(),
             open: true,
-            now: 1_700_000_000_000,
-            waiting: 42,
+            now,
+            waiting,
             online_students: 7,
             ..StaffView::default()
-        };
-        let frame = encode_frame(&ServerMsg::StaffView(Box::new(view))).unwrap();
-        assert_eq!(staff_view_waiting(&frame[4..]), Some(42));
-        let ping = encode_frame(&ServerMsg::Ping { nonce: 9 }).unwrap();
-        assert_eq!(staff_view_waiting(&ping[4..]), None);
+        }
+    }
+
+    fn payload(msg: &ServerMsg) -> Vec<u8> {
+        payload_of(&encode_frame(msg).unwrap()).to_vec()
+    }
+
+    #[test]
+    fn a_staff_views_head_says_how_many_wait_and_other_messages_are_not_one() {
+        let mut head = StaffHead::of(&staff_view("CS 101", 0, 0));
+        // Waiting and the clock at each of their widths, in turn.
+        for (waiting, now) in [
+            (42, 1_700_000_000_000),
+            (300, 5),
+            (7, -1),
+            (70_000, i64::MAX),
+        ] {
+            let view = ServerMsg::StaffView(Box::new(staff_view("CS 101", waiting, now)));
+            assert_eq!(head.waiting(&payload(&view)), Some(waiting));
+        }
+        assert_eq!(head.waiting(&payload(&ServerMsg::Ping { nonce: 9 })), None);
+    }
+
+    #[test]
+    fn a_staff_view_of_another_course_is_not_read_by_its_head() {
+        let mut head = StaffHead::of(&staff_view("CS 101", 0, 0));
+        let other = ServerMsg::StaffView(Box::new(staff_view("CS 102", 3, 0)));
+        assert_eq!(head.waiting(&payload(&other)), None);
     }
 }

@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, SessionToken};
-use jqueue_tests::{SeededRng, make_staff};
+use jqueue_tests::{SeededRng, ServerProcess, headless, make_staff, note_fingerprint_shared};
 use serde::Serialize;
-use tokio::process::Command;
 
 use super::baseline;
-use super::harness::{self, Auth, Conn, Feed, PASSWORD, Student, Tracker};
-use super::process::{ChildServer, rss_bytes};
+use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
+use super::process::{rss_bytes, stop};
 use super::stats::{Summary, ms, ratio};
 
 /// Rounds run before measuring, at each server, so that first-touch costs
@@ -167,7 +166,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
             .fingerprint
             .as_ref()
             .context("--server needs --fingerprint: connections are TLS")?;
-        harness::speak_tls(addr, fingerprint, cfg.tls_resumption);
+        note_fingerprint_shared(addr, fingerprint.clone(), cfg.tls_resumption);
     }
     let mut report = Report {
         clients: cfg.clients,
@@ -186,7 +185,7 @@ pub async fn run(cfg: &Config) -> Result<Report> {
             .unwrap_or_else(|| typical_frame_bytes(cfg.clients));
         let mut floor = Floor::start(cfg, frame_bytes).await?;
         let outcome = floor.warm_up_then_measure(cfg).await?;
-        floor.stop().await?;
+        floor.stop();
         record_floor(&mut report, &outcome, frame_bytes);
     }
     report.ratio_p50 = ratio(report.fanout_p50_us, report.baseline_p50_us);
@@ -195,43 +194,32 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     Ok(report)
 }
 
-fn server_command(cfg: &Config, rounds: u32) -> Command {
-    let mut cmd = Command::new(&cfg.server_bin);
-    cmd.args([
-        "--headless",
-        "--port",
-        "0",
-        "--bind",
-        "127.0.0.1",
-        "--session",
-        "bench",
-    ])
-    .arg("--data-dir")
-    .arg(cfg.work_dir.join("data"))
-    .arg("--hash-rounds")
-    .arg(rounds.to_string())
-    .arg("--max-connections")
-    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
-    // Every simulated account is new and comes from 127.0.0.1: the caps on
-    // sign-ups and on students online per address (200 and 300 by default)
-    // must let them all in.
-    .arg("--max-signups-per-address")
-    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
-    .arg("--max-online-per-address")
-    .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
+fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
+    let mut cmd = headless(&cfg.server_bin, &cfg.work_dir.join("data"), "bench", &[]);
+    cmd.args(["--bind", "127.0.0.1"])
+        .arg("--hash-rounds")
+        .arg(rounds.to_string())
+        .arg("--max-connections")
+        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+        // Every simulated account is new and comes from 127.0.0.1: the caps on
+        // sign-ups and on students online per address (200 and 300 by default)
+        // must let them all in.
+        .arg("--max-signups-per-address")
+        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+        .arg("--max-online-per-address")
+        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
     cmd
 }
 
-async fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ChildServer> {
+fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
     let log = cfg.work_dir.join(log);
-    let server = ChildServer::spawn(server_command(cfg, rounds), &log, true)
-        .await
+    let server = ServerProcess::spawn(server_command(cfg, rounds), Some(&log), true)
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
     let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
-    harness::speak_tls(server.addr, &fingerprint, cfg.tls_resumption);
+    note_fingerprint_shared(server.addr, fingerprint, cfg.tls_resumption);
     eprintln!(
         "server pid {} on {} (--hash-rounds {rounds}, log {})",
-        server.pid,
+        server.pid(),
         server.addr,
         log.display()
     );
@@ -252,14 +240,14 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     }
     let mut server = match cfg.server {
         Some(_) => None,
-        None => Some(start_server(cfg, cfg.setup_rounds, "server.log").await?),
+        None => Some(start_server(cfg, cfg.setup_rounds, "server.log")?),
     };
     let addr = server
         .as_ref()
         .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
-    let pid = server.as_ref().map(|s| s.pid).or(cfg.server_pid);
+    let pid = server.as_ref().map(ServerProcess::pid).or(cfg.server_pid);
     if let Some(server) = server.as_mut() {
-        server.command("open").await?;
+        server.send_line("open")?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
@@ -320,7 +308,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         }
     }
     if let Some(server) = server {
-        server.stop().await?;
+        stop(server);
     }
     Ok(())
 }
@@ -332,7 +320,7 @@ async fn populate(
     addr: SocketAddr,
     pid: Option<u32>,
     report: &mut Report,
-) -> Result<(Arc<Tracker>, Vec<Student>, Vec<SessionToken>)> {
+) -> Result<(Arc<Tracker>, Vec<Subscriber>, Vec<SessionToken>)> {
     let n = cfg.clients;
     let rss = |label: &str| -> Option<u64> {
         let bytes = pid.and_then(|pid| rss_bytes(pid).ok());
@@ -385,7 +373,7 @@ async fn populate(
 
 /// Staff members watching the staff view, and the tracker their views go to.
 struct StaffWatch {
-    watchers: Vec<Student>,
+    watchers: Vec<Subscriber>,
     tracker: Arc<Tracker>,
 }
 
@@ -401,15 +389,20 @@ async fn watch_staff(cfg: &Config, addr: SocketAddr) -> Result<Option<StaffWatch
         let tracker = Arc::clone(&tracker);
         async move {
             let name = staff_name(k);
-            let (mut conn, _token, _retries) = harness::sign_in_with_retry(
+            let (mut staff, _token, _retries) = harness::sign_in_with_retry(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
                 SIGN_IN_ATTEMPTS,
             )
             .await?;
-            conn.watch_staff(&name).await?;
-            Ok(Student::spawn_watching(k, conn, tracker, Feed::Staff))
+            let head = harness::watch_staff(&mut staff, &name).await?;
+            Ok(Subscriber::spawn_watching(
+                k,
+                staff,
+                tracker,
+                Feed::Staff(head),
+            ))
         }
     })
     .await;
@@ -432,19 +425,19 @@ async fn sign_in_all(
     n: usize,
     concurrency: usize,
     tracker: &Arc<Tracker>,
-) -> Result<(Vec<Student>, Vec<SessionToken>, Retries)> {
+) -> Result<(Vec<Subscriber>, Vec<SessionToken>, Retries)> {
     let results = harness::bounded(n, concurrency, |i| {
         let tracker = Arc::clone(tracker);
         async move {
             let name = student_name(i);
-            let (conn, token, retries) = harness::sign_in_with_retry(
+            let (student, token, retries) = harness::sign_in_with_retry(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
                 SIGN_IN_ATTEMPTS,
             )
             .await?;
-            Ok((Student::spawn(i, conn, tracker), token, retries))
+            Ok((Subscriber::spawn(i, student, tracker), token, retries))
         }
     })
     .await;
@@ -469,7 +462,11 @@ async fn sign_in_all(
 async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
     let mut setup = match cfg.server {
         Some(_) => None,
-        None => Some(start_server(cfg, cfg.storm_rounds, "server-storm-setup.log").await?),
+        None => Some(start_server(
+            cfg,
+            cfg.storm_rounds,
+            "server-storm-setup.log",
+        )?),
     };
     let addr = setup
         .as_ref()
@@ -483,10 +480,10 @@ async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
     // only make registrations wait long enough to hit the sign-in timeout.
     let results = harness::bounded(cfg.storm_logins, 2, |i| async move {
         let name = storm_name(i);
-        let (mut conn, _token, _retries) =
+        let (mut student, _token, _retries) =
             harness::sign_in_with_retry(addr, &name, Auth::Password(PASSWORD), SIGN_IN_ATTEMPTS)
                 .await?;
-        conn.send(&ClientMsg::Logout).await.ok();
+        student.send(&ClientMsg::Logout).await.ok();
         Ok(())
     })
     .await;
@@ -496,7 +493,7 @@ async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
     let took = started.elapsed();
     eprintln!("storm set-up took {took:?}");
     if let Some(server) = setup.take() {
-        server.stop().await?;
+        stop(server);
     }
     Ok(ms(took))
 }
@@ -520,7 +517,7 @@ async fn run_storm(
             // The student disconnects as soon as it is signed in, so the
             // fan-out set stays the same N students as in the calm run and
             // what the storm adds is the login work alone.
-            let (_conn, _token, retries) = harness::sign_in_with_retry(
+            let (_student, _token, retries) = harness::sign_in_with_retry(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
@@ -584,7 +581,7 @@ async fn run_storm(
 
 async fn run_resume(
     addr: SocketAddr,
-    students: Vec<Student>,
+    students: Vec<Subscriber>,
     tokens: &[SessionToken],
     report: &mut Report,
 ) -> Result<()> {
@@ -600,10 +597,10 @@ async fn run_resume(
         let token = tokens[i];
         async move {
             let name = student_name(i);
-            let (conn, _token, retries) =
+            let (student, _token, retries) =
                 harness::sign_in_with_retry(addr, &name, Auth::Token(token), SIGN_IN_ATTEMPTS)
                     .await?;
-            Ok((conn, retries))
+            Ok((student, retries))
         }
     })
     .await;
@@ -612,7 +609,7 @@ async fn run_resume(
     let mut failures = 0;
     for result in results {
         match result {
-            Ok((_conn, r)) => count_retries(&mut retries, r),
+            Ok((_student, r)) => count_retries(&mut retries, r),
             Err(e) => {
                 if failures == 0 {
                     eprintln!("resume failed: {e:#}");
@@ -631,8 +628,8 @@ async fn run_resume(
 
 /// A floor server in its own process, with N simulated students connected.
 struct Floor {
-    server: ChildServer,
-    students: Vec<Student>,
+    server: ServerProcess,
+    students: Vec<Subscriber>,
     tracker: Arc<Tracker>,
     model: QueueModel,
 }
@@ -645,7 +642,7 @@ impl Floor {
             cfg.floor
         );
         let exe = std::env::current_exe()?;
-        let mut cmd = Command::new(exe);
+        let mut cmd = std::process::Command::new(exe);
         cmd.arg("--baseline-server")
             .arg("--frame-bytes")
             .arg(frame_bytes.to_string());
@@ -654,18 +651,18 @@ impl Floor {
             cmd.arg("--floor-tls-dir")
                 .arg(cfg.work_dir.join("floor-tls"));
         }
-        let server = ChildServer::spawn(cmd, &cfg.work_dir.join("baseline.log"), tls).await?;
+        let server = ServerProcess::spawn(cmd, Some(&cfg.work_dir.join("baseline.log")), tls)?;
         let tracker = Tracker::new();
         let addr = server.addr;
         if let Some(fingerprint) = &server.fingerprint {
-            harness::speak_tls(addr, fingerprint, false);
+            note_fingerprint_shared(addr, fingerprint.clone(), false);
         }
         let results = harness::bounded(n, 256, |i| {
             let tracker = Arc::clone(&tracker);
             async move {
-                let mut conn = Conn::connect(addr).await?;
-                conn.await_welcome().await?;
-                Ok(Student::spawn(i, conn, tracker))
+                let mut student = harness::connect(addr).await?;
+                harness::await_welcome(&mut student).await?;
+                Ok(Subscriber::spawn(i, student, tracker))
             }
         })
         .await;
@@ -691,11 +688,11 @@ impl Floor {
         warm_up_then_measure(&mut control, &self.tracker, &mut self.model, n, cfg).await
     }
 
-    async fn stop(self) -> Result<()> {
+    fn stop(self) {
         for student in self.students {
             student.close();
         }
-        self.server.stop().await
+        stop(self.server);
     }
 }
 
@@ -745,7 +742,7 @@ async fn measure_in_turns(
         let turn = Limit::Count(TURN.min(cfg.changes - baseline.samples.len()));
         baseline.extend(floor.rounds(turn, cfg).await?);
     }
-    floor.stop().await?;
+    floor.stop();
     record_floor(report, &baseline, frame_bytes);
     Ok(jqueue)
 }
@@ -755,13 +752,13 @@ enum Control<'a> {
     /// jqueue: serve and remove through the server's stdin when we started it,
     /// joins (and, against a server we do not control, cancels) by students.
     Jqueue {
-        server: Option<&'a mut ChildServer>,
-        students: &'a [Student],
+        server: Option<&'a mut ServerProcess>,
+        students: &'a [Subscriber],
         /// Staff watching the staff view: a round waits for them too.
         staff: Option<&'a StaffWatch>,
     },
     /// The floor: `publish LENGTH` through its stdin.
-    Baseline(&'a mut ChildServer),
+    Baseline(&'a mut ServerProcess),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -972,19 +969,15 @@ async fn run_rounds(
         let applied = Instant::now();
         match (&mut *control, change) {
             (Control::Baseline(server), Change::Publish) => {
-                server.command(&format!("publish {expected}")).await?;
+                server.send_line(&format!("publish {expected}"))?;
             }
             (Control::Jqueue { server, .. }, Change::Serve) => {
                 // Ends the professor's help in progress, and starts one.
-                server
-                    .as_mut()
-                    .context("no server")?
-                    .command("serve")
-                    .await?;
+                server.as_mut().context("no server")?.send_line("serve")?;
             }
             (Control::Jqueue { server, .. }, Change::Remove(i)) => {
                 let line = format!("remove {}", student_name(i));
-                server.as_mut().context("no server")?.command(&line).await?;
+                server.as_mut().context("no server")?.send_line(&line)?;
             }
             (Control::Jqueue { students, .. }, Change::Join(i)) => {
                 students[i].send(&ask_for_help(i)).await?;

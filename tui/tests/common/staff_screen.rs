@@ -122,13 +122,5 @@ impl Harness {
 }
 
 pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
+    jqueue_tui::text::buffer_text(terminal.backend().buffer())
 }
