@@ -15,7 +15,11 @@ use ratatui::crossterm::event::KeyEvent;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     AskForHelp,
+    /// Change the question, keeping the place in line.
+    EditQuestion,
     CancelRequest,
+    /// Answer a staff member's message (once).
+    AnswerMessage,
     /// "I'm back", after staff could not find the student.
     Back,
     Quit,
@@ -112,7 +116,55 @@ pub const MAIN: &[Binding] = &[
     ),
     CANCEL,
     QUIT,
+    EDIT,
     TOGGLE_HELP,
+    CTRL_C,
+];
+
+const EDIT: Binding = bind(
+    &[Key::Char('e')],
+    "e",
+    Action::EditQuestion,
+    "edit",
+    "Edit your question (you keep your place)",
+);
+
+/// A message from staff, over the main screen until it is read.
+pub const MESSAGE: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "mark read",
+        "Mark the message read",
+    ),
+    bind(
+        &[Key::Char('r')],
+        "r",
+        Action::AnswerMessage,
+        "answer",
+        "Answer the message with one short line (once)",
+    ),
+    EDIT,
+    CTRL_C,
+];
+
+/// Typing an answer to a message.
+pub const ANSWER: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "send",
+        "Send your answer",
+    ),
+    bind(
+        &[Key::Esc],
+        "Esc",
+        Action::Close,
+        "back",
+        "Back to the message without answering",
+    ),
     CTRL_C,
 ];
 
@@ -127,6 +179,7 @@ pub const AWAY: &[Binding] = &[
     ),
     CANCEL,
     QUIT,
+    EDIT,
     TOGGLE_HELP,
     CTRL_C,
 ];

@@ -15,7 +15,12 @@ use crate::screens::{Theme, popup, render_input};
 
 pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let code_rows = if form.code.is_some() { 3 } else { 0 };
-    let inner = popup("Ask for help", 70, 11 + code_rows, area, buf);
+    let title = if form.editing {
+        "Edit your question"
+    } else {
+        "Ask for help"
+    };
+    let inner = popup(title, 70, 11 + code_rows, area, buf);
     let [
         d_label,
         d_field,

@@ -32,6 +32,9 @@ pub struct AskForm {
     /// 0: description, 1: location, 2: code.
     pub focus: usize,
     pub error: Option<String>,
+    /// Changing the question of a student in line (`e`): sent as an edit,
+    /// which keeps the place.
+    pub editing: bool,
 }
 
 /// What a key in the form comes to.
@@ -50,6 +53,8 @@ pub(crate) struct Request {
     pub(crate) description: String,
     pub(crate) location: String,
     pub(crate) code: Option<String>,
+    /// An edit of the question, not a request to join.
+    pub(crate) editing: bool,
 }
 
 impl AskForm {
@@ -61,6 +66,16 @@ impl AskForm {
             code: None,
             focus: 0,
             error: None,
+            editing: false,
+        }
+    }
+
+    /// The question being edited, as it was sent.
+    pub(crate) fn editing(description: &str, location: &str) -> Self {
+        Self {
+            description: Input::new(description.to_owned()),
+            editing: true,
+            ..Self::new(location)
         }
     }
 
@@ -105,6 +120,7 @@ impl AskForm {
                         description,
                         location,
                         code,
+                        editing: self.editing,
                     });
                 }
             }
@@ -128,6 +144,7 @@ pub(crate) fn field_name(field: TextField) -> &'static str {
     match field {
         TextField::Description => "description",
         TextField::Location => "location",
+        TextField::Answer => "answer",
     }
 }
 
