@@ -350,6 +350,7 @@ mod tests {
                 place: Place::Arrival,
             }),
             estimated_wait_secs: None,
+            opens_at: None,
             rows: Vec::new(),
         }
     }
@@ -435,6 +436,26 @@ mod tests {
             r#"{"eta_secs":null,"len":null,"open":null,"pos":null,"state":"offline"}"#
         );
         assert!(!offline.contains('\n'), "one line");
+    }
+
+    #[test]
+    fn a_closed_queue_with_hours_says_when_it_opens() {
+        let mut closed = view(None, 0, false);
+        // 25 min after the view's clock: 1970-01-01T00:25:01Z.
+        closed.opens_at = Some(1_000 + 25 * 60_000);
+        let line = StatusLine::of(&closed, false);
+        let json: serde_json::Value = serde_json::from_str(&LineFormat::Json.write(&line)).unwrap();
+        assert_eq!(json["state"], "closed");
+        assert_eq!(json["opens_at"], "1970-01-01T00:25:01Z");
+        assert_eq!(
+            LineFormat::Words { unicode: true }.write(&line),
+            "queue closed · opens in 25 min"
+        );
+        // Open, an opening means nothing and is not said.
+        let mut open = view(None, 0, true);
+        open.opens_at = Some(5_000);
+        let json = LineFormat::Json.write(&StatusLine::of(&open, false));
+        assert!(!json.contains("opens_at"), "{json}");
     }
 
     #[test]

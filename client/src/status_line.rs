@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use jqueue_shared::QueueView;
+use jqueue_shared::{QueueView, UnixMillis};
 
 use crate::screens::words::wait_range;
 
@@ -67,6 +67,10 @@ pub struct StatusLine {
     /// The estimated wait until it is this student's turn, in seconds.
     pub eta_secs: Option<u64>,
     pub open: Option<bool>,
+    /// While closed: when the office hours open the queue next (the
+    /// server's clock), and how far off that was when the view was sent.
+    pub opens_at: Option<UnixMillis>,
+    pub opens_in_secs: Option<u64>,
 }
 
 impl StatusLine {
@@ -89,6 +93,11 @@ impl StatusLine {
             len: Some(view.length),
             eta_secs,
             open: Some(view.open),
+            opens_at: view.opens_at.filter(|_| !view.open),
+            opens_in_secs: view
+                .opens_at
+                .filter(|_| !view.open)
+                .map(|at| u64::try_from((at - view.now_ms) / 1000).unwrap_or(0)),
         }
     }
 
@@ -99,6 +108,8 @@ impl StatusLine {
             len: None,
             eta_secs: None,
             open: None,
+            opens_at: None,
+            opens_in_secs: None,
         }
     }
 }
@@ -203,14 +214,23 @@ impl LineFormat {
     pub fn write(&self, line: &StatusLine) -> String {
         match self {
             LineFormat::Words { unicode } => ascii_unless(*unicode, words(line)),
-            LineFormat::Json => serde_json::json!({
-                "state": line.standing.word(),
-                "pos": line.pos,
-                "len": line.len,
-                "eta_secs": line.eta_secs,
-                "open": line.open,
-            })
-            .to_string(),
+            LineFormat::Json => {
+                let mut json = serde_json::json!({
+                    "state": line.standing.word(),
+                    "pos": line.pos,
+                    "len": line.len,
+                    "eta_secs": line.eta_secs,
+                    "open": line.open,
+                });
+                let opens_at = line
+                    .opens_at
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                if let Some(opens_at) = opens_at {
+                    json["opens_at"] = opens_at.into();
+                }
+                json.to_string()
+            }
             LineFormat::Template { template, unicode } => {
                 let mut out = String::new();
                 for piece in &template.0 {
@@ -250,9 +270,22 @@ fn words(line: &StatusLine) -> String {
         }
         (Standing::Away, Some(pos), Some(len)) => format!("#{pos} of {len} · away"),
         (Standing::YourTurn, ..) => "your turn".to_owned(),
-        (Standing::Closed, ..) => "queue closed".to_owned(),
+        (Standing::Closed, ..) => match line.opens_in_secs {
+            Some(secs) => format!("queue closed · opens in {}", opens_in(secs)),
+            None => "queue closed".to_owned(),
+        },
         (Standing::Offline, ..) => "offline".to_owned(),
         (Standing::NotInLine | Standing::Waiting | Standing::Away, ..) => "not in line".to_owned(),
+    }
+}
+
+/// `25 min`, `2 h 05 min`, `3 days`: how far off an opening is.
+fn opens_in(secs: u64) -> String {
+    let minutes = secs.div_ceil(60).max(1);
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {:02} min", minutes / 60, minutes % 60),
+        _ => format!("{} days", minutes.div_ceil(1440)),
     }
 }
 

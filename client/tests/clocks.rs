@@ -46,6 +46,7 @@ fn queue_at(now_ms: i64, alice_joined_at_ms: Option<i64>) -> QueueView {
         length: rows.len() as u32,
         you,
         estimated_wait_secs: None,
+        opens_at: None,
         rows,
     }
 }
@@ -121,6 +122,7 @@ fn empty_queue_at(now_ms: i64) -> QueueView {
         length: 0,
         you: None,
         estimated_wait_secs: None,
+        opens_at: None,
         rows: Vec::new(),
     }
 }

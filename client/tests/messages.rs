@@ -175,3 +175,24 @@ fn the_panel_fits_a_small_terminal_with_hostile_text_inert() {
     assert!(h.screen_contains("Message from tara"), "{screen}");
     insta::assert_snapshot!("message_panel_80x12", screen);
 }
+
+#[test]
+fn a_closed_queue_says_when_it_opens_on_the_screen_and_when_refused() {
+    let mut h = Harness::signed_in();
+    let mut closed = view(3, None);
+    closed.open = false;
+    closed.opens_at = Some(NOW_MS + 25 * 60_000);
+    h.net(NetEvent::View(closed));
+    assert!(
+        h.screen_contains("Opens at 10:25 (in 25 min)"),
+        "{}",
+        h.screen()
+    );
+    h.press('h');
+    assert!(
+        h.screen_contains("The queue is closed. Opens at 10:25 (in 25 min)."),
+        "{}",
+        h.screen()
+    );
+    insta::assert_snapshot!("closed_opens_at", h.screen());
+}

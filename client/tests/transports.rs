@@ -345,6 +345,7 @@ fn one_view() -> QueueView {
             place: jqueue_shared::Place::Arrival,
         }),
         estimated_wait_secs: None,
+        opens_at: None,
         rows: Vec::new(),
     }
 }

@@ -29,6 +29,8 @@ pub struct QueueSnapshot {
     /// The wait each place in line adds: the typical help shared among the
     /// staff helping now.
     wait_per_place_ms: Option<i64>,
+    /// While closed: when the office hours open the queue next.
+    opens_at: Option<UnixMillis>,
 }
 
 impl QueueSnapshot {
@@ -63,7 +65,16 @@ impl QueueSnapshot {
             positions,
             encoded_rows,
             wait_per_place_ms: queue.estimated_wait_ms(1),
+            opens_at: None,
         }
+    }
+
+    /// This snapshot, saying the office hours open the queue at `opens_at`
+    /// (ignored while it is open).
+    #[must_use]
+    pub fn opening_at(mut self, opens_at: Option<UnixMillis>) -> Self {
+        self.opens_at = opens_at.filter(|_| !self.open);
+        self
     }
 
     pub fn version(&self) -> u64 {
@@ -100,6 +111,7 @@ impl QueueSnapshot {
             length: self.length,
             you,
             estimated_wait_secs: estimate(self.length + 1),
+            opens_at: self.opens_at,
             rows: Vec::new(),
         }
     }
@@ -125,6 +137,18 @@ mod tests {
                 other => panic!("not a view: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_closed_queue_says_when_its_hours_open_it_and_an_open_one_does_not() {
+        let mut q = queue_of(2);
+        q.set_open(false, 0);
+        let closed = QueueSnapshot::of(&q, false, 1).opening_at(Some(90_000));
+        assert_eq!(closed.view_for("s1", 5).opens_at, Some(90_000));
+        assert_eq!(closed.view_for("nobody", 5).opens_at, Some(90_000));
+        q.set_open(true, 0);
+        let open = QueueSnapshot::of(&q, false, 2).opening_at(Some(90_000));
+        assert_eq!(open.view_for("s1", 5).opens_at, None);
     }
 
     fn queue_of(n: usize) -> Queue {

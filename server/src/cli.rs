@@ -13,6 +13,7 @@ use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
 use crate::control::{self, ControlAnswer, ControlRequest};
 use crate::net::tls::TlsFiles;
+use crate::schedule;
 use crate::store::roster::Roster;
 use crate::store::{StaffClaim, Store};
 use jqueue_core::presence::AllowedHosts;
@@ -146,6 +147,26 @@ pub struct Cli {
     #[arg(long = "reply", value_name = "TEXT", value_parser = quick_reply)]
     pub replies: Vec<String>,
 
+    /// Weekly office hours, as DAY HH:MM-HH:MM (`Mon 14:00-16:00`; repeat
+    /// it, or `hours = [...]` in the config file): the queue opens and
+    /// closes itself on time. Staff can still open or close by hand until
+    /// the next scheduled change.
+    #[arg(long, value_name = "DAY HH:MM-HH:MM", value_parser = schedule::weekly_entry)]
+    pub hours: Vec<String>,
+
+    /// A day without the weekly hours (YYYY-MM-DD; repeat it).
+    #[arg(long, value_name = "DATE", value_parser = schedule::closed_entry)]
+    pub closed: Vec<String>,
+
+    /// An extra session, as YYYY-MM-DD HH:MM-HH:MM (repeat it).
+    #[arg(long, value_name = "DATE HH:MM-HH:MM", value_parser = schedule::extra_entry)]
+    pub extra: Vec<String>,
+
+    /// The time zone of --hours and --extra (`America/Chicago`)
+    /// [default: the host's].
+    #[arg(long, value_name = "AREA/CITY", value_parser = schedule::zone_entry)]
+    pub timezone: Option<String>,
+
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
     #[arg(long, value_name = "FILE", global = true)]
@@ -195,6 +216,9 @@ pub enum Command {
     /// One row per help (student, staff, joined, served, finished, outcome,
     /// wait, help time), or a summary per session and per staff member.
     Report(ReportArgs),
+    /// Print the coming week's office hours (--hours, --closed, --extra,
+    /// --timezone, or the config file's keys).
+    Schedule(ScheduleArgs),
     /// Print the manual page (roff), e.g. `jqueue-server man | man -l -`.
     Man(ManArgs),
     /// Print a shell completion script.
@@ -221,6 +245,44 @@ pub struct ReportArgs {
     /// than the staff.
     #[arg(long, conflicts_with = "summary")]
     pub notes: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    /// The config file whose hours to print [default: <config
+    /// dir>/jqueue/server.toml, if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs `jqueue-server schedule`: the coming week from `now`.
+pub fn print_schedule(
+    cli: &Cli,
+    now: jqueue_core::queue::UnixMillis,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let Some(schedule) = cli.schedule()? else {
+        writeln!(
+            out,
+            "No office hours are set: the queue opens and closes by hand (give hours = [...] \
+             in the config file, or --hours)."
+        )?;
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "Office hours, in {}:",
+        schedule::zone_name(schedule.zone())
+    )?;
+    write!(
+        out,
+        "{}",
+        schedule::Week {
+            schedule: &schedule,
+            from: now
+        }
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -282,6 +344,16 @@ impl Cli {
             .context("cannot find a home directory for the data; pass --data-dir DIR")
     }
 
+    /// The office hours the flags (and the config file) give, if any.
+    pub fn schedule(&self) -> anyhow::Result<Option<schedule::Schedule>> {
+        Ok(schedule::Schedule::parse(
+            &self.hours,
+            &self.closed,
+            &self.extra,
+            self.timezone.as_deref(),
+        )?)
+    }
+
     pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
         let session = self
             .session
@@ -318,6 +390,7 @@ impl Cli {
             );
         }
         config.replies.clone_from(&self.replies);
+        config.schedule = self.schedule()?;
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;

@@ -78,6 +78,9 @@ pub struct ServerConfig {
     /// `--reply` (`replies` in the config file): the quick replies staff
     /// pick with a digit when messaging a student.
     pub replies: Vec<String>,
+    /// `--hours`, `--closed`, `--extra`, `--timezone`: when the queue opens
+    /// and closes itself. `None`: by hand only.
+    pub schedule: Option<crate::schedule::Schedule>,
     /// `--roster FILE`: only these names may sign in (staff aside).
     pub roster_file: Option<PathBuf>,
     /// `--roster-group GROUP`: members of this Unix group may sign in.
@@ -180,6 +183,7 @@ impl ServerConfig {
             hashing_per_address: 32,
             change_rate: ChangeRate::default(),
             replies: Vec::new(),
+            schedule: None,
             socket: None,
             auth: AuthMode::Both,
             clock: Clock::System,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser};
 use toml_edit::{Document, Item, Value};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 
 /// Keys that are not server flags (`seat` is the `[seats]` table, `reply`
 /// the `replies` list).
@@ -37,11 +37,13 @@ pub fn default_path() -> Option<PathBuf> {
 /// file it names (`--config`), or the default one if it exists.
 pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
     let cli = Cli::try_parse_from(&args)?;
-    // Only the server reads the file, not `users` or `staff`.
-    if cli.command.is_some() {
-        return Ok(cli);
-    }
-    let path = match &cli.config {
+    // Only the server and `schedule` read the file, not `users` or `staff`.
+    let asked = match &cli.command {
+        None => cli.config.clone(),
+        Some(Command::Schedule(schedule)) => schedule.config.clone(),
+        Some(_) => return Ok(cli),
+    };
+    let path = match asked {
         Some(path) => path.clone(),
         None => match default_path().filter(|p| p.exists()) {
             Some(path) => path,
@@ -75,6 +77,12 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
         .filter_map(|a| a.get_long().map(str::to_owned))
         .filter(|long| !NOT_IN_THE_FILE.contains(&long.as_str()))
         .collect();
+    // The flags that may be given more than once take a list.
+    let lists: Vec<&str> = command
+        .get_arguments()
+        .filter(|a| matches!(a.get_action(), clap::ArgAction::Append))
+        .filter_map(clap::Arg::get_long)
+        .collect();
     let mut flags = Vec::new();
     for (key, item) in doc.as_table() {
         let span = doc.as_table().key(key).and_then(toml_edit::Key::span);
@@ -82,9 +90,18 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
             flags.extend(seat_flags(item, &error)?);
             continue;
         }
-        if key == "replies" {
-            flags.extend(reply_flags(item, span, &error)?);
+        // `replies` is `--reply`; the other lists have their flag's name.
+        let flag = if key == "replies" { "reply" } else { key };
+        let listed = lists.contains(&flag) && (key == "replies" || known.iter().any(|k| k == key));
+        if let Some(Value::Array(list)) = item.as_value().filter(|_| listed) {
+            flags.extend(list_flags(key, flag, list, span.as_ref(), &error)?);
             continue;
+        }
+        if key == "replies" {
+            return Err(error(
+                span,
+                "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
+            ));
         }
         if !known.iter().any(|k| k == key) {
             return Err(error(
@@ -131,29 +148,27 @@ fn clap_reason(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }
 
-/// The `replies` list (`replies = ["On my way", …]`) as `--reply TEXT`
-/// flags, each checked as the command line would.
-fn reply_flags(
-    item: &Item,
-    span: Option<std::ops::Range<usize>>,
+/// A list (`replies = ["On my way", …]`, `hours = ["Mon 14:00-16:00"]`)
+/// as one `--FLAG ENTRY` per entry, each checked as the command line would,
+/// so the error names the entry's own line.
+fn list_flags(
+    key: &str,
+    flag: &str,
+    list: &toml_edit::Array,
+    span: Option<&std::ops::Range<usize>>,
     error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
 ) -> Result<Vec<OsString>, ConfigError> {
-    let Some(Value::Array(replies)) = item.as_value() else {
-        return Err(error(
-            span,
-            "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
-        ));
-    };
     let mut flags = Vec::new();
-    for reply in replies {
-        let Some(text) = reply.as_str() else {
-            return Err(error(span, "`replies`: each reply is a string".to_owned()));
+    for entry in list {
+        let here = entry.span().or_else(|| span.cloned());
+        let Some(text) = entry.as_str() else {
+            return Err(error(here, format!("`{key}`: each entry is a string")));
         };
-        let alone = ["jqueue-server", "--reply", text];
-        if let Err(e) = Cli::try_parse_from(alone) {
-            return Err(error(span, format!("`replies`: {}", clap_reason(&e))));
+        let option = format!("--{flag}");
+        if let Err(e) = Cli::try_parse_from(["jqueue-server", option.as_str(), text]) {
+            return Err(error(here, format!("`{key}`: {}", clap_reason(&e))));
         }
-        flags.extend([OsString::from("--reply"), OsString::from(text)]);
+        flags.extend([OsString::from(option), OsString::from(text)]);
     }
     Ok(flags)
 }
@@ -259,7 +274,7 @@ mod tests {
         assert_eq!(server.replies, ["On my way", "Please add detail"]);
         for (text, words) in [
             ("port = 1\nreplies = \"On my way\"\n", "a list of strings"),
-            ("port = 1\nreplies = [1]\n", "each reply is a string"),
+            ("port = 1\nreplies = [1]\n", "each entry is a string"),
             ("port = 1\nreplies = [\"  \"]\n", "cannot be empty"),
         ] {
             let (_dir, path) = config(text);
@@ -272,6 +287,52 @@ mod tests {
         argv.extend(ten);
         let too_many = Cli::try_parse_from(argv).unwrap().server_config();
         assert!(too_many.unwrap_err().to_string().contains("at most 9"));
+    }
+
+    #[test]
+    fn office_hours_are_lists_and_a_bad_entry_names_its_own_line() {
+        let text = "timezone = \"America/Chicago\"\nhours = [\n  \"Mon 14:00-16:00\",\n  \"Wed 10:00-12:00\",\n]\nclosed = [\"2026-12-09\"]\n";
+        let (_dir, path) = config(text);
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(cli.hours, ["Mon 14:00-16:00", "Wed 10:00-12:00"]);
+        assert!(cli.server_config().unwrap().schedule.is_some());
+        // `jqueue-server schedule --config FILE` reads the same file.
+        let cli = parse(args(&[
+            "jqueue-server",
+            "schedule",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        let mut out = Vec::new();
+        // Monday 2026-12-07 15:00 in Chicago.
+        crate::cli::print_schedule(&cli, 1_796_677_200_000, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Office hours, in America/Chicago:\nMon 2026-12-07  14:00–16:00  (open now)\n\
+             Mon 2026-12-14  14:00–16:00\n",
+            "the closed Wednesday is left out"
+        );
+        let bad = "hours = [\n  \"Mon 14:00-16:00\",\n  \"Wed 12:00-10:00\",\n]\n";
+        let (_dir, path) = config(bad);
+        let err = flags(&path, bad).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.to_string().contains("after the start"), "{err}");
+        let zone = "timezone = \"Mars/Olympus\"\n";
+        let (_dir, path) = config(zone);
+        assert!(
+            flags(&path, zone)
+                .unwrap_err()
+                .to_string()
+                .contains("time zone")
+        );
+        let (_dir, path) = config("port = [1]\n");
+        assert!(
+            flags(&path, "port = [1]\n")
+                .unwrap_err()
+                .to_string()
+                .contains("takes a number, a string or true/false")
+        );
     }
 
     #[test]

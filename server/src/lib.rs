@@ -36,6 +36,7 @@ pub mod net;
 pub mod owners;
 pub(crate) mod peer_log;
 pub mod queue;
+pub mod schedule;
 pub mod screen;
 pub(crate) mod shutdown;
 pub mod store;

@@ -61,6 +61,11 @@ fn main() -> ExitCode {
         Some(Command::Staff { action }) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::staff(&dir, action, &mut std::io::stdout().lock())),
+        Some(Command::Schedule(_)) => jqueue_server::cli::print_schedule(
+            &cli,
+            jqueue_server::clock::Clock::System.now_ms(),
+            &mut std::io::stdout().lock(),
+        ),
         Some(Command::Report(args)) => cli
             .data_dir()
             .and_then(|dir| jqueue_server::cli::report(&dir, args, &mut std::io::stdout().lock())),

@@ -337,6 +337,7 @@ mod tests {
                 place: crate::Place::FirstTime,
             }),
             estimated_wait_secs: Some(450),
+            opens_at: None,
             rows: vec![
                 ViewRow {
                     position: 1,
@@ -494,9 +495,11 @@ mod tests {
                 length: 300,
                 you,
                 estimated_wait_secs: Some(70_000),
+                opens_at: None,
                 rows,
             };
             let head = QueueView {
+                opens_at: None,
                 rows: Vec::new(),
                 ..view.clone()
             };
@@ -513,6 +516,7 @@ mod tests {
             length: 7,
             you: None,
             estimated_wait_secs: None,
+            opens_at: None,
             rows: Vec::new(),
         };
         assert_eq!(

@@ -444,7 +444,11 @@ pub struct QueueView {
     /// Estimated wait for a student joining at the back now, in seconds, when the
     /// server has seen enough help to estimate.
     pub estimated_wait_secs: Option<u64>,
-    /// The first rows of the queue, in order.
+    /// While the queue is closed: when its office hours open it next, if
+    /// they do (the server's clock).
+    pub opens_at: Option<UnixMillis>,
+    /// The first rows of the queue, in order. Last: the rows are encoded
+    /// once for every student ([`crate::codec::encode_view_frame`]).
     pub rows: Vec<ViewRow>,
 }
 

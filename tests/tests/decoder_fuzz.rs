@@ -167,15 +167,17 @@ fn view() -> impl Strategy<Value = QueueView> {
         any::<u32>(),
         proptest::option::of(own),
         any::<Option<u64>>(),
+        any::<Option<i64>>(),
         proptest::collection::vec(row, 0..8),
     )
         .prop_map(
-            |(now_ms, open, length, you, estimated_wait_secs, rows)| QueueView {
+            |(now_ms, open, length, you, estimated_wait_secs, opens_at, rows)| QueueView {
                 now_ms,
                 open,
                 length,
                 you,
                 estimated_wait_secs,
+                opens_at,
                 rows,
             },
         )

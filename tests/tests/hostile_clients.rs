@@ -504,6 +504,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
                 place: jqueue_shared::Place::Arrival,
             }),
             estimated_wait_secs: None,
+            opens_at: None,
             rows: vec![
                 ViewRow {
                     position: 1,

@@ -68,9 +68,8 @@ impl Membership {
         before_sign_in: Option<IpAddr>,
     ) -> Result<bool, TooManyLookups> {
         // Without a roster there is nothing to look up: no trip to the
-        // blocking pool, which a class signing in at once would otherwise
-        // fill with threads (their stacks and allocator arenas cost every
-        // server about 1.7 KiB per student, measured).
+        // blocking pool, where a class signing in at once would otherwise
+        // start threads for nothing.
         if !self.has_roster() {
             return Ok(true);
         }

@@ -23,6 +23,7 @@
 //! never looks up a Unix group, reads the roster or hashes a password.
 
 mod handle;
+mod hours;
 mod messages;
 mod notes;
 mod presence;
@@ -143,6 +144,9 @@ pub(crate) struct QueueOwner {
     changes: students::Changes,
     /// Staff's messages to students not yet read, and staff's allowances.
     messages: messages::Messages,
+    /// When the office hours next open (`true`) or close the queue
+    /// (`--hours`).
+    next_scheduled: Option<(UnixMillis, bool)>,
     /// Each address's allowance of wrong presence codes.
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (wrong codes, reconnect loops), per address.
@@ -374,6 +378,7 @@ impl QueueOwner {
             code_attempts: Attempts::default(),
             changes: students::Changes::default(),
             messages: messages::Messages::restore(unread),
+            next_scheduled: None,
             code_guesses: jqueue_core::rate::Allowances::default(),
             peer_log,
             activity,
@@ -394,6 +399,7 @@ impl QueueOwner {
             queue_history,
             statistics: None,
         };
+        owner.follow_schedule(now);
         owner.publish();
         owners.spawn("the queue", owner.run(receiver));
         Ok(Channels {
@@ -406,8 +412,18 @@ impl QueueOwner {
         loop {
             let away = self.next_away_deadline();
             let code_change = self.next_code_change();
+            let scheduled = self.next_scheduled_change();
             let call = tokio::select! {
-                call = calls.recv() => call,
+                // What fell due first, then the calls: a call that came
+                // after a scheduled change (an owner late to wake) must not
+                // be undone by it.
+                biased;
+                () = sleep_until(scheduled.map(|(_, at)| at)) => {
+                    let change = scheduled.map_or(0, |(change, _)| change);
+                    self.follow_schedule(change.max(self.now_ms()));
+                    self.publish();
+                    continue;
+                }
                 () = sleep_until(away.map(|(_, at)| at)) => {
                     // The deadline itself, not the wall clock: on a paused
                     // test clock they differ.
@@ -422,6 +438,7 @@ impl QueueOwner {
                     self.publish();
                     continue;
                 }
+                call = calls.recv() => call,
             };
             let Some(call) = call else { break };
             self.apply(call);
@@ -490,7 +507,8 @@ impl QueueOwner {
         if self.queue_changed {
             self.note_queue_length();
             let version = self.snapshots.borrow().version() + 1;
-            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, version);
+            let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, version)
+                .opening_at(self.opens_at());
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.staff_changed = true;

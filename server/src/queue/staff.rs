@@ -272,7 +272,7 @@ impl QueueOwner {
         }
     }
 
-    fn set_open(&mut self, staff: &Arc<str>, open: bool) -> StaffOutcome {
+    pub(super) fn set_open(&mut self, staff: &Arc<str>, open: bool) -> StaffOutcome {
         if let Err(e) = blocking(|| self.store.set_open(&self.config.session, open)) {
             self.storage_failed(&e);
             return failed(&e);

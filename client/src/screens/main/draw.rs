@@ -202,7 +202,10 @@ fn standing(app: &App, theme: Theme) -> Standing {
         }
     } else if !view.open {
         parts.push("The queue is closed".to_owned());
-        parts.push("The professor is not taking requests right now.".to_owned());
+        parts.push(
+            app.opens_words()
+                .unwrap_or_else(|| "The professor is not taking requests right now.".to_owned()),
+        );
     } else if let (Some(words), Some(until)) = (app.cooldown_words(), app.cooldown_until) {
         parts.push(words);
         parts.push(format!("at {}", app.clock_time(until)));

@@ -170,6 +170,39 @@ impl App {
         })
     }
 
+    /// `Opens at 14:00 (in 25 min)`, while the queue is closed and its
+    /// office hours open it again.
+    pub fn opens_words(&self) -> Option<String> {
+        let received = self.queue.as_ref().filter(|q| !q.view.open)?;
+        let opens_at = received.view.opens_at?;
+        let minutes = self.minutes_until(opens_at);
+        let within = match minutes {
+            0..60 => format!("{} min", minutes.max(1)),
+            60..1440 => format!("{} h {:02} min", minutes / 60, minutes % 60),
+            _ => {
+                let day = chrono::DateTime::from_timestamp_millis(opens_at)
+                    .map_or_else(String::new, |at| {
+                        at.with_timezone(&self.time_zone).format("%a").to_string()
+                    });
+                return Some(format!("Opens {day} at {}", self.clock_time(opens_at)));
+            }
+        };
+        Some(format!(
+            "Opens at {} (in {within})",
+            self.clock_time(opens_at)
+        ))
+    }
+
+    /// Why a request cannot go while the queue is closed.
+    pub(crate) fn closed_words(&self) -> String {
+        match self.opens_words() {
+            Some(opens) => format!("The queue is closed. {opens}."),
+            None => {
+                "The queue is closed: the professor is not taking requests right now.".to_owned()
+            }
+        }
+    }
+
     /// Whether the student should get ready: at or above `ready_at`.
     pub fn should_get_ready(&self) -> bool {
         self.position().is_some_and(|p| p <= self.ready_at)
@@ -342,11 +375,7 @@ impl App {
         } else if self.link != Link::Up {
             self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
         } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
-            self.notify(
-                Tone::Warning,
-                Holds::Anyway,
-                "The queue is closed: the professor is not taking requests right now.",
-            );
+            self.notify(Tone::Warning, Holds::Anyway, self.closed_words());
         } else if self.pending.is_none() {
             self.overlay = Some(Overlay::AskForm(Box::new(AskForm::new(
                 &self.settings.location,
@@ -678,9 +707,7 @@ impl App {
                 self.notify(Tone::Info, Holds::Anyway, "You were not marked away.");
                 return;
             }
-            RequestResult::QueueClosed => {
-                "The queue is closed: the professor is not taking requests right now.".to_owned()
-            }
+            RequestResult::QueueClosed => self.closed_words(),
             RequestResult::InvalidText { field, max_chars } => format!(
                 "The {} is too long: at most {max_chars} characters.",
                 ask_form::field_name(*field)
