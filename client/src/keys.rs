@@ -27,6 +27,10 @@ pub enum Action {
     Submit,
     NextField,
     PreviousField,
+    /// The ask form's "attach context" switch.
+    ToggleContext,
+    /// Drop the focused part of the context, or take it back.
+    DropPart,
     Close,
     /// Scroll the help down or up a line, where it does not fit.
     ScrollDown,
@@ -152,6 +156,20 @@ pub const ASK_FORM: &[Binding] = &[
         Action::PreviousField,
         "previous",
         "Move to the previous field (Shift-Tab or ↑)",
+    ),
+    bind(
+        &[Key::Ctrl('t')],
+        "Ctrl-T",
+        Action::ToggleContext,
+        "context",
+        "Attach context: directory, git, last failure",
+    ),
+    bind(
+        &[Key::Ctrl('d')],
+        "Ctrl-D",
+        Action::DropPart,
+        "drop part",
+        "Drop a part of the context, or take it back",
     ),
     bind(
         &[Key::Esc],

@@ -18,6 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::QuestionContext;
 use crate::sanitize;
 use crate::statistics::SessionStatistics;
 
@@ -392,6 +393,13 @@ pub enum StaffRequest {
     /// [`StaffOutcome::Statistics`]. Asked for, not pushed (see
     /// [`crate::statistics`]).
     Statistics,
+    /// The context `student` attached to their question (waiting, or in a
+    /// help in progress): answered with [`StaffOutcome::Context`]. Asked
+    /// for by the detail pane as it opens, never pushed: a context is up to
+    /// [`crate::context::MAX_CONTEXT_BYTES`], and only staff who look need it.
+    Context {
+        student: String,
+    },
 }
 
 /// The answer to a [`StaffRequest`]. Its `Display` is the one wording every
@@ -452,6 +460,13 @@ pub enum StaffOutcome {
     /// The answer to [`StaffRequest::Statistics`] (boxed: it is several
     /// times the size of any other outcome, and rare).
     Statistics(Box<SessionStatistics>),
+    /// The answer to [`StaffRequest::Context`]: what `student` attached,
+    /// `None` when they attached nothing or are neither waiting nor being
+    /// helped. Untrusted text, like a description.
+    Context {
+        student: String,
+        context: Option<Box<QuestionContext>>,
+    },
 }
 
 /// A help that ended.
@@ -609,6 +624,21 @@ impl fmt::Display for StaffOutcome {
                 )?;
                 if let Some(median) = totals.median_wait_secs {
                     write!(f, ", median wait {}", duration(median))?;
+                }
+                f.write_str(".")
+            }
+            O::Context {
+                student,
+                context: None,
+            } => write!(f, "{} attached no context.", s(student)),
+            O::Context {
+                student,
+                context: Some(context),
+            } => {
+                write!(f, "{} attached", s(student))?;
+                for (i, (part, text)) in context.parts().into_iter().enumerate() {
+                    let sep = if i == 0 { " " } else { "; " };
+                    write!(f, "{sep}{}: {}", part.label().to_lowercase(), s(&text))?;
                 }
                 f.write_str(".")
             }

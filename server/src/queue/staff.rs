@@ -1,6 +1,6 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
-//! open/close, announce, print, the fairness rules — and the [`StaffView`]
-//! every staff screen is pushed. (The statistics request is answered in
+//! open/close, announce, print, the fairness rules, a student's attached
+//! context — and the [`StaffView`] every staff screen is pushed. (The statistics request is answered in
 //! [`super::statistics`].)
 //!
 //! Each request is persisted before the queue changes, like every change the
@@ -58,6 +58,21 @@ impl QueueOwner {
             StaffRequest::Print => self.print(),
             StaffRequest::SetRules(rules) => self.set_rules(&staff, rules),
             StaffRequest::Statistics => self.statistics(),
+            StaffRequest::Context { student } => self.context_of(student),
+        }
+    }
+
+    /// What `student` attached to their question, for the staff member
+    /// who opened its details. Read from the store, where it is kept:
+    /// the queue in memory and the views pushed never carry it.
+    fn context_of(&self, student: String) -> StaffOutcome {
+        let session = &self.config.session;
+        match blocking(|| self.store.context_of(session, &student)) {
+            Ok(context) => StaffOutcome::Context {
+                student,
+                context: context.map(Box::new),
+            },
+            Err(e) => failed(&e),
         }
     }
 

@@ -115,7 +115,8 @@ pub const BINDINGS: &[Binding] = &[
         action: StaffAction::Details,
         label: "Enter",
         hint: Some(("⏎", "details")),
-        help: "Read the selected student's whole request",
+        help: "Read the selected student's whole request, with the context they attached \
+               (↑↓ scroll)",
     },
     Binding {
         keys: &[Key::Up, Key::Char('k')],

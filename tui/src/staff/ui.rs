@@ -35,6 +35,7 @@ use super::theme::Theme;
 use super::{LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, Mode, Role, StaffScreen};
 use crate::status_message::Tone;
 
+mod context;
 mod statistics;
 
 const NOT_HELPED_MARK: char = '*';
@@ -49,6 +50,9 @@ const QUEUE_ROWS_KEPT: usize = 4;
 const HELP_WIDTH: u16 = 90;
 /// The `?` list opens with the marks' legend (three lines and a blank).
 pub(super) const HELP_LEGEND_LINES: usize = 4;
+/// More lines than a detail pane can hold (a context's 8 KiB tail is at
+/// most a few hundred): where its scroll stops before the drawing clamps it.
+pub(super) const MAX_DETAIL_LINES: usize = 10_000;
 
 impl Widget for &StaffScreen {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -657,7 +661,11 @@ impl StaffScreen {
                 (self.key_label("↑↓"), "scroll"),
                 ("any other key", "closes this list"),
             ],
-            Mode::Details(_) => vec![("s", "serve them"), ("Esc", "close")],
+            Mode::Details(_) => vec![
+                ("s", "serve them"),
+                (self.key_label("↑↓"), "scroll"),
+                ("Esc", "close"),
+            ],
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
@@ -854,14 +862,43 @@ impl StaffScreen {
         }
         let width = 76.min(area.width.saturating_sub(2)).max(10);
         let inner_width = usize::from(width.saturating_sub(4)).max(1);
+        lines.extend(context::lines(&self.details.context, inner_width, t));
         let wrapped: usize = lines
             .iter()
             .map(|l| l.width().div_ceil(inner_width).max(1))
             .sum();
-        let inner = popup(area, width, wrapped as u16, " Request ", t, buf);
+        // Above the hint bar, which says how to scroll and close it.
+        let area = Rect {
+            height: area.height.saturating_sub(2),
+            ..area
+        };
+        let inner = popup(
+            area,
+            width,
+            wrapped.min(usize::from(u16::MAX)) as u16,
+            " Request ",
+            t,
+            buf,
+        );
+        let visible = usize::from(inner.height);
+        let top = self.details.scroll.min(wrapped.saturating_sub(visible));
+        let below = wrapped.saturating_sub(top + visible);
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
+            .scroll((top.min(usize::from(u16::MAX)) as u16, 0))
             .render(inner, buf);
+        let border = Rect::new(inner.x, inner.bottom(), inner.width, 1);
+        if inner.bottom() < area.bottom() {
+            if below > 0 {
+                Line::styled(format!(" ↓ {below} more "), t.key())
+                    .right_aligned()
+                    .render(border, buf);
+            } else if top > 0 {
+                Line::styled(" ↑ more above ", t.key())
+                    .right_aligned()
+                    .render(border, buf);
+            }
+        }
     }
 
     fn render_confirm_remove(&self, students: &[String], area: Rect, buf: &mut Buffer) {
