@@ -38,7 +38,10 @@ fn form_with_context(cols: u16, rows: u16) -> Harness {
     h.net(NetEvent::View(view(3, None)));
     h.press('h');
     h.type_text("segfault in list.c");
-    assert!(h.screen_contains("Attach context (Ctrl-T): off"), "off by default");
+    assert!(
+        h.screen_contains("Attach context (Ctrl-T): off"),
+        "off by default"
+    );
     h.ctrl('t');
     assert!(h.app().attach_context);
     assert!(h.screen_contains("gathering"));
@@ -99,7 +102,10 @@ fn turned_off_nothing_goes() {
     h.key(KeyCode::Enter);
     let sent = h.sent();
     assert!(
-        matches!(sent.as_slice(), [NetCommand::AskForHelp { context: None, .. }]),
+        matches!(
+            sent.as_slice(),
+            [NetCommand::AskForHelp { context: None, .. }]
+        ),
         "{sent:?}"
     );
 }

@@ -62,8 +62,11 @@ pub fn snippet(shell: Shell, file: &Path) -> String {
   local s=$?
   if [ \"$s\" -ne 0 ] && [ -n \"$__jqueue_seen\" ]; then
     local line
-    line=$(HISTTIMEFORMAT= builtin fc -ln -1 2>/dev/null)
+    # `history 1` is the line just run: `   42  make test` (or `42* …`).
+    line=$(HISTTIMEFORMAT= builtin history 1)
     line=${{line#\"${{line%%[![:space:]]*}}\"}}
+    line=${{line#\"${{line%%[![:digit:]]*}}\"}}
+    line=${{line:2}}
     (umask 077 && mkdir -p {dir_q} && printf '%s\\n%s\\n' \"$s\" \"$line\" > {tmp_q} \\
       && mv -f {tmp_q} {file_q}) 2>/dev/null
   fi
@@ -146,6 +149,10 @@ mod tests {
             assert!(!text.contains("history >"), "{shell:?}: no history kept");
         }
         let bash = snippet(Shell::Bash, file);
+        assert!(
+            bash.contains("line=$(HISTTIMEFORMAT= builtin history 1)"),
+            "the line just run"
+        );
         assert!(
             bash.contains("PROMPT_COMMAND=\"__jqueue_failed${PROMPT_COMMAND:+; $PROMPT_COMMAND}\"")
         );
