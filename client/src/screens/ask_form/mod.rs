@@ -125,9 +125,7 @@ impl AskForm {
 
     /// The server wants the room's code: an empty code field, focused.
     pub(crate) fn ask_for_code(&mut self) {
-        if self.code.is_none() {
-            self.code = Some(Input::default());
-        }
+        self.code = Some(Input::default());
         self.focus = 2;
     }
 
