@@ -10,6 +10,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Where HEAD points, as read from `.git`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,18 +104,30 @@ fn is_hash(text: &str) -> bool {
     matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// How long the form waits for `git status`: in a huge repository it can
+/// take seconds, and the student is waiting on a key press. Past it the
+/// status is left out (git finishes on its own; it takes no lock).
+pub const STATUS_PATIENCE: Duration = Duration::from_secs(2);
+
 /// `3 files changed` (or `clean`) from `git status --porcelain` in `dir`,
-/// run with `program`; `None` if it cannot be run or fails (not a
-/// repository git knows, a git too old).
-pub fn short_status(program: &Path, dir: &Path) -> Option<String> {
-    let output = Command::new(program)
+/// run with `program`; `None` if it cannot be run, fails (not a
+/// repository git knows, a git too old) or takes longer than `patience`.
+pub fn short_status(program: &Path, dir: &Path, patience: Duration) -> Option<String> {
+    let child = Command::new(program)
         .arg("--no-optional-locks")
         .args(["status", "--porcelain"])
         .current_dir(dir)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .ok()?;
+    // Waited for on a thread of its own, so the wait can end without it.
+    let (done, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = output.recv_timeout(patience).ok()?.ok()?;
     if !output.status.success() {
         return None;
     }
@@ -244,14 +258,22 @@ mod tests {
         )
         .unwrap();
         fs::set_permissions(&fake, fs::Permissions::from_mode(0o700)).unwrap();
+        let patience = Duration::from_secs(30);
         assert_eq!(
-            short_status(&fake, dir.path()).as_deref(),
+            short_status(&fake, dir.path(), patience).as_deref(),
             Some("3 files changed")
         );
         let failing = dir.path().join("failing");
         fs::write(&failing, "#!/bin/sh\nexit 128\n").unwrap();
         fs::set_permissions(&failing, fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(short_status(&failing, dir.path()), None);
-        assert_eq!(short_status(&dir.path().join("absent"), dir.path()), None);
+        assert_eq!(short_status(&failing, dir.path(), patience), None);
+        let absent = dir.path().join("absent");
+        assert_eq!(short_status(&absent, dir.path(), patience), None);
+        // A git that does not answer in time: the part is left out (the
+        // stand-in ends by itself a moment later).
+        let stuck = dir.path().join("stuck");
+        fs::write(&stuck, "#!/bin/sh\nexec sleep 3\n").unwrap();
+        fs::set_permissions(&stuck, fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(short_status(&stuck, dir.path(), Duration::ZERO), None);
     }
 }

@@ -44,10 +44,9 @@ pub struct Sources {
 pub fn gather(sources: &Sources) -> QuestionContext {
     let directory = sources.directory.to_string_lossy();
     let git = git::head(&sources.directory).map(|head| {
-        let status = sources
-            .git_program
-            .as_deref()
-            .and_then(|program| git::short_status(program, &sources.directory));
+        let status = sources.git_program.as_deref().and_then(|program| {
+            git::short_status(program, &sources.directory, git::STATUS_PATIENCE)
+        });
         clip(&git::line(&head, status.as_deref()), MAX_GIT_BYTES).to_owned()
     });
     let file = sources.attach.as_deref().and_then(|path| {
