@@ -280,6 +280,7 @@ fn every_command_has_a_man_page_that_renders() {
     let expected = [
         "jqueue-bridge.1.gz",
         "jqueue-completions.1.gz",
+        "jqueue-hook.1.gz",
         "jqueue-logout.1.gz",
         "jqueue-man.1.gz",
         "jqueue-server-completions.1.gz",
