@@ -619,10 +619,12 @@ impl StaffScreen {
                 KeyCode::Char('s') => serve(name),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
                 _ => {
-                    // The drawing stops the scroll at the last line.
+                    // Up to the last line; the drawing also stops it where
+                    // the last line shows at the bottom of the pane.
                     if let Some(step) = keys::help_scroll(key) {
+                        let last = self.detail_line_count(&name).saturating_sub(1);
                         let scroll = &mut self.details.scroll;
-                        *scroll = scroll.saturating_add_signed(step).min(ui::MAX_DETAIL_LINES);
+                        *scroll = scroll.saturating_add_signed(step).min(last);
                     }
                     self.mode = Mode::Details(name);
                     Vec::new()

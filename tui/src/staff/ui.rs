@@ -50,9 +50,8 @@ const QUEUE_ROWS_KEPT: usize = 4;
 const HELP_WIDTH: u16 = 90;
 /// The `?` list opens with the marks' legend (three lines and a blank).
 pub(super) const HELP_LEGEND_LINES: usize = 4;
-/// More lines than a detail pane can hold (a context's 8 KiB tail is at
-/// most a few hundred): where its scroll stops before the drawing clamps it.
-pub(super) const MAX_DETAIL_LINES: usize = 10_000;
+/// The detail pane's width, where the terminal has it.
+const DETAIL_WIDTH: u16 = 76;
 
 impl Widget for &StaffScreen {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -798,11 +797,9 @@ impl StaffScreen {
         }
     }
 
-    /// Enter: the whole request, wrapped, with how and where they connected.
-    fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
-        let Some(r) = self.row(name) else {
-            return;
-        };
+    /// The detail pane's lines for `r`, the context's broken to
+    /// `inner_width`.
+    fn detail_lines(&self, r: &StaffRow, inner_width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
         let label = |text: &'static str| Span::styled(text, t.dim());
         let description = sanitize(&r.description);
@@ -860,13 +857,31 @@ impl StaffScreen {
                 ),
             ]));
         }
-        let width = 76.min(area.width.saturating_sub(2)).max(10);
-        let inner_width = usize::from(width.saturating_sub(4)).max(1);
         lines.extend(context::lines(&self.details.context, inner_width, t));
-        let wrapped: usize = lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner_width).max(1))
-            .sum();
+        lines
+    }
+
+    /// How many lines the detail pane of `name` holds, as wrapped on any
+    /// terminal of 78 columns or more (where the pane is its full width):
+    /// how far its scroll may go.
+    pub(super) fn detail_line_count(&self, name: &str) -> usize {
+        let inner_width = usize::from(DETAIL_WIDTH - 4);
+        self.row(name).map_or(0, |r| {
+            wrapped_count(&self.detail_lines(r, inner_width), inner_width)
+        })
+    }
+
+    /// Enter: the whole request, wrapped, with how and where they connected
+    /// and the context they attached; it scrolls.
+    fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
+        let Some(r) = self.row(name) else {
+            return;
+        };
+        let t = self.theme();
+        let width = DETAIL_WIDTH.min(area.width.saturating_sub(2)).max(10);
+        let inner_width = usize::from(width.saturating_sub(4)).max(1);
+        let lines = self.detail_lines(r, inner_width);
+        let wrapped = wrapped_count(&lines, inner_width);
         // Above the hint bar, which says how to scroll and close it.
         let area = Rect {
             height: area.height.saturating_sub(2),
@@ -1188,6 +1203,15 @@ impl Columns {
             fit(location, self.location),
         )
     }
+}
+
+/// How many rows `lines` take wrapped at `width` (as a paragraph wraps
+/// them, near enough; the context's lines come broken to the width).
+fn wrapped_count(lines: &[Line<'_>], width: usize) -> usize {
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(width.max(1)).max(1))
+        .sum()
 }
 
 fn text_width(text: &str) -> usize {
