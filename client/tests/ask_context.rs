@@ -10,6 +10,7 @@ use jqueue_client::app::Event;
 use jqueue_client::net::{NetCommand, NetEvent};
 use jqueue_shared::context::{FailedCommand, FileTail, QuestionContext};
 use ratatui::crossterm::event::KeyCode;
+use std::fmt::Write as _;
 
 fn gathered() -> QuestionContext {
     QuestionContext {
@@ -69,6 +70,38 @@ fn the_preview_in_a_tmux_split_keeps_the_focused_part_in_sight() {
     assert!(screen.contains("[ ] File"), "{screen}");
     assert!(screen.contains("dropped: not sent"), "{screen}");
     insta::assert_snapshot!("ask_context_80x12_file_dropped", screen);
+}
+
+#[test]
+fn every_line_of_the_file_sent_can_be_read_on_the_form() {
+    let mut h = Harness::with_settings(settings(), 80, 24);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    h.net(NetEvent::View(view(3, None)));
+    h.press('h');
+    h.ctrl('t');
+    let mut context = gathered();
+    let tail = (1..=20).fold(String::new(), |mut tail, i| {
+        writeln!(tail, "line {i:02}").unwrap();
+        tail
+    });
+    context.file.as_mut().unwrap().tail = tail;
+    h.event(Event::Context(Box::new(context)));
+    assert!(h.screen_contains("line 20") && !h.screen_contains("line 14"));
+    // To the file's part: its end shows, and PgUp goes back through it.
+    for _ in 0..5 {
+        h.key(KeyCode::Tab);
+    }
+    assert!(h.screen_contains("PgUp/PgDn: read it"), "{}", h.screen());
+    for _ in 0..4 {
+        h.key(KeyCode::PageUp);
+    }
+    assert!(h.screen_contains("line 01"), "{}", h.screen());
+    assert!(!h.screen_contains("line 20"));
+    h.key(KeyCode::PageDown);
+    assert!(h.screen_contains("line 06") && !h.screen_contains("line 12"));
 }
 
 #[test]

@@ -757,6 +757,32 @@ mod tests {
     }
 
     #[test]
+    fn a_context_answer_reads_as_one_sanitised_sentence() {
+        use crate::context::{FailedCommand, QuestionContext};
+        let answer = StaffOutcome::Context {
+            student: "amy".into(),
+            context: Some(Box::new(QuestionContext {
+                directory: Some("/home/amy/\u{1b}[2Jlab3".into()),
+                failed: Some(FailedCommand {
+                    command: "make".into(),
+                    status: 2,
+                }),
+                ..QuestionContext::default()
+            })),
+        };
+        assert_eq!(
+            answer.to_string(),
+            "amy attached directory: /home/amy/␛[2Jlab3; failed: make  (exit 2)."
+        );
+        assert!(!answer.is_error());
+        let none = StaffOutcome::Context {
+            student: "bob".into(),
+            context: None,
+        };
+        assert_eq!(none.to_string(), "bob attached no context.");
+    }
+
+    #[test]
     fn durations_pick_their_unit() {
         assert_eq!(duration(59), "59 s");
         assert_eq!(duration(61), "1 min 01 s");

@@ -33,6 +33,9 @@ pub struct ContextDraft {
     status: i32,
     /// The file's tail, as gathered.
     pub file: Option<FileTail>,
+    /// Lines of the tail's preview scrolled up from its end (PgUp/PgDn
+    /// with the file's part focused): every line sent can be read.
+    pub tail_scroll: usize,
 }
 
 impl ContextDraft {
@@ -79,6 +82,16 @@ impl ContextDraft {
 
     pub fn part_mut(&mut self, index: usize) -> Option<&mut DraftPart> {
         self.parts.get_mut(index)
+    }
+
+    /// Scrolls the tail's preview `lines` up (or down, negative), within
+    /// the tail.
+    pub fn scroll_tail(&mut self, lines: isize) {
+        let last = self.file.as_ref().map_or(0, |f| f.tail.lines().count());
+        self.tail_scroll = self
+            .tail_scroll
+            .saturating_add_signed(lines)
+            .min(last.saturating_sub(1));
     }
 
     /// The failed command's exit status, for the preview.

@@ -163,9 +163,10 @@ fn render_parts(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(file) = form.context.file.as_ref().filter(|_| keeps_file) else {
         return;
     };
-    let room = area.bottom().saturating_sub(y).min(TAIL_LINES);
+    let room = usize::from(area.bottom().saturating_sub(y).min(TAIL_LINES));
     let lines: Vec<&str> = file.tail.lines().collect();
-    let shown = &lines[lines.len().saturating_sub(usize::from(room))..];
+    let end = lines.len().saturating_sub(form.context.tail_scroll);
+    let shown = &lines[end.saturating_sub(room)..end];
     for text in shown {
         let row = Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1);
         Line::styled(sanitize(text).into_owned(), theme.dim()).render(row, buf);
@@ -223,7 +224,11 @@ fn render_part(
                 .as_ref()
                 .map(file_words)
                 .unwrap_or_default();
-            Line::raw(sanitize(&words).into_owned()).render(field, buf);
+            let mut spans = vec![Span::raw(sanitize(&words).into_owned())];
+            if focused {
+                spans.push(Span::styled(" (PgUp/PgDn: read it)", theme.dim()));
+            }
+            Line::from(spans).render(field, buf);
         }
     }
 }

@@ -16,7 +16,7 @@ mod draw;
 use jqueue_shared::TextField;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 
 pub(crate) use draw::render;
@@ -24,6 +24,9 @@ pub(crate) use draw::render;
 use super::edit;
 use super::words::NOT_CONNECTED;
 use crate::keys::Action;
+
+/// How many lines of the attached file's tail PgUp and PgDn move.
+const TAIL_PAGE: usize = 5;
 
 /// "Ask for help": what the student is stuck on, and where they sit.
 #[derive(Debug, Clone)]
@@ -123,6 +126,13 @@ impl AskForm {
         }
     }
 
+    /// Whether the file's part has the focus.
+    fn focused_is_file(&self) -> bool {
+        self.focused_part()
+            .and_then(|index| self.context.shown().get(index))
+            .is_some_and(|part| part.input.is_none())
+    }
+
     /// The server wants the room's code: an empty code field, focused.
     pub(crate) fn ask_for_code(&mut self) {
         self.code = Some(Input::default());
@@ -193,6 +203,17 @@ impl AskForm {
                 }
             }
             Some(_) => {}
+            // The file's part has no text to edit: its keys read the tail.
+            None if self.focused_is_file()
+                && matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) =>
+            {
+                let page = TAIL_PAGE as isize;
+                self.context.scroll_tail(if key.code == KeyCode::PageUp {
+                    page
+                } else {
+                    -page
+                });
+            }
             None => {
                 let input = match self.field(self.focus) {
                     Field::Description => Some(&mut self.description),
