@@ -2,7 +2,7 @@
 //! machine by the app), and once on, each part of the gathered context as
 //! the student will send it — a line of text they can edit, and drop or
 //! take back (Ctrl-D). The file's tail cannot be edited here (it is many
-//! lines); it can be dropped.
+//! lines): it can be read through (PgUp/PgDn) and dropped.
 //!
 //! It owns the draft only: gathering is the event loop's
 //! ([`crate::context`]) and drawing is [`super::draw`]'s. What
