@@ -30,6 +30,7 @@ use crate::net::{Disconnect, NetCommand, NetEvent, StopReason};
 use crate::screens::ask_form;
 use crate::screens::confirm::{self, Answer};
 use crate::screens::main::{DEFAULT_READY_AT, GetReady};
+use crate::screens::message::{self, Inbox, MessagePanel};
 use crate::screens::{help, staff, stopped, trust};
 use crate::trust::KeyChange;
 
@@ -143,6 +144,8 @@ pub enum Overlay {
     AskForm(Box<AskForm>),
     ConfirmCancel,
     ConfirmQuit,
+    /// A message from staff, until it is read.
+    Message(MessagePanel),
 }
 
 /// The client's state. Where the student stands (the latest view, their
@@ -191,6 +194,10 @@ pub struct App {
     /// "Attach context" on the ask form: off unless the student turned it
     /// on (on this machine, which the event loop remembers).
     pub attach_context: bool,
+    /// Staff's messages not yet read.
+    pub inbox: Inbox,
+    /// The question last sent (description, location), which `e` edits.
+    pub asked: Option<(String, String)>,
 }
 
 impl App {
@@ -213,6 +220,8 @@ impl App {
             status_message: None,
             overlay: None,
             pending: None,
+            inbox: Inbox::default(),
+            asked: None,
             server_shut_down: false,
             quitting: false,
             attach_context: false,
@@ -239,6 +248,11 @@ impl App {
             self.quitting = true;
         }
         self.drop_untrue_notice();
+        // An unread message shows as soon as nothing else is open over the
+        // main screen, and stays until it is read.
+        if self.overlay.is_none() && matches!(self.screen, Screen::Main) && !self.inbox.is_empty() {
+            self.overlay = Some(Overlay::Message(MessagePanel::default()));
+        }
         effects
     }
 
@@ -277,8 +291,11 @@ impl App {
     pub fn key_table(&self) -> &'static [Binding] {
         match (&self.overlay, &self.screen) {
             (Some(Overlay::Help { .. }), _) => keys::HELP,
+            (Some(Overlay::AskForm(form)), _) if form.editing => keys::EDIT_FORM,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
+            (Some(Overlay::Message(panel)), _) if panel.answer.is_some() => keys::ANSWER,
+            (Some(Overlay::Message(_)), _) => keys::MESSAGE,
             (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
             (None, Screen::Main) => keys::MAIN,
             (None, Screen::SignIn(form)) if form.new_account => keys::CREATE_PASSWORD,
@@ -384,6 +401,7 @@ impl App {
             } => self.on_help_ended(&by, at, help_secs, cooldown_until),
             NetEvent::NotHere { until, .. } => return self.on_not_here(until),
             NetEvent::Announcement(text) => self.on_announcement(&text),
+            NetEvent::Message(message) => return self.on_message(message),
             NetEvent::Request(result) => self.on_request_result(&result),
             NetEvent::ShuttingDown => self.server_shut_down = true,
             // The screen never asks the task to log out (`jqueue logout` does).
@@ -537,6 +555,24 @@ impl App {
                 Some(Answer::No) => {}
                 None => self.overlay = Some(Overlay::ConfirmQuit),
             },
+            Overlay::Message(mut panel) => {
+                let Some(first) = self.inbox.first() else {
+                    return Vec::new();
+                };
+                match panel.on_key(first, action, key) {
+                    message::Outcome::Open => self.overlay = Some(Overlay::Message(panel)),
+                    message::Outcome::Read => return self.message_read(),
+                    message::Outcome::ReadAndEdit => {
+                        let mut effects = self.message_read();
+                        effects.extend(self.on_main_key(Some(Action::EditQuestion)));
+                        return effects;
+                    }
+                    message::Outcome::Answer(text) => {
+                        self.overlay = Some(Overlay::Message(panel));
+                        return self.send_answer(text);
+                    }
+                }
+            }
             Overlay::AskForm(mut form) => {
                 let outcome =
                     form.on_key(action, key, self.pending.is_some(), self.link == Link::Up);

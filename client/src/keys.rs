@@ -15,7 +15,11 @@ use ratatui::crossterm::event::KeyEvent;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     AskForHelp,
+    /// Change the question, keeping the place in line.
+    EditQuestion,
     CancelRequest,
+    /// Answer a staff member's message (once).
+    AnswerMessage,
     /// "I'm back", after staff could not find the student.
     Back,
     Quit,
@@ -116,7 +120,55 @@ pub const MAIN: &[Binding] = &[
     ),
     CANCEL,
     QUIT,
+    EDIT,
     TOGGLE_HELP,
+    CTRL_C,
+];
+
+const EDIT: Binding = bind(
+    &[Key::Char('e')],
+    "e",
+    Action::EditQuestion,
+    "edit",
+    "Edit your question (you keep your place)",
+);
+
+/// A message from staff, over the main screen until it is read.
+pub const MESSAGE: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "mark read",
+        "Mark the message read",
+    ),
+    bind(
+        &[Key::Char('r')],
+        "r",
+        Action::AnswerMessage,
+        "answer",
+        "Answer the message with one short line (once)",
+    ),
+    EDIT,
+    CTRL_C,
+];
+
+/// Typing an answer to a message.
+pub const ANSWER: &[Binding] = &[
+    bind(
+        &[Key::Enter],
+        "Enter",
+        Action::Submit,
+        "send",
+        "Send your answer",
+    ),
+    bind(
+        &[Key::Esc],
+        "Esc",
+        Action::Close,
+        "back",
+        "Back to the message without answering",
+    ),
     CTRL_C,
 ];
 
@@ -131,32 +183,47 @@ pub const AWAY: &[Binding] = &[
     ),
     CANCEL,
     QUIT,
+    EDIT,
     TOGGLE_HELP,
     CTRL_C,
 ];
 
+const SEND: Binding = bind(
+    &[Key::Enter],
+    "Enter",
+    Action::Submit,
+    "send",
+    "Send your request",
+);
+
+const NEXT_FIELD: Binding = bind(
+    &[Key::Tab, Key::Down],
+    "Tab",
+    Action::NextField,
+    "next field",
+    "Move to the next field (Tab or ↓)",
+);
+
+const PREVIOUS_FIELD: Binding = bind(
+    &[Key::BackTab, Key::Up],
+    "Shift-Tab",
+    Action::PreviousField,
+    "previous",
+    "Move to the previous field (Shift-Tab or ↑)",
+);
+
+const CLOSE_FORM: Binding = bind(
+    &[Key::Esc],
+    "Esc",
+    Action::Close,
+    "back",
+    "Go back without asking",
+);
+
 pub const ASK_FORM: &[Binding] = &[
-    bind(
-        &[Key::Enter],
-        "Enter",
-        Action::Submit,
-        "send",
-        "Send your request",
-    ),
-    bind(
-        &[Key::Tab, Key::Down],
-        "Tab",
-        Action::NextField,
-        "next field",
-        "Move to the next field (Tab or ↓)",
-    ),
-    bind(
-        &[Key::BackTab, Key::Up],
-        "Shift-Tab",
-        Action::PreviousField,
-        "previous",
-        "Move to the previous field (Shift-Tab or ↑)",
-    ),
+    SEND,
+    NEXT_FIELD,
+    PREVIOUS_FIELD,
     bind(
         &[Key::Ctrl('t')],
         "Ctrl-T",
@@ -171,15 +238,13 @@ pub const ASK_FORM: &[Binding] = &[
         "drop part",
         "Drop a part of the context, or take it back",
     ),
-    bind(
-        &[Key::Esc],
-        "Esc",
-        Action::Close,
-        "back",
-        "Go back without asking",
-    ),
+    CLOSE_FORM,
     CTRL_C,
 ];
+
+/// The same form editing a question in line (`e`): the text only, so no
+/// context keys (the context went with the question).
+pub const EDIT_FORM: &[Binding] = &[SEND, NEXT_FIELD, PREVIOUS_FIELD, CLOSE_FORM, CTRL_C];
 
 pub const CONFIRM: &[Binding] = &[
     bind(&[Key::Char('y')], "y", Action::Yes, "yes", "Yes"),

@@ -95,9 +95,23 @@ pub enum NetCommand {
         /// What the student attached, as previewed (`None`: nothing).
         context: Option<Box<jqueue_shared::context::QuestionContext>>,
     },
+    /// Change the question, keeping the place.
+    EditQuestion {
+        description: String,
+        location: String,
+    },
     Cancel,
     /// "I'm back", after staff could not find the student.
     Back,
+    /// The student read a staff member's message.
+    MessageRead {
+        id: u64,
+    },
+    /// The student's one answer to a staff member's message.
+    AnswerMessage {
+        id: u64,
+        text: String,
+    },
     /// A staff request (staff screen only).
     Staff(StaffRequest),
     /// The student trusts the server whose key [`NetEvent::UnknownServer`]
@@ -175,6 +189,8 @@ pub enum NetEvent {
     /// The answer to a staff request.
     StaffOutcome(StaffOutcome),
     Announcement(String),
+    /// A staff member's message to this student.
+    Message(jqueue_shared::StaffMessage),
     Request(RequestResult),
     /// The server announced it is going away; the close that follows is expected.
     ShuttingDown,
@@ -688,6 +704,7 @@ impl NetTask {
                 return Step::End(Outcome::Stop(StopReason::NotStaff));
             }
             ServerMsg::Announcement { text } => NetEvent::Announcement(text),
+            ServerMsg::Message(message) => NetEvent::Message(message),
             ServerMsg::Request(result) => NetEvent::Request(result),
             ServerMsg::ShuttingDown => {
                 conn.shutting_down = true;
@@ -875,8 +892,21 @@ impl NetTask {
                 code,
                 context,
             },
+            Some(NetCommand::EditQuestion {
+                description,
+                location,
+            }) if conn.stage == Stage::SignedIn => ClientMsg::EditQuestion {
+                description,
+                location,
+            },
             Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
             Some(NetCommand::Back) if conn.stage == Stage::SignedIn => ClientMsg::Back,
+            Some(NetCommand::MessageRead { id }) if conn.stage == Stage::SignedIn => {
+                ClientMsg::MessageRead { id }
+            }
+            Some(NetCommand::AnswerMessage { id, text }) if conn.stage == Stage::SignedIn => {
+                ClientMsg::AnswerMessage { id, text }
+            }
             Some(NetCommand::Staff(request)) if conn.stage == Stage::SignedIn => {
                 ClientMsg::Staff(request)
             }

@@ -172,6 +172,8 @@ impl StandingTracker {
             | NetEvent::StaffView(_)
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
+            // Followers are not told messages: they are the screen's.
+            | NetEvent::Message(_)
             | NetEvent::Request(_)
             | NetEvent::ShuttingDown
             | NetEvent::LoggedOut => {}

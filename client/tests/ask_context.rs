@@ -142,3 +142,22 @@ fn turned_off_nothing_goes() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn an_edit_changes_the_text_only_and_offers_no_context() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, Some(2))));
+    h.press('e');
+    assert!(h.screen_contains("Edit your question"));
+    assert!(!h.screen_contains("Attach context"));
+    assert!(!h.screen_contains("Ctrl-T"), "no context key on the hint bar");
+    h.ctrl('t');
+    assert!(!h.app().attach_context, "Ctrl-T does nothing here");
+    h.type_text("more detail");
+    h.key(KeyCode::Enter);
+    let sent = h.sent();
+    assert!(
+        matches!(sent.as_slice(), [NetCommand::EditQuestion { .. }]),
+        "{sent:?}"
+    );
+}

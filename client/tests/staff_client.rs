@@ -35,6 +35,8 @@ fn staff_view(joins: u64, helping: bool) -> Arc<StaffView> {
         online: true,
         away_until: None,
         origin: Some("password from 10.0.0.4".into()),
+        needs_edit: false,
+        answer: None,
     };
     Arc::new(StaffView {
         course: "CS 101".into(),

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use jqueue_shared::staff::MessageAnswer;
 use sha2::{Digest as _, Sha256};
 
 /// Wall-clock time as milliseconds since the Unix epoch: the wire's type,
@@ -63,6 +64,12 @@ pub struct Entry {
     pub slot: u64,
     /// A random number for joins in an opening shuffle; 0 otherwise.
     pub draw: u64,
+    /// Staff asked for more detail and the student has not edited the
+    /// question since ([`Queue::edit`] clears it).
+    pub needs_edit: bool,
+    /// The student's answer to the latest message staff sent them (boxed:
+    /// most entries have none).
+    pub answer: Option<Box<MessageAnswer>>,
 }
 
 impl Entry {
@@ -84,6 +91,8 @@ impl Entry {
             front_since: None,
             slot: 0,
             draw: 0,
+            needs_edit: false,
+            answer: None,
         }
     }
 
@@ -430,6 +439,48 @@ impl Queue {
         Ok(self.insert(entry))
     }
 
+    /// Changes a waiting student's question; their place and join time
+    /// stay, and a request for more detail is met. `false`: not waiting.
+    pub fn edit(
+        &mut self,
+        username: &str,
+        description: Arc<str>,
+        location: Arc<str>,
+        host: Arc<str>,
+    ) -> bool {
+        let Some(index) = self.index(username) else {
+            return false;
+        };
+        let entry = &mut self.entries[index];
+        entry.description = description;
+        entry.location = location;
+        entry.host = host;
+        entry.needs_edit = false;
+        true
+    }
+
+    /// A staff member sent a waiting student a message: their earlier answer
+    /// is no longer the latest word, and `asks_edit` marks the row until the
+    /// student edits. `false`: not waiting.
+    pub fn note_message(&mut self, username: &str, asks_edit: bool) -> bool {
+        let Some(index) = self.index(username) else {
+            return false;
+        };
+        let entry = &mut self.entries[index];
+        entry.answer = None;
+        entry.needs_edit |= asks_edit;
+        true
+    }
+
+    /// A waiting student answered a message. `false`: not waiting.
+    pub fn note_answer(&mut self, username: &str, answer: MessageAnswer) -> bool {
+        let Some(index) = self.index(username) else {
+            return false;
+        };
+        self.entries[index].answer = Some(Box::new(answer));
+        true
+    }
+
     /// Takes a student out of the queue at their own request.
     pub fn cancel(&mut self, username: &str) -> Option<Entry> {
         self.take(username)
@@ -587,6 +638,45 @@ mod tests {
 
     fn entry(name: &str, at: UnixMillis) -> Entry {
         Entry::new(name.into(), "".into(), "".into(), at)
+    }
+
+    #[test]
+    fn an_edit_keeps_the_place_and_the_join_time_and_meets_a_request_for_detail() {
+        let mut q = Queue::new();
+        for (i, name) in ["ann", "bob", "cat"].into_iter().enumerate() {
+            q.join(entry(name, i as i64), i as i64).unwrap();
+        }
+        assert!(q.note_message("bob", true));
+        assert!(q.note_answer(
+            "bob",
+            MessageAnswer {
+                to: "tara".into(),
+                text: "ok".into(),
+                at: 5
+            }
+        ));
+        assert!(q.entry("bob").unwrap().needs_edit);
+        assert!(q.edit(
+            "bob",
+            "segfault in main.c".into(),
+            "row 3".into(),
+            "lab07".into()
+        ));
+        let bob = q.entry("bob").unwrap();
+        assert_eq!(q.position("bob"), Some(2));
+        assert_eq!(bob.joined_at, 1);
+        assert_eq!(&*bob.description, "segfault in main.c");
+        assert_eq!(&*bob.location, "row 3");
+        assert!(!bob.needs_edit, "the edit met the request");
+        assert!(bob.answer.is_some(), "an edit is not a new message");
+        // A new message makes the answer old news.
+        assert!(q.note_message("bob", false));
+        assert!(q.entry("bob").unwrap().answer.is_none());
+        assert!(
+            !q.edit("dan", "x".into(), "y".into(), "z".into()),
+            "not waiting"
+        );
+        assert!(!q.note_message("dan", true));
     }
 
     #[test]

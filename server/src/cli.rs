@@ -140,6 +140,12 @@ pub struct Cli {
     #[arg(long = "seat", value_name = "GLOB=SEAT", value_parser = seat_rule)]
     pub seats: Vec<String>,
 
+    /// A quick reply staff can send a student with a digit when messaging
+    /// them (`w`): repeat it for up to 9, or give `replies = [...]` in the
+    /// config file.
+    #[arg(long = "reply", value_name = "TEXT", value_parser = quick_reply)]
+    pub replies: Vec<String>,
+
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
     #[arg(long, value_name = "FILE", global = true)]
@@ -210,6 +216,11 @@ pub struct ReportArgs {
     /// and p90 wait, median help time.
     #[arg(long)]
     pub summary: bool,
+    /// Add a `note` column: staff's private note on each student (`N` on
+    /// the staff screen). Off unless asked: the report may travel further
+    /// than the staff.
+    #[arg(long, conflicts_with = "summary")]
+    pub notes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -300,6 +311,13 @@ impl Cli {
         config.roster_file.clone_from(&self.roster);
         config.roster_group.clone_from(&self.roster_group);
         config.seats = SeatMap::parse(self.seats.iter().map(String::as_str))?;
+        if self.replies.len() > MAX_REPLIES {
+            anyhow::bail!(
+                "{} quick replies: at most {MAX_REPLIES} (the digits 1 to 9 pick them)",
+                self.replies.len()
+            );
+        }
+        config.replies.clone_from(&self.replies);
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;
@@ -450,10 +468,20 @@ pub fn report(
             .map_or(0, |t| t.timestamp_millis())
     });
     let records = store.help_records(args.session.as_deref(), since)?;
+    let notes = if args.notes {
+        Some(store.notes(crate::config::DEFAULT_COURSE)?)
+    } else {
+        None
+    };
+    let note_of = |student: &str| {
+        notes
+            .as_ref()
+            .map(|notes| notes.get(student).cloned().unwrap_or_default())
+    };
     match (args.summary, args.format) {
         (false, ReportFormat::Csv) => {
             let mut csv = csv::Writer::from_writer(out);
-            csv.write_record([
+            let mut header = vec![
                 "session",
                 "student",
                 "staff",
@@ -463,9 +491,13 @@ pub fn report(
                 "outcome",
                 "wait_secs",
                 "help_secs",
-            ])?;
+            ];
+            if notes.is_some() {
+                header.push("note");
+            }
+            csv.write_record(header)?;
             for r in &records {
-                csv.write_record([
+                let mut row = vec![
                     r.session.clone(),
                     r.student.clone(),
                     r.staff.clone(),
@@ -475,7 +507,9 @@ pub fn report(
                     r.outcome.clone(),
                     number(r.wait_secs()),
                     number(r.help_secs()),
-                ])?;
+                ];
+                row.extend(note_of(&r.student));
+                csv.write_record(row)?;
             }
             csv.flush()?;
         }
@@ -484,6 +518,9 @@ pub fn report(
                 let mut row = serde_json::to_value(r)?;
                 row["wait_secs"] = r.wait_secs().into();
                 row["help_secs"] = r.help_secs().into();
+                if let Some(note) = note_of(&r.student) {
+                    row["note"] = note.into();
+                }
                 writeln!(out, "{row}")?;
             }
         }
@@ -615,6 +652,24 @@ fn local_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// The most quick replies: the digits 1 to 9 pick them.
+pub const MAX_REPLIES: usize = 9;
+
+/// One `--reply`: a message's rule (not empty, not too long).
+fn quick_reply(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("a quick reply cannot be empty".to_owned());
+    }
+    if !jqueue_shared::validate::is_valid_text(text) {
+        return Err(format!(
+            "a quick reply is at most {} characters",
+            jqueue_shared::validate::MAX_TEXT_CHARS
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// One `--seat` rule, checked as the server will read it.

@@ -14,6 +14,10 @@ use crate::auth::DEFAULT_HASH_ROUNDS;
 use crate::net::tls::TlsFiles;
 use jqueue_core::rate::ChangeRate;
 
+/// The course id of a server that declares no courses: its notes (and,
+/// with courses, a round-2 database) belong to it.
+pub const DEFAULT_COURSE: &str = "default";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
@@ -71,6 +75,9 @@ pub struct ServerConfig {
     pub presence_secret: Option<[u8; 32]>,
     /// `--seat`: where lab machines are, by host name.
     pub seats: SeatMap,
+    /// `--reply` (`replies` in the config file): the quick replies staff
+    /// pick with a digit when messaging a student.
+    pub replies: Vec<String>,
     /// `--roster FILE`: only these names may sign in (staff aside).
     pub roster_file: Option<PathBuf>,
     /// `--roster-group GROUP`: members of this Unix group may sign in.
@@ -172,6 +179,7 @@ impl ServerConfig {
             // under it; beyond it a sign-in is told to try again shortly.
             hashing_per_address: 32,
             change_rate: ChangeRate::default(),
+            replies: Vec::new(),
             socket: None,
             auth: AuthMode::Both,
             clock: Clock::System,

@@ -15,8 +15,9 @@ use toml_edit::{Document, Item, Value};
 
 use crate::cli::Cli;
 
-/// Keys that are not server flags (`seat` is the `[seats]` table).
-const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat"];
+/// Keys that are not server flags (`seat` is the `[seats]` table, `reply`
+/// the `replies` list).
+const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat", "reply"];
 
 /// Why a config file cannot be used. The message names the file and line.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,10 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
             flags.extend(seat_flags(item, &error)?);
             continue;
         }
+        if key == "replies" {
+            flags.extend(reply_flags(item, span, &error)?);
+            continue;
+        }
         if !known.iter().any(|k| k == key) {
             return Err(error(
                 span,
@@ -112,12 +117,43 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
         let mut alone = vec!["jqueue-server".to_owned()];
         alone.extend(value.iter().cloned());
         if let Err(e) = Cli::try_parse_from(&alone) {
-            let message = e.to_string();
-            let first = message.lines().next().unwrap_or_default();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            return Err(error(span, format!("`{key}`: {first}")));
+            return Err(error(span, format!("`{key}`: {}", clap_reason(&e))));
         }
         flags.extend(value.into_iter().map(OsString::from));
+    }
+    Ok(flags)
+}
+
+/// The first line of clap's error, without its `error: `.
+fn clap_reason(e: &clap::Error) -> String {
+    let message = e.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+}
+
+/// The `replies` list (`replies = ["On my way", …]`) as `--reply TEXT`
+/// flags, each checked as the command line would.
+fn reply_flags(
+    item: &Item,
+    span: Option<std::ops::Range<usize>>,
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<Vec<OsString>, ConfigError> {
+    let Some(Value::Array(replies)) = item.as_value() else {
+        return Err(error(
+            span,
+            "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
+        ));
+    };
+    let mut flags = Vec::new();
+    for reply in replies {
+        let Some(text) = reply.as_str() else {
+            return Err(error(span, "`replies`: each reply is a string".to_owned()));
+        };
+        let alone = ["jqueue-server", "--reply", text];
+        if let Err(e) = Cli::try_parse_from(alone) {
+            return Err(error(span, format!("`replies`: {}", clap_reason(&e))));
+        }
+        flags.extend([OsString::from("--reply"), OsString::from(text)]);
     }
     Ok(flags)
 }
@@ -212,6 +248,30 @@ mod tests {
             assert!(err.to_string().contains(words), "{text:?}: {err}");
             assert!(err.to_string().contains("server.toml:"), "{err}");
         }
+    }
+
+    #[test]
+    fn quick_replies_are_a_list_checked_line_by_line() {
+        let text = "port = 7500\nreplies = [\"On my way\", \"Please add detail\"]\n";
+        let (_dir, path) = config(text);
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let server = cli.server_config().unwrap();
+        assert_eq!(server.replies, ["On my way", "Please add detail"]);
+        for (text, words) in [
+            ("port = 1\nreplies = \"On my way\"\n", "a list of strings"),
+            ("port = 1\nreplies = [1]\n", "each reply is a string"),
+            ("port = 1\nreplies = [\"  \"]\n", "cannot be empty"),
+        ] {
+            let (_dir, path) = config(text);
+            let err = flags(&path, text).unwrap_err();
+            assert_eq!(err.line, Some(2), "{text:?}: {err}");
+            assert!(err.to_string().contains(words), "{text:?}: {err}");
+        }
+        let ten: Vec<String> = (0..10).map(|i| format!("--reply=r{i}")).collect();
+        let mut argv = vec!["jqueue-server".to_owned()];
+        argv.extend(ten);
+        let too_many = Cli::try_parse_from(argv).unwrap().server_config();
+        assert!(too_many.unwrap_err().to_string().contains("at most 9"));
     }
 
     #[test]

@@ -237,6 +237,30 @@ impl ServerHandle {
         self.queue.back(username).await
     }
 
+    /// Changes a waiting student's question, keeping their place.
+    pub async fn edit_question(
+        &self,
+        username: Arc<str>,
+        request: JoinRequest,
+    ) -> Result<Answer, ShuttingDown> {
+        self.queue.edit_question(username, request).await
+    }
+
+    /// The student read message `id`.
+    pub async fn message_read(&self, username: Arc<str>, id: u64) {
+        self.queue.message_read(username, id).await;
+    }
+
+    /// The student's one answer to message `id`.
+    pub async fn answer_message(
+        &self,
+        username: Arc<str>,
+        id: u64,
+        text: String,
+    ) -> Result<Answer, ShuttingDown> {
+        self.queue.answer_message(username, id, text).await
+    }
+
     // --- staff ----------------------------------------------------------------
 
     /// Staff accounts are those named with `jqueue-server staff add` and the

@@ -64,6 +64,7 @@ fn args(session: Option<&str>, format: ReportFormat, summary: bool) -> ReportArg
         since: None,
         format,
         summary,
+        notes: false,
     }
 }
 
@@ -189,4 +190,51 @@ fn json_rows_carry_the_documented_keys() {
         assert!(row.get(key).is_some(), "{key} in {row}");
     }
     assert_eq!(row["help_secs"], 180);
+}
+
+#[test]
+fn notes_are_a_column_only_when_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    scripted(dir.path());
+    let store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+    store
+        .set_note(
+            "default",
+            "bo",
+            "needs more on recursion, \"ask\"",
+            "ann",
+            0,
+        )
+        .unwrap();
+    drop(store);
+    let plain = run(dir.path(), &args(Some("mon"), ReportFormat::Csv, false));
+    assert!(
+        !plain.contains("note") && !plain.contains("recursion"),
+        "{plain}"
+    );
+    let with_notes = ReportArgs {
+        notes: true,
+        ..args(Some("mon"), ReportFormat::Csv, false)
+    };
+    let text = run(dir.path(), &with_notes);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.iter().next_back(), Some("note"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let bo = rows.iter().find(|r| &r[1] == "bo").unwrap();
+    assert_eq!(&bo[9], "needs more on recursion, \"ask\"");
+    let di = rows.iter().find(|r| &r[1] == "di").unwrap();
+    assert_eq!(&di[9], "", "no note, an empty cell");
+    let json = run(
+        dir.path(),
+        &ReportArgs {
+            notes: true,
+            ..args(Some("mon"), ReportFormat::Json, false)
+        },
+    );
+    assert!(
+        json.lines()
+            .any(|l| l.contains("\"note\":\"needs more on recursion")),
+        "{json}"
+    );
 }

@@ -17,7 +17,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Where the server's Unix socket is on the course host, unless it says
 /// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
@@ -106,8 +106,26 @@ pub enum ClientMsg {
         /// place and the help, and shown only to staff.
         context: Option<Box<QuestionContext>>,
     },
+    /// Change my question and keep my place (and join time): answered
+    /// [`RequestResult::Edited`], or [`RequestResult::NotQueued`].
+    EditQuestion {
+        description: String,
+        location: String,
+    },
     /// Leave the queue.
     Cancel,
+    /// I have read this message ([`ServerMsg::Message`]): it is not sent
+    /// again. No answer.
+    MessageRead {
+        id: u64,
+    },
+    /// Answer a message from staff, once, with a short line (a
+    /// description's rules): answered [`RequestResult::Answered`] or
+    /// [`RequestResult::CannotAnswer`].
+    AnswerMessage {
+        id: u64,
+        text: String,
+    },
     /// "I'm back": staff could not find me, and now I am here again.
     Back,
     /// Open the staff screen: the server answers with [`ServerMsg::StaffView`]
@@ -188,6 +206,11 @@ pub enum ServerMsg {
     NotStaff {
         username: String,
     },
+    /// A message from a staff member to this student alone. Sent again at
+    /// every sign-in until the student reads it ([`ClientMsg::MessageRead`]),
+    /// so the same `id` may arrive more than once: a client shows each id
+    /// once.
+    Message(StaffMessage),
     /// A message from the professor to every student.
     Announcement {
         text: String,
@@ -356,12 +379,42 @@ pub enum RequestResult {
     /// The attached context broke a rule ([`QuestionContext::check`]);
     /// nothing changed.
     InvalidContext(ContextError),
+    /// Answer to `EditQuestion`: the question is changed; the place (still
+    /// this position) and the join time are kept.
+    Edited {
+        position: u32,
+    },
+    /// Answer to `AnswerMessage`: staff see the answer on the student's row.
+    Answered,
+    /// `AnswerMessage` for a message this student did not get, or has
+    /// answered already; nothing changed.
+    CannotAnswer,
+}
+
+/// A message from one staff member to one student ([`ServerMsg::Message`]).
+/// Its texts are untrusted: sanitise before showing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMessage {
+    /// The server's number for it: unique on the server, never reused.
+    pub id: u64,
+    /// The staff member who sent it.
+    pub from: String,
+    pub text: String,
+    pub at: UnixMillis,
+    /// Staff ask the student to add detail to the question (`e` edits it);
+    /// staff see the row marked until they do.
+    pub asks_edit: bool,
+    /// The student has answered it already (it came again after a
+    /// reconnect): no second answer.
+    pub answered: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextField {
     Description,
     Location,
+    /// An answer to a staff member's message.
+    Answer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

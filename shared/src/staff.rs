@@ -30,6 +30,8 @@ pub const MAX_STAFF_ROWS: usize = 50;
 pub const MAX_ONLINE_LISTED: usize = 50;
 /// The most recent activity lines a staff view carries.
 pub const MAX_ACTIVITY: usize = 50;
+/// The longest staff note on a student, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
 
 /// Everything a staff screen shows, pushed after every change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +80,9 @@ pub struct StaffView {
     /// The presence code students outside the allowed hosts must give, when
     /// the server has `--allow-hosts`.
     pub presence_code: Option<String>,
+    /// The queue's quick replies (`replies` in the config file), picked
+    /// with a digit in the message prompt (`w`): the first is `1`.
+    pub replies: Vec<String>,
 }
 
 /// The fairness rules (DESIGN §9), as staff see and change them. Zero is
@@ -175,6 +180,21 @@ pub struct StaffRow {
     pub away_until: Option<UnixMillis>,
     /// How they came in (for example `password from 10.0.0.7`), if online.
     pub origin: Option<String>,
+    /// Staff asked them to add detail to their question and they have not
+    /// edited it since.
+    pub needs_edit: bool,
+    /// Their answer to the latest message staff sent them, until staff send
+    /// another (untrusted text).
+    pub answer: Option<MessageAnswer>,
+}
+
+/// A student's answer to a staff member's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAnswer {
+    /// Whose message it answers.
+    pub to: String,
+    pub text: String,
+    pub at: UnixMillis,
 }
 
 /// A help in progress.
@@ -279,6 +299,21 @@ pub enum ActivityKind {
     StorageFailed {
         message: String,
     },
+    /// A staff member sent a student a message (its text is the student's
+    /// and the help record's, not the pane's).
+    Messaged {
+        username: String,
+        staff: String,
+    },
+    /// A student answered a staff member's message.
+    AnsweredMessage {
+        username: String,
+        staff: String,
+    },
+    /// A student changed their question, keeping their place.
+    Edited {
+        username: String,
+    },
     /// A student's sign-ins in quick succession, as one line: a reconnect
     /// loop must not push everything else off the pane. `times` counts the
     /// sign-ins after the first.
@@ -358,6 +393,13 @@ impl fmt::Display for ActivityKind {
                     .unwrap_or("first come, first served")
             ),
             K::StorageFailed { message } => write!(f, "STORAGE FAILED: {}", s(message)),
+            K::Messaged { username, staff } => {
+                write!(f, "{} sent {} a message", s(staff), s(username))
+            }
+            K::AnsweredMessage { username, staff } => {
+                write!(f, "{} answered {}'s message", s(username), s(staff))
+            }
+            K::Edited { username } => write!(f, "{} edited their question", s(username)),
         }
     }
 }
@@ -400,6 +442,84 @@ pub enum StaffRequest {
     Context {
         student: String,
     },
+    /// A message to one student waiting or being helped (`w`; the
+    /// console's `message NAME TEXT`). `asks_edit`: ask them to add detail
+    /// to their question, marking their row until they do.
+    Message {
+        student: String,
+        text: String,
+        asks_edit: bool,
+    },
+    /// The student's record for the details pane: the course's private
+    /// note on them and their recent helps. Answered with
+    /// [`StaffOutcome::Record`]; asked for when the details open, not
+    /// pushed.
+    Record {
+        student: String,
+    },
+    /// Sets the course's private note on a student (`N`); empty text
+    /// clears it. Never sent to students.
+    SetNote {
+        student: String,
+        text: String,
+    },
+}
+
+/// How a help ended, as the store records it and staff see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HelpOutcome {
+    Helped,
+    NotHere,
+    Removed,
+}
+
+impl HelpOutcome {
+    /// The store's and the report's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HelpOutcome::Helped => "helped",
+            HelpOutcome::NotHere => "not-here",
+            HelpOutcome::Removed => "removed",
+        }
+    }
+
+    /// The store's word, read back.
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Helped, Self::NotHere, Self::Removed]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == word)
+    }
+}
+
+/// What staff know of one student beyond their request: the course's
+/// private note and their recent helps ([`StaffRequest::Record`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentRecord {
+    pub student: String,
+    pub note: Option<StaffNote>,
+    /// Helps that ended as helped in the last seven days.
+    pub helps_this_week: u32,
+    /// Their latest help that ended, however it ended.
+    pub last_help: Option<PastHelp>,
+}
+
+/// A staff member's private note on a student (untrusted text: staff
+/// accounts can be anyone's on a careless setup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffNote {
+    pub text: String,
+    /// Who wrote it last.
+    pub by: String,
+    pub at: UnixMillis,
+}
+
+/// A help that has ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastHelp {
+    pub staff: String,
+    pub outcome: HelpOutcome,
+    /// When it ended.
+    pub at: UnixMillis,
 }
 
 /// The answer to a [`StaffRequest`]. Its `Display` is the one wording every
@@ -467,6 +587,41 @@ pub enum StaffOutcome {
         student: String,
         context: Option<Box<QuestionContext>>,
     },
+    /// The message is on its way (`online`), or waits for the student's
+    /// return.
+    MessageSent {
+        student: String,
+        online: bool,
+    },
+    /// Messages go to students waiting or being helped; nothing was sent.
+    NotInLine {
+        student: String,
+    },
+    /// The message breaks the text rule; nothing was sent.
+    MessageTooLong {
+        max_chars: u32,
+    },
+    /// This staff member has sent many messages just now; nothing was sent.
+    TooManyMessages {
+        retry_after_secs: u64,
+    },
+    /// The student has this many messages unread, the most kept; nothing
+    /// was sent.
+    MessagesUnread {
+        student: String,
+        unread: u32,
+    },
+    /// The answer to [`StaffRequest::Record`].
+    Record(Box<StudentRecord>),
+    /// The note is saved (`cleared`: there is none now).
+    NoteSaved {
+        student: String,
+        cleared: bool,
+    },
+    /// The note breaks its length rule; nothing changed.
+    NoteTooLong {
+        max_chars: u32,
+    },
 }
 
 /// A help that ended.
@@ -487,6 +642,11 @@ impl StaffOutcome {
             StaffOutcome::Failed { .. }
                 | StaffOutcome::InvalidText { .. }
                 | StaffOutcome::NotStaff { .. }
+                | StaffOutcome::NotInLine { .. }
+                | StaffOutcome::MessageTooLong { .. }
+                | StaffOutcome::TooManyMessages { .. }
+                | StaffOutcome::MessagesUnread { .. }
+                | StaffOutcome::NoteTooLong { .. }
         )
     }
 }
@@ -642,6 +802,66 @@ impl fmt::Display for StaffOutcome {
                 }
                 f.write_str(".")
             }
+            O::MessageSent { .. }
+            | O::NotInLine { .. }
+            | O::MessageTooLong { .. }
+            | O::TooManyMessages { .. }
+            | O::MessagesUnread { .. }
+            | O::Record(_)
+            | O::NoteSaved { .. }
+            | O::NoteTooLong { .. } => self.talk_words(f),
+        }
+    }
+}
+
+impl StaffOutcome {
+    /// The words of the outcomes of talking to students and of notes.
+    fn talk_words(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use StaffOutcome as O;
+        let s = |text: &str| sanitize(text).into_owned();
+        match self {
+            O::MessageSent {
+                student,
+                online: true,
+            } => write!(f, "Message sent to {}.", s(student)),
+            O::MessageSent {
+                student,
+                online: false,
+            } => write!(
+                f,
+                "Message for {}: OFFLINE, they will read it when they return.",
+                s(student)
+            ),
+            O::NotInLine { student } => write!(
+                f,
+                "{} is not in line: messages go to students waiting or being helped.",
+                s(student)
+            ),
+            O::MessageTooLong { max_chars } => {
+                write!(f, "A message is at most {max_chars} characters.")
+            }
+            O::TooManyMessages { retry_after_secs } => write!(
+                f,
+                "You have sent many messages just now: try again in {retry_after_secs} s."
+            ),
+            O::MessagesUnread { student, unread } => write!(
+                f,
+                "{} has {unread} messages unread: wait until they read them.",
+                s(student)
+            ),
+            O::Record(record) => write!(f, "The record of {}.", s(&record.student)),
+            O::NoteSaved {
+                student,
+                cleared: false,
+            } => write!(f, "Note on {} saved (staff only).", s(student)),
+            O::NoteSaved {
+                student,
+                cleared: true,
+            } => write!(f, "Note on {} cleared.", s(student)),
+            O::NoteTooLong { max_chars } => {
+                write!(f, "A note is at most {max_chars} characters.")
+            }
+            _ => unreachable!("only the outcomes of talking and notes come here"),
         }
     }
 }

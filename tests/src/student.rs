@@ -565,7 +565,9 @@ impl Student {
         self.request(ClientMsg::Cancel).await
     }
 
-    async fn request(&mut self, msg: ClientMsg) -> Result<RequestResult> {
+    /// Sends a student's request and waits for its answer (what comes
+    /// before it is passed over, views remembered).
+    pub async fn request(&mut self, msg: ClientMsg) -> Result<RequestResult> {
         self.send(&msg).await?;
         match self
             .recv_until(|m| matches!(m, ServerMsg::Request(_)))

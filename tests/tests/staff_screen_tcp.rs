@@ -39,11 +39,14 @@ fn normalise(mut view: StaffView) -> StaffView {
     for row in &mut view.rows {
         row.joined_at = NOW - MINUTE * (10 - i64::from(row.position));
     }
-    let mut order: Vec<_> = view.helps.iter().map(|h| h.served_at).collect();
+    // Oldest serve first; the scene's TA served before the professor, and
+    // on a fast machine both serves can fall in one millisecond.
+    let when = |h: &jqueue_shared::staff::CurrentHelp| (h.served_at, h.staff == "prof");
+    let mut order: Vec<_> = view.helps.iter().map(when).collect();
     order.sort_unstable();
     let last = i64::try_from(order.len()).unwrap_or(0) - 1;
     for help in &mut view.helps {
-        let rank = order.partition_point(|&at| at < help.served_at);
+        let rank = order.partition_point(|&at| at < when(help));
         help.served_at = NOW - MINUTE * (4 + 3 * (last - i64::try_from(rank).unwrap_or(0)));
         help.joined_at = NOW - MINUTE * 15;
     }

@@ -20,6 +20,9 @@ pub const TURN_BODY: &str = "It's your turn";
 pub const GET_READY_BODY: &str = "Get ready: you are nearly at the front";
 /// The student's: staff came and could not find them.
 pub const NOT_HERE_BODY: &str = "Staff could not find you: press b when you are back";
+/// The student's: a staff member sent them a message (its words stay on
+/// the screen, never in a notification).
+pub const MESSAGE_BODY: &str = "A message from staff";
 
 /// Where alerts go: the terminal, a test's buffer, or nowhere. Inside tmux,
 /// notifications are wrapped for its passthrough. The student's screen and

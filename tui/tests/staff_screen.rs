@@ -39,6 +39,8 @@ fn row(position: u32, name: &str, description: &str, location: &str, waited: i64
         online: true,
         away_until: None,
         origin: Some(format!("password from 10.0.0.{}", 10 + position)),
+        needs_edit: false,
+        answer: None,
     }
 }
 
@@ -1524,4 +1526,208 @@ fn the_join_hint_is_what_the_server_says_students_type() {
         "{header}"
     );
     assert!(!header.contains("10.0.0.5"), "{header}");
+}
+
+// ------------------------------------------------------------- messages
+
+fn with_replies() -> StaffView {
+    StaffView {
+        replies: vec![
+            "On my way".into(),
+            "Please come to the front desk".into(),
+            "Please add detail to your question".into(),
+        ],
+        ..busy_view()
+    }
+}
+
+#[test]
+fn w_writes_to_the_selected_student_and_digits_pick_a_quick_reply() {
+    let mut h = Harness::new(with_replies());
+    h.press('j');
+    assert_eq!(h.press('w'), []);
+    assert!(matches!(h.screen.mode(), Mode::Message(form) if form.student == "frank"));
+    let text = h.text(80, 24);
+    assert!(text.contains("Message to frank"), "{text}");
+    assert!(text.contains("2 Please come to the front desk"), "{text}");
+    assert_snapshot!("staff_message_dialog", h.render(80, 24).backend());
+    // A digit on an empty field picks that reply; the one asking for
+    // detail asks them to edit.
+    assert_eq!(h.press('3'), []);
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        request(StaffRequest::Message {
+            student: "frank".into(),
+            text: "Please add detail to your question".into(),
+            asks_edit: true,
+        })
+    );
+
+    // Free text, digits in it are text; Tab asks for detail.
+    h.press('w');
+    for c in "room 1695".chars() {
+        assert_eq!(h.press(c), []);
+    }
+    h.key(KeyCode::Tab);
+    assert!(h.text(80, 24).contains("[x] ask them to add detail"));
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        request(StaffRequest::Message {
+            student: "frank".into(),
+            text: "room 1695".into(),
+            asks_edit: true,
+        })
+    );
+    h.press('w');
+    h.key(KeyCode::Esc);
+    assert_eq!(h.status(), "Message not sent.");
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn the_message_dialog_fits_a_small_split() {
+    let mut h = Harness::new(with_replies());
+    h.press('w');
+    let text = h.text(80, 12);
+    assert!(text.contains("Message to alice"), "{text}");
+    assert_snapshot!("staff_message_dialog_80x12", h.render(80, 12).backend());
+}
+
+#[test]
+fn a_row_shows_the_request_for_detail_and_the_answer_inert() {
+    let mut view = busy_view();
+    view.rows[0].needs_edit = true;
+    view.rows[1].answer = Some(jqueue_shared::staff::MessageAnswer {
+        to: "prof".into(),
+        text: "3b\u{1b}[2J, \u{202e}lab 2".into(),
+        at: NOW - 60_000,
+    });
+    let mut h = Harness::new(view);
+    let text = h.text(110, 30);
+    assert!(text.contains("DETAIL ASKED · Segfault"), "{text}");
+    assert!(text.contains("✉ 3b"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    h.press('j');
+    h.key(KeyCode::Enter);
+    let details = h.text(80, 24);
+    assert!(details.contains("Answer:"), "{details}");
+    assert!(details.contains("to prof at 09:59: 3b"), "{details}");
+    h.key(KeyCode::Esc);
+    h.press('k');
+    h.key(KeyCode::Enter);
+    assert!(h.text(80, 24).contains("for more detail; not edited yet"));
+}
+
+#[test]
+fn message_outcomes_are_warnings_in_their_one_wording() {
+    let mut h = Harness::new(busy_view());
+    h.outcome(StaffOutcome::MessageSent {
+        student: "carol".into(),
+        online: false,
+    });
+    assert_eq!(
+        h.status(),
+        "Message for carol: OFFLINE, they will read it when they return."
+    );
+    h.outcome(StaffOutcome::TooManyMessages {
+        retry_after_secs: 8,
+    });
+    assert_eq!(
+        h.status(),
+        "You have sent many messages just now: try again in 8 s."
+    );
+}
+
+// ------------------------------------------------------------------ notes
+
+fn record(student: &str, note: Option<&str>) -> StaffOutcome {
+    use jqueue_shared::staff::{HelpOutcome, PastHelp, StaffNote, StudentRecord};
+    StaffOutcome::Record(Box::new(StudentRecord {
+        student: student.into(),
+        note: note.map(|text| StaffNote {
+            text: text.into(),
+            by: "bob".into(),
+            at: NOW - 3 * 24 * 3_600_000,
+        }),
+        helps_this_week: 2,
+        last_help: Some(PastHelp {
+            staff: "carol_ta".into(),
+            outcome: HelpOutcome::NotHere,
+            at: NOW - 3_600_000,
+        }),
+    }))
+}
+
+#[test]
+fn the_details_ask_for_the_students_record_and_show_the_note_and_week() {
+    let mut h = Harness::new(busy_view());
+    // With the context the student attached (tui/tests/staff_context.rs).
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        [
+            StaffEffect::Request(StaffRequest::Record {
+                student: "alice".into()
+            }),
+            StaffEffect::Request(StaffRequest::Context {
+                student: "alice".into()
+            })
+        ]
+    );
+    assert!(h.text(80, 24).contains("loading…"));
+    h.outcome(record("alice", Some("keeps asking about \u{1b}[2Jmalloc")));
+    assert_eq!(h.status(), "", "a record is not news for the status line");
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("helped 2 times · last: not here by carol_ta, 09:00"),
+        "{text}"
+    );
+    assert!(text.contains("keeps asking about"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("(bob, Wed 10:00)"), "{text}");
+}
+
+#[test]
+fn capital_n_writes_the_note_over_the_one_saved_never_unseen() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(
+        h.press('N'),
+        request(StaffRequest::Record {
+            student: "alice".into()
+        })
+    );
+    assert!(matches!(h.screen.mode(), Mode::Note(form) if !form.loaded));
+    // Enter before the saved note has come writes nothing.
+    assert_eq!(h.key(KeyCode::Enter), []);
+    h.outcome(record("alice", Some("good with gdb")));
+    let text = h.text(80, 24);
+    assert!(text.contains("Note on alice (staff only)"), "{text}");
+    assert!(text.contains("good with gdb"), "{text}");
+    assert_snapshot!("staff_note_dialog", h.render(80, 24).backend());
+    for c in ", not valgrind".chars() {
+        assert_eq!(h.press(c), []);
+    }
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        vec![
+            StaffEffect::Request(StaffRequest::SetNote {
+                student: "alice".into(),
+                text: "good with gdb, not valgrind".into(),
+            }),
+            StaffEffect::Request(StaffRequest::Record {
+                student: "alice".into()
+            }),
+        ]
+    );
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    // From the details, N and back to them.
+    h.key(KeyCode::Enter);
+    h.outcome(record("alice", None));
+    h.press('N');
+    assert!(h.text(80, 12).contains("Note on alice"));
+    assert_snapshot!("staff_note_dialog_80x12", h.render(80, 12).backend());
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.screen.mode(), Mode::Details(name) if name == "alice"));
 }

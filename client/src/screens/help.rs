@@ -59,6 +59,14 @@ fn lines(theme: Theme) -> Vec<Line<'static>> {
             .filter(|b| !b.is_everywhere())
             .map(|b| binding_line(b, theme)),
     );
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("On a message from staff", theme.title()));
+    lines.extend(
+        keys::MESSAGE
+            .iter()
+            .filter(|b| !b.is_everywhere() && b.action != Action::EditQuestion)
+            .map(|b| binding_line(b, theme)),
+    );
     lines
 }
 

@@ -4,7 +4,8 @@
 //! - `connecting`: before the first sign-in (draws the link the app keeps).
 //! - `sign_in`: the password form.
 //! - `main`: where the student stands, its notice and keys; over it the
-//!   overlays `ask_form`, `help` and `confirm` (the yes/no rule).
+//!   overlays `ask_form`, `help`, `confirm` (the yes/no rule) and
+//!   `message` (staff's messages, until read).
 //! - `staff`: `jqueue --staff`, jqueue-tui's staff screen fed by the client.
 //! - `trust`: a server met for the first time, a server whose key changed.
 //! - `stopped`: the network task has stopped for good.
@@ -29,6 +30,7 @@ pub(crate) mod confirm;
 mod connecting;
 pub(crate) mod help;
 pub(crate) mod main;
+pub(crate) mod message;
 pub(crate) mod sign_in;
 pub(crate) mod staff;
 pub(crate) mod stopped;
@@ -96,6 +98,13 @@ impl Widget for &App {
             }
             Some(Overlay::ConfirmCancel) => confirm::render_cancel(self, theme, body, buf),
             Some(Overlay::ConfirmQuit) => confirm::render_quit(self, theme, body, buf),
+            Some(Overlay::Message(panel)) => {
+                if let Some(first) = self.inbox.first() {
+                    let sent_at = self.clock_time(first.at);
+                    let more = self.inbox.len() - 1;
+                    message::render(panel, first, more, &sent_at, theme, body, buf);
+                }
+            }
         }
         render_hints(self.hints(), theme, footer, buf);
         if !theme.unicode {

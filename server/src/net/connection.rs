@@ -54,8 +54,10 @@ impl AsyncRead for TlsReader {
 }
 
 /// Notices a connection holds before it drops new ones: a student gets a
-/// handful, and one who has not taken them by now is about to time out.
-const MAX_NOTICES: usize = 8;
+/// handful, and one who has not taken them by now is about to time out. A
+/// sign-in can bring the most at once: the announcement, a help in
+/// progress, what they missed (4) and their unread messages (5).
+const MAX_NOTICES: usize = 16;
 
 /// One connection's outgoing side, shared by its handler, the fan-out and
 /// (through [`NoticeSink`]) the queue's owner.
@@ -323,6 +325,7 @@ impl Outbox {
                     },
                     false,
                 ),
+                Notice::Message(message) => (ServerMsg::Message(message), false),
                 Notice::Kick(reason) => (ServerMsg::ProtocolError(reason), true),
             };
             session.seal(&encode_frame(&msg)?);

@@ -34,6 +34,31 @@ impl Handler {
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
             }
+            ClientMsg::EditQuestion {
+                description,
+                location,
+            } => {
+                let (in_room, host) = self.room().await;
+                self.outbox.hold_views();
+                let request = JoinRequest {
+                    description,
+                    location,
+                    code: None,
+                    in_room,
+                    host,
+                    peer: self.peer.key(),
+                    // An edit changes the text; the context asked with stays.
+                    context: None,
+                };
+                let result = self.handle().edit_question(username, request).await?;
+                self.answer(result).await?;
+            }
+            ClientMsg::MessageRead { id } => self.handle().message_read(username, id).await,
+            ClientMsg::AnswerMessage { id, text } => {
+                self.outbox.hold_views();
+                let result = self.handle().answer_message(username, id, text).await?;
+                self.answer(result).await?;
+            }
             ClientMsg::Cancel => {
                 self.outbox.hold_views();
                 let result = self.handle().cancel(username).await?;

@@ -144,7 +144,10 @@ impl Handler {
                     Verdict::Pending
                 }
                 ClientMsg::AskForHelp { .. }
+                | ClientMsg::EditQuestion { .. }
                 | ClientMsg::Cancel
+                | ClientMsg::MessageRead { .. }
+                | ClientMsg::AnswerMessage { .. }
                 | ClientMsg::Back
                 | ClientMsg::Staff(_)
                 | ClientMsg::Logout => {

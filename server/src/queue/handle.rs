@@ -53,6 +53,10 @@ pub enum Notice {
         help_secs: u64,
     },
     Announcement(Arc<str>),
+    /// A staff member's message to this student ([`ServerMsg::Message`]).
+    ///
+    /// [`ServerMsg::Message`]: jqueue_shared::ServerMsg::Message
+    Message(jqueue_shared::StaffMessage),
     /// Close the connection with this error.
     Kick(ProtocolError),
 }
@@ -241,6 +245,42 @@ impl QueueHandle {
     /// "I'm back" after staff could not find the student.
     pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
         self.ask(|reply| Call::Back { username, reply }).await
+    }
+
+    /// Changes a waiting student's question, keeping their place. The
+    /// request's code is not asked for: they are in line already.
+    pub async fn edit_question(
+        &self,
+        username: Arc<str>,
+        request: JoinRequest,
+    ) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Call::EditQuestion {
+            username,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    /// The student read message `id`. Does not wait.
+    pub async fn message_read(&self, username: Arc<str>, id: u64) {
+        let _ = self.calls.send(Call::MessageRead { username, id }).await;
+    }
+
+    /// The student's one answer to message `id`.
+    pub async fn answer_message(
+        &self,
+        username: Arc<str>,
+        id: u64,
+        text: String,
+    ) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Call::AnswerMessage {
+            username,
+            id,
+            text,
+            reply,
+        })
+        .await
     }
 
     // --- staff ----------------------------------------------------------------

@@ -23,6 +23,8 @@
 //! never looks up a Unix group, reads the roster or hashes a password.
 
 mod handle;
+mod messages;
+mod notes;
 mod presence;
 mod staff;
 mod staff_frames;
@@ -98,6 +100,21 @@ pub(crate) enum Call {
         username: Arc<str>,
         reply: oneshot::Sender<Answer>,
     },
+    EditQuestion {
+        username: Arc<str>,
+        request: JoinRequest,
+        reply: oneshot::Sender<Answer>,
+    },
+    MessageRead {
+        username: Arc<str>,
+        id: u64,
+    },
+    AnswerMessage {
+        username: Arc<str>,
+        id: u64,
+        text: String,
+        reply: oneshot::Sender<Answer>,
+    },
     Staff {
         acting: Acting,
         request: StaffRequest,
@@ -122,8 +139,10 @@ pub(crate) struct QueueOwner {
     /// Wrong presence codes, per (account, address): like wrong passwords,
     /// in a table of their own.
     code_attempts: Attempts,
-    /// Each student's allowance of queue changes (join, cancel, back).
+    /// Each student's allowance of queue changes (join, cancel, back, edit).
     changes: students::Changes,
+    /// Staff's messages to students not yet read, and staff's allowances.
+    messages: messages::Messages,
     /// Each address's allowance of wrong presence codes.
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (wrong codes, reconnect loops), per address.
@@ -180,6 +199,21 @@ pub(crate) struct Channels {
 /// How far back on the activity pane a student's earlier line is looked
 /// for, to count a repeat on it ([`QueueOwner::coalesce`]).
 const LOOK_BACK: usize = 4;
+
+/// The queue as the store left it, under the configured rules.
+fn restore_queue(config: &ServerConfig, state: crate::store::SessionState) -> Queue {
+    Queue::restore(
+        state.open,
+        config.rules,
+        state.entries,
+        state.helps,
+        state
+            .history
+            .into_iter()
+            .map(|(name, count, last)| (Arc::from(name), count, last)),
+        &state.help_lengths,
+    )
+}
 
 /// Sleeps until `at`; never without one.
 async fn sleep_until(at: Option<Instant>) {
@@ -303,6 +337,9 @@ impl QueueOwner {
         }
         forget_earlier_contexts(&mut store, &config.session).map_err(database_error)?;
         let listed_staff = store.staff().map_err(database_error)?;
+        let unread = store
+            .unread_messages(&config.session)
+            .map_err(database_error)?;
         let outside_changes = store.outside_changes().map_err(database_error)?;
         let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
         let helped_log =
@@ -311,17 +348,7 @@ impl QueueOwner {
                 message: e.to_string(),
             })?;
         let new_session = state.entries.is_empty() && state.history.is_empty();
-        let mut queue = Queue::restore(
-            state.open,
-            config.rules,
-            state.entries,
-            state.helps,
-            state
-                .history
-                .into_iter()
-                .map(|(name, count, last)| (Arc::from(name), count, last)),
-            &state.help_lengths,
-        );
+        let mut queue = restore_queue(&config, state);
         let queue_history = statistics::seed_history(&store, &config.session, &queue, now)
             .map_err(database_error)?;
         if new_session && queue.is_open() {
@@ -358,6 +385,7 @@ impl QueueOwner {
             presence: presence::Presence::default(),
             code_attempts: Attempts::default(),
             changes: students::Changes::default(),
+            messages: messages::Messages::restore(unread),
             code_guesses: jqueue_core::rate::Allowances::default(),
             peer_log,
             activity,
@@ -681,6 +709,24 @@ impl QueueOwner {
                 let result = self.back(&username);
                 let _ = reply.send(self.answer(result));
             }
+            Call::EditQuestion {
+                username,
+                request,
+                reply,
+            } => {
+                let result = self.edit_question(&username, request);
+                let _ = reply.send(self.answer(result));
+            }
+            Call::MessageRead { username, id } => self.message_read(&username, id),
+            Call::AnswerMessage {
+                username,
+                id,
+                text,
+                reply,
+            } => {
+                let result = self.answer_message(&username, id, &text);
+                let _ = reply.send(self.answer(result));
+            }
             Call::Staff {
                 acting,
                 request,
@@ -758,6 +804,12 @@ mod tests {
         let mut empty = request(None, true);
         empty.context = Some(Box::default());
         handle.join("cal".into(), empty).await.unwrap();
+
+        // An edit of the question keeps what was attached to it.
+        let mut edit = request(None, true);
+        edit.description = "now with more detail".into();
+        let edited = handle.edit_question("amy".into(), edit).await.unwrap();
+        assert!(matches!(edited.result, RequestResult::Edited { position: 1 }));
 
         let ask = |student: &str| StaffRequest::Context {
             student: student.into(),

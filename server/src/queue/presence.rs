@@ -113,6 +113,10 @@ impl QueueOwner {
         for notice in self.presence.missed.remove(&username).unwrap_or_default() {
             notices.deliver(notice, 0);
         }
+        // Messages not yet read, every time until they are.
+        for message in self.messages.unread_for(&username) {
+            notices.deliver(Notice::Message(message.clone()), 0);
+        }
         if staff {
             self.presence.staff.insert(username.clone());
         } else {

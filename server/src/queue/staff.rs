@@ -1,7 +1,9 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
 //! open/close, announce, print, the fairness rules, a student's attached
-//! context — and the [`StaffView`] every staff screen is pushed. (The statistics request is answered in
-//! [`super::statistics`].)
+//! context — and the [`StaffView`] every staff screen is pushed. (The
+//! statistics request is answered in [`super::statistics`], a message to a
+//! student in [`super::messages`], notes and a student's record in
+//! [`super::notes`].)
 //!
 //! Each request is persisted before the queue changes, like every change the
 //! owner makes. A serve claims the student for the staff member who asked: the
@@ -58,6 +60,13 @@ impl QueueOwner {
             StaffRequest::Print => self.print(),
             StaffRequest::SetRules(rules) => self.set_rules(&staff, rules),
             StaffRequest::Statistics => self.statistics(),
+            StaffRequest::Message {
+                student,
+                text,
+                asks_edit,
+            } => self.send_message(&staff, &student, &text, asks_edit),
+            StaffRequest::Record { student } => self.record_of(&student),
+            StaffRequest::SetNote { student, text } => self.set_note(&staff, &student, &text),
             StaffRequest::Context { student } => self.context_of(student),
         }
     }
@@ -406,6 +415,8 @@ impl QueueOwner {
                 online: self.presence.is_online(&e.username),
                 away_until: e.away_until,
                 origin: self.presence.origin(&e.username).map(str::to_owned),
+                needs_edit: e.needs_edit,
+                answer: e.answer.as_deref().cloned(),
             })
             .collect();
         let mut helps: Vec<CurrentHelp> = self
@@ -462,6 +473,7 @@ impl QueueOwner {
             fingerprint: self.config.fingerprint.clone(),
             rules: fairness(self.queue.rules()),
             presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
+            replies: self.config.replies.clone(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A student's own requests: join the queue (with the context they chose to
-//! attach, checked here again and stored with the place), leave it, and
-//! "I'm back" after staff could not find them, each within the student's
-//! allowance of queue changes.
+//! attach, checked here again and stored with the place), change the
+//! question keeping the place, leave it, and "I'm back" after staff could
+//! not find them, each within the student's allowance of queue changes.
 
 use std::sync::Arc;
 
@@ -20,20 +20,17 @@ use jqueue_core::rate::Allowances;
 pub(super) type Changes = Allowances<Arc<str>, Instant>;
 
 impl QueueOwner {
-    pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
-        let JoinRequest {
-            description,
-            location,
-            code,
-            in_room,
-            host,
-            peer,
-            context,
-        } = request;
-        // With none typed, the location is the machine. A machine's name
-        // (the client fills in its own) is shown as its seat (`[seats]`).
+    /// The question as staff will see it: with none typed, the location is
+    /// the machine, and a machine's name (the client fills in its own) is
+    /// shown as its seat (`[seats]`). Refused if a text breaks the rule.
+    fn question(
+        &self,
+        description: String,
+        location: String,
+        host: &str,
+    ) -> Result<(String, String), RequestResult> {
         let location = if location.trim().is_empty() {
-            host.clone()
+            host.to_owned()
         } else {
             location
         };
@@ -46,12 +43,29 @@ impl QueueOwner {
             (TextField::Location, &location),
         ] {
             if !is_valid_text(text) {
-                return RequestResult::InvalidText {
+                return Err(RequestResult::InvalidText {
                     field,
                     max_chars: MAX_TEXT_CHARS as u32,
-                };
+                });
             }
         }
+        Ok((description, location))
+    }
+
+    pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
+        let JoinRequest {
+            description,
+            location,
+            code,
+            in_room,
+            host,
+            peer,
+            context,
+        } = request;
+        let (description, location) = match self.question(description, location, &host) {
+            Ok(question) => question,
+            Err(refusal) => return refusal,
+        };
         // Checked again here: the client's check is a courtesy, this one
         // the rule. A context with nothing in it is none.
         let context = context.filter(|c| !c.is_empty());
@@ -167,6 +181,46 @@ impl QueueOwner {
             tracing::info!(%username, %peer, held_back, "wrong presence code");
         }
         Err(retry(wait.max(address_wait)))
+    }
+
+    /// A waiting student changes their question: the place and the join
+    /// time stay, and a staff member's request for more detail is met. No
+    /// presence code: they are in line already. Only staff see questions,
+    /// so only staff screens get a new view.
+    pub(super) fn edit_question(
+        &mut self,
+        username: &Arc<str>,
+        request: JoinRequest,
+    ) -> RequestResult {
+        let Some(position) = self.queue.position(username) else {
+            return RequestResult::NotQueued;
+        };
+        let (description, location) =
+            match self.question(request.description, request.location, &request.host) {
+                Ok(question) => question,
+                Err(refusal) => return refusal,
+            };
+        if let Err(refusal) = self.allow_change(username) {
+            return refusal;
+        }
+        let entry = Entry {
+            host: request.host.into(),
+            ..Entry::new(username.clone(), description.into(), location.into(), 0)
+        };
+        let session = &self.config.session;
+        if let Err(e) = blocking(|| self.store.edit_entry(session, &entry)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        self.queue
+            .edit(username, entry.description, entry.location, entry.host);
+        self.staff_changed = true;
+        self.record(ActivityKind::Edited {
+            username: username.to_string(),
+        });
+        RequestResult::Edited {
+            position: position as u32,
+        }
     }
 
     pub(super) fn cancel(&mut self, username: &Arc<str>) -> RequestResult {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use crate::ServerHandle;
 
 pub const HELP: &str = "commands: serve [NAME] | finish | nothere | remove NAME | open | close \
-                        | announce TEXT | print | status | quit";
+                        | announce TEXT | message NAME TEXT | print | status | quit";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsoleCommand {
@@ -50,6 +50,14 @@ pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, String> {
         ("announce", text) => Staff(StaffRequest::Announce {
             text: text.to_owned(),
         }),
+        ("message", rest) => match rest.split_once(char::is_whitespace) {
+            Some((name, text)) if !text.trim().is_empty() => Staff(StaffRequest::Message {
+                student: name.to_owned(),
+                text: text.trim().to_owned(),
+                asks_edit: false,
+            }),
+            _ => return Err("message needs a name and text: message NAME TEXT".into()),
+        },
         ("print", "") => Staff(StaffRequest::Print),
         ("status", "") => ConsoleCommand::Status,
         ("quit", "") => ConsoleCommand::Quit,
@@ -144,6 +152,16 @@ mod tests {
                 text: "back in 5".into()
             })
         );
+        assert_eq!(
+            parse("message bob  on my way "),
+            staff(StaffRequest::Message {
+                student: "bob".into(),
+                text: "on my way".into(),
+                asks_edit: false
+            })
+        );
+        assert!(parse("message bob").is_err());
+        assert!(parse("message").is_err());
         assert_eq!(parse("print"), staff(StaffRequest::Print));
         assert_eq!(parse("quit"), Ok(Some(ConsoleCommand::Quit)));
         assert_eq!(parse(""), Ok(None));

@@ -29,7 +29,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use jqueue_core::queue::{Entry, Help, UnixMillis};
 use jqueue_core::report::HelpRecord;
 use jqueue_shared::context::QuestionContext;
-use jqueue_shared::staff::Activity;
+use jqueue_shared::staff::{Activity, MessageAnswer, PastHelp, StaffNote};
 
 /// Activity lines kept per session: enough for the pane after a restart.
 pub const ACTIVITY_KEPT: usize = 500;
@@ -114,23 +114,8 @@ pub struct SessionState {
     pub help_lengths: Vec<i64>,
 }
 
-/// How a help ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HelpOutcome {
-    Helped,
-    NotHere,
-    Removed,
-}
-
-impl HelpOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HelpOutcome::Helped => "helped",
-            HelpOutcome::NotHere => "not-here",
-            HelpOutcome::Removed => "removed",
-        }
-    }
-}
+/// How a help ended: the wire's type, so a past help travels as stored.
+pub use jqueue_shared::staff::HelpOutcome;
 
 /// The schema, one step per version: step `i` takes a database from
 /// `user_version` `i` to `i + 1`, in one transaction. Append; never edit a
@@ -239,7 +224,39 @@ CREATE TABLE reset_codes (
 ALTER TABLE queue ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE helps ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ",
-    // 5: the context a student attached to the question (JSON of
+    // 5: staff talk to students. Every message, with when it was read and
+    // the student's one answer (the help record's conversation); on a
+    // waiting student's row, whether staff asked for more detail and the
+    // answer to the latest message; staff's private note on each student,
+    // per course (a server without courses is course `default`).
+    "
+CREATE TABLE messages (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    session     TEXT NOT NULL,
+    student     TEXT NOT NULL,
+    staff       TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    asks_edit   INTEGER NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    read_at     INTEGER,
+    answer      TEXT,
+    answered_at INTEGER
+);
+CREATE INDEX messages_by_student ON messages (session, student);
+ALTER TABLE queue ADD COLUMN needs_edit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE queue ADD COLUMN answer_to TEXT;
+ALTER TABLE queue ADD COLUMN answer TEXT;
+ALTER TABLE queue ADD COLUMN answered_at INTEGER;
+CREATE TABLE notes (
+    course     TEXT NOT NULL,
+    student    TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    staff      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (course, student)
+);
+",
+    // 6: the context a student attached to the question (JSON of
     // `QuestionContext`, NULL when none), kept with the place and moved to
     // the help with it; [`Store::forget_other_sessions_contexts`] deletes
     // it once the session is over. Rows from before have none.
@@ -248,6 +265,13 @@ ALTER TABLE queue ADD COLUMN context TEXT;
 ALTER TABLE helps ADD COLUMN context TEXT;
 ",
 ];
+
+/// A message as the store keeps it until it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub student: String,
+    pub message: jqueue_shared::StaffMessage,
+}
 
 /// How [`Store::register`] went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -574,6 +598,7 @@ impl Store {
             "UPDATE helps SET context = NULL WHERE student = ?1",
             [username],
         )?;
+        tx.execute("DELETE FROM messages WHERE student = ?1", [username])?;
         let changed = tx.execute("DELETE FROM users WHERE username = ?1", [username])?;
         tx.commit()?;
         Ok(changed == 1)
@@ -635,16 +660,24 @@ impl Store {
             .conn
             .prepare(
                 "SELECT username, description, location, joined_at, away_until, front_since,
-                        slot, draw, host
+                        slot, draw, host, needs_edit, answer_to, answer, answered_at
                  FROM queue WHERE session = ?1 ORDER BY seq",
             )?
             .query_map([session], |row| {
+                let answer = match (row.get(10)?, row.get(11)?, row.get(12)?) {
+                    (Some(to), Some(text), Some(at)) => {
+                        Some(Box::new(MessageAnswer { to, text, at }))
+                    }
+                    _ => None,
+                };
                 Ok(Entry {
                     away_until: row.get(4)?,
                     front_since: row.get(5)?,
                     slot: row.get::<_, i64>(6)? as u64,
                     draw: row.get::<_, i64>(7)? as u64,
                     host: Arc::from(row.get::<_, String>(8)?),
+                    needs_edit: row.get(9)?,
+                    answer,
                     ..Entry::new(
                         Arc::from(row.get::<_, String>(0)?),
                         Arc::from(row.get::<_, String>(1)?),
@@ -815,6 +848,222 @@ impl Store {
         }
         tx.commit()?;
         Ok(forgotten)
+    }
+
+    /// Changes a waiting student's question, keeping their place; a request
+    /// for more detail is met. `false`: they were not waiting.
+    pub fn edit_entry(&self, session: &str, entry: &Entry) -> Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE queue SET description = ?3, location = ?4, host = ?5, needs_edit = 0
+             WHERE session = ?1 AND username = ?2",
+            params![
+                session,
+                &*entry.username,
+                &*entry.description,
+                &*entry.location,
+                &*entry.host
+            ],
+        )? == 1)
+    }
+
+    /// Keeps a message for `student` until they read it; a waiting
+    /// student's earlier answer is no longer the latest, and `asks_edit`
+    /// marks their row. Returns the message's id.
+    pub fn insert_message(
+        &mut self,
+        session: &str,
+        student: &str,
+        staff: &str,
+        text: &str,
+        asks_edit: bool,
+        at: UnixMillis,
+    ) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO messages (session, student, staff, text, asks_edit, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![session, student, staff, text, asks_edit, at],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE queue SET needs_edit = (needs_edit OR ?3), answer_to = NULL, answer = NULL,
+                              answered_at = NULL
+             WHERE session = ?1 AND username = ?2",
+            params![session, student, asks_edit],
+        )?;
+        tx.commit()?;
+        Ok(u64::try_from(id).unwrap_or_default())
+    }
+
+    /// `student` read message `id`: it is not sent again.
+    pub fn mark_message_read(
+        &self,
+        session: &str,
+        student: &str,
+        id: u64,
+        at: UnixMillis,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE messages SET read_at = ?4
+             WHERE session = ?1 AND student = ?2 AND id = ?3 AND read_at IS NULL",
+            params![session, student, id as i64, at],
+        )?;
+        Ok(())
+    }
+
+    /// `student`'s one answer to message `id`, which also counts as read;
+    /// shown on their row if they wait. Returns who sent the message, or
+    /// `None` (nothing changed) if it is not theirs or was answered.
+    pub fn answer_message(
+        &mut self,
+        session: &str,
+        student: &str,
+        id: u64,
+        text: &str,
+        at: UnixMillis,
+    ) -> Result<Option<String>> {
+        let tx = self.conn.transaction()?;
+        let staff: Option<String> = tx
+            .query_row(
+                "SELECT staff FROM messages
+                 WHERE session = ?1 AND student = ?2 AND id = ?3 AND answer IS NULL",
+                params![session, student, id as i64],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(staff) = staff else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE messages SET answer = ?2, answered_at = ?3, read_at = COALESCE(read_at, ?3)
+             WHERE id = ?1",
+            params![id as i64, text, at],
+        )?;
+        tx.execute(
+            "UPDATE queue SET answer_to = ?3, answer = ?4, answered_at = ?5
+             WHERE session = ?1 AND username = ?2",
+            params![session, student, staff, text, at],
+        )?;
+        tx.commit()?;
+        Ok(Some(staff))
+    }
+
+    /// The course's note on `student`, if staff wrote one.
+    pub fn note(&self, course: &str, student: &str) -> Result<Option<StaffNote>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT text, staff, updated_at FROM notes WHERE course = ?1 AND student = ?2",
+                params![course, student],
+                |row| {
+                    Ok(StaffNote {
+                        text: row.get(0)?,
+                        by: row.get(1)?,
+                        at: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Sets the course's note on `student` (written by `staff`); empty
+    /// text deletes it.
+    pub fn set_note(
+        &self,
+        course: &str,
+        student: &str,
+        text: &str,
+        staff: &str,
+        at: UnixMillis,
+    ) -> Result<()> {
+        if text.is_empty() {
+            self.conn.execute(
+                "DELETE FROM notes WHERE course = ?1 AND student = ?2",
+                params![course, student],
+            )?;
+        } else {
+            self.conn.execute(
+                "INSERT INTO notes (course, student, text, staff, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (course, student)
+                 DO UPDATE SET text = ?3, staff = ?4, updated_at = ?5",
+                params![course, student, text, staff, at],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every note of the course, by student (for `report --notes`).
+    pub fn notes(&self, course: &str) -> Result<std::collections::HashMap<String, String>> {
+        Ok(self
+            .conn
+            .prepare("SELECT student, text FROM notes WHERE course = ?1")?
+            .query_map([course], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// `student`'s helps that ended as helped since `since`, in every
+    /// session, and their latest help that ended however it ended.
+    pub fn recent_helps(
+        &self,
+        student: &str,
+        since: UnixMillis,
+    ) -> Result<(u32, Option<PastHelp>)> {
+        let helped: u32 = self.conn.query_row(
+            "SELECT COUNT(*) FROM helps
+             WHERE student = ?1 AND outcome = 'helped'
+               AND COALESCE(finished_at, served_at) >= ?2",
+            params![student, since],
+            |row| row.get(0),
+        )?;
+        let last = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(staff, ''), outcome, COALESCE(finished_at, served_at, joined_at)
+                 FROM helps WHERE student = ?1 AND outcome IS NOT NULL
+                 ORDER BY COALESCE(finished_at, served_at, joined_at) DESC, id DESC LIMIT 1",
+                [student],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let last = last.and_then(|(staff, outcome, at)| {
+            Some(PastHelp {
+                staff,
+                outcome: HelpOutcome::parse(&outcome)?,
+                at,
+            })
+        });
+        Ok((helped, last))
+    }
+
+    /// The session's messages not yet read, oldest first.
+    pub fn unread_messages(&self, session: &str) -> Result<Vec<StoredMessage>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT student, id, staff, text, sent_at, asks_edit, answer IS NOT NULL
+                 FROM messages WHERE session = ?1 AND read_at IS NULL ORDER BY id",
+            )?
+            .query_map([session], |row| {
+                Ok(StoredMessage {
+                    student: row.get(0)?,
+                    message: jqueue_shared::StaffMessage {
+                        id: row.get::<_, i64>(1)? as u64,
+                        from: row.get(2)?,
+                        text: row.get(3)?,
+                        at: row.get(4)?,
+                        asks_edit: row.get(5)?,
+                        answered: row.get(6)?,
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Changes the order of waiting students (the rules changed).

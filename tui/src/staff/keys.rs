@@ -26,6 +26,10 @@ pub enum StaffAction {
     Print,
     ToggleOpen,
     Announce,
+    /// Write a message to the selected student (digits pick a quick reply).
+    Message,
+    /// Write the course's private note on the selected student.
+    Note,
     ToggleFirstTimers,
     SetLimits,
     Mute,
@@ -109,6 +113,20 @@ pub const BINDINGS: &[Binding] = &[
         label: "a",
         hint: Some(("a", "announce")),
         help: "Type an announcement for every signed-in student",
+    },
+    Binding {
+        keys: &[Key::Char('w')],
+        action: StaffAction::Message,
+        label: "w",
+        hint: None,
+        help: "Write a message to the selected student (digits pick a quick reply)",
+    },
+    Binding {
+        keys: &[Key::Char('N')],
+        action: StaffAction::Note,
+        label: "N",
+        hint: None,
+        help: "Note on the selected student, for staff only (kept across sessions)",
     },
     Binding {
         keys: &[Key::Enter],
@@ -256,6 +274,8 @@ mod tests {
             (KeyCode::Char('F'), StaffAction::ToggleFirstTimers),
             (KeyCode::Char('c'), StaffAction::SetLimits),
             (KeyCode::Char('t'), StaffAction::Statistics),
+            (KeyCode::Char('w'), StaffAction::Message),
+            (KeyCode::Char('N'), StaffAction::Note),
             (KeyCode::Enter, StaffAction::Details),
             (KeyCode::Char('j'), StaffAction::SelectDown),
             (KeyCode::Up, StaffAction::SelectUp),

@@ -31,7 +31,9 @@ use chrono::FixedOffset;
 use jqueue_shared::UnixMillis;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::sanitize::sanitize;
-use jqueue_shared::staff::{FairnessRules, StaffOutcome, StaffRequest, StaffRow, StaffView};
+use jqueue_shared::staff::{
+    FairnessRules, MAX_NOTE_CHARS, StaffOutcome, StaffRequest, StaffRow, StaffView, StudentRecord,
+};
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
@@ -128,6 +130,10 @@ pub enum Mode {
     ConfirmRemove(Vec<String>),
     ConfirmQuit,
     Announce(Input),
+    /// A message to one student (`w`).
+    Message(MessageForm),
+    /// The private note on one student (`N`).
+    Note(NoteForm),
     /// The cooldown and most-helps dialog (`c`).
     Limits(LimitsForm),
     /// The statistics view (`t`) instead of the queue.
@@ -171,6 +177,39 @@ pub enum ContextAnswer {
     /// They attached none.
     Nothing,
     Attached(Arc<QuestionContext>),
+}
+
+/// A message to one student, as typed (`w`): free text, or a quick reply
+/// picked with its digit while nothing is typed yet.
+#[derive(Debug, Clone, Default)]
+pub struct MessageForm {
+    pub student: String,
+    pub input: Input,
+    /// Ask them to add detail to their question (Tab): their row stays
+    /// marked until they edit it.
+    pub asks_edit: bool,
+}
+
+impl MessageForm {
+    /// Puts the quick reply `text` in the field. A reply that asks for
+    /// detail asks them to edit too (Tab turns it off).
+    fn pick(&mut self, text: &str) {
+        self.input = Input::new(text.to_owned());
+        self.asks_edit = text.to_lowercase().contains("detail");
+    }
+}
+
+/// The course's private note on one student, as typed (`N`). It opens
+/// empty and takes the note as saved once the student's record arrives, so
+/// a note is never written over unseen.
+#[derive(Debug, Clone, Default)]
+pub struct NoteForm {
+    pub student: String,
+    pub input: Input,
+    /// The saved note is in the field (or there is none).
+    pub loaded: bool,
+    /// Opened from the student's details: back there after.
+    pub from_details: bool,
 }
 
 /// The two numbers of the limits dialog, as typed: digits only (typed and
@@ -327,6 +366,9 @@ pub struct StaffScreen {
     muted: bool,
     statistics: StatisticsState,
     details: DetailsState,
+    /// The record of the student whose details or note are open, once it
+    /// has come.
+    record: Option<Arc<StudentRecord>>,
     clock: ServerClock,
     now: Instant,
 }
@@ -345,6 +387,7 @@ impl StaffScreen {
             muted: false,
             statistics: StatisticsState::default(),
             details: DetailsState::default(),
+            record: None,
             now,
         };
         screen.select(0);
@@ -376,6 +419,11 @@ impl StaffScreen {
 
     pub fn is_muted(&self) -> bool {
         self.muted
+    }
+
+    /// The record of `student`, if it has come.
+    pub fn record_of(&self, student: &str) -> Option<&StudentRecord> {
+        self.record.as_deref().filter(|r| r.student == student)
     }
 
     /// The latest statistics the server sent, if any.
@@ -429,6 +477,10 @@ impl StaffScreen {
                         None => ContextAnswer::Nothing,
                     };
                 }
+                Vec::new()
+            }
+            StaffEvent::Outcome(StaffOutcome::Record(record)) => {
+                self.on_record(*record);
                 Vec::new()
             }
             StaffEvent::Outcome(outcome) => {
@@ -528,6 +580,77 @@ impl StaffScreen {
         Vec::new()
     }
 
+    /// A student's record: kept for their details, and put in their note's
+    /// field if it waits for it.
+    fn on_record(&mut self, record: StudentRecord) {
+        if let Mode::Note(form) = &mut self.mode {
+            if form.student == record.student && !form.loaded {
+                let text = record.note.as_ref().map_or("", |n| n.text.as_str());
+                form.input = Input::new(text.to_owned());
+                form.loaded = true;
+            }
+        }
+        self.record = Some(Arc::new(record));
+    }
+
+    /// Opens the note on `student`, asking for their record to fill it.
+    fn open_note(&mut self, student: String, from_details: bool) -> Vec<StaffEffect> {
+        let mut form = NoteForm {
+            student: student.clone(),
+            from_details,
+            ..NoteForm::default()
+        };
+        if let Some(note) = self.record_of(&student).map(|r| r.note.clone()) {
+            form.input = Input::new(note.map(|n| n.text).unwrap_or_default());
+            form.loaded = true;
+        }
+        self.mode = Mode::Note(form);
+        vec![StaffEffect::Request(StaffRequest::Record { student })]
+    }
+
+    /// Enter saves (and asks for the record again, to show it); Esc leaves
+    /// the note as it was.
+    fn on_note_key(&mut self, mut form: NoteForm, key: &KeyEvent) -> Vec<StaffEffect> {
+        let back = |form: &NoteForm| {
+            if form.from_details {
+                Mode::Details(form.student.clone())
+            } else {
+                Mode::Normal
+            }
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = back(&form);
+                self.set_status("Note unchanged.");
+                return Vec::new();
+            }
+            KeyCode::Enter if !form.loaded => {
+                self.set_status("The note is still loading: a moment.");
+            }
+            KeyCode::Enter => {
+                self.mode = back(&form);
+                let student = form.student;
+                return vec![
+                    StaffEffect::Request(StaffRequest::SetNote {
+                        student: student.clone(),
+                        text: form.input.value().trim().to_owned(),
+                    }),
+                    StaffEffect::Request(StaffRequest::Record { student }),
+                ];
+            }
+            _ => {
+                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+                    let full = form.input.value().chars().count() >= MAX_NOTE_CHARS;
+                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
+                        form.input.handle(request);
+                    }
+                }
+            }
+        }
+        self.mode = Mode::Note(form);
+        Vec::new()
+    }
+
     fn index_of(&self, name: &str) -> Option<usize> {
         self.view.rows.iter().position(|r| r.username == name)
     }
@@ -617,6 +740,7 @@ impl StaffScreen {
             }
             Mode::Details(name) => match key.code {
                 KeyCode::Char('s') => serve(name),
+                KeyCode::Char('N') => self.open_note(name, true),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
                 _ => {
                     // Up to the last line; the drawing also stops it where
@@ -643,6 +767,8 @@ impl StaffScreen {
             }
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::Announce(input) => self.on_announce_key(input, key),
+            Mode::Message(form) => self.on_message_key(form, key),
+            Mode::Note(form) => self.on_note_key(form, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
             Mode::Statistics => {
                 // Back to the queue with the keys the hint bar names, under
@@ -728,6 +854,44 @@ impl StaffScreen {
         Vec::new()
     }
 
+    /// Enter sends; Esc cancels; Tab asks (or stops asking) for more
+    /// detail; a digit on an empty field picks that quick reply.
+    fn on_message_key(&mut self, mut form: MessageForm, key: &KeyEvent) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Esc => {
+                self.set_status("Message not sent.");
+                return Vec::new();
+            }
+            KeyCode::Enter => {
+                let text = form.input.value().trim().to_owned();
+                if !text.is_empty() {
+                    return vec![StaffEffect::Request(StaffRequest::Message {
+                        student: form.student,
+                        text,
+                        asks_edit: form.asks_edit,
+                    })];
+                }
+            }
+            KeyCode::Tab => form.asks_edit = !form.asks_edit,
+            KeyCode::Char(digit @ '1'..='9') if form.input.value().is_empty() => {
+                let index = digit as usize - '1' as usize;
+                if let Some(reply) = self.view.replies.get(index) {
+                    form.pick(reply);
+                }
+            }
+            _ => {
+                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+                    let full = form.input.value().chars().count() >= MAX_TEXT_CHARS;
+                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
+                        form.input.handle(request);
+                    }
+                }
+            }
+        }
+        self.mode = Mode::Message(form);
+        Vec::new()
+    }
+
     fn on_action(&mut self, action: StaffAction) -> Vec<StaffEffect> {
         let last = self.view.rows.len().saturating_sub(1);
         let request = |r| vec![StaffEffect::Request(r)];
@@ -762,8 +926,19 @@ impl StaffScreen {
                         student: Some(name.clone()),
                         ..DetailsState::default()
                     };
-                    return request(StaffRequest::Context { student: name });
+                    // The record (notes, recent helps) and the context:
+                    // neither is pushed, both are asked for as it opens.
+                    return vec![
+                        StaffEffect::Request(StaffRequest::Record {
+                            student: name.clone(),
+                        }),
+                        StaffEffect::Request(StaffRequest::Context { student: name }),
+                    ];
                 }
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+            },
+            StaffAction::Note => match self.selected_name.clone() {
+                Some(name) => return self.open_note(name, false),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::Print => return request(StaffRequest::Print),
@@ -773,6 +948,15 @@ impl StaffScreen {
                 });
             }
             StaffAction::Announce => self.mode = Mode::Announce(Input::default()),
+            StaffAction::Message => match &self.selected_name {
+                Some(name) => {
+                    self.mode = Mode::Message(MessageForm {
+                        student: name.clone(),
+                        ..MessageForm::default()
+                    });
+                }
+                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+            },
             StaffAction::ToggleFirstTimers => {
                 return request(StaffRequest::SetRules(FairnessRules {
                     first_timers_first: !self.view.rules.first_timers_first,
@@ -825,6 +1009,8 @@ impl StaffScreen {
             | A::Remove
             | A::Mark
             | A::MarkSameAddress
+            | A::Message
+            | A::Note
             | A::Details
             | A::SelectUp
             | A::SelectDown

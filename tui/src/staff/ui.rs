@@ -19,6 +19,7 @@
 //! ([`crate::ui::to_ascii`]).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use chrono::DateTime;
 use jqueue_shared::UnixMillis;
@@ -32,8 +33,13 @@ use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
 
 use super::keys::BINDINGS;
 use super::theme::Theme;
-use super::{LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, Mode, Role, StaffScreen};
+use super::{
+    LimitsForm, MAX_ANNOUNCEMENT_CHARS, MAX_LIMIT_DIGITS, MessageForm, Mode, NoteForm, Role,
+    StaffScreen,
+};
 use crate::status_message::Tone;
+use jqueue_shared::staff::MAX_NOTE_CHARS;
+use jqueue_shared::validate::MAX_TEXT_CHARS;
 
 mod context;
 mod statistics;
@@ -87,6 +93,8 @@ impl Widget for &StaffScreen {
             Mode::ConfirmRemove(students) => self.render_confirm_remove(students, area, buf),
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
+            Mode::Message(form) => self.render_message(form, area, buf),
+            Mode::Note(form) => self.render_note(form, area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
         }
         if !self.settings.unicode {
@@ -393,6 +401,12 @@ impl StaffScreen {
         if description.is_empty() {
             description = Cow::Borrowed("—");
         }
+        if let Some(answer) = &e.answer {
+            description = Cow::Owned(format!("✉ {} · {description}", sanitize(&answer.text)));
+        }
+        if e.needs_edit {
+            description = Cow::Owned(format!("DETAIL ASKED · {description}"));
+        }
         if let Some(until) = e.away_until {
             description = Cow::Owned(format!(
                 "NOT HERE until {} · {description}",
@@ -662,12 +676,20 @@ impl StaffScreen {
             ],
             Mode::Details(_) => vec![
                 ("s", "serve them"),
+                ("N", "note"),
                 (self.key_label("↑↓"), "scroll"),
                 ("Esc", "close"),
             ],
+            Mode::Note(_) => vec![("Enter", "save"), ("Esc", "cancel")],
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
+            Mode::Message(_) => vec![
+                ("Enter", "send"),
+                ("1-9", "quick reply"),
+                ("Tab", "ask for detail"),
+                ("Esc", "cancel"),
+            ],
             Mode::Limits(_) => vec![
                 ("0-9", "type"),
                 ("Tab", "next"),
@@ -848,6 +870,24 @@ impl StaffScreen {
                 }),
             ]),
         ];
+        lines.extend(self.record_lines(&r.username));
+        if r.needs_edit {
+            lines.push(Line::from(vec![
+                label("Asked:      "),
+                Span::styled("for more detail; not edited yet", t.warning()),
+            ]));
+        }
+        if let Some(answer) = &r.answer {
+            lines.push(Line::from(vec![
+                label("Answer:     "),
+                Span::raw(format!(
+                    "to {} at {}: {}",
+                    sanitize(&answer.to),
+                    self.clock_time(answer.at),
+                    sanitize(&answer.text)
+                )),
+            ]));
+        }
         if let Some(until) = r.away_until {
             lines.push(Line::from(vec![
                 label("Not here:   "),
@@ -1011,6 +1051,130 @@ impl StaffScreen {
             t.dim(),
         )
         .render(row(inner, 2), buf);
+    }
+
+    /// The student's week and the course's note, from their record (asked
+    /// for as the details opened).
+    fn record_lines(&self, student: &str) -> Vec<Line<'static>> {
+        let t = self.theme();
+        let label = |text: &'static str| Span::styled(text, t.dim());
+        let Some(record) = self.record_of(student) else {
+            return vec![Line::from(vec![
+                label("This week:  "),
+                Span::styled("loading…", t.dim()),
+            ])];
+        };
+        let mut week = match record.helps_this_week {
+            0 => "not helped".to_owned(),
+            1 => "helped once".to_owned(),
+            n => format!("helped {n} times"),
+        };
+        if let Some(last) = &record.last_help {
+            let outcome = match last.outcome {
+                jqueue_shared::staff::HelpOutcome::Helped => "helped",
+                jqueue_shared::staff::HelpOutcome::NotHere => "not here",
+                jqueue_shared::staff::HelpOutcome::Removed => "removed",
+            };
+            let _ = write!(
+                week,
+                " · last: {} by {}, {}",
+                outcome,
+                sanitize(&last.staff),
+                self.day_and_time(last.at)
+            );
+        }
+        let note = match &record.note {
+            Some(note) => Span::raw(format!(
+                "{} ({}, {})",
+                sanitize(&note.text),
+                sanitize(&note.by),
+                self.day_and_time(note.at)
+            )),
+            None => Span::styled("none (N writes one, for staff only)", t.dim()),
+        };
+        vec![
+            Line::from(vec![label("This week:  "), Span::raw(week)]),
+            Line::from(vec![label("Note:       "), note]),
+        ]
+    }
+
+    /// The note being typed, for staff only.
+    fn render_note(&self, form: &NoteForm, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let title = format!(" Note on {} (staff only) ", sanitize(&form.student));
+        let inner = popup(area, 70, 3, &title, t, buf);
+        let width = usize::from(inner.width.saturating_sub(1)).max(1);
+        let input = &form.input;
+        let scroll = input.visual_scroll(width);
+        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
+        let line = row(inner, 0);
+        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
+        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
+        if x < line.width {
+            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        let status = if form.loaded {
+            format!(
+                "never shown to students · empty clears it · {}/{MAX_NOTE_CHARS}",
+                input.value().chars().count()
+            )
+        } else {
+            "loading the note…".to_owned()
+        };
+        Line::styled(
+            ellipsize(&status, usize::from(inner.width)).into_owned(),
+            t.dim(),
+        )
+        .render(row(inner, 2), buf);
+    }
+
+    /// `11:27` today, `Mon 11:27` earlier.
+    fn day_and_time(&self, at: UnixMillis) -> String {
+        let zone = &self.settings.time_zone;
+        let day = |ms: UnixMillis| {
+            DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(zone).date_naive())
+        };
+        if day(at) == day(self.server_now()) {
+            return self.clock_time(at);
+        }
+        DateTime::from_timestamp_millis(at)
+            .map(|t| t.with_timezone(zone).format("%a %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    /// The message being typed to one student, the quick replies by digit,
+    /// and whether it asks them for more detail.
+    fn render_message(&self, form: &MessageForm, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let replies = &self.view.replies;
+        let height = 4 + replies.len() as u16;
+        let title = format!(" Message to {} ", sanitize(&form.student));
+        let inner = popup(area, 70, height, &title, t, buf);
+        let width = usize::from(inner.width.saturating_sub(1)).max(1);
+        let input = &form.input;
+        let scroll = input.visual_scroll(width);
+        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
+        let line = row(inner, 0);
+        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
+        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
+        if x < line.width {
+            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
+        }
+        let check = if form.asks_edit { "[x]" } else { "[ ]" };
+        let count = format!(
+            "{check} ask them to add detail (Tab) · {}/{MAX_TEXT_CHARS}",
+            input.value().chars().count()
+        );
+        Line::styled(
+            ellipsize(&count, usize::from(inner.width)).into_owned(),
+            t.dim(),
+        )
+        .render(row(inner, 2), buf);
+        for (i, reply) in replies.iter().enumerate() {
+            let text = format!("{} {}", i + 1, sanitize(reply));
+            Line::from(ellipsize(&text, usize::from(inner.width)).into_owned())
+                .render(row(inner, 3 + i as u16), buf);
+        }
     }
 
     /// The cooldown and most-helps dialog: two numbers, the focused one

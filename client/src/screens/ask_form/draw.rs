@@ -29,18 +29,28 @@ const TAIL_LINES: u16 = 6;
 
 pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let code_rows = if form.code.is_some() { 3 } else { 0 };
-    let parts = form.context.shown();
+    let title = if form.editing {
+        "Edit your question"
+    } else {
+        "Ask for help"
+    };
+    // An edit changes the text only: the context went with the question.
+    let parts = if form.editing {
+        &[][..]
+    } else {
+        form.context.shown()
+    };
     let tail_rows = match &form.context.file {
         Some(file) if parts.iter().any(|p| p.part == ContextPart::FileName) => {
             (file.tail.lines().count() as u16).min(TAIL_LINES)
         }
         _ => 0,
     };
-    let context_rows = 1 + parts.len() as u16 + tail_rows;
+    let context_rows = u16::from(!form.editing) + parts.len() as u16 + tail_rows;
     // Description and location with a blank line after each, the code
     // (likewise), the context, a blank line and the message.
     let content = 6 + code_rows + context_rows + 2;
-    let inner = popup("Ask for help", 70, content + 2, area, buf);
+    let inner = popup(title, 70, content + 2, area, buf);
     // Short of room, the blank lines between fields go first.
     let gaps = inner.height >= content;
     let mut rows = Rows {
@@ -71,7 +81,9 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
         render_input(code, false, form.focus == 2, rows.take(1), buf);
         rows.gap();
     }
-    render_switch(form, theme, rows.take(1), buf);
+    if !form.editing {
+        render_switch(form, theme, rows.take(1), buf);
+    }
     // All but the message's line.
     let room = inner.bottom().saturating_sub(rows.y + 1);
     render_parts(form, theme, rows.take(room), buf);

@@ -40,6 +40,9 @@ pub struct AskForm {
     /// the context's parts (while attached).
     pub focus: usize,
     pub error: Option<String>,
+    /// Changing the question of a student in line (`e`): sent as an edit,
+    /// which keeps the place.
+    pub editing: bool,
     /// "Attach context" and the parts it would send.
     pub context: context::ContextDraft,
 }
@@ -78,6 +81,8 @@ pub(crate) struct Request {
     pub(crate) code: Option<String>,
     /// The context as previewed; `None` unless attached.
     pub(crate) context: Option<QuestionContext>,
+    /// An edit of the question, not a request to join.
+    pub(crate) editing: bool,
 }
 
 impl AskForm {
@@ -90,6 +95,16 @@ impl AskForm {
             focus: 0,
             error: None,
             context: context::ContextDraft::default(),
+            editing: false,
+        }
+    }
+
+    /// The question being edited, as it was sent.
+    pub(crate) fn editing(description: &str, location: &str) -> Self {
+        Self {
+            description: Input::new(description.to_owned()),
+            editing: true,
+            ..Self::new(location)
         }
     }
 
@@ -159,7 +174,7 @@ impl AskForm {
             Some(Action::PreviousField) => {
                 self.focus = (self.focus + self.fields() - 1) % self.fields();
             }
-            Some(Action::ToggleContext) => {
+            Some(Action::ToggleContext) if !self.editing => {
                 self.context.attach = !self.context.attach;
                 if self.focus >= self.fields() {
                     self.focus = 0;
@@ -199,6 +214,7 @@ impl AskForm {
                         location,
                         code,
                         context,
+                        editing: self.editing,
                     }));
                 }
             }
@@ -242,6 +258,7 @@ pub(crate) fn field_name(field: TextField) -> &'static str {
     match field {
         TextField::Description => "description",
         TextField::Location => "location",
+        TextField::Answer => "answer",
     }
 }
 

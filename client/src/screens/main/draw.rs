@@ -536,6 +536,8 @@ fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         (Some(Pending::Join), _) => Line::raw(" Sending your request…"),
         (Some(Pending::Cancel), _) => Line::raw(" Leaving the queue…"),
         (Some(Pending::Back), _) => Line::raw(" Telling staff you are back…"),
+        (Some(Pending::Edit), _) => Line::raw(" Saving your question…"),
+        (Some(Pending::Answer), _) => Line::raw(" Sending your answer…"),
         (None, Some(notice)) => Line::styled(format!(" {}", notice.text), theme.tone(notice.tone)),
         (None, None) => return,
     };

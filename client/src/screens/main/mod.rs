@@ -16,13 +16,14 @@ mod draw;
 use std::time::Duration;
 
 use jqueue_shared::context::QuestionContext;
-use jqueue_shared::{QueueView, RequestResult, UnixMillis, sanitize};
+use jqueue_shared::{QueueView, RequestResult, StaffMessage, UnixMillis, sanitize};
 use jqueue_tui::status_message::{StatusMessage, Tone};
 use tokio::time::Instant;
 
 pub(crate) use draw::render;
 
 use super::ask_form::{self, AskForm};
+use super::message::Told;
 use super::words::NOT_CONNECTED;
 use crate::app::{App, Effect, Link, Overlay};
 use crate::keys::Action;
@@ -64,8 +65,12 @@ pub struct Received {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pending {
     Join,
+    /// A change of the question (`e`).
+    Edit,
     Cancel,
     Back,
+    /// An answer to a staff member's message.
+    Answer,
 }
 
 /// News older than this when it arrives happened while the student was away
@@ -199,7 +204,7 @@ impl App {
                     && self.cooldown_words().is_none()
                     && self.queue.as_ref().is_none_or(|q| q.view.open)
             }
-            Action::CancelRequest => self.position().is_some(),
+            Action::CancelRequest | Action::EditQuestion => self.position().is_some(),
             _ => true,
         }
     }
@@ -288,6 +293,7 @@ impl App {
     pub(crate) fn on_main_key(&mut self, action: Option<Action>) -> Vec<Effect> {
         match action {
             Some(Action::AskForHelp) => return self.open_ask_form(),
+            Some(Action::EditQuestion) => self.open_edit_form(),
             Some(Action::CancelRequest) => {
                 if self.position().is_none() {
                     self.notify(Tone::Info, Holds::AtPosition(None), "You are not in line.");
@@ -362,6 +368,30 @@ impl App {
         }
     }
 
+    /// `e`: the ask form with the question as sent, to change it in place.
+    fn open_edit_form(&mut self) {
+        if self.position().is_none() {
+            self.notify(
+                Tone::Info,
+                Holds::AtPosition(None),
+                "You are not in line: press h to ask for help.",
+            );
+        } else if self.link != Link::Up {
+            self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
+        } else if self.pending.is_none() {
+            // After a restart this run has not sent it: the location is
+            // this machine's, the description to type again.
+            let (description, location) = self
+                .asked
+                .clone()
+                .unwrap_or_else(|| (String::new(), self.settings.location.clone()));
+            self.overlay = Some(Overlay::AskForm(Box::new(AskForm::editing(
+                &description,
+                &location,
+            ))));
+        }
+    }
+
     /// `y` in "leave the queue?".
     pub(crate) fn send_cancel(&mut self) -> Vec<Effect> {
         self.pending = Some(Pending::Cancel);
@@ -376,19 +406,29 @@ impl App {
             location,
             code,
             context,
+            editing,
         } = request;
         let mut effects = Vec::new();
-        self.pending = Some(Pending::Join);
         if location != self.settings.location {
             self.settings.location.clone_from(&location);
             effects.push(Effect::RememberLocation(location.clone()));
         }
-        effects.push(Effect::Send(NetCommand::AskForHelp {
-            description,
-            location,
-            code,
-            context: context.map(Box::new),
-        }));
+        self.asked = Some((description.clone(), location.clone()));
+        if editing {
+            self.pending = Some(Pending::Edit);
+            effects.push(Effect::Send(NetCommand::EditQuestion {
+                description,
+                location,
+            }));
+        } else {
+            self.pending = Some(Pending::Join);
+            effects.push(Effect::Send(NetCommand::AskForHelp {
+                description,
+                location,
+                code,
+                context: context.map(Box::new),
+            }));
+        }
         effects
     }
 
@@ -422,6 +462,51 @@ impl App {
 
     pub(crate) fn on_announcement(&mut self, text: &str) {
         self.announcement = Some(sanitize(text).into_owned());
+    }
+
+    /// A staff member's message: one bell for a new one. One read in this
+    /// run whose reading did not reach the server is read again.
+    pub(crate) fn on_message(&mut self, message: StaffMessage) -> Vec<Effect> {
+        let id = message.id;
+        match self.inbox.receive(message) {
+            Told::New => self.bell(jqueue_tui::alert::MESSAGE_BODY),
+            Told::Shown => Vec::new(),
+            Told::Read => vec![Effect::Send(NetCommand::MessageRead { id })],
+        }
+    }
+
+    /// Enter on the message panel: the first message is read.
+    pub(crate) fn message_read(&mut self) -> Vec<Effect> {
+        match self.inbox.take_first() {
+            // Sent only while up; otherwise the server tells it again at the
+            // next sign-in and `on_message` reads it again then.
+            Some(read) if self.link == Link::Up => {
+                vec![Effect::Send(NetCommand::MessageRead { id: read.id })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// `r` then Enter on the message panel: the one answer to the first
+    /// message.
+    pub(crate) fn send_answer(&mut self, text: String) -> Vec<Effect> {
+        let Some(first) = self.inbox.first() else {
+            return Vec::new();
+        };
+        if self.link != Link::Up {
+            if let Some(Overlay::Message(panel)) = &mut self.overlay {
+                panel.error = Some(NOT_CONNECTED.to_owned());
+            }
+            return Vec::new();
+        }
+        if self.pending.is_some() {
+            return Vec::new();
+        }
+        self.pending = Some(Pending::Answer);
+        vec![Effect::Send(NetCommand::AnswerMessage {
+            id: first.id,
+            text,
+        })]
     }
 
     pub(crate) fn on_view(&mut self, view: QueueView) -> Vec<Effect> {
@@ -592,6 +677,9 @@ impl App {
                 );
                 return;
             }
+            RequestResult::Edited { position } => return self.on_edited(*position),
+            RequestResult::Answered => return self.on_answered(true),
+            RequestResult::CannotAnswer => return self.on_answered(false),
             RequestResult::Cancelled => {
                 self.notify(Tone::Info, Holds::AtPosition(None), "You left the queue.");
                 return;
@@ -600,18 +688,7 @@ impl App {
                 self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
                 return;
             }
-            RequestResult::Back => {
-                self.away_until = None;
-                match self.position() {
-                    Some(position) => self.notify(
-                        Tone::Good,
-                        Holds::AtPosition(Some(position)),
-                        format!("Welcome back: you keep your place, #{position}."),
-                    ),
-                    None => self.notify(Tone::Good, Holds::Anyway, "Welcome back."),
-                }
-                return;
-            }
+            RequestResult::Back => return self.on_back(),
             RequestResult::NotAway => {
                 self.away_until = None;
                 self.notify(Tone::Info, Holds::Anyway, "You were not marked away.");
@@ -668,9 +745,52 @@ impl App {
         // Keep the form open, with what was typed, so nothing is lost.
         if let Some(Overlay::AskForm(form)) = &mut self.overlay {
             form.error = Some(form_error);
+        } else if let Some(Overlay::Message(panel)) = &mut self.overlay {
+            panel.error = Some(form_error);
         } else {
             self.notify(Tone::Warning, Holds::Anyway, form_error);
         }
+    }
+}
+
+impl App {
+    /// "I'm back" was heard: the place is kept.
+    fn on_back(&mut self) {
+        self.away_until = None;
+        match self.position() {
+            Some(position) => self.notify(
+                Tone::Good,
+                Holds::AtPosition(Some(position)),
+                format!("Welcome back: you keep your place, #{position}."),
+            ),
+            None => self.notify(Tone::Good, Holds::Anyway, "Welcome back."),
+        }
+    }
+
+    /// The question is changed; the place stays.
+    fn on_edited(&mut self, position: u32) {
+        self.close_ask_form();
+        self.notify(
+            Tone::Good,
+            Holds::AtPosition(Some(position)),
+            format!("Question updated: you keep your place, #{position}."),
+        );
+    }
+
+    /// The answer to an answer: sent, or refused as answered before.
+    /// Either way the server counts the message read: it goes, and the
+    /// panel with it if it was the last.
+    fn on_answered(&mut self, sent: bool) {
+        let answered = self.inbox.take_first();
+        if matches!(self.overlay, Some(Overlay::Message(_))) {
+            self.overlay = None;
+        }
+        let text = match (sent, answered) {
+            (true, Some(message)) => format!("Answer sent to {}.", message.from),
+            (true, None) => "Answer sent.".to_owned(),
+            (false, _) => "That message was answered already.".to_owned(),
+        };
+        self.notify(Tone::Good, Holds::Anyway, text);
     }
 }
 

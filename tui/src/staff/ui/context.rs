@@ -27,7 +27,7 @@ pub(super) fn lines(answer: &ContextAnswer, width: usize, t: Theme) -> Vec<Line<
         ContextAnswer::Asking => {
             lines.push(Line::from(vec![
                 label("Context:    ".to_owned()),
-                Span::styled("asking…", t.dim()),
+                Span::styled("loading…", t.dim()),
             ]));
             return lines;
         }

@@ -1,0 +1,177 @@
+//! Messages from staff and edits on the student's screen: a message shows
+//! in a panel (with a bell) until `Enter` reads it, the same message told
+//! again after a reconnect shows once, `r` answers once, staff asking for
+//! detail lead to `e`, and `e` edits the question in place. Whole clients in
+//! `TestBackend`, at 80×24 and 80×12.
+
+mod common;
+
+use common::{Harness, NOW_MS, settings, view};
+use jqueue_client::app::{Effect, Event, Overlay};
+use jqueue_client::net::{NetCommand, NetEvent};
+use jqueue_shared::{RequestResult, StaffMessage};
+use ratatui::crossterm::event::KeyCode;
+
+fn message(id: u64, text: &str, asks_edit: bool) -> NetEvent {
+    NetEvent::Message(StaffMessage {
+        id,
+        from: "tara".into(),
+        text: text.into(),
+        at: NOW_MS,
+        asks_edit,
+        answered: false,
+    })
+}
+
+/// Signed in, second in line of three, having asked about `description`.
+fn in_line(description: &str) -> Harness {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, None)));
+    h.press('h');
+    h.type_text(description);
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::Request(RequestResult::Joined { position: 2 }));
+    h.net(NetEvent::View(view(3, Some(2))));
+    h.sent();
+    h
+}
+
+fn is_message_panel(h: &Harness) -> bool {
+    matches!(h.app().overlay, Some(Overlay::Message(_)))
+}
+
+#[test]
+fn a_message_stays_until_read_and_a_second_telling_shows_it_once() {
+    let mut h = in_line("pointers");
+    h.net(message(7, "On my way — 2 min", false));
+    assert!(is_message_panel(&h));
+    assert!(h.screen_contains("Message from tara"), "{}", h.screen());
+    assert!(h.screen_contains("On my way — 2 min"), "{}", h.screen());
+    insta::assert_snapshot!("message_panel", h.screen());
+
+    // Other keys do not make it go.
+    h.press('c');
+    h.key(KeyCode::Esc);
+    assert!(is_message_panel(&h));
+    // Told again after a reconnect: still one message.
+    h.net(message(7, "On my way — 2 min", false));
+    assert_eq!(h.app().inbox.len(), 1);
+
+    h.key(KeyCode::Enter);
+    assert_eq!(h.sent(), [NetCommand::MessageRead { id: 7 }]);
+    assert!(h.app().overlay.is_none());
+    assert!(!h.screen_contains("On my way"));
+    // Told again once more (the reading crossed a reconnect): not shown,
+    // and the server hears it was read.
+    h.net(message(7, "On my way — 2 min", false));
+    assert!(h.app().overlay.is_none());
+    assert_eq!(h.sent(), [NetCommand::MessageRead { id: 7 }]);
+}
+
+#[test]
+fn a_message_rings_the_bell_once() {
+    let mut app = jqueue_client::app::App::new(settings(), tokio::time::Instant::now());
+    let now = app.now;
+    app.update(
+        Event::Net(NetEvent::SignedIn {
+            username: "alice".into(),
+        }),
+        now,
+    );
+    let effects = app.update(Event::Net(message(1, "hi", false)), now);
+    assert_eq!(
+        effects,
+        [Effect::Bell(jqueue_tui::alert::MESSAGE_BODY)],
+        "a bell, with fixed text"
+    );
+    assert!(
+        app.update(Event::Net(message(1, "hi", false)), now)
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_answer_is_sent_once_and_the_panel_goes_when_it_is_taken() {
+    let mut h = in_line("pointers");
+    h.net(message(3, "Which exercise?", false));
+    h.press('r');
+    assert!(h.screen_contains("Your answer"), "{}", h.screen());
+    h.type_text("3b");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.sent(),
+        [NetCommand::AnswerMessage {
+            id: 3,
+            text: "3b".into()
+        }]
+    );
+    h.net(NetEvent::Request(RequestResult::Answered));
+    assert!(h.app().overlay.is_none());
+    assert!(h.screen_contains("Answer sent to tara."), "{}", h.screen());
+}
+
+#[test]
+fn a_request_for_detail_leads_to_an_edit_that_keeps_the_place() {
+    let mut h = in_line("pointers");
+    h.net(message(4, "Please add detail to your question", true));
+    assert!(
+        h.screen_contains("press e to edit your question"),
+        "{}",
+        h.screen()
+    );
+    h.press('e');
+    assert_eq!(h.sent(), [NetCommand::MessageRead { id: 4 }]);
+    let Some(Overlay::AskForm(form)) = &h.app().overlay else {
+        panic!("the edit form: {}", h.screen());
+    };
+    assert!(form.editing);
+    assert_eq!(form.description.value(), "pointers", "the question as sent");
+    assert!(h.screen_contains("Edit your question"), "{}", h.screen());
+    h.type_text(" in list_push");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.sent(),
+        [NetCommand::EditQuestion {
+            description: "pointers in list_push".into(),
+            location: "lab1-pc07".into()
+        }]
+    );
+    h.net(NetEvent::Request(RequestResult::Edited { position: 2 }));
+    assert!(h.app().overlay.is_none());
+    assert!(
+        h.screen_contains("Question updated: you keep your place, #2."),
+        "{}",
+        h.screen()
+    );
+}
+
+#[test]
+fn e_is_offered_only_in_line() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(3, None)));
+    assert!(!h.screen_contains("e edit"), "{}", h.screen());
+    h.press('e');
+    assert!(h.app().overlay.is_none());
+    assert!(h.screen_contains("You are not in line"), "{}", h.screen());
+    let h = in_line("x");
+    assert!(h.screen_contains("e edit"), "{}", h.screen());
+}
+
+#[test]
+fn the_panel_fits_a_small_terminal_with_hostile_text_inert() {
+    let mut h = Harness::with_settings(settings(), 80, 12);
+    h.welcome();
+    h.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    h.net(NetEvent::View(view(3, Some(2))));
+    h.net(message(
+        9,
+        "\u{1b}[2J\u{1b}]0;owned\u{7}right-to-left \u{202e}olleh 漢字 — please come to the front",
+        true,
+    ));
+    let screen = h.screen();
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+    assert!(h.screen_contains("Message from tara"), "{screen}");
+    insta::assert_snapshot!("message_panel_80x12", screen);
+}

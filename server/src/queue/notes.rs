@@ -1,0 +1,64 @@
+//! Staff's private notes on students and each student's record for the
+//! details pane: the course's note, their helps this week and their latest
+//! help. Asked for when staff open a student's details, never pushed, and
+//! never sent to a student: only a staff request reaches this module.
+
+use std::sync::Arc;
+
+use jqueue_shared::staff::{MAX_NOTE_CHARS, StaffOutcome, StudentRecord};
+
+use super::{QueueOwner, blocking};
+use crate::config::DEFAULT_COURSE;
+
+/// "This week": the last seven days.
+const WEEK_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+impl QueueOwner {
+    /// `student`'s record: read from the store each time (a details pane is
+    /// opened by hand, not per change).
+    pub(super) fn record_of(&mut self, student: &str) -> StaffOutcome {
+        let since = self.now_ms() - WEEK_MS;
+        let read = blocking(|| {
+            let note = self.store.note(DEFAULT_COURSE, student)?;
+            let (helps_this_week, last_help) = self.store.recent_helps(student, since)?;
+            Ok::<_, crate::store::StoreError>(StudentRecord {
+                student: student.to_owned(),
+                note,
+                helps_this_week,
+                last_help,
+            })
+        });
+        match read {
+            Ok(record) => StaffOutcome::Record(Box::new(record)),
+            Err(e) => StaffOutcome::Failed {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// `staff` writes (or, with empty text, clears) the note on `student`.
+    pub(super) fn set_note(&mut self, staff: &Arc<str>, student: &str, text: &str) -> StaffOutcome {
+        let text = text.trim();
+        if text.chars().count() > MAX_NOTE_CHARS {
+            return StaffOutcome::NoteTooLong {
+                max_chars: MAX_NOTE_CHARS as u32,
+            };
+        }
+        let at = self.now_ms();
+        match blocking(|| {
+            self.store
+                .set_note(DEFAULT_COURSE, student, text, staff, at)
+        }) {
+            Ok(()) => StaffOutcome::NoteSaved {
+                student: student.to_owned(),
+                cleared: text.is_empty(),
+            },
+            Err(e) => {
+                self.storage_failed(&e);
+                StaffOutcome::Failed {
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+}
