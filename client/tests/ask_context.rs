@@ -150,7 +150,10 @@ fn an_edit_changes_the_text_only_and_offers_no_context() {
     h.press('e');
     assert!(h.screen_contains("Edit your question"));
     assert!(!h.screen_contains("Attach context"));
-    assert!(!h.screen_contains("Ctrl-T"), "no context key on the hint bar");
+    assert!(
+        !h.screen_contains("Ctrl-T"),
+        "no context key on the hint bar"
+    );
     h.ctrl('t');
     assert!(!h.app().attach_context, "Ctrl-T does nothing here");
     h.type_text("more detail");

@@ -809,7 +809,10 @@ mod tests {
         let mut edit = request(None, true);
         edit.description = "now with more detail".into();
         let edited = handle.edit_question("amy".into(), edit).await.unwrap();
-        assert!(matches!(edited.result, RequestResult::Edited { position: 1 }));
+        assert!(matches!(
+            edited.result,
+            RequestResult::Edited { position: 1 }
+        ));
 
         let ask = |student: &str| StaffRequest::Context {
             student: student.into(),
