@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::FixedOffset;
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{AccountStatus, UnixMillis, sanitize};
 use jqueue_tui::staff::{StaffEvent, StaffScreen};
@@ -47,6 +48,8 @@ pub enum Event {
     /// The 1 s timer, running only while something on screen counts time.
     Tick,
     Resize,
+    /// The context gathered for the ask form ([`Effect::GatherContext`]).
+    Context(Box<QuestionContext>),
 }
 
 /// What the event loop must do after an update.
@@ -63,6 +66,12 @@ pub enum Effect {
     /// Keep this location (the one just sent) for this machine's next run
     /// (see [`crate::location`]).
     RememberLocation(String),
+    /// Gather the student's context for the open ask form ("attach
+    /// context" is on); it comes back as [`Event::Context`].
+    GatherContext,
+    /// Keep "attach context" on or off for this machine's next run (see
+    /// [`crate::context::preference`]).
+    RememberAttachContext(bool),
     Quit,
 }
 
@@ -145,6 +154,7 @@ pub enum Overlay {
 /// because it outlives that screen: signing in again keeps it, and the
 /// header, the tick and the farewell line read it.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent facts about the student and the screen
 pub struct App {
     pub settings: Settings,
     pub now: Instant,
@@ -181,6 +191,9 @@ pub struct App {
     /// The notice under the queue.
     pub status_message: Option<StatusMessage<Holds>>,
     pub pending: Option<Pending>,
+    /// "Attach context" on the ask form: off unless the student turned it
+    /// on (on this machine, which the event loop remembers).
+    pub attach_context: bool,
     /// Staff's messages not yet read.
     pub inbox: Inbox,
     /// The question last sent (description, location), which `e` edits.
@@ -211,6 +224,7 @@ impl App {
             asked: None,
             server_shut_down: false,
             quitting: false,
+            attach_context: false,
         }
     }
 
@@ -225,6 +239,10 @@ impl App {
             Event::Key(key) => self.on_key(&key),
             Event::Net(event) => self.on_net(event),
             Event::Tick | Event::Resize => self.on_staff_event(StaffEvent::Tick),
+            Event::Context(context) => {
+                self.context_gathered(*context);
+                Vec::new()
+            }
         };
         if effects.contains(&Effect::Quit) {
             self.quitting = true;
@@ -273,6 +291,7 @@ impl App {
     pub fn key_table(&self) -> &'static [Binding] {
         match (&self.overlay, &self.screen) {
             (Some(Overlay::Help { .. }), _) => keys::HELP,
+            (Some(Overlay::AskForm(form)), _) if form.editing => keys::EDIT_FORM,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
             (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
             (Some(Overlay::Message(panel)), _) if panel.answer.is_some() => keys::ANSWER,
@@ -562,7 +581,16 @@ impl App {
                     ask_form::Outcome::Open => self.overlay = Some(Overlay::AskForm(form)),
                     ask_form::Outcome::Send(request) => {
                         self.overlay = Some(Overlay::AskForm(form));
-                        return self.send_request(request);
+                        return self.send_request(*request);
+                    }
+                    ask_form::Outcome::ContextSwitched { on, gather } => {
+                        self.overlay = Some(Overlay::AskForm(form));
+                        self.attach_context = on;
+                        let mut effects = vec![Effect::RememberAttachContext(on)];
+                        if gather {
+                            effects.push(Effect::GatherContext);
+                        }
+                        return effects;
                     }
                 }
             }

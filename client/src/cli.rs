@@ -80,6 +80,12 @@ pub struct Cli {
     #[arg(long)]
     pub staff: bool,
 
+    /// Offer the last 8 KiB of FILE (a build log, say) as part of the
+    /// context on the ask form. Nothing is sent unless you turn "attach
+    /// context" on there (Ctrl-T) and leave it in.
+    #[arg(long, value_name = "FILE")]
+    pub attach: Option<PathBuf>,
+
     /// The server's key, SHA256:KEY as the staff screen shows it: connect only
     /// if it matches, without asking.
     #[arg(
@@ -110,6 +116,31 @@ pub enum Command {
     /// what `--server ssh://` runs on the course host; it is not for typing.
     #[command(long_about = BRIDGE_ABOUT)]
     Bridge(BridgeArgs),
+    /// Print a shell hook that remembers the last command that failed (its
+    /// line and exit status only), for "attach context" on the ask form.
+    #[command(long_about = HOOK_ABOUT)]
+    Hook(HookArgs),
+}
+
+const HOOK_ABOUT: &str = "\
+Print a shell hook that remembers the last command that failed: only its \
+command line and exit status, in one file (mode 0600) under your state \
+directory (~/.local/state/jqueue/last-failure). jqueue offers it as part of \
+the context on the ask form; nothing is sent unless you turn \"attach \
+context\" on there and leave it in.
+
+Add it to your shell's startup file, for example:
+
+  jqueue hook bash >> ~/.bashrc
+  jqueue hook zsh >> ~/.zshrc
+  jqueue hook fish > ~/.config/fish/conf.d/jqueue.fish";
+
+/// `jqueue hook bash|zsh|fish`
+#[derive(Debug, Clone, clap::Args)]
+pub struct HookArgs {
+    /// The shell the hook is for.
+    #[arg(value_enum)]
+    pub shell: crate::context::hook::Shell,
 }
 
 const BRIDGE_ABOUT: &str = "\
@@ -183,6 +214,8 @@ pub struct Config {
     pub fingerprint: Option<Fingerprint>,
     /// The program `ssh://` runs: `JQUEUE_SSH`, else `ssh` from `PATH`.
     pub ssh_program: OsString,
+    /// `--attach FILE`: offered as the context's file tail.
+    pub attach: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -198,6 +231,8 @@ pub enum ConfigError {
     NoDataDir,
     #[error("--user cannot be used with unix: or ssh://: the server signs you in as your account")]
     UserWithAccountSignIn,
+    #[error("cannot attach {path}: {reason}")]
+    Attach { path: String, reason: String },
 }
 
 impl Cli {
@@ -214,11 +249,23 @@ impl Cli {
         };
         let data_dir = match self.data_dir {
             Some(dir) => dir,
-            None => directories::ProjectDirs::from("", "", "jqueue")
-                .ok_or(ConfigError::NoDataDir)?
-                .data_dir()
-                .to_path_buf(),
+            None => default_data_dir().ok_or(ConfigError::NoDataDir)?,
         };
+        // Said now, in one line, rather than found missing on the form.
+        if let Some(path) = &self.attach {
+            if let Err(e) = std::fs::File::open(path).and_then(|f| f.metadata()) {
+                return Err(ConfigError::Attach {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+            if !path.is_file() {
+                return Err(ConfigError::Attach {
+                    path: path.display().to_string(),
+                    reason: "not a file".to_owned(),
+                });
+            }
+        }
         Ok(Config {
             server: self.server,
             username,
@@ -229,8 +276,14 @@ impl Cli {
             ssh_program: env("JQUEUE_SSH")
                 .filter(|program| !program.is_empty())
                 .map_or_else(|| OsString::from("ssh"), OsString::from),
+            attach: self.attach,
         })
     }
+}
+
+/// The platform data dir for jqueue, if the platform has one.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "jqueue").map(|dirs| dirs.data_dir().to_path_buf())
 }
 
 /// The OS login name, as the shell knows it (`USER`, or `LOGNAME` where

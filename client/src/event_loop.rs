@@ -20,6 +20,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use crate::app::{App, Effect, Event, Settings};
 use crate::cli::Config;
+use crate::context;
 use crate::location;
 use crate::net::{self, NetCommand, NetConfig, NetEvent};
 use jqueue_tui::alert::{self, AlertSink};
@@ -39,6 +40,9 @@ pub struct EventLoop<B: Backend> {
     /// Where the location typed last is kept ([`crate::location`]); `None`
     /// keeps nothing (tests).
     location_file: Option<PathBuf>,
+    /// Where the context comes from and where "attach context" is kept
+    /// ([`crate::context`]); `None` gathers nothing (tests inject it).
+    context: Option<(context::Sources, PathBuf)>,
 }
 
 impl<B> EventLoop<B>
@@ -60,7 +64,20 @@ where
             bells: 0,
             draws: 0,
             location_file: None,
+            context: None,
         }
+    }
+
+    /// Gathers the context from `sources` when the ask form wants it, and
+    /// keeps "attach context" in `preference_file`.
+    #[must_use]
+    pub fn gathering_context(
+        mut self,
+        sources: context::Sources,
+        preference_file: PathBuf,
+    ) -> Self {
+        self.context = Some((sources, preference_file));
+        self
     }
 
     /// Keeps the location the student types in `path` for the next run.
@@ -107,7 +124,23 @@ where
         if event == Event::Resize {
             self.terminal.autoresize().context("could not resize")?;
         }
-        for effect in self.app.update(event, now) {
+        let mut effects = self.app.update(event, now);
+        while !effects.is_empty() {
+            effects = self.carry_out(effects, now);
+        }
+        if self.app.quitting {
+            let _ = self.commands.send(NetCommand::Quit);
+            return Ok(false);
+        }
+        self.draw()?;
+        Ok(true)
+    }
+
+    /// Carries out `effects`; returns those of the events they caused (the
+    /// gathered context).
+    fn carry_out(&mut self, effects: Vec<Effect>, now: Instant) -> Vec<Effect> {
+        let mut caused = Vec::new();
+        for effect in effects {
             match effect {
                 Effect::Send(command) => {
                     // A closed channel means the network task has stopped; the
@@ -130,15 +163,25 @@ where
                         }
                     }
                 }
+                Effect::GatherContext => {
+                    if let Some((sources, _)) = &self.context {
+                        // Local files and at most one `git status`: quick
+                        // enough for the key press that asked for it.
+                        let gathered = context::gather(sources);
+                        caused.extend(self.app.update(Event::Context(Box::new(gathered)), now));
+                    }
+                }
+                Effect::RememberAttachContext(on) => {
+                    if let Some((_, path)) = &self.context {
+                        if let Err(e) = context::preference::save(path, on) {
+                            tracing::warn!(path = %path.display(), "could not keep attach context: {e}");
+                        }
+                    }
+                }
                 Effect::Quit => {}
             }
         }
-        if self.app.quitting {
-            let _ = self.commands.send(NetCommand::Quit);
-            return Ok(false);
-        }
-        self.draw()?;
-        Ok(true)
+        caused
     }
 
     /// Runs until the student quits or every event source has closed.
@@ -210,8 +253,17 @@ where
 
     let mut app = App::new(settings, Instant::now());
     app.time_zone = chrono::Local::now().offset().fix();
+    let preference_file = context::preference::file_in(&config.data_dir, &host);
+    app.attach_context = context::preference::load(&preference_file);
+    let sources = context::Sources {
+        directory: std::env::current_dir().unwrap_or_default(),
+        git_program: std::env::var_os("PATH").and_then(|path| context::find_program("git", &path)),
+        hook_file: context::hook::default_file(&config.data_dir),
+        attach: config.attach.clone(),
+    };
     let mut event_loop = EventLoop::new(terminal, app, commands, AlertSink::stdout())
-        .remembering_location_in(location::file_in(&config.data_dir, &host));
+        .remembering_location_in(location::file_in(&config.data_dir, &host))
+        .gathering_context(sources, preference_file);
     let result = event_loop.run(&mut terminal_events, &mut net_events).await;
     // Give the network task a moment to close the socket cleanly.
     let _ = tokio::time::timeout(Duration::from_millis(500), net_task).await;

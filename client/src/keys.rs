@@ -31,6 +31,10 @@ pub enum Action {
     Submit,
     NextField,
     PreviousField,
+    /// The ask form's "attach context" switch.
+    ToggleContext,
+    /// Drop the focused part of the context, or take it back.
+    DropPart,
     Close,
     /// Scroll the help down or up a line, where it does not fit.
     ScrollDown,
@@ -184,37 +188,63 @@ pub const AWAY: &[Binding] = &[
     CTRL_C,
 ];
 
+const SEND: Binding = bind(
+    &[Key::Enter],
+    "Enter",
+    Action::Submit,
+    "send",
+    "Send your request",
+);
+
+const NEXT_FIELD: Binding = bind(
+    &[Key::Tab, Key::Down],
+    "Tab",
+    Action::NextField,
+    "next field",
+    "Move to the next field (Tab or ↓)",
+);
+
+const PREVIOUS_FIELD: Binding = bind(
+    &[Key::BackTab, Key::Up],
+    "Shift-Tab",
+    Action::PreviousField,
+    "previous",
+    "Move to the previous field (Shift-Tab or ↑)",
+);
+
+const CLOSE_FORM: Binding = bind(
+    &[Key::Esc],
+    "Esc",
+    Action::Close,
+    "back",
+    "Go back without asking",
+);
+
 pub const ASK_FORM: &[Binding] = &[
+    SEND,
+    NEXT_FIELD,
+    PREVIOUS_FIELD,
     bind(
-        &[Key::Enter],
-        "Enter",
-        Action::Submit,
-        "send",
-        "Send your request",
+        &[Key::Ctrl('t')],
+        "Ctrl-T",
+        Action::ToggleContext,
+        "context",
+        "Attach context: directory, git, last failure",
     ),
     bind(
-        &[Key::Tab, Key::Down],
-        "Tab",
-        Action::NextField,
-        "next field",
-        "Move to the next field (Tab or ↓)",
+        &[Key::Ctrl('d')],
+        "Ctrl-D",
+        Action::DropPart,
+        "drop part",
+        "Drop a part of the context, or take it back",
     ),
-    bind(
-        &[Key::BackTab, Key::Up],
-        "Shift-Tab",
-        Action::PreviousField,
-        "previous",
-        "Move to the previous field (Shift-Tab or ↑)",
-    ),
-    bind(
-        &[Key::Esc],
-        "Esc",
-        Action::Close,
-        "back",
-        "Go back without asking",
-    ),
+    CLOSE_FORM,
     CTRL_C,
 ];
+
+/// The same form editing a question in line (`e`): the text only, so no
+/// context keys (the context went with the question).
+pub const EDIT_FORM: &[Binding] = &[SEND, NEXT_FIELD, PREVIOUS_FIELD, CLOSE_FORM, CTRL_C];
 
 pub const CONFIRM: &[Binding] = &[
     bind(&[Key::Char('y')], "y", Action::Yes, "yes", "Yes"),

@@ -26,6 +26,7 @@ pub mod app;
 #[cfg(unix)]
 pub mod bridge;
 pub mod cli;
+pub mod context;
 pub mod event_loop;
 pub mod keys;
 pub mod location;

@@ -21,6 +21,12 @@ use crate::token_store::{create_private_dir, private_file};
 
 /// Where the location typed on the machine `host` is kept for `data_dir`.
 pub fn file_in(data_dir: &Path, host: &str) -> PathBuf {
+    per_machine(data_dir, "location", host)
+}
+
+/// `<data_dir>/<stem>-<host>`: a file kept for one machine (the location
+/// here, whether to attach context in [`crate::context::preference`]).
+pub fn per_machine(data_dir: &Path, stem: &str, host: &str) -> PathBuf {
     // Only what is safe in a file name: a host name is letters, digits,
     // dots and dashes anyway.
     let host: String = host
@@ -28,7 +34,7 @@ pub fn file_in(data_dir: &Path, host: &str) -> PathBuf {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
         .take(64)
         .collect();
-    data_dir.join(format!("location-{host}"))
+    data_dir.join(format!("{stem}-{host}"))
 }
 
 /// The location to start from on the machine `host`: the one typed there

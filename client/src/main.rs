@@ -2,8 +2,9 @@
 //! file, take over the terminal, run, and always give the terminal back.
 //! `jqueue man` and `jqueue completions SHELL` print and exit instead,
 //! `jqueue status` prints a line (or, with `--watch`, lines) without a
-//! screen, and `jqueue bridge` (run by `--server ssh://` on the course host)
-//! relays stdin and stdout to the server's socket.
+//! screen, `jqueue bridge` (run by `--server ssh://` on the course host)
+//! relays stdin and stdout to the server's socket, and `jqueue hook SHELL`
+//! prints the shell hook behind the context's last failed command.
 
 use std::process::ExitCode;
 
@@ -21,6 +22,19 @@ async fn main() -> ExitCode {
             Command::Status(args) => return status(cli, args).await,
             Command::Logout => return logout(cli).await,
             Command::Bridge(args) => return bridge(&args),
+            Command::Hook(args) => {
+                let data_dir = cli
+                    .data_dir
+                    .clone()
+                    .or_else(jqueue_client::cli::default_data_dir)
+                    .unwrap_or_default();
+                let file = jqueue_client::context::hook::default_file(&data_dir);
+                print!(
+                    "{}",
+                    jqueue_client::context::hook::snippet(args.shell, &file)
+                );
+                return ExitCode::SUCCESS;
+            }
             Command::Man(args) => write_man(Cli::command(), &args, out),
             Command::Completions(args) => write_completions(Cli::command(), &args, out),
         };

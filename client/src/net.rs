@@ -92,6 +92,8 @@ pub enum NetCommand {
         location: String,
         /// The room's presence code, once the server asked for it.
         code: Option<String>,
+        /// What the student attached, as previewed (`None`: nothing).
+        context: Option<Box<jqueue_shared::context::QuestionContext>>,
     },
     /// Change the question, keeping the place.
     EditQuestion {
@@ -883,10 +885,12 @@ impl NetTask {
                 description,
                 location,
                 code,
+                context,
             }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
                 description,
                 location,
                 code,
+                context,
             },
             Some(NetCommand::EditQuestion {
                 description,

@@ -115,3 +115,42 @@ fn help_shows_the_three_forms_of_server() {
         "{help}"
     );
 }
+
+#[test]
+fn a_file_to_attach_that_cannot_be_read_is_refused_in_one_line() {
+    refused(
+        &jqueue(&["--attach", "/nonexistent/build.log"], None),
+        &["cannot attach", "/nonexistent/build.log"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    refused(
+        &jqueue(&["--attach", path], None),
+        &["cannot attach", "not a file"],
+    );
+}
+
+#[test]
+fn jqueue_hook_prints_the_snippet_for_each_shell_and_refuses_others() {
+    for (shell, marks) in [
+        ("bash", "PROMPT_COMMAND="),
+        ("zsh", "add-zsh-hook precmd"),
+        ("fish", "--on-event fish_postexec"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_jqueue"))
+            .args(["hook", shell])
+            .env("XDG_STATE_HOME", "/home/alice/.local/state")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains(marks), "{shell}: {text}");
+        assert!(
+            text.contains("'/home/alice/.local/state/jqueue/last-failure'"),
+            "{shell}: the file the client reads: {text}"
+        );
+    }
+    let output = jqueue(&["hook", "tcsh"], None);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("tcsh"));
+}

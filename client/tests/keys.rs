@@ -23,6 +23,7 @@ fn join_sends_description_and_prefilled_location() {
             description: "segfault in list.c".into(),
             location: "lab1-pc07".into(),
             code: None,
+            context: None,
         }]
     );
     assert!(h.screen_contains("Sending"));
@@ -73,6 +74,7 @@ fn enter_also_asks_and_the_location_can_be_edited() {
             description: String::new(),
             location: "room 204".into(),
             code: None,
+            context: None,
         }]
     );
 }

@@ -23,6 +23,13 @@ pub const MAX_FRAME_LEN: usize = 64 * 1024;
 /// at most this much of the server's memory, not [`MAX_FRAME_LEN`].
 pub const MAX_CLIENT_FRAME_LEN: usize = 8 * 1024;
 
+/// The largest payload a server reads from a client once it has signed in:
+/// room for a question with its context attached (up to
+/// [`crate::context::MAX_CONTEXT_BYTES`]) twice over, a test checks. Only a
+/// signed-in account can claim this much; the pile of connections that
+/// have not signed in is held to [`MAX_CLIENT_FRAME_LEN`].
+pub const MAX_SIGNED_IN_FRAME_LEN: usize = 32 * 1024;
+
 const LEN_PREFIX: usize = 4;
 
 /// One configuration for every encode and decode, so both sides agree.
@@ -212,6 +219,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         &mut self.inner
     }
 
+    /// Changes the limit for the frames after the one being read (at most
+    /// [`MAX_FRAME_LEN`]): the server raises it to
+    /// [`MAX_SIGNED_IN_FRAME_LEN`] once a client has signed in.
+    pub fn set_limit(&mut self, max_len: usize) {
+        self.max_len = max_len.min(MAX_FRAME_LEN);
+    }
+
     /// Reads the next message; `Ok(None)` on a clean close between frames.
     pub async fn read_frame<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
         // Every await below is a single `read`, which consumes nothing when
@@ -307,6 +321,25 @@ mod tests {
                 description: "segfault ✨".into(),
                 location: "lab 3".into(),
                 code: Some("0042".into()),
+                context: None,
+            },
+            ClientMsg::AskForHelp {
+                description: String::new(),
+                location: String::new(),
+                code: None,
+                context: Some(Box::new(crate::context::QuestionContext {
+                    directory: Some("/home/amy/lab3".into()),
+                    git: Some("main @ 1a2b3c4 · 3 files changed".into()),
+                    failed: Some(crate::context::FailedCommand {
+                        command: "make".into(),
+                        status: 2,
+                    }),
+                    file: Some(crate::context::FileTail {
+                        name: "build.log".into(),
+                        tail: "error: \u{1b}[31mno\n".into(),
+                        cut: false,
+                    }),
+                })),
             },
             ClientMsg::Cancel,
             ClientMsg::Back,
@@ -316,6 +349,9 @@ mod tests {
             }),
             ClientMsg::Staff(crate::staff::StaffRequest::Remove {
                 students: vec!["bob".into(), "carol".into()],
+            }),
+            ClientMsg::Staff(crate::staff::StaffRequest::Context {
+                student: "amy".into(),
             }),
             ClientMsg::Logout,
             ClientMsg::Ping { nonce: u64::MAX },
@@ -375,6 +411,10 @@ mod tests {
                 username: "eve".into(),
             },
             ServerMsg::StaffOutcome(crate::staff::StaffOutcome::NobodyWaiting),
+            ServerMsg::StaffOutcome(crate::staff::StaffOutcome::Context {
+                student: "amy".into(),
+                context: Some(Box::default()),
+            }),
             ServerMsg::Announcement {
                 text: "back in 5".into(),
             },
@@ -427,6 +467,10 @@ mod tests {
                 max_chars: 200,
             },
             RequestResult::StorageFailure,
+            RequestResult::InvalidContext(crate::context::ContextError::TooLong {
+                part: crate::context::ContextPart::FileTail,
+                max_bytes: 8192,
+            }),
             RequestResult::TooFast {
                 retry_after_ms: 15_000,
             },
@@ -606,6 +650,7 @@ mod tests {
                 description: wide(MAX_TEXT_CHARS),
                 location: wide(MAX_TEXT_CHARS),
                 code: Some(wide(4)),
+                context: None,
             },
             ClientMsg::Staff(crate::staff::StaffRequest::Announce {
                 text: wide(MAX_TEXT_CHARS),
@@ -622,6 +667,67 @@ mod tests {
             let len = encode_frame(&msg).unwrap().len() - LEN_PREFIX;
             assert!(len <= MAX_CLIENT_FRAME_LEN / 2, "{len} bytes: {msg:?}");
         }
+    }
+
+    #[test]
+    fn a_question_with_the_largest_context_fits_the_signed_in_frame_limit() {
+        use crate::context::*;
+        use crate::validate::MAX_TEXT_CHARS;
+        let wide = |n: usize| "\u{1F600}".repeat(n);
+        let msg = ClientMsg::AskForHelp {
+            description: wide(MAX_TEXT_CHARS),
+            location: wide(MAX_TEXT_CHARS),
+            code: Some(wide(4)),
+            context: Some(Box::new(QuestionContext {
+                directory: Some("d".repeat(MAX_DIRECTORY_BYTES)),
+                git: Some("g".repeat(MAX_GIT_BYTES)),
+                failed: Some(FailedCommand {
+                    command: "c".repeat(MAX_COMMAND_BYTES),
+                    status: i32::MIN,
+                }),
+                file: Some(FileTail {
+                    name: "n".repeat(MAX_FILE_NAME_BYTES),
+                    tail: "t".repeat(MAX_TAIL_BYTES),
+                    cut: true,
+                }),
+            })),
+        };
+        let len = encode_frame(&msg).unwrap().len() - LEN_PREFIX;
+        assert!(
+            len > MAX_CLIENT_FRAME_LEN,
+            "{len}: the larger limit is needed"
+        );
+        assert!(len <= MAX_SIGNED_IN_FRAME_LEN / 2, "{len} bytes");
+        // And the staff member who asks for it can be sent it.
+        let answer = ServerMsg::StaffOutcome(crate::staff::StaffOutcome::Context {
+            student: "n".repeat(crate::validate::MAX_USERNAME_LEN),
+            context: match msg {
+                ClientMsg::AskForHelp { context, .. } => context,
+                _ => unreachable!(),
+            },
+        });
+        assert!(frame_a_peer_can_decode(&answer).is_some());
+    }
+
+    #[cfg(feature = "net")]
+    #[tokio::test]
+    async fn a_raised_limit_takes_the_larger_frame_and_no_more() {
+        let (mut a, b) = tokio::io::duplex(64 * 1024);
+        let mut reader = FrameReader::with_limit(b, MAX_CLIENT_FRAME_LEN);
+        reader.set_limit(MAX_SIGNED_IN_FRAME_LEN);
+        let msg = ServerMsg::Announcement {
+            text: "x".repeat(MAX_CLIENT_FRAME_LEN * 2),
+        };
+        tokio::io::AsyncWriteExt::write_all(&mut a, &encode_frame(&msg).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(reader.read_frame::<ServerMsg>().await.unwrap(), Some(msg));
+        let len = (MAX_SIGNED_IN_FRAME_LEN as u32 + 1).to_be_bytes();
+        tokio::io::AsyncWriteExt::write_all(&mut a, &len)
+            .await
+            .unwrap();
+        let err = reader.read_frame::<ServerMsg>().await.unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { .. }));
     }
 
     #[cfg(feature = "net")]

@@ -5,6 +5,7 @@
 //! - [`codec`]: framing (a 4-byte big-endian length, then a bincode payload) and
 //!   every use of bincode in the project, so the codec can be swapped in one place.
 //! - [`validate`]: the rules for usernames, passwords and free text.
+//! - [`context`]: the context a student may attach to a question, its limits.
 //! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.
 //! - [`statistics`]: the session's figures for the staff screen's statistics view.
@@ -16,6 +17,7 @@
 //! without it).
 
 pub mod codec;
+pub mod context;
 pub mod fingerprint;
 #[cfg(feature = "manual")]
 pub mod manual;

@@ -289,6 +289,14 @@ pub const PAGES: [PageText; 2] = [
                 "~/.local/share/jqueue/logs/client.log",
                 "Diagnostics (never drawn on the screen).",
             ),
+            (
+                "~/.local/share/jqueue/attach-context-HOST",
+                "Whether \"attach context\" is on in the ask form on the machine HOST (off until you turn it on).",
+            ),
+            (
+                "~/.local/state/jqueue/last-failure",
+                "The last command that failed and its exit status, kept by the shell hook of `jqueue hook` (mode 0600).",
+            ),
         ],
         examples: &[
             (
@@ -298,6 +306,14 @@ pub const PAGES: [PageText; 2] = [
             (
                 "jqueue --server ssh://course-host",
                 "Signs in as your account on course-host, with nothing to type.",
+            ),
+            (
+                "jqueue --attach build.log",
+                "Offers the end of build.log, with your directory, git state and last failed command, as context on the ask form (Ctrl-T), to edit or drop before sending.",
+            ),
+            (
+                "jqueue hook bash >> ~/.bashrc",
+                "Installs the shell hook that remembers the last command that failed, for that context.",
             ),
             (
                 "jqueue status --format \"OH {pos}/{len}\"",

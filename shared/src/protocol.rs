@@ -12,11 +12,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::UnixMillis;
+use crate::context::{ContextError, QuestionContext};
 use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Where the server's Unix socket is on the course host, unless it says
 /// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
@@ -100,6 +101,10 @@ pub enum ClientMsg {
         /// The room's presence code, when the server asked for one
         /// ([`RequestResult::CodeNeeded`]).
         code: Option<String>,
+        /// What the student chose to attach ("attach context", previewed
+        /// on their form); `None` unless they opted in. Kept with the
+        /// place and the help, and shown only to staff.
+        context: Option<Box<QuestionContext>>,
     },
     /// Change my question and keep my place (and join time): answered
     /// [`RequestResult::Edited`], or [`RequestResult::NotQueued`].
@@ -371,6 +376,9 @@ pub enum RequestResult {
     /// The server could not record the change (for example the disk is full);
     /// nothing changed.
     StorageFailure,
+    /// The attached context broke a rule ([`QuestionContext::check`]);
+    /// nothing changed.
+    InvalidContext(ContextError),
     /// Answer to `EditQuestion`: the question is changed; the place (still
     /// this position) and the join time are kept.
     Edited {

@@ -18,6 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::QuestionContext;
 use crate::sanitize;
 use crate::statistics::SessionStatistics;
 
@@ -434,6 +435,13 @@ pub enum StaffRequest {
     /// [`StaffOutcome::Statistics`]. Asked for, not pushed (see
     /// [`crate::statistics`]).
     Statistics,
+    /// The context `student` attached to their question (waiting, or in a
+    /// help in progress): answered with [`StaffOutcome::Context`]. Asked
+    /// for by the detail pane as it opens, never pushed: a context is up to
+    /// [`crate::context::MAX_CONTEXT_BYTES`], and only staff who look need it.
+    Context {
+        student: String,
+    },
     /// A message to one student waiting or being helped (`w`; the
     /// console's `message NAME TEXT`). `asks_edit`: ask them to add detail
     /// to their question, marking their row until they do.
@@ -572,6 +580,13 @@ pub enum StaffOutcome {
     /// The answer to [`StaffRequest::Statistics`] (boxed: it is several
     /// times the size of any other outcome, and rare).
     Statistics(Box<SessionStatistics>),
+    /// The answer to [`StaffRequest::Context`]: what `student` attached,
+    /// `None` when they attached nothing or are neither waiting nor being
+    /// helped. Untrusted text, like a description.
+    Context {
+        student: String,
+        context: Option<Box<QuestionContext>>,
+    },
     /// The message is on its way (`online`), or waits for the student's
     /// return.
     MessageSent {
@@ -772,6 +787,21 @@ impl fmt::Display for StaffOutcome {
                 }
                 f.write_str(".")
             }
+            O::Context {
+                student,
+                context: None,
+            } => write!(f, "{} attached no context.", s(student)),
+            O::Context {
+                student,
+                context: Some(context),
+            } => {
+                write!(f, "{} attached", s(student))?;
+                for (i, (part, text)) in context.parts().into_iter().enumerate() {
+                    let sep = if i == 0 { " " } else { "; " };
+                    write!(f, "{sep}{}: {}", part.label().to_lowercase(), s(&text))?;
+                }
+                f.write_str(".")
+            }
             O::MessageSent { .. }
             | O::NotInLine { .. }
             | O::MessageTooLong { .. }
@@ -944,6 +974,32 @@ mod tests {
             line.to_string(),
             "bob changed the rules: students not yet helped today go first"
         );
+    }
+
+    #[test]
+    fn a_context_answer_reads_as_one_sanitised_sentence() {
+        use crate::context::{FailedCommand, QuestionContext};
+        let answer = StaffOutcome::Context {
+            student: "amy".into(),
+            context: Some(Box::new(QuestionContext {
+                directory: Some("/home/amy/\u{1b}[2Jlab3".into()),
+                failed: Some(FailedCommand {
+                    command: "make".into(),
+                    status: 2,
+                }),
+                ..QuestionContext::default()
+            })),
+        };
+        assert_eq!(
+            answer.to_string(),
+            "amy attached directory: /home/amy/␛[2Jlab3; failed: make  (exit 2)."
+        );
+        assert!(!answer.is_error());
+        let none = StaffOutcome::Context {
+            student: "bob".into(),
+            context: None,
+        };
+        assert_eq!(none.to_string(), "bob attached no context.");
     }
 
     #[test]

@@ -83,6 +83,18 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// and cheap password hashing. The port is each test's own choice.
 pub const SERVER_TEST_ARGS: [&str; 4] = ["--bind", "127.0.0.1", "--hash-rounds", "1000"];
 
+/// Fails the test unless `tool` is on the PATH, saying which and why (a
+/// system test that cannot run must not pass unrun). `.ci/run` installs
+/// every one.
+pub fn require(tool: &str, what: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    assert!(
+        found,
+        "{tool} is needed for {what}: install it (.ci/run shows how)"
+    );
+}
+
 /// A test configuration: cheap hashing, a fixed session name.
 pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     let mut config = ServerConfig::new(data_dir.to_path_buf(), session.to_owned());

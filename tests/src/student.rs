@@ -518,6 +518,7 @@ impl Student {
             description: description.into(),
             location: "lab 1".into(),
             code: None,
+            context: None,
         };
         self.request(msg).await
     }

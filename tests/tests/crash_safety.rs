@@ -417,6 +417,7 @@ async fn in_flight_then_kill(
                     description: "in flight".into(),
                     location: "lab".into(),
                     code: None,
+                    context: None,
                 }
             };
             student.send(&msg).await?;

@@ -130,6 +130,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             description,
             location,
             code: None,
+            context: None,
         }),
         Just(ClientMsg::Cancel),
         Just(ClientMsg::Logout),

@@ -328,6 +328,7 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
                 description: description.into(),
                 location: location.into(),
                 code: None,
+                context: None,
             })
             .await?;
         match mallory

@@ -381,6 +381,7 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
             description: (*text).to_owned(),
             location: CORPUS[(i + 3) % CORPUS.len()].to_owned(),
             code: None,
+            context: None,
         })
         .await?;
         let ServerMsg::Request(result) =
@@ -559,6 +560,7 @@ async fn a_full_queue_of_the_longest_texts_still_reaches_a_fresh_staff_screen() 
                 description: longest.clone(),
                 location: longest.clone(),
                 code: None,
+                context: None,
             })
             .await?;
         let answer = student

@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{OnceLock, mpsc};
 
 use anyhow::Context as _;
-use jqueue_tests::{PATIENCE, server_binary};
+use jqueue_tests::{PATIENCE, require, server_binary};
 use tempfile::TempDir;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -101,17 +101,6 @@ fn build_packages() -> anyhow::Result<Packages> {
         server_deb,
         _scratch: scratch,
     })
-}
-
-/// Fails the test unless `tool` is on the PATH, saying which and why (a
-/// check that cannot run must not pass unrun). `.ci/run` installs every one.
-fn require(tool: &str, what: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
-    assert!(
-        found,
-        "{tool} is needed for {what}: install it (.ci/run shows how)"
-    );
 }
 
 /// Runs a command, failing with its output unless it succeeds.
@@ -291,6 +280,7 @@ fn every_command_has_a_man_page_that_renders() {
     let expected = [
         "jqueue-bridge.1.gz",
         "jqueue-completions.1.gz",
+        "jqueue-hook.1.gz",
         "jqueue-logout.1.gz",
         "jqueue-man.1.gz",
         "jqueue-server-completions.1.gz",

@@ -22,6 +22,7 @@ async fn ask(student: &mut Student, code: Option<&str>) -> anyhow::Result<Reques
             description: "stuck".into(),
             location: String::new(),
             code: code.map(str::to_owned),
+            context: None,
         })
         .await?;
     match student

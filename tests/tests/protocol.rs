@@ -120,6 +120,7 @@ async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
             description: "segfault".into(),
             location: "lab 1".into(),
             code: None,
+            context: None,
         })
         .await?;
         assert_eq!(
@@ -409,6 +410,7 @@ async fn requests_before_sign_in_are_refused() -> Result {
         description: String::new(),
         location: String::new(),
         code: None,
+        context: None,
     })
     .await?;
     assert_eq!(
@@ -449,6 +451,7 @@ async fn over_long_text_is_refused_and_nothing_changes() -> Result {
         description: long,
         location: String::new(),
         code: None,
+        context: None,
     })
     .await?;
     let reply = ann

@@ -392,6 +392,7 @@ async fn a_follower_only_listens_and_a_student_has_a_few_at_most() -> Result<()>
             description: "sneaky".into(),
             location: "lab 1".into(),
             code: None,
+            context: None,
         })
         .await?;
     let refused = follower

@@ -1664,11 +1664,17 @@ fn record(student: &str, note: Option<&str>) -> StaffOutcome {
 #[test]
 fn the_details_ask_for_the_students_record_and_show_the_note_and_week() {
     let mut h = Harness::new(busy_view());
+    // With the context the student attached (tui/tests/staff_context.rs).
     assert_eq!(
         h.key(KeyCode::Enter),
-        request(StaffRequest::Record {
-            student: "alice".into()
-        })
+        [
+            StaffEffect::Request(StaffRequest::Record {
+                student: "alice".into()
+            }),
+            StaffEffect::Request(StaffRequest::Context {
+                student: "alice".into()
+            })
+        ]
     );
     assert!(h.text(80, 24).contains("loading…"));
     h.outcome(record("alice", Some("keeps asking about \u{1b}[2Jmalloc")));

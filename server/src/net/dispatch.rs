@@ -18,6 +18,7 @@ impl Handler {
                 description,
                 location,
                 code,
+                context,
             } => {
                 let (in_room, host) = self.room().await;
                 self.outbox.hold_views();
@@ -28,6 +29,7 @@ impl Handler {
                     in_room,
                     host,
                     peer: self.peer.key(),
+                    context,
                 };
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
@@ -45,6 +47,8 @@ impl Handler {
                     in_room,
                     host,
                     peer: self.peer.key(),
+                    // An edit changes the text; the context asked with stays.
+                    context: None,
                 };
                 let result = self.handle().edit_question(username, request).await?;
                 self.answer(result).await?;

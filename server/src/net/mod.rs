@@ -32,7 +32,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jqueue_shared::codec::{FrameError, FrameReader, MAX_CLIENT_FRAME_LEN, encode_frame};
+use jqueue_shared::codec::{
+    FrameError, FrameReader, MAX_CLIENT_FRAME_LEN, MAX_SIGNED_IN_FRAME_LEN, encode_frame,
+};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{

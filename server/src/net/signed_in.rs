@@ -95,6 +95,12 @@ impl Handler {
     ) -> HandlerResult<()> {
         let key = StudentKey::of(username);
         self.student = Some(key);
+        if !follower {
+            // A question may now carry its context; before sign-in, and
+            // for a follower (which may send nothing but heartbeats), the
+            // smaller limit stands.
+            self.reader.set_limit(MAX_SIGNED_IN_FRAME_LEN);
+        }
         self.shared
             .fanout
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());

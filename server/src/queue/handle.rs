@@ -10,6 +10,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{HelpEnd, ProtocolError, RequestResult, SessionToken};
@@ -85,6 +86,8 @@ pub struct JoinRequest {
     /// The connection's address: wrong presence codes back off per
     /// (account, address), like wrong passwords.
     pub peer: IpAddr,
+    /// What the student attached, unchecked: the owner checks it.
+    pub context: Option<Box<QuestionContext>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

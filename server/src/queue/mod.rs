@@ -289,6 +289,17 @@ fn presence_code(config: &ServerConfig) -> Option<PresenceCode> {
     Some(PresenceCode::new(secret, config.code_minutes))
 }
 
+/// The retention rule for what students attached to their questions: it
+/// lives as long as its session ([`Store::forget_other_sessions_contexts`]),
+/// applied as the owner starts a session.
+fn forget_earlier_contexts(store: &mut Store, session: &str) -> Result<(), StoreError> {
+    let forgotten = store.forget_other_sessions_contexts(session)?;
+    if forgotten > 0 {
+        tracing::info!("deleted the context attached to {forgotten} questions of earlier sessions");
+    }
+    Ok(())
+}
+
 /// Runs blocking I/O (SQLite, files) from an owner task without stalling the other
 /// tasks on this worker: on the multi-threaded runtime the worker hands its
 /// other tasks off first. Single-threaded test runtimes just run it.
@@ -328,6 +339,7 @@ impl QueueOwner {
         if let Err(e) = store.sync() {
             tracing::warn!("{e}");
         }
+        forget_earlier_contexts(&mut store, &config.session).map_err(database_error)?;
         let listed_staff = store.staff().map_err(database_error)?;
         let unread = store
             .unread_messages(&config.session)
@@ -765,7 +777,101 @@ mod tests {
             in_room,
             host: "home.example.net".into(),
             peer: std::net::Ipv4Addr::new(192, 0, 2, 7).into(),
+            context: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_context_is_checked_kept_and_given_only_to_staff_who_ask() {
+        use jqueue_shared::context::{ContextError, ContextPart, FileTail, QuestionContext};
+        use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
+        let handle = crate::Server::start(config.clone()).unwrap().handle();
+        let context = QuestionContext {
+            directory: Some("/home/amy/lab3".into()),
+            git: Some("main @ 1a2b3c4".into()),
+            ..QuestionContext::default()
+        };
+        let mut with_context = request(None, true);
+        with_context.context = Some(Box::new(context.clone()));
+        // Past its limit: refused, and nothing changed.
+        let mut too_long = request(None, true);
+        too_long.context = Some(Box::new(QuestionContext {
+            file: Some(FileTail {
+                name: "build.log".into(),
+                tail: "x".repeat(8 * 1024 + 1),
+                cut: true,
+            }),
+            ..QuestionContext::default()
+        }));
+        let answer = handle.join("bob".into(), too_long).await.unwrap();
+        assert_eq!(
+            answer.result,
+            RequestResult::InvalidContext(ContextError::TooLong {
+                part: ContextPart::FileTail,
+                max_bytes: 8192
+            })
+        );
+        let answer = handle.join("amy".into(), with_context).await.unwrap();
+        assert!(matches!(
+            answer.result,
+            RequestResult::Joined { position: 1 }
+        ));
+        // An empty context is none.
+        let mut empty = request(None, true);
+        empty.context = Some(Box::default());
+        handle.join("cal".into(), empty).await.unwrap();
+
+        // An edit of the question keeps what was attached to it.
+        let mut edit = request(None, true);
+        edit.description = "now with more detail".into();
+        let edited = handle.edit_question("amy".into(), edit).await.unwrap();
+        assert!(matches!(
+            edited.result,
+            RequestResult::Edited { position: 1 }
+        ));
+
+        let ask = |student: &str| StaffRequest::Context {
+            student: student.into(),
+        };
+        assert_eq!(
+            handle.professor(ask("amy")).await,
+            StaffOutcome::Context {
+                student: "amy".into(),
+                context: Some(Box::new(context.clone()))
+            }
+        );
+        assert_eq!(
+            handle.professor(ask("cal")).await,
+            StaffOutcome::Context {
+                student: "cal".into(),
+                context: None
+            }
+        );
+        // A student asking is not staff, and is told only that.
+        assert_eq!(
+            handle.staff("cal", false, ask("amy")).await,
+            StaffOutcome::NotStaff {
+                username: "cal".into()
+            }
+        );
+        // Served, it stays readable for the helping staff member; and it
+        // survives a restart, kept in the store, never in the pushed view.
+        handle
+            .professor(StaffRequest::Serve {
+                student: Some("amy".into()),
+            })
+            .await;
+        drop(handle);
+        let handle = crate::Server::start(config).unwrap().handle();
+        assert!(matches!(
+            handle.professor(ask("amy")).await,
+            StaffOutcome::Context {
+                context: Some(_),
+                ..
+            }
+        ));
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
-//! open/close, announce, print, the fairness rules — and the [`StaffView`]
-//! every staff screen is pushed. (The statistics request is answered in
-//! [`super::statistics`], a message to a student in [`super::messages`],
-//! notes and a student's record in [`super::notes`].)
+//! open/close, announce, print, the fairness rules, a student's attached
+//! context — and the [`StaffView`] every staff screen is pushed. (The
+//! statistics request is answered in [`super::statistics`], a message to a
+//! student in [`super::messages`], notes and a student's record in
+//! [`super::notes`].)
 //!
 //! Each request is persisted before the queue changes, like every change the
 //! owner makes. A serve claims the student for the staff member who asked: the
@@ -66,6 +67,21 @@ impl QueueOwner {
             } => self.send_message(&staff, &student, &text, asks_edit),
             StaffRequest::Record { student } => self.record_of(&student),
             StaffRequest::SetNote { student, text } => self.set_note(&staff, &student, &text),
+            StaffRequest::Context { student } => self.context_of(student),
+        }
+    }
+
+    /// What `student` attached to their question, for the staff member
+    /// who opened its details. Read from the store, where it is kept:
+    /// the queue in memory and the views pushed never carry it.
+    fn context_of(&self, student: String) -> StaffOutcome {
+        let session = &self.config.session;
+        match blocking(|| self.store.context_of(session, &student)) {
+            Ok(context) => StaffOutcome::Context {
+                student,
+                context: context.map(Box::new),
+            },
+            Err(e) => failed(&e),
         }
     }
 

@@ -123,6 +123,7 @@ mod tests {
             in_room: true,
             host: "lab".into(),
             peer: std::net::Ipv4Addr::LOCALHOST.into(),
+            context: None,
         };
         let answer = handle.join(Arc::from(name), request).await.unwrap();
         assert!(

@@ -1,11 +1,13 @@
-//! A student's own requests: join the queue, change the question keeping
-//! the place, leave it, and "I'm back" after staff could not find them,
-//! each within the student's allowance of queue changes.
+//! A student's own requests: join the queue (with the context they chose to
+//! attach, checked here again and stored with the place), change the
+//! question keeping the place, leave it, and "I'm back" after staff could
+//! not find them, each within the student's allowance of queue changes.
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::staff::ActivityKind;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 use jqueue_shared::{RequestResult, TextField};
@@ -58,11 +60,18 @@ impl QueueOwner {
             in_room,
             host,
             peer,
+            context,
         } = request;
         let (description, location) = match self.question(description, location, &host) {
             Ok(question) => question,
             Err(refusal) => return refusal,
         };
+        // Checked again here: the client's check is a courtesy, this one
+        // the rule. A context with nothing in it is none.
+        let context = context.filter(|c| !c.is_empty());
+        if let Some(Err(e)) = context.as_deref().map(QuestionContext::check) {
+            return RequestResult::InvalidContext(e);
+        }
         let now = self.now_ms();
         if !in_room {
             if let Err(refusal) = self.check_presence_code(username, peer, code.as_deref(), now) {
@@ -91,7 +100,11 @@ impl QueueOwner {
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
         }
-        if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
+        let session = &self.config.session;
+        let stored = blocking(|| {
+            (self.store).insert_entry_with_context(session, &entry, context.as_deref())
+        });
+        if let Err(e) = stored {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }

@@ -28,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use jqueue_core::queue::{Entry, Help, UnixMillis};
 use jqueue_core::report::HelpRecord;
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::staff::{Activity, MessageAnswer, PastHelp, StaffNote};
 
 /// Activity lines kept per session: enough for the pane after a restart.
@@ -254,6 +255,14 @@ CREATE TABLE notes (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (course, student)
 );
+",
+    // 6: the context a student attached to the question (JSON of
+    // `QuestionContext`, NULL when none), kept with the place and moved to
+    // the help with it; [`Store::forget_other_sessions_contexts`] deletes
+    // it once the session is over. Rows from before have none.
+    "
+ALTER TABLE queue ADD COLUMN context TEXT;
+ALTER TABLE helps ADD COLUMN context TEXT;
 ",
 ];
 
@@ -583,6 +592,12 @@ impl Store {
         tx.execute("DELETE FROM tokens WHERE username = ?1", [username])?;
         tx.execute("DELETE FROM reset_codes WHERE username = ?1", [username])?;
         tx.execute("DELETE FROM queue WHERE username = ?1", [username])?;
+        // The help records stay, for the reports; what the student attached
+        // to their questions does not.
+        tx.execute(
+            "UPDATE helps SET context = NULL WHERE student = ?1",
+            [username],
+        )?;
         tx.execute("DELETE FROM messages WHERE student = ?1", [username])?;
         let changed = tx.execute("DELETE FROM users WHERE username = ?1", [username])?;
         tx.commit()?;
@@ -763,6 +778,76 @@ impl Store {
 
     pub fn insert_entry(&self, session: &str, entry: &Entry) -> Result<()> {
         insert_entry(&self.conn, session, entry)
+    }
+
+    /// Adds `entry` to `session`'s queue with the context its student
+    /// attached, in one transaction.
+    pub fn insert_entry_with_context(
+        &mut self,
+        session: &str,
+        entry: &Entry,
+        context: Option<&QuestionContext>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_entry(&tx, session, entry)?;
+        if let Some(context) = context {
+            tx.execute(
+                "UPDATE queue SET context = ?3 WHERE session = ?1 AND username = ?2",
+                params![session, &*entry.username, context_json(context)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The context `student` attached to the question they are waiting
+    /// with, or else to the one they are being helped with now; `None`
+    /// when they attached none (or are neither waiting nor being helped).
+    pub fn context_of(&self, session: &str, student: &str) -> Result<Option<QuestionContext>> {
+        let waiting: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT context FROM queue WHERE session = ?1 AND username = ?2",
+                params![session, student],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let json = match waiting {
+            Some(json) => json,
+            None => self
+                .conn
+                .query_row(
+                    "SELECT context FROM helps
+                     WHERE session = ?1 AND student = ?2 AND outcome IS NULL
+                       AND staff IS NOT NULL
+                     ORDER BY id DESC LIMIT 1",
+                    params![session, student],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .flatten(),
+        };
+        Ok(json.as_deref().and_then(parse_context))
+    }
+
+    /// The retention rule for contexts: a student's context is kept for
+    /// the session they asked in, and deleted (from waiting places and help
+    /// records alike; the records stay) when the server starts any other
+    /// session. Returns how many rows lost theirs.
+    pub fn forget_other_sessions_contexts(&mut self, session: &str) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut forgotten = 0;
+        for table in ["queue", "helps"] {
+            forgotten += tx.execute(
+                &format!(
+                    "UPDATE {table} SET context = NULL
+                     WHERE session <> ?1 AND context IS NOT NULL"
+                ),
+                [session],
+            )?;
+        }
+        tx.commit()?;
+        Ok(forgotten)
     }
 
     /// Changes a waiting student's question, keeping their place; a request
@@ -1000,6 +1085,32 @@ impl Store {
     }
 }
 
+/// The context (as stored) of `username`'s place in `session`'s queue.
+fn queued_context(conn: &Connection, session: &str, username: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT context FROM queue WHERE session = ?1 AND username = ?2",
+            params![session, username],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// A context as the store keeps it: JSON, readable with `sqlite3`.
+fn context_json(context: &QuestionContext) -> String {
+    // Strings and integers only: it cannot fail to serialise.
+    serde_json::to_string(context).unwrap_or_default()
+}
+
+/// A stored context; one that does not parse (written by hand, or by a
+/// jqueue to come) is shown as none, and said in the log.
+fn parse_context(json: &str) -> Option<QuestionContext> {
+    serde_json::from_str(json)
+        .inspect_err(|e| tracing::warn!("a stored context does not parse: {e}"))
+        .ok()
+}
+
 /// Adds `entry` to `session`'s queue, with its place.
 fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
     conn.execute(
@@ -1044,14 +1155,15 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         end_help(&tx, session, staff, now, HelpOutcome::Helped)?;
+        let context = queued_context(&tx, session, &entry.username)?;
         tx.execute(
             "DELETE FROM queue WHERE session = ?1 AND username = ?2",
             params![session, &*entry.username],
         )?;
         tx.execute(
             "INSERT INTO helps (session, student, staff, joined_at, served_at, description,
-                                location, host)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                location, host, context)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 session,
                 &*entry.username,
@@ -1060,7 +1172,8 @@ impl Store {
                 now,
                 &*entry.description,
                 &*entry.location,
-                &*entry.host
+                &*entry.host,
+                context
             ],
         )?;
         tx.commit()?;
@@ -1083,12 +1196,28 @@ impl Store {
         until: UnixMillis,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // The context goes back in line with the student.
+        let context: Option<String> = tx
+            .query_row(
+                "SELECT context FROM helps
+                 WHERE session = ?1 AND staff = ?2 AND outcome IS NULL",
+                params![session, staff],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
         end_help(&tx, session, staff, now, HelpOutcome::NotHere)?;
         let mut entry = entry.clone();
         entry.away_until = Some(until);
         entry.front_since = Some(now);
         entry.draw = 0;
         insert_entry(&tx, session, &entry)?;
+        if context.is_some() {
+            tx.execute(
+                "UPDATE queue SET context = ?3 WHERE session = ?1 AND username = ?2",
+                params![session, &*entry.username, context],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -1115,14 +1244,15 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for entry in entries {
+            let context = queued_context(&tx, session, &entry.username)?;
             tx.execute(
                 "DELETE FROM queue WHERE session = ?1 AND username = ?2",
                 params![session, &*entry.username],
             )?;
             tx.execute(
                 "INSERT INTO helps (session, student, staff, joined_at, finished_at, outcome,
-                                    description, location)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                    description, location, context)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     session,
                     &*entry.username,
@@ -1131,7 +1261,8 @@ impl Store {
                     now,
                     outcome.as_str(),
                     &*entry.description,
-                    &*entry.location
+                    &*entry.location,
+                    context
                 ],
             )?;
         }
@@ -1479,6 +1610,152 @@ mod tests {
         // Opening again changes nothing.
         let again = Store::open(&path).unwrap();
         assert_eq!(again.load_session("r1", 0).unwrap().entries.len(), 2);
+    }
+
+    fn context(directory: &str) -> QuestionContext {
+        QuestionContext {
+            directory: Some(directory.into()),
+            failed: Some(jqueue_shared::context::FailedCommand {
+                command: "make \u{1b}[2J".into(),
+                status: 2,
+            }),
+            ..QuestionContext::default()
+        }
+    }
+
+    #[test]
+    fn a_context_goes_with_the_place_and_the_help_and_only_for_its_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        let amy = context("/home/amy/lab3");
+        store
+            .insert_entry_with_context("s1", &entry("amy", 1), Some(&amy))
+            .unwrap();
+        store
+            .insert_entry_with_context("s1", &entry("bob", 2), None)
+            .unwrap();
+        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
+        assert_eq!(store.context_of("s1", "bob").unwrap(), None);
+        assert_eq!(store.context_of("s2", "amy").unwrap(), None, "per session");
+        // Served: it is the help's now.
+        store
+            .start_help("s1", "tara", &entry("amy", 1), 10)
+            .unwrap();
+        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
+        // Not here: back in line with it.
+        store
+            .not_here("s1", "tara", &entry("amy", 1), 20, 999)
+            .unwrap();
+        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
+        // Removed: no longer waiting, but kept with the help record.
+        store
+            .remove_entries(
+                "s1",
+                Some("tara"),
+                &[entry("amy", 1)],
+                HelpOutcome::Removed,
+                30,
+            )
+            .unwrap();
+        assert_eq!(store.context_of("s1", "amy").unwrap(), None);
+        let kept: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM helps WHERE student = 'amy' AND context IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            kept, 2,
+            "the not-here help's record and the removal's keep it"
+        );
+
+        // The next session: the earlier one's contexts are deleted, the
+        // records stay.
+        let cal = context("/home/cal");
+        store
+            .insert_entry_with_context("s2", &entry("cal", 3), Some(&cal))
+            .unwrap();
+        assert_eq!(store.forget_other_sessions_contexts("s2").unwrap(), 2);
+        let left: i64 = store
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM helps WHERE context IS NOT NULL)
+                      + (SELECT COUNT(*) FROM queue WHERE context IS NOT NULL)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 1, "only the current session's");
+        assert_eq!(store.context_of("s2", "cal").unwrap(), Some(cal));
+        let records: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM helps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(records, 2);
+    }
+
+    #[test]
+    fn deleting_an_account_deletes_what_it_attached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        store.ensure_account("amy", 0).unwrap();
+        store
+            .insert_entry_with_context("s", &entry("amy", 1), Some(&context("/a")))
+            .unwrap();
+        store.start_help("s", "tara", &entry("amy", 1), 10).unwrap();
+        store.finish_help("s", "tara", 20).unwrap();
+        store
+            .insert_entry_with_context("s", &entry("amy", 30), Some(&context("/b")))
+            .unwrap();
+        assert!(store.delete_account("amy").unwrap());
+        let left: i64 = store
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM helps WHERE context IS NOT NULL)
+                      + (SELECT COUNT(*) FROM queue WHERE context IS NOT NULL)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_schema_4_database_gains_contexts_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        {
+            // A database as the previous jqueue left it: schema 4, a
+            // student waiting and a help in progress.
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "INSERT INTO sessions (name, open, created_at) VALUES ('s', 1, 0);
+                 INSERT INTO queue (session, username, description, location, joined_at,
+                                    slot, host)
+                     VALUES ('s', 'amy', 'segfault', 'row 3', 5, 1, 'lab07-3');
+                 INSERT INTO helps (session, student, staff, joined_at, served_at,
+                                    description, location, host)
+                     VALUES ('s', 'bob', 'tara', 1, 2, 'loops', 'row 1', 'lab07-1');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let s = store.load_session("s", 0).unwrap();
+        assert_eq!(s.entries.len(), 1);
+        assert_eq!(&*s.entries[0].description, "segfault");
+        assert_eq!(&*s.entries[0].host, "lab07-3");
+        assert_eq!(s.helps.len(), 1);
+        assert_eq!(&*s.helps[0].entry.username, "bob");
+        assert_eq!(store.context_of("s", "amy").unwrap(), None);
+        assert_eq!(store.context_of("s", "bob").unwrap(), None);
     }
 
     #[test]

@@ -417,6 +417,7 @@ fn ask_for_help(i: usize) -> ClientMsg {
         description: format!("load test {i}"),
         location: "lab 1".into(),
         code: None,
+        context: None,
     }
 }
 

@@ -133,7 +133,7 @@ pub const BINDINGS: &[Binding] = &[
         action: StaffAction::Details,
         label: "Enter",
         hint: Some(("⏎", "details")),
-        help: "Read the selected student's whole request",
+        help: "Read the selected student's whole request and attached context",
     },
     Binding {
         keys: &[Key::Up, Key::Char('k')],

@@ -11,6 +11,9 @@
 //! force (and the presence code, with `--allow-hosts`) show above the
 //! queue; `F` and `c` change the rules. `t` opens the statistics view,
 //! whose figures the screen asks for (they are not in the pushed view).
+//! `Enter` opens a student's details, scrollable, with the context they
+//! attached, which the screen asks for as the pane opens ([`DetailsState`]):
+//! it is never in the pushed view either.
 //! The status line is the student's notice's type ([`StatusMessage`]): it
 //! lives for a while ([`STATUS_LIFETIME`]) and goes sooner when the view
 //! shows it is no longer true ([`Holds`], this screen's own).
@@ -26,6 +29,7 @@ use std::time::Duration;
 
 use chrono::FixedOffset;
 use jqueue_shared::UnixMillis;
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
     FairnessRules, MAX_NOTE_CHARS, StaffOutcome, StaffRequest, StaffRow, StaffView, StudentRecord,
@@ -150,6 +154,29 @@ struct StatisticsState {
     asked_at: Option<Instant>,
     /// Something changed while a request was in flight.
     stale: bool,
+}
+
+/// The detail pane's context and scroll. The context is asked for when
+/// the pane opens (one request; a late answer for a pane since closed or
+/// moved on is dropped) and kept until it closes.
+#[derive(Debug, Clone, Default)]
+pub struct DetailsState {
+    /// Whose context was asked for.
+    student: Option<String>,
+    pub context: ContextAnswer,
+    /// Lines scrolled off the top.
+    pub scroll: usize,
+}
+
+/// What the detail pane knows of the student's context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ContextAnswer {
+    /// Asked for; no answer yet.
+    #[default]
+    Asking,
+    /// They attached none.
+    Nothing,
+    Attached(Arc<QuestionContext>),
 }
 
 /// A message to one student, as typed (`w`): free text, or a quick reply
@@ -338,6 +365,7 @@ pub struct StaffScreen {
     /// The join bell is off (`m`).
     muted: bool,
     statistics: StatisticsState,
+    details: DetailsState,
     /// The record of the student whose details or note are open, once it
     /// has come.
     record: Option<Arc<StudentRecord>>,
@@ -358,6 +386,7 @@ impl StaffScreen {
             status: None,
             muted: false,
             statistics: StatisticsState::default(),
+            details: DetailsState::default(),
             record: None,
             now,
         };
@@ -402,6 +431,11 @@ impl StaffScreen {
         self.statistics.latest.as_deref()
     }
 
+    /// The detail pane's context and scroll.
+    pub fn details(&self) -> &DetailsState {
+        &self.details
+    }
+
     /// The selected student's name, if anyone is waiting.
     pub fn selected_name(&self) -> Option<&str> {
         self.selected_name.as_deref()
@@ -435,6 +469,15 @@ impl StaffScreen {
             }
             StaffEvent::Outcome(StaffOutcome::Statistics(statistics)) => {
                 self.on_statistics(statistics)
+            }
+            StaffEvent::Outcome(StaffOutcome::Context { student, context }) => {
+                if self.details.student.as_deref() == Some(student.as_str()) {
+                    self.details.context = match context {
+                        Some(context) => ContextAnswer::Attached(Arc::from(context)),
+                        None => ContextAnswer::Nothing,
+                    };
+                }
+                Vec::new()
             }
             StaffEvent::Outcome(StaffOutcome::Record(record)) => {
                 self.on_record(*record);
@@ -700,6 +743,13 @@ impl StaffScreen {
                 KeyCode::Char('N') => self.open_note(name, true),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
                 _ => {
+                    // Up to the last line; the drawing also stops it where
+                    // the last line shows at the bottom of the pane.
+                    if let Some(step) = keys::help_scroll(key) {
+                        let last = self.detail_line_count(&name).saturating_sub(1);
+                        let scroll = &mut self.details.scroll;
+                        *scroll = scroll.saturating_add_signed(step).min(last);
+                    }
                     self.mode = Mode::Details(name);
                     Vec::new()
                 }
@@ -872,7 +922,18 @@ impl StaffScreen {
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => {
                     self.mode = Mode::Details(name.clone());
-                    return request(StaffRequest::Record { student: name });
+                    self.details = DetailsState {
+                        student: Some(name.clone()),
+                        ..DetailsState::default()
+                    };
+                    // The record (notes, recent helps) and the context:
+                    // neither is pushed, both are asked for as it opens.
+                    return vec![
+                        StaffEffect::Request(StaffRequest::Record {
+                            student: name.clone(),
+                        }),
+                        StaffEffect::Request(StaffRequest::Context { student: name }),
+                    ];
                 }
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },

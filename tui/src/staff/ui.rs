@@ -41,6 +41,7 @@ use crate::status_message::Tone;
 use jqueue_shared::staff::MAX_NOTE_CHARS;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 
+mod context;
 mod statistics;
 
 const NOT_HELPED_MARK: char = '*';
@@ -55,6 +56,8 @@ const QUEUE_ROWS_KEPT: usize = 4;
 const HELP_WIDTH: u16 = 90;
 /// The `?` list opens with the marks' legend (three lines and a blank).
 pub(super) const HELP_LEGEND_LINES: usize = 4;
+/// The detail pane's width, where the terminal has it.
+const DETAIL_WIDTH: u16 = 76;
 
 impl Widget for &StaffScreen {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -671,7 +674,12 @@ impl StaffScreen {
                 (self.key_label("↑↓"), "scroll"),
                 ("any other key", "closes this list"),
             ],
-            Mode::Details(_) => vec![("s", "serve them"), ("N", "note"), ("Esc", "close")],
+            Mode::Details(_) => vec![
+                ("s", "serve them"),
+                ("N", "note"),
+                (self.key_label("↑↓"), "scroll"),
+                ("Esc", "close"),
+            ],
             Mode::Note(_) => vec![("Enter", "save"), ("Esc", "cancel")],
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
@@ -811,11 +819,9 @@ impl StaffScreen {
         }
     }
 
-    /// Enter: the whole request, wrapped, with how and where they connected.
-    fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
-        let Some(r) = self.row(name) else {
-            return;
-        };
+    /// The detail pane's lines for `r`, the context's broken to
+    /// `inner_width`.
+    fn detail_lines(&self, r: &StaffRow, inner_width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
         let label = |text: &'static str| Span::styled(text, t.dim());
         let description = sanitize(&r.description);
@@ -891,16 +897,63 @@ impl StaffScreen {
                 ),
             ]));
         }
-        let width = 76.min(area.width.saturating_sub(2)).max(10);
+        lines.extend(context::lines(&self.details.context, inner_width, t));
+        lines
+    }
+
+    /// How many lines the detail pane of `name` holds, as wrapped on any
+    /// terminal of 78 columns or more (where the pane is its full width):
+    /// how far its scroll may go.
+    pub(super) fn detail_line_count(&self, name: &str) -> usize {
+        let inner_width = usize::from(DETAIL_WIDTH - 4);
+        self.row(name).map_or(0, |r| {
+            wrapped_count(&self.detail_lines(r, inner_width), inner_width)
+        })
+    }
+
+    /// Enter: the whole request, wrapped, with how and where they connected
+    /// and the context they attached; it scrolls.
+    fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
+        let Some(r) = self.row(name) else {
+            return;
+        };
+        let t = self.theme();
+        let width = DETAIL_WIDTH.min(area.width.saturating_sub(2)).max(10);
         let inner_width = usize::from(width.saturating_sub(4)).max(1);
-        let wrapped: usize = lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner_width).max(1))
-            .sum();
-        let inner = popup(area, width, wrapped as u16, " Request ", t, buf);
+        let lines = self.detail_lines(r, inner_width);
+        let wrapped = wrapped_count(&lines, inner_width);
+        // Above the hint bar, which says how to scroll and close it.
+        let area = Rect {
+            height: area.height.saturating_sub(2),
+            ..area
+        };
+        let inner = popup(
+            area,
+            width,
+            wrapped.min(usize::from(u16::MAX)) as u16,
+            " Request ",
+            t,
+            buf,
+        );
+        let visible = usize::from(inner.height);
+        let top = self.details.scroll.min(wrapped.saturating_sub(visible));
+        let below = wrapped.saturating_sub(top + visible);
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
+            .scroll((top.min(usize::from(u16::MAX)) as u16, 0))
             .render(inner, buf);
+        let border = Rect::new(inner.x, inner.bottom(), inner.width, 1);
+        if inner.bottom() < area.bottom() {
+            if below > 0 {
+                Line::styled(format!(" ↓ {below} more "), t.key())
+                    .right_aligned()
+                    .render(border, buf);
+            } else if top > 0 {
+                Line::styled(" ↑ more above ", t.key())
+                    .right_aligned()
+                    .render(border, buf);
+            }
+        }
     }
 
     fn render_confirm_remove(&self, students: &[String], area: Rect, buf: &mut Buffer) {
@@ -1314,6 +1367,15 @@ impl Columns {
             fit(location, self.location),
         )
     }
+}
+
+/// How many rows `lines` take wrapped at `width` (as a paragraph wraps
+/// them, near enough; the context's lines come broken to the width).
+fn wrapped_count(lines: &[Line<'_>], width: usize) -> usize {
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(width.max(1)).max(1))
+        .sum()
 }
 
 fn text_width(text: &str) -> usize {

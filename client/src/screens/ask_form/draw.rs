@@ -1,17 +1,31 @@
 //! Drawing the ask-for-help form: an optional description, the location,
-//! the room code once asked for, and what the server or the check said. It
-//! reads the form and never changes it.
+//! the room code once asked for, "attach context" with each part exactly as
+//! it would be sent, and what the server or the check said. It reads the
+//! form and never changes it.
+//!
+//! Where the terminal is short the gaps between fields go first, then the
+//! context's parts scroll to keep the focused one in sight, and the file's
+//! tail shows as many of its last lines as there is room for. Every part is
+//! the student's own text, drawn through the sanitiser like anything typed.
 
+use jqueue_shared::context::{ContextPart, file_words};
+use jqueue_shared::sanitize;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 use jqueue_tui::status_message::Tone;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_input::Input;
 
 use super::AskForm;
+use super::context::DraftPart;
 use crate::screens::{Theme, popup, render_input};
+
+/// The widest label before a part: `Directory `.
+const PART_LABEL: u16 = 10;
+/// At most this many lines of the file's tail in the preview.
+const TAIL_LINES: u16 = 6;
 
 pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let code_rows = if form.code.is_some() { 3 } else { 0 };
@@ -20,51 +34,60 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
     } else {
         "Ask for help"
     };
-    let inner = popup(title, 70, 11 + code_rows, area, buf);
-    let [
-        d_label,
-        d_field,
-        _,
-        l_label,
-        l_field,
-        _,
-        c_label,
-        c_field,
-        _,
-        message,
-    ] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(code_rows.min(1)),
-        Constraint::Length(code_rows.min(1)),
-        Constraint::Length(code_rows.min(1)),
-        Constraint::Min(1),
-    ])
-    .areas(inner);
+    // An edit changes the text only: the context went with the question.
+    let parts = if form.editing {
+        &[][..]
+    } else {
+        form.context.shown()
+    };
+    let tail_rows = match &form.context.file {
+        Some(file) if parts.iter().any(|p| p.part == ContextPart::FileName) => {
+            (file.tail.lines().count() as u16).min(TAIL_LINES)
+        }
+        _ => 0,
+    };
+    let context_rows = u16::from(!form.editing) + parts.len() as u16 + tail_rows;
+    // Description and location with a blank line after each, the code
+    // (likewise), the context, a blank line and the message.
+    let content = 6 + code_rows + context_rows + 2;
+    let inner = popup(title, 70, content + 2, area, buf);
+    // Short of room, the blank lines between fields go first.
+    let gaps = inner.height >= content;
+    let mut rows = Rows {
+        area: inner,
+        y: inner.y,
+        gaps,
+    };
     label(
         &form.description,
         "What do you need help with? (optional)",
         theme,
-        d_label,
+        rows.take(1),
         buf,
     );
-    render_input(&form.description, false, form.focus == 0, d_field, buf);
+    render_input(&form.description, false, form.focus == 0, rows.take(1), buf);
+    rows.gap();
     label(
         &form.location,
         "Where are you sitting?",
         theme,
-        l_label,
+        rows.take(1),
         buf,
     );
-    render_input(&form.location, false, form.focus == 1, l_field, buf);
+    render_input(&form.location, false, form.focus == 1, rows.take(1), buf);
+    rows.gap();
     if let Some(code) = &form.code {
-        Line::styled("Room code (on the staff screen)", theme.title()).render(c_label, buf);
-        render_input(code, false, form.focus == 2, c_field, buf);
+        Line::styled("Room code (on the staff screen)", theme.title()).render(rows.take(1), buf);
+        render_input(code, false, form.focus == 2, rows.take(1), buf);
+        rows.gap();
     }
+    if !form.editing {
+        render_switch(form, theme, rows.take(1), buf);
+    }
+    // All but the message's line.
+    let room = inner.bottom().saturating_sub(rows.y + 1);
+    render_parts(form, theme, rows.take(room), buf);
+    let message = Rect::new(inner.x, inner.bottom().saturating_sub(1), inner.width, 1);
     let text = match (&form.error, sending) {
         (_, true) => Line::raw("Sending…"),
         (Some(error), false) => Line::styled(error.clone(), theme.tone(Tone::Warning)),
@@ -73,6 +96,153 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
     Paragraph::new(text)
         .wrap(Wrap { trim: true })
         .render(message, buf);
+}
+
+/// The form's lines, top down.
+struct Rows {
+    area: Rect,
+    y: u16,
+    /// Room for a blank line between fields.
+    gaps: bool,
+}
+
+impl Rows {
+    /// The next `rows` lines (fewer at the bottom).
+    fn take(&mut self, rows: u16) -> Rect {
+        let height = rows.min(self.area.bottom().saturating_sub(self.y));
+        let rect = Rect::new(self.area.x, self.y, self.area.width, height);
+        self.y += height;
+        rect
+    }
+
+    fn gap(&mut self) {
+        if self.gaps {
+            self.take(1);
+        }
+    }
+}
+
+/// `[x] Attach context — only staff see it` or the way to turn it on.
+fn render_switch(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let draft = &form.context;
+    let line = if !draft.attach {
+        Line::from(vec![
+            Span::styled(theme.glyph("[ ] ", "[ ] "), theme.dim()),
+            Span::styled("Attach context", theme.title()),
+            Span::styled(" (Ctrl-T): off", theme.dim()),
+        ])
+    } else if !draft.gathered {
+        Line::from(vec![
+            Span::raw("[x] "),
+            Span::styled("Attach context", theme.title()),
+            Span::styled(" — gathering…", theme.dim()),
+        ])
+    } else if draft.parts.is_empty() {
+        Line::from(vec![
+            Span::raw("[x] "),
+            Span::styled("Attach context", theme.title()),
+            Span::styled(" — nothing found here to attach", theme.dim()),
+        ])
+    } else {
+        Line::from(vec![
+            Span::raw("[x] "),
+            Span::styled("Attach context", theme.title()),
+            Span::styled(" — staff only; Ctrl-D drops a part", theme.dim()),
+        ])
+    };
+    line.render(area, buf);
+}
+
+/// Each part on a line (scrolled to keep the focused one in sight), then
+/// the file's last lines.
+fn render_parts(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let parts = form.context.shown();
+    if parts.is_empty() || area.height == 0 {
+        return;
+    }
+    let focused = form.focused_part();
+    let visible = usize::from(area.height).min(parts.len());
+    let top = focused.map_or(0, |f| (f + 1).saturating_sub(visible));
+    let mut y = area.y;
+    for (index, part) in parts.iter().enumerate().skip(top).take(visible) {
+        let row = Rect::new(area.x, y, area.width, 1);
+        render_part(form, part, focused == Some(index), theme, row, buf);
+        y += 1;
+    }
+    let keeps_file = parts
+        .iter()
+        .any(|p| p.part == ContextPart::FileName && p.kept);
+    let Some(file) = form.context.file.as_ref().filter(|_| keeps_file) else {
+        return;
+    };
+    let room = usize::from(area.bottom().saturating_sub(y).min(TAIL_LINES));
+    let lines: Vec<&str> = file.tail.lines().collect();
+    let end = lines.len().saturating_sub(form.context.tail_scroll);
+    let shown = &lines[end.saturating_sub(room)..end];
+    for text in shown {
+        let row = Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1);
+        Line::styled(sanitize(text).into_owned(), theme.dim()).render(row, buf);
+        y += 1;
+    }
+}
+
+fn render_part(
+    form: &AskForm,
+    part: &DraftPart,
+    focused: bool,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let mark = if part.kept { "[x] " } else { "[ ] " };
+    let head = format!("{mark}{:<9} ", part.part.label());
+    let head_width = (PART_LABEL + 4).min(area.width);
+    let style = if focused { theme.key() } else { theme.title() };
+    Line::styled(head, style).render(
+        Rect {
+            width: head_width,
+            ..area
+        },
+        buf,
+    );
+    let field = Rect::new(
+        area.x + head_width,
+        area.y,
+        area.width.saturating_sub(head_width),
+        1,
+    );
+    if !part.kept {
+        Line::styled("dropped: not sent (Ctrl-D takes it back)", theme.dim()).render(field, buf);
+        return;
+    }
+    match (part.part, &part.input) {
+        (ContextPart::Failed, Some(input)) => {
+            // The exit status beside the editable command.
+            let status = format!("  (exit {})", form.context.failed_status());
+            let status_width = (status.len() as u16).min(field.width / 2);
+            let command = Rect {
+                width: field.width - status_width,
+                ..field
+            };
+            render_input(input, false, focused, command, buf);
+            Line::styled(status, theme.dim())
+                .render(Rect::new(command.right(), field.y, status_width, 1), buf);
+        }
+        (_, Some(input)) => render_input(input, false, focused, field, buf),
+        (_, None) => {
+            let words = form
+                .context
+                .file
+                .as_ref()
+                .map(file_words)
+                .unwrap_or_default();
+            let mut spans = vec![Span::raw(sanitize(&words).into_owned())];
+            if focused {
+                spans.push(Span::styled(" (PgUp/PgDn: read it)", theme.dim()));
+            }
+            Line::from(spans).render(field, buf);
+        }
+    }
 }
 
 /// The field's label, with a character count once it gets near the limit.
@@ -85,8 +255,8 @@ fn label(input: &Input, text: &str, theme: Theme, area: Rect, buf: &mut Buffer) 
             theme.dim()
         };
         Line::from(vec![
-            ratatui::text::Span::styled(text.to_owned(), theme.title()),
-            ratatui::text::Span::styled(format!("  {count}/{MAX_TEXT_CHARS}"), style),
+            Span::styled(text.to_owned(), theme.title()),
+            Span::styled(format!("  {count}/{MAX_TEXT_CHARS}"), style),
         ])
     } else {
         Line::styled(text.to_owned(), theme.title())

@@ -1,18 +1,22 @@
 //! The ask-for-help form, over the main screen: what the student is stuck
 //! on, where they sit (pre-filled with the location typed last on this
 //! machine, else its host name) and, once the server asks for it, the room's
-//! presence code. Its keys move between the fields, type into them and send
-//! the request once the texts pass the server's limits.
+//! presence code; and "attach context" (Ctrl-T; [`context`]), which shows
+//! each part of the student's context exactly as it would be sent, to edit
+//! or drop (Ctrl-D). Its keys move between the fields, type into them and
+//! send the request once the texts pass the server's limits.
 //!
 //! It owns only the form: whether a request may go (one at a time), the
 //! request on its way and the location to remember are the main screen's;
 //! opening and closing the form is the app's. [`draw`] draws it.
 
+pub mod context;
 mod draw;
 
 use jqueue_shared::TextField;
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 
 pub(crate) use draw::render;
@@ -20,6 +24,9 @@ pub(crate) use draw::render;
 use super::edit;
 use super::words::NOT_CONNECTED;
 use crate::keys::Action;
+
+/// How many lines of the attached file's tail PgUp and PgDn move.
+const TAIL_PAGE: usize = 5;
 
 /// "Ask for help": what the student is stuck on, and where they sit.
 #[derive(Debug, Clone)]
@@ -29,12 +36,25 @@ pub struct AskForm {
     /// The room's presence code: only once the server asked for it (the
     /// student is not on a lab machine).
     pub code: Option<Input>,
-    /// 0: description, 1: location, 2: code.
+    /// 0: description, 1: location, then the code (when asked for), then
+    /// the context's parts (while attached).
     pub focus: usize,
     pub error: Option<String>,
     /// Changing the question of a student in line (`e`): sent as an edit,
     /// which keeps the place.
     pub editing: bool,
+    /// "Attach context" and the parts it would send.
+    pub context: context::ContextDraft,
+}
+
+/// A field of the form, as `focus` picks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Description,
+    Location,
+    Code,
+    /// The context's part at this index.
+    Part(usize),
 }
 
 /// What a key in the form comes to.
@@ -44,7 +64,13 @@ pub(crate) enum Outcome {
     Open,
     Close,
     /// Send this (the form stays open until the answer).
-    Send(Request),
+    Send(Box<Request>),
+    /// "Attach context" was switched on or off: keep the choice for this
+    /// machine, and gather the context if it is on and not yet gathered.
+    ContextSwitched {
+        on: bool,
+        gather: bool,
+    },
 }
 
 /// The request for help, checked and trimmed.
@@ -53,6 +79,8 @@ pub(crate) struct Request {
     pub(crate) description: String,
     pub(crate) location: String,
     pub(crate) code: Option<String>,
+    /// The context as previewed; `None` unless attached.
+    pub(crate) context: Option<QuestionContext>,
     /// An edit of the question, not a request to join.
     pub(crate) editing: bool,
 }
@@ -66,6 +94,7 @@ impl AskForm {
             code: None,
             focus: 0,
             error: None,
+            context: context::ContextDraft::default(),
             editing: false,
         }
     }
@@ -79,14 +108,55 @@ impl AskForm {
         }
     }
 
-    fn fields(&self) -> usize {
+    /// The form with "attach context" as this machine last left it.
+    #[must_use]
+    pub(crate) fn attaching(mut self, attach: bool) -> Self {
+        self.context = context::ContextDraft::new(attach);
+        self
+    }
+
+    /// Where the context's parts start among the fields.
+    fn first_part(&self) -> usize {
         if self.code.is_some() { 3 } else { 2 }
+    }
+
+    fn fields(&self) -> usize {
+        self.first_part() + self.context.shown().len()
+    }
+
+    fn field(&self, focus: usize) -> Field {
+        match focus {
+            0 => Field::Description,
+            1 => Field::Location,
+            2 if self.code.is_some() => Field::Code,
+            n => Field::Part(n - self.first_part()),
+        }
+    }
+
+    /// The focused part of the context, if a part has the focus.
+    pub(crate) fn focused_part(&self) -> Option<usize> {
+        match self.field(self.focus) {
+            Field::Part(index) => Some(index),
+            _ => None,
+        }
+    }
+
+    /// Whether the file's part has the focus.
+    fn focused_is_file(&self) -> bool {
+        self.focused_part()
+            .and_then(|index| self.context.shown().get(index))
+            .is_some_and(|part| part.input.is_none())
     }
 
     /// The server wants the room's code: an empty code field, focused.
     pub(crate) fn ask_for_code(&mut self) {
         self.code = Some(Input::default());
         self.focus = 2;
+    }
+
+    /// The gathered context arrived: each part to preview and edit.
+    pub(crate) fn context_gathered(&mut self, context: QuestionContext) {
+        self.context.fill(context);
     }
 
     /// A key in the form. Enter sends only while nothing else is `sending`,
@@ -104,34 +174,78 @@ impl AskForm {
             Some(Action::PreviousField) => {
                 self.focus = (self.focus + self.fields() - 1) % self.fields();
             }
+            Some(Action::ToggleContext) if !self.editing => {
+                self.context.attach = !self.context.attach;
+                if self.focus >= self.fields() {
+                    self.focus = 0;
+                }
+                self.error = None;
+                return Outcome::ContextSwitched {
+                    on: self.context.attach,
+                    gather: self.context.attach && !self.context.gathered,
+                };
+            }
+            Some(Action::DropPart) => {
+                if let Some(part) = self
+                    .focused_part()
+                    .and_then(|index| self.context.part_mut(index))
+                {
+                    part.kept = !part.kept;
+                }
+            }
             Some(Action::Submit) if !sending => {
                 let description = self.description.value().trim().to_owned();
                 let location = self.location.value().trim().to_owned();
                 let code = self.code.as_ref().map(|c| c.value().trim().to_owned());
+                let context = self.context.to_send();
+                let context_error = context.as_ref().and_then(|c| c.check().err());
                 if !is_valid_text(&description) {
                     self.error = Some(too_long(TextField::Description));
                 } else if !is_valid_text(&location) {
                     self.error = Some(too_long(TextField::Location));
+                } else if let Some(e) = context_error {
+                    self.error = Some(e.to_string());
                 } else if !link_up {
                     self.error = Some(NOT_CONNECTED.to_owned());
                 } else {
                     self.error = None;
-                    return Outcome::Send(Request {
+                    return Outcome::Send(Box::new(Request {
                         description,
                         location,
                         code,
+                        context,
                         editing: self.editing,
-                    });
+                    }));
                 }
             }
             Some(_) => {}
+            // The file's part has no text to edit: its keys read the tail.
+            None if self.focused_is_file()
+                && matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) =>
+            {
+                let page = TAIL_PAGE as isize;
+                self.context.scroll_tail(if key.code == KeyCode::PageUp {
+                    page
+                } else {
+                    -page
+                });
+            }
             None => {
-                let input = match (self.focus, &mut self.code) {
-                    (0, _) => &mut self.description,
-                    (2, Some(code)) => code,
-                    _ => &mut self.location,
+                let input = match self.field(self.focus) {
+                    Field::Description => Some(&mut self.description),
+                    Field::Location => Some(&mut self.location),
+                    Field::Code => self.code.as_mut(),
+                    // A dropped part is not typed into; the file is not
+                    // typed into at all.
+                    Field::Part(index) => self
+                        .context
+                        .part_mut(index)
+                        .filter(|part| part.kept)
+                        .and_then(|part| part.input.as_mut()),
                 };
-                edit(input, key);
+                if let Some(input) = input {
+                    edit(input, key);
+                }
                 self.error = None;
             }
         }
@@ -196,6 +310,60 @@ mod tests {
         let mut form = AskForm::new(&"x".repeat(MAX_TEXT_CHARS + 1));
         assert!(matches!(submit(&mut form, false, true), Outcome::Open));
         assert!(form.error.as_deref().unwrap().contains("location"));
+    }
+
+    #[test]
+    fn attached_context_is_fields_to_edit_and_drop_and_goes_as_shown() {
+        use jqueue_shared::context::FailedCommand;
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let mut form = AskForm::new("lab").attaching(false);
+        assert_eq!(form.fields(), 2);
+        let switched = form.on_key(Some(Action::ToggleContext), &ctrl('t'), false, true);
+        assert!(matches!(
+            switched,
+            Outcome::ContextSwitched {
+                on: true,
+                gather: true
+            }
+        ));
+        form.context_gathered(QuestionContext {
+            directory: Some("/home/amy/lab3".into()),
+            failed: Some(FailedCommand {
+                command: "make".into(),
+                status: 2,
+            }),
+            ..QuestionContext::default()
+        });
+        assert_eq!(form.fields(), 4, "two parts to go through");
+        form.focus = 2;
+        form.on_key(None, &key(KeyCode::Backspace), false, true);
+        form.on_key(Some(Action::NextField), &key(KeyCode::Tab), false, true);
+        form.on_key(Some(Action::DropPart), &ctrl('d'), false, true);
+        form.on_key(None, &key(KeyCode::Char('x')), false, true);
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(
+            request.context,
+            Some(QuestionContext {
+                directory: Some("/home/amy/lab".into()),
+                ..QuestionContext::default()
+            }),
+            "edited, and the dropped command left out"
+        );
+        // Off again: nothing goes, and the choice is the app's to keep.
+        let switched = form.on_key(Some(Action::ToggleContext), &ctrl('t'), false, true);
+        assert!(matches!(
+            switched,
+            Outcome::ContextSwitched {
+                on: false,
+                gather: false
+            }
+        ));
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(request.context, None);
     }
 
     #[test]

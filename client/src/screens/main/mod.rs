@@ -15,6 +15,7 @@ mod draw;
 
 use std::time::Duration;
 
+use jqueue_shared::context::QuestionContext;
 use jqueue_shared::{QueueView, RequestResult, StaffMessage, UnixMillis, sanitize};
 use jqueue_tui::status_message::{StatusMessage, Tone};
 use tokio::time::Instant;
@@ -324,7 +325,7 @@ impl App {
 impl App {
     pub(crate) fn on_main_key(&mut self, action: Option<Action>) -> Vec<Effect> {
         match action {
-            Some(Action::AskForHelp) => self.open_ask_form(),
+            Some(Action::AskForHelp) => return self.open_ask_form(),
             Some(Action::EditQuestion) => self.open_edit_form(),
             Some(Action::CancelRequest) => {
                 if self.position().is_none() {
@@ -362,7 +363,10 @@ impl App {
         Vec::new()
     }
 
-    fn open_ask_form(&mut self) {
+    /// Opens the form (with "attach context" as this machine left it, and
+    /// then the context is gathered afresh: the last failure may be new),
+    /// unless it could only be refused.
+    fn open_ask_form(&mut self) -> Vec<Effect> {
         if let Some(cooldown) = self.cooldown_words() {
             // The form could only be refused: say so now.
             self.notify(Tone::Info, Holds::AtPosition(None), format!("{cooldown}."));
@@ -377,9 +381,19 @@ impl App {
         } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
             self.notify(Tone::Warning, Holds::Anyway, self.closed_words());
         } else if self.pending.is_none() {
-            self.overlay = Some(Overlay::AskForm(Box::new(AskForm::new(
-                &self.settings.location,
-            ))));
+            let form = AskForm::new(&self.settings.location).attaching(self.attach_context);
+            self.overlay = Some(Overlay::AskForm(Box::new(form)));
+            if self.attach_context {
+                return vec![Effect::GatherContext];
+            }
+        }
+        Vec::new()
+    }
+
+    /// The context gathered for the open form.
+    pub(crate) fn context_gathered(&mut self, context: QuestionContext) {
+        if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+            form.context_gathered(context);
         }
     }
 
@@ -420,6 +434,7 @@ impl App {
             description,
             location,
             code,
+            context,
             editing,
         } = request;
         let mut effects = Vec::new();
@@ -440,6 +455,7 @@ impl App {
                 description,
                 location,
                 code,
+                context: context.map(Box::new),
             }));
         }
         effects
@@ -715,6 +731,7 @@ impl App {
             RequestResult::StorageFailure => {
                 "The server could not save your request. Try again in a moment.".to_owned()
             }
+            RequestResult::InvalidContext(e) => e.to_string(),
             RequestResult::BeingHelped => {
                 self.close_ask_form();
                 self.notify(

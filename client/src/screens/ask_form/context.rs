@@ -1,0 +1,178 @@
+//! The ask form's "attach context": the switch (off by default, kept per
+//! machine by the app), and once on, each part of the gathered context as
+//! the student will send it — a line of text they can edit, and drop or
+//! take back (Ctrl-D). The file's tail cannot be edited here (it is many
+//! lines): it can be read through (PgUp/PgDn) and dropped.
+//!
+//! It owns the draft only: gathering is the event loop's
+//! ([`crate::context`]) and drawing is [`super::draw`]'s. What
+//! [`ContextDraft::to_send`] returns is exactly what the preview shows.
+
+use jqueue_shared::context::{ContextPart, FailedCommand, FileTail, QuestionContext};
+use tui_input::Input;
+
+/// One part on the form.
+#[derive(Debug, Clone)]
+pub struct DraftPart {
+    pub part: ContextPart,
+    /// The text to send; `None` for the file, which is sent as gathered.
+    pub input: Option<Input>,
+    /// Dropped parts stay on the form, greyed, to be taken back.
+    pub kept: bool,
+}
+
+/// "Attach context" and what it would send.
+#[derive(Debug, Clone, Default)]
+pub struct ContextDraft {
+    pub attach: bool,
+    /// The gathered context has arrived (it is gathered when the switch is
+    /// first on).
+    pub gathered: bool,
+    pub parts: Vec<DraftPart>,
+    /// The failed command's exit status (the command is a part's text).
+    status: i32,
+    /// The file's tail, as gathered.
+    pub file: Option<FileTail>,
+    /// Lines of the tail's preview scrolled up from its end (PgUp/PgDn
+    /// with the file's part focused): every line sent can be read.
+    pub tail_scroll: usize,
+}
+
+impl ContextDraft {
+    pub fn new(attach: bool) -> Self {
+        Self {
+            attach,
+            ..Self::default()
+        }
+    }
+
+    /// The gathered context, each part to edit.
+    pub fn fill(&mut self, context: QuestionContext) {
+        let text = |part, text: String| DraftPart {
+            part,
+            input: Some(Input::new(text)),
+            kept: true,
+        };
+        self.parts.clear();
+        if let Some(directory) = context.directory {
+            self.parts.push(text(ContextPart::Directory, directory));
+        }
+        if let Some(git) = context.git {
+            self.parts.push(text(ContextPart::Git, git));
+        }
+        if let Some(failed) = context.failed {
+            self.status = failed.status;
+            self.parts.push(text(ContextPart::Failed, failed.command));
+        }
+        if let Some(file) = context.file {
+            self.parts.push(DraftPart {
+                part: ContextPart::FileName,
+                input: None,
+                kept: true,
+            });
+            self.file = Some(file);
+        }
+        self.gathered = true;
+    }
+
+    /// The parts the form shows (none while off).
+    pub fn shown(&self) -> &[DraftPart] {
+        if self.attach { &self.parts } else { &[] }
+    }
+
+    pub fn part_mut(&mut self, index: usize) -> Option<&mut DraftPart> {
+        self.parts.get_mut(index)
+    }
+
+    /// Scrolls the tail's preview `lines` up (or down, negative), within
+    /// the tail.
+    pub fn scroll_tail(&mut self, lines: isize) {
+        let last = self.file.as_ref().map_or(0, |f| f.tail.lines().count());
+        self.tail_scroll = self
+            .tail_scroll
+            .saturating_add_signed(lines)
+            .min(last.saturating_sub(1));
+    }
+
+    /// The failed command's exit status, for the preview.
+    pub fn failed_status(&self) -> i32 {
+        self.status
+    }
+
+    /// Exactly what goes with the question: nothing while the switch is
+    /// off, else the kept parts with the student's edits (a part emptied is
+    /// left out, as if dropped).
+    pub fn to_send(&self) -> Option<QuestionContext> {
+        if !self.attach || !self.gathered {
+            return None;
+        }
+        let mut context = QuestionContext::default();
+        for part in self.parts.iter().filter(|p| p.kept) {
+            let text = part
+                .input
+                .as_ref()
+                .map(|input| input.value().trim().to_owned())
+                .filter(|text| !text.is_empty());
+            match (part.part, text) {
+                (ContextPart::Directory, Some(text)) => context.directory = Some(text),
+                (ContextPart::Git, Some(text)) => context.git = Some(text),
+                (ContextPart::Failed, Some(command)) => {
+                    context.failed = Some(FailedCommand {
+                        command,
+                        status: self.status,
+                    });
+                }
+                (ContextPart::FileName | ContextPart::FileTail, _) => {
+                    context.file.clone_from(&self.file);
+                }
+                _ => {}
+            }
+        }
+        (!context.is_empty()).then_some(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gathered() -> QuestionContext {
+        QuestionContext {
+            directory: Some("/home/amy/lab3".into()),
+            git: Some("main @ 1a2b3c4 · 3 files changed".into()),
+            failed: Some(FailedCommand {
+                command: "make".into(),
+                status: 2,
+            }),
+            file: Some(FileTail {
+                name: "build.log".into(),
+                tail: "error\n".into(),
+                cut: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn off_sends_nothing_and_on_sends_what_is_kept_as_edited() {
+        let mut draft = ContextDraft::new(false);
+        draft.fill(gathered());
+        assert_eq!(draft.to_send(), None, "off");
+        assert!(draft.shown().is_empty());
+        draft.attach = true;
+        assert_eq!(draft.to_send(), Some(gathered()));
+        // Edit the directory, drop git, empty the command, drop the file.
+        draft.parts[0].input = Some(Input::new("~/lab3".into()));
+        draft.parts[1].kept = false;
+        draft.parts[2].input = Some(Input::new("  ".into()));
+        draft.parts[3].kept = false;
+        assert_eq!(
+            draft.to_send(),
+            Some(QuestionContext {
+                directory: Some("~/lab3".into()),
+                ..QuestionContext::default()
+            })
+        );
+        draft.parts[0].kept = false;
+        assert_eq!(draft.to_send(), None, "everything dropped is nothing");
+    }
+}
