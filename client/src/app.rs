@@ -392,6 +392,7 @@ impl App {
                 return self.on_being_helped(&by, at, arrived_at);
             }
             NetEvent::Removed { at, arrived_at } => self.on_removed(at, arrived_at),
+            NetEvent::Released { at, arrived_at } => self.on_released(at, arrived_at),
             NetEvent::HelpEnded {
                 by,
                 at,

@@ -168,6 +168,11 @@ pub enum NetEvent {
         at: UnixMillis,
         arrived_at: UnixMillis,
     },
+    /// The office hours closed the queue at `at` and released the student.
+    Released {
+        at: UnixMillis,
+        arrived_at: UnixMillis,
+    },
     /// `by` (unsanitised) finished helping the student at `at`, after
     /// `help_secs`; with a cooldown, they may ask again from
     /// `cooldown_until` (server clock).
@@ -688,6 +693,10 @@ impl NetTask {
                 arrived_at: wall_clock(),
             },
             ServerMsg::Removed { at } => NetEvent::Removed {
+                at,
+                arrived_at: wall_clock(),
+            },
+            ServerMsg::Released { at } => NetEvent::Released {
                 at,
                 arrived_at: wall_clock(),
             },

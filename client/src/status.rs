@@ -126,7 +126,10 @@ impl StandingTracker {
             NetEvent::BeingHelped { .. } => self.your_turn = true,
             // A fresh sign-in forgets an old turn too: the server tells
             // again of a help still in progress.
-            NetEvent::Removed { .. } | NetEvent::NotHere { .. } | NetEvent::HelpEnded { .. } => {
+            NetEvent::Removed { .. }
+            | NetEvent::Released { .. }
+            | NetEvent::NotHere { .. }
+            | NetEvent::HelpEnded { .. } => {
                 self.your_turn = false;
             }
             // On `unix:` and `ssh://` only the server knows the account's
@@ -351,6 +354,7 @@ mod tests {
             }),
             estimated_wait_secs: None,
             opens_at: None,
+            closes_at: None,
             rows: Vec::new(),
         }
     }

@@ -47,6 +47,7 @@ fn queue_at(now_ms: i64, alice_joined_at_ms: Option<i64>) -> QueueView {
         you,
         estimated_wait_secs: None,
         opens_at: None,
+        closes_at: None,
         rows,
     }
 }
@@ -123,6 +124,7 @@ fn empty_queue_at(now_ms: i64) -> QueueView {
         you: None,
         estimated_wait_secs: None,
         opens_at: None,
+        closes_at: None,
         rows: Vec::new(),
     }
 }

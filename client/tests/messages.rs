@@ -196,3 +196,41 @@ fn a_closed_queue_says_when_it_opens_on_the_screen_and_when_refused() {
     );
     insta::assert_snapshot!("closed_opens_at", h.screen());
 }
+
+#[test]
+fn the_last_call_shows_the_close_and_a_late_joiner_is_told_honestly() {
+    let mut h = Harness::signed_in();
+    let mut last_call = view(12, None);
+    last_call.closes_at = Some(NOW_MS + 15 * 60_000);
+    // Twelve waiting: about 40 min for one joining at the back.
+    last_call.estimated_wait_secs = Some(40 * 60);
+    h.net(NetEvent::View(last_call));
+    assert!(
+        h.screen_contains("Closes at 10:15 (in 15 min)"),
+        "{}",
+        h.screen()
+    );
+    h.press('h');
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::Request(RequestResult::Joined { position: 13 }));
+    assert!(
+        h.screen_contains("12 ahead of you, about 15 min of help left before 10:15: staff"),
+        "{}",
+        h.screen()
+    );
+}
+
+#[test]
+fn released_at_the_close_says_so() {
+    let mut h = in_line("pointers");
+    h.net(NetEvent::Released {
+        at: NOW_MS,
+        arrived_at: NOW_MS,
+    });
+    h.net(NetEvent::View(view(2, None)));
+    assert!(
+        h.screen_contains("Office hours ended at 10:00 and the queue closed"),
+        "{}",
+        h.screen()
+    );
+}

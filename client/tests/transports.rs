@@ -346,6 +346,7 @@ fn one_view() -> QueueView {
         }),
         estimated_wait_secs: None,
         opens_at: None,
+        closes_at: None,
         rows: Vec::new(),
     }
 }

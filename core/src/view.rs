@@ -31,6 +31,8 @@ pub struct QueueSnapshot {
     wait_per_place_ms: Option<i64>,
     /// While closed: when the office hours open the queue next.
     opens_at: Option<UnixMillis>,
+    /// While open, from the last call: when the office hours close it.
+    closes_at: Option<UnixMillis>,
 }
 
 impl QueueSnapshot {
@@ -66,14 +68,20 @@ impl QueueSnapshot {
             encoded_rows,
             wait_per_place_ms: queue.estimated_wait_ms(1),
             opens_at: None,
+            closes_at: None,
         }
     }
 
-    /// This snapshot, saying the office hours open the queue at `opens_at`
-    /// (ignored while it is open).
+    /// This snapshot, saying when the office hours open the queue (said
+    /// only while it is closed) or close it (only while it is open).
     #[must_use]
-    pub fn opening_at(mut self, opens_at: Option<UnixMillis>) -> Self {
+    pub fn with_hours(
+        mut self,
+        opens_at: Option<UnixMillis>,
+        closes_at: Option<UnixMillis>,
+    ) -> Self {
         self.opens_at = opens_at.filter(|_| !self.open);
+        self.closes_at = closes_at.filter(|_| self.open);
         self
     }
 
@@ -112,6 +120,7 @@ impl QueueSnapshot {
             you,
             estimated_wait_secs: estimate(self.length + 1),
             opens_at: self.opens_at,
+            closes_at: self.closes_at,
             rows: Vec::new(),
         }
     }
@@ -143,12 +152,14 @@ mod tests {
     fn a_closed_queue_says_when_its_hours_open_it_and_an_open_one_does_not() {
         let mut q = queue_of(2);
         q.set_open(false, 0);
-        let closed = QueueSnapshot::of(&q, false, 1).opening_at(Some(90_000));
+        let closed = QueueSnapshot::of(&q, false, 1).with_hours(Some(90_000), Some(9));
         assert_eq!(closed.view_for("s1", 5).opens_at, Some(90_000));
         assert_eq!(closed.view_for("nobody", 5).opens_at, Some(90_000));
+        assert_eq!(closed.view_for("s1", 5).closes_at, None);
         q.set_open(true, 0);
-        let open = QueueSnapshot::of(&q, false, 2).opening_at(Some(90_000));
+        let open = QueueSnapshot::of(&q, false, 2).with_hours(Some(90_000), Some(80_000));
         assert_eq!(open.view_for("s1", 5).opens_at, None);
+        assert_eq!(open.view_for("s1", 5).closes_at, Some(80_000));
     }
 
     fn queue_of(n: usize) -> Queue {

@@ -10,7 +10,7 @@ use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
 
 use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
-use crate::config::{AuthMode, ServerConfig, is_valid_session_name};
+use crate::config::{AtClose, AuthMode, ServerConfig, is_valid_session_name};
 use crate::control::{self, ControlAnswer, ControlRequest};
 use crate::net::tls::TlsFiles;
 use crate::schedule;
@@ -166,6 +166,17 @@ pub struct Cli {
     /// [default: the host's].
     #[arg(long, value_name = "AREA/CITY", value_parser = schedule::zone_entry)]
     pub timezone: Option<String>,
+
+    /// From this many minutes before a scheduled close, everyone sees the
+    /// closing time, and a student joining is told whether staff are likely
+    /// to reach them (0: off).
+    #[arg(long, value_name = "MIN", default_value_t = 15, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub last_call: u32,
+
+    /// At a scheduled close: finish-line (those waiting are still served)
+    /// or release (they are told the queue has closed and leave the line).
+    #[arg(long, value_enum, default_value_t = AtClose::FinishLine)]
+    pub at_close: AtClose,
 
     /// Only the login names in FILE (one per line, `#` comments) may create
     /// an account or sign in; staff aside. Read again when it changes.
@@ -391,6 +402,8 @@ impl Cli {
         }
         config.replies.clone_from(&self.replies);
         config.schedule = self.schedule()?;
+        config.last_call = std::time::Duration::from_secs(u64::from(self.last_call) * 60);
+        config.at_close = self.at_close;
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;

@@ -14,6 +14,17 @@ use crate::auth::DEFAULT_HASH_ROUNDS;
 use crate::net::tls::TlsFiles;
 use jqueue_core::rate::ChangeRate;
 
+/// What becomes of the students still waiting when the office hours close
+/// the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AtClose {
+    /// They keep their place and are still served; only new joins stop.
+    #[default]
+    FinishLine,
+    /// They are told the queue has closed and leave the line.
+    Release,
+}
+
 /// The course id of a server that declares no courses: its notes (and,
 /// with courses, a round-2 database) belong to it.
 pub const DEFAULT_COURSE: &str = "default";
@@ -81,6 +92,10 @@ pub struct ServerConfig {
     /// `--hours`, `--closed`, `--extra`, `--timezone`: when the queue opens
     /// and closes itself. `None`: by hand only.
     pub schedule: Option<crate::schedule::Schedule>,
+    /// `--last-call`: how long before a scheduled close everyone sees it.
+    pub last_call: Duration,
+    /// `--at-close`: what becomes of those waiting at a scheduled close.
+    pub at_close: AtClose,
     /// `--roster FILE`: only these names may sign in (staff aside).
     pub roster_file: Option<PathBuf>,
     /// `--roster-group GROUP`: members of this Unix group may sign in.
@@ -184,6 +199,8 @@ impl ServerConfig {
             change_rate: ChangeRate::default(),
             replies: Vec::new(),
             schedule: None,
+            last_call: Duration::from_secs(15 * 60),
+            at_close: AtClose::FinishLine,
             socket: None,
             auth: AuthMode::Both,
             clock: Clock::System,

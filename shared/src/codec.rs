@@ -374,6 +374,7 @@ mod tests {
             }),
             estimated_wait_secs: Some(450),
             opens_at: None,
+            closes_at: None,
             rows: vec![
                 ViewRow {
                     position: 1,
@@ -540,10 +541,12 @@ mod tests {
                 you,
                 estimated_wait_secs: Some(70_000),
                 opens_at: None,
+                closes_at: None,
                 rows,
             };
             let head = QueueView {
                 opens_at: None,
+                closes_at: None,
                 rows: Vec::new(),
                 ..view.clone()
             };
@@ -561,6 +564,7 @@ mod tests {
             you: None,
             estimated_wait_secs: None,
             opens_at: None,
+            closes_at: None,
             rows: Vec::new(),
         };
         assert_eq!(

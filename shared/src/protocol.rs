@@ -186,6 +186,12 @@ pub enum ServerMsg {
     Removed {
         at: UnixMillis,
     },
+    /// The office hours closed the queue with this student still waiting,
+    /// and the queue releases those left at the close (`--at-close
+    /// release`): they are out of line.
+    Released {
+        at: UnixMillis,
+    },
     /// The help this student was in has ended: `by` (the staff member, as
     /// the server names them) ended it at `at`, `help_secs` after serving
     /// them, as `outcome`. Told once per help, and at the next sign-in when
@@ -455,6 +461,9 @@ pub struct QueueView {
     /// While the queue is closed: when its office hours open it next, if
     /// they do (the server's clock).
     pub opens_at: Option<UnixMillis>,
+    /// While the queue is open, from its last call (`--last-call` minutes
+    /// before the scheduled close): when the office hours close it.
+    pub closes_at: Option<UnixMillis>,
     /// The first rows of the queue, in order. Last: the rows are encoded
     /// once for every student ([`crate::codec::encode_view_frame`]).
     pub rows: Vec<ViewRow>,

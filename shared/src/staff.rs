@@ -83,6 +83,9 @@ pub struct StaffView {
     /// The queue's quick replies (`replies` in the config file), picked
     /// with a digit in the message prompt (`w`): the first is `1`.
     pub replies: Vec<String>,
+    /// From the last call before the scheduled close: when the office
+    /// hours close the queue.
+    pub closes_at: Option<UnixMillis>,
 }
 
 /// The fairness rules (DESIGN §9), as staff see and change them. Zero is
@@ -314,6 +317,11 @@ pub enum ActivityKind {
     Edited {
         username: String,
     },
+    /// The office hours closed the queue and let go of those still
+    /// waiting (`--at-close release`).
+    Released {
+        students: u32,
+    },
     /// A student's sign-ins in quick succession, as one line: a reconnect
     /// loop must not push everything else off the pane. `times` counts the
     /// sign-ins after the first.
@@ -400,6 +408,13 @@ impl fmt::Display for ActivityKind {
                 write!(f, "{} answered {}'s message", s(username), s(staff))
             }
             K::Edited { username } => write!(f, "{} edited their question", s(username)),
+            K::Released { students: 1 } => {
+                f.write_str("the queue closed: 1 student still waiting was released")
+            }
+            K::Released { students } => write!(
+                f,
+                "the queue closed: {students} students still waiting were released"
+            ),
         }
     }
 }

@@ -169,17 +169,21 @@ fn view() -> impl Strategy<Value = QueueView> {
         proptest::option::of(own),
         any::<Option<u64>>(),
         any::<Option<i64>>(),
+        any::<Option<i64>>(),
         proptest::collection::vec(row, 0..8),
     )
         .prop_map(
-            |(now_ms, open, length, you, estimated_wait_secs, opens_at, rows)| QueueView {
-                now_ms,
-                open,
-                length,
-                you,
-                estimated_wait_secs,
-                opens_at,
-                rows,
+            |(now_ms, open, length, you, estimated_wait_secs, opens_at, closes_at, rows)| {
+                QueueView {
+                    now_ms,
+                    open,
+                    length,
+                    you,
+                    estimated_wait_secs,
+                    opens_at,
+                    closes_at,
+                    rows,
+                }
             },
         )
 }

@@ -506,6 +506,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
             }),
             estimated_wait_secs: None,
             opens_at: None,
+            closes_at: None,
             rows: vec![
                 ViewRow {
                     position: 1,

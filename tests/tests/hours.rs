@@ -116,3 +116,114 @@ async fn a_server_without_hours_is_opened_by_hand_only() -> Result<()> {
     assert!(!activity(&view).contains("the schedule"));
     server.stop().await
 }
+
+/// Hours Mon 14:00-16:00 in Chicago, the server started at `start` with
+/// `at_close`; ann waits in line.
+async fn in_line_at_the_close(
+    at_close: jqueue_server::config::AtClose,
+) -> Result<(
+    TestServer,
+    Student,
+    watch::Receiver<Arc<StaffView>>,
+    tempfile::TempDir,
+)> {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    // Monday 15:40 in Chicago.
+    config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO + 101 * 60_000);
+    config.idle_timeout = Duration::from_secs(24 * 3600);
+    config.at_close = at_close;
+    config.schedule = Schedule::parse(
+        &["Mon 14:00-16:00".into()],
+        &[],
+        &[],
+        Some("America/Chicago"),
+    )?;
+    let server = TestServer::start(config).await?;
+    let views = server.handle.staff_views();
+    let mut ann = Student::register(server.addr, "ann").await?;
+    assert_eq!(
+        ann.ask_for_help("x").await?,
+        RequestResult::Joined { position: 1 }
+    );
+    Ok((server, ann, views, dir))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_last_call_shows_the_closing_time_and_release_lets_those_waiting_go() -> Result<()> {
+    use jqueue_server::config::AtClose;
+    let (server, mut ann, mut views, _dir) = in_line_at_the_close(AtClose::Release).await?;
+    let close = MONDAY_1359_CHICAGO + 121 * 60_000;
+    assert_eq!(ann.view.as_ref().and_then(|v| v.closes_at), None, "15:40");
+    // 15:45: the last call (15 min by default).
+    tokio::time::advance(5 * MINUTE).await;
+    let ServerMsg::View(last_call) = ann
+        .recv_until(|m| matches!(m, ServerMsg::View(v) if v.closes_at.is_some()))
+        .await?
+    else {
+        unreachable!()
+    };
+    assert_eq!(last_call.closes_at, Some(close));
+    assert_eq!(
+        server.view().await.closes_at,
+        Some(close),
+        "staff see it too"
+    );
+
+    // 16:00: closed, and ann is let go, told so.
+    tokio::time::advance(15 * MINUTE).await;
+    open_is(&mut views, false).await?;
+    let released = ann
+        .recv_until(|m| matches!(m, ServerMsg::Released { .. }))
+        .await?;
+    assert_eq!(released, ServerMsg::Released { at: close });
+    let view = server.view().await;
+    assert_eq!(view.waiting, 0);
+    assert!(
+        activity(&view).contains("1 student still waiting was released"),
+        "{}",
+        activity(&view)
+    );
+    server.stop().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_the_finish_line_those_waiting_keep_their_place_after_the_close() -> Result<()> {
+    use jqueue_server::config::AtClose;
+    let (server, _ann, mut views, _dir) = in_line_at_the_close(AtClose::FinishLine).await?;
+    tokio::time::advance(20 * MINUTE).await;
+    open_is(&mut views, false).await?;
+    let view = server.view().await;
+    assert_eq!(view.waiting, 1, "still to be served");
+    assert_eq!(view.closes_at, None, "closed: no closing time to show");
+    assert!(matches!(
+        server.serve(Some("ann")).await,
+        StaffOutcome::Served { .. }
+    ));
+    server.stop().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_restarted_in_open_hours_opens_again_with_the_queue_intact() -> Result<()> {
+    use jqueue_server::config::AtClose;
+    let (server, ann, _views, dir) = in_line_at_the_close(AtClose::FinishLine).await?;
+    drop(ann);
+    // Closed by hand just before the restart: the schedule says open.
+    server
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
+    server.stop().await?;
+    let mut config = test_config(dir.path(), "s");
+    config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO + 105 * 60_000);
+    config.schedule = Schedule::parse(
+        &["Mon 14:00-16:00".into()],
+        &[],
+        &[],
+        Some("America/Chicago"),
+    )?;
+    let server = TestServer::start(config).await?;
+    let view = server.view().await;
+    assert!(view.open, "15:44 is in the hours");
+    assert_eq!(server.waiting().await, ["ann"], "the line is as it was");
+    server.stop().await
+}

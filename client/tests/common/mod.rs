@@ -178,6 +178,7 @@ pub fn view(length: u32, you: Option<u32>) -> QueueView {
         }),
         estimated_wait_secs: Some(u64::from(length) * 240 + 240),
         opens_at: None,
+        closes_at: None,
         rows: (1..=length.min(50))
             .map(|position| ViewRow {
                 position,

@@ -305,6 +305,7 @@ impl Outbox {
                     false,
                 ),
                 Notice::Removed { at } => (ServerMsg::Removed { at }, false),
+                Notice::Released { at } => (ServerMsg::Released { at }, false),
                 Notice::HelpEnded {
                     by,
                     outcome,

@@ -43,6 +43,13 @@ pub enum Notice {
     Removed {
         at: UnixMillis,
     },
+    /// The office hours closed the queue and released the student
+    /// ([`ServerMsg::Released`]).
+    ///
+    /// [`ServerMsg::Released`]: jqueue_shared::ServerMsg::Released
+    Released {
+        at: UnixMillis,
+    },
     /// The help the student was in ended ([`ServerMsg::HelpEnded`]).
     ///
     /// [`ServerMsg::HelpEnded`]: jqueue_shared::ServerMsg::HelpEnded

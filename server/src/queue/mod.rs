@@ -144,9 +144,8 @@ pub(crate) struct QueueOwner {
     changes: students::Changes,
     /// Staff's messages to students not yet read, and staff's allowances.
     messages: messages::Messages,
-    /// When the office hours next open (`true`) or close the queue
-    /// (`--hours`).
-    next_scheduled: Option<(UnixMillis, bool)>,
+    /// Where the owner stands with the office hours (`--hours`).
+    hours: hours::HoursState,
     /// Each address's allowance of wrong presence codes.
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (wrong codes, reconnect loops), per address.
@@ -390,7 +389,7 @@ impl QueueOwner {
             code_attempts: Attempts::default(),
             changes: students::Changes::default(),
             messages: messages::Messages::restore(unread),
-            next_scheduled: None,
+            hours: hours::HoursState::default(),
             code_guesses: jqueue_core::rate::Allowances::default(),
             peer_log,
             activity,
@@ -520,7 +519,7 @@ impl QueueOwner {
             self.note_queue_length();
             let version = self.snapshots.borrow().version() + 1;
             let snapshot = QueueSnapshot::of(&self.queue, self.config.show_names, version)
-                .opening_at(self.opens_at());
+                .with_hours(self.opens_at(), self.closes_at());
             self.snapshots.send_replace(Arc::new(snapshot));
             self.queue_changed = false;
             self.staff_changed = true;

@@ -474,6 +474,7 @@ impl QueueOwner {
             rules: fairness(self.queue.rules()),
             presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
             replies: self.config.replies.clone(),
+            closes_at: self.closes_at(),
         }
     }
 }

@@ -100,6 +100,7 @@ fn encode(length: u32, rows: usize, pad: Option<usize>) -> Vec<u8> {
         you: None,
         estimated_wait_secs: None,
         opens_at: None,
+        closes_at: None,
         rows: view_rows,
     };
     encode_frame(&ServerMsg::View(view)).expect("a view under 64 KiB encodes")
@@ -123,6 +124,7 @@ pub fn typical_view_frame_bytes(length: u32) -> usize {
         }),
         estimated_wait_secs: None,
         opens_at: None,
+        closes_at: None,
         rows: (1..=rows)
             .map(|position| ViewRow {
                 position,

@@ -194,12 +194,16 @@ impl StaffScreen {
             || "—".to_owned(),
             |s| human_duration(s as UnixMillis * 1000),
         );
-        let mut parts = vec![
-            format!("{} waiting", v.waiting),
+        let mut parts = vec![format!("{} waiting", v.waiting)];
+        // The last call: second only to the count, it decides who is served.
+        if let Some(close) = v.closes_at {
+            parts.push(format!("closes {}", self.clock_time(close)));
+        }
+        parts.extend([
             format!("{} online", v.online_students),
             format!("{} helped this session", v.helped_count),
             format!("typical help {typical}"),
-        ];
+        ]);
         if self.muted {
             parts.push("bell off".to_owned());
         }

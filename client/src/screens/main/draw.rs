@@ -200,6 +200,9 @@ fn standing(app: &App, theme: Theme) -> Standing {
         if !view.open {
             parts.push("The queue is closed to new requests; you keep your place.".to_owned());
         }
+        if let Some(closes) = app.closes_words() {
+            parts.push(closes);
+        }
     } else if !view.open {
         parts.push("The queue is closed".to_owned());
         parts.push(
@@ -213,6 +216,9 @@ fn standing(app: &App, theme: Theme) -> Standing {
     } else {
         parts.push("You are not in line".to_owned());
         parts.push("press h to ask for help".to_owned());
+        if let Some(closes) = app.closes_words() {
+            parts.push(closes);
+        }
         if let Some(eta) = view.estimated_wait_secs {
             parts.push(format!("estimated wait {}", wait_range(eta)));
         }

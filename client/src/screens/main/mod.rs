@@ -194,6 +194,47 @@ impl App {
         ))
     }
 
+    /// `Closes at 16:00 (in 15 min)`, from the last call before the office
+    /// hours close the queue.
+    pub fn closes_words(&self) -> Option<String> {
+        let received = self.queue.as_ref().filter(|q| q.view.open)?;
+        let closes_at = received.view.closes_at?;
+        let minutes = self.minutes_until(closes_at).max(1);
+        Some(format!(
+            "Closes at {} (in {minutes} min)",
+            self.clock_time(closes_at)
+        ))
+    }
+
+    /// The honest word to a student joining in the last call: whether
+    /// staff are likely to reach them before the close, from the same
+    /// estimate the screen shows. `None` outside the last call, or when
+    /// there is no estimate yet.
+    fn last_call_words(&self, position: u32) -> Option<(Tone, String)> {
+        let view = &self.queue.as_ref()?.view;
+        let closes_at = view.closes_at?;
+        let close = self.clock_time(closes_at);
+        let left_min = u64::try_from(self.ms_until(closes_at) / 60_000).unwrap_or(0);
+        let ahead = position.saturating_sub(1);
+        // The estimate for a student joining at the back, as the view had
+        // it before this one joined.
+        let wait_min = view.estimated_wait_secs? / 60;
+        Some(if wait_min > left_min {
+            (
+                Tone::Warning,
+                format!(
+                    "{ahead} ahead of you, about {left_min} min of help left before {close}: \
+                     staff may not reach you"
+                ),
+            )
+        } else {
+            (
+                Tone::Good,
+                format!("You are in line at #{position}. The queue closes at {close}."),
+            )
+        })
+    }
+
     /// Why a request cannot go while the queue is closed.
     pub(crate) fn closed_words(&self) -> String {
         match self.opens_words() {
@@ -636,6 +677,32 @@ impl App {
         );
     }
 
+    /// The office hours closed the queue with the student still waiting,
+    /// and it does not keep them: said for long enough to be read on
+    /// return.
+    pub(crate) fn on_released(&mut self, at: UnixMillis, arrived_at: UnixMillis) {
+        self.your_turn = false;
+        self.called = None;
+        self.away_until = None;
+        self.close_questions(false);
+        let away = if arrived_at - at > MISSED_AFTER_MS {
+            " while you were away"
+        } else {
+            ""
+        };
+        let text = format!(
+            "Office hours ended at {}{away} and the queue closed: you are out of line. \
+             Ask again when it opens.",
+            self.clock_time(at)
+        );
+        self.notify_for(
+            REMOVED_NOTICE_LIFETIME,
+            Tone::Warning,
+            Holds::AtPosition(None),
+            text,
+        );
+    }
+
     /// Staff could not find the student: their place is kept until `until`.
     pub(crate) fn on_not_here(&mut self, until: UnixMillis) -> Vec<Effect> {
         self.your_turn = false;
@@ -690,11 +757,10 @@ impl App {
             RequestResult::Joined { position } => {
                 self.cooldown_until = None;
                 self.close_ask_form();
-                self.notify(
-                    Tone::Good,
-                    Holds::AtPosition(Some(*position)),
-                    format!("You are in line at #{position}."),
-                );
+                let (tone, text) = self
+                    .last_call_words(*position)
+                    .unwrap_or_else(|| (Tone::Good, format!("You are in line at #{position}.")));
+                self.notify(tone, Holds::AtPosition(Some(*position)), text);
                 return;
             }
             RequestResult::AlreadyQueued { position } => {
