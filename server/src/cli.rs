@@ -167,6 +167,13 @@ pub struct Cli {
     #[arg(long, value_name = "AREA/CITY", value_parser = schedule::zone_entry)]
     pub timezone: Option<String>,
 
+    /// A staff shift, as NAME DAY HH:MM-HH:MM (`tara Mon 14:00-16:00`;
+    /// repeat it, or `shifts = [...]` in the config file): staff screens
+    /// show who is on duty and who comes next, and say so when nobody on
+    /// duty is signed in five minutes into their shift.
+    #[arg(long = "shift", value_name = "NAME DAY HH:MM-HH:MM", value_parser = schedule::shift_entry)]
+    pub shifts: Vec<String>,
+
     /// From this many minutes before a scheduled close, everyone sees the
     /// closing time, and a student joining is told whether staff are likely
     /// to reach them (0: off).
@@ -402,6 +409,11 @@ impl Cli {
         }
         config.replies.clone_from(&self.replies);
         config.schedule = self.schedule()?;
+        let zone = self
+            .timezone
+            .as_deref()
+            .map_or(Ok(schedule::Zone::Host), schedule::Zone::parse)?;
+        config.shifts = schedule::Shifts::parse(&self.shifts, zone)?;
         config.last_call = std::time::Duration::from_secs(u64::from(self.last_call) * 60);
         config.at_close = self.at_close;
         config.max_signups_per_address = self.max_signups_per_address;

@@ -92,6 +92,8 @@ pub struct ServerConfig {
     /// `--hours`, `--closed`, `--extra`, `--timezone`: when the queue opens
     /// and closes itself. `None`: by hand only.
     pub schedule: Option<crate::schedule::Schedule>,
+    /// `--shift`: who is on duty when.
+    pub shifts: Option<crate::schedule::Shifts>,
     /// `--last-call`: how long before a scheduled close everyone sees it.
     pub last_call: Duration,
     /// `--at-close`: what becomes of those waiting at a scheduled close.
@@ -199,6 +201,7 @@ impl ServerConfig {
             change_rate: ChangeRate::default(),
             replies: Vec::new(),
             schedule: None,
+            shifts: None,
             last_call: Duration::from_secs(15 * 60),
             at_close: AtClose::FinishLine,
             socket: None,

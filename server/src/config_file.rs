@@ -16,8 +16,8 @@ use toml_edit::{Document, Item, Value};
 use crate::cli::{Cli, Command};
 
 /// Keys that are not server flags (`seat` is the `[seats]` table, `reply`
-/// the `replies` list).
-const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat", "reply"];
+/// the `replies` list, `shift` the `shifts` list).
+const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat", "reply", "shift"];
 
 /// Why a config file cannot be used. The message names the file and line.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +90,15 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
             flags.extend(seat_flags(item, &error)?);
             continue;
         }
-        // `replies` is `--reply`; the other lists have their flag's name.
-        let flag = if key == "replies" { "reply" } else { key };
-        let listed = lists.contains(&flag) && (key == "replies" || known.iter().any(|k| k == key));
+        // `replies` is `--reply` and `shifts` `--shift`; the other lists
+        // have their flag's name.
+        let flag = match key {
+            "replies" => "reply",
+            "shifts" => "shift",
+            _ => key,
+        };
+        let plural = flag != key;
+        let listed = lists.contains(&flag) && (plural || known.iter().any(|k| k == key));
         if let Some(Value::Array(list)) = item.as_value().filter(|_| listed) {
             flags.extend(list_flags(key, flag, list, span.as_ref(), &error)?);
             continue;
@@ -296,6 +302,20 @@ mod tests {
         let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
         assert_eq!(cli.hours, ["Mon 14:00-16:00", "Wed 10:00-12:00"]);
         assert!(cli.server_config().unwrap().schedule.is_some());
+        let shifts = "shifts = [\"tara Mon 14:00-16:00\"]\n";
+        let (_shifts_dir, shifts_path) = config(shifts);
+        let with_shifts = parse(args(&[
+            "jqueue-server",
+            "--config",
+            shifts_path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(with_shifts.shifts, ["tara Mon 14:00-16:00"]);
+        assert!(with_shifts.server_config().unwrap().shifts.is_some());
+        let bad_shift = "shifts = [\"Tara Mon 14:00-16:00\"]\n";
+        let (_bad_dir, bad_path) = config(bad_shift);
+        let err = flags(&bad_path, bad_shift).unwrap_err();
+        assert!(err.to_string().contains("login name"), "{err}");
         // `jqueue-server schedule --config FILE` reads the same file.
         let cli = parse(args(&[
             "jqueue-server",

@@ -246,6 +246,112 @@ impl Schedule {
     }
 }
 
+/// Who is on duty when (`shifts = ["tara Mon 14:00-16:00"]`), in the
+/// office hours' zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shifts {
+    shifts: Vec<(String, Weekday, Hours)>,
+    zone: Zone,
+}
+
+/// A staff member's shift, as instants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    pub staff: String,
+    pub starts: UnixMillis,
+    pub ends: UnixMillis,
+}
+
+impl Shifts {
+    /// Reads `NAME DAY HH:MM-HH:MM` entries; `None` when there are none.
+    pub fn parse(entries: &[String], zone: Zone) -> Result<Option<Self>, ScheduleError> {
+        let shifts = entries
+            .iter()
+            .map(|entry| parse_shift(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((!shifts.is_empty()).then_some(Self { shifts, zone }))
+    }
+
+    /// Every shift from the local day before `from` to a week after it, by
+    /// start.
+    fn around(&self, from: UnixMillis) -> Vec<Shift> {
+        let today = self.zone.local(from).date();
+        let first = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+        let mut all: Vec<Shift> = (0..=LOOK_AHEAD_DAYS)
+            .filter_map(|n| first.checked_add_days(Days::new(n)))
+            .flat_map(|date| {
+                self.shifts
+                    .iter()
+                    .filter(move |(_, day, _)| *day == date.weekday())
+                    .map(move |(staff, _, hours)| Shift {
+                        staff: staff.clone(),
+                        starts: self.zone.instant(date.and_time(hours.start)),
+                        ends: self.zone.instant(date.and_time(hours.end)),
+                    })
+            })
+            .collect();
+        all.sort_by(|a, b| a.starts.cmp(&b.starts).then_with(|| a.staff.cmp(&b.staff)));
+        all
+    }
+
+    /// The shifts under way at `at`.
+    pub fn on_duty(&self, at: UnixMillis) -> Vec<Shift> {
+        self.around(at)
+            .into_iter()
+            .filter(|s| s.starts <= at && at < s.ends)
+            .collect()
+    }
+
+    /// The shifts that start next after `at` (all that start at that
+    /// instant).
+    pub fn next(&self, at: UnixMillis) -> Vec<Shift> {
+        let later: Vec<Shift> = self
+            .around(at)
+            .into_iter()
+            .filter(|s| s.starts > at)
+            .collect();
+        let first = later.first().map(|s| s.starts);
+        later
+            .into_iter()
+            .filter(|s| Some(s.starts) == first)
+            .collect()
+    }
+
+    /// The next instant after `at` when someone's shift starts or ends.
+    pub fn next_change(&self, at: UnixMillis) -> Option<UnixMillis> {
+        self.around(at)
+            .into_iter()
+            .flat_map(|s| [s.starts, s.ends])
+            .filter(|&t| t > at)
+            .min()
+    }
+}
+
+/// `tara Mon 14:00-16:00`.
+fn parse_shift(entry: &str) -> Result<(String, Weekday, Hours), ScheduleError> {
+    let (staff, rest) = entry
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| {
+            error(
+                entry,
+                "a shift is NAME DAY HH:MM-HH:MM, as tara Mon 14:00-16:00",
+            )
+        })?;
+    if !jqueue_shared::validate::is_valid_username(staff) {
+        return Err(error(entry, format!("{staff:?} is not a login name")));
+    }
+    let (day, hours) = parse_weekly(rest).map_err(|e| error(entry, e.reason))?;
+    Ok((staff.to_owned(), day, hours))
+}
+
+/// One `--shift` entry.
+pub fn shift_entry(entry: &str) -> Result<String, String> {
+    parse_shift(entry)
+        .map(|_| entry.trim().to_owned())
+        .map_err(|e| e.reason)
+}
+
 /// One `--hours` entry, checked as the server will read it.
 pub fn weekly_entry(entry: &str) -> Result<String, String> {
     parse_weekly(entry)
@@ -489,6 +595,45 @@ mod tests {
             Schedule::parse(&[], &list(&["2026-12-24"]), &[], None),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn shifts_say_who_is_on_duty_and_who_comes_next() {
+        let list = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let zone = Zone::parse("America/Chicago").unwrap();
+        let shifts = Shifts::parse(
+            &list(&[
+                "tara Mon 14:00-16:00",
+                "sam Mon 15:00-17:00",
+                "ivy Wed 10:00-12:00",
+            ]),
+            zone,
+        )
+        .unwrap()
+        .unwrap();
+        let names = |s: Vec<Shift>| s.into_iter().map(|s| s.staff).collect::<Vec<_>>();
+        assert_eq!(names(shifts.on_duty(at("2026-12-07 14:30"))), ["tara"]);
+        assert_eq!(names(shifts.next(at("2026-12-07 14:30"))), ["sam"]);
+        assert_eq!(
+            names(shifts.on_duty(at("2026-12-07 15:30"))),
+            ["tara", "sam"]
+        );
+        let tara = &shifts.on_duty(at("2026-12-07 15:30"))[0];
+        assert_eq!(tara.ends, at("2026-12-07 16:00"));
+        assert_eq!(names(shifts.next(at("2026-12-07 16:30"))), ["ivy"]);
+        assert_eq!(
+            shifts.next_change(at("2026-12-07 14:30")),
+            Some(at("2026-12-07 15:00"))
+        );
+        for bad in [
+            "tara",
+            "Tara Mon 14:00-16:00",
+            "tara Mnd 14:00-16:00",
+            "tara Mon 16:00-14:00",
+        ] {
+            assert!(Shifts::parse(&list(&[bad]), zone).is_err(), "{bad}");
+        }
+        assert_eq!(Shifts::parse(&[], zone), Ok(None));
     }
 
     #[test]

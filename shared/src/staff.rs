@@ -86,6 +86,33 @@ pub struct StaffView {
     /// From the last call before the scheduled close: when the office
     /// hours close the queue.
     pub closes_at: Option<UnixMillis>,
+    /// While closed: when the office hours open the queue next.
+    pub opens_at: Option<UnixMillis>,
+    /// Who is on duty, with `shifts` in the config.
+    pub duty: Option<Duty>,
+}
+
+/// The shifts (`shifts = ["tara Mon 14:00-16:00"]`): who is on duty now and
+/// who comes next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duty {
+    /// On duty now, each with the end of their shift.
+    pub on: Vec<OnDuty>,
+    /// Whose shift starts next, and when.
+    pub next: Vec<String>,
+    pub next_at: Option<UnixMillis>,
+    /// The queue is open, the shifts under way began over five minutes
+    /// ago, and nobody on duty is signed in.
+    pub nobody_here: bool,
+}
+
+/// A staff member on duty now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDuty {
+    pub staff: String,
+    pub until: UnixMillis,
+    /// Signed in (a staff screen open) now.
+    pub online: bool,
 }
 
 /// The fairness rules (DESIGN §9), as staff see and change them. Zero is

@@ -227,3 +227,36 @@ async fn a_server_restarted_in_open_hours_opens_again_with_the_queue_intact() ->
     assert_eq!(server.waiting().await, ["ann"], "the line is as it was");
     server.stop().await
 }
+
+#[tokio::test(start_paused = true)]
+async fn staff_screens_say_who_is_on_duty_and_when_nobody_on_duty_has_come() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO);
+    config.idle_timeout = Duration::from_secs(24 * 3600);
+    let zone = jqueue_server::schedule::Zone::parse("America/Chicago")?;
+    config.shifts = jqueue_server::schedule::Shifts::parse(
+        &["tara Mon 14:00-16:00".into(), "sam Mon 16:00-18:00".into()],
+        zone,
+    )?;
+    let server = TestServer::start(config).await?;
+    let mut views = server.handle.staff_views();
+    let duty = server.view().await.duty.expect("shifts are set");
+    assert!(duty.on.is_empty());
+    assert_eq!(duty.next, ["tara"]);
+    // 14:06: tara's shift is six minutes old and she has not come.
+    tokio::time::advance(7 * MINUTE).await;
+    let seen = tokio::time::timeout(
+        PATIENCE,
+        views.wait_for(|v| v.duty.as_ref().is_some_and(|d| d.nobody_here)),
+    )
+    .await
+    .is_ok();
+    assert!(seen, "{:?}", views.borrow().duty);
+    let duty = server.view().await.duty.expect("shifts are set");
+    assert_eq!(duty.on.len(), 1);
+    assert_eq!(duty.on[0].staff, "tara");
+    assert!(!duty.on[0].online);
+    assert_eq!(duty.next, ["sam"]);
+    server.stop().await
+}

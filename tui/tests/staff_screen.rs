@@ -1731,3 +1731,48 @@ fn capital_n_writes_the_note_over_the_one_saved_never_unseen() {
     h.key(KeyCode::Esc);
     assert!(matches!(h.screen.mode(), Mode::Details(name) if name == "alice"));
 }
+
+#[test]
+fn the_counts_line_says_when_the_hours_close_or_open_the_queue() {
+    let mut view = busy_view();
+    view.closes_at = Some(NOW + 15 * 60_000);
+    let h = Harness::new(view.clone());
+    assert!(
+        h.text(80, 24).contains("4 waiting · closes 10:15 ·"),
+        "{}",
+        h.text(80, 24)
+    );
+    view.closes_at = None;
+    view.open = false;
+    view.opens_at = Some(NOW + 2 * 24 * 3_600_000);
+    let h = Harness::new(view);
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("CLOSED   4 waiting · opens Mon 10:00"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_counts_line_says_who_is_on_duty_and_when_nobody_on_duty_is_here() {
+    use jqueue_shared::staff::{Duty, OnDuty};
+    let mut view = busy_view();
+    view.duty = Some(Duty {
+        on: vec![OnDuty {
+            staff: "tara".into(),
+            until: NOW + 3_600_000,
+            online: false,
+        }],
+        next: vec!["sam".into()],
+        next_at: Some(NOW + 3_600_000),
+        nobody_here: true,
+    });
+    let h = Harness::new(view);
+    let text = h.text(110, 30);
+    assert!(
+        text.contains(
+            "4 waiting · NOBODY ON DUTY IS HERE · on duty: tara ○ to 11:00 · next: sam 11:00"
+        ),
+        "{text}"
+    );
+}

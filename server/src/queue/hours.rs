@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jqueue_shared::staff::ActivityKind;
+use jqueue_shared::staff::{ActivityKind, Duty, OnDuty};
 use tokio::time::Instant;
 
 use super::{Notice, QueueOwner, blocking};
@@ -25,6 +25,9 @@ use jqueue_core::queue::UnixMillis;
 /// (not a possible account name: it has spaces).
 pub(super) const BY_SCHEDULE: &str = "the schedule";
 
+/// How long into their shift staff are missed if none of them is here.
+const MISSED_AFTER_MS: UnixMillis = 5 * 60_000;
+
 /// Where the owner stands with its schedule.
 #[derive(Debug, Default)]
 pub(super) struct HoursState {
@@ -32,6 +35,8 @@ pub(super) struct HoursState {
     next: Option<(UnixMillis, bool)>,
     /// The closing time the views show (from the last call on).
     closing_shown: Option<UnixMillis>,
+    /// When what the staff screens say of the shifts next changes.
+    duty_change: Option<UnixMillis>,
 }
 
 impl QueueOwner {
@@ -40,6 +45,7 @@ impl QueueOwner {
     /// notes what students are to be told (when it opens, from the last
     /// call when it closes).
     pub(super) fn follow_schedule(&mut self, at: UnixMillis) {
+        self.follow_shifts(at);
         let Some(schedule) = &self.config.schedule else {
             return;
         };
@@ -56,10 +62,8 @@ impl QueueOwner {
             _ => None,
         };
         if next != self.hours.next || closing_shown != self.hours.closing_shown {
-            self.hours = HoursState {
-                next,
-                closing_shown,
-            };
+            self.hours.next = next;
+            self.hours.closing_shown = closing_shown;
             self.queue_changed = true;
         }
         if open != self.queue.is_open() {
@@ -111,17 +115,66 @@ impl QueueOwner {
         self.hours.closing_shown
     }
 
-    /// When to look at the schedule again: its next change, or the last
-    /// call before it if that comes first. The instant, and when to wake on
-    /// tokio's clock (so tests can pause it).
-    pub(super) fn next_scheduled_change(&self) -> Option<(UnixMillis, Instant)> {
-        let (change, opens) = self.hours.next?;
-        let last_call = i64::try_from(self.config.last_call.as_millis()).unwrap_or(i64::MAX);
-        let wake = if !opens && self.hours.closing_shown.is_none() && last_call > 0 {
-            change - last_call
-        } else {
-            change
+    /// When what staff screens say of the shifts next changes: a shift
+    /// starting or ending, or five minutes into those under way.
+    fn follow_shifts(&mut self, at: UnixMillis) {
+        let Some(shifts) = &self.config.shifts else {
+            return;
         };
+        let missed = shifts
+            .on_duty(at)
+            .iter()
+            .map(|s| s.starts + MISSED_AFTER_MS)
+            .filter(|&t| t > at)
+            .min();
+        let change = [shifts.next_change(at), missed].into_iter().flatten().min();
+        if change != self.hours.duty_change {
+            self.hours.duty_change = change;
+            self.staff_changed = true;
+        }
+    }
+
+    /// Who is on duty and who comes next, for the staff view; `online`:
+    /// the staff signed in now.
+    pub(super) fn duty(&self, at: UnixMillis, online: &[String]) -> Option<Duty> {
+        let shifts = self.config.shifts.as_ref()?;
+        let under_way = shifts.on_duty(at);
+        let next = shifts.next(at);
+        let nobody_here = self.queue.is_open()
+            && !under_way.is_empty()
+            && under_way.iter().all(|s| !online.contains(&s.staff))
+            && under_way.iter().any(|s| at - s.starts >= MISSED_AFTER_MS);
+        Some(Duty {
+            on: under_way
+                .into_iter()
+                .map(|s| OnDuty {
+                    online: online.contains(&s.staff),
+                    staff: s.staff,
+                    until: s.ends,
+                })
+                .collect(),
+            next_at: next.first().map(|s| s.starts),
+            next: next.into_iter().map(|s| s.staff).collect(),
+            nobody_here,
+        })
+    }
+
+    /// When to look at the schedule again: its next change, the last call
+    /// before it if that comes first, or a change of duty. The instant,
+    /// and when to wake on tokio's clock (so tests can pause it).
+    pub(super) fn next_scheduled_change(&self) -> Option<(UnixMillis, Instant)> {
+        let last_call = i64::try_from(self.config.last_call.as_millis()).unwrap_or(i64::MAX);
+        let hours = self.hours.next.map(|(change, opens)| {
+            if !opens && self.hours.closing_shown.is_none() && last_call > 0 {
+                change - last_call
+            } else {
+                change
+            }
+        });
+        let wake = [hours, self.hours.duty_change]
+            .into_iter()
+            .flatten()
+            .min()?;
         let wait = u64::try_from(wake - self.now_ms()).unwrap_or(0);
         Some((wake, Instant::now() + Duration::from_millis(wait)))
     }

@@ -452,6 +452,7 @@ impl QueueOwner {
             })
             .collect();
         online.sort_by(|a, b| a.username.cmp(&b.username));
+        let duty = self.duty(now, &staff_online);
         StaffView {
             course: self.config.course.clone(),
             session: self.config.session.clone(),
@@ -475,6 +476,8 @@ impl QueueOwner {
             presence_code: self.presence_code.as_ref().map(|code| code.current(now)),
             replies: self.config.replies.clone(),
             closes_at: self.closes_at(),
+            opens_at: self.opens_at().filter(|_| !self.queue.is_open()),
+            duty,
         }
     }
 }

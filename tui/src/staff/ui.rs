@@ -195,9 +195,15 @@ impl StaffScreen {
             |s| human_duration(s as UnixMillis * 1000),
         );
         let mut parts = vec![format!("{} waiting", v.waiting)];
+        if let Some(duty) = &v.duty {
+            parts.extend(self.duty_words(duty));
+        }
         // The last call: second only to the count, it decides who is served.
         if let Some(close) = v.closes_at {
             parts.push(format!("closes {}", self.clock_time(close)));
+        }
+        if let Some(open) = v.opens_at {
+            parts.push(format!("opens {}", self.day_and_time(open)));
         }
         parts.extend([
             format!("{} online", v.online_students),
@@ -1130,6 +1136,39 @@ impl StaffScreen {
             t.dim(),
         )
         .render(row(inner, 2), buf);
+    }
+
+    /// Who is on duty (`○` when not signed in) and who comes next; first,
+    /// when nobody on duty has come five minutes into their shift.
+    fn duty_words(&self, duty: &jqueue_shared::staff::Duty) -> Vec<String> {
+        let mut words = Vec::new();
+        if duty.nobody_here {
+            words.push("NOBODY ON DUTY IS HERE".to_owned());
+        }
+        if !duty.on.is_empty() {
+            let on: Vec<String> = duty
+                .on
+                .iter()
+                .map(|d| {
+                    let away = if d.online { "" } else { " ○" };
+                    format!(
+                        "{}{away} to {}",
+                        sanitize(&d.staff),
+                        self.clock_time(d.until)
+                    )
+                })
+                .collect();
+            words.push(format!("on duty: {}", on.join(", ")));
+        }
+        if let Some(at) = duty.next_at {
+            let next: Vec<String> = duty.next.iter().map(|n| sanitize(n).into_owned()).collect();
+            words.push(format!(
+                "next: {} {}",
+                next.join(", "),
+                self.day_and_time(at)
+            ));
+        }
+        words
     }
 
     /// `11:27` today, `Mon 11:27` earlier.
