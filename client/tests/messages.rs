@@ -188,13 +188,27 @@ fn a_closed_queue_says_when_it_opens_on_the_screen_and_when_refused() {
         "{}",
         h.screen()
     );
+    insta::assert_snapshot!("closed_opens_at", h.screen());
+    // The server decides whether it takes early joins: the form goes, and
+    // a refusal says when it opens.
     h.press('h');
+    h.type_text("segfault");
+    h.key(KeyCode::Enter);
+    h.net(NetEvent::Request(RequestResult::QueueClosed));
     assert!(
         h.screen_contains("The queue is closed. Opens at 10:25 (in 25 min)."),
         "{}",
         h.screen()
     );
-    insta::assert_snapshot!("closed_opens_at", h.screen());
+    h.net(NetEvent::Request(RequestResult::JoinedEarly {
+        position: 1,
+        opens_at: NOW_MS + 25 * 60_000,
+    }));
+    assert!(
+        h.screen_contains("You are in the pre-opening pool: when the queue opens at 10:25"),
+        "{}",
+        h.screen()
+    );
 }
 
 #[test]

@@ -185,6 +185,9 @@ pub struct Queue {
     next_slot: u64,
     /// An opening shuffle in progress: its slot, and when it ends.
     shuffle: Option<(u64, UnixMillis)>,
+    /// The pre-opening pool's slot, while the queue is closed and takes
+    /// early joins: their order is drawn when it opens.
+    pool: Option<u64>,
     /// Helps that ended as helped this session, per student, and when the
     /// last one ended.
     help_counts: HashMap<Arc<str>, (u32, UnixMillis)>,
@@ -251,10 +254,57 @@ impl Queue {
     /// Opens or closes the queue. Opening at `now` starts the opening
     /// shuffle, if the rules have one.
     pub fn set_open(&mut self, open: bool, now: UnixMillis) {
-        if open && !self.open && self.rules.open_shuffle_ms > 0 {
-            self.start_shuffle(now);
+        self.open_drawing(open, now, || 0);
+    }
+
+    /// Opens or closes the queue; opening draws the pre-opening pool's
+    /// order with `random` (the caller's generator: this module has none),
+    /// and the opening shuffle, if the rules have one, goes on in the same
+    /// slot, so the campers and the first minutes' joins are drawn as one.
+    pub fn open_drawing(&mut self, open: bool, now: UnixMillis, mut random: impl FnMut() -> u64) {
+        if open && !self.open {
+            if let Some(pool) = self.pool.take() {
+                for entry in self.entries.iter_mut().filter(|e| e.slot == pool) {
+                    entry.draw = random().max(1);
+                }
+                self.sort();
+                if self.rules.open_shuffle_ms > 0 {
+                    self.shuffle = Some((pool, now + self.rules.open_shuffle_ms));
+                }
+            } else if self.rules.open_shuffle_ms > 0 {
+                self.start_shuffle(now);
+            }
         }
         self.open = open;
+    }
+
+    /// `entry` with its place in the pre-opening pool, if it may join
+    /// there at `now`: as [`Queue::check_place`] for a closed queue (the
+    /// caller decides it is early-join time). The pool keeps arrival order
+    /// until the opening draws it.
+    pub fn check_early_place(&self, mut entry: Entry, now: UnixMillis) -> Result<Entry, JoinError> {
+        self.check_join_rules(&entry.username, now)?;
+        entry.away_until = None;
+        entry.front_since = None;
+        entry.slot = self.pool.unwrap_or(self.next_slot);
+        entry.draw = 0;
+        Ok(entry)
+    }
+
+    /// Adds a student to the pre-opening pool (see
+    /// [`Queue::check_early_place`]); returns their 1-based position.
+    pub fn join_early(&mut self, entry: Entry, now: UnixMillis) -> Result<usize, JoinError> {
+        self.check_join_rules(&entry.username, now)?;
+        if self.pool.is_none() {
+            self.pool = Some(entry.slot);
+        }
+        self.next_slot = self.next_slot.max(entry.slot + 1);
+        Ok(self.insert(entry))
+    }
+
+    /// Whether `entry` waits in the pre-opening pool.
+    pub fn in_pool(&self, entry: &Entry) -> bool {
+        self.pool == Some(entry.slot)
     }
 
     /// Starts an opening shuffle at `now` (also when a new session starts
@@ -300,6 +350,8 @@ impl Queue {
         use jqueue_shared::Place;
         if entry.front_since.is_some() {
             Place::KeptAtFront
+        } else if self.in_pool(entry) {
+            Place::Pool
         } else if entry.was_drawn() {
             Place::Drawn
         } else if self.rules.first_timers_first {
@@ -380,14 +432,19 @@ impl Queue {
 
     /// Whether `username` may join at `now`.
     pub fn check_join(&self, username: &str, now: UnixMillis) -> Result<(), JoinError> {
+        if !self.open && self.position(username).is_none() && self.help_for(username).is_none() {
+            return Err(JoinError::Closed);
+        }
+        self.check_join_rules(username, now)
+    }
+
+    /// Every rule of [`Queue::check_join`] but the open queue's.
+    fn check_join_rules(&self, username: &str, now: UnixMillis) -> Result<(), JoinError> {
         if let Some(position) = self.position(username) {
             return Err(JoinError::AlreadyQueued { position });
         }
         if self.help_for(username).is_some() {
             return Err(JoinError::BeingHelped);
-        }
-        if !self.open {
-            return Err(JoinError::Closed);
         }
         if let Some(&(count, last_end)) = self.help_counts.get(username) {
             if self.rules.max_helps > 0 && count >= self.rules.max_helps {
@@ -638,6 +695,61 @@ mod tests {
 
     fn entry(name: &str, at: UnixMillis) -> Entry {
         Entry::new(name.into(), "".into(), "".into(), at)
+    }
+
+    #[test]
+    fn the_pre_opening_pool_is_drawn_at_the_opening_with_the_first_minutes() {
+        let mut q = Queue::new();
+        q.set_rules(Rules {
+            open_shuffle_ms: 60_000,
+            ..Rules::default()
+        });
+        q.set_open(false, 0);
+        assert_eq!(
+            q.check_place(entry("x", 0), 0, 7).unwrap_err(),
+            JoinError::Closed,
+            "closed: no ordinary join"
+        );
+        for (i, name) in ["ann", "bob", "cat"].into_iter().enumerate() {
+            let early = q
+                .check_early_place(entry(name, i as i64), i as i64)
+                .unwrap();
+            q.join_early(early, i as i64).unwrap();
+        }
+        assert_eq!(
+            q.join_early(
+                q.check_early_place(entry("ann", 9), 9)
+                    .unwrap_or(entry("ann", 9)),
+                9
+            ),
+            Err(JoinError::AlreadyQueued { position: 1 })
+        );
+        assert!(
+            q.entries()
+                .all(|e| q.place_of(e) == jqueue_shared::Place::Pool)
+        );
+        // Opening draws: cat, ann, bob by the numbers given.
+        let mut draws = [20_u64, 30, 10].into_iter();
+        q.open_drawing(true, 1_000, || draws.next().unwrap());
+        let order: Vec<&str> = q.entries().map(|e| &*e.username).collect();
+        assert_eq!(
+            order,
+            ["cat", "ann", "bob"],
+            "no advantage for camping first"
+        );
+        assert!(
+            q.entries()
+                .all(|e| q.place_of(e) == jqueue_shared::Place::Drawn)
+        );
+        // A join in the opening minute is drawn with them.
+        let dan = q.check_place(entry("dan", 1_500), 1_500, 15).unwrap();
+        q.join(dan, 1_500).unwrap();
+        let order: Vec<&str> = q.entries().map(|e| &*e.username).collect();
+        assert_eq!(order, ["cat", "dan", "ann", "bob"]);
+        // After the minute, arrival order again.
+        let eve = q.check_place(entry("eve", 70_000), 70_000, 1).unwrap();
+        q.join(eve, 70_000).unwrap();
+        assert_eq!(q.entries().last().map(|e| &*e.username), Some("eve"));
     }
 
     #[test]

@@ -174,6 +174,13 @@ pub struct Cli {
     #[arg(long = "shift", value_name = "NAME DAY HH:MM-HH:MM", value_parser = schedule::shift_entry)]
     pub shifts: Vec<String>,
 
+    /// From this long before a scheduled opening (`10m`, or minutes),
+    /// students may join a pre-opening pool whose order is drawn at random
+    /// when the queue opens: no advantage for camping first [default: 0,
+    /// no early joins].
+    #[arg(long, value_name = "MINUTES", value_parser = early_join_minutes)]
+    pub early_join: Option<u32>,
+
     /// From this many minutes before a scheduled close, everyone sees the
     /// closing time, and a student joining is told whether staff are likely
     /// to reach them (0: off).
@@ -416,6 +423,8 @@ impl Cli {
         config.shifts = schedule::Shifts::parse(&self.shifts, zone)?;
         config.last_call = std::time::Duration::from_secs(u64::from(self.last_call) * 60);
         config.at_close = self.at_close;
+        config.early_join =
+            std::time::Duration::from_secs(u64::from(self.early_join.unwrap_or(0)) * 60);
         config.max_signups_per_address = self.max_signups_per_address;
         config.max_online_per_address = self.max_online_per_address as usize;
         config.code_minutes = self.code_minutes;
@@ -750,6 +759,16 @@ fn local_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// `--early-join`: `10m` or `10` (minutes), at most a day.
+fn early_join_minutes(text: &str) -> Result<u32, String> {
+    let digits = text.trim().strip_suffix('m').unwrap_or(text.trim());
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|&minutes| minutes <= 1440)
+        .ok_or_else(|| format!("{text:?}: minutes before the opening, as 10m (at most 1440m)"))
 }
 
 /// The most quick replies: the digits 1 to 9 pick them.

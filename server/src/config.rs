@@ -94,6 +94,9 @@ pub struct ServerConfig {
     pub schedule: Option<crate::schedule::Schedule>,
     /// `--shift`: who is on duty when.
     pub shifts: Option<crate::schedule::Shifts>,
+    /// `--early-join`: how long before a scheduled opening students may
+    /// join the pre-opening pool (zero: not at all).
+    pub early_join: Duration,
     /// `--last-call`: how long before a scheduled close everyone sees it.
     pub last_call: Duration,
     /// `--at-close`: what becomes of those waiting at a scheduled close.
@@ -202,6 +205,7 @@ impl ServerConfig {
             replies: Vec::new(),
             schedule: None,
             shifts: None,
+            early_join: Duration::ZERO,
             last_call: Duration::from_secs(15 * 60),
             at_close: AtClose::FinishLine,
             socket: None,

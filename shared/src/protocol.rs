@@ -392,6 +392,14 @@ pub enum RequestResult {
     },
     /// Answer to `AnswerMessage`: staff see the answer on the student's row.
     Answered,
+    /// The queue is closed but opens at `opens_at`, and takes early joins
+    /// (`--early-join`): the student is in the pre-opening pool, at this
+    /// position for now; the pool's order is drawn at random at the
+    /// opening.
+    JoinedEarly {
+        position: u32,
+        opens_at: UnixMillis,
+    },
     /// `AnswerMessage` for a message this student did not get, or has
     /// answered already; nothing changed.
     CannotAnswer,
@@ -497,6 +505,9 @@ pub enum Place {
     Drawn,
     /// Staff could not find them: kept at the front.
     KeptAtFront,
+    /// Joined before the opening: the pre-opening pool's order is drawn at
+    /// random when the queue opens.
+    Pool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -260,3 +260,80 @@ async fn staff_screens_say_who_is_on_duty_and_when_nobody_on_duty_has_come() -> 
     assert_eq!(duty.next, ["sam"]);
     server.stop().await
 }
+
+#[tokio::test(start_paused = true)]
+async fn early_joins_wait_in_a_pool_whose_order_is_drawn_at_the_opening() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    // 13:45 in Chicago, the hours open at 14:00, early joins from 13:50.
+    config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO - 14 * 60_000);
+    config.idle_timeout = Duration::from_secs(24 * 3600);
+    config.early_join = 10 * MINUTE;
+    config.schedule = Schedule::parse(
+        &["Mon 14:00-16:00".into()],
+        &[],
+        &[],
+        Some("America/Chicago"),
+    )?;
+    let opens_at = MONDAY_1359_CHICAGO + 60_000;
+    let server = TestServer::start(config).await?;
+    let mut views = server.handle.staff_views();
+    let mut ann = Student::register(server.addr, "ann").await?;
+    assert_eq!(
+        ann.ask_for_help("x").await?,
+        RequestResult::QueueClosed,
+        "13:45: too early even for the pool"
+    );
+    tokio::time::advance(6 * MINUTE).await;
+    assert_eq!(
+        ann.ask_for_help("x").await?,
+        RequestResult::JoinedEarly {
+            position: 1,
+            opens_at
+        }
+    );
+    let mut names = Vec::new();
+    for name in ["bob", "cat", "dan", "eve", "fay", "gus", "hal"] {
+        let mut student = Student::register(server.addr, name).await?;
+        assert!(matches!(
+            student.ask_for_help("x").await?,
+            RequestResult::JoinedEarly { .. }
+        ));
+        names.push(student);
+    }
+    let camped: Vec<String> = server.waiting().await;
+    assert_eq!(camped.len(), 8);
+    assert_eq!(camped[0], "ann", "arrival order until the opening");
+    let ServerMsg::View(mine) = ann
+        .recv_until(|m| matches!(m, ServerMsg::View(v) if v.you.is_some()))
+        .await?
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        mine.you.map(|you| you.place),
+        Some(jqueue_shared::Place::Pool)
+    );
+
+    // 14:00: open, and the pool's order drawn.
+    tokio::time::advance(10 * MINUTE).await;
+    open_is(&mut views, true).await?;
+    let drawn = server.waiting().await;
+    let mut sorted = drawn.clone();
+    sorted.sort();
+    let mut camped_sorted = camped.clone();
+    camped_sorted.sort();
+    assert_eq!(sorted, camped_sorted, "nobody lost, nobody added");
+    assert_ne!(
+        drawn, camped,
+        "eight campers kept their arrival order through a random draw (1 in 40 320)"
+    );
+    // The draw is kept: a restart shows the same order.
+    server.stop().await?;
+    let mut config = test_config(dir.path(), "s");
+    config.clock = Clock::tokio_from(opens_at + 60_000);
+    let server = TestServer::start(config).await?;
+    assert_eq!(server.waiting().await, drawn);
+    drop(names);
+    server.stop().await
+}

@@ -294,7 +294,27 @@ impl QueueOwner {
             return failed(&e);
         }
         if self.queue.is_open() != open {
-            self.queue.set_open(open, self.now_ms());
+            // Opening draws the pre-opening pool's order: drawn here (the
+            // queue rules have no randomness), kept before it counts.
+            let pool: Vec<_> = self
+                .queue
+                .entries()
+                .filter(|e| open && self.queue.in_pool(e))
+                .map(|e| jqueue_core::queue::Entry {
+                    draw: rand::random::<u64>().max(1),
+                    ..e.clone()
+                })
+                .collect();
+            if !pool.is_empty() {
+                let session = &self.config.session;
+                if let Err(e) = blocking(|| self.store.set_places(session, &pool)) {
+                    self.storage_failed(&e);
+                    return failed(&e);
+                }
+            }
+            let mut draws = pool.iter().map(|e| e.draw);
+            self.queue
+                .open_drawing(open, self.now_ms(), || draws.next().unwrap_or(1));
             self.queue_changed = true;
             let staff = staff.to_string();
             self.record(if open {

@@ -85,6 +85,9 @@ impl QueueOwner {
         // Drawn here, not in the queue: the queue rules do no I/O, and the
         // operating system's generator is I/O.
         let random = rand::random::<u64>();
+        if let Some(opens_at) = self.early_join_until_opening(now) {
+            return self.join_early(username, entry, now, opens_at);
+        }
         let entry = match self.queue.check_place(entry, now, random) {
             Ok(entry) => entry,
             Err(JoinError::Closed) => return RequestResult::QueueClosed,
@@ -119,6 +122,56 @@ impl QueueOwner {
         });
         RequestResult::Joined {
             position: position as u32,
+        }
+    }
+
+    /// When the queue opens, if it is closed and takes early joins now
+    /// (`--early-join` before a scheduled opening).
+    fn early_join_until_opening(&self, now: jqueue_core::queue::UnixMillis) -> Option<i64> {
+        let early = i64::try_from(self.config.early_join.as_millis()).unwrap_or(0);
+        let opens_at = self.opens_at()?;
+        (!self.queue.is_open() && early > 0 && opens_at - now <= early).then_some(opens_at)
+    }
+
+    /// A join into the pre-opening pool: kept like any join, told as one.
+    fn join_early(
+        &mut self,
+        username: &Arc<str>,
+        entry: Entry,
+        now: jqueue_core::queue::UnixMillis,
+        opens_at: i64,
+    ) -> RequestResult {
+        let entry = match self.queue.check_early_place(entry, now) {
+            Ok(entry) => entry,
+            Err(JoinError::AlreadyQueued { position }) => {
+                return RequestResult::AlreadyQueued {
+                    position: position as u32,
+                };
+            }
+            Err(JoinError::BeingHelped) => return RequestResult::BeingHelped,
+            Err(JoinError::Cooldown { until }) => return RequestResult::Cooldown { until },
+            Err(JoinError::MaxHelps { max }) => return RequestResult::MaxHelps { max },
+            Err(JoinError::Closed) => return RequestResult::QueueClosed,
+        };
+        if let Err(refusal) = self.allow_change(username) {
+            return refusal;
+        }
+        if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        let position = self
+            .queue
+            .join_early(entry, now)
+            .expect("checked before persisting");
+        self.queue_changed = true;
+        self.joins += 1;
+        self.record(ActivityKind::Joined {
+            username: username.to_string(),
+        });
+        RequestResult::JoinedEarly {
+            position: position as u32,
+            opens_at,
         }
     }
 

@@ -237,6 +237,7 @@ fn place_words(place: Place) -> Option<&'static str> {
         Place::FirstTime => Some("first help today: ahead of students already helped"),
         Place::AfterFirstTimers => Some("helped earlier today: after the first-timers"),
         Place::Drawn => Some("asked at the opening: the order was drawn at random"),
+        Place::Pool => Some("before the opening: your place is drawn when it opens"),
     }
 }
 

@@ -276,7 +276,10 @@ impl App {
                 self.position().is_none()
                     && !self.your_turn
                     && self.cooldown_words().is_none()
-                    && self.queue.as_ref().is_none_or(|q| q.view.open)
+                    && self
+                        .queue
+                        .as_ref()
+                        .is_none_or(|q| q.view.open || q.view.opens_at.is_some())
             }
             Action::CancelRequest | Action::EditQuestion => self.position().is_some(),
             _ => true,
@@ -419,7 +422,13 @@ impl App {
             );
         } else if self.link != Link::Up {
             self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
-        } else if self.queue.as_ref().is_some_and(|q| !q.view.open) {
+        } else if self
+            .queue
+            .as_ref()
+            .is_some_and(|q| !q.view.open && q.view.opens_at.is_none())
+        {
+            // A queue its hours open again may take early joins: the server
+            // says whether it does.
             self.notify(Tone::Warning, Holds::Anyway, self.closed_words());
         } else if self.pending.is_none() {
             let form = AskForm::new(&self.settings.location).attaching(self.attach_context);
@@ -773,6 +782,9 @@ impl App {
                 return;
             }
             RequestResult::Edited { position } => return self.on_edited(*position),
+            RequestResult::JoinedEarly { position, opens_at } => {
+                return self.on_joined_early(*position, *opens_at);
+            }
             RequestResult::Answered => return self.on_answered(true),
             RequestResult::CannotAnswer => return self.on_answered(false),
             RequestResult::Cancelled => {
@@ -858,6 +870,21 @@ impl App {
             ),
             None => self.notify(Tone::Good, Holds::Anyway, "Welcome back."),
         }
+    }
+
+    /// In the pre-opening pool: the order is drawn at the opening.
+    fn on_joined_early(&mut self, position: u32, opens_at: UnixMillis) {
+        self.cooldown_until = None;
+        self.close_ask_form();
+        self.notify(
+            Tone::Good,
+            Holds::AtPosition(Some(position)),
+            format!(
+                "You are in the pre-opening pool: when the queue opens at {}, the order is \
+                 drawn at random (no advantage for being first).",
+                self.clock_time(opens_at)
+            ),
+        );
     }
 
     /// The question is changed; the place stays.
