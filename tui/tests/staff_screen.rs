@@ -252,7 +252,8 @@ fn empty_queue() {
 fn help_overlay_lists_every_key() {
     let mut h = Harness::new(busy_view());
     h.press('?');
-    let text = h.text(110, 30);
+    // Every key on one screen of a tall terminal (shorter ones scroll).
+    let text = h.text(110, 40);
     for binding in BINDINGS {
         assert!(text.contains(binding.help), "{} missing", binding.help);
     }
@@ -1775,4 +1776,33 @@ fn the_counts_line_says_who_is_on_duty_and_when_nobody_on_duty_is_here() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn i_opens_the_details_of_the_student_being_helped() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(
+        h.press('i'),
+        vec![
+            StaffEffect::Request(StaffRequest::Record {
+                student: "dave".into()
+            }),
+            StaffEffect::Request(StaffRequest::Context {
+                student: "dave".into()
+            }),
+        ]
+    );
+    let text = h.text(80, 24);
+    assert!(text.contains("dave · helped by you for 3:12"), "{text}");
+    assert!(text.contains("pointer trouble"), "{text}");
+    assert!(text.contains("lab3-02.cs.example.edu"), "{text}");
+    // The view goes on showing the help: the details stay.
+    h.view(busy_view());
+    assert!(matches!(h.screen.mode(), Mode::Details(name) if name == "dave"));
+    // Helping nobody, `i` says so.
+    let mut view = busy_view();
+    view.helps.retain(|help| help.staff != "prof");
+    let mut free = Harness::new(view);
+    assert_eq!(free.press('i'), []);
+    assert_eq!(free.status(), "You are not helping anyone.");
 }

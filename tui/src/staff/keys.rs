@@ -23,6 +23,9 @@ pub enum StaffAction {
     /// address (sock puppets on one host).
     MarkSameAddress,
     Details,
+    /// The details (request, context) of the student this staff member is
+    /// helping.
+    HelpDetails,
     Print,
     ToggleOpen,
     Announce,
@@ -113,6 +116,13 @@ pub const BINDINGS: &[Binding] = &[
         label: "a",
         hint: Some(("a", "announce")),
         help: "Type an announcement for every signed-in student",
+    },
+    Binding {
+        keys: &[Key::Char('i')],
+        action: StaffAction::HelpDetails,
+        label: "i",
+        hint: None,
+        help: "The request and context of the student you are helping",
     },
     Binding {
         keys: &[Key::Char('w')],
@@ -275,6 +285,7 @@ mod tests {
             (KeyCode::Char('c'), StaffAction::SetLimits),
             (KeyCode::Char('t'), StaffAction::Statistics),
             (KeyCode::Char('w'), StaffAction::Message),
+            (KeyCode::Char('i'), StaffAction::HelpDetails),
             (KeyCode::Char('N'), StaffAction::Note),
             (KeyCode::Enter, StaffAction::Details),
             (KeyCode::Char('j'), StaffAction::SelectDown),

@@ -32,7 +32,8 @@ use jqueue_shared::UnixMillis;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
-    FairnessRules, MAX_NOTE_CHARS, StaffOutcome, StaffRequest, StaffRow, StaffView, StudentRecord,
+    CurrentHelp, FairnessRules, MAX_NOTE_CHARS, StaffOutcome, StaffRequest, StaffRow, StaffView,
+    StudentRecord,
 };
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
@@ -540,7 +541,8 @@ impl StaffScreen {
             .and_then(|name| self.index_of(name))
             .unwrap_or(self.selected);
         self.select(index);
-        let gone = matches!(&self.mode, Mode::Details(name) if self.index_of(name).is_none());
+        let gone = matches!(&self.mode, Mode::Details(name)
+            if self.index_of(name).is_none() && self.help_of_student(name).is_none());
         if gone {
             self.mode = Mode::Normal;
         }
@@ -649,6 +651,27 @@ impl StaffScreen {
         }
         self.mode = Mode::Note(form);
         Vec::new()
+    }
+
+    /// Opens `name`'s details (waiting, or being helped) and asks for
+    /// their record (notes, recent helps) and context: neither is pushed.
+    fn open_details(&mut self, name: String) -> Vec<StaffEffect> {
+        self.mode = Mode::Details(name.clone());
+        self.details = DetailsState {
+            student: Some(name.clone()),
+            ..DetailsState::default()
+        };
+        vec![
+            StaffEffect::Request(StaffRequest::Record {
+                student: name.clone(),
+            }),
+            StaffEffect::Request(StaffRequest::Context { student: name }),
+        ]
+    }
+
+    /// The help in progress of student `name`, if any.
+    pub fn help_of_student(&self, name: &str) -> Option<&CurrentHelp> {
+        self.view.helps.iter().find(|h| h.student == name)
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
@@ -920,23 +943,21 @@ impl StaffScreen {
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
             StaffAction::Details => match self.selected_name.clone() {
-                Some(name) => {
-                    self.mode = Mode::Details(name.clone());
-                    self.details = DetailsState {
-                        student: Some(name.clone()),
-                        ..DetailsState::default()
-                    };
-                    // The record (notes, recent helps) and the context:
-                    // neither is pushed, both are asked for as it opens.
-                    return vec![
-                        StaffEffect::Request(StaffRequest::Record {
-                            student: name.clone(),
-                        }),
-                        StaffEffect::Request(StaffRequest::Context { student: name }),
-                    ];
-                }
+                Some(name) => return self.open_details(name),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
+            StaffAction::HelpDetails => {
+                let mine = self
+                    .view
+                    .helps
+                    .iter()
+                    .find(|h| h.staff == self.settings.me)
+                    .map(|h| h.student.clone());
+                match mine {
+                    Some(name) => return self.open_details(name),
+                    None => self.show_outcome(&StaffOutcome::NotHelping),
+                }
+            }
             StaffAction::Note => match self.selected_name.clone() {
                 Some(name) => return self.open_note(name, false),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
@@ -1016,7 +1037,7 @@ impl StaffScreen {
             | A::SelectDown
             | A::SelectTop
             | A::SelectBottom => !self.view.rows.is_empty(),
-            A::Finish | A::NotHere => self.is_helping(),
+            A::Finish | A::NotHere | A::HelpDetails => self.is_helping(),
             A::Print
             | A::ToggleOpen
             | A::Announce

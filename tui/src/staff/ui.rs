@@ -916,21 +916,81 @@ impl StaffScreen {
     /// how far its scroll may go.
     pub(super) fn detail_line_count(&self, name: &str) -> usize {
         let inner_width = usize::from(DETAIL_WIDTH - 4);
-        self.row(name).map_or(0, |r| {
-            wrapped_count(&self.detail_lines(r, inner_width), inner_width)
-        })
+        self.details_of(name, inner_width)
+            .map_or(0, |lines| wrapped_count(&lines, inner_width))
+    }
+
+    /// The detail pane's lines for `name`: waiting, or being helped.
+    fn details_of(&self, name: &str, inner_width: usize) -> Option<Vec<Line<'static>>> {
+        if let Some(r) = self.row(name) {
+            return Some(self.detail_lines(r, inner_width));
+        }
+        let help = self.help_of_student(name)?;
+        Some(self.help_detail_lines(help, inner_width))
+    }
+
+    /// The details of a student being helped: who helps them since when,
+    /// what they asked, where they are, their record and context.
+    fn help_detail_lines(&self, h: &CurrentHelp, inner_width: usize) -> Vec<Line<'static>> {
+        let t = self.theme();
+        let label = |text: &'static str| Span::styled(text, t.dim());
+        let description = sanitize(&h.description);
+        let helper = if h.staff == self.settings.me {
+            "you".to_owned()
+        } else {
+            sanitize(&h.staff).into_owned()
+        };
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(sanitize(&h.student).into_owned(), t.title()),
+                Span::raw(format!(
+                    " · helped by {helper} for {}",
+                    clock_duration(self.server_now() - h.served_at)
+                )),
+            ]),
+            Line::default(),
+            Line::from(label("What they need help with")),
+            Line::raw(if description.is_empty() {
+                "—".to_owned()
+            } else {
+                description.into_owned()
+            }),
+            Line::default(),
+            Line::from(vec![
+                label("Where:      "),
+                Span::raw(sanitize(&h.location).into_owned()),
+            ]),
+            Line::from(vec![
+                label("Machine:    "),
+                if h.host.is_empty() {
+                    Span::styled("not known", t.dim())
+                } else {
+                    Span::raw(sanitize(&h.host).into_owned())
+                },
+            ]),
+            Line::from(vec![
+                label("Connected:  "),
+                if h.student_online {
+                    Span::raw("yes")
+                } else {
+                    Span::styled("offline (told when they return)", t.warning())
+                },
+            ]),
+        ];
+        lines.extend(self.record_lines(&h.student));
+        lines.extend(context::lines(&self.details.context, inner_width, t));
+        lines
     }
 
     /// Enter: the whole request, wrapped, with how and where they connected
     /// and the context they attached; it scrolls.
     fn render_details(&self, name: &str, area: Rect, buf: &mut Buffer) {
-        let Some(r) = self.row(name) else {
-            return;
-        };
         let t = self.theme();
         let width = DETAIL_WIDTH.min(area.width.saturating_sub(2)).max(10);
         let inner_width = usize::from(width.saturating_sub(4)).max(1);
-        let lines = self.detail_lines(r, inner_width);
+        let Some(lines) = self.details_of(name, inner_width) else {
+            return;
+        };
         let wrapped = wrapped_count(&lines, inner_width);
         // Above the hint bar, which says how to scroll and close it.
         let area = Rect {
