@@ -286,6 +286,7 @@ fn every_command_has_a_man_page_that_renders() {
         "jqueue-server-completions.1.gz",
         "jqueue-server-man.1.gz",
         "jqueue-server-report.1.gz",
+        "jqueue-server-schedule.1.gz",
         "jqueue-server-staff-add.1.gz",
         "jqueue-server-staff-list.1.gz",
         "jqueue-server-staff-remove.1.gz",
