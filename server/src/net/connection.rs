@@ -17,18 +17,29 @@
 //! The reading half ([`TlsReader`]) takes the lock to decrypt what arrives,
 //! since TLS 1.3 reading and writing share one session's state.
 //!
+//! The session is rustls's *unbuffered* one: this module owns every buffer
+//! (what arrived and is not yet a whole record, what was decrypted and not
+//! yet read, what is sealed and not yet written) and frees each as soon as
+//! it is empty, so an idle connection holds none. rustls's buffered
+//! session kept a 4 KiB read buffer per connection for good, the largest
+//! part of an idle student's memory (see docs/BENCHMARKS.md, issue 34).
+//!
 //! This module never waits on a socket; the handler in [`crate::net`] does,
 //! under the write timeout.
 
 use std::collections::VecDeque;
-use std::io::{self, Read as _, Write as _};
+use std::fmt;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use jqueue_shared::ServerMsg;
 use jqueue_shared::codec::{FrameError, encode_frame};
-use rustls::ServerConnection;
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{Notify, watch};
 
@@ -72,11 +83,20 @@ pub(crate) struct Outbox {
     clock: Clock,
 }
 
-#[derive(Debug)]
 struct Session {
     /// The connection's TLS session: every frame is sealed by it on the way
-    /// in, and everything read is opened by it.
-    tls: ServerConnection,
+    /// in, and everything read is opened by it. It holds keys and state,
+    /// no buffers: the ones below are ours, and empty ones are freed.
+    tls: UnbufferedServerConnection,
+    /// What the peer sent that is not yet a whole record.
+    incoming: Vec<u8>,
+    /// What the peer sent, decrypted, from `plaintext_read` on not yet read.
+    plaintext: Vec<u8>,
+    plaintext_read: usize,
+    /// Frames queued before the handshake is done, sealed once it is.
+    early: Vec<u8>,
+    /// How the peer's side ended, once it has: after `plaintext`, nothing.
+    ended: Option<End>,
     /// TLS records (frames, already encrypted, and the session's own
     /// messages) not yet written, in order.
     unsent: Vec<u8>,
@@ -96,6 +116,19 @@ struct Session {
     failed: Option<io::Error>,
 }
 
+// By hand: rustls's unbuffered session has no `Debug`.
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("incoming", &self.incoming.len())
+            .field("plaintext", &(self.plaintext.len() - self.plaintext_read))
+            .field("unsent", &self.unsent.len())
+            .field("notices", &self.notices)
+            .field("closing", &self.closing)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// Can the fan-out write a view straight onto the socket, or must it
     /// leave it to the handler?
@@ -103,9 +136,14 @@ impl Session {
         self.unsent.is_empty() && self.notices.is_empty() && !self.awaiting_answer
     }
 
-    fn new(tls: ServerConnection) -> Self {
+    fn new(tls: UnbufferedServerConnection) -> Self {
         Self {
             tls,
+            incoming: Vec::new(),
+            plaintext: Vec::new(),
+            plaintext_read: 0,
+            early: Vec::new(),
+            ended: None,
             unsent: Vec::new(),
             notices: VecDeque::new(),
             next_version: 0,
@@ -123,21 +161,11 @@ impl Session {
         }
     }
 
-    /// Encrypts `frame` onto the end of `unsent`.
+    /// Encrypts `frame` onto the end of `unsent` (or keeps it until the
+    /// handshake is done).
     fn seal(&mut self, frame: &[u8]) {
-        // The session's own buffer is unbounded (see `Outbox::new`) and
-        // emptied into `unsent` straight away, so this takes the whole frame.
-        if let Err(e) = self.tls.writer().write_all(frame) {
+        if let Err(e) = self.process(Some(frame), false) {
             self.failed = Some(e);
-        }
-        self.collect();
-    }
-
-    /// Moves whatever the session has to send into `unsent`.
-    fn collect(&mut self) {
-        while self.tls.wants_write() {
-            // Writing into a Vec cannot fail.
-            let _ = self.tls.write_tls(&mut self.unsent);
         }
     }
 
@@ -145,13 +173,196 @@ impl Session {
     /// client can tell a deliberate close from a cut connection.
     fn close(&mut self) {
         self.closing = true;
-        self.tls.send_close_notify();
-        self.collect();
+        if let Err(e) = self.process(None, true) {
+            self.failed = Some(e);
+        }
+    }
+
+    /// Runs the session over what has arrived until it waits for the peer
+    /// or may send: records are decrypted into `plaintext`, what the
+    /// session has to say (handshake flights, tickets, alerts) goes into
+    /// `unsent`, and then `frame` is sealed and, with `close`, a
+    /// close_notify after it.
+    ///
+    /// The fan-out calls this too, with whatever `incoming` holds: only part
+    /// of a record, since the reading half runs the session over all it read
+    /// before it waits, so nothing is ever decrypted here that the reader
+    /// would not be woken for.
+    fn process(&mut self, frame: Option<&[u8]>, close: bool) -> io::Result<()> {
+        let mut frame = frame;
+        loop {
+            let UnbufferedStatus { discard, state } =
+                self.tls.process_tls_records(&mut self.incoming);
+            // Whether the session now waits for the peer or may send.
+            let settled = match state {
+                Err(e) => {
+                    // rustls has queued an alert saying why: pass it on.
+                    self.incoming.clear();
+                    self.send_alert();
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+                Ok(ConnectionState::ReadTraffic(mut records)) => {
+                    while let Some(record) = records.next_record() {
+                        let record =
+                            record.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                        self.plaintext.extend_from_slice(record.payload);
+                    }
+                    false
+                }
+                Ok(ConnectionState::EncodeTlsData(mut data)) => {
+                    append_sized(&mut self.unsent, |out| encoded(data.encode(out)))?;
+                    false
+                }
+                // Taken into `unsent`, it is as good as sent for the session.
+                Ok(ConnectionState::TransmitTlsData(sent)) => {
+                    sent.done();
+                    false
+                }
+                Ok(ConnectionState::BlockedHandshake) => {
+                    if let Some(frame) = frame.take() {
+                        self.early.extend_from_slice(frame);
+                    }
+                    true
+                }
+                Ok(ConnectionState::WriteTraffic(mut traffic)) => {
+                    if !self.early.is_empty() {
+                        let early = std::mem::take(&mut self.early);
+                        append_sized(&mut self.unsent, |out| {
+                            encrypted(traffic.encrypt(&early, out))
+                        })?;
+                    }
+                    if let Some(frame) = frame.take() {
+                        append_sized(&mut self.unsent, |out| {
+                            encrypted(traffic.encrypt(frame, out))
+                        })?;
+                    }
+                    if close {
+                        append_sized(&mut self.unsent, |out| {
+                            encrypted(traffic.queue_close_notify(out))
+                        })?;
+                    }
+                    true
+                }
+                Ok(ConnectionState::PeerClosed) => {
+                    self.ended = Some(End::Closed);
+                    false
+                }
+                Ok(ConnectionState::Closed) => {
+                    self.ended = Some(End::Closed);
+                    true
+                }
+                Ok(_) => {
+                    // Early data is not enabled, and nothing else is known.
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "unexpected TLS state",
+                    ));
+                }
+            };
+            self.incoming.drain(..discard);
+            if settled {
+                break;
+            }
+        }
+        // An idle connection keeps no buffer.
+        release_if_empty(&mut self.incoming);
+        release_if_empty(&mut self.early);
+        Ok(())
+    }
+
+    /// Moves an alert rustls queued on failing into `unsent`.
+    fn send_alert(&mut self) {
+        for _ in 0..4 {
+            let UnbufferedStatus { state, .. } = self.tls.process_tls_records(&mut []);
+            match state {
+                Ok(ConnectionState::EncodeTlsData(mut data)) => {
+                    let _ = append_sized(&mut self.unsent, |out| encoded(data.encode(out)));
+                }
+                Ok(ConnectionState::TransmitTlsData(sent)) => sent.done(),
+                _ => return,
+            }
+        }
+    }
+
+    /// Hands out decrypted bytes into `buf`; whether there were any.
+    fn take_plaintext(&mut self, buf: &mut ReadBuf<'_>) -> bool {
+        let waiting = &self.plaintext[self.plaintext_read..];
+        if waiting.is_empty() {
+            return false;
+        }
+        let n = waiting.len().min(buf.remaining());
+        buf.put_slice(&waiting[..n]);
+        self.plaintext_read += n;
+        if self.plaintext_read == self.plaintext.len() {
+            self.plaintext_read = 0;
+            self.plaintext.clear();
+            release_if_empty(&mut self.plaintext);
+        }
+        true
     }
 
     /// No view of a snapshot older than `version` may go out any more.
     fn views_from(&mut self, version: u64) {
         self.next_version = self.next_version.max(version);
+    }
+}
+
+/// How a peer's side of a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// With a TLS close_notify: a deliberate close.
+    Closed,
+    /// The socket ended without one.
+    Cut,
+}
+
+/// Appends what `write` puts into a slice to `out`, growing `out` to the
+/// size `write` says it needs (`Err(Some(..))`).
+fn append_sized(
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, Option<InsufficientSizeError>>,
+) -> io::Result<()> {
+    let start = out.len();
+    // A record's header, content type and tag, for the usual small frame.
+    let mut room = 64;
+    loop {
+        out.resize(start + room, 0);
+        match write(&mut out[start..]) {
+            Ok(n) => {
+                out.truncate(start + n);
+                return Ok(());
+            }
+            Err(Some(InsufficientSizeError { required_size })) if required_size > room => {
+                room = required_size;
+            }
+            Err(_) => {
+                out.truncate(start);
+                return Err(io::Error::other("TLS: could not seal a record"));
+            }
+        }
+    }
+}
+
+/// An encryption's result, as [`append_sized`] takes it.
+fn encrypted(result: Result<usize, EncryptError>) -> Result<usize, Option<InsufficientSizeError>> {
+    result.map_err(|e| match e {
+        EncryptError::InsufficientSize(short) => Some(short),
+        EncryptError::EncryptExhausted => None,
+    })
+}
+
+/// A handshake message's encoding, as [`append_sized`] takes it.
+fn encoded(result: Result<usize, EncodeError>) -> Result<usize, Option<InsufficientSizeError>> {
+    result.map_err(|e| match e {
+        EncodeError::InsufficientSize(short) => Some(short),
+        EncodeError::AlreadyEncoded => None,
+    })
+}
+
+/// Frees `buf`'s memory if it holds nothing.
+fn release_if_empty(buf: &mut Vec<u8>) {
+    if buf.is_empty() && buf.capacity() > 0 {
+        *buf = Vec::new();
     }
 }
 
@@ -169,11 +380,7 @@ pub(crate) enum Drained {
 impl Outbox {
     /// The outbox of a connection whose TLS session is `tls` (the handshake
     /// is driven by reading, see [`Outbox::poll_receive`]).
-    pub(crate) fn new(socket: Socket, mut tls: ServerConnection, clock: Clock) -> Arc<Self> {
-        // rustls would stop taking plaintext past 64 KiB queued; `unsent`
-        // already bounds what a connection holds (one batch), so don't let
-        // the session refuse part of a frame.
-        tls.set_buffer_limit(None);
+    pub(crate) fn new(socket: Socket, tls: UnbufferedServerConnection, clock: Clock) -> Arc<Self> {
         Arc::new(Self {
             socket,
             state: Mutex::new(Session::new(tls)),
@@ -396,38 +603,38 @@ impl Outbox {
     ) -> Poll<io::Result<()>> {
         loop {
             let mut session = self.lock();
-            match session.tls.reader().read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
+            if session.take_plaintext(buf) || session.ended == Some(End::Closed) {
+                return Poll::Ready(Ok(()));
             }
-            // What reading made the session say (its handshake flights,
-            // alerts, key updates) goes out with whatever else is waiting.
-            session.collect();
+            let progress = session.process(None, false);
+            // What that made the session say (its handshake flights,
+            // alerts, tickets) goes out with whatever else is waiting.
             if !session.unsent.is_empty() {
                 write_unsent(&self.socket, &mut session)?;
-                if !session.unsent.is_empty() {
-                    drop(session);
-                    if self.socket.poll_write_ready(cx)?.is_ready() {
-                        continue;
-                    }
-                    session = self.lock();
-                }
             }
-            match session.tls.read_tls(&mut SocketReader(&self.socket)) {
-                // At the end of the stream the session now knows it, and the
-                // next read says whether the peer closed properly.
-                Ok(_) => {
-                    if let Err(e) = session.tls.process_new_packets() {
-                        // Let the peer know why, if the socket takes it now.
-                        session.collect();
-                        let _ = write_unsent(&self.socket, &mut session);
-                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
-                    }
+            progress?;
+            if session.take_plaintext(buf) || session.ended == Some(End::Closed) {
+                return Poll::Ready(Ok(()));
+            }
+            if session.ended == Some(End::Cut) {
+                // Cut without a close_notify: not a deliberate end.
+                return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+            }
+            if !session.unsent.is_empty() {
+                drop(session);
+                if self.socket.poll_write_ready(cx)?.is_ready() {
+                    continue;
                 }
+                session = self.lock();
+            }
+            // Read into the stack, not into a buffer the connection keeps:
+            // an idle connection then holds nothing but a part record.
+            let mut chunk = [0u8; 4096];
+            match self.socket.try_read(&mut chunk) {
+                Ok(0) => {
+                    session.ended.get_or_insert(End::Cut);
+                }
+                Ok(n) => session.incoming.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     drop(session);
                     if self.socket.poll_read_ready(cx)?.is_pending() {
@@ -437,15 +644,6 @@ impl Outbox {
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
-    }
-}
-
-/// A non-blocking `io::Read` of the socket, for rustls to read records from.
-struct SocketReader<'a>(&'a Socket);
-
-impl io::Read for SocketReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
     }
 }
 
@@ -464,10 +662,8 @@ fn write_unsent(socket: &Socket, session: &mut Session) -> io::Result<()> {
         }
     };
     session.unsent.drain(..written);
-    if session.unsent.is_empty() {
-        // A stalled student's buffer may have grown; don't keep it.
-        session.unsent.shrink_to(0);
-    }
+    // Sent, the records are not kept: an idle connection holds no buffer.
+    release_if_empty(&mut session.unsent);
     result
 }
 
@@ -529,7 +725,7 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let tls = ServerConnection::new(identity.config.clone()).unwrap();
+        let tls = UnbufferedServerConnection::new(identity.config.clone()).unwrap();
         let outbox = Outbox::new(Socket::Tcp(server), tls, Clock::System);
 
         let connector =
@@ -578,6 +774,23 @@ mod tests {
         outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
         assert_eq!(view_length(&next(&mut student).await), 2);
         assert!(!is_woken(&outbox));
+    }
+
+    /// Issue 34: what a connection read, decrypted and sent is not kept
+    /// once it is handed on, so an idle student holds no buffer.
+    #[tokio::test]
+    async fn an_idle_connection_keeps_no_buffer() {
+        let (outbox, mut student) = connection().await;
+        outbox.offer_view("ann", StudentKey::of("ann"), &snapshot(2), 0);
+        assert_eq!(view_length(&next(&mut student).await), 2);
+        let session = outbox.lock();
+        let held = [
+            session.incoming.capacity(),
+            session.plaintext.capacity(),
+            session.early.capacity(),
+            session.unsent.capacity(),
+        ];
+        assert_eq!(held, [0; 4], "incoming, plaintext, early, unsent");
     }
 
     #[tokio::test]

@@ -305,7 +305,7 @@ impl Handler {
         socket: Socket,
         done: mpsc::Sender<()>,
     ) -> Result<Self, rustls::Error> {
-        let tls = rustls::ServerConnection::new(shared.tls.clone())?;
+        let tls = rustls::server::UnbufferedServerConnection::new(shared.tls.clone())?;
         let outbox = Outbox::new(socket, tls, shared.config.clock);
         let shutdown = shared.handle.shutdown_signal();
         Ok(Self {
@@ -323,45 +323,57 @@ impl Handler {
         })
     }
 
-    async fn run(mut self, evicted: Arc<Notify>) {
-        let signed_in = {
-            let shared = self.shared.clone();
-            let _guard = AdmissionGuard {
-                admission: &shared.admission,
-                conn: self.conn,
+    /// The connection's task. An `async` block rather than an `async fn`,
+    /// which would keep a second copy of the handler in its state: this
+    /// future lives as long as the connection, and its size is what every
+    /// idle student costs in task memory.
+    #[allow(clippy::manual_async_fn)] // deliberately not an `async fn`: see above
+    fn run(mut self, evicted: Arc<Notify>) -> impl Future<Output = ()> {
+        async move {
+            let signed_in = {
+                let shared = self.shared.clone();
+                let _guard = AdmissionGuard {
+                    admission: &shared.admission,
+                    conn: self.conn,
+                };
+                // Boxed, so that the sign-in's state (the login paths, their
+                // waits on the owners and the hashing pool) is freed once it is
+                // done instead of sizing every signed-in student's task: a task
+                // is as large as its largest await point.
+                Box::pin(self.sign_in(&evicted)).await
             };
-            self.sign_in(&evicted).await
-        };
-        let result = match signed_in {
-            Ok(SignIn::Done {
-                username,
-                token,
-                follower,
-            }) => {
-                let result = self.serve_student(&username, token, follower).await;
-                self.shared.fanout.unsubscribe(self.conn);
-                if follower {
-                    self.handle().unfollow(username, self.conn).await;
-                } else {
-                    self.detach(username).await;
+            let result = match signed_in {
+                Ok(SignIn::Done {
+                    username,
+                    token,
+                    follower,
+                }) => {
+                    let result = self.serve_student(&username, token, follower).await;
+                    self.shared.fanout.unsubscribe(self.conn);
+                    // Boxed like the sign-in: the goodbye is said once.
+                    if follower {
+                        Box::pin(self.handle().unfollow(username, self.conn)).await;
+                    } else {
+                        Box::pin(self.detach(username)).await;
+                    }
+                    result
                 }
-                result
-            }
-            Ok(SignIn::Close) => Ok(()),
-            Err(e) => Err(e),
-        };
-        self.outbox.finish();
-        match result {
-            Ok(()) | Err(HandlerError::ActorGone | HandlerError::Closed) => {}
-            Err(HandlerError::Frame(FrameError::Io(e))) => {
-                tracing::debug!(peer = %self.peer, "connection lost: {e}");
-            }
-            Err(e) => {
-                // A malformed or oversize frame: only this connection
-                // closes. Logged a few times a minute per address at most:
-                // the log is not a peer's to fill.
-                if let Some(held_back) = self.handle().peer_log().admit(self.peer.key()) {
-                    tracing::info!(peer = %self.peer, held_back, "closing connection: {e}");
+                Ok(SignIn::Close) => Ok(()),
+                Err(e) => Err(e),
+            };
+            self.outbox.finish();
+            match result {
+                Ok(()) | Err(HandlerError::ActorGone | HandlerError::Closed) => {}
+                Err(HandlerError::Frame(FrameError::Io(e))) => {
+                    tracing::debug!(peer = %self.peer, "connection lost: {e}");
+                }
+                Err(e) => {
+                    // A malformed or oversize frame: only this connection
+                    // closes. Logged a few times a minute per address at most:
+                    // the log is not a peer's to fill.
+                    if let Some(held_back) = self.handle().peer_log().admit(self.peer.key()) {
+                        tracing::info!(peer = %self.peer, held_back, "closing connection: {e}");
+                    }
                 }
             }
         }

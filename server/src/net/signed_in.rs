@@ -107,7 +107,7 @@ impl Handler {
         // Send the current view straight away; from now on the fan-out sends
         // each new one.
         self.outbox.owe_view();
-        self.flush().await?;
+        Box::pin(self.flush()).await?;
         let interval = self.shared.config.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
@@ -132,8 +132,11 @@ impl Handler {
                 Ok(()) = changed(self.staff_views.as_mut()) => StudentEvent::StaffView,
             };
             match event {
+                // The rare events' futures are boxed: a task is as large as
+                // its largest await point, and a student spends nearly all
+                // their time idle in the `select!` above (see `Handler::run`).
                 StudentEvent::ShuttingDown => {
-                    return self.send_last(&ServerMsg::ShuttingDown).await;
+                    return Box::pin(self.send_last(&ServerMsg::ShuttingDown)).await;
                 }
                 StudentEvent::Outgoing => self.flush().await?,
                 StudentEvent::Frame(frame) => {
@@ -146,11 +149,12 @@ impl Handler {
                     if follower && !may {
                         // A follower watches; it may not act as the student
                         // (but it may sign this machine out: `jqueue logout`).
-                        return self
-                            .send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
-                            .await;
+                        return Box::pin(
+                            self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected)),
+                        )
+                        .await;
                     }
-                    if !self.request(username, token, msg).await? {
+                    if !Box::pin(self.request(username, token, msg)).await? {
                         return Ok(());
                     }
                 }
@@ -162,7 +166,7 @@ impl Handler {
                     // every staff screen a call per change.
                     if staff_list.has_changed().unwrap_or(true) {
                         staff_list.borrow_and_update();
-                        if !self.still_staff(username).await? {
+                        if !Box::pin(self.still_staff(username)).await? {
                             continue;
                         }
                     }
@@ -171,7 +175,7 @@ impl Handler {
                         .as_mut()
                         .map(|views| views.borrow_and_update().clone());
                     if let Some(view) = view {
-                        self.send_staff_view(&view).await?;
+                        Box::pin(self.send_staff_view(&view)).await?;
                     }
                 }
                 StudentEvent::Heartbeat => {
@@ -182,10 +186,10 @@ impl Handler {
                     // A quiet queue publishes nothing: a staff screen whose
                     // right went (`staff remove`, the group) is told here.
                     if self.staff_views.is_some() {
-                        self.still_staff(username).await?;
+                        Box::pin(self.still_staff(username)).await?;
                     }
                     nonce += 1;
-                    self.send(&ServerMsg::Ping { nonce }).await?;
+                    Box::pin(self.send(&ServerMsg::Ping { nonce })).await?;
                 }
             }
         }

@@ -413,10 +413,10 @@ fn print_summary(r: &scenario::Report) {
     }
     if let Some(b) = r.rss_per_client_bytes {
         println!(
-            "RSS per student        {:.1} KiB queued, {} signed in",
+            "RSS per student        {:.1} KiB queued, {} signed in, {} each after the first half",
             b as f64 / 1024.0,
-            r.rss_per_signed_in_client_bytes
-                .map_or_else(|| "-".into(), |b| format!("{:.1} KiB", b as f64 / 1024.0))
+            kib(r.rss_per_signed_in_client_bytes),
+            kib(r.rss_per_signed_in_marginal_bytes),
         );
     }
     if let Some(total) = r.storm_total_ms {
@@ -434,4 +434,9 @@ fn print_summary(r: &scenario::Report) {
             r.resume_clients.unwrap_or(0)
         );
     }
+}
+
+/// `bytes` in KiB, or `-`.
+fn kib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "-".into(), |b| format!("{:.1} KiB", b as f64 / 1024.0))
 }

@@ -116,6 +116,14 @@ pub struct Report {
     pub rss_per_client_bytes: Option<u64>,
     /// Per signed-in student not in the queue.
     pub rss_per_signed_in_client_bytes: Option<u64>,
+    /// After the first half of the students signed in.
+    pub rss_half_signed_in_bytes: Option<u64>,
+    /// What the second half of the students added, per student: the cost of
+    /// one more idle signed-in student, without what the server allocates
+    /// once as it first gets busy (threads' arenas and stacks, the database's
+    /// page caches growing), which `rss_per_signed_in_client_bytes` spreads
+    /// over N.
+    pub rss_per_signed_in_marginal_bytes: Option<u64>,
     pub request_errors: u64,
     pub unexpected_disconnects: u64,
     pub storm_logins: Option<usize>,
@@ -337,14 +345,37 @@ async fn populate(
         "signing in {n} students ({} at a time)",
         cfg.signin_concurrency
     );
+    // In two halves, with the memory read between them (see
+    // `rss_per_signed_in_marginal_bytes`).
+    let half = n / 2;
     let started = Instant::now();
-    let (students, tokens, retries) =
-        sign_in_all(addr, n, cfg.signin_concurrency, &tracker).await?;
-    report.signin_total_ms = Some(ms(started.elapsed()));
+    let (mut students, mut tokens, mut retries) =
+        sign_in_all(addr, 0..half, cfg.signin_concurrency, &tracker).await?;
+    let first_half = started.elapsed();
+    tokio::time::sleep(SETTLE).await;
+    report.rss_half_signed_in_bytes = rss("half signed in");
+    let started = Instant::now();
+    let (rest, rest_tokens, rest_retries) =
+        sign_in_all(addr, half..n, cfg.signin_concurrency, &tracker).await?;
+    let took = first_half + started.elapsed();
+    students.extend(rest);
+    tokens.extend(rest_tokens);
+    for (kind, count) in rest_retries {
+        *retries.entry(kind).or_default() += count;
+    }
+    report.signin_total_ms = Some(ms(took));
     report.signin_retries = retries;
-    eprintln!("signed in {n} in {:?}", started.elapsed());
+    eprintln!("signed in {n} in {took:?}");
     tokio::time::sleep(SETTLE).await;
     report.rss_signed_in_bytes = rss("signed in");
+    if let (Some(half_in), Some(all_in)) =
+        (report.rss_half_signed_in_bytes, report.rss_signed_in_bytes)
+    {
+        if n > half {
+            report.rss_per_signed_in_marginal_bytes =
+                Some(all_in.saturating_sub(half_in) / (n - half) as u64);
+        }
+    }
 
     // Everyone joins; with coalescing the last state reaches everyone.
     let started = Instant::now();
@@ -423,11 +454,14 @@ fn ask_for_help(i: usize) -> ClientMsg {
 
 async fn sign_in_all(
     addr: SocketAddr,
-    n: usize,
+    which: std::ops::Range<usize>,
     concurrency: usize,
     tracker: &Arc<Tracker>,
 ) -> Result<(Vec<Subscriber>, Vec<SessionToken>, Retries)> {
+    let n = which.len();
+    let first = which.start;
     let results = harness::bounded(n, concurrency, |i| {
+        let i = first + i;
         let tracker = Arc::clone(tracker);
         async move {
             let name = student_name(i);
