@@ -85,20 +85,15 @@ impl QueueOwner {
         // Drawn here, not in the queue: the queue rules do no I/O, and the
         // operating system's generator is I/O.
         let random = rand::random::<u64>();
-        if let Some(opens_at) = self.early_join_until_opening(now) {
-            return self.join_early(username, entry, now, opens_at);
-        }
-        let entry = match self.queue.check_place(entry, now, random) {
+        // Before a scheduled opening, an early join waits in the pool.
+        let early = self.early_join_until_opening(now);
+        let placed = match early {
+            Some(_) => self.queue.check_early_place(entry, now),
+            None => self.queue.check_place(entry, now, random),
+        };
+        let entry = match placed {
             Ok(entry) => entry,
-            Err(JoinError::Closed) => return RequestResult::QueueClosed,
-            Err(JoinError::AlreadyQueued { position }) => {
-                return RequestResult::AlreadyQueued {
-                    position: position as u32,
-                };
-            }
-            Err(JoinError::BeingHelped) => return RequestResult::BeingHelped,
-            Err(JoinError::Cooldown { until }) => return RequestResult::Cooldown { until },
-            Err(JoinError::MaxHelps { max }) => return RequestResult::MaxHelps { max },
+            Err(refused) => return refusal(refused),
         };
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
@@ -111,17 +106,19 @@ impl QueueOwner {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }
-        let position = self
-            .queue
-            .join(entry, now)
-            .expect("checked before persisting");
+        let joined = match early {
+            Some(_) => self.queue.join_early(entry, now),
+            None => self.queue.join(entry, now),
+        };
+        let position = joined.expect("checked before persisting") as u32;
         self.queue_changed = true;
         self.joins += 1;
         self.record(ActivityKind::Joined {
             username: username.to_string(),
         });
-        RequestResult::Joined {
-            position: position as u32,
+        match early {
+            Some(opens_at) => RequestResult::JoinedEarly { position, opens_at },
+            None => RequestResult::Joined { position },
         }
     }
 
@@ -131,48 +128,6 @@ impl QueueOwner {
         let early = i64::try_from(self.config.early_join.as_millis()).unwrap_or(0);
         let opens_at = self.opens_at()?;
         (!self.queue.is_open() && early > 0 && opens_at - now <= early).then_some(opens_at)
-    }
-
-    /// A join into the pre-opening pool: kept like any join, told as one.
-    fn join_early(
-        &mut self,
-        username: &Arc<str>,
-        entry: Entry,
-        now: jqueue_core::queue::UnixMillis,
-        opens_at: i64,
-    ) -> RequestResult {
-        let entry = match self.queue.check_early_place(entry, now) {
-            Ok(entry) => entry,
-            Err(JoinError::AlreadyQueued { position }) => {
-                return RequestResult::AlreadyQueued {
-                    position: position as u32,
-                };
-            }
-            Err(JoinError::BeingHelped) => return RequestResult::BeingHelped,
-            Err(JoinError::Cooldown { until }) => return RequestResult::Cooldown { until },
-            Err(JoinError::MaxHelps { max }) => return RequestResult::MaxHelps { max },
-            Err(JoinError::Closed) => return RequestResult::QueueClosed,
-        };
-        if let Err(refusal) = self.allow_change(username) {
-            return refusal;
-        }
-        if let Err(e) = blocking(|| self.store.insert_entry(&self.config.session, &entry)) {
-            self.storage_failed(&e);
-            return RequestResult::StorageFailure;
-        }
-        let position = self
-            .queue
-            .join_early(entry, now)
-            .expect("checked before persisting");
-        self.queue_changed = true;
-        self.joins += 1;
-        self.record(ActivityKind::Joined {
-            username: username.to_string(),
-        });
-        RequestResult::JoinedEarly {
-            position: position as u32,
-            opens_at,
-        }
     }
 
     /// Spends one of `username`'s queue changes: past the burst, a student
@@ -316,5 +271,18 @@ impl QueueOwner {
             username: username.to_string(),
         });
         RequestResult::Back
+    }
+}
+
+/// A join the queue rules refuse, as the student is told.
+fn refusal(refused: JoinError) -> RequestResult {
+    match refused {
+        JoinError::Closed => RequestResult::QueueClosed,
+        JoinError::AlreadyQueued { position } => RequestResult::AlreadyQueued {
+            position: position as u32,
+        },
+        JoinError::BeingHelped => RequestResult::BeingHelped,
+        JoinError::Cooldown { until } => RequestResult::Cooldown { until },
+        JoinError::MaxHelps { max } => RequestResult::MaxHelps { max },
     }
 }

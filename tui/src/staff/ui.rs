@@ -834,36 +834,16 @@ impl StaffScreen {
     fn detail_lines(&self, r: &StaffRow, inner_width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
         let label = |text: &'static str| Span::styled(text, t.dim());
-        let description = sanitize(&r.description);
-        let mut lines = vec![
-            Line::from(vec![
-                Span::styled(sanitize(&r.username).into_owned(), t.title()),
-                Span::raw(format!(
-                    " · #{} · waiting {}",
-                    r.position,
-                    clock_duration(self.server_now() - r.joined_at)
-                )),
-            ]),
-            Line::default(),
-            Line::from(label("What they need help with")),
-            Line::raw(if description.is_empty() {
-                "—".to_owned()
-            } else {
-                description.into_owned()
-            }),
-            Line::default(),
-            Line::from(vec![
-                label("Where:      "),
-                Span::raw(sanitize(&r.location).into_owned()),
-            ]),
-            Line::from(vec![
-                label("Machine:    "),
-                if r.host.is_empty() {
-                    Span::styled("not known", t.dim())
-                } else {
-                    Span::raw(sanitize(&r.host).into_owned())
-                },
-            ]),
+        let mut lines = vec![Line::from(vec![
+            Span::styled(sanitize(&r.username).into_owned(), t.title()),
+            Span::raw(format!(
+                " · #{} · waiting {}",
+                r.position,
+                clock_duration(self.server_now() - r.joined_at)
+            )),
+        ])];
+        lines.extend(question_lines(&r.description, &r.location, &r.host, t));
+        lines.extend([
             Line::from(vec![
                 label("Connected:  "),
                 match (&r.origin, r.online) {
@@ -879,7 +859,7 @@ impl StaffScreen {
                     "not yet this session"
                 }),
             ]),
-        ];
+        ]);
         lines.extend(self.record_lines(&r.username));
         if r.needs_edit {
             lines.push(Line::from(vec![
@@ -934,49 +914,27 @@ impl StaffScreen {
     fn help_detail_lines(&self, h: &CurrentHelp, inner_width: usize) -> Vec<Line<'static>> {
         let t = self.theme();
         let label = |text: &'static str| Span::styled(text, t.dim());
-        let description = sanitize(&h.description);
         let helper = if h.staff == self.settings.me {
             "you".to_owned()
         } else {
             sanitize(&h.staff).into_owned()
         };
-        let mut lines = vec![
-            Line::from(vec![
-                Span::styled(sanitize(&h.student).into_owned(), t.title()),
-                Span::raw(format!(
-                    " · helped by {helper} for {}",
-                    clock_duration(self.server_now() - h.served_at)
-                )),
-            ]),
-            Line::default(),
-            Line::from(label("What they need help with")),
-            Line::raw(if description.is_empty() {
-                "—".to_owned()
+        let mut lines = vec![Line::from(vec![
+            Span::styled(sanitize(&h.student).into_owned(), t.title()),
+            Span::raw(format!(
+                " · helped by {helper} for {}",
+                clock_duration(self.server_now() - h.served_at)
+            )),
+        ])];
+        lines.extend(question_lines(&h.description, &h.location, &h.host, t));
+        lines.extend([Line::from(vec![
+            label("Connected:  "),
+            if h.student_online {
+                Span::raw("yes")
             } else {
-                description.into_owned()
-            }),
-            Line::default(),
-            Line::from(vec![
-                label("Where:      "),
-                Span::raw(sanitize(&h.location).into_owned()),
-            ]),
-            Line::from(vec![
-                label("Machine:    "),
-                if h.host.is_empty() {
-                    Span::styled("not known", t.dim())
-                } else {
-                    Span::raw(sanitize(&h.host).into_owned())
-                },
-            ]),
-            Line::from(vec![
-                label("Connected:  "),
-                if h.student_online {
-                    Span::raw("yes")
-                } else {
-                    Span::styled("offline (told when they return)", t.warning())
-                },
-            ]),
-        ];
+                Span::styled("offline (told when they return)", t.warning())
+            },
+        ])]);
         lines.extend(self.record_lines(&h.student));
         lines.extend(context::lines(&self.details.context, inner_width, t));
         lines
@@ -1334,6 +1292,34 @@ impl StaffScreen {
             })
             .unwrap_or_default()
     }
+}
+
+/// What a student asked and where they are, for the details pane.
+fn question_lines(description: &str, location: &str, host: &str, t: Theme) -> Vec<Line<'static>> {
+    let label = |text: &'static str| Span::styled(text, t.dim());
+    let description = sanitize(description);
+    vec![
+        Line::default(),
+        Line::from(label("What they need help with")),
+        Line::raw(if description.is_empty() {
+            "—".to_owned()
+        } else {
+            description.into_owned()
+        }),
+        Line::default(),
+        Line::from(vec![
+            label("Where:      "),
+            Span::raw(sanitize(location).into_owned()),
+        ]),
+        Line::from(vec![
+            label("Machine:    "),
+            if host.is_empty() {
+                Span::styled("not known", t.dim())
+            } else {
+                Span::raw(sanitize(host).into_owned())
+            },
+        ]),
+    ]
 }
 
 /// The presence code and the rules in force, in a few words each: none
