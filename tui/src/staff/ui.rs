@@ -1057,15 +1057,7 @@ impl StaffScreen {
             return;
         };
         let inner = popup(area, 70, 3, " Announcement for every student ", t, buf);
-        let width = usize::from(inner.width.saturating_sub(1)).max(1);
-        let scroll = input.visual_scroll(width);
-        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
-        let line = row(inner, 0);
-        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
-        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
-        if x < line.width {
-            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
-        }
+        render_field(input, row(inner, 0), buf);
         let audience = match self.view.online_students {
             1 => "to 1 signed-in student".to_owned(),
             n => format!("to {n} signed-in students"),
@@ -1131,16 +1123,8 @@ impl StaffScreen {
         let t = self.theme();
         let title = format!(" Note on {} (staff only) ", sanitize(&form.student));
         let inner = popup(area, 70, 3, &title, t, buf);
-        let width = usize::from(inner.width.saturating_sub(1)).max(1);
         let input = &form.input;
-        let scroll = input.visual_scroll(width);
-        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
-        let line = row(inner, 0);
-        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
-        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
-        if x < line.width {
-            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
-        }
+        render_field(input, row(inner, 0), buf);
         let status = if form.loaded {
             format!(
                 "never shown to students · empty clears it · {}/{MAX_NOTE_CHARS}",
@@ -1211,16 +1195,8 @@ impl StaffScreen {
         let height = 4 + replies.len() as u16;
         let title = format!(" Message to {} ", sanitize(&form.student));
         let inner = popup(area, 70, height, &title, t, buf);
-        let width = usize::from(inner.width.saturating_sub(1)).max(1);
         let input = &form.input;
-        let scroll = input.visual_scroll(width);
-        let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
-        let line = row(inner, 0);
-        Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
-        let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
-        if x < line.width {
-            buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
-        }
+        render_field(input, row(inner, 0), buf);
         let check = if form.asks_edit { "[x]" } else { "[ ]" };
         let count = format!(
             "{check} ask them to add detail (Tab) · {}/{MAX_TEXT_CHARS}",
@@ -1291,6 +1267,20 @@ impl StaffScreen {
                     .to_string()
             })
             .unwrap_or_default()
+    }
+}
+
+/// A one-line text field being typed in: the text (sanitised, scrolled to
+/// keep the cursor in view) with the cursor drawn as a reverse-video cell,
+/// so no terminal cursor needs placing and any event loop can draw it.
+fn render_field(input: &tui_input::Input, line: Rect, buf: &mut Buffer) {
+    let width = usize::from(line.width.saturating_sub(1)).max(1);
+    let scroll = input.visual_scroll(width);
+    let shown: String = sanitize(input.value()).chars().skip(scroll).collect();
+    Line::from(ellipsize(&shown, width).into_owned()).render(line, buf);
+    let x = input.visual_cursor().saturating_sub(scroll).min(width) as u16;
+    if x < line.width {
+        buf[(line.x + x, line.y)].set_style(Style::new().add_modifier(Modifier::REVERSED));
     }
 }
 
