@@ -18,6 +18,16 @@ use tokio::sync::watch;
 const MONDAY_1359_CHICAGO: i64 = 1_796_673_540_000;
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// The office hours every test here runs: Monday 14:00–16:00 in Chicago.
+fn monday_hours() -> Result<Option<Schedule>> {
+    Ok(Schedule::parse(
+        &["Mon 14:00-16:00".into()],
+        &[],
+        &[],
+        Some("America/Chicago"),
+    )?)
+}
+
 async fn open_is(views: &mut watch::Receiver<Arc<StaffView>>, open: bool) -> Result<()> {
     let seen = tokio::time::timeout(PATIENCE, views.wait_for(|v| v.open == open))
         .await
@@ -40,12 +50,7 @@ async fn the_queue_opens_and_closes_on_time_and_a_hand_change_holds_until_the_ne
     let mut config = test_config(dir.path(), "s");
     config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO);
     config.idle_timeout = Duration::from_secs(24 * 3600);
-    config.schedule = Schedule::parse(
-        &["Mon 14:00-16:00".into()],
-        &[],
-        &[],
-        Some("America/Chicago"),
-    )?;
+    config.schedule = monday_hours()?;
     let server = TestServer::start(config).await?;
     let mut views = server.handle.staff_views();
     // A new session starts open; the schedule says closed at 13:59.
@@ -133,12 +138,7 @@ async fn in_line_at_the_close(
     config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO + 101 * 60_000);
     config.idle_timeout = Duration::from_secs(24 * 3600);
     config.at_close = at_close;
-    config.schedule = Schedule::parse(
-        &["Mon 14:00-16:00".into()],
-        &[],
-        &[],
-        Some("America/Chicago"),
-    )?;
+    config.schedule = monday_hours()?;
     let server = TestServer::start(config).await?;
     let views = server.handle.staff_views();
     let mut ann = Student::register(server.addr, "ann").await?;
@@ -215,12 +215,7 @@ async fn a_server_restarted_in_open_hours_opens_again_with_the_queue_intact() ->
     server.stop().await?;
     let mut config = test_config(dir.path(), "s");
     config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO + 105 * 60_000);
-    config.schedule = Schedule::parse(
-        &["Mon 14:00-16:00".into()],
-        &[],
-        &[],
-        Some("America/Chicago"),
-    )?;
+    config.schedule = monday_hours()?;
     let server = TestServer::start(config).await?;
     let view = server.view().await;
     assert!(view.open, "15:44 is in the hours");
@@ -269,12 +264,7 @@ async fn early_joins_wait_in_a_pool_whose_order_is_drawn_at_the_opening() -> Res
     config.clock = Clock::tokio_from(MONDAY_1359_CHICAGO - 14 * 60_000);
     config.idle_timeout = Duration::from_secs(24 * 3600);
     config.early_join = 10 * MINUTE;
-    config.schedule = Schedule::parse(
-        &["Mon 14:00-16:00".into()],
-        &[],
-        &[],
-        Some("America/Chicago"),
-    )?;
+    config.schedule = monday_hours()?;
     let opens_at = MONDAY_1359_CHICAGO + 60_000;
     let server = TestServer::start(config).await?;
     let mut views = server.handle.staff_views();

@@ -20,17 +20,7 @@ impl Handler {
                 code,
                 context,
             } => {
-                let (in_room, host) = self.room().await;
-                self.outbox.hold_views();
-                let request = JoinRequest {
-                    description,
-                    location,
-                    code,
-                    in_room,
-                    host,
-                    peer: self.peer.key(),
-                    context,
-                };
+                let request = self.question(description, location, code, context).await;
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
             }
@@ -38,18 +28,8 @@ impl Handler {
                 description,
                 location,
             } => {
-                let (in_room, host) = self.room().await;
-                self.outbox.hold_views();
-                let request = JoinRequest {
-                    description,
-                    location,
-                    code: None,
-                    in_room,
-                    host,
-                    peer: self.peer.key(),
-                    // An edit changes the text; the context asked with stays.
-                    context: None,
-                };
+                // An edit changes the text; the context asked with stays.
+                let request = self.question(description, location, None, None).await;
                 let result = self.handle().edit_question(username, request).await?;
                 self.answer(result).await?;
             }
@@ -100,6 +80,28 @@ impl Handler {
             }
         }
         Ok(true)
+    }
+
+    /// A student's question with what this connection knows of where it
+    /// comes from; the views it causes are held until it is answered.
+    async fn question(
+        &mut self,
+        description: String,
+        location: String,
+        code: Option<String>,
+        context: Option<Box<jqueue_shared::context::QuestionContext>>,
+    ) -> JoinRequest {
+        let (in_room, host) = self.room().await;
+        self.outbox.hold_views();
+        JoinRequest {
+            description,
+            location,
+            code,
+            in_room,
+            host,
+            peer: self.peer.key(),
+            context,
+        }
     }
 
     /// Whether this connection comes from a host `--allow-hosts` allows, and
