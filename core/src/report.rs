@@ -14,6 +14,8 @@ use crate::queue::UnixMillis;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HelpRecord {
     pub session: String,
+    pub course: String,
+    pub queue: String,
     pub student: String,
     /// Who helped; empty for helps recorded before staff accounts existed,
     /// and for students whose time away ran out.
@@ -129,6 +131,8 @@ mod tests {
     fn record(staff: &str, outcome: &str, joined: i64, served: i64, finished: i64) -> HelpRecord {
         HelpRecord {
             session: "s".into(),
+            course: "default".into(),
+            queue: "main".into(),
             student: "x".into(),
             staff: staff.into(),
             joined,

@@ -340,6 +340,8 @@ mod tests {
     fn record(student: &str, staff: &str, outcome: &str, joined: i64, served: i64) -> HelpRecord {
         HelpRecord {
             session: "s".into(),
+            course: "default".into(),
+            queue: "main".into(),
             student: student.into(),
             staff: staff.into(),
             joined,

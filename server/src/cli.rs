@@ -1,6 +1,7 @@
 //! The command line of `jqueue-server` (DESIGN §4), the `users` commands, and
 //! `man` / `completions` (DESIGN §11).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ use crate::config::{AtClose, AuthMode, ServerConfig, is_valid_session_name};
 use crate::control::{self, ControlAnswer, ControlRequest};
 use crate::net::tls::TlsFiles;
 use crate::schedule;
+use crate::store::RecordFilter;
 use crate::store::roster::Roster;
 use crate::store::{StaffClaim, Store};
 use jqueue_core::presence::AllowedHosts;
@@ -255,6 +257,12 @@ pub struct ReportArgs {
     /// Only this session [default: every session].
     #[arg(long, value_name = "NAME", conflicts_with = "since")]
     pub session: Option<String>,
+    /// Only this course's helps (its id, as in the config file).
+    #[arg(long, value_name = "ID")]
+    pub course: Option<String>,
+    /// Only this queue's helps: COURSE/QUEUE, or a queue id.
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Option<String>,
     /// Only helps of students who joined on or after this day (YYYY-MM-DD, local time).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub since: Option<chrono::NaiveDate>,
@@ -574,22 +582,44 @@ pub fn report(
             .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
             .map_or(0, |t| t.timestamp_millis())
     });
-    let records = store.help_records(args.session.as_deref(), since)?;
-    let notes = if args.notes {
-        Some(store.notes(crate::config::DEFAULT_COURSE)?)
-    } else {
-        None
+    // `--queue cs101/lab` names the course too; `--queue lab` any
+    // course's queue `lab`.
+    let (course, queue) = match args.queue.as_deref().map(|q| q.split_once('/')) {
+        Some(Some((course, queue))) => (Some(course), Some(queue)),
+        Some(None) => (args.course.as_deref(), args.queue.as_deref()),
+        None => (args.course.as_deref(), None),
     };
-    let note_of = |student: &str| {
-        notes
-            .as_ref()
-            .map(|notes| notes.get(student).cloned().unwrap_or_default())
+    let records = store.help_records(&RecordFilter {
+        session: args.session.as_deref(),
+        course,
+        queue,
+        since,
+    })?;
+    // Notes are per course: each course's read once.
+    let mut notes: Option<HashMap<String, HashMap<String, String>>> = args.notes.then(HashMap::new);
+    if let Some(notes) = &mut notes {
+        for r in &records {
+            if !notes.contains_key(&r.course) {
+                notes.insert(r.course.clone(), store.notes(&r.course)?);
+            }
+        }
+    }
+    let note_of = |r: &jqueue_core::report::HelpRecord| {
+        notes.as_ref().map(|notes| {
+            notes
+                .get(&r.course)
+                .and_then(|course| course.get(&r.student))
+                .cloned()
+                .unwrap_or_default()
+        })
     };
     match (args.summary, args.format) {
         (false, ReportFormat::Csv) => {
             let mut csv = csv::Writer::from_writer(out);
             let mut header = vec![
                 "session",
+                "course",
+                "queue",
                 "student",
                 "staff",
                 "joined",
@@ -606,6 +636,8 @@ pub fn report(
             for r in &records {
                 let mut row = vec![
                     r.session.clone(),
+                    r.course.clone(),
+                    r.queue.clone(),
                     r.student.clone(),
                     r.staff.clone(),
                     rfc3339(Some(r.joined)),
@@ -615,7 +647,7 @@ pub fn report(
                     number(r.wait_secs()),
                     number(r.help_secs()),
                 ];
-                row.extend(note_of(&r.student));
+                row.extend(note_of(r));
                 csv.write_record(row)?;
             }
             csv.flush()?;
@@ -625,7 +657,7 @@ pub fn report(
                 let mut row = serde_json::to_value(r)?;
                 row["wait_secs"] = r.wait_secs().into();
                 row["help_secs"] = r.help_secs().into();
-                if let Some(note) = note_of(&r.student) {
+                if let Some(note) = note_of(r) {
                     row["note"] = note.into();
                 }
                 writeln!(out, "{row}")?;

@@ -29,11 +29,26 @@ pub enum AtClose {
 /// with courses, a round-2 database) belong to it.
 pub const DEFAULT_COURSE: &str = "default";
 
+/// The queue id of a server that declares no courses.
+pub const DEFAULT_QUEUE: &str = "main";
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub session: String,
+    /// The course's title, on staff screens and prints (`--course`).
     pub course: String,
+    /// The course's id ([`DEFAULT_COURSE`] without `[[course]]`).
+    pub course_id: String,
+    /// The queue's id within its course ([`DEFAULT_QUEUE`] without
+    /// `[[course.queue]]`).
+    pub queue_id: String,
+    /// The queue's title and room, shown to students choosing a queue.
+    pub queue_title: Option<String>,
+    pub room: Option<String>,
+    /// The courses and their queues (`[[course]]` in the config file);
+    /// empty: one course and one queue, this config's own.
+    pub courses: Vec<crate::department::Course>,
     /// PBKDF2 rounds for new passwords.
     pub hash_rounds: u32,
     /// Show students each other's names.
@@ -168,6 +183,11 @@ impl ServerConfig {
             data_dir,
             session,
             course: "Office hours".into(),
+            course_id: DEFAULT_COURSE.into(),
+            queue_id: DEFAULT_QUEUE.into(),
+            queue_title: None,
+            room: None,
+            courses: Vec::new(),
             hash_rounds: DEFAULT_HASH_ROUNDS,
             show_names: false,
             max_connections: 10_000,
@@ -215,6 +235,11 @@ impl ServerConfig {
             resolver: Arc::new(SystemResolver),
             resolve_timeout: Duration::from_secs(2),
         }
+    }
+
+    /// Where this queue's rows are in the store.
+    pub fn queue_key(&self) -> crate::store::QueueKey {
+        crate::store::QueueKey::new(&self.session, &self.course_id, &self.queue_id)
     }
 
     pub fn logs_dir(&self) -> PathBuf {

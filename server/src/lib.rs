@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod control;
+pub mod department;
 pub mod handle;
 pub mod net;
 pub mod owners;

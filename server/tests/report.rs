@@ -4,7 +4,7 @@
 
 use jqueue_core::queue::Entry;
 use jqueue_server::cli::{ReportArgs, ReportFormat, report};
-use jqueue_server::store::{HelpOutcome, Store};
+use jqueue_server::store::{HelpOutcome, QueueKey, Store};
 
 const MIN: i64 = 60_000;
 
@@ -15,41 +15,43 @@ fn entry(name: &str, joined: i64) -> Entry {
 /// Session `mon`: ann helps "o'neil, jr" (waited 5 min, 10 min help) and
 /// then bo (waited 20 min, 5 min help); cy serves di, who is not there
 /// (waited 2 min); ann removes ed. Session `tue`: cy helps fay (waited 1
-/// min, 3 min help).
+/// min, 3 min help) in course `cs202`'s queue `office`.
 fn scripted(dir: &std::path::Path) {
     let mut store = Store::open(&dir.join("jqueue.db")).unwrap();
+    let mon = QueueKey::new("mon", "default", "main");
+    let tue = QueueKey::new("tue", "cs202", "office");
     let tricky = "o'neil, \"jr\"\nthe second";
     for (name, joined) in [(tricky, 0), ("bo", 0), ("di", 0), ("ed", 0)] {
-        store.insert_entry("mon", &entry(name, joined)).unwrap();
+        store.insert_entry(&mon, &entry(name, joined)).unwrap();
     }
     store
-        .start_help("mon", "ann", &entry(tricky, 0), 5 * MIN)
+        .start_help(&mon, "ann", &entry(tricky, 0), 5 * MIN)
         .unwrap();
     // Serving bo ends the first help.
     store
-        .start_help("mon", "ann", &entry("bo", 0), 15 * MIN)
+        .start_help(&mon, "ann", &entry("bo", 0), 15 * MIN)
         .unwrap();
-    store.finish_help("mon", "ann", 20 * MIN).unwrap();
+    store.finish_help(&mon, "ann", 20 * MIN).unwrap();
     store
-        .start_help("mon", "cy", &entry("di", 0), 2 * MIN)
+        .start_help(&mon, "cy", &entry("di", 0), 2 * MIN)
         .unwrap();
     store
-        .not_here("mon", "cy", &entry("di", 0), 3 * MIN, 13 * MIN)
+        .not_here(&mon, "cy", &entry("di", 0), 3 * MIN, 13 * MIN)
         .unwrap();
     store
         .remove_entries(
-            "mon",
+            &mon,
             Some("ann"),
             &[entry("ed", 0), entry("di", 0)],
             HelpOutcome::Removed,
             30 * MIN,
         )
         .unwrap();
-    store.insert_entry("tue", &entry("fay", 100 * MIN)).unwrap();
+    store.insert_entry(&tue, &entry("fay", 100 * MIN)).unwrap();
     store
-        .start_help("tue", "cy", &entry("fay", 100 * MIN), 101 * MIN)
+        .start_help(&tue, "cy", &entry("fay", 100 * MIN), 101 * MIN)
         .unwrap();
-    store.finish_help("tue", "cy", 104 * MIN).unwrap();
+    store.finish_help(&tue, "cy", 104 * MIN).unwrap();
 }
 
 fn run(dir: &std::path::Path, args: &ReportArgs) -> String {
@@ -65,6 +67,8 @@ fn args(session: Option<&str>, format: ReportFormat, summary: bool) -> ReportArg
         format,
         summary,
         notes: false,
+        course: None,
+        queue: None,
     }
 }
 
@@ -84,6 +88,8 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
         header,
         [
             "session",
+            "course",
+            "queue",
             "student",
             "staff",
             "joined",
@@ -102,11 +108,11 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
         .iter()
         .map(|r| {
             (
-                r[1].as_str(),
-                r[2].as_str(),
-                r[6].as_str(),
-                r[7].as_str(),
+                r[3].as_str(),
+                r[4].as_str(),
                 r[8].as_str(),
+                r[9].as_str(),
+                r[10].as_str(),
             )
         })
         .collect();
@@ -120,9 +126,10 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
             ("di", "ann", "removed", "1800", ""),
         ]
     );
-    assert_eq!(rows[1][3], "1970-01-01T00:00:00Z");
-    assert_eq!(rows[1][4], "1970-01-01T00:05:00Z");
-    assert_eq!(rows[1][5], "1970-01-01T00:15:00Z");
+    assert_eq!((&*rows[1][1], &*rows[1][2]), ("default", "main"));
+    assert_eq!(rows[1][5], "1970-01-01T00:00:00Z");
+    assert_eq!(rows[1][6], "1970-01-01T00:05:00Z");
+    assert_eq!(rows[1][7], "1970-01-01T00:15:00Z");
 }
 
 #[test]
@@ -178,6 +185,8 @@ fn json_rows_carry_the_documented_keys() {
     let row: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     for key in [
         "session",
+        "course",
+        "queue",
         "student",
         "staff",
         "joined",
@@ -190,6 +199,35 @@ fn json_rows_carry_the_documented_keys() {
         assert!(row.get(key).is_some(), "{key} in {row}");
     }
     assert_eq!(row["help_secs"], 180);
+    assert_eq!(
+        (&row["course"], &row["queue"]),
+        (&"cs202".into(), &"office".into())
+    );
+}
+
+#[test]
+fn a_report_of_one_course_or_one_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    scripted(dir.path());
+    let students = |course: Option<&str>, queue: Option<&str>| {
+        let text = run(
+            dir.path(),
+            &ReportArgs {
+                course: course.map(str::to_owned),
+                queue: queue.map(str::to_owned),
+                ..args(None, ReportFormat::Json, false)
+            },
+        );
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["student"].clone())
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(students(Some("cs202"), None), ["fay"]);
+    assert_eq!(students(None, Some("cs202/office")), ["fay"]);
+    assert_eq!(students(None, Some("office")), ["fay"], "a queue id alone");
+    assert_eq!(students(Some("default"), None).len(), 5);
+    assert!(students(None, Some("cs202/main")).is_empty());
 }
 
 #[test]
@@ -221,10 +259,10 @@ fn notes_are_a_column_only_when_asked_for() {
     let header = reader.headers().unwrap().clone();
     assert_eq!(header.iter().next_back(), Some("note"));
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let bo = rows.iter().find(|r| &r[1] == "bo").unwrap();
-    assert_eq!(&bo[9], "needs more on recursion, \"ask\"");
-    let di = rows.iter().find(|r| &r[1] == "di").unwrap();
-    assert_eq!(&di[9], "", "no note, an empty cell");
+    let bo = rows.iter().find(|r| &r[3] == "bo").unwrap();
+    assert_eq!(&bo[11], "needs more on recursion, \"ask\"");
+    let di = rows.iter().find(|r| &r[3] == "di").unwrap();
+    assert_eq!(&di[11], "", "no note, an empty cell");
     let json = run(
         dir.path(),
         &ReportArgs {

@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use jqueue_server::store::helped_log::HelpedLog;
-use jqueue_server::store::{SessionState, Store};
+use jqueue_server::store::{QueueKey, SessionState, Store};
 use jqueue_shared::{ClientMsg, RequestResult, SessionToken, SignInResult};
 use jqueue_tests::{SeededRng, ServerProcess, Student};
 
@@ -209,7 +209,7 @@ fn load_copy(data_dir: &Path, scratch: &Path) -> Result<SessionState> {
     ensure!(check == "ok", "integrity_check: {check}");
     drop(conn);
     let store = Store::open(&path).context("the database does not open after the kill")?;
-    Ok(store.load_session(SESSION, 0)?)
+    Ok(store.load_session(&QueueKey::new(SESSION, "default", "main"), 0)?)
 }
 
 /// The database after a kill against the model; then the model becomes the

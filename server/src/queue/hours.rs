@@ -83,7 +83,7 @@ impl QueueOwner {
         if entries.is_empty() {
             return;
         }
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| {
             self.store
                 .remove_entries(&session, None, &entries, HelpOutcome::Removed, at)

@@ -98,7 +98,7 @@ impl QueueOwner {
             };
         }
         let at = self.now_ms();
-        let session = &self.config.session;
+        let session = &self.key;
         let id = match blocking(|| {
             self.store
                 .insert_message(session, student, staff, text, asks_edit, at)
@@ -167,7 +167,7 @@ impl QueueOwner {
             self.messages.unread.remove(student);
         }
         let at = self.now_ms();
-        let session = &self.config.session;
+        let session = &self.key;
         // Losing the mark only means the message is told once more.
         if let Err(e) = blocking(|| self.store.mark_message_read(session, student, id, at)) {
             tracing::warn!("could not mark a message read: {e}");
@@ -190,7 +190,7 @@ impl QueueOwner {
             };
         }
         let at = self.now_ms();
-        let session = &self.config.session;
+        let session = &self.key;
         let staff = match blocking(|| self.store.answer_message(session, student, id, text, at)) {
             Ok(Some(staff)) => staff,
             Ok(None) => return RequestResult::CannotAnswer,

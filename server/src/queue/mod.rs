@@ -52,7 +52,7 @@ use crate::auth::Attempts;
 use crate::config::ServerConfig;
 use crate::peer_log::PeerLog;
 use crate::store::helped_log::HelpedLog;
-use crate::store::{Store, StoreError};
+use crate::store::{QueueKey, Store, StoreError};
 use jqueue_core::presence::PresenceCode;
 use jqueue_core::queue::{Queue, UnixMillis};
 use jqueue_core::statistics::QueueLengthHistory;
@@ -132,6 +132,8 @@ impl std::fmt::Debug for Call {
 
 pub(crate) struct QueueOwner {
     config: Arc<ServerConfig>,
+    /// Where this queue's rows are in the store.
+    key: QueueKey,
     /// Its own connection to the database: the accounts' owner has another.
     store: Store,
     helped_log: HelpedLog,
@@ -323,14 +325,11 @@ impl QueueOwner {
         };
         let mut store = Store::open(&db_path).map_err(database_error)?;
         let now = config.clock.now_ms();
-        let state = store
-            .load_session(&config.session, now)
-            .map_err(database_error)?;
-        let last_announcement = store
-            .announcement(&config.session)
-            .map_err(database_error)?;
+        let key = config.queue_key();
+        let state = store.load_session(&key, now).map_err(database_error)?;
+        let last_announcement = store.announcement(&key).map_err(database_error)?;
         let activity = store
-            .recent_activity(&config.session, MAX_ACTIVITY)
+            .recent_activity(&key, MAX_ACTIVITY)
             .map_err(database_error)?
             .into();
         // What the last run left unsynced reaches the disk; a failure
@@ -340,9 +339,7 @@ impl QueueOwner {
         }
         forget_earlier_contexts(&mut store, &config.session).map_err(database_error)?;
         let listed_staff = store.staff().map_err(database_error)?;
-        let unread = store
-            .unread_messages(&config.session)
-            .map_err(database_error)?;
+        let unread = store.unread_messages(&key).map_err(database_error)?;
         let outside_changes = store.outside_changes().map_err(database_error)?;
         let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
         let helped_log =
@@ -352,8 +349,8 @@ impl QueueOwner {
             })?;
         let new_session = state.entries.is_empty() && state.history.is_empty();
         let mut queue = restore_queue(&config, state);
-        let queue_history = statistics::seed_history(&store, &config.session, &queue, now)
-            .map_err(database_error)?;
+        let queue_history =
+            statistics::seed_history(&store, &key, &queue, now).map_err(database_error)?;
         if new_session && queue.is_open() {
             // A session that starts open is opening now.
             queue.start_shuffle(now);
@@ -382,6 +379,7 @@ impl QueueOwner {
         };
         let mut owner = QueueOwner {
             config,
+            key,
             store,
             helped_log,
             queue,
@@ -526,7 +524,7 @@ impl QueueOwner {
         }
         if !self.unsaved_activity.is_empty() {
             let lines = std::mem::take(&mut self.unsaved_activity);
-            let session = &self.config.session;
+            let session = &self.key;
             // The pane's history after a restart; losing it is no reason to
             // stop, so a failure is only logged.
             if let Err(e) = blocking(|| self.store.append_activity(session, &lines)) {

@@ -269,7 +269,7 @@ impl QueueOwner {
         if self.queue.position(username).is_none() {
             return;
         }
-        if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.key, username)) {
             self.storage_failed(&e);
         }
         self.queue.cancel(username);

@@ -75,7 +75,7 @@ impl QueueOwner {
     /// who opened its details. Read from the store, where it is kept:
     /// the queue in memory and the views pushed never carry it.
     fn context_of(&self, student: String) -> StaffOutcome {
-        let session = &self.config.session;
+        let session = &self.key;
         match blocking(|| self.store.context_of(session, &student)) {
             Ok(context) => StaffOutcome::Context {
                 student,
@@ -102,7 +102,7 @@ impl QueueOwner {
             }
         };
         let now = self.now_ms();
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| self.store.start_help(&session, staff, &entry, now)) {
             self.storage_failed(&e);
             return failed(&e);
@@ -138,7 +138,7 @@ impl QueueOwner {
             return StaffOutcome::NotHelping;
         }
         let now = self.now_ms();
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| self.store.finish_help(&session, staff, now)) {
             self.storage_failed(&e);
             return failed(&e);
@@ -195,7 +195,7 @@ impl QueueOwner {
         };
         let now = self.now_ms();
         let until = now + self.config.away_grace.as_millis() as i64;
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| {
             self.store
                 .not_here(&session, staff, &help.entry, now, until)
@@ -232,7 +232,7 @@ impl QueueOwner {
         if expired.is_empty() {
             return;
         }
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| {
             self.store
                 .remove_entries(&session, None, &expired, HelpOutcome::NotHere, now)
@@ -266,7 +266,7 @@ impl QueueOwner {
             };
         }
         let now = self.now_ms();
-        let session = self.config.session.clone();
+        let session = self.key.clone();
         if let Err(e) = blocking(|| {
             self.store
                 .remove_entries(&session, Some(staff), &entries, HelpOutcome::Removed, now)
@@ -289,7 +289,7 @@ impl QueueOwner {
     }
 
     pub(super) fn set_open(&mut self, staff: &Arc<str>, open: bool) -> StaffOutcome {
-        if let Err(e) = blocking(|| self.store.set_open(&self.config.session, open)) {
+        if let Err(e) = blocking(|| self.store.set_open(&self.key, open)) {
             self.storage_failed(&e);
             return failed(&e);
         }
@@ -306,7 +306,7 @@ impl QueueOwner {
                 })
                 .collect();
             if !pool.is_empty() {
-                let session = &self.config.session;
+                let session = &self.key;
                 if let Err(e) = blocking(|| self.store.set_places(session, &pool)) {
                     self.storage_failed(&e);
                     return failed(&e);
@@ -352,7 +352,7 @@ impl QueueOwner {
         // Kept so a restart shows it again; an announcement is news, not
         // queue state, so storage that fails (a full disk) is reported and
         // the students are told anyway.
-        if let Err(e) = blocking(|| self.store.set_announcement(&self.config.session, &text)) {
+        if let Err(e) = blocking(|| self.store.set_announcement(&self.key, &text)) {
             self.storage_failed(&e);
         }
         let text: Arc<str> = text.into();

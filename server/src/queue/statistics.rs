@@ -13,7 +13,7 @@ use jqueue_shared::staff::StaffOutcome;
 use jqueue_shared::statistics::SessionStatistics;
 
 use super::{QueueOwner, blocking};
-use crate::store::{Store, StoreError};
+use crate::store::{QueueKey, RecordFilter, Store, StoreError};
 use jqueue_core::queue::{Queue, UnixMillis};
 use jqueue_core::statistics::{QueueLengthHistory, count, session_statistics};
 
@@ -21,11 +21,11 @@ use jqueue_core::statistics::{QueueLengthHistory, count, session_statistics};
 /// `session`'s queue, then the queue's length `now`.
 pub(super) fn seed_history(
     store: &Store,
-    session: &str,
+    key: &QueueKey,
     queue: &Queue,
     now: UnixMillis,
 ) -> Result<QueueLengthHistory, StoreError> {
-    let records = store.help_records(Some(session), None)?;
+    let records = store.help_records(&RecordFilter::queue(key))?;
     let waiting = queue.entries().map(|e| (&*e.username, e.joined_at));
     let mut history = QueueLengthHistory::seeded(&records, waiting, now);
     history.record(now, count(queue.len()));
@@ -62,8 +62,8 @@ impl QueueOwner {
         if let Some(answered) = self.statistics.as_ref().filter(|a| fresh(a)) {
             return StaffOutcome::Statistics(Box::new(answered.statistics.clone()));
         }
-        let session = &self.config.session;
-        let records = match blocking(|| self.store.help_records(Some(session), None)) {
+        let filter = RecordFilter::queue(&self.key);
+        let records = match blocking(|| self.store.help_records(&filter)) {
             Ok(records) => records,
             Err(e) => {
                 return StaffOutcome::Failed {
@@ -72,7 +72,13 @@ impl QueueOwner {
             }
         };
         let helped = self.queue.helped_count();
-        let statistics = session_statistics(session, &self.queue_history, &records, helped, now);
+        let statistics = session_statistics(
+            &self.key.session,
+            &self.queue_history,
+            &records,
+            helped,
+            now,
+        );
         self.statistics = Some(Answered {
             at: now,
             statistics: statistics.clone(),

@@ -98,7 +98,7 @@ impl QueueOwner {
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
         }
-        let session = &self.config.session;
+        let session = &self.key;
         let stored = blocking(|| {
             (self.store).insert_entry_with_context(session, &entry, context.as_deref())
         });
@@ -215,7 +215,7 @@ impl QueueOwner {
             host: request.host.into(),
             ..Entry::new(username.clone(), description.into(), location.into(), 0)
         };
-        let session = &self.config.session;
+        let session = &self.key;
         if let Err(e) = blocking(|| self.store.edit_entry(session, &entry)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
@@ -238,7 +238,7 @@ impl QueueOwner {
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
         }
-        if let Err(e) = blocking(|| self.store.delete_entry(&self.config.session, username)) {
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.key, username)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }
@@ -261,7 +261,7 @@ impl QueueOwner {
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
         }
-        if let Err(e) = blocking(|| self.store.mark_back(&self.config.session, username)) {
+        if let Err(e) = blocking(|| self.store.mark_back(&self.key, username)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }

@@ -264,7 +264,128 @@ CREATE TABLE notes (
 ALTER TABLE queue ADD COLUMN context TEXT;
 ALTER TABLE helps ADD COLUMN context TEXT;
 ",
+    // 7: courses and their queues. Every row of a queue's (its session's
+    // open flag and announcement, places, helps, messages, activity) says
+    // which course and queue it belongs to; a database from before is the
+    // course `default`'s queue `main` (a server that declares courses
+    // adopts it, see [`Store::adopt_default_queue`]). A session is now one
+    // day of one queue, and a student may wait in one queue of each course:
+    // the tables whose keys change are rebuilt. Staff are staff of a
+    // course, or of every course (`''`, as every staff member was).
+    "
+CREATE TABLE sessions_7 (
+    name         TEXT NOT NULL,
+    course       TEXT NOT NULL,
+    queue        TEXT NOT NULL,
+    open         INTEGER NOT NULL DEFAULT 1,
+    created_at   INTEGER NOT NULL,
+    announcement TEXT,
+    PRIMARY KEY (name, course, queue)
+);
+INSERT INTO sessions_7 (name, course, queue, open, created_at, announcement)
+    SELECT name, 'default', 'main', open, created_at, announcement FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_7 RENAME TO sessions;
+
+CREATE TABLE queue_7 (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session     TEXT NOT NULL,
+    course      TEXT NOT NULL,
+    queue       TEXT NOT NULL,
+    username    TEXT NOT NULL,
+    description TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    joined_at   INTEGER NOT NULL,
+    away_until  INTEGER,
+    front_since INTEGER,
+    slot        INTEGER,
+    draw        INTEGER NOT NULL DEFAULT 0,
+    host        TEXT NOT NULL DEFAULT '',
+    needs_edit  INTEGER NOT NULL DEFAULT 0,
+    answer_to   TEXT,
+    answer      TEXT,
+    answered_at INTEGER,
+    context     TEXT,
+    UNIQUE (session, course, queue, username)
+);
+INSERT INTO queue_7 (seq, session, course, queue, username, description, location, joined_at,
+                     away_until, front_since, slot, draw, host, needs_edit, answer_to, answer,
+                     answered_at, context)
+    SELECT seq, session, 'default', 'main', username, description, location, joined_at,
+           away_until, front_since, slot, draw, host, needs_edit, answer_to, answer,
+           answered_at, context
+    FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_7 RENAME TO queue;
+
+ALTER TABLE helps ADD COLUMN course TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE helps ADD COLUMN queue TEXT NOT NULL DEFAULT 'main';
+DROP INDEX helps_by_session;
+CREATE INDEX helps_by_queue ON helps (session, course, queue, outcome);
+CREATE INDEX helps_by_student ON helps (student);
+ALTER TABLE messages ADD COLUMN course TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE messages ADD COLUMN queue TEXT NOT NULL DEFAULT 'main';
+DROP INDEX messages_by_student;
+CREATE INDEX messages_by_student ON messages (session, course, queue, student);
+ALTER TABLE activity ADD COLUMN course TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE activity ADD COLUMN queue TEXT NOT NULL DEFAULT 'main';
+DROP INDEX activity_by_session;
+CREATE INDEX activity_by_queue ON activity (session, course, queue, id);
+
+CREATE TABLE staff_7 (
+    username TEXT NOT NULL,
+    course   TEXT NOT NULL DEFAULT '',
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (username, course)
+);
+INSERT INTO staff_7 (username, course, added_at) SELECT username, '', added_at FROM staff;
+DROP TABLE staff;
+ALTER TABLE staff_7 RENAME TO staff;
+",
 ];
+
+/// Where one queue's rows are: its session (the day, `--session`), course
+/// and queue. A server that declares no courses is course
+/// [`crate::config::DEFAULT_COURSE`], queue [`crate::config::DEFAULT_QUEUE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueKey {
+    pub session: String,
+    pub course: String,
+    pub queue: String,
+}
+
+/// Which helps [`Store::help_records`] returns: each part that is set
+/// narrows them (none: every help ever recorded).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordFilter<'a> {
+    pub session: Option<&'a str>,
+    pub course: Option<&'a str>,
+    pub queue: Option<&'a str>,
+    /// Joined at or after.
+    pub since: Option<UnixMillis>,
+}
+
+impl<'a> RecordFilter<'a> {
+    /// One queue's helps of its session.
+    pub fn queue(key: &'a QueueKey) -> Self {
+        Self {
+            session: Some(&key.session),
+            course: Some(&key.course),
+            queue: Some(&key.queue),
+            since: None,
+        }
+    }
+}
+
+impl QueueKey {
+    pub fn new(session: &str, course: &str, queue: &str) -> Self {
+        Self {
+            session: session.to_owned(),
+            course: course.to_owned(),
+            queue: queue.to_owned(),
+        }
+    }
+}
 
 /// A message as the store keeps it until it is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -646,14 +767,15 @@ impl Store {
     // --- sessions and the queue ----------------------------------------
 
     /// Loads a session, creating it (open, empty) if it is new.
-    pub fn load_session(&self, session: &str, now: UnixMillis) -> Result<SessionState> {
+    pub fn load_session(&self, q: &QueueKey, now: UnixMillis) -> Result<SessionState> {
         self.conn.execute(
-            "INSERT OR IGNORE INTO sessions (name, open, created_at) VALUES (?1, 1, ?2)",
-            params![session, now],
+            "INSERT OR IGNORE INTO sessions (name, course, queue, open, created_at)
+             VALUES (?1, ?2, ?3, 1, ?4)",
+            params![q.session, q.course, q.queue, now],
         )?;
         let open: bool = self.conn.query_row(
-            "SELECT open FROM sessions WHERE name = ?1",
-            [session],
+            "SELECT open FROM sessions WHERE name = ?1 AND course = ?2 AND queue = ?3",
+            params![q.session, q.course, q.queue],
             |r| r.get(0),
         )?;
         let entries = self
@@ -661,9 +783,9 @@ impl Store {
             .prepare(
                 "SELECT username, description, location, joined_at, away_until, front_since,
                         slot, draw, host, needs_edit, answer_to, answer, answered_at
-                 FROM queue WHERE session = ?1 ORDER BY seq",
+                 FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3 ORDER BY seq",
             )?
-            .query_map([session], |row| {
+            .query_map(params![q.session, q.course, q.queue], |row| {
                 let answer = match (row.get(10)?, row.get(11)?, row.get(12)?) {
                     (Some(to), Some(text), Some(at)) => {
                         Some(Box::new(MessageAnswer { to, text, at }))
@@ -692,9 +814,10 @@ impl Store {
             .prepare(
                 "SELECT staff, student, description, location, joined_at, served_at, host
                  FROM helps
-                 WHERE session = ?1 AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
             )?
-            .query_map([session], |row| {
+            .query_map(params![q.session, q.course, q.queue], |row| {
                 Ok(Help {
                     staff: Arc::from(row.get::<_, String>(0)?),
                     entry: Entry {
@@ -710,33 +833,7 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let helped = self
-            .conn
-            .prepare(
-                "SELECT student, MIN(COALESCE(finished_at, served_at)) AS at FROM helps
-                 WHERE session = ?1 AND outcome = 'helped'
-                 GROUP BY student ORDER BY at, student",
-            )?
-            .query_map([session], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let history = self
-            .conn
-            .prepare(
-                "SELECT student, COUNT(*), MAX(COALESCE(finished_at, served_at)) FROM helps
-                 WHERE session = ?1 AND outcome = 'helped' GROUP BY student",
-            )?
-            .query_map([session], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let help_lengths = self
-            .conn
-            .prepare(
-                "SELECT finished_at - served_at FROM helps
-                 WHERE session = ?1 AND outcome = 'helped' AND finished_at IS NOT NULL
-                   AND served_at IS NOT NULL
-                 ORDER BY finished_at",
-            )?
-            .query_map([session], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (helped, history, help_lengths) = self.past_helps(q)?;
         Ok(SessionState {
             open,
             entries,
@@ -747,53 +844,109 @@ impl Store {
         })
     }
 
+    /// The queue's helps this session as a restart needs them: who was
+    /// helped and when first, how often and when last, and how long each
+    /// finished help took.
+    #[allow(clippy::type_complexity)]
+    fn past_helps(
+        &self,
+        q: &QueueKey,
+    ) -> Result<(
+        Vec<(String, UnixMillis)>,
+        Vec<(String, u32, UnixMillis)>,
+        Vec<i64>,
+    )> {
+        let helped = self
+            .conn
+            .prepare(
+                "SELECT student, MIN(COALESCE(finished_at, served_at)) AS at FROM helps
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND outcome = 'helped'
+                 GROUP BY student ORDER BY at, student",
+            )?
+            .query_map(params![q.session, q.course, q.queue], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let history = self
+            .conn
+            .prepare(
+                "SELECT student, COUNT(*), MAX(COALESCE(finished_at, served_at)) FROM helps
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND outcome = 'helped' GROUP BY student",
+            )?
+            .query_map(params![q.session, q.course, q.queue], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let help_lengths = self
+            .conn
+            .prepare(
+                "SELECT finished_at - served_at FROM helps
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND outcome = 'helped' AND finished_at IS NOT NULL
+                   AND served_at IS NOT NULL
+                 ORDER BY finished_at",
+            )?
+            .query_map(params![q.session, q.course, q.queue], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((helped, history, help_lengths))
+    }
+
     /// The session's last announcement, if any.
-    pub fn announcement(&self, session: &str) -> Result<Option<String>> {
+    pub fn announcement(&self, q: &QueueKey) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT announcement FROM sessions WHERE name = ?1",
-                [session],
+                "SELECT announcement FROM sessions WHERE name = ?1 AND course = ?2 AND queue = ?3",
+                params![q.session, q.course, q.queue],
                 |r| r.get(0),
             )
             .optional()?
             .flatten())
     }
 
-    pub fn set_announcement(&self, session: &str, text: &str) -> Result<()> {
+    pub fn set_announcement(&self, q: &QueueKey, text: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE sessions SET announcement = ?2 WHERE name = ?1",
-            params![session, text],
+            "UPDATE sessions SET announcement = ?4 WHERE name = ?1 AND course = ?2 AND queue = ?3",
+            params![q.session, q.course, q.queue, text],
         )?;
         Ok(())
     }
 
-    pub fn set_open(&self, session: &str, open: bool) -> Result<()> {
+    pub fn set_open(&self, q: &QueueKey, open: bool) -> Result<()> {
         self.conn.execute(
-            "UPDATE sessions SET open = ?2 WHERE name = ?1",
-            params![session, open],
+            "UPDATE sessions SET open = ?4 WHERE name = ?1 AND course = ?2 AND queue = ?3",
+            params![q.session, q.course, q.queue, open],
         )?;
         Ok(())
     }
 
-    pub fn insert_entry(&self, session: &str, entry: &Entry) -> Result<()> {
-        insert_entry(&self.conn, session, entry)
+    pub fn insert_entry(&self, q: &QueueKey, entry: &Entry) -> Result<()> {
+        insert_entry(&self.conn, q, entry)
     }
 
     /// Adds `entry` to `session`'s queue with the context its student
     /// attached, in one transaction.
     pub fn insert_entry_with_context(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         entry: &Entry,
         context: Option<&QuestionContext>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        insert_entry(&tx, session, entry)?;
+        insert_entry(&tx, q, entry)?;
         if let Some(context) = context {
             tx.execute(
-                "UPDATE queue SET context = ?3 WHERE session = ?1 AND username = ?2",
-                params![session, &*entry.username, context_json(context)],
+                "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+                params![
+                    q.session,
+                    q.course,
+                    q.queue,
+                    &*entry.username,
+                    context_json(context)
+                ],
             )?;
         }
         tx.commit()?;
@@ -803,12 +956,13 @@ impl Store {
     /// The context `student` attached to the question they are waiting
     /// with, or else to the one they are being helped with now; `None`
     /// when they attached none (or are neither waiting nor being helped).
-    pub fn context_of(&self, session: &str, student: &str) -> Result<Option<QuestionContext>> {
+    pub fn context_of(&self, q: &QueueKey, student: &str) -> Result<Option<QuestionContext>> {
         let waiting: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT context FROM queue WHERE session = ?1 AND username = ?2",
-                params![session, student],
+                "SELECT context FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+                params![q.session, q.course, q.queue, student],
                 |row| row.get(0),
             )
             .optional()?;
@@ -818,10 +972,11 @@ impl Store {
                 .conn
                 .query_row(
                     "SELECT context FROM helps
-                     WHERE session = ?1 AND student = ?2 AND outcome IS NULL
+                     WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND student = ?4 AND outcome IS NULL
                        AND staff IS NOT NULL
                      ORDER BY id DESC LIMIT 1",
-                    params![session, student],
+                    params![q.session, q.course, q.queue, student],
                     |row| row.get(0),
                 )
                 .optional()?
@@ -852,12 +1007,15 @@ impl Store {
 
     /// Changes a waiting student's question, keeping their place; a request
     /// for more detail is met. `false`: they were not waiting.
-    pub fn edit_entry(&self, session: &str, entry: &Entry) -> Result<bool> {
+    pub fn edit_entry(&self, q: &QueueKey, entry: &Entry) -> Result<bool> {
         Ok(self.conn.execute(
-            "UPDATE queue SET description = ?3, location = ?4, host = ?5, needs_edit = 0
-             WHERE session = ?1 AND username = ?2",
+            "UPDATE queue SET description = ?5, location = ?6, host = ?7, needs_edit = 0
+             WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
             params![
-                session,
+                q.session,
+                q.course,
+                q.queue,
                 &*entry.username,
                 &*entry.description,
                 &*entry.location,
@@ -871,7 +1029,7 @@ impl Store {
     /// marks their row. Returns the message's id.
     pub fn insert_message(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         student: &str,
         staff: &str,
         text: &str,
@@ -880,16 +1038,17 @@ impl Store {
     ) -> Result<u64> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO messages (session, student, staff, text, asks_edit, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![session, student, staff, text, asks_edit, at],
+            "INSERT INTO messages (session, course, queue, student, staff, text, asks_edit, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![q.session, q.course, q.queue, student, staff, text, asks_edit, at],
         )?;
         let id = tx.last_insert_rowid();
         tx.execute(
-            "UPDATE queue SET needs_edit = (needs_edit OR ?3), answer_to = NULL, answer = NULL,
+            "UPDATE queue SET needs_edit = (needs_edit OR ?5), answer_to = NULL, answer = NULL,
                               answered_at = NULL
-             WHERE session = ?1 AND username = ?2",
-            params![session, student, asks_edit],
+             WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, student, asks_edit],
         )?;
         tx.commit()?;
         Ok(u64::try_from(id).unwrap_or_default())
@@ -898,15 +1057,16 @@ impl Store {
     /// `student` read message `id`: it is not sent again.
     pub fn mark_message_read(
         &self,
-        session: &str,
+        q: &QueueKey,
         student: &str,
         id: u64,
         at: UnixMillis,
     ) -> Result<()> {
         self.conn.execute(
-            "UPDATE messages SET read_at = ?4
-             WHERE session = ?1 AND student = ?2 AND id = ?3 AND read_at IS NULL",
-            params![session, student, id as i64, at],
+            "UPDATE messages SET read_at = ?6
+             WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND student = ?4 AND id = ?5 AND read_at IS NULL",
+            params![q.session, q.course, q.queue, student, id as i64, at],
         )?;
         Ok(())
     }
@@ -916,7 +1076,7 @@ impl Store {
     /// `None` (nothing changed) if it is not theirs or was answered.
     pub fn answer_message(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         student: &str,
         id: u64,
         text: &str,
@@ -926,8 +1086,9 @@ impl Store {
         let staff: Option<String> = tx
             .query_row(
                 "SELECT staff FROM messages
-                 WHERE session = ?1 AND student = ?2 AND id = ?3 AND answer IS NULL",
-                params![session, student, id as i64],
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND student = ?4 AND id = ?5 AND answer IS NULL",
+                params![q.session, q.course, q.queue, student, id as i64],
                 |row| row.get(0),
             )
             .optional()?;
@@ -940,9 +1101,10 @@ impl Store {
             params![id as i64, text, at],
         )?;
         tx.execute(
-            "UPDATE queue SET answer_to = ?3, answer = ?4, answered_at = ?5
-             WHERE session = ?1 AND username = ?2",
-            params![session, student, staff, text, at],
+            "UPDATE queue SET answer_to = ?5, answer = ?6, answered_at = ?7
+             WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, student, staff, text, at],
         )?;
         tx.commit()?;
         Ok(Some(staff))
@@ -1043,14 +1205,15 @@ impl Store {
     }
 
     /// The session's messages not yet read, oldest first.
-    pub fn unread_messages(&self, session: &str) -> Result<Vec<StoredMessage>> {
+    pub fn unread_messages(&self, q: &QueueKey) -> Result<Vec<StoredMessage>> {
         Ok(self
             .conn
             .prepare(
                 "SELECT student, id, staff, text, sent_at, asks_edit, answer IS NOT NULL
-                 FROM messages WHERE session = ?1 AND read_at IS NULL ORDER BY id",
+                 FROM messages WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND read_at IS NULL ORDER BY id",
             )?
-            .query_map([session], |row| {
+            .query_map(params![q.session, q.course, q.queue], |row| {
                 Ok(StoredMessage {
                     student: row.get(0)?,
                     message: jqueue_shared::StaffMessage {
@@ -1067,13 +1230,16 @@ impl Store {
     }
 
     /// Changes the order of waiting students (the rules changed).
-    pub fn set_places(&mut self, session: &str, entries: &[Entry]) -> Result<()> {
+    pub fn set_places(&mut self, q: &QueueKey, entries: &[Entry]) -> Result<()> {
         let tx = self.conn.transaction()?;
         for entry in entries {
             tx.execute(
-                "UPDATE queue SET slot = ?3, draw = ?4 WHERE session = ?1 AND username = ?2",
+                "UPDATE queue SET slot = ?5, draw = ?6 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
                 params![
-                    session,
+                    q.session,
+                    q.course,
+                    q.queue,
                     &*entry.username,
                     entry.slot as i64,
                     entry.draw as i64
@@ -1086,11 +1252,12 @@ impl Store {
 }
 
 /// The context (as stored) of `username`'s place in `session`'s queue.
-fn queued_context(conn: &Connection, session: &str, username: &str) -> Result<Option<String>> {
+fn queued_context(conn: &Connection, q: &QueueKey, username: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
-            "SELECT context FROM queue WHERE session = ?1 AND username = ?2",
-            params![session, username],
+            "SELECT context FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, username],
             |row| row.get(0),
         )
         .optional()?
@@ -1112,13 +1279,15 @@ fn parse_context(json: &str) -> Option<QuestionContext> {
 }
 
 /// Adds `entry` to `session`'s queue, with its place.
-fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
+fn insert_entry(conn: &Connection, q: &QueueKey, entry: &Entry) -> Result<()> {
     conn.execute(
-        "INSERT INTO queue (session, username, description, location, joined_at,
+        "INSERT INTO queue (session, course, queue, username, description, location, joined_at,
                             away_until, front_since, slot, draw, host)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
-            session,
+            q.session,
+            q.course,
+            q.queue,
             &*entry.username,
             &*entry.description,
             &*entry.location,
@@ -1135,10 +1304,11 @@ fn insert_entry(conn: &Connection, session: &str, entry: &Entry) -> Result<()> {
 
 impl Store {
     /// Takes a student out of the queue (they cancelled).
-    pub fn delete_entry(&self, session: &str, username: &str) -> Result<()> {
+    pub fn delete_entry(&self, q: &QueueKey, username: &str) -> Result<()> {
         self.conn.execute(
-            "DELETE FROM queue WHERE session = ?1 AND username = ?2",
-            params![session, username],
+            "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, username],
         )?;
         Ok(())
     }
@@ -1148,24 +1318,27 @@ impl Store {
     /// help, in one transaction.
     pub fn start_help(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         staff: &str,
         entry: &Entry,
         now: UnixMillis,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        end_help(&tx, session, staff, now, HelpOutcome::Helped)?;
-        let context = queued_context(&tx, session, &entry.username)?;
+        end_help(&tx, q, staff, now, HelpOutcome::Helped)?;
+        let context = queued_context(&tx, q, &entry.username)?;
         tx.execute(
-            "DELETE FROM queue WHERE session = ?1 AND username = ?2",
-            params![session, &*entry.username],
+            "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, &*entry.username],
         )?;
         tx.execute(
-            "INSERT INTO helps (session, student, staff, joined_at, served_at, description,
+            "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at, description,
                                 location, host, context)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
-                session,
+                q.session,
+                q.course,
+                q.queue,
                 &*entry.username,
                 staff,
                 entry.joined_at,
@@ -1181,15 +1354,15 @@ impl Store {
     }
 
     /// Ends `staff`'s help in progress as helped.
-    pub fn finish_help(&self, session: &str, staff: &str, now: UnixMillis) -> Result<()> {
-        end_help(&self.conn, session, staff, now, HelpOutcome::Helped)
+    pub fn finish_help(&self, q: &QueueKey, staff: &str, now: UnixMillis) -> Result<()> {
+        end_help(&self.conn, q, staff, now, HelpOutcome::Helped)
     }
 
     /// Ends `staff`'s help as not here and puts the student back at the
     /// front of the queue, marked away until `until`, in one transaction.
     pub fn not_here(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         staff: &str,
         entry: &Entry,
         now: UnixMillis,
@@ -1200,22 +1373,24 @@ impl Store {
         let context: Option<String> = tx
             .query_row(
                 "SELECT context FROM helps
-                 WHERE session = ?1 AND staff = ?2 AND outcome IS NULL",
-                params![session, staff],
+                 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND staff = ?4 AND outcome IS NULL",
+                params![q.session, q.course, q.queue, staff],
                 |row| row.get(0),
             )
             .optional()?
             .flatten();
-        end_help(&tx, session, staff, now, HelpOutcome::NotHere)?;
+        end_help(&tx, q, staff, now, HelpOutcome::NotHere)?;
         let mut entry = entry.clone();
         entry.away_until = Some(until);
         entry.front_since = Some(now);
         entry.draw = 0;
-        insert_entry(&tx, session, &entry)?;
+        insert_entry(&tx, q, &entry)?;
         if context.is_some() {
             tx.execute(
-                "UPDATE queue SET context = ?3 WHERE session = ?1 AND username = ?2",
-                params![session, &*entry.username, context],
+                "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+                params![q.session, q.course, q.queue, &*entry.username, context],
             )?;
         }
         tx.commit()?;
@@ -1223,10 +1398,11 @@ impl Store {
     }
 
     /// `student` is back: no longer marked away.
-    pub fn mark_back(&self, session: &str, student: &str) -> Result<()> {
+    pub fn mark_back(&self, q: &QueueKey, student: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE queue SET away_until = NULL WHERE session = ?1 AND username = ?2",
-            params![session, student],
+            "UPDATE queue SET away_until = NULL WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![q.session, q.course, q.queue, student],
         )?;
         Ok(())
     }
@@ -1236,7 +1412,7 @@ impl Store {
     /// not-here when their time away ran out), in one transaction.
     pub fn remove_entries(
         &mut self,
-        session: &str,
+        q: &QueueKey,
         staff: Option<&str>,
         entries: &[Entry],
         outcome: HelpOutcome,
@@ -1244,17 +1420,20 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for entry in entries {
-            let context = queued_context(&tx, session, &entry.username)?;
+            let context = queued_context(&tx, q, &entry.username)?;
             tx.execute(
-                "DELETE FROM queue WHERE session = ?1 AND username = ?2",
-                params![session, &*entry.username],
+                "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+                params![q.session, q.course, q.queue, &*entry.username],
             )?;
             tx.execute(
-                "INSERT INTO helps (session, student, staff, joined_at, finished_at, outcome,
+                "INSERT INTO helps (session, course, queue, student, staff, joined_at, finished_at, outcome,
                                     description, location, context)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
-                    session,
+                    q.session,
+                    q.course,
+                    q.queue,
                     &*entry.username,
                     staff,
                     entry.joined_at,
@@ -1274,23 +1453,24 @@ impl Store {
 
     /// Appends activity lines (as JSON) and forgets all but the latest
     /// [`ACTIVITY_KEPT`] of the session, in one transaction.
-    pub fn append_activity(&mut self, session: &str, lines: &[Activity]) -> Result<()> {
+    pub fn append_activity(&mut self, q: &QueueKey, lines: &[Activity]) -> Result<()> {
         let tx = self.conn.transaction()?;
         for line in lines {
             let kind = serde_json::to_string(&line.kind).unwrap_or_default();
             tx.execute(
-                "INSERT INTO activity (session, at, kind) VALUES (?1, ?2, ?3)",
-                params![session, line.at, kind],
+                "INSERT INTO activity (session, course, queue, at, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![q.session, q.course, q.queue, line.at, kind],
             )?;
         }
         // Per session: ids are shared by every session, so counting back
         // from the table's highest id would drop lines of a quiet session
         // whenever another one is busy.
         tx.execute(
-            "DELETE FROM activity WHERE session = ?1 AND id < (
+            "DELETE FROM activity WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND id < (
                  SELECT MIN(id) FROM (
-                     SELECT id FROM activity WHERE session = ?1 ORDER BY id DESC LIMIT ?2))",
-            params![session, ACTIVITY_KEPT as i64],
+                     SELECT id FROM activity WHERE session = ?1 AND course = ?2 AND queue = ?3 ORDER BY id DESC LIMIT ?4))",
+            params![q.session, q.course, q.queue, ACTIVITY_KEPT as i64],
         )?;
         tx.commit()?;
         Ok(())
@@ -1298,11 +1478,11 @@ impl Store {
 
     /// The session's latest `limit` activity lines, oldest first. Lines this
     /// jqueue cannot read (from a newer one) are skipped.
-    pub fn recent_activity(&self, session: &str, limit: usize) -> Result<Vec<Activity>> {
+    pub fn recent_activity(&self, q: &QueueKey, limit: usize) -> Result<Vec<Activity>> {
         let mut stmt = self.conn.prepare(
-            "SELECT at, kind FROM activity WHERE session = ?1 ORDER BY id DESC LIMIT ?2",
+            "SELECT at, kind FROM activity WHERE session = ?1 AND course = ?2 AND queue = ?3 ORDER BY id DESC LIMIT ?4",
         )?;
-        let rows = stmt.query_map(params![session, limit as i64], |row| {
+        let rows = stmt.query_map(params![q.session, q.course, q.queue, limit as i64], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         let mut lines: Vec<Activity> = rows
@@ -1320,29 +1500,28 @@ impl Store {
 
     // --- reports ----------------------------------------------------------
 
-    /// Every help of `session` (or of every session), joined at or after
-    /// `since`, in the order they happened.
-    pub fn help_records(
-        &self,
-        session: Option<&str>,
-        since: Option<UnixMillis>,
-    ) -> Result<Vec<HelpRecord>> {
+    /// Every help `filter` picks, in the order they happened.
+    pub fn help_records(&self, filter: &RecordFilter<'_>) -> Result<Vec<HelpRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT session, student, COALESCE(staff, ''), joined_at, served_at, finished_at,
-                    COALESCE(outcome, 'in-progress')
+            "SELECT session, course, queue, student, COALESCE(staff, ''), joined_at, served_at,
+                    finished_at, COALESCE(outcome, 'in-progress')
              FROM helps
-             WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR joined_at >= ?2)
+             WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR course = ?2)
+               AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR joined_at >= ?4)
              ORDER BY COALESCE(served_at, finished_at), id",
         )?;
-        let rows = stmt.query_map(params![session, since], |row| {
+        let bind = params![filter.session, filter.course, filter.queue, filter.since];
+        let rows = stmt.query_map(bind, |row| {
             Ok(HelpRecord {
                 session: row.get(0)?,
-                student: row.get(1)?,
-                staff: row.get(2)?,
-                joined: row.get(3)?,
-                served: row.get(4)?,
-                finished: row.get(5)?,
-                outcome: row.get(6)?,
+                course: row.get(1)?,
+                queue: row.get(2)?,
+                student: row.get(3)?,
+                staff: row.get(4)?,
+                joined: row.get(5)?,
+                served: row.get(6)?,
+                finished: row.get(7)?,
+                outcome: row.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1441,15 +1620,16 @@ impl Store {
 /// Ends `staff`'s help in progress in `session`, if any.
 fn end_help(
     conn: &Connection,
-    session: &str,
+    q: &QueueKey,
     staff: &str,
     now: UnixMillis,
     outcome: HelpOutcome,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE helps SET finished_at = ?3, outcome = ?4
-         WHERE session = ?1 AND staff = ?2 AND outcome IS NULL",
-        params![session, staff, now, outcome.as_str()],
+        "UPDATE helps SET finished_at = ?5, outcome = ?6
+         WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND staff = ?4 AND outcome IS NULL",
+        params![q.session, q.course, q.queue, staff, now, outcome.as_str()],
     )?;
     Ok(())
 }
@@ -1476,6 +1656,11 @@ fn set_reset_code(
 mod tests {
     use super::*;
 
+    /// The queue of a server that declares no courses, in session `session`.
+    fn k(session: &str) -> QueueKey {
+        QueueKey::new(session, "default", "main")
+    }
+
     fn entry(name: &str, at: UnixMillis) -> Entry {
         Entry {
             slot: at as u64,
@@ -1489,29 +1674,43 @@ mod tests {
         let path = dir.path().join("jqueue.db");
         {
             let mut store = Store::open(&path).unwrap();
-            let s = store.load_session("s1", 0).unwrap();
+            let s = store.load_session(&k("s1"), 0).unwrap();
             assert!(s.open && s.entries.is_empty());
             for (i, n) in ["a", "b", "c", "d"].iter().enumerate() {
-                store.insert_entry("s1", &entry(n, i as i64)).unwrap();
+                store.insert_entry(&k("s1"), &entry(n, i as i64)).unwrap();
             }
             assert!(
-                store.insert_entry("s1", &entry("a", 9)).is_err(),
+                store.insert_entry(&k("s1"), &entry("a", 9)).is_err(),
                 "one entry per student"
             );
-            store.start_help("s1", "t", &entry("a", 0), 100).unwrap();
-            // Serving again ends the help in progress as helped.
-            store.start_help("s1", "t", &entry("d", 3), 160).unwrap();
-            store.start_help("s1", "u", &entry("b", 1), 170).unwrap();
-            store.not_here("s1", "u", &entry("b", 1), 180, 999).unwrap();
             store
-                .remove_entries("s1", Some("t"), &[entry("c", 2)], HelpOutcome::Removed, 110)
+                .start_help(&k("s1"), "t", &entry("a", 0), 100)
                 .unwrap();
-            store.delete_entry("s1", "zzz").unwrap();
-            store.set_open("s1", false).unwrap();
-            store.insert_entry("s2", &entry("a", 5)).unwrap();
+            // Serving again ends the help in progress as helped.
+            store
+                .start_help(&k("s1"), "t", &entry("d", 3), 160)
+                .unwrap();
+            store
+                .start_help(&k("s1"), "u", &entry("b", 1), 170)
+                .unwrap();
+            store
+                .not_here(&k("s1"), "u", &entry("b", 1), 180, 999)
+                .unwrap();
+            store
+                .remove_entries(
+                    &k("s1"),
+                    Some("t"),
+                    &[entry("c", 2)],
+                    HelpOutcome::Removed,
+                    110,
+                )
+                .unwrap();
+            store.delete_entry(&k("s1"), "zzz").unwrap();
+            store.set_open(&k("s1"), false).unwrap();
+            store.insert_entry(&k("s2"), &entry("a", 5)).unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let s = store.load_session("s1", 0).unwrap();
+        let s = store.load_session(&k("s1"), 0).unwrap();
         assert!(!s.open);
         let mut away = entry("b", 1);
         away.away_until = Some(999);
@@ -1523,7 +1722,7 @@ mod tests {
         assert_eq!(s.helps[0].staff.as_ref(), "t");
         assert_eq!(s.helps[0].entry.username.as_ref(), "d");
         assert_eq!(s.helps[0].served_at, 160);
-        assert_eq!(store.load_session("s2", 0).unwrap().entries.len(), 1);
+        assert_eq!(store.load_session(&k("s2"), 0).unwrap().entries.len(), 1);
     }
 
     /// The queue's owner and the accounts' owner each write through a
@@ -1549,10 +1748,10 @@ mod tests {
         let mut store = Store::open(&path).unwrap();
         for i in 0..200 {
             store
-                .insert_entry("s", &entry(&format!("q{i}"), i))
+                .insert_entry(&k("s"), &entry(&format!("q{i}"), i))
                 .expect("queueing beside the accounts' writes");
             store
-                .set_places("s", &[entry(&format!("q{i}"), i)])
+                .set_places(&k("s"), &[entry(&format!("q{i}"), i)])
                 .expect("a transaction beside the accounts' writes");
         }
         accounts.join().unwrap();
@@ -1585,7 +1784,7 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tokens, 5);
-        let s = store.load_session("r1", 0).unwrap();
+        let s = store.load_session(&k("r1"), 0).unwrap();
         let waiting: Vec<&str> = s.entries.iter().map(|e| &*e.username).collect();
         assert_eq!(waiting, ["s00002", "s00004"]);
         assert_eq!(s.helped.len(), 1);
@@ -1609,7 +1808,107 @@ mod tests {
         drop(store);
         // Opening again changes nothing.
         let again = Store::open(&path).unwrap();
-        assert_eq!(again.load_session("r1", 0).unwrap().entries.len(), 2);
+        assert_eq!(again.load_session(&k("r1"), 0).unwrap().entries.len(), 2);
+    }
+
+    #[test]
+    fn a_round_two_database_opens_as_the_default_course_s_main_queue_with_nothing_lost() {
+        // Made by the release before courses (schema 6, commit d39b364)
+        // through its store: six accounts with tokens, `tara` staff,
+        // session `fall` with an announcement, amy (with a context) and
+        // bob waiting, bob's answered message, cal helped, dee being
+        // helped, eve removed, a note on cal and an activity line.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/r2.db"),
+            &path,
+        )
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        let fall = k("fall");
+        assert_eq!(store.accounts().unwrap().len(), 6);
+        assert!(store.token_owner(&[2; 32], 0).unwrap().as_deref() == Some("cal"));
+        assert_eq!(store.staff().unwrap()[0].0, "tara");
+        assert!(
+            store.is_staff("tara").unwrap(),
+            "staff of every course, as before"
+        );
+        let s = store.load_session(&fall, 0).unwrap();
+        let waiting: Vec<&str> = s.entries.iter().map(|e| &*e.username).collect();
+        assert_eq!(waiting, ["amy", "bob"]);
+        assert_eq!(&*s.entries[0].description, "segfault in lab 3");
+        assert_eq!(&*s.entries[0].host, "lab07-3");
+        let answer = s.entries[1].answer.as_deref().unwrap();
+        assert_eq!(answer.text, "it says undefined reference");
+        assert!(s.open);
+        assert_eq!(s.helps.len(), 1);
+        assert_eq!(&*s.helps[0].entry.username, "dee");
+        assert_eq!(s.helped.len(), 1);
+        assert_eq!(s.helped[0].0, "cal");
+        assert_eq!(
+            store.announcement(&fall).unwrap().as_deref(),
+            Some("Lab 3 help in 0220")
+        );
+        assert_eq!(
+            store
+                .context_of(&fall, "amy")
+                .unwrap()
+                .unwrap()
+                .directory
+                .as_deref(),
+            Some("/home/amy/lab3")
+        );
+        assert_eq!(store.recent_activity(&fall, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.note("default", "cal").unwrap().unwrap().text,
+            "needs a hand with gdb"
+        );
+        let records = store.help_records(&RecordFilter::default()).unwrap();
+        let outcomes: Vec<(&str, &str, &str)> = records
+            .iter()
+            .map(|r| (r.course.as_str(), r.queue.as_str(), r.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("default", "main", "helped"),
+                ("default", "main", "removed"),
+                ("default", "main", "in-progress")
+            ]
+        );
+        // Nothing of it is another queue's.
+        let other = QueueKey::new("fall", "cs101", "lab");
+        assert!(store.load_session(&other, 0).unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn two_queues_keep_their_own_rows_and_a_student_may_wait_in_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        let lab = QueueKey::new("d", "cs101", "lab");
+        let concepts = QueueKey::new("d", "cs202", "concepts");
+        store.load_session(&lab, 0).unwrap();
+        store.load_session(&concepts, 0).unwrap();
+        store.insert_entry(&lab, &entry("amy", 1)).unwrap();
+        store.insert_entry(&concepts, &entry("amy", 2)).unwrap();
+        store.insert_entry(&concepts, &entry("bob", 3)).unwrap();
+        store.set_open(&lab, false).unwrap();
+        store.set_announcement(&concepts, "in 1404").unwrap();
+        store
+            .start_help(&concepts, "tara", &entry("bob", 3), 10)
+            .unwrap();
+        let lab_now = store.load_session(&lab, 0).unwrap();
+        let concepts_now = store.load_session(&concepts, 0).unwrap();
+        assert!(!lab_now.open && concepts_now.open);
+        assert_eq!(lab_now.entries.len(), 1);
+        assert!(lab_now.helps.is_empty());
+        assert_eq!(concepts_now.entries.len(), 1);
+        assert_eq!(concepts_now.helps.len(), 1);
+        assert_eq!(store.announcement(&lab).unwrap(), None);
+        // The same helper in the other queue ends only that queue's help.
+        store.finish_help(&lab, "tara", 20).unwrap();
+        assert_eq!(store.load_session(&concepts, 0).unwrap().helps.len(), 1);
     }
 
     fn context(directory: &str) -> QuestionContext {
@@ -1629,35 +1928,48 @@ mod tests {
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
         let amy = context("/home/amy/lab3");
         store
-            .insert_entry_with_context("s1", &entry("amy", 1), Some(&amy))
+            .insert_entry_with_context(&k("s1"), &entry("amy", 1), Some(&amy))
             .unwrap();
         store
-            .insert_entry_with_context("s1", &entry("bob", 2), None)
+            .insert_entry_with_context(&k("s1"), &entry("bob", 2), None)
             .unwrap();
-        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
-        assert_eq!(store.context_of("s1", "bob").unwrap(), None);
-        assert_eq!(store.context_of("s2", "amy").unwrap(), None, "per session");
+        assert_eq!(
+            store.context_of(&k("s1"), "amy").unwrap(),
+            Some(amy.clone())
+        );
+        assert_eq!(store.context_of(&k("s1"), "bob").unwrap(), None);
+        assert_eq!(
+            store.context_of(&k("s2"), "amy").unwrap(),
+            None,
+            "per session"
+        );
         // Served: it is the help's now.
         store
-            .start_help("s1", "tara", &entry("amy", 1), 10)
+            .start_help(&k("s1"), "tara", &entry("amy", 1), 10)
             .unwrap();
-        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
+        assert_eq!(
+            store.context_of(&k("s1"), "amy").unwrap(),
+            Some(amy.clone())
+        );
         // Not here: back in line with it.
         store
-            .not_here("s1", "tara", &entry("amy", 1), 20, 999)
+            .not_here(&k("s1"), "tara", &entry("amy", 1), 20, 999)
             .unwrap();
-        assert_eq!(store.context_of("s1", "amy").unwrap(), Some(amy.clone()));
+        assert_eq!(
+            store.context_of(&k("s1"), "amy").unwrap(),
+            Some(amy.clone())
+        );
         // Removed: no longer waiting, but kept with the help record.
         store
             .remove_entries(
-                "s1",
+                &k("s1"),
                 Some("tara"),
                 &[entry("amy", 1)],
                 HelpOutcome::Removed,
                 30,
             )
             .unwrap();
-        assert_eq!(store.context_of("s1", "amy").unwrap(), None);
+        assert_eq!(store.context_of(&k("s1"), "amy").unwrap(), None);
         let kept: i64 = store
             .conn
             .query_row(
@@ -1675,7 +1987,7 @@ mod tests {
         // records stay.
         let cal = context("/home/cal");
         store
-            .insert_entry_with_context("s2", &entry("cal", 3), Some(&cal))
+            .insert_entry_with_context(&k("s2"), &entry("cal", 3), Some(&cal))
             .unwrap();
         assert_eq!(store.forget_other_sessions_contexts("s2").unwrap(), 2);
         let left: i64 = store
@@ -1688,7 +2000,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(left, 1, "only the current session's");
-        assert_eq!(store.context_of("s2", "cal").unwrap(), Some(cal));
+        assert_eq!(store.context_of(&k("s2"), "cal").unwrap(), Some(cal));
         let records: i64 = store
             .conn
             .query_row("SELECT COUNT(*) FROM helps", [], |r| r.get(0))
@@ -1702,12 +2014,14 @@ mod tests {
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
         store.ensure_account("amy", 0).unwrap();
         store
-            .insert_entry_with_context("s", &entry("amy", 1), Some(&context("/a")))
+            .insert_entry_with_context(&k("s"), &entry("amy", 1), Some(&context("/a")))
             .unwrap();
-        store.start_help("s", "tara", &entry("amy", 1), 10).unwrap();
-        store.finish_help("s", "tara", 20).unwrap();
         store
-            .insert_entry_with_context("s", &entry("amy", 30), Some(&context("/b")))
+            .start_help(&k("s"), "tara", &entry("amy", 1), 10)
+            .unwrap();
+        store.finish_help(&k("s"), "tara", 20).unwrap();
+        store
+            .insert_entry_with_context(&k("s"), &entry("amy", 30), Some(&context("/b")))
             .unwrap();
         assert!(store.delete_account("amy").unwrap());
         let left: i64 = store
@@ -1748,14 +2062,14 @@ mod tests {
             tx.commit().unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let s = store.load_session("s", 0).unwrap();
+        let s = store.load_session(&k("s"), 0).unwrap();
         assert_eq!(s.entries.len(), 1);
         assert_eq!(&*s.entries[0].description, "segfault");
         assert_eq!(&*s.entries[0].host, "lab07-3");
         assert_eq!(s.helps.len(), 1);
         assert_eq!(&*s.helps[0].entry.username, "bob");
-        assert_eq!(store.context_of("s", "amy").unwrap(), None);
-        assert_eq!(store.context_of("s", "bob").unwrap(), None);
+        assert_eq!(store.context_of(&k("s"), "amy").unwrap(), None);
+        assert_eq!(store.context_of(&k("s"), "bob").unwrap(), None);
     }
 
     #[test]
@@ -1784,9 +2098,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
         let lines: Vec<Activity> = (0..ACTIVITY_KEPT as i64 + 20).map(line).collect();
-        store.append_activity("s1", &lines).unwrap();
-        store.append_activity("s2", &[line(7)]).unwrap();
-        let recent = store.recent_activity("s1", 3).unwrap();
+        store.append_activity(&k("s1"), &lines).unwrap();
+        store.append_activity(&k("s2"), &[line(7)]).unwrap();
+        let recent = store.recent_activity(&k("s1"), 3).unwrap();
         let last = ACTIVITY_KEPT as i64 + 19;
         assert_eq!(recent, [line(last - 2), line(last - 1), line(last)]);
         let kept: i64 = store
@@ -1798,24 +2112,26 @@ mod tests {
             )
             .unwrap();
         assert!(kept <= ACTIVITY_KEPT as i64, "{kept}");
-        assert_eq!(store.recent_activity("s2", 10).unwrap(), [line(7)]);
+        assert_eq!(store.recent_activity(&k("s2"), 10).unwrap(), [line(7)]);
     }
 
     #[test]
     fn a_busy_session_does_not_trim_a_quiet_one() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
-        store.append_activity("quiet", &[line(1), line(2)]).unwrap();
+        store
+            .append_activity(&k("quiet"), &[line(1), line(2)])
+            .unwrap();
         let busy: Vec<Activity> = (0..ACTIVITY_KEPT as i64 * 2).map(line).collect();
-        store.append_activity("busy", &busy).unwrap();
-        store.append_activity("quiet", &[line(3)]).unwrap();
+        store.append_activity(&k("busy"), &busy).unwrap();
+        store.append_activity(&k("quiet"), &[line(3)]).unwrap();
         assert_eq!(
-            store.recent_activity("quiet", 10).unwrap(),
+            store.recent_activity(&k("quiet"), 10).unwrap(),
             [line(1), line(2), line(3)]
         );
         assert_eq!(
             store
-                .recent_activity("busy", ACTIVITY_KEPT * 3)
+                .recent_activity(&k("busy"), ACTIVITY_KEPT * 3)
                 .unwrap()
                 .len(),
             ACTIVITY_KEPT
@@ -1840,18 +2156,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jqueue.db");
         let mut store = Store::open(&path).unwrap();
-        store.load_session("s1", 0).unwrap();
+        store.load_session(&k("s1"), 0).unwrap();
         store.sync().unwrap();
         assert_eq!(store.unsynced_changes(), 0);
 
-        store.insert_entry("s1", &entry("a", 1)).unwrap();
-        store.set_open("s1", false).unwrap();
+        store.insert_entry(&k("s1"), &entry("a", 1)).unwrap();
+        store.set_open(&k("s1"), false).unwrap();
         assert_eq!(store.unsynced_changes(), 2, "committed, not yet flushed");
         store.sync().unwrap();
         assert_eq!(store.unsynced_changes(), 0);
 
         store.account("a").unwrap();
-        store.load_session("s1", 0).unwrap();
+        store.load_session(&k("s1"), 0).unwrap();
         assert_eq!(store.unsynced_changes(), 0, "reading changes nothing");
     }
 
@@ -1860,7 +2176,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jqueue.db");
         let mut store = Store::open(&path).unwrap();
-        store.insert_entry("s1", &entry("a", 1)).unwrap();
+        store.insert_entry(&k("s1"), &entry("a", 1)).unwrap();
         let wal = dir.path().join("jqueue.db-wal");
         std::fs::remove_file(&wal).unwrap();
         let err = store.sync().unwrap_err();
@@ -1924,10 +2240,10 @@ mod tests {
             "the code is used up"
         );
         assert_eq!(store.accounts().unwrap().len(), 1);
-        store.insert_entry("s1", &entry("alice", 5)).unwrap();
+        store.insert_entry(&k("s1"), &entry("alice", 5)).unwrap();
         assert!(store.delete_account("alice").unwrap());
         assert!(
-            store.load_session("s1", 6).unwrap().entries.is_empty(),
+            store.load_session(&k("s1"), 6).unwrap().entries.is_empty(),
             "deleting an account takes it out of the queue"
         );
         assert!(!store.delete_account("alice").unwrap());
