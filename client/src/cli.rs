@@ -80,6 +80,12 @@ pub struct Cli {
     #[arg(long)]
     pub staff: bool,
 
+    /// The queue, on a server that runs several: COURSE/QUEUE (`cs101/lab`),
+    /// or a course with one queue by its id (`cs225`). A server with one
+    /// queue needs none.
+    #[arg(long, value_name = "COURSE/QUEUE", env = "JQUEUE_QUEUE", global = true)]
+    pub queue: Option<String>,
+
     /// Offer the last 8 KiB of FILE (a build log, say) as part of the
     /// context on the ask form. Nothing is sent unless you turn "attach
     /// context" on there (Ctrl-T) and leave it in.
@@ -210,6 +216,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub bell: bool,
     pub staff: bool,
+    /// `--queue`: the queue to be on.
+    pub queue: Option<String>,
     /// The server's key, if given: it replaces asking the student.
     pub fingerprint: Option<Fingerprint>,
     /// The program `ssh://` runs: `JQUEUE_SSH`, else `ssh` from `PATH`.
@@ -272,6 +280,7 @@ impl Cli {
             data_dir,
             bell: !self.no_bell,
             staff: self.staff,
+            queue: self.queue.filter(|q| !q.trim().is_empty()),
             fingerprint: self.fingerprint,
             ssh_program: env("JQUEUE_SSH")
                 .filter(|program| !program.is_empty())

@@ -246,6 +246,7 @@ where
         username: config.username,
         backoff: net::Backoff::default(),
         staff: config.staff,
+        queue: config.queue.clone(),
     });
     let (event_tx, mut terminal_events) = mpsc::unbounded_channel();
     spawn_terminal_reader(event_tx.clone());

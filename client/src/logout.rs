@@ -75,6 +75,7 @@ pub async fn run(config: &Config) -> Result<LoggedOut, ScreenlessError> {
         username: config.username.clone(),
         backoff: Backoff::default(),
         staff: false,
+        queue: config.queue.clone(),
     });
     let server = config.server.to_string();
     let mut tracker = StandingTracker::new(server.clone(), config.username.clone());

@@ -255,6 +255,10 @@ pub enum StopReason {
     PasswordsOff,
     /// The server would not sign this connection in by its OS account.
     NoAccountSignIn,
+    /// The server has no queue by the name `--queue` gave, or several and
+    /// none was named: `reason` (the server's words, unsanitised) names
+    /// those it has.
+    NoSuchQueue { reason: String },
 }
 
 /// Everything the task needs to know.
@@ -267,6 +271,9 @@ pub struct NetConfig {
     pub backoff: Backoff,
     /// Ask for the staff view after every sign-in (`jqueue --staff`).
     pub staff: bool,
+    /// The queue to be on (`--queue cs101/lab`); `None`: the server's only
+    /// queue.
+    pub queue: Option<String>,
 }
 
 /// How the task reaches the server, trusts it and signs in.
@@ -382,6 +389,7 @@ async fn converse_until_done(
         transport: config.route.transport(),
         channel_tls: ChannelTls::new(),
         from_host: host_name(),
+        session: String::new(),
         config,
         follower,
         commands,
@@ -476,6 +484,9 @@ struct NetTask {
     channel_tls: ChannelTls,
     /// This machine's name, for [`LocalRoute::Ssh`].
     from_host: String,
+    /// The session the server's welcome named, told to the UI with the
+    /// queue once it is chosen.
+    session: String,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
     nonce: u64,
@@ -659,24 +670,22 @@ impl NetTask {
 
     async fn on_server_msg(&mut self, conn: &mut Conn, msg: ServerMsg) -> Step {
         let event = match msg {
-            ServerMsg::Welcome {
+            ServerMsg::Welcome { session, .. } => return self.on_welcome(conn, session).await,
+            ServerMsg::QueueChosen {
                 course,
-                session,
+                title,
                 ready_at,
                 ..
-            } => {
-                if conn.stage != Stage::AwaitingWelcome {
-                    return Step::Continue;
-                }
-                let welcome = NetEvent::Welcome {
-                    course,
-                    session,
-                    ready_at,
-                };
-                if !self.emit(welcome).await {
-                    return Step::End(Outcome::Quit);
-                }
-                return self.start_sign_in(conn).await;
+            } => NetEvent::Welcome {
+                course: match title {
+                    Some(title) => format!("{course} · {title}"),
+                    None => course,
+                },
+                session: self.session.clone(),
+                ready_at,
+            },
+            ServerMsg::NoSuchQueue { reason } => {
+                return Step::End(Outcome::Stop(StopReason::NoSuchQueue { reason }));
             }
             ServerMsg::Incompatible { server_version } => {
                 return Step::End(Outcome::Stop(StopReason::Incompatible { server_version }));
@@ -748,6 +757,24 @@ impl NetTask {
         } else {
             Step::End(Outcome::Quit)
         }
+    }
+
+    /// The server's welcome: choose the queue, then sign in. The UI hears
+    /// of it with the queue ([`ServerMsg::QueueChosen`]), which names the
+    /// course; the queue comes first because the sign-in is checked
+    /// against its course.
+    async fn on_welcome(&mut self, conn: &mut Conn, session: String) -> Step {
+        if conn.stage != Stage::AwaitingWelcome {
+            return Step::Continue;
+        }
+        self.session = session;
+        let choose = ClientMsg::ChooseQueue {
+            name: self.config.queue.clone(),
+        };
+        if let Err(outcome) = conn.send(&choose).await {
+            return Step::End(outcome);
+        }
+        self.start_sign_in(conn).await
     }
 
     /// After the welcome: on the account routes, ask to be signed in as the

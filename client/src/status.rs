@@ -217,6 +217,9 @@ impl StandingTracker {
             StopReason::NoAccountSignIn => format!(
                 "{server} would not sign you in by your account: ask your TA which --server to use"
             ),
+            StopReason::NoSuchQueue { reason } => {
+                format!("{server}: {}", sanitize(&reason))
+            }
         }
     }
 }
@@ -262,6 +265,7 @@ pub async fn run(
         username: config.username,
         backoff: Backoff::default(),
         staff: false,
+        queue: config.queue.clone(),
     });
     let result = if watch {
         follow(&mut tracker, &mut events, format, out).await

@@ -53,6 +53,7 @@ impl Client {
             username: "alice".into(),
             backoff: Backoff::default(),
             staff,
+            queue: None,
         });
         Self {
             commands,
@@ -353,6 +354,7 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
         username: "alice".into(),
         backoff: Backoff::default(),
         staff: false,
+        queue: None,
     });
     assert_eq!(
         events.recv().await,

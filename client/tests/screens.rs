@@ -199,6 +199,17 @@ fn incompatible_server() {
 }
 
 #[test]
+fn no_such_queue_names_the_queues_the_server_has_with_hostile_text_inert() {
+    let mut h = Harness::new();
+    h.net(NetEvent::Stopped(StopReason::NoSuchQueue {
+        reason: "no queue cs999/x here: cs101/lab, cs101/concepts\u{1b}[2J".into(),
+    }));
+    snapshot("no_such_queue", &h);
+    assert!(!h.screen().contains('\u{1b}'));
+    assert!(h.screen_contains("cs101/concepts"));
+}
+
+#[test]
 fn signed_in_elsewhere() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(5, Some(2))));

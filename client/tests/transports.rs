@@ -68,6 +68,7 @@ fn start(
         username: "shell-name".into(),
         backoff: QUICK,
         staff: false,
+        queue: None,
     };
     let (commands, events, _task) = if follower {
         spawn_follower(config)

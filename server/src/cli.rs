@@ -36,6 +36,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// The courses and their queues (`[[course]]` tables of the config
+    /// file; no flag): see [`crate::config_file`].
+    #[arg(skip)]
+    pub courses: Vec<crate::config_file::CourseFile>,
+
     /// A TOML file whose keys are these flags' names (flags given here win)
     /// [default: <config dir>/jqueue/server.toml, if it exists].
     #[arg(long, value_name = "FILE")]
@@ -336,9 +341,20 @@ pub enum StaffCommand {
     /// and a one-time claim code is printed: the person signs up with it
     /// (or on the course host through --socket / ssh://, with none). Works
     /// before the server has ever run.
-    Add { name: String },
+    Add {
+        name: String,
+        /// Staff of this course only (its id in the config file)
+        /// [default: every course].
+        #[arg(long, value_name = "ID")]
+        course: Option<String>,
+    },
     /// Make an account a student again.
-    Remove { name: String },
+    Remove {
+        name: String,
+        /// Of this course only [default: of every course].
+        #[arg(long, value_name = "ID")]
+        course: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -452,7 +468,46 @@ impl Cli {
             }
             _ => {}
         }
+        config.courses = self
+            .courses
+            .iter()
+            .map(|course| course.resolve(&config))
+            .collect::<anyhow::Result<_>>()?;
         Ok(config)
+    }
+}
+
+impl crate::config_file::CourseFile {
+    /// The course as the server runs it: each queue's settings, and what
+    /// the course does not set taken from the server's (`server`).
+    fn resolve(&self, server: &ServerConfig) -> anyhow::Result<crate::department::Course> {
+        let queues = self
+            .queues
+            .iter()
+            .map(|queue| {
+                let mut config = queue
+                    .settings
+                    .server_config()
+                    .with_context(|| format!("queue {}/{}", self.id, queue.id))?;
+                config.course.clone_from(&self.title);
+                config.course_id.clone_from(&self.id);
+                config.queue_id.clone_from(&queue.id);
+                config.queue_title.clone_from(&queue.title);
+                config.room.clone_from(&queue.room);
+                Ok(config)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(crate::department::Course {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            roster_file: self.roster.clone().or_else(|| server.roster_file.clone()),
+            roster_group: self
+                .roster_group
+                .clone()
+                .or_else(|| server.roster_group.clone()),
+            staff_group: self.staff_group.clone(),
+            queues,
+        })
     }
 }
 
@@ -491,15 +546,21 @@ pub fn staff(
     match action {
         StaffCommand::List => {
             let staff = open_store(data_dir)?.staff()?;
-            writeln!(out, "{:<32}  ADDED", "NAME")?;
-            for (name, added) in &staff {
-                writeln!(out, "{name:<32}  {}", local_time(*added))?;
+            writeln!(out, "{:<32}  {:<16}  ADDED", "NAME", "COURSE")?;
+            for (name, course, added) in &staff {
+                let course = if course.is_empty() { "(every)" } else { course };
+                writeln!(out, "{name:<32}  {course:<16}  {}", local_time(*added))?;
             }
             writeln!(out, "{} staff account(s)", staff.len())?;
         }
-        StaffCommand::Add { name } => {
+        StaffCommand::Add { name, course } => {
             if !jqueue_shared::validate::is_valid_username(name) {
                 bail!("{name:?} is not a valid login name");
+            }
+            if let Some(course) = course
+                && !crate::department::is_valid_id(course)
+            {
+                bail!("{course:?} is not a course id (lower-case letters, digits, - and _)");
             }
             let now = chrono::Utc::now().timestamp_millis();
             // The claim code is the reset code's machinery: the next
@@ -510,6 +571,7 @@ pub fn staff(
             let expires = now + crate::auth::RESET_CODE_TTL_MS;
             let request = ControlRequest::AddStaff {
                 name: name.clone(),
+                course: course.clone(),
                 code_digest,
                 expires,
             };
@@ -518,18 +580,27 @@ pub fn staff(
                 Some(answer) => bail!("the running server answered {answer:?}"),
                 None => {
                     let mut store = open_or_create_store(data_dir)?;
-                    let claim = store.add_staff_claimed(name, now, &code_digest, expires)?;
+                    let claim = store.add_staff_claimed(
+                        name,
+                        course.as_deref(),
+                        now,
+                        &code_digest,
+                        expires,
+                    )?;
                     store.sync()?;
                     claim
                 }
             };
+            let of = course
+                .as_deref()
+                .map_or_else(String::new, |course| format!(" of {course}"));
             if claim.added {
                 writeln!(
                     out,
-                    "{name} is now staff: `jqueue --staff` opens the staff screen"
+                    "{name} is now staff{of}: `jqueue --staff` opens the staff screen"
                 )?;
             } else {
-                writeln!(out, "{name} was already staff")?;
+                writeln!(out, "{name} was already staff{of}")?;
             }
             if claim.claimed {
                 writeln!(
@@ -548,14 +619,17 @@ pub fn staff(
                 )?;
             }
         }
-        StaffCommand::Remove { name } => {
-            let request = ControlRequest::RemoveStaff { name: name.clone() };
+        StaffCommand::Remove { name, course } => {
+            let request = ControlRequest::RemoveStaff {
+                name: name.clone(),
+                course: course.clone(),
+            };
             let removed = match control::ask(data_dir, &request)? {
                 Some(ControlAnswer::StaffRemoved(removed)) => removed,
                 Some(answer) => bail!("the running server answered {answer:?}"),
                 None => {
                     let mut store = open_store(data_dir)?;
-                    let removed = store.remove_staff(name)?;
+                    let removed = store.remove_staff(name, course.as_deref())?;
                     store.sync()?;
                     removed
                 }
@@ -962,6 +1036,7 @@ mod tests {
             &dir,
             &StaffCommand::Add {
                 name: "tara".into(),
+                course: None,
             },
             &mut out,
         )
@@ -997,28 +1072,71 @@ mod tests {
             staff(dir.path(), &action, &mut out).map(|()| String::from_utf8(out).unwrap())
         };
         assert!(
-            run(StaffCommand::Add { name: "ta".into() })
-                .unwrap()
-                .contains("ta is now staff")
-        );
-        assert!(
-            run(StaffCommand::Add { name: "ta".into() })
-                .unwrap()
-                .contains("already")
+            run(StaffCommand::Add {
+                name: "ta".into(),
+                course: None,
+            })
+            .unwrap()
+            .contains("ta is now staff")
         );
         assert!(
             run(StaffCommand::Add {
-                name: "Bad Name".into()
+                name: "ta".into(),
+                course: None,
+            })
+            .unwrap()
+            .contains("already")
+        );
+        assert!(
+            run(StaffCommand::Add {
+                name: "Bad Name".into(),
+                course: None,
             })
             .is_err()
         );
         assert!(run(StaffCommand::List).unwrap().contains("ta "));
         assert!(
-            run(StaffCommand::Remove { name: "ta".into() })
-                .unwrap()
-                .contains("no longer")
+            run(StaffCommand::Remove {
+                name: "ta".into(),
+                course: None,
+            })
+            .unwrap()
+            .contains("no longer")
         );
-        let err = run(StaffCommand::Remove { name: "ta".into() }).unwrap_err();
+        let err = run(StaffCommand::Remove {
+            name: "ta".into(),
+            course: None,
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("ta is not staff"));
+        // Staff of one course: listed with it, and removed from it alone.
+        let of = |course: &str| Some(course.to_owned());
+        let added = run(StaffCommand::Add {
+            name: "tara".into(),
+            course: of("cs101"),
+        });
+        assert!(added.unwrap().contains("tara is now staff of cs101"));
+        run(StaffCommand::Add {
+            name: "tara".into(),
+            course: of("cs225"),
+        })
+        .unwrap();
+        let list = run(StaffCommand::List).unwrap();
+        assert!(list.contains("cs101") && list.contains("cs225"), "{list}");
+        run(StaffCommand::Remove {
+            name: "tara".into(),
+            course: of("cs101"),
+        })
+        .unwrap();
+        let store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        assert!(!store.is_staff_of("tara", "cs101").unwrap());
+        assert!(store.is_staff_of("tara", "cs225").unwrap());
+        assert!(
+            run(StaffCommand::Add {
+                name: "tara".into(),
+                course: of("CS 101"),
+            })
+            .is_err()
+        );
     }
 }

@@ -55,22 +55,106 @@ pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
         line: None,
         message: e.to_string(),
     })?;
-    let from_file = flags(&path, &text)?;
-    let mut merged = vec![args[0].clone()];
-    merged.extend(from_file);
-    merged.extend(args.into_iter().skip(1));
-    Ok(Cli::try_parse_from(merged)?)
+    let doc = document(&path, &text)?;
+    let from_file = table_flags(doc.as_table(), &line_error(&path, &text), &Place::Server)?;
+    // Every queue's settings: the file's top-level keys that the queue
+    // does not set, its own, then the command line's flags (which win).
+    let mut args = args.into_iter();
+    let program = args.next().unwrap_or_default();
+    let command_line: Vec<OsString> = args.collect();
+    let with = |own: &KeyedFlags| {
+        let mut merged = vec![program.clone()];
+        for (key, flags) in &from_file {
+            if !own.iter().any(|(k, _)| k == key) {
+                merged.extend(flags.iter().cloned());
+            }
+        }
+        merged.extend(own.iter().flat_map(|(_, flags)| flags.iter().cloned()));
+        merged.extend(command_line.iter().cloned());
+        Cli::try_parse_from(merged)
+    };
+    let mut cli = with(&Vec::new())?;
+    cli.courses = courses(&path, &text, with)?;
+    Ok(cli)
 }
 
-/// The flags a config file stands for, each checked on its own.
+/// The flags a config file stands for, each checked on its own (the
+/// courses' tables aside: see [`courses`]).
 pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
-    let error = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+    let doc = document(path, text)?;
+    let keyed = table_flags(doc.as_table(), &line_error(path, text), &Place::Server)?;
+    Ok(keyed.into_iter().flat_map(|(_, flags)| flags).collect())
+}
+
+fn document(path: &Path, text: &str) -> Result<Document<String>, ConfigError> {
+    Document::parse(text.to_owned())
+        .map_err(|e| line_error(path, text)(e.span(), e.message().to_owned()))
+}
+
+/// An error at `span` of `path`'s `text`, named by its line.
+fn line_error<'a>(
+    path: &'a Path,
+    text: &'a str,
+) -> impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError + 'a {
+    move |span, message| ConfigError {
         path: path.to_path_buf(),
         line: span.map(|s| text[..s.start].matches('\n').count() + 1),
         message,
-    };
-    let doc =
-        Document::parse(text.to_owned()).map_err(|e| error(e.span(), e.message().to_owned()))?;
+    }
+}
+
+/// Which table's keys are being read: the server's (the file's top
+/// level), or one queue's (`[[course.queue]]`), which may set only
+/// [`QUEUE_KEYS`].
+enum Place {
+    Server,
+    Queue,
+}
+
+/// The keys a `[[course.queue]]` table may set for its queue alone, over
+/// the server's: the queue's rules, presence code, hours and replies.
+/// Everything else is the whole server's.
+pub const QUEUE_KEYS: &[&str] = &[
+    "first-timers-first",
+    "cooldown",
+    "max-helps",
+    "open-shuffle",
+    "allow-hosts",
+    "code-minutes",
+    "away-grace",
+    "ready-at",
+    "replies",
+    "hours",
+    "closed",
+    "extra",
+    "timezone",
+    "early-join",
+    "last-call",
+    "at-close",
+    "shifts",
+];
+
+/// A `[[course.queue]]` table's own keys, which are not flags.
+const QUEUE_OWN_KEYS: &[&str] = &["id", "title", "room"];
+
+/// A `[[course]]` table's keys.
+const COURSE_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "roster",
+    "roster-group",
+    "staff-group",
+    "queue",
+];
+
+/// One key's flags, by key, in the file's order.
+type KeyedFlags = Vec<(String, Vec<OsString>)>;
+
+fn table_flags(
+    table: &toml_edit::Table,
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+    place: &Place,
+) -> Result<KeyedFlags, ConfigError> {
     let command = Cli::command();
     let known: Vec<String> = command
         .get_arguments()
@@ -84,67 +168,285 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
         .filter_map(clap::Arg::get_long)
         .collect();
     let mut flags = Vec::new();
-    for (key, item) in doc.as_table() {
-        let span = doc.as_table().key(key).and_then(toml_edit::Key::span);
-        if key == "seats" {
-            flags.extend(seat_flags(item, &error)?);
-            continue;
-        }
-        // `replies` is `--reply` and `shifts` `--shift`; the other lists
-        // have their flag's name.
-        let flag = match key {
-            "replies" => "reply",
-            "shifts" => "shift",
-            _ => key,
-        };
-        let plural = flag != key;
-        let listed = lists.contains(&flag) && (plural || known.iter().any(|k| k == key));
-        if let Some(Value::Array(list)) = item.as_value().filter(|_| listed) {
-            flags.extend(list_flags(key, flag, list, span.as_ref(), &error)?);
-            continue;
-        }
-        if key == "replies" {
-            return Err(error(
-                span,
-                "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
-            ));
-        }
-        if !known.iter().any(|k| k == key) {
-            return Err(error(
-                span,
-                format!(
-                    "unknown key `{key}`; the keys are the server's flags: {}",
-                    known.join(", ")
-                ),
-            ));
-        }
-        let value = match item {
-            Item::Value(Value::Boolean(b)) => {
-                // A switch: `true` is the flag, `false` leaves it out.
-                if *b.value() {
-                    vec![format!("--{key}")]
+    for (key, item) in table {
+        let span = table.key(key).and_then(toml_edit::Key::span);
+        match place {
+            // `course = "CS 101"` is the flag (the title); `[[course]]`
+            // tables are the courses.
+            Place::Server if key == "course" && !item.is_value() => continue,
+            Place::Queue if QUEUE_OWN_KEYS.contains(&key) => continue,
+            Place::Queue if !QUEUE_KEYS.contains(&key) => {
+                let message = if known.iter().any(|k| k == key) || key == "seats" {
+                    format!(
+                        "`{key}` is the whole server's, not one queue's: put it before the \
+                         first [[course]] (a queue may set {})",
+                        QUEUE_KEYS.join(", ")
+                    )
                 } else {
-                    Vec::new()
-                }
+                    format!(
+                        "unknown key `{key}` in [[course.queue]]; its keys are {}, {}",
+                        QUEUE_OWN_KEYS.join(", "),
+                        QUEUE_KEYS.join(", ")
+                    )
+                };
+                return Err(error(span, message));
             }
-            Item::Value(Value::Integer(n)) => vec![format!("--{key}"), n.value().to_string()],
-            Item::Value(Value::String(s)) => vec![format!("--{key}"), s.value().clone()],
-            _ => {
-                return Err(error(
-                    span,
-                    format!("`{key}` takes a number, a string or true/false"),
-                ));
-            }
-        };
-        // Checked alone, so the error is this line's.
-        let mut alone = vec!["jqueue-server".to_owned()];
-        alone.extend(value.iter().cloned());
-        if let Err(e) = Cli::try_parse_from(&alone) {
-            return Err(error(span, format!("`{key}`: {}", clap_reason(&e))));
+            _ => {}
         }
-        flags.extend(value.into_iter().map(OsString::from));
+        if key == "seats" {
+            flags.push((key.to_owned(), seat_flags(item, &error)?));
+            continue;
+        }
+        flags.push((
+            key.to_owned(),
+            key_flags(key, item, span, &known, &lists, error)?,
+        ));
     }
     Ok(flags)
+}
+
+/// One key's flags, checked alone so that an error is its own line's.
+fn key_flags(
+    key: &str,
+    item: &Item,
+    span: Option<std::ops::Range<usize>>,
+    known: &[String],
+    lists: &[&str],
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<Vec<OsString>, ConfigError> {
+    // `replies` is `--reply` and `shifts` `--shift`; the other lists
+    // have their flag's name.
+    let flag = match key {
+        "replies" => "reply",
+        "shifts" => "shift",
+        _ => key,
+    };
+    let plural = flag != key;
+    let listed = lists.contains(&flag) && (plural || known.iter().any(|k| k == key));
+    if let Some(Value::Array(list)) = item.as_value().filter(|_| listed) {
+        return list_flags(key, flag, list, span.as_ref(), error);
+    }
+    if key == "replies" {
+        return Err(error(
+            span,
+            "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
+        ));
+    }
+    if !known.iter().any(|k| k == key) {
+        return Err(error(
+            span,
+            format!(
+                "unknown key `{key}`; the keys are the server's flags: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    let value = match item {
+        Item::Value(Value::Boolean(b)) => {
+            // A switch: `true` is the flag, `false` leaves it out.
+            if *b.value() {
+                vec![format!("--{key}")]
+            } else {
+                Vec::new()
+            }
+        }
+        Item::Value(Value::Integer(n)) => vec![format!("--{key}"), n.value().to_string()],
+        Item::Value(Value::String(s)) => vec![format!("--{key}"), s.value().clone()],
+        _ => {
+            return Err(error(
+                span,
+                format!("`{key}` takes a number, a string or true/false"),
+            ));
+        }
+    };
+    // Checked alone, so the error is this line's.
+    let mut alone = vec!["jqueue-server".to_owned()];
+    alone.extend(value.iter().cloned());
+    if let Err(e) = Cli::try_parse_from(&alone) {
+        return Err(error(span, format!("`{key}`: {}", clap_reason(&e))));
+    }
+    Ok(value.into_iter().map(OsString::from).collect())
+}
+
+/// A course as the config file declares it (`[[course]]`), its queues'
+/// settings worked out.
+#[derive(Debug)]
+pub struct CourseFile {
+    pub id: String,
+    pub title: String,
+    pub roster: Option<PathBuf>,
+    pub roster_group: Option<String>,
+    pub staff_group: Option<String>,
+    pub queues: Vec<QueueFile>,
+}
+
+/// A queue as the config file declares it (`[[course.queue]]`).
+#[derive(Debug)]
+pub struct QueueFile {
+    pub id: String,
+    pub title: Option<String>,
+    pub room: Option<String>,
+    /// The queue's settings: the server's flags with the queue's own keys
+    /// in place of the file's top-level ones.
+    pub settings: Box<Cli>,
+}
+
+/// A course's or queue's table as read, before its settings are parsed.
+struct QueueTable {
+    id: String,
+    title: Option<String>,
+    room: Option<String>,
+    flags: KeyedFlags,
+    span: Option<std::ops::Range<usize>>,
+}
+
+/// The `[[course]]` tables: each course's keys and its queues' (a course
+/// with no `[[course.queue]]` has one queue, `main`). Duplicate ids, a
+/// queue outside a course and keys out of place are errors naming their
+/// line. `settings(queue flags)` parses one queue's settings.
+fn courses(
+    path: &Path,
+    text: &str,
+    settings: impl Fn(&KeyedFlags) -> Result<Cli, clap::Error>,
+) -> Result<Vec<CourseFile>, ConfigError> {
+    let doc = document(path, text)?;
+    let error = line_error(path, text);
+    let Some(item) = doc.as_table().get("course").filter(|item| !item.is_value()) else {
+        return Ok(Vec::new());
+    };
+    let span = doc.as_table().key("course").and_then(toml_edit::Key::span);
+    let Some(tables) = item.as_array_of_tables() else {
+        return Err(error(
+            span.or_else(|| item.span()),
+            "a [[course.queue]] needs a [[course]] before it (each course is a [[course]] \
+             table: [[course]] id = \"cs101\")"
+                .to_owned(),
+        ));
+    };
+    let mut courses: Vec<CourseFile> = Vec::new();
+    for table in tables {
+        let here = table.span();
+        let id = id_of(table, "[[course]]", here.clone(), &error)?;
+        if courses.iter().any(|c| c.id == id) {
+            return Err(error(here, format!("course `{id}` is declared twice")));
+        }
+        for (key, _) in table {
+            if !COURSE_KEYS.contains(&key) {
+                let span = table.key(key).and_then(toml_edit::Key::span);
+                return Err(error(
+                    span,
+                    format!(
+                        "unknown key `{key}` in [[course]]; its keys are {} and its \
+                         [[course.queue]] tables",
+                        COURSE_KEYS[..5].join(", ")
+                    ),
+                ));
+            }
+        }
+        let text_of = |key: &str| -> Result<Option<String>, ConfigError> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(item) => item.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| {
+                    let span = table.key(key).and_then(toml_edit::Key::span);
+                    error(span, format!("`{key}` is a string"))
+                }),
+            }
+        };
+        let title = text_of("title")?.unwrap_or_else(|| id.clone());
+        let queues = queue_tables(&id, table, &error)?
+            .into_iter()
+            .map(|q| {
+                let cli = settings(&q.flags).map_err(|e| {
+                    error(
+                        q.span.clone(),
+                        format!("queue `{id}/{}`: {}", q.id, clap_reason(&e)),
+                    )
+                })?;
+                Ok(QueueFile {
+                    id: q.id,
+                    title: q.title,
+                    room: q.room,
+                    settings: Box::new(cli),
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        courses.push(CourseFile {
+            roster: text_of("roster")?.map(PathBuf::from),
+            roster_group: text_of("roster-group")?,
+            staff_group: text_of("staff-group")?,
+            id,
+            title,
+            queues,
+        });
+    }
+    Ok(courses)
+}
+
+/// A course's `[[course.queue]]` tables, read; a course without any has
+/// one queue, `main`, with the server's settings.
+fn queue_tables(
+    course: &str,
+    table: &toml_edit::Table,
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<Vec<QueueTable>, ConfigError> {
+    let Some(item) = table.get("queue") else {
+        return Ok(vec![QueueTable {
+            id: crate::config::DEFAULT_QUEUE.to_owned(),
+            title: None,
+            room: None,
+            flags: Vec::new(),
+            span: table.span(),
+        }]);
+    };
+    let Some(list) = item.as_array_of_tables() else {
+        return Err(error(
+            item.span(),
+            "each queue is a [[course.queue]] table".to_owned(),
+        ));
+    };
+    let mut queues: Vec<QueueTable> = Vec::new();
+    for queue in list {
+        let span = queue.span();
+        let id = id_of(queue, "[[course.queue]]", span.clone(), error)?;
+        if queues.iter().any(|q| q.id == id) {
+            return Err(error(
+                span,
+                format!("queue `{course}/{id}` is declared twice"),
+            ));
+        }
+        let string = |key: &str| queue.get(key).and_then(Item::as_str).map(str::to_owned);
+        queues.push(QueueTable {
+            id,
+            title: string("title"),
+            room: string("room"),
+            flags: table_flags(queue, error, &Place::Queue)?,
+            span,
+        });
+    }
+    Ok(queues)
+}
+
+/// A course's or queue's `id`, checked.
+fn id_of(
+    table: &toml_edit::Table,
+    what: &str,
+    span: Option<std::ops::Range<usize>>,
+    error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<String, ConfigError> {
+    let Some(id) = table.get("id").and_then(Item::as_str) else {
+        return Err(error(span, format!("{what} needs an id = \"…\"")));
+    };
+    if !crate::department::is_valid_id(id) {
+        let span = table.key("id").and_then(toml_edit::Key::span).or(span);
+        return Err(error(
+            span,
+            format!(
+                "id `{id}`: lower-case letters, digits, - and _, at most 32 (students type it: \
+                 --queue cs101/lab)"
+            ),
+        ));
+    }
+    Ok(id.to_owned())
 }
 
 /// The first line of clap's error, without its `error: `.
@@ -370,6 +672,136 @@ mod tests {
         let err = flags(&path, bad).unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
         assert!(err.to_string().contains("host glob"), "{err}");
+    }
+
+    #[test]
+    fn a_department_declares_courses_and_queues_each_with_its_own_rules() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/department.toml");
+        let cli = parse(args(&[
+            "jqueue-server",
+            "--config",
+            example,
+            "--data-dir",
+            "/d",
+        ]))
+        .unwrap();
+        let server = cli.server_config().unwrap();
+        let queues = server.queues();
+        let names: Vec<String> = queues
+            .iter()
+            .map(|q| crate::department::queue_name(q))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cs101/lab",
+                "cs101/concepts",
+                "cs225/office",
+                "cs374/proofs",
+                "cs374/grading"
+            ]
+        );
+        let lab = &queues[0];
+        assert_eq!(lab.course, "CS 101");
+        assert_eq!(lab.queue_title.as_deref(), Some("Lab help"));
+        assert_eq!(lab.room.as_deref(), Some("Siebel 0220"));
+        assert!(lab.allow_hosts.is_some() && lab.schedule.is_some());
+        assert!(
+            lab.rules.first_timers_first,
+            "the server's rule, not set here"
+        );
+        assert_eq!(lab.rules.cooldown_ms, 10 * 60_000);
+        let concepts = &queues[1];
+        assert_eq!(concepts.rules.cooldown_ms, 0, "its own");
+        assert!(concepts.allow_hosts.is_none() && concepts.schedule.is_none());
+        assert_eq!(queues[2].rules.max_helps, 3);
+        assert_eq!(queues[4].replies, ["Please bring your exam"]);
+        assert!(queues[3].replies.is_empty());
+        let cs101 = &server.courses[0];
+        assert_eq!(cs101.staff_group.as_deref(), Some("cs101-staff"));
+        assert_eq!(
+            cs101.roster_file.as_deref(),
+            Some(std::path::Path::new("/etc/jqueue/cs101-roster.txt"))
+        );
+        assert_eq!(server.courses[1].roster_group.as_deref(), Some("cs225"));
+        assert_eq!(server.staff_group.as_deref(), Some("jqueue-admins"));
+        // The command line wins over every queue's own key.
+        let cli = parse(args(&[
+            "jqueue-server",
+            "--config",
+            example,
+            "--data-dir",
+            "/d",
+            "--cooldown",
+            "5",
+        ]))
+        .unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert!(queues.iter().all(|q| q.rules.cooldown_ms == 5 * 60_000));
+    }
+
+    #[test]
+    fn with_no_courses_the_server_is_one_course_with_one_queue() {
+        let (_dir, path) = config(
+            "port = 7500
+",
+        );
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert_eq!(queues.len(), 1);
+        assert_eq!(crate::department::queue_name(&queues[0]), "default/main");
+        // A course without [[course.queue]] has one queue, `main`.
+        let (_dir, path) = config("[[course]]\nid = \"cs1\"\n");
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert_eq!(crate::department::queue_name(&queues[0]), "cs1/main");
+        assert_eq!(queues[0].course, "cs1", "the id stands for a missing title");
+    }
+
+    #[test]
+    fn a_department_file_s_mistakes_name_their_line() {
+        for (text, line, words) in [
+            (
+                "port = 1\n[[course.queue]]\nid = \"lab\"\n",
+                2,
+                "needs a [[course]] before it",
+            ),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course]]\nid = \"cs1\"\n",
+                3,
+                "course `cs1` is declared twice",
+            ),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\n[[course.queue]]\nid = \"lab\"\n",
+                5,
+                "queue `cs1/lab` is declared twice",
+            ),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\nport = 7\n",
+                5,
+                "`port` is the whole server's",
+            ),
+            ("[[course]]\nid = \"CS 1\"\n", 2, "lower-case letters"),
+            ("[[course]]\ntitle = \"x\"\n", 1, "needs an id"),
+            (
+                "[[course]]\nid = \"cs1\"\nrooms = 3\n",
+                3,
+                "unknown key `rooms` in [[course]]",
+            ),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\ncooldown = \"soon\"\n",
+                5,
+                "`cooldown`",
+            ),
+        ] {
+            let (_dir, path) = config(text);
+            let err = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()]))
+                .unwrap_err()
+                .downcast::<ConfigError>()
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.to_string().contains(words), "{text:?}: {err}");
+        }
     }
 
     #[test]

@@ -44,14 +44,18 @@ pub enum ControlRequest {
     },
     /// `users delete NAME`: the account, its tokens and its place go.
     DeleteAccount { name: String },
-    /// `staff add NAME`, with the claim code's digest.
+    /// `staff add NAME [--course ID]`, with the claim code's digest.
     AddStaff {
         name: String,
+        course: Option<String>,
         code_digest: [u8; 32],
         expires: UnixMillis,
     },
-    /// `staff remove NAME`.
-    RemoveStaff { name: String },
+    /// `staff remove NAME [--course ID]`.
+    RemoveStaff {
+        name: String,
+        course: Option<String>,
+    },
 }
 
 /// What the server did: the same facts the command reports when it makes
@@ -184,7 +188,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let asked = ask(
             dir.path(),
-            &ControlRequest::RemoveStaff { name: "ta".into() },
+            &ControlRequest::RemoveStaff {
+                name: "ta".into(),
+                course: None,
+            },
         );
         assert!(matches!(asked, Ok(None)), "{asked:?}");
     }

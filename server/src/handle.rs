@@ -21,6 +21,10 @@ use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
 use jqueue_shared::{AccountStatus, SessionToken};
 use tokio::sync::watch;
 
+use crate::config::ServerConfig;
+use crate::department::QueueNotFound;
+use jqueue_core::view::QueueSnapshot;
+
 use crate::accounts::{
     AccountSignIn, AccountsHandle, LoginGate, Membership, RegisterGate, RegisterOutcome, Resumed,
     Unavailable,
@@ -33,11 +37,24 @@ use crate::queue::{Acting, Answer, AttachOutcome, Connection, JoinRequest, Queue
 /// stopping, or the step could not be completed now.
 type AccountAnswer<T> = Result<Result<T, Unavailable>, ShuttingDown>;
 
-/// The handle every caller uses. Cheap to clone.
+/// One queue the server runs: its settings, its owner, and the snapshots
+/// its students' fan-out writes.
+#[derive(Debug)]
+pub(crate) struct QueueSlot {
+    pub config: Arc<ServerConfig>,
+    pub handle: QueueHandle,
+    pub snapshots: watch::Receiver<Arc<QueueSnapshot>>,
+}
+
+/// The handle every caller uses. Cheap to clone. It acts on one queue at a
+/// time (the first, unless [`Self::on_queue`] picked another): a
+/// connection's handle is on the queue its student chose.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
     pub(crate) accounts: AccountsHandle,
-    pub(crate) queue: QueueHandle,
+    pub(crate) queues: Arc<[QueueSlot]>,
+    /// The queue this handle acts on: an index into `queues`.
+    pub(crate) at: usize,
     pub(crate) membership: Arc<Membership>,
     pub(crate) peer_log: PeerLog,
     /// The server's clock, for a screen in the same process.
@@ -46,6 +63,40 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
+    // --- the queues -----------------------------------------------------------
+
+    /// The same handle, acting on the queue at `index` (of
+    /// [`Self::queue_configs`]).
+    #[must_use]
+    pub fn on_queue(&self, index: usize) -> Self {
+        assert!(index < self.queues.len(), "no queue {index}");
+        Self {
+            at: index,
+            ..self.clone()
+        }
+    }
+
+    /// Every queue's settings, in the config's order.
+    pub fn queue_configs(&self) -> impl Iterator<Item = &Arc<ServerConfig>> {
+        self.queues.iter().map(|slot| &slot.config)
+    }
+
+    /// The settings of the queue this handle acts on.
+    pub fn queue_config(&self) -> &Arc<ServerConfig> {
+        &self.queues[self.at].config
+    }
+
+    /// The queue `name` names (`COURSE/QUEUE`, or a course with one
+    /// queue); no name: the only queue, if there is only one.
+    pub fn find_queue(&self, name: Option<&str>) -> Result<usize, QueueNotFound> {
+        let configs: Vec<Arc<ServerConfig>> = self.queue_configs().cloned().collect();
+        crate::department::find_queue(&configs, name)
+    }
+
+    pub(crate) fn queue(&self) -> &QueueHandle {
+        &self.queues[self.at].handle
+    }
+
     // --- signing in -----------------------------------------------------------
 
     /// Whether `username` may create an account or sign in: on the roster,
@@ -58,7 +109,12 @@ impl ServerHandle {
         by_os_account: bool,
         before_sign_in: Option<IpAddr>,
     ) -> AccountAnswer<bool> {
-        match self.membership.on_roster(username, before_sign_in).await {
+        let course = &self.queue_config().course_id;
+        match self
+            .membership
+            .on_roster(course, username, before_sign_in)
+            .await
+        {
             Ok(true) => Ok(Ok(true)),
             Ok(false) => Ok(Ok(self.is_staff(username, by_os_account).await?)),
             Err(too_many) => Ok(Err(too_many.into())),
@@ -189,12 +245,12 @@ impl ServerHandle {
             return Ok(AttachOutcome::NotOnRoster);
         }
         let staff = self.is_staff(&username, by_os_account).await?;
-        self.queue.attach(connection, staff).await
+        self.queue().attach(connection, staff).await
     }
 
     /// The connection `id` of `username` has gone. Does not wait.
     pub async fn detach(&self, username: Arc<str>, id: u64) {
-        self.queue.detach(username, id).await;
+        self.queue().detach(username, id).await;
     }
 
     /// A connection that only follows where its student stands (`jqueue
@@ -208,12 +264,12 @@ impl ServerHandle {
         ) {
             return Ok(AttachOutcome::NotOnRoster);
         }
-        self.queue.follow(connection).await
+        self.queue().follow(connection).await
     }
 
     /// The following connection `id` of `username` has gone. Does not wait.
     pub async fn unfollow(&self, username: Arc<str>, id: u64) {
-        self.queue.unfollow(username, id).await;
+        self.queue().unfollow(username, id).await;
     }
 
     // --- a student's requests -------------------------------------------------
@@ -225,16 +281,16 @@ impl ServerHandle {
         username: Arc<str>,
         request: JoinRequest,
     ) -> Result<Answer, ShuttingDown> {
-        self.queue.join(username, request).await
+        self.queue().join(username, request).await
     }
 
     pub async fn cancel(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
-        self.queue.cancel(username).await
+        self.queue().cancel(username).await
     }
 
     /// "I'm back" after staff could not find the student.
     pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
-        self.queue.back(username).await
+        self.queue().back(username).await
     }
 
     /// Changes a waiting student's question, keeping their place.
@@ -243,12 +299,12 @@ impl ServerHandle {
         username: Arc<str>,
         request: JoinRequest,
     ) -> Result<Answer, ShuttingDown> {
-        self.queue.edit_question(username, request).await
+        self.queue().edit_question(username, request).await
     }
 
     /// The student read message `id`.
     pub async fn message_read(&self, username: Arc<str>, id: u64) {
-        self.queue.message_read(username, id).await;
+        self.queue().message_read(username, id).await;
     }
 
     /// The student's one answer to message `id`.
@@ -258,7 +314,7 @@ impl ServerHandle {
         id: u64,
         text: String,
     ) -> Result<Answer, ShuttingDown> {
-        self.queue.answer_message(username, id, text).await
+        self.queue().answer_message(username, id, text).await
     }
 
     // --- staff ----------------------------------------------------------------
@@ -281,8 +337,9 @@ impl ServerHandle {
         username: &str,
         by_os_account: bool,
     ) -> Result<bool, ShuttingDown> {
-        Ok(self.accounts.is_listed_staff(username).await?
-            || (by_os_account && self.membership.in_staff_group(username).await))
+        let course = &self.queue_config().course_id;
+        Ok(self.accounts.is_listed_staff(username, course).await?
+            || (by_os_account && self.membership.in_staff_group(course, username).await))
     }
 
     /// Carries out `request` for the staff account `staff` (a signed-in
@@ -295,7 +352,11 @@ impl ServerHandle {
         request: StaffRequest,
     ) -> StaffOutcome {
         match self.is_staff(staff, by_os_account).await {
-            Ok(true) => self.queue.staff(Acting::Staff(staff.into()), request).await,
+            Ok(true) => {
+                self.queue()
+                    .staff(Acting::Staff(staff.into()), request)
+                    .await
+            }
             Ok(false) => {
                 tracing::warn!(username = %staff, "staff request from an account that is not staff");
                 StaffOutcome::NotStaff {
@@ -312,24 +373,24 @@ impl ServerHandle {
     /// console, who is staff by running the server (named
     /// [`crate::ServerConfig::professor`]).
     pub async fn professor(&self, request: StaffRequest) -> StaffOutcome {
-        self.queue.staff(Acting::Professor, request).await
+        self.queue().staff(Acting::Professor, request).await
     }
 
     /// The staff view as of now: every call sent before this one shows.
     /// (The watch from [`Self::staff_views`] may still be publishing.)
     pub async fn staff_view(&self) -> Result<StaffView, ShuttingDown> {
-        self.queue.staff_view().await
+        self.queue().staff_view().await
     }
 
     /// The latest staff view; changes after every change staff would see.
     pub fn staff_views(&self) -> watch::Receiver<Arc<StaffView>> {
-        self.queue.staff_views()
+        self.queue().staff_views()
     }
 
     /// Changes when the staff list may have changed (before the staff view
     /// that follows it): when a staff screen should check its right again.
     pub(crate) fn staff_list_changes(&self) -> watch::Receiver<u64> {
-        self.queue.staff_list_changes()
+        self.queue().staff_list_changes()
     }
 
     /// `view` as a frame, encoded once for every staff screen.
@@ -337,7 +398,7 @@ impl ServerHandle {
         &self,
         view: &Arc<StaffView>,
     ) -> Result<Arc<[u8]>, jqueue_shared::FrameError> {
-        self.queue.staff_frame(view)
+        self.queue().staff_frame(view)
     }
 
     // --- the server -----------------------------------------------------------

@@ -51,11 +51,9 @@ pub use handle::ServerHandle;
 pub use net::run;
 pub use owners::ShuttingDown;
 
-use jqueue_core::view::QueueSnapshot;
 use jqueue_shared::Fingerprint;
 use net::tls::{TlsError, TlsIdentity};
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::watch;
 
 /// Why the server could not start. Each message names the file or address
 /// and what to do.
@@ -81,7 +79,6 @@ pub enum StartError {
 pub struct Server {
     config: Arc<ServerConfig>,
     handle: ServerHandle,
-    snapshots: watch::Receiver<Arc<QueueSnapshot>>,
     tls: TlsIdentity,
     /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
     local: Option<tokio::net::UnixListener>,
@@ -123,28 +120,31 @@ impl Server {
         let config = Arc::new(config);
         let mut owners = owners::Owners::default();
         let peer_log = peer_log::PeerLog::default();
-        let channels = queue::QueueOwner::spawn(config.clone(), peer_log.clone(), &mut owners)?;
-        let roster =
-            store::roster::Roster::new(config.roster_file.clone(), config.roster_group.clone())
-                .map_err(|e| StartError::Io {
-                    path: e.path.clone(),
-                    message: e.message.clone(),
-                })?;
+        let mut queues = Vec::new();
+        for queue in config.queues() {
+            let channels = queue::QueueOwner::spawn(queue.clone(), peer_log.clone(), &mut owners)?;
+            queues.push(handle::QueueSlot {
+                config: queue,
+                handle: channels.queue,
+                snapshots: channels.snapshots,
+            });
+        }
         let membership = Arc::new(accounts::Membership::new(
-            roster,
+            course_memberships(&config)?,
             config.staff_group.clone(),
             accounts::host_rate(&config),
         ));
         let accounts = accounts::AccountsOwner::spawn(
             config.clone(),
-            channels.queue.clone(),
+            queues.iter().map(|slot| slot.handle.clone()).collect(),
             &membership,
             peer_log.clone(),
             &mut owners,
         )?;
         let handle = ServerHandle {
             accounts,
-            queue: channels.queue,
+            queues: queues.into(),
+            at: 0,
             membership,
             peer_log,
             clock: config.clock,
@@ -153,7 +153,6 @@ impl Server {
         Ok(Self {
             config,
             handle,
-            snapshots: channels.snapshots,
             tls,
             local,
             control: Some(control),
@@ -175,6 +174,34 @@ impl Server {
     pub fn config(&self) -> &ServerConfig {
         &self.config
     }
+}
+
+/// Each course's id, roster and staff group: the declared courses', or
+/// the one course of a server that declares none (its roster is the
+/// server's; its staff group is `--staff-group`, which [`accounts::Membership`]
+/// holds for every course).
+#[allow(clippy::type_complexity)]
+fn course_memberships(
+    config: &ServerConfig,
+) -> Result<Vec<(String, store::roster::Roster, Option<String>)>, StartError> {
+    let roster = |file: &Option<PathBuf>, group: &Option<String>| {
+        store::roster::Roster::new(file.clone(), group.clone()).map_err(|e| StartError::Io {
+            path: e.path.clone(),
+            message: e.message.clone(),
+        })
+    };
+    if config.courses.is_empty() {
+        let only = roster(&config.roster_file, &config.roster_group)?;
+        return Ok(vec![(config.course_id.clone(), only, None)]);
+    }
+    config
+        .courses
+        .iter()
+        .map(|course| {
+            let roster = roster(&course.roster_file, &course.roster_group)?;
+            Ok((course.id.clone(), roster, course.staff_group.clone()))
+        })
+        .collect()
 }
 
 /// Brings the data directory down to 0700 and its files to 0600, saying in
@@ -349,7 +376,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_owner_stops_the_server_with_an_error_not_a_server_that_refuses_everyone() {
-        let stopped = crashed(async |handle| handle.queue.crash().await).await;
+        let stopped = crashed(async |handle| handle.queue().crash().await).await;
         assert_eq!(stopped.owner, "the queue");
         assert_eq!(stopped.reason, "panicked: a bug in the queue's owner");
 

@@ -25,7 +25,7 @@ pub struct ShuttingDown;
 #[error("{owner} stopped unexpectedly: {reason}")]
 pub struct OwnerStopped {
     /// What the owner owns, in words ("the queue", "the accounts").
-    pub owner: &'static str,
+    pub owner: String,
     pub reason: String,
 }
 
@@ -49,11 +49,12 @@ impl Owners {
     /// and a watcher that reports its end, however it ends.
     pub(crate) fn spawn(
         &mut self,
-        owner: &'static str,
+        owner: impl Into<String>,
         task: impl Future<Output = ()> + Send + 'static,
     ) {
         let running = tokio::spawn(task);
         let report = self.report.clone();
+        let owner = owner.into();
         tokio::spawn(async move {
             let reason = match running.await {
                 Ok(()) => "it returned while the server was running".to_owned(),

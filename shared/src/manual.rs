@@ -259,6 +259,10 @@ pub const PAGES: [PageText; 2] = [
                 "The server's key (`SHA256:...`), when `--fingerprint` is not given: connect only if it matches, without asking.",
             ),
             (
+                "JQUEUE_QUEUE",
+                "The queue when `--queue` is not given, on a server that runs several (`cs101/lab`).",
+            ),
+            (
                 "JQUEUE_SOCKET",
                 "The server's Unix socket for `jqueue bridge` (else `/run/jqueue/jqueue.sock`).",
             ),

@@ -17,7 +17,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Where the server's Unix socket is on the course host, unless it says
 /// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
@@ -149,6 +149,14 @@ pub enum ClientMsg {
     Pong {
         nonce: u64,
     },
+    /// The queue this connection is for (`jqueue --queue cs101/lab`; a
+    /// course with one queue by its id alone), sent after `Hello` and
+    /// before signing in. `None`, or never sent: the server's only queue.
+    /// Answered with [`ServerMsg::QueueChosen`], or
+    /// [`ServerMsg::NoSuchQueue`] and closed.
+    ChooseQueue {
+        name: Option<String>,
+    },
 }
 
 /// Messages from the server to a client.
@@ -231,6 +239,22 @@ pub enum ServerMsg {
     },
     Pong {
         nonce: u64,
+    },
+    /// The queue [`ClientMsg::ChooseQueue`] chose: its full name
+    /// (`cs101/lab`), the course's title, the queue's title and room.
+    QueueChosen {
+        name: String,
+        course: String,
+        title: Option<String>,
+        room: Option<String>,
+        /// A student this close to the front is told to get ready.
+        ready_at: u32,
+    },
+    /// No queue goes by the name the client chose, or several queues and
+    /// none chosen: `reason` names the queues that exist. The server
+    /// closes next.
+    NoSuchQueue {
+        reason: String,
     },
 }
 

@@ -103,6 +103,36 @@ pub fn test_config(data_dir: &Path, session: &str) -> ServerConfig {
     config
 }
 
+/// A department's test configuration: `courses` as (course id, its queue
+/// ids), each queue titled after its id.
+pub fn department_config(
+    data_dir: &Path,
+    session: &str,
+    courses: &[(&str, &[&str])],
+) -> ServerConfig {
+    let server = test_config(data_dir, session);
+    let courses = courses
+        .iter()
+        .map(|(course, queues)| jqueue_server::department::Course {
+            id: (*course).to_owned(),
+            title: course.to_uppercase(),
+            roster_file: None,
+            roster_group: None,
+            staff_group: None,
+            queues: queues
+                .iter()
+                .map(|queue| ServerConfig {
+                    course_id: (*course).to_owned(),
+                    queue_id: (*queue).to_owned(),
+                    queue_title: Some(format!("{queue} help")),
+                    ..server.clone()
+                })
+                .collect(),
+        })
+        .collect();
+    ServerConfig { courses, ..server }
+}
+
 /// The claim code [`make_staff`] gives every staff account it names, and
 /// that [`Student::register`] types: the kit's staff members are the people
 /// the professor handed their code (an attacker's sign-up is a test's own
@@ -113,10 +143,16 @@ pub const CLAIM_CODE: &str = "TESTC-0DE00";
 /// `jqueue-server staff add` does: an account not made yet is locked until
 /// signed up with [`CLAIM_CODE`].
 pub fn make_staff(data_dir: &Path, username: &str) -> Result<()> {
+    make_course_staff(data_dir, username, None)
+}
+
+/// Names `username` staff of `course` alone (`None`: of every course), as
+/// `jqueue-server staff add --course` does.
+pub fn make_course_staff(data_dir: &Path, username: &str, course: Option<&str>) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let mut store = jqueue_server::store::Store::open(&data_dir.join("jqueue.db"))?;
     let code = jqueue_server::auth::reset_code_digest(CLAIM_CODE);
-    store.add_staff_claimed(username, 0, &code, i64::MAX)?;
+    store.add_staff_claimed(username, course, 0, &code, i64::MAX)?;
     Ok(())
 }
 

@@ -329,6 +329,37 @@ impl Student {
         }
     }
 
+    /// Connects, chooses the queue `queue` (`cs101/lab`) and creates an
+    /// account, as [`Self::register`] does.
+    pub async fn register_on(addr: SocketAddr, username: &str, queue: &str) -> Result<Self> {
+        let mut student = Self::connect(addr, username).await?;
+        match student.choose_queue(queue).await? {
+            ServerMsg::QueueChosen { .. } => {}
+            other => bail!("{username} on {queue}: {other:?}"),
+        }
+        student.identify().await?;
+        match student
+            .sign_in(ClientMsg::Register {
+                username: username.into(),
+                password: password_for(username),
+                reset_code: Some(CLAIM_CODE.into()),
+            })
+            .await?
+        {
+            SignInResult::Success { .. } => Ok(student),
+            other => bail!("register {username}: {other:?}"),
+        }
+    }
+
+    /// Chooses the queue `name` names: the server's answer.
+    pub async fn choose_queue(&mut self, name: &str) -> Result<ServerMsg> {
+        self.send(&ClientMsg::ChooseQueue {
+            name: Some(name.into()),
+        })
+        .await?;
+        self.recv().await
+    }
+
     /// Connects and signs in with a password.
     pub async fn login(
         addr: SocketAddr,

@@ -110,7 +110,13 @@ async fn a_newcomer_with_a_deleted_name_inherits_no_place_in_the_queue() {
 
 /// `jqueue-server staff add NAME`'s claim code.
 async fn staff_add(dir: &Path, name: &str) -> String {
-    let (dir, action) = (dir.to_owned(), StaffCommand::Add { name: name.into() });
+    let (dir, action) = (
+        dir.to_owned(),
+        StaffCommand::Add {
+            name: name.into(),
+            course: None,
+        },
+    );
     let out = server_command(move |out| staff(&dir, &action, out))
         .await
         .unwrap();
@@ -263,7 +269,10 @@ async fn after_staff_remove_not_one_more_staff_view_reaches_the_screen() {
 
     let (data, action) = (
         dir.path().to_owned(),
-        StaffCommand::Remove { name: "tom".into() },
+        StaffCommand::Remove {
+            name: "tom".into(),
+            course: None,
+        },
     );
     server_command(move |out| staff(&data, &action, out))
         .await

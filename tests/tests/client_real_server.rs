@@ -112,6 +112,7 @@ impl Student {
             },
             username: name.into(),
             staff: false,
+            queue: None,
             backoff: Backoff {
                 first: Duration::from_millis(20),
                 max: Duration::from_millis(200),

@@ -92,9 +92,17 @@ async fn staff_remove_ends_the_staff_screen_without_waiting_for_a_change() -> an
     assert!(matches!(tom.watch_staff().await?, ServerMsg::StaffView(_)));
 
     let data = dir.path().to_owned();
-    let out =
-        server_command(move |out| staff(&data, &StaffCommand::Remove { name: "tom".into() }, out))
-            .await?;
+    let out = server_command(move |out| {
+        staff(
+            &data,
+            &StaffCommand::Remove {
+                name: "tom".into(),
+                course: None,
+            },
+            out,
+        )
+    })
+    .await?;
     assert_eq!(out, "tom is no longer staff\n");
     // Nothing else happens on the queue: the removal alone ends the feed.
     loop {
@@ -110,9 +118,17 @@ async fn staff_remove_ends_the_staff_screen_without_waiting_for_a_change() -> an
 
     // And added again through the server, the right is back.
     let data = dir.path().to_owned();
-    let out =
-        server_command(move |out| staff(&data, &StaffCommand::Add { name: "tom".into() }, out))
-            .await?;
+    let out = server_command(move |out| {
+        staff(
+            &data,
+            &StaffCommand::Add {
+                name: "tom".into(),
+                course: None,
+            },
+            out,
+        )
+    })
+    .await?;
     assert!(out.starts_with("tom is now staff"), "{out}");
     assert!(matches!(tom.watch_staff().await?, ServerMsg::StaffView(_)));
     server.stop().await

@@ -207,6 +207,7 @@ async fn a_server_with_another_key_gets_no_credential() -> Result<()> {
         username: "alice".into(),
         backoff: Backoff::default(),
         staff: false,
+        queue: None,
     });
     let change = loop {
         match tokio::time::timeout(PATIENCE, events.recv()).await? {

@@ -120,6 +120,13 @@ pub(super) fn render(app: &App, reason: &StopReason, theme: Theme, area: Rect, b
                 "Ask your TA which --server to use.".to_owned(),
             ],
         ),
+        StopReason::NoSuchQueue { reason } => (
+            "No such queue on this server",
+            vec![
+                format!("{server}: {}", jqueue_shared::sanitize::sanitize(reason)),
+                "Run jqueue again with --queue COURSE/QUEUE (or set JQUEUE_QUEUE).".to_owned(),
+            ],
+        ),
     };
     let mut lines = vec![Line::styled(headline, theme.headline()), Line::raw("")];
     lines.extend(body.into_iter().map(Line::raw));

@@ -132,5 +132,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FakeConn<S> {
             ready_at: 3,
         })
         .await;
+        // The queue comes first, before signing in (on a paused clock a
+        // heartbeat may come before it).
+        let choose = loop {
+            match self.recv().await {
+                ClientMsg::Ping { .. } => {}
+                other => break other,
+            }
+        };
+        assert_eq!(choose, ClientMsg::ChooseQueue { name: None });
+        self.send(ServerMsg::QueueChosen {
+            name: "default/main".into(),
+            course: "CS 101".into(),
+            title: None,
+            room: None,
+            ready_at: 3,
+        })
+        .await;
     }
 }

@@ -217,11 +217,21 @@ impl AccountsHandle {
         let _ = self.calls.send(Call::Logout { token }).await;
     }
 
-    /// Whether `jqueue-server staff add` named `username` staff.
-    pub async fn is_listed_staff(&self, username: &str) -> Result<bool, ShuttingDown> {
+    /// Whether `jqueue-server staff add` named `username` staff of
+    /// `course` (or of every course).
+    pub async fn is_listed_staff(
+        &self,
+        username: &str,
+        course: &str,
+    ) -> Result<bool, ShuttingDown> {
         let username = username.to_owned();
-        self.ask(|reply| Call::IsListedStaff { username, reply })
-            .await
+        let course = course.to_owned();
+        self.ask(|reply| Call::IsListedStaff {
+            username,
+            course,
+            reply,
+        })
+        .await
     }
 
     /// Makes a change the command line asked for ([`crate::control`]).

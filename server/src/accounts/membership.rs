@@ -8,6 +8,7 @@
 //! before it has signed in (a name typed at the sign-in box) is limited per
 //! address, so an outsider cannot keep the directory server busy.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -23,60 +24,92 @@ use jqueue_core::rate::{Allowances, ChangeRate};
 #[error("too many name lookups from one address")]
 pub struct TooManyLookups;
 
-/// The roster and the staff group, looked up off the owner tasks.
+/// Each course's roster and staff group, and the server's staff group,
+/// looked up off the owner tasks.
 #[derive(Debug)]
 pub(crate) struct Membership {
-    roster: Mutex<Roster>,
+    /// By course id.
+    courses: HashMap<String, CourseMembership>,
+    /// Members are staff of every course (`--staff-group`).
     staff_group: Option<String>,
     /// Pre-sign-in lookups per address.
     lookups: Mutex<Allowances<IpAddr, Instant>>,
     lookup_rate: ChangeRate,
 }
 
+/// One course's roster and staff group.
+#[derive(Debug)]
+struct CourseMembership {
+    roster: Mutex<Roster>,
+    staff_group: Option<String>,
+}
+
 impl Membership {
+    /// `courses`: each course's id, roster and staff group.
     /// `lookup_rate`: each address's allowance of group lookups before
     /// sign-in (a host's worth of students typing their names at once:
     /// [`super::host_rate`]).
     pub(crate) fn new(
-        roster: Roster,
+        courses: Vec<(String, Roster, Option<String>)>,
         staff_group: Option<String>,
         lookup_rate: ChangeRate,
     ) -> Self {
         Self {
-            roster: Mutex::new(roster),
+            courses: courses
+                .into_iter()
+                .map(|(id, roster, staff_group)| {
+                    let roster = Mutex::new(roster);
+                    (
+                        id,
+                        CourseMembership {
+                            roster,
+                            staff_group,
+                        },
+                    )
+                })
+                .collect(),
             staff_group,
             lookups: Mutex::default(),
             lookup_rate,
         }
     }
 
-    /// Whether the course has a roster at all (without one, everyone may
-    /// sign in and new accounts are limited per address instead).
+    /// Whether every course has a roster (where one has none, anyone may
+    /// sign in, and new accounts are limited per address instead).
     pub(crate) fn has_roster(&self) -> bool {
-        self.roster
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_set()
+        !self.courses.is_empty() && self.courses.keys().all(|id| self.course_has_roster(id))
     }
 
-    /// Whether `username` is on the roster (always, without one).
+    fn course_has_roster(&self, course: &str) -> bool {
+        self.courses.get(course).is_some_and(|c| {
+            c.roster
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_set()
+        })
+    }
+
+    /// Whether `username` is on `course`'s roster (always, without one).
     /// `before_sign_in`: the address of a peer that has not signed in yet,
     /// whose group lookups are limited.
     pub(crate) async fn on_roster(
         self: &Arc<Self>,
+        course: &str,
         username: &str,
         before_sign_in: Option<IpAddr>,
     ) -> Result<bool, TooManyLookups> {
         // Without a roster there is nothing to look up: no trip to the
         // blocking pool, where a class signing in at once would otherwise
         // start threads for nothing.
-        if !self.has_roster() {
+        if !self.course_has_roster(course) {
             return Ok(true);
         }
         let this = self.clone();
         let name = username.to_owned();
+        let id = course.to_owned();
         let by_file = blocking(move || {
-            this.roster
+            this.courses[&id]
+                .roster
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .admits_by_file(&name)
@@ -88,7 +121,7 @@ impl Membership {
             None => return Ok(false),
             Some(None) => {}
         }
-        let group = self
+        let group = self.courses[course]
             .roster
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -110,16 +143,31 @@ impl Membership {
             .unwrap_or(false))
     }
 
-    /// Whether `username` is in `--staff-group`. Only a connection signed
-    /// in as that OS account may ask (see [`super::AccountsOwner`]).
-    pub(crate) async fn in_staff_group(&self, username: &str) -> bool {
-        let Some(group) = self.staff_group.clone() else {
+    /// Whether `username` is in `--staff-group` or `course`'s
+    /// `staff-group`. Only a connection signed in as that OS account may
+    /// ask (see [`super::AccountsOwner`]).
+    pub(crate) async fn in_staff_group(&self, course: &str, username: &str) -> bool {
+        let groups: Vec<String> = self
+            .staff_group
+            .iter()
+            .chain(
+                self.courses
+                    .get(course)
+                    .and_then(|c| c.staff_group.as_ref()),
+            )
+            .cloned()
+            .collect();
+        if groups.is_empty() {
             return false;
-        };
+        }
         let name = username.to_owned();
-        blocking(move || system_users::in_group(&name, &group))
-            .await
-            .unwrap_or(false)
+        blocking(move || {
+            groups
+                .iter()
+                .any(|group| system_users::in_group(&name, group))
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 
@@ -134,6 +182,11 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// One course, `c`, with `roster` and no staff group of its own.
+    fn one(roster: Roster) -> Vec<(String, Roster, Option<String>)> {
+        vec![("c".into(), roster, None)]
+    }
+
     fn at_once(burst: u32) -> ChangeRate {
         ChangeRate {
             burst,
@@ -145,26 +198,32 @@ mod tests {
     async fn before_sign_in_group_lookups_are_limited_per_address() {
         // `root` is in group `root` on every Debian system.
         let roster = Roster::new(None, Some("root".into())).unwrap();
-        let membership = Arc::new(Membership::new(roster, None, at_once(2)));
+        let membership = Arc::new(Membership::new(one(roster), None, at_once(2)));
         let outsider: IpAddr = [192, 0, 2, 1].into();
         let neighbour: IpAddr = [192, 0, 2, 2].into();
         for _ in 0..2 {
             assert_eq!(
-                membership.on_roster("root", Some(outsider)).await.ok(),
+                membership.on_roster("c", "root", Some(outsider)).await.ok(),
                 Some(true)
             );
         }
         assert!(
-            membership.on_roster("root", Some(outsider)).await.is_err(),
+            membership
+                .on_roster("c", "root", Some(outsider))
+                .await
+                .is_err(),
             "a third lookup at once from one address waits"
         );
         assert_eq!(
-            membership.on_roster("nobody", Some(neighbour)).await.ok(),
+            membership
+                .on_roster("c", "nobody", Some(neighbour))
+                .await
+                .ok(),
             Some(false),
             "another address has its own allowance"
         );
         assert_eq!(
-            membership.on_roster("root", None).await.ok(),
+            membership.on_roster("c", "root", None).await.ok(),
             Some(true),
             "a signed-in connection's check is not limited"
         );
@@ -176,11 +235,11 @@ mod tests {
         let path = dir.path().join("roster.txt");
         std::fs::write(&path, "alice\n").unwrap();
         let roster = Roster::new(Some(path), Some("no-such-group-jqueue".into())).unwrap();
-        let membership = Arc::new(Membership::new(roster, None, at_once(1)));
+        let membership = Arc::new(Membership::new(one(roster), None, at_once(1)));
         let ip: IpAddr = [192, 0, 2, 1].into();
         for _ in 0..5 {
             assert_eq!(
-                membership.on_roster("alice", Some(ip)).await.ok(),
+                membership.on_roster("c", "alice", Some(ip)).await.ok(),
                 Some(true)
             );
         }
@@ -188,10 +247,37 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_staff_group_nobody_is_staff_by_group() {
-        let membership = Membership::new(Roster::default(), None, at_once(1));
-        assert!(!membership.in_staff_group("root").await);
-        let membership = Membership::new(Roster::default(), Some("root".into()), at_once(1));
-        assert!(membership.in_staff_group("root").await);
-        assert!(!membership.in_staff_group("nobody").await);
+        let membership = Membership::new(one(Roster::default()), None, at_once(1));
+        assert!(!membership.in_staff_group("c", "root").await);
+        let membership = Membership::new(one(Roster::default()), Some("root".into()), at_once(1));
+        assert!(membership.in_staff_group("c", "root").await);
+        assert!(!membership.in_staff_group("c", "nobody").await);
+        // A course's own group makes staff of that course alone.
+        let courses = vec![
+            ("cs101".into(), Roster::default(), Some("root".into())),
+            ("cs225".into(), Roster::default(), None),
+        ];
+        let membership = Membership::new(courses, None, at_once(1));
+        assert!(membership.in_staff_group("cs101", "root").await);
+        assert!(!membership.in_staff_group("cs225", "root").await);
+    }
+
+    #[tokio::test]
+    async fn each_course_has_its_own_roster() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cs101.txt");
+        std::fs::write(&path, "alice\n").unwrap();
+        let courses = vec![
+            ("cs101".into(), Roster::new(Some(path), None).unwrap(), None),
+            ("cs225".into(), Roster::default(), None),
+        ];
+        let membership = Arc::new(Membership::new(courses, None, at_once(1)));
+        assert!(membership.on_roster("cs101", "alice", None).await.unwrap());
+        assert!(!membership.on_roster("cs101", "bob", None).await.unwrap());
+        assert!(
+            membership.on_roster("cs225", "bob", None).await.unwrap(),
+            "no roster"
+        );
+        assert!(!membership.has_roster(), "cs225 takes anyone");
     }
 }

@@ -157,6 +157,7 @@ pub(crate) enum Call {
     },
     IsListedStaff {
         username: String,
+        course: String,
         reply: oneshot::Sender<bool>,
     },
     /// A change from the command line ([`crate::control`]).
@@ -185,8 +186,9 @@ pub(crate) struct AccountsOwner {
     peer_log: PeerLog,
     /// With a roster, new accounts need no per-address limit.
     has_roster: bool,
-    /// Where [`AccountEvent`]s go.
-    queue: QueueHandle,
+    /// Where [`AccountEvent`]s go: every queue's owner (a sign-out ends a
+    /// screen on whichever queue it is).
+    queues: Vec<QueueHandle>,
     /// The events the call being applied caused, not yet sent.
     for_queue: Vec<AccountEvent>,
 }
@@ -196,7 +198,7 @@ impl AccountsOwner {
     /// spawns the owner task.
     pub(crate) fn spawn(
         config: Arc<ServerConfig>,
-        queue: QueueHandle,
+        queues: Vec<QueueHandle>,
         membership: &Membership,
         peer_log: PeerLog,
         owners: &mut crate::owners::Owners,
@@ -223,7 +225,7 @@ impl AccountsOwner {
             resumes: Resumes::default(),
             peer_log,
             has_roster: membership.has_roster(),
-            queue,
+            queues,
             for_queue: Vec::new(),
         };
         owners.spawn("the accounts", owner.run(receiver));
@@ -308,8 +310,12 @@ impl AccountsOwner {
                 self.logout(&token);
                 self.send_to_queue().await;
             }
-            Call::IsListedStaff { username, reply } => {
-                let _ = reply.send(self.is_listed_staff(&username));
+            Call::IsListedStaff {
+                username,
+                course,
+                reply,
+            } => {
+                let _ = reply.send(self.is_listed_staff(&username, &course));
             }
             Call::Control { request, reply } => {
                 let answer = self.control(request);
@@ -327,7 +333,13 @@ impl AccountsOwner {
     async fn send_to_queue(&mut self) {
         if !self.for_queue.is_empty() {
             let events = std::mem::take(&mut self.for_queue);
-            self.queue.account_events(events).await;
+            if let [queue] = self.queues.as_slice() {
+                queue.account_events(events).await;
+            } else {
+                for queue in &self.queues {
+                    queue.account_events(events.clone()).await;
+                }
+            }
         }
     }
 
@@ -623,8 +635,8 @@ impl AccountsOwner {
 
     /// Whether `jqueue-server staff add` named `username` staff (the
     /// group is [`Membership`]'s: it is looked up off this task).
-    fn is_listed_staff(&self, username: &str) -> bool {
-        match blocking(|| self.store.is_staff(username)) {
+    fn is_listed_staff(&self, username: &str, course: &str) -> bool {
+        match blocking(|| self.store.is_staff_of(username, course)) {
             Ok(listed) => listed,
             Err(e) => {
                 tracing::warn!("could not check whether {username} is staff: {e}");
@@ -658,24 +670,31 @@ impl AccountsOwner {
                 }),
             ControlRequest::AddStaff {
                 name,
+                course,
                 code_digest,
                 expires,
             } => {
                 let now = self.now_ms();
                 blocking(|| {
-                    self.store
-                        .add_staff_claimed(&name, now, &code_digest, expires)
+                    self.store.add_staff_claimed(
+                        &name,
+                        course.as_deref(),
+                        now,
+                        &code_digest,
+                        expires,
+                    )
                 })
                 .map(|claim| {
                     self.tell_queue(AccountEvent::StaffChanged);
                     claim.into()
                 })
             }
-            ControlRequest::RemoveStaff { name } => blocking(|| self.store.remove_staff(&name))
-                .map(|removed| {
+            ControlRequest::RemoveStaff { name, course } => {
+                blocking(|| self.store.remove_staff(&name, course.as_deref())).map(|removed| {
                     self.tell_queue(AccountEvent::StaffChanged);
                     ControlAnswer::StaffRemoved(removed)
-                }),
+                })
+            }
         };
         done.unwrap_or_else(|e| {
             self.storage_failed(&e);

@@ -73,7 +73,8 @@ impl Handler {
             | ClientMsg::Login { .. }
             | ClientMsg::Resume { .. }
             | ClientMsg::Follow { .. }
-            | ClientMsg::SignInAsAccount { .. } => {
+            | ClientMsg::SignInAsAccount { .. }
+            | ClientMsg::ChooseQueue { .. } => {
                 self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);

@@ -60,20 +60,20 @@ use crate::owners::ShuttingDown;
 use crate::queue::{Answer, AttachOutcome, Connection, JoinRequest};
 use crate::shutdown::Shutdown;
 use jqueue_core::queue::StudentKey;
-use jqueue_core::view::QueueSnapshot;
 
 /// What every handler shares.
 #[derive(Debug)]
 struct Shared {
     config: Arc<ServerConfig>,
     handle: ServerHandle,
-    snapshots: watch::Receiver<Arc<QueueSnapshot>>,
     /// Password hashing runs off the async workers, one thread per core at
     /// lower priority (see [`background`]); a storm of logins waits here,
     /// each address in its own line.
     hashing: Arc<FairTurns>,
     admission: Admission,
-    fanout: Arc<Fanout>,
+    /// One fan-out per queue: a change in one queue writes to its own
+    /// students and wakes nobody else's.
+    fanouts: Box<[Arc<Fanout>]>,
     /// Each connection's TLS session is made from this.
     tls: Arc<rustls::ServerConfig>,
     /// Host names of students' addresses, off the hashing pool.
@@ -105,9 +105,12 @@ pub async fn run(
         admission: Admission::new(server.config.max_unauthenticated),
         config: server.config.clone(),
         handle: handle.clone(),
-        snapshots: server.snapshots.clone(),
         hashing: FairTurns::new(hashers, server.config.hashing_per_address),
-        fanout: Fanout::new(server.config.clock),
+        fanouts: handle
+            .queues
+            .iter()
+            .map(|_| Fanout::new(server.config.clock))
+            .collect(),
         tls: server.tls.config.clone(),
         host_names: resolve::HostNames::new(
             (!server.config.no_resolve).then(|| server.config.resolver.clone()),
@@ -115,7 +118,12 @@ pub async fn run(
         ),
     });
     // Dropped, and so stopped, when this function returns.
-    let _fanout_tasks = shared.fanout.spawn(&shared.snapshots);
+    let _fanout_tasks: Vec<_> = shared
+        .fanouts
+        .iter()
+        .zip(handle.queues.iter())
+        .map(|(fanout, queue)| fanout.spawn(&queue.snapshots))
+        .collect();
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     let mut outcome = Ok(());
@@ -281,6 +289,9 @@ struct Handler {
     /// Decrypts through the session the outbox holds.
     reader: FrameReader<TlsReader>,
     outbox: Arc<Outbox>,
+    /// The queue this connection is on (an index into the server's
+    /// queues), once chosen.
+    queue: Option<usize>,
     /// Who is signed in on this connection, once someone is: views are
     /// theirs.
     student: Option<StudentKey>,
@@ -314,6 +325,7 @@ impl Handler {
             peer,
             reader: FrameReader::with_limit(TlsReader(outbox.clone()), MAX_CLIENT_FRAME_LEN),
             outbox,
+            queue: None,
             student: None,
             staff_views: None,
             staff_screen: false,
@@ -349,7 +361,7 @@ impl Handler {
                     follower,
                 }) => {
                     let result = self.serve_student(&username, token, follower).await;
-                    self.shared.fanout.unsubscribe(self.conn);
+                    self.fanout().unsubscribe(self.conn);
                     // Boxed like the sign-in: the goodbye is said once.
                     if follower {
                         Box::pin(self.handle().unfollow(username, self.conn)).await;
@@ -405,7 +417,8 @@ impl Handler {
     /// view, waiting for the socket up to the write timeout. `Closed` once
     /// the last frame has gone out.
     async fn flush(&self) -> HandlerResult<()> {
-        let student = self.student.map(|key| (key, &self.shared.snapshots));
+        let snapshots = &self.shared.handle.queues[self.queue.unwrap_or(0)].snapshots;
+        let student = self.student.map(|key| (key, snapshots));
         let deadline = Instant::now() + self.shared.config.write_timeout;
         loop {
             match self.outbox.drain(student)? {
@@ -421,11 +434,18 @@ impl Handler {
 
     /// Tells the queue this connection's student has gone.
     async fn detach(&self, username: Arc<str>) {
-        self.shared.handle.detach(username, self.conn).await;
+        self.handle().detach(username, self.conn).await;
     }
 
-    fn handle(&self) -> &ServerHandle {
-        &self.shared.handle
+    /// The server's handle, on this connection's queue (the first until
+    /// one is chosen: signing in is the whole server's).
+    fn handle(&self) -> ServerHandle {
+        self.shared.handle.on_queue(self.queue.unwrap_or(0))
+    }
+
+    /// The fan-out of this connection's queue.
+    fn fanout(&self) -> &Fanout {
+        &self.shared.fanouts[self.queue.unwrap_or(0)]
     }
 }
 

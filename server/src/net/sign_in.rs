@@ -64,6 +64,11 @@ impl Handler {
                     | ClientMsg::Follow { .. }
                     | ClientMsg::SignInAsAccount { .. }
             ) {
+                // A client that chose no queue is on the server's only
+                // one; with several, it is told them before it signs in.
+                if self.queue.is_none() && !self.choose_queue(None, false).await? {
+                    return Ok(SignIn::Close);
+                }
                 // Making progress: never evicted from now on.
                 self.shared.admission.committed(self.conn);
             }
@@ -143,6 +148,12 @@ impl Handler {
                     self.staff_screen = true;
                     Verdict::Pending
                 }
+                ClientMsg::ChooseQueue { name } => {
+                    if !self.choose_queue(name.as_deref(), true).await? {
+                        return Ok(SignIn::Close);
+                    }
+                    Verdict::Pending
+                }
                 ClientMsg::AskForHelp { .. }
                 | ClientMsg::EditQuestion { .. }
                 | ClientMsg::Cancel
@@ -172,6 +183,42 @@ impl Handler {
                 Verdict::Pending => {}
             }
             deadline += started.elapsed();
+        }
+    }
+
+    /// Puts this connection on the queue `name` names, and says which when
+    /// the client `asked` (or that there is none by that name: `false`,
+    /// the connection closes).
+    pub(super) async fn choose_queue(
+        &mut self,
+        name: Option<&str>,
+        asked: bool,
+    ) -> HandlerResult<bool> {
+        match self.shared.handle.find_queue(name) {
+            Ok(index) if !asked => {
+                self.queue = Some(index);
+                Ok(true)
+            }
+            Ok(index) => {
+                self.queue = Some(index);
+                let config = self.handle().queue_config().clone();
+                self.send(&ServerMsg::QueueChosen {
+                    name: crate::department::queue_name(&config),
+                    course: config.course.clone(),
+                    title: config.queue_title.clone(),
+                    room: config.room.clone(),
+                    ready_at: config.ready_at,
+                })
+                .await?;
+                Ok(true)
+            }
+            Err(e) => {
+                self.send_last(&ServerMsg::NoSuchQueue {
+                    reason: e.to_string(),
+                })
+                .await?;
+                Ok(false)
+            }
         }
     }
 

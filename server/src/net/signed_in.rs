@@ -49,7 +49,7 @@ impl Handler {
             AttachOutcome::HostFull => Some(SignInResult::HostFull),
             AttachOutcome::NotOnRoster => Some(SignInResult::NotOnRoster {
                 username: username.to_string(),
-                course: self.shared.config.course.clone(),
+                course: self.handle().queue_config().course.clone(),
             }),
         };
         if let Some(refusal) = refusal {
@@ -101,8 +101,7 @@ impl Handler {
             // smaller limit stands.
             self.reader.set_limit(MAX_SIGNED_IN_FRAME_LEN);
         }
-        self.shared
-            .fanout
+        self.fanout()
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
         // Send the current view straight away; from now on the fan-out sends
         // each new one.

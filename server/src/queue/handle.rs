@@ -138,7 +138,7 @@ pub enum Acting {
 
 /// What the accounts' owner tells a queue's owner, in the order it
 /// happened, before it answers the call that caused it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AccountEvent {
     /// A line for the activity pane; `peer` when a peer caused it (its log
     /// line is then limited per address).

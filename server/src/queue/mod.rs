@@ -177,7 +177,7 @@ pub(crate) struct QueueOwner {
     outside_changes: i64,
     /// The staff list as last read, to tell its changes from the many
     /// other commits of other connections (the accounts' owner's above all).
-    listed_staff: Vec<(String, UnixMillis)>,
+    listed_staff: Vec<(String, String, UnixMillis)>,
     /// Staff requests' outcomes, sent once the burst that applied them has
     /// published its staff view: a staff screen told "Serving carol." must
     /// not then get a view from before the serve, which would contradict
@@ -341,7 +341,7 @@ impl QueueOwner {
         let listed_staff = store.staff().map_err(database_error)?;
         let unread = store.unread_messages(&key).map_err(database_error)?;
         let outside_changes = store.outside_changes().map_err(database_error)?;
-        let log_path = HelpedLog::path_for(&config.logs_dir(), &config.session);
+        let log_path = config.helped_log_path();
         let helped_log =
             HelpedLog::open(log_path.clone(), &state.helped).map_err(|e| StartError::Io {
                 path: log_path,
@@ -410,7 +410,12 @@ impl QueueOwner {
         };
         owner.follow_schedule(now);
         owner.publish();
-        owners.spawn("the queue", owner.run(receiver));
+        let name = if owner.config.is_default_queue() {
+            "the queue".to_owned()
+        } else {
+            format!("the queue {}", crate::department::queue_name(&owner.config))
+        };
+        owners.spawn(name, owner.run(receiver));
         Ok(Channels {
             queue: handle,
             snapshots: snapshot_rx,

@@ -1548,14 +1548,15 @@ impl Store {
     pub fn add_staff_claimed(
         &mut self,
         username: &str,
+        course: Option<&str>,
         now: UnixMillis,
         code: &[u8; 32],
         code_expires: UnixMillis,
     ) -> Result<StaffClaim> {
         let tx = self.conn.transaction()?;
         let added = tx.execute(
-            "INSERT OR IGNORE INTO staff (username, added_at) VALUES (?1, ?2)",
-            params![username, now],
+            "INSERT OR IGNORE INTO staff (username, course, added_at) VALUES (?1, ?2, ?3)",
+            params![username, course.unwrap_or_default(), now],
         )? == 1;
         tx.execute(
             "INSERT INTO users (username, password, created_at, last_sign_in)
@@ -1577,12 +1578,14 @@ impl Store {
         })
     }
 
-    /// Returns `false` if `username` was not staff.
-    pub fn remove_staff(&self, username: &str) -> Result<bool> {
-        let changed = self
-            .conn
-            .execute("DELETE FROM staff WHERE username = ?1", [username])?;
-        Ok(changed == 1)
+    /// Makes `username` no longer staff of `course` (`None`: of any
+    /// course). Returns `false` if they were not.
+    pub fn remove_staff(&self, username: &str, course: Option<&str>) -> Result<bool> {
+        let changed = self.conn.execute(
+            "DELETE FROM staff WHERE username = ?1 AND (?2 IS NULL OR course = ?2)",
+            params![username, course],
+        )?;
+        Ok(changed > 0)
     }
 
     /// A number that changes whenever another connection (a `jqueue-server
@@ -1595,6 +1598,21 @@ impl Store {
             .query_row("PRAGMA data_version", [], |row| row.get(0))?)
     }
 
+    /// Whether `username` is staff of `course`: named for it, or for
+    /// every course.
+    pub fn is_staff_of(&self, username: &str, course: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM staff WHERE username = ?1 AND (course = '' OR course = ?2)",
+                params![username, course],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether `username` is staff of any course.
     pub fn is_staff(&self, username: &str) -> Result<bool> {
         Ok(self
             .conn
@@ -1607,12 +1625,13 @@ impl Store {
             .is_some())
     }
 
-    /// Every staff account, with when it was added.
-    pub fn staff(&self) -> Result<Vec<(String, UnixMillis)>> {
+    /// Every staff account: its name, its course (empty: every course) and
+    /// when it was added.
+    pub fn staff(&self) -> Result<Vec<(String, String, UnixMillis)>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT username, added_at FROM staff ORDER BY username")?;
-        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            .prepare("SELECT username, course, added_at FROM staff ORDER BY username, course")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -2146,9 +2165,26 @@ mod tests {
         assert!(!store.add_staff("ta", 6).unwrap());
         assert!(store.is_staff("ta").unwrap());
         assert!(!store.is_staff("student").unwrap());
-        assert_eq!(store.staff().unwrap(), [("ta".to_string(), 5)]);
-        assert!(store.remove_staff("ta").unwrap());
+        assert_eq!(
+            store.staff().unwrap(),
+            [("ta".to_string(), String::new(), 5)]
+        );
+        assert!(store.is_staff_of("ta", "cs101").unwrap(), "every course");
+        assert!(store.remove_staff("ta", None).unwrap());
         assert!(!store.is_staff("ta").unwrap());
+        // Staff of one course are staff of it alone.
+        let mut store = store;
+        store
+            .add_staff_claimed("tara", Some("cs101"), 7, &[1; 32], 99)
+            .unwrap();
+        assert!(store.is_staff_of("tara", "cs101").unwrap());
+        assert!(!store.is_staff_of("tara", "cs225").unwrap());
+        store
+            .add_staff_claimed("tara", Some("cs225"), 8, &[1; 32], 99)
+            .unwrap();
+        assert!(store.remove_staff("tara", Some("cs101")).unwrap());
+        assert!(!store.is_staff_of("tara", "cs101").unwrap());
+        assert!(store.is_staff_of("tara", "cs225").unwrap());
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! One server for a department: several courses, each with its queues,
+//! over real sockets. Students choose their queue; each queue keeps its
+//! own line, rules and rows; a change in one queue sends nothing to the
+//! students of the others; an unknown queue is named with those that
+//! exist; and a database from the release before courses comes up as the
+//! course `default`'s queue `main` with its line intact.
+
+use anyhow::Result;
+use jqueue_shared::staff::StaffRequest;
+use jqueue_shared::{AccountStatus, ClientMsg, RequestResult, ServerMsg, SignInResult};
+use jqueue_tests::{
+    Student, TestServer, department_config, make_course_staff, password_for, test_config,
+};
+
+const DEPARTMENT: &[(&str, &[&str])] = &[
+    ("cs101", &["lab", "concepts"]),
+    ("cs225", &["office"]),
+    ("cs374", &["proofs", "grading"]),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_courses_and_five_queues_serve_their_students_from_one_process() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let names = [
+        ("amy", "cs101/lab"),
+        ("bob", "cs101/lab"),
+        ("cal", "cs101/concepts"),
+        ("dee", "cs225"),
+        ("eve", "cs374/proofs"),
+        ("fay", "cs374/grading"),
+    ];
+    let mut students = Vec::new();
+    for (name, queue) in names {
+        let mut student = Student::register_on(server.addr, name, queue).await?;
+        assert!(
+            matches!(
+                student.ask_for_help(&format!("{name}'s question")).await?,
+                RequestResult::Joined { .. }
+            ),
+            "{name} joins {queue}"
+        );
+        students.push(student);
+    }
+    // Each queue is its own line: bob is second in cs101/lab, everyone
+    // else first in theirs.
+    students[1].expect_position(Some(2), 2).await?;
+    for i in [0, 2, 3, 4, 5] {
+        students[i].expect_position(Some(1), 1).await?;
+    }
+    let waiting = |index| {
+        let handle = server.handle.on_queue(index);
+        async move {
+            let view = handle.staff_view().await.unwrap();
+            view.rows
+                .iter()
+                .map(|r| r.username.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(waiting(0).await, ["amy", "bob"]);
+    assert_eq!(waiting(1).await, ["cal"]);
+    assert_eq!(waiting(2).await, ["dee"]);
+    assert_eq!(waiting(3).await, ["eve"]);
+    assert_eq!(waiting(4).await, ["fay"]);
+
+    // Everything owed so far has arrived: a ping's answer comes after it.
+    for student in &mut students[2..] {
+        student.send(&ClientMsg::Ping { nonce: 1 }).await?;
+        while !matches!(student.recv().await?, ServerMsg::Pong { nonce: 1 }) {}
+    }
+    // Serving in cs101/lab moves bob up and leaves every other queue alone.
+    let lab = server.handle.on_queue(0);
+    lab.professor(StaffRequest::Serve { student: None }).await;
+    students[1].expect_position(Some(1), 1).await?;
+    // Nothing reached the others: their next frame is the answer to a ping
+    // sent after bob had his new view.
+    for i in [2, 3, 4, 5] {
+        students[i].send(&ClientMsg::Ping { nonce: 7 }).await?;
+        match students[i].recv().await? {
+            ServerMsg::Pong { nonce: 7 } => {}
+            other => panic!("{}: a change in cs101/lab sent {other:?}", names[i].0),
+        }
+    }
+    assert_eq!(waiting(1).await, ["cal"]);
+    assert_eq!(waiting(4).await, ["fay"]);
+
+    // Closing one queue closes only it.
+    server
+        .handle
+        .on_queue(2)
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
+    assert!(!server.handle.on_queue(2).staff_view().await?.open);
+    assert!(server.handle.on_queue(3).staff_view().await?.open);
+    server.stop().await?;
+
+    // A restart brings every queue back as it was.
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    assert_eq!(waiting_on(&server, 0).await, ["bob"]);
+    assert_eq!(waiting_on(&server, 1).await, ["cal"]);
+    assert_eq!(waiting_on(&server, 4).await, ["fay"]);
+    assert!(!server.handle.on_queue(2).staff_view().await?.open);
+    server.stop().await
+}
+
+async fn waiting_on(server: &TestServer, index: usize) -> Vec<String> {
+    let view = server.handle.on_queue(index).staff_view().await.unwrap();
+    view.rows.iter().map(|r| r.username.clone()).collect()
+}
+
+#[tokio::test]
+async fn an_unknown_queue_is_named_with_the_queues_that_exist() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let mut student = Student::connect(server.addr, "amy").await?;
+    match student.choose_queue("cs999/x").await? {
+        ServerMsg::NoSuchQueue { reason } => assert_eq!(
+            reason,
+            "no queue cs999/x here: cs101/lab, cs101/concepts, cs225/office, cs374/proofs, \
+             cs374/grading"
+        ),
+        other => panic!("{other:?}"),
+    }
+    student.expect_closed().await?;
+    let mut student = Student::connect(server.addr, "amy").await?;
+    match student.choose_queue("cs101").await? {
+        ServerMsg::NoSuchQueue { reason } => {
+            assert!(reason.contains("cs101 has several queues"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A client that names no queue (one from before courses would not be
+    // let in at all: its protocol version is older) is told the choice.
+    let mut student = Student::connect(server.addr, "bob").await?;
+    student.identify().await?;
+    student
+        .send(&ClientMsg::Register {
+            username: "bob".into(),
+            password: password_for("bob"),
+            reset_code: None,
+        })
+        .await?;
+    match student.recv().await? {
+        ServerMsg::NoSuchQueue { reason } => {
+            assert!(reason.contains("pick one with --queue"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    student.expect_closed().await?;
+    assert!(
+        !server
+            .handle
+            .on_queue(0)
+            .staff_view()
+            .await?
+            .online
+            .iter()
+            .any(|s| s.username == "bob"),
+        "not signed in"
+    );
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_database_from_before_courses_comes_up_as_the_default_queue_with_its_line() -> Result<()>
+{
+    // Written by the release before courses (see the store's fixture
+    // test): session `fall` with amy and bob waiting and dee being helped.
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../server/tests/fixtures/r2.db"
+        ),
+        dir.path().join("jqueue.db"),
+    )?;
+    let server = TestServer::start(test_config(dir.path(), "fall")).await?;
+    let view = server.view().await;
+    let waiting: Vec<&str> = view.rows.iter().map(|r| r.username.as_str()).collect();
+    assert_eq!(waiting, ["amy", "bob"]);
+    assert_eq!(view.helps.len(), 1);
+    assert_eq!(view.announcement.as_deref(), Some("Lab 3 help in 0220"));
+    // Its students need not name the queue: there is one.
+    let mut cal = Student::register(server.addr, "newbie").await?;
+    assert!(matches!(
+        cal.ask_for_help("after the upgrade").await?,
+        RequestResult::Joined { .. }
+    ));
+    assert_eq!(server.waiting().await, ["amy", "bob", "newbie"]);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_ta_staffs_only_their_course_and_each_course_has_its_own_roster() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    make_course_staff(dir.path(), "tara", Some("cs101"))?;
+    let roster = dir.path().join("cs225-roster.txt");
+    std::fs::write(&roster, "dee\n")?;
+    let mut config = department_config(dir.path(), "d", DEPARTMENT);
+    config.courses[1].roster_file = Some(roster);
+    let server = TestServer::start(config).await?;
+
+    // tara serves every queue of cs101...
+    for queue in ["cs101/lab", "cs101/concepts"] {
+        let mut tara = if queue == "cs101/lab" {
+            Student::register_on(server.addr, "tara", queue).await?
+        } else {
+            signed_in_on(&server, "tara", queue).await?
+        };
+        match tara.watch_staff().await? {
+            ServerMsg::StaffView(view) => assert_eq!(view.course, "CS101", "{queue}"),
+            other => panic!("tara on {queue}: {other:?}"),
+        }
+    }
+    // ...and no queue of another course: her staff screen there is refused
+    // before she is signed in.
+    let mut tara = Student::connect(server.addr, "tara").await?;
+    tara.choose_queue("cs374/proofs").await?;
+    tara.send(&ClientMsg::WatchStaff).await?;
+    tara.send(&ClientMsg::Login {
+        username: "tara".into(),
+        password: password_for("tara"),
+    })
+    .await?;
+    match tara.recv().await? {
+        ServerMsg::NotStaff { username } => assert_eq!(username, "tara"),
+        other => panic!("tara on cs374/proofs: {other:?}"),
+    }
+
+    // cs225 takes only its roster; the other courses anyone.
+    let mut bob = Student::connect(server.addr, "bob").await?;
+    bob.choose_queue("cs225").await?;
+    assert_eq!(bob.identify().await?, AccountStatus::NotOnRoster);
+    Student::register_on(server.addr, "dee", "cs225").await?;
+    Student::register_on(server.addr, "bob", "cs374/proofs").await?;
+    server.stop().await
+}
+
+/// Signs `name` (who has an account) in on `queue`.
+async fn signed_in_on(server: &TestServer, name: &str, queue: &str) -> Result<Student> {
+    let mut student = Student::connect(server.addr, name).await?;
+    student.choose_queue(queue).await?;
+    let result = student
+        .sign_in(ClientMsg::Login {
+            username: name.into(),
+            password: password_for(name),
+        })
+        .await?;
+    assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
+    Ok(student)
+}
