@@ -497,6 +497,10 @@ struct Conn {
     writer: WriteHalf<TlsStream<BoxedStream>>,
     stage: Stage,
     shutting_down: bool,
+    /// A password typed while the server was still answering who the
+    /// name is (the screen may already be up: the queue was chosen):
+    /// sent once it has answered.
+    early_sign_in: Option<NetCommand>,
 }
 
 /// What handling one message or command decided.
@@ -599,6 +603,7 @@ impl NetTask {
             writer,
             stage: Stage::AwaitingWelcome,
             shutting_down: false,
+            early_sign_in: None,
         };
         let hello = ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
@@ -691,6 +696,12 @@ impl NetTask {
                 return Step::End(Outcome::Stop(StopReason::Incompatible { server_version }));
             }
             ServerMsg::Identity { status, .. } => match self.on_identity(conn, status) {
+                // The password is already typed: it goes now, and the
+                // screen, still waiting for its answer, is not asked again.
+                Ok(_) if conn.early_sign_in.is_some() => {
+                    let typed = conn.early_sign_in.take();
+                    return self.on_command(conn, typed).await;
+                }
                 Ok(event) => event,
                 Err(stop) => return Step::End(Outcome::Stop(stop)),
             },
@@ -899,6 +910,12 @@ impl NetTask {
             None | Some(NetCommand::Quit) => return Step::End(Outcome::Quit),
             Some(NetCommand::Logout) if conn.stage == Stage::SignedIn => {
                 return self.log_out(conn).await;
+            }
+            Some(command @ (NetCommand::Login(_) | NetCommand::Register(..)))
+                if conn.stage == Stage::Identifying =>
+            {
+                conn.early_sign_in = Some(command);
+                return Step::Continue;
             }
             Some(NetCommand::Login(Password(password)))
                 if conn.stage == Stage::AwaitingPassword =>

@@ -433,3 +433,45 @@ async fn not_staff_stops_the_task() {
     }
     assert!(client.events.recv().await.is_none(), "nothing else happens");
 }
+
+#[tokio::test]
+async fn a_password_typed_before_the_server_answers_who_the_name_is_goes_after_its_answer() {
+    // The screen is up once the queue is chosen; the student may press
+    // Enter (a reconnect kept what they typed) before the server has
+    // answered `Identify`. The password is held, not dropped.
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    assert!(matches!(conn.recv().await, ClientMsg::Identify { .. }));
+    assert!(matches!(client.next_news().await, NetEvent::Welcome { .. }));
+    client
+        .commands
+        .send(NetCommand::Login(Password("hunter22".into())))
+        .unwrap();
+    conn.send(ServerMsg::Identity {
+        username: "alice".into(),
+        status: AccountStatus::Known,
+    })
+    .await;
+    assert_eq!(
+        conn.recv().await,
+        ClientMsg::Login {
+            username: "alice".into(),
+            password: "hunter22".into()
+        },
+        "sent once the server has answered"
+    );
+    conn.send(ServerMsg::SignIn(SignInResult::Success {
+        username: "alice".into(),
+        token: SessionToken([3; 16]),
+    }))
+    .await;
+    // Not asked again for what was already typed.
+    assert_eq!(
+        client.next_news().await,
+        NetEvent::SignedIn {
+            username: "alice".into()
+        }
+    );
+}
