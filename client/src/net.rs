@@ -94,6 +94,9 @@ pub enum NetCommand {
         code: Option<String>,
         /// What the student attached, as previewed (`None`: nothing).
         context: Option<Box<jqueue_shared::context::QuestionContext>>,
+        /// Move the place the student has in another queue of the course
+        /// here, keeping its join time.
+        moving: bool,
     },
     /// Change the question, keeping the place.
     EditQuestion {
@@ -939,11 +942,13 @@ impl NetTask {
                 location,
                 code,
                 context,
+                moving,
             }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
                 description,
                 location,
                 code,
                 context,
+                moving,
             },
             Some(NetCommand::EditQuestion {
                 description,

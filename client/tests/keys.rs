@@ -10,6 +10,48 @@ use jqueue_shared::{AccountStatus, RequestResult, SignInResult};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[test]
+fn waiting_in_another_queue_of_the_course_asks_before_moving_there() {
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(1, None)));
+    h.press('h');
+    h.type_text("a concept");
+    h.key(KeyCode::Enter);
+    h.sent();
+    h.net(NetEvent::Request(RequestResult::WaitingElsewhere {
+        queue: "cs101/lab".into(),
+    }));
+    // The form stays, with what was typed, and says what Enter does now.
+    assert!(matches!(h.app().overlay, Some(Overlay::AskForm(_))));
+    assert!(
+        h.screen_contains("You are waiting in cs101/lab."),
+        "{}",
+        h.screen()
+    );
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.sent(),
+        [NetCommand::AskForHelp {
+            description: "a concept".into(),
+            location: "lab1-pc07".into(),
+            code: None,
+            context: None,
+            moving: true,
+        }]
+    );
+    h.net(NetEvent::Request(RequestResult::Moved {
+        position: 1,
+        from: "cs101/lab".into(),
+    }));
+    h.net(NetEvent::View(view(3, Some(1))));
+    assert!(h.app().overlay.is_none());
+    assert!(
+        h.screen_contains("You moved here from cs101/lab"),
+        "{}",
+        h.screen()
+    );
+}
+
+#[test]
 fn join_sends_description_and_prefilled_location() {
     let mut h = Harness::signed_in();
     h.net(NetEvent::View(view(1, None)));
@@ -24,6 +66,7 @@ fn join_sends_description_and_prefilled_location() {
             location: "lab1-pc07".into(),
             code: None,
             context: None,
+            moving: false,
         }]
     );
     assert!(h.screen_contains("Sending"));
@@ -75,6 +118,7 @@ fn enter_also_asks_and_the_location_can_be_edited() {
             location: "room 204".into(),
             code: None,
             context: None,
+            moving: false,
         }]
     );
 }

@@ -496,6 +496,80 @@ impl Queue {
         Ok(self.insert(entry))
     }
 
+    /// `entry`, moved here from another queue of the course, with the place
+    /// its join time gives it: after everyone here who joined before it
+    /// and ahead of everyone who joined after (by arrival; the rules then
+    /// order as for anyone). Also the waiting students whose places move
+    /// back one to make room, with their new places: the caller keeps them
+    /// before [`Queue::join_moved`] applies the lot.
+    pub fn place_by_join_time(
+        &self,
+        mut entry: Entry,
+        now: UnixMillis,
+    ) -> Result<(Entry, Vec<Entry>), JoinError> {
+        self.check_join(&entry.username, now)?;
+        entry.away_until = None;
+        entry.front_since = None;
+        entry.draw = 0;
+        let later = self
+            .entries
+            .iter()
+            .filter(|e| e.joined_at > entry.joined_at)
+            .map(|e| e.slot)
+            .min();
+        let Some(slot) = later else {
+            entry.slot = self.next_slot;
+            return Ok((entry, Vec::new()));
+        };
+        entry.slot = slot;
+        let moved = self
+            .entries
+            .iter()
+            .filter(|e| e.slot >= slot)
+            .map(|e| Entry {
+                slot: e.slot + 1,
+                ..e.clone()
+            })
+            .collect();
+        Ok((entry, moved))
+    }
+
+    /// Adds `entry` at the place [`Queue::place_by_join_time`] gave it,
+    /// moving `moved` back as it said; returns the 1-based position.
+    pub fn join_moved(
+        &mut self,
+        entry: Entry,
+        moved: &[Entry],
+        now: UnixMillis,
+    ) -> Result<usize, JoinError> {
+        self.check_join(&entry.username, now)?;
+        let shift = |slot: &mut u64| {
+            if *slot >= entry.slot && !moved.is_empty() {
+                *slot += 1;
+            }
+        };
+        for waiting in &mut self.entries {
+            if moved.iter().any(|m| m.username == waiting.username) {
+                shift(&mut waiting.slot);
+            }
+        }
+        if let Some((slot, _)) = &mut self.shuffle {
+            shift(slot);
+        }
+        if let Some(slot) = &mut self.pool {
+            shift(slot);
+        }
+        self.next_slot = self
+            .entries
+            .iter()
+            .map(|e| e.slot + 1)
+            .chain([self.next_slot, entry.slot + 1])
+            .max()
+            .unwrap_or(0);
+        self.sort();
+        Ok(self.insert(entry))
+    }
+
     /// Changes a waiting student's question; their place and join time
     /// stay, and a request for more detail is met. `false`: not waiting.
     pub fn edit(
@@ -695,6 +769,49 @@ mod tests {
 
     fn entry(name: &str, at: UnixMillis) -> Entry {
         Entry::new(name.into(), "".into(), "".into(), at)
+    }
+
+    /// Joins `name` at `at` the ordinary way.
+    fn joined(q: &mut Queue, name: &str, at: UnixMillis) {
+        let placed = q.check_place(entry(name, at), at, 1).unwrap();
+        q.join(placed, at).unwrap();
+    }
+
+    #[test]
+    fn a_moved_place_keeps_its_join_time_among_those_who_joined_here() {
+        let mut q = Queue::new();
+        for (name, at) in [("ann", 10), ("cat", 30), ("dan", 50)] {
+            joined(&mut q, name, at);
+        }
+        // bob joined the course's other queue at 20: between ann and cat.
+        let (placed, moved) = q.place_by_join_time(entry("bob", 20), 60).unwrap();
+        let pushed: Vec<&str> = moved.iter().map(|e| &*e.username).collect();
+        assert_eq!(pushed, ["cat", "dan"], "those who joined later move back");
+        assert_eq!(q.join_moved(placed, &moved, 60), Ok(2));
+        assert_eq!(names(&q), ["ann", "bob", "cat", "dan"]);
+        assert_eq!(
+            q.entry("bob").unwrap().joined_at,
+            20,
+            "the join time is kept"
+        );
+        // The earliest of all goes first; the latest last, moving nobody.
+        let (placed, moved) = q.place_by_join_time(entry("amy", 1), 61).unwrap();
+        assert_eq!(moved.len(), 4);
+        assert_eq!(q.join_moved(placed, &moved, 61), Ok(1));
+        let (placed, moved) = q.place_by_join_time(entry("zed", 99), 62).unwrap();
+        assert!(moved.is_empty());
+        assert_eq!(q.join_moved(placed, &moved, 62), Ok(6));
+        // Joins after that go at the back, as ever.
+        joined(&mut q, "eve", 70);
+        assert_eq!(names(&q), ["amy", "ann", "bob", "cat", "dan", "zed", "eve"]);
+        // A restart (places as the store keeps them) gives the same line.
+        let again = Queue::restore(true, Rules::default(), q.entries().cloned(), [], [], &[]);
+        assert_eq!(names(&again), names(&q));
+        // The rules still hold: someone already here is refused.
+        assert_eq!(
+            q.place_by_join_time(entry("cat", 5), 63).unwrap_err(),
+            JoinError::AlreadyQueued { position: 4 }
+        );
     }
 
     #[test]

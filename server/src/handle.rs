@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
-use jqueue_shared::{AccountStatus, SessionToken};
+use jqueue_shared::{AccountStatus, RequestResult, SessionToken};
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
@@ -32,6 +32,22 @@ use crate::accounts::{
 use crate::owners::ShuttingDown;
 use crate::peer_log::PeerLog;
 use crate::queue::{Acting, Answer, AttachOutcome, Connection, JoinRequest, QueueHandle};
+
+/// A place that moved out, as a join that puts it back where it was: its
+/// question, host and join time, in the room (it was admitted there).
+fn put_back(entry: &jqueue_core::queue::Entry) -> JoinRequest {
+    JoinRequest {
+        description: entry.description.to_string(),
+        location: entry.location.to_string(),
+        code: None,
+        in_room: true,
+        host: entry.host.to_string(),
+        peer: IpAddr::from([127, 0, 0, 1]),
+        context: None,
+        moving: false,
+        kept_join_time: Some(entry.joined_at),
+    }
+}
 
 /// An answer from the accounts, or why there is none: the server is
 /// stopping, or the step could not be completed now.
@@ -276,12 +292,55 @@ impl ServerHandle {
 
     /// Joins the queue. `room` is where the connection comes from, as the
     /// network layer found it; `code` the presence code the student gave.
+    ///
+    /// One place per course: a student waiting in another queue of this
+    /// course is told so (`WaitingElsewhere`), and moves here only when the
+    /// request says `moving`, keeping the join time they had there. Should
+    /// this queue then refuse them, the place goes back where it was.
     pub async fn join(
         &self,
         username: Arc<str>,
-        request: JoinRequest,
+        mut request: JoinRequest,
     ) -> Result<Answer, ShuttingDown> {
+        let here = crate::department::queue_name(self.queue_config());
+        for other in self.course_siblings() {
+            let Some(_) = other.queue().move_out(username.clone(), None).await? else {
+                continue;
+            };
+            let there = crate::department::queue_name(other.queue_config());
+            if !request.moving {
+                return Ok(Answer {
+                    result: RequestResult::WaitingElsewhere { queue: there },
+                    views_from: 0,
+                });
+            }
+            let Some(entry) = other.queue().move_out(username.clone(), Some(here)).await? else {
+                // Served or gone in the meantime: an ordinary join.
+                break;
+            };
+            request.kept_join_time = Some(entry.joined_at);
+            let answer = self.queue().join(username.clone(), request).await?;
+            let result = match answer.result {
+                RequestResult::Joined { position } => RequestResult::Moved {
+                    position,
+                    from: there,
+                },
+                refused => {
+                    other.queue().join(username, put_back(&entry)).await?;
+                    refused
+                }
+            };
+            return Ok(Answer { result, ..answer });
+        }
         self.queue().join(username, request).await
+    }
+
+    /// The handles of the other queues of this handle's course.
+    fn course_siblings(&self) -> impl Iterator<Item = ServerHandle> + '_ {
+        let course = &self.queue_config().course_id;
+        (0..self.queues.len())
+            .filter(move |&i| i != self.at && self.queues[i].config.course_id == *course)
+            .map(|i| self.on_queue(i))
     }
 
     pub async fn cancel(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {

@@ -322,6 +322,7 @@ mod tests {
                 location: "lab 3".into(),
                 code: Some("0042".into()),
                 context: None,
+                moving: false,
             },
             ClientMsg::AskForHelp {
                 description: String::new(),
@@ -340,6 +341,7 @@ mod tests {
                         cut: false,
                     }),
                 })),
+                moving: false,
             },
             ClientMsg::Cancel,
             ClientMsg::Back,
@@ -655,6 +657,7 @@ mod tests {
                 location: wide(MAX_TEXT_CHARS),
                 code: Some(wide(4)),
                 context: None,
+                moving: false,
             },
             ClientMsg::Staff(crate::staff::StaffRequest::Announce {
                 text: wide(MAX_TEXT_CHARS),
@@ -695,6 +698,7 @@ mod tests {
                     cut: true,
                 }),
             })),
+            moving: false,
         };
         let len = encode_frame(&msg).unwrap().len() - LEN_PREFIX;
         assert!(

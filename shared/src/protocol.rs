@@ -105,6 +105,9 @@ pub enum ClientMsg {
         /// on their form); `None` unless they opted in. Kept with the
         /// place and the help, and shown only to staff.
         context: Option<Box<QuestionContext>>,
+        /// Move my place in another queue of this course here, keeping
+        /// its join time (the answer to [`RequestResult::WaitingElsewhere`]).
+        moving: bool,
     },
     /// Change my question and keep my place (and join time): answered
     /// [`RequestResult::Edited`], or [`RequestResult::NotQueued`].
@@ -427,6 +430,18 @@ pub enum RequestResult {
     /// `AnswerMessage` for a message this student did not get, or has
     /// answered already; nothing changed.
     CannotAnswer,
+    /// The student waits in `queue`, another queue of this course (one
+    /// place per course); nothing changed. `AskForHelp` with `moving`
+    /// moves the place here, keeping its join time.
+    WaitingElsewhere {
+        queue: String,
+    },
+    /// Moved here from `from`: in line at this position, by the join time
+    /// kept from there.
+    Moved {
+        position: u32,
+        from: String,
+    },
 }
 
 /// A message from one staff member to one student ([`ServerMsg::Message`]).

@@ -277,6 +277,11 @@ pub enum ActivityKind {
     Cancelled {
         username: String,
     },
+    /// A student moved their place to `queue`, another queue of the course.
+    MovedTo {
+        username: String,
+        queue: String,
+    },
     /// A student's joins and leaves in quick succession, as one line: a
     /// join/cancel loop must not push everything else off the pane.
     InAndOut {
@@ -375,6 +380,9 @@ impl fmt::Display for ActivityKind {
             }
             K::Joined { username } => write!(f, "{} joined the queue", s(username)),
             K::Cancelled { username } => write!(f, "{} left the queue", s(username)),
+            K::MovedTo { username, queue } => {
+                write!(f, "{} moved to {}", s(username), s(queue))
+            }
             K::InAndOut {
                 username,
                 changes,

@@ -550,6 +550,7 @@ impl Student {
             location: "lab 1".into(),
             code: None,
             context: None,
+            moving: false,
         };
         self.request(msg).await
     }

@@ -40,6 +40,7 @@ fn ask_with(context: QuestionContext) -> ClientMsg {
         location: "lab 1".into(),
         code: None,
         context: Some(Box::new(context)),
+        moving: false,
     }
 }
 

@@ -418,6 +418,7 @@ async fn in_flight_then_kill(
                     location: "lab".into(),
                     code: None,
                     context: None,
+                    moving: false,
                 }
             };
             student.send(&msg).await?;

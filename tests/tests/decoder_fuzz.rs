@@ -131,6 +131,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             location,
             code: None,
             context: None,
+            moving: false,
         }),
         Just(ClientMsg::Cancel),
         Just(ClientMsg::Logout),

@@ -250,3 +250,107 @@ async fn signed_in_on(server: &TestServer, name: &str, queue: &str) -> Result<St
     assert!(matches!(result, SignInResult::Success { .. }), "{result:?}");
     Ok(student)
 }
+
+#[tokio::test]
+async fn the_console_picks_the_queue_its_verbs_act_on_and_lists_every_queue() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let mut amy = Student::register_on(server.addr, "amy", "cs225").await?;
+    amy.ask_for_help("a heap question").await?;
+    let input = "queue cs225\nserve\nclose\nqueue cs999/x\nstatus\n";
+    let mut output = Vec::new();
+    jqueue_server::screen::console::run(server.handle.clone(), input.as_bytes(), &mut output)
+        .await?;
+    let output = String::from_utf8(output)?;
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines[0], "queue cs225/office");
+    assert!(lines[1].contains("amy"), "served in cs225: {output}");
+    assert!(
+        lines[3].starts_with("no queue cs999/x here: cs101/lab"),
+        "{output}"
+    );
+    // `status`: one line per queue, the current one marked.
+    assert_eq!(lines.len(), 4 + 5, "{output}");
+    assert!(lines[4].starts_with("  cs101/lab: OPEN"), "{output}");
+    assert!(
+        lines[6].starts_with("* cs225/office: CLOSED") && lines[6].contains("helping amy"),
+        "{output}"
+    );
+    // The first queue was left alone.
+    assert!(server.handle.on_queue(0).staff_view().await?.open);
+    server.stop().await
+}
+
+/// Waits until the server's clock has moved on a millisecond, so that the
+/// next join has a later join time than the last.
+async fn tick(server: &TestServer) {
+    let now = server.handle.now_ms();
+    while server.handle.now_ms() == now {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn one_place_per_course_and_a_move_keeps_the_join_time() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let mut amy_lab = Student::register_on(server.addr, "amy", "cs101/lab").await?;
+    amy_lab.ask_for_help("in the lab queue").await?;
+    tick(&server).await;
+    for name in ["bob", "cal"] {
+        let mut student = Student::register_on(server.addr, name, "cs101/concepts").await?;
+        student.ask_for_help("a concept").await?;
+        tick(&server).await;
+    }
+    // A place in another course's queue is no business of cs101's.
+    let mut amy_225 = signed_in_on(&server, "amy", "cs225").await?;
+    assert!(matches!(
+        amy_225.ask_for_help("heaps").await?,
+        RequestResult::Joined { position: 1 }
+    ));
+
+    // A second queue of the same course: asked first, nothing changed...
+    let mut amy = signed_in_on(&server, "amy", "cs101/concepts").await?;
+    assert_eq!(
+        amy.ask_for_help("now a concept").await?,
+        RequestResult::WaitingElsewhere {
+            queue: "cs101/lab".into()
+        }
+    );
+    assert_eq!(waiting_on(&server, 0).await, ["amy"]);
+    assert_eq!(waiting_on(&server, 1).await, ["bob", "cal"]);
+    // ...then moved, ahead of those who joined after her.
+    amy.send(&ClientMsg::AskForHelp {
+        description: "now a concept".into(),
+        location: String::new(),
+        code: None,
+        context: None,
+        moving: true,
+    })
+    .await?;
+    assert_eq!(
+        amy.reply().await?,
+        ServerMsg::Request(RequestResult::Moved {
+            position: 1,
+            from: "cs101/lab".into()
+        })
+    );
+    assert!(waiting_on(&server, 0).await.is_empty());
+    assert_eq!(waiting_on(&server, 1).await, ["amy", "bob", "cal"]);
+    assert_eq!(waiting_on(&server, 2).await, ["amy"], "cs225 untouched");
+    let lab = server.handle.on_queue(0).staff_view().await?;
+    assert!(
+        lab.activity
+            .iter()
+            .any(|a| a.kind.to_string() == "amy moved to cs101/concepts"),
+        "{:?}",
+        lab.activity
+    );
+    server.stop().await?;
+
+    // The places survive a restart.
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    assert_eq!(waiting_on(&server, 1).await, ["amy", "bob", "cal"]);
+    assert!(waiting_on(&server, 0).await.is_empty());
+    server.stop().await
+}

@@ -329,6 +329,7 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
                 location: location.into(),
                 code: None,
                 context: None,
+                moving: false,
             })
             .await?;
         match mallory

@@ -382,6 +382,7 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
             location: CORPUS[(i + 3) % CORPUS.len()].to_owned(),
             code: None,
             context: None,
+            moving: false,
         })
         .await?;
         let ServerMsg::Request(result) =
@@ -562,6 +563,7 @@ async fn a_full_queue_of_the_longest_texts_still_reaches_a_fresh_staff_screen() 
                 location: longest.clone(),
                 code: None,
                 context: None,
+                moving: false,
             })
             .await?;
         let answer = student

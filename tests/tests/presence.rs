@@ -23,6 +23,7 @@ async fn ask(student: &mut Student, code: Option<&str>) -> anyhow::Result<Reques
             location: String::new(),
             code: code.map(str::to_owned),
             context: None,
+            moving: false,
         })
         .await?;
     match student

@@ -121,6 +121,7 @@ async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
             location: "lab 1".into(),
             code: None,
             context: None,
+            moving: false,
         })
         .await?;
         assert_eq!(
@@ -411,6 +412,7 @@ async fn requests_before_sign_in_are_refused() -> Result {
         location: String::new(),
         code: None,
         context: None,
+        moving: false,
     })
     .await?;
     assert_eq!(
@@ -452,6 +454,7 @@ async fn over_long_text_is_refused_and_nothing_changes() -> Result {
         location: String::new(),
         code: None,
         context: None,
+        moving: false,
     })
     .await?;
     let reply = ann

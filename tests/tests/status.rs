@@ -393,6 +393,7 @@ async fn a_follower_only_listens_and_a_student_has_a_few_at_most() -> Result<()>
             location: "lab 1".into(),
             code: None,
             context: None,
+            moving: false,
         })
         .await?;
     let refused = follower

@@ -19,8 +19,10 @@ impl Handler {
                 location,
                 code,
                 context,
+                moving,
             } => {
-                let request = self.question(description, location, code, context).await;
+                let mut request = self.question(description, location, code, context).await;
+                request.moving = moving;
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
             }
@@ -102,6 +104,8 @@ impl Handler {
             host,
             peer: self.peer.key(),
             context,
+            moving: false,
+            kept_join_time: None,
         }
     }
 

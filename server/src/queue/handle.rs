@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Call;
 use crate::owners::ShuttingDown;
-use jqueue_core::queue::UnixMillis;
+use jqueue_core::queue::{Entry, UnixMillis};
 
 /// Where a queue's owner leaves notices for one connection.
 ///
@@ -95,6 +95,12 @@ pub struct JoinRequest {
     pub peer: IpAddr,
     /// What the student attached, unchecked: the owner checks it.
     pub context: Option<Box<QuestionContext>>,
+    /// Move a place in another queue of the course here (the student
+    /// said so: [`jqueue_shared::RequestResult::WaitingElsewhere`]).
+    pub moving: bool,
+    /// The join time the place keeps, when it moves here from another
+    /// queue of the course ([`crate::ServerHandle::join`] sets it).
+    pub kept_join_time: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +246,22 @@ impl QueueHandle {
         self.ask(|reply| Call::Join {
             username,
             request,
+            reply,
+        })
+        .await
+    }
+
+    /// Where `username` waits in this queue: their entry, if they do. With
+    /// `to` (the queue they move to), they leave it for there: the entry
+    /// they had, with its join time.
+    pub async fn move_out(
+        &self,
+        username: Arc<str>,
+        to: Option<String>,
+    ) -> Result<Option<Entry>, ShuttingDown> {
+        self.ask(|reply| Call::MoveOut {
+            username,
+            to,
             reply,
         })
         .await

@@ -97,6 +97,11 @@ pub(crate) enum Call {
         username: Arc<str>,
         reply: oneshot::Sender<Answer>,
     },
+    MoveOut {
+        username: Arc<str>,
+        to: Option<String>,
+        reply: oneshot::Sender<Option<jqueue_core::queue::Entry>>,
+    },
     Back {
         username: Arc<str>,
         reply: oneshot::Sender<Answer>,
@@ -725,6 +730,13 @@ impl QueueOwner {
                 let result = self.cancel(&username);
                 let _ = reply.send(self.answer(result));
             }
+            Call::MoveOut {
+                username,
+                to,
+                reply,
+            } => {
+                let _ = reply.send(self.move_out(&username, to));
+            }
             Call::Back { username, reply } => {
                 let result = self.back(&username);
                 let _ = reply.send(self.answer(result));
@@ -780,6 +792,8 @@ mod tests {
             host: "home.example.net".into(),
             peer: std::net::Ipv4Addr::new(192, 0, 2, 7).into(),
             context: None,
+            moving: false,
+            kept_join_time: None,
         }
     }
 

@@ -130,6 +130,8 @@ mod tests {
             host: "lab".into(),
             peer: std::net::Ipv4Addr::LOCALHOST.into(),
             context: None,
+            moving: false,
+            kept_join_time: None,
         };
         let answer = handle.join(Arc::from(name), request).await.unwrap();
         assert!(

@@ -61,6 +61,8 @@ impl QueueOwner {
             host,
             peer,
             context,
+            moving: _,
+            kept_join_time,
         } = request;
         let (description, location) = match self.question(description, location, &host) {
             Ok(question) => question,
@@ -80,8 +82,16 @@ impl QueueOwner {
         }
         let entry = Entry {
             host: host.into(),
-            ..Entry::new(username.clone(), description.into(), location.into(), now)
+            ..Entry::new(
+                username.clone(),
+                description.into(),
+                location.into(),
+                kept_join_time.unwrap_or(now),
+            )
         };
+        if kept_join_time.is_some() && self.early_join_until_opening(now).is_none() {
+            return self.join_moved(entry, context.as_deref());
+        }
         // Drawn here, not in the queue: the queue rules do no I/O, and the
         // operating system's generator is I/O.
         let random = rand::random::<u64>();
@@ -120,6 +130,39 @@ impl QueueOwner {
             Some(opens_at) => RequestResult::JoinedEarly { position, opens_at },
             None => RequestResult::Joined { position },
         }
+    }
+
+    /// Joins `entry`, moved here from another queue of the course, at the
+    /// place its join time gives it. Not counted against the student's
+    /// changes: the move was (the leaving queue's side of it is free).
+    fn join_moved(&mut self, entry: Entry, context: Option<&QuestionContext>) -> RequestResult {
+        let now = self.now_ms();
+        let username = entry.username.clone();
+        let (entry, moved) = match self.queue.place_by_join_time(entry, now) {
+            Ok(placed) => placed,
+            Err(refused) => return refusal(refused),
+        };
+        let key = &self.key;
+        let stored = blocking(|| {
+            if !moved.is_empty() {
+                self.store.set_places(key, &moved)?;
+            }
+            self.store.insert_entry_with_context(key, &entry, context)
+        });
+        if let Err(e) = stored {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        let position = self
+            .queue
+            .join_moved(entry, &moved, now)
+            .expect("checked before persisting") as u32;
+        self.queue_changed = true;
+        self.joins += 1;
+        self.record(ActivityKind::Joined {
+            username: username.to_string(),
+        });
+        RequestResult::Joined { position }
     }
 
     /// When the queue opens, if it is closed and takes early joins now
@@ -248,6 +291,27 @@ impl QueueOwner {
             username: username.to_string(),
         });
         RequestResult::Cancelled
+    }
+
+    /// The entry `username` waits with here, if any; with `to`, they leave
+    /// for that queue of the course (no help is recorded: the place goes
+    /// with them, join time and all).
+    pub(super) fn move_out(&mut self, username: &Arc<str>, to: Option<String>) -> Option<Entry> {
+        let entry = self.queue.entry(username)?.clone();
+        let Some(to) = to else {
+            return Some(entry);
+        };
+        if let Err(e) = blocking(|| self.store.delete_entry(&self.key, username)) {
+            self.storage_failed(&e);
+            return None;
+        }
+        self.queue.cancel(username);
+        self.queue_changed = true;
+        self.record(ActivityKind::MovedTo {
+            username: username.to_string(),
+            queue: to,
+        });
+        Some(entry)
     }
 
     pub(super) fn back(&mut self, username: &Arc<str>) -> RequestResult {

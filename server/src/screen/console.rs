@@ -15,13 +15,15 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use crate::ServerHandle;
 
 pub const HELP: &str = "commands: serve [NAME] | finish | nothere | remove NAME | open | close \
-                        | announce TEXT | message NAME TEXT | print | status | quit";
+                        | announce TEXT | message NAME TEXT | print | status | queue ID | quit";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsoleCommand {
     /// A staff request, acting as the professor.
     Staff(StaffRequest),
     Status,
+    /// `queue ID`: the queue the other verbs act on from now on.
+    Queue(String),
     Quit,
     Help,
 }
@@ -60,6 +62,8 @@ pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, String> {
         },
         ("print", "") => Staff(StaffRequest::Print),
         ("status", "") => ConsoleCommand::Status,
+        ("queue", "") => return Err("queue needs an id: queue COURSE/QUEUE".into()),
+        ("queue", id) => ConsoleCommand::Queue(id.to_owned()),
         ("quit", "") => ConsoleCommand::Quit,
         ("help" | "?", _) => ConsoleCommand::Help,
         _ => return Err(format!("unknown command {line:?}; {HELP}")),
@@ -68,9 +72,10 @@ pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, String> {
 }
 
 /// Reads commands until `quit` or end of input. End of input does not stop
-/// the server: a service started with stdin closed keeps running.
+/// the server: a service started with stdin closed keeps running. The
+/// verbs act on the first queue until `queue ID` picks another.
 pub async fn run(
-    handle: ServerHandle,
+    mut handle: ServerHandle,
     input: impl AsyncBufRead + Unpin,
     mut output: impl AsyncWrite + Unpin,
 ) -> std::io::Result<()> {
@@ -85,8 +90,15 @@ pub async fn run(
                 return Ok(());
             }
             Ok(Some(ConsoleCommand::Staff(request))) => handle.professor(request).await.to_string(),
-            Ok(Some(ConsoleCommand::Status)) => match handle.staff_view().await {
-                Ok(view) => status(&view),
+            Ok(Some(ConsoleCommand::Status)) => every_status(&handle).await,
+            Ok(Some(ConsoleCommand::Queue(id))) => match handle.find_queue(Some(&id)) {
+                Ok(index) => {
+                    handle = handle.on_queue(index);
+                    format!(
+                        "queue {}",
+                        crate::department::queue_name(handle.queue_config())
+                    )
+                }
                 Err(e) => e.to_string(),
             },
             Ok(Some(ConsoleCommand::Help)) => HELP.into(),
@@ -96,6 +108,30 @@ pub async fn run(
         output.flush().await?;
     }
     Ok(())
+}
+
+/// `status`: the queue's line, or with several queues one line for each,
+/// named, the one the verbs act on marked `*`.
+async fn every_status(handle: &ServerHandle) -> String {
+    let count = handle.queue_configs().count();
+    if count == 1 {
+        return match handle.staff_view().await {
+            Ok(view) => status(&view),
+            Err(e) => e.to_string(),
+        };
+    }
+    let current = crate::department::queue_name(handle.queue_config());
+    let mut lines = Vec::with_capacity(count);
+    for index in 0..count {
+        let queue = handle.on_queue(index);
+        let name = crate::department::queue_name(queue.queue_config());
+        let mark = if name == current { '*' } else { ' ' };
+        match queue.staff_view().await {
+            Ok(view) => lines.push(format!("{mark} {name}: {}", status(&view))),
+            Err(e) => return e.to_string(),
+        }
+    }
+    lines.join("\n")
 }
 
 /// One line: open or closed, the counts, and who is helping whom.
@@ -164,6 +200,11 @@ mod tests {
         assert!(parse("message").is_err());
         assert_eq!(parse("print"), staff(StaffRequest::Print));
         assert_eq!(parse("quit"), Ok(Some(ConsoleCommand::Quit)));
+        assert_eq!(
+            parse("queue cs101/lab"),
+            Ok(Some(ConsoleCommand::Queue("cs101/lab".into())))
+        );
+        assert!(parse("queue").is_err());
         assert_eq!(parse(""), Ok(None));
         assert!(parse("remove").is_err());
         assert!(parse("dance").unwrap_err().contains("unknown command"));

@@ -449,6 +449,7 @@ fn ask_for_help(i: usize) -> ClientMsg {
         location: "lab 1".into(),
         code: None,
         context: None,
+        moving: false,
     }
 }
 

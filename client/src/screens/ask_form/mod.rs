@@ -45,6 +45,9 @@ pub struct AskForm {
     pub editing: bool,
     /// "Attach context" and the parts it would send.
     pub context: context::ContextDraft,
+    /// The student waits in this other queue of the course: Enter moves
+    /// the place here (keeping its join time).
+    pub moving_from: Option<String>,
 }
 
 /// A field of the form, as `focus` picks it.
@@ -83,6 +86,8 @@ pub(crate) struct Request {
     pub(crate) context: Option<QuestionContext>,
     /// An edit of the question, not a request to join.
     pub(crate) editing: bool,
+    /// Move the place in another queue of the course here.
+    pub(crate) moving: bool,
 }
 
 impl AskForm {
@@ -96,6 +101,7 @@ impl AskForm {
             error: None,
             context: context::ContextDraft::default(),
             editing: false,
+            moving_from: None,
         }
     }
 
@@ -215,6 +221,7 @@ impl AskForm {
                         code,
                         context,
                         editing: self.editing,
+                        moving: self.moving_from.is_some(),
                     }));
                 }
             }

@@ -486,6 +486,7 @@ impl App {
             code,
             context,
             editing,
+            moving,
         } = request;
         let mut effects = Vec::new();
         if location != self.settings.location {
@@ -506,6 +507,7 @@ impl App {
                 location,
                 code,
                 context: context.map(Box::new),
+                moving,
             }));
         }
         effects
@@ -782,6 +784,8 @@ impl App {
                 return;
             }
             RequestResult::Edited { position } => return self.on_edited(*position),
+            RequestResult::Moved { position, from } => return self.on_moved(*position, from),
+            RequestResult::WaitingElsewhere { queue } => self.waiting_elsewhere(queue),
             RequestResult::JoinedEarly { position, opens_at } => {
                 return self.on_joined_early(*position, *opens_at);
             }
@@ -885,6 +889,33 @@ impl App {
                 self.clock_time(opens_at)
             ),
         );
+    }
+
+    /// Moved here from another queue of the course, with the join time.
+    fn on_moved(&mut self, position: u32, from: &str) {
+        self.cooldown_until = None;
+        self.close_ask_form();
+        self.notify(
+            Tone::Good,
+            Holds::AtPosition(Some(position)),
+            format!(
+                "You moved here from {} and kept your join time: #{position} in line.",
+                sanitize(from)
+            ),
+        );
+    }
+
+    /// Waiting in `queue`, another of the course: the form's Enter now moves
+    /// the place here. Returns what the form says.
+    fn waiting_elsewhere(&mut self, queue: &str) -> String {
+        if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+            form.moving_from = Some(queue.to_owned());
+        }
+        format!(
+            "You are waiting in {}. Press Enter to move your place here, keeping your join \
+             time; Esc to stay there.",
+            sanitize(queue)
+        )
     }
 
     /// The question is changed; the place stays.
