@@ -88,6 +88,7 @@ impl ServerHandle {
         assert!(index < self.queues.len(), "no queue {index}");
         Self {
             at: index,
+            accounts: self.accounts.on_queue(Some(index)),
             ..self.clone()
         }
     }
@@ -468,7 +469,9 @@ impl ServerHandle {
         &self,
         request: crate::control::ControlRequest,
     ) -> crate::control::ControlAnswer {
+        // The command line's changes are the whole server's.
         self.accounts
+            .on_queue(None)
             .control(request)
             .await
             .unwrap_or_else(|e| crate::control::ControlAnswer::Failed(e.to_string()))

@@ -60,6 +60,17 @@ async fn three_courses_and_five_queues_serve_their_students_from_one_process() -
     };
     assert_eq!(waiting(0).await, ["amy", "bob"]);
     assert_eq!(waiting(1).await, ["cal"]);
+    // Each queue's activity pane tells of its own students alone: their
+    // sign-ups and joins, not another course's.
+    let office = server.handle.on_queue(2).staff_view().await?;
+    let lines: Vec<String> = office.activity.iter().map(|a| a.kind.to_string()).collect();
+    assert!(lines.iter().any(|l| l.contains("dee")), "{lines:?}");
+    for other in ["amy", "bob", "cal", "eve", "fay"] {
+        assert!(
+            !lines.iter().any(|l| l.contains(other)),
+            "{other} in {lines:?}"
+        );
+    }
     assert_eq!(waiting(2).await, ["dee"]);
     assert_eq!(waiting(3).await, ["eve"]);
     assert_eq!(waiting(4).await, ["fay"]);

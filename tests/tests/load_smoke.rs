@@ -199,3 +199,34 @@ fn the_tls_floor_runs_over_pinned_tls_and_says_so() {
         "the summary names the floor: {stdout}"
     );
 }
+
+#[test]
+fn with_several_queues_a_change_in_one_reaches_nobody_in_the_others() {
+    let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
+    let server = jqueue_tests::server_binary().expect("building jqueue-server");
+    let output = Command::new(&load_bin)
+        .args([
+            "--queues",
+            "3",
+            "--clients",
+            "10",
+            "--changes",
+            "5",
+            "--gap-ms",
+            "0",
+        ])
+        .args(["--staff", "1", "--json", "--time-limit-secs", "300"])
+        .arg("--server-bin")
+        .arg(&server)
+        .output()
+        .expect("running jqueue-load");
+    let (report, stdout) = report_of("jqueue-load --queues 3", &output);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert_eq!(report["queues"], 3, "{last}");
+    assert_eq!(report["other_queues_students"], 20, "{last}");
+    assert!(report["fanout_p99_us"].is_u64(), "{last}");
+    // Counted, not timed: the other queues' students and staff screens got
+    // no view while the first queue changed.
+    assert_eq!(report["other_queues_view_frames"], 0, "{last}");
+    assert_eq!(report["other_queues_staff_view_frames"], 0, "{last}");
+}

@@ -78,10 +78,24 @@ pub enum Unavailable {
 /// The handle to the accounts' owner. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AccountsHandle {
-    pub(super) calls: mpsc::Sender<Call>,
+    pub(super) calls: mpsc::Sender<(Option<usize>, Call)>,
+    /// The queue (an index into the server's) whose activity pane the
+    /// lines a call causes go to: the one the connection is on. `None`:
+    /// every queue's (the command line's changes).
+    pub(super) queue: Option<usize>,
 }
 
 impl AccountsHandle {
+    /// The same handle, for calls made on behalf of the queue at `index`
+    /// (`None`: of the whole server).
+    #[must_use]
+    pub fn on_queue(&self, index: Option<usize>) -> Self {
+        Self {
+            calls: self.calls.clone(),
+            queue: index,
+        }
+    }
+
     /// Sends a call and waits for its answer; fails only if the owner has
     /// stopped.
     async fn ask<T>(
@@ -90,7 +104,7 @@ impl AccountsHandle {
     ) -> Result<T, ShuttingDown> {
         let (reply, answer) = oneshot::channel();
         self.calls
-            .send(make(reply))
+            .send((self.queue, make(reply)))
             .await
             .map_err(|_| ShuttingDown)?;
         answer.await.map_err(|_| ShuttingDown)
@@ -214,7 +228,7 @@ impl AccountsHandle {
     /// Revokes a token; the screen signed in with it is ended (by the
     /// queue's owner, told by this one). Does not wait for the answer.
     pub async fn logout(&self, token: SessionToken) {
-        let _ = self.calls.send(Call::Logout { token }).await;
+        let _ = self.calls.send((self.queue, Call::Logout { token })).await;
     }
 
     /// Whether `jqueue-server staff add` named `username` staff of
@@ -245,6 +259,6 @@ impl AccountsHandle {
     /// Makes the owner panic, as a bug would.
     #[cfg(test)]
     pub(crate) async fn crash(&self) {
-        let _ = self.calls.send(Call::Crash).await;
+        let _ = self.calls.send((None, Call::Crash)).await;
     }
 }

@@ -191,6 +191,10 @@ pub(crate) struct AccountsOwner {
     queues: Vec<QueueHandle>,
     /// The events the call being applied caused, not yet sent.
     for_queue: Vec<AccountEvent>,
+    /// The queue the call being applied came from (see
+    /// [`AccountsHandle::on_queue`]): its activity lines go there alone, so
+    /// one course's staff do not see another's sign-ins.
+    calling_queue: Option<usize>,
 }
 
 impl AccountsOwner {
@@ -227,16 +231,22 @@ impl AccountsOwner {
             has_roster: membership.has_roster(),
             queues,
             for_queue: Vec::new(),
+            calling_queue: None,
         };
         owners.spawn("the accounts", owner.run(receiver));
-        Ok(AccountsHandle { calls })
+        Ok(AccountsHandle {
+            calls,
+            queue: Some(0),
+        })
     }
 
-    async fn run(mut self, mut calls: mpsc::Receiver<Call>) {
-        while let Some(call) = calls.recv().await {
+    async fn run(mut self, mut calls: mpsc::Receiver<(Option<usize>, Call)>) {
+        while let Some((queue, call)) = calls.recv().await {
+            self.calling_queue = queue;
             self.apply(call).await;
             // Flushed once for what is already waiting, as the queue does.
-            while let Ok(call) = calls.try_recv() {
+            while let Ok((queue, call)) = calls.try_recv() {
+                self.calling_queue = queue;
                 self.apply(call).await;
             }
             self.flush_storage().await;
@@ -335,9 +345,21 @@ impl AccountsOwner {
             let events = std::mem::take(&mut self.for_queue);
             if let [queue] = self.queues.as_slice() {
                 queue.account_events(events).await;
-            } else {
-                for queue in &self.queues {
-                    queue.account_events(events.clone()).await;
+                return;
+            }
+            // Activity goes to the calling queue's pane; what ends a
+            // screen or changes the staff list, to every queue.
+            let (lines, everywhere): (Vec<_>, Vec<_>) = events
+                .into_iter()
+                .partition(|e| matches!(e, AccountEvent::Activity { .. }));
+            let caller = self.calling_queue.and_then(|i| self.queues.get(i));
+            for (i, queue) in self.queues.iter().enumerate() {
+                let mut events = everywhere.clone();
+                if caller.is_none() || self.calling_queue == Some(i) {
+                    events.extend(lines.iter().cloned());
+                }
+                if !events.is_empty() {
+                    queue.account_events(events).await;
                 }
             }
         }

@@ -52,6 +52,11 @@ struct Args {
     /// `--server`, those accounts must already be staff.
     #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
     staff: usize,
+    /// Queues on the server, in one course: `--clients` students and one
+    /// staff screen in each. The changes are made in the first; the others'
+    /// connections count what reaches them (isolation: nothing).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    queues: u32,
     /// Queue changes to measure (after a few unmeasured warm-up changes).
     #[arg(long, default_value_t = 200)]
     changes: usize,
@@ -185,7 +190,8 @@ fn main() -> Result<()> {
     if let Some(kind) = args.flood {
         return run_flood(&args, kind, nofile, server_bin);
     }
-    let needed = (args.clients + args.staff) as u64 + 64;
+    let needed =
+        (args.clients * args.queues as usize + args.staff + args.queues as usize) as u64 + 64;
     if nofile < needed {
         bail!(
             "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {} students",
@@ -225,6 +231,7 @@ fn main() -> Result<()> {
         change_timeout: Duration::from_secs(args.change_timeout_secs),
         harness_threads: args.harness_threads,
         work_dir,
+        queues: args.queues as usize,
     };
     let report = run_harness(&args, scenario::run(&cfg))?;
     print_summary(&report);
@@ -369,6 +376,19 @@ fn print_summary(r: &scenario::Report) {
         r.view_frame_bytes
             .map_or_else(|| "-".into(), |b| b.to_string()),
     );
+    if r.queues > 1 {
+        println!(
+            "other queues           {} ({} students, {} staff screens): received {} views, \
+             {} staff views; {} B per student over every queue",
+            r.queues - 1,
+            r.other_queues_students.unwrap_or(0),
+            r.queues - 1,
+            r.other_queues_view_frames.unwrap_or(0),
+            r.other_queues_staff_view_frames.unwrap_or(0),
+            r.rss_per_student_all_queues_bytes
+                .map_or_else(|| "-".into(), |b| b.to_string()),
+        );
+    }
     if r.staff > 0 {
         println!(
             "staff view p50/p99/max {} / {} / {}  ({} staff, {} timeouts, {} B staff views)",

@@ -163,6 +163,11 @@ impl Tracker {
         self.view_frames.store(0, Ordering::Relaxed);
     }
 
+    /// View frames received since the last reset.
+    pub fn view_frames(&self) -> u64 {
+        self.view_frames.load(Ordering::Relaxed)
+    }
+
     /// Mean size in bytes of the view frames received since the last reset.
     pub fn mean_view_frame_bytes(&self) -> Option<usize> {
         let frames = self.view_frames.load(Ordering::Relaxed);
@@ -309,7 +314,29 @@ pub async fn sign_in(
     username: &str,
     auth: Auth<'_>,
 ) -> Result<SessionToken, SignInError> {
+    sign_in_on(student, username, auth, None).await
+}
+
+/// Says hello, chooses `queue` (on a server with several; `None`: its only
+/// one) and signs in as `username`; returns the session token.
+pub async fn sign_in_on(
+    student: &mut Student,
+    username: &str,
+    auth: Auth<'_>,
+    queue: Option<&str>,
+) -> Result<SessionToken, SignInError> {
     hello(student).await?;
+    if let Some(queue) = queue {
+        student
+            .send(&ClientMsg::ChooseQueue {
+                name: Some(queue.to_owned()),
+            })
+            .await?;
+        match reply(student).await? {
+            ServerMsg::QueueChosen { .. } => {}
+            other => return Err(unexpected(&other)),
+        }
+    }
     match auth {
         Auth::Token(token) => student.send(&ClientMsg::Resume { token }).await?,
         Auth::Password(password) => {
@@ -569,13 +596,24 @@ pub async fn sign_in_with_retry(
     auth: Auth<'_>,
     max_attempts: u32,
 ) -> Result<(Student, SessionToken, Vec<String>)> {
+    sign_in_with_retry_on(addr, username, auth, max_attempts, None).await
+}
+
+/// [`sign_in_with_retry`] on `queue` (see [`sign_in_on`]).
+pub async fn sign_in_with_retry_on(
+    addr: SocketAddr,
+    username: &str,
+    auth: Auth<'_>,
+    max_attempts: u32,
+    queue: Option<&str>,
+) -> Result<(Student, SessionToken, Vec<String>)> {
     let mut attempt = 0;
     let mut retries = Vec::new();
     loop {
         attempt += 1;
         let result = async {
             let mut student = connect(addr).await?;
-            let token = sign_in(&mut student, username, auth).await?;
+            let token = sign_in_on(&mut student, username, auth, queue).await?;
             Ok::<_, SignInError>((student, token))
         }
         .await;

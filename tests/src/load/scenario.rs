@@ -67,6 +67,10 @@ pub struct Config {
     pub change_timeout: Duration,
     pub harness_threads: usize,
     pub work_dir: PathBuf,
+    /// Queues on the server (one course): `clients` students and one staff
+    /// screen in each of the others, which must receive nothing while
+    /// the first queue changes. 1: the server's one queue, as before.
+    pub queues: usize,
 }
 
 /// Everything measured; `None` (JSON `null`) for what was not run.
@@ -126,6 +130,16 @@ pub struct Report {
     pub rss_per_signed_in_marginal_bytes: Option<u64>,
     pub request_errors: u64,
     pub unexpected_disconnects: u64,
+    /// `--queues`: how many, and what the other queues' students and staff
+    /// screens received while the first queue's changes were measured
+    /// (view frames; pings aside). Isolation means none.
+    pub queues: usize,
+    pub other_queues_students: Option<usize>,
+    pub other_queues_view_frames: Option<u64>,
+    pub other_queues_staff_view_frames: Option<u64>,
+    /// Server memory per signed-in, waiting student over every queue
+    /// (staff screens included in the count).
+    pub rss_per_student_all_queues_bytes: Option<u64>,
     pub storm_logins: Option<usize>,
     pub storm_rounds: Option<u32>,
     pub storm_setup_ms: Option<u64>,
@@ -167,6 +181,29 @@ fn staff_name(i: usize) -> String {
     format!("staff{i:03}")
 }
 
+/// The queue the changes are made in, with `--queues` above 1: the first
+/// (the console's verbs act on it); `None`: the server's only queue.
+fn measured_queue(queues: usize) -> Option<&'static str> {
+    (queues > 1).then_some("c/q0")
+}
+
+/// Queue `q` of the department `--queues` runs.
+fn queue_id(q: usize) -> String {
+    format!("c/q{q}")
+}
+
+/// The config file of a department of `queues` queues in one course `c`.
+fn department_file(cfg: &Config) -> Result<PathBuf> {
+    use std::fmt::Write as _;
+    let mut text = String::from("[[course]]\nid = \"c\"\ntitle = \"Load\"\n");
+    for q in 0..cfg.queues {
+        let _ = write!(text, "\n[[course.queue]]\nid = \"q{q}\"\n");
+    }
+    let path = cfg.work_dir.join("department.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
 /// Runs every phase the configuration asks for.
 pub async fn run(cfg: &Config) -> Result<Report> {
     if let Some(addr) = cfg.server {
@@ -204,18 +241,23 @@ pub async fn run(cfg: &Config) -> Result<Report> {
 
 fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
     let mut cmd = headless(&cfg.server_bin, &cfg.work_dir.join("data"), "bench", &[]);
+    if cfg.queues > 1 {
+        cmd.arg("--config")
+            .arg(cfg.work_dir.join("department.toml"));
+    }
+    let everyone = cfg.clients * cfg.queues + cfg.staff + cfg.queues + cfg.storm_logins + 100;
     cmd.args(["--bind", "127.0.0.1"])
         .arg("--hash-rounds")
         .arg(rounds.to_string())
         .arg("--max-connections")
-        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+        .arg(everyone.to_string())
         // Every simulated account is new and comes from 127.0.0.1: the caps on
         // sign-ups and on students online per address (200 and 300 by default)
         // must let them all in.
         .arg("--max-signups-per-address")
-        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string())
+        .arg(everyone.to_string())
         .arg("--max-online-per-address")
-        .arg((cfg.clients + cfg.staff + cfg.storm_logins + 100).to_string());
+        .arg(everyone.to_string());
     cmd
 }
 
@@ -242,6 +284,12 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         for k in 0..cfg.staff {
             make_staff(&cfg.work_dir.join("data"), &staff_name(k))?;
         }
+        if cfg.queues > 1 {
+            department_file(cfg)?;
+            for q in 1..cfg.queues {
+                make_staff(&cfg.work_dir.join("data"), &queue_staff_name(q))?;
+            }
+        }
     }
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
@@ -260,6 +308,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
     let staff = watch_staff(cfg, addr).await?;
+    let others = populate_other_queues(cfg, addr, pid, report).await?;
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
@@ -276,6 +325,15 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?
     };
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
+    if let Some(others) = &others {
+        report.other_queues_view_frames = Some(others.students.view_frames());
+        report.other_queues_staff_view_frames = Some(others.staff.view_frames());
+        eprintln!(
+            "other queues received {} view frames and their staff screens {}",
+            others.students.view_frames(),
+            others.staff.view_frames()
+        );
+    }
     let fanout = Summary::of(&outcome.latencies(None));
     report.fanout_timeouts = outcome.timeouts;
     report.fanout_p50_us = fanout.map(|s| s.p50_us);
@@ -309,7 +367,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         }
     }
     if cfg.resume {
-        run_resume(addr, students, &tokens, report).await?;
+        run_resume(addr, students, &tokens, report, cfg.queues).await?;
     } else {
         for student in students {
             student.close();
@@ -350,13 +408,13 @@ async fn populate(
     let half = n / 2;
     let started = Instant::now();
     let (mut students, mut tokens, mut retries) =
-        sign_in_all(addr, 0..half, cfg.signin_concurrency, &tracker).await?;
+        sign_in_all(addr, 0..half, cfg.signin_concurrency, &tracker, cfg.queues).await?;
     let first_half = started.elapsed();
     tokio::time::sleep(SETTLE).await;
     report.rss_half_signed_in_bytes = rss("half signed in");
     let started = Instant::now();
     let (rest, rest_tokens, rest_retries) =
-        sign_in_all(addr, half..n, cfg.signin_concurrency, &tracker).await?;
+        sign_in_all(addr, half..n, cfg.signin_concurrency, &tracker, cfg.queues).await?;
     let took = first_half + started.elapsed();
     students.extend(rest);
     tokens.extend(rest_tokens);
@@ -402,6 +460,100 @@ async fn populate(
     Ok((tracker, students, tokens))
 }
 
+fn queue_staff_name(q: usize) -> String {
+    format!("qstaff{q:03}")
+}
+
+/// The other queues of `--queues`: their students and staff screens, each
+/// with a tracker counting what reaches them.
+struct OtherQueues {
+    students: Arc<Tracker>,
+    staff: Arc<Tracker>,
+    _connections: Vec<Subscriber>,
+}
+
+/// Signs in `cfg.clients` students in each queue but the first, has them
+/// join, and opens one staff screen on each of those queues; then forgets
+/// what they have received so far. `None` with one queue.
+async fn populate_other_queues(
+    cfg: &Config,
+    addr: SocketAddr,
+    pid: Option<u32>,
+    report: &mut Report,
+) -> Result<Option<OtherQueues>> {
+    report.queues = cfg.queues;
+    if cfg.queues <= 1 {
+        return Ok(None);
+    }
+    let (n, others) = (cfg.clients, cfg.queues - 1);
+    eprintln!("signing in {n} students in each of {others} other queues, and a staff screen");
+    let students = Tracker::new();
+    let staff = Tracker::new();
+    let results = harness::bounded(others * n, cfg.signin_concurrency, |i| {
+        let tracker = Arc::clone(&students);
+        async move {
+            let (q, k) = (1 + i / n, i % n);
+            let name = format!("o{q:03}x{k:05}");
+            let queue = queue_id(q);
+            let (student, _token, _retries) = harness::sign_in_with_retry_on(
+                addr,
+                &name,
+                Auth::Password(PASSWORD),
+                SIGN_IN_ATTEMPTS,
+                Some(&queue),
+            )
+            .await?;
+            let subscriber = Subscriber::spawn(i, student, tracker);
+            subscriber.send(&ask_for_help(i)).await?;
+            Ok(subscriber)
+        }
+    })
+    .await;
+    let mut connections = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let screens = harness::bounded(others, cfg.signin_concurrency, |i| {
+        let tracker = Arc::clone(&staff);
+        async move {
+            let q = 1 + i;
+            let name = queue_staff_name(q);
+            let queue = queue_id(q);
+            let (mut screen, _token, _retries) = harness::sign_in_with_retry_on(
+                addr,
+                &name,
+                Auth::Password(PASSWORD),
+                SIGN_IN_ATTEMPTS,
+                Some(&queue),
+            )
+            .await?;
+            let head = harness::watch_staff(&mut screen, &name).await?;
+            Ok(Subscriber::spawn_watching(
+                i,
+                screen,
+                tracker,
+                Feed::Staff(head),
+            ))
+        }
+    })
+    .await;
+    connections.extend(screens.into_iter().collect::<Result<Vec<_>>>()?);
+    // Their joins settle before the first queue's changes are measured.
+    tokio::time::sleep(SETTLE).await;
+    report.other_queues_students = Some(others * n);
+    if let (Some(start), Some(bytes)) = (
+        report.rss_start_bytes,
+        pid.and_then(|pid| rss_bytes(pid).ok()),
+    ) {
+        let everyone = (cfg.queues * n + others) as u64;
+        report.rss_per_student_all_queues_bytes = Some(bytes.saturating_sub(start) / everyone);
+    }
+    students.reset_view_sizes();
+    staff.reset_view_sizes();
+    Ok(Some(OtherQueues {
+        students,
+        staff,
+        _connections: connections,
+    }))
+}
+
 /// Staff members watching the staff view, and the tracker their views go to.
 struct StaffWatch {
     watchers: Vec<Subscriber>,
@@ -416,15 +568,17 @@ async fn watch_staff(cfg: &Config, addr: SocketAddr) -> Result<Option<StaffWatch
     }
     eprintln!("signing in {} staff, watching the staff view", cfg.staff);
     let tracker = Tracker::new();
+    let queues = cfg.queues;
     let results = harness::bounded(cfg.staff, cfg.signin_concurrency, |k| {
         let tracker = Arc::clone(&tracker);
         async move {
             let name = staff_name(k);
-            let (mut staff, _token, _retries) = harness::sign_in_with_retry(
+            let (mut staff, _token, _retries) = harness::sign_in_with_retry_on(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
                 SIGN_IN_ATTEMPTS,
+                measured_queue(queues),
             )
             .await?;
             let head = harness::watch_staff(&mut staff, &name).await?;
@@ -458,6 +612,7 @@ async fn sign_in_all(
     which: std::ops::Range<usize>,
     concurrency: usize,
     tracker: &Arc<Tracker>,
+    queues: usize,
 ) -> Result<(Vec<Subscriber>, Vec<SessionToken>, Retries)> {
     let n = which.len();
     let first = which.start;
@@ -466,11 +621,12 @@ async fn sign_in_all(
         let tracker = Arc::clone(tracker);
         async move {
             let name = student_name(i);
-            let (student, token, retries) = harness::sign_in_with_retry(
+            let (student, token, retries) = harness::sign_in_with_retry_on(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
                 SIGN_IN_ATTEMPTS,
+                measured_queue(queues),
             )
             .await?;
             Ok((Subscriber::spawn(i, student, tracker), token, retries))
@@ -514,11 +670,17 @@ async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
     let started = Instant::now();
     // Two at a time: the server hashes on a small pool anyway, and more would
     // only make registrations wait long enough to hit the sign-in timeout.
+    let queues = cfg.queues;
     let results = harness::bounded(cfg.storm_logins, 2, |i| async move {
         let name = storm_name(i);
-        let (mut student, _token, _retries) =
-            harness::sign_in_with_retry(addr, &name, Auth::Password(PASSWORD), SIGN_IN_ATTEMPTS)
-                .await?;
+        let (mut student, _token, _retries) = harness::sign_in_with_retry_on(
+            addr,
+            &name,
+            Auth::Password(PASSWORD),
+            SIGN_IN_ATTEMPTS,
+            measured_queue(queues),
+        )
+        .await?;
         student.send(&ClientMsg::Logout).await.ok();
         Ok(())
     })
@@ -546,6 +708,7 @@ async fn run_storm(
     eprintln!("login storm: {k} logins at once, changes continuing");
     let stop = AtomicBool::new(false);
     let storm_start = Instant::now();
+    let queues = cfg.queues;
     let storm = async {
         let results = harness::bounded(k, k, |i| async move {
             let started = Instant::now();
@@ -553,11 +716,12 @@ async fn run_storm(
             // The student disconnects as soon as it is signed in, so the
             // fan-out set stays the same N students as in the calm run and
             // what the storm adds is the login work alone.
-            let (_student, _token, retries) = harness::sign_in_with_retry(
+            let (_student, _token, retries) = harness::sign_in_with_retry_on(
                 addr,
                 &name,
                 Auth::Password(PASSWORD),
                 SIGN_IN_ATTEMPTS,
+                measured_queue(queues),
             )
             .await?;
             Ok((started.elapsed(), retries))
@@ -620,6 +784,7 @@ async fn run_resume(
     students: Vec<Subscriber>,
     tokens: &[SessionToken],
     report: &mut Report,
+    queues: usize,
 ) -> Result<()> {
     let n = students.len();
     for student in students {
@@ -633,9 +798,14 @@ async fn run_resume(
         let token = tokens[i];
         async move {
             let name = student_name(i);
-            let (student, _token, retries) =
-                harness::sign_in_with_retry(addr, &name, Auth::Token(token), SIGN_IN_ATTEMPTS)
-                    .await?;
+            let (student, _token, retries) = harness::sign_in_with_retry_on(
+                addr,
+                &name,
+                Auth::Token(token),
+                SIGN_IN_ATTEMPTS,
+                measured_queue(queues),
+            )
+            .await?;
             Ok((student, retries))
         }
     })
