@@ -84,16 +84,21 @@ impl ServerConfig {
             && self.queue_id == crate::config::DEFAULT_QUEUE
     }
 
-    /// Where this queue's helped log is: `helped-<session>.log` for the
-    /// queue of a server without courses (as before), and
-    /// `helped-<session>-<course>-<queue>.log` for a course's queue.
-    pub fn helped_log_path(&self) -> PathBuf {
+    /// What this queue's files are named after: the session for the queue
+    /// of a server without courses (as before), `<session>-<course>-<queue>`
+    /// for a course's queue.
+    pub fn file_stem(&self) -> String {
         if self.is_default_queue() {
-            crate::store::helped_log::HelpedLog::path_for(&self.logs_dir(), &self.session)
+            self.session.clone()
         } else {
-            let name = format!("{}-{}-{}", self.session, self.course_id, self.queue_id);
-            crate::store::helped_log::HelpedLog::path_for(&self.logs_dir(), &name)
+            format!("{}-{}-{}", self.session, self.course_id, self.queue_id)
         }
+    }
+
+    /// Where this queue's helped log is: `logs/helped-<stem>.log` (see
+    /// [`Self::file_stem`]).
+    pub fn helped_log_path(&self) -> PathBuf {
+        crate::store::helped_log::HelpedLog::path_for(&self.logs_dir(), &self.file_stem())
     }
 }
 

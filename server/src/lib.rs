@@ -120,6 +120,7 @@ impl Server {
         let config = Arc::new(config);
         let mut owners = owners::Owners::default();
         let peer_log = peer_log::PeerLog::default();
+        adopt_a_database_from_before_courses(&config)?;
         let mut queues = Vec::new();
         for queue in config.queues() {
             let channels = queue::QueueOwner::spawn(queue.clone(), peer_log.clone(), &mut owners)?;
@@ -174,6 +175,39 @@ impl Server {
     pub fn config(&self) -> &ServerConfig {
         &self.config
     }
+}
+
+/// A server that declares courses, none of them `default`, takes a
+/// single-queue database's rows into its first queue (see
+/// [`store::Store::adopt_default_queue`]), and says so in the log.
+fn adopt_a_database_from_before_courses(config: &ServerConfig) -> Result<(), StartError> {
+    let Some(first) = config.courses.first().and_then(|c| c.queues.first()) else {
+        return Ok(());
+    };
+    if config
+        .courses
+        .iter()
+        .any(|c| c.id == config::DEFAULT_COURSE)
+    {
+        return Ok(());
+    }
+    let path = config.data_dir.join("jqueue.db");
+    let database_error = |e: store::StoreError| StartError::Database {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    let mut store = store::Store::open(&path).map_err(database_error)?;
+    let (course, queue) = (&first.course_id, &first.queue_id);
+    if store
+        .adopt_default_queue(course, queue)
+        .map_err(database_error)?
+    {
+        tracing::warn!(
+            "the database was a single queue's: its sessions, places and helps are now \
+             {course}/{queue}'s"
+        );
+    }
+    store.sync().map_err(database_error)
 }
 
 /// Each course's id, roster and staff group: the declared courses', or

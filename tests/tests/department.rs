@@ -365,3 +365,39 @@ async fn one_place_per_course_and_a_move_keeps_the_join_time() -> Result<()> {
     assert!(waiting_on(&server, 0).await.is_empty());
     server.stop().await
 }
+
+#[tokio::test]
+async fn a_database_from_before_courses_becomes_the_first_declared_queue() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../server/tests/fixtures/r2.db"
+        ),
+        dir.path().join("jqueue.db"),
+    )?;
+    let server = TestServer::start(department_config(dir.path(), "fall", DEPARTMENT)).await?;
+    let lab = server.handle.on_queue(0).staff_view().await?;
+    let waiting: Vec<&str> = lab.rows.iter().map(|r| r.username.as_str()).collect();
+    assert_eq!(waiting, ["amy", "bob"], "cs101/lab took the old line");
+    assert_eq!(lab.helps.len(), 1);
+    assert_eq!(lab.announcement.as_deref(), Some("Lab 3 help in 0220"));
+    assert!(waiting_on(&server, 1).await.is_empty());
+    server.stop().await?;
+    // Once: a restart finds nothing more to take, and the line is kept.
+    let server = TestServer::start(department_config(dir.path(), "fall", DEPARTMENT)).await?;
+    assert_eq!(waiting_on(&server, 0).await, ["amy", "bob"]);
+    server.stop().await?;
+    let store = jqueue_server::store::Store::open(&dir.path().join("jqueue.db"))?;
+    let records = store.help_records(&jqueue_server::store::RecordFilter::default())?;
+    assert!(
+        records
+            .iter()
+            .all(|r| r.course == "cs101" && r.queue == "lab")
+    );
+    assert_eq!(
+        store.note("cs101", "cal")?.map(|n| n.text).as_deref(),
+        Some("needs a hand with gdb")
+    );
+    Ok(())
+}

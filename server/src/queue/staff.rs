@@ -405,7 +405,8 @@ impl QueueOwner {
         // The view's own `now`, read from the server's clock: a test on a
         // paused clock prints the time it set.
         let at = crate::clock::system_time(view.now);
-        match blocking(|| print::write_snapshot(&dir, &view, at)) {
+        let stem = self.config.file_stem();
+        match blocking(|| print::write_snapshot(&dir, &stem, &view, at)) {
             Ok(path) => StaffOutcome::Printed {
                 path: path.display().to_string(),
             },

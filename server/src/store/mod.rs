@@ -1598,6 +1598,45 @@ impl Store {
             .query_row("PRAGMA data_version", [], |row| row.get(0))?)
     }
 
+    /// A database from before courses, opened by a server that declares
+    /// them: the rows of course `default`, queue `main` (every session's
+    /// places, helps, messages, activity, open flag and announcement, and
+    /// the course's notes) become `course`/`queue`'s, the first queue the
+    /// config declares. Only while that queue has no session of its own,
+    /// so it happens once. Returns whether it did.
+    pub fn adopt_default_queue(&mut self, course: &str, queue: &str) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let count = |sql: &str, bind: &[&dyn rusqlite::ToSql]| -> Result<i64> {
+            Ok(tx.query_row(sql, bind, |row| row.get(0))?)
+        };
+        let theirs = count(
+            "SELECT COUNT(*) FROM sessions WHERE course = ?1 AND queue = ?2",
+            &[&course, &queue],
+        )?;
+        let old = count(
+            "SELECT COUNT(*) FROM sessions WHERE course = 'default' AND queue = 'main'",
+            &[],
+        )?;
+        if theirs > 0 || old == 0 {
+            return Ok(false);
+        }
+        for table in ["sessions", "queue", "helps", "messages", "activity"] {
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET course = ?1, queue = ?2
+                     WHERE course = 'default' AND queue = 'main'"
+                ),
+                params![course, queue],
+            )?;
+        }
+        tx.execute(
+            "UPDATE OR IGNORE notes SET course = ?1 WHERE course = 'default'",
+            [course],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Whether `username` is staff of `course`: named for it, or for
     /// every course.
     pub fn is_staff_of(&self, username: &str, course: &str) -> Result<bool> {

@@ -19,16 +19,23 @@ pub struct PrintError {
     pub message: String,
 }
 
-/// Writes `queue-<session>-<HHMMSS>.txt` (local time) and returns its path.
-/// Two prints in the same second get `-2`, `-3`… rather than overwriting.
-pub fn write_snapshot(dir: &Path, view: &StaffView, at: SystemTime) -> Result<PathBuf, PrintError> {
+/// Writes `queue-<stem>-<HHMMSS>.txt` (local time; `stem` names the
+/// session, and the course and queue on a server with courses) and returns
+/// its path. Two prints in the same second get `-2`, `-3`… rather than
+/// overwriting.
+pub fn write_snapshot(
+    dir: &Path,
+    stem: &str,
+    view: &StaffView,
+    at: SystemTime,
+) -> Result<PathBuf, PrintError> {
     let file_error = |path: &Path, e: std::io::Error| PrintError {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let local: DateTime<Local> = at.into();
-    let stem = format!("queue-{}-{}", view.session, local.format("%H%M%S"));
+    let stem = format!("queue-{stem}-{}", local.format("%H%M%S"));
     let text = render(view, at);
     for attempt in 1.. {
         let name = if attempt == 1 {
