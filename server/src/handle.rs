@@ -98,6 +98,11 @@ impl ServerHandle {
         self.queues.iter().map(|slot| &slot.config)
     }
 
+    /// Which queue this handle acts on: its place in [`Self::queue_configs`].
+    pub fn queue_index(&self) -> usize {
+        self.at
+    }
+
     /// The settings of the queue this handle acts on.
     pub fn queue_config(&self) -> &Arc<ServerConfig> {
         &self.queues[self.at].config

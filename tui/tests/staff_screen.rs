@@ -16,7 +16,7 @@ use jqueue_shared::staff::{
 use jqueue_shared::statistics::{
     QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, WaitBucket,
 };
-use jqueue_tui::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
+use jqueue_tui::staff::{BINDINGS, Mode, QueueTab, Role, StaffEffect, StaffEvent, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -216,6 +216,55 @@ fn two_staff_helping_at_80x12_keeps_the_queue() {
         "{text}"
     );
     assert_snapshot!("staff_80x12", h.render(80, 12).backend());
+}
+
+fn department() -> Vec<QueueTab> {
+    [
+        ("cs101/lab", 7, true),
+        ("cs101/concepts", 2, true),
+        ("cs225/office", 0, false),
+    ]
+    .into_iter()
+    .map(|(name, waiting, open)| QueueTab {
+        name: name.into(),
+        waiting,
+        open,
+    })
+    .collect()
+}
+
+#[test]
+fn the_queue_bar_at_80x24_and_in_a_narrow_split_and_its_keys() {
+    let mut h = Harness::new(busy_view());
+    h.screen.set_queues(department(), 0);
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("1 cs101/lab 7  2 cs101/concepts 2  3 cs225/office 0 closed"),
+        "{text}"
+    );
+    assert!(text.contains("[ ] 1–9: switch"), "{text}");
+    assert!(text.contains("alice"), "the queue still shows:\n{text}");
+    assert_snapshot!("staff_queue_bar_80x24", h.render(80, 24).backend());
+    // Narrow: as many tabs as fit, then an ellipsis; short: no bar line.
+    let narrow = h.text(50, 20);
+    assert!(
+        narrow.contains("1 cs101/lab 7") && narrow.contains('…'),
+        "{narrow}"
+    );
+    assert!(!h.text(80, 7).contains("cs101/lab"), "one header line");
+    // The keys ask for another queue; the screen waits to be given it.
+    assert_eq!(h.press('2'), [StaffEffect::ShowQueue(1)]);
+    assert_eq!(h.press(']'), [StaffEffect::ShowQueue(1)]);
+    assert_eq!(h.press('['), [StaffEffect::ShowQueue(2)]);
+    assert!(h.press('9').is_empty(), "no ninth queue");
+    // With one queue there is no bar, and the digits are not its.
+    h.screen.set_queues(department()[..1].to_vec(), 0);
+    assert!(!h.text(80, 24).contains("switch"));
+    assert!(
+        h.press('2')
+            .iter()
+            .all(|e| !matches!(e, StaffEffect::ShowQueue(_)))
+    );
 }
 
 #[test]

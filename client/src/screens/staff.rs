@@ -47,10 +47,13 @@ pub(crate) fn update(screen: &mut StaffScreen, event: StaffEvent, now: Instant) 
     screen
         .update(event, now)
         .into_iter()
-        .map(|effect| match effect {
-            StaffEffect::Request(request) => Effect::Send(NetCommand::Staff(request)),
-            StaffEffect::JoinAlert => Effect::JoinAlert,
-            StaffEffect::Quit => Effect::Quit,
+        .filter_map(|effect| match effect {
+            StaffEffect::Request(request) => Some(Effect::Send(NetCommand::Staff(request))),
+            StaffEffect::JoinAlert => Some(Effect::JoinAlert),
+            StaffEffect::Quit => Some(Effect::Quit),
+            // A TA's screen is on the one queue it connected to (`--queue`):
+            // it is given no bar, so this does not come.
+            StaffEffect::ShowQueue(_) => None,
         })
         .collect()
 }

@@ -37,7 +37,9 @@ use jqueue_shared::staff::{
 };
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
-use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
 use tokio::time::Instant;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
@@ -111,6 +113,9 @@ pub enum StaffEffect {
     /// A student joined while this staff member is free: one bell, and a
     /// desktop notification with no student text (see [`crate::alert`]).
     JoinAlert,
+    /// Show the queue at this place on the bar instead (see
+    /// [`StaffScreen::set_queues`]).
+    ShowQueue(usize),
     Quit,
 }
 
@@ -372,6 +377,19 @@ pub struct StaffScreen {
     record: Option<Arc<StudentRecord>>,
     clock: ServerClock,
     now: Instant,
+    /// The queues this staff member can switch between (the bar under the
+    /// counts, `1`–`9`, `[` `]`), and which one is shown; empty with one.
+    queues: Vec<QueueTab>,
+    current_queue: usize,
+}
+
+/// One queue on the queue bar: its name (`cs101/lab`), how many wait and
+/// whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTab {
+    pub name: String,
+    pub waiting: u32,
+    pub open: bool,
 }
 
 impl StaffScreen {
@@ -390,9 +408,47 @@ impl StaffScreen {
             details: DetailsState::default(),
             record: None,
             now,
+            queues: Vec::new(),
+            current_queue: 0,
         };
         screen.select(0);
         screen
+    }
+
+    /// The queues to offer on the bar, and which is shown. With one queue
+    /// (or none) there is no bar and the queue keys do nothing. Showing
+    /// another queue closes what was open on the last and drops its marks.
+    pub fn set_queues(&mut self, queues: Vec<QueueTab>, current: usize) {
+        if current != self.current_queue {
+            self.marked.clear();
+            self.mode = Mode::Normal;
+            self.selected_name = None;
+            self.select(0);
+        }
+        self.queues = if queues.len() > 1 { queues } else { Vec::new() };
+        self.current_queue = current;
+    }
+
+    /// The queue bar's tabs (empty with one queue) and the one shown.
+    pub fn queues(&self) -> (&[QueueTab], usize) {
+        (&self.queues, self.current_queue)
+    }
+
+    /// `1`–`9`, `[` and `]` on the queue bar: the queue to show instead.
+    fn queue_key(&self, key: &KeyEvent) -> Option<usize> {
+        let count = self.queues.len();
+        if count < 2 || !key.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+            return None;
+        }
+        match key.code {
+            KeyCode::Char(digit @ '1'..='9') => {
+                let index = digit as usize - '1' as usize;
+                (index < count).then_some(index)
+            }
+            KeyCode::Char(']') => Some((self.current_queue + 1) % count),
+            KeyCode::Char('[') => Some((self.current_queue + count - 1) % count),
+            _ => None,
+        }
     }
 
     /// Tells the screen the server's exact time (the professor's screen,
@@ -750,7 +806,10 @@ impl StaffScreen {
             return Vec::new();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Normal => keys::action_for(key).map_or_else(Vec::new, |c| self.on_action(c)),
+            Mode::Normal => match self.queue_key(key) {
+                Some(index) => vec![StaffEffect::ShowQueue(index)],
+                None => keys::action_for(key).map_or_else(Vec::new, |c| self.on_action(c)),
+            },
             // The arrows scroll the list; any other key closes it (`q`
             // here closes help, not the screen).
             Mode::Help(top) => {

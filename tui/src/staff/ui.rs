@@ -113,8 +113,43 @@ impl StaffScreen {
     fn header_height(&self, height: u16, width: u16) -> u16 {
         match height {
             0..8 => 1,
-            _ => 2 + self.trust_lines(usize::from(width), height).len() as u16,
+            _ => {
+                2 + u16::from(!self.queues.is_empty())
+                    + self.trust_lines(usize::from(width), height).len() as u16
+            }
         }
+    }
+
+    /// The queue bar: each queue's key, name and waiting count, the one
+    /// shown highlighted, as many as fit; then how to switch.
+    fn render_queue_bar(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let mut spans = Vec::new();
+        let keys = " [ ] 1–9: switch";
+        let room = usize::from(area.width).saturating_sub(text_width(keys));
+        let mut used = 0;
+        for (i, tab) in self.queues.iter().enumerate() {
+            let key = if i < 9 {
+                format!("{}", i + 1)
+            } else {
+                "·".to_owned()
+            };
+            let closed = if tab.open { "" } else { " closed" };
+            let text = format!(" {key} {} {}{closed} ", sanitize(&tab.name), tab.waiting);
+            if used + text_width(&text) > room {
+                spans.push(Span::styled("…", t.dim()));
+                break;
+            }
+            used += text_width(&text);
+            let style = if i == self.current_queue {
+                t.selected()
+            } else {
+                t.dim()
+            };
+            spans.push(Span::styled(text, style));
+        }
+        spans.push(Span::styled(keys, t.dim()));
+        Line::from(spans).render(area, buf);
     }
 
     /// The header in `area`, on a terminal `screen_height` rows high.
@@ -145,13 +180,18 @@ impl StaffScreen {
         .render(title, buf);
         connect.render(address, buf);
         self.render_counts(row(area, 1), buf);
+        let bar = u16::from(!self.queues.is_empty());
+        if bar == 1 {
+            self.render_queue_bar(row(area, 2), buf);
+        }
         for (y, line) in self
             .trust_lines(usize::from(area.width), screen_height)
             .into_iter()
             .enumerate()
         {
-            if y + 2 < usize::from(area.height) {
-                line.render(row(area, y as u16 + 2), buf);
+            let y = y as u16 + 2 + bar;
+            if y < area.height {
+                line.render(row(area, y), buf);
             }
         }
     }

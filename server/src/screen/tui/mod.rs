@@ -24,7 +24,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::{Local, Offset as _};
 use jqueue_tui::alert::{self, AlertSink};
-use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
+use jqueue_tui::staff::{
+    QueueTab, Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme,
+};
 use jqueue_tui::terminal::{Input, forward_input};
 use ratatui::{Terminal, backend::Backend};
 use tokio::sync::mpsc;
@@ -86,6 +88,12 @@ where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    // The queue shown; the bar names every queue (the professor is staff
+    // of them all) and moves when any of them does.
+    let mut handle = handle.clone();
+    let (bar_changed, mut bar_news) = mpsc::channel(1);
+    let _bar_watch = watch_every_queue(&handle, &bar_changed);
+    screen.set_queues(queue_tabs(&handle), handle.queue_index());
     let mut views = handle.staff_views();
     // Whatever was published before the loop started is the first view.
     let first = views.borrow_and_update().clone();
@@ -113,6 +121,11 @@ where
                 None => return Ok(()),
             },
             _ = tick.tick(), if screen.shows_clocks() => StaffEvent::Tick,
+            Some(()) = bar_news.recv() => {
+                screen.set_queues(queue_tabs(&handle), handle.queue_index());
+                draw(terminal, screen)?;
+                continue;
+            }
         };
         let mut effects = screen.update(event, Instant::now());
         // Requests are answered in order, before the next view is read, so
@@ -128,12 +141,70 @@ where
                         next.extend(screen.update(StaffEvent::Outcome(outcome), Instant::now()));
                     }
                     StaffEffect::JoinAlert => alerts.ring(alert::JOIN_TITLE, alert::JOIN_BODY),
+                    StaffEffect::ShowQueue(index) => {
+                        handle = handle.on_queue(index);
+                        views = handle.staff_views();
+                        screen.set_queues(queue_tabs(&handle), index);
+                        let view = views.borrow_and_update().clone();
+                        next.extend(screen.update(StaffEvent::View(view), Instant::now()));
+                    }
                     StaffEffect::Quit => return Ok(()),
                 }
             }
             effects = next;
         }
         draw(terminal, screen)?;
+    }
+}
+
+/// The queue bar: every queue's name, waiting count and open state, from
+/// the latest staff view of each.
+fn queue_tabs(handle: &ServerHandle) -> Vec<QueueTab> {
+    (0..handle.queue_configs().count())
+        .map(|i| {
+            let queue = handle.on_queue(i);
+            let view = queue.staff_views().borrow().clone();
+            QueueTab {
+                name: crate::department::queue_name(queue.queue_config()),
+                waiting: view.waiting,
+                open: view.open,
+            }
+        })
+        .collect()
+}
+
+/// Tells `changed` (at most one notice waiting) whenever any queue's staff
+/// view moves, so the bar's counts follow; the tasks end with the returned
+/// guard. With one queue there is no bar and nothing to watch.
+fn watch_every_queue(handle: &ServerHandle, changed: &mpsc::Sender<()>) -> BarWatch {
+    let count = handle.queue_configs().count();
+    let tasks = if count < 2 {
+        Vec::new()
+    } else {
+        (0..count)
+            .map(|i| {
+                let mut views = handle.on_queue(i).staff_views();
+                let changed = changed.clone();
+                tokio::spawn(async move {
+                    while views.changed().await.is_ok() {
+                        let _ = changed.try_send(());
+                    }
+                })
+                .abort_handle()
+            })
+            .collect()
+    };
+    BarWatch(tasks)
+}
+
+/// Stops the bar's watchers when the screen ends.
+struct BarWatch(Vec<tokio::task::AbortHandle>);
+
+impl Drop for BarWatch {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 

@@ -157,6 +157,63 @@ async fn a_status_line_goes_when_its_time_is_up_with_nothing_else_ticking() {
     drop(server);
 }
 
+/// A server of two courses, three queues: the bar names them, `2` shows
+/// the second, and the professor's requests act on the queue shown.
+#[tokio::test(start_paused = true)]
+async fn the_queue_bar_switches_the_queue_shown_and_acted_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"), "test".into());
+    config.hash_rounds = 1000;
+    let queue = |course: &str, queue: &str| ServerConfig {
+        course_id: course.into(),
+        queue_id: queue.into(),
+        ..config.clone()
+    };
+    let course = |id: &str, queues| crate::department::Course {
+        id: id.into(),
+        title: id.to_uppercase(),
+        roster_file: None,
+        roster_group: None,
+        staff_group: None,
+        queues,
+    };
+    config.courses = vec![
+        course(
+            "cs101",
+            vec![queue("cs101", "lab"), queue("cs101", "concepts")],
+        ),
+        course("cs225", vec![queue("cs225", "office")]),
+    ];
+    let server = Server::start(config).unwrap();
+    let handle = server.handle();
+    let view = handle.staff_views().borrow().clone();
+    let mut screen = StaffScreen::new(settings("prof"), view, Instant::now());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+
+    // `2`, then `o` closes cs101/concepts; `]` moves on to cs225/office.
+    run_for(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &['2', 'o', ']'],
+        Duration::from_secs(1),
+    )
+    .await;
+    let text = screen_text(&terminal);
+    assert!(text.contains("1 cs101/lab 0"), "{text}");
+    assert!(text.contains("2 cs101/concepts 0 closed"), "{text}");
+    assert!(text.contains("3 cs225/office 0"), "{text}");
+    assert_eq!(screen.queues().1, 2, "] went on to the third");
+    assert!(handle.on_queue(0).staff_view().await.unwrap().open);
+    assert!(
+        !handle.on_queue(1).staff_view().await.unwrap().open,
+        "the one shown"
+    );
+    assert!(handle.on_queue(2).staff_view().await.unwrap().open);
+    assert_eq!(screen.view().course, "CS225");
+    drop(server);
+}
+
 #[test]
 fn student_address_names_a_reachable_host() {
     let specific: SocketAddr = "192.168.1.20:7420".parse().unwrap();
