@@ -405,8 +405,9 @@ impl App {
             NetEvent::Message(message) => return self.on_message(message),
             NetEvent::Request(result) => self.on_request_result(&result),
             NetEvent::ShuttingDown => self.server_shut_down = true,
-            // The screen never asks the task to log out (`jqueue logout` does).
-            NetEvent::LoggedOut => {}
+            // The screen never asks the task to log out (`jqueue logout` does);
+            // it names the course and queue from the welcome.
+            NetEvent::LoggedOut | NetEvent::Queue { .. } => {}
             NetEvent::Disconnected { reason, retry_in } => self.on_disconnected(reason, retry_in),
             NetEvent::Stopped(reason) => {
                 if let StopReason::NotOnRoster { username } = &reason {

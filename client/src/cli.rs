@@ -189,7 +189,7 @@ The default line reads `#3 of 7 · about 10–15 min`, `your turn`, \
 pub struct StatusArgs {
     /// Print one JSON object: state (waiting, your-turn, away, not-in-line,
     /// closed; offline with --watch), pos, len, eta_secs and open, null
-    /// where they do not apply.
+    /// where they do not apply, and the queue's course and queue ids.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
 

@@ -144,6 +144,12 @@ pub enum NetEvent {
     /// The server's key is not the one expected: nothing was sent, and the
     /// task has ended.
     KeyChanged(KeyChange),
+    /// The queue the connection is on, as the server names it
+    /// (`cs101/lab`; a server without courses: `default/main`); comes just
+    /// before [`NetEvent::Welcome`]. Unsanitised server text.
+    Queue {
+        name: String,
+    },
     /// The handshake succeeded. The strings are unsanitised server text.
     Welcome {
         course: String,
@@ -680,18 +686,24 @@ impl NetTask {
         let event = match msg {
             ServerMsg::Welcome { session, .. } => return self.on_welcome(conn, session).await,
             ServerMsg::QueueChosen {
+                name,
                 course,
                 title,
                 ready_at,
                 ..
-            } => NetEvent::Welcome {
-                course: match title {
-                    Some(title) => format!("{course} · {title}"),
-                    None => course,
-                },
-                session: self.session.clone(),
-                ready_at,
-            },
+            } => {
+                if !self.emit(NetEvent::Queue { name }).await {
+                    return Step::End(Outcome::Quit);
+                }
+                NetEvent::Welcome {
+                    course: match title {
+                        Some(title) => format!("{course} · {title}"),
+                        None => course,
+                    },
+                    session: self.session.clone(),
+                    ready_at,
+                }
+            }
             ServerMsg::NoSuchQueue { reason } => {
                 return Step::End(Outcome::Stop(StopReason::NoSuchQueue { reason }));
             }

@@ -97,6 +97,8 @@ pub struct StandingTracker {
     username: String,
     /// Staff called the student, and no view since has them in line.
     your_turn: bool,
+    /// The queue the server put the connection on (`cs101/lab`).
+    queue: Option<String>,
 }
 
 impl StandingTracker {
@@ -105,6 +107,7 @@ impl StandingTracker {
             server,
             username,
             your_turn: false,
+            queue: None,
         }
     }
 
@@ -117,8 +120,10 @@ impl StandingTracker {
                 if view.you.is_some() {
                     self.your_turn = false;
                 }
-                return Ok(Progress::Line(StatusLine::of(&view, self.your_turn)));
+                let line = StatusLine::of(&view, self.your_turn);
+                return Ok(Progress::Line(line.on_queue(self.queue.as_deref())));
             }
+            NetEvent::Queue { name } => self.queue = Some(name),
             // Each notice changed the queue, and the view that shows it
             // follows (or, for a help in progress told at sign-in, is the
             // first): the line waits for it rather than show the turn with

@@ -57,7 +57,7 @@ impl Standing {
 /// Everything a status line can show. `None` where it does not apply
 /// (`pos` when not in line, `eta_secs` when the server cannot estimate yet,
 /// everything but the state while offline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusLine {
     pub standing: Standing,
     /// The 1-based place in line.
@@ -71,9 +71,21 @@ pub struct StatusLine {
     /// server's clock), and how far off that was when the view was sent.
     pub opens_at: Option<UnixMillis>,
     pub opens_in_secs: Option<u64>,
+    /// The course and queue ids, once the server has named the queue.
+    pub queue: Option<(String, String)>,
 }
 
 impl StatusLine {
+    /// The line, on the queue the server named (`cs101/lab`): JSON gains
+    /// `course` and `queue`.
+    #[must_use]
+    pub fn on_queue(mut self, name: Option<&str>) -> Self {
+        self.queue = name
+            .and_then(|name| name.split_once('/'))
+            .map(|(course, queue)| (course.to_owned(), queue.to_owned()));
+        self
+    }
+
     /// Where the student stands in `view`; `your_turn` once staff called them.
     pub fn of(view: &QueueView, your_turn: bool) -> Self {
         let (standing, pos, eta_secs) = match &view.you {
@@ -98,6 +110,7 @@ impl StatusLine {
                 .opens_at
                 .filter(|_| !view.open)
                 .map(|at| u64::try_from((at - view.now_ms) / 1000).unwrap_or(0)),
+            queue: None,
         }
     }
 
@@ -110,6 +123,7 @@ impl StatusLine {
             open: None,
             opens_at: None,
             opens_in_secs: None,
+            queue: None,
         }
     }
 }
@@ -228,6 +242,10 @@ impl LineFormat {
                     .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
                 if let Some(opens_at) = opens_at {
                     json["opens_at"] = opens_at.into();
+                }
+                if let Some((course, queue)) = &line.queue {
+                    json["course"] = course.as_str().into();
+                    json["queue"] = queue.as_str().into();
                 }
                 json.to_string()
             }

@@ -475,3 +475,26 @@ async fn a_password_typed_before_the_server_answers_who_the_name_is_goes_after_i
         }
     );
 }
+
+#[tokio::test]
+async fn a_welcome_names_the_queue_first() {
+    let (listener, port) = listener().await;
+    let mut client = Client::start(port, None);
+    let mut conn = FakeConn::accept(&listener).await;
+    conn.handshake().await;
+    loop {
+        match client.next().await {
+            NetEvent::Connecting { .. } => {}
+            first => {
+                assert_eq!(
+                    first,
+                    NetEvent::Queue {
+                        name: "default/main".into()
+                    }
+                );
+                break;
+            }
+        }
+    }
+    assert!(matches!(client.next().await, NetEvent::Welcome { .. }));
+}

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use jqueue_shared::DEFAULT_PORT;
 use jqueue_shared::manual::{CompletionsArgs, ManArgs};
+use jqueue_shared::{DEFAULT_PORT, sanitize};
 
 use crate::auth::{DEFAULT_HASH_ROUNDS, MIN_HASH_ROUNDS};
 use crate::config::{AtClose, AuthMode, ServerConfig, is_valid_session_name};
@@ -291,10 +291,57 @@ pub struct ScheduleArgs {
     /// dir>/jqueue/server.toml, if it exists].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Only this course's queues (its id in the config file).
+    #[arg(long, value_name = "ID")]
+    pub course: Option<String>,
 }
 
-/// Runs `jqueue-server schedule`: the coming week from `now`.
+/// Runs `jqueue-server schedule`: the coming week from `now`, of the
+/// server's one queue, or of each queue the config file declares (those of
+/// `--course` alone, if given).
 pub fn print_schedule(
+    cli: &Cli,
+    now: jqueue_core::queue::UnixMillis,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let course = match &cli.command {
+        Some(Command::Schedule(args)) => args.course.as_deref(),
+        _ => None,
+    };
+    if cli.courses.is_empty() {
+        if let Some(course) = course {
+            bail!("no course {course} here: the config file declares no [[course]]");
+        }
+        return print_week(cli, now, out);
+    }
+    let courses: Vec<_> = cli
+        .courses
+        .iter()
+        .filter(|c| course.is_none_or(|id| c.id == id))
+        .collect();
+    if courses.is_empty() {
+        let known: Vec<&str> = cli.courses.iter().map(|c| c.id.as_str()).collect();
+        bail!(
+            "no course {} here: {}",
+            course.unwrap_or_default(),
+            known.join(", ")
+        );
+    }
+    for (i, course) in courses.iter().enumerate() {
+        for (j, queue) in course.queues.iter().enumerate() {
+            if i + j > 0 {
+                writeln!(out)?;
+            }
+            let title = queue.title.as_deref().unwrap_or(&course.title);
+            writeln!(out, "{}/{} — {}", course.id, queue.id, sanitize(title))?;
+            print_week(&queue.settings, now, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The coming week of the hours `cli` (a queue's settings) gives.
+fn print_week(
     cli: &Cli,
     now: jqueue_core::queue::UnixMillis,
     out: &mut impl std::io::Write,

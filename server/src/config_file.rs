@@ -759,6 +759,42 @@ mod tests {
     }
 
     #[test]
+    fn the_schedule_of_a_department_is_each_queue_s_and_of_one_course_with_course() {
+        let text = "timezone = \"America/Chicago\"\n\
+                    [[course]]\nid = \"cs1\"\ntitle = \"CS 1\"\n\
+                    [[course.queue]]\nid = \"lab\"\ntitle = \"Lab help\"\nhours = [\"Mon 14:00-16:00\"]\n\
+                    [[course.queue]]\nid = \"exam\"\n\
+                    [[course]]\nid = \"cs2\"\n\
+                    [[course.queue]]\nid = \"office\"\nhours = [\"Tue 09:00-10:00\"]\n";
+        let (_dir, path) = config(text);
+        let path = path.to_str().unwrap();
+        let run = |extra: &[&str]| {
+            let mut argv = vec!["jqueue-server", "schedule", "--config", path];
+            argv.extend(extra);
+            let cli = parse(args(&argv)).unwrap();
+            let mut out = Vec::new();
+            // Monday 2026-12-07 15:00 in Chicago.
+            crate::cli::print_schedule(&cli, 1_796_677_200_000, &mut out)
+                .map(|()| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(
+            run(&[]).unwrap(),
+            "cs1/lab — Lab help\nOffice hours, in America/Chicago:\n\
+             Mon 2026-12-07  14:00–16:00  (open now)\nMon 2026-12-14  14:00–16:00\n\n\
+             cs1/exam — CS 1\nNo office hours are set: the queue opens and closes by hand \
+             (give hours = [...] in the config file, or --hours).\n\n\
+             cs2/office — cs2\nOffice hours, in America/Chicago:\nTue 2026-12-08  09:00–10:00\n"
+        );
+        let one = run(&["--course", "cs2"]).unwrap();
+        assert!(
+            one.starts_with("cs2/office") && !one.contains("cs1"),
+            "{one}"
+        );
+        let err = run(&["--course", "cs9"]).unwrap_err().to_string();
+        assert_eq!(err, "no course cs9 here: cs1, cs2");
+    }
+
+    #[test]
     fn a_department_file_s_mistakes_name_their_line() {
         for (text, line, words) in [
             (

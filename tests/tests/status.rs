@@ -116,7 +116,8 @@ async fn in_line_is_exit_0_as_words_json_or_format() -> Result<()> {
     assert_eq!(ran.code, Some(0), "{ran:?}");
     assert_eq!(
         parse_json(&ran)?,
-        json!({"state": "waiting", "pos": 2, "len": 2, "eta_secs": null, "open": true})
+        json!({"state": "waiting", "pos": 2, "len": 2, "eta_secs": null, "open": true,
+               "course": "default", "queue": "main"})
     );
 
     let format = ["--format", "OH {pos}/{len} {state} {{x}}"];
@@ -132,6 +133,60 @@ async fn in_line_is_exit_0_as_words_json_or_format() -> Result<()> {
     bob.expect_position(Some(1), 1).await?;
     let ran = run(status(home.path(), server.addr, "bob", &[])?).await?;
     assert_eq!(ran.stdout, "#1 of 1\n");
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_department_s_server_status_names_the_course_and_queue() -> Result<()> {
+    client_binary()?;
+    let dir = tempfile::tempdir()?;
+    let config = jqueue_tests::department_config(
+        dir.path(),
+        "lab",
+        &[("cs101", &["lab", "concepts"]), ("cs225", &["office"])],
+    );
+    let server = TestServer::start(config).await?;
+    let mut dee = Student::register_on(server.addr, "dee", "cs225").await?;
+    dee.ask_for_help("heaps").await?;
+    dee.expect_position(Some(1), 1).await?;
+    let home = home_of(&dee, server.addr)?;
+
+    let ran = run(status(
+        home.path(),
+        server.addr,
+        "dee",
+        &["--json", "--queue", "cs225"],
+    )?)
+    .await?;
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    assert_eq!(
+        parse_json(&ran)?,
+        json!({"state": "waiting", "pos": 1, "len": 1, "eta_secs": null, "open": true,
+               "course": "cs225", "queue": "office"})
+    );
+    // Another queue: not in line there.
+    let ran = run(status(
+        home.path(),
+        server.addr,
+        "dee",
+        &["--queue", "cs101/lab"],
+    )?)
+    .await?;
+    assert_eq!(
+        (ran.code, ran.stdout.as_str()),
+        (Some(1), "not in line\n"),
+        "{ran:?}"
+    );
+    // No queue named on a server of several: one line naming them.
+    let ran = run(status(home.path(), server.addr, "dee", &[])?).await?;
+    assert_eq!(ran.code, Some(2), "{ran:?}");
+    assert!(
+        ran.stderr.contains(
+            "this server has several queues: cs101/lab, cs101/concepts, cs225/office; \
+             pick one with --queue"
+        ),
+        "{ran:?}"
+    );
     server.stop().await
 }
 
@@ -157,7 +212,7 @@ async fn called_and_away_are_in_line_too() -> Result<()> {
     let ran = run(status(home.path(), server.addr, "ann", &["--json"])?).await?;
     assert_eq!(
         parse_json(&ran)?,
-        json!({"state": "your-turn", "pos": null, "len": 1, "eta_secs": null, "open": true})
+        json!({"state": "your-turn", "pos": null, "len": 1, "eta_secs": null, "open": true, "course": "default", "queue": "main"})
     );
 
     // Not there when staff came: away, with the place kept at the front.
@@ -220,7 +275,7 @@ async fn not_in_line_and_queue_closed_are_exit_1() -> Result<()> {
     let ran = run(status(home.path(), server.addr, "carl", &["--json"])?).await?;
     assert_eq!(
         parse_json(&ran)?,
-        json!({"state": "closed", "pos": null, "len": 1, "eta_secs": null, "open": false})
+        json!({"state": "closed", "pos": null, "len": 1, "eta_secs": null, "open": false, "course": "default", "queue": "main"})
     );
     // Closed does not hide a place already held.
     let home = home_of(&dee, server.addr)?;

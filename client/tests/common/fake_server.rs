@@ -56,11 +56,12 @@ pub async fn next_event(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
         .expect("the task is running")
 }
 
-/// The next event that is not `Connecting`.
+/// The next event that is not `Connecting`, nor the queue's name that
+/// comes before each welcome (`a_welcome_names_the_queue_first` checks it).
 pub async fn next_news(events: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
     loop {
         match next_event(events).await {
-            NetEvent::Connecting { .. } => {}
+            NetEvent::Connecting { .. } | NetEvent::Queue { .. } => {}
             other => return other,
         }
     }
