@@ -153,12 +153,26 @@ fn a_closed_queue_keeps_the_form_and_what_was_typed() {
     h.press('h');
     h.type_text("help");
     h.key(KeyCode::Enter);
-    h.net(NetEvent::Request(RequestResult::QueueClosed));
+    h.net(NetEvent::Request(RequestResult::QueueClosed {
+        since: None,
+        by: None,
+    }));
     let Some(Overlay::AskForm(form)) = &h.app().overlay else {
         panic!("the form stays open");
     };
     assert_eq!(form.description.value(), "help");
     assert!(h.screen_contains("The queue is closed"));
+    // Where the server saw it close, it says when and by whom.
+    h.net(NetEvent::Request(RequestResult::QueueClosed {
+        since: Some(0),
+        by: Some("tara\u{1b}[2J".into()),
+    }));
+    assert!(
+        h.screen_contains("The queue was closed at 00:00 by tara"),
+        "{}",
+        h.screen()
+    );
+    assert!(!h.screen().contains('\u{1b}'));
 }
 
 #[test]

@@ -194,7 +194,10 @@ fn a_closed_queue_says_when_it_opens_on_the_screen_and_when_refused() {
     h.press('h');
     h.type_text("segfault");
     h.key(KeyCode::Enter);
-    h.net(NetEvent::Request(RequestResult::QueueClosed));
+    h.net(NetEvent::Request(RequestResult::QueueClosed {
+        since: None,
+        by: None,
+    }));
     assert!(
         h.screen_contains("The queue is closed. Opens at 10:25 (in 25 min)."),
         "{}",

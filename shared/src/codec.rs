@@ -464,7 +464,10 @@ mod tests {
             RequestResult::AlreadyQueued { position: 1 },
             RequestResult::Cancelled,
             RequestResult::NotQueued,
-            RequestResult::QueueClosed,
+            RequestResult::QueueClosed {
+                since: Some(5),
+                by: Some("tara".into()),
+            },
             RequestResult::InvalidText {
                 field: TextField::Location,
                 max_chars: 200,

@@ -399,8 +399,13 @@ pub enum RequestResult {
     Back,
     /// `Back` from a student who was not marked away.
     NotAway,
-    /// The professor has closed the queue to new requests.
-    QueueClosed,
+    /// The queue is closed to new requests: since when and by whom (a
+    /// staff member, or `the schedule`), when the server knows (not
+    /// across a restart).
+    QueueClosed {
+        since: Option<UnixMillis>,
+        by: Option<String>,
+    },
     /// A field broke a rule; nothing changed.
     InvalidText {
         field: TextField,

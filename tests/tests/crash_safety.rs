@@ -101,7 +101,7 @@ fn apply_request(model: &mut Model, who: &str, result: &RequestResult, racing: b
                 model.position(who)
             );
         }
-        RequestResult::QueueClosed => ensure!(!model.open, "{who}: closed, model says open"),
+        RequestResult::QueueClosed { .. } => ensure!(!model.open, "{who}: closed, model says open"),
         RequestResult::BeingHelped => ensure!(
             model.helping.as_deref() == Some(who),
             "{who}: being helped, model says {:?}",

@@ -50,9 +50,14 @@ async fn headless_server_runs_office_hours_and_stops_on_sigterm() -> Result {
         server.command("close")?,
         "Queue CLOSED: nobody new can join; those waiting keep their place."
     );
-    assert_eq!(
-        students[0].ask_for_help("again").await?,
-        RequestResult::QueueClosed
+    // Said with when and by whom: the professor at the console.
+    let refused = students[0].ask_for_help("again").await?;
+    assert!(
+        matches!(
+            &refused,
+            RequestResult::QueueClosed { since: Some(_), by: Some(by) } if !by.is_empty()
+        ),
+        "{refused:?}"
     );
 
     let status = server.terminate()?;

@@ -61,7 +61,11 @@ async fn the_queue_opens_and_closes_on_time_and_a_hand_change_holds_until_the_ne
         activity(&server.view().await)
     );
     let mut ann = Student::register(server.addr, "ann").await?;
-    assert_eq!(ann.ask_for_help("x").await?, RequestResult::QueueClosed);
+    let refused = ann.ask_for_help("x").await?;
+    assert!(
+        matches!(&refused, RequestResult::QueueClosed { since: Some(_), by: Some(by) } if by == "the schedule"),
+        "closed by the schedule, and said so: {refused:?}"
+    );
     // Students see when it opens.
     let closed = ann.view.clone().expect("a view at sign-in");
     assert_eq!(closed.opens_at, Some(MONDAY_1359_CHICAGO + 60_000));
@@ -269,10 +273,10 @@ async fn early_joins_wait_in_a_pool_whose_order_is_drawn_at_the_opening() -> Res
     let server = TestServer::start(config).await?;
     let mut views = server.handle.staff_views();
     let mut ann = Student::register(server.addr, "ann").await?;
-    assert_eq!(
-        ann.ask_for_help("x").await?,
-        RequestResult::QueueClosed,
-        "13:45: too early even for the pool"
+    let refused = ann.ask_for_help("x").await?;
+    assert!(
+        matches!(&refused, RequestResult::QueueClosed { by: Some(by), .. } if by == "the schedule"),
+        "13:45: too early even for the pool: {refused:?}"
     );
     tokio::time::advance(6 * MINUTE).await;
     assert_eq!(

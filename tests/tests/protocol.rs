@@ -433,7 +433,24 @@ async fn a_closed_queue_refuses_joins_with_a_clear_reason() -> Result {
         .professor(StaffRequest::SetOpen { open: false })
         .await;
     ann.view_where(|v| !v.open).await?;
-    assert_eq!(ann.ask_for_help("q").await?, RequestResult::QueueClosed);
+    // When and by whom: the professor, at the server's time.
+    let refused = ann.ask_for_help("q").await?;
+    let RequestResult::QueueClosed {
+        since: Some(since),
+        by: Some(by),
+    } = &refused
+    else {
+        panic!("{refused:?}");
+    };
+    assert!(
+        (since - server.handle.now_ms()).abs() < 60_000,
+        "{refused:?}"
+    );
+    assert_eq!(
+        by,
+        &jqueue_server::config::default_professor(),
+        "{refused:?}"
+    );
     server.professor(StaffRequest::SetOpen { open: true }).await;
     ann.view_where(|v| v.open).await?;
     assert_eq!(

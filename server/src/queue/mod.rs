@@ -153,6 +153,9 @@ pub(crate) struct QueueOwner {
     messages: messages::Messages,
     /// Where the owner stands with the office hours (`--hours`).
     hours: hours::HoursState,
+    /// When the queue closed and who closed it, since this owner saw it
+    /// happen: a closed queue's refusals say so.
+    closed_by: Option<(jqueue_core::queue::UnixMillis, Arc<str>)>,
     /// Each address's allowance of wrong presence codes.
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (wrong codes, reconnect loops), per address.
@@ -393,6 +396,7 @@ impl QueueOwner {
             changes: students::Changes::default(),
             messages: messages::Messages::restore(unread),
             hours: hours::HoursState::default(),
+            closed_by: None,
             code_guesses: jqueue_core::rate::Allowances::default(),
             peer_log,
             activity,

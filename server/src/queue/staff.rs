@@ -316,6 +316,7 @@ impl QueueOwner {
             self.queue
                 .open_drawing(open, self.now_ms(), || draws.next().unwrap_or(1));
             self.queue_changed = true;
+            self.closed_by = (!open).then(|| (self.now_ms(), staff.clone()));
             let staff = staff.to_string();
             self.record(if open {
                 ActivityKind::Opened { staff }

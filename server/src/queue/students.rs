@@ -103,7 +103,7 @@ impl QueueOwner {
         };
         let entry = match placed {
             Ok(entry) => entry,
-            Err(refused) => return refusal(refused),
+            Err(refused) => return self.refusal(refused),
         };
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
@@ -140,7 +140,7 @@ impl QueueOwner {
         let username = entry.username.clone();
         let (entry, moved) = match self.queue.place_by_join_time(entry, now) {
             Ok(placed) => placed,
-            Err(refused) => return refusal(refused),
+            Err(refused) => return self.refusal(refused),
         };
         let key = &self.key;
         let stored = blocking(|| {
@@ -338,10 +338,27 @@ impl QueueOwner {
     }
 }
 
+impl QueueOwner {
+    /// A join the queue rules refuse, as the student is told: a closed
+    /// queue with when and by whom, where the owner saw it close.
+    fn refusal(&self, refused: JoinError) -> RequestResult {
+        match (refused, &self.closed_by) {
+            (JoinError::Closed, Some((since, by))) => RequestResult::QueueClosed {
+                since: Some(*since),
+                by: Some(by.to_string()),
+            },
+            (refused, _) => refusal(refused),
+        }
+    }
+}
+
 /// A join the queue rules refuse, as the student is told.
 fn refusal(refused: JoinError) -> RequestResult {
     match refused {
-        JoinError::Closed => RequestResult::QueueClosed,
+        JoinError::Closed => RequestResult::QueueClosed {
+            since: None,
+            by: None,
+        },
         JoinError::AlreadyQueued { position } => RequestResult::AlreadyQueued {
             position: position as u32,
         },

@@ -236,6 +236,22 @@ impl App {
     }
 
     /// Why a request cannot go while the queue is closed.
+    /// A join refused by a closed queue: when and by whom it closed, where
+    /// the server says, and when it opens next.
+    fn closed_words_since(&self, since: Option<UnixMillis>, by: Option<&str>) -> String {
+        let (Some(since), Some(by)) = (since, by) else {
+            return self.closed_words();
+        };
+        let opens = self
+            .opens_words()
+            .map_or_else(String::new, |opens| format!(" {opens}."));
+        format!(
+            "The queue was closed at {} by {}.{opens}",
+            self.clock_time(since),
+            sanitize(by)
+        )
+    }
+
     pub(crate) fn closed_words(&self) -> String {
         match self.opens_words() {
             Some(opens) => format!("The queue is closed. {opens}."),
@@ -805,7 +821,9 @@ impl App {
                 self.notify(Tone::Info, Holds::Anyway, "You were not marked away.");
                 return;
             }
-            RequestResult::QueueClosed => self.closed_words(),
+            RequestResult::QueueClosed { since, by } => {
+                self.closed_words_since(*since, by.as_deref())
+            }
             RequestResult::InvalidText { field, max_chars } => format!(
                 "The {} is too long: at most {max_chars} characters.",
                 ask_form::field_name(*field)
