@@ -176,16 +176,7 @@ async fn an_unknown_queue_is_named_with_the_queues_that_exist() -> Result<()> {
 #[tokio::test]
 async fn a_database_from_before_courses_comes_up_as_the_default_queue_with_its_line() -> Result<()>
 {
-    // Written by the release before courses (see the store's fixture
-    // test): session `fall` with amy and bob waiting and dee being helped.
-    let dir = tempfile::tempdir()?;
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../server/tests/fixtures/r2.db"
-        ),
-        dir.path().join("jqueue.db"),
-    )?;
+    let dir = round_two_database()?;
     let server = TestServer::start(test_config(dir.path(), "fall")).await?;
     let view = server.view().await;
     let waiting: Vec<&str> = view.rows.iter().map(|r| r.username.as_str()).collect();
@@ -292,6 +283,21 @@ async fn the_console_picks_the_queue_its_verbs_act_on_and_lists_every_queue() ->
     server.stop().await
 }
 
+/// A data directory holding the database the release before courses
+/// wrote (see the store's fixture test): session `fall` with amy and bob
+/// waiting and dee being helped.
+fn round_two_database() -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../server/tests/fixtures/r2.db"
+        ),
+        dir.path().join("jqueue.db"),
+    )?;
+    Ok(dir)
+}
+
 /// Waits until the server's clock has moved on a millisecond, so that the
 /// next join has a later join time than the last.
 async fn tick(server: &TestServer) {
@@ -368,14 +374,7 @@ async fn one_place_per_course_and_a_move_keeps_the_join_time() -> Result<()> {
 
 #[tokio::test]
 async fn a_database_from_before_courses_becomes_the_first_declared_queue() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../server/tests/fixtures/r2.db"
-        ),
-        dir.path().join("jqueue.db"),
-    )?;
+    let dir = round_two_database()?;
     let server = TestServer::start(department_config(dir.path(), "fall", DEPARTMENT)).await?;
     let lab = server.handle.on_queue(0).staff_view().await?;
     let waiting: Vec<&str> = lab.rows.iter().map(|r| r.username.as_str()).collect();

@@ -1816,18 +1816,22 @@ mod tests {
         assert_eq!(store.accounts().unwrap().len(), 200);
     }
 
+    /// A copy of the database `name` in `tests/fixtures`, written by an
+    /// earlier release, in a directory of its own.
+    fn fixture(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        std::fs::copy(from.join(name), &path).unwrap();
+        (dir, path)
+    }
+
     #[test]
     fn a_first_release_database_upgrades_without_losing_anything() {
         // Made by the first release (commit 295901c): five accounts with
         // tokens, session `r1` with two students waiting, one served and one
         // removed.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jqueue.db");
-        std::fs::copy(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/r1.db"),
-            &path,
-        )
-        .unwrap();
+        let (_dir, path) = fixture("r1.db");
         let store = Store::open(&path).unwrap();
         let version: i64 = store
             .conn
@@ -1876,13 +1880,7 @@ mod tests {
         // session `fall` with an announcement, amy (with a context) and
         // bob waiting, bob's answered message, cal helped, dee being
         // helped, eve removed, a note on cal and an activity line.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("jqueue.db");
-        std::fs::copy(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/r2.db"),
-            &path,
-        )
-        .unwrap();
+        let (_dir, path) = fixture("r2.db");
         let store = Store::open(&path).unwrap();
         let fall = k("fall");
         assert_eq!(store.accounts().unwrap().len(), 6);

@@ -516,21 +516,7 @@ async fn populate_other_queues(
             let q = 1 + i;
             let name = queue_staff_name(q);
             let queue = queue_id(q);
-            let (mut screen, _token, _retries) = harness::sign_in_with_retry_on(
-                addr,
-                &name,
-                Auth::Password(PASSWORD),
-                SIGN_IN_ATTEMPTS,
-                Some(&queue),
-            )
-            .await?;
-            let head = harness::watch_staff(&mut screen, &name).await?;
-            Ok(Subscriber::spawn_watching(
-                i,
-                screen,
-                tracker,
-                Feed::Staff(head),
-            ))
+            staff_screen(addr, &name, Some(&queue), i, tracker).await
         }
     })
     .await;
@@ -554,6 +540,32 @@ async fn populate_other_queues(
     }))
 }
 
+/// Signs staff member `name` in on `queue` and opens their staff feed,
+/// counted by `tracker` as connection `index`.
+async fn staff_screen(
+    addr: SocketAddr,
+    name: &str,
+    queue: Option<&str>,
+    index: usize,
+    tracker: Arc<Tracker>,
+) -> Result<Subscriber> {
+    let (mut screen, _token, _retries) = harness::sign_in_with_retry_on(
+        addr,
+        name,
+        Auth::Password(PASSWORD),
+        SIGN_IN_ATTEMPTS,
+        queue,
+    )
+    .await?;
+    let head = harness::watch_staff(&mut screen, name).await?;
+    Ok(Subscriber::spawn_watching(
+        index,
+        screen,
+        tracker,
+        Feed::Staff(head),
+    ))
+}
+
 /// Staff members watching the staff view, and the tracker their views go to.
 struct StaffWatch {
     watchers: Vec<Subscriber>,
@@ -573,21 +585,7 @@ async fn watch_staff(cfg: &Config, addr: SocketAddr) -> Result<Option<StaffWatch
         let tracker = Arc::clone(&tracker);
         async move {
             let name = staff_name(k);
-            let (mut staff, _token, _retries) = harness::sign_in_with_retry_on(
-                addr,
-                &name,
-                Auth::Password(PASSWORD),
-                SIGN_IN_ATTEMPTS,
-                measured_queue(queues),
-            )
-            .await?;
-            let head = harness::watch_staff(&mut staff, &name).await?;
-            Ok(Subscriber::spawn_watching(
-                k,
-                staff,
-                tracker,
-                Feed::Staff(head),
-            ))
+            staff_screen(addr, &name, measured_queue(queues), k, tracker).await
         }
     })
     .await;

@@ -894,33 +894,31 @@ impl App {
         }
     }
 
-    /// In the pre-opening pool: the order is drawn at the opening.
-    fn on_joined_early(&mut self, position: u32, opens_at: UnixMillis) {
+    /// In line at `position` after a join: no cooldown any more, the form
+    /// closed, and `text` says how.
+    fn in_line(&mut self, position: u32, text: String) {
         self.cooldown_until = None;
         self.close_ask_form();
-        self.notify(
-            Tone::Good,
-            Holds::AtPosition(Some(position)),
-            format!(
-                "You are in the pre-opening pool: when the queue opens at {}, the order is \
-                 drawn at random (no advantage for being first).",
-                self.clock_time(opens_at)
-            ),
+        self.notify(Tone::Good, Holds::AtPosition(Some(position)), text);
+    }
+
+    /// In the pre-opening pool: the order is drawn at the opening.
+    fn on_joined_early(&mut self, position: u32, opens_at: UnixMillis) {
+        let text = format!(
+            "You are in the pre-opening pool: when the queue opens at {}, the order is drawn \
+             at random (no advantage for being first).",
+            self.clock_time(opens_at)
         );
+        self.in_line(position, text);
     }
 
     /// Moved here from another queue of the course, with the join time.
     fn on_moved(&mut self, position: u32, from: &str) {
-        self.cooldown_until = None;
-        self.close_ask_form();
-        self.notify(
-            Tone::Good,
-            Holds::AtPosition(Some(position)),
-            format!(
-                "You moved here from {} and kept your join time: #{position} in line.",
-                sanitize(from)
-            ),
+        let text = format!(
+            "You moved here from {} and kept your join time: #{position} in line.",
+            sanitize(from)
         );
+        self.in_line(position, text);
     }
 
     /// Waiting in `queue`, another of the course: the form's Enter now moves
