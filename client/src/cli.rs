@@ -34,6 +34,9 @@ use crate::status_line::Template;
     version,
     about = "Ask for help in office hours and watch your place in line."
 )]
+// The flags' doc comments are their --help text, where `[USER@]` and
+// `HOST[:PORT]` are the usual notation, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

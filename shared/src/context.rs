@@ -8,7 +8,7 @@
 //!
 //! It does not gather anything (the client does, only when the student opts
 //! in) and it does not sanitise: every string here is the student's own
-//! text, untrusted like a description, and goes through [`crate::sanitize`]
+//! text, untrusted like a description, and goes through [`mod@crate::sanitize`]
 //! line by line where it is drawn. The server trusts nothing the client
 //! claims, so it checks the limits again and refuses context that breaks
 //! them; only staff are ever sent a context (as a

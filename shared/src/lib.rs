@@ -6,7 +6,7 @@
 //!   every use of bincode in the project, so the codec can be swapped in one place.
 //! - [`validate`]: the rules for usernames, passwords and free text.
 //! - [`context`]: the context a student may attach to a question, its limits.
-//! - [`sanitize`]: makes student-supplied text safe to put on a terminal.
+//! - [`mod@sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.
 //! - [`statistics`]: the session's figures for the staff screen's statistics view.
 //! - `manual` (feature `manual`): man pages and shell completions for the binaries.

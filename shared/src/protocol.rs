@@ -7,7 +7,7 @@
 //!
 //! Every outcome is a typed enum: nothing here is a string the other side must
 //! parse. Strings that do travel (descriptions, names, announcements) are
-//! untrusted and must go through [`crate::sanitize`] before reaching a terminal.
+//! untrusted and must go through [`mod@crate::sanitize`] before reaching a terminal.
 
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,7 @@
 //! [`MAX_STAFF_ROWS`] rows, every staff member's current help, a bounded
 //! online summary and the last [`MAX_ACTIVITY`] activity lines — never the
 //! whole class. Strings in it are untrusted (student-supplied) and must go
-//! through [`crate::sanitize`] before reaching a terminal; the `Display`
+//! through [`mod@crate::sanitize`] before reaching a terminal; the `Display`
 //! wording below sanitises the names it embeds.
 
 use std::fmt;

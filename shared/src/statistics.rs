@@ -12,7 +12,7 @@
 //! This module only describes the figures and words them; the server
 //! computes them (`jqueue-server`'s `domain::statistics`) and the screen
 //! draws them. Staff names are account names (valid usernames), but like
-//! every string from the network they go through [`crate::sanitize`] before
+//! every string from the network they go through [`mod@crate::sanitize`] before
 //! reaching a terminal.
 
 use serde::{Deserialize, Serialize};

@@ -24,7 +24,7 @@
 //! the one receiving thread counted the harness's own work against jqueue.
 //!
 //! Connections to a jqueue server are TLS, pinned to its fingerprint (the
-//! kit's [`note_fingerprint_shared`]); the floor server is plain TCP, the
+//! kit's [`jqueue_tests::note_fingerprint_shared`]); the floor server is plain TCP, the
 //! reference TLS is measured against, unless it runs as the TLS floor
 //! (`--floor tls`), which is pinned the same way. A connection's halves are
 //! boxed, so both kinds go through the same receive loop.
