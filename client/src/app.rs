@@ -122,6 +122,8 @@ pub enum Link {
 pub enum Screen {
     /// Before the first sign-in.
     Connecting,
+    /// Signed in on a server of several queues without `--queue`: which?
+    ChooseQueue(Box<crate::screens::chooser::QueueChooser>),
     SignIn(Box<SignInForm>),
     Main,
     /// `jqueue --staff`, signed in and fed staff views.
@@ -265,6 +267,7 @@ impl App {
             Screen::Staff(staff) => staff.shows_clocks(),
             Screen::SignIn(form) => form.counting_down(self.now),
             Screen::Connecting
+            | Screen::ChooseQueue(_)
             | Screen::Stopped(_)
             | Screen::UnknownServer(_)
             | Screen::KeyChanged(_) => false,
@@ -303,9 +306,13 @@ impl App {
             // The staff screen has its own table (jqueue_tui::staff::keys).
             (_, Screen::Staff(_)) => &[],
             (None, Screen::UnknownServer(_)) => keys::TRUST,
-            (None, Screen::Connecting | Screen::Stopped(_) | Screen::KeyChanged(_)) => {
-                keys::WAITING
-            }
+            (
+                None,
+                Screen::Connecting
+                | Screen::ChooseQueue(_)
+                | Screen::Stopped(_)
+                | Screen::KeyChanged(_),
+            ) => keys::WAITING,
         }
     }
 
@@ -405,6 +412,13 @@ impl App {
             NetEvent::Message(message) => return self.on_message(message),
             NetEvent::Request(result) => self.on_request_result(&result),
             NetEvent::ShuttingDown => self.server_shut_down = true,
+            NetEvent::ChooseQueue(queues) => {
+                // Signed in and answered: the link is up.
+                self.link = Link::Up;
+                self.show(Screen::ChooseQueue(Box::new(
+                    crate::screens::chooser::QueueChooser::new(queues),
+                )));
+            }
             // The screen never asks the task to log out (`jqueue logout` does);
             // it names the course and queue from the welcome.
             NetEvent::LoggedOut | NetEvent::Queue { .. } => {}
@@ -525,6 +539,13 @@ impl App {
                         vec![Effect::Send(NetCommand::TrustServer)]
                     }
                     Some(Answer::No) => vec![Effect::Quit],
+                    None => Vec::new(),
+                },
+                Screen::ChooseQueue(chooser) => match chooser.on_key(key) {
+                    Some(name) => {
+                        self.screen = Screen::Connecting;
+                        vec![Effect::Send(NetCommand::ChooseQueue(name))]
+                    }
                     None => Vec::new(),
                 },
                 Screen::Connecting

@@ -98,6 +98,9 @@ pub enum NetCommand {
         /// here, keeping its join time.
         moving: bool,
     },
+    /// The queue picked from [`NetEvent::ChooseQueue`]'s list; kept for
+    /// every reconnect.
+    ChooseQueue(String),
     /// Change the question, keeping the place.
     EditQuestion {
         description: String,
@@ -144,6 +147,10 @@ pub enum NetEvent {
     /// The server's key is not the one expected: nothing was sent, and the
     /// task has ended.
     KeyChanged(KeyChange),
+    /// Signed in on a server of several queues without `--queue`: the
+    /// queues this account may use, to pick one ([`NetCommand::ChooseQueue`]).
+    /// Unsanitised server text.
+    ChooseQueue(Vec<jqueue_shared::QueueChoice>),
     /// The queue the connection is on, as the server names it
     /// (`cs101/lab`; a server without courses: `default/main`); comes just
     /// before [`NetEvent::Welcome`]. Unsanitised server text.
@@ -704,6 +711,7 @@ impl NetTask {
                     ready_at,
                 }
             }
+            ServerMsg::Queues { queues } => NetEvent::ChooseQueue(queues),
             ServerMsg::NoSuchQueue { reason } => {
                 return Step::End(Outcome::Stop(StopReason::NoSuchQueue { reason }));
             }
@@ -931,6 +939,10 @@ impl NetTask {
             {
                 conn.early_sign_in = Some(command);
                 return Step::Continue;
+            }
+            Some(NetCommand::ChooseQueue(name)) if conn.stage != Stage::SignedIn => {
+                self.config.queue = Some(name.clone());
+                ClientMsg::ChooseQueue { name: Some(name) }
             }
             Some(NetCommand::Login(Password(password)))
                 if conn.stage == Stage::AwaitingPassword =>

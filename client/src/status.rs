@@ -124,6 +124,17 @@ impl StandingTracker {
                 return Ok(Progress::Line(line.on_queue(self.queue.as_deref())));
             }
             NetEvent::Queue { name } => self.queue = Some(name),
+            // A status line follows one queue: it is named, not chosen.
+            NetEvent::ChooseQueue(queues) => {
+                let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+                let reason = format!(
+                    "this server has several queues: {}; pick one with --queue",
+                    names.join(", ")
+                );
+                return Err(ScreenlessError::Stopped(
+                    self.stopped(StopReason::NoSuchQueue { reason }),
+                ));
+            }
             // Each notice changed the queue, and the view that shows it
             // follows (or, for a help in progress told at sign-in, is the
             // first): the line waits for it rather than show the turn with

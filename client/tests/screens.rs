@@ -189,6 +189,59 @@ fn help_overlay() {
     snapshot("help", &h);
 }
 
+fn choices() -> Vec<jqueue_shared::QueueChoice> {
+    let choice = |name: &str, title: &str, open: bool, waiting: u32| jqueue_shared::QueueChoice {
+        name: name.into(),
+        course: "CS 101".into(),
+        title: Some(title.into()),
+        room: Some("Siebel 0220".into()),
+        open,
+        waiting,
+        typical_wait_secs: Some(u64::from(waiting) * 300),
+        opens_at: (!open).then_some(1_500_000),
+    };
+    vec![
+        choice("cs101/lab", "Lab help", true, 3),
+        choice("cs101/concepts", "Concepts\u{1b}[2J", false, 0),
+        choice("cs374/proofs", "Proof help", true, 0),
+    ]
+}
+
+#[test]
+fn the_queue_chooser_at_80x24_and_60x12_and_its_keys() {
+    let mut h = Harness::new();
+    h.net(NetEvent::ChooseQueue(choices()));
+    assert!(h.screen_contains("Which queue?"), "{}", h.screen());
+    assert!(h.screen_contains("3 waiting · ~15 min"), "{}", h.screen());
+    assert!(h.screen_contains("closed · opens 00:25"), "{}", h.screen());
+    assert!(!h.screen().contains('\u{1b}'), "hostile text inert");
+    snapshot("queue_chooser", &h);
+    let mut small = Harness::with_settings(settings(), 60, 12);
+    small.net(NetEvent::ChooseQueue(choices()));
+    assert!(small.screen_contains("cs374/proofs"), "{}", small.screen());
+    // ↓ then Enter picks the second; a digit picks at once.
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.sent(),
+        [jqueue_client::net::NetCommand::ChooseQueue(
+            "cs101/concepts".into()
+        )]
+    );
+    assert!(
+        h.screen_contains("Connecting") || h.screen_contains("Connected"),
+        "{}",
+        h.screen()
+    );
+    small.press('3');
+    assert_eq!(
+        small.sent(),
+        [jqueue_client::net::NetCommand::ChooseQueue(
+            "cs374/proofs".into()
+        )]
+    );
+}
+
 #[test]
 fn incompatible_server() {
     let mut h = Harness::new();

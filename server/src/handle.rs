@@ -71,6 +71,10 @@ pub struct ServerHandle {
     pub(crate) queues: Arc<[QueueSlot]>,
     /// The queue this handle acts on: an index into `queues`.
     pub(crate) at: usize,
+    /// No queue is chosen yet (a connection that is signing in on a
+    /// server of several): a name is on the roster, or staff, if it is for
+    /// any course. Queue requests go to `at` all the same.
+    pub(crate) unchosen: bool,
     pub(crate) membership: Arc<Membership>,
     pub(crate) peer_log: PeerLog,
     /// The server's clock, for a screen in the same process.
@@ -88,9 +92,32 @@ impl ServerHandle {
         assert!(index < self.queues.len(), "no queue {index}");
         Self {
             at: index,
+            unchosen: false,
             accounts: self.accounts.on_queue(Some(index)),
             ..self.clone()
         }
+    }
+
+    /// The same handle, for a connection that has chosen no queue yet:
+    /// its sign-in is checked against every course.
+    #[must_use]
+    pub fn unchosen(&self) -> Self {
+        Self {
+            unchosen: true,
+            accounts: self.accounts.on_queue(None),
+            ..self.clone()
+        }
+    }
+
+    /// The distinct course ids this handle checks a name against: its
+    /// queue's, or every course's until a queue is chosen.
+    fn courses(&self) -> Vec<String> {
+        if !self.unchosen {
+            return vec![self.queue_config().course_id.clone()];
+        }
+        let mut ids: Vec<String> = self.queue_configs().map(|q| q.course_id.clone()).collect();
+        ids.dedup();
+        ids
     }
 
     /// Every queue's settings, in the config's order.
@@ -106,6 +133,19 @@ impl ServerHandle {
     /// The settings of the queue this handle acts on.
     pub fn queue_config(&self) -> &Arc<ServerConfig> {
         &self.queues[self.at].config
+    }
+
+    /// Whether `username` (signed in, `by_os_account` or not) may join this
+    /// handle's queue: on its course's roster, or staff of the course.
+    pub(crate) async fn may_use(
+        &self,
+        username: &str,
+        by_os_account: bool,
+    ) -> Result<bool, ShuttingDown> {
+        Ok(matches!(
+            self.may_sign_in(username, by_os_account, None).await?,
+            Ok(true)
+        ))
     }
 
     /// The queue `name` names (`COURSE/QUEUE`, or a course with one
@@ -131,16 +171,18 @@ impl ServerHandle {
         by_os_account: bool,
         before_sign_in: Option<IpAddr>,
     ) -> AccountAnswer<bool> {
-        let course = &self.queue_config().course_id;
-        match self
-            .membership
-            .on_roster(course, username, before_sign_in)
-            .await
-        {
-            Ok(true) => Ok(Ok(true)),
-            Ok(false) => Ok(Ok(self.is_staff(username, by_os_account).await?)),
-            Err(too_many) => Ok(Err(too_many.into())),
+        for course in self.courses() {
+            match self
+                .membership
+                .on_roster(&course, username, before_sign_in)
+                .await
+            {
+                Ok(true) => return Ok(Ok(true)),
+                Ok(false) => {}
+                Err(too_many) => return Ok(Err(too_many.into())),
+            }
         }
+        Ok(Ok(self.is_staff(username, by_os_account).await?))
     }
 
     /// Whether `username` has a password (`Known`) or must set one (`New`),
@@ -402,9 +444,14 @@ impl ServerHandle {
         username: &str,
         by_os_account: bool,
     ) -> Result<bool, ShuttingDown> {
-        let course = &self.queue_config().course_id;
-        Ok(self.accounts.is_listed_staff(username, course).await?
-            || (by_os_account && self.membership.in_staff_group(course, username).await))
+        for course in self.courses() {
+            if self.accounts.is_listed_staff(username, &course).await?
+                || (by_os_account && self.membership.in_staff_group(&course, username).await)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Carries out `request` for the staff account `staff` (a signed-in

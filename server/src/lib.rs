@@ -146,6 +146,7 @@ impl Server {
             accounts,
             queues: queues.into(),
             at: 0,
+            unchosen: false,
             membership,
             peer_log,
             clock: config.clock,

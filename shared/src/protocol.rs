@@ -259,6 +259,13 @@ pub enum ServerMsg {
     NoSuchQueue {
         reason: String,
     },
+    /// Signed in without choosing a queue, on a server with several: the
+    /// queues this account may use (its courses' only), for the student
+    /// to pick one with [`ClientMsg::ChooseQueue`]; the sign-in's answer
+    /// follows the choice.
+    Queues {
+        queues: Vec<QueueChoice>,
+    },
 }
 
 /// How a help ended, as the student is told ([`ServerMsg::HelpEnded`]).
@@ -447,6 +454,25 @@ pub enum RequestResult {
         position: u32,
         from: String,
     },
+}
+
+/// One queue a student may choose ([`ServerMsg::Queues`]). Its texts are
+/// untrusted: sanitise before showing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueChoice {
+    /// What `--queue` takes: `cs101/lab`.
+    pub name: String,
+    /// The course's title and the queue's.
+    pub course: String,
+    pub title: Option<String>,
+    pub room: Option<String>,
+    pub open: bool,
+    pub waiting: u32,
+    /// About how long a student joining now would wait, when the queue has
+    /// helped anyone yet.
+    pub typical_wait_secs: Option<u64>,
+    /// Closed with a coming opening: when.
+    pub opens_at: Option<UnixMillis>,
 }
 
 /// A message from one staff member to one student ([`ServerMsg::Message`]).

@@ -351,6 +351,18 @@ impl Student {
         }
     }
 
+    /// Sends `Login` with `password` and returns the server's next message
+    /// whatever it is (on a server of several queues with none chosen, the
+    /// queues to choose from).
+    pub async fn log_in_raw(&mut self, password: &str) -> Result<ServerMsg> {
+        self.send(&ClientMsg::Login {
+            username: self.username.clone(),
+            password: password.into(),
+        })
+        .await?;
+        self.recv().await
+    }
+
     /// Chooses the queue `name` names: the server's answer.
     pub async fn choose_queue(&mut self, name: &str) -> Result<ServerMsg> {
         self.send(&ClientMsg::ChooseQueue {

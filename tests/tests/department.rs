@@ -141,34 +141,103 @@ async fn an_unknown_queue_is_named_with_the_queues_that_exist() -> Result<()> {
         }
         other => panic!("{other:?}"),
     }
-    // A client that names no queue (one from before courses would not be
-    // let in at all: its protocol version is older) is told the choice.
-    let mut student = Student::connect(server.addr, "bob").await?;
+    server.stop().await
+}
+
+/// Signs `name` up without choosing a queue: what the server says next.
+async fn signed_up_unchosen(server: &TestServer, name: &str) -> Result<(Student, ServerMsg)> {
+    let mut student = Student::connect(server.addr, name).await?;
     student.identify().await?;
     student
         .send(&ClientMsg::Register {
-            username: "bob".into(),
-            password: password_for("bob"),
+            username: name.into(),
+            password: password_for(name),
             reset_code: None,
         })
         .await?;
-    match student.recv().await? {
-        ServerMsg::NoSuchQueue { reason } => {
-            assert!(reason.contains("pick one with --queue"), "{reason}");
-        }
+    let next = student.recv().await?;
+    Ok((student, next))
+}
+
+#[tokio::test]
+async fn with_no_queue_named_a_student_chooses_among_their_own_courses_queues() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = department_config(dir.path(), "d", DEPARTMENT);
+    for (course, names) in [(0, "amy\n"), (1, "dee\n"), (2, "amy\n")] {
+        let roster = dir.path().join(format!("roster-{course}.txt"));
+        std::fs::write(&roster, names)?;
+        config.courses[course].roster_file = Some(roster);
+    }
+    let server = TestServer::start(config).await?;
+    server
+        .handle
+        .on_queue(1)
+        .professor(StaffRequest::SetOpen { open: false })
+        .await;
+
+    // amy takes cs101 and cs374: their four queues, none of cs225's.
+    let (mut amy, offered) = signed_up_unchosen(&server, "amy").await?;
+    let ServerMsg::Queues { queues } = offered else {
+        panic!("{offered:?}");
+    };
+    let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cs101/lab",
+            "cs101/concepts",
+            "cs374/proofs",
+            "cs374/grading"
+        ]
+    );
+    assert_eq!(queues[0].title.as_deref(), Some("lab help"));
+    assert!(queues[0].open && !queues[1].open, "how each stands");
+    // The choice, then the sign-in's answer, then she is on that queue.
+    amy.send(&ClientMsg::ChooseQueue {
+        name: Some("cs374/proofs".into()),
+    })
+    .await?;
+    assert!(
+        matches!(amy.recv().await?, ServerMsg::QueueChosen { name, .. } if name == "cs374/proofs")
+    );
+    assert!(matches!(
+        amy.recv().await?,
+        ServerMsg::SignIn(SignInResult::Success { .. })
+    ));
+    amy.ask_for_help("a proof").await?;
+    assert_eq!(waiting_on(&server, 3).await, ["amy"]);
+
+    // dee has one course of one queue: no choice to make.
+    let (_dee, next) = signed_up_unchosen(&server, "dee").await?;
+    assert!(
+        matches!(&next, ServerMsg::QueueChosen { name, .. } if name == "cs225/office"),
+        "{next:?}"
+    );
+
+    // A queue not offered is refused, with those that were.
+    let mut again = Student::connect(server.addr, "amy").await?;
+    let offered = again.log_in_raw(&password_for("amy")).await?;
+    assert!(matches!(offered, ServerMsg::Queues { .. }), "{offered:?}");
+    again
+        .send(&ClientMsg::ChooseQueue {
+            name: Some("cs225/office".into()),
+        })
+        .await?;
+    match again.recv().await? {
+        ServerMsg::NoSuchQueue { reason } => assert_eq!(
+            reason,
+            "no queue cs225/office for you here: cs101/lab, cs101/concepts, cs374/proofs, \
+             cs374/grading"
+        ),
         other => panic!("{other:?}"),
     }
-    student.expect_closed().await?;
+    again.expect_closed().await?;
+
+    // Nobody's: no course takes eve.
+    let (_eve, refused) = signed_up_unchosen(&server, "eve").await?;
     assert!(
-        !server
-            .handle
-            .on_queue(0)
-            .staff_view()
-            .await?
-            .online
-            .iter()
-            .any(|s| s.username == "bob"),
-        "not signed in"
+        matches!(refused, ServerMsg::SignIn(SignInResult::NotOnRoster { .. })),
+        "{refused:?}"
     );
     server.stop().await
 }

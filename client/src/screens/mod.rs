@@ -26,6 +26,7 @@
 //! word is cut.
 
 pub(crate) mod ask_form;
+pub mod chooser;
 pub(crate) mod confirm;
 mod connecting;
 pub(crate) mod help;
@@ -81,6 +82,7 @@ impl Widget for &App {
         render_header(self, theme, header, buf);
         match &self.screen {
             Screen::Connecting => connecting::render(self, theme, body, buf),
+            Screen::ChooseQueue(chooser) => chooser::render(chooser, self, theme, body, buf),
             Screen::SignIn(form) => sign_in::render(self, form, theme, body, buf),
             Screen::Main => main::render(self, theme, body, buf),
             Screen::Stopped(reason) => stopped::render(self, reason, theme, body, buf),

@@ -437,10 +437,13 @@ impl Handler {
         self.handle().detach(username, self.conn).await;
     }
 
-    /// The server's handle, on this connection's queue (the first until
-    /// one is chosen: signing in is the whole server's).
+    /// The server's handle, on this connection's queue; until one is
+    /// chosen, on every course's (a sign-in is checked against them all).
     fn handle(&self) -> ServerHandle {
-        self.shared.handle.on_queue(self.queue.unwrap_or(0))
+        match self.queue {
+            Some(index) => self.shared.handle.on_queue(index),
+            None => self.shared.handle.unchosen(),
+        }
     }
 
     /// The fan-out of this connection's queue.

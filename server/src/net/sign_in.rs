@@ -65,9 +65,10 @@ impl Handler {
                     | ClientMsg::SignInAsAccount { .. }
             ) {
                 // A client that chose no queue is on the server's only
-                // one; with several, it is told them before it signs in.
-                if self.queue.is_none() && !self.choose_queue(None, false).await? {
-                    return Ok(SignIn::Close);
+                // one; with several, it chooses once signed in, among its
+                // own courses' queues (see `pick_queue`).
+                if self.queue.is_none() && self.shared.handle.queue_configs().count() == 1 {
+                    self.queue = Some(0);
                 }
                 // Making progress: never evicted from now on.
                 self.shared.admission.committed(self.conn);
@@ -149,7 +150,7 @@ impl Handler {
                     Verdict::Pending
                 }
                 ClientMsg::ChooseQueue { name } => {
-                    if !self.choose_queue(name.as_deref(), true).await? {
+                    if !self.choose_queue(name.as_deref()).await? {
                         return Ok(SignIn::Close);
                     }
                     Verdict::Pending
@@ -186,32 +187,32 @@ impl Handler {
         }
     }
 
-    /// Puts this connection on the queue `name` names, and says which when
-    /// the client `asked` (or that there is none by that name: `false`,
-    /// the connection closes).
-    pub(super) async fn choose_queue(
-        &mut self,
-        name: Option<&str>,
-        asked: bool,
-    ) -> HandlerResult<bool> {
+    /// Puts this connection on the queue at `index`, and says which.
+    pub(super) async fn queue_chosen(&mut self, index: usize) -> HandlerResult<()> {
+        self.queue = Some(index);
+        let config = self.handle().queue_config().clone();
+        self.send(&ServerMsg::QueueChosen {
+            name: crate::department::queue_name(&config),
+            course: config.course.clone(),
+            title: config.queue_title.clone(),
+            room: config.room.clone(),
+            ready_at: config.ready_at,
+        })
+        .await
+    }
+
+    /// Puts this connection on the queue `name` names, and says which (or
+    /// that there is none by that name: `false`, the connection closes).
+    /// No name, on a server of several: the choice waits for the sign-in.
+    pub(super) async fn choose_queue(&mut self, name: Option<&str>) -> HandlerResult<bool> {
         match self.shared.handle.find_queue(name) {
-            Ok(index) if !asked => {
-                self.queue = Some(index);
-                Ok(true)
-            }
             Ok(index) => {
-                self.queue = Some(index);
-                let config = self.handle().queue_config().clone();
-                self.send(&ServerMsg::QueueChosen {
-                    name: crate::department::queue_name(&config),
-                    course: config.course.clone(),
-                    title: config.queue_title.clone(),
-                    room: config.room.clone(),
-                    ready_at: config.ready_at,
-                })
-                .await?;
+                self.queue_chosen(index).await?;
                 Ok(true)
             }
+            // None named on a server of several: chosen once signed in,
+            // among the account's own courses' queues (`pick_queue`).
+            Err(crate::department::QueueNotFound::NotNamed { .. }) => Ok(true),
             Err(e) => {
                 self.send_last(&ServerMsg::NoSuchQueue {
                     reason: e.to_string(),

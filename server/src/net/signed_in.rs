@@ -16,6 +16,9 @@ impl Handler {
         follower: bool,
     ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
+        if self.queue.is_none() && !Box::pin(self.pick_queue(&username, follower)).await? {
+            return Ok(SignIn::Close);
+        }
         if self.staff_screen
             && !follower
             && !self
@@ -83,6 +86,85 @@ impl Handler {
             token,
             follower,
         })
+    }
+
+    /// A signed-in account that chose no queue, on a server of several:
+    /// the queues of its own courses (staff: those it staffs, for the staff
+    /// screen), one taken at once, several offered ([`ServerMsg::Queues`])
+    /// and the answer awaited. `false`: none of them, or no choice in time;
+    /// the connection closes.
+    async fn pick_queue(&mut self, username: &Arc<str>, follower: bool) -> HandlerResult<bool> {
+        let staff_screen = self.staff_screen && !follower;
+        let by_os_account = self.by_os_account();
+        let mut choices = Vec::new();
+        for index in 0..self.shared.handle.queue_configs().count() {
+            let queue = self.shared.handle.on_queue(index);
+            let allowed = if staff_screen {
+                queue.is_staff(username, by_os_account).await?
+            } else {
+                queue.may_use(username, by_os_account).await?
+            };
+            if allowed {
+                choices.push((index, queue_choice(&queue)));
+            }
+        }
+        match choices.as_slice() {
+            [] => {
+                let refusal = if staff_screen {
+                    ServerMsg::NotStaff {
+                        username: username.to_string(),
+                    }
+                } else {
+                    ServerMsg::SignIn(SignInResult::NotOnRoster {
+                        username: username.to_string(),
+                        course: "any course on this server".to_owned(),
+                    })
+                };
+                self.send_last(&refusal).await?;
+                return Ok(false);
+            }
+            [(index, _)] => {
+                let index = *index;
+                self.queue_chosen(index).await?;
+                return Ok(true);
+            }
+            _ => {}
+        }
+        let queues = choices.iter().map(|(_, choice)| choice.clone()).collect();
+        self.send(&ServerMsg::Queues { queues }).await?;
+        let deadline = Instant::now() + self.shared.config.pre_auth_timeout;
+        loop {
+            let msg = match timeout_at(deadline, self.reader.read_frame::<ClientMsg>()).await {
+                Ok(Ok(Some(msg))) => msg,
+                Ok(Ok(None)) => return Ok(false),
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => {
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::TimedOut))
+                        .await?;
+                    return Ok(false);
+                }
+            };
+            match msg {
+                ClientMsg::Ping { nonce } => self.send(&ServerMsg::Pong { nonce }).await?,
+                ClientMsg::Pong { .. } => {}
+                ClientMsg::ChooseQueue { name: Some(name) } => {
+                    let picked = self.shared.handle.find_queue(Some(&name)).ok();
+                    if let Some(index) = picked.filter(|i| choices.iter().any(|(c, _)| c == i)) {
+                        self.queue_chosen(index).await?;
+                        return Ok(true);
+                    }
+                    let names: Vec<&str> = choices.iter().map(|(_, c)| c.name.as_str()).collect();
+                    let reason = format!("no queue {name} for you here: {}", names.join(", "));
+                    self.send_last(&ServerMsg::NoSuchQueue { reason }).await?;
+                    return Ok(false);
+                }
+                _ => {
+                    self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
+                        .await?;
+                    return Ok(false);
+                }
+            }
+        }
     }
 
     /// The signed-in conversation: requests in; answers, notices and views
@@ -237,5 +319,25 @@ impl Handler {
             })
             .await
         }
+    }
+}
+
+/// How a queue is offered to a student choosing one: its names, and how
+/// it stands (from its latest staff view).
+fn queue_choice(queue: &ServerHandle) -> jqueue_shared::QueueChoice {
+    let config = queue.queue_config();
+    let view = queue.staff_views().borrow().clone();
+    let helpers = u64::try_from(view.staff_online.len().max(1)).unwrap_or(1);
+    jqueue_shared::QueueChoice {
+        name: crate::department::queue_name(config),
+        course: config.course.clone(),
+        title: config.queue_title.clone(),
+        room: config.room.clone(),
+        open: view.open,
+        waiting: view.waiting,
+        typical_wait_secs: view
+            .typical_help_secs
+            .map(|help| help * u64::from(view.waiting) / helpers),
+        opens_at: view.opens_at,
     }
 }
