@@ -170,6 +170,7 @@ fn students_get_the_client_alone_and_the_course_host_the_server() {
         "usr/lib/sysusers.d/jqueue-server.conf",
         "usr/share/doc/jqueue-server/ADMIN.md",
         "usr/share/doc/jqueue-server/examples/server.toml",
+        "usr/share/doc/jqueue-server/examples/department.toml",
     ] {
         assert!(
             server.iter().any(|f| f == path),
