@@ -1855,3 +1855,51 @@ fn i_opens_the_details_of_the_student_being_helped() {
     assert_eq!(free.press('i'), []);
     assert_eq!(free.status(), "You are not helping anyone.");
 }
+
+/// A view whose shifts have tara on duty until 11:00 and sam next.
+fn tara_on_duty() -> StaffView {
+    use jqueue_shared::staff::{Duty, OnDuty};
+    let mut view = busy_view();
+    view.duty = Some(Duty {
+        on: vec![OnDuty {
+            staff: "tara".into(),
+            until: NOW + 3_600_000,
+            online: true,
+        }],
+        next: vec!["sam".into()],
+        next_at: Some(NOW + 3_600_000),
+        nobody_here: false,
+    });
+    view
+}
+
+#[test]
+fn a_ta_opening_the_screen_off_shift_is_asked_whether_to_take_the_queue() {
+    let mut h = Harness::with(staff_kit::assistant_settings("sam"), tara_on_duty());
+    assert!(matches!(h.screen.mode(), Mode::ConfirmOffShift));
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("You are not on shift now. Take the queue anyway?"),
+        "{text}"
+    );
+    assert!(text.contains("On duty: tara until 11:00."), "{text}");
+    assert!(text.contains("Next: sam at 11:00."), "{text}");
+    assert_snapshot!("staff_off_shift_80x24", h.render(80, 24).backend());
+    // Any other key leaves the question up; y takes the queue.
+    assert!(h.press('s').is_empty());
+    assert!(matches!(h.screen.mode(), Mode::ConfirmOffShift));
+    assert!(h.press('y').is_empty());
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    assert_eq!(h.status(), "You took the queue off shift.");
+    // n leaves.
+    let mut h = Harness::with(staff_kit::assistant_settings("sam"), tara_on_duty());
+    assert_eq!(h.press('n'), [StaffEffect::Quit]);
+    // On shift, or the professor, or no shifts at all: no question.
+    for h in [
+        Harness::with(staff_kit::assistant_settings("tara"), tara_on_duty()),
+        Harness::new(tara_on_duty()),
+        Harness::with(staff_kit::assistant_settings("sam"), busy_view()),
+    ] {
+        assert!(matches!(h.screen.mode(), Mode::Normal));
+    }
+}

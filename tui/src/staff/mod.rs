@@ -135,6 +135,9 @@ pub enum Mode {
     /// Remove these students (the selected one, or every marked one)?
     ConfirmRemove(Vec<String>),
     ConfirmQuit,
+    /// A TA opening the screen while the shifts (`shifts` in the config)
+    /// do not have them on duty: take the queue anyway?
+    ConfirmOffShift,
     Announce(Input),
     /// A message to one student (`w`).
     Message(MessageForm),
@@ -412,7 +415,21 @@ impl StaffScreen {
             current_queue: 0,
         };
         screen.select(0);
+        if screen.off_shift() {
+            screen.mode = Mode::ConfirmOffShift;
+        }
         screen
+    }
+
+    /// A TA whom the shifts do not have on duty now (the professor, who
+    /// runs the server, is never asked).
+    fn off_shift(&self) -> bool {
+        self.settings.role == Role::Assistant
+            && self
+                .view
+                .duty
+                .as_ref()
+                .is_some_and(|duty| !duty.on.iter().any(|on| on.staff == self.settings.me))
     }
 
     /// The queues to offer on the bar, and which is shown. With one queue
@@ -848,6 +865,17 @@ impl StaffScreen {
                 effects
             }
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
+            Mode::ConfirmOffShift => match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    self.set_status("You took the queue off shift.");
+                    Vec::new()
+                }
+                KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => vec![StaffEffect::Quit],
+                _ => {
+                    self.mode = Mode::ConfirmOffShift;
+                    Vec::new()
+                }
+            },
             Mode::Announce(input) => self.on_announce_key(input, key),
             Mode::Message(form) => self.on_message_key(form, key),
             Mode::Note(form) => self.on_note_key(form, key),

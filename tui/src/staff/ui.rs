@@ -92,6 +92,7 @@ impl Widget for &StaffScreen {
             Mode::Details(name) => self.render_details(name, area, buf),
             Mode::ConfirmRemove(students) => self.render_confirm_remove(students, area, buf),
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
+            Mode::ConfirmOffShift => self.render_confirm_off_shift(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
             Mode::Message(form) => self.render_message(form, area, buf),
             Mode::Note(form) => self.render_note(form, area, buf),
@@ -733,6 +734,7 @@ impl StaffScreen {
             Mode::Note(_) => vec![("Enter", "save"), ("Esc", "cancel")],
             Mode::ConfirmRemove(_) => vec![("y", "remove"), ("n/Esc", "keep")],
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
+            Mode::ConfirmOffShift => vec![("y", "take the queue"), ("n/Esc", "leave")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
             Mode::Message(_) => vec![
                 ("Enter", "send"),
@@ -1051,6 +1053,56 @@ impl StaffScreen {
                 Span::raw(" remove   "),
                 Span::styled("n", t.key()),
                 Span::raw(" keep them waiting"),
+            ]),
+        ];
+        Paragraph::new(lines).render(inner, buf);
+    }
+
+    /// "You are not on shift now": who is, who comes next, and the choice.
+    fn render_confirm_off_shift(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let inner = popup(area, 60, 5, " Off shift ", t, buf);
+        let width = usize::from(inner.width);
+        let duty = self.view.duty.as_ref();
+        let on: Vec<String> = duty
+            .map(|d| {
+                d.on.iter()
+                    .map(|on| {
+                        format!(
+                            "{} until {}",
+                            sanitize(&on.staff),
+                            self.clock_time(on.until)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let now = if on.is_empty() {
+            "Nobody is on shift now.".to_owned()
+        } else {
+            format!("On duty: {}.", on.join(", "))
+        };
+        let next = match duty {
+            Some(d) if !d.next.is_empty() => {
+                let names: Vec<String> = d.next.iter().map(|n| sanitize(n).into_owned()).collect();
+                let at = d.next_at.map(|at| format!(" at {}", self.clock_time(at)));
+                format!("Next: {}{}.", names.join(", "), at.unwrap_or_default())
+            }
+            _ => String::new(),
+        };
+        let lines = vec![
+            Line::styled(
+                ellipsize("You are not on shift now. Take the queue anyway?", width).into_owned(),
+                t.title(),
+            ),
+            Line::from(ellipsize(&now, width).into_owned()),
+            Line::from(ellipsize(&next, width).into_owned()),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("y", t.key()),
+                Span::raw(" take the queue   "),
+                Span::styled("n", t.key()),
+                Span::raw(" leave"),
             ]),
         ];
         Paragraph::new(lines).render(inner, buf);
