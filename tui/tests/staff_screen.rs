@@ -1805,18 +1805,10 @@ fn the_counts_line_says_when_the_hours_close_or_open_the_queue() {
 
 #[test]
 fn the_counts_line_says_who_is_on_duty_and_when_nobody_on_duty_is_here() {
-    use jqueue_shared::staff::{Duty, OnDuty};
-    let mut view = busy_view();
-    view.duty = Some(Duty {
-        on: vec![OnDuty {
-            staff: "tara".into(),
-            until: NOW + 3_600_000,
-            online: false,
-        }],
-        next: vec!["sam".into()],
-        next_at: Some(NOW + 3_600_000),
-        nobody_here: true,
-    });
+    let mut view = tara_on_duty();
+    let duty = view.duty.as_mut().expect("shifts");
+    duty.on[0].online = false;
+    duty.nobody_here = true;
     let h = Harness::new(view);
     let text = h.text(110, 30);
     assert!(
