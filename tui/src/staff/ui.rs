@@ -1048,12 +1048,7 @@ impl StaffScreen {
                 width,
             )),
             Line::default(),
-            Line::from(vec![
-                Span::styled("y", t.key()),
-                Span::raw(" remove   "),
-                Span::styled("n", t.key()),
-                Span::raw(" keep them waiting"),
-            ]),
+            yes_no(t, "remove", "keep them waiting"),
         ];
         Paragraph::new(lines).render(inner, buf);
     }
@@ -1098,12 +1093,7 @@ impl StaffScreen {
             Line::from(ellipsize(&now, width).into_owned()),
             Line::from(ellipsize(&next, width).into_owned()),
             Line::default(),
-            Line::from(vec![
-                Span::styled("y", t.key()),
-                Span::raw(" take the queue   "),
-                Span::styled("n", t.key()),
-                Span::raw(" leave"),
-            ]),
+            yes_no(t, "take the queue", "leave"),
         ];
         Paragraph::new(lines).render(inner, buf);
     }
@@ -1131,12 +1121,7 @@ impl StaffScreen {
             Line::from(ellipsize(first, width)),
             Line::from(ellipsize(second, width)),
             Line::default(),
-            Line::from(vec![
-                Span::styled("y", t.key()),
-                Span::raw(" quit   "),
-                Span::styled("n", t.key()),
-                Span::raw(" stay"),
-            ]),
+            yes_no(t, "quit", "stay"),
         ];
         Paragraph::new(lines).render(inner, buf);
     }
@@ -1645,6 +1630,16 @@ pub fn human_duration(ms: UnixMillis) -> String {
     } else {
         format!("{s}s")
     }
+}
+
+/// A confirmation's last line: `y` and what it does, `n` and what it does.
+fn yes_no(t: Theme, yes: &'static str, no: &'static str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled("y", t.key()),
+        Span::raw(format!(" {yes}   ")),
+        Span::styled("n", t.key()),
+        Span::raw(format!(" {no}")),
+    ])
 }
 
 #[cfg(test)]
