@@ -391,6 +391,12 @@ impl App {
             }
             NetEvent::SignedIn { username } => self.on_signed_in(&username),
             NetEvent::StaffView(view) => return self.on_staff_view(view),
+            NetEvent::StaffQueues { queues, shown } => {
+                // After the first view, which opens the screen.
+                if let Screen::Staff(screen) = &mut self.screen {
+                    staff::set_queues(screen, queues, shown.as_deref());
+                }
+            }
             NetEvent::StaffOutcome(outcome) => {
                 return self.on_staff_event(StaffEvent::Outcome(outcome));
             }

@@ -118,8 +118,15 @@ pub enum NetCommand {
         id: u64,
         text: String,
     },
-    /// A staff request (staff screen only).
-    Staff(StaffRequest),
+    /// A staff request (staff screen only), on `queue` or, with `None`, on
+    /// the queue shown.
+    Staff {
+        queue: Option<String>,
+        request: StaffRequest,
+    },
+    /// Show this queue on the staff screen instead (`None`: all the
+    /// account's queues as one); kept for every reconnect.
+    ShowQueue(Option<String>),
     /// The student trusts the server whose key [`NetEvent::UnknownServer`]
     /// showed: remember it and connect.
     TrustServer,
@@ -207,6 +214,13 @@ pub enum NetEvent {
     },
     /// The latest staff view (staff screen only).
     StaffView(Arc<StaffView>),
+    /// The staff screen's queue bar, for an account serving several
+    /// queues, and the one shown (`None`: all of them). Unsanitised server
+    /// text.
+    StaffQueues {
+        queues: Vec<jqueue_shared::QueueChoice>,
+        shown: Option<String>,
+    },
     /// The answer to a staff request.
     StaffOutcome(StaffOutcome),
     Announcement(String),
@@ -406,6 +420,7 @@ async fn converse_until_done(
         channel_tls: ChannelTls::new(),
         from_host: host_name(),
         session: String::new(),
+        staff_shows: None,
         config,
         follower,
         commands,
@@ -503,6 +518,9 @@ struct NetTask {
     /// The session the server's welcome named, told to the UI with the
     /// queue once it is chosen.
     session: String,
+    /// The staff screen's last [`ClientMsg::ShowQueue`], if it had one:
+    /// sent again after a reconnect.
+    staff_shows: Option<ClientMsg>,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
     nonce: u64,
@@ -702,12 +720,11 @@ impl NetTask {
                 if !self.emit(NetEvent::Queue { name }).await {
                     return Step::End(Outcome::Quit);
                 }
+                let course = title.map_or_else(|| course.clone(), |t| format!("{course} · {t}"));
+                let session = self.session.clone();
                 NetEvent::Welcome {
-                    course: match title {
-                        Some(title) => format!("{course} · {title}"),
-                        None => course,
-                    },
-                    session: self.session.clone(),
+                    course,
+                    session,
                     ready_at,
                 }
             }
@@ -750,6 +767,7 @@ impl NetTask {
                 help_secs,
             } => help_ended(by, outcome, at, help_secs),
             ServerMsg::StaffView(view) => NetEvent::StaffView(Arc::from(view)),
+            ServerMsg::StaffQueues { queues, shown } => NetEvent::StaffQueues { queues, shown },
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
                 tracing::warn!(%username, "not staff on this server");
@@ -919,6 +937,12 @@ impl NetTask {
         if !self.emit(NetEvent::SignedIn { username }).await {
             return Step::End(Outcome::Quit);
         }
+        // A reconnect shows what the staff screen showed before it.
+        if let Some(show) = self.staff_shows.clone() {
+            if let Err(outcome) = conn.send(&show).await {
+                return Step::End(outcome);
+            }
+        }
         Step::Continue
     }
 
@@ -989,8 +1013,17 @@ impl NetTask {
             Some(NetCommand::AnswerMessage { id, text }) if conn.stage == Stage::SignedIn => {
                 ClientMsg::AnswerMessage { id, text }
             }
-            Some(NetCommand::Staff(request)) if conn.stage == Stage::SignedIn => {
-                ClientMsg::Staff(request)
+            Some(NetCommand::Staff { queue, request }) if conn.stage == Stage::SignedIn => {
+                ClientMsg::Staff { queue, request }
+            }
+            Some(NetCommand::ShowQueue(queue)) => {
+                let show = ClientMsg::ShowQueue { queue };
+                self.staff_shows = Some(show.clone());
+                if conn.stage != Stage::SignedIn {
+                    // Asked for once signed in (see `signed_in`).
+                    return Step::Continue;
+                }
+                show
             }
             Some(other) => {
                 tracing::debug!(?other, stage = ?conn.stage, "dropped: not valid at this stage");

@@ -189,6 +189,7 @@ impl StandingTracker {
             NetEvent::Connecting { .. }
             | NetEvent::Welcome { .. }
             | NetEvent::StaffView(_)
+            | NetEvent::StaffQueues { .. }
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
             // Followers are not told messages: they are the screen's.

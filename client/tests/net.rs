@@ -374,7 +374,9 @@ async fn an_unresolvable_host_is_retried_not_fatal() {
 }
 
 /// `jqueue --staff`: the staff view is asked for before every sign-in (so
-/// a refusal signs nobody in), and staff requests and outcomes go through.
+/// a refusal signs nobody in), staff requests and outcomes go through, and
+/// the queue the screen was asked to show is asked for again after a
+/// reconnect.
 #[tokio::test]
 async fn staff_ask_for_the_staff_view_before_signing_in() {
     use jqueue_shared::staff::{StaffOutcome, StaffRequest};
@@ -393,9 +395,18 @@ async fn staff_ask_for_the_staff_view_before_signing_in() {
     while !matches!(client.next_news().await, NetEvent::SignedIn { .. }) {}
     client
         .commands
-        .send(NetCommand::Staff(StaffRequest::Finish))
+        .send(NetCommand::Staff {
+            queue: None,
+            request: StaffRequest::Finish,
+        })
         .unwrap();
-    assert_eq!(conn.recv().await, ClientMsg::Staff(StaffRequest::Finish));
+    assert_eq!(
+        conn.recv().await,
+        ClientMsg::Staff {
+            queue: None,
+            request: StaffRequest::Finish,
+        }
+    );
     conn.send(ServerMsg::StaffOutcome(StaffOutcome::NotHelping))
         .await;
     loop {
@@ -404,6 +415,29 @@ async fn staff_ask_for_the_staff_view_before_signing_in() {
             break;
         }
     }
+    let concepts = Some("cs101/concepts".to_owned());
+    client
+        .commands
+        .send(NetCommand::ShowQueue(concepts.clone()))
+        .unwrap();
+    assert_eq!(
+        conn.recv().await,
+        ClientMsg::ShowQueue {
+            queue: concepts.clone()
+        }
+    );
+    drop(conn);
+    let mut again = FakeConn::accept(&listener).await;
+    again.handshake().await;
+    assert_eq!(again.recv().await, ClientMsg::WatchStaff);
+    assert_eq!(again.recv().await, ClientMsg::Resume { token });
+    again
+        .send(ServerMsg::SignIn(SignInResult::Success {
+            username: "alice".into(),
+            token,
+        }))
+        .await;
+    assert_eq!(again.recv().await, ClientMsg::ShowQueue { queue: concepts });
 }
 
 /// A student account asking for the staff view: the task stops for good.

@@ -37,6 +37,7 @@ fn staff_view(joins: u64, helping: bool) -> Arc<StaffView> {
         origin: Some("password from 10.0.0.4".into()),
         needs_edit: false,
         answer: None,
+        queue: String::new(),
     };
     Arc::new(StaffView {
         course: "CS 101".into(),
@@ -59,6 +60,7 @@ fn staff_view(joins: u64, helping: bool) -> Arc<StaffView> {
                 joined_at: NOW_MS - 120_000,
                 served_at: NOW_MS - 30_000,
                 student_online: true,
+                queue: String::new(),
             }]
         } else {
             Vec::new()
@@ -94,9 +96,12 @@ fn the_ta_s_keys_become_staff_requests() {
     h.press('s');
     assert_eq!(
         h.sent(),
-        [NetCommand::Staff(StaffRequest::Serve {
-            student: Some("carol".into())
-        })]
+        [NetCommand::Staff {
+            queue: None,
+            request: StaffRequest::Serve {
+                student: Some("carol".into())
+            }
+        }]
     );
     h.net(NetEvent::StaffOutcome(StaffOutcome::AlreadyServed {
         student: "carol".into(),
@@ -108,6 +113,60 @@ fn the_ta_s_keys_become_staff_requests() {
     assert!(h.screen_contains("The queue goes on for the other staff."));
     h.press('y');
     assert!(!h.running);
+}
+
+#[test]
+fn a_ta_of_several_queues_switches_on_the_bar_the_server_gives() {
+    let mut h = staff_harness();
+    h.net(NetEvent::StaffView(staff_view(5, false)));
+    let queue = |name: &str, waiting| jqueue_shared::QueueChoice {
+        name: name.into(),
+        course: "CS 101".into(),
+        title: None,
+        room: None,
+        open: true,
+        waiting,
+        typical_wait_secs: None,
+        opens_at: None,
+    };
+    let bar = vec![queue("cs101/lab", 2), queue("cs101/concepts", 4)];
+    h.net(NetEvent::StaffQueues {
+        queues: bar.clone(),
+        shown: Some("cs101/lab".into()),
+    });
+    assert!(
+        h.screen_contains("0 all 6  1 cs101/lab 2  2 cs101/concepts 4"),
+        "{}",
+        h.screen()
+    );
+    // The keys ask the server; it answers with the bar and the view.
+    h.press('2');
+    h.press('0');
+    assert_eq!(
+        h.sent(),
+        [
+            NetCommand::ShowQueue(Some("cs101/concepts".into())),
+            NetCommand::ShowQueue(None),
+        ]
+    );
+    h.net(NetEvent::StaffQueues {
+        queues: bar,
+        shown: Some("cs101/concepts".into()),
+    });
+    h.net(NetEvent::StaffView(staff_view(9, false)));
+    assert_eq!(h.client.bells(), 0, "another queue's joins are not news");
+    // Requests name the queue they were asked on.
+    h.press('j');
+    h.press('s');
+    assert_eq!(
+        h.sent(),
+        [NetCommand::Staff {
+            queue: Some("cs101/concepts".into()),
+            request: StaffRequest::Serve {
+                student: Some("carol".into())
+            }
+        }]
+    );
 }
 
 #[test]

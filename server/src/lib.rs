@@ -40,6 +40,7 @@ pub mod queue;
 pub mod schedule;
 pub mod screen;
 pub(crate) mod shutdown;
+pub mod staff_feed;
 pub mod store;
 
 use std::net::{IpAddr, SocketAddr};

@@ -346,15 +346,24 @@ mod tests {
             ClientMsg::Cancel,
             ClientMsg::Back,
             ClientMsg::WatchStaff,
-            ClientMsg::Staff(crate::staff::StaffRequest::Serve {
-                student: Some("alice".into()),
-            }),
-            ClientMsg::Staff(crate::staff::StaffRequest::Remove {
-                students: vec!["bob".into(), "carol".into()],
-            }),
-            ClientMsg::Staff(crate::staff::StaffRequest::Context {
-                student: "amy".into(),
-            }),
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::Serve {
+                    student: Some("alice".into()),
+                },
+            },
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::Remove {
+                    students: vec!["bob".into(), "carol".into()],
+                },
+            },
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::Context {
+                    student: "amy".into(),
+                },
+            },
             ClientMsg::Logout,
             ClientMsg::Ping { nonce: u64::MAX },
             ClientMsg::Pong { nonce: 0 },
@@ -662,12 +671,18 @@ mod tests {
                 context: None,
                 moving: false,
             },
-            ClientMsg::Staff(crate::staff::StaffRequest::Announce {
-                text: wide(MAX_TEXT_CHARS),
-            }),
-            ClientMsg::Staff(crate::staff::StaffRequest::Remove {
-                students: vec![name; crate::staff::MAX_STAFF_ROWS],
-            }),
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::Announce {
+                    text: wide(MAX_TEXT_CHARS),
+                },
+            },
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::Remove {
+                    students: vec![name; crate::staff::MAX_STAFF_ROWS],
+                },
+            },
         ]
     }
 

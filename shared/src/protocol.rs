@@ -17,7 +17,7 @@ use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// Where the server's Unix socket is on the course host, unless it says
 /// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
@@ -138,8 +138,21 @@ pub enum ClientMsg {
     /// closed without being signed in, so a mistaken `jqueue --staff` leaves
     /// the student's own screen elsewhere as it was.
     WatchStaff,
-    /// A staff request; answered with [`ServerMsg::StaffOutcome`].
-    Staff(StaffRequest),
+    /// A staff request; answered with [`ServerMsg::StaffOutcome`]. It acts
+    /// on `queue` (`cs101/lab`: a row of the "all my queues" view is in
+    /// one), or with `None` on the queue the staff screen shows.
+    Staff {
+        queue: Option<String>,
+        request: StaffRequest,
+    },
+    /// The staff screen shows `queue` instead, or with `None` all the
+    /// queues this staff member serves as one ([`StaffView::merged`]):
+    /// answered with [`ServerMsg::StaffQueues`] and the view.
+    ///
+    /// [`StaffView::merged`]: crate::staff::StaffView::merged
+    ShowQueue {
+        queue: Option<String>,
+    },
     /// Revoke this connection's token and close. Also from a follower
     /// (`jqueue logout` follows, so the student's open screen is not pushed
     /// out by it): the screen that signed in with that token is told
@@ -265,6 +278,15 @@ pub enum ServerMsg {
     /// follows the choice.
     Queues {
         queues: Vec<QueueChoice>,
+    },
+    /// The queue bar of a staff screen whose account serves several
+    /// queues: each of them, and the one shown (`None`: all of them, as
+    /// one view). Sent when the screen opens, when it shows another queue
+    /// and whenever a queue on the bar opens, closes or its line changes
+    /// length; never to staff of one queue.
+    StaffQueues {
+        queues: Vec<QueueChoice>,
+        shown: Option<String>,
     },
 }
 

@@ -92,6 +92,107 @@ pub struct StaffView {
     pub duty: Option<Duty>,
 }
 
+impl StaffView {
+    /// The "all my queues" view of a staff member who serves several
+    /// queues: `views`, each with its queue's name (`cs101/lab`), made one.
+    ///
+    /// Rows are merged in serving order: every queue's next student, then
+    /// every queue's second, and so on, earliest join first among equals.
+    /// A queue's own order is kept, and no queue's head waits behind
+    /// another queue's line. Each row and help names its queue; rows keep
+    /// their position in their own queue. Counts are summed. What belongs
+    /// to one queue only (its announcement, rules, presence code, hours and
+    /// shifts) is left out: a screen acts on those one queue at a time.
+    pub fn merged(views: &[(String, &StaffView)]) -> StaffView {
+        let Some((_, first)) = views.first() else {
+            return StaffView::default();
+        };
+        let sum = |count: fn(&StaffView) -> u32| views.iter().map(|(_, v)| count(v)).sum();
+        let mut rows: Vec<StaffRow> = views
+            .iter()
+            .flat_map(|(name, view)| {
+                view.rows.iter().map(|row| StaffRow {
+                    queue: name.clone(),
+                    ..row.clone()
+                })
+            })
+            .collect();
+        rows.sort_by_key(|row| (row.position, row.joined_at));
+        rows.truncate(MAX_STAFF_ROWS);
+        let mut helps: Vec<CurrentHelp> = views
+            .iter()
+            .flat_map(|(name, view)| {
+                view.helps.iter().map(|help| CurrentHelp {
+                    queue: name.clone(),
+                    ..help.clone()
+                })
+            })
+            .collect();
+        // As one queue's view has them: by staff member.
+        helps.sort_by(|a, b| a.staff.cmp(&b.staff));
+        let mut staff_online: Vec<String> = views
+            .iter()
+            .flat_map(|(_, view)| view.staff_online.iter().cloned())
+            .collect();
+        staff_online.sort();
+        staff_online.dedup();
+        let mut online: Vec<OnlineStudent> = views
+            .iter()
+            .flat_map(|(_, view)| view.online.iter().cloned())
+            .collect();
+        online.sort_by(|a, b| a.username.cmp(&b.username));
+        online.dedup_by(|a, b| a.username == b.username);
+        online.truncate(MAX_ONLINE_LISTED);
+        let mut activity: Vec<Activity> = views
+            .iter()
+            .flat_map(|(_, view)| view.activity.iter().cloned())
+            .collect();
+        // Stable: lines of one queue at the same instant keep their order.
+        activity.sort_by_key(|line| line.at);
+        let excess = activity.len().saturating_sub(MAX_ACTIVITY);
+        activity.drain(..excess);
+        // The typical help of all of them: each queue's weighted by how many
+        // it helped.
+        let (weighted, helped) = views
+            .iter()
+            .filter_map(|(_, v)| Some((v.typical_help_secs?, u64::from(v.helped_count.max(1)))))
+            .fold((0, 0), |(total, n), (secs, weight)| {
+                (total + secs * weight, n + weight)
+            });
+        let replies = if views.iter().all(|(_, v)| v.replies == first.replies) {
+            first.replies.clone()
+        } else {
+            Vec::new()
+        };
+        StaffView {
+            course: "All my queues".to_owned(),
+            session: first.session.clone(),
+            open: views.iter().any(|(_, v)| v.open),
+            now: views.iter().map(|(_, v)| v.now).max().unwrap_or(first.now),
+            waiting: sum(|v| v.waiting),
+            online_students: sum(|v| v.online_students),
+            helped_count: sum(|v| v.helped_count),
+            typical_help_secs: (helped > 0).then(|| weighted / helped),
+            joins: views.iter().map(|(_, v)| v.joins).sum(),
+            rows,
+            helps,
+            staff_online,
+            online,
+            activity,
+            announcement: None,
+            port_note: first.port_note.clone(),
+            join: first.join.clone(),
+            fingerprint: first.fingerprint.clone(),
+            rules: FairnessRules::default(),
+            presence_code: None,
+            replies,
+            closes_at: None,
+            opens_at: None,
+            duty: None,
+        }
+    }
+}
+
 /// The shifts (`shifts = ["tara Mon 14:00-16:00"]`): who is on duty now and
 /// who comes next.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +317,9 @@ pub struct StaffRow {
     /// Their answer to the latest message staff sent them, until staff send
     /// another (untrusted text).
     pub answer: Option<MessageAnswer>,
+    /// On the "all my queues" view ([`StaffView::merged`]), the queue this
+    /// place is in (`cs101/lab`); empty on one queue's view.
+    pub queue: String,
 }
 
 /// A student's answer to a staff member's message.
@@ -240,6 +344,9 @@ pub struct CurrentHelp {
     pub served_at: UnixMillis,
     /// Whether the student was signed in when served (and so was told).
     pub student_online: bool,
+    /// On the "all my queues" view, the queue of the help; empty on one
+    /// queue's view.
+    pub queue: String,
 }
 
 /// A signed-in student and how they came in.
@@ -928,6 +1035,75 @@ pub fn duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn line_of(queue: &str, joins: &[UnixMillis]) -> StaffView {
+        StaffView {
+            waiting: joins.len() as u32,
+            helped_count: 1,
+            joins: joins.len() as u64,
+            rows: joins
+                .iter()
+                .zip(1..)
+                .map(|(&joined_at, position)| StaffRow {
+                    position,
+                    username: format!("{queue}-{position}"),
+                    description: String::new(),
+                    location: String::new(),
+                    host: String::new(),
+                    joined_at,
+                    helped_before: false,
+                    online: true,
+                    away_until: None,
+                    origin: None,
+                    needs_edit: false,
+                    answer: None,
+                    queue: String::new(),
+                })
+                .collect(),
+            staff_online: vec!["prof".into(), format!("ta-{queue}")],
+            ..StaffView::default()
+        }
+    }
+
+    proptest! {
+        /// However the lines are, "all my queues" keeps each queue's own
+        /// order, names every row's queue, puts every queue's n-th before
+        /// anyone's (n+1)-th, and adds the counts up.
+        #[test]
+        fn merged_keeps_each_queues_order_and_takes_heads_first(
+            lines in prop::collection::vec(prop::collection::vec(0i64..1_000, 0..30), 1..5),
+        ) {
+            let views: Vec<StaffView> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, joins)| line_of(&format!("q{i}"), joins))
+                .collect();
+            let named: Vec<(String, &StaffView)> = views
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("q{i}"), v))
+                .collect();
+            let merged = StaffView::merged(&named);
+            let total: usize = lines.iter().map(Vec::len).sum();
+            prop_assert_eq!(merged.waiting as usize, total);
+            prop_assert_eq!(merged.rows.len(), total.min(MAX_STAFF_ROWS));
+            prop_assert!(merged.rows.windows(2).all(|w| w[0].position <= w[1].position));
+            for (i, _) in lines.iter().enumerate() {
+                let name = format!("q{i}");
+                let positions: Vec<u32> = merged
+                    .rows
+                    .iter()
+                    .filter(|r| r.queue == name)
+                    .map(|r| r.position)
+                    .collect();
+                prop_assert!(positions.windows(2).all(|w| w[0] + 1 == w[1]));
+                prop_assert!(merged.rows.iter().filter(|r| r.queue == name).all(|r| r.username.starts_with(&name)));
+            }
+            prop_assert_eq!(merged.staff_online.iter().filter(|s| *s == "prof").count(), 1);
+            prop_assert!(merged.announcement.is_none() && merged.presence_code.is_none());
+        }
+    }
 
     #[test]
     fn outcomes_read_as_sentences() {

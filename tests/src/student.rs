@@ -567,9 +567,24 @@ impl Student {
         self.request(msg).await
     }
 
-    /// Sends a staff request and waits for its outcome.
+    /// Sends a staff request for the queue the staff screen shows, and
+    /// waits for its outcome.
     pub async fn staff(&mut self, request: StaffRequest) -> Result<StaffOutcome> {
-        self.send(&ClientMsg::Staff(request)).await?;
+        self.staff_request(None, request).await
+    }
+
+    /// Sends a staff request for the queue named `queue` (a row of "all
+    /// my queues" is in one), and waits for its outcome.
+    pub async fn staff_on(&mut self, queue: &str, request: StaffRequest) -> Result<StaffOutcome> {
+        self.staff_request(Some(queue.to_owned()), request).await
+    }
+
+    async fn staff_request(
+        &mut self,
+        queue: Option<String>,
+        request: StaffRequest,
+    ) -> Result<StaffOutcome> {
+        self.send(&ClientMsg::Staff { queue, request }).await?;
         match self
             .recv_until(|m| matches!(m, ServerMsg::StaffOutcome(_)))
             .await?

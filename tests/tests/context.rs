@@ -92,9 +92,12 @@ async fn only_staff_who_ask_receive_a_context_and_no_other_student_ever_does() -
     assert_eq!((student.as_str(), *got), ("amy", context()));
 
     // Bob asks too, as a student: refused, told nothing.
-    let ask = ClientMsg::Staff(StaffRequest::Context {
-        student: "amy".into(),
-    });
+    let ask = ClientMsg::Staff {
+        queue: None,
+        request: StaffRequest::Context {
+            student: "amy".into(),
+        },
+    };
     jqueue_shared::write_frame(&mut bob_writer, &ask).await?;
     // Amy is served and staff still read it while they help her.
     let serving = ta

@@ -6,7 +6,7 @@
 //! course `default`'s queue `main` with its line intact.
 
 use anyhow::Result;
-use jqueue_shared::staff::StaffRequest;
+use jqueue_shared::staff::{StaffOutcome, StaffRequest};
 use jqueue_shared::{AccountStatus, ClientMsg, RequestResult, ServerMsg, SignInResult};
 use jqueue_tests::{
     Student, TestServer, department_config, make_course_staff, password_for, test_config,
@@ -305,6 +305,109 @@ async fn a_ta_staffs_only_their_course_and_each_course_has_its_own_roster() -> R
     assert_eq!(bob.identify().await?, AccountStatus::NotOnRoster);
     Student::register_on(server.addr, "dee", "cs225").await?;
     Student::register_on(server.addr, "bob", "cs374/proofs").await?;
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_ta_of_two_queues_has_a_bar_sees_them_as_one_and_acts_on_each_rows_queue() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    make_course_staff(dir.path(), "tara", Some("cs101"))?;
+    make_course_staff(dir.path(), "tom", Some("cs225"))?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let mut students = Vec::new();
+    for (name, queue) in [
+        ("amy", "cs101/lab"),
+        ("cal", "cs101/concepts"),
+        ("eve", "cs374/proofs"),
+    ] {
+        let mut student = Student::register_on(server.addr, name, queue).await?;
+        student.ask_for_help(&format!("{name}'s question")).await?;
+        students.push(student);
+    }
+    let mut tara = Student::register_on(server.addr, "tara", "cs101/lab").await?;
+    assert!(matches!(tara.watch_staff().await?, ServerMsg::StaffView(_)));
+    // The bar: her course's two queues, the one she came in on shown.
+    let bar = |m: &ServerMsg| matches!(m, ServerMsg::StaffQueues { .. });
+    match tara.recv_until(bar).await? {
+        ServerMsg::StaffQueues { queues, shown } => {
+            let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+            assert_eq!(names, ["cs101/lab", "cs101/concepts"]);
+            assert_eq!(queues[1].waiting, 1);
+            assert_eq!(shown.as_deref(), Some("cs101/lab"));
+        }
+        _ => unreachable!(),
+    }
+
+    // All of them as one: each row names its queue.
+    tara.send(&ClientMsg::ShowQueue { queue: None }).await?;
+    match tara.recv_until(bar).await? {
+        ServerMsg::StaffQueues { shown, .. } => assert_eq!(shown, None),
+        _ => unreachable!(),
+    }
+    let all = tara
+        .staff_view_where(|v| v.course == "All my queues")
+        .await?;
+    let rows: Vec<(&str, &str)> = all
+        .rows
+        .iter()
+        .map(|r| (r.username.as_str(), r.queue.as_str()))
+        .collect();
+    assert_eq!(rows, [("amy", "cs101/lab"), ("cal", "cs101/concepts")]);
+
+    // A row acts on its own queue; another course's queue is not hers.
+    let cal_served = tara
+        .staff_on(
+            "cs101/concepts",
+            StaffRequest::Serve {
+                student: Some("cal".into()),
+            },
+        )
+        .await?;
+    assert!(
+        matches!(cal_served, StaffOutcome::Served { .. }),
+        "{cal_served:?}"
+    );
+    assert!(waiting_on(&server, 1).await.is_empty());
+    assert_eq!(waiting_on(&server, 0).await, ["amy"]);
+    let refused = tara
+        .staff_on(
+            "cs374/proofs",
+            StaffRequest::Remove {
+                students: vec!["eve".into()],
+            },
+        )
+        .await?;
+    assert!(
+        matches!(refused, StaffOutcome::NotStaff { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(waiting_on(&server, 3).await, ["eve"]);
+    // Nor can she show it: the screen shows only what is on her bar.
+    tara.send(&ClientMsg::ShowQueue {
+        queue: Some("cs374/proofs".into()),
+    })
+    .await?;
+    tara.send(&ClientMsg::ShowQueue {
+        queue: Some("cs101/concepts".into()),
+    })
+    .await?;
+    match tara.recv_until(bar).await? {
+        ServerMsg::StaffQueues { shown, .. } => {
+            assert_eq!(shown.as_deref(), Some("cs101/concepts"));
+        }
+        _ => unreachable!(),
+    }
+    let concepts = tara.staff_view_where(|v| v.course == "CS101").await?;
+    assert_eq!(concepts.helps[0].student, "cal");
+
+    // A TA of a course with one queue has no bar: the view, and nothing more.
+    let mut tom = Student::register_on(server.addr, "tom", "cs225").await?;
+    assert!(matches!(tom.watch_staff().await?, ServerMsg::StaffView(_)));
+    tom.send(&ClientMsg::Ping { nonce: 3 }).await?;
+    let next = tom
+        .recv_until(|m| matches!(m, ServerMsg::Pong { .. } | ServerMsg::StaffQueues { .. }))
+        .await?;
+    assert!(matches!(next, ServerMsg::Pong { nonce: 3 }), "{next:?}");
     server.stop().await
 }
 

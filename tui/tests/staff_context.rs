@@ -27,6 +27,7 @@ fn view() -> StaffView {
         origin: Some("password from 10.0.0.7".into()),
         needs_edit: false,
         answer: None,
+        queue: String::new(),
     };
     StaffView {
         course: "CS 101".into(),
@@ -71,9 +72,12 @@ fn opened(context: Option<QuestionContext>) -> Harness {
     let mut h = Harness::new(view());
     let asked = h.key(KeyCode::Enter);
     assert!(
-        asked.contains(&StaffEffect::Request(StaffRequest::Context {
-            student: "amy".into()
-        })),
+        asked.contains(&StaffEffect::Request {
+            queue: None,
+            request: StaffRequest::Context {
+                student: "amy".into()
+            },
+        }),
         "the pane asks for the context as it opens: {asked:?}"
     );
     assert!(h.text(80, 24).contains("Context:    loading…"));

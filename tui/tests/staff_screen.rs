@@ -9,6 +9,7 @@
 mod staff_kit;
 
 use insta::assert_snapshot;
+use jqueue_shared::QueueChoice;
 use jqueue_shared::staff::{
     Activity, ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, OnlineStudent, StaffOutcome,
     StaffRequest, StaffRow, StaffView,
@@ -16,7 +17,7 @@ use jqueue_shared::staff::{
 use jqueue_shared::statistics::{
     QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, WaitBucket,
 };
-use jqueue_tui::staff::{BINDINGS, Mode, QueueTab, Role, StaffEffect, StaffEvent, Theme};
+use jqueue_tui::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -41,6 +42,7 @@ fn row(position: u32, name: &str, description: &str, location: &str, waited: i64
         origin: Some(format!("password from 10.0.0.{}", 10 + position)),
         needs_edit: false,
         answer: None,
+        queue: String::new(),
     }
 }
 
@@ -54,6 +56,7 @@ fn help(staff: &str, student: &str, secs_ago: i64, online: bool) -> CurrentHelp 
         joined_at: NOW - 900_000,
         served_at: NOW - secs_ago * 1000,
         student_online: online,
+        queue: String::new(),
     }
 }
 
@@ -176,7 +179,10 @@ fn busy_view() -> StaffView {
 }
 
 fn request(r: StaffRequest) -> Vec<StaffEffect> {
-    vec![StaffEffect::Request(r)]
+    vec![StaffEffect::Request {
+        queue: None,
+        request: r,
+    }]
 }
 
 // --------------------------------------------------------------- snapshots
@@ -218,17 +224,22 @@ fn two_staff_helping_at_80x12_keeps_the_queue() {
     assert_snapshot!("staff_80x12", h.render(80, 12).backend());
 }
 
-fn department() -> Vec<QueueTab> {
+fn department() -> Vec<QueueChoice> {
     [
         ("cs101/lab", 7, true),
         ("cs101/concepts", 2, true),
         ("cs225/office", 0, false),
     ]
     .into_iter()
-    .map(|(name, waiting, open)| QueueTab {
+    .map(|(name, waiting, open)| QueueChoice {
         name: name.into(),
-        waiting,
+        course: "CS 101".into(),
+        title: None,
+        room: None,
         open,
+        waiting,
+        typical_wait_secs: None,
+        opens_at: None,
     })
     .collect()
 }
@@ -236,13 +247,14 @@ fn department() -> Vec<QueueTab> {
 #[test]
 fn the_queue_bar_at_80x24_and_in_a_narrow_split_and_its_keys() {
     let mut h = Harness::new(busy_view());
-    h.screen.set_queues(department(), 0);
+    h.screen.set_queues(department(), Some(0));
     let text = h.text(80, 24);
     assert!(
-        text.contains("1 cs101/lab 7  2 cs101/concepts 2  3 cs225/office 0 closed"),
+        text.contains("0 all 9  1 cs101/lab 7  2 cs101/concepts 2  3 cs225/office 0 closed"),
         "{text}"
     );
-    assert!(text.contains("[ ] 1–9: switch"), "{text}");
+    // How to switch comes after the tabs, where there is room for it.
+    assert!(h.text(100, 24).contains("[ ] 0–9: switch"));
     assert!(text.contains("alice"), "the queue still shows:\n{text}");
     assert_snapshot!("staff_queue_bar_80x24", h.render(80, 24).backend());
     // Narrow: as many tabs as fit, then an ellipsis; short: no bar line.
@@ -253,17 +265,122 @@ fn the_queue_bar_at_80x24_and_in_a_narrow_split_and_its_keys() {
     );
     assert!(!h.text(80, 7).contains("cs101/lab"), "one header line");
     // The keys ask for another queue; the screen waits to be given it.
-    assert_eq!(h.press('2'), [StaffEffect::ShowQueue(1)]);
-    assert_eq!(h.press(']'), [StaffEffect::ShowQueue(1)]);
-    assert_eq!(h.press('['), [StaffEffect::ShowQueue(2)]);
+    assert_eq!(h.press('2'), [StaffEffect::ShowQueue(Some(1))]);
+    assert_eq!(h.press(']'), [StaffEffect::ShowQueue(Some(1))]);
+    // Round the bar: "all" comes before the first queue.
+    assert_eq!(h.press('['), [StaffEffect::ShowQueue(None)]);
+    assert_eq!(h.press('0'), [StaffEffect::ShowQueue(None)]);
     assert!(h.press('9').is_empty(), "no ninth queue");
+    // On a bar, a request names the queue it was asked on.
+    assert_eq!(
+        h.press('f'),
+        [StaffEffect::Request {
+            queue: Some("cs101/lab".into()),
+            request: StaffRequest::Finish,
+        }]
+    );
     // With one queue there is no bar, and the digits are not its.
-    h.screen.set_queues(department()[..1].to_vec(), 0);
+    h.screen.set_queues(department()[..1].to_vec(), Some(0));
     assert!(!h.text(80, 24).contains("switch"));
     assert!(
         h.press('2')
             .iter()
             .all(|e| !matches!(e, StaffEffect::ShowQueue(_)))
+    );
+}
+
+#[test]
+fn all_my_queues_is_one_table_in_serving_order_and_each_row_acts_on_its_queue() {
+    let lab = busy_view();
+    let concepts = StaffView {
+        waiting: 2,
+        joins: 3,
+        rows: vec![
+            row(1, "ivan", "What is a monad", "lab3-02", 600),
+            row(2, "judy", "Recursion depth", "zoom", 30),
+        ],
+        ..StaffView::default()
+    };
+    let merged = StaffView::merged(&[
+        ("cs101/lab".into(), &lab),
+        ("cs101/concepts".into(), &concepts),
+    ]);
+    let mut h = Harness::new(merged);
+    h.screen.set_queues(department()[..2].to_vec(), None);
+    let text = h.text(80, 24);
+    assert!(text.contains("All my queues"), "{text}");
+    // Every queue's next student first (earliest join first), then the
+    // seconds: alice, ivan, frank, judy, carol, gina.
+    let order: Vec<&str> = h
+        .screen
+        .view()
+        .rows
+        .iter()
+        .map(|r| r.username.as_str())
+        .collect();
+    assert_eq!(order, ["alice", "ivan", "frank", "judy", "carol", "gina"]);
+    assert!(text.contains("cs101/concepts · What is"), "{text}");
+    assert!(text.contains("cs101/lab · Segfault"), "{text}");
+    assert!(
+        text.contains("→ dave (cs1"),
+        "the help names its queue:\n{text}"
+    );
+    assert_snapshot!("staff_all_queues_80x24", h.render(80, 24).backend());
+
+    // Serving the second row serves ivan in his own queue.
+    h.key(KeyCode::Down);
+    assert_eq!(
+        h.press('s'),
+        [StaffEffect::Request {
+            queue: Some("cs101/concepts".into()),
+            request: StaffRequest::Serve {
+                student: Some("ivan".into()),
+            },
+        }]
+    );
+    // Finishing acts on the queue of my help.
+    assert_eq!(
+        h.press('f'),
+        [StaffEffect::Request {
+            queue: Some("cs101/lab".into()),
+            request: StaffRequest::Finish,
+        }]
+    );
+    // Removing students of two queues is one request to each.
+    h.key(KeyCode::Up);
+    assert_eq!(h.press(' '), []);
+    h.key(KeyCode::Down);
+    assert_eq!(h.press(' '), []);
+    assert_eq!(h.press('r'), []);
+    assert_eq!(
+        h.press('y'),
+        [
+            StaffEffect::Request {
+                queue: Some("cs101/lab".into()),
+                request: StaffRequest::Remove {
+                    students: vec!["alice".into()],
+                },
+            },
+            StaffEffect::Request {
+                queue: Some("cs101/concepts".into()),
+                request: StaffRequest::Remove {
+                    students: vec!["ivan".into()],
+                },
+            },
+        ]
+    );
+    // What acts on a whole queue waits for one to be shown.
+    for key in ['o', 'a', 'p', 'F', 'c', 't'] {
+        assert_eq!(h.press(key), [], "{key}");
+        assert!(
+            h.status().contains("acts on one queue"),
+            "{key}: {}",
+            h.status()
+        );
+    }
+    assert!(
+        !h.text(80, 24).contains("o open"),
+        "the hint bar leaves them off"
     );
 }
 
@@ -1718,12 +1835,18 @@ fn the_details_ask_for_the_students_record_and_show_the_note_and_week() {
     assert_eq!(
         h.key(KeyCode::Enter),
         [
-            StaffEffect::Request(StaffRequest::Record {
-                student: "alice".into()
-            }),
-            StaffEffect::Request(StaffRequest::Context {
-                student: "alice".into()
-            })
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::Record {
+                    student: "alice".into()
+                },
+            },
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::Context {
+                    student: "alice".into()
+                },
+            }
         ]
     );
     assert!(h.text(80, 24).contains("loading…"));
@@ -1762,13 +1885,19 @@ fn capital_n_writes_the_note_over_the_one_saved_never_unseen() {
     assert_eq!(
         h.key(KeyCode::Enter),
         vec![
-            StaffEffect::Request(StaffRequest::SetNote {
-                student: "alice".into(),
-                text: "good with gdb, not valgrind".into(),
-            }),
-            StaffEffect::Request(StaffRequest::Record {
-                student: "alice".into()
-            }),
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::SetNote {
+                    student: "alice".into(),
+                    text: "good with gdb, not valgrind".into(),
+                },
+            },
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::Record {
+                    student: "alice".into()
+                },
+            },
         ]
     );
     assert!(matches!(h.screen.mode(), Mode::Normal));
@@ -1825,12 +1954,18 @@ fn i_opens_the_details_of_the_student_being_helped() {
     assert_eq!(
         h.press('i'),
         vec![
-            StaffEffect::Request(StaffRequest::Record {
-                student: "dave".into()
-            }),
-            StaffEffect::Request(StaffRequest::Context {
-                student: "dave".into()
-            }),
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::Record {
+                    student: "dave".into()
+                },
+            },
+            StaffEffect::Request {
+                queue: None,
+                request: StaffRequest::Context {
+                    student: "dave".into()
+                },
+            },
         ]
     );
     let text = h.text(80, 24);

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use jqueue_shared::QueueChoice;
 use jqueue_shared::staff::StaffView;
 use jqueue_tui::staff::{
     Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme as StaffTheme,
@@ -44,18 +45,38 @@ pub(crate) fn open(app: &App, view: Arc<StaffView>) -> StaffScreen {
 /// Passes an event to the staff screen and turns its effects into the
 /// client's.
 pub(crate) fn update(screen: &mut StaffScreen, event: StaffEvent, now: Instant) -> Vec<Effect> {
-    screen
-        .update(event, now)
+    let effects = screen.update(event, now);
+    let (bar, _) = screen.queues();
+    effects
         .into_iter()
         .filter_map(|effect| match effect {
-            StaffEffect::Request(request) => Some(Effect::Send(NetCommand::Staff(request))),
+            StaffEffect::Request { queue, request } => {
+                Some(Effect::Send(NetCommand::Staff { queue, request }))
+            }
             StaffEffect::JoinAlert => Some(Effect::JoinAlert),
             StaffEffect::Quit => Some(Effect::Quit),
-            // A TA's screen is on the one queue it connected to (`--queue`):
-            // it is given no bar, so this does not come.
-            StaffEffect::ShowQueue(_) => None,
+            // The server shows it and says so with the bar and the view
+            // ([`set_queues`]); until then the screen stays as it is.
+            StaffEffect::ShowQueue(place) => {
+                let queue = match place {
+                    Some(place) => Some(bar.get(place)?.name.clone()),
+                    None => None,
+                };
+                Some(Effect::Send(NetCommand::ShowQueue(queue)))
+            }
         })
         .collect()
+}
+
+/// The server's queue bar for this account ([`NetEvent::StaffQueues`]),
+/// with the queue shown by name (`None`: all of them).
+///
+/// [`NetEvent::StaffQueues`]: crate::net::NetEvent::StaffQueues
+pub(crate) fn set_queues(screen: &mut StaffScreen, queues: Vec<QueueChoice>, shown: Option<&str>) {
+    let place = shown.and_then(|name| queues.iter().position(|q| q.name == name));
+    // A name not on the bar (it cannot be) shows as the first queue.
+    let place = shown.map(|_| place.unwrap_or(0));
+    screen.set_queues(queues, place);
 }
 
 /// The staff screen while the connection is down: its last line says the

@@ -52,13 +52,31 @@ impl Handler {
                 self.answer(result).await?;
             }
             ClientMsg::WatchStaff => self.watch_staff(&username).await?,
-            ClientMsg::Staff(request) => {
-                let outcome = self
-                    .handle()
-                    .staff(&username, self.by_os_account(), request)
-                    .await;
+            ClientMsg::Staff { queue, request } => {
+                // The queue named (a row of "all my queues" is in one), else
+                // the one the screen shows; its handle checks the right.
+                let on = match queue {
+                    Some(name) => self.shared.handle.find_queue(Some(&name)).ok(),
+                    None => self
+                        .staff
+                        .as_ref()
+                        .map_or(Some(self.handle().queue_index()), |feed| feed.shown_index()),
+                };
+                let outcome = match on {
+                    Some(index) => {
+                        self.shared
+                            .handle
+                            .on_queue(index)
+                            .staff(&username, self.by_os_account(), request)
+                            .await
+                    }
+                    None => StaffOutcome::Failed {
+                        reason: "name the queue: this screen shows several".to_owned(),
+                    },
+                };
                 self.send(&ServerMsg::StaffOutcome(outcome)).await?;
             }
+            ClientMsg::ShowQueue { queue } => self.show_queue(queue).await?,
             ClientMsg::Logout => {
                 // Signed in by OS account there is no token: the account
                 // signs in again by itself, so there is nothing to end.

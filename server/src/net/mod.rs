@@ -35,7 +35,7 @@ use std::time::Duration;
 use jqueue_shared::codec::{
     FrameError, FrameReader, MAX_CLIENT_FRAME_LEN, MAX_SIGNED_IN_FRAME_LEN, encode_frame,
 };
-use jqueue_shared::staff::StaffView;
+use jqueue_shared::staff::StaffOutcome;
 use jqueue_shared::validate::{MAX_PASSWORD_CHARS, is_valid_password, is_valid_username};
 use jqueue_shared::{
     AccountStatus, ClientMsg, LocalRoute, PROTOCOL_VERSION, ProtocolError, ServerMsg, SessionToken,
@@ -59,6 +59,7 @@ use crate::owners::OwnerStopped;
 use crate::owners::ShuttingDown;
 use crate::queue::{Answer, AttachOutcome, Connection, JoinRequest};
 use crate::shutdown::Shutdown;
+use crate::staff_feed::StaffFeed;
 use jqueue_core::queue::StudentKey;
 
 /// What every handler shares.
@@ -297,8 +298,9 @@ struct Handler {
     student: Option<StudentKey>,
     /// Where the connection comes from (see [`Handler::room`]), once known.
     room: Option<(bool, String)>,
-    /// The staff views, once a staff member opened the staff screen here.
-    staff_views: Option<watch::Receiver<Arc<StaffView>>>,
+    /// The staff screen's queues and views, once a staff member opened it
+    /// here (boxed: a student's connection has none, and pays one word).
+    staff: Option<Box<StaffFeed>>,
     /// `WatchStaff` came before the sign-in: this connection is for the
     /// staff screen only, and an account that is not staff is refused
     /// before it is signed in (and before it pushes out its own screen).
@@ -327,7 +329,7 @@ impl Handler {
             outbox,
             queue: None,
             student: None,
-            staff_views: None,
+            staff: None,
             staff_screen: false,
             room: None,
             shutdown,
@@ -397,10 +399,33 @@ impl Handler {
         self.flush().await
     }
 
-    /// Sends the staff view `view`, encoded once for every staff screen.
-    async fn send_staff_view(&self, view: &Arc<StaffView>) -> HandlerResult<()> {
-        let frame = self.handle().staff_frame(view)?;
-        self.outbox.queue(&frame);
+    /// Sends the staff screen's view if it changed, and its queue bar when
+    /// that changed: before the view it goes with, but after the first
+    /// view (which opens the screen). A change in a queue the screen does
+    /// not show sends at most the bar.
+    async fn send_staff_view(&mut self) -> HandlerResult<()> {
+        let Some(feed) = self.staff.as_mut() else {
+            return Ok(());
+        };
+        let opening = !feed.bar_given();
+        let bar = match feed.bar_news() {
+            Some((queues, shown)) => {
+                let shown = shown.map(|place| queues[place].name.clone());
+                Some(Arc::<[u8]>::from(encode_frame(&ServerMsg::StaffQueues {
+                    queues,
+                    shown,
+                })?))
+            }
+            None => None,
+        };
+        let view = match feed.view_news() {
+            Some(view) => Some(feed.frame(&view)?),
+            None => None,
+        };
+        let frames = if opening { [view, bar] } else { [bar, view] };
+        for frame in frames.iter().flatten() {
+            self.outbox.queue(frame);
+        }
         self.flush().await
     }
 
@@ -452,12 +477,10 @@ impl Handler {
     }
 }
 
-/// Resolves when a watched staff view changes; never without one.
-async fn changed(
-    views: Option<&mut watch::Receiver<Arc<StaffView>>>,
-) -> Result<(), watch::error::RecvError> {
-    match views {
-        Some(views) => views.changed().await,
+/// Resolves when a staff screen's view changes; never without one.
+async fn changed(feed: Option<&mut Box<StaffFeed>>) -> Result<(), watch::error::RecvError> {
+    match feed {
+        Some(feed) => feed.changed().await,
         None => std::future::pending().await,
     }
 }

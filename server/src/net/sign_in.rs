@@ -161,7 +161,8 @@ impl Handler {
                 | ClientMsg::MessageRead { .. }
                 | ClientMsg::AnswerMessage { .. }
                 | ClientMsg::Back
-                | ClientMsg::Staff(_)
+                | ClientMsg::Staff { .. }
+                | ClientMsg::ShowQueue { .. }
                 | ClientMsg::Logout => {
                     self.send_last(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
                         .await?;

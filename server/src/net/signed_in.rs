@@ -105,7 +105,7 @@ impl Handler {
                 queue.may_use(username, by_os_account).await?
             };
             if allowed {
-                choices.push((index, queue_choice(&queue)));
+                choices.push((index, crate::staff_feed::queue_choice(&queue)));
             }
         }
         match choices.as_slice() {
@@ -210,7 +210,7 @@ impl Handler {
                 () = &mut stopping => StudentEvent::ShuttingDown,
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
                 _ = heartbeat.tick() => StudentEvent::Heartbeat,
-                Ok(()) = changed(self.staff_views.as_mut()) => StudentEvent::StaffView,
+                Ok(()) = changed(self.staff.as_mut()) => StudentEvent::StaffView,
             };
             match event {
                 // The rare events' futures are boxed: a task is as large as
@@ -251,13 +251,7 @@ impl Handler {
                             continue;
                         }
                     }
-                    let view = self
-                        .staff_views
-                        .as_mut()
-                        .map(|views| views.borrow_and_update().clone());
-                    if let Some(view) = view {
-                        Box::pin(self.send_staff_view(&view)).await?;
-                    }
+                    Box::pin(self.send_staff_view()).await?;
                 }
                 StudentEvent::Heartbeat => {
                     if last_heard.elapsed() >= self.shared.config.idle_timeout {
@@ -266,7 +260,7 @@ impl Handler {
                     }
                     // A quiet queue publishes nothing: a staff screen whose
                     // right went (`staff remove`, the group) is told here.
-                    if self.staff_views.is_some() {
+                    if self.staff.is_some() {
                         Box::pin(self.still_staff(username)).await?;
                     }
                     nonce += 1;
@@ -277,24 +271,71 @@ impl Handler {
     }
 
     /// Whether the staff screen on this connection may go on: if its
-    /// account is no longer staff, the feed ends and the screen is told
-    /// with [`ServerMsg::NotStaff`] (it shows `NAME is not staff on this
-    /// server`).
+    /// account is no longer staff of any queue, the feed ends and the
+    /// screen is told with [`ServerMsg::NotStaff`] (it shows `NAME is not
+    /// staff on this server`); if it lost or gained some of its queues,
+    /// the feed follows the queues it has now.
     pub(super) async fn still_staff(&mut self, username: &Arc<str>) -> HandlerResult<bool> {
-        if self
-            .handle()
-            .is_staff(username, self.by_os_account())
-            .await?
+        let queues = self.staffed_queues(username).await?;
+        if let Some(feed) = self.staff.as_mut()
+            && !queues.is_empty()
         {
+            if feed.follows(&queues) {
+                return Ok(true);
+            }
+            // The queue shown stays shown if it is still theirs.
+            let shown = feed.shown_index().unwrap_or(queues[0]);
+            let mut fresh = StaffFeed::new(&self.shared.handle, queues, shown);
+            if feed.shown_index().is_none() {
+                fresh.show(None);
+            }
+            self.staff = Some(Box::new(fresh));
+            Box::pin(self.send_staff_view()).await?;
             return Ok(true);
         }
-        self.staff_views = None;
+        self.staff = None;
         tracing::info!(%username, "no longer staff: their staff screen is closed");
         self.send(&ServerMsg::NotStaff {
             username: username.to_string(),
         })
         .await?;
         Ok(false)
+    }
+
+    /// The queues `username` is staff of (places in the server's list, in
+    /// its order): asked once per course, since staff are per course.
+    async fn staffed_queues(&self, username: &str) -> HandlerResult<Vec<usize>> {
+        let by_os_account = self.by_os_account();
+        let mut courses: Vec<(&str, bool)> = Vec::new();
+        let mut queues = Vec::new();
+        for (index, config) in self.shared.handle.queue_configs().enumerate() {
+            let known = courses.iter().find(|(c, _)| *c == config.course_id);
+            let staffed = if let Some(&(_, staffed)) = known {
+                staffed
+            } else {
+                let queue = self.shared.handle.on_queue(index);
+                let staffed = queue.is_staff(username, by_os_account).await?;
+                courses.push((&config.course_id, staffed));
+                staffed
+            };
+            if staffed {
+                queues.push(index);
+            }
+        }
+        Ok(queues)
+    }
+
+    /// Shows another of the staff screen's queues, or all of them
+    /// ([`ClientMsg::ShowQueue`]); a queue the screen does not follow is
+    /// ignored (the screen only offers those on its bar).
+    pub(super) async fn show_queue(&mut self, queue: Option<String>) -> HandlerResult<()> {
+        let Some(feed) = self.staff.as_mut() else {
+            return Ok(());
+        };
+        if feed.show_named(queue.as_deref()) {
+            self.send_staff_view().await?;
+        }
+        Ok(())
     }
 
     /// Opens the staff screen on this connection: the view now and after
@@ -308,36 +349,15 @@ impl Handler {
             // The published view already shows every staff request this
             // account has had an answer to: the owner answers those only
             // after publishing the view of their burst.
-            let mut views = self.handle().staff_views();
-            let view = views.borrow_and_update().clone();
-            self.send_staff_view(&view).await?;
-            self.staff_views = Some(views);
-            Ok(())
+            let queues = self.staffed_queues(username).await?;
+            let shown = self.handle().queue_index();
+            self.staff = Some(Box::new(StaffFeed::new(&self.shared.handle, queues, shown)));
+            self.send_staff_view().await
         } else {
             self.send(&ServerMsg::NotStaff {
                 username: username.to_owned(),
             })
             .await
         }
-    }
-}
-
-/// How a queue is offered to a student choosing one: its names, and how
-/// it stands (from its latest staff view).
-fn queue_choice(queue: &ServerHandle) -> jqueue_shared::QueueChoice {
-    let config = queue.queue_config();
-    let view = queue.staff_views().borrow().clone();
-    let helpers = u64::try_from(view.staff_online.len().max(1)).unwrap_or(1);
-    jqueue_shared::QueueChoice {
-        name: crate::department::queue_name(config),
-        course: config.course.clone(),
-        title: config.queue_title.clone(),
-        room: config.room.clone(),
-        open: view.open,
-        waiting: view.waiting,
-        typical_wait_secs: view
-            .typical_help_secs
-            .map(|help| help * u64::from(view.waiting) / helpers),
-        opens_at: view.opens_at,
     }
 }

@@ -439,6 +439,7 @@ impl QueueOwner {
                 origin: self.presence.origin(&e.username).map(str::to_owned),
                 needs_edit: e.needs_edit,
                 answer: e.answer.as_deref().cloned(),
+                queue: String::new(),
             })
             .collect();
         let mut helps: Vec<CurrentHelp> = self
@@ -453,6 +454,7 @@ impl QueueOwner {
                 joined_at: h.entry.joined_at,
                 served_at: h.served_at,
                 student_online: self.presence.is_online(&h.entry.username),
+                queue: String::new(),
             })
             .collect();
         helps.sort_by(|a, b| a.staff.cmp(&b.staff));

@@ -52,8 +52,8 @@ struct Args {
     /// `--server`, those accounts must already be staff.
     #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
     staff: usize,
-    /// Queues on the server, in one course: `--clients` students and one
-    /// staff screen in each. The changes are made in the first; the others'
+    /// Queues on the server, each its own course (`c0/q`, `c1/q`, …) with its
+    /// own staff: `--clients` students and one staff screen in each. The changes are made in the first; the others'
     /// connections count what reaches them (isolation: nothing).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     queues: u32,

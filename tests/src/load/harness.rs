@@ -357,7 +357,7 @@ pub async fn sign_in_on(
                 } => ClientMsg::Register {
                     username,
                     password,
-                    // The staff `make_staff` named claim their accounts
+                    // The staff `make_course_staff` named claim their accounts
                     // with it; other names ignore it.
                     reset_code: Some(jqueue_tests::CLAIM_CODE.into()),
                 },

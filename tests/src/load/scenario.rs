@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use jqueue_shared::{ClientMsg, SessionToken};
-use jqueue_tests::{SeededRng, ServerProcess, headless, make_staff, note_fingerprint_shared};
+use jqueue_tests::{
+    SeededRng, ServerProcess, headless, make_course_staff, note_fingerprint_shared,
+};
 use serde::Serialize;
 
 use super::baseline;
@@ -67,7 +69,7 @@ pub struct Config {
     pub change_timeout: Duration,
     pub harness_threads: usize,
     pub work_dir: PathBuf,
-    /// Queues on the server (one course): `clients` students and one staff
+    /// Queues on the server (a course each): `clients` students and one staff
     /// screen in each of the others, which must receive nothing while
     /// the first queue changes. 1: the server's one queue, as before.
     pub queues: usize,
@@ -184,20 +186,32 @@ fn staff_name(i: usize) -> String {
 /// The queue the changes are made in, with `--queues` above 1: the first
 /// (the console's verbs act on it); `None`: the server's only queue.
 fn measured_queue(queues: usize) -> Option<&'static str> {
-    (queues > 1).then_some("c/q0")
+    (queues > 1).then_some("c0/q")
 }
 
 /// Queue `q` of the department `--queues` runs.
 fn queue_id(q: usize) -> String {
-    format!("c/q{q}")
+    format!("c{q}/q")
 }
 
-/// The config file of a department of `queues` queues in one course `c`.
+/// The course of queue `q`.
+fn course_id(q: usize) -> String {
+    format!("c{q}")
+}
+
+/// The config file of a department of `queues` courses `c0`, `c1`, … of
+/// one queue `q` each, each course with its own staff: as a department's
+/// courses are, and so no staff screen follows a queue it does not serve
+/// (a staff member of several queues has a bar that moves with each).
 fn department_file(cfg: &Config) -> Result<PathBuf> {
     use std::fmt::Write as _;
-    let mut text = String::from("[[course]]\nid = \"c\"\ntitle = \"Load\"\n");
+    let mut text = String::new();
     for q in 0..cfg.queues {
-        let _ = write!(text, "\n[[course.queue]]\nid = \"q{q}\"\n");
+        let _ = write!(
+            text,
+            "[[course]]\nid = \"{}\"\ntitle = \"Load {q}\"\n\n[[course.queue]]\nid = \"q\"\n\n",
+            course_id(q)
+        );
     }
     let path = cfg.work_dir.join("department.toml");
     std::fs::write(&path, text)?;
@@ -281,13 +295,15 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     if cfg.server.is_none() {
         // Before any server opens the database, as `jqueue-server staff add`
         // would be run; against `--server` they must be staff already.
+        let data = cfg.work_dir.join("data");
+        let course = (cfg.queues > 1).then(|| course_id(0));
         for k in 0..cfg.staff {
-            make_staff(&cfg.work_dir.join("data"), &staff_name(k))?;
+            make_course_staff(&data, &staff_name(k), course.as_deref())?;
         }
         if cfg.queues > 1 {
             department_file(cfg)?;
             for q in 1..cfg.queues {
-                make_staff(&cfg.work_dir.join("data"), &queue_staff_name(q))?;
+                make_course_staff(&data, &queue_staff_name(q), Some(&course_id(q)))?;
             }
         }
     }

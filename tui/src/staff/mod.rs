@@ -28,7 +28,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::FixedOffset;
-use jqueue_shared::UnixMillis;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
@@ -37,6 +36,7 @@ use jqueue_shared::staff::{
 };
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
+use jqueue_shared::{QueueChoice, UnixMillis};
 use ratatui::crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
@@ -108,14 +108,20 @@ pub enum StaffEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaffEffect {
     /// Send this request for this staff member; its outcome comes back as
-    /// [`StaffEvent::Outcome`].
-    Request(StaffRequest),
+    /// [`StaffEvent::Outcome`]. It acts on `queue` (by name) when the
+    /// screen shows all its queues as one, and on the queue shown when
+    /// `None`.
+    Request {
+        queue: Option<String>,
+        request: StaffRequest,
+    },
     /// A student joined while this staff member is free: one bell, and a
     /// desktop notification with no student text (see [`crate::alert`]).
     JoinAlert,
     /// Show the queue at this place on the bar instead (see
-    /// [`StaffScreen::set_queues`]).
-    ShowQueue(usize),
+    /// [`StaffScreen::set_queues`]), or with `None` all of them as one
+    /// ([`StaffView::merged`]).
+    ShowQueue(Option<usize>),
     Quit,
 }
 
@@ -381,18 +387,12 @@ pub struct StaffScreen {
     clock: ServerClock,
     now: Instant,
     /// The queues this staff member can switch between (the bar under the
-    /// counts, `1`–`9`, `[` `]`), and which one is shown; empty with one.
-    queues: Vec<QueueTab>,
-    current_queue: usize,
-}
-
-/// One queue on the queue bar: its name (`cs101/lab`), how many wait and
-/// whether it is open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueTab {
-    pub name: String,
-    pub waiting: u32,
-    pub open: bool,
+    /// counts: `1`–`9`, `0` for all of them, `[` `]`); empty with one.
+    queues: Vec<QueueChoice>,
+    /// The one shown, as a place on the bar; `None`: all of them as one.
+    shown: Option<usize>,
+    /// The next view is of other queues: its join count is not news.
+    joins_baseline: bool,
 }
 
 impl StaffScreen {
@@ -412,7 +412,8 @@ impl StaffScreen {
             record: None,
             now,
             queues: Vec::new(),
-            current_queue: 0,
+            shown: Some(0),
+            joins_baseline: false,
         };
         screen.select(0);
         if screen.off_shift() {
@@ -432,40 +433,137 @@ impl StaffScreen {
                 .is_some_and(|duty| !duty.on.iter().any(|on| on.staff == self.settings.me))
     }
 
-    /// The queues to offer on the bar, and which is shown. With one queue
-    /// (or none) there is no bar and the queue keys do nothing. Showing
-    /// another queue closes what was open on the last and drops its marks.
-    pub fn set_queues(&mut self, queues: Vec<QueueTab>, current: usize) {
-        if current != self.current_queue {
+    /// The queues to offer on the bar, and which is shown (`None`: all of
+    /// them as one). With one queue (or none) there is no bar and the
+    /// queue keys do nothing. Showing another queue closes what was open on
+    /// the last, drops its marks, and does not ring for the joins the next
+    /// view counts that this one did not.
+    pub fn set_queues(&mut self, queues: Vec<QueueChoice>, shown: Option<usize>) {
+        if shown != self.shown {
             self.marked.clear();
             self.mode = Mode::Normal;
             self.selected_name = None;
             self.select(0);
+            self.joins_baseline = true;
         }
         self.queues = if queues.len() > 1 { queues } else { Vec::new() };
-        self.current_queue = current;
+        self.shown = shown;
     }
 
-    /// The queue bar's tabs (empty with one queue) and the one shown.
-    pub fn queues(&self) -> (&[QueueTab], usize) {
-        (&self.queues, self.current_queue)
+    /// The queue bar's tabs (empty with one queue) and the one shown
+    /// (`None`: all of them).
+    pub fn queues(&self) -> (&[QueueChoice], Option<usize>) {
+        (&self.queues, self.shown)
     }
 
-    /// `1`–`9`, `[` and `]` on the queue bar: the queue to show instead.
-    fn queue_key(&self, key: &KeyEvent) -> Option<usize> {
+    /// Whether the screen shows all its queues as one.
+    pub fn shows_all(&self) -> bool {
+        !self.queues.is_empty() && self.shown.is_none()
+    }
+
+    /// `1`–`9`, `0`, `[` and `]` on the queue bar: what to show instead
+    /// ([`StaffEffect::ShowQueue`]). `[` and `]` go round the bar with
+    /// "all" before the first.
+    fn queue_key(&self, key: &KeyEvent) -> Option<StaffEffect> {
         let count = self.queues.len();
         if count < 2 || !key.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
             return None;
         }
-        match key.code {
+        // Places on the round: 0 is "all", 1.. the queues.
+        let place = self.shown.map_or(0, |i| i + 1);
+        let to_shown = |place: usize| place.checked_sub(1);
+        let shown = match key.code {
+            KeyCode::Char('0') => None,
             KeyCode::Char(digit @ '1'..='9') => {
                 let index = digit as usize - '1' as usize;
-                (index < count).then_some(index)
+                Some(index).filter(|&i| i < count)?.into()
             }
-            KeyCode::Char(']') => Some((self.current_queue + 1) % count),
-            KeyCode::Char('[') => Some((self.current_queue + count - 1) % count),
-            _ => None,
+            KeyCode::Char(']') => to_shown((place + 1) % (count + 1)),
+            KeyCode::Char('[') => to_shown((place + count) % (count + 1)),
+            _ => return None,
+        };
+        Some(StaffEffect::ShowQueue(shown))
+    }
+
+    /// `request` as the effect that sends it to the queue it acts on. On
+    /// one queue's view, that queue. On all of them, the queue of the
+    /// student it names (a removal across queues becomes one per queue)
+    /// or of this staff member's help; a student no longer on the view
+    /// is said so here, and nothing is sent where it might land on the
+    /// wrong course (a note, say).
+    fn request(&mut self, request: StaffRequest) -> Vec<StaffEffect> {
+        if !self.shows_all() {
+            // Named when there is a bar: a key pressed just before the view
+            // of another queue arrived acts on the queue it was pressed on.
+            let queue = self.shown.and_then(|i| self.queues.get(i));
+            return vec![StaffEffect::Request {
+                queue: queue.map(|q| q.name.clone()),
+                request,
+            }];
         }
+        let queue_of = |screen: &Self, student: &str| {
+            screen
+                .row(student)
+                .map(|row| row.queue.clone())
+                .or_else(|| screen.help_of_student(student).map(|h| h.queue.clone()))
+        };
+        let student = match &request {
+            StaffRequest::Remove { students } => {
+                let mut by_queue: Vec<(String, Vec<String>)> = Vec::new();
+                for student in students {
+                    let Some(queue) = queue_of(self, student) else {
+                        continue;
+                    };
+                    match by_queue.iter_mut().find(|(q, _)| *q == queue) {
+                        Some((_, names)) => names.push(student.clone()),
+                        None => by_queue.push((queue, vec![student.clone()])),
+                    }
+                }
+                return by_queue
+                    .into_iter()
+                    .map(|(queue, students)| StaffEffect::Request {
+                        queue: Some(queue),
+                        request: StaffRequest::Remove { students },
+                    })
+                    .collect();
+            }
+            StaffRequest::Finish | StaffRequest::NotHere => {
+                let mine = self.view.helps.iter().find(|h| h.staff == self.settings.me);
+                let Some(help) = mine else {
+                    self.show_outcome(&StaffOutcome::NotHelping);
+                    return Vec::new();
+                };
+                return vec![StaffEffect::Request {
+                    queue: Some(help.queue.clone()),
+                    request,
+                }];
+            }
+            StaffRequest::Serve {
+                student: Some(student),
+            }
+            | StaffRequest::Context { student }
+            | StaffRequest::Message { student, .. }
+            | StaffRequest::Record { student }
+            | StaffRequest::SetNote { student, .. } => student.clone(),
+            // Acting on one queue: the keys say so before it comes to this.
+            StaffRequest::Serve { student: None }
+            | StaffRequest::SetOpen { .. }
+            | StaffRequest::Announce { .. }
+            | StaffRequest::Print
+            | StaffRequest::SetRules(_)
+            | StaffRequest::Statistics => {
+                self.set_status(ONE_QUEUE_ONLY);
+                return Vec::new();
+            }
+        };
+        if let Some(queue) = queue_of(self, &student) {
+            return vec![StaffEffect::Request {
+                queue: Some(queue),
+                request,
+            }];
+        }
+        self.show_outcome(&StaffOutcome::NotWaiting { student });
+        Vec::new()
     }
 
     /// Tells the screen the server's exact time (the professor's screen,
@@ -603,7 +701,7 @@ impl StaffScreen {
 
     fn on_view(&mut self, view: Arc<StaffView>) -> Vec<StaffEffect> {
         self.clock.sample(view.now, self.now);
-        let joined = view.joins > self.view.joins;
+        let joined = !std::mem::take(&mut self.joins_baseline) && view.joins > self.view.joins;
         self.view = view;
         let rows = &self.view.rows;
         self.marked
@@ -642,7 +740,13 @@ impl StaffScreen {
         }
         self.statistics.asked_at = Some(self.now);
         self.statistics.stale = false;
-        Some(StaffEffect::Request(StaffRequest::Statistics))
+        Some(StaffEffect::Request {
+            queue: self
+                .shown
+                .and_then(|i| self.queues.get(i))
+                .map(|q| q.name.clone()),
+            request: StaffRequest::Statistics,
+        })
     }
 
     fn on_statistics(&mut self, statistics: Box<SessionStatistics>) -> Vec<StaffEffect> {
@@ -680,7 +784,7 @@ impl StaffScreen {
             form.loaded = true;
         }
         self.mode = Mode::Note(form);
-        vec![StaffEffect::Request(StaffRequest::Record { student })]
+        self.request(StaffRequest::Record { student })
     }
 
     /// Enter saves (and asks for the record again, to show it); Esc leaves
@@ -705,13 +809,12 @@ impl StaffScreen {
             KeyCode::Enter => {
                 self.mode = back(&form);
                 let student = form.student;
-                return vec![
-                    StaffEffect::Request(StaffRequest::SetNote {
-                        student: student.clone(),
-                        text: form.input.value().trim().to_owned(),
-                    }),
-                    StaffEffect::Request(StaffRequest::Record { student }),
-                ];
+                let mut effects = self.request(StaffRequest::SetNote {
+                    student: student.clone(),
+                    text: form.input.value().trim().to_owned(),
+                });
+                effects.extend(self.request(StaffRequest::Record { student }));
+                return effects;
             }
             _ => {
                 if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
@@ -734,12 +837,11 @@ impl StaffScreen {
             student: Some(name.clone()),
             ..DetailsState::default()
         };
-        vec![
-            StaffEffect::Request(StaffRequest::Record {
-                student: name.clone(),
-            }),
-            StaffEffect::Request(StaffRequest::Context { student: name }),
-        ]
+        let mut effects = self.request(StaffRequest::Record {
+            student: name.clone(),
+        });
+        effects.extend(self.request(StaffRequest::Context { student: name }));
+        effects
     }
 
     /// The help in progress of student `name`, if any.
@@ -824,7 +926,7 @@ impl StaffScreen {
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => match self.queue_key(key) {
-                Some(index) => vec![StaffEffect::ShowQueue(index)],
+                Some(show) => vec![show],
                 None => keys::action_for(key).map_or_else(Vec::new, |c| self.on_action(c)),
             },
             // The arrows scroll the list; any other key closes it (`q`
@@ -838,7 +940,9 @@ impl StaffScreen {
                 Vec::new()
             }
             Mode::Details(name) => match key.code {
-                KeyCode::Char('s') => serve(name),
+                KeyCode::Char('s') => self.request(StaffRequest::Serve {
+                    student: Some(name),
+                }),
                 KeyCode::Char('N') => self.open_note(name, true),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => Vec::new(),
                 _ => {
@@ -854,15 +958,12 @@ impl StaffScreen {
                 }
             },
             Mode::ConfirmRemove(students) => {
-                let effects = self.confirm(
-                    key,
-                    Mode::ConfirmRemove(students.clone()),
-                    StaffEffect::Request(StaffRequest::Remove { students }),
-                );
-                if !effects.is_empty() {
-                    self.marked.clear();
+                let confirmed = self.confirm(key, Mode::ConfirmRemove(students.clone()), ());
+                if confirmed.is_empty() {
+                    return Vec::new();
                 }
-                effects
+                self.marked.clear();
+                self.request(StaffRequest::Remove { students })
             }
             Mode::ConfirmQuit => self.confirm(key, Mode::ConfirmQuit, StaffEffect::Quit),
             Mode::ConfirmOffShift => match key.code {
@@ -905,7 +1006,7 @@ impl StaffScreen {
                     self.set_status("Rules unchanged.");
                     return Vec::new();
                 }
-                return vec![StaffEffect::Request(StaffRequest::SetRules(rules))];
+                return self.request(StaffRequest::SetRules(rules));
             }
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
                 form.focus = 1 - form.focus;
@@ -925,8 +1026,9 @@ impl StaffScreen {
         Vec::new()
     }
 
-    /// y confirms; n or Esc cancels; other keys leave the question open.
-    fn confirm(&mut self, key: &KeyEvent, open: Mode, effect: StaffEffect) -> Vec<StaffEffect> {
+    /// y confirms (`effect`); n or Esc cancels; other keys leave the
+    /// question open.
+    fn confirm<E>(&mut self, key: &KeyEvent, open: Mode, effect: E) -> Vec<E> {
         match key.code {
             KeyCode::Char('y' | 'Y') => vec![effect],
             KeyCode::Char('n' | 'N') | KeyCode::Esc => {
@@ -948,7 +1050,7 @@ impl StaffScreen {
                 if text.is_empty() {
                     self.set_status("Nothing to announce.");
                 } else {
-                    return vec![StaffEffect::Request(StaffRequest::Announce { text })];
+                    return self.request(StaffRequest::Announce { text });
                 }
             }
             _ => {
@@ -975,11 +1077,11 @@ impl StaffScreen {
             KeyCode::Enter => {
                 let text = form.input.value().trim().to_owned();
                 if !text.is_empty() {
-                    return vec![StaffEffect::Request(StaffRequest::Message {
+                    return self.request(StaffRequest::Message {
                         student: form.student,
                         text,
                         asks_edit: form.asks_edit,
-                    })];
+                    });
                 }
             }
             KeyCode::Tab => form.asks_edit = !form.asks_edit,
@@ -1004,7 +1106,10 @@ impl StaffScreen {
 
     fn on_action(&mut self, action: StaffAction) -> Vec<StaffEffect> {
         let last = self.view.rows.len().saturating_sub(1);
-        let request = |r| vec![StaffEffect::Request(r)];
+        if self.shows_all() && ONE_QUEUE_ACTIONS.contains(&action) {
+            self.set_status(ONE_QUEUE_ONLY);
+            return Vec::new();
+        }
         match action {
             StaffAction::SelectUp => self.select(self.selected.saturating_sub(1)),
             StaffAction::SelectDown => self.select(self.selected + 1),
@@ -1012,11 +1117,15 @@ impl StaffScreen {
             StaffAction::SelectBottom => self.select(last),
             StaffAction::Help => self.mode = Mode::Help(0),
             StaffAction::Serve => match &self.selected_name {
-                Some(name) => return serve(name.clone()),
+                Some(name) => {
+                    return self.request(StaffRequest::Serve {
+                        student: Some(name.clone()),
+                    });
+                }
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
-            StaffAction::Finish => return request(StaffRequest::Finish),
-            StaffAction::NotHere => return request(StaffRequest::NotHere),
+            StaffAction::Finish => return self.request(StaffRequest::Finish),
+            StaffAction::NotHere => return self.request(StaffRequest::NotHere),
             StaffAction::Remove => match &self.selected_name {
                 _ if !self.marked.is_empty() => {
                     self.mode = Mode::ConfirmRemove(self.marked.clone());
@@ -1049,9 +1158,9 @@ impl StaffScreen {
                 Some(name) => return self.open_note(name, false),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
-            StaffAction::Print => return request(StaffRequest::Print),
+            StaffAction::Print => return self.request(StaffRequest::Print),
             StaffAction::ToggleOpen => {
-                return request(StaffRequest::SetOpen {
+                return self.request(StaffRequest::SetOpen {
                     open: !self.view.open,
                 });
             }
@@ -1066,7 +1175,7 @@ impl StaffScreen {
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::ToggleFirstTimers => {
-                return request(StaffRequest::SetRules(FairnessRules {
+                return self.request(StaffRequest::SetRules(FairnessRules {
                     first_timers_first: !self.view.rules.first_timers_first,
                     ..self.view.rules
                 }));
@@ -1130,16 +1239,21 @@ impl StaffScreen {
             | A::Announce
             | A::ToggleFirstTimers
             | A::SetLimits
-            | A::Mute
-            | A::Statistics
-            | A::Help
-            | A::Quit => true,
+            | A::Statistics => !self.shows_all(),
+            A::Mute | A::Help | A::Quit => true,
         }
     }
 }
 
-fn serve(name: String) -> Vec<StaffEffect> {
-    vec![StaffEffect::Request(StaffRequest::Serve {
-        student: Some(name),
-    })]
-}
+/// What acts on one queue as a whole, and so not on "all my queues".
+const ONE_QUEUE_ACTIONS: [StaffAction; 6] = [
+    StaffAction::Print,
+    StaffAction::ToggleOpen,
+    StaffAction::Announce,
+    StaffAction::ToggleFirstTimers,
+    StaffAction::SetLimits,
+    StaffAction::Statistics,
+];
+
+/// Said when a key that acts on one queue is pressed on "all my queues".
+const ONE_QUEUE_ONLY: &str = "That acts on one queue: show it first (1–9 on the queue bar).";

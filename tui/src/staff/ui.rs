@@ -126,10 +126,13 @@ impl StaffScreen {
     fn render_queue_bar(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
         let mut spans = Vec::new();
-        let keys = " [ ] 1–9: switch";
-        let room = usize::from(area.width).saturating_sub(text_width(keys));
+        // The tabs first; how to switch after them, where it fits.
+        let keys = " [ ] 0–9: switch";
+        let room = usize::from(area.width);
         let mut used = 0;
-        for (i, tab) in self.queues.iter().enumerate() {
+        let waiting: u32 = self.queues.iter().map(|q| q.waiting).sum();
+        let all = (format!(" 0 all {waiting} "), None);
+        let tabs = self.queues.iter().enumerate().map(|(i, tab)| {
             let key = if i < 9 {
                 format!("{}", i + 1)
             } else {
@@ -137,19 +140,24 @@ impl StaffScreen {
             };
             let closed = if tab.open { "" } else { " closed" };
             let text = format!(" {key} {} {}{closed} ", sanitize(&tab.name), tab.waiting);
+            (text, Some(i))
+        });
+        for (text, place) in std::iter::once(all).chain(tabs) {
             if used + text_width(&text) > room {
                 spans.push(Span::styled("…", t.dim()));
                 break;
             }
             used += text_width(&text);
-            let style = if i == self.current_queue {
+            let style = if place == self.shown {
                 t.selected()
             } else {
                 t.dim()
             };
             spans.push(Span::styled(text, style));
         }
-        spans.push(Span::styled(keys, t.dim()));
+        if used + text_width(keys) <= room {
+            spans.push(Span::styled(keys, t.dim()));
+        }
         Line::from(spans).render(area, buf);
     }
 
@@ -464,6 +472,10 @@ impl StaffScreen {
                 self.clock_time(until)
             ));
         }
+        if !e.queue.is_empty() {
+            // "All my queues": which queue the place is in, first.
+            description = Cow::Owned(format!("{} · {description}", sanitize(&e.queue)));
+        }
         columns.line([
             marker,
             &e.position.to_string(),
@@ -525,7 +537,10 @@ impl StaffScreen {
         } else {
             format!("  {}", sanitize(&help.staff))
         };
-        let names = format!("{staff} → {}", sanitize(&help.student));
+        let mut names = format!("{staff} → {}", sanitize(&help.student));
+        if !help.queue.is_empty() {
+            names = format!("{names} ({})", sanitize(&help.queue));
+        }
         let room = width.saturating_sub(text_width(offline) + text_width(&clock));
         let names = ellipsize(&names, room).into_owned();
         let pad = " ".repeat(room.saturating_sub(text_width(&names)));
@@ -852,6 +867,14 @@ impl StaffScreen {
         lines.push(Line::default());
         for b in BINDINGS {
             lines.extend(entry(b.label.to_owned(), t.key(), b.help));
+        }
+        if !self.queues.is_empty() {
+            lines.extend(entry(
+                "0–9 [ ]".to_owned(),
+                t.key(),
+                "the queue bar: 1–9 show that queue, 0 all your queues as one (each row names \
+                 its queue, and acts on it), [ ] the one before or after",
+            ));
         }
         let inner = popup(area, HELP_WIDTH, lines.len() as u16, " Keys ", t, buf);
         let visible = usize::from(inner.height);

@@ -4,7 +4,7 @@
 //!
 //! This module owns only the terminal and the event loop; the screen's state
 //! and drawing live in `jqueue-tui`, and the queue lives with its owner.
-//! Views come from [`ServerHandle::staff_views`] (a watch: bursts coalesce,
+//! Views come from a [`StaffFeed`] of every queue (watches: bursts coalesce,
 //! the latest always wins) and requests go through [`ServerHandle::staff`]
 //! as the professor — in-process, the same typed API the network layer uses
 //! for a TA. Nothing polls: the loop wakes for a new view, a key, a resize,
@@ -23,16 +23,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{Local, Offset as _};
+use jqueue_shared::staff::StaffOutcome;
 use jqueue_tui::alert::{self, AlertSink};
-use jqueue_tui::staff::{
-    QueueTab, Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme,
-};
+use jqueue_tui::staff::{Role, StaffEffect, StaffEvent, StaffScreen, StaffSettings, Theme};
 use jqueue_tui::terminal::{Input, forward_input};
 use ratatui::{Terminal, backend::Backend};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use crate::ServerHandle;
+use crate::staff_feed::StaffFeed;
 
 /// What the professor's screen is told at start.
 #[derive(Debug, Clone)]
@@ -88,16 +88,13 @@ where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    // The queue shown; the bar names every queue (the professor is staff
-    // of them all) and moves when any of them does.
-    let mut handle = handle.clone();
-    let (bar_changed, mut bar_news) = mpsc::channel(1);
-    let _bar_watch = watch_every_queue(&handle, &bar_changed);
-    screen.set_queues(queue_tabs(&handle), handle.queue_index());
-    let mut views = handle.staff_views();
+    // The professor is staff of every queue: the bar names them all, and
+    // "all" shows them as one.
+    let mut feed = StaffFeed::every_queue(handle);
+    let (bar, shown) = feed.bar();
+    screen.set_queues(bar, shown);
     // Whatever was published before the loop started is the first view.
-    let first = views.borrow_and_update().clone();
-    screen.update(StaffEvent::View(first), Instant::now());
+    screen.update(StaffEvent::View(feed.view()), Instant::now());
     // Same process, same clock: the screen's clocks are exact from the start.
     screen.sync_clock(handle.now_ms(), Instant::now());
     let mut tick = interval(Duration::from_secs(1));
@@ -107,8 +104,12 @@ where
         let event = tokio::select! {
             // A pending view goes first: a key acts on the freshest queue.
             biased;
-            changed = views.changed() => match changed {
-                Ok(()) => StaffEvent::View(views.borrow_and_update().clone()),
+            changed = feed.changed() => match changed {
+                Ok(()) => {
+                    let (bar, shown) = feed.bar();
+                    screen.set_queues(bar, shown);
+                    StaffEvent::View(feed.view())
+                }
                 // The queue's owner has stopped: nothing left to show.
                 Err(_) => return Ok(()),
             },
@@ -121,11 +122,6 @@ where
                 None => return Ok(()),
             },
             _ = tick.tick(), if screen.shows_clocks() => StaffEvent::Tick,
-            Some(()) = bar_news.recv() => {
-                screen.set_queues(queue_tabs(&handle), handle.queue_index());
-                draw(terminal, screen)?;
-                continue;
-            }
         };
         let mut effects = screen.update(event, Instant::now());
         // Requests are answered in order, before the next view is read, so
@@ -134,19 +130,27 @@ where
             let mut next = Vec::new();
             for effect in effects {
                 match effect {
-                    StaffEffect::Request(request) => {
+                    StaffEffect::Request { queue, request } => {
                         // The professor at this terminal is staff by running
                         // the server; the name is only how others see them.
-                        let outcome = handle.professor(request).await;
+                        let on = match queue {
+                            Some(name) => feed.named_queue(&name),
+                            None => feed.shown_queue(),
+                        };
+                        let outcome = match on {
+                            Some(queue) => queue.professor(request).await,
+                            None => StaffOutcome::Failed {
+                                reason: "that queue is not on this server".to_owned(),
+                            },
+                        };
                         next.extend(screen.update(StaffEvent::Outcome(outcome), Instant::now()));
                     }
                     StaffEffect::JoinAlert => alerts.ring(alert::JOIN_TITLE, alert::JOIN_BODY),
-                    StaffEffect::ShowQueue(index) => {
-                        handle = handle.on_queue(index);
-                        views = handle.staff_views();
-                        screen.set_queues(queue_tabs(&handle), index);
-                        let view = views.borrow_and_update().clone();
-                        next.extend(screen.update(StaffEvent::View(view), Instant::now()));
+                    StaffEffect::ShowQueue(place) => {
+                        feed.show(place);
+                        let (bar, shown) = feed.bar();
+                        screen.set_queues(bar, shown);
+                        next.extend(screen.update(StaffEvent::View(feed.view()), Instant::now()));
                     }
                     StaffEffect::Quit => return Ok(()),
                 }
@@ -154,57 +158,6 @@ where
             effects = next;
         }
         draw(terminal, screen)?;
-    }
-}
-
-/// The queue bar: every queue's name, waiting count and open state, from
-/// the latest staff view of each.
-fn queue_tabs(handle: &ServerHandle) -> Vec<QueueTab> {
-    (0..handle.queue_configs().count())
-        .map(|i| {
-            let queue = handle.on_queue(i);
-            let view = queue.staff_views().borrow().clone();
-            QueueTab {
-                name: crate::department::queue_name(queue.queue_config()),
-                waiting: view.waiting,
-                open: view.open,
-            }
-        })
-        .collect()
-}
-
-/// Tells `changed` (at most one notice waiting) whenever any queue's staff
-/// view moves, so the bar's counts follow; the tasks end with the returned
-/// guard. With one queue there is no bar and nothing to watch.
-fn watch_every_queue(handle: &ServerHandle, changed: &mpsc::Sender<()>) -> BarWatch {
-    let count = handle.queue_configs().count();
-    let tasks = if count < 2 {
-        Vec::new()
-    } else {
-        (0..count)
-            .map(|i| {
-                let mut views = handle.on_queue(i).staff_views();
-                let changed = changed.clone();
-                tokio::spawn(async move {
-                    while views.changed().await.is_ok() {
-                        let _ = changed.try_send(());
-                    }
-                })
-                .abort_handle()
-            })
-            .collect()
-    };
-    BarWatch(tasks)
-}
-
-/// Stops the bar's watchers when the screen ends.
-struct BarWatch(Vec<tokio::task::AbortHandle>);
-
-impl Drop for BarWatch {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
     }
 }
 

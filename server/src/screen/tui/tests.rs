@@ -203,7 +203,7 @@ async fn the_queue_bar_switches_the_queue_shown_and_acted_on() {
     assert!(text.contains("1 cs101/lab 0"), "{text}");
     assert!(text.contains("2 cs101/concepts 0 closed"), "{text}");
     assert!(text.contains("3 cs225/office 0"), "{text}");
-    assert_eq!(screen.queues().1, 2, "] went on to the third");
+    assert_eq!(screen.queues().1, Some(2), "] went on to the third");
     assert!(handle.on_queue(0).staff_view().await.unwrap().open);
     assert!(
         !handle.on_queue(1).staff_view().await.unwrap().open,
@@ -211,6 +211,20 @@ async fn the_queue_bar_switches_the_queue_shown_and_acted_on() {
     );
     assert!(handle.on_queue(2).staff_view().await.unwrap().open);
     assert_eq!(screen.view().course, "CS225");
+
+    // `0`: all of them as one; what acts on a whole queue waits for one.
+    run_for(
+        &mut terminal,
+        &mut screen,
+        &handle,
+        &['0', 'o'],
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(screen.queues().1, None);
+    assert_eq!(screen.view().course, "All my queues");
+    assert!(screen_text(&terminal).contains("acts on one queue"));
+    assert!(handle.on_queue(2).staff_view().await.unwrap().open);
     drop(server);
 }
 
