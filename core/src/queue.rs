@@ -210,11 +210,14 @@ impl Queue {
         }
     }
 
-    /// Rebuilds a queue from persisted state: `helps` are the helps in
-    /// progress, `history` each student's finished helps (count, last end),
-    /// `help_lengths` this session's help lengths, oldest first.
+    /// Rebuilds a queue from persisted state: `pool` is the pre-opening
+    /// pool's slot ([`Queue::pool`]), `helps` the helps in progress,
+    /// `history` each student's finished helps (count, last end),
+    /// `help_lengths` this session's help lengths, oldest first. An open
+    /// queue has no pool (its opening drew it), whatever `pool` says.
     pub fn restore(
         open: bool,
+        pool: Option<u64>,
         rules: Rules,
         entries: impl IntoIterator<Item = Entry>,
         helps: impl IntoIterator<Item = Help>,
@@ -229,11 +232,21 @@ impl Queue {
             open,
             rules,
             entries: entries.into_iter().collect(),
+            pool: pool.filter(|_| !open),
             helped: help_counts.keys().cloned().collect(),
             help_counts,
             ..Self::default()
         };
-        queue.next_slot = queue.entries.iter().map(|e| e.slot + 1).max().unwrap_or(0);
+        // Past the pool's slot too, as [`Queue::join_early`] left it: a
+        // pool whose students all left is still the pool.
+        queue.next_slot = queue
+            .entries
+            .iter()
+            .map(|e| e.slot)
+            .chain(queue.pool)
+            .map(|slot| slot + 1)
+            .max()
+            .unwrap_or(0);
         queue.sort();
         for help in helps {
             queue
@@ -305,6 +318,12 @@ impl Queue {
     /// Whether `entry` waits in the pre-opening pool.
     pub fn in_pool(&self, entry: &Entry) -> bool {
         self.pool == Some(entry.slot)
+    }
+
+    /// The pre-opening pool's slot, while the queue is closed and has
+    /// taken an early join: what [`Queue::restore`] needs to keep it.
+    pub fn pool(&self) -> Option<u64> {
+        self.pool
     }
 
     /// Starts an opening shuffle at `now` (also when a new session starts
@@ -805,7 +824,15 @@ mod tests {
         joined(&mut q, "eve", 70);
         assert_eq!(names(&q), ["amy", "ann", "bob", "cat", "dan", "zed", "eve"]);
         // A restart (places as the store keeps them) gives the same line.
-        let again = Queue::restore(true, Rules::default(), q.entries().cloned(), [], [], &[]);
+        let again = Queue::restore(
+            true,
+            None,
+            Rules::default(),
+            q.entries().cloned(),
+            [],
+            [],
+            &[],
+        );
         assert_eq!(names(&again), names(&q));
         // The rules still hold: someone already here is refused.
         assert_eq!(
@@ -867,6 +894,70 @@ mod tests {
         let eve = q.check_place(entry("eve", 70_000), 70_000, 1).unwrap();
         q.join(eve, 70_000).unwrap();
         assert_eq!(q.entries().last().map(|e| &*e.username), Some("eve"));
+    }
+
+    #[test]
+    fn a_restored_closed_queue_keeps_its_pool_and_draws_it_at_the_opening() {
+        let mut q = Queue::new();
+        joined(&mut q, "old", 0);
+        q.set_open(false, 5);
+        for (i, name) in ["ann", "bob"].into_iter().enumerate() {
+            let early = q.check_early_place(entry(name, 10 + i as i64), 10).unwrap();
+            q.join_early(early, 10).unwrap();
+        }
+        // What the store hands back after a restart.
+        let restored = |q: &Queue| {
+            Queue::restore(
+                false,
+                q.pool(),
+                Rules::default(),
+                q.entries().cloned(),
+                [],
+                [],
+                &[],
+            )
+        };
+        let mut again = restored(&q);
+        assert_eq!(again.pool(), q.pool());
+        let places: Vec<_> = again.entries().map(|e| again.place_of(e)).collect();
+        assert_eq!(
+            places,
+            [
+                jqueue_shared::Place::Arrival,
+                jqueue_shared::Place::Pool,
+                jqueue_shared::Place::Pool
+            ],
+            "the one who waited from before the close is not in the pool"
+        );
+        // A later camper joins the same pool, not behind it.
+        let cat = again.check_early_place(entry("cat", 20), 20).unwrap();
+        again.join_early(cat, 20).unwrap();
+        assert!(again.in_pool(again.entry("cat").unwrap()));
+        // The opening draws all three: bob, cat, ann by the numbers given.
+        let mut draws = [30_u64, 10, 20].into_iter();
+        again.open_drawing(true, 1_000, || draws.next().unwrap());
+        assert_eq!(names(&again), ["old", "bob", "cat", "ann"]);
+        assert_eq!(again.pool(), None, "the opening ends the pool");
+        // Restored open, a queue has no pool, whatever it is handed.
+        let open = Queue::restore(true, Some(1), Rules::default(), [], [], [], &[]);
+        assert_eq!(open.pool(), None);
+    }
+
+    #[test]
+    fn a_closed_queue_with_a_pool_takes_no_move_so_the_pool_never_shifts() {
+        let mut q = Queue::new();
+        q.set_open(false, 0);
+        let ann = q.check_early_place(entry("ann", 10), 10).unwrap();
+        q.join_early(ann, 10).unwrap();
+        // The owner persists the pool with an early join and its end with
+        // the opening; a move is the only other change of slots, and it is
+        // refused while the pool exists (in early-join time a move joins
+        // the pool instead).
+        assert_eq!(
+            q.place_by_join_time(entry("bob", 1), 11).unwrap_err(),
+            JoinError::Closed
+        );
+        assert_eq!(q.pool(), Some(0));
     }
 
     #[test]
@@ -1103,6 +1194,7 @@ mod tests {
         (b.slot, c.slot) = (0, 1);
         let q = Queue::restore(
             false,
+            None,
             Rules::default(),
             [c, b],
             [help],

@@ -413,7 +413,7 @@ fn step(
         Op::Restart => {
             // Exactly what the store hands back: entries in order (with their
             // away marks), the helps in progress, the helped set, the open
-            // flag. Who served whom before the restart is not kept.
+            // flag and the pre-opening pool. Who served whom before the restart is not kept.
             // A shuffle in progress is not kept.
             let entries: Vec<Entry> = queue.entries().cloned().collect();
             let helps: Vec<_> = queue.helps().cloned().collect();
@@ -422,7 +422,15 @@ fn step(
                 .iter()
                 .map(|(n, &(count, last))| (Arc::from(n.as_str()), count, last))
                 .collect();
-            *queue = Queue::restore(queue.is_open(), model.rules, entries, helps, history, &[]);
+            *queue = Queue::restore(
+                queue.is_open(),
+                queue.pool(),
+                model.rules,
+                entries,
+                helps,
+                history,
+                &[],
+            );
             model.shuffle = None;
             model.served_by = model.helping.iter().map(|(k, n)| (n.clone(), *k)).collect();
         }

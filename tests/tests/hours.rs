@@ -10,8 +10,8 @@ use anyhow::Result;
 use jqueue_server::clock::Clock;
 use jqueue_server::schedule::Schedule;
 use jqueue_shared::staff::{StaffOutcome, StaffRequest, StaffView};
-use jqueue_shared::{RequestResult, ServerMsg};
-use jqueue_tests::{PATIENCE, Student, TestServer, test_config};
+use jqueue_shared::{RequestResult, ServerMsg, SignInResult};
+use jqueue_tests::{PATIENCE, Student, TestServer, password_for, test_config};
 use tokio::sync::watch;
 
 /// Monday 2026-12-07, 13:59 in Chicago (19:59 UTC).
@@ -329,5 +329,89 @@ async fn early_joins_wait_in_a_pool_whose_order_is_drawn_at_the_opening() -> Res
     let server = TestServer::start(config).await?;
     assert_eq!(server.waiting().await, drawn);
     drop(names);
+    server.stop().await
+}
+
+/// `student`'s place as the next view that `shows` says it, once it comes.
+async fn place_in_view(
+    student: &mut Student,
+    shows: impl Fn(&jqueue_shared::QueueView) -> bool,
+) -> Result<Option<jqueue_shared::Place>> {
+    let ServerMsg::View(view) = student
+        .recv_until(|m| matches!(m, ServerMsg::View(v) if v.you.is_some() && shows(v)))
+        .await?
+    else {
+        unreachable!()
+    };
+    Ok(view.you.map(|you| you.place))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_before_the_opening_keeps_the_pool_and_its_order_is_still_drawn() -> Result<()> {
+    use jqueue_shared::Place;
+    let dir = tempfile::tempdir()?;
+    // 13:55 in Chicago, early joins from 13:50, the hours open at 14:00.
+    // One clock for both runs of the server: the day goes on across the
+    // restart as it would.
+    let clock = Clock::tokio_from(MONDAY_1359_CHICAGO - 4 * 60_000);
+    let config = || -> Result<_> {
+        let mut config = test_config(dir.path(), "s");
+        config.clock = clock;
+        config.idle_timeout = Duration::from_secs(24 * 3600);
+        config.early_join = 10 * MINUTE;
+        config.schedule = monday_hours()?;
+        Ok(config)
+    };
+    let server = TestServer::start(config()?).await?;
+    for name in ["ann", "bob", "cat"] {
+        let mut student = Student::register(server.addr, name).await?;
+        assert!(matches!(
+            student.ask_for_help("x").await?,
+            RequestResult::JoinedEarly { .. }
+        ));
+    }
+    server.stop().await?;
+
+    // 13:58: the server is back on the same data directory.
+    tokio::time::advance(3 * MINUTE).await;
+    let server = TestServer::start(config()?).await?;
+    let mut views = server.handle.staff_views();
+    assert!(!server.view().await.open, "still before the opening");
+    let mut campers = Vec::new();
+    for name in ["ann", "bob", "cat"] {
+        let (mut student, signed_in) =
+            Student::login(server.addr, name, &password_for(name)).await?;
+        assert!(matches!(signed_in, SignInResult::Success { .. }));
+        assert_eq!(
+            place_in_view(&mut student, |_| true).await?,
+            Some(Place::Pool),
+            "{name} camped before the restart and is still in the pool"
+        );
+        campers.push(student);
+    }
+    // A camper after the restart joins the same pool, not one behind it.
+    let mut dan = Student::register(server.addr, "dan").await?;
+    assert!(matches!(
+        dan.ask_for_help("x").await?,
+        RequestResult::JoinedEarly { position: 4, .. }
+    ));
+    assert_eq!(place_in_view(&mut dan, |_| true).await?, Some(Place::Pool));
+    campers.push(dan);
+
+    // 14:00: open, and the whole pool's order drawn.
+    tokio::time::advance(2 * MINUTE).await;
+    open_is(&mut views, true).await?;
+    for student in &mut campers {
+        assert_eq!(
+            place_in_view(student, |v| v.open).await?,
+            Some(Place::Drawn),
+            "{} kept a camper's place through the restart",
+            student.username
+        );
+    }
+    let mut waiting = server.waiting().await;
+    waiting.sort();
+    assert_eq!(waiting, ["ann", "bob", "cat", "dan"], "nobody lost");
+    drop(campers);
     server.stop().await
 }

@@ -217,6 +217,7 @@ const LOOK_BACK: usize = 4;
 fn restore_queue(config: &ServerConfig, state: crate::store::SessionState) -> Queue {
     Queue::restore(
         state.open,
+        state.pool,
         config.rules,
         state.entries,
         state.helps,

@@ -289,29 +289,24 @@ impl QueueOwner {
     }
 
     pub(super) fn set_open(&mut self, staff: &Arc<str>, open: bool) -> StaffOutcome {
-        if let Err(e) = blocking(|| self.store.set_open(&self.key, open)) {
+        let changes = self.queue.is_open() != open;
+        // Opening draws the pre-opening pool's order: drawn here (the
+        // queue rules have no randomness), and kept with the opening, which
+        // ends the stored pool, before it counts.
+        let pool: Vec<_> = self
+            .queue
+            .entries()
+            .filter(|e| changes && open && self.queue.in_pool(e))
+            .map(|e| jqueue_core::queue::Entry {
+                draw: rand::random::<u64>().max(1),
+                ..e.clone()
+            })
+            .collect();
+        if let Err(e) = blocking(|| self.store.set_open(&self.key, open, &pool)) {
             self.storage_failed(&e);
             return failed(&e);
         }
-        if self.queue.is_open() != open {
-            // Opening draws the pre-opening pool's order: drawn here (the
-            // queue rules have no randomness), kept before it counts.
-            let pool: Vec<_> = self
-                .queue
-                .entries()
-                .filter(|e| open && self.queue.in_pool(e))
-                .map(|e| jqueue_core::queue::Entry {
-                    draw: rand::random::<u64>().max(1),
-                    ..e.clone()
-                })
-                .collect();
-            if !pool.is_empty() {
-                let session = &self.key;
-                if let Err(e) = blocking(|| self.store.set_places(session, &pool)) {
-                    self.storage_failed(&e);
-                    return failed(&e);
-                }
-            }
+        if changes {
             let mut draws = pool.iter().map(|e| e.draw);
             self.queue
                 .open_drawing(open, self.now_ms(), || draws.next().unwrap_or(1));

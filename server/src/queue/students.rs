@@ -109,8 +109,14 @@ impl QueueOwner {
             return refusal;
         }
         let session = &self.key;
-        let stored = blocking(|| {
-            (self.store).insert_entry_with_context(session, &entry, context.as_deref())
+        let context = context.as_deref();
+        // An early join keeps the pool's slot with its place: a restart
+        // before the opening must still draw the pool's order.
+        let stored = blocking(|| match early {
+            Some(_) => self.store.insert_pool_entry(session, &entry, context),
+            None => self
+                .store
+                .insert_entry_with_context(session, &entry, context),
         });
         if let Err(e) = stored {
             self.storage_failed(&e);
@@ -142,6 +148,9 @@ impl QueueOwner {
             Ok(placed) => placed,
             Err(refused) => return self.refusal(refused),
         };
+        // The pool's slot, if any, is not among those a move shifts: the
+        // pool exists only while the queue is closed, a closed queue refuses
+        // a move (above), and in early-join time a move joins the pool.
         let key = &self.key;
         let stored = blocking(|| {
             if !moved.is_empty() {

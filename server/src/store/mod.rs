@@ -1,7 +1,7 @@
 //! Persistence: the SQLite database in the data directory.
 //!
 //! The store holds accounts, staff, session tokens (as SHA-256 digests), each
-//! session's open/closed flag and queue, and one row per help (student,
+//! session's open/closed flag, pre-opening pool and queue, and one row per help (student,
 //! staff, joined, served, finished, outcome). The schema is versioned by
 //! `PRAGMA user_version` and upgraded in place by [`MIGRATIONS`], so a
 //! database from an earlier jqueue opens without losing anything. Each method is
@@ -102,6 +102,9 @@ pub struct Account {
 #[derive(Debug, Default)]
 pub struct SessionState {
     pub open: bool,
+    /// The pre-opening pool's slot (`early-join`), until the opening
+    /// draws it.
+    pub pool: Option<u64>,
     pub entries: Vec<Entry>,
     /// Helps in progress.
     pub helps: Vec<Help>,
@@ -341,6 +344,14 @@ CREATE TABLE staff_7 (
 INSERT INTO staff_7 (username, course, added_at) SELECT username, '', added_at FROM staff;
 DROP TABLE staff;
 ALTER TABLE staff_7 RENAME TO staff;
+",
+    // 8: the pre-opening pool (`early-join`): the slot its places share,
+    // kept with the session from the first early join until the opening
+    // draws their order, so a restart in between still draws it. NULL: no
+    // pool. Sessions from before have none (the pool was kept in memory
+    // only, and a closed queue's places do not say which were early joins).
+    "
+ALTER TABLE sessions ADD COLUMN pool INTEGER;
 ",
 ];
 
@@ -773,10 +784,10 @@ impl Store {
              VALUES (?1, ?2, ?3, 1, ?4)",
             params![q.session, q.course, q.queue, now],
         )?;
-        let open: bool = self.conn.query_row(
-            "SELECT open FROM sessions WHERE name = ?1 AND course = ?2 AND queue = ?3",
+        let (open, pool): (bool, Option<i64>) = self.conn.query_row(
+            "SELECT open, pool FROM sessions WHERE name = ?1 AND course = ?2 AND queue = ?3",
             params![q.session, q.course, q.queue],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let entries = self
             .conn
@@ -836,6 +847,7 @@ impl Store {
         let (helped, history, help_lengths) = self.past_helps(q)?;
         Ok(SessionState {
             open,
+            pool: pool.map(|slot| slot as u64),
             entries,
             helps,
             helped,
@@ -914,11 +926,19 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_open(&self, q: &QueueKey, open: bool) -> Result<()> {
-        self.conn.execute(
-            "UPDATE sessions SET open = ?4 WHERE name = ?1 AND course = ?2 AND queue = ?3",
+    /// Opens or closes the queue. Opening ends the pre-opening pool, and
+    /// `drawn` are its places with the order the opening drew for them,
+    /// kept in the same transaction: a restart finds either the pool still
+    /// waiting for its draw or the draw, never the pool gone undrawn.
+    pub fn set_open(&mut self, q: &QueueKey, open: bool, drawn: &[Entry]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE sessions SET open = ?4, pool = CASE WHEN ?4 THEN NULL ELSE pool END
+             WHERE name = ?1 AND course = ?2 AND queue = ?3",
             params![q.session, q.course, q.queue, open],
         )?;
+        set_places(&tx, q, drawn)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -936,19 +956,28 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         insert_entry(&tx, q, entry)?;
-        if let Some(context) = context {
-            tx.execute(
-                "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
-                   AND username = ?4",
-                params![
-                    q.session,
-                    q.course,
-                    q.queue,
-                    &*entry.username,
-                    context_json(context)
-                ],
-            )?;
-        }
+        set_context(&tx, q, &entry.username, context)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds `entry`, an early join, to the queue's pre-opening pool: its
+    /// place and context as [`Store::insert_entry_with_context`], and its
+    /// slot (the one every place in the pool shares) as the session's pool,
+    /// in one transaction.
+    pub fn insert_pool_entry(
+        &mut self,
+        q: &QueueKey,
+        entry: &Entry,
+        context: Option<&QuestionContext>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_entry(&tx, q, entry)?;
+        set_context(&tx, q, &entry.username, context)?;
+        tx.execute(
+            "UPDATE sessions SET pool = ?4 WHERE name = ?1 AND course = ?2 AND queue = ?3",
+            params![q.session, q.course, q.queue, entry.slot as i64],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -1232,23 +1261,52 @@ impl Store {
     /// Changes the order of waiting students (the rules changed).
     pub fn set_places(&mut self, q: &QueueKey, entries: &[Entry]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for entry in entries {
-            tx.execute(
-                "UPDATE queue SET slot = ?5, draw = ?6 WHERE session = ?1 AND course = ?2 AND queue = ?3
-                   AND username = ?4",
-                params![
-                    q.session,
-                    q.course,
-                    q.queue,
-                    &*entry.username,
-                    entry.slot as i64,
-                    entry.draw as i64
-                ],
-            )?;
-        }
+        set_places(&tx, q, entries)?;
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Keeps each of `entries`' place (slot and draw) in `q`'s queue.
+fn set_places(conn: &Connection, q: &QueueKey, entries: &[Entry]) -> Result<()> {
+    for entry in entries {
+        conn.execute(
+            "UPDATE queue SET slot = ?5, draw = ?6 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![
+                q.session,
+                q.course,
+                q.queue,
+                &*entry.username,
+                entry.slot as i64,
+                entry.draw as i64
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Keeps the context `username` attached to their place, if any.
+fn set_context(
+    conn: &Connection,
+    q: &QueueKey,
+    username: &str,
+    context: Option<&QuestionContext>,
+) -> Result<()> {
+    if let Some(context) = context {
+        conn.execute(
+            "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+            params![
+                q.session,
+                q.course,
+                q.queue,
+                username,
+                context_json(context)
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// The context (as stored) of `username`'s place in `session`'s queue.
@@ -1764,7 +1822,7 @@ mod tests {
                 )
                 .unwrap();
             store.delete_entry(&k("s1"), "zzz").unwrap();
-            store.set_open(&k("s1"), false).unwrap();
+            store.set_open(&k("s1"), false, &[]).unwrap();
             store.insert_entry(&k("s2"), &entry("a", 5)).unwrap();
         }
         let store = Store::open(&path).unwrap();
@@ -1891,6 +1949,7 @@ mod tests {
             "staff of every course, as before"
         );
         let s = store.load_session(&fall, 0).unwrap();
+        assert_eq!(s.pool, None);
         let waiting: Vec<&str> = s.entries.iter().map(|e| &*e.username).collect();
         assert_eq!(waiting, ["amy", "bob"]);
         assert_eq!(&*s.entries[0].description, "segfault in lab 3");
@@ -1949,7 +2008,7 @@ mod tests {
         store.insert_entry(&lab, &entry("amy", 1)).unwrap();
         store.insert_entry(&concepts, &entry("amy", 2)).unwrap();
         store.insert_entry(&concepts, &entry("bob", 3)).unwrap();
-        store.set_open(&lab, false).unwrap();
+        store.set_open(&lab, false, &[]).unwrap();
         store.set_announcement(&concepts, "in 1404").unwrap();
         store
             .start_help(&concepts, "tara", &entry("bob", 3), 10)
@@ -2129,6 +2188,104 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_7_database_gains_the_pool_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        {
+            // A database as the release before the stored pool left it:
+            // schema 7, a closed queue with two students waiting (early
+            // joins, for all it can say) and a help in progress.
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "INSERT INTO sessions (name, course, queue, open, created_at, announcement)
+                     VALUES ('s', 'cs101', 'lab', 0, 0, 'in 0220');
+                 INSERT INTO queue (session, course, queue, username, description, location,
+                                    joined_at, slot, draw, host)
+                     VALUES ('s', 'cs101', 'lab', 'amy', 'segfault', 'row 3', 5, 4, 0, 'lab07-3'),
+                            ('s', 'cs101', 'lab', 'bob', 'loops', 'row 1', 6, 4, 0, 'lab07-1');
+                 INSERT INTO helps (session, course, queue, student, staff, joined_at,
+                                    served_at, description, location, host)
+                     VALUES ('s', 'cs101', 'lab', 'cal', 'tara', 1, 2, 'gdb', 'row 2', '');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let lab = QueueKey::new("s", "cs101", "lab");
+        let s = store.load_session(&lab, 0).unwrap();
+        assert!(!s.open);
+        assert_eq!(s.pool, None, "a schema-7 server kept no pool on disk");
+        let waiting: Vec<(&str, u64)> = s.entries.iter().map(|e| (&*e.username, e.slot)).collect();
+        assert_eq!(waiting, [("amy", 4), ("bob", 4)]);
+        assert_eq!(&*s.entries[0].host, "lab07-3");
+        assert_eq!(s.helps.len(), 1);
+        assert_eq!(&*s.helps[0].entry.username, "cal");
+        assert_eq!(
+            store.announcement(&lab).unwrap().as_deref(),
+            Some("in 0220")
+        );
+        // The next early join marks the pool from then on.
+        let mut cat = entry("cat", 7);
+        cat.slot = 4;
+        store.insert_pool_entry(&lab, &cat, None).unwrap();
+        assert_eq!(store.load_session(&lab, 0).unwrap().pool, Some(4));
+    }
+
+    #[test]
+    fn the_pool_is_kept_until_the_opening_keeps_its_draw_instead() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        let pooled = |name: &str, draw: u64| Entry {
+            slot: 3,
+            draw,
+            ..entry(name, 10)
+        };
+        {
+            let mut store = Store::open(&path).unwrap();
+            store.load_session(&k("s"), 0).unwrap();
+            store.set_open(&k("s"), false, &[]).unwrap();
+            assert_eq!(store.load_session(&k("s"), 0).unwrap().pool, None);
+            store
+                .insert_pool_entry(&k("s"), &pooled("amy", 0), Some(&context("/home/amy")))
+                .unwrap();
+            store
+                .insert_pool_entry(&k("s"), &pooled("bob", 0), None)
+                .unwrap();
+            // Closing again (by hand, or the schedule at a start) keeps it.
+            store.set_open(&k("s"), false, &[]).unwrap();
+        }
+        // A restart before the opening finds the pool.
+        let mut store = Store::open(&path).unwrap();
+        let s = store.load_session(&k("s"), 0).unwrap();
+        assert_eq!(s.pool, Some(3));
+        assert_eq!(s.entries.len(), 2);
+        assert_eq!(
+            store.context_of(&k("s"), "amy").unwrap(),
+            Some(context("/home/amy")),
+            "an early join keeps its context as any join does"
+        );
+        // The opening ends it, keeping the draw in its place.
+        store
+            .set_open(&k("s"), true, &[pooled("amy", 20), pooled("bob", 10)])
+            .unwrap();
+        let s = store.load_session(&k("s"), 0).unwrap();
+        assert!(s.open);
+        assert_eq!(s.pool, None);
+        let draws: Vec<(&str, u64)> = s.entries.iter().map(|e| (&*e.username, e.draw)).collect();
+        assert_eq!(draws, [("amy", 20), ("bob", 10)]);
+    }
+
+    #[test]
     fn a_database_from_a_newer_jqueue_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("jqueue.db");
@@ -2234,7 +2391,7 @@ mod tests {
         assert_eq!(store.unsynced_changes(), 0);
 
         store.insert_entry(&k("s1"), &entry("a", 1)).unwrap();
-        store.set_open(&k("s1"), false).unwrap();
+        store.set_open(&k("s1"), false, &[]).unwrap();
         assert_eq!(store.unsynced_changes(), 2, "committed, not yet flushed");
         store.sync().unwrap();
         assert_eq!(store.unsynced_changes(), 0);
