@@ -200,6 +200,9 @@ pub struct App {
     pub inbox: Inbox,
     /// The question last sent (description, location), which `e` edits.
     pub asked: Option<(String, String)>,
+    /// The student's places in other queues of the server (one line each
+    /// on the main screen). Unsanitised server text.
+    pub elsewhere: Vec<jqueue_shared::PlaceElsewhere>,
 }
 
 impl App {
@@ -227,6 +230,7 @@ impl App {
             server_shut_down: false,
             quitting: false,
             attach_context: false,
+            elsewhere: Vec::new(),
         }
     }
 
@@ -391,6 +395,7 @@ impl App {
             }
             NetEvent::SignedIn { username } => self.on_signed_in(&username),
             NetEvent::StaffView(view) => return self.on_staff_view(view),
+            NetEvent::Elsewhere(places) => self.elsewhere = places,
             NetEvent::StaffQueues { queues, shown } => {
                 // After the first view, which opens the screen.
                 if let Screen::Staff(screen) = &mut self.screen {
@@ -452,6 +457,8 @@ impl App {
     /// server.
     fn on_signed_in(&mut self, username: &str) {
         self.settings.username = sanitize(username).into_owned();
+        // A new connection: the server says again where else they wait.
+        self.elsewhere.clear();
         if self.settings.staff {
             if !matches!(self.screen, Screen::Staff(_)) {
                 self.screen = Screen::Connecting;

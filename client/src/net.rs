@@ -214,6 +214,9 @@ pub enum NetEvent {
     },
     /// The latest staff view (staff screen only).
     StaffView(Arc<StaffView>),
+    /// The student's places in other queues than this connection's
+    /// (unsanitised server text): the whole list, whenever it changes.
+    Elsewhere(Vec<jqueue_shared::PlaceElsewhere>),
     /// The staff screen's queue bar, for an account serving several
     /// queues, and the one shown (`None`: all of them). Unsanitised server
     /// text.
@@ -537,6 +540,23 @@ struct Conn {
     early_sign_in: Option<NetCommand>,
 }
 
+impl Conn {
+    /// How the conversation ends when the server reports `error`.
+    fn refused(&mut self, error: ProtocolError) -> Outcome {
+        tracing::warn!(?error, "server reported a protocol error");
+        match error {
+            ProtocolError::SignedInElsewhere => Outcome::Stop(StopReason::SignedInElsewhere),
+            ProtocolError::LoggedOut => Outcome::Stop(StopReason::LoggedOut),
+            ProtocolError::TimedOut | ProtocolError::Evicted => {
+                self.lost(Disconnect::SignInExpired)
+            }
+            ProtocolError::NotSignedIn | ProtocolError::Unexpected => self.lost(Disconnect::Error(
+                format!("the server refused a message ({error:?})"),
+            )),
+        }
+    }
+}
+
 /// What handling one message or command decided.
 enum Step {
     Continue,
@@ -768,6 +788,7 @@ impl NetTask {
             } => help_ended(by, outcome, at, help_secs),
             ServerMsg::StaffView(view) => NetEvent::StaffView(Arc::from(view)),
             ServerMsg::StaffQueues { queues, shown } => NetEvent::StaffQueues { queues, shown },
+            ServerMsg::Elsewhere { places } => NetEvent::Elsewhere(places),
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
                 tracing::warn!(%username, "not staff on this server");
@@ -780,21 +801,7 @@ impl NetTask {
                 conn.shutting_down = true;
                 NetEvent::ShuttingDown
             }
-            ServerMsg::ProtocolError(error) => {
-                tracing::warn!(?error, "server reported a protocol error");
-                return Step::End(match error {
-                    ProtocolError::SignedInElsewhere => {
-                        Outcome::Stop(StopReason::SignedInElsewhere)
-                    }
-                    ProtocolError::LoggedOut => Outcome::Stop(StopReason::LoggedOut),
-                    ProtocolError::TimedOut | ProtocolError::Evicted => {
-                        conn.lost(Disconnect::SignInExpired)
-                    }
-                    ProtocolError::NotSignedIn | ProtocolError::Unexpected => conn.lost(
-                        Disconnect::Error(format!("the server refused a message ({error:?})")),
-                    ),
-                });
-            }
+            ServerMsg::ProtocolError(error) => return Step::End(conn.refused(error)),
             ServerMsg::Ping { nonce } => {
                 return match conn.send(&ClientMsg::Pong { nonce }).await {
                     Ok(()) => Step::Continue,

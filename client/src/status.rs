@@ -83,8 +83,10 @@ pub enum ScreenlessError {
 pub enum Progress {
     /// Nothing to print (yet).
     Quiet,
-    /// Where the student stands now.
-    Line(StatusLine),
+    /// Where the student stands now: on the queue the connection is on,
+    /// then in each other queue where they have a place (a server of
+    /// several courses), one line each.
+    Lines(Vec<StatusLine>),
     /// The connection dropped; the network task is making it again.
     Lost(Disconnect),
 }
@@ -99,6 +101,12 @@ pub struct StandingTracker {
     your_turn: bool,
     /// The queue the server put the connection on (`cs101/lab`).
     queue: Option<String>,
+    /// The line of the latest view there, once there was one.
+    here: Option<StatusLine>,
+    /// The student's places in other queues, as the server last said.
+    elsewhere: Vec<jqueue_shared::PlaceElsewhere>,
+    /// A line for each of them too: no `--queue` was named.
+    every_place: bool,
 }
 
 impl StandingTracker {
@@ -108,7 +116,27 @@ impl StandingTracker {
             username,
             your_turn: false,
             queue: None,
+            here: None,
+            elsewhere: Vec::new(),
+            every_place: true,
         }
+    }
+
+    /// Only the queue the connection is on: `--queue` named it.
+    #[must_use]
+    pub fn on_one_queue(mut self) -> Self {
+        self.every_place = false;
+        self
+    }
+
+    /// Every line: the connection's queue's, then one per place elsewhere.
+    fn lines(&self) -> Progress {
+        let here = self.here.iter().cloned();
+        let elsewhere = self
+            .elsewhere
+            .iter()
+            .map(|place| StatusLine::of(&place.view, false).on_queue(Some(&place.queue)));
+        Progress::Lines(here.chain(elsewhere).collect())
     }
 
     /// Applies one event. An error ends `jqueue status`: each one needs the
@@ -121,7 +149,15 @@ impl StandingTracker {
                     self.your_turn = false;
                 }
                 let line = StatusLine::of(&view, self.your_turn);
-                return Ok(Progress::Line(line.on_queue(self.queue.as_deref())));
+                self.here = Some(line.on_queue(self.queue.as_deref()));
+                return Ok(self.lines());
+            }
+            // Sent before the first view: its lines come with that view's.
+            NetEvent::Elsewhere(places) if self.every_place => {
+                self.elsewhere = places;
+                if self.here.is_some() {
+                    return Ok(self.lines());
+                }
             }
             NetEvent::Queue { name } => self.queue = Some(name),
             // A status line follows one queue: it is named, not chosen.
@@ -152,6 +188,8 @@ impl StandingTracker {
             // name: messages from here on use it.
             NetEvent::SignedIn { username } => {
                 self.your_turn = false;
+                // The server says again where else they wait.
+                self.elsewhere.clear();
                 self.username = sanitize(&username).into_owned();
             }
             NetEvent::Disconnected { reason, .. } => return Ok(Progress::Lost(reason)),
@@ -190,6 +228,7 @@ impl StandingTracker {
             | NetEvent::Welcome { .. }
             | NetEvent::StaffView(_)
             | NetEvent::StaffQueues { .. }
+            | NetEvent::Elsewhere(_)
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
             // Followers are not told messages: they are the screen's.
@@ -277,6 +316,9 @@ pub async fn run(
         }
     }
     let mut tracker = StandingTracker::new(server.clone(), config.username.clone());
+    if config.queue.is_some() {
+        tracker = tracker.on_one_queue();
+    }
     let (commands, mut events, task) = net::spawn_follower(NetConfig {
         route,
         username: config.username,
@@ -310,10 +352,14 @@ async fn once(
     while let Some(event) = events.recv().await {
         match tracker.apply(event)? {
             Progress::Quiet => {}
-            Progress::Line(line) => {
-                writeln!(out, "{}", format.write(&line))?;
+            Progress::Lines(lines) => {
+                for line in &lines {
+                    writeln!(out, "{}", format.write(line))?;
+                }
                 out.flush()?;
-                return Ok(line.standing.exit_code());
+                // In line anywhere is in line.
+                let code = lines.iter().map(|l| l.standing.exit_code()).min();
+                return Ok(code.unwrap_or(1));
             }
             Progress::Lost(reason) => {
                 return Err(ScreenlessError::Unreachable {
@@ -335,15 +381,16 @@ async fn follow(
 ) -> Result<u8, ScreenlessError> {
     let mut last: Option<String> = None;
     while let Some(event) = events.recv().await {
-        let line = match tracker.apply(event)? {
+        let lines = match tracker.apply(event)? {
             Progress::Quiet => continue,
-            Progress::Line(line) => line,
+            Progress::Lines(lines) => lines,
             Progress::Lost(reason) => {
                 tracing::info!(?reason, "status: offline until the connection is back");
-                StatusLine::offline()
+                vec![StatusLine::offline()]
             }
         };
-        let text = format.write(&line);
+        let text: Vec<String> = lines.iter().map(|line| format.write(line)).collect();
+        let text = text.join("\n");
         if last.as_ref() != Some(&text) {
             writeln!(out, "{text}")?;
             // Flushed line by line: tmux and pipes read as it comes.
@@ -528,9 +575,64 @@ mod tests {
 
     fn line_of(progress: Progress) -> StatusLine {
         match progress {
-            Progress::Line(line) => line,
+            Progress::Lines(lines) => lines.into_iter().next().expect("a line"),
             other => panic!("expected a line, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn every_place_is_a_line_unless_a_queue_was_named() {
+        let elsewhere = || {
+            NetEvent::Elsewhere(vec![jqueue_shared::PlaceElsewhere {
+                queue: "cs225/office".into(),
+                view: view(Some((3, Some(60))), 7, true),
+            }])
+        };
+        let mut t = tracker();
+        t.apply(NetEvent::Queue {
+            name: "cs101/lab".into(),
+        })
+        .unwrap();
+        // Before the first view: nothing to print yet.
+        assert_eq!(t.apply(elsewhere()).unwrap(), Progress::Quiet);
+        let Progress::Lines(lines) = t.apply(NetEvent::View(view(None, 4, true))).unwrap() else {
+            panic!("lines");
+        };
+        let standings: Vec<_> = lines
+            .iter()
+            .map(|l| (l.standing, l.pos, l.queue.clone()))
+            .collect();
+        assert_eq!(
+            standings,
+            [
+                (
+                    Standing::NotInLine,
+                    None,
+                    Some(("cs101".into(), "lab".into()))
+                ),
+                (
+                    Standing::Waiting,
+                    Some(3),
+                    Some(("cs225".into(), "office".into()))
+                ),
+            ]
+        );
+        // A change elsewhere is a new set of lines; a new connection
+        // forgets them until the server says again.
+        assert!(matches!(t.apply(elsewhere()).unwrap(), Progress::Lines(l) if l.len() == 2));
+        t.apply(NetEvent::SignedIn {
+            username: "ann".into(),
+        })
+        .unwrap();
+        assert!(
+            matches!(t.apply(NetEvent::View(view(None, 4, true))).unwrap(), Progress::Lines(l) if l.len() == 1)
+        );
+        // `--queue` named one: only its line.
+        let mut one = tracker().on_one_queue();
+        assert_eq!(one.apply(elsewhere()).unwrap(), Progress::Quiet);
+        assert!(
+            matches!(one.apply(NetEvent::View(view(None, 4, true))).unwrap(), Progress::Lines(l) if l.len() == 1)
+        );
     }
 
     #[test]

@@ -18,12 +18,13 @@ use jqueue_shared::AccountStatus;
 const SIZES: [(u16, u16); 6] = [(110, 30), (80, 24), (80, 12), (80, 8), (60, 20), (20, 5)];
 
 /// The states a student's screen can be in, each set up on a fresh client.
-const STATES: [&str; 13] = [
+const STATES: [&str; 14] = [
     "connecting",
     "reconnecting",
     "sign_in",
     "reset_sign_in",
     "in_line",
+    "in_line_elsewhere",
     "your_turn",
     "missed_turn",
     "not_here",
@@ -65,6 +66,23 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
         "in_line" => {
             signed_in(&mut h);
             h.net(NetEvent::View(view(120, Some(87))));
+        }
+        // Waiting in two other courses' queues too: a line for each (the
+        // queue's name as the server sent it, escape and all).
+        "in_line_elsewhere" => {
+            signed_in(&mut h);
+            let place = |queue: &str, length, position| jqueue_shared::PlaceElsewhere {
+                queue: queue.into(),
+                view: jqueue_shared::QueueView {
+                    rows: Vec::new(),
+                    ..view(length, Some(position))
+                },
+            };
+            h.net(NetEvent::Elsewhere(vec![
+                place("cs225/office\u{1b}[2J", 7, 3),
+                place("cs374/proofs", 2, 1),
+            ]));
+            h.net(NetEvent::View(view(12, Some(5))));
         }
         "your_turn" => {
             signed_in(&mut h);
@@ -184,6 +202,33 @@ fn the_place_in_line_and_the_own_row_show_at_every_height() {
         let screen = client("in_line", 80, height, true).screen();
         assert!(screen.contains("alice (you)"), "80×{height}\n{screen}");
     }
+}
+
+#[test]
+fn places_in_other_queues_take_a_line_each_but_never_the_own_place() {
+    for cols in [80, 60, 20] {
+        for height in 5..=24 {
+            let h = client("in_line_elsewhere", cols, height, true);
+            let screen = h.screen();
+            assert!(screen.contains("#5 of 12"), "{cols}×{height}\n{screen}");
+            assert!(!screen.contains('\u{1b}'), "{cols}×{height}\n{screen}");
+            if screen.contains(" Queue") {
+                assert!(
+                    rows(&h).iter().any(|r| r.contains("▶ #5")),
+                    "{cols}×{height}: the own row is not marked\n{screen}"
+                );
+            }
+        }
+    }
+    let screen = client("in_line_elsewhere", 80, 24, true).screen();
+    assert!(
+        screen.contains("Also in line at cs225/office␛[2J: #3 of 7 · estimated wait"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Also in line at cs374/proofs: #1 of 2"),
+        "{screen}"
+    );
 }
 
 #[test]

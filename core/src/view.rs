@@ -97,8 +97,15 @@ impl QueueSnapshot {
         encode_view_frame(self.head_for(student, now), &self.encoded_rows)
     }
 
-    /// Everything of `student`'s view but the rows.
-    fn head_for(&self, student: StudentKey, now: UnixMillis) -> QueueView {
+    /// Whether `student` waits in this queue.
+    pub fn has_place(&self, student: StudentKey) -> bool {
+        self.positions.contains_key(&student)
+    }
+
+    /// Everything of `student`'s view at `now` but the rows: what a
+    /// student waiting here is told while their screen is on another
+    /// queue (one line per place).
+    pub fn head_for(&self, student: StudentKey, now: UnixMillis) -> QueueView {
         let estimate = |position: u32| {
             self.wait_per_place_ms
                 .map(|t| secs(t * i64::from(position)))

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod accounts;
+pub mod any_changed;
 pub mod auth;
 pub mod cli;
 pub mod clock;

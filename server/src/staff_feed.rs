@@ -15,10 +15,10 @@ use std::sync::Arc;
 use jqueue_shared::codec::{FrameError, encode_frame};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{QueueChoice, ServerMsg};
-use tokio::sync::{mpsc, watch};
-use tokio::task::AbortHandle;
+use tokio::sync::watch;
 
 use crate::ServerHandle;
+use crate::any_changed::{AnyChanged, Closed};
 
 /// The queues one staff screen follows, and the one it shows.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub struct StaffFeed {
     /// One watch per followed queue.
     views: Vec<watch::Receiver<Arc<StaffView>>>,
     /// With several queues: told whenever any of them publishes.
-    news: Option<News>,
+    news: Option<AnyChanged>,
     /// The bar as last given out, to give it again only when it changes
     /// (emptied to give it again).
     bar: Vec<QueueChoice>,
@@ -40,23 +40,6 @@ pub struct StaffFeed {
     bar_given: bool,
     /// The view [`Self::view_news`] last gave out.
     last_view: Option<Arc<StaffView>>,
-}
-
-/// Several watches made one: a task per queue forwards "changed" into one
-/// channel that holds at most one notice (a burst is one wake-up). The
-/// tasks end with the feed.
-#[derive(Debug)]
-struct News {
-    changed: mpsc::Receiver<()>,
-    watchers: Vec<AbortHandle>,
-}
-
-impl Drop for News {
-    fn drop(&mut self) {
-        for watcher in &self.watchers {
-            watcher.abort();
-        }
-    }
 }
 
 impl StaffFeed {
@@ -72,23 +55,7 @@ impl StaffFeed {
             .iter()
             .map(|&i| handle.on_queue(i).staff_views())
             .collect();
-        let news = (queues.len() > 1).then(|| {
-            let (tell, changed) = mpsc::channel(1);
-            let watchers = views
-                .iter()
-                .map(|views| {
-                    let mut views = views.clone();
-                    let tell = tell.clone();
-                    tokio::spawn(async move {
-                        while views.changed().await.is_ok() {
-                            let _ = tell.try_send(());
-                        }
-                    })
-                    .abort_handle()
-                })
-                .collect();
-            News { changed, watchers }
-        });
+        let news = (queues.len() > 1).then(|| AnyChanged::new(views.iter().cloned()));
         let shown = queues.iter().position(|&i| i == shown).unwrap_or(0);
         Self {
             handle: handle.clone(),
@@ -110,13 +77,10 @@ impl StaffFeed {
 
     /// Resolves when a followed queue's view has moved since
     /// [`Self::view`] last looked; `Err` once the queues have stopped.
-    pub async fn changed(&mut self) -> Result<(), watch::error::RecvError> {
+    pub async fn changed(&mut self) -> Result<(), Closed> {
         match &mut self.news {
-            None => self.views[0].changed().await,
-            Some(news) => {
-                news.changed.recv().await;
-                Ok(())
-            }
+            None => Ok(self.views[0].changed().await?),
+            Some(news) => news.changed().await,
         }
     }
 

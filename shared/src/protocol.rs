@@ -288,6 +288,14 @@ pub enum ServerMsg {
         queues: Vec<QueueChoice>,
         shown: Option<String>,
     },
+    /// On a server of several queues: the student's places in queues other
+    /// than this connection's (a student may wait in a queue of each of
+    /// their courses), each with its view without rows. Sent after the
+    /// sign-in when there are any, and again whenever one moves, comes or
+    /// goes (an empty list: none left).
+    Elsewhere {
+        places: Vec<PlaceElsewhere>,
+    },
 }
 
 /// How a help ended, as the student is told ([`ServerMsg::HelpEnded`]).
@@ -495,6 +503,16 @@ pub struct QueueChoice {
     pub typical_wait_secs: Option<u64>,
     /// Closed with a coming opening: when.
     pub opens_at: Option<UnixMillis>,
+}
+
+/// A student's place in another queue than the connection's
+/// ([`ServerMsg::Elsewhere`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceElsewhere {
+    /// The queue (`cs225/office`).
+    pub queue: String,
+    /// The student's view of it, without rows.
+    pub view: QueueView,
 }
 
 /// A message from one staff member to one student ([`ServerMsg::Message`]).

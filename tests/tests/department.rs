@@ -206,6 +206,31 @@ async fn with_no_queue_named_a_student_chooses_among_their_own_courses_queues() 
     ));
     amy.ask_for_help("a proof").await?;
     assert_eq!(waiting_on(&server, 3).await, ["amy"]);
+    // Her sign-in shows in the pane of the queue she chose, and in no
+    // other course's (nor the other queues of hers).
+    let lines_of_amy = |index| {
+        let handle = server.handle.on_queue(index);
+        async move {
+            let view = handle.staff_view().await.unwrap();
+            view.activity
+                .iter()
+                .map(|a| a.kind.to_string())
+                .filter(|line| line.starts_with("amy "))
+                .collect::<Vec<_>>()
+        }
+    };
+    let proofs = lines_of_amy(3).await;
+    assert!(
+        proofs.iter().any(|l| l.starts_with("amy signed in")),
+        "{proofs:?}"
+    );
+    for other in [0, 1, 2, 4] {
+        assert_eq!(
+            lines_of_amy(other).await,
+            [] as [String; 0],
+            "queue {other}"
+        );
+    }
 
     // dee has one course of one queue: no choice to make.
     let (_dee, next) = signed_up_unchosen(&server, "dee").await?;
@@ -408,6 +433,52 @@ async fn a_ta_of_two_queues_has_a_bar_sees_them_as_one_and_acts_on_each_rows_que
         .recv_until(|m| matches!(m, ServerMsg::Pong { .. } | ServerMsg::StaffQueues { .. }))
         .await?;
     assert!(matches!(next, ServerMsg::Pong { nonce: 3 }), "{next:?}");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_student_is_told_their_places_in_other_courses_queues_as_they_move() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let mut bob = Student::register_on(server.addr, "bob", "cs225").await?;
+    bob.ask_for_help("before amy").await?;
+    let mut amy = Student::register_on(server.addr, "amy", "cs225").await?;
+    amy.ask_for_help("heaps").await?;
+    amy.expect_position(Some(2), 2).await?;
+    // amy's screen on cs101/lab: her place in cs225/office is one line.
+    let mut lab = signed_in_on(&server, "amy", "cs101/lab").await?;
+    let elsewhere = |m: &ServerMsg| matches!(m, ServerMsg::Elsewhere { .. });
+    let places = |m: ServerMsg| match m {
+        ServerMsg::Elsewhere { places } => places
+            .into_iter()
+            .map(|p| (p.queue, p.view.you.map(|you| you.position), p.view.length))
+            .collect::<Vec<_>>(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        places(lab.recv_until(elsewhere).await?),
+        [("cs225/office".to_owned(), Some(2), 2)]
+    );
+    // bob is served there: she moves up, and is told so here.
+    server
+        .handle
+        .on_queue(2)
+        .professor(StaffRequest::Serve { student: None })
+        .await;
+    assert_eq!(
+        places(lab.recv_until(elsewhere).await?),
+        [("cs225/office".to_owned(), Some(1), 1)]
+    );
+    // Her place there ends: the line goes.
+    amy.cancel().await?;
+    assert!(places(lab.recv_until(elsewhere).await?).is_empty());
+    // A student with no place elsewhere is told nothing of it.
+    let mut cal = Student::register_on(server.addr, "cal", "cs101/lab").await?;
+    cal.send(&ClientMsg::Ping { nonce: 4 }).await?;
+    let next = cal
+        .recv_until(|m| elsewhere(m) || matches!(m, ServerMsg::Pong { .. }))
+        .await?;
+    assert!(matches!(next, ServerMsg::Pong { nonce: 4 }), "{next:?}");
     server.stop().await
 }
 

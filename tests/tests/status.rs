@@ -177,14 +177,29 @@ async fn on_a_department_s_server_status_names_the_course_and_queue() -> Result<
         (Some(1), "not in line\n"),
         "{ran:?}"
     );
-    // No queue named on a server of several: one line naming them.
-    let ran = run(status(home.path(), server.addr, "dee", &[])?).await?;
-    assert_eq!(ran.code, Some(2), "{ran:?}");
-    assert!(
-        ran.stderr.contains(
-            "this server has several queues: cs101/lab, cs101/concepts, cs225/office; \
-             pick one with --queue"
-        ),
+    // No queue named: every place, one line each (the second course's too).
+    let mut lab = Student::connect(server.addr, "dee").await?;
+    lab.choose_queue("cs101/lab").await?;
+    lab.sign_in(ClientMsg::Resume {
+        token: dee.token.context("signed in")?,
+    })
+    .await?;
+    lab.ask_for_help("pointers").await?;
+    let ran = run(status(home.path(), server.addr, "dee", &["--json"])?).await?;
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    let lines: Vec<Value> = ran
+        .stdout
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        lines,
+        [
+            json!({"state": "waiting", "pos": 1, "len": 1, "eta_secs": null, "open": true,
+                   "course": "cs101", "queue": "lab"}),
+            json!({"state": "waiting", "pos": 1, "len": 1, "eta_secs": null, "open": true,
+                   "course": "cs225", "queue": "office"}),
+        ],
         "{ran:?}"
     );
     server.stop().await

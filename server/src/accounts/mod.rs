@@ -352,11 +352,16 @@ impl AccountsOwner {
             let (lines, everywhere): (Vec<_>, Vec<_>) = events
                 .into_iter()
                 .partition(|e| matches!(e, AccountEvent::Activity { .. }));
-            let caller = self.calling_queue.and_then(|i| self.queues.get(i));
             for (i, queue) in self.queues.iter().enumerate() {
                 let mut events = everywhere.clone();
-                if caller.is_none() || self.calling_queue == Some(i) {
-                    events.extend(lines.iter().cloned());
+                match self.calling_queue {
+                    Some(caller) if caller == i => events.extend(lines.iter().cloned()),
+                    Some(_) => {}
+                    // Signing in to choose a queue: a failed sign-in is
+                    // every course's business; a sign-in is told by the
+                    // queue it chooses, once chosen (the connection's
+                    // `attach`), not to every course's pane.
+                    None => events.extend(lines.iter().filter(|e| is_failure(e)).cloned()),
                 }
                 if !events.is_empty() {
                     queue.account_events(events).await;
@@ -749,4 +754,15 @@ impl AccountsOwner {
     fn tell_queue(&mut self, event: AccountEvent) {
         self.for_queue.push(event);
     }
+}
+
+/// Whether `event` is a failed sign-in's line.
+fn is_failure(event: &AccountEvent) -> bool {
+    matches!(
+        event,
+        AccountEvent::Activity {
+            kind: ActivityKind::SignInFailed { .. },
+            ..
+        }
+    )
 }

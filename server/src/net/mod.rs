@@ -18,6 +18,7 @@ mod admission;
 pub mod background;
 mod connection;
 mod dispatch;
+mod elsewhere;
 mod fanout;
 mod hashing;
 pub mod local;
@@ -42,7 +43,7 @@ use jqueue_shared::{
     SignInResult,
 };
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::Server;
@@ -250,6 +251,8 @@ enum StudentEvent {
     Heartbeat,
     /// A new staff view for a staff screen on this connection.
     StaffView,
+    /// Another queue where the student has a place changed.
+    Elsewhere,
 }
 
 /// How a sign-in conversation ended.
@@ -301,6 +304,9 @@ struct Handler {
     /// The staff screen's queues and views, once a staff member opened it
     /// here (boxed: a student's connection has none, and pays one word).
     staff: Option<Box<StaffFeed>>,
+    /// The student's places in other queues, while there are any (boxed
+    /// like `staff`).
+    elsewhere: Option<Box<elsewhere::Elsewhere>>,
     /// `WatchStaff` came before the sign-in: this connection is for the
     /// staff screen only, and an account that is not staff is refused
     /// before it is signed in (and before it pushes out its own screen).
@@ -330,6 +336,7 @@ impl Handler {
             queue: None,
             student: None,
             staff: None,
+            elsewhere: None,
             staff_screen: false,
             room: None,
             shutdown,
@@ -478,7 +485,7 @@ impl Handler {
 }
 
 /// Resolves when a staff screen's view changes; never without one.
-async fn changed(feed: Option<&mut Box<StaffFeed>>) -> Result<(), watch::error::RecvError> {
+async fn changed(feed: Option<&mut Box<StaffFeed>>) -> Result<(), crate::any_changed::Closed> {
     match feed {
         Some(feed) => feed.changed().await,
         None => std::future::pending().await,

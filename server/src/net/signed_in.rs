@@ -16,8 +16,23 @@ impl Handler {
         follower: bool,
     ) -> HandlerResult<SignIn> {
         let username: Arc<str> = username.into();
-        if self.queue.is_none() && !Box::pin(self.pick_queue(&username, follower)).await? {
-            return Ok(SignIn::Close);
+        if self.queue.is_none() {
+            if !Box::pin(self.pick_queue(&username, follower)).await? {
+                return Ok(SignIn::Close);
+            }
+            // Signed in before a queue was chosen, the accounts told no
+            // course's pane (see `accounts::is_failure`): the queue chosen
+            // is told now. (With one queue the accounts told it.)
+            if !follower && self.shared.handle.queues.len() > 1 {
+                let line = crate::queue::AccountEvent::Activity {
+                    kind: jqueue_shared::staff::ActivityKind::SignedIn {
+                        username: username.to_string(),
+                        origin: origin.clone(),
+                    },
+                    peer: None,
+                };
+                self.handle().queue().account_events(vec![line]).await;
+            }
         }
         if self.staff_screen
             && !follower
@@ -91,7 +106,7 @@ impl Handler {
     /// A signed-in account that chose no queue, on a server of several:
     /// the queues of its own courses (staff: those it staffs, for the staff
     /// screen), one taken at once, several offered ([`ServerMsg::Queues`])
-    /// and the answer awaited. `false`: none of them, or no choice in time;
+    /// and the answer awaited (a follower is offered nothing: see below). `false`: none of them, or no choice in time;
     /// the connection closes.
     async fn pick_queue(&mut self, username: &Arc<str>, follower: bool) -> HandlerResult<bool> {
         let staff_screen = self.staff_screen && !follower;
@@ -125,6 +140,20 @@ impl Handler {
             }
             [(index, _)] => {
                 let index = *index;
+                self.queue_chosen(index).await?;
+                return Ok(true);
+            }
+            // A follower (`jqueue status`) asks nobody: it follows the
+            // first place the student has, and is told of the others
+            // (`ServerMsg::Elsewhere`); with none, the first queue.
+            [(first, _), ..] if follower => {
+                let key = StudentKey::of(username);
+                let queues = &self.shared.handle.queues;
+                let index = choices
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .find(|&i| queues[i].snapshots.borrow().has_place(key))
+                    .unwrap_or(*first);
                 self.queue_chosen(index).await?;
                 return Ok(true);
             }
@@ -185,6 +214,9 @@ impl Handler {
         }
         self.fanout()
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
+        // Where else the student waits comes first: a status line gives
+        // every place at the first view.
+        Box::pin(self.look_elsewhere(key)).await?;
         // Send the current view straight away; from now on the fan-out sends
         // each new one.
         self.outbox.owe_view();
@@ -211,6 +243,7 @@ impl Handler {
                 frame = self.reader.read_frame::<ClientMsg>() => StudentEvent::Frame(frame?),
                 _ = heartbeat.tick() => StudentEvent::Heartbeat,
                 Ok(()) = changed(self.staff.as_mut()) => StudentEvent::StaffView,
+                () = elsewhere::changed_elsewhere(self.elsewhere.as_mut()) => StudentEvent::Elsewhere,
             };
             match event {
                 // The rare events' futures are boxed: a task is as large as
@@ -238,6 +271,8 @@ impl Handler {
                     if !Box::pin(self.request(username, token, msg)).await? {
                         return Ok(());
                     }
+                    // A join or a move here may have ended a place elsewhere.
+                    Box::pin(self.look_elsewhere(key)).await?;
                 }
                 StudentEvent::StaffView => {
                     // Checked again whenever the staff list may have changed
@@ -253,6 +288,7 @@ impl Handler {
                     }
                     Box::pin(self.send_staff_view()).await?;
                 }
+                StudentEvent::Elsewhere => Box::pin(self.tell_elsewhere(key)).await?,
                 StudentEvent::Heartbeat => {
                     if last_heard.elapsed() >= self.shared.config.idle_timeout {
                         tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
@@ -263,6 +299,7 @@ impl Handler {
                     if self.staff.is_some() {
                         Box::pin(self.still_staff(username)).await?;
                     }
+                    Box::pin(self.look_elsewhere(key)).await?;
                     nonce += 1;
                     Box::pin(self.send(&ServerMsg::Ping { nonce })).await?;
                 }

@@ -15,6 +15,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use jqueue_shared::Place;
+use jqueue_shared::sanitize::sanitize;
 
 use jqueue_tui::ui::{fit_parts, pack_parts};
 
@@ -31,6 +32,9 @@ const BOXED_STATUS: u16 = 3;
 const MIN_QUEUE: u16 = 3;
 /// Enough queue under a big status to show the top, a gap and your own row.
 const ROOMY_QUEUE: u16 = 5;
+/// The most lines the places in other queues take (one per place; a
+/// student has one place per course).
+const MAX_ELSEWHERE_LINES: usize = 3;
 
 pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let notice_height = u16::from(area.height >= 2);
@@ -69,14 +73,21 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else {
         room
     };
-    let [status, announcement, queue, notice] = Layout::vertical([
+    // One line per place in another queue, under the status, where the
+    // queue keeps its smallest panel beside them.
+    let elsewhere_height = u16::try_from(app.elsewhere.len().min(MAX_ELSEWHERE_LINES))
+        .unwrap_or(0)
+        .min(room.saturating_sub(status_height + MIN_QUEUE));
+    let [status, announcement, elsewhere, queue, notice] = Layout::vertical([
         Constraint::Length(status_height),
         Constraint::Length(announcement_height),
+        Constraint::Length(elsewhere_height),
         Constraint::Fill(1),
         Constraint::Length(notice_height),
     ])
     .areas(area);
     render_status(app, theme, status, buf);
+    render_elsewhere(app, theme, elsewhere, buf);
     if let Some(text) = app
         .announcement
         .as_ref()
@@ -95,6 +106,47 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         render_queue(app, theme, queue, buf);
     }
     render_notice(app, theme, notice, buf);
+}
+
+/// The student's places in other queues, one line each: `Also in line at
+/// cs225/office: #3 of 7 · estimated wait 10–15 min`. The last line that
+/// fits says how many more there are.
+fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let rows = usize::from(area.height);
+    let dot = theme.glyph(" · ", " - ");
+    for (i, place) in app.elsewhere.iter().take(rows).enumerate() {
+        let more = app.elsewhere.len() - i - 1;
+        let text = if i + 1 == rows && more > 0 && i == 0 {
+            format!("Also in line in {} other queues.", more + 1)
+        } else if i + 1 == rows && more > 0 {
+            format!("…and in {} more queues.", more + 1)
+        } else {
+            let view = &place.view;
+            let queue = sanitize(&place.queue);
+            let mut parts = vec![match &view.you {
+                Some(you) => {
+                    format!(
+                        "Also in line at {queue}: #{} of {}",
+                        you.position, view.length
+                    )
+                }
+                None => format!("Also in line at {queue}:"),
+            }];
+            if let Some(you) = &view.you {
+                if let Some(until) = you.away_until {
+                    parts.push(format!("not here, kept until {}", app.clock_time(until)));
+                } else if let Some(eta) = you.estimated_wait_secs {
+                    parts.push(format!("estimated wait {}", wait_range(eta)));
+                }
+            }
+            if !view.open {
+                parts.push("closed to new requests".to_owned());
+            }
+            fit_parts(&parts, dot, usize::from(area.width))
+        };
+        let line = Rect::new(area.x, area.y + i as u16, area.width, 1);
+        Line::styled(text, theme.dim()).render(line, buf);
+    }
 }
 
 /// How many lines the status needs inside its box, `width` wide.
