@@ -15,11 +15,12 @@ use crate::config::{AtClose, AuthMode, ServerConfig, is_valid_session_name};
 use crate::control::{self, ControlAnswer, ControlRequest};
 use crate::net::tls::TlsFiles;
 use crate::schedule;
-use crate::store::RecordFilter;
 use crate::store::roster::Roster;
+use crate::store::{RecordFilter, ReportMessage};
 use crate::store::{StaffClaim, Store};
 use jqueue_core::presence::AllowedHosts;
 use jqueue_core::queue::Rules;
+use jqueue_core::report::HelpRecord;
 use jqueue_core::seats::SeatMap;
 
 // Each bool is an on/off flag of the command line, as DESIGN names them.
@@ -283,6 +284,11 @@ pub struct ReportArgs {
     /// than the staff.
     #[arg(long, conflicts_with = "summary")]
     pub notes: bool,
+    /// Add a `messages` column: what staff wrote each student during the
+    /// help (`w` on the staff screen) and their answers. Off unless asked,
+    /// like notes.
+    #[arg(long, conflicts_with = "summary")]
+    pub messages: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -710,30 +716,14 @@ pub fn report(
         Some(None) => (args.course.as_deref(), args.queue.as_deref()),
         None => (args.course.as_deref(), None),
     };
-    let records = store.help_records(&RecordFilter {
+    let filter = RecordFilter {
         session: args.session.as_deref(),
         course,
         queue,
         since,
-    })?;
-    // Notes are per course: each course's read once.
-    let mut notes: Option<HashMap<String, HashMap<String, String>>> = args.notes.then(HashMap::new);
-    if let Some(notes) = &mut notes {
-        for r in &records {
-            if !notes.contains_key(&r.course) {
-                notes.insert(r.course.clone(), store.notes(&r.course)?);
-            }
-        }
-    }
-    let note_of = |r: &jqueue_core::report::HelpRecord| {
-        notes.as_ref().map(|notes| {
-            notes
-                .get(&r.course)
-                .and_then(|course| course.get(&r.student))
-                .cloned()
-                .unwrap_or_default()
-        })
     };
+    let records = store.help_records(&filter)?;
+    let extra = ExtraColumns::load(&store, args, &filter, &records)?;
     match (args.summary, args.format) {
         (false, ReportFormat::Csv) => {
             let mut csv = csv::Writer::from_writer(out);
@@ -750,9 +740,7 @@ pub fn report(
                 "wait_secs",
                 "help_secs",
             ];
-            if notes.is_some() {
-                header.push("note");
-            }
+            header.extend(extra.names());
             csv.write_record(header)?;
             for r in &records {
                 let mut row = vec![
@@ -768,7 +756,7 @@ pub fn report(
                     number(r.wait_secs()),
                     number(r.help_secs()),
                 ];
-                row.extend(note_of(r));
+                row.extend(extra.csv_cells(r));
                 csv.write_record(row)?;
             }
             csv.flush()?;
@@ -778,9 +766,7 @@ pub fn report(
                 let mut row = serde_json::to_value(r)?;
                 row["wait_secs"] = r.wait_secs().into();
                 row["help_secs"] = r.help_secs().into();
-                if let Some(note) = note_of(r) {
-                    row["note"] = note.into();
-                }
+                extra.add_to_json(r, &mut row);
                 writeln!(out, "{row}")?;
             }
         }
@@ -798,6 +784,122 @@ pub fn report(
         }
     }
     Ok(())
+}
+
+/// The columns a report has only when asked: staff's notes (`--notes`)
+/// and the messages of each help (`--messages`). Both may travel further
+/// than the staff, hence off by default.
+struct ExtraColumns {
+    /// Per course, per student: notes are per course.
+    notes: Option<HashMap<String, HashMap<String, String>>>,
+    messages: Option<Vec<ReportMessage>>,
+}
+
+impl ExtraColumns {
+    fn load(
+        store: &Store,
+        args: &ReportArgs,
+        filter: &RecordFilter<'_>,
+        records: &[HelpRecord],
+    ) -> anyhow::Result<Self> {
+        let notes = if args.notes {
+            // Each course's read once.
+            let mut notes = HashMap::new();
+            for r in records {
+                if !notes.contains_key(&r.course) {
+                    notes.insert(r.course.clone(), store.notes(&r.course)?);
+                }
+            }
+            Some(notes)
+        } else {
+            None
+        };
+        let messages = if args.messages {
+            Some(store.messages(filter)?)
+        } else {
+            None
+        };
+        Ok(Self { notes, messages })
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.notes.is_some() {
+            names.push("note");
+        }
+        if self.messages.is_some() {
+            names.push("messages");
+        }
+        names
+    }
+
+    fn note_of(&self, r: &HelpRecord) -> Option<String> {
+        self.notes.as_ref().map(|notes| {
+            notes
+                .get(&r.course)
+                .and_then(|course| course.get(&r.student))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    /// A help's messages: to its student, in its queue and session, from
+    /// the join to the end of the help.
+    fn messages_of(&self, r: &HelpRecord) -> Option<Vec<&ReportMessage>> {
+        self.messages.as_ref().map(|messages| {
+            messages
+                .iter()
+                .filter(|m| {
+                    (&m.session, &m.course, &m.queue, &m.student)
+                        == (&r.session, &r.course, &r.queue, &r.student)
+                        && m.sent_at >= r.joined
+                        && r.finished.is_none_or(|end| m.sent_at <= end)
+                })
+                .collect()
+        })
+    }
+
+    fn csv_cells(&self, r: &HelpRecord) -> Vec<String> {
+        let messages = self.messages_of(r).map(|messages| {
+            let said: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    let answer = m
+                        .answer
+                        .as_ref()
+                        .map_or_else(String::new, |a| format!(" (answer: {a})"));
+                    format!(
+                        "{} {}: {}{answer}",
+                        m.staff,
+                        rfc3339(Some(m.sent_at)),
+                        m.text
+                    )
+                })
+                .collect();
+            said.join(" | ")
+        });
+        self.note_of(r).into_iter().chain(messages).collect()
+    }
+
+    fn add_to_json(&self, r: &HelpRecord, row: &mut serde_json::Value) {
+        if let Some(note) = self.note_of(r) {
+            row["note"] = note.into();
+        }
+        if let Some(messages) = self.messages_of(r) {
+            row["messages"] = messages
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "staff": m.staff,
+                        "sent": rfc3339(Some(m.sent_at)),
+                        "text": m.text,
+                        "answer": m.answer,
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+    }
 }
 
 fn rfc3339(ms: Option<i64>) -> String {

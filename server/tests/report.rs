@@ -67,6 +67,7 @@ fn args(session: Option<&str>, format: ReportFormat, summary: bool) -> ReportArg
         format,
         summary,
         notes: false,
+        messages: false,
         course: None,
         queue: None,
     }
@@ -274,5 +275,71 @@ fn notes_are_a_column_only_when_asked_for() {
         json.lines()
             .any(|l| l.contains("\"note\":\"needs more on recursion")),
         "{json}"
+    );
+}
+
+#[test]
+fn messages_are_a_column_only_when_asked_for_each_with_its_help() {
+    let dir = tempfile::tempdir().unwrap();
+    scripted(dir.path());
+    let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+    let mon = QueueKey::new("mon", "default", "main");
+    // To bo while he waited (his help: joined 0, finished 20 min), and
+    // his answer; to di after she was not there (3 min), back in line
+    // until removed (30 min): with the removal, not the not-here help.
+    let id = store
+        .insert_message(&mon, "bo", "ann", "On my way, \"2 min\"", false, 10 * MIN)
+        .unwrap();
+    store
+        .answer_message(&mon, "bo", id, "thanks, row 3", 11 * MIN)
+        .unwrap();
+    store
+        .insert_message(&mon, "di", "cy", "Are you still here?", false, 25 * MIN)
+        .unwrap();
+    drop(store);
+    let plain = run(dir.path(), &args(Some("mon"), ReportFormat::Csv, false));
+    assert!(
+        !plain.contains("messages") && !plain.contains("On my way"),
+        "{plain}"
+    );
+    let with = |format| ReportArgs {
+        messages: true,
+        ..args(Some("mon"), format, false)
+    };
+    let text = run(dir.path(), &with(ReportFormat::Csv));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.iter().next_back(), Some("messages"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let bo = rows.iter().find(|r| &r[3] == "bo").unwrap();
+    assert_eq!(
+        &bo[11],
+        "ann 1970-01-01T00:10:00Z: On my way, \"2 min\" (answer: thanks, row 3)"
+    );
+    let di: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| &r[3] == "di")
+        .map(|r| (&r[8], &r[11]))
+        .collect();
+    assert_eq!(
+        di,
+        [
+            ("not-here", ""),
+            ("removed", "cy 1970-01-01T00:25:00Z: Are you still here?")
+        ]
+    );
+    for r in rows.iter().filter(|r| !["bo", "di"].contains(&&r[3])) {
+        assert_eq!(&r[11], "", "{r:?}");
+    }
+    let json = run(dir.path(), &with(ReportFormat::Json));
+    let bo: serde_json::Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["student"] == "bo")
+        .unwrap();
+    assert_eq!(
+        bo["messages"],
+        serde_json::json!([{"staff": "ann", "sent": "1970-01-01T00:10:00Z",
+                            "text": "On my way, \"2 min\"", "answer": "thanks, row 3"}])
     );
 }

@@ -365,6 +365,20 @@ pub struct QueueKey {
     pub queue: String,
 }
 
+/// A message staff sent a student, and their answer, for the report
+/// (`jqueue-server report --messages`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportMessage {
+    pub session: String,
+    pub course: String,
+    pub queue: String,
+    pub student: String,
+    pub staff: String,
+    pub text: String,
+    pub sent_at: UnixMillis,
+    pub answer: Option<String>,
+}
+
 /// Which helps [`Store::help_records`] returns: each part that is set
 /// narrows them (none: every help ever recorded).
 #[derive(Debug, Clone, Copy, Default)]
@@ -1231,6 +1245,37 @@ impl Store {
             })
         });
         Ok((helped, last))
+    }
+
+    /// Every message the filter's helps could hold (sent on or after
+    /// `since`, in its sessions, courses and queues), oldest first: the
+    /// report puts each with the help it was sent during.
+    pub fn messages(&self, filter: &RecordFilter<'_>) -> Result<Vec<ReportMessage>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT session, course, queue, student, staff, text, sent_at, answer
+                 FROM messages
+                 WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR course = ?2)
+                   AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR sent_at >= ?4)
+                 ORDER BY sent_at, id",
+            )?
+            .query_map(
+                params![filter.session, filter.course, filter.queue, filter.since],
+                |row| {
+                    Ok(ReportMessage {
+                        session: row.get(0)?,
+                        course: row.get(1)?,
+                        queue: row.get(2)?,
+                        student: row.get(3)?,
+                        staff: row.get(4)?,
+                        text: row.get(5)?,
+                        sent_at: row.get(6)?,
+                        answer: row.get(7)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// The session's messages not yet read, oldest first.
