@@ -482,6 +482,48 @@ async fn a_student_is_told_their_places_in_other_courses_queues_as_they_move() -
     server.stop().await
 }
 
+#[tokio::test]
+async fn a_note_and_a_students_week_are_their_courses_alone() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let (lab, office) = (server.handle.on_queue(0), server.handle.on_queue(2));
+    let mut amy = Student::register_on(server.addr, "amy", "cs101/lab").await?;
+    amy.ask_for_help("loops").await?;
+    lab.professor(StaffRequest::Serve { student: None }).await;
+    lab.professor(StaffRequest::Finish).await;
+    let saved = lab
+        .professor(StaffRequest::SetNote {
+            student: "amy".into(),
+            text: "struggles with loops".into(),
+        })
+        .await;
+    assert!(matches!(saved, StaffOutcome::NoteSaved { .. }), "{saved:?}");
+    let record = |queue: jqueue_server::ServerHandle| async move {
+        match queue
+            .professor(StaffRequest::Record {
+                student: "amy".into(),
+            })
+            .await
+        {
+            StaffOutcome::Record(record) => record,
+            other => panic!("{other:?}"),
+        }
+    };
+    // cs101's staff see their note and her help; cs225's, neither.
+    let in_cs101 = record(lab.clone()).await;
+    assert_eq!(
+        in_cs101.note.map(|n| n.text).as_deref(),
+        Some("struggles with loops")
+    );
+    assert_eq!(in_cs101.helps_this_week, 1);
+    let in_cs225 = record(office.clone()).await;
+    assert_eq!(in_cs225.note, None);
+    assert_eq!((in_cs225.helps_this_week, in_cs225.last_help), (0, None));
+    // The other queue of her course is the same course.
+    assert!(record(server.handle.on_queue(1)).await.note.is_some());
+    server.stop().await
+}
+
 /// Signs `name` (who has an account) in on `queue`.
 async fn signed_in_on(server: &TestServer, name: &str, queue: &str) -> Result<Student> {
     let mut student = Student::connect(server.addr, name).await?;

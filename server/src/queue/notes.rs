@@ -1,14 +1,14 @@
 //! Staff's private notes on students and each student's record for the
 //! details pane: the course's note, their helps this week and their latest
 //! help. Asked for when staff open a student's details, never pushed, and
-//! never sent to a student: only a staff request reaches this module.
+//! never sent to a student: only a staff request reaches this module. Both
+//! are the queue's course's: another course's staff see neither.
 
 use std::sync::Arc;
 
 use jqueue_shared::staff::{MAX_NOTE_CHARS, StaffOutcome, StudentRecord};
 
 use super::{QueueOwner, blocking};
-use crate::config::DEFAULT_COURSE;
 
 /// "This week": the last seven days.
 const WEEK_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -19,8 +19,9 @@ impl QueueOwner {
     pub(super) fn record_of(&mut self, student: &str) -> StaffOutcome {
         let since = self.now_ms() - WEEK_MS;
         let read = blocking(|| {
-            let note = self.store.note(DEFAULT_COURSE, student)?;
-            let (helps_this_week, last_help) = self.store.recent_helps(student, since)?;
+            let course = &self.key.course;
+            let note = self.store.note(course, student)?;
+            let (helps_this_week, last_help) = self.store.recent_helps(course, student, since)?;
             Ok::<_, crate::store::StoreError>(StudentRecord {
                 student: student.to_owned(),
                 note,
@@ -47,7 +48,7 @@ impl QueueOwner {
         let at = self.now_ms();
         match blocking(|| {
             self.store
-                .set_note(DEFAULT_COURSE, student, text, staff, at)
+                .set_note(&self.key.course, student, text, staff, at)
         }) {
             Ok(()) => StaffOutcome::NoteSaved {
                 student: student.to_owned(),

@@ -1207,27 +1207,29 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// `student`'s helps that ended as helped since `since`, in every
-    /// session, and their latest help that ended however it ended.
+    /// `student`'s helps in `course` that ended as helped since `since`, in
+    /// every session, and their latest help there that ended however it
+    /// ended.
     pub fn recent_helps(
         &self,
+        course: &str,
         student: &str,
         since: UnixMillis,
     ) -> Result<(u32, Option<PastHelp>)> {
         let helped: u32 = self.conn.query_row(
             "SELECT COUNT(*) FROM helps
-             WHERE student = ?1 AND outcome = 'helped'
-               AND COALESCE(finished_at, served_at) >= ?2",
-            params![student, since],
+             WHERE course = ?1 AND student = ?2 AND outcome = 'helped'
+               AND COALESCE(finished_at, served_at) >= ?3",
+            params![course, student, since],
             |row| row.get(0),
         )?;
         let last = self
             .conn
             .query_row(
                 "SELECT COALESCE(staff, ''), outcome, COALESCE(finished_at, served_at, joined_at)
-                 FROM helps WHERE student = ?1 AND outcome IS NOT NULL
+                 FROM helps WHERE course = ?1 AND student = ?2 AND outcome IS NOT NULL
                  ORDER BY COALESCE(finished_at, served_at, joined_at) DESC, id DESC LIMIT 1",
-                [student],
+                params![course, student],
                 |row| {
                     Ok((
                         row.get::<_, String>(0)?,
