@@ -622,6 +622,23 @@ impl Queue {
         true
     }
 
+    /// Staff read a waiting student's answer. `false`: no answer not yet
+    /// read (nothing changed).
+    pub fn mark_answer_read(&mut self, username: &str) -> bool {
+        let answer = self
+            .entries
+            .iter_mut()
+            .find(|e| &*e.username == username)
+            .and_then(|e| e.answer.as_mut());
+        match answer {
+            Some(answer) if !answer.read => {
+                answer.read = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A waiting student answered a message. `false`: not waiting.
     pub fn note_answer(&mut self, username: &str, answer: MessageAnswer) -> bool {
         let Some(index) = self.index(username) else {
@@ -972,10 +989,15 @@ mod tests {
             MessageAnswer {
                 to: "tara".into(),
                 text: "ok".into(),
-                at: 5
+                at: 5,
+                read: false,
             }
         ));
         assert!(q.entry("bob").unwrap().needs_edit);
+        // Staff read it once; a second reading changes nothing.
+        assert!(q.mark_answer_read("bob"));
+        assert!(!q.mark_answer_read("bob"));
+        assert!(q.entry("bob").unwrap().answer.as_ref().unwrap().read);
         assert!(q.edit(
             "bob",
             "segfault in main.c".into(),

@@ -329,6 +329,9 @@ pub struct MessageAnswer {
     pub to: String,
     pub text: String,
     pub at: UnixMillis,
+    /// A staff member has opened the student's details since it came: the
+    /// row no longer shows it (the details still do).
+    pub read: bool,
 }
 
 /// A help in progress.

@@ -191,6 +191,17 @@ async fn an_answer_shows_on_the_row_once_and_no_one_answers_another_students_mes
         .await?;
     assert!(matches!(too_long, RequestResult::InvalidText { .. }));
 
+    // Unread until a staff member opens her details (which ask for her
+    // record); read, for every staff screen, and after a restart too.
+    assert!(!server.view().await.rows[0].answer.as_ref().unwrap().read);
+    record(&server).await;
+    assert!(server.view().await.rows[0].answer.as_ref().unwrap().read);
+    server.stop().await?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    let view = server.view().await;
+    let answer = view.rows[0].answer.as_ref().expect("kept");
+    assert!(answer.read, "{answer:?}");
+
     // A new message makes the old answer old news.
     server.professor(message("ann", "Coming", false)).await;
     assert!(server.view().await.rows[0].answer.is_none());

@@ -1768,7 +1768,9 @@ fn a_row_shows_the_request_for_detail_and_the_answer_inert() {
         to: "prof".into(),
         text: "3b\u{1b}[2J, \u{202e}lab 2".into(),
         at: NOW - 60_000,
+        read: false,
     });
+    let mut read = view.clone();
     let mut h = Harness::new(view);
     let text = h.text(110, 30);
     assert!(text.contains("DETAIL ASKED · Segfault"), "{text}");
@@ -1786,6 +1788,15 @@ fn a_row_shows_the_request_for_detail_and_the_answer_inert() {
     h.press('k');
     h.key(KeyCode::Enter);
     assert!(h.text(80, 24).contains("for more detail; not edited yet"));
+    // Read (a staff member opened the details): off the row, still in
+    // the details.
+    h.key(KeyCode::Esc);
+    read.rows[1].answer.as_mut().unwrap().read = true;
+    h.view(read);
+    assert!(!h.text(110, 30).contains("✉"));
+    h.press('j');
+    h.key(KeyCode::Enter);
+    assert!(h.text(80, 24).contains("to prof at 09:59: 3b"));
 }
 
 #[test]

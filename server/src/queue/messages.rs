@@ -210,6 +210,7 @@ impl QueueOwner {
             to: staff.clone(),
             text: text.to_owned(),
             at,
+            read: false,
         };
         if self.queue.note_answer(student, answer) {
             self.staff_changed = true;

@@ -15,8 +15,11 @@ const WEEK_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
 impl QueueOwner {
     /// `student`'s record: read from the store each time (a details pane is
-    /// opened by hand, not per change).
+    /// opened by hand, not per change). Asking for it reads their answer to
+    /// a message, if one waits: their row stops showing it for every staff
+    /// member.
     pub(super) fn record_of(&mut self, student: &str) -> StaffOutcome {
+        self.read_answer(student);
         let since = self.now_ms() - WEEK_MS;
         let read = blocking(|| {
             let course = &self.key.course;
@@ -34,6 +37,27 @@ impl QueueOwner {
             Err(e) => StaffOutcome::Failed {
                 reason: e.to_string(),
             },
+        }
+    }
+
+    /// Staff read `student`'s answer (see [`Self::record_of`]). Kept before
+    /// it counts; a store failure leaves it unread and is only logged.
+    fn read_answer(&mut self, student: &str) {
+        let unread = self
+            .queue
+            .entry(student)
+            .and_then(|e| e.answer.as_ref())
+            .is_some_and(|a| !a.read);
+        if !unread {
+            return;
+        }
+        let session = &self.key;
+        match blocking(|| self.store.mark_answer_read(session, student)) {
+            Ok(()) => {
+                self.queue.mark_answer_read(student);
+                self.staff_changed = true;
+            }
+            Err(e) => tracing::warn!("could not mark {student}'s answer read: {e}"),
         }
     }
 

@@ -353,6 +353,12 @@ ALTER TABLE staff_7 RENAME TO staff;
     "
 ALTER TABLE sessions ADD COLUMN pool INTEGER;
 ",
+    // 9: whether staff have read a waiting student's answer (opened their
+    // details since it came): the row shows it until then. Answers from
+    // before count as not read.
+    "
+ALTER TABLE queue ADD COLUMN answer_read INTEGER NOT NULL DEFAULT 0;
+",
 ];
 
 /// Where one queue's rows are: its session (the day, `--session`), course
@@ -807,14 +813,17 @@ impl Store {
             .conn
             .prepare(
                 "SELECT username, description, location, joined_at, away_until, front_since,
-                        slot, draw, host, needs_edit, answer_to, answer, answered_at
+                        slot, draw, host, needs_edit, answer_to, answer, answered_at, answer_read
                  FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3 ORDER BY seq",
             )?
             .query_map(params![q.session, q.course, q.queue], |row| {
                 let answer = match (row.get(10)?, row.get(11)?, row.get(12)?) {
-                    (Some(to), Some(text), Some(at)) => {
-                        Some(Box::new(MessageAnswer { to, text, at }))
-                    }
+                    (Some(to), Some(text), Some(at)) => Some(Box::new(MessageAnswer {
+                        to,
+                        text,
+                        at,
+                        read: row.get(13)?,
+                    })),
                     _ => None,
                 };
                 Ok(Entry {
@@ -1088,7 +1097,7 @@ impl Store {
         let id = tx.last_insert_rowid();
         tx.execute(
             "UPDATE queue SET needs_edit = (needs_edit OR ?5), answer_to = NULL, answer = NULL,
-                              answered_at = NULL
+                              answered_at = NULL, answer_read = 0
              WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
             params![q.session, q.course, q.queue, student, asks_edit],
@@ -1144,13 +1153,25 @@ impl Store {
             params![id as i64, text, at],
         )?;
         tx.execute(
-            "UPDATE queue SET answer_to = ?5, answer = ?6, answered_at = ?7
+            "UPDATE queue SET answer_to = ?5, answer = ?6, answered_at = ?7, answer_read = 0
              WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
             params![q.session, q.course, q.queue, student, staff, text, at],
         )?;
         tx.commit()?;
         Ok(Some(staff))
+    }
+
+    /// Staff read `student`'s answer (they opened the student's details):
+    /// their row stops showing it.
+    pub fn mark_answer_read(&self, q: &QueueKey, student: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE queue SET answer_read = 1
+             WHERE session = ?1 AND course = ?2 AND queue = ?3 AND username = ?4
+                   AND answer IS NOT NULL",
+            params![q.session, q.course, q.queue, student],
+        )?;
+        Ok(())
     }
 
     /// The course's note on `student`, if staff wrote one.

@@ -460,7 +460,8 @@ impl StaffScreen {
         if description.is_empty() {
             description = Cow::Borrowed("—");
         }
-        if let Some(answer) = &e.answer {
+        // Until staff read it (opened the details).
+        if let Some(answer) = e.answer.as_ref().filter(|a| !a.read) {
             description = Cow::Owned(format!("✉ {} · {description}", sanitize(&answer.text)));
         }
         if e.needs_edit {
