@@ -524,6 +524,35 @@ async fn a_note_and_a_students_week_are_their_courses_alone() -> Result<()> {
     server.stop().await
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_student_choosing_a_queue_may_take_longer_than_the_sign_in_while_their_client_lives()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(department_config(dir.path(), "d", DEPARTMENT)).await?;
+    let (mut amy, offered) = signed_up_unchosen(&server, "amy").await?;
+    assert!(matches!(offered, ServerMsg::Queues { .. }), "{offered:?}");
+    // Two minutes of reading the list, well past the 30 s a sign-in has,
+    // the client's heartbeat going every 10 s.
+    for nonce in 0..12 {
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        amy.send(&ClientMsg::Ping { nonce }).await?;
+        assert_eq!(amy.recv().await?, ServerMsg::Pong { nonce });
+    }
+    amy.send(&ClientMsg::ChooseQueue {
+        name: Some("cs225/office".into()),
+    })
+    .await?;
+    assert!(matches!(amy.recv().await?, ServerMsg::QueueChosen { .. }));
+    // A client that went silent is let go, as a signed-in one is.
+    let (mut bob, _) = signed_up_unchosen(&server, "bob").await?;
+    tokio::time::sleep(std::time::Duration::from_secs(31)).await;
+    assert_eq!(
+        bob.recv().await?,
+        ServerMsg::ProtocolError(jqueue_shared::ProtocolError::TimedOut)
+    );
+    server.stop().await
+}
+
 /// Signs `name` (who has an account) in on `queue`.
 async fn signed_in_on(server: &TestServer, name: &str, queue: &str) -> Result<Student> {
     let mut student = Student::connect(server.addr, name).await?;

@@ -106,8 +106,9 @@ impl Handler {
     /// A signed-in account that chose no queue, on a server of several:
     /// the queues of its own courses (staff: those it staffs, for the staff
     /// screen), one taken at once, several offered ([`ServerMsg::Queues`])
-    /// and the answer awaited (a follower is offered nothing: see below). `false`: none of them, or no choice in time;
-    /// the connection closes.
+    /// and the answer awaited for as long as the client's heartbeat goes on
+    /// (a follower is offered nothing: see below). `false`: none of them,
+    /// or the client went silent; the connection closes.
     async fn pick_queue(&mut self, username: &Arc<str>, follower: bool) -> HandlerResult<bool> {
         let staff_screen = self.staff_screen && !follower;
         let by_os_account = self.by_os_account();
@@ -161,8 +162,11 @@ impl Handler {
         }
         let queues = choices.iter().map(|(_, choice)| choice.clone()).collect();
         self.send(&ServerMsg::Queues { queues }).await?;
-        let deadline = Instant::now() + self.shared.config.pre_auth_timeout;
+        // Signed in: the student may take as long as their client is alive
+        // (its heartbeats keep the choice open), not the sign-in's time.
+        let patience = self.shared.config.idle_timeout;
         loop {
+            let deadline = Instant::now() + patience;
             let msg = match timeout_at(deadline, self.reader.read_frame::<ClientMsg>()).await {
                 Ok(Ok(Some(msg))) => msg,
                 Ok(Ok(None)) => return Ok(false),
