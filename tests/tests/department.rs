@@ -553,6 +553,56 @@ async fn a_student_choosing_a_queue_may_take_longer_than_the_sign_in_while_their
     server.stop().await
 }
 
+#[tokio::test]
+async fn each_queue_keeps_its_own_room_a_code_asked_only_where_its_hosts_are_set() -> Result<()> {
+    use jqueue_core::presence::AllowedHosts;
+    let dir = tempfile::tempdir()?;
+    let mut config = department_config(dir.path(), "d", DEPARTMENT);
+    // cs101/lab's room is a lab subnet the test is not in; the server and
+    // every other queue take anyone.
+    config.courses[0].queues[0].allow_hosts =
+        Some(AllowedHosts::parse("10.0.0.0/8").map_err(anyhow::Error::msg)?);
+    let server = TestServer::start(config).await?;
+    let mut amy = Student::register_on(server.addr, "amy", "cs101/lab").await?;
+    assert_eq!(
+        amy.ask_for_help("loops").await?,
+        RequestResult::CodeNeeded,
+        "outside cs101/lab's room"
+    );
+    let code = server
+        .handle
+        .on_queue(0)
+        .staff_view()
+        .await?
+        .presence_code
+        .expect("cs101/lab shows its code");
+    let joined = amy
+        .request(ClientMsg::AskForHelp {
+            description: "loops".into(),
+            location: "lab 1".into(),
+            code: Some(code),
+            context: None,
+            moving: false,
+        })
+        .await?;
+    assert!(matches!(joined, RequestResult::Joined { .. }), "{joined:?}");
+    let mut dee = Student::register_on(server.addr, "dee", "cs225").await?;
+    assert!(matches!(
+        dee.ask_for_help("heaps").await?,
+        RequestResult::Joined { .. }
+    ));
+    assert!(
+        server
+            .handle
+            .on_queue(2)
+            .staff_view()
+            .await?
+            .presence_code
+            .is_none()
+    );
+    server.stop().await
+}
+
 /// Signs `name` (who has an account) in on `queue`.
 async fn signed_in_on(server: &TestServer, name: &str, queue: &str) -> Result<Student> {
     let mut student = Student::connect(server.addr, name).await?;

@@ -127,29 +127,39 @@ impl Handler {
         }
     }
 
-    /// Whether this connection comes from a host `--allow-hosts` allows, and
-    /// its host name (or address, without a name). Looked up once per
-    /// connection, and only when a student asks for help, through
-    /// [`resolve::HostNames`] (its own threads, a timeout, a cache).
+    /// Whether this connection comes from a host its queue's
+    /// `--allow-hosts` allows, and its host name (or address, without a
+    /// name).
     pub(super) async fn room(&mut self) -> (bool, String) {
-        if let Some(room) = &self.room {
-            return room.clone();
+        let whence = self.whence().await;
+        let in_room = whence.in_room(self.handle().queue_config().allow_hosts.as_ref());
+        (in_room, whence.host)
+    }
+
+    /// Where this connection comes from. Looked up once per connection,
+    /// and only when asked (a question, a wall), through
+    /// [`resolve::HostNames`] (its own threads, a timeout, a cache).
+    pub(super) async fn whence(&mut self) -> Whence {
+        if let Some(whence) = &self.whence {
+            return (**whence).clone();
         }
         // Set at sign-in for a peer on the socket (see `sign_in_as_account`).
-        let Peer::Network(addr) = self.peer else {
-            return (false, local::host_name());
+        let whence = match self.peer {
+            Peer::Network(addr) => {
+                let ip = addr.ip();
+                let name = self.shared.host_names.lookup(ip).await;
+                Whence {
+                    host: name.clone().unwrap_or_else(|| ip.to_string()),
+                    network: Some((ip, name)),
+                }
+            }
+            Peer::Local { .. } => Whence {
+                host: local::host_name(),
+                network: None,
+            },
         };
-        let ip = addr.ip();
-        let name = self.shared.host_names.lookup(ip).await;
-        let in_room = self
-            .shared
-            .config
-            .allow_hosts
-            .as_ref()
-            .is_none_or(|hosts| hosts.allows(ip, name.as_deref()));
-        let room = (in_room, name.unwrap_or_else(|| ip.to_string()));
-        self.room = Some(room.clone());
-        room
+        self.whence = Some(Box::new(whence.clone()));
+        whence
     }
 
     /// Sends a request's answer, then the views held back while it was

@@ -211,8 +211,8 @@ impl Handler {
         // and a process at the course host's own keyboard look the same on
         // the socket, and a hostile client says whichever pays. So it is
         // shown to staff and grants nothing: with `--allow-hosts`, every
-        // sign-in on the socket needs the room's code to join.
-        let in_room = self.shared.config.allow_hosts.is_none();
+        // sign-in on the socket needs the room's code to join (see
+        // `Whence::in_room`).
         let (origin, host) = match &route {
             LocalRoute::Socket => (
                 "Unix account over the socket".to_owned(),
@@ -226,14 +226,17 @@ impl Handler {
                 None => ("Unix account over SSH".to_owned(), local::host_name()),
             },
         };
-        let room = (in_room, host);
+        let whence = Whence {
+            host,
+            network: None,
+        };
         let outcome = self
             .handle()
             .sign_in_as_account(username.clone(), origin.clone(), follower)
             .await?;
         match outcome {
             Ok(AccountSignIn::SignedIn) => {
-                self.room = Some(room);
+                self.whence = Some(Box::new(whence));
                 Ok(Verdict::SignedIn {
                     username,
                     token: None,

@@ -286,6 +286,29 @@ enum Verdict {
     Unavailable,
 }
 
+/// Where a connection comes from: the host to show staff, and for a peer
+/// on the network its address and name, which a queue's `--allow-hosts`
+/// admits to the room or not.
+#[derive(Debug, Clone)]
+struct Whence {
+    host: String,
+    /// `None` on the socket: the route there is only the client's word, so
+    /// it is never in the room when the queue has `--allow-hosts`.
+    network: Option<(std::net::IpAddr, Option<String>)>,
+}
+
+impl Whence {
+    /// Whether a queue with these `allow_hosts` counts this connection in
+    /// the room (no `--allow-hosts`: everyone is).
+    fn in_room(&self, allow_hosts: Option<&jqueue_core::presence::AllowedHosts>) -> bool {
+        match (allow_hosts, &self.network) {
+            (None, _) => true,
+            (Some(hosts), Some((ip, name))) => hosts.allows(*ip, name.as_deref()),
+            (Some(_), None) => false,
+        }
+    }
+}
+
 struct Handler {
     shared: Arc<Shared>,
     conn: u64,
@@ -299,8 +322,9 @@ struct Handler {
     /// Who is signed in on this connection, once someone is: views are
     /// theirs.
     student: Option<StudentKey>,
-    /// Where the connection comes from (see [`Handler::room`]), once known.
-    room: Option<(bool, String)>,
+    /// Where the connection comes from (see [`Handler::room`]), once
+    /// looked up (boxed: most connections never ask).
+    whence: Option<Box<Whence>>,
     /// The staff screen's queues and views, once a staff member opened it
     /// here (boxed: a student's connection has none, and pays one word).
     staff: Option<Box<StaffFeed>>,
@@ -338,7 +362,7 @@ impl Handler {
             staff: None,
             elsewhere: None,
             staff_screen: false,
-            room: None,
+            whence: None,
             shutdown,
             _done: done,
         })
