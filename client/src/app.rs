@@ -430,9 +430,10 @@ impl App {
                     crate::screens::chooser::QueueChooser::new(queues),
                 )));
             }
-            // The screen never asks the task to log out (`jqueue logout` does);
-            // it names the course and queue from the welcome.
-            NetEvent::LoggedOut | NetEvent::Queue { .. } => {}
+            // The screen never asks the task to log out (`jqueue logout` does)
+            // nor for a board (`jqueue wall` runs its own loop); it names the
+            // course and queue from the welcome.
+            NetEvent::LoggedOut | NetEvent::Wall(_) | NetEvent::Queue { .. } => {}
             NetEvent::Disconnected { reason, retry_in } => self.on_disconnected(reason, retry_in),
             NetEvent::Stopped(reason) => {
                 if let StopReason::NotOnRoster { username } = &reason {

@@ -85,9 +85,15 @@ pub struct Cli {
 
     /// The queue, on a server that runs several: COURSE/QUEUE (`cs101/lab`),
     /// or a course with one queue by its id (`cs225`). A server with one
-    /// queue needs none.
-    #[arg(long, value_name = "COURSE/QUEUE", env = "JQUEUE_QUEUE", global = true)]
-    pub queue: Option<String>,
+    /// queue needs none. `jqueue wall` takes it several times.
+    #[arg(
+        long,
+        value_name = "COURSE/QUEUE",
+        env = "JQUEUE_QUEUE",
+        global = true,
+        action = clap::ArgAction::Append
+    )]
+    pub queue: Vec<String>,
 
     /// Offer the last 8 KiB of FILE (a build log, say) as part of the
     /// context on the ask form. Nothing is sent unless you turn "attach
@@ -129,7 +135,21 @@ pub enum Command {
     /// line and exit status only), for "attach context" on the ask form.
     #[command(long_about = HOOK_ABOUT)]
     Hook(HookArgs),
+    /// A full-screen board for a lab's projector: each queue (--queue, any
+    /// number; none: every queue) in large type, live, with no sign-in and
+    /// no student's name. q leaves.
+    #[command(long_about = WALL_ABOUT)]
+    Wall,
 }
+
+const WALL_ABOUT: &str = "\
+A full-screen, read-only board for a lab's projector or TV: for each queue, \
+open or closed and until when, how many wait and about how long, who is on \
+duty, the announcement, and the room's presence code when this machine is \
+inside the queue's room (the server's --allow-hosts). It signs nobody in and \
+shows no student's name; it changes only when the queues do. Name the queues \
+with --queue (as often as needed; none: every queue on the server). q or Esc \
+leaves.";
 
 const HOOK_ABOUT: &str = "\
 Print a shell hook that remembers the last command that failed: only its \
@@ -240,6 +260,8 @@ pub enum ConfigError {
     BadLoginName(String),
     #[error("could not find a data directory for jqueue: pass --data-dir DIR")]
     NoDataDir,
+    #[error("--queue names one queue here (jqueue wall shows several)")]
+    SeveralQueues,
     #[error("--user cannot be used with unix: or ssh://: the server signs you in as your account")]
     UserWithAccountSignIn,
     #[error("cannot attach {path}: {reason}")]
@@ -283,7 +305,11 @@ impl Cli {
             data_dir,
             bell: !self.no_bell,
             staff: self.staff,
-            queue: self.queue.filter(|q| !q.trim().is_empty()),
+            queue: match self.queue.as_slice() {
+                [] => None,
+                [queue] => Some(queue.clone()).filter(|q| !q.trim().is_empty()),
+                [..] => return Err(ConfigError::SeveralQueues),
+            },
             fingerprint: self.fingerprint,
             ssh_program: env("JQUEUE_SSH")
                 .filter(|program| !program.is_empty())

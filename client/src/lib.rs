@@ -21,6 +21,8 @@
 //!   over the ratatui backend so tests drive the whole client.
 //! - [`status`]: `jqueue status`, where the student stands as one line of
 //!   text (no screen), over the same network task; [`status_line`] writes it.
+//! - [`wall`]: `jqueue wall`, a lab's board: no sign-in, no student's name,
+//!   drawn again only when the queues change.
 
 pub mod app;
 #[cfg(unix)]
@@ -39,5 +41,6 @@ pub mod status_line;
 pub mod token_store;
 pub mod transport;
 pub mod trust;
+pub mod wall;
 
 pub use event_loop::{EventLoop, Farewell, run};

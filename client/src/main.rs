@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
         let written = match command {
             Command::Status(args) => return status(cli, args).await,
             Command::Logout => return logout(cli).await,
+            Command::Wall => return wall(cli).await,
             Command::Bridge(args) => return bridge(&args),
             Command::Hook(args) => {
                 let data_dir = cli
@@ -111,6 +112,41 @@ fn bridge(args: &BridgeArgs) -> ExitCode {
             args.socket.display()
         );
         ExitCode::from(2)
+    }
+}
+
+/// `jqueue wall`: the board until `q` (exit 0), or an error line (exit 2
+/// for the command line, 1 for the rest).
+async fn wall(mut cli: Cli) -> ExitCode {
+    let queues = std::mem::take(&mut cli.queue);
+    // A wall signs nobody in: a display account's login name need not be
+    // a jqueue name.
+    if cli.user.is_none() && !cli.server.signs_in_by_account() {
+        cli.user = Some("wall".to_owned());
+    }
+    let config = match cli.into_config(|var| std::env::var(var).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jqueue wall: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = jqueue_client::logging::init(&config.data_dir);
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let unicode = jqueue_tui::ui::unicode_terminal(|var| std::env::var(var).ok());
+    let result = match ratatui::try_init() {
+        Ok(terminal) => jqueue_client::wall::run(terminal, config, queues, color, unicode).await,
+        Err(e) => Err(anyhow::anyhow!(
+            "jqueue wall needs a terminal to draw on: {e}"
+        )),
+    };
+    ratatui::restore();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jqueue wall: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -214,6 +214,8 @@ pub enum NetEvent {
     },
     /// The latest staff view (staff screen only).
     StaffView(Arc<StaffView>),
+    /// A wall's board (unsanitised server text), whenever it changes.
+    Wall(jqueue_shared::wall::WallView),
     /// The student's places in other queues than this connection's
     /// (unsanitised server text): the whole list, whenever it changes.
     Elsewhere(Vec<jqueue_shared::PlaceElsewhere>),
@@ -378,7 +380,7 @@ pub type NetTaskParts = (
 
 /// Starts the network task on the current tokio runtime.
 pub fn spawn(config: NetConfig) -> NetTaskParts {
-    start(config, false)
+    start(config, false, None)
 }
 
 /// Starts a network task that signs in with the stored token only to
@@ -387,13 +389,22 @@ pub fn spawn(config: NetConfig) -> NetTaskParts {
 /// screen is not pushed out. Without a token (or with a refused one) the
 /// server's question for a password comes out as [`NetEvent::NeedPassword`].
 pub fn spawn_follower(config: NetConfig) -> NetTaskParts {
-    start(config, true)
+    start(config, true, None)
 }
 
-fn start(config: NetConfig, follower: bool) -> NetTaskParts {
+/// Starts a network task for a wall (`jqueue wall`): it signs nobody in,
+/// asks for the board of `queues` (none: every queue) after the server's
+/// welcome, and passes each board on as [`NetEvent::Wall`].
+pub fn spawn_wall(config: NetConfig, queues: Vec<String>) -> NetTaskParts {
+    start(config, false, Some(queues))
+}
+
+fn start(config: NetConfig, follower: bool, wall: Option<Vec<String>>) -> NetTaskParts {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::channel(64);
-    let task = tokio::spawn(converse_until_done(config, follower, command_rx, event_tx));
+    let task = tokio::spawn(converse_until_done(
+        config, follower, wall, command_rx, event_tx,
+    ));
     (command_tx, event_rx, task)
 }
 
@@ -405,12 +416,13 @@ pub async fn run(
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
 ) {
-    converse_until_done(config, false, commands, events).await;
+    converse_until_done(config, false, None, commands, events).await;
 }
 
 async fn converse_until_done(
     config: NetConfig,
     follower: bool,
+    wall: Option<Vec<String>>,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
 ) {
@@ -426,6 +438,7 @@ async fn converse_until_done(
         staff_shows: None,
         config,
         follower,
+        wall,
         commands,
         events,
         nonce: 0,
@@ -505,12 +518,16 @@ enum Stage {
     /// `SignInAsAccount` sent; the server's answer is next.
     SigningInAsAccount,
     SignedIn,
+    /// A wall, receiving boards.
+    Wall,
 }
 
 struct NetTask {
     config: NetConfig,
     /// Sign in only to follow (see [`spawn_follower`]).
     follower: bool,
+    /// Sign nobody in: show these queues on a wall (see [`spawn_wall`]).
+    wall: Option<Vec<String>>,
     /// Only ever `Some` on [`Route::Tcp`].
     token: Option<SessionToken>,
     transport: Transport,
@@ -789,6 +806,7 @@ impl NetTask {
             ServerMsg::StaffView(view) => NetEvent::StaffView(Arc::from(view)),
             ServerMsg::StaffQueues { queues, shown } => NetEvent::StaffQueues { queues, shown },
             ServerMsg::Elsewhere { places } => NetEvent::Elsewhere(places),
+            ServerMsg::Wall(board) => NetEvent::Wall(board),
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
                 tracing::warn!(%username, "not staff on this server");
@@ -827,6 +845,13 @@ impl NetTask {
             return Step::Continue;
         }
         self.session = session;
+        if let Some(queues) = self.wall.clone() {
+            conn.stage = Stage::Wall;
+            return match conn.send(&ClientMsg::WatchWall { queues }).await {
+                Ok(()) => Step::Continue,
+                Err(outcome) => Step::End(outcome),
+            };
+        }
         let choose = ClientMsg::ChooseQueue {
             name: self.config.queue.clone(),
         };

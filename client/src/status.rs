@@ -229,6 +229,7 @@ impl StandingTracker {
             | NetEvent::StaffView(_)
             | NetEvent::StaffQueues { .. }
             | NetEvent::Elsewhere(_)
+            | NetEvent::Wall(_)
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
             // Followers are not told messages: they are the screen's.

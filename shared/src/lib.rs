@@ -11,6 +11,7 @@
 //! - [`statistics`]: the session's figures for the staff screen's statistics view.
 //! - `manual` (feature `manual`): man pages and shell completions for the binaries.
 //! - [`fingerprint`]: the `SHA256:…` name of a server's key, as both sides show it.
+//! - [`wall`]: what a lab's wall (`jqueue wall`) shows, anonymous.
 //!
 //! This crate does no networking of its own beyond reading and writing frames on
 //! a stream it is given (feature `net`, on by default; jqueue-core goes
@@ -26,6 +27,7 @@ pub mod sanitize;
 pub mod staff;
 pub mod statistics;
 pub mod validate;
+pub mod wall;
 
 pub use codec::{FrameError, MAX_FRAME_LEN};
 #[cfg(feature = "net")]

@@ -173,6 +173,13 @@ pub enum ClientMsg {
     ChooseQueue {
         name: Option<String>,
     },
+    /// Show these queues on a wall (`jqueue wall`; none named: every
+    /// queue), sent after `Hello` instead of signing in: the connection
+    /// only ever receives [`ServerMsg::Wall`], anonymous, until it closes.
+    /// An unknown name is answered [`ServerMsg::NoSuchQueue`].
+    WatchWall {
+        queues: Vec<String>,
+    },
 }
 
 /// Messages from the server to a client.
@@ -296,6 +303,9 @@ pub enum ServerMsg {
     Elsewhere {
         places: Vec<PlaceElsewhere>,
     },
+    /// The wall's board ([`ClientMsg::WatchWall`]): sent at once, then
+    /// whenever it changes, and only then.
+    Wall(crate::wall::WallView),
 }
 
 /// How a help ended, as the student is told ([`ServerMsg::HelpEnded`]).

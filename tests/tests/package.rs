@@ -298,6 +298,7 @@ fn every_command_has_a_man_page_that_renders() {
         "jqueue-server-users.1.gz",
         "jqueue-server.1.gz",
         "jqueue-status.1.gz",
+        "jqueue-wall.1.gz",
         "jqueue.1.gz",
     ];
     assert_eq!(pages, expected);

@@ -26,6 +26,7 @@
 //! word is cut.
 
 pub(crate) mod ask_form;
+pub(crate) mod big_text;
 pub mod chooser;
 pub(crate) mod confirm;
 mod connecting;
@@ -36,6 +37,7 @@ pub(crate) mod sign_in;
 pub(crate) mod staff;
 pub(crate) mod stopped;
 pub(crate) mod trust;
+pub mod wall;
 pub mod words;
 
 use ratatui::buffer::Buffer;

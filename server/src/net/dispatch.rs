@@ -94,7 +94,8 @@ impl Handler {
             | ClientMsg::Resume { .. }
             | ClientMsg::Follow { .. }
             | ClientMsg::SignInAsAccount { .. }
-            | ClientMsg::ChooseQueue { .. } => {
+            | ClientMsg::ChooseQueue { .. }
+            | ClientMsg::WatchWall { .. } => {
                 self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);

@@ -28,6 +28,7 @@ pub mod resolve;
 mod sign_in;
 mod signed_in;
 pub mod tls;
+mod wall;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -80,6 +81,8 @@ struct Shared {
     tls: Arc<rustls::ServerConfig>,
     /// Host names of students' addresses, off the hashing pool.
     host_names: resolve::HostNames,
+    /// The walls open, per address.
+    walls: Arc<wall::Walls>,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -118,6 +121,7 @@ pub async fn run(
             (!server.config.no_resolve).then(|| server.config.resolver.clone()),
             server.config.resolve_timeout,
         ),
+        walls: Arc::default(),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks: Vec<_> = shared

@@ -155,6 +155,7 @@ impl Handler {
                     }
                     Verdict::Pending
                 }
+                ClientMsg::WatchWall { queues } => return Box::pin(self.watch_wall(queues)).await,
                 ClientMsg::AskForHelp { .. }
                 | ClientMsg::EditQuestion { .. }
                 | ClientMsg::Cancel
