@@ -515,6 +515,7 @@ async fn one_place_per_course_and_a_move_keeps_the_join_time() -> Result<()> {
         code: None,
         context: None,
         moving: true,
+        tag: None,
     })
     .await?;
     assert_eq!(
