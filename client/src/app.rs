@@ -167,6 +167,9 @@ pub struct App {
     /// Students this close to the front are told to get ready (the course's
     /// setting, from the welcome).
     pub ready_at: u32,
+    /// The queue's question tags, from the welcome, which the ask form
+    /// offers (unsanitised: they go back to the server as they came).
+    pub tags: Vec<String>,
     /// The local time zone, for "called at 11:27" (UTC until the event loop
     /// sets it, so tests never depend on the machine's zone).
     pub time_zone: FixedOffset,
@@ -198,11 +201,19 @@ pub struct App {
     pub attach_context: bool,
     /// Staff's messages not yet read.
     pub inbox: Inbox,
-    /// The question last sent (description, location), which `e` edits.
-    pub asked: Option<(String, String)>,
+    /// The question last sent, which `e` edits.
+    pub asked: Option<Asked>,
     /// The student's places in other queues of the server (one line each
     /// on the main screen). Unsanitised server text.
     pub elsewhere: Vec<jqueue_shared::PlaceElsewhere>,
+}
+
+/// A question as the student last sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub description: String,
+    pub location: String,
+    pub tag: Option<String>,
 }
 
 impl App {
@@ -219,6 +230,7 @@ impl App {
             away_until: None,
             cooldown_until: None,
             ready_at: DEFAULT_READY_AT,
+            tags: Vec::new(),
             get_ready: GetReady::NotYet,
             time_zone: FixedOffset::east_opt(0).expect("zero is a valid offset"),
             announcement: None,
@@ -378,9 +390,11 @@ impl App {
                 course,
                 session,
                 ready_at,
+                tags,
             } => {
                 self.link = Link::Up;
                 self.ready_at = ready_at;
+                self.tags = tags;
                 self.server_shut_down = false;
                 self.course = Some((
                     sanitize(&course).into_owned(),

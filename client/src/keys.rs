@@ -35,6 +35,8 @@ pub enum Action {
     ToggleContext,
     /// Drop the focused part of the context, or take it back.
     DropPart,
+    /// The ask form's tag line: the next or previous tag.
+    PickTag,
     Close,
     /// Scroll the help down or up a line, where it does not fit.
     ScrollDown,
@@ -212,6 +214,14 @@ const PREVIOUS_FIELD: Binding = bind(
     "Move to the previous field (Shift-Tab or ↑)",
 );
 
+const PICK_TAG: Binding = bind(
+    &[Key::Left, Key::Right],
+    "← →",
+    Action::PickTag,
+    "tag",
+    "Pick the tag, on its line (or its first letter)",
+);
+
 const CLOSE_FORM: Binding = bind(
     &[Key::Esc],
     "Esc",
@@ -224,6 +234,7 @@ pub const ASK_FORM: &[Binding] = &[
     SEND,
     NEXT_FIELD,
     PREVIOUS_FIELD,
+    PICK_TAG,
     bind(
         &[Key::Ctrl('t')],
         "Ctrl-T",
@@ -242,9 +253,16 @@ pub const ASK_FORM: &[Binding] = &[
     CTRL_C,
 ];
 
-/// The same form editing a question in line (`e`): the text only, so no
-/// context keys (the context went with the question).
-pub const EDIT_FORM: &[Binding] = &[SEND, NEXT_FIELD, PREVIOUS_FIELD, CLOSE_FORM, CTRL_C];
+/// The same form editing a question in line (`e`): the text and the tag,
+/// so no context keys (the context went with the question).
+pub const EDIT_FORM: &[Binding] = &[
+    SEND,
+    NEXT_FIELD,
+    PREVIOUS_FIELD,
+    PICK_TAG,
+    CLOSE_FORM,
+    CTRL_C,
+];
 
 pub const CONFIRM: &[Binding] = &[
     bind(&[Key::Char('y')], "y", Action::Yes, "yes", "Yes"),

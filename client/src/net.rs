@@ -97,14 +97,17 @@ pub enum NetCommand {
         /// Move the place the student has in another queue of the course
         /// here, keeping its join time.
         moving: bool,
+        /// One of the queue's tags ([`NetEvent::Welcome`]), or none.
+        tag: Option<String>,
     },
     /// The queue picked from [`NetEvent::ChooseQueue`]'s list; kept for
     /// every reconnect.
     ChooseQueue(String),
-    /// Change the question, keeping the place.
+    /// Change the question (its text and tag), keeping the place.
     EditQuestion {
         description: String,
         location: String,
+        tag: Option<String>,
     },
     Cancel,
     /// "I'm back", after staff could not find the student.
@@ -170,6 +173,9 @@ pub enum NetEvent {
         session: String,
         /// The position at which a student is told to get ready.
         ready_at: u32,
+        /// The queue's question tags, which the ask form offers (empty:
+        /// none).
+        tags: Vec<String>,
     },
     /// The server wants a password: `Known` for a returning student, `New` for
     /// one who must create a password.
@@ -747,24 +753,10 @@ impl NetTask {
     async fn on_server_msg(&mut self, conn: &mut Conn, msg: ServerMsg) -> Step {
         let event = match msg {
             ServerMsg::Welcome { session, .. } => return self.on_welcome(conn, session).await,
-            ServerMsg::QueueChosen {
-                name,
-                course,
-                title,
-                ready_at,
-                ..
-            } => {
-                if !self.emit(NetEvent::Queue { name }).await {
-                    return Step::End(Outcome::Quit);
-                }
-                let course = title.map_or_else(|| course.clone(), |t| format!("{course} · {t}"));
-                let session = self.session.clone();
-                NetEvent::Welcome {
-                    course,
-                    session,
-                    ready_at,
-                }
-            }
+            chosen @ ServerMsg::QueueChosen { .. } => match self.queue_chosen(chosen).await {
+                Some(welcome) => welcome,
+                None => return Step::End(Outcome::Quit),
+            },
             ServerMsg::Queues { queues } => NetEvent::ChooseQueue(queues),
             ServerMsg::NoSuchQueue { reason } => {
                 return Step::End(Outcome::Stop(StopReason::NoSuchQueue { reason }));
@@ -834,6 +826,33 @@ impl NetTask {
         } else {
             Step::End(Outcome::Quit)
         }
+    }
+
+    /// The queue the server put this connection on: the UI hears its name,
+    /// then the welcome it makes (the course and queue titles, the tags).
+    /// `None`: the UI has gone.
+    async fn queue_chosen(&mut self, chosen: ServerMsg) -> Option<NetEvent> {
+        let ServerMsg::QueueChosen {
+            name,
+            course,
+            title,
+            ready_at,
+            tags,
+            ..
+        } = chosen
+        else {
+            return None;
+        };
+        if !self.emit(NetEvent::Queue { name }).await {
+            return None;
+        }
+        let course = title.map_or_else(|| course.clone(), |t| format!("{course} · {t}"));
+        Some(NetEvent::Welcome {
+            course,
+            session: self.session.clone(),
+            ready_at,
+            tags,
+        })
     }
 
     /// The server's welcome: choose the queue, then sign in. The UI hears
@@ -1023,19 +1042,23 @@ impl NetTask {
                 code,
                 context,
                 moving,
+                tag,
             }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
                 description,
                 location,
                 code,
                 context,
                 moving,
+                tag,
             },
             Some(NetCommand::EditQuestion {
                 description,
                 location,
+                tag,
             }) if conn.stage == Stage::SignedIn => ClientMsg::EditQuestion {
                 description,
                 location,
+                tag,
             },
             Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
             Some(NetCommand::Back) if conn.stage == Stage::SignedIn => ClientMsg::Back,

@@ -56,6 +56,7 @@ async fn sign_in(net: &mpsc::Sender<NetEvent>) {
         course: "CS 101".into(),
         session: "s".into(),
         ready_at: 3,
+        tags: Vec::new(),
     })
     .await
     .unwrap();

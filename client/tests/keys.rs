@@ -36,6 +36,7 @@ fn waiting_in_another_queue_of_the_course_asks_before_moving_there() {
             code: None,
             context: None,
             moving: true,
+            tag: None,
         }]
     );
     h.net(NetEvent::Request(RequestResult::Moved {
@@ -67,6 +68,7 @@ fn join_sends_description_and_prefilled_location() {
             code: None,
             context: None,
             moving: false,
+            tag: None,
         }]
     );
     assert!(h.screen_contains("Sending"));
@@ -119,6 +121,7 @@ fn enter_also_asks_and_the_location_can_be_edited() {
             code: None,
             context: None,
             moving: false,
+            tag: None,
         }]
     );
 }

@@ -133,7 +133,8 @@ fn a_request_for_detail_leads_to_an_edit_that_keeps_the_place() {
         h.sent(),
         [NetCommand::EditQuestion {
             description: "pointers in list_push".into(),
-            location: "lab1-pc07".into()
+            location: "lab1-pc07".into(),
+            tag: None,
         }]
     );
     h.net(NetEvent::Request(RequestResult::Edited { position: 2 }));

@@ -50,6 +50,7 @@ fn bytes_when_called(bell: bool, tmux: bool) -> String {
             course: "CS 101".into(),
             session: "s".into(),
             ready_at: 3,
+            tags: Vec::new(),
         },
         NetEvent::SignedIn {
             username: "alice".into(),

@@ -169,6 +169,7 @@ fn ready_at_comes_from_the_server() {
         course: "CS 101".into(),
         session: "s".into(),
         ready_at: 1,
+        tags: Vec::new(),
     });
     h.net(NetEvent::SignedIn {
         username: "alice".into(),

@@ -53,6 +53,9 @@ pub struct Entry {
     /// The machine the student asked from (its host name, or its address),
     /// for staff who walk over; empty when not known (an older database).
     pub host: Arc<str>,
+    /// The question's tag, one of the queue's when it was asked (the
+    /// server checks it); `None`: untagged.
+    pub tag: Option<Arc<str>>,
     pub joined_at: UnixMillis,
     /// Marked not here: the place is kept until then.
     pub away_until: Option<UnixMillis>,
@@ -86,6 +89,7 @@ impl Entry {
             description,
             location,
             host: Arc::from(""),
+            tag: None,
             joined_at,
             away_until: None,
             front_since: None,
@@ -589,22 +593,19 @@ impl Queue {
         Ok(self.insert(entry))
     }
 
-    /// Changes a waiting student's question; their place and join time
-    /// stay, and a request for more detail is met. `false`: not waiting.
-    pub fn edit(
-        &mut self,
-        username: &str,
-        description: Arc<str>,
-        location: Arc<str>,
-        host: Arc<str>,
-    ) -> bool {
-        let Some(index) = self.index(username) else {
+    /// Changes a waiting student's question to `question`'s (for the
+    /// student it names: its description, location, host and tag); their
+    /// place and join time stay, and a request for more detail is met.
+    /// `false`: not waiting.
+    pub fn edit(&mut self, question: &Entry) -> bool {
+        let Some(index) = self.index(&question.username) else {
             return false;
         };
         let entry = &mut self.entries[index];
-        entry.description = description;
-        entry.location = location;
-        entry.host = host;
+        entry.description.clone_from(&question.description);
+        entry.location.clone_from(&question.location);
+        entry.host.clone_from(&question.host);
+        entry.tag.clone_from(&question.tag);
         entry.needs_edit = false;
         true
     }
@@ -998,26 +999,30 @@ mod tests {
         assert!(q.mark_answer_read("bob"));
         assert!(!q.mark_answer_read("bob"));
         assert!(q.entry("bob").unwrap().answer.as_ref().unwrap().read);
-        assert!(q.edit(
-            "bob",
-            "segfault in main.c".into(),
-            "row 3".into(),
-            "lab07".into()
-        ));
+        let question = |name: &str| Entry {
+            host: "lab07".into(),
+            tag: Some("debugging".into()),
+            ..Entry::new(name.into(), "segfault in main.c".into(), "row 3".into(), 99)
+        };
+        assert!(q.edit(&question("bob")));
         let bob = q.entry("bob").unwrap();
         assert_eq!(q.position("bob"), Some(2));
         assert_eq!(bob.joined_at, 1);
         assert_eq!(&*bob.description, "segfault in main.c");
         assert_eq!(&*bob.location, "row 3");
+        assert_eq!(bob.tag.as_deref(), Some("debugging"));
         assert!(!bob.needs_edit, "the edit met the request");
         assert!(bob.answer.is_some(), "an edit is not a new message");
         // A new message makes the answer old news.
         assert!(q.note_message("bob", false));
         assert!(q.entry("bob").unwrap().answer.is_none());
-        assert!(
-            !q.edit("dan", "x".into(), "y".into(), "z".into()),
-            "not waiting"
-        );
+        assert!(!q.edit(&question("dan")), "not waiting");
+        // Edited again without a tag: the tag goes.
+        assert!(q.edit(&Entry {
+            tag: None,
+            ..question("bob")
+        }));
+        assert_eq!(q.entry("bob").unwrap().tag, None);
         assert!(!q.note_message("dan", true));
     }
 

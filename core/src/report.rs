@@ -1,6 +1,6 @@
 //! The office-hours report: one record per help, and the summary figures
-//! (per session and per staff member: helped, not here, median and p90
-//! wait, median help time).
+//! (per session, per staff member and per question tag: helped, not here,
+//! median and p90 wait, median help time).
 //!
 //! Pure: the records come from the store, the output formats from the
 //! command line; this module only computes.
@@ -28,6 +28,9 @@ pub struct HelpRecord {
     pub finished: Option<UnixMillis>,
     /// `helped`, `not-here`, `removed`, or `in-progress`.
     pub outcome: String,
+    /// The question's tag (`tags` in the server's config); `None`:
+    /// untagged, and every help recorded before tags existed.
+    pub tag: Option<String>,
 }
 
 impl HelpRecord {
@@ -57,12 +60,13 @@ impl HelpRecord {
     }
 }
 
-/// The summary of a group of helps (a session, or a staff member).
+/// The summary of a group of helps (a session, a staff member, or the
+/// questions of one tag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    /// `session` or `staff`.
+    /// `session`, `staff` or `tag`.
     pub by: &'static str,
-    /// The session's or the staff member's name.
+    /// The session's or the staff member's name, or the tag.
     pub name: String,
     pub helped: usize,
     pub not_here: usize,
@@ -72,8 +76,10 @@ pub struct Summary {
     pub median_help_secs: Option<i64>,
 }
 
-/// Per session, then per staff member (each in name order). Waits are those
-/// of students staff came for (helped or not here).
+/// Per session, then per staff member, then per question tag (each in name
+/// order; helps without a staff member or without a tag are in no group of
+/// theirs). Waits are those of students staff came for (helped or not
+/// here).
 pub fn summarize(records: &[HelpRecord]) -> Vec<Summary> {
     let mut out = Vec::new();
     for (by, key) in [
@@ -82,13 +88,14 @@ pub fn summarize(records: &[HelpRecord]) -> Vec<Summary> {
             (|r: &HelpRecord| r.session.clone()) as fn(&HelpRecord) -> String,
         ),
         ("staff", |r: &HelpRecord| r.staff.clone()),
+        ("tag", |r: &HelpRecord| r.tag.clone().unwrap_or_default()),
     ] {
         let mut names: Vec<String> = records.iter().map(key).collect();
         names.sort();
         names.dedup();
         for name in names {
             let group: Vec<&HelpRecord> = records.iter().filter(|r| key(r) == name).collect();
-            if by == "staff" && name.is_empty() {
+            if by != "session" && name.is_empty() {
                 continue;
             }
             let count = |outcome: &str| group.iter().filter(|r| r.outcome == outcome).count();
@@ -139,6 +146,7 @@ mod tests {
             served: (served >= 0).then_some(served),
             finished: (finished >= 0).then_some(finished),
             outcome: outcome.into(),
+            tag: None,
         }
     }
 
@@ -193,6 +201,46 @@ mod tests {
             ("staff", "ann", 1, 1)
         );
         assert_eq!(summary[2].name, "bob");
-        assert_eq!(summary.len(), 3);
+        assert_eq!(summary.len(), 3, "no tags, no tag rows");
+    }
+
+    #[test]
+    fn a_summary_per_tag_after_the_staff_leaves_untagged_helps_out() {
+        let tagged = |tag: Option<&str>, record: HelpRecord| HelpRecord {
+            tag: tag.map(str::to_owned),
+            ..record
+        };
+        let records = vec![
+            tagged(Some("setup"), record("ann", "helped", 0, 60_000, 360_000)),
+            tagged(
+                Some("debugging"),
+                record("ann", "not-here", 0, 120_000, 121_000),
+            ),
+            tagged(Some("setup"), record("bob", "helped", 0, 180_000, 240_000)),
+            tagged(None, record("bob", "removed", 0, -1, 5_000)),
+        ];
+        let summary = summarize(&records);
+        let tags: Vec<_> = summary
+            .iter()
+            .filter(|s| s.by == "tag")
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.helped,
+                    s.not_here,
+                    s.removed,
+                    s.median_wait_secs,
+                )
+            })
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("debugging", 0, 1, 0, Some(120)),
+                ("setup", 2, 0, 0, Some(60))
+            ]
+        );
+        // The session's figures still count every help, tagged or not.
+        assert_eq!((summary[0].helped, summary[0].removed), (2, 1));
     }
 }

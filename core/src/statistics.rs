@@ -1,7 +1,8 @@
 //! The session's figures for the staff screen's statistics view: the
 //! queue's length over the session ([`QueueLengthHistory`]), the wait-time
-//! distribution ([`wait_distribution`]) and the per-staff counts, put
-//! together by [`session_statistics`].
+//! distribution ([`wait_distribution`]), the per-staff counts and the
+//! counts by question tag ([`tag_counts`]), put together by
+//! [`session_statistics`].
 //!
 //! Pure, like the rest of the domain: times are passed in, records come
 //! from the caller. It must not keep anything that grows with the session:
@@ -25,14 +26,14 @@
 //! student marked not here counts as waiting from their join until now,
 //! help included. The live part, from the restart on, is exact.
 //!
-//! The per-staff figures reuse [`report::summarize`], the same helped, not
-//! here and median help time as `jqueue-server report --summary`.
+//! The per-staff and per-tag figures reuse [`report::summarize`], the same
+//! helped, not here and median times as `jqueue-server report --summary`.
 
 use std::collections::HashMap;
 
 use jqueue_shared::statistics::{
-    MAX_QUEUE_POINTS, MAX_STAFF_LISTED, QueueLengthPoint, SessionStatistics, SessionTotals,
-    StaffCounts, WaitBucket,
+    MAX_QUEUE_POINTS, MAX_STAFF_LISTED, MAX_TAGS_LISTED, QueueLengthPoint, SessionStatistics,
+    SessionTotals, StaffCounts, TagCounts, WaitBucket,
 };
 
 use crate::queue::UnixMillis;
@@ -282,9 +283,59 @@ fn secs(s: Option<i64>) -> Option<u64> {
     s.and_then(|s| u64::try_from(s).ok())
 }
 
+/// The questions of each tag: the queue's `declared` tags first, in their
+/// order (each, even with nothing to count yet), then any other tag the
+/// `records` or the `waiting` questions carry (a tag the config has since
+/// dropped), in name order; at most [`MAX_TAGS_LISTED`]. `waiting` holds
+/// the tag of each question waiting now. Untagged questions are in none.
+pub fn tag_counts(declared: &[String], waiting: &[&str], records: &[HelpRecord]) -> Vec<TagCounts> {
+    let summaries = report::summarize(records);
+    let by_tag: HashMap<&str, &report::Summary> = summaries
+        .iter()
+        .filter(|s| s.by == "tag")
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let mut others: Vec<&str> = by_tag
+        .keys()
+        .copied()
+        .chain(waiting.iter().copied())
+        .filter(|tag| !declared.iter().any(|d| d == tag))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    declared
+        .iter()
+        .map(String::as_str)
+        .chain(others)
+        .take(MAX_TAGS_LISTED)
+        .map(|tag| {
+            let summary = by_tag.get(tag);
+            let of = |n: fn(&report::Summary) -> usize| count(summary.map_or(0, |s| n(s)));
+            TagCounts {
+                tag: tag.to_owned(),
+                waiting: count(waiting.iter().filter(|t| **t == tag).count()),
+                helped: of(|s| s.helped),
+                not_here: of(|s| s.not_here),
+                removed: of(|s| s.removed),
+                median_wait_secs: secs(summary.and_then(|s| s.median_wait_secs)),
+            }
+        })
+        .collect()
+}
+
+/// The queue's question tags and the questions waiting now, as the
+/// statistics count them ([`tag_counts`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TagsNow<'a> {
+    /// The queue's tags (`tags` in the config), in its order.
+    pub declared: &'a [String],
+    /// The tag of each question waiting now that has one.
+    pub waiting: &'a [&'a str],
+}
+
 /// Everything the statistics view shows for `session` as of `now`, from the
-/// queue's `history` and the session's help `records`. `helped` is the
-/// session's one figure of students helped, the queue's
+/// queue's `history`, the session's help `records` and its `tags`. `helped`
+/// is the session's one figure of students helped, the queue's
 /// (`Queue::helped_count`, which the staff header shows too): the records
 /// count helps, and a student helped twice, or being helped now, would make
 /// the two screens disagree.
@@ -293,6 +344,7 @@ pub fn session_statistics(
     history: &QueueLengthHistory,
     records: &[HelpRecord],
     helped: usize,
+    tags: TagsNow<'_>,
     now: UnixMillis,
 ) -> SessionStatistics {
     let (queue_length, step_ms) = history.series(now, MAX_QUEUE_POINTS);
@@ -327,6 +379,7 @@ pub fn session_statistics(
         waits: wait_distribution(records),
         totals,
         staff,
+        tags: tag_counts(tags.declared, tags.waiting, records),
     }
 }
 
@@ -353,6 +406,7 @@ mod tests {
                 served + 5 * MIN
             }),
             outcome: outcome.into(),
+            tag: None,
         }
     }
 
@@ -449,8 +503,14 @@ mod tests {
         ];
         // Three students helped by the queue's count (one of them in a help
         // that has not ended, so not among these records): its figure wins.
-        let statistics =
-            session_statistics("s", &QueueLengthHistory::default(), &records, 3, 30 * MIN);
+        let statistics = session_statistics(
+            "s",
+            &QueueLengthHistory::default(),
+            &records,
+            3,
+            TagsNow::default(),
+            30 * MIN,
+        );
         let staff: Vec<_> = statistics
             .staff
             .iter()
@@ -468,6 +528,58 @@ mod tests {
         // Waits 4, 8, 12 and 20 min.
         assert_eq!(statistics.totals.median_wait_secs, Some(8 * 60));
         assert!(statistics.queue_length.is_empty());
+        assert!(
+            statistics.tags.is_empty(),
+            "a queue without tags counts none"
+        );
+    }
+
+    #[test]
+    fn questions_count_by_tag_declared_first_then_any_the_records_carry() {
+        let tagged = |tag: &str, record: HelpRecord| HelpRecord {
+            tag: Some(tag.to_owned()),
+            ..record
+        };
+        let records = [
+            tagged("debugging", record("a", "ann", "helped", 0, 4 * MIN)),
+            tagged("debugging", record("b", "ann", "not-here", 0, 8 * MIN)),
+            tagged("setup", record("c", "bob", "removed", 0, 12 * MIN)),
+            // Asked with a tag the config has since dropped.
+            tagged("exams", record("d", "bob", "helped", 0, 20 * MIN)),
+            record("e", "bob", "helped", 0, MIN),
+        ];
+        let declared = [
+            "setup".to_owned(),
+            "debugging".to_owned(),
+            "grading".to_owned(),
+        ];
+        let waiting = ["debugging", "debugging", "setup"];
+        let counts: Vec<_> = tag_counts(&declared, &waiting, &records)
+            .into_iter()
+            .map(|t| {
+                (
+                    t.tag,
+                    t.waiting,
+                    t.helped,
+                    t.not_here,
+                    t.removed,
+                    t.median_wait_secs,
+                )
+            })
+            .collect();
+        let expected = [
+            ("setup", 1, 0, 0, 1, None),
+            ("debugging", 2, 1, 1, 0, Some(4 * 60)),
+            ("grading", 0, 0, 0, 0, None),
+            ("exams", 0, 1, 0, 0, Some(20 * 60)),
+        ]
+        .map(|(tag, w, h, n, r, m)| (tag.to_owned(), w, h, n, r, m));
+        assert_eq!(counts, expected);
+        // Bounded, however many tags the records carry.
+        let many: Vec<HelpRecord> = (0..100)
+            .map(|i| tagged(&format!("t{i:03}"), record("x", "ann", "helped", 0, MIN)))
+            .collect();
+        assert_eq!(tag_counts(&declared, &[], &many).len(), MAX_TAGS_LISTED);
     }
 
     proptest! {

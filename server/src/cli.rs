@@ -155,6 +155,12 @@ pub struct Cli {
     #[arg(long = "reply", value_name = "TEXT", value_parser = quick_reply)]
     pub replies: Vec<String>,
 
+    /// A question tag the ask form offers (`debugging`; repeat it for up
+    /// to 12, or give `tags = [...]` in the config file): staff see it on
+    /// the row and filter by it (`/`), statistics and reports count by it.
+    #[arg(long = "tag", value_name = "TAG", value_parser = question_tag)]
+    pub tags: Vec<String>,
+
     /// Weekly office hours, as DAY HH:MM-HH:MM (`Mon 14:00-16:00`; repeat
     /// it, or `hours = [...]` in the config file): the queue opens and
     /// closes itself on time. Staff can still open or close by hand until
@@ -247,7 +253,8 @@ pub enum Command {
         action: StaffCommand,
     },
     /// One row per help (student, staff, joined, served, finished, outcome,
-    /// wait, help time), or a summary per session and per staff member.
+    /// wait, help time, tag), or a summary per session, per staff member
+    /// and per question tag.
     Report(ReportArgs),
     /// Print the coming week's office hours (--hours, --closed, --extra,
     /// --timezone, or the config file's keys).
@@ -275,8 +282,8 @@ pub struct ReportArgs {
     /// csv (a spreadsheet opens it) or json (one object per line).
     #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
     pub format: ReportFormat,
-    /// Per session and per staff member: helped, not here, removed, median
-    /// and p90 wait, median help time.
+    /// Per session, per staff member and per question tag: helped, not
+    /// here, removed, median and p90 wait, median help time.
     #[arg(long)]
     pub summary: bool,
     /// Add a `note` column: staff's private note on each student (`N` on
@@ -492,6 +499,10 @@ impl Cli {
             );
         }
         config.replies.clone_from(&self.replies);
+        if let Some(problem) = jqueue_shared::validate::tags_problem(&self.tags) {
+            bail!("{problem}");
+        }
+        config.tags.clone_from(&self.tags);
         config.schedule = self.schedule()?;
         let zone = self
             .timezone
@@ -696,6 +707,24 @@ pub fn staff(
     Ok(())
 }
 
+/// The report's columns, one row per help (with `--notes`, a `note` after
+/// them): a new column goes at the end, where a spreadsheet reading the
+/// earlier ones by place does not see it move them.
+const REPORT_COLUMNS: [&str; 12] = [
+    "session",
+    "course",
+    "queue",
+    "student",
+    "staff",
+    "joined",
+    "served",
+    "finished",
+    "outcome",
+    "wait_secs",
+    "help_secs",
+    "tag",
+];
+
 /// Runs `jqueue-server report …`, printing to `out`.
 pub fn report(
     data_dir: &std::path::Path,
@@ -727,19 +756,7 @@ pub fn report(
     match (args.summary, args.format) {
         (false, ReportFormat::Csv) => {
             let mut csv = csv::Writer::from_writer(out);
-            let mut header = vec![
-                "session",
-                "course",
-                "queue",
-                "student",
-                "staff",
-                "joined",
-                "served",
-                "finished",
-                "outcome",
-                "wait_secs",
-                "help_secs",
-            ];
+            let mut header = REPORT_COLUMNS.to_vec();
             header.extend(extra.names());
             csv.write_record(header)?;
             for r in &records {
@@ -755,6 +772,7 @@ pub fn report(
                     r.outcome.clone(),
                     number(r.wait_secs()),
                     number(r.help_secs()),
+                    r.tag.clone().unwrap_or_default(),
                 ];
                 row.extend(extra.csv_cells(r));
                 csv.write_record(row)?;
@@ -1042,6 +1060,16 @@ fn quick_reply(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// One `--tag`: a tag's rule (short, printable, no spaces at its ends).
+/// Whether the list is too long or names one twice is the whole list's
+/// question ([`jqueue_shared::validate::tags_problem`]).
+fn question_tag(text: &str) -> Result<String, String> {
+    match jqueue_shared::validate::tag_problem(text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_owned()),
+    }
 }
 
 /// One `--seat` rule, checked as the server will read it.

@@ -104,6 +104,10 @@ pub struct ServerConfig {
     /// `--reply` (`replies` in the config file): the quick replies staff
     /// pick with a digit when messaging a student.
     pub replies: Vec<String>,
+    /// `--tag` (`tags` in the config file): the question tags the ask form
+    /// offers, in this order; a join or an edit with another is refused.
+    /// Empty: questions go untagged, as before tags.
+    pub tags: Vec<String>,
     /// `--hours`, `--closed`, `--extra`, `--timezone`: when the queue opens
     /// and closes itself. `None`: by hand only.
     pub schedule: Option<crate::schedule::Schedule>,
@@ -223,6 +227,7 @@ impl ServerConfig {
             hashing_per_address: 32,
             change_rate: ChangeRate::default(),
             replies: Vec::new(),
+            tags: Vec::new(),
             schedule: None,
             shifts: None,
             early_join: Duration::ZERO,

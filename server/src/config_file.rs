@@ -16,8 +16,8 @@ use toml_edit::{Document, Item, Value};
 use crate::cli::{Cli, Command};
 
 /// Keys that are not server flags (`seat` is the `[seats]` table, `reply`
-/// the `replies` list, `shift` the `shifts` list).
-const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat", "reply", "shift"];
+/// the `replies` list, `shift` the `shifts` list, `tag` the `tags` list).
+const NOT_IN_THE_FILE: &[&str] = &["config", "help", "version", "seat", "reply", "shift", "tag"];
 
 /// Why a config file cannot be used. The message names the file and line.
 #[derive(Debug, thiserror::Error)]
@@ -112,8 +112,8 @@ enum Place {
 }
 
 /// The keys a `[[course.queue]]` table may set for its queue alone, over
-/// the server's: the queue's rules, presence code, hours and replies.
-/// Everything else is the whole server's.
+/// the server's: the queue's rules, presence code, hours, replies and
+/// question tags. Everything else is the whole server's.
 pub const QUEUE_KEYS: &[&str] = &[
     "first-timers-first",
     "cooldown",
@@ -124,6 +124,7 @@ pub const QUEUE_KEYS: &[&str] = &[
     "away-grace",
     "ready-at",
     "replies",
+    "tags",
     "hours",
     "closed",
     "extra",
@@ -214,22 +215,23 @@ fn key_flags(
     lists: &[&str],
     error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
 ) -> Result<Vec<OsString>, ConfigError> {
-    // `replies` is `--reply` and `shifts` `--shift`; the other lists
-    // have their flag's name.
-    let flag = match key {
-        "replies" => "reply",
-        "shifts" => "shift",
-        _ => key,
+    // `replies` is `--reply`, `shifts` `--shift` and `tags` `--tag`; the
+    // other lists have their flag's name.
+    let (flag, example) = match key {
+        "replies" => ("reply", "\"On my way\", …"),
+        "shifts" => ("shift", "\"tara Mon 14:00-16:00\", …"),
+        "tags" => ("tag", "\"setup\", \"debugging\", …"),
+        _ => (key, ""),
     };
     let plural = flag != key;
     let listed = lists.contains(&flag) && (plural || known.iter().any(|k| k == key));
     if let Some(Value::Array(list)) = item.as_value().filter(|_| listed) {
         return list_flags(key, flag, list, span.as_ref(), error);
     }
-    if key == "replies" {
+    if plural {
         return Err(error(
             span,
-            "`replies` is a list of strings: replies = [\"On my way\", …]".to_owned(),
+            format!("`{key}` is a list of strings: {key} = [{example}]"),
         ));
     }
     if !known.iter().any(|k| k == key) {
@@ -458,7 +460,8 @@ fn clap_reason(e: &clap::Error) -> String {
 
 /// A list (`replies = ["On my way", …]`, `hours = ["Mon 14:00-16:00"]`)
 /// as one `--FLAG ENTRY` per entry, each checked as the command line would,
-/// so the error names the entry's own line.
+/// so the error names the entry's own line. A tag given twice, or one tag
+/// too many, is named on its own line too.
 fn list_flags(
     key: &str,
     flag: &str,
@@ -467,6 +470,7 @@ fn list_flags(
     error: &impl Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
 ) -> Result<Vec<OsString>, ConfigError> {
     let mut flags = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
     for entry in list {
         let here = entry.span().or_else(|| span.cloned());
         let Some(text) = entry.as_str() else {
@@ -475,6 +479,12 @@ fn list_flags(
         let option = format!("--{flag}");
         if let Err(e) = Cli::try_parse_from(["jqueue-server", option.as_str(), text]) {
             return Err(error(here, format!("`{key}`: {}", clap_reason(&e))));
+        }
+        if key == "tags" {
+            tags.push(text.to_owned());
+            if let Some(problem) = jqueue_shared::validate::tags_problem(&tags) {
+                return Err(error(here, format!("`tags`: {problem}")));
+            }
         }
         flags.extend([OsString::from(option), OsString::from(text)]);
     }
@@ -598,6 +608,68 @@ mod tests {
     }
 
     #[test]
+    fn question_tags_are_a_list_per_queue_and_a_bad_tag_names_its_own_line() {
+        let text = "tags = [\"setup\", \"debugging\"]\n\
+                    [[course]]\nid = \"cs1\"\n\
+                    [[course.queue]]\nid = \"lab\"\n\
+                    [[course.queue]]\nid = \"exams\"\ntags = [\"grading\"]\n";
+        let (_dir, path) = config(text);
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert_eq!(queues[0].tags, ["setup", "debugging"], "the server's");
+        assert_eq!(queues[1].tags, ["grading"], "the queue's own, instead");
+        // None given: no tags, questions go untagged.
+        let (_dir, path) = config("port = 7500\n");
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert!(cli.server_config().unwrap().tags.is_empty());
+        for (text, line, words) in [
+            (
+                "port = 1\ntags = \"setup\"\n",
+                2,
+                "`tags` is a list of strings",
+            ),
+            ("tags = [\n  \"setup\",\n  \"\",\n]\n", 3, "cannot be empty"),
+            (
+                "tags = [\n  \"setup\",\n  \"a very long tag indeed\",\n]\n",
+                3,
+                "at most 20",
+            ),
+            ("tags = [\"set\\u001bup\"]\n", 1, "printable"),
+            (
+                "tags = [\n  \"setup\",\n  \"debugging\",\n  \"Setup\",\n]\n",
+                4,
+                "given twice",
+            ),
+            ("tags = [\n  1,\n]\n", 2, "each entry is a string"),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\ntags = [\" x\"]\n",
+                5,
+                "no spaces at its ends",
+            ),
+        ] {
+            let (_dir, path) = config(text);
+            let err = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()]))
+                .unwrap_err()
+                .downcast::<ConfigError>()
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.to_string().contains(words), "{text:?}: {err}");
+        }
+        let thirteen: Vec<String> = (0..13).map(|i| format!("\"t{i}\"")).collect();
+        let text = format!("tags = [{}]\n", thirteen.join(", "));
+        let (_dir, path) = config(&text);
+        let err = flags(&path, &text).unwrap_err();
+        assert!(err.to_string().contains("at most 12"), "{err}");
+        // On the command line too, where there is no line to name.
+        let twice = Cli::try_parse_from(["jqueue-server", "--tag", "setup", "--tag", "setup"])
+            .unwrap()
+            .server_config()
+            .unwrap_err();
+        assert!(twice.to_string().contains("given twice"), "{twice}");
+        assert!(Cli::try_parse_from(["jqueue-server", "--tag", ""]).is_err());
+    }
+
+    #[test]
     fn office_hours_are_lists_and_a_bad_entry_names_its_own_line() {
         let text = "timezone = \"America/Chicago\"\nhours = [\n  \"Mon 14:00-16:00\",\n  \"Wed 10:00-12:00\",\n]\nclosed = [\"2026-12-09\"]\n";
         let (_dir, path) = config(text);
@@ -717,6 +789,12 @@ mod tests {
         assert_eq!(queues[2].rules.max_helps, 3);
         assert_eq!(queues[4].replies, ["Please bring your exam"]);
         assert!(queues[3].replies.is_empty());
+        assert_eq!(
+            lab.tags,
+            ["setup", "debugging", "conceptual", "grading"],
+            "the lab's own"
+        );
+        assert!(concepts.tags.is_empty());
         let cs101 = &server.courses[0];
         assert_eq!(cs101.staff_group.as_deref(), Some("cs101-staff"));
         assert_eq!(

@@ -68,6 +68,7 @@ impl ServerConfig {
             away_grace: queue.away_grace,
             ready_at: queue.ready_at,
             replies: queue.replies.clone(),
+            tags: queue.tags.clone(),
             schedule: queue.schedule.clone(),
             shifts: queue.shifts.clone(),
             early_join: queue.early_join,

@@ -39,6 +39,7 @@ fn put_back(entry: &jqueue_core::queue::Entry) -> JoinRequest {
     JoinRequest {
         description: entry.description.to_string(),
         location: entry.location.to_string(),
+        tag: entry.tag.as_deref().map(str::to_owned),
         code: None,
         in_room: true,
         host: entry.host.to_string(),

@@ -9,13 +9,22 @@ use jqueue_server::store::{HelpOutcome, QueueKey, Store};
 const MIN: i64 = 60_000;
 
 fn entry(name: &str, joined: i64) -> Entry {
-    Entry::new(name.into(), "help".into(), "lab".into(), joined)
+    let tag = match name {
+        "bo" | "fay" => Some("debugging".into()),
+        "di" => Some("setup".into()),
+        _ => None,
+    };
+    Entry {
+        tag,
+        ..Entry::new(name.into(), "help".into(), "lab".into(), joined)
+    }
 }
 
 /// Session `mon`: ann helps "o'neil, jr" (waited 5 min, 10 min help) and
 /// then bo (waited 20 min, 5 min help); cy serves di, who is not there
 /// (waited 2 min); ann removes ed. Session `tue`: cy helps fay (waited 1
-/// min, 3 min help) in course `cs202`'s queue `office`.
+/// min, 3 min help) in course `cs202`'s queue `office`. Bo and fay asked
+/// tagged `debugging`, di `setup`, the others untagged.
 fn scripted(dir: &std::path::Path) {
     let mut store = Store::open(&dir.join("jqueue.db")).unwrap();
     let mon = QueueKey::new("mon", "default", "main");
@@ -98,14 +107,15 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
             "finished",
             "outcome",
             "wait_secs",
-            "help_secs"
+            "help_secs",
+            "tag"
         ]
     );
     let rows: Vec<Vec<String>> = reader
         .records()
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect();
-    let brief: Vec<(&str, &str, &str, &str, &str)> = rows
+    let brief: Vec<(&str, &str, &str, &str, &str, &str)> = rows
         .iter()
         .map(|r| {
             (
@@ -114,17 +124,25 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
                 r[8].as_str(),
                 r[9].as_str(),
                 r[10].as_str(),
+                r[11].as_str(),
             )
         })
         .collect();
     assert_eq!(
         brief,
         [
-            ("di", "cy", "not-here", "120", ""),
-            ("o'neil, \"jr\"\nthe second", "ann", "helped", "300", "600"),
-            ("bo", "ann", "helped", "900", "300"),
-            ("ed", "ann", "removed", "1800", ""),
-            ("di", "ann", "removed", "1800", ""),
+            ("di", "cy", "not-here", "120", "", "setup"),
+            (
+                "o'neil, \"jr\"\nthe second",
+                "ann",
+                "helped",
+                "300",
+                "600",
+                ""
+            ),
+            ("bo", "ann", "helped", "900", "300", "debugging"),
+            ("ed", "ann", "removed", "1800", "", ""),
+            ("di", "ann", "removed", "1800", "", "setup"),
         ]
     );
     assert_eq!((&*rows[1][1], &*rows[1][2]), ("default", "main"));
@@ -134,7 +152,7 @@ fn one_row_per_help_and_a_spreadsheet_reads_it_back() {
 }
 
 #[test]
-fn the_summary_per_session_and_per_staff_member() {
+fn the_summary_per_session_per_staff_member_and_per_tag() {
     let dir = tempfile::tempdir().unwrap();
     scripted(dir.path());
     let text = run(dir.path(), &args(None, ReportFormat::Json, true));
@@ -175,7 +193,22 @@ fn the_summary_per_session_and_per_staff_member() {
         (Some(2), Some(2))
     );
     assert_eq!(find("session", "tue")["median_wait_secs"], 60);
-    assert_eq!(lines.len(), 4, "two sessions, two staff: {text}");
+    // Bo (waited 15 min) and fay (1 min), across the sessions; di not
+    // here, then removed; the untagged in no tag's row.
+    let debugging = find("tag", "debugging");
+    assert_eq!(
+        (
+            debugging["helped"].as_i64(),
+            debugging["median_wait_secs"].as_i64()
+        ),
+        (Some(2), Some(60))
+    );
+    let setup = find("tag", "setup");
+    assert_eq!(
+        (setup["not_here"].as_i64(), setup["removed"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(lines.len(), 6, "two sessions, two staff, two tags: {text}");
 }
 
 #[test]
@@ -196,10 +229,12 @@ fn json_rows_carry_the_documented_keys() {
         "outcome",
         "wait_secs",
         "help_secs",
+        "tag",
     ] {
         assert!(row.get(key).is_some(), "{key} in {row}");
     }
     assert_eq!(row["help_secs"], 180);
+    assert_eq!(row["tag"], "debugging");
     assert_eq!(
         (&row["course"], &row["queue"]),
         (&"cs202".into(), &"office".into())
@@ -261,9 +296,9 @@ fn notes_are_a_column_only_when_asked_for() {
     assert_eq!(header.iter().next_back(), Some("note"));
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let bo = rows.iter().find(|r| &r[3] == "bo").unwrap();
-    assert_eq!(&bo[11], "needs more on recursion, \"ask\"");
+    assert_eq!(&bo[12], "needs more on recursion, \"ask\"");
     let di = rows.iter().find(|r| &r[3] == "di").unwrap();
-    assert_eq!(&di[11], "", "no note, an empty cell");
+    assert_eq!(&di[12], "", "no note, an empty cell");
     let json = run(
         dir.path(),
         &ReportArgs {
@@ -310,16 +345,17 @@ fn messages_are_a_column_only_when_asked_for_each_with_its_help() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();
     assert_eq!(header.iter().next_back(), Some("messages"));
+    let said = header.len() - 1;
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let bo = rows.iter().find(|r| &r[3] == "bo").unwrap();
     assert_eq!(
-        &bo[11],
+        &bo[said],
         "ann 1970-01-01T00:10:00Z: On my way, \"2 min\" (answer: thanks, row 3)"
     );
     let di: Vec<(&str, &str)> = rows
         .iter()
         .filter(|r| &r[3] == "di")
-        .map(|r| (&r[8], &r[11]))
+        .map(|r| (&r[8], &r[said]))
         .collect();
     assert_eq!(
         di,
@@ -329,7 +365,7 @@ fn messages_are_a_column_only_when_asked_for_each_with_its_help() {
         ]
     );
     for r in rows.iter().filter(|r| !["bo", "di"].contains(&&r[3])) {
-        assert_eq!(&r[11], "", "{r:?}");
+        assert_eq!(&r[said], "", "{r:?}");
     }
     let json = run(dir.path(), &with(ReportFormat::Json));
     let bo: serde_json::Value = json

@@ -323,6 +323,12 @@ mod tests {
                 code: Some("0042".into()),
                 context: None,
                 moving: false,
+                tag: Some("debugging".into()),
+            },
+            ClientMsg::EditQuestion {
+                description: "segfault in list.c".into(),
+                location: "lab 3".into(),
+                tag: None,
             },
             ClientMsg::AskForHelp {
                 description: String::new(),
@@ -342,6 +348,7 @@ mod tests {
                     }),
                 })),
                 moving: false,
+                tag: None,
             },
             ClientMsg::Cancel,
             ClientMsg::Back,
@@ -407,6 +414,14 @@ mod tests {
                 ready_at: 3,
             },
             ServerMsg::Incompatible { server_version: 1 },
+            ServerMsg::QueueChosen {
+                name: "cs101/lab".into(),
+                course: "CS 101".into(),
+                title: Some("Lab help".into()),
+                room: None,
+                ready_at: 3,
+                tags: vec!["setup".into(), "debugging".into()],
+            },
             ServerMsg::View(view),
             ServerMsg::BeingHelped {
                 by: "ta".into(),
@@ -488,6 +503,9 @@ mod tests {
             }),
             RequestResult::TooFast {
                 retry_after_ms: 15_000,
+            },
+            RequestResult::UnknownTag {
+                tags: vec!["setup".into()],
             },
         ] {
             msgs.push(ServerMsg::Request(result));
@@ -650,7 +668,9 @@ mod tests {
     /// The largest messages a client may legally send, at every limit the
     /// server checks.
     fn largest_client_msgs() -> Vec<ClientMsg> {
-        use crate::validate::{MAX_PASSWORD_CHARS, MAX_TEXT_CHARS, MAX_USERNAME_LEN};
+        use crate::validate::{
+            MAX_PASSWORD_CHARS, MAX_TAG_CHARS, MAX_TEXT_CHARS, MAX_USERNAME_LEN,
+        };
         // Four bytes each in UTF-8, one byte of length prefix or not.
         let wide = |n: usize| "\u{1F600}".repeat(n);
         let name = "n".repeat(MAX_USERNAME_LEN);
@@ -670,6 +690,12 @@ mod tests {
                 code: Some(wide(4)),
                 context: None,
                 moving: false,
+                tag: Some(wide(MAX_TAG_CHARS)),
+            },
+            ClientMsg::EditQuestion {
+                description: wide(MAX_TEXT_CHARS),
+                location: wide(MAX_TEXT_CHARS),
+                tag: Some(wide(MAX_TAG_CHARS)),
             },
             ClientMsg::Staff {
                 queue: None,
@@ -717,6 +743,7 @@ mod tests {
                 }),
             })),
             moving: false,
+            tag: Some(wide(crate::validate::MAX_TAG_CHARS)),
         };
         let len = encode_frame(&msg).unwrap().len() - LEN_PREFIX;
         assert!(

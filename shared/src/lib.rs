@@ -4,7 +4,7 @@
 //! - [`protocol`]: the messages both sides exchange and the types inside them.
 //! - [`codec`]: framing (a 4-byte big-endian length, then a bincode payload) and
 //!   every use of bincode in the project, so the codec can be swapped in one place.
-//! - [`validate`]: the rules for usernames, passwords and free text.
+//! - [`validate`]: the rules for usernames, passwords, free text and question tags.
 //! - [`context`]: the context a student may attach to a question, its limits.
 //! - [`mod@sanitize`]: makes student-supplied text safe to put on a terminal.
 //! - [`staff`]: the staff view, staff requests and their outcomes.

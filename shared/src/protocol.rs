@@ -108,12 +108,17 @@ pub enum ClientMsg {
         /// Move my place in another queue of this course here, keeping
         /// its join time (the answer to [`RequestResult::WaitingElsewhere`]).
         moving: bool,
+        /// One of the queue's tags ([`ServerMsg::QueueChosen`]'s `tags`),
+        /// or none. Any other is refused ([`RequestResult::UnknownTag`]).
+        tag: Option<String>,
     },
     /// Change my question and keep my place (and join time): answered
-    /// [`RequestResult::Edited`], or [`RequestResult::NotQueued`].
+    /// [`RequestResult::Edited`], or [`RequestResult::NotQueued`]. The tag
+    /// is the question's new one (`None`: no tag), checked as a join's.
     EditQuestion {
         description: String,
         location: String,
+        tag: Option<String>,
     },
     /// Leave the queue.
     Cancel,
@@ -272,6 +277,11 @@ pub enum ServerMsg {
         room: Option<String>,
         /// A student this close to the front is told to get ready.
         ready_at: u32,
+        /// The queue's question tags (`tags = [...]`), in the order its
+        /// config gives them, which the ask form offers; empty: the queue
+        /// has none, and a question goes without. Untrusted text: sanitise
+        /// before showing.
+        tags: Vec<String>,
     },
     /// No queue goes by the name the client chose, or several queues and
     /// none chosen: `reason` names the queues that exist. The server
@@ -493,6 +503,11 @@ pub enum RequestResult {
     Moved {
         position: u32,
         from: String,
+    },
+    /// The question's tag is not one of this queue's, which are `tags`
+    /// (none: the queue takes no tags); nothing changed.
+    UnknownTag {
+        tags: Vec<String>,
     },
 }
 

@@ -83,6 +83,9 @@ pub struct StaffView {
     /// The queue's quick replies (`replies` in the config file), picked
     /// with a digit in the message prompt (`w`): the first is `1`.
     pub replies: Vec<String>,
+    /// The queue's question tags (`tags` in the config file), in its
+    /// order: what `/` offers to filter the rows by.
+    pub tags: Vec<String>,
     /// From the last call before the scheduled close: when the office
     /// hours close the queue.
     pub closes_at: Option<UnixMillis>,
@@ -164,6 +167,14 @@ impl StaffView {
         } else {
             Vec::new()
         };
+        // Every queue's tags, each name once: a filter by name picks that
+        // tag's rows in whichever queue declares it.
+        let mut tags: Vec<String> = Vec::new();
+        for tag in views.iter().flat_map(|(_, v)| &v.tags) {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
         StaffView {
             course: "All my queues".to_owned(),
             session: first.session.clone(),
@@ -186,6 +197,7 @@ impl StaffView {
             rules: FairnessRules::default(),
             presence_code: None,
             replies,
+            tags,
             closes_at: None,
             opens_at: None,
             duty: None,
@@ -297,6 +309,8 @@ pub struct StaffRow {
     pub position: u32,
     pub username: String,
     pub description: String,
+    /// The question's tag, one of the queue's (`tags`), if they chose one.
+    pub tag: Option<String>,
     /// Where they are: what they typed, or their machine's seat
     /// (`[seats]`), or its host name.
     pub location: String,
@@ -340,6 +354,8 @@ pub struct CurrentHelp {
     pub staff: String,
     pub student: String,
     pub description: String,
+    /// The question's tag, if they chose one.
+    pub tag: Option<String>,
     pub location: String,
     /// The machine they asked from (empty if not known).
     pub host: String,
@@ -1052,6 +1068,7 @@ mod tests {
                     position,
                     username: format!("{queue}-{position}"),
                     description: String::new(),
+                    tag: None,
                     location: String::new(),
                     host: String::new(),
                     joined_at,
@@ -1106,6 +1123,20 @@ mod tests {
             prop_assert_eq!(merged.staff_online.iter().filter(|s| *s == "prof").count(), 1);
             prop_assert!(merged.announcement.is_none() && merged.presence_code.is_none());
         }
+    }
+
+    #[test]
+    fn all_my_queues_offers_every_queue_s_tags_each_once_and_rows_keep_theirs() {
+        let mut lab = line_of("lab", &[1]);
+        lab.tags = vec!["setup".into(), "debugging".into()];
+        lab.rows[0].tag = Some("debugging".into());
+        let mut exams = line_of("exams", &[2]);
+        exams.tags = vec!["grading".into(), "debugging".into()];
+        let merged =
+            StaffView::merged(&[("cs101/lab".into(), &lab), ("cs101/exams".into(), &exams)]);
+        assert_eq!(merged.tags, ["setup", "debugging", "grading"]);
+        assert_eq!(merged.rows[0].tag.as_deref(), Some("debugging"));
+        assert_eq!(merged.rows[1].tag, None);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! statistics are wanted only by the screen that has them open. They are
 //! bounded all the same, so the answer always fits in one frame: at most
 //! [`MAX_QUEUE_POINTS`] points of queue length, one count per wait bucket,
-//! and at most [`MAX_STAFF_LISTED`] staff members.
+//! at most [`MAX_STAFF_LISTED`] staff members and at most
+//! [`MAX_TAGS_LISTED`] question tags.
 //!
 //! This module only describes the figures and words them; the server
 //! computes them (`jqueue-server`'s `domain::statistics`) and the screen
@@ -25,6 +26,11 @@ pub const MAX_QUEUE_POINTS: usize = 120;
 
 /// The most staff members listed, in name order (a course has a handful).
 pub const MAX_STAFF_LISTED: usize = 50;
+
+/// The most question tags listed: a queue's own, at most
+/// [`MAX_TAGS`](crate::validate::MAX_TAGS), and as many again of tags the
+/// session's records carry that the queue has since dropped from its config.
+pub const MAX_TAGS_LISTED: usize = 2 * crate::validate::MAX_TAGS;
 
 /// The figures of the current session, as of `now`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +53,11 @@ pub struct SessionStatistics {
     /// Each staff member who has served someone this session, in name
     /// order, at most [`MAX_STAFF_LISTED`].
     pub staff: Vec<StaffCounts>,
+    /// Each question tag waiting now or asked with this session: the
+    /// queue's own tags first, in their order, then any others the records
+    /// carry, at most [`MAX_TAGS_LISTED`]. Empty for a queue without tags
+    /// whose records carry none.
+    pub tags: Vec<TagCounts>,
 }
 
 /// The queue was at most `length` long from `at` for one step.
@@ -99,6 +110,22 @@ pub struct StaffCounts {
     pub median_help_secs: Option<u64>,
 }
 
+/// The session's questions with one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagCounts {
+    pub tag: String,
+    /// Waiting now with this tag (all of them, not only the rows a staff
+    /// view carries).
+    pub waiting: u32,
+    /// Helps with this tag that ended as helped (a student helped twice
+    /// counts twice).
+    pub helped: u32,
+    pub not_here: u32,
+    pub removed: u32,
+    /// The median wait until staff came, of this tag's questions.
+    pub median_wait_secs: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +173,17 @@ mod tests {
                     median_help_secs: Some(u64::MAX),
                 };
                 MAX_STAFF_LISTED
+            ],
+            tags: vec![
+                TagCounts {
+                    tag: "t".repeat(crate::validate::MAX_TAG_CHARS),
+                    waiting: u32::MAX,
+                    helped: u32::MAX,
+                    not_here: u32::MAX,
+                    removed: u32::MAX,
+                    median_wait_secs: Some(u64::MAX),
+                };
+                MAX_TAGS_LISTED
             ],
         };
         let message = crate::ServerMsg::StaffOutcome(crate::staff::StaffOutcome::Statistics(

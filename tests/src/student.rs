@@ -557,12 +557,37 @@ impl Student {
     }
 
     pub async fn ask_for_help(&mut self, description: &str) -> Result<RequestResult> {
+        self.ask_tagged(description, None).await
+    }
+
+    /// Asks for help with the question tagged `tag` (`None`: untagged).
+    pub async fn ask_tagged(
+        &mut self,
+        description: &str,
+        tag: Option<&str>,
+    ) -> Result<RequestResult> {
         let msg = ClientMsg::AskForHelp {
             description: description.into(),
             location: "lab 1".into(),
             code: None,
             context: None,
             moving: false,
+            tag: tag.map(str::to_owned),
+        };
+        self.request(msg).await
+    }
+
+    /// Changes the question (keeping the place) to `description`, tagged
+    /// `tag`.
+    pub async fn edit_question(
+        &mut self,
+        description: &str,
+        tag: Option<&str>,
+    ) -> Result<RequestResult> {
+        let msg = ClientMsg::EditQuestion {
+            description: description.into(),
+            location: "lab 1".into(),
+            tag: tag.map(str::to_owned),
         };
         self.request(msg).await
     }

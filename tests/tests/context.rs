@@ -41,6 +41,7 @@ fn ask_with(context: QuestionContext) -> ClientMsg {
         code: None,
         context: Some(Box::new(context)),
         moving: false,
+        tag: None,
     }
 }
 

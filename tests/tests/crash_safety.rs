@@ -419,6 +419,7 @@ async fn in_flight_then_kill(
                     code: None,
                     context: None,
                     moving: false,
+                    tag: None,
                 }
             };
             student.send(&msg).await?;

@@ -126,12 +126,22 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             route: jqueue_shared::LocalRoute::Ssh { from_host },
             follower,
         }),
-        (text(), text()).prop_map(|(description, location)| ClientMsg::AskForHelp {
-            description,
-            location,
-            code: None,
-            context: None,
-            moving: false,
+        (text(), text(), proptest::option::of(text())).prop_map(|(description, location, tag)| {
+            ClientMsg::AskForHelp {
+                description,
+                location,
+                code: None,
+                context: None,
+                moving: false,
+                tag,
+            }
+        }),
+        (text(), text(), proptest::option::of(text())).prop_map(|(description, location, tag)| {
+            ClientMsg::EditQuestion {
+                description,
+                location,
+                tag,
+            }
         }),
         Just(ClientMsg::Cancel),
         Just(ClientMsg::Logout),
@@ -208,6 +218,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             max_chars
         }),
         Just(RequestResult::StorageFailure),
+        proptest::collection::vec(text(), 0..4).prop_map(|tags| RequestResult::UnknownTag { tags }),
     ];
     prop_oneof![
         (any::<u32>(), text(), text()).prop_map(|(protocol_version, course, session)| {

@@ -583,6 +583,7 @@ async fn each_queue_keeps_its_own_room_a_code_asked_only_where_its_hosts_are_set
             code: Some(code),
             context: None,
             moving: false,
+            tag: None,
         })
         .await?;
     assert!(matches!(joined, RequestResult::Joined { .. }), "{joined:?}");
@@ -707,6 +708,7 @@ async fn one_place_per_course_and_a_move_keeps_the_join_time() -> Result<()> {
         code: None,
         context: None,
         moving: true,
+        tag: None,
     })
     .await?;
     assert_eq!(

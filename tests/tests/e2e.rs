@@ -330,6 +330,7 @@ fn escape_sequences_from_a_student_are_shown_sanitized() -> Result<()> {
                 code: None,
                 context: None,
                 moving: false,
+                tag: None,
             })
             .await?;
         match mallory

@@ -383,6 +383,7 @@ async fn terminal_controls_never_reach_either_screen() -> Result<()> {
             code: None,
             context: None,
             moving: false,
+            tag: None,
         })
         .await?;
         let ServerMsg::Request(result) =
@@ -485,6 +486,7 @@ fn draw_student_screens(welcome: ServerMsg, announced: ServerMsg) -> Result<()> 
             course,
             session,
             ready_at: 3,
+            tags: Vec::new(),
         });
     }
     events.push(NetEvent::SignedIn {
@@ -564,6 +566,7 @@ async fn a_full_queue_of_the_longest_texts_still_reaches_a_fresh_staff_screen() 
                 code: None,
                 context: None,
                 moving: false,
+                tag: None,
             })
             .await?;
         let answer = student

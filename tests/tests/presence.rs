@@ -24,6 +24,7 @@ async fn ask(student: &mut Student, code: Option<&str>) -> anyhow::Result<Reques
             code: code.map(str::to_owned),
             context: None,
             moving: false,
+            tag: None,
         })
         .await?;
     match student

@@ -122,6 +122,7 @@ async fn an_answer_or_a_notice_arrives_before_the_view_it_explains() -> Result {
             code: None,
             context: None,
             moving: false,
+            tag: None,
         })
         .await?;
         assert_eq!(
@@ -413,6 +414,7 @@ async fn requests_before_sign_in_are_refused() -> Result {
         code: None,
         context: None,
         moving: false,
+        tag: None,
     })
     .await?;
     assert_eq!(
@@ -472,6 +474,7 @@ async fn over_long_text_is_refused_and_nothing_changes() -> Result {
         code: None,
         context: None,
         moving: false,
+        tag: None,
     })
     .await?;
     let reply = ann

@@ -464,6 +464,7 @@ async fn a_follower_only_listens_and_a_student_has_a_few_at_most() -> Result<()>
             code: None,
             context: None,
             moving: false,
+            tag: None,
         })
         .await?;
     let refused = follower

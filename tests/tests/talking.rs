@@ -232,6 +232,7 @@ async fn an_edit_keeps_the_place_and_join_time_meets_a_request_for_detail_and_wa
         .request(ClientMsg::EditQuestion {
             description: "segfault in list_push".into(),
             location: "row 3".into(),
+            tag: None,
         })
         .await?;
     assert_eq!(edited, RequestResult::Edited { position: 2 });
@@ -255,6 +256,7 @@ async fn an_edit_keeps_the_place_and_join_time_meets_a_request_for_detail_and_wa
         .request(ClientMsg::EditQuestion {
             description: "x".into(),
             location: "y".into(),
+            tag: None,
         })
         .await?;
     assert_eq!(refused, RequestResult::NotQueued);

@@ -16,6 +16,8 @@ pub enum Key {
     BackTab,
     Up,
     Down,
+    Left,
+    Right,
     Home,
     End,
 }
@@ -38,6 +40,8 @@ impl Key {
             | (Key::BackTab, KeyCode::BackTab)
             | (Key::Up, KeyCode::Up)
             | (Key::Down, KeyCode::Down)
+            | (Key::Left, KeyCode::Left)
+            | (Key::Right, KeyCode::Right)
             | (Key::Home, KeyCode::Home)
             | (Key::End, KeyCode::End) => plain,
             _ => false,

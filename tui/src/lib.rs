@@ -5,6 +5,8 @@
 //!   (`jqueue --staff`, over the network). It renders the pushed `StaffView`
 //!   and turns keys into staff requests; it does no I/O of its own.
 //! - [`keys`]: the one key type and matching rule every key table uses.
+//! - [`tags`]: picking one of a queue's question tags with the arrows or a
+//!   first letter, on the student's ask form and the staff screen's filter.
 //! - [`status_message`]: the line each screen keeps for what the last key or
 //!   answer did, until when, and while what holds — the student's notice and
 //!   the staff screen's status line are the one type.
@@ -23,6 +25,7 @@ pub mod alert;
 pub mod keys;
 pub mod staff;
 pub mod status_message;
+pub mod tags;
 pub mod terminal;
 pub mod text;
 pub mod ui;

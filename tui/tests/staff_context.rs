@@ -18,6 +18,7 @@ fn view() -> StaffView {
         position,
         username: name.into(),
         description: "Segfault in list.c".into(),
+        tag: None,
         location: "Siebel 0220, row 3".into(),
         host: "lab07-3.cs.example.edu".into(),
         joined_at: NOW - 300_000,

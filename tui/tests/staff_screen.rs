@@ -15,7 +15,7 @@ use jqueue_shared::staff::{
     StaffRequest, StaffRow, StaffView,
 };
 use jqueue_shared::statistics::{
-    QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, WaitBucket,
+    QueueLengthPoint, SessionStatistics, SessionTotals, StaffCounts, TagCounts, WaitBucket,
 };
 use jqueue_tui::staff::{BINDINGS, Mode, Role, StaffEffect, StaffEvent, Theme};
 use ratatui::Terminal;
@@ -33,6 +33,7 @@ fn row(position: u32, name: &str, description: &str, location: &str, waited: i64
         position,
         username: name.into(),
         description: description.into(),
+        tag: None,
         location: location.into(),
         host: format!("lab3-{position:02}.cs.example.edu"),
         joined_at: NOW - waited * 1000,
@@ -51,6 +52,7 @@ fn help(staff: &str, student: &str, secs_ago: i64, online: bool) -> CurrentHelp 
         staff: staff.into(),
         student: student.into(),
         description: "pointer trouble".into(),
+        tag: None,
         location: "lab3-02".into(),
         host: "lab3-02.cs.example.edu".into(),
         joined_at: NOW - 900_000,
@@ -883,8 +885,12 @@ fn the_hint_bar_always_offers_help() {
         assert!(hints.contains("? help"), "{width}: {hints}");
         assert!(hints.contains("s serve"), "{width}: {hints}");
     }
-    let text = h.text(200, 24);
-    let hints = text.lines().nth(22).unwrap();
+    // Every hint, where its key applies: a tagged queue, then filtered.
+    let mut h = Harness::new(tagged_view());
+    let mut hints = h.text(200, 24).lines().nth(22).unwrap().to_owned();
+    h.press('/');
+    h.key(KeyCode::Enter);
+    hints.push_str(h.text(200, 24).lines().nth(22).unwrap());
     for binding in BINDINGS {
         if let Some((keys, word)) = binding.hint {
             assert!(hints.contains(&format!("{keys} {word}")), "{hints}");
@@ -1135,6 +1141,7 @@ fn session_statistics() -> SessionStatistics {
             staff("carol_ta", 0, 0, None),
             staff("prof", 6, 1, Some(250)),
         ],
+        tags: Vec::new(),
     }
 }
 
@@ -2040,4 +2047,239 @@ fn a_ta_opening_the_screen_off_shift_is_asked_whether_to_take_the_queue() {
     ] {
         assert!(matches!(h.screen.mode(), Mode::Normal));
     }
+}
+
+// ------------------------------------------------------------ question tags
+
+/// The busy queue with tags: alice and gina asked about debugging, frank
+/// about setup, carol with none.
+fn tagged_view() -> StaffView {
+    let mut view = busy_view();
+    view.tags = vec!["setup".into(), "debugging".into(), "grading".into()];
+    for row in &mut view.rows {
+        row.tag = match row.username.as_str() {
+            "alice" | "gina" => Some("debugging".into()),
+            "frank" => Some("setup".into()),
+            _ => None,
+        };
+    }
+    view.helps[0].tag = Some("setup".into());
+    view
+}
+
+#[test]
+fn a_tagged_queue_shows_each_tag_before_its_question_at_80x24_and_60x12() {
+    let h = Harness::new(tagged_view());
+    let text = h.text(80, 24);
+    assert!(text.contains("[debugging] Segfault"), "{text}");
+    assert!(text.contains("[setup] Linked list"), "{text}");
+    assert!(
+        text.contains("/ tag"),
+        "the hint bar offers the filter:\n{text}"
+    );
+    assert_snapshot!("staff_tagged_80x24", h.render(80, 24).backend());
+    assert_snapshot!("staff_tagged_60x12", h.render(60, 12).backend());
+    // Without tags the key is not offered, and says why when pressed.
+    let mut plain = Harness::new(busy_view());
+    assert!(!plain.text(80, 24).contains("/ tag"));
+    assert_eq!(plain.press('/'), []);
+    assert!(plain.status().contains("no tags"), "{}", plain.status());
+    assert!(matches!(plain.screen.mode(), Mode::Normal));
+}
+
+#[test]
+fn slash_filters_by_a_tag_picked_with_the_arrows_or_its_first_letter() {
+    let mut h = Harness::new(tagged_view());
+    assert_eq!(h.press('/'), []);
+    assert!(matches!(h.screen.mode(), Mode::TagFilter(_)));
+    assert_snapshot!("staff_tag_filter_80x24", h.render(80, 24).backend());
+    assert_snapshot!("staff_tag_filter_60x12", h.render(60, 12).backend());
+    // The first letter picks, the arrows step; nothing is filtered before
+    // Enter.
+    assert_eq!(h.press('d'), []);
+    assert_eq!(h.key(KeyCode::Down), []);
+    assert_eq!(h.key(KeyCode::Up), []);
+    assert_eq!(h.screen.filter(), None);
+    assert_eq!(h.key(KeyCode::Enter), []);
+    assert_eq!(h.screen.filter(), Some("debugging"));
+    assert_eq!(
+        h.status(),
+        "Showing the questions tagged debugging: / or Esc shows every tag."
+    );
+    let shown: Vec<&str> = h.screen.shown_rows().map(|r| r.username.as_str()).collect();
+    assert_eq!(shown, ["alice", "gina"]);
+    let text = h.text(80, 24);
+    assert!(text.contains("4 waiting · tagged debugging: 2"), "{text}");
+    assert!(
+        !text.contains("frank") || !text.contains("Linked list"),
+        "{text}"
+    );
+    assert!(text.contains("Esc all tags"), "{text}");
+    assert_snapshot!("staff_filtered_80x24", h.render(80, 24).backend());
+    // `/` again shows every tag; so does Esc.
+    assert_eq!(h.press('/'), []);
+    assert_eq!(h.screen.filter(), None);
+    assert_eq!(h.status(), "Showing every tag.");
+    assert_eq!(h.screen.shown_rows().count(), 4);
+    h.press('/');
+    h.press('s');
+    h.key(KeyCode::Enter);
+    assert_eq!(h.screen.filter(), Some("setup"));
+    assert_eq!(h.key(KeyCode::Esc), []);
+    assert_eq!(h.screen.filter(), None);
+    // Esc in the picker leaves the rows as they were.
+    h.press('/');
+    assert_eq!(h.key(KeyCode::Esc), []);
+    assert!(matches!(h.screen.mode(), Mode::Normal));
+    assert_eq!(h.screen.filter(), None);
+}
+
+#[test]
+fn filtered_selection_marks_and_serve_go_by_the_rows_shown() {
+    let mut h = Harness::new(tagged_view());
+    // frank marked, then a filter that hides him: his mark goes, so `r`
+    // never removes a student out of sight.
+    h.key(KeyCode::Down);
+    h.press(' ');
+    h.press('/');
+    h.press('d');
+    h.key(KeyCode::Enter);
+    assert_eq!(h.screen.selected_name(), Some("alice"), "the top shown");
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["alice"]));
+    h.key(KeyCode::Esc);
+    // Down goes to gina, the second shown (fourth in line), and `s`
+    // serves her.
+    h.key(KeyCode::Down);
+    assert_eq!(h.screen.selected_name(), Some("gina"));
+    h.key(KeyCode::Down);
+    assert_eq!(h.screen.selected_name(), Some("gina"), "the last shown");
+    assert_eq!(
+        h.press('s'),
+        request(StaffRequest::Serve {
+            student: Some("gina".into())
+        })
+    );
+    let text = h.text(80, 24);
+    let gina = text.lines().find(|l| l.contains("gina")).unwrap();
+    assert!(gina.starts_with("│›"), "selected: {gina}");
+    // Marks go by the rows shown too.
+    h.press(' ');
+    h.key(KeyCode::Up);
+    h.press(' ');
+    assert_eq!(h.press('r'), []);
+    assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["gina", "alice"]));
+    h.key(KeyCode::Esc);
+    // A new view: the selection stays on the student, the filter stays.
+    let mut view = tagged_view();
+    view.rows.retain(|r| r.username != "alice");
+    h.view(view.clone());
+    assert_eq!(h.screen.selected_name(), Some("gina"));
+    assert_eq!(h.screen.filter(), Some("debugging"));
+    // Nobody left with the tag: said, and `s` says so instead of serving.
+    view.rows.retain(|r| r.username != "gina");
+    h.view(view);
+    assert_eq!(h.screen.selected_name(), None);
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("Nobody waiting is tagged debugging."),
+        "{text}"
+    );
+    assert_eq!(h.press('s'), []);
+    assert_eq!(
+        h.status(),
+        "Nobody waiting is tagged debugging: / or Esc shows every tag."
+    );
+}
+
+#[test]
+fn the_details_show_the_tag() {
+    let mut h = Harness::new(tagged_view());
+    h.key(KeyCode::Enter);
+    let text = h.text(80, 24);
+    assert!(text.contains("Tag:        debugging"), "{text}");
+}
+
+#[test]
+fn all_my_queues_filters_by_tag_name_and_each_row_still_acts_on_its_queue() {
+    let lab = tagged_view();
+    let mut exams = StaffView {
+        waiting: 2,
+        joins: 3,
+        tags: vec!["grading".into(), "debugging".into()],
+        rows: vec![
+            row(1, "ivan", "Question 3b", "lab3-02", 600),
+            row(2, "judy", "Stack trace", "zoom", 30),
+        ],
+        ..StaffView::default()
+    };
+    exams.rows[0].tag = Some("grading".into());
+    exams.rows[1].tag = Some("debugging".into());
+    let merged = StaffView::merged(&[("cs101/lab".into(), &lab), ("cs101/exams".into(), &exams)]);
+    let mut h = Harness::new(merged);
+    h.screen.set_queues(department()[..2].to_vec(), None);
+    h.press('/');
+    h.press('d');
+    h.key(KeyCode::Enter);
+    let shown: Vec<&str> = h.screen.shown_rows().map(|r| r.username.as_str()).collect();
+    assert_eq!(shown, ["alice", "judy", "gina"], "in serving order");
+    h.key(KeyCode::Down);
+    assert_eq!(
+        h.press('s'),
+        [StaffEffect::Request {
+            queue: Some("cs101/exams".into()),
+            request: StaffRequest::Serve {
+                student: Some("judy".into()),
+            },
+        }]
+    );
+    // Showing one queue drops the filter with the marks.
+    h.screen.set_queues(department()[..2].to_vec(), Some(0));
+    assert_eq!(h.screen.filter(), None);
+}
+
+#[test]
+fn the_statistics_count_by_tag_on_a_line_of_their_own() {
+    let mut statistics = session_statistics();
+    statistics.tags = vec![
+        TagCounts {
+            tag: "setup".into(),
+            waiting: 0,
+            helped: 3,
+            not_here: 1,
+            removed: 0,
+            median_wait_secs: Some(300),
+        },
+        TagCounts {
+            tag: "debugging\u{1b}[2J".into(),
+            waiting: 2,
+            helped: 5,
+            not_here: 0,
+            removed: 0,
+            median_wait_secs: Some(600),
+        },
+        TagCounts {
+            tag: "grading".into(),
+            waiting: 0,
+            helped: 0,
+            not_here: 0,
+            removed: 0,
+            median_wait_secs: None,
+        },
+    ];
+    let mut h = Harness::new(tagged_view());
+    h.press('t');
+    h.outcome(answer(statistics));
+    let text = h.text(80, 24);
+    assert!(
+        text.contains("By tag: setup 3 helped, 1 not here · debugging␛[2J 2 waiting, 5 helped"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("grading"),
+        "nothing to count: left out\n{text}"
+    );
+    assert_snapshot!("staff_statistics_tags_80x24", h.render(80, 24).backend());
+    let short = h.text(80, 8);
+    assert!(short.contains("By tag:"), "{short}");
 }

@@ -148,6 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FakeConn<S> {
             title: None,
             room: None,
             ready_at: 3,
+            tags: Vec::new(),
         })
         .await;
     }

@@ -106,11 +106,17 @@ impl Harness {
     }
 
     pub fn welcome(&mut self) {
+        self.welcome_with_tags(&[]);
+    }
+
+    /// The welcome of a queue that offers these question tags.
+    pub fn welcome_with_tags(&mut self, tags: &[&str]) {
         self.net(NetEvent::Connecting { attempt: 1 });
         self.net(NetEvent::Welcome {
             course: "CS 101: Intro to Programming".into(),
             session: "2026-11-21".into(),
             ready_at: 3,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         });
     }
 

@@ -20,18 +20,23 @@ impl Handler {
                 code,
                 context,
                 moving,
+                tag,
             } => {
                 let mut request = self.question(description, location, code, context).await;
                 request.moving = moving;
+                request.tag = tag;
                 let result = self.handle().join(username, request).await?;
                 self.answer(result).await?;
             }
             ClientMsg::EditQuestion {
                 description,
                 location,
+                tag,
             } => {
-                // An edit changes the text; the context asked with stays.
-                let request = self.question(description, location, None, None).await;
+                // An edit changes the text and the tag; the context asked
+                // with stays.
+                let mut request = self.question(description, location, None, None).await;
+                request.tag = tag;
                 let result = self.handle().edit_question(username, request).await?;
                 self.answer(result).await?;
             }
@@ -118,6 +123,7 @@ impl Handler {
         JoinRequest {
             description,
             location,
+            tag: None,
             code,
             in_room,
             host,

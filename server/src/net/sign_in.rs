@@ -199,6 +199,7 @@ impl Handler {
             title: config.queue_title.clone(),
             room: config.room.clone(),
             ready_at: config.ready_at,
+            tags: config.tags.clone(),
         })
         .await
     }

@@ -84,6 +84,9 @@ pub struct JoinRequest {
     pub description: String,
     /// Empty: the connection's host stands in.
     pub location: String,
+    /// The question's tag as the student chose it, unchecked: the owner
+    /// takes only one of its queue's tags.
+    pub tag: Option<String>,
     /// The presence code the student typed, if any.
     pub code: Option<String>,
     /// Whether the connection comes from a host `--allow-hosts` allows.

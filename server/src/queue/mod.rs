@@ -751,7 +751,7 @@ impl QueueOwner {
                 request,
                 reply,
             } => {
-                let result = self.edit_question(&username, request);
+                let result = self.edit_question(&username, &request);
                 let _ = reply.send(self.answer(result));
             }
             Call::MessageRead { username, id } => self.message_read(&username, id),
@@ -792,6 +792,7 @@ mod tests {
         JoinRequest {
             description: "help".into(),
             location: String::new(),
+            tag: None,
             code: code.map(str::to_owned),
             in_room,
             host: "home.example.net".into(),
@@ -893,6 +894,97 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_tag_must_be_one_of_the_queue_s_and_is_kept_counted_and_edited() {
+        use jqueue_shared::staff::{StaffOutcome, StaffRequest};
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::new(dir.path().to_path_buf(), "s".into());
+        config.tags = vec!["setup".into(), "debugging".into()];
+        let handle = crate::Server::start(config.clone()).unwrap().handle();
+        let ask = |tag: Option<&str>| JoinRequest {
+            tag: tag.map(str::to_owned),
+            ..request(None, true)
+        };
+        let refused = handle
+            .join("amy".into(), ask(Some("Debugging")))
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.result,
+            RequestResult::UnknownTag {
+                tags: vec!["setup".into(), "debugging".into()]
+            },
+            "only the queue's own, as written"
+        );
+        for (name, tag) in [
+            ("amy", Some("debugging")),
+            ("bob", None),
+            ("cal", Some("setup")),
+        ] {
+            let joined = handle.join(name.into(), ask(tag)).await.unwrap();
+            assert!(
+                matches!(joined.result, RequestResult::Joined { .. }),
+                "{name}"
+            );
+        }
+        let view = handle.staff_view().await.unwrap();
+        assert_eq!(view.tags, ["setup", "debugging"]);
+        let tags: Vec<Option<&str>> = view.rows.iter().map(|r| r.tag.as_deref()).collect();
+        assert_eq!(tags, [Some("debugging"), None, Some("setup")]);
+        // An edit changes the tag and keeps the place; a wrong one changes
+        // nothing.
+        let edited = handle
+            .edit_question("bob".into(), ask(Some("setup")))
+            .await
+            .unwrap();
+        assert_eq!(edited.result, RequestResult::Edited { position: 2 });
+        let wrong = handle
+            .edit_question("amy".into(), ask(Some("exams")))
+            .await
+            .unwrap();
+        assert!(matches!(wrong.result, RequestResult::UnknownTag { .. }));
+        let untagged = handle.edit_question("cal".into(), ask(None)).await.unwrap();
+        assert_eq!(untagged.result, RequestResult::Edited { position: 3 });
+        let view = handle.staff_view().await.unwrap();
+        let rows: Vec<(&str, Option<&str>)> = view
+            .rows
+            .iter()
+            .map(|r| (r.username.as_str(), r.tag.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("amy", Some("debugging")),
+                ("bob", Some("setup")),
+                ("cal", None)
+            ]
+        );
+        // Served, the help shows it; the statistics count by tag.
+        handle
+            .professor(StaffRequest::Serve {
+                student: Some("amy".into()),
+            })
+            .await;
+        let view = handle.staff_view().await.unwrap();
+        assert_eq!(view.helps[0].tag.as_deref(), Some("debugging"));
+        let StaffOutcome::Statistics(statistics) = handle.professor(StaffRequest::Statistics).await
+        else {
+            panic!("no statistics");
+        };
+        let counts: Vec<(&str, u32)> = statistics
+            .tags
+            .iter()
+            .map(|t| (t.tag.as_str(), t.waiting))
+            .collect();
+        assert_eq!(counts, [("setup", 1), ("debugging", 0)]);
+        // A restart keeps the tags with the places and the help.
+        drop(handle);
+        let handle = crate::Server::start(config).unwrap().handle();
+        let view = handle.staff_view().await.unwrap();
+        assert_eq!(view.rows[0].tag.as_deref(), Some("setup"));
+        assert_eq!(view.helps[0].tag.as_deref(), Some("debugging"));
     }
 
     #[tokio::test]

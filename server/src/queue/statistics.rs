@@ -15,7 +15,7 @@ use jqueue_shared::statistics::SessionStatistics;
 use super::{QueueOwner, blocking};
 use crate::store::{QueueKey, RecordFilter, Store, StoreError};
 use jqueue_core::queue::{Queue, UnixMillis};
-use jqueue_core::statistics::{QueueLengthHistory, count, session_statistics};
+use jqueue_core::statistics::{QueueLengthHistory, TagsNow, count, session_statistics};
 
 /// The history a (re)starting server begins with: what the store knows of
 /// `session`'s queue, then the queue's length `now`.
@@ -72,11 +72,23 @@ impl QueueOwner {
             }
         };
         let helped = self.queue.helped_count();
+        // Every waiting question's tag, not only the staff view's rows: a
+        // count asked for, once per change at most.
+        let waiting: Vec<&str> = self
+            .queue
+            .entries()
+            .filter_map(|e| e.tag.as_deref())
+            .collect();
+        let tags = TagsNow {
+            declared: &self.config.tags,
+            waiting: &waiting,
+        };
         let statistics = session_statistics(
             &self.key.session,
             &self.queue_history,
             &records,
             helped,
+            tags,
             now,
         );
         self.statistics = Some(Answered {
@@ -125,6 +137,7 @@ mod tests {
         let request = JoinRequest {
             description: "help".into(),
             location: "lab".into(),
+            tag: None,
             code: None,
             in_room: true,
             host: "lab".into(),

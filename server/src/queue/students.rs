@@ -1,7 +1,8 @@
 //! A student's own requests: join the queue (with the context they chose to
-//! attach, checked here again and stored with the place), change the
-//! question keeping the place, leave it, and "I'm back" after staff could
-//! not find them, each within the student's allowance of queue changes.
+//! attach, checked here again and stored with the place, and a tag only if
+//! it is one of the queue's), change the question keeping the place, leave
+//! it, and "I'm back" after staff could not find them, each within the
+//! student's allowance of queue changes.
 
 use std::sync::Arc;
 
@@ -20,27 +21,64 @@ use jqueue_core::rate::Allowances;
 pub(super) type Changes = Allowances<Arc<str>, Instant>;
 
 impl QueueOwner {
-    /// The question as staff will see it: with none typed, the location is
+    /// The question of `request` as staff will see it, an entry of
+    /// `username`'s joined at `joined_at`: with none typed, the location is
     /// the machine, and a machine's name (the client fills in its own) is
-    /// shown as its seat (`[seats]`). Refused if a text breaks the rule.
+    /// shown as its seat (`[seats]`). Refused if a text breaks the rule, or
+    /// the tag is not one of the queue's.
     fn question(
         &self,
-        description: String,
-        location: String,
-        host: &str,
-    ) -> Result<(String, String), RequestResult> {
+        username: &Arc<str>,
+        request: &JoinRequest,
+        joined_at: jqueue_core::queue::UnixMillis,
+    ) -> Result<Entry, RequestResult> {
+        let (description, location) =
+            self.texts(&request.description, &request.location, &request.host)?;
+        let tag = self.tag(request.tag.as_deref())?;
+        Ok(Entry {
+            host: request.host.as_str().into(),
+            tag,
+            ..Entry::new(
+                username.clone(),
+                description.into(),
+                location.into(),
+                joined_at,
+            )
+        })
+    }
+
+    /// The question's tag, if it is one of the queue's (`tags`): the
+    /// client's list is the server's, but a client is trusted with nothing.
+    fn tag(&self, tag: Option<&str>) -> Result<Option<Arc<str>>, RequestResult> {
+        match tag {
+            None => Ok(None),
+            Some(tag) if self.config.tags.iter().any(|t| t == tag) => Ok(Some(tag.into())),
+            Some(_) => Err(RequestResult::UnknownTag {
+                tags: self.config.tags.clone(),
+            }),
+        }
+    }
+
+    /// The description and location, as staff will see them.
+    fn texts<'a>(
+        &'a self,
+        description: &'a str,
+        location: &'a str,
+        host: &'a str,
+    ) -> Result<(&'a str, &'a str), RequestResult> {
         let location = if location.trim().is_empty() {
-            host.to_owned()
+            host
         } else {
             location
         };
-        let location = match self.config.seats.seat_for(location.trim()) {
-            Some(seat) => seat.to_owned(),
-            None => location,
-        };
+        let location = self
+            .config
+            .seats
+            .seat_for(location.trim())
+            .unwrap_or(location);
         for (field, text) in [
-            (TextField::Description, &description),
-            (TextField::Location, &location),
+            (TextField::Description, description),
+            (TextField::Location, location),
         ] {
             if !is_valid_text(text) {
                 return Err(RequestResult::InvalidText {
@@ -53,42 +91,30 @@ impl QueueOwner {
     }
 
     pub(super) fn join(&mut self, username: &Arc<str>, request: JoinRequest) -> RequestResult {
-        let JoinRequest {
-            description,
-            location,
-            code,
-            in_room,
-            host,
-            peer,
-            context,
-            moving: _,
-            kept_join_time,
-        } = request;
-        let (description, location) = match self.question(description, location, &host) {
-            Ok(question) => question,
+        let now = self.now_ms();
+        let entry = match self.question(username, &request, request.kept_join_time.unwrap_or(now)) {
+            Ok(entry) => entry,
             Err(refusal) => return refusal,
         };
+        let JoinRequest {
+            code,
+            in_room,
+            peer,
+            context,
+            kept_join_time,
+            ..
+        } = request;
         // Checked again here: the client's check is a courtesy, this one
         // the rule. A context with nothing in it is none.
         let context = context.filter(|c| !c.is_empty());
         if let Some(Err(e)) = context.as_deref().map(QuestionContext::check) {
             return RequestResult::InvalidContext(e);
         }
-        let now = self.now_ms();
         if !in_room {
             if let Err(refusal) = self.check_presence_code(username, peer, code.as_deref(), now) {
                 return refusal;
             }
         }
-        let entry = Entry {
-            host: host.into(),
-            ..Entry::new(
-                username.clone(),
-                description.into(),
-                location.into(),
-                kept_join_time.unwrap_or(now),
-            )
-        };
         if kept_join_time.is_some() && self.early_join_until_opening(now).is_none() {
             return self.join_moved(entry, context.as_deref());
         }
@@ -243,37 +269,32 @@ impl QueueOwner {
         Err(retry(wait.max(address_wait)))
     }
 
-    /// A waiting student changes their question: the place and the join
-    /// time stay, and a staff member's request for more detail is met. No
-    /// presence code: they are in line already. Only staff see questions,
+    /// A waiting student changes their question (its text and its tag):
+    /// the place and the join time stay, and a staff member's request for
+    /// more detail is met. No presence code: they are in line already. Only staff see questions,
     /// so only staff screens get a new view.
     pub(super) fn edit_question(
         &mut self,
         username: &Arc<str>,
-        request: JoinRequest,
+        request: &JoinRequest,
     ) -> RequestResult {
         let Some(position) = self.queue.position(username) else {
             return RequestResult::NotQueued;
         };
-        let (description, location) =
-            match self.question(request.description, request.location, &request.host) {
-                Ok(question) => question,
-                Err(refusal) => return refusal,
-            };
+        // The join time is the place's, which the edit keeps.
+        let entry = match self.question(username, request, 0) {
+            Ok(entry) => entry,
+            Err(refusal) => return refusal,
+        };
         if let Err(refusal) = self.allow_change(username) {
             return refusal;
         }
-        let entry = Entry {
-            host: request.host.into(),
-            ..Entry::new(username.clone(), description.into(), location.into(), 0)
-        };
         let session = &self.key;
         if let Err(e) = blocking(|| self.store.edit_entry(session, &entry)) {
             self.storage_failed(&e);
             return RequestResult::StorageFailure;
         }
-        self.queue
-            .edit(username, entry.description, entry.location, entry.host);
+        self.queue.edit(&entry);
         self.staff_changed = true;
         self.record(ActivityKind::Edited {
             username: username.to_string(),

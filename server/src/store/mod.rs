@@ -2,7 +2,7 @@
 //!
 //! The store holds accounts, staff, session tokens (as SHA-256 digests), each
 //! session's open/closed flag, pre-opening pool and queue, and one row per help (student,
-//! staff, joined, served, finished, outcome). The schema is versioned by
+//! staff, joined, served, finished, outcome, the question's tag). The schema is versioned by
 //! `PRAGMA user_version` and upgraded in place by [`MIGRATIONS`], so a
 //! database from an earlier jqueue opens without losing anything. Each method is
 //! one transaction that is committed (WAL, `synchronous = NORMAL`) before it
@@ -358,6 +358,13 @@ ALTER TABLE sessions ADD COLUMN pool INTEGER;
     // before count as not read.
     "
 ALTER TABLE queue ADD COLUMN answer_read INTEGER NOT NULL DEFAULT 0;
+",
+    // 10: question tags (`tags = [...]`): the tag a student chose, kept with
+    // the place and moved to the help with it, for the staff screen, the
+    // statistics and the reports. NULL: untagged, as every row from before.
+    "
+ALTER TABLE queue ADD COLUMN tag TEXT;
+ALTER TABLE helps ADD COLUMN tag TEXT;
 ",
 ];
 
@@ -813,7 +820,8 @@ impl Store {
             .conn
             .prepare(
                 "SELECT username, description, location, joined_at, away_until, front_since,
-                        slot, draw, host, needs_edit, answer_to, answer, answered_at, answer_read
+                        slot, draw, host, needs_edit, answer_to, answer, answered_at, answer_read,
+                        tag
                  FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3 ORDER BY seq",
             )?
             .query_map(params![q.session, q.course, q.queue], |row| {
@@ -834,6 +842,7 @@ impl Store {
                     host: Arc::from(row.get::<_, String>(8)?),
                     needs_edit: row.get(9)?,
                     answer,
+                    tag: row.get::<_, Option<String>>(14)?.map(Arc::from),
                     ..Entry::new(
                         Arc::from(row.get::<_, String>(0)?),
                         Arc::from(row.get::<_, String>(1)?),
@@ -846,7 +855,7 @@ impl Store {
         let helps = self
             .conn
             .prepare(
-                "SELECT staff, student, description, location, joined_at, served_at, host
+                "SELECT staff, student, description, location, joined_at, served_at, host, tag
                  FROM helps
                  WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
@@ -856,6 +865,7 @@ impl Store {
                     staff: Arc::from(row.get::<_, String>(0)?),
                     entry: Entry {
                         host: Arc::from(row.get::<_, String>(6)?),
+                        tag: row.get::<_, Option<String>>(7)?.map(Arc::from),
                         ..Entry::new(
                             Arc::from(row.get::<_, String>(1)?),
                             Arc::from(row.get::<_, String>(2)?),
@@ -1057,11 +1067,13 @@ impl Store {
         Ok(forgotten)
     }
 
-    /// Changes a waiting student's question, keeping their place; a request
-    /// for more detail is met. `false`: they were not waiting.
+    /// Changes a waiting student's question (its text, host and tag),
+    /// keeping their place; a request for more detail is met. `false`: they
+    /// were not waiting.
     pub fn edit_entry(&self, q: &QueueKey, entry: &Entry) -> Result<bool> {
         Ok(self.conn.execute(
-            "UPDATE queue SET description = ?5, location = ?6, host = ?7, needs_edit = 0
+            "UPDATE queue SET description = ?5, location = ?6, host = ?7, tag = ?8,
+                              needs_edit = 0
              WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
             params![
@@ -1071,7 +1083,8 @@ impl Store {
                 &*entry.username,
                 &*entry.description,
                 &*entry.location,
-                &*entry.host
+                &*entry.host,
+                entry.tag.as_deref()
             ],
         )? == 1)
     }
@@ -1408,8 +1421,8 @@ fn parse_context(json: &str) -> Option<QuestionContext> {
 fn insert_entry(conn: &Connection, q: &QueueKey, entry: &Entry) -> Result<()> {
     conn.execute(
         "INSERT INTO queue (session, course, queue, username, description, location, joined_at,
-                            away_until, front_since, slot, draw, host)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            away_until, front_since, slot, draw, host, tag)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             q.session,
             q.course,
@@ -1422,7 +1435,8 @@ fn insert_entry(conn: &Connection, q: &QueueKey, entry: &Entry) -> Result<()> {
             entry.front_since,
             entry.slot as i64,
             entry.draw as i64,
-            &*entry.host
+            &*entry.host,
+            entry.tag.as_deref()
         ],
     )?;
     Ok(())
@@ -1459,8 +1473,8 @@ impl Store {
         )?;
         tx.execute(
             "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at, description,
-                                location, host, context)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                location, host, context, tag)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 q.session,
                 q.course,
@@ -1472,7 +1486,8 @@ impl Store {
                 &*entry.description,
                 &*entry.location,
                 &*entry.host,
-                context
+                context,
+                entry.tag.as_deref()
             ],
         )?;
         tx.commit()?;
@@ -1554,8 +1569,8 @@ impl Store {
             )?;
             tx.execute(
                 "INSERT INTO helps (session, course, queue, student, staff, joined_at, finished_at, outcome,
-                                    description, location, context)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    description, location, context, tag)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     q.session,
                     q.course,
@@ -1567,7 +1582,8 @@ impl Store {
                     outcome.as_str(),
                     &*entry.description,
                     &*entry.location,
-                    context
+                    context,
+                    entry.tag.as_deref()
                 ],
             )?;
         }
@@ -1630,7 +1646,7 @@ impl Store {
     pub fn help_records(&self, filter: &RecordFilter<'_>) -> Result<Vec<HelpRecord>> {
         let mut stmt = self.conn.prepare(
             "SELECT session, course, queue, student, COALESCE(staff, ''), joined_at, served_at,
-                    finished_at, COALESCE(outcome, 'in-progress')
+                    finished_at, COALESCE(outcome, 'in-progress'), tag
              FROM helps
              WHERE (?1 IS NULL OR session = ?1) AND (?2 IS NULL OR course = ?2)
                AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR joined_at >= ?4)
@@ -1648,6 +1664,7 @@ impl Store {
                 served: row.get(6)?,
                 finished: row.get(7)?,
                 outcome: row.get(8)?,
+                tag: row.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -2307,6 +2324,141 @@ mod tests {
         cat.slot = 4;
         store.insert_pool_entry(&lab, &cat, None).unwrap();
         assert_eq!(store.load_session(&lab, 0).unwrap().pool, Some(4));
+    }
+
+    #[test]
+    fn a_schema_8_database_gains_tags_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        {
+            // A database as the release before tags left it: schema 8, a
+            // pre-opening pool, a student waiting, a help in progress and
+            // one finished.
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..8] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 8).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "INSERT INTO sessions (name, course, queue, open, created_at, announcement, pool)
+                     VALUES ('s', 'cs101', 'lab', 0, 0, 'in 0220', 4);
+                 INSERT INTO queue (session, course, queue, username, description, location,
+                                    joined_at, slot, draw, host, context)
+                     VALUES ('s', 'cs101', 'lab', 'amy', 'segfault', 'row 3', 5, 4, 0,
+                             'lab07-3', '{\"directory\":\"/home/amy\"}');
+                 INSERT INTO helps (session, course, queue, student, staff, joined_at,
+                                    served_at, description, location, host)
+                     VALUES ('s', 'cs101', 'lab', 'cal', 'tara', 1, 2, 'gdb', 'row 2', '');
+                 INSERT INTO helps (session, course, queue, student, staff, joined_at,
+                                    served_at, finished_at, outcome, description, location)
+                     VALUES ('s', 'cs101', 'lab', 'bob', 'tara', 0, 1, 3, 'helped', 'loops',
+                             'row 1');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let lab = QueueKey::new("s", "cs101", "lab");
+        let s = store.load_session(&lab, 0).unwrap();
+        assert_eq!(s.pool, Some(4));
+        assert_eq!(s.entries.len(), 1);
+        let amy = &s.entries[0];
+        assert_eq!(
+            (&*amy.description, &*amy.host, amy.slot, amy.tag.as_deref()),
+            ("segfault", "lab07-3", 4, None),
+            "untagged, as it was asked"
+        );
+        assert_eq!(
+            store
+                .context_of(&lab, "amy")
+                .unwrap()
+                .unwrap()
+                .directory
+                .as_deref(),
+            Some("/home/amy")
+        );
+        assert_eq!(s.helps.len(), 1);
+        assert_eq!(
+            (&*s.helps[0].entry.username, s.helps[0].entry.tag.as_deref()),
+            ("cal", None)
+        );
+        assert_eq!(s.helped, [("bob".to_owned(), 3)]);
+        let records = store.help_records(&RecordFilter::default()).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().all(|r| r.tag.is_none()));
+        // From now on a question keeps its tag.
+        let tagged = Entry {
+            tag: Some("debugging".into()),
+            ..entry("dee", 6)
+        };
+        store.insert_entry(&lab, &tagged).unwrap();
+        let s = store.load_session(&lab, 0).unwrap();
+        assert_eq!(s.entries[1].tag.as_deref(), Some("debugging"));
+    }
+
+    #[test]
+    fn a_tag_goes_with_the_place_the_help_and_the_record_and_an_edit_changes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("jqueue.db")).unwrap();
+        let tagged = |name: &str, tag: Option<&str>| Entry {
+            tag: tag.map(Arc::from),
+            ..entry(name, 1)
+        };
+        store
+            .insert_entry(&k("s"), &tagged("amy", Some("setup")))
+            .unwrap();
+        store.insert_entry(&k("s"), &tagged("bob", None)).unwrap();
+        // An edit changes the tag (and may take it away).
+        assert!(
+            store
+                .edit_entry(&k("s"), &tagged("amy", Some("debugging")))
+                .unwrap()
+        );
+        assert!(
+            store
+                .edit_entry(&k("s"), &tagged("bob", Some("setup")))
+                .unwrap()
+        );
+        let s = store.load_session(&k("s"), 0).unwrap();
+        let tags: Vec<Option<&str>> = s.entries.iter().map(|e| e.tag.as_deref()).collect();
+        assert_eq!(tags, [Some("debugging"), Some("setup")]);
+        // Served: the help has it; not here: back in line with it.
+        let amy = s.entries[0].clone();
+        store.start_help(&k("s"), "tara", &amy, 10).unwrap();
+        let s = store.load_session(&k("s"), 0).unwrap();
+        assert_eq!(s.helps[0].entry.tag.as_deref(), Some("debugging"));
+        store.not_here(&k("s"), "tara", &amy, 20, 999).unwrap();
+        let s = store.load_session(&k("s"), 0).unwrap();
+        let back = s.entries.iter().find(|e| &*e.username == "amy").unwrap();
+        assert_eq!(back.tag.as_deref(), Some("debugging"));
+        // Removed: the record keeps it.
+        store
+            .remove_entries(
+                &k("s"),
+                Some("tara"),
+                std::slice::from_ref(back),
+                HelpOutcome::Removed,
+                30,
+            )
+            .unwrap();
+        let records = store.help_records(&RecordFilter::default()).unwrap();
+        let tags: Vec<(&str, Option<&str>)> = records
+            .iter()
+            .map(|r| (r.outcome.as_str(), r.tag.as_deref()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("not-here", Some("debugging")),
+                ("removed", Some("debugging"))
+            ]
+        );
     }
 
     #[test]

@@ -87,9 +87,15 @@ pub fn render(view: &StaffView, at: SystemTime) -> String {
     );
     for (i, e) in view.rows.iter().enumerate() {
         let waited = (now - e.joined_at).max(0) / 1000;
+        // The tag first, as on the staff screen: `[debugging] segfault`.
+        let tag = e
+            .tag
+            .as_deref()
+            .map(|tag| format!("[{}] ", sanitize(tag)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:>3}  {:<32}  {:>4}:{:02}  {:<20}  {}",
+            "{:>3}  {:<32}  {:>4}:{:02}  {:<20}  {tag}{}",
             i + 1,
             sanitize(&e.username),
             waited / 60,
@@ -99,4 +105,40 @@ pub fn render(view: &StaffView, at: SystemTime) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jqueue_shared::staff::StaffRow;
+
+    #[test]
+    fn a_row_s_tag_stands_before_its_question_sanitised() {
+        let row = |name: &str, tag: Option<&str>| StaffRow {
+            position: 1,
+            username: name.into(),
+            description: "segfault in list.c".into(),
+            tag: tag.map(str::to_owned),
+            location: "row 3".into(),
+            host: String::new(),
+            joined_at: 0,
+            helped_before: false,
+            online: true,
+            away_until: None,
+            origin: None,
+            needs_edit: false,
+            answer: None,
+            queue: String::new(),
+        };
+        let view = StaffView {
+            waiting: 2,
+            rows: vec![row("amy", Some("debug\u{1b}[2Jging")), row("bob", None)],
+            ..StaffView::default()
+        };
+        let text = render(&view, SystemTime::UNIX_EPOCH);
+        let amy = text.lines().find(|l| l.contains("amy")).unwrap();
+        assert!(amy.ends_with("[debug␛[2Jging] segfault in list.c"), "{amy}");
+        let bob = text.lines().find(|l| l.contains("bob")).unwrap();
+        assert!(bob.ends_with("  segfault in list.c"), "untagged: {bob}");
+    }
 }

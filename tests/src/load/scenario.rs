@@ -618,6 +618,7 @@ fn ask_for_help(i: usize) -> ClientMsg {
         code: None,
         context: None,
         moving: false,
+        tag: None,
     }
 }
 

@@ -38,6 +38,11 @@ pub enum StaffAction {
     Mute,
     /// Open the statistics view (`t`; `t` or Esc again goes back).
     Statistics,
+    /// Filter the queue by question tag (`/`: pick one), or, filtered,
+    /// show every tag again.
+    FilterByTag,
+    /// Show every tag again, after a `/` filter.
+    ClearFilter,
     SelectUp,
     SelectDown,
     SelectTop,
@@ -102,6 +107,20 @@ pub const BINDINGS: &[Binding] = &[
         label: "M",
         hint: None,
         help: "Mark every student from the selected student's address",
+    },
+    Binding {
+        keys: &[Key::Char('/')],
+        action: StaffAction::FilterByTag,
+        label: "/",
+        hint: Some(("/", "tag")),
+        help: "Filter the queue by tag (arrows or first letter, Enter); / again shows all",
+    },
+    Binding {
+        keys: &[Key::Esc],
+        action: StaffAction::ClearFilter,
+        label: "Esc",
+        hint: Some(("Esc", "all tags")),
+        help: "Show every tag again, after a / filter",
     },
     Binding {
         keys: &[Key::Char('o')],
@@ -288,6 +307,8 @@ mod tests {
             (KeyCode::Char('i'), StaffAction::HelpDetails),
             (KeyCode::Char('N'), StaffAction::Note),
             (KeyCode::Enter, StaffAction::Details),
+            (KeyCode::Char('/'), StaffAction::FilterByTag),
+            (KeyCode::Esc, StaffAction::ClearFilter),
             (KeyCode::Char('j'), StaffAction::SelectDown),
             (KeyCode::Up, StaffAction::SelectUp),
         ] {

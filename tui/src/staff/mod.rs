@@ -13,7 +13,10 @@
 //! whose figures the screen asks for (they are not in the pushed view).
 //! `Enter` opens a student's details, scrollable, with the context they
 //! attached, which the screen asks for as the pane opens ([`DetailsState`]):
-//! it is never in the pushed view either.
+//! it is never in the pushed view either. `/` filters the rows by question
+//! tag ([`crate::tags`] picks it): selection, marks and serving the
+//! selected student then go by the rows shown, and a mark the filter hides
+//! is dropped, so `r` never removes a student out of sight.
 //! The status line is the student's notice's type ([`StatusMessage`]): it
 //! lives for a while ([`STATUS_LIFETIME`]) and goes sooner when the view
 //! shows it is no longer true ([`Holds`], this screen's own).
@@ -45,6 +48,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use crate::status_message::{StatusMessage, Tone};
+use crate::tags::TagPicker;
 pub use keys::{BINDINGS, Binding, StaffAction};
 pub use theme::Theme;
 pub use ui::{clock_duration, ellipsize, human_duration};
@@ -153,6 +157,8 @@ pub enum Mode {
     Limits(LimitsForm),
     /// The statistics view (`t`) instead of the queue.
     Statistics,
+    /// Picking the tag to filter the queue by (`/`).
+    TagFilter(TagPicker),
 }
 
 /// The statistics view's figures and the request for them.
@@ -368,7 +374,8 @@ impl ServerClock {
 pub struct StaffScreen {
     settings: StaffSettings,
     view: Arc<StaffView>,
-    /// Index into `view.rows`; meaningless when the queue is empty.
+    /// Index into the rows shown ([`StaffScreen::shown_rows`]); meaningless
+    /// when none is shown.
     selected: usize,
     /// Who is selected, so the selection follows them when the queue moves.
     selected_name: Option<String>,
@@ -393,6 +400,8 @@ pub struct StaffScreen {
     shown: Option<usize>,
     /// The next view is of other queues: its join count is not news.
     joins_baseline: bool,
+    /// Only the rows of this question tag are shown (`/`).
+    filter: Option<String>,
 }
 
 impl StaffScreen {
@@ -414,6 +423,7 @@ impl StaffScreen {
             queues: Vec::new(),
             shown: Some(0),
             joins_baseline: false,
+            filter: None,
         };
         screen.select(0);
         if screen.off_shift() {
@@ -436,11 +446,13 @@ impl StaffScreen {
     /// The queues to offer on the bar, and which is shown (`None`: all of
     /// them as one). With one queue (or none) there is no bar and the
     /// queue keys do nothing. Showing another queue closes what was open on
-    /// the last, drops its marks, and does not ring for the joins the next
-    /// view counts that this one did not.
+    /// the last, drops its marks and its tag filter (another queue has
+    /// other tags), and does not ring for the joins the next view counts
+    /// that this one did not.
     pub fn set_queues(&mut self, queues: Vec<QueueChoice>, shown: Option<usize>) {
         if shown != self.shown {
             self.marked.clear();
+            self.filter = None;
             self.mode = Mode::Normal;
             self.selected_name = None;
             self.select(0);
@@ -608,9 +620,25 @@ impl StaffScreen {
         &self.details
     }
 
-    /// The selected student's name, if anyone is waiting.
+    /// The selected student's name, if anyone is waiting (among the rows
+    /// shown).
     pub fn selected_name(&self) -> Option<&str> {
         self.selected_name.as_deref()
+    }
+
+    /// The question tag the rows are filtered by (`/`), if any.
+    pub fn filter(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
+    /// The rows the queue table shows, in order: every row of the view, or
+    /// with a tag filter those of that tag. Selection, marks and serving
+    /// the selected student go by these.
+    pub fn shown_rows(&self) -> impl Iterator<Item = &StaffRow> {
+        self.view
+            .rows
+            .iter()
+            .filter(|row| self.filter.is_none() || row.tag == self.filter)
     }
 
     /// The server's clock now, as far as this screen can tell.
@@ -703,15 +731,7 @@ impl StaffScreen {
         self.clock.sample(view.now, self.now);
         let joined = !std::mem::take(&mut self.joins_baseline) && view.joins > self.view.joins;
         self.view = view;
-        let rows = &self.view.rows;
-        self.marked
-            .retain(|name| rows.iter().any(|row| &row.username == name));
-        let index = self
-            .selected_name
-            .as_deref()
-            .and_then(|name| self.index_of(name))
-            .unwrap_or(self.selected);
-        self.select(index);
+        self.follow_rows();
         let gone = matches!(&self.mode, Mode::Details(name)
             if self.index_of(name).is_none() && self.help_of_student(name).is_none());
         if gone {
@@ -725,6 +745,20 @@ impl StaffScreen {
             effects.extend(self.ask_statistics());
         }
         effects
+    }
+
+    /// The rows shown changed (a new view, another filter): marks only on
+    /// rows still shown, and the selection on the same student if they are
+    /// (else at the same place).
+    fn follow_rows(&mut self) {
+        let shown: Vec<String> = self.shown_rows().map(|r| r.username.clone()).collect();
+        self.marked.retain(|name| shown.contains(name));
+        let index = self
+            .selected_name
+            .as_deref()
+            .and_then(|name| shown.iter().position(|s| s == name))
+            .unwrap_or(self.selected);
+        self.select(index);
     }
 
     /// Asks for the statistics, unless a request is in flight: then the
@@ -876,9 +910,8 @@ impl StaffScreen {
     /// sock puppets go with one `r`. Offline students have no origin.
     fn mark_same_address(&mut self) {
         let origin = self
-            .view
-            .rows
-            .get(self.selected)
+            .shown_rows()
+            .nth(self.selected)
             .and_then(|row| row.origin.as_deref());
         let Some(origin) = origin else {
             self.set_status("The selected student is not online: no address to go by.");
@@ -892,10 +925,14 @@ impl StaffScreen {
             );
             return;
         };
-        for row in &self.view.rows {
-            let same = row.origin.as_deref().and_then(address_of) == Some(address.as_str());
-            if same && !self.marked.contains(&row.username) {
-                self.marked.push(row.username.clone());
+        let same: Vec<String> = self
+            .shown_rows()
+            .filter(|row| row.origin.as_deref().and_then(address_of) == Some(address.as_str()))
+            .map(|row| row.username.clone())
+            .collect();
+        for name in same {
+            if !self.marked.contains(&name) {
+                self.marked.push(name);
             }
         }
         let n = self.marked.len();
@@ -911,13 +948,13 @@ impl StaffScreen {
     }
 
     fn select(&mut self, index: usize) {
-        let last = self.view.rows.len().saturating_sub(1);
+        let last = self.shown_rows().count().saturating_sub(1);
         self.selected = index.min(last);
-        self.selected_name = self
-            .view
-            .rows
-            .get(self.selected)
+        let name = self
+            .shown_rows()
+            .nth(self.selected)
             .map(|r| r.username.clone());
+        self.selected_name = name;
     }
 
     fn on_key(&mut self, key: &KeyEvent) -> Vec<StaffEffect> {
@@ -981,6 +1018,7 @@ impl StaffScreen {
             Mode::Message(form) => self.on_message_key(form, key),
             Mode::Note(form) => self.on_note_key(form, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
+            Mode::TagFilter(picker) => self.on_tag_filter_key(picker, key),
             Mode::Statistics => {
                 // Back to the queue with the keys the hint bar names, under
                 // the one rule for what a key press is.
@@ -1024,6 +1062,68 @@ impl StaffScreen {
         }
         self.mode = Mode::Limits(form);
         Vec::new()
+    }
+
+    /// The arrows and first letters pick a tag; Enter shows only its rows;
+    /// Esc (or `/` again) leaves the rows as they were.
+    fn on_tag_filter_key(&mut self, mut picker: TagPicker, key: &KeyEvent) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Enter => {
+                if let Some(tag) = picker.chosen() {
+                    self.set_filter(Some(tag.to_owned()));
+                }
+                return Vec::new();
+            }
+            KeyCode::Esc | KeyCode::Char('/') => return Vec::new(),
+            _ => {
+                picker.on_key(key, true);
+            }
+        }
+        self.mode = Mode::TagFilter(picker);
+        Vec::new()
+    }
+
+    /// `/` picks a tag to filter by, or with a filter shows every tag
+    /// again; Esc only does the latter.
+    fn on_filter_action(&mut self, action: StaffAction) {
+        if self.filter.is_some() {
+            self.set_filter(None);
+        } else if action == StaffAction::ClearFilter {
+            // Nothing filtered: nothing to clear.
+        } else if self.view.tags.is_empty() {
+            self.set_status("This queue has no tags (tags = [...] in the server's config).");
+        } else {
+            self.mode = Mode::TagFilter(TagPicker::new(self.view.tags.clone(), false));
+        }
+    }
+
+    /// Shows only the rows of `tag`, or every row again, and says so.
+    fn set_filter(&mut self, tag: Option<String>) {
+        let text = match &tag {
+            Some(tag) => format!(
+                "Showing the questions tagged {}: / or Esc shows every tag.",
+                sanitize(tag)
+            ),
+            None => "Showing every tag.".to_owned(),
+        };
+        self.filter = tag;
+        // The top of what is shown now.
+        self.selected_name = None;
+        self.selected = 0;
+        self.follow_rows();
+        self.set_status(text);
+    }
+
+    /// `s`, `r`, Space… with no row selected: nobody waits, or nobody the
+    /// filter shows.
+    fn nobody_selected(&mut self) {
+        match self.filter.clone() {
+            Some(tag) if !self.view.rows.is_empty() => self.set_status(format!(
+                "Nobody waiting is tagged {}: / or Esc shows every tag.",
+                sanitize(&tag)
+            )),
+            _ => self.show_outcome(&StaffOutcome::NobodyWaiting),
+        }
     }
 
     /// y confirms (`effect`); n or Esc cancels; other keys leave the
@@ -1105,7 +1205,7 @@ impl StaffScreen {
     }
 
     fn on_action(&mut self, action: StaffAction) -> Vec<StaffEffect> {
-        let last = self.view.rows.len().saturating_sub(1);
+        let last = self.shown_rows().count().saturating_sub(1);
         if self.shows_all() && ONE_QUEUE_ACTIONS.contains(&action) {
             self.set_status(ONE_QUEUE_ONLY);
             return Vec::new();
@@ -1122,7 +1222,7 @@ impl StaffScreen {
                         student: Some(name.clone()),
                     });
                 }
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::Finish => return self.request(StaffRequest::Finish),
             StaffAction::NotHere => return self.request(StaffRequest::NotHere),
@@ -1131,16 +1231,16 @@ impl StaffScreen {
                     self.mode = Mode::ConfirmRemove(self.marked.clone());
                 }
                 Some(name) => self.mode = Mode::ConfirmRemove(vec![name.clone()]),
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::Mark => match self.selected_name.clone() {
                 Some(name) => self.toggle_mark(name),
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => return self.open_details(name),
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::HelpDetails => {
                 let mine = self
@@ -1156,7 +1256,7 @@ impl StaffScreen {
             }
             StaffAction::Note => match self.selected_name.clone() {
                 Some(name) => return self.open_note(name, false),
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::Print => return self.request(StaffRequest::Print),
             StaffAction::ToggleOpen => {
@@ -1172,7 +1272,7 @@ impl StaffScreen {
                         ..MessageForm::default()
                     });
                 }
-                None => self.show_outcome(&StaffOutcome::NobodyWaiting),
+                None => self.nobody_selected(),
             },
             StaffAction::ToggleFirstTimers => {
                 return self.request(StaffRequest::SetRules(FairnessRules {
@@ -1196,6 +1296,7 @@ impl StaffScreen {
                 self.mode = Mode::Statistics;
                 return self.ask_statistics().into_iter().collect();
             }
+            StaffAction::FilterByTag | StaffAction::ClearFilter => self.on_filter_action(action),
             StaffAction::Quit => {
                 if self.view.waiting == 0 {
                     return vec![StaffEffect::Quit];
@@ -1232,7 +1333,10 @@ impl StaffScreen {
             | A::SelectUp
             | A::SelectDown
             | A::SelectTop
-            | A::SelectBottom => !self.view.rows.is_empty(),
+            | A::SelectBottom => self.shown_rows().next().is_some(),
+            // Filtered, the bar offers the way back instead.
+            A::FilterByTag => !self.view.tags.is_empty() && self.filter.is_none(),
+            A::ClearFilter => self.filter.is_some(),
             A::Finish | A::NotHere | A::HelpDetails => self.is_helping(),
             A::Print
             | A::ToggleOpen

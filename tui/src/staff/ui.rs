@@ -7,7 +7,8 @@
 //! leaving a one-line "now helping" summary while there is room for it.
 //!
 //! The statistics view (`t`) takes the queue's place below the header; it
-//! is drawn in [`statistics`].
+//! is drawn in [`statistics`]. With a tag filter (`/`) the table draws only
+//! the rows of that tag and its title says so.
 //!
 //! Every string that came from a student goes through [`sanitize`] before it
 //! reaches the buffer, and every cell of text is cut to its column with an
@@ -38,6 +39,7 @@ use super::{
     StaffScreen,
 };
 use crate::status_message::Tone;
+use crate::tags::TagPicker;
 use jqueue_shared::staff::MAX_NOTE_CHARS;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 
@@ -97,6 +99,7 @@ impl Widget for &StaffScreen {
             Mode::Message(form) => self.render_message(form, area, buf),
             Mode::Note(form) => self.render_note(form, area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
+            Mode::TagFilter(picker) => self.render_tag_filter(picker, area, buf),
         }
         if !self.settings.unicode {
             crate::ui::to_ascii(area, buf);
@@ -307,7 +310,7 @@ impl StaffScreen {
     /// The queue first; side panes from what it can spare; else a one-line
     /// summary of who is helping whom.
     fn render_body(&self, area: Rect, buf: &mut Buffer) {
-        let rows = self.view.rows.len().max(1);
+        let rows = self.shown_rows().count().max(1);
         let queue_min = 3 + rows.min(QUEUE_ROWS_KEPT) as u16;
         let side_max = (area.height / 3).clamp(7, 14).max(self.staff_lines() + 5);
         let spare = area.height.saturating_sub(queue_min);
@@ -367,20 +370,27 @@ impl StaffScreen {
 
     fn render_queue(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme();
-        let rows = &self.view.rows;
+        let rows: Vec<&StaffRow> = self.shown_rows().collect();
         let waiting = self.view.waiting as usize;
         let visible = usize::from(area.height.saturating_sub(3)); // borders + header row
         let offset = (self.selected + 1).saturating_sub(visible);
-        let mut title = format!(" Queue · {waiting} waiting ");
+        let mut parts = vec![format!("{waiting} waiting")];
+        if let Some(tag) = &self.filter {
+            let tagged = format!("tagged {}: {}", sanitize(tag), rows.len());
+            // Of the rows the view carries: past them the count is not known.
+            parts.push(if waiting > self.view.rows.len() {
+                format!("{tagged} of the first {}", self.view.rows.len())
+            } else {
+                tagged
+            });
+        }
         if rows.len() > visible && visible > 0 {
             let last = (offset + visible).min(rows.len());
-            title = format!(
-                " Queue · {waiting} waiting · showing {}–{last} ",
-                offset + 1
-            );
-        } else if waiting > rows.len() {
-            title = format!(" Queue · {waiting} waiting · first {} ", rows.len());
+            parts.push(format!("showing {}–{last}", offset + 1));
+        } else if waiting > rows.len() && self.filter.is_none() {
+            parts.push(format!("first {}", rows.len()));
         }
+        let title = format!(" Queue · {} ", parts.join(" · "));
         let legend = format!(
             " {NOT_HELPED_MARK} not yet helped  {OFFLINE_MARK} offline  {AWAY_MARK} not here "
         );
@@ -403,7 +413,12 @@ impl StaffScreen {
             return;
         }
         if rows.is_empty() {
-            self.render_empty_queue(inner, buf);
+            match &self.filter {
+                Some(tag) if !self.view.rows.is_empty() => {
+                    self.render_nobody_tagged(tag, inner, buf);
+                }
+                _ => self.render_empty_queue(inner, buf),
+            }
             return;
         }
 
@@ -460,6 +475,10 @@ impl StaffScreen {
         if description.is_empty() {
             description = Cow::Borrowed("—");
         }
+        if let Some(tag) = &e.tag {
+            // Beside the question it sorts: `[debugging] segfault…`.
+            description = Cow::Owned(format!("[{}] {description}", sanitize(tag)));
+        }
         // Until staff read it (opened the details).
         if let Some(answer) = e.answer.as_ref().filter(|a| !a.read) {
             description = Cow::Owned(format!("✉ {} · {description}", sanitize(&answer.text)));
@@ -486,6 +505,31 @@ impl StaffScreen {
             &description,
             &sanitize(&e.location),
         ])
+    }
+
+    /// The filter shows nobody: nobody waiting (among the view's rows)
+    /// asked with its tag.
+    fn render_nobody_tagged(&self, tag: &str, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let lines = vec![
+            Line::styled(
+                format!("Nobody waiting is tagged {}.", sanitize(tag)),
+                t.title(),
+            ),
+            Line::default(),
+            Line::from(vec![
+                Span::styled("/", t.key()),
+                Span::raw(" or "),
+                Span::styled("Esc", t.key()),
+                Span::raw(" shows every tag."),
+            ]),
+        ];
+        let height = (lines.len() as u16).min(area.height);
+        let top = area.y + (area.height - height) / 2;
+        let centred = Rect::new(area.x, top, area.width, height);
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .render(centred, buf);
     }
 
     fn render_empty_queue(&self, area: Rect, buf: &mut Buffer) {
@@ -765,6 +809,12 @@ impl StaffScreen {
                 ("Esc", "cancel"),
             ],
             Mode::Statistics => vec![("t/Esc", "back to the queue")],
+            Mode::TagFilter(_) => vec![
+                (self.key_label("↑↓"), "pick"),
+                ("a-z", "first letter"),
+                ("Enter", "filter"),
+                ("Esc", "cancel"),
+            ],
         };
         let width = usize::from(area.width);
         let help_width = text_width("  ? help");
@@ -908,7 +958,13 @@ impl StaffScreen {
                 clock_duration(self.server_now() - r.joined_at)
             )),
         ])];
-        lines.extend(question_lines(&r.description, &r.location, &r.host, t));
+        lines.extend(question_lines(
+            &r.description,
+            r.tag.as_deref(),
+            &r.location,
+            &r.host,
+            t,
+        ));
         lines.extend([
             Line::from(vec![
                 label("Connected:  "),
@@ -992,7 +1048,13 @@ impl StaffScreen {
                 clock_duration(self.server_now() - h.served_at)
             )),
         ])];
-        lines.extend(question_lines(&h.description, &h.location, &h.host, t));
+        lines.extend(question_lines(
+            &h.description,
+            h.tag.as_deref(),
+            &h.location,
+            &h.host,
+            t,
+        ));
         lines.extend([Line::from(vec![
             label("Connected:  "),
             if h.student_online {
@@ -1315,6 +1377,33 @@ impl StaffScreen {
         }
     }
 
+    /// `/`: the queue's tags one a line, the one picked marked, to filter
+    /// the rows by. A list longer than the terminal scrolls to keep the
+    /// picked one in sight.
+    fn render_tag_filter(&self, picker: &TagPicker, area: Rect, buf: &mut Buffer) {
+        let t = self.theme();
+        let tags = picker.tags();
+        // Above the hint bar, which says which keys pick.
+        let area = Rect {
+            height: area.height.saturating_sub(2),
+            ..area
+        };
+        let inner = popup(area, 40, tags.len() as u16, " Filter by tag ", t, buf);
+        let visible = usize::from(inner.height).max(1);
+        let chosen = picker.chosen_index().unwrap_or(0);
+        let top = (chosen + 1).saturating_sub(visible);
+        let width = usize::from(inner.width);
+        for (y, (i, tag)) in tags.iter().enumerate().skip(top).take(visible).enumerate() {
+            let (marker, style) = if i == chosen {
+                ("› ", t.selected())
+            } else {
+                ("  ", Style::new())
+            };
+            let text = format!("{marker}{}", sanitize(tag));
+            Line::styled(fit(&text, width), style).render(row(inner, y as u16), buf);
+        }
+    }
+
     /// The cooldown and most-helps dialog: two numbers, the focused one
     /// with its cursor drawn as a reverse-video cell.
     fn render_limits(&self, form: &LimitsForm, area: Rect, buf: &mut Buffer) {
@@ -1385,11 +1474,18 @@ fn render_field(input: &tui_input::Input, line: Rect, buf: &mut Buffer) {
     }
 }
 
-/// What a student asked and where they are, for the details pane.
-fn question_lines(description: &str, location: &str, host: &str, t: Theme) -> Vec<Line<'static>> {
+/// What a student asked (and its tag) and where they are, for the details
+/// pane.
+fn question_lines(
+    description: &str,
+    tag: Option<&str>,
+    location: &str,
+    host: &str,
+    t: Theme,
+) -> Vec<Line<'static>> {
     let label = |text: &'static str| Span::styled(text, t.dim());
     let description = sanitize(description);
-    vec![
+    let mut lines = vec![
         Line::default(),
         Line::from(label("What they need help with")),
         Line::raw(if description.is_empty() {
@@ -1398,6 +1494,14 @@ fn question_lines(description: &str, location: &str, host: &str, t: Theme) -> Ve
             description.into_owned()
         }),
         Line::default(),
+    ];
+    if let Some(tag) = tag {
+        lines.push(Line::from(vec![
+            label("Tag:        "),
+            Span::raw(sanitize(tag).into_owned()),
+        ]));
+    }
+    lines.extend([
         Line::from(vec![
             label("Where:      "),
             Span::raw(sanitize(location).into_owned()),
@@ -1410,7 +1514,8 @@ fn question_lines(description: &str, location: &str, host: &str, t: Theme) -> Ve
                 Span::raw(sanitize(host).into_owned())
             },
         ]),
-    ]
+    ]);
+    lines
 }
 
 /// The presence code and the rules in force, in a few words each: none

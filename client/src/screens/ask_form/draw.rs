@@ -1,7 +1,8 @@
-//! Drawing the ask-for-help form: an optional description, the location,
-//! the room code once asked for, "attach context" with each part exactly as
-//! it would be sent, and what the server or the check said. It reads the
-//! form and never changes it.
+//! Drawing the ask-for-help form: an optional description, the question's
+//! tag (when the queue has tags: every tag on one line, the chosen one in
+//! brackets), the location, the room code once asked for, "attach context"
+//! with each part exactly as it would be sent, and what the server or the
+//! check said. It reads the form and never changes it.
 //!
 //! Where the terminal is short the gaps between fields go first, then the
 //! context's parts scroll to keep the focused one in sight, and the file's
@@ -18,8 +19,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_input::Input;
 
-use super::AskForm;
 use super::context::DraftPart;
+use super::{AskForm, Field};
 use crate::screens::{Theme, popup, render_input};
 
 /// The widest label before a part: `Directory `.
@@ -29,6 +30,7 @@ const TAIL_LINES: u16 = 6;
 
 pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let code_rows = if form.code.is_some() { 3 } else { 0 };
+    let tag_rows = if form.tag.is_empty() { 0 } else { 3 };
     let title = if form.editing {
         "Edit your question"
     } else {
@@ -47,9 +49,9 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
         _ => 0,
     };
     let context_rows = u16::from(!form.editing) + parts.len() as u16 + tail_rows;
-    // Description and location with a blank line after each, the code
-    // (likewise), the context, a blank line and the message.
-    let content = 6 + code_rows + context_rows + 2;
+    // Description, tag and location with a blank line after each, the
+    // code (likewise), the context, a blank line and the message.
+    let content = 6 + tag_rows + code_rows + context_rows + 2;
     let inner = popup(title, 70, content + 2, area, buf);
     // Short of room, the blank lines between fields go first.
     let gaps = inner.height >= content;
@@ -65,8 +67,18 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
         rows.take(1),
         buf,
     );
-    render_input(&form.description, false, form.focus == 0, rows.take(1), buf);
+    render_input(
+        &form.description,
+        false,
+        form.focuses(Field::Description),
+        rows.take(1),
+        buf,
+    );
     rows.gap();
+    if !form.tag.is_empty() {
+        render_tag(form, theme, rows.take(2), buf);
+        rows.gap();
+    }
     label(
         &form.location,
         "Where are you sitting?",
@@ -74,11 +86,17 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
         rows.take(1),
         buf,
     );
-    render_input(&form.location, false, form.focus == 1, rows.take(1), buf);
+    render_input(
+        &form.location,
+        false,
+        form.focuses(Field::Location),
+        rows.take(1),
+        buf,
+    );
     rows.gap();
     if let Some(code) = &form.code {
         Line::styled("Room code (on the staff screen)", theme.title()).render(rows.take(1), buf);
-        render_input(code, false, form.focus == 2, rows.take(1), buf);
+        render_input(code, false, form.focuses(Field::Code), rows.take(1), buf);
         rows.gap();
     }
     if !form.editing {
@@ -120,6 +138,35 @@ impl Rows {
             self.take(1);
         }
     }
+}
+
+/// The tag's label, and every tag on the next line with the chosen one in
+/// brackets (highlighted while the line has the focus).
+fn render_tag(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let focused = form.focuses(Field::Tag);
+    let how = if focused {
+        "  ← → or a tag's first letter"
+    } else {
+        "  (optional)"
+    };
+    let top = Rect { height: 1, ..area };
+    Line::from(vec![
+        Span::styled("What kind of question?", theme.title()),
+        Span::styled(how, theme.dim()),
+    ])
+    .render(top, buf);
+    if area.height < 2 {
+        return;
+    }
+    let line = Rect {
+        y: area.y + 1,
+        height: 1,
+        ..area
+    };
+    let chosen = if focused { theme.key() } else { theme.title() };
+    form.tag
+        .line(usize::from(line.width), "no tag", theme.dim(), chosen)
+        .render(line, buf);
 }
 
 /// `[x] Attach context — only staff see it` or the way to turn it on.

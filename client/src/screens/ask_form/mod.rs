@@ -1,10 +1,12 @@
 //! The ask-for-help form, over the main screen: what the student is stuck
-//! on, where they sit (pre-filled with the location typed last on this
-//! machine, else its host name) and, once the server asks for it, the room's
-//! presence code; and "attach context" (Ctrl-T; [`context`]), which shows
-//! each part of the student's context exactly as it would be sent, to edit
-//! or drop (Ctrl-D). Its keys move between the fields, type into them and
-//! send the request once the texts pass the server's limits.
+//! on, the question's tag when the queue has tags (picked with `←` `→` or
+//! the tag's first letter, [`jqueue_tui::tags`]; none is a choice), where
+//! they sit (pre-filled with the location typed last on this machine, else
+//! its host name) and, once the server asks for it, the room's presence
+//! code; and "attach context" (Ctrl-T; [`context`]), which shows each part
+//! of the student's context exactly as it would be sent, to edit or drop
+//! (Ctrl-D). Its keys move between the fields, type into them and send the
+//! request once the texts pass the server's limits.
 //!
 //! It owns only the form: whether a request may go (one at a time), the
 //! request on its way and the location to remember are the main screen's;
@@ -16,6 +18,7 @@ mod draw;
 use jqueue_shared::TextField;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
+use jqueue_tui::tags::TagPicker;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 
@@ -32,12 +35,16 @@ const TAIL_PAGE: usize = 5;
 #[derive(Debug, Clone)]
 pub struct AskForm {
     pub description: Input,
+    /// The question's tag, among the queue's (none is a choice); a queue
+    /// without tags has an empty picker and the form no tag line.
+    pub tag: TagPicker,
     pub location: Input,
     /// The room's presence code: only once the server asked for it (the
     /// student is not on a lab machine).
     pub code: Option<Input>,
-    /// 0: description, 1: location, then the code (when asked for), then
-    /// the context's parts (while attached).
+    /// 0: description, then the tag (when the queue has tags), the
+    /// location, the code (when asked for), then the context's parts
+    /// (while attached).
     pub focus: usize,
     pub error: Option<String>,
     /// Changing the question of a student in line (`e`): sent as an edit,
@@ -52,8 +59,9 @@ pub struct AskForm {
 
 /// A field of the form, as `focus` picks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Description,
+    Tag,
     Location,
     Code,
     /// The context's part at this index.
@@ -80,6 +88,8 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Request {
     pub(crate) description: String,
+    /// One of the queue's tags, or none.
+    pub(crate) tag: Option<String>,
     pub(crate) location: String,
     pub(crate) code: Option<String>,
     /// The context as previewed; `None` unless attached.
@@ -91,10 +101,11 @@ pub(crate) struct Request {
 }
 
 impl AskForm {
-    /// An empty form with `location` filled in.
+    /// An empty form with `location` filled in, offering no tags.
     pub(crate) fn new(location: &str) -> Self {
         Self {
             description: Input::default(),
+            tag: TagPicker::new(Vec::new(), true),
             location: Input::new(location.to_owned()),
             code: None,
             focus: 0,
@@ -114,6 +125,14 @@ impl AskForm {
         }
     }
 
+    /// The form offering the queue's `tags` (none chosen, or `chosen`
+    /// when it is one of them).
+    #[must_use]
+    pub(crate) fn offering(mut self, tags: &[String], chosen: Option<&str>) -> Self {
+        self.tag = TagPicker::new(tags.to_vec(), true).choosing(chosen);
+        self
+    }
+
     /// The form with "attach context" as this machine last left it.
     #[must_use]
     pub(crate) fn attaching(mut self, attach: bool) -> Self {
@@ -121,22 +140,34 @@ impl AskForm {
         self
     }
 
-    /// Where the context's parts start among the fields.
-    fn first_part(&self) -> usize {
-        if self.code.is_some() { 3 } else { 2 }
+    /// The fields before the context's parts, in order.
+    fn fixed_fields(&self) -> Vec<Field> {
+        let mut fields = vec![Field::Description];
+        if !self.tag.is_empty() {
+            fields.push(Field::Tag);
+        }
+        fields.push(Field::Location);
+        if self.code.is_some() {
+            fields.push(Field::Code);
+        }
+        fields
     }
 
     fn fields(&self) -> usize {
-        self.first_part() + self.context.shown().len()
+        self.fixed_fields().len() + self.context.shown().len()
     }
 
     fn field(&self, focus: usize) -> Field {
-        match focus {
-            0 => Field::Description,
-            1 => Field::Location,
-            2 if self.code.is_some() => Field::Code,
-            n => Field::Part(n - self.first_part()),
-        }
+        let fixed = self.fixed_fields();
+        fixed
+            .get(focus)
+            .copied()
+            .unwrap_or(Field::Part(focus.saturating_sub(fixed.len())))
+    }
+
+    /// Whether `field` has the focus.
+    pub(crate) fn focuses(&self, field: Field) -> bool {
+        self.field(self.focus) == field
     }
 
     /// The focused part of the context, if a part has the focus.
@@ -157,7 +188,21 @@ impl AskForm {
     /// The server wants the room's code: an empty code field, focused.
     pub(crate) fn ask_for_code(&mut self) {
         self.code = Some(Input::default());
-        self.focus = 2;
+        self.focus = self
+            .fixed_fields()
+            .iter()
+            .position(|&f| f == Field::Code)
+            .unwrap_or(0);
+    }
+
+    /// The server's tags differ from those offered (the server's config
+    /// changed): offer its own, keeping the choice if it is still one.
+    pub(crate) fn retag(&mut self, tags: &[String]) {
+        let chosen = self.tag.chosen().map(str::to_owned);
+        self.tag = TagPicker::new(tags.to_vec(), true).choosing(chosen.as_deref());
+        if self.focus >= self.fields() {
+            self.focus = 0;
+        }
     }
 
     /// The gathered context arrived: each part to preview and edit.
@@ -174,6 +219,9 @@ impl AskForm {
         sending: bool,
         link_up: bool,
     ) -> Outcome {
+        // The tag keys pick on the tag's line; elsewhere they are a text
+        // field's (`←` `→` move its cursor).
+        let action = action.filter(|&a| a != Action::PickTag || self.focuses(Field::Tag));
         match action {
             Some(Action::Close) => return Outcome::Close,
             Some(Action::NextField) => self.focus = (self.focus + 1) % self.fields(),
@@ -217,6 +265,7 @@ impl AskForm {
                     self.error = None;
                     return Outcome::Send(Box::new(Request {
                         description,
+                        tag: self.tag.chosen().map(str::to_owned),
                         location,
                         code,
                         context,
@@ -225,7 +274,16 @@ impl AskForm {
                     }));
                 }
             }
+            Some(Action::PickTag) => {
+                self.tag.on_key(key, false);
+                self.error = None;
+            }
             Some(_) => {}
+            // The tag's line has no text: a letter picks the tag it begins.
+            None if self.focuses(Field::Tag) => {
+                self.tag.on_key(key, false);
+                self.error = None;
+            }
             // The file's part has no text to edit: its keys read the tail.
             None if self.focused_is_file()
                 && matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) =>
@@ -240,6 +298,7 @@ impl AskForm {
             None => {
                 let input = match self.field(self.focus) {
                     Field::Description => Some(&mut self.description),
+                    Field::Tag => None,
                     Field::Location => Some(&mut self.location),
                     Field::Code => self.code.as_mut(),
                     // A dropped part is not typed into; the file is not
@@ -380,5 +439,58 @@ mod tests {
         assert_eq!(form.focus, 2);
         form.on_key(Some(Action::NextField), &key(KeyCode::Tab), false, true);
         assert_eq!(form.focus, 0, "three fields round");
+        // After the tag's line, when the queue has tags.
+        let mut tagged = AskForm::new("home").offering(&["setup".into()], None);
+        tagged.ask_for_code();
+        assert!(tagged.focuses(Field::Code));
+        assert_eq!(tagged.focus, 3);
+    }
+
+    fn tags() -> Vec<String> {
+        ["setup", "debugging", "design"].map(str::to_owned).to_vec()
+    }
+
+    #[test]
+    fn the_tag_is_the_second_field_picked_by_arrow_or_letter_and_goes_with_the_request() {
+        let mut form = AskForm::new("lab").offering(&tags(), None);
+        form.on_key(None, &key(KeyCode::Char('x')), false, true);
+        // Down to the tag's line: letters pick there, they type nowhere.
+        form.on_key(Some(Action::NextField), &key(KeyCode::Down), false, true);
+        assert!(form.focuses(Field::Tag));
+        form.on_key(None, &key(KeyCode::Char('d')), false, true);
+        assert_eq!(form.tag.chosen(), Some("debugging"));
+        form.on_key(None, &key(KeyCode::Char('d')), false, true);
+        assert_eq!(form.tag.chosen(), Some("design"));
+        form.on_key(Some(Action::PickTag), &key(KeyCode::Left), false, true);
+        assert_eq!(form.tag.chosen(), Some("debugging"));
+        assert_eq!(form.description.value(), "x", "nothing typed into the text");
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(request.tag.as_deref(), Some("debugging"));
+        // No tag is a choice: Backspace, or the arrow before the first.
+        form.on_key(None, &key(KeyCode::Backspace), false, true);
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(request.tag, None);
+        // On a text field the arrows move the cursor, as ever.
+        form.on_key(Some(Action::NextField), &key(KeyCode::Down), false, true);
+        assert!(form.focuses(Field::Location));
+        form.on_key(Some(Action::PickTag), &key(KeyCode::Left), false, true);
+        form.on_key(None, &key(KeyCode::Char('!')), false, true);
+        assert_eq!(form.location.value(), "la!b");
+        assert_eq!(form.tag.chosen(), None);
+    }
+
+    #[test]
+    fn a_queue_without_tags_has_no_tag_line_and_sends_none() {
+        let mut form = AskForm::new("lab");
+        form.on_key(Some(Action::NextField), &key(KeyCode::Tab), false, true);
+        assert!(form.focuses(Field::Location));
+        let Outcome::Send(request) = submit(&mut form, false, true) else {
+            panic!("not sent");
+        };
+        assert_eq!(request.tag, None);
     }
 }

@@ -25,7 +25,7 @@ pub(crate) use draw::render;
 use super::ask_form::{self, AskForm};
 use super::message::Told;
 use super::words::NOT_CONNECTED;
-use crate::app::{App, Effect, Link, Overlay};
+use crate::app::{App, Asked, Effect, Link, Overlay};
 use crate::keys::Action;
 use crate::net::NetCommand;
 
@@ -298,6 +298,8 @@ impl App {
                         .is_none_or(|q| q.view.open || q.view.opens_at.is_some())
             }
             Action::CancelRequest | Action::EditQuestion => self.position().is_some(),
+            Action::PickTag => matches!(&self.overlay,
+                Some(Overlay::AskForm(form)) if form.focuses(ask_form::Field::Tag)),
             _ => true,
         }
     }
@@ -447,7 +449,9 @@ impl App {
             // says whether it does.
             self.notify(Tone::Warning, Holds::Anyway, self.closed_words());
         } else if self.pending.is_none() {
-            let form = AskForm::new(&self.settings.location).attaching(self.attach_context);
+            let form = AskForm::new(&self.settings.location)
+                .offering(&self.tags, None)
+                .attaching(self.attach_context);
             self.overlay = Some(Overlay::AskForm(Box::new(form)));
             if self.attach_context {
                 return vec![Effect::GatherContext];
@@ -475,15 +479,13 @@ impl App {
             self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
         } else if self.pending.is_none() {
             // After a restart this run has not sent it: the location is
-            // this machine's, the description to type again.
-            let (description, location) = self
-                .asked
-                .clone()
-                .unwrap_or_else(|| (String::new(), self.settings.location.clone()));
-            self.overlay = Some(Overlay::AskForm(Box::new(AskForm::editing(
-                &description,
-                &location,
-            ))));
+            // this machine's, the description and tag to give again.
+            let form = match &self.asked {
+                Some(asked) => AskForm::editing(&asked.description, &asked.location)
+                    .offering(&self.tags, asked.tag.as_deref()),
+                None => AskForm::editing("", &self.settings.location).offering(&self.tags, None),
+            };
+            self.overlay = Some(Overlay::AskForm(Box::new(form)));
         }
     }
 
@@ -498,6 +500,7 @@ impl App {
     pub(crate) fn send_request(&mut self, request: ask_form::Request) -> Vec<Effect> {
         let ask_form::Request {
             description,
+            tag,
             location,
             code,
             context,
@@ -509,12 +512,17 @@ impl App {
             self.settings.location.clone_from(&location);
             effects.push(Effect::RememberLocation(location.clone()));
         }
-        self.asked = Some((description.clone(), location.clone()));
+        self.asked = Some(Asked {
+            description: description.clone(),
+            location: location.clone(),
+            tag: tag.clone(),
+        });
         if editing {
             self.pending = Some(Pending::Edit);
             effects.push(Effect::Send(NetCommand::EditQuestion {
                 description,
                 location,
+                tag,
             }));
         } else {
             self.pending = Some(Pending::Join);
@@ -524,6 +532,7 @@ impl App {
                 code,
                 context: context.map(Box::new),
                 moving,
+                tag,
             }));
         }
         effects
@@ -859,6 +868,7 @@ impl App {
                     .to_owned()
             }
             RequestResult::TooFast { retry_after_ms } => too_fast(*retry_after_ms),
+            RequestResult::UnknownTag { tags } => self.unknown_tag(tags),
             RequestResult::WrongCode { retry_after_ms } => {
                 if let Some(Overlay::AskForm(form)) = &mut self.overlay {
                     form.ask_for_code();
@@ -932,6 +942,25 @@ impl App {
              time; Esc to stay there.",
             sanitize(queue)
         )
+    }
+
+    /// The tag sent is not one of the queue's (its config changed since
+    /// the welcome): the form offers the server's tags now. Returns what
+    /// the form says.
+    fn unknown_tag(&mut self, tags: &[String]) -> String {
+        self.tags = tags.to_vec();
+        if let Some(Overlay::AskForm(form)) = &mut self.overlay {
+            form.retag(tags);
+        }
+        if tags.is_empty() {
+            "This queue no longer takes tags: send it without one.".to_owned()
+        } else {
+            let names: Vec<String> = tags.iter().map(|t| sanitize(t).into_owned()).collect();
+            format!(
+                "That tag is not one of this queue's: pick one of {}.",
+                names.join(", ")
+            )
+        }
     }
 
     /// The question is changed; the place stays.

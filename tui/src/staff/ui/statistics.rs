@@ -1,13 +1,15 @@
 //! Drawing the statistics view (`t`): the session's counts on one line, the
-//! queue's length over the session as a [`Chart`], the waits as a
-//! [`BarChart`] and the per-staff counts as a [`Table`].
+//! questions by tag on the next (when the queue has tags), the queue's
+//! length over the session as a [`Chart`], the waits as a [`BarChart`] and
+//! the per-staff counts as a [`Table`].
 //!
 //! It reads the figures the screen was sent and must not change state or
 //! ask for anything (the screen asks; see `StatisticsState`). The panes
 //! come in order of importance — the chart, the waits, the staff — and each
 //! is drawn only when it fits whole; on a terminal too short for the chart
 //! the figures are written as lines of text instead, as many as fit.
-//! Staff names go through [`sanitize`] and are cut to their column.
+//! Staff names and tags go through [`sanitize`] and are cut to their
+//! column.
 
 use jqueue_shared::sanitize;
 use jqueue_shared::statistics::{QueueLengthPoint, SessionStatistics, StaffCounts};
@@ -48,9 +50,21 @@ impl StaffScreen {
                 .render(middle, buf);
             return;
         };
-        let [summary, rest] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        let tags = tag_words(stats);
+        let [summary, by_tag, rest] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(u16::from(!tags.is_empty())),
+            Constraint::Min(0),
+        ])
+        .areas(area);
         self.render_totals(stats, summary, buf);
+        if !tags.is_empty() {
+            let text = format!(
+                "By tag: {}",
+                crate::ui::fit_parts(&tags, " · ", usize::from(by_tag.width).saturating_sub(8))
+            );
+            Line::raw(ellipsize(&text, usize::from(by_tag.width)).into_owned()).render(by_tag, buf);
+        }
         if rest.height < CHART_MIN_HEIGHT {
             self.render_figures_as_text(stats, rest, buf);
             return;
@@ -330,6 +344,10 @@ impl StaffScreen {
             .map(|b| format!("{} {}", b.label(), b.helps))
             .collect();
         lines.push(format!("Waited (min): {}", waits.join(" · ")));
+        let tags = tag_words(stats);
+        if !tags.is_empty() {
+            lines.push(format!("By tag: {}", tags.join(" · ")));
+        }
         for s in &stats.staff {
             lines.push(format!(
                 "{}: {} helped · {} not here",
@@ -345,6 +363,28 @@ impl StaffScreen {
             .collect();
         Paragraph::new(lines).render(area, buf);
     }
+}
+
+/// `debugging 2 waiting, 5 helped`: each tag with anything to count, in
+/// the statistics' order (the queue's own tags first), zeros left out.
+fn tag_words(stats: &SessionStatistics) -> Vec<String> {
+    stats
+        .tags
+        .iter()
+        .filter_map(|t| {
+            let counts: Vec<String> = [
+                (t.waiting, "waiting"),
+                (t.helped, "helped"),
+                (t.not_here, "not here"),
+                (t.removed, "removed"),
+            ]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+            (!counts.is_empty()).then(|| format!("{} {}", sanitize(&t.tag), counts.join(", ")))
+        })
+        .collect()
 }
 
 /// The first point where the queue was longest.
