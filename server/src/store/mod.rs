@@ -2236,6 +2236,20 @@ mod tests {
         assert_eq!(left, 0);
     }
 
+    /// A database as an earlier jqueue left it: the first `version`
+    /// migrations, and `rows` inserted in one transaction.
+    fn old_database(path: &Path, version: usize, rows: &str) {
+        let mut conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(rows).unwrap();
+        tx.commit().unwrap();
+    }
+
     #[test]
     fn a_schema_4_database_gains_contexts_and_keeps_its_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -2243,13 +2257,9 @@ mod tests {
         {
             // A database as the previous jqueue left it: schema 4, a
             // student waiting and a help in progress.
-            let mut conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..4] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 4).unwrap();
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(
+            old_database(
+                &path,
+                4,
                 "INSERT INTO sessions (name, open, created_at) VALUES ('s', 1, 0);
                  INSERT INTO queue (session, username, description, location, joined_at,
                                     slot, host)
@@ -2257,9 +2267,7 @@ mod tests {
                  INSERT INTO helps (session, student, staff, joined_at, served_at,
                                     description, location, host)
                      VALUES ('s', 'bob', 'tara', 1, 2, 'loops', 'row 1', 'lab07-1');",
-            )
-            .unwrap();
-            tx.commit().unwrap();
+            );
         }
         let store = Store::open(&path).unwrap();
         let s = store.load_session(&k("s"), 0).unwrap();
@@ -2280,13 +2288,9 @@ mod tests {
             // A database as the release before the stored pool left it:
             // schema 7, a closed queue with two students waiting (early
             // joins, for all it can say) and a help in progress.
-            let mut conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..7] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 7).unwrap();
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(
+            old_database(
+                &path,
+                7,
                 "INSERT INTO sessions (name, course, queue, open, created_at, announcement)
                      VALUES ('s', 'cs101', 'lab', 0, 0, 'in 0220');
                  INSERT INTO queue (session, course, queue, username, description, location,
@@ -2296,9 +2300,7 @@ mod tests {
                  INSERT INTO helps (session, course, queue, student, staff, joined_at,
                                     served_at, description, location, host)
                      VALUES ('s', 'cs101', 'lab', 'cal', 'tara', 1, 2, 'gdb', 'row 2', '');",
-            )
-            .unwrap();
-            tx.commit().unwrap();
+            );
         }
         let mut store = Store::open(&path).unwrap();
         let version: i64 = store
@@ -2334,13 +2336,9 @@ mod tests {
             // A database as the release before tags left it: schema 8, a
             // pre-opening pool, a student waiting, a help in progress and
             // one finished.
-            let mut conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..8] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 8).unwrap();
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(
+            old_database(
+                &path,
+                8,
                 "INSERT INTO sessions (name, course, queue, open, created_at, announcement, pool)
                      VALUES ('s', 'cs101', 'lab', 0, 0, 'in 0220', 4);
                  INSERT INTO queue (session, course, queue, username, description, location,
@@ -2354,9 +2352,7 @@ mod tests {
                                     served_at, finished_at, outcome, description, location)
                      VALUES ('s', 'cs101', 'lab', 'bob', 'tara', 0, 1, 3, 'helped', 'loops',
                              'row 1');",
-            )
-            .unwrap();
-            tx.commit().unwrap();
+            );
         }
         let store = Store::open(&path).unwrap();
         let version: i64 = store

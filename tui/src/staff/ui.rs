@@ -524,12 +524,7 @@ impl StaffScreen {
                 Span::raw(" shows every tag."),
             ]),
         ];
-        let height = (lines.len() as u16).min(area.height);
-        let top = area.y + (area.height - height) / 2;
-        let centred = Rect::new(area.x, top, area.width, height);
-        Paragraph::new(lines)
-            .alignment(Alignment::Center)
-            .render(centred, buf);
+        render_centred_lines(lines, area, buf);
     }
 
     fn render_empty_queue(&self, area: Rect, buf: &mut Buffer) {
@@ -557,12 +552,7 @@ impl StaffScreen {
             lines.push(Line::default());
         }
         lines.push(state);
-        let height = (lines.len() as u16).min(area.height);
-        let top = area.y + (area.height - height) / 2;
-        let centred = Rect::new(area.x, top, area.width, height);
-        Paragraph::new(lines)
-            .alignment(Alignment::Center)
-            .render(centred, buf);
+        render_centred_lines(lines, area, buf);
     }
 
     /// `bob (you) → alice ○  3:12`: who helps whom, for how long.
@@ -1582,6 +1572,16 @@ fn popup(area: Rect, width: u16, height: u16, title: &str, t: Theme, buf: &mut B
 
 /// A box `width` wide with room for `height` lines inside its border, in the
 /// middle of `area`, shrunk to fit, with a one-cell margin where there is room.
+/// `lines` in the middle of `area`, each centred.
+fn render_centred_lines(lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
+    let height = (lines.len() as u16).min(area.height);
+    let top = area.y + (area.height - height) / 2;
+    let centred = Rect::new(area.x, top, area.width, height);
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .render(centred, buf);
+}
+
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
     let width = width
         .min(area.width.saturating_sub(2))
