@@ -62,14 +62,33 @@ pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
     let mut args = args.into_iter();
     let program = args.next().unwrap_or_default();
     let command_line: Vec<OsString> = args.collect();
+    // A flag the command line gives replaces the file's, lists too
+    // (`--tag c` is the tags, not one more): its keys are left out.
+    let given = |flags: &[OsString]| {
+        flags.first().is_some_and(|flag| {
+            let mut with_value = flag.clone();
+            with_value.push("=");
+            command_line.iter().any(|arg| {
+                arg == flag
+                    || arg
+                        .to_str()
+                        .zip(with_value.to_str())
+                        .is_some_and(|(arg, prefix)| arg.starts_with(prefix))
+            })
+        })
+    };
     let with = |own: &KeyedFlags| {
         let mut merged = vec![program.clone()];
         for (key, flags) in &from_file {
-            if !own.iter().any(|(k, _)| k == key) {
+            if !own.iter().any(|(k, _)| k == key) && !given(flags) {
                 merged.extend(flags.iter().cloned());
             }
         }
-        merged.extend(own.iter().flat_map(|(_, flags)| flags.iter().cloned()));
+        for (_, flags) in own {
+            if !given(flags) {
+                merged.extend(flags.iter().cloned());
+            }
+        }
         merged.extend(command_line.iter().cloned());
         Cli::try_parse_from(merged)
     };
@@ -552,6 +571,40 @@ mod tests {
         .unwrap();
         assert_eq!(cli.course, "CS 102", "the flag wins");
         assert_eq!(cli.cooldown, 0);
+    }
+
+    #[test]
+    fn a_list_on_the_command_line_replaces_the_files_list() {
+        let (_dir, path) = config(
+            "tags = [\"setup\", \"debugging\"]\nreplies = [\"On my way\"]\n\n\
+             [[course]]\nid = \"cs101\"\n\n[[course.queue]]\nid = \"lab\"\n\
+             tags = [\"grading\"]\n",
+        );
+        let path = path.to_str().unwrap();
+        let cli = parse(args(&["jqueue-server", "--config", path])).unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert_eq!(
+            queues[0].tags,
+            ["grading"],
+            "the queue's own over the file's"
+        );
+        assert_eq!(queues[0].replies, ["On my way"]);
+        let cli = parse(args(&[
+            "jqueue-server",
+            "--config",
+            path,
+            "--tag",
+            "exams",
+            "--reply=Coming",
+        ]))
+        .unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        assert_eq!(
+            queues[0].tags,
+            ["exams"],
+            "the command line's, not one more"
+        );
+        assert_eq!(queues[0].replies, ["Coming"]);
     }
 
     #[test]
