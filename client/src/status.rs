@@ -672,6 +672,8 @@ mod tests {
             by: "bob".into(),
             at: 0,
             arrived_at: 0,
+            others: 0,
+            other_names: Vec::new(),
         };
         assert_eq!(t.apply(called.clone()).unwrap(), Progress::Quiet);
         let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
@@ -727,6 +729,8 @@ mod tests {
             by: "bob".into(),
             at: 0,
             arrived_at: 0,
+            others: 0,
+            other_names: Vec::new(),
         };
         assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
         let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());

@@ -97,6 +97,8 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
                 by: "bob".into(),
                 at: common::NOW_MS,
                 arrived_at: common::NOW_MS + 5 * 60_000,
+                others: 0,
+                other_names: Vec::new(),
             });
             h.net(NetEvent::View(view(2, None)));
         }

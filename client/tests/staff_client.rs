@@ -54,6 +54,7 @@ fn staff_view(joins: u64, helping: bool) -> Arc<StaffView> {
             vec![CurrentHelp {
                 staff: "bob".into(),
                 student: "dave".into(),
+                with: Vec::new(),
                 description: String::new(),
                 location: String::new(),
                 host: String::new(),

@@ -11,6 +11,8 @@
 //! force (and the presence code, with `--allow-hosts`) show above the
 //! queue; `F` and `c` change the rules. `t` opens the statistics view,
 //! whose figures the screen asks for (they are not in the pushed view).
+//! Space marks students: `r` removes them, `g` helps them together (a
+//! group help, which is one queue's: marks across queues are refused here).
 //! `Enter` opens a student's details, scrollable, with the context they
 //! attached, which the screen asks for as the pane opens ([`DetailsState`]):
 //! it is never in the pushed view either.
@@ -299,6 +301,9 @@ impl Holds {
             StaffOutcome::Closed => Holds::Open(false),
             StaffOutcome::MarkedNotHere { student, .. } => Holds::Away(student.clone()),
             StaffOutcome::Served { student, .. } => Holds::Helping(student.clone()),
+            StaffOutcome::ServedGroup { students, .. } => {
+                Holds::Helping(students.first().cloned().unwrap_or_default())
+            }
             StaffOutcome::NotHelping => Holds::Free,
             _ => Holds::Anyway,
         }
@@ -372,7 +377,8 @@ pub struct StaffScreen {
     selected: usize,
     /// Who is selected, so the selection follows them when the queue moves.
     selected_name: Option<String>,
-    /// Students marked with Space, in the order marked: `r` removes them all.
+    /// Students marked with Space, in the order marked: `r` removes them all,
+    /// `g` helps them together (in one queue).
     /// Only names still in the view are kept.
     marked: Vec<String>,
     mode: Mode,
@@ -537,6 +543,24 @@ impl StaffScreen {
                     queue: Some(help.queue.clone()),
                     request,
                 }];
+            }
+            StaffRequest::ServeGroup { students } => {
+                let mut queues: Vec<String> = students
+                    .iter()
+                    .filter_map(|student| queue_of(self, student))
+                    .collect();
+                queues.sort();
+                queues.dedup();
+                return match queues.as_slice() {
+                    [queue] => vec![StaffEffect::Request {
+                        queue: Some(queue.clone()),
+                        request,
+                    }],
+                    _ => {
+                        self.set_status(ONE_QUEUE_GROUP);
+                        Vec::new()
+                    }
+                };
             }
             StaffRequest::Serve {
                 student: Some(student),
@@ -844,9 +868,13 @@ impl StaffScreen {
         effects
     }
 
-    /// The help in progress of student `name`, if any.
+    /// The help in progress of student `name` (alone or in a group), if
+    /// any.
     pub fn help_of_student(&self, name: &str) -> Option<&CurrentHelp> {
-        self.view.helps.iter().find(|h| h.student == name)
+        self.view
+            .helps
+            .iter()
+            .find(|h| h.student == name || h.with.iter().any(|w| w == name))
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
@@ -867,7 +895,9 @@ impl StaffScreen {
         } else {
             self.marked.push(name);
             let n = self.marked.len();
-            self.set_status(format!("{shown} marked ({n} marked: r removes them all)."));
+            self.set_status(format!(
+                "{shown} marked ({n} marked: g helps them together, r removes them)."
+            ));
         }
     }
 
@@ -1138,6 +1168,19 @@ impl StaffScreen {
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
+            StaffAction::ServeGroup => {
+                if self.marked.len() < 2 {
+                    self.set_status(MARK_A_GROUP);
+                    return Vec::new();
+                }
+                let students = self.marked.clone();
+                let effects = self.request(StaffRequest::ServeGroup { students });
+                // Spent once sent; kept for another try when refused here.
+                if !effects.is_empty() {
+                    self.marked.clear();
+                }
+                return effects;
+            }
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => return self.open_details(name),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
@@ -1234,6 +1277,7 @@ impl StaffScreen {
             | A::SelectTop
             | A::SelectBottom => !self.view.rows.is_empty(),
             A::Finish | A::NotHere | A::HelpDetails => self.is_helping(),
+            A::ServeGroup => self.marked.len() >= 2,
             A::Print
             | A::ToggleOpen
             | A::Announce
@@ -1254,6 +1298,13 @@ const ONE_QUEUE_ACTIONS: [StaffAction; 6] = [
     StaffAction::SetLimits,
     StaffAction::Statistics,
 ];
+
+/// Said when `g` is pressed with fewer than two students marked.
+const MARK_A_GROUP: &str = "Mark two or more students with Space, then g.";
+
+/// Said when the students marked for a group are in several queues.
+const ONE_QUEUE_GROUP: &str =
+    "A group is helped in one queue: mark students of one queue, then g.";
 
 /// Said when a key that acts on one queue is pressed on "all my queues".
 const ONE_QUEUE_ONLY: &str = "That acts on one queue: show it first (1–9 on the queue bar).";

@@ -187,13 +187,19 @@ fn standing(app: &App, theme: Theme) -> Standing {
             // Who called first: where there is room for one line only,
             // that is what the student needs.
             Some(called) if called.missed => {
-                parts.push(format!("{} (staff) called you.", called.by));
+                parts.push(match called.together.words() {
+                    Some(with) => format!("{} (staff) called you — {with}.", called.by),
+                    None => format!("{} (staff) called you.", called.by),
+                });
                 parts.push(format!(
                     "You were called at {} while you were away.",
                     app.clock_time(called.at)
                 ));
             }
-            Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
+            Some(called) => parts.push(match called.together.words() {
+                Some(with) => format!("{} (staff) is on the way — {with}.", called.by),
+                None => format!("{} (staff) is on the way.", called.by),
+            }),
             None => parts.push("Staff are ready to help you.".to_owned()),
         }
         return Standing {
