@@ -18,7 +18,7 @@ use jqueue_shared::AccountStatus;
 const SIZES: [(u16, u16); 6] = [(110, 30), (80, 24), (80, 12), (80, 8), (60, 20), (20, 5)];
 
 /// The states a student's screen can be in, each set up on a fresh client.
-const STATES: [&str; 14] = [
+const STATES: [&str; 15] = [
     "connecting",
     "reconnecting",
     "sign_in",
@@ -26,6 +26,7 @@ const STATES: [&str; 14] = [
     "in_line",
     "in_line_elsewhere",
     "your_turn",
+    "group_turn",
     "missed_turn",
     "not_here",
     "help_ended",
@@ -89,6 +90,20 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
             h.net(NetEvent::View(view(3, Some(1))));
             h.net(common::called_by("bob"));
             h.net(NetEvent::View(view(2, None)));
+        }
+        // Helped with two others (staff's `g`), on a server that does not
+        // show names.
+        "group_turn" => {
+            signed_in(&mut h);
+            h.net(NetEvent::View(view(4, Some(2))));
+            h.net(NetEvent::BeingHelped {
+                by: "tara".into(),
+                at: common::NOW_MS,
+                arrived_at: common::NOW_MS + 500,
+                others: 2,
+                other_names: Vec::new(),
+            });
+            h.net(NetEvent::View(view(1, None)));
         }
         "reset_sign_in" => h.need_password(AccountStatus::Reset),
         "missed_turn" => {
