@@ -415,7 +415,10 @@ impl App {
             } => {
                 let together = Together {
                     others,
-                    names: other_names.iter().map(|n| sanitize(n).into_owned()).collect(),
+                    names: other_names
+                        .iter()
+                        .map(|n| sanitize(n).into_owned())
+                        .collect(),
                 };
                 return self.on_being_helped(&by, at, arrived_at, together);
             }

@@ -43,6 +43,33 @@ fn signed_in(h: &mut Harness) {
     });
 }
 
+/// Signed in, then told of a call five minutes old.
+fn called_while_away(h: &mut Harness) {
+    signed_in(h);
+    h.net(NetEvent::BeingHelped {
+        by: "bob".into(),
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 5 * 60_000,
+        others: 0,
+        other_names: Vec::new(),
+    });
+    h.net(NetEvent::View(view(2, None)));
+}
+
+/// Signed in, second in line, then helped by tara with two others.
+fn called_in_a_group(h: &mut Harness) {
+    signed_in(h);
+    h.net(NetEvent::View(view(4, Some(2))));
+    h.net(NetEvent::BeingHelped {
+        by: "tara".into(),
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 500,
+        others: 2,
+        other_names: Vec::new(),
+    });
+    h.net(NetEvent::View(view(1, None)));
+}
+
 /// A client of `cols`×`rows` in `state`.
 fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
     let mut look = settings();
@@ -93,30 +120,9 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
         }
         // Helped with two others (staff's `g`), on a server that does not
         // show names.
-        "group_turn" => {
-            signed_in(&mut h);
-            h.net(NetEvent::View(view(4, Some(2))));
-            h.net(NetEvent::BeingHelped {
-                by: "tara".into(),
-                at: common::NOW_MS,
-                arrived_at: common::NOW_MS + 500,
-                others: 2,
-                other_names: Vec::new(),
-            });
-            h.net(NetEvent::View(view(1, None)));
-        }
+        "group_turn" => called_in_a_group(&mut h),
         "reset_sign_in" => h.need_password(AccountStatus::Reset),
-        "missed_turn" => {
-            signed_in(&mut h);
-            h.net(NetEvent::BeingHelped {
-                by: "bob".into(),
-                at: common::NOW_MS,
-                arrived_at: common::NOW_MS + 5 * 60_000,
-                others: 0,
-                other_names: Vec::new(),
-            });
-            h.net(NetEvent::View(view(2, None)));
-        }
+        "missed_turn" => called_while_away(&mut h),
         "not_here" => {
             signed_in(&mut h);
             h.net(NetEvent::NotHere {

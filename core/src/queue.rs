@@ -203,9 +203,10 @@ impl Finished {
     }
 }
 
-/// The outcome of serving a student.
+/// The outcome of serving a student (or a group: [`Queue::serve_group`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
+    /// The student served; of a group, the first in line.
     pub entry: Entry,
     /// Helped earlier this session.
     pub helped_before: bool,
@@ -1424,7 +1425,10 @@ mod tests {
             join(&mut q, "cat", 66_500),
             Err(JoinError::Cooldown { until: 67_000 })
         );
-        assert_eq!(join(&mut q, "ann", 70_000), Err(JoinError::MaxHelps { max: 2 }));
+        assert_eq!(
+            join(&mut q, "ann", 70_000),
+            Err(JoinError::MaxHelps { max: 2 })
+        );
         assert_eq!(join(&mut q, "cat", 70_000), Ok(1));
     }
 
@@ -1454,7 +1458,12 @@ mod tests {
             None,
             Rules::default(),
             [],
-            [row("t", "ann"), row("u", "eve"), row("t", "bob"), row("t", "cat")],
+            [
+                row("t", "ann"),
+                row("u", "eve"),
+                row("t", "bob"),
+                row("t", "cat"),
+            ],
             [],
             &[],
         );

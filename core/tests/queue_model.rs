@@ -592,7 +592,11 @@ fn check_invariants(queue: &Queue, model: &Model) -> Result<(), TestCaseError> {
     // Nobody lost: everyone the model has waiting or in a help is in the
     // queue or in a help there, and nobody else is.
     let modelled = model.waiting.len() + model.helping.values().map(Vec::len).sum::<usize>();
-    prop_assert_eq!(names.len() + held.len(), modelled, "nobody lost, nobody made up");
+    prop_assert_eq!(
+        names.len() + held.len(),
+        modelled,
+        "nobody lost, nobody made up"
+    );
 
     for (i, e) in queue.entries().enumerate() {
         prop_assert_eq!(

@@ -14,7 +14,7 @@
 //! through [`mod@crate::sanitize`] before reaching a terminal; the `Display`
 //! wording below sanitises the names it embeds.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -993,8 +993,8 @@ impl fmt::Display for FinishedHelp {
             listed(&names),
             duration(self.help_secs)
         )?;
-        let firsts = usize::from(self.first_help)
-            + self.with.iter().filter(|m| m.first_help).count();
+        let firsts =
+            usize::from(self.first_help) + self.with.iter().filter(|m| m.first_help).count();
         match firsts {
             0 => {}
             _ if self.with.is_empty() => {
@@ -1028,11 +1028,11 @@ fn serving_group(
         } else {
             ""
         };
-        words.push_str(&format!(" ({} {verb} OFFLINE{when})", listed(offline)));
+        let _ = write!(words, " ({} {verb} OFFLINE{when})", listed(offline));
     }
     words.push('.');
     for not_taken in missed {
-        words.push_str(&format!(" {not_taken}."));
+        let _ = write!(words, " {not_taken}.");
     }
     words
 }
@@ -1053,26 +1053,7 @@ impl fmt::Display for StaffOutcome {
                 *helped_before,
                 finished.as_ref(),
             )),
-            O::ServedGroup {
-                students,
-                offline,
-                finished,
-                missed,
-            } => f.write_str(&serving_group(
-                students,
-                offline,
-                finished.as_ref(),
-                missed,
-                true,
-            )),
-            O::GroupTooSmall { missed } => {
-                f.write_str("A group help needs two or more students waiting")?;
-                for (i, not_taken) in missed.iter().enumerate() {
-                    f.write_str(if i == 0 { ": " } else { "; " })?;
-                    write!(f, "{not_taken}")?;
-                }
-                f.write_str(".")
-            }
+            O::ServedGroup { .. } | O::GroupTooSmall { .. } => self.group_words(f),
             O::AlreadyServed { student, by } => {
                 write!(f, "{} was just served by {}.", s(student), s(by))
             }
@@ -1157,6 +1138,33 @@ impl fmt::Display for StaffOutcome {
 }
 
 impl StaffOutcome {
+    /// The words of the outcomes of a group serve.
+    fn group_words(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StaffOutcome::ServedGroup {
+                students,
+                offline,
+                finished,
+                missed,
+            } => f.write_str(&serving_group(
+                students,
+                offline,
+                finished.as_ref(),
+                missed,
+                true,
+            )),
+            StaffOutcome::GroupTooSmall { missed } => {
+                f.write_str("A group help needs two or more students waiting")?;
+                for (i, not_taken) in missed.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    write!(f, "{not_taken}")?;
+                }
+                f.write_str(".")
+            }
+            _ => unreachable!("only the outcomes of a group serve come here"),
+        }
+    }
+
     /// The words of the outcomes of talking to students and of notes.
     fn talk_words(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use StaffOutcome as O;

@@ -221,7 +221,10 @@ async fn a_group_serve_racing_a_serve_of_one_member_lets_exactly_one_win() -> Re
                     }
                 );
             }
-            StaffOutcome::AlreadyServed { ref student, ref by } => {
+            StaffOutcome::AlreadyServed {
+                ref student,
+                ref by,
+            } => {
                 wins.0 += 1;
                 assert_eq!((student, by.as_str()), (&ben, "tara"));
                 assert_eq!(holding, ["tara"]);

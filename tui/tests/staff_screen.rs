@@ -1060,7 +1060,11 @@ fn g_helps_the_marked_students_together_and_needs_two_of_them() {
     // Two: the hint bar offers it, and g sends them in the order marked.
     h.key(KeyCode::Home);
     h.press(' ');
-    assert!(h.text(80, 24).contains("g help together"), "{}", h.text(80, 24));
+    assert!(
+        h.text(80, 24).contains("g help together"),
+        "{}",
+        h.text(80, 24)
+    );
     assert_eq!(
         h.press('g'),
         request(StaffRequest::ServeGroup {
@@ -1082,7 +1086,11 @@ fn g_helps_the_marked_students_together_and_needs_two_of_them() {
     assert_eq!(h.press('n'), request(StaffRequest::NotHere));
     // A member's details are the group's help.
     h.press('i');
-    assert!(h.text(80, 24).contains("with hal and ivy"), "{}", h.text(80, 24));
+    assert!(
+        h.text(80, 24).contains("with hal and ivy"),
+        "{}",
+        h.text(80, 24)
+    );
 }
 
 #[test]

@@ -262,10 +262,7 @@ impl QueueOwner {
         let until = now + self.config.away_grace.as_millis() as i64;
         let session = self.key.clone();
         let members: Vec<_> = help.members().cloned().collect();
-        if let Err(e) = blocking(|| {
-            self.store
-                .not_here(&session, staff, &members, now, until)
-        }) {
+        if let Err(e) = blocking(|| self.store.not_here(&session, staff, &members, now, until)) {
             self.storage_failed(&e);
             return failed(&e);
         }

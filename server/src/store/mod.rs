@@ -1883,9 +1883,7 @@ mod tests {
         assert_eq!(rows, [("tara", "amy"), ("tara", "bob"), ("tara", "cal")]);
         assert_eq!(s.entries.len(), 1, "dee still waits");
         // Not here: every member back at the front, each with their context.
-        store
-            .not_here(&k("s1"), "tara", &group, 110, 999)
-            .unwrap();
+        store.not_here(&k("s1"), "tara", &group, 110, 999).unwrap();
         let s = store.load_session(&k("s1"), 0).unwrap();
         assert!(s.helps.is_empty(), "the whole group's rows ended");
         assert_eq!(

@@ -551,16 +551,14 @@ impl StaffScreen {
                     .collect();
                 queues.sort();
                 queues.dedup();
-                return match queues.as_slice() {
-                    [queue] => vec![StaffEffect::Request {
+                if let [queue] = queues.as_slice() {
+                    return vec![StaffEffect::Request {
                         queue: Some(queue.clone()),
                         request,
-                    }],
-                    _ => {
-                        self.set_status(ONE_QUEUE_GROUP);
-                        Vec::new()
-                    }
-                };
+                    }];
+                }
+                self.set_status(ONE_QUEUE_GROUP);
+                return Vec::new();
             }
             StaffRequest::Serve {
                 student: Some(student),
@@ -1168,19 +1166,7 @@ impl StaffScreen {
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
-            StaffAction::ServeGroup => {
-                if self.marked.len() < 2 {
-                    self.set_status(MARK_A_GROUP);
-                    return Vec::new();
-                }
-                let students = self.marked.clone();
-                let effects = self.request(StaffRequest::ServeGroup { students });
-                // Spent once sent; kept for another try when refused here.
-                if !effects.is_empty() {
-                    self.marked.clear();
-                }
-                return effects;
-            }
+            StaffAction::ServeGroup => return self.serve_marked(),
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => return self.open_details(name),
                 None => self.show_outcome(&StaffOutcome::NobodyWaiting),
@@ -1249,6 +1235,21 @@ impl StaffScreen {
         Vec::new()
     }
 
+    /// `g`: helps the marked students together, two or more. The marks are
+    /// spent once the request goes; kept for another try when it does not.
+    fn serve_marked(&mut self) -> Vec<StaffEffect> {
+        if self.marked.len() < 2 {
+            self.set_status(MARK_A_GROUP);
+            return Vec::new();
+        }
+        let students = self.marked.clone();
+        let effects = self.request(StaffRequest::ServeGroup { students });
+        if !effects.is_empty() {
+            self.marked.clear();
+        }
+        effects
+    }
+
     /// Shows a line of this screen's own (not a server's answer) for
     /// [`STATUS_LIFETIME`].
     fn set_status(&mut self, text: impl Into<String>) {
@@ -1303,8 +1304,7 @@ const ONE_QUEUE_ACTIONS: [StaffAction; 6] = [
 const MARK_A_GROUP: &str = "Mark two or more students with Space, then g.";
 
 /// Said when the students marked for a group are in several queues.
-const ONE_QUEUE_GROUP: &str =
-    "A group is helped in one queue: mark students of one queue, then g.";
+const ONE_QUEUE_GROUP: &str = "A group is helped in one queue: mark students of one queue, then g.";
 
 /// Said when a key that acts on one queue is pressed on "all my queues".
 const ONE_QUEUE_ONLY: &str = "That acts on one queue: show it first (1–9 on the queue bar).";

@@ -114,9 +114,10 @@ impl Together {
     pub fn words(&self) -> Option<String> {
         match self.others {
             0 => None,
-            _ if !self.names.is_empty() => {
-                Some(format!("with {}", jqueue_shared::staff::listed(&self.names)))
-            }
+            _ if !self.names.is_empty() => Some(format!(
+                "with {}",
+                jqueue_shared::staff::listed(&self.names)
+            )),
             1 => Some("with 1 other".to_owned()),
             n => Some(format!("with {n} others")),
         }
