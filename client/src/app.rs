@@ -37,7 +37,7 @@ use crate::trust::KeyChange;
 // The screens' own types in the app's state, under the names they have
 // always had here.
 pub use crate::screens::ask_form::AskForm;
-pub use crate::screens::main::{Called, Holds, Pending, Received};
+pub use crate::screens::main::{Called, Holds, Pending, Received, Together};
 pub use crate::screens::sign_in::SignInForm;
 
 /// Everything that can happen to the client.
@@ -420,8 +420,21 @@ impl App {
                 return self.on_staff_event(StaffEvent::Outcome(outcome));
             }
             NetEvent::View(view) => return self.on_view(view),
-            NetEvent::BeingHelped { by, at, arrived_at } => {
-                return self.on_being_helped(&by, at, arrived_at);
+            NetEvent::BeingHelped {
+                by,
+                at,
+                arrived_at,
+                others,
+                other_names,
+            } => {
+                let together = Together {
+                    others,
+                    names: other_names
+                        .iter()
+                        .map(|n| sanitize(n).into_owned())
+                        .collect(),
+                };
+                return self.on_being_helped(&by, at, arrived_at, together);
             }
             NetEvent::Removed { at, arrived_at } => self.on_removed(at, arrived_at),
             NetEvent::Released { at, arrived_at } => self.on_released(at, arrived_at),

@@ -192,6 +192,11 @@ pub enum NetEvent {
         by: String,
         at: UnixMillis,
         arrived_at: UnixMillis,
+        /// How many others are helped together with the student (a group
+        /// help); 0 when alone.
+        others: u32,
+        /// Their names (unsanitised), when the server shows names.
+        other_names: Vec<String>,
     },
     Removed {
         at: UnixMillis,
@@ -776,10 +781,17 @@ impl NetTask {
             },
             ServerMsg::SignIn(result) => return self.on_sign_in(conn, result).await,
             ServerMsg::View(view) => NetEvent::View(view),
-            ServerMsg::BeingHelped { by, at } => NetEvent::BeingHelped {
+            ServerMsg::BeingHelped {
+                by,
+                at,
+                others,
+                other_names,
+            } => NetEvent::BeingHelped {
                 by,
                 at,
                 arrived_at: wall_clock(),
+                others,
+                other_names,
             },
             ServerMsg::Removed { at } => NetEvent::Removed {
                 at,

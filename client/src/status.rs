@@ -673,6 +673,8 @@ mod tests {
             by: "bob".into(),
             at: 0,
             arrived_at: 0,
+            others: 0,
+            other_names: Vec::new(),
         };
         assert_eq!(t.apply(called.clone()).unwrap(), Progress::Quiet);
         let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());
@@ -728,6 +730,8 @@ mod tests {
             by: "bob".into(),
             at: 0,
             arrived_at: 0,
+            others: 0,
+            other_names: Vec::new(),
         };
         assert_eq!(t.apply(called).unwrap(), Progress::Quiet);
         let line = line_of(t.apply(NetEvent::View(view(None, 2, true))).unwrap());

@@ -125,6 +125,40 @@ fn main_your_turn() {
 }
 
 #[test]
+fn being_helped_in_a_group_says_how_many_others_or_who_they_are() {
+    let called = |others, names: &[&str]| NetEvent::BeingHelped {
+        by: "tara".into(),
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 500,
+        others,
+        other_names: names.iter().map(|&n| n.to_owned()).collect(),
+    };
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(4, Some(2))));
+    h.net(called(2, &[]));
+    h.net(NetEvent::View(view(1, None)));
+    assert!(
+        h.screen_contains("tara (staff) is on the way — with 2 others."),
+        "{}",
+        h.screen()
+    );
+    // With --show-names, the names (sanitised); one other is "1 other".
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(4, Some(2))));
+    h.net(called(2, &["bob", "carol\u{1b}[2J"]));
+    h.net(NetEvent::View(view(1, None)));
+    assert!(
+        h.screen_contains("tara (staff) is on the way — with bob and carol␛[2J."),
+        "{}",
+        h.screen()
+    );
+    snapshot("main_your_turn_in_a_named_group", &h);
+    let mut h = Harness::signed_in();
+    h.net(called(1, &[]));
+    assert!(h.screen_contains("with 1 other."), "{}", h.screen());
+}
+
+#[test]
 fn main_queue_closed() {
     let mut h = Harness::signed_in();
     let mut v = view(0, None);

@@ -18,7 +18,7 @@ use jqueue_shared::AccountStatus;
 const SIZES: [(u16, u16); 6] = [(110, 30), (80, 24), (80, 12), (80, 8), (60, 20), (20, 5)];
 
 /// The states a student's screen can be in, each set up on a fresh client.
-const STATES: [&str; 14] = [
+const STATES: [&str; 15] = [
     "connecting",
     "reconnecting",
     "sign_in",
@@ -26,6 +26,7 @@ const STATES: [&str; 14] = [
     "in_line",
     "in_line_elsewhere",
     "your_turn",
+    "group_turn",
     "missed_turn",
     "not_here",
     "help_ended",
@@ -40,6 +41,33 @@ fn signed_in(h: &mut Harness) {
     h.net(NetEvent::SignedIn {
         username: "alice".into(),
     });
+}
+
+/// Signed in, then told of a call five minutes old.
+fn called_while_away(h: &mut Harness) {
+    signed_in(h);
+    h.net(NetEvent::BeingHelped {
+        by: "bob".into(),
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 5 * 60_000,
+        others: 0,
+        other_names: Vec::new(),
+    });
+    h.net(NetEvent::View(view(2, None)));
+}
+
+/// Signed in, second in line, then helped by tara with two others.
+fn called_in_a_group(h: &mut Harness) {
+    signed_in(h);
+    h.net(NetEvent::View(view(4, Some(2))));
+    h.net(NetEvent::BeingHelped {
+        by: "tara".into(),
+        at: common::NOW_MS,
+        arrived_at: common::NOW_MS + 500,
+        others: 2,
+        other_names: Vec::new(),
+    });
+    h.net(NetEvent::View(view(1, None)));
 }
 
 /// A client of `cols`×`rows` in `state`.
@@ -90,16 +118,11 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
             h.net(common::called_by("bob"));
             h.net(NetEvent::View(view(2, None)));
         }
+        // Helped with two others (staff's `g`), on a server that does not
+        // show names.
+        "group_turn" => called_in_a_group(&mut h),
         "reset_sign_in" => h.need_password(AccountStatus::Reset),
-        "missed_turn" => {
-            signed_in(&mut h);
-            h.net(NetEvent::BeingHelped {
-                by: "bob".into(),
-                at: common::NOW_MS,
-                arrived_at: common::NOW_MS + 5 * 60_000,
-            });
-            h.net(NetEvent::View(view(2, None)));
-        }
+        "missed_turn" => called_while_away(&mut h),
         "not_here" => {
             signed_in(&mut h);
             h.net(NetEvent::NotHere {

@@ -55,6 +55,7 @@ fn staff_view(joins: u64, helping: bool) -> Arc<StaffView> {
             vec![CurrentHelp {
                 staff: "bob".into(),
                 student: "dave".into(),
+                with: Vec::new(),
                 description: String::new(),
                 tag: None,
                 location: String::new(),

@@ -33,6 +33,8 @@ fn a_turn_missed_while_away_says_when() {
         by: "bob".into(),
         at: NOW_MS,
         arrived_at: NOW_MS + 5 * MINUTE,
+        others: 0,
+        other_names: Vec::new(),
     });
     h.net(NetEvent::View(view(2, None)));
     assert!(h.screen_contains("You were called at 10:00 while you were away."));

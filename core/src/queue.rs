@@ -4,7 +4,9 @@
 //! open/closed, the help each staff member has in progress (a serve claims a
 //! student for one staff member), students marked away after a not-here help
 //! (they keep their place at the front until a deadline), who has been
-//! helped this session, and the wait estimate. It does no I/O and reads no
+//! helped this session, and the wait estimate. A help may be a group's: one
+//! staff member with several students at once ([`Queue::serve_group`]),
+//! each of whom counts as helped when it ends. It does no I/O and reads no
 //! clock: every time it needs is passed in as Unix milliseconds. The actor
 //! persists a change *before* applying it here, so each mutating operation
 //! has a `check_*` twin that says what would happen.
@@ -149,14 +151,42 @@ pub enum ServeError {
     NotWaiting,
     /// Another staff member took the student first.
     AlreadyServed { by: Arc<str> },
+    /// A group serve found fewer than two of its students waiting.
+    TooFewForGroup,
 }
 
-/// A help in progress: `staff` is with `entry`'s student.
+/// A help in progress: `staff` is with `entry`'s student, and with the
+/// students in `with` when it is a group's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Help {
     pub staff: Arc<str>,
     pub entry: Entry,
+    /// The others helped together with `entry`, in the order they stood in
+    /// line; empty for a one-student help.
+    pub with: Vec<Entry>,
     pub served_at: UnixMillis,
+}
+
+impl Help {
+    /// A help of one student.
+    pub fn of_one(staff: Arc<str>, entry: Entry, served_at: UnixMillis) -> Self {
+        Self {
+            staff,
+            entry,
+            with: Vec::new(),
+            served_at,
+        }
+    }
+
+    /// Everyone in the help: `entry` first, then `with`.
+    pub fn members(&self) -> impl Iterator<Item = &Entry> {
+        std::iter::once(&self.entry).chain(&self.with)
+    }
+
+    /// Whether `student` is in the help.
+    pub fn has(&self, student: &str) -> bool {
+        self.members().any(|e| &*e.username == student)
+    }
 }
 
 /// A help that ended as helped.
@@ -164,19 +194,38 @@ pub struct Help {
 pub struct Finished {
     pub help: Help,
     pub help_ms: i64,
-    /// True the first time this student's help ends as helped in this
-    /// session: only then does their name go to the helped log.
-    pub first_help_this_session: bool,
+    /// One flag per member, in [`Help::members`] order: true the first time
+    /// that student's help ends as helped in this session, when (and only
+    /// when) their name goes to the helped log.
+    pub first_helps: Vec<bool>,
 }
 
-/// The outcome of serving a student.
+impl Finished {
+    /// Each member, with whether this was their first help this session.
+    pub fn members(&self) -> impl Iterator<Item = (&Entry, bool)> {
+        self.help.members().zip(self.first_helps.iter().copied())
+    }
+}
+
+/// The outcome of serving a student (or a group: [`Queue::serve_group`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
+    /// The student served; of a group, the first in line.
     pub entry: Entry,
     /// Helped earlier this session.
     pub helped_before: bool,
     /// The help the serve ended (the staff member's previous one), if any.
     pub finished: Option<Finished>,
+}
+
+/// Whom a group serve would take ([`Queue::check_serve_group`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCheck<'a> {
+    /// The named students who are waiting, in the order they stand: the
+    /// group, if there are two or more.
+    pub members: Vec<&'a Entry>,
+    /// The named students who are not waiting, each with why.
+    pub missed: Vec<(Arc<str>, ServeError)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -195,7 +244,7 @@ pub struct Queue {
     /// Helps that ended as helped this session, per student, and when the
     /// last one ended.
     help_counts: HashMap<Arc<str>, (u32, UnixMillis)>,
-    /// Helps in progress, by staff member.
+    /// Helps in progress, by staff member (one each, a group's or not).
     helps: HashMap<Arc<str>, Help>,
     /// Students whose help ended as helped this session.
     helped: HashSet<Arc<str>>,
@@ -215,7 +264,9 @@ impl Queue {
     }
 
     /// Rebuilds a queue from persisted state: `pool` is the pre-opening
-    /// pool's slot ([`Queue::pool`]), `helps` the helps in progress,
+    /// pool's slot ([`Queue::pool`]), `helps` the helps in progress (as
+    /// the store keeps them, a row per student: the rows of one staff
+    /// member are one group help, the first row its `entry`),
     /// `history` each student's finished helps (count, last end),
     /// `help_lengths` this session's help lengths, oldest first. An open
     /// queue has no pool (its opening drew it), whatever `pool` says.
@@ -253,10 +304,17 @@ impl Queue {
             .unwrap_or(0);
         queue.sort();
         for help in helps {
-            queue
-                .served_by
-                .insert(help.entry.username.clone(), help.staff.clone());
-            queue.helps.insert(help.staff.clone(), help);
+            for member in help.members() {
+                queue
+                    .served_by
+                    .insert(member.username.clone(), help.staff.clone());
+            }
+            match queue.helps.get_mut(&help.staff) {
+                Some(group) => group.with.extend(help.members().cloned()),
+                None => {
+                    queue.helps.insert(help.staff.clone(), help);
+                }
+            }
         }
         for &length in help_lengths {
             queue.note_help(length);
@@ -419,9 +477,9 @@ impl Queue {
         self.helps.get(staff)
     }
 
-    /// The help `student` is in, if any.
+    /// The help `student` is in (alone or in a group), if any.
     pub fn help_for(&self, student: &str) -> Option<&Help> {
-        self.helps.values().find(|h| &*h.entry.username == student)
+        self.helps.values().find(|h| h.has(student))
     }
 
     /// 1-based position of `username`, if waiting.
@@ -449,7 +507,8 @@ impl Queue {
             + self
                 .helps
                 .values()
-                .filter(|h| !self.helped.contains(&h.entry.username))
+                .flat_map(Help::members)
+                .filter(|e| !self.helped.contains(&e.username))
                 .count()
     }
 
@@ -692,9 +751,75 @@ impl Queue {
         self.served_by.insert(entry.username.clone(), staff.clone());
         self.helps.insert(
             staff.clone(),
+            Help::of_one(staff.clone(), entry.clone(), now),
+        );
+        Ok(Served {
+            entry,
+            helped_before,
+            finished,
+        })
+    }
+
+    /// Whom [`Queue::serve_group`] would take of `students`: those waiting
+    /// (each once, in the order they stand), and why each other one is not
+    /// taken. A group needs two or more members.
+    pub fn check_serve_group(&self, students: &[&str]) -> GroupCheck<'_> {
+        let members = self
+            .entries
+            .iter()
+            .filter(|e| students.contains(&&*e.username))
+            .collect();
+        let mut missed: Vec<(Arc<str>, ServeError)> = Vec::new();
+        for &name in students {
+            if self.entry(name).is_some() || missed.iter().any(|(m, _)| &**m == name) {
+                continue;
+            }
+            let why = match self.served_by.get(name) {
+                Some(by) => ServeError::AlreadyServed { by: by.clone() },
+                None => ServeError::NotWaiting,
+            };
+            missed.push((name.into(), why));
+        }
+        GroupCheck { members, missed }
+    }
+
+    /// `staff` helps the named students who are waiting together, as one
+    /// help (see [`Queue::check_serve_group`]): as [`Queue::serve`], it
+    /// ends their current help as helped and claims every member, who
+    /// leave the queue; the first in line is the help's `entry`, the
+    /// others its `with`. With fewer than two waiting, nothing changes.
+    pub fn serve_group(
+        &mut self,
+        staff: &Arc<str>,
+        students: &[&str],
+        now: UnixMillis,
+    ) -> Result<Served, ServeError> {
+        let names: Vec<Arc<str>> = self
+            .check_serve_group(students)
+            .members
+            .iter()
+            .map(|e| e.username.clone())
+            .collect();
+        if names.len() < 2 {
+            return Err(ServeError::TooFewForGroup);
+        }
+        let finished = self.finish(staff, now);
+        let mut members = names.iter().map(|name| {
+            let mut entry = self.take(name).expect("checked above");
+            entry.away_until = None;
+            entry.front_since = None;
+            self.served_by.insert(entry.username.clone(), staff.clone());
+            entry
+        });
+        let entry = members.next().expect("two or more");
+        let with = members.collect();
+        let helped_before = self.helped.contains(&entry.username);
+        self.helps.insert(
+            staff.clone(),
             Help {
                 staff: staff.clone(),
                 entry: entry.clone(),
+                with,
                 served_at: now,
             },
         );
@@ -705,34 +830,45 @@ impl Queue {
         })
     }
 
-    /// Ends `staff`'s help as helped.
+    /// Ends `staff`'s help as helped: every member of a group counts as
+    /// helped (for the helped log and the fairness rules). A group's help
+    /// is one length for the wait estimate: it took one stretch of staff
+    /// time.
     pub fn finish(&mut self, staff: &str, now: UnixMillis) -> Option<Finished> {
         let help = self.helps.remove(staff)?;
         let help_ms = (now - help.served_at).max(0);
         self.note_help(help_ms);
-        let first_help_this_session = self.helped.insert(help.entry.username.clone());
-        let count = self
-            .help_counts
-            .entry(help.entry.username.clone())
-            .or_insert((0, now));
-        *count = (count.0 + 1, now);
+        let first_helps = help
+            .members()
+            .map(|member| {
+                let count = self
+                    .help_counts
+                    .entry(member.username.clone())
+                    .or_insert((0, now));
+                *count = (count.0 + 1, now);
+                self.helped.insert(member.username.clone())
+            })
+            .collect();
         Some(Finished {
             help,
             help_ms,
-            first_help_this_session,
+            first_helps,
         })
     }
 
-    /// Ends `staff`'s help as not here: the student goes back to the front,
-    /// marked away until `until`. It does not count as help.
+    /// Ends `staff`'s help as not here: the student (every member of a
+    /// group) goes back to the front, marked away until `until`. It does
+    /// not count as help.
     pub fn not_here(&mut self, staff: &str, now: UnixMillis, until: UnixMillis) -> Option<Help> {
         let help = self.helps.remove(staff)?;
-        let mut entry = help.entry.clone();
-        entry.away_until = Some(until);
-        entry.front_since = Some(now);
-        // Its place is the front now, not a draw.
-        entry.draw = 0;
-        self.insert(entry);
+        for member in help.members() {
+            let mut entry = member.clone();
+            entry.away_until = Some(until);
+            entry.front_since = Some(now);
+            // Its place is the front now, not a draw.
+            entry.draw = 0;
+            self.insert(entry);
+        }
         Some(help)
     }
 
@@ -1114,12 +1250,12 @@ mod tests {
         assert!(q.was_helped("a"), "a help in progress counts");
         assert_eq!(join(&mut q, "a", 150), Err(JoinError::BeingHelped));
         let done = q.finish(&t, 400).unwrap();
-        assert!(done.first_help_this_session);
+        assert_eq!(done.first_helps, [true]);
         assert_eq!(done.help_ms, 300);
         join(&mut q, "a", 500).unwrap();
         let again = q.serve(&t, Some("a"), 600).unwrap();
         assert!(again.helped_before);
-        assert!(!q.finish(&t, 700).unwrap().first_help_this_session);
+        assert_eq!(q.finish(&t, 700).unwrap().first_helps, [false]);
         assert_eq!(q.helped_count(), 1);
         assert_eq!(q.serve(&t, None, 800), Err(ServeError::NobodyWaiting));
     }
@@ -1212,11 +1348,7 @@ mod tests {
 
     #[test]
     fn restore_brings_back_entries_helps_helped_set_and_estimate() {
-        let help = Help {
-            staff: staff("t"),
-            entry: entry("d", 1),
-            served_at: 2,
-        };
+        let help = Help::of_one(staff("t"), entry("d", 1), 2);
         let (mut b, mut c) = (entry("b", 5), entry("c", 6));
         (b.slot, c.slot) = (0, 1);
         let q = Queue::restore(
@@ -1234,6 +1366,143 @@ mod tests {
         assert!(q.was_helped("d"));
         assert_eq!(q.help_of("t").unwrap().entry.username.as_ref(), "d");
         assert_eq!(q.typical_help_ms(), Some(90_000));
+    }
+
+    #[test]
+    fn a_group_serve_takes_the_waiting_students_named_in_line_order() {
+        let mut q = Queue::new();
+        for (i, n) in ["ann", "bob", "cat", "dan"].iter().enumerate() {
+            join(&mut q, n, i as i64).unwrap();
+        }
+        let t = staff("t");
+        q.serve(&staff("u"), Some("dan"), 5).unwrap();
+        let check = q.check_serve_group(&["cat", "ann", "dan", "zed", "ann"]);
+        let members: Vec<&str> = check.members.iter().map(|e| &*e.username).collect();
+        assert_eq!(members, ["ann", "cat"], "in line order, each once");
+        assert_eq!(
+            check.missed,
+            [
+                ("dan".into(), ServeError::AlreadyServed { by: staff("u") }),
+                ("zed".into(), ServeError::NotWaiting),
+            ]
+        );
+        let served = q.serve_group(&t, &["cat", "ann", "dan"], 10).unwrap();
+        assert_eq!(&*served.entry.username, "ann");
+        let help = q.help_of("t").unwrap();
+        let with: Vec<&str> = help.with.iter().map(|e| &*e.username).collect();
+        assert_eq!(with, ["cat"]);
+        assert_eq!(names(&q), ["bob"]);
+        assert!(q.was_helped("cat"), "a member is in a help");
+        assert_eq!(q.help_for("cat").map(|h| &*h.staff), Some("t"));
+        assert_eq!(join(&mut q, "cat", 11), Err(JoinError::BeingHelped));
+        // A second staff member serving a member is told who won.
+        assert_eq!(
+            q.serve(&staff("u"), Some("cat"), 12),
+            Err(ServeError::AlreadyServed { by: staff("t") })
+        );
+        assert_eq!(q.helped_count(), 3, "ann, cat and dan");
+    }
+
+    #[test]
+    fn a_group_of_fewer_than_two_waiting_changes_nothing() {
+        let mut q = Queue::new();
+        join(&mut q, "ann", 0).unwrap();
+        join(&mut q, "bob", 0).unwrap();
+        let t = staff("t");
+        q.serve(&t, Some("bob"), 1).unwrap();
+        assert_eq!(
+            q.serve_group(&t, &["ann", "bob"], 2),
+            Err(ServeError::TooFewForGroup)
+        );
+        assert_eq!(
+            q.serve_group(&t, &["ann", "ann"], 2),
+            Err(ServeError::TooFewForGroup)
+        );
+        assert_eq!(names(&q), ["ann"]);
+        assert_eq!(q.help_of("t").unwrap().entry.username.as_ref(), "bob");
+    }
+
+    #[test]
+    fn finishing_a_group_counts_every_member_as_helped() {
+        let mut q = rules(Rules {
+            cooldown_ms: 1_000,
+            max_helps: 2,
+            ..Rules::default()
+        });
+        help(&mut q, "ann", 0);
+        for n in ["ann", "bob", "cat"] {
+            join(&mut q, n, 5_000).unwrap();
+        }
+        let t = staff("t");
+        q.serve(&t, Some("bob"), 5_000).unwrap();
+        // Serving the group ends bob's help.
+        let served = q.serve_group(&t, &["ann", "cat"], 6_000).unwrap();
+        assert!(served.helped_before, "ann was helped before");
+        let bob = served.finished.unwrap();
+        assert_eq!(bob.first_helps, [true]);
+        let done = q.finish(&t, 66_000).unwrap();
+        let firsts: Vec<(&str, bool)> = done
+            .members()
+            .map(|(e, first)| (&*e.username, first))
+            .collect();
+        assert_eq!(firsts, [("ann", false), ("cat", true)]);
+        assert_eq!(done.help_ms, 60_000);
+        assert_eq!(q.helped_count(), 3);
+        assert_eq!(
+            join(&mut q, "cat", 66_500),
+            Err(JoinError::Cooldown { until: 67_000 })
+        );
+        assert_eq!(
+            join(&mut q, "ann", 70_000),
+            Err(JoinError::MaxHelps { max: 2 })
+        );
+        assert_eq!(join(&mut q, "cat", 70_000), Ok(1));
+    }
+
+    #[test]
+    fn a_group_not_here_puts_every_member_back_at_the_front_away() {
+        let mut q = Queue::new();
+        for n in ["ann", "bob", "cat", "dan"] {
+            join(&mut q, n, 0).unwrap();
+        }
+        let t = staff("t");
+        q.serve_group(&t, &["bob", "dan"], 10).unwrap();
+        let help = q.not_here(&t, 20, 1_000).unwrap();
+        assert_eq!(help.members().count(), 2);
+        assert_eq!(names(&q), ["bob", "dan", "ann", "cat"]);
+        assert!(q.entries().take(2).all(|e| e.away_until == Some(1_000)));
+        assert!(!q.was_helped("bob") && !q.was_helped("dan"));
+        assert!(q.help_of("t").is_none());
+    }
+
+    #[test]
+    fn a_group_is_rebuilt_from_the_stores_rows() {
+        let row = |staff_name: &str, name: &str| Help::of_one(staff(staff_name), entry(name, 0), 7);
+        // One row per member, as the store keeps them: the rows of one
+        // staff member are one help, the first row its `entry`.
+        let q = Queue::restore(
+            true,
+            None,
+            Rules::default(),
+            [],
+            [
+                row("t", "ann"),
+                row("u", "eve"),
+                row("t", "bob"),
+                row("t", "cat"),
+            ],
+            [],
+            &[],
+        );
+        let help = q.help_of("t").unwrap();
+        let members: Vec<&str> = help.members().map(|e| &*e.username).collect();
+        assert_eq!(members, ["ann", "bob", "cat"]);
+        assert_eq!(q.help_of("u").unwrap().with, []);
+        assert_eq!(q.helped_count(), 4);
+        assert_eq!(
+            q.check_serve(Some("bob")),
+            Err(ServeError::AlreadyServed { by: staff("t") })
+        );
     }
 
     fn rules(rules: Rules) -> Queue {

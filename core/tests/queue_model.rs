@@ -4,7 +4,8 @@
 //! naive model (a `Vec` of waiting names, a map of who each staff member is
 //! helping, a set of helped names) with the same random sequence of join /
 //! cancel / serve (by one of several staff, of the top or a chosen student) /
-//! finish / not here / back / expiry / remove / open / close over a handful
+//! group serve (several chosen students at once) / finish / not here / back /
+//! expiry / remove / open / close over a handful
 //! of students, plus restarts (the queue rebuilt from its persisted parts, as
 //! the actor does) and new sessions. After every step the two must agree,
 //! and the invariants the issues name must hold:
@@ -12,6 +13,12 @@
 //! - one entry per student, and a student is either waiting, being helped by
 //!   exactly one staff member, or neither: two staff never hold one student
 //!   (the claim), and a second serve of a student changes nothing;
+//! - a group serve takes exactly the named students who are waiting (two or
+//!   more, else nothing changes), in line order, for one staff member; its
+//!   members are served once each and nobody is lost: when it ends every
+//!   member counts as helped (each flagged first or not on their own), and
+//!   not here puts every member back at the front, marked away;
+//! - a restart rebuilds each group from one stored row per member;
 //! - positions are 1..n with no gaps, and `position` agrees with `entries`;
 //! - the order is the model's: arrival order, but for students put back at
 //!   the front by a not-here help;
@@ -32,7 +39,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use jqueue_core::queue::{Entry, JoinError, Queue, Rules, ServeError, UnixMillis};
+use jqueue_core::queue::{Entry, Help, JoinError, Queue, Rules, ServeError, UnixMillis};
 use proptest::prelude::*;
 
 /// Few students, so joins collide with existing entries and serves find
@@ -53,6 +60,9 @@ enum Op {
     /// Staff member `.0` serves the first student not away (`None`) or a
     /// chosen one.
     Serve(usize, Option<usize>),
+    /// Staff member `.0` helps the named students together (repeats and
+    /// students not waiting included, as a screen's marks may be).
+    ServeGroup(usize, Vec<usize>),
     Finish(usize),
     NotHere(usize),
     Back(usize),
@@ -84,6 +94,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => student.clone().prop_map(Op::Cancel),
         4 => (member.clone(), proptest::option::of(student.clone()))
             .prop_map(|(k, s)| Op::Serve(k, s)),
+        3 => (member.clone(), proptest::collection::vec(student.clone(), 0..5))
+            .prop_map(|(k, s)| Op::ServeGroup(k, s)),
         2 => member.clone().prop_map(Op::Finish),
         1 => member.prop_map(Op::NotHere),
         1 => student.clone().prop_map(Op::Back),
@@ -128,8 +140,9 @@ struct Model {
     waiting: Vec<Waiter>,
     /// Helps that ended as helped, per student, and when the last ended.
     counts: HashMap<String, (u32, UnixMillis)>,
-    /// Who each staff member is helping.
-    helping: HashMap<usize, String>,
+    /// Who each staff member is helping: one student, or a group in line
+    /// order.
+    helping: HashMap<usize, Vec<String>>,
     /// Whose help ended as helped this session.
     helped: HashSet<String>,
     /// Who served each student last.
@@ -179,16 +192,23 @@ impl Model {
     }
 
     fn being_helped(&self, name: &str) -> bool {
-        self.helping.values().any(|n| n == name)
+        self.helping.values().flatten().any(|n| n == name)
     }
 
-    /// Ends `k`'s help as helped; whether it was the student's first.
-    fn finish(&mut self, k: usize, now: UnixMillis) -> Option<(String, bool)> {
-        let student = self.helping.remove(&k)?;
-        let first = self.helped.insert(student.clone());
-        let count = self.counts.entry(student.clone()).or_insert((0, now));
-        *count = (count.0 + 1, now);
-        Some((student, first))
+    /// Ends `k`'s help as helped; each member with whether it was their
+    /// first.
+    fn finish(&mut self, k: usize, now: UnixMillis) -> Option<Vec<(String, bool)>> {
+        let students = self.helping.remove(&k)?;
+        let firsts = students
+            .into_iter()
+            .map(|student| {
+                let first = self.helped.insert(student.clone());
+                let count = self.counts.entry(student.clone()).or_insert((0, now));
+                *count = (count.0 + 1, now);
+                (student, first)
+            })
+            .collect();
+        Some(firsts)
     }
 
     /// Takes `name` out of the waiting list.
@@ -203,6 +223,14 @@ impl Model {
 
 fn entry(name: &str, at: UnixMillis) -> Entry {
     Entry::new(name.into(), format!("help {name}").into(), "lab".into(), at)
+}
+
+/// A finished help as the model has it: each member and their first flag.
+fn members(finished: &jqueue_core::queue::Finished) -> Vec<(String, bool)> {
+    finished
+        .members()
+        .map(|(e, first)| (e.username.to_string(), first))
+        .collect()
 }
 
 /// Applies `op` to both and checks that the outcomes agree.
@@ -310,15 +338,9 @@ fn step(
                     prop_assert_eq!(&*served.entry.username, n.as_str());
                     prop_assert_eq!(served.helped_before, model.helped.contains(&n));
                     let finished = model.finish(*k, now);
-                    prop_assert_eq!(
-                        served.finished.map(|f| (
-                            f.help.entry.username.to_string(),
-                            f.first_help_this_session
-                        )),
-                        finished
-                    );
+                    prop_assert_eq!(served.finished.as_ref().map(members), finished);
                     model.take(&n);
-                    model.helping.insert(*k, n.clone());
+                    model.helping.insert(*k, vec![n.clone()]);
                     model.served_by.insert(n, *k);
                 }
                 (expected, got) => {
@@ -328,30 +350,98 @@ fn step(
                 }
             }
         }
+        Op::ServeGroup(k, students) => {
+            let named: Vec<String> = students.iter().map(|&i| name(i)).collect();
+            let asked: Vec<&str> = named.iter().map(String::as_str).collect();
+            // The model knows who waits; the order they stand in is
+            // compared after every step, so it is read from the queue.
+            let in_line: Vec<String> = queue
+                .entries()
+                .map(|e| e.username.to_string())
+                .filter(|n| named.contains(n))
+                .collect();
+            let mut waiting: Vec<&String> = named
+                .iter()
+                .filter(|n| model.position(n).is_some())
+                .collect();
+            waiting.sort();
+            waiting.dedup();
+            let mut sorted: Vec<&String> = in_line.iter().collect();
+            sorted.sort();
+            prop_assert_eq!(sorted, waiting, "the group is whoever named waits");
+            let mut missed: Vec<(Arc<str>, ServeError)> = Vec::new();
+            for n in &named {
+                if model.position(n).is_none() && !missed.iter().any(|(m, _)| **m == **n) {
+                    let why = match model.served_by.get(n) {
+                        Some(by) => ServeError::AlreadyServed { by: staff(*by) },
+                        None => ServeError::NotWaiting,
+                    };
+                    missed.push((n.as_str().into(), why));
+                }
+            }
+            let check = queue.check_serve_group(&asked);
+            let checked: Vec<String> = check
+                .members
+                .iter()
+                .map(|e| e.username.to_string())
+                .collect();
+            prop_assert_eq!(&checked, &in_line);
+            prop_assert_eq!(check.missed, missed, "why each other one is not taken");
+            let helping_before: Vec<_> = queue.helps().cloned().collect();
+            let served = queue.serve_group(&staff(*k), &asked, now);
+            if in_line.len() < 2 {
+                prop_assert_eq!(served, Err(ServeError::TooFewForGroup));
+                let helping_after: Vec<_> = queue.helps().cloned().collect();
+                prop_assert_eq!(helping_before, helping_after, "too few changes nothing");
+            } else {
+                let served = served.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+                prop_assert_eq!(&*served.entry.username, in_line[0].as_str());
+                prop_assert_eq!(served.helped_before, model.helped.contains(&in_line[0]));
+                let finished = model.finish(*k, now);
+                prop_assert_eq!(served.finished.as_ref().map(members), finished);
+                for n in &in_line {
+                    model.take(n);
+                    model.served_by.insert(n.clone(), *k);
+                }
+                model.helping.insert(*k, in_line);
+            }
+        }
         Op::Finish(k) => {
             let expected = model.finish(*k, now);
-            let got = queue
-                .finish(&staff(*k), now)
-                .map(|f| (f.help.entry.username.to_string(), f.first_help_this_session));
+            let got = queue.finish(&staff(*k), now).map(|f| members(&f));
             prop_assert_eq!(got, expected);
         }
         Op::NotHere(k) => {
             let expected = model.helping.remove(k);
-            if let Some(n) = &expected {
-                model.waiting.insert(
-                    0,
-                    Waiter {
-                        name: n.clone(),
-                        away: true,
-                        drawn: None,
-                    },
-                );
-                model.fronts += 1;
-            }
             let got = queue
                 .not_here(&staff(*k), now, now + GRACE_MS)
-                .map(|h| h.entry.username.to_string());
-            prop_assert_eq!(got, expected);
+                .map(|h| h.members().map(|e| e.username.to_string()).collect());
+            prop_assert_eq!(&got, &expected);
+            if let Some(group) = expected {
+                // Every member is back at the front: in which order among
+                // themselves (they were put back at one instant) is the
+                // queue's to say; that they are all there is the model's.
+                let front: Vec<String> = queue
+                    .entries()
+                    .take(group.len())
+                    .map(|e| e.username.to_string())
+                    .collect();
+                let (mut a, mut b) = (front.clone(), group);
+                a.sort();
+                b.sort();
+                prop_assert_eq!(a, b, "the whole group is back at the front");
+                for (i, n) in front.into_iter().enumerate() {
+                    model.waiting.insert(
+                        i,
+                        Waiter {
+                            name: n,
+                            away: true,
+                            drawn: None,
+                        },
+                    );
+                }
+                model.fronts += got.map_or(0, |g: Vec<String>| g.len());
+            }
         }
         Op::Back(i) => {
             let who = name(*i);
@@ -412,11 +502,18 @@ fn step(
         }
         Op::Restart => {
             // Exactly what the store hands back: entries in order (with their
-            // away marks), the helps in progress, the helped set, the open
-            // flag and the pre-opening pool. Who served whom before the restart is not kept.
-            // A shuffle in progress is not kept.
+            // away marks), the helps in progress (a row per student, a
+            // group's in line order), the helped set, the open flag and the
+            // pre-opening pool. Who served whom before the restart is not
+            // kept. A shuffle in progress is not kept.
             let entries: Vec<Entry> = queue.entries().cloned().collect();
-            let helps: Vec<_> = queue.helps().cloned().collect();
+            let helps: Vec<Help> = queue
+                .helps()
+                .flat_map(|h| {
+                    h.members()
+                        .map(|e| Help::of_one(h.staff.clone(), e.clone(), h.served_at))
+                })
+                .collect();
             let history: Vec<(Arc<str>, u32, UnixMillis)> = model
                 .counts
                 .iter()
@@ -432,7 +529,11 @@ fn step(
                 &[],
             );
             model.shuffle = None;
-            model.served_by = model.helping.iter().map(|(k, n)| (n.clone(), *k)).collect();
+            model.served_by = model
+                .helping
+                .iter()
+                .flat_map(|(k, group)| group.iter().map(|n| (n.clone(), *k)))
+                .collect();
         }
         Op::NewSession => {
             // A new session starts empty and open, with nobody helped.
@@ -478,13 +579,24 @@ fn check_invariants(queue: &Queue, model: &Model) -> Result<(), TestCaseError> {
 
     let mut held = HashSet::new();
     for help in queue.helps() {
-        let student = help.entry.username.to_string();
-        prop_assert!(held.insert(student.clone()), "{} held twice", student);
-        prop_assert!(!names.contains(&student), "{} helped and waiting", student);
+        let group: Vec<String> = help.members().map(|e| e.username.to_string()).collect();
+        for student in &group {
+            prop_assert!(held.insert(student.clone()), "{} held twice", student);
+            prop_assert!(!names.contains(student), "{} helped and waiting", student);
+            prop_assert_eq!(queue.help_for(student).map(|h| &h.staff), Some(&help.staff));
+        }
         let k: usize = help.staff[2..].parse().unwrap();
-        prop_assert_eq!(model.helping.get(&k), Some(&student));
+        prop_assert_eq!(model.helping.get(&k), Some(&group));
     }
-    prop_assert_eq!(held.len(), model.helping.len());
+    prop_assert_eq!(queue.helps().len(), model.helping.len());
+    // Nobody lost: everyone the model has waiting or in a help is in the
+    // queue or in a help there, and nobody else is.
+    let modelled = model.waiting.len() + model.helping.values().map(Vec::len).sum::<usize>();
+    prop_assert_eq!(
+        names.len() + held.len(),
+        modelled,
+        "nobody lost, nobody made up"
+    );
 
     for (i, e) in queue.entries().enumerate() {
         prop_assert_eq!(
@@ -504,8 +616,11 @@ fn check_invariants(queue: &Queue, model: &Model) -> Result<(), TestCaseError> {
         );
     }
 
-    let helped_or_helping: HashSet<&String> =
-        model.helped.iter().chain(model.helping.values()).collect();
+    let helped_or_helping: HashSet<&String> = model
+        .helped
+        .iter()
+        .chain(model.helping.values().flatten())
+        .collect();
     prop_assert_eq!(queue.helped_count(), helped_or_helping.len());
     Ok(())
 }
@@ -593,4 +708,28 @@ fn two_staff_racing_for_one_student_one_wins_and_nothing_else_changes() {
     }
     assert_eq!(queue.help_of("ta0").unwrap().entry.username.as_ref(), "s0");
     assert_eq!(queue.help_of("ta1").unwrap().entry.username.as_ref(), "s1");
+}
+
+#[test]
+fn a_group_and_a_single_serve_racing_for_one_student_one_wins() {
+    let mut queue = Queue::new();
+    let mut model = Model::new(Rules::default());
+    for op in [
+        Op::Join(0, 1),
+        Op::Join(1, 1),
+        Op::Join(2, 1),
+        // ta1 takes s1 first: ta0's group is s0 and s2, told about s1.
+        Op::Serve(1, Some(1)),
+        Op::ServeGroup(0, vec![0, 1, 2]),
+        // The other way round: s0 is ta0's now.
+        Op::Serve(2, Some(0)),
+        Op::Restart,
+        Op::NotHere(0),
+        Op::ServeGroup(2, vec![2, 0]),
+        Op::Finish(2),
+    ] {
+        step(&mut queue, &mut model, &op, 0).unwrap();
+        check_invariants(&queue, &model).unwrap();
+    }
+    assert!(queue.was_helped("s0") && queue.was_helped("s2"));
 }

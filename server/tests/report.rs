@@ -34,18 +34,18 @@ fn scripted(dir: &std::path::Path) {
         store.insert_entry(&mon, &entry(name, joined)).unwrap();
     }
     store
-        .start_help(&mon, "ann", &entry(tricky, 0), 5 * MIN)
+        .start_help(&mon, "ann", &[entry(tricky, 0)], 5 * MIN)
         .unwrap();
     // Serving bo ends the first help.
     store
-        .start_help(&mon, "ann", &entry("bo", 0), 15 * MIN)
+        .start_help(&mon, "ann", &[entry("bo", 0)], 15 * MIN)
         .unwrap();
     store.finish_help(&mon, "ann", 20 * MIN).unwrap();
     store
-        .start_help(&mon, "cy", &entry("di", 0), 2 * MIN)
+        .start_help(&mon, "cy", &[entry("di", 0)], 2 * MIN)
         .unwrap();
     store
-        .not_here(&mon, "cy", &entry("di", 0), 3 * MIN, 13 * MIN)
+        .not_here(&mon, "cy", &[entry("di", 0)], 3 * MIN, 13 * MIN)
         .unwrap();
     store
         .remove_entries(
@@ -58,7 +58,7 @@ fn scripted(dir: &std::path::Path) {
         .unwrap();
     store.insert_entry(&tue, &entry("fay", 100 * MIN)).unwrap();
     store
-        .start_help(&tue, "cy", &entry("fay", 100 * MIN), 101 * MIN)
+        .start_help(&tue, "cy", &[entry("fay", 100 * MIN)], 101 * MIN)
         .unwrap();
     store.finish_help(&tue, "cy", 104 * MIN).unwrap();
 }

@@ -426,6 +426,8 @@ mod tests {
             ServerMsg::BeingHelped {
                 by: "ta".into(),
                 at: 1_800_000_000_000,
+                others: 2,
+                other_names: vec!["bob".into(), "carol".into()],
             },
             ServerMsg::Removed { at: 1 },
             ServerMsg::HelpEnded {
@@ -706,6 +708,13 @@ mod tests {
             ClientMsg::Staff {
                 queue: None,
                 request: crate::staff::StaffRequest::Remove {
+                    students: vec![name.clone(); crate::staff::MAX_STAFF_ROWS],
+                },
+            },
+            // A group of every row a screen can mark.
+            ClientMsg::Staff {
+                queue: None,
+                request: crate::staff::StaffRequest::ServeGroup {
                     students: vec![name; crate::staff::MAX_STAFF_ROWS],
                 },
             },

@@ -217,6 +217,12 @@ pub enum ServerMsg {
     BeingHelped {
         by: String,
         at: UnixMillis,
+        /// How many others are helped together with this student (a group
+        /// help); 0 when it is theirs alone.
+        others: u32,
+        /// The others' names, when the server shows names to students
+        /// (`--show-names`); empty otherwise, whatever `others` says.
+        other_names: Vec<String>,
     },
     /// Staff removed this student from the queue.
     Removed {

@@ -14,7 +14,7 @@
 //! through [`mod@crate::sanitize`] before reaching a terminal; the `Display`
 //! wording below sanitises the names it embeds.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -352,7 +352,11 @@ pub struct MessageAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentHelp {
     pub staff: String,
+    /// The student helped, the first in line of a group.
     pub student: String,
+    /// The others helped together with `student` (a group help, `g`), in
+    /// line order; empty for one student. Staff always see their names.
+    pub with: Vec<String>,
     pub description: String,
     /// The question's tag, if they chose one.
     pub tag: Option<String>,
@@ -424,8 +428,20 @@ pub enum ActivityKind {
         username: String,
         staff: String,
     },
+    /// A staff member began helping several students together (`g`),
+    /// listed in line order.
+    ServedGroup {
+        students: Vec<String>,
+        staff: String,
+    },
     Finished {
         username: String,
+        staff: String,
+        help_secs: u64,
+    },
+    /// A group help ended as helped: every one of `students` was helped.
+    FinishedGroup {
+        students: Vec<String>,
         staff: String,
         help_secs: u64,
     },
@@ -528,6 +544,9 @@ impl fmt::Display for ActivityKind {
                 write!(f, "{} disconnected ({})", s(username), s(origin))
             }
             K::Served { username, staff } => write!(f, "{} is helping {}", s(staff), s(username)),
+            K::ServedGroup { students, staff } => {
+                write!(f, "{} is helping {} together", s(staff), listed(students))
+            }
             K::Finished {
                 username,
                 staff,
@@ -537,6 +556,17 @@ impl fmt::Display for ActivityKind {
                 "{} finished with {} ({})",
                 s(staff),
                 s(username),
+                duration(*help_secs)
+            ),
+            K::FinishedGroup {
+                students,
+                staff,
+                help_secs,
+            } => write!(
+                f,
+                "{} finished with {} ({})",
+                s(staff),
+                listed(students),
                 duration(*help_secs)
             ),
             K::NotHere { username, staff } => {
@@ -589,7 +619,13 @@ pub enum StaffRequest {
     Serve {
         student: Option<String>,
     },
-    /// End my current help.
+    /// Help these students together, one help for all of them (`g`):
+    /// ends my current help, if any, and claims every one of them who is
+    /// waiting, if two or more are.
+    ServeGroup {
+        students: Vec<String>,
+    },
+    /// End my current help (a group's: all of it).
     Finish,
     /// The student I am helping is not there: end the help as not here.
     NotHere,
@@ -716,6 +752,22 @@ pub enum StaffOutcome {
         student: String,
         by: String,
     },
+    /// A group help began (`g`): `students` in line order, the first
+    /// the help's.
+    ServedGroup {
+        students: Vec<String>,
+        /// Those of them offline when served: told when they return.
+        offline: Vec<String>,
+        /// The help this serve ended, if I was helping someone.
+        finished: Option<FinishedHelp>,
+        /// The students asked for who were not taken, and why.
+        missed: Vec<NotTaken>,
+    },
+    /// Fewer than two of the students asked for are waiting: nothing
+    /// changed.
+    GroupTooSmall {
+        missed: Vec<NotTaken>,
+    },
     /// The student is not waiting (any more); nothing changed.
     NotWaiting {
         student: String,
@@ -727,6 +779,8 @@ pub enum StaffOutcome {
     NotHelping,
     MarkedNotHere {
         student: String,
+        /// The others of a group help, all marked not here as well.
+        with: Vec<String>,
         grace_mins: u32,
     },
     Removed {
@@ -804,10 +858,55 @@ pub enum StaffOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinishedHelp {
     pub student: String,
+    /// The others of a group help, each with their own first-help flag;
+    /// empty for one student.
+    pub with: Vec<FinishedMember>,
     pub help_secs: u64,
     /// This was the student's first help this session: they are now in the
     /// helped log.
     pub first_help: bool,
+}
+
+/// One of the others of a group help that ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedMember {
+    pub student: String,
+    /// This was their first help this session: they are now in the helped
+    /// log.
+    pub first_help: bool,
+}
+
+/// A student a group serve did not take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotTaken {
+    pub student: String,
+    /// Who served them first; `None`: they are not waiting.
+    pub served_by: Option<String>,
+}
+
+impl fmt::Display for NotTaken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.served_by {
+            Some(by) => write!(
+                f,
+                "{} was just served by {}",
+                sanitize(&self.student),
+                sanitize(by)
+            ),
+            None => write!(f, "{} is no longer waiting", sanitize(&self.student)),
+        }
+    }
+}
+
+/// Names as a sentence lists them, sanitised: `alice`, `alice and bob`,
+/// `alice, bob and carol`.
+pub fn listed(names: &[impl AsRef<str>]) -> String {
+    let names: Vec<_> = names.iter().map(|n| sanitize(n.as_ref())).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 impl StaffOutcome {
@@ -816,6 +915,7 @@ impl StaffOutcome {
         matches!(
             self,
             StaffOutcome::Failed { .. }
+                | StaffOutcome::GroupTooSmall { .. }
                 | StaffOutcome::InvalidText { .. }
                 | StaffOutcome::NotStaff { .. }
                 | StaffOutcome::NotInLine { .. }
@@ -854,6 +954,27 @@ impl StaffOutcome {
                 }
                 all
             }
+            StaffOutcome::ServedGroup {
+                students,
+                offline,
+                finished,
+                missed,
+            } => {
+                let mut all = vec![serving_group(
+                    students,
+                    offline,
+                    finished.as_ref(),
+                    missed,
+                    true,
+                )];
+                if finished.is_some() {
+                    all.push(serving_group(students, offline, None, missed, true));
+                }
+                if !offline.is_empty() {
+                    all.push(serving_group(students, offline, None, missed, false));
+                }
+                all
+            }
             other => vec![other.to_string()],
         }
     }
@@ -883,17 +1004,56 @@ fn serving(
 
 impl fmt::Display for FinishedHelp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names = vec![self.student.as_str()];
+        names.extend(self.with.iter().map(|m| m.student.as_str()));
         write!(
             f,
             "Finished with {} after {}",
-            sanitize(&self.student),
+            listed(&names),
             duration(self.help_secs)
         )?;
-        if self.first_help {
-            f.write_str(": first help this session, added to the helped log")?;
+        let firsts =
+            usize::from(self.first_help) + self.with.iter().filter(|m| m.first_help).count();
+        match firsts {
+            0 => {}
+            _ if self.with.is_empty() => {
+                f.write_str(": first help this session, added to the helped log")?;
+            }
+            1 => f.write_str(": 1 first help this session, added to the helped log")?,
+            n => write!(f, ": {n} first helps this session, added to the helped log")?,
         }
         f.write_str(".")
     }
+}
+
+/// `Finished with bob after 3 min 05 s. Helping alice, carol and dan
+/// together (dan OFFLINE: told when they return). erin was just served by
+/// sam.`
+fn serving_group(
+    students: &[String],
+    offline: &[String],
+    finished: Option<&FinishedHelp>,
+    missed: &[NotTaken],
+    told_when: bool,
+) -> String {
+    let mut words = finished.map_or_else(String::new, |done| format!("{done} "));
+    words.push_str("Helping ");
+    words.push_str(&listed(students));
+    words.push_str(" together");
+    if !offline.is_empty() {
+        let verb = if offline.len() == 1 { "is" } else { "are" };
+        let when = if told_when {
+            ": told when they return"
+        } else {
+            ""
+        };
+        let _ = write!(words, " ({} {verb} OFFLINE{when})", listed(offline));
+    }
+    words.push('.');
+    for not_taken in missed {
+        let _ = write!(words, " {not_taken}.");
+    }
+    words
 }
 
 impl fmt::Display for StaffOutcome {
@@ -912,6 +1072,7 @@ impl fmt::Display for StaffOutcome {
                 *helped_before,
                 finished.as_ref(),
             )),
+            O::ServedGroup { .. } | O::GroupTooSmall { .. } => self.group_words(f),
             O::AlreadyServed { student, by } => {
                 write!(f, "{} was just served by {}.", s(student), s(by))
             }
@@ -921,12 +1082,17 @@ impl fmt::Display for StaffOutcome {
             O::NotHelping => f.write_str("You are not helping anyone."),
             O::MarkedNotHere {
                 student,
+                with,
                 grace_mins,
-            } => write!(
-                f,
-                "{} marked not here: they keep their place for {grace_mins} min.",
-                s(student)
-            ),
+            } => {
+                let mut names = vec![student.as_str()];
+                names.extend(with.iter().map(String::as_str));
+                write!(
+                    f,
+                    "{} marked not here: they keep their place for {grace_mins} min.",
+                    listed(&names)
+                )
+            }
             O::Removed { students } => match students.as_slice() {
                 [] => f.write_str("Nobody was removed."),
                 [one] => write!(f, "Removed {} (not logged as helped).", s(one)),
@@ -991,6 +1157,33 @@ impl fmt::Display for StaffOutcome {
 }
 
 impl StaffOutcome {
+    /// The words of the outcomes of a group serve.
+    fn group_words(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StaffOutcome::ServedGroup {
+                students,
+                offline,
+                finished,
+                missed,
+            } => f.write_str(&serving_group(
+                students,
+                offline,
+                finished.as_ref(),
+                missed,
+                true,
+            )),
+            StaffOutcome::GroupTooSmall { missed } => {
+                f.write_str("A group help needs two or more students waiting")?;
+                for (i, not_taken) in missed.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    write!(f, "{not_taken}")?;
+                }
+                f.write_str(".")
+            }
+            _ => unreachable!("only the outcomes of a group serve come here"),
+        }
+    }
+
     /// The words of the outcomes of talking to students and of notes.
     fn talk_words(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use StaffOutcome as O;
@@ -1147,6 +1340,7 @@ mod tests {
             helped_before: false,
             finished: Some(FinishedHelp {
                 student: "bob".into(),
+                with: Vec::new(),
                 help_secs: 185,
                 first_help: true,
             }),
@@ -1174,6 +1368,7 @@ mod tests {
             helped_before: true,
             finished: Some(FinishedHelp {
                 student: "bob".into(),
+                with: Vec::new(),
                 help_secs: 185,
                 first_help: false,
             }),
@@ -1191,6 +1386,77 @@ mod tests {
         assert_eq!(
             StaffOutcome::NobodyWaiting.wordings(),
             ["Nobody is waiting."]
+        );
+    }
+
+    #[test]
+    fn a_group_help_reads_as_one_sentence_naming_everyone() {
+        let served = StaffOutcome::ServedGroup {
+            students: vec!["alice".into(), "bob".into(), "carol".into()],
+            offline: vec!["carol".into()],
+            finished: Some(FinishedHelp {
+                student: "dan".into(),
+                with: vec![FinishedMember {
+                    student: "erin".into(),
+                    first_help: true,
+                }],
+                help_secs: 65,
+                first_help: true,
+            }),
+            missed: vec![NotTaken {
+                student: "fay".into(),
+                served_by: Some("sam".into()),
+            }],
+        };
+        assert_eq!(
+            served.to_string(),
+            "Finished with dan and erin after 1 min 05 s: 2 first helps this session, added \
+             to the helped log. Helping alice, bob and carol together (carol is OFFLINE: told \
+             when they return). fay was just served by sam."
+        );
+        assert_eq!(
+            &served.wordings()[1..],
+            [
+                "Helping alice, bob and carol together (carol is OFFLINE: told when they \
+                 return). fay was just served by sam.",
+                "Helping alice, bob and carol together (carol is OFFLINE). fay was just \
+                 served by sam.",
+            ]
+        );
+        let too_small = StaffOutcome::GroupTooSmall {
+            missed: vec![
+                NotTaken {
+                    student: "bob".into(),
+                    served_by: Some("sam".into()),
+                },
+                NotTaken {
+                    student: "cy".into(),
+                    served_by: None,
+                },
+            ],
+        };
+        assert_eq!(
+            too_small.to_string(),
+            "A group help needs two or more students waiting: bob was just served by sam; cy \
+             is no longer waiting."
+        );
+        assert!(too_small.is_error());
+        let line = ActivityKind::ServedGroup {
+            students: vec!["alice".into(), "bob\u{1b}[2J".into(), "carol".into()],
+            staff: "tara".into(),
+        };
+        assert_eq!(
+            line.to_string(),
+            "tara is helping alice, bob␛[2J and carol together"
+        );
+        let away = StaffOutcome::MarkedNotHere {
+            student: "alice".into(),
+            with: vec!["bob".into()],
+            grace_mins: 10,
+        };
+        assert_eq!(
+            away.to_string(),
+            "alice and bob marked not here: they keep their place for 10 min."
         );
     }
 

@@ -143,8 +143,8 @@ fn a_ta_and_the_professor_serve_one_queue() -> Result<()> {
     prof.wait_until("bob back at the top", |s| queue_is(s, &["bob", "carol"]))?;
 
     // The professor serves bob again, and this time helps him. The
-    // selection stayed on carol while bob was away: `g` goes to the top.
-    prof.send_keys("gs")?;
+    // selection stayed on carol while bob was away: `k` goes up to him.
+    prof.send_keys("ks")?;
     prof.wait_for_text("Serving bob")?;
     turn_with(&bob, PROFESSOR)?;
     prof.send_keys("f")?;

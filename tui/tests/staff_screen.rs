@@ -51,6 +51,7 @@ fn help(staff: &str, student: &str, secs_ago: i64, online: bool) -> CurrentHelp 
     CurrentHelp {
         staff: staff.into(),
         student: student.into(),
+        with: Vec::new(),
         description: "pointer trouble".into(),
         tag: None,
         location: "lab3-02".into(),
@@ -729,6 +730,7 @@ fn outcomes_show_in_their_one_wording() {
         student_online: false,
         helped_before: false,
         finished: Some(FinishedHelp {
+            with: Vec::new(),
             student: "dave".into(),
             help_secs: 185,
             first_help: true,
@@ -885,8 +887,12 @@ fn the_hint_bar_always_offers_help() {
         assert!(hints.contains("? help"), "{width}: {hints}");
         assert!(hints.contains("s serve"), "{width}: {hints}");
     }
-    // Every hint, where its key applies: a tagged queue, then filtered.
+    // Every hint, where its key applies: a tagged queue with two students
+    // marked, then filtered.
     let mut h = Harness::new(tagged_view());
+    h.press(' ');
+    h.press('j');
+    h.press(' ');
     let mut hints = h.text(200, 24).lines().nth(22).unwrap().to_owned();
     h.press('/');
     h.key(KeyCode::Enter);
@@ -1004,11 +1010,17 @@ fn space_marks_several_students_and_r_removes_them_all() {
     // frank (second) and gina (fourth), marked with Space.
     h.press('j');
     assert_eq!(h.press(' '), []);
-    assert_eq!(h.status(), "frank marked (1 marked: r removes them all).");
+    assert_eq!(
+        h.status(),
+        "frank marked (1 marked: g helps them together, r removes them)."
+    );
     h.press('j');
     h.press('j');
     assert_eq!(h.press(' '), []);
-    assert_eq!(h.status(), "gina marked (2 marked: r removes them all).");
+    assert_eq!(
+        h.status(),
+        "gina marked (2 marked: g helps them together, r removes them)."
+    );
     let text = h.text(80, 24);
     for name in ["frank", "carol", "gina"] {
         let row = text
@@ -1020,7 +1032,7 @@ fn space_marks_several_students_and_r_removes_them_all() {
     }
 
     // r asks about both, whichever row is selected.
-    h.press('g');
+    h.key(KeyCode::Home);
     assert_eq!(h.press('r'), []);
     assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names == &["frank", "gina"]));
     assert!(
@@ -1036,6 +1048,100 @@ fn space_marks_several_students_and_r_removes_them_all() {
     // The marks are spent: the next r is about the selected student again.
     assert_eq!(h.press('r'), []);
     assert!(matches!(h.screen.mode(), Mode::ConfirmRemove(names) if names.len() == 1));
+}
+
+#[test]
+fn g_helps_the_marked_students_together_and_needs_two_of_them() {
+    let mut h = Harness::new(busy_view());
+    // Nothing marked, then one: g says how and sends nothing.
+    assert_eq!(h.press('g'), []);
+    assert_eq!(h.status(), "Mark two or more students with Space, then g.");
+    assert_eq!(h.screen.selected_name(), Some("alice"), "g is not Home");
+    h.press('j');
+    h.press(' ');
+    assert!(!h.text(80, 24).contains("g help together"), "not with one");
+    assert_eq!(h.press('g'), []);
+    assert_eq!(h.status(), "Mark two or more students with Space, then g.");
+    // Two: the hint bar offers it, and g sends them in the order marked.
+    h.key(KeyCode::Home);
+    h.press(' ');
+    assert!(
+        h.text(80, 24).contains("g help together"),
+        "{}",
+        h.text(80, 24)
+    );
+    assert_eq!(
+        h.press('g'),
+        request(StaffRequest::ServeGroup {
+            students: vec!["frank".into(), "alice".into()],
+        })
+    );
+    // The marks are spent.
+    assert_eq!(h.press('g'), []);
+    // The help line shows the group; f and n act on all of it.
+    h.view(group_view());
+    let text = h.text(80, 24);
+    assert!(text.contains("▶ prof (you) → dave +2"), "{text}");
+    assert!(
+        h.text(80, 12).contains("Helping: you → dave +2 3:12"),
+        "{}",
+        h.text(80, 12)
+    );
+    assert_eq!(h.press('f'), request(StaffRequest::Finish));
+    assert_eq!(h.press('n'), request(StaffRequest::NotHere));
+    // A member's details are the group's help.
+    h.press('i');
+    assert!(
+        h.text(80, 24).contains("with hal and ivy"),
+        "{}",
+        h.text(80, 24)
+    );
+}
+
+#[test]
+fn a_group_on_all_my_queues_is_one_queues() {
+    let lab = busy_view();
+    let concepts = StaffView {
+        waiting: 2,
+        joins: 3,
+        rows: vec![
+            row(1, "ivan", "What is a monad", "lab3-02", 600),
+            row(2, "judy", "Recursion depth", "zoom", 30),
+        ],
+        ..StaffView::default()
+    };
+    let merged = StaffView::merged(&[
+        ("cs101/lab".into(), &lab),
+        ("cs101/concepts".into(), &concepts),
+    ]);
+    let mut h = Harness::new(merged);
+    h.screen.set_queues(department()[..2].to_vec(), None);
+    // alice (lab) and ivan (concepts): refused, nothing sent.
+    h.press(' ');
+    h.press('j');
+    h.press(' ');
+    assert_eq!(h.press('g'), []);
+    assert_eq!(
+        h.status(),
+        "A group is helped in one queue: mark students of one queue, then g."
+    );
+    // The marks stay for another try: alice unmarked, judy marked, and
+    // ivan and judy (both concepts) go to their queue.
+    h.key(KeyCode::Home);
+    h.press(' ');
+    h.press('j');
+    h.press('j');
+    h.press('j');
+    h.press(' ');
+    assert_eq!(
+        h.press('g'),
+        [StaffEffect::Request {
+            queue: Some("cs101/concepts".into()),
+            request: StaffRequest::ServeGroup {
+                students: vec!["ivan".into(), "judy".into()],
+            },
+        }]
+    );
 }
 
 #[test]
@@ -1320,12 +1426,26 @@ fn every_state(settings: &jqueue_tui::staff::StaffSettings) -> Vec<(&'static str
     let c = KeyCode::Char;
     let mut statistics = on_busy(&[c('t')]);
     statistics.outcome(answer(session_statistics()));
+    let marked = on_busy(&[c('j'), c(' '), c('j'), c(' ')]);
+    let mut group = Harness::with(settings.clone(), group_view());
+    group.outcome(StaffOutcome::ServedGroup {
+        students: vec!["dave".into(), "hal".into(), "ivy".into()],
+        offline: vec!["ivy".into()],
+        finished: None,
+        missed: vec![jqueue_shared::staff::NotTaken {
+            student: "jo".into(),
+            served_by: Some("bob".into()),
+        }],
+    });
+    let mut group_details = Harness::with(settings.clone(), group_view());
+    group_details.key(c('i'));
     let mut offline = on_busy(&[]);
     offline.outcome(StaffOutcome::Served {
         student: "erin".into(),
         student_online: false,
         helped_before: true,
         finished: Some(FinishedHelp {
+            with: Vec::new(),
             student: "dave".into(),
             help_secs: 185,
             first_help: true,
@@ -1342,7 +1462,24 @@ fn every_state(settings: &jqueue_tui::staff::StaffSettings) -> Vec<(&'static str
         ("announce", on_busy(&[c('a'), c('h'), c('i')])),
         ("limits", on_busy(&[c('c')])),
         ("statistics", statistics),
+        ("group_marked", marked),
+        ("group_help", group),
+        ("group_details", group_details),
     ]
+}
+
+/// The busy queue while I (prof) help dave, hal and ivy together.
+fn group_view() -> StaffView {
+    let mut view = busy_view();
+    view.helps[0].with = vec!["hal".into(), "ivy".into()];
+    view.activity.push(activity(
+        5,
+        ActivityKind::ServedGroup {
+            students: vec!["dave".into(), "hal".into(), "ivy".into()],
+            staff: "prof".into(),
+        },
+    ));
+    view
 }
 
 #[test]
@@ -1463,6 +1600,7 @@ fn not_here_goes_when_the_student_comes_back_and_never_outlives_its_lifetime() {
     let mut h = Harness::new(busy_view());
     let marked = StaffOutcome::MarkedNotHere {
         student: "gina".into(),
+        with: Vec::new(),
         grace_mins: 10,
     };
     h.outcome(marked.clone());
@@ -1516,6 +1654,7 @@ fn serving_an_offline_student_keeps_offline_at_110_and_80_columns() {
         student_online: false,
         helped_before: true,
         finished: Some(FinishedHelp {
+            with: Vec::new(),
             student: "dave".into(),
             help_secs: 185,
             first_help: true,

@@ -166,6 +166,8 @@ pub fn called_by(by: &str) -> NetEvent {
         by: by.into(),
         at: NOW_MS,
         arrived_at: NOW_MS + 500,
+        others: 0,
+        other_names: Vec::new(),
     }
 }
 

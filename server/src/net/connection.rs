@@ -504,10 +504,17 @@ impl Outbox {
     fn queue_notices(session: &mut Session) -> Result<(), FrameError> {
         while let Some(notice) = session.notices.pop_front() {
             let (msg, last) = match notice {
-                Notice::BeingHelped { by, at } => (
+                Notice::BeingHelped {
+                    by,
+                    at,
+                    others,
+                    other_names,
+                } => (
                     ServerMsg::BeingHelped {
                         by: by.to_string(),
                         at,
+                        others,
+                        other_names: other_names.iter().map(ToString::to_string).collect(),
                     },
                     false,
                 ),
@@ -707,6 +714,8 @@ mod tests {
         Notice::BeingHelped {
             by: "ta".into(),
             at: 7,
+            others: 0,
+            other_names: Vec::new(),
         }
     }
 
@@ -820,7 +829,9 @@ mod tests {
             next(&mut student).await,
             ServerMsg::BeingHelped {
                 by: "ta".into(),
-                at: 7
+                at: 7,
+                others: 0,
+                other_names: Vec::new(),
             }
         );
         assert_eq!(view_length(&next(&mut student).await), 2);
@@ -843,7 +854,9 @@ mod tests {
             next(&mut student).await,
             ServerMsg::BeingHelped {
                 by: "ta".into(),
-                at: 7
+                at: 7,
+                others: 0,
+                other_names: Vec::new(),
             }
         );
         assert_eq!(view_length(&next(&mut student).await), 3);

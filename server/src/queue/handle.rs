@@ -36,9 +36,16 @@ pub trait NoticeSink: Send + Sync + std::fmt::Debug {
 /// Something for one student's connection to pass on.
 #[derive(Debug, Clone)]
 pub enum Notice {
+    /// It is the student's turn ([`ServerMsg::BeingHelped`]).
+    ///
+    /// [`ServerMsg::BeingHelped`]: jqueue_shared::ServerMsg::BeingHelped
     BeingHelped {
         by: Arc<str>,
         at: UnixMillis,
+        /// How many others are helped with them (a group help).
+        others: u32,
+        /// Their names, only when the server shows names to students.
+        other_names: Vec<Arc<str>>,
     },
     Removed {
         at: UnixMillis,

@@ -16,12 +16,13 @@
 //! The calls are split by concern: [`presence`] (who is online and how they
 //! came in, what a student missed while away), [`students`] (join, cancel,
 //! back) and [`staff`] (serve, finish, not here, remove, open, announce,
-//! print, and the staff view); [`statistics`] keeps the queue's length over
+//! print, and the staff view), [`groups`] (one help for several students); [`statistics`] keeps the queue's length over
 //! the session and answers the statistics view. Accounts are not this
 //! owner's ([`crate::accounts`]): it trusts the caller about who is asking
 //! and whether they are staff ([`crate::ServerHandle`] checks), and it
 //! never looks up a Unix group, reads the roster or hashes a password.
 
+mod groups;
 mod handle;
 mod hours;
 mod messages;

@@ -102,13 +102,7 @@ impl QueueOwner {
         }
         // What they missed: a help in progress, then anything kept.
         if let Some(help) = self.queue.help_for(&username) {
-            notices.deliver(
-                Notice::BeingHelped {
-                    by: help.staff.clone(),
-                    at: help.served_at,
-                },
-                0,
-            );
+            notices.deliver(self.being_helped(help, &username), 0);
         }
         for notice in self.presence.missed.remove(&username).unwrap_or_default() {
             notices.deliver(notice, 0);
@@ -137,6 +131,10 @@ impl QueueOwner {
     /// A connection that follows `username`'s standing: told of a help in
     /// progress now, and of every turn notice from now on.
     pub(super) fn follow(&mut self, connection: Connection) -> AttachOutcome {
+        let being_helped = self
+            .queue
+            .help_for(&connection.username)
+            .map(|help| self.being_helped(help, &connection.username));
         let followers = self
             .presence
             .followers
@@ -145,14 +143,8 @@ impl QueueOwner {
         if followers.len() >= MAX_FOLLOWERS {
             return AttachOutcome::ServerFull;
         }
-        if let Some(help) = self.queue.help_for(&connection.username) {
-            connection.notices.deliver(
-                Notice::BeingHelped {
-                    by: help.staff.clone(),
-                    at: help.served_at,
-                },
-                0,
-            );
+        if let Some(notice) = being_helped {
+            connection.notices.deliver(notice, 0);
         }
         followers.push(connection);
         AttachOutcome::Attached

@@ -1,9 +1,10 @@
 //! Staff requests — serve (which claims), finish, not here, remove,
 //! open/close, announce, print, the fairness rules, a student's attached
-//! context — and the [`StaffView`] every staff screen is pushed. (The
-//! statistics request is answered in [`super::statistics`], a message to a
-//! student in [`super::messages`], notes and a student's record in
-//! [`super::notes`].)
+//! context — and the [`StaffView`] every staff screen is pushed. (A group
+//! serve is in [`super::groups`]; the statistics request is answered in
+//! [`super::statistics`], a message to a student in [`super::messages`],
+//! notes and a student's record in [`super::notes`].) Finish and not here
+//! end a group's help for all its members.
 //!
 //! Each request is persisted before the queue changes, like every change the
 //! owner makes. A serve claims the student for the staff member who asked: the
@@ -15,17 +16,17 @@ use std::sync::Arc;
 
 use jqueue_shared::HelpEnd;
 use jqueue_shared::staff::{
-    ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, MAX_ONLINE_LISTED, OnlineStudent,
-    StaffOutcome, StaffRequest, StaffRow, StaffView,
+    ActivityKind, CurrentHelp, FairnessRules, FinishedHelp, FinishedMember, MAX_ONLINE_LISTED,
+    OnlineStudent, StaffOutcome, StaffRequest, StaffRow, StaffView,
 };
 use jqueue_shared::validate::{MAX_TEXT_CHARS, is_valid_text};
 
 use super::{Acting, Notice, QueueOwner, blocking};
 use crate::store::HelpOutcome;
 use crate::store::print;
-use jqueue_core::queue::{Finished, Rules, ServeError, UnixMillis};
+use jqueue_core::queue::{Finished, Help, Rules, ServeError, UnixMillis};
 
-fn secs(ms: i64) -> u64 {
+pub(super) fn secs(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
 }
 
@@ -38,7 +39,7 @@ fn fairness(rules: Rules) -> FairnessRules {
     }
 }
 
-fn failed(e: &impl std::fmt::Display) -> StaffOutcome {
+pub(super) fn failed(e: &impl std::fmt::Display) -> StaffOutcome {
     StaffOutcome::Failed {
         reason: e.to_string(),
     }
@@ -52,6 +53,7 @@ impl QueueOwner {
         };
         match request {
             StaffRequest::Serve { student } => self.serve(&staff, student.as_deref()),
+            StaffRequest::ServeGroup { students } => self.serve_group(&staff, &students),
             StaffRequest::Finish => self.finish(&staff),
             StaffRequest::NotHere => self.not_here(&staff),
             StaffRequest::Remove { students } => self.remove(&staff, &students),
@@ -100,10 +102,12 @@ impl QueueOwner {
                     by: by.to_string(),
                 };
             }
+            Err(ServeError::TooFewForGroup) => unreachable!("a serve of one is no group"),
         };
         let now = self.now_ms();
         let session = self.key.clone();
-        if let Err(e) = blocking(|| self.store.start_help(&session, staff, &entry, now)) {
+        let entries = std::slice::from_ref(&entry);
+        if let Err(e) = blocking(|| self.store.start_help(&session, staff, entries, now)) {
             self.storage_failed(&e);
             return failed(&e);
         }
@@ -114,13 +118,7 @@ impl QueueOwner {
         self.queue_changed = true;
         let finished = served.finished.map(|f| self.finished(&f, now));
         let student_online = self.presence.is_online(&entry.username);
-        self.notify(
-            &entry.username,
-            Notice::BeingHelped {
-                by: staff.clone(),
-                at: now,
-            },
-        );
+        self.notify_being_helped(staff);
         self.record(ActivityKind::Served {
             username: entry.username.to_string(),
             staff: staff.to_string(),
@@ -149,43 +147,110 @@ impl QueueOwner {
         StaffOutcome::Finished(self.finished(&finished, now))
     }
 
-    /// Records a help that ended as helped at `now`: the student is told,
-    /// then the activity line and, for a student's first help this session,
-    /// the helped log.
-    fn finished(&mut self, finished: &Finished, now: UnixMillis) -> FinishedHelp {
-        let student = finished.help.entry.username.clone();
-        let cooldown_ms = self.queue.rules().cooldown_ms;
-        self.notify(
-            &student,
-            Notice::HelpEnded {
-                by: finished.help.staff.clone(),
-                outcome: HelpEnd::Helped {
-                    cooldown_until: (cooldown_ms > 0).then_some(now + cooldown_ms),
-                },
-                at: now,
-                help_secs: secs(finished.help_ms),
+    /// Tells every student in `staff`'s help (just begun) that it is their
+    /// turn.
+    pub(super) fn notify_being_helped(&mut self, staff: &str) {
+        let Some(help) = self.queue.help_of(staff) else {
+            return;
+        };
+        let notices: Vec<_> = help
+            .members()
+            .map(|member| {
+                let notice = self.being_helped(help, &member.username);
+                (member.username.clone(), notice)
+            })
+            .collect();
+        for (student, notice) in notices {
+            self.notify(&student, notice);
+        }
+    }
+
+    /// What `student`, in `help`, is told: who is coming, since when, and
+    /// how many others are helped with them — by name only when the
+    /// server shows names to students (`--show-names`).
+    pub(super) fn being_helped(&self, help: &Help, student: &str) -> Notice {
+        let others: Vec<Arc<str>> = help
+            .members()
+            .filter(|member| &*member.username != student)
+            .map(|member| member.username.clone())
+            .collect();
+        Notice::BeingHelped {
+            by: help.staff.clone(),
+            at: help.served_at,
+            others: u32::try_from(others.len()).unwrap_or(u32::MAX),
+            other_names: if self.config.show_names {
+                others
+            } else {
+                Vec::new()
             },
-        );
-        if finished.first_help_this_session {
-            let at = finished.help.served_at + finished.help_ms;
-            // The help is committed; if this line is lost to a crash, the
-            // next start writes it from the database.
-            if let Err(e) = blocking(|| self.helped_log.append(&student, at)) {
-                tracing::error!("could not write {}: {e}", self.helped_log.path().display());
-                self.record(ActivityKind::StorageFailed {
-                    message: format!("could not write the helped log: {e}"),
-                });
+        }
+    }
+
+    /// Records a help that ended as helped at `now`: every student in it
+    /// is told, then the activity line and, for each student's first help
+    /// this session, the helped log.
+    pub(super) fn finished(&mut self, finished: &Finished, now: UnixMillis) -> FinishedHelp {
+        let cooldown_ms = self.queue.rules().cooldown_ms;
+        let help_secs = secs(finished.help_ms);
+        for (member, first_help) in finished.members() {
+            let student = &member.username;
+            self.notify(
+                student,
+                Notice::HelpEnded {
+                    by: finished.help.staff.clone(),
+                    outcome: HelpEnd::Helped {
+                        cooldown_until: (cooldown_ms > 0).then_some(now + cooldown_ms),
+                    },
+                    at: now,
+                    help_secs,
+                },
+            );
+            if first_help {
+                let at = finished.help.served_at + finished.help_ms;
+                // The help is committed; if this line is lost to a crash, the
+                // next start writes it from the database.
+                if let Err(e) = blocking(|| self.helped_log.append(student, at)) {
+                    tracing::error!("could not write {}: {e}", self.helped_log.path().display());
+                    self.record(ActivityKind::StorageFailed {
+                        message: format!("could not write the helped log: {e}"),
+                    });
+                }
             }
         }
-        self.record(ActivityKind::Finished {
-            username: student.to_string(),
-            staff: finished.help.staff.to_string(),
-            help_secs: secs(finished.help_ms),
+        let staff = finished.help.staff.to_string();
+        let student = finished.help.entry.username.to_string();
+        self.record(if finished.help.with.is_empty() {
+            ActivityKind::Finished {
+                username: student.clone(),
+                staff,
+                help_secs,
+            }
+        } else {
+            ActivityKind::FinishedGroup {
+                students: finished
+                    .help
+                    .members()
+                    .map(|m| m.username.to_string())
+                    .collect(),
+                staff,
+                help_secs,
+            }
         });
+        let mut firsts = finished.first_helps.iter().copied();
         FinishedHelp {
-            student: student.to_string(),
-            help_secs: secs(finished.help_ms),
-            first_help: finished.first_help_this_session,
+            student,
+            first_help: firsts.next().unwrap_or(false),
+            with: finished
+                .help
+                .with
+                .iter()
+                .zip(firsts)
+                .map(|(member, first_help)| FinishedMember {
+                    student: member.username.to_string(),
+                    first_help,
+                })
+                .collect(),
+            help_secs,
         }
     }
 
@@ -196,31 +261,31 @@ impl QueueOwner {
         let now = self.now_ms();
         let until = now + self.config.away_grace.as_millis() as i64;
         let session = self.key.clone();
-        if let Err(e) = blocking(|| {
-            self.store
-                .not_here(&session, staff, &help.entry, now, until)
-        }) {
+        let members: Vec<_> = help.members().cloned().collect();
+        if let Err(e) = blocking(|| self.store.not_here(&session, staff, &members, now, until)) {
             self.storage_failed(&e);
             return failed(&e);
         }
         self.queue.not_here(staff, now, until);
         self.queue_changed = true;
-        let student = help.entry.username;
-        self.notify(
-            &student,
-            Notice::HelpEnded {
-                by: staff.clone(),
-                outcome: HelpEnd::NotHere { until },
-                at: now,
-                help_secs: secs(now - help.served_at),
-            },
-        );
-        self.record(ActivityKind::NotHere {
-            username: student.to_string(),
-            staff: staff.to_string(),
-        });
+        for member in &members {
+            self.notify(
+                &member.username,
+                Notice::HelpEnded {
+                    by: staff.clone(),
+                    outcome: HelpEnd::NotHere { until },
+                    at: now,
+                    help_secs: secs(now - help.served_at),
+                },
+            );
+            self.record(ActivityKind::NotHere {
+                username: member.username.to_string(),
+                staff: staff.to_string(),
+            });
+        }
         StaffOutcome::MarkedNotHere {
-            student: student.to_string(),
+            student: help.entry.username.to_string(),
+            with: help.with.iter().map(|e| e.username.to_string()).collect(),
             grace_mins: (self.config.away_grace.as_secs() / 60) as u32,
         }
     }
@@ -444,6 +509,7 @@ impl QueueOwner {
             .map(|h| CurrentHelp {
                 staff: h.staff.to_string(),
                 student: h.entry.username.to_string(),
+                with: h.with.iter().map(|e| e.username.to_string()).collect(),
                 description: h.entry.description.to_string(),
                 tag: h.entry.tag.as_deref().map(str::to_owned),
                 location: h.entry.location.to_string(),

@@ -14,8 +14,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::ServerHandle;
 
-pub const HELP: &str = "commands: serve [NAME] | finish | nothere | remove NAME | open | close \
-                        | announce TEXT | message NAME TEXT | print | status | queue ID | quit";
+pub const HELP: &str = "commands: serve [NAME] | group NAME NAME... | finish | nothere \
+                        | remove NAME | open | close | announce TEXT | message NAME TEXT | print \
+                        | status | queue ID | quit";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsoleCommand {
@@ -40,6 +41,12 @@ pub fn parse(line: &str) -> Result<Option<ConsoleCommand>, String> {
         ("serve", name) => Staff(StaffRequest::Serve {
             student: Some(name.to_owned()),
         }),
+        ("group", names) if names.split_whitespace().count() >= 2 => {
+            Staff(StaffRequest::ServeGroup {
+                students: names.split_whitespace().map(str::to_owned).collect(),
+            })
+        }
+        ("group", _) => return Err("group needs two or more names: group NAME NAME...".into()),
         ("finish", "") => Staff(StaffRequest::Finish),
         ("nothere", "") => Staff(StaffRequest::NotHere),
         ("remove", "") => return Err("remove needs a name: remove NAME".into()),
@@ -144,11 +151,13 @@ pub fn status(view: &StaffView) -> String {
         view.helped_count
     );
     for help in &view.helps {
+        let mut students = vec![help.student.as_str()];
+        students.extend(help.with.iter().map(String::as_str));
         let _ = write!(
             line,
             " · {} helping {}",
             jqueue_shared::sanitize(&help.staff),
-            jqueue_shared::sanitize(&help.student)
+            jqueue_shared::staff::listed(&students)
         );
     }
     line
@@ -173,6 +182,13 @@ mod tests {
             })
         );
         assert_eq!(parse("finish"), staff(StaffRequest::Finish));
+        assert_eq!(
+            parse("group ann  ben"),
+            staff(StaffRequest::ServeGroup {
+                students: vec!["ann".into(), "ben".into()]
+            })
+        );
+        assert!(parse("group ann").is_err(), "a group is two or more");
         assert_eq!(parse("nothere"), staff(StaffRequest::NotHere));
         assert_eq!(
             parse("remove bob carol"),

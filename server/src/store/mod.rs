@@ -861,9 +861,11 @@ impl Store {
                    AND outcome IS NULL AND staff IS NOT NULL ORDER BY id",
             )?
             .query_map(params![q.session, q.course, q.queue], |row| {
-                Ok(Help {
-                    staff: Arc::from(row.get::<_, String>(0)?),
-                    entry: Entry {
+                // One row per student: a group's rows are put together
+                // again by [`jqueue_core::queue::Queue::restore`].
+                Ok(Help::of_one(
+                    Arc::from(row.get::<_, String>(0)?),
+                    Entry {
                         host: Arc::from(row.get::<_, String>(6)?),
                         tag: row.get::<_, Option<String>>(7)?.map(Arc::from),
                         ..Entry::new(
@@ -873,8 +875,8 @@ impl Store {
                             row.get(4)?,
                         )
                     },
-                    served_at: row.get(5)?,
-                })
+                    row.get(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let (helped, history, help_lengths) = self.past_helps(q)?;
@@ -1453,43 +1455,48 @@ impl Store {
         Ok(())
     }
 
-    /// `staff` serves `entry`'s student: ends `staff`'s help in progress as
-    /// helped (at `now`), takes the student out of the queue and starts a
-    /// help, in one transaction.
+    /// `staff` serves the students of `entries` (one, or a group helped
+    /// together, in line order): ends `staff`'s help in progress as helped
+    /// (at `now`), takes the students out of the queue and starts a help
+    /// row for each, in one transaction. A group is its members' rows: the
+    /// open rows of one staff member, in the order of their ids, the first
+    /// the help's (what [`Store::load_session`] reads back).
     pub fn start_help(
         &mut self,
         q: &QueueKey,
         staff: &str,
-        entry: &Entry,
+        entries: &[Entry],
         now: UnixMillis,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         end_help(&tx, q, staff, now, HelpOutcome::Helped)?;
-        let context = queued_context(&tx, q, &entry.username)?;
-        tx.execute(
-            "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
-                   AND username = ?4",
-            params![q.session, q.course, q.queue, &*entry.username],
-        )?;
-        tx.execute(
-            "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at, description,
-                                location, host, context, tag)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                q.session,
-                q.course,
-                q.queue,
-                &*entry.username,
-                staff,
-                entry.joined_at,
-                now,
-                &*entry.description,
-                &*entry.location,
-                &*entry.host,
-                context,
-                entry.tag.as_deref()
-            ],
-        )?;
+        for entry in entries {
+            let context = queued_context(&tx, q, &entry.username)?;
+            tx.execute(
+                "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                       AND username = ?4",
+                params![q.session, q.course, q.queue, &*entry.username],
+            )?;
+            tx.execute(
+                "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at,
+                                    description, location, host, context, tag)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    q.session,
+                    q.course,
+                    q.queue,
+                    &*entry.username,
+                    staff,
+                    entry.joined_at,
+                    now,
+                    &*entry.description,
+                    &*entry.location,
+                    &*entry.host,
+                    context,
+                    entry.tag.as_deref()
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -1499,40 +1506,47 @@ impl Store {
         end_help(&self.conn, q, staff, now, HelpOutcome::Helped)
     }
 
-    /// Ends `staff`'s help as not here and puts the student back at the
-    /// front of the queue, marked away until `until`, in one transaction.
+    /// Ends `staff`'s help as not here and puts its students (`entries`:
+    /// one, or every member of a group) back at the front of the queue,
+    /// marked away until `until`, in one transaction.
     pub fn not_here(
         &mut self,
         q: &QueueKey,
         staff: &str,
-        entry: &Entry,
+        entries: &[Entry],
         now: UnixMillis,
         until: UnixMillis,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        // The context goes back in line with the student.
-        let context: Option<String> = tx
-            .query_row(
-                "SELECT context FROM helps
-                 WHERE session = ?1 AND course = ?2 AND queue = ?3
-                   AND staff = ?4 AND outcome IS NULL",
-                params![q.session, q.course, q.queue, staff],
-                |row| row.get(0),
-            )
-            .optional()?
-            .flatten();
+        // Each context goes back in line with its student.
+        let mut contexts = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let context: Option<String> = tx
+                .query_row(
+                    "SELECT context FROM helps
+                     WHERE session = ?1 AND course = ?2 AND queue = ?3
+                       AND staff = ?4 AND student = ?5 AND outcome IS NULL",
+                    params![q.session, q.course, q.queue, staff, &*entry.username],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .flatten();
+            contexts.push(context);
+        }
         end_help(&tx, q, staff, now, HelpOutcome::NotHere)?;
-        let mut entry = entry.clone();
-        entry.away_until = Some(until);
-        entry.front_since = Some(now);
-        entry.draw = 0;
-        insert_entry(&tx, q, &entry)?;
-        if context.is_some() {
-            tx.execute(
-                "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
-                   AND username = ?4",
-                params![q.session, q.course, q.queue, &*entry.username, context],
-            )?;
+        for (entry, context) in entries.iter().zip(contexts) {
+            let mut entry = entry.clone();
+            entry.away_until = Some(until);
+            entry.front_since = Some(now);
+            entry.draw = 0;
+            insert_entry(&tx, q, &entry)?;
+            if context.is_some() {
+                tx.execute(
+                    "UPDATE queue SET context = ?5
+                     WHERE session = ?1 AND course = ?2 AND queue = ?3 AND username = ?4",
+                    params![q.session, q.course, q.queue, &*entry.username, context],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -1885,17 +1899,17 @@ mod tests {
                 "one entry per student"
             );
             store
-                .start_help(&k("s1"), "t", &entry("a", 0), 100)
+                .start_help(&k("s1"), "t", &[entry("a", 0)], 100)
                 .unwrap();
             // Serving again ends the help in progress as helped.
             store
-                .start_help(&k("s1"), "t", &entry("d", 3), 160)
+                .start_help(&k("s1"), "t", &[entry("d", 3)], 160)
                 .unwrap();
             store
-                .start_help(&k("s1"), "u", &entry("b", 1), 170)
+                .start_help(&k("s1"), "u", &[entry("b", 1)], 170)
                 .unwrap();
             store
-                .not_here(&k("s1"), "u", &entry("b", 1), 180, 999)
+                .not_here(&k("s1"), "u", &[entry("b", 1)], 180, 999)
                 .unwrap();
             store
                 .remove_entries(
@@ -1924,6 +1938,72 @@ mod tests {
         assert_eq!(s.helps[0].entry.username.as_ref(), "d");
         assert_eq!(s.helps[0].served_at, 160);
         assert_eq!(store.load_session(&k("s2"), 0).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_group_help_is_a_row_per_member_ended_together() {
+        use jqueue_shared::context::QuestionContext;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        let mut store = Store::open(&path).unwrap();
+        store.load_session(&k("s1"), 0).unwrap();
+        let bob_context = QuestionContext {
+            directory: Some("/home/bob/lab3".into()),
+            ..QuestionContext::default()
+        };
+        for (i, n) in ["amy", "bob", "cal", "dee"].iter().enumerate() {
+            let context = (*n == "bob").then_some(&bob_context);
+            store
+                .insert_entry_with_context(&k("s1"), &entry(n, i as i64), context)
+                .unwrap();
+        }
+        let group = [entry("amy", 0), entry("bob", 1), entry("cal", 2)];
+        store.start_help(&k("s1"), "tara", &group, 100).unwrap();
+        let s = store.load_session(&k("s1"), 0).unwrap();
+        let rows: Vec<(&str, &str)> = s
+            .helps
+            .iter()
+            .map(|h| (&*h.staff, &*h.entry.username))
+            .collect();
+        assert_eq!(rows, [("tara", "amy"), ("tara", "bob"), ("tara", "cal")]);
+        assert_eq!(s.entries.len(), 1, "dee still waits");
+        // Not here: every member back at the front, each with their context.
+        store.not_here(&k("s1"), "tara", &group, 110, 999).unwrap();
+        let s = store.load_session(&k("s1"), 0).unwrap();
+        assert!(s.helps.is_empty(), "the whole group's rows ended");
+        assert_eq!(
+            store.context_of(&k("s1"), "bob").unwrap(),
+            Some(bob_context)
+        );
+        // Served again and finished: one helped record each.
+        store
+            .start_help(&k("s1"), "tara", &[entry("bob", 1), entry("cal", 2)], 120)
+            .unwrap();
+        store.finish_help(&k("s1"), "tara", 180).unwrap();
+        let s = store.load_session(&k("s1"), 0).unwrap();
+        assert!(s.helps.is_empty());
+        let mut helped: Vec<&str> = s.helped.iter().map(|(n, _)| n.as_str()).collect();
+        helped.sort_unstable();
+        assert_eq!(helped, ["bob", "cal"]);
+        assert_eq!(s.help_lengths, [60, 60]);
+        let outcomes: Vec<(String, String)> = store
+            .help_records(&RecordFilter::queue(&k("s1")))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.student, r.outcome))
+            .collect();
+        let expected = [
+            ("amy", "not-here"),
+            ("bob", "not-here"),
+            ("cal", "not-here"),
+            ("bob", "helped"),
+            ("cal", "helped"),
+        ];
+        assert_eq!(
+            outcomes,
+            expected.map(|(n, o)| (n.to_owned(), o.to_owned())),
+            "each member has a record of their own"
+        );
     }
 
     /// The queue's owner and the accounts' owner each write through a
@@ -2096,7 +2176,7 @@ mod tests {
         store.set_open(&lab, false, &[]).unwrap();
         store.set_announcement(&concepts, "in 1404").unwrap();
         store
-            .start_help(&concepts, "tara", &entry("bob", 3), 10)
+            .start_help(&concepts, "tara", &[entry("bob", 3)], 10)
             .unwrap();
         let lab_now = store.load_session(&lab, 0).unwrap();
         let concepts_now = store.load_session(&concepts, 0).unwrap();
@@ -2145,7 +2225,7 @@ mod tests {
         );
         // Served: it is the help's now.
         store
-            .start_help(&k("s1"), "tara", &entry("amy", 1), 10)
+            .start_help(&k("s1"), "tara", &[entry("amy", 1)], 10)
             .unwrap();
         assert_eq!(
             store.context_of(&k("s1"), "amy").unwrap(),
@@ -2153,7 +2233,7 @@ mod tests {
         );
         // Not here: back in line with it.
         store
-            .not_here(&k("s1"), "tara", &entry("amy", 1), 20, 999)
+            .not_here(&k("s1"), "tara", &[entry("amy", 1)], 20, 999)
             .unwrap();
         assert_eq!(
             store.context_of(&k("s1"), "amy").unwrap(),
@@ -2217,7 +2297,7 @@ mod tests {
             .insert_entry_with_context(&k("s"), &entry("amy", 1), Some(&context("/a")))
             .unwrap();
         store
-            .start_help(&k("s"), "tara", &entry("amy", 1), 10)
+            .start_help(&k("s"), "tara", &[entry("amy", 1)], 10)
             .unwrap();
         store.finish_help(&k("s"), "tara", 20).unwrap();
         store
@@ -2426,10 +2506,14 @@ mod tests {
         assert_eq!(tags, [Some("debugging"), Some("setup")]);
         // Served: the help has it; not here: back in line with it.
         let amy = s.entries[0].clone();
-        store.start_help(&k("s"), "tara", &amy, 10).unwrap();
+        store
+            .start_help(&k("s"), "tara", std::slice::from_ref(&amy), 10)
+            .unwrap();
         let s = store.load_session(&k("s"), 0).unwrap();
         assert_eq!(s.helps[0].entry.tag.as_deref(), Some("debugging"));
-        store.not_here(&k("s"), "tara", &amy, 20, 999).unwrap();
+        store
+            .not_here(&k("s"), "tara", std::slice::from_ref(&amy), 20, 999)
+            .unwrap();
         let s = store.load_session(&k("s"), 0).unwrap();
         let back = s.entries.iter().find(|e| &*e.username == "amy").unwrap();
         assert_eq!(back.tag.as_deref(), Some("debugging"));

@@ -17,8 +17,11 @@ pub enum StaffAction {
     Finish,
     NotHere,
     Remove,
-    /// Mark or unmark the selected student, to remove several at once.
+    /// Mark or unmark the selected student, to remove several at once or
+    /// help them together.
     Mark,
+    /// Help the marked students together: one help for all of them.
+    ServeGroup,
     /// Mark every listed student who came in from the selected student's
     /// address (sock puppets on one host).
     MarkSameAddress,
@@ -99,7 +102,14 @@ pub const BINDINGS: &[Binding] = &[
         action: StaffAction::Mark,
         label: "Space",
         hint: None,
-        help: "Mark or unmark the selected student, to remove several",
+        help: "Mark or unmark the selected student, to remove several or help them together",
+    },
+    Binding {
+        keys: &[Key::Char('g')],
+        action: StaffAction::ServeGroup,
+        label: "g",
+        hint: Some(("g", "help together")),
+        help: "Help the marked students together: one help for all of them",
     },
     Binding {
         keys: &[Key::Char('M')],
@@ -214,9 +224,9 @@ pub const BINDINGS: &[Binding] = &[
         help: "Mute or unmute the bell for a student joining while you are free",
     },
     Binding {
-        keys: &[Key::Home, Key::Char('g')],
+        keys: &[Key::Home],
         action: StaffAction::SelectTop,
-        label: "Home g",
+        label: "Home",
         hint: None,
         help: "Select the first student",
     },
@@ -299,6 +309,9 @@ mod tests {
             (KeyCode::Char('s'), StaffAction::Serve),
             (KeyCode::Char('f'), StaffAction::Finish),
             (KeyCode::Char('n'), StaffAction::NotHere),
+            // `g` is group help (DESIGN §16), no longer a way to the top.
+            (KeyCode::Char('g'), StaffAction::ServeGroup),
+            (KeyCode::Home, StaffAction::SelectTop),
             (KeyCode::Char('m'), StaffAction::Mute),
             (KeyCode::Char('F'), StaffAction::ToggleFirstTimers),
             (KeyCode::Char('c'), StaffAction::SetLimits),

@@ -11,6 +11,8 @@
 //! force (and the presence code, with `--allow-hosts`) show above the
 //! queue; `F` and `c` change the rules. `t` opens the statistics view,
 //! whose figures the screen asks for (they are not in the pushed view).
+//! Space marks students: `r` removes them, `g` helps them together (a
+//! group help, which is one queue's: marks across queues are refused here).
 //! `Enter` opens a student's details, scrollable, with the context they
 //! attached, which the screen asks for as the pane opens ([`DetailsState`]):
 //! it is never in the pushed view either. `/` filters the rows by question
@@ -305,6 +307,9 @@ impl Holds {
             StaffOutcome::Closed => Holds::Open(false),
             StaffOutcome::MarkedNotHere { student, .. } => Holds::Away(student.clone()),
             StaffOutcome::Served { student, .. } => Holds::Helping(student.clone()),
+            StaffOutcome::ServedGroup { students, .. } => {
+                Holds::Helping(students.first().cloned().unwrap_or_default())
+            }
             StaffOutcome::NotHelping => Holds::Free,
             _ => Holds::Anyway,
         }
@@ -379,7 +384,8 @@ pub struct StaffScreen {
     selected: usize,
     /// Who is selected, so the selection follows them when the queue moves.
     selected_name: Option<String>,
-    /// Students marked with Space, in the order marked: `r` removes them all.
+    /// Students marked with Space, in the order marked: `r` removes them all,
+    /// `g` helps them together (in one queue).
     /// Only names still in the view are kept.
     marked: Vec<String>,
     mode: Mode,
@@ -549,6 +555,22 @@ impl StaffScreen {
                     queue: Some(help.queue.clone()),
                     request,
                 }];
+            }
+            StaffRequest::ServeGroup { students } => {
+                let mut queues: Vec<String> = students
+                    .iter()
+                    .filter_map(|student| queue_of(self, student))
+                    .collect();
+                queues.sort();
+                queues.dedup();
+                if let [queue] = queues.as_slice() {
+                    return vec![StaffEffect::Request {
+                        queue: Some(queue.clone()),
+                        request,
+                    }];
+                }
+                self.set_status(ONE_QUEUE_GROUP);
+                return Vec::new();
             }
             StaffRequest::Serve {
                 student: Some(student),
@@ -878,9 +900,13 @@ impl StaffScreen {
         effects
     }
 
-    /// The help in progress of student `name`, if any.
+    /// The help in progress of student `name` (alone or in a group), if
+    /// any.
     pub fn help_of_student(&self, name: &str) -> Option<&CurrentHelp> {
-        self.view.helps.iter().find(|h| h.student == name)
+        self.view
+            .helps
+            .iter()
+            .find(|h| h.student == name || h.with.iter().any(|w| w == name))
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
@@ -901,7 +927,9 @@ impl StaffScreen {
         } else {
             self.marked.push(name);
             let n = self.marked.len();
-            self.set_status(format!("{shown} marked ({n} marked: r removes them all)."));
+            self.set_status(format!(
+                "{shown} marked ({n} marked: g helps them together, r removes them)."
+            ));
         }
     }
 
@@ -1238,22 +1266,12 @@ impl StaffScreen {
                 None => self.nobody_selected(),
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
+            StaffAction::ServeGroup => return self.serve_marked(),
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => return self.open_details(name),
                 None => self.nobody_selected(),
             },
-            StaffAction::HelpDetails => {
-                let mine = self
-                    .view
-                    .helps
-                    .iter()
-                    .find(|h| h.staff == self.settings.me)
-                    .map(|h| h.student.clone());
-                match mine {
-                    Some(name) => return self.open_details(name),
-                    None => self.show_outcome(&StaffOutcome::NotHelping),
-                }
-            }
+            StaffAction::HelpDetails => return self.open_my_helps_details(),
             StaffAction::Note => match self.selected_name.clone() {
                 Some(name) => return self.open_note(name, false),
                 None => self.nobody_selected(),
@@ -1283,15 +1301,7 @@ impl StaffScreen {
             StaffAction::SetLimits => {
                 self.mode = Mode::Limits(LimitsForm::from_rules(&self.view.rules));
             }
-            StaffAction::Mute => {
-                self.muted = !self.muted;
-                let text = if self.muted {
-                    "Join bell off: press m to turn it back on."
-                } else {
-                    "Join bell on: one ring when a student joins while you are free."
-                };
-                self.set_status(text);
-            }
+            StaffAction::Mute => self.toggle_mute(),
             StaffAction::Statistics => {
                 self.mode = Mode::Statistics;
                 return self.ask_statistics().into_iter().collect();
@@ -1305,6 +1315,47 @@ impl StaffScreen {
             }
         }
         Vec::new()
+    }
+
+    /// `i`: the details of the student this staff member is helping.
+    fn open_my_helps_details(&mut self) -> Vec<StaffEffect> {
+        let mine = self
+            .view
+            .helps
+            .iter()
+            .find(|h| h.staff == self.settings.me)
+            .map(|h| h.student.clone());
+        if let Some(name) = mine {
+            return self.open_details(name);
+        }
+        self.show_outcome(&StaffOutcome::NotHelping);
+        Vec::new()
+    }
+
+    /// `m`: the join bell off, or on again.
+    fn toggle_mute(&mut self) {
+        self.muted = !self.muted;
+        let text = if self.muted {
+            "Join bell off: press m to turn it back on."
+        } else {
+            "Join bell on: one ring when a student joins while you are free."
+        };
+        self.set_status(text);
+    }
+
+    /// `g`: helps the marked students together, two or more. The marks are
+    /// spent once the request goes; kept for another try when it does not.
+    fn serve_marked(&mut self) -> Vec<StaffEffect> {
+        if self.marked.len() < 2 {
+            self.set_status(MARK_A_GROUP);
+            return Vec::new();
+        }
+        let students = self.marked.clone();
+        let effects = self.request(StaffRequest::ServeGroup { students });
+        if !effects.is_empty() {
+            self.marked.clear();
+        }
+        effects
     }
 
     /// Shows a line of this screen's own (not a server's answer) for
@@ -1338,6 +1389,7 @@ impl StaffScreen {
             A::FilterByTag => !self.view.tags.is_empty() && self.filter.is_none(),
             A::ClearFilter => self.filter.is_some(),
             A::Finish | A::NotHere | A::HelpDetails => self.is_helping(),
+            A::ServeGroup => self.marked.len() >= 2,
             A::Print
             | A::ToggleOpen
             | A::Announce
@@ -1358,6 +1410,12 @@ const ONE_QUEUE_ACTIONS: [StaffAction; 6] = [
     StaffAction::SetLimits,
     StaffAction::Statistics,
 ];
+
+/// Said when `g` is pressed with fewer than two students marked.
+const MARK_A_GROUP: &str = "Mark two or more students with Space, then g.";
+
+/// Said when the students marked for a group are in several queues.
+const ONE_QUEUE_GROUP: &str = "A group is helped in one queue: mark students of one queue, then g.";
 
 /// Said when a key that acts on one queue is pressed on "all my queues".
 const ONE_QUEUE_ONLY: &str = "That acts on one queue: show it first (1–9 on the queue bar).";

@@ -572,7 +572,7 @@ impl StaffScreen {
         } else {
             format!("  {}", sanitize(&help.staff))
         };
-        let mut names = format!("{staff} → {}", sanitize(&help.student));
+        let mut names = format!("{staff} → {}", helped_names(help));
         if !help.queue.is_empty() {
             names = format!("{names} ({})", sanitize(&help.queue));
         }
@@ -643,7 +643,7 @@ impl StaffScreen {
                 let offline = if h.student_online { "" } else { " ○" };
                 format!(
                     "{who} → {}{offline} {}",
-                    sanitize(&h.student),
+                    helped_names(h),
                     clock_duration(self.server_now() - h.served_at)
                 )
             })
@@ -1038,6 +1038,12 @@ impl StaffScreen {
                 clock_duration(self.server_now() - h.served_at)
             )),
         ])];
+        if !h.with.is_empty() {
+            lines.push(Line::from(vec![
+                label("Together:   "),
+                Span::raw(format!("with {}", jqueue_shared::staff::listed(&h.with))),
+            ]));
+        }
         lines.extend(question_lines(
             &h.description,
             h.tag.as_deref(),
@@ -1529,6 +1535,15 @@ fn rules_words(view: &StaffView) -> Vec<String> {
         words.push(format!("opening shuffle {} s", rules.open_shuffle_secs));
     }
     words
+}
+
+/// Whom a help is with, short: `alice`, or `alice +2` for a group.
+fn helped_names(help: &CurrentHelp) -> String {
+    let student = sanitize(&help.student);
+    match help.with.len() {
+        0 => student.into_owned(),
+        others => format!("{student} +{others}"),
+    }
 }
 
 fn activity_style(kind: &ActivityKind, t: Theme) -> Style {

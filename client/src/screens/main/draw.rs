@@ -176,32 +176,44 @@ struct Standing {
     alert: bool,
 }
 
+/// It is the student's turn: who is coming (with whom, in a group help),
+/// or who called while they were away.
+fn your_turn(app: &App, theme: Theme) -> Standing {
+    let star = theme.glyph("★", "*");
+    let mut parts = vec![format!("{star}  IT'S YOUR TURN  {star}")];
+    match &app.called {
+        // Who called first: where there is room for one line only,
+        // that is what the student needs.
+        Some(called) if called.missed => {
+            parts.push(match called.together.words() {
+                Some(with) => format!("{} (staff) called you — {with}.", called.by),
+                None => format!("{} (staff) called you.", called.by),
+            });
+            parts.push(format!(
+                "You were called at {} while you were away.",
+                app.clock_time(called.at)
+            ));
+        }
+        Some(called) => parts.push(match called.together.words() {
+            Some(with) => format!("{} (staff) is on the way — {with}.", called.by),
+            None => format!("{} (staff) is on the way.", called.by),
+        }),
+        None => parts.push("Staff are ready to help you.".to_owned()),
+    }
+    Standing {
+        parts,
+        sep: "  ",
+        alert: true,
+    }
+}
+
 fn standing(app: &App, theme: Theme) -> Standing {
     let dot = theme.glyph(" · ", " - ");
     if app.link != Link::Up {
         return link_down(app);
     }
     if app.your_turn {
-        let star = theme.glyph("★", "*");
-        let mut parts = vec![format!("{star}  IT'S YOUR TURN  {star}")];
-        match &app.called {
-            // Who called first: where there is room for one line only,
-            // that is what the student needs.
-            Some(called) if called.missed => {
-                parts.push(format!("{} (staff) called you.", called.by));
-                parts.push(format!(
-                    "You were called at {} while you were away.",
-                    app.clock_time(called.at)
-                ));
-            }
-            Some(called) => parts.push(format!("{} (staff) is on the way.", called.by)),
-            None => parts.push("Staff are ready to help you.".to_owned()),
-        }
-        return Standing {
-            parts,
-            sep: "  ",
-            alert: true,
-        };
+        return your_turn(app, theme);
     }
     if let Some(until) = app.away_until {
         // Until when before where: a student kept at the front needs the

@@ -95,6 +95,33 @@ pub struct Called {
     pub at: UnixMillis,
     /// The call happened while the student was away.
     pub missed: bool,
+    /// Who else is helped in the same help (a group help).
+    pub together: Together,
+}
+
+/// The others helped together with the student (a group help, staff's
+/// `g`): how many, and their names (sanitised) when the server shows
+/// names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Together {
+    pub others: u32,
+    pub names: Vec<String>,
+}
+
+impl Together {
+    /// `with 2 others`, or `with bob and carol` when the names are known;
+    /// `None` for a help of the student alone.
+    pub fn words(&self) -> Option<String> {
+        match self.others {
+            0 => None,
+            _ if !self.names.is_empty() => Some(format!(
+                "with {}",
+                jqueue_shared::staff::listed(&self.names)
+            )),
+            1 => Some("with 1 other".to_owned()),
+            n => Some(format!("with {n} others")),
+        }
+    }
 }
 
 /// Reading the standing: what the screen, the hints and the farewell say.
@@ -672,6 +699,7 @@ impl App {
         by: &str,
         at: UnixMillis,
         arrived_at: UnixMillis,
+        together: Together,
     ) -> Vec<Effect> {
         self.pending = None;
         self.away_until = None;
@@ -680,6 +708,7 @@ impl App {
             by: sanitize(by).into_owned(),
             at,
             missed: arrived_at - at > MISSED_AFTER_MS,
+            together,
         });
         if self.your_turn {
             return Vec::new();
