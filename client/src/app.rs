@@ -206,6 +206,9 @@ pub struct App {
     /// The student's places in other queues of the server (one line each
     /// on the main screen). Unsanitised server text.
     pub elsewhere: Vec<jqueue_shared::PlaceElsewhere>,
+    /// Helps staff opened to others, which a student in line may join
+    /// (`j`). Unsanitised server text.
+    pub open_groups: Vec<jqueue_shared::OpenGroup>,
 }
 
 /// A question as the student last sent it.
@@ -243,6 +246,7 @@ impl App {
             quitting: false,
             attach_context: false,
             elsewhere: Vec::new(),
+            open_groups: Vec::new(),
         }
     }
 
@@ -410,6 +414,7 @@ impl App {
             NetEvent::SignedIn { username } => self.on_signed_in(&username),
             NetEvent::StaffView(view) => return self.on_staff_view(view),
             NetEvent::Elsewhere(places) => self.elsewhere = places,
+            NetEvent::OpenGroups(groups) => self.open_groups = groups,
             NetEvent::StaffQueues { queues, shown } => {
                 // After the first view, which opens the screen.
                 if let Screen::Staff(screen) = &mut self.screen {

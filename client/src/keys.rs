@@ -22,6 +22,8 @@ pub enum Action {
     AnswerMessage,
     /// "I'm back", after staff could not find the student.
     Back,
+    /// Join the help staff opened to others (the first offered).
+    JoinGroup,
     Quit,
     /// Ctrl-C: leave at once, from anywhere (the place in line is still kept).
     QuitNow,
@@ -119,6 +121,13 @@ pub const MAIN: &[Binding] = &[
         Action::AskForHelp,
         "ask for help",
         "Ask for help: join the queue (h or Enter)",
+    ),
+    bind(
+        &[Key::Char('j')],
+        "j",
+        Action::JoinGroup,
+        "join the group",
+        "Join the group staff offer (you leave your place)",
     ),
     CANCEL,
     QUIT,

@@ -112,6 +112,10 @@ pub enum NetCommand {
     Cancel,
     /// "I'm back", after staff could not find the student.
     Back,
+    /// Join `staff`'s help, open to others.
+    JoinGroup {
+        staff: String,
+    },
     /// The student read a staff member's message.
     MessageRead {
         id: u64,
@@ -225,6 +229,9 @@ pub enum NetEvent {
     },
     /// The latest staff view (staff screen only).
     StaffView(Arc<StaffView>),
+    /// The helps open to others (unsanitised server text), whenever they
+    /// change.
+    OpenGroups(Vec<jqueue_shared::OpenGroup>),
     /// A wall's board (unsanitised server text), whenever it changes.
     Wall(jqueue_shared::wall::WallView),
     /// The student's places in other queues than this connection's
@@ -811,6 +818,7 @@ impl NetTask {
             ServerMsg::StaffQueues { queues, shown } => NetEvent::StaffQueues { queues, shown },
             ServerMsg::Elsewhere { places } => NetEvent::Elsewhere(places),
             ServerMsg::Wall(board) => NetEvent::Wall(board),
+            ServerMsg::OpenGroups { groups } => NetEvent::OpenGroups(groups),
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
                 tracing::warn!(%username, "not staff on this server");
@@ -1074,6 +1082,9 @@ impl NetTask {
             },
             Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
             Some(NetCommand::Back) if conn.stage == Stage::SignedIn => ClientMsg::Back,
+            Some(NetCommand::JoinGroup { staff }) if conn.stage == Stage::SignedIn => {
+                ClientMsg::JoinGroup { staff }
+            }
             Some(NetCommand::MessageRead { id }) if conn.stage == Stage::SignedIn => {
                 ClientMsg::MessageRead { id }
             }

@@ -230,6 +230,7 @@ impl StandingTracker {
             | NetEvent::StaffQueues { .. }
             | NetEvent::Elsewhere(_)
             | NetEvent::Wall(_)
+            | NetEvent::OpenGroups(_)
             | NetEvent::StaffOutcome(_)
             | NetEvent::Announcement(_)
             // Followers are not told messages: they are the screen's.

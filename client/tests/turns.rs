@@ -214,3 +214,56 @@ fn the_student_sees_why_they_stand_where_they_do() {
         assert!(h.screen_contains(words), "{}", h.screen());
     }
 }
+
+#[test]
+fn a_student_in_line_is_offered_an_open_group_and_j_joins_it() {
+    use jqueue_shared::OpenGroup;
+    let group = |staff: &str, topic: &str| OpenGroup {
+        staff: staff.into(),
+        topic: topic.into(),
+    };
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::OpenGroups(vec![group(
+        "tara",
+        "linked lists\u{1b}[2J",
+    )]));
+    h.net(NetEvent::View(view(5, None)));
+    assert!(!h.screen_contains("Join tara"), "only to students in line");
+    h.press('j');
+    assert!(h.sent().is_empty());
+    h.net(NetEvent::View(view(5, Some(3))));
+    assert!(
+        h.screen_contains("Join tara's group on linked lists␛[2J? Press j"),
+        "{}",
+        h.screen()
+    );
+    snapshot("open_group_offered", &h);
+    h.press('j');
+    assert_eq!(
+        h.sent(),
+        [NetCommand::JoinGroup {
+            staff: "tara".into()
+        }]
+    );
+    h.net(NetEvent::Request(RequestResult::JoinedGroup {
+        staff: "tara".into(),
+    }));
+    assert!(
+        h.screen_contains("You joined tara's group."),
+        "{}",
+        h.screen()
+    );
+    // Two open, at 80×12: the first, and how many more.
+    let mut small = Harness::with_settings(common::settings(), 80, 12);
+    small.welcome();
+    small.net(NetEvent::SignedIn {
+        username: "alice".into(),
+    });
+    small.net(NetEvent::OpenGroups(vec![
+        group("tara", "linked lists"),
+        group("sam", "recursion"),
+    ]));
+    small.net(NetEvent::View(view(5, Some(3))));
+    assert!(small.screen_contains("(1 more open)"), "{}", small.screen());
+    snapshot("open_group_offered_80x12", &small);
+}

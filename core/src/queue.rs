@@ -11,7 +11,7 @@
 //! persists a change *before* applying it here, so each mutating operation
 //! has a `check_*` twin that says what would happen.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use jqueue_shared::staff::MessageAnswer;
@@ -142,6 +142,15 @@ pub enum JoinError {
     },
 }
 
+/// Why a student could not join an open group. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinGroupError {
+    /// That staff member's help is not open to others (any more).
+    NotOpen,
+    /// The student is not waiting.
+    NotWaiting,
+}
+
 /// Why a serve cannot go ahead. Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServeError {
@@ -246,6 +255,9 @@ pub struct Queue {
     help_counts: HashMap<Arc<str>, (u32, UnixMillis)>,
     /// Helps in progress, by staff member (one each, a group's or not).
     helps: HashMap<Arc<str>, Help>,
+    /// Helps open to others (`groups = true`), by staff member: the topic
+    /// a waiting student may join them on. Ends with the help.
+    open_groups: BTreeMap<Arc<str>, Arc<str>>,
     /// Students whose help ended as helped this session.
     helped: HashSet<Arc<str>>,
     /// Who served each student last, to tell a second staff member who won.
@@ -830,12 +842,53 @@ impl Queue {
         })
     }
 
+    /// Opens `staff`'s help to others on `topic` (`None`: closes it);
+    /// `false` when they are helping nobody.
+    pub fn open_group(&mut self, staff: &Arc<str>, topic: Option<Arc<str>>) -> bool {
+        if !self.helps.contains_key(staff) {
+            return false;
+        }
+        match topic {
+            Some(topic) => self.open_groups.insert(staff.clone(), topic),
+            None => self.open_groups.remove(staff),
+        };
+        true
+    }
+
+    /// The helps open to others: staff member and topic, by name.
+    pub fn open_groups(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
+        self.open_groups.iter()
+    }
+
+    /// Whether `student`, waiting, may join `staff`'s open group.
+    pub fn check_join_group(&self, student: &str, staff: &str) -> Result<&Entry, JoinGroupError> {
+        if !self.open_groups.contains_key(staff) {
+            return Err(JoinGroupError::NotOpen);
+        }
+        self.entry(student).ok_or(JoinGroupError::NotWaiting)
+    }
+
+    /// `student` leaves the queue to join `staff`'s open group: one more
+    /// member of that help, claimed by `staff` as a serve claims.
+    pub fn join_group(&mut self, student: &str, staff: &str) -> Result<(), JoinGroupError> {
+        self.check_join_group(student, staff)?;
+        let mut entry = self.take(student).expect("checked above");
+        entry.away_until = None;
+        entry.front_since = None;
+        let help = self.helps.get_mut(staff).expect("an open group is a help");
+        self.served_by
+            .insert(entry.username.clone(), help.staff.clone());
+        help.with.push(entry);
+        Ok(())
+    }
+
     /// Ends `staff`'s help as helped: every member of a group counts as
     /// helped (for the helped log and the fairness rules). A group's help
     /// is one length for the wait estimate: it took one stretch of staff
     /// time.
     pub fn finish(&mut self, staff: &str, now: UnixMillis) -> Option<Finished> {
         let help = self.helps.remove(staff)?;
+        self.open_groups.remove(staff);
         let help_ms = (now - help.served_at).max(0);
         self.note_help(help_ms);
         let first_helps = help
@@ -861,6 +914,7 @@ impl Queue {
     /// not count as help.
     pub fn not_here(&mut self, staff: &str, now: UnixMillis, until: UnixMillis) -> Option<Help> {
         let help = self.helps.remove(staff)?;
+        self.open_groups.remove(staff);
         for member in help.members() {
             let mut entry = member.clone();
             entry.away_until = Some(until);
@@ -1457,6 +1511,41 @@ mod tests {
             Err(JoinError::MaxHelps { max: 2 })
         );
         assert_eq!(join(&mut q, "cat", 70_000), Ok(1));
+    }
+
+    #[test]
+    fn a_student_joins_an_open_group_which_closes_with_the_help() {
+        let mut q = Queue::new();
+        for n in ["ann", "bob", "cat"] {
+            join(&mut q, n, 0).unwrap();
+        }
+        let t = staff("t");
+        assert!(!q.open_group(&t, Some("loops".into())), "helping nobody");
+        q.serve(&t, Some("ann"), 1_000).unwrap();
+        assert_eq!(
+            q.join_group("cat", "t"),
+            Err(JoinGroupError::NotOpen),
+            "not open yet"
+        );
+        assert!(q.open_group(&t, Some("loops".into())));
+        let open: Vec<(&str, &str)> = q.open_groups().map(|(s, t)| (&**s, &**t)).collect();
+        assert_eq!(open, [("t", "loops")]);
+        q.join_group("cat", "t").unwrap();
+        assert_eq!(q.join_group("cat", "t"), Err(JoinGroupError::NotWaiting));
+        assert!(q.entry("cat").is_none(), "out of the line");
+        assert_eq!(&*q.help_for("cat").unwrap().entry.username, "ann");
+        // Another staff member cannot take a member: they are claimed.
+        assert_eq!(
+            q.serve(&staff("u"), Some("cat"), 2_000).unwrap_err(),
+            ServeError::AlreadyServed { by: t.clone() }
+        );
+        let done = q.finish(&t, 61_000).unwrap();
+        assert_eq!(done.members().count(), 2);
+        assert_eq!(q.helped_count(), 2);
+        assert_eq!(q.open_groups().count(), 0, "the group closed with the help");
+        // A new help starts closed.
+        q.serve(&t, Some("bob"), 62_000).unwrap();
+        assert_eq!(q.open_groups().count(), 0);
     }
 
     #[test]

@@ -161,6 +161,13 @@ pub struct Cli {
     #[arg(long = "tag", value_name = "TAG", value_parser = question_tag)]
     pub tags: Vec<String>,
 
+    /// Let a student waiting join a staff member's help that staff opened
+    /// to others (`+` on the staff screen, with a topic): "Join tara's group
+    /// on linked lists?" on the student's screen (`groups = true` per queue
+    /// in the config file).
+    #[arg(long)]
+    pub groups: bool,
+
     /// Weekly office hours, as DAY HH:MM-HH:MM (`Mon 14:00-16:00`; repeat
     /// it, or `hours = [...]` in the config file): the queue opens and
     /// closes itself on time. Staff can still open or close by hand until
@@ -499,6 +506,7 @@ impl Cli {
             );
         }
         config.replies.clone_from(&self.replies);
+        config.groups = self.groups;
         if let Some(problem) = jqueue_shared::validate::tags_problem(&self.tags) {
             bail!("{problem}");
         }

@@ -108,6 +108,9 @@ pub struct ServerConfig {
     /// offers, in this order; a join or an edit with another is refused.
     /// Empty: questions go untagged, as before tags.
     pub tags: Vec<String>,
+    /// `--groups`: a student waiting may join a help staff opened to
+    /// others.
+    pub groups: bool,
     /// `--hours`, `--closed`, `--extra`, `--timezone`: when the queue opens
     /// and closes itself. `None`: by hand only.
     pub schedule: Option<crate::schedule::Schedule>,
@@ -228,6 +231,7 @@ impl ServerConfig {
             change_rate: ChangeRate::default(),
             replies: Vec::new(),
             tags: Vec::new(),
+            groups: false,
             schedule: None,
             shifts: None,
             early_join: Duration::ZERO,

@@ -143,6 +143,7 @@ pub const QUEUE_KEYS: &[&str] = &[
     "away-grace",
     "ready-at",
     "replies",
+    "groups",
     "tags",
     "hours",
     "closed",

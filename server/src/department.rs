@@ -69,6 +69,7 @@ impl ServerConfig {
             ready_at: queue.ready_at,
             replies: queue.replies.clone(),
             tags: queue.tags.clone(),
+            groups: queue.groups,
             schedule: queue.schedule.clone(),
             shifts: queue.shifts.clone(),
             early_join: queue.early_join,

@@ -401,6 +401,15 @@ impl ServerHandle {
         self.queue().back(username).await
     }
 
+    /// The student joins `staff`'s help, open to others (`groups = true`).
+    pub async fn join_group(
+        &self,
+        username: Arc<str>,
+        staff: String,
+    ) -> Result<Answer, ShuttingDown> {
+        self.queue().join_group(username, staff).await
+    }
+
     /// Changes a waiting student's question, keeping their place.
     pub async fn edit_question(
         &self,

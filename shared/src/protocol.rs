@@ -185,6 +185,12 @@ pub enum ClientMsg {
     WatchWall {
         queues: Vec<String>,
     },
+    /// Join `staff`'s help, open to others ([`ServerMsg::OpenGroups`]),
+    /// leaving my place: answered [`RequestResult::JoinedGroup`] or
+    /// [`RequestResult::GroupClosed`].
+    JoinGroup {
+        staff: String,
+    },
 }
 
 /// Messages from the server to a client.
@@ -322,6 +328,20 @@ pub enum ServerMsg {
     /// The wall's board ([`ClientMsg::WatchWall`]): sent at once, then
     /// whenever it changes, and only then.
     Wall(crate::wall::WallView),
+    /// The helps of this queue open to others (`groups = true`), for
+    /// students waiting to join one: sent at sign-in when there are any and
+    /// whenever they change (an empty list: none any more).
+    OpenGroups {
+        groups: Vec<OpenGroup>,
+    },
+}
+
+/// A help a waiting student may join ([`ServerMsg::OpenGroups`]). Staff's
+/// words: untrusted on a terminal, sanitise before showing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenGroup {
+    pub staff: String,
+    pub topic: String,
 }
 
 /// How a help ended, as the student is told ([`ServerMsg::HelpEnded`]).
@@ -429,6 +449,13 @@ pub enum RequestResult {
     Joined {
         position: u32,
     },
+    /// Joined `staff`'s open group: out of the line, being helped (the
+    /// turn's notice follows).
+    JoinedGroup {
+        staff: String,
+    },
+    /// That group is no longer open (it ended, or closed): nothing changed.
+    GroupClosed,
     /// Already in the queue: nothing changed.
     AlreadyQueued {
         position: u32,

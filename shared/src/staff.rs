@@ -32,6 +32,9 @@ pub const MAX_ONLINE_LISTED: usize = 50;
 pub const MAX_ACTIVITY: usize = 50;
 /// The longest staff note on a student, in characters.
 pub const MAX_NOTE_CHARS: usize = 500;
+/// The longest topic of a help opened to others, in characters: a few
+/// words ("linked lists").
+pub const MAX_TOPIC_CHARS: usize = 60;
 
 /// Everything a staff screen shows, pushed after every change.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +96,8 @@ pub struct StaffView {
     pub opens_at: Option<UnixMillis>,
     /// Who is on duty, with `shifts` in the config.
     pub duty: Option<Duty>,
+    /// The helps open to others (`groups = true`): whose, on what topic.
+    pub open_groups: Vec<crate::OpenGroup>,
 }
 
 impl StaffView {
@@ -201,6 +206,10 @@ impl StaffView {
             closes_at: None,
             opens_at: None,
             duty: None,
+            open_groups: views
+                .iter()
+                .flat_map(|(_, v)| v.open_groups.iter().cloned())
+                .collect(),
         }
     }
 }
@@ -434,6 +443,11 @@ pub enum ActivityKind {
         students: Vec<String>,
         staff: String,
     },
+    /// A student waiting joined a staff member's help open to others.
+    JoinedGroup {
+        username: String,
+        staff: String,
+    },
     Finished {
         username: String,
         staff: String,
@@ -506,6 +520,34 @@ pub enum ActivityKind {
     },
 }
 
+impl ActivityKind {
+    /// The lines of group help.
+    fn group_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ActivityKind as K;
+        let s = |text: &str| sanitize(text).into_owned();
+        match self {
+            K::ServedGroup { students, staff } => {
+                write!(f, "{} is helping {} together", s(staff), listed(students))
+            }
+            K::JoinedGroup { username, staff } => {
+                write!(f, "{} joined {}'s group", s(username), s(staff))
+            }
+            K::FinishedGroup {
+                students,
+                staff,
+                help_secs,
+            } => write!(
+                f,
+                "{} finished with {} ({})",
+                s(staff),
+                listed(students),
+                duration(*help_secs)
+            ),
+            _ => unreachable!("only group help's lines come here"),
+        }
+    }
+}
+
 impl fmt::Display for ActivityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ActivityKind as K;
@@ -544,8 +586,8 @@ impl fmt::Display for ActivityKind {
                 write!(f, "{} disconnected ({})", s(username), s(origin))
             }
             K::Served { username, staff } => write!(f, "{} is helping {}", s(staff), s(username)),
-            K::ServedGroup { students, staff } => {
-                write!(f, "{} is helping {} together", s(staff), listed(students))
+            K::ServedGroup { .. } | K::JoinedGroup { .. } | K::FinishedGroup { .. } => {
+                self.group_line(f)
             }
             K::Finished {
                 username,
@@ -556,17 +598,6 @@ impl fmt::Display for ActivityKind {
                 "{} finished with {} ({})",
                 s(staff),
                 s(username),
-                duration(*help_secs)
-            ),
-            K::FinishedGroup {
-                students,
-                staff,
-                help_secs,
-            } => write!(
-                f,
-                "{} finished with {} ({})",
-                s(staff),
-                listed(students),
                 duration(*help_secs)
             ),
             K::NotHere { username, staff } => {
@@ -624,6 +655,12 @@ pub enum StaffRequest {
     /// waiting, if two or more are.
     ServeGroup {
         students: Vec<String>,
+    },
+    /// Open my help to others on `topic`, so a waiting student may join it
+    /// from their screen (with the queue's `groups = true`); `None` closes
+    /// it. Staff word the topic: no student's question is shown to others.
+    OpenGroup {
+        topic: Option<String>,
     },
     /// End my current help (a group's: all of it).
     Finish,
@@ -768,6 +805,13 @@ pub enum StaffOutcome {
     GroupTooSmall {
         missed: Vec<NotTaken>,
     },
+    /// My help is open to others on `topic` (`None`: closed again).
+    GroupOpened {
+        topic: Option<String>,
+    },
+    /// The queue does not let students join a help (`groups = false`):
+    /// nothing changed.
+    GroupsOff,
     /// The student is not waiting (any more); nothing changed.
     NotWaiting {
         student: String,
@@ -916,6 +960,7 @@ impl StaffOutcome {
             self,
             StaffOutcome::Failed { .. }
                 | StaffOutcome::GroupTooSmall { .. }
+                | StaffOutcome::GroupsOff
                 | StaffOutcome::InvalidText { .. }
                 | StaffOutcome::NotStaff { .. }
                 | StaffOutcome::NotInLine { .. }
@@ -1072,7 +1117,10 @@ impl fmt::Display for StaffOutcome {
                 *helped_before,
                 finished.as_ref(),
             )),
-            O::ServedGroup { .. } | O::GroupTooSmall { .. } => self.group_words(f),
+            O::ServedGroup { .. }
+            | O::GroupTooSmall { .. }
+            | O::GroupOpened { .. }
+            | O::GroupsOff => self.group_words(f),
             O::AlreadyServed { student, by } => {
                 write!(f, "{} was just served by {}.", s(student), s(by))
             }
@@ -1180,7 +1228,18 @@ impl StaffOutcome {
                 }
                 f.write_str(".")
             }
-            _ => unreachable!("only the outcomes of a group serve come here"),
+            StaffOutcome::GroupOpened { topic: Some(topic) } => write!(
+                f,
+                "Your help is open to others on \"{}\": students waiting may join it.",
+                sanitize(topic)
+            ),
+            StaffOutcome::GroupOpened { topic: None } => {
+                f.write_str("Your help is closed to others again.")
+            }
+            StaffOutcome::GroupsOff => f.write_str(
+                "This queue does not let students join a help (groups = true in its config).",
+            ),
+            _ => unreachable!("only the outcomes of group help come here"),
         }
     }
 

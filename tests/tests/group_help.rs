@@ -245,3 +245,116 @@ async fn a_group_serve_racing_a_serve_of_one_member_lets_exactly_one_win() -> Re
     assert_eq!(wins.0 + wins.1, 6);
     server.stop().await
 }
+
+/// The helps open to others that `student` is told of: (staff, topic).
+async fn open_groups(student: &mut Student) -> anyhow::Result<Vec<(String, String)>> {
+    match student
+        .recv_until(|m| matches!(m, ServerMsg::OpenGroups { .. }))
+        .await?
+    {
+        ServerMsg::OpenGroups { groups } => {
+            Ok(groups.into_iter().map(|g| (g.staff, g.topic)).collect())
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn a_student_in_line_joins_a_help_opened_to_others_where_the_queue_allows() -> Result {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path(), "s");
+    config.groups = true;
+    let server = TestServer::start(config).await?;
+    let mut students = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let mut student = Student::register(server.addr, name).await?;
+        student.ask_for_help("linked lists").await?;
+        students.push(student);
+    }
+    // Helping nobody, there is nothing to open.
+    let open = |topic: Option<&str>| StaffRequest::OpenGroup {
+        topic: topic.map(str::to_owned),
+    };
+    assert_eq!(
+        server.professor(open(Some("linked lists"))).await,
+        StaffOutcome::NotHelping
+    );
+    server
+        .professor(StaffRequest::Serve { student: None })
+        .await;
+    assert_eq!(
+        server.professor(open(Some("  "))).await,
+        StaffOutcome::InvalidText { max_chars: 60 }
+    );
+    assert_eq!(
+        server.professor(open(Some("linked lists"))).await,
+        StaffOutcome::GroupOpened {
+            topic: Some("linked lists".into())
+        }
+    );
+    let prof = server.view().await.staff_online[0].clone();
+    let offered = vec![(prof.clone(), "linked lists".to_owned())];
+    assert_eq!(open_groups(&mut students[1]).await?, offered);
+    assert_eq!(open_groups(&mut students[2]).await?, offered);
+    // Signed in later, told at once.
+    let mut dee = Student::register(server.addr, "dee").await?;
+    assert_eq!(open_groups(&mut dee).await?, offered);
+
+    // ben joins: out of the line, in the help, told it is his turn.
+    let joined = students[1]
+        .request(jqueue_shared::ClientMsg::JoinGroup {
+            staff: prof.clone(),
+        })
+        .await?;
+    assert_eq!(
+        joined,
+        jqueue_shared::RequestResult::JoinedGroup {
+            staff: prof.clone()
+        }
+    );
+    assert_eq!(turn(&mut students[1]).await?, (prof.clone(), 1, Vec::new()));
+    let view = server.view().await;
+    assert_eq!(view.helps[0].student, "ann");
+    assert_eq!(view.helps[0].with, ["ben"]);
+    assert_eq!(server.waiting().await, ["cat"]);
+
+    // The help ends: the group closes, everyone is told, and a late join
+    // keeps its place.
+    server.professor(StaffRequest::Finish).await;
+    assert!(open_groups(&mut students[2]).await?.is_empty());
+    let late = students[2]
+        .request(jqueue_shared::ClientMsg::JoinGroup { staff: prof })
+        .await?;
+    assert_eq!(late, jqueue_shared::RequestResult::GroupClosed);
+    assert_eq!(server.waiting().await, ["cat"]);
+    assert_eq!(server.view().await.helped_count, 2, "ann and ben");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn without_groups_a_help_is_not_opened_to_others() -> Result {
+    let dir = tempfile::tempdir()?;
+    let server = TestServer::start(test_config(dir.path(), "s")).await?;
+    let mut ann = Student::register(server.addr, "ann").await?;
+    ann.ask_for_help("loops").await?;
+    let mut ben = Student::register(server.addr, "ben").await?;
+    ben.ask_for_help("loops").await?;
+    server
+        .professor(StaffRequest::Serve { student: None })
+        .await;
+    assert_eq!(
+        server
+            .professor(StaffRequest::OpenGroup {
+                topic: Some("loops".into())
+            })
+            .await,
+        StaffOutcome::GroupsOff
+    );
+    let prof = server.view().await.staff_online[0].clone();
+    let refused = ben
+        .request(jqueue_shared::ClientMsg::JoinGroup { staff: prof })
+        .await?;
+    assert_eq!(refused, jqueue_shared::RequestResult::GroupClosed);
+    assert_eq!(server.waiting().await, ["ben"]);
+    server.stop().await
+}

@@ -2422,3 +2422,47 @@ fn the_statistics_count_by_tag_on_a_line_of_their_own() {
     let short = h.text(80, 8);
     assert!(short.contains("By tag:"), "{short}");
 }
+
+#[test]
+fn plus_opens_my_help_to_others_on_a_topic_and_closes_it_again() {
+    let mut h = Harness::new(busy_view());
+    assert_eq!(h.press('+'), []);
+    for c in "linked lists".chars() {
+        assert_eq!(h.press(c), []);
+    }
+    assert!(
+        h.text(80, 24)
+            .contains("Open your help to others: its topic")
+    );
+    assert_snapshot!("staff_group_topic_80x24", h.render(80, 24).backend());
+    assert_snapshot!("staff_group_topic_80x12", h.render(80, 12).backend());
+    assert_eq!(
+        h.key(KeyCode::Enter),
+        [StaffEffect::Request {
+            queue: None,
+            request: StaffRequest::OpenGroup {
+                topic: Some("linked lists".into())
+            },
+        }]
+    );
+    // Open: the help line says so, and + closes it.
+    let mut open = busy_view();
+    open.open_groups = vec![jqueue_shared::OpenGroup {
+        staff: "prof".into(),
+        topic: "linked lists".into(),
+    }];
+    h.view(open);
+    let text = h.text(200, 40);
+    assert!(text.contains("open: linked lists"), "{text}");
+    assert_eq!(
+        h.press('+'),
+        [StaffEffect::Request {
+            queue: None,
+            request: StaffRequest::OpenGroup { topic: None },
+        }]
+    );
+    // Helping nobody, there is nothing to open.
+    let mut h = Harness::new(empty_view());
+    assert_eq!(h.press('+'), []);
+    assert!(h.status().contains("not helping"), "{}", h.status());
+}

@@ -541,6 +541,7 @@ impl Outbox {
                     false,
                 ),
                 Notice::Message(message) => (ServerMsg::Message(message), false),
+                Notice::OpenGroups(groups) => (ServerMsg::OpenGroups { groups }, false),
                 Notice::Kick(reason) => (ServerMsg::ProtocolError(reason), true),
             };
             session.seal(&encode_frame(&msg)?);

@@ -56,6 +56,11 @@ impl Handler {
                 let result = self.handle().back(username).await?;
                 self.answer(result).await?;
             }
+            ClientMsg::JoinGroup { staff } => {
+                self.outbox.hold_views();
+                let result = self.handle().join_group(username, staff).await?;
+                self.answer(result).await?;
+            }
             ClientMsg::WatchStaff => self.watch_staff(&username).await?,
             ClientMsg::Staff { queue, request } => {
                 // The queue named (a row of "all my queues" is in one), else

@@ -162,6 +162,7 @@ impl Handler {
                 | ClientMsg::MessageRead { .. }
                 | ClientMsg::AnswerMessage { .. }
                 | ClientMsg::Back
+                | ClientMsg::JoinGroup { .. }
                 | ClientMsg::Staff { .. }
                 | ClientMsg::ShowQueue { .. }
                 | ClientMsg::Logout => {

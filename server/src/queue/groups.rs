@@ -1,5 +1,8 @@
 //! Group help: one staff member helps several waiting students together
-//! (`g` on the staff screen, [`StaffRequest::ServeGroup`]).
+//! (`g` on the staff screen, [`StaffRequest::ServeGroup`]), and, where the
+//! queue allows it (`groups = true`), a help staff opened to others on a
+//! topic that a waiting student joins from their screen
+//! ([`StaffRequest::OpenGroup`], `ClientMsg::JoinGroup`).
 //!
 //! This module owns the group serve only: which of the students asked for
 //! are taken (the queue decides, [`Queue::check_serve_group`]), persisting
@@ -11,17 +14,103 @@
 //! group's members other than as students helped.
 //!
 //! [`StaffRequest::ServeGroup`]: jqueue_shared::staff::StaffRequest::ServeGroup
+//! [`StaffRequest::OpenGroup`]: jqueue_shared::staff::StaffRequest::OpenGroup
 //! [`Queue::check_serve_group`]: jqueue_core::queue::Queue::check_serve_group
 
 use std::sync::Arc;
 
-use jqueue_core::queue::{Entry, ServeError};
-use jqueue_shared::staff::{ActivityKind, NotTaken, StaffOutcome};
+use jqueue_core::queue::{Entry, JoinGroupError, ServeError};
+use jqueue_shared::staff::{ActivityKind, MAX_TOPIC_CHARS, NotTaken, StaffOutcome};
+use jqueue_shared::validate::is_valid_text;
+use jqueue_shared::{OpenGroup, RequestResult};
 
 use super::staff::failed;
-use super::{QueueOwner, blocking};
+use super::{Notice, QueueOwner, blocking};
 
 impl QueueOwner {
+    /// Opens `staff`'s help to others on `topic`, or closes it (`None`).
+    /// Not kept across a restart: a group opened again is one key away.
+    pub(super) fn open_group(&mut self, staff: &Arc<str>, topic: Option<String>) -> StaffOutcome {
+        if !self.config.groups {
+            return StaffOutcome::GroupsOff;
+        }
+        let topic = topic.map(|t| t.trim().to_owned());
+        if let Some(topic) = &topic {
+            if topic.is_empty() || !is_valid_text(topic) || topic.chars().count() > MAX_TOPIC_CHARS
+            {
+                return StaffOutcome::InvalidText {
+                    max_chars: MAX_TOPIC_CHARS as u32,
+                };
+            }
+        }
+        if !self
+            .queue
+            .open_group(staff, topic.as_deref().map(Arc::from))
+        {
+            return StaffOutcome::NotHelping;
+        }
+        // What students see changed; `publish` tells them.
+        self.staff_changed = true;
+        StaffOutcome::GroupOpened { topic }
+    }
+
+    /// `username`, waiting, joins `staff`'s open group: kept before it
+    /// counts, then the student is told it is their turn (with the others
+    /// in it) and staff see them in the help.
+    pub(super) fn join_group(&mut self, username: &Arc<str>, staff: &str) -> RequestResult {
+        if !self.config.groups {
+            return RequestResult::GroupClosed;
+        }
+        let entry = match self.queue.check_join_group(username, staff) {
+            Ok(entry) => entry.clone(),
+            Err(JoinGroupError::NotOpen) => return RequestResult::GroupClosed,
+            Err(JoinGroupError::NotWaiting) => return RequestResult::NotQueued,
+        };
+        let now = self.now_ms();
+        let session = self.key.clone();
+        if let Err(e) = blocking(|| self.store.join_help(&session, staff, &entry, now)) {
+            self.storage_failed(&e);
+            return RequestResult::StorageFailure;
+        }
+        self.queue
+            .join_group(username, staff)
+            .expect("checked before persisting");
+        self.queue_changed = true;
+        let help = self.queue.help_of(staff).expect("joined a help").clone();
+        let notice = self.being_helped(&help, username);
+        self.notify(username, notice);
+        self.record(ActivityKind::JoinedGroup {
+            username: username.to_string(),
+            staff: staff.to_owned(),
+        });
+        RequestResult::JoinedGroup {
+            staff: staff.to_owned(),
+        }
+    }
+
+    /// Tells every signed-in student the helps open to others, if they
+    /// changed since last told (a help opened, closed or ended).
+    pub(super) fn tell_open_groups(&mut self) {
+        let groups: Vec<OpenGroup> = self
+            .queue
+            .open_groups()
+            .map(|(staff, topic)| OpenGroup {
+                staff: staff.to_string(),
+                topic: topic.to_string(),
+            })
+            .collect();
+        if groups == self.told_open_groups {
+            return;
+        }
+        for online in self.presence.online.values().filter(|o| !o.staff) {
+            online
+                .connection
+                .notices
+                .deliver(Notice::OpenGroups(groups.clone()), 0);
+        }
+        self.told_open_groups = groups;
+    }
+
     /// `staff` helps the named students who are waiting together, if two
     /// or more are: ends their current help, claims every member (one
     /// help row each, in one transaction) and tells each of them. The

@@ -73,6 +73,11 @@ pub enum Notice {
     Message(jqueue_shared::StaffMessage),
     /// Close the connection with this error.
     Kick(ProtocolError),
+    /// The helps open to others, whenever they change
+    /// ([`ServerMsg::OpenGroups`]).
+    ///
+    /// [`ServerMsg::OpenGroups`]: jqueue_shared::ServerMsg::OpenGroups
+    OpenGroups(Vec<jqueue_shared::OpenGroup>),
 }
 
 /// A student's request, answered.
@@ -284,6 +289,20 @@ impl QueueHandle {
     /// "I'm back" after staff could not find the student.
     pub async fn back(&self, username: Arc<str>) -> Result<Answer, ShuttingDown> {
         self.ask(|reply| Call::Back { username, reply }).await
+    }
+
+    /// The student joins `staff`'s help, open to others.
+    pub async fn join_group(
+        &self,
+        username: Arc<str>,
+        staff: String,
+    ) -> Result<Answer, ShuttingDown> {
+        self.ask(|reply| Call::JoinGroup {
+            username,
+            staff,
+            reply,
+        })
+        .await
     }
 
     /// Changes a waiting student's question, keeping their place. The

@@ -107,6 +107,11 @@ pub(crate) enum Call {
         username: Arc<str>,
         reply: oneshot::Sender<Answer>,
     },
+    JoinGroup {
+        username: Arc<str>,
+        staff: String,
+        reply: oneshot::Sender<Answer>,
+    },
     EditQuestion {
         username: Arc<str>,
         request: JoinRequest,
@@ -166,6 +171,9 @@ pub(crate) struct QueueOwner {
     /// Activity not yet saved: written once per burst.
     unsaved_activity: Vec<Activity>,
     last_announcement: Option<Arc<str>>,
+    /// The open groups as students were last told of them (see
+    /// `QueueOwner::tell_open_groups`).
+    told_open_groups: Vec<jqueue_shared::OpenGroup>,
     /// The rotating presence code, with `--allow-hosts`.
     presence_code: Option<PresenceCode>,
     /// When the code on staff screens (in the last staff view published)
@@ -404,6 +412,7 @@ impl QueueOwner {
             activity,
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
+            told_open_groups: Vec::new(),
             presence_code,
             code_shown_until: 0,
             joins: 0,
@@ -529,6 +538,7 @@ impl QueueOwner {
     }
 
     fn publish(&mut self) {
+        self.tell_open_groups();
         if self.queue_changed {
             self.note_queue_length();
             let version = self.snapshots.borrow().version() + 1;
@@ -745,6 +755,14 @@ impl QueueOwner {
             }
             Call::Back { username, reply } => {
                 let result = self.back(&username);
+                let _ = reply.send(self.answer(result));
+            }
+            Call::JoinGroup {
+                username,
+                staff,
+                reply,
+            } => {
+                let result = self.join_group(&username, &staff);
                 let _ = reply.send(self.answer(result));
             }
             Call::EditQuestion {

@@ -100,6 +100,9 @@ impl QueueOwner {
         if let Some(announcement) = &self.last_announcement {
             notices.deliver(Notice::Announcement(announcement.clone()), 0);
         }
+        if !self.told_open_groups.is_empty() && !staff {
+            notices.deliver(Notice::OpenGroups(self.told_open_groups.clone()), 0);
+        }
         // What they missed: a help in progress, then anything kept.
         if let Some(help) = self.queue.help_for(&username) {
             notices.deliver(self.being_helped(help, &username), 0);

@@ -54,6 +54,7 @@ impl QueueOwner {
         match request {
             StaffRequest::Serve { student } => self.serve(&staff, student.as_deref()),
             StaffRequest::ServeGroup { students } => self.serve_group(&staff, &students),
+            StaffRequest::OpenGroup { topic } => self.open_group(&staff, topic),
             StaffRequest::Finish => self.finish(&staff),
             StaffRequest::NotHere => self.not_here(&staff),
             StaffRequest::Remove { students } => self.remove(&staff, &students),
@@ -566,6 +567,14 @@ impl QueueOwner {
             closes_at: self.closes_at(),
             opens_at: self.opens_at().filter(|_| !self.queue.is_open()),
             duty,
+            open_groups: self
+                .queue
+                .open_groups()
+                .map(|(staff, topic)| jqueue_shared::OpenGroup {
+                    staff: staff.to_string(),
+                    topic: topic.to_string(),
+                })
+                .collect(),
         }
     }
 }

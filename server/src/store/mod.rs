@@ -1471,32 +1471,23 @@ impl Store {
         let tx = self.conn.transaction()?;
         end_help(&tx, q, staff, now, HelpOutcome::Helped)?;
         for entry in entries {
-            let context = queued_context(&tx, q, &entry.username)?;
-            tx.execute(
-                "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
-                       AND username = ?4",
-                params![q.session, q.course, q.queue, &*entry.username],
-            )?;
-            tx.execute(
-                "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at,
-                                    description, location, host, context, tag)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
-                    q.session,
-                    q.course,
-                    q.queue,
-                    &*entry.username,
-                    staff,
-                    entry.joined_at,
-                    now,
-                    &*entry.description,
-                    &*entry.location,
-                    &*entry.host,
-                    context,
-                    entry.tag.as_deref()
-                ],
-            )?;
+            start_help_row(&tx, q, staff, entry, now)?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// `entry`'s student leaves the queue to join `staff`'s help in
+    /// progress (an open group), in one transaction: one more row of it.
+    pub fn join_help(
+        &mut self,
+        q: &QueueKey,
+        staff: &str,
+        entry: &Entry,
+        now: UnixMillis,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        start_help_row(&tx, q, staff, entry, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -1830,6 +1821,43 @@ impl Store {
         let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Takes `entry`'s student out of the queue and starts their help row
+/// with `staff` at `now`, their attached context going with them.
+fn start_help_row(
+    tx: &rusqlite::Transaction<'_>,
+    q: &QueueKey,
+    staff: &str,
+    entry: &Entry,
+    now: UnixMillis,
+) -> Result<()> {
+    let context = queued_context(tx, q, &entry.username)?;
+    tx.execute(
+        "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
+                   AND username = ?4",
+        params![q.session, q.course, q.queue, &*entry.username],
+    )?;
+    tx.execute(
+        "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at,
+                                description, location, host, context, tag)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            q.session,
+            q.course,
+            q.queue,
+            &*entry.username,
+            staff,
+            entry.joined_at,
+            now,
+            &*entry.description,
+            &*entry.location,
+            &*entry.host,
+            context,
+            entry.tag.as_deref()
+        ],
+    )?;
+    Ok(())
 }
 
 /// Ends `staff`'s help in progress in `session`, if any.

@@ -22,6 +22,8 @@ pub enum StaffAction {
     Mark,
     /// Help the marked students together: one help for all of them.
     ServeGroup,
+    /// Open the help in progress to others on a topic, or close it.
+    OpenGroup,
     /// Mark every listed student who came in from the selected student's
     /// address (sock puppets on one host).
     MarkSameAddress,
@@ -110,6 +112,13 @@ pub const BINDINGS: &[Binding] = &[
         label: "g",
         hint: Some(("g", "help together")),
         help: "Help the marked students together: one help for all of them",
+    },
+    Binding {
+        keys: &[Key::Char('+')],
+        action: StaffAction::OpenGroup,
+        label: "+",
+        hint: None,
+        help: "Open your help to others on a topic (students in line may join), or close it",
     },
     Binding {
         keys: &[Key::Char('M')],

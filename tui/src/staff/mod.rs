@@ -36,8 +36,8 @@ use chrono::FixedOffset;
 use jqueue_shared::context::QuestionContext;
 use jqueue_shared::sanitize::sanitize;
 use jqueue_shared::staff::{
-    CurrentHelp, FairnessRules, MAX_NOTE_CHARS, StaffOutcome, StaffRequest, StaffRow, StaffView,
-    StudentRecord,
+    CurrentHelp, FairnessRules, MAX_NOTE_CHARS, MAX_TOPIC_CHARS, StaffOutcome, StaffRequest,
+    StaffRow, StaffView, StudentRecord,
 };
 use jqueue_shared::statistics::SessionStatistics;
 use jqueue_shared::validate::MAX_TEXT_CHARS;
@@ -151,6 +151,8 @@ pub enum Mode {
     /// do not have them on duty: take the queue anyway?
     ConfirmOffShift,
     Announce(Input),
+    /// The topic of the help about to be opened to others (`+`).
+    GroupTopic(Input),
     /// A message to one student (`w`).
     Message(MessageForm),
     /// The private note on one student (`N`).
@@ -545,7 +547,7 @@ impl StaffScreen {
                     })
                     .collect();
             }
-            StaffRequest::Finish | StaffRequest::NotHere => {
+            StaffRequest::Finish | StaffRequest::NotHere | StaffRequest::OpenGroup { .. } => {
                 let mine = self.view.helps.iter().find(|h| h.staff == self.settings.me);
                 let Some(help) = mine else {
                     self.show_outcome(&StaffOutcome::NotHelping);
@@ -1043,6 +1045,7 @@ impl StaffScreen {
                 }
             },
             Mode::Announce(input) => self.on_announce_key(input, key),
+            Mode::GroupTopic(input) => self.on_group_topic_key(input, key),
             Mode::Message(form) => self.on_message_key(form, key),
             Mode::Note(form) => self.on_note_key(form, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
@@ -1267,6 +1270,7 @@ impl StaffScreen {
             },
             StaffAction::MarkSameAddress => self.mark_same_address(),
             StaffAction::ServeGroup => return self.serve_marked(),
+            StaffAction::OpenGroup => return self.open_or_close_group(),
             StaffAction::Details => match self.selected_name.clone() {
                 Some(name) => return self.open_details(name),
                 None => self.nobody_selected(),
@@ -1332,6 +1336,55 @@ impl StaffScreen {
         Vec::new()
     }
 
+    /// `+`: closes my help to others if it is open; else asks for the
+    /// topic to open it on.
+    fn open_or_close_group(&mut self) -> Vec<StaffEffect> {
+        if !self.is_helping() {
+            self.show_outcome(&StaffOutcome::NotHelping);
+            return Vec::new();
+        }
+        if self.my_open_group().is_some() {
+            return self.request(StaffRequest::OpenGroup { topic: None });
+        }
+        self.mode = Mode::GroupTopic(Input::default());
+        Vec::new()
+    }
+
+    /// The topic my help is open to others on, if it is.
+    pub fn my_open_group(&self) -> Option<&str> {
+        self.view
+            .open_groups
+            .iter()
+            .find(|g| g.staff == self.settings.me)
+            .map(|g| g.topic.as_str())
+    }
+
+    /// Enter opens the help on the topic typed; Esc leaves it closed.
+    fn on_group_topic_key(&mut self, mut input: Input, key: &KeyEvent) -> Vec<StaffEffect> {
+        match key.code {
+            KeyCode::Esc => self.set_status("Your help stays closed to others."),
+            KeyCode::Enter => {
+                let topic = input.value().trim().to_owned();
+                if topic.is_empty() {
+                    self.set_status("Type a topic, so students know what the group is on.");
+                    self.mode = Mode::GroupTopic(input);
+                } else {
+                    return self.request(StaffRequest::OpenGroup { topic: Some(topic) });
+                }
+            }
+            _ => {
+                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+                    let full = input.value().chars().count() >= MAX_TOPIC_CHARS;
+                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
+                        input.handle(request);
+                    }
+                }
+                self.mode = Mode::GroupTopic(input);
+            }
+        }
+        Vec::new()
+    }
+
     /// `m`: the join bell off, or on again.
     fn toggle_mute(&mut self) {
         self.muted = !self.muted;
@@ -1388,7 +1441,7 @@ impl StaffScreen {
             // Filtered, the bar offers the way back instead.
             A::FilterByTag => !self.view.tags.is_empty() && self.filter.is_none(),
             A::ClearFilter => self.filter.is_some(),
-            A::Finish | A::NotHere | A::HelpDetails => self.is_helping(),
+            A::Finish | A::NotHere | A::HelpDetails | A::OpenGroup => self.is_helping(),
             A::ServeGroup => self.marked.len() >= 2,
             A::Print
             | A::ToggleOpen

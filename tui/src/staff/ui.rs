@@ -40,7 +40,7 @@ use super::{
 };
 use crate::status_message::Tone;
 use crate::tags::TagPicker;
-use jqueue_shared::staff::MAX_NOTE_CHARS;
+use jqueue_shared::staff::{MAX_NOTE_CHARS, MAX_TOPIC_CHARS};
 use jqueue_shared::validate::MAX_TEXT_CHARS;
 
 mod context;
@@ -96,6 +96,20 @@ impl Widget for &StaffScreen {
             Mode::ConfirmQuit => self.render_confirm_quit(area, buf),
             Mode::ConfirmOffShift => self.render_confirm_off_shift(area, buf),
             Mode::Announce(_) => self.render_announce(area, buf),
+            Mode::GroupTopic(input) => {
+                let t = self.theme();
+                let inner = popup(area, 60, 3, " Open your help to others: its topic ", t, buf);
+                render_field(input, row(inner, 0), buf);
+                let count = format!(
+                    "students in line may join it · {}/{MAX_TOPIC_CHARS}",
+                    input.value().chars().count()
+                );
+                Line::styled(
+                    ellipsize(&count, usize::from(inner.width)).into_owned(),
+                    t.dim(),
+                )
+                .render(row(inner, 2), buf);
+            }
             Mode::Message(form) => self.render_message(form, area, buf),
             Mode::Note(form) => self.render_note(form, area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
@@ -576,6 +590,9 @@ impl StaffScreen {
         if !help.queue.is_empty() {
             names = format!("{names} ({})", sanitize(&help.queue));
         }
+        if let Some(group) = self.view.open_groups.iter().find(|g| g.staff == help.staff) {
+            names = format!("{names} · open: {}", sanitize(&group.topic));
+        }
         let room = width.saturating_sub(text_width(offline) + text_width(&clock));
         let names = ellipsize(&names, room).into_owned();
         let pad = " ".repeat(room.saturating_sub(text_width(&names)));
@@ -786,6 +803,7 @@ impl StaffScreen {
             Mode::ConfirmQuit => vec![("y", "quit"), ("n/Esc", "stay")],
             Mode::ConfirmOffShift => vec![("y", "take the queue"), ("n/Esc", "leave")],
             Mode::Announce(_) => vec![("Enter", "send"), ("Esc", "cancel")],
+            Mode::GroupTopic(_) => vec![("Enter", "open"), ("Esc", "cancel")],
             Mode::Message(_) => vec![
                 ("Enter", "send"),
                 ("1-9", "quick reply"),

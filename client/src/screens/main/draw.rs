@@ -76,7 +76,8 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     // One line per place in another queue, under the status, where the
     // queue keeps its smallest panel beside them.
-    let elsewhere_height = u16::try_from(app.elsewhere.len().min(MAX_ELSEWHERE_LINES))
+    let invited = usize::from(group_invitation(app).is_some());
+    let elsewhere_height = u16::try_from(app.elsewhere.len().min(MAX_ELSEWHERE_LINES) + invited)
         .unwrap_or(0)
         .min(room.saturating_sub(status_height + MIN_QUEUE));
     let [status, announcement, elsewhere, queue, notice] = Layout::vertical([
@@ -113,6 +114,13 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// cs225/office: #3 of 7 · estimated wait 10–15 min`. The last line that
 /// fits says how many more there are.
 fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut area = area;
+    // An open group first: it is an offer that will not wait.
+    if let Some(invitation) = group_invitation(app).filter(|_| area.height > 0) {
+        Line::styled(invitation, theme.key()).render(Rect { height: 1, ..area }, buf);
+        area.y += 1;
+        area.height -= 1;
+    }
     let rows = usize::from(area.height);
     let dot = theme.glyph(" · ", " - ");
     for (i, place) in app.elsewhere.iter().take(rows).enumerate() {
@@ -148,6 +156,25 @@ fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let line = Rect::new(area.x, area.y + i as u16, area.width, 1);
         Line::styled(text, theme.dim()).render(line, buf);
     }
+}
+
+/// `Join tara's group on linked lists? Press j (you leave your place).`,
+/// while the student is in line and staff opened a help to others; with
+/// several, the first (the others are counted).
+fn group_invitation(app: &App) -> Option<String> {
+    let group = app
+        .open_groups
+        .first()
+        .filter(|_| app.position().is_some())?;
+    let more = match app.open_groups.len() - 1 {
+        0 => String::new(),
+        n => format!(" ({n} more open)"),
+    };
+    Some(format!(
+        "Join {}'s group on {}? Press j (you leave your place).{more}",
+        sanitize(&group.staff),
+        sanitize(&group.topic)
+    ))
 }
 
 /// How many lines the status needs inside its box, `width` wide.
@@ -613,6 +640,7 @@ fn render_notice(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         (Some(Pending::Back), _) => Line::raw(" Telling staff you are back…"),
         (Some(Pending::Edit), _) => Line::raw(" Saving your question…"),
         (Some(Pending::Answer), _) => Line::raw(" Sending your answer…"),
+        (Some(Pending::JoinGroup), _) => Line::raw(" Joining the group…"),
         (None, Some(notice)) => Line::styled(format!(" {}", notice.text), theme.tone(notice.tone)),
         (None, None) => return,
     };

@@ -71,6 +71,8 @@ pub enum Pending {
     Back,
     /// An answer to a staff member's message.
     Answer,
+    /// Joining a help open to others.
+    JoinGroup,
 }
 
 /// News older than this when it arrives happened while the student was away
@@ -325,6 +327,7 @@ impl App {
                         .is_none_or(|q| q.view.open || q.view.opens_at.is_some())
             }
             Action::CancelRequest | Action::EditQuestion => self.position().is_some(),
+            Action::JoinGroup => self.position().is_some() && !self.open_groups.is_empty(),
             Action::PickTag => matches!(&self.overlay,
                 Some(Overlay::AskForm(form)) if form.focuses(ask_form::Field::Tag)),
             _ => true,
@@ -434,9 +437,49 @@ impl App {
             }
             Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Some(Action::Back) => return self.send_back(),
+            Some(Action::JoinGroup) => return self.join_group(),
             _ => {}
         }
         Vec::new()
+    }
+
+    /// `j`: joins the first help staff opened to others, leaving the
+    /// place in line.
+    fn join_group(&mut self) -> Vec<Effect> {
+        let Some(group) = self.open_groups.first() else {
+            self.notify(Tone::Info, Holds::Anyway, "No group is open to join.");
+            return Vec::new();
+        };
+        if self.position().is_none() {
+            self.notify(
+                Tone::Info,
+                Holds::Anyway,
+                "Only students in line join a group.",
+            );
+        } else if self.link != Link::Up {
+            self.notify(Tone::Warning, Holds::WhileDown, NOT_CONNECTED);
+        } else if self.pending.is_none() {
+            self.pending = Some(Pending::JoinGroup);
+            return vec![Effect::Send(NetCommand::JoinGroup {
+                staff: group.staff.clone(),
+            })];
+        }
+        Vec::new()
+    }
+
+    /// The answer to `j`: joined (the turn's notice that follows says who
+    /// is coming), or the group had closed.
+    fn on_group_answer(&mut self, result: &RequestResult) {
+        if let RequestResult::JoinedGroup { staff } = result {
+            let text = format!("You joined {}'s group.", sanitize(staff));
+            self.notify(Tone::Good, Holds::Anyway, text);
+        } else {
+            self.notify(
+                Tone::Info,
+                Holds::Anyway,
+                "That group has closed: you keep your place in line.",
+            );
+        }
     }
 
     /// `b`: "I'm back", after staff could not find the student.
@@ -848,6 +891,9 @@ impl App {
             RequestResult::Cancelled => {
                 self.notify(Tone::Info, Holds::AtPosition(None), "You left the queue.");
                 return;
+            }
+            RequestResult::JoinedGroup { .. } | RequestResult::GroupClosed => {
+                return self.on_group_answer(result);
             }
             RequestResult::NotQueued => {
                 self.notify(Tone::Info, Holds::AtPosition(None), "You were not in line.");
