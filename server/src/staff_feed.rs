@@ -188,6 +188,12 @@ impl StaffFeed {
         true
     }
 
+    /// The queues this feed follows (places in the server's list, in its
+    /// order).
+    pub fn followed(&self) -> &[usize] {
+        &self.queues
+    }
+
     /// Whether this feed follows exactly `queues` (places in the server's
     /// list, in its order).
     pub fn follows(&self, queues: &[usize]) -> bool {

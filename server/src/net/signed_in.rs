@@ -301,7 +301,7 @@ impl Handler {
                     // A quiet queue publishes nothing: a staff screen whose
                     // right went (`staff remove`, the group) is told here.
                     if self.staff.is_some() {
-                        Box::pin(self.still_staff(username)).await?;
+                        Box::pin(self.still_staff_of_followed(username)).await?;
                     }
                     Box::pin(self.look_elsewhere(key)).await?;
                     nonce += 1;
@@ -309,6 +309,30 @@ impl Handler {
                 }
             }
         }
+    }
+
+    /// The heartbeat's check of a staff screen's right: only the courses of
+    /// the queues it follows (one call each, not one per course on the
+    /// server), and the full look ([`Self::still_staff`]) when one of them
+    /// was lost. Queues gained show with the next change of the staff list.
+    async fn still_staff_of_followed(&mut self, username: &Arc<str>) -> HandlerResult<bool> {
+        let Some(feed) = self.staff.as_ref() else {
+            return Ok(true);
+        };
+        let handle = &self.shared.handle;
+        let mut checked: Vec<&str> = Vec::new();
+        for &index in feed.followed() {
+            let queue = handle.on_queue(index);
+            let course = handle.queues[index].config.course_id.as_str();
+            if checked.contains(&course) {
+                continue;
+            }
+            checked.push(course);
+            if !queue.is_staff(username, self.by_os_account()).await? {
+                return Box::pin(self.still_staff(username)).await;
+            }
+        }
+        Ok(true)
     }
 
     /// Whether the staff screen on this connection may go on: if its
