@@ -413,7 +413,7 @@ impl App {
             }
             NetEvent::SignedIn { username } => self.on_signed_in(&username),
             NetEvent::StaffView(view) => return self.on_staff_view(view),
-            NetEvent::Elsewhere(places) => self.elsewhere = places,
+            NetEvent::Elsewhere(places) => return self.on_elsewhere(places),
             NetEvent::OpenGroups(groups) => self.open_groups = groups,
             NetEvent::StaffQueues { queues, shown } => {
                 // After the first view, which opens the screen.

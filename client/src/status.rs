@@ -132,10 +132,9 @@ impl StandingTracker {
     /// Every line: the connection's queue's, then one per place elsewhere.
     fn lines(&self) -> Progress {
         let here = self.here.iter().cloned();
-        let elsewhere = self
-            .elsewhere
-            .iter()
-            .map(|place| StatusLine::of(&place.view, false).on_queue(Some(&place.queue)));
+        let elsewhere = self.elsewhere.iter().map(|place| {
+            StatusLine::of(&place.view, place.helped_by.is_some()).on_queue(Some(&place.queue))
+        });
         Progress::Lines(here.chain(elsewhere).collect())
     }
 
@@ -588,6 +587,7 @@ mod tests {
             NetEvent::Elsewhere(vec![jqueue_shared::PlaceElsewhere {
                 queue: "cs225/office".into(),
                 view: view(Some((3, Some(60))), 7, true),
+                helped_by: None,
             }])
         };
         let mut t = tracker();

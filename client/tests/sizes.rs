@@ -105,6 +105,7 @@ fn client(state: &str, cols: u16, rows: u16, unicode: bool) -> Harness {
                     rows: Vec::new(),
                     ..view(length, Some(position))
                 },
+                helped_by: None,
             };
             h.net(NetEvent::Elsewhere(vec![
                 place("cs225/office\u{1b}[2J", 7, 3),

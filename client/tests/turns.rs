@@ -267,3 +267,37 @@ fn a_student_in_line_is_offered_an_open_group_and_j_joins_it() {
     assert!(small.screen_contains("(1 more open)"), "{}", small.screen());
     snapshot("open_group_offered_80x12", &small);
 }
+
+#[test]
+fn a_turn_in_another_queue_shows_and_rings_once() {
+    use jqueue_shared::PlaceElsewhere;
+    let place = |helped_by: Option<&str>| PlaceElsewhere {
+        queue: "cs225/office".into(),
+        view: jqueue_shared::QueueView {
+            rows: Vec::new(),
+            ..view(4, helped_by.is_none().then_some(2))
+        },
+        helped_by: helped_by.map(str::to_owned),
+    };
+    let mut h = Harness::signed_in();
+    h.net(NetEvent::View(view(5, Some(3))));
+    h.net(NetEvent::Elsewhere(vec![place(None)]));
+    assert!(
+        h.screen_contains("Also in line at cs225/office: #2 of 4"),
+        "{}",
+        h.screen()
+    );
+    let rung = h.client.bells();
+    h.net(NetEvent::Elsewhere(vec![place(Some("tara"))]));
+    assert!(
+        h.screen_contains("It's your turn at cs225/office: tara (staff) is on the way."),
+        "{}",
+        h.screen()
+    );
+    assert_eq!(h.client.bells(), rung + 1);
+    // The same news again rings no more.
+    h.net(NetEvent::Elsewhere(vec![place(Some("tara"))]));
+    assert_eq!(h.client.bells(), rung + 1);
+    h.net(NetEvent::Elsewhere(Vec::new()));
+    assert!(!h.screen_contains("cs225/office"), "{}", h.screen());
+}

@@ -24,21 +24,22 @@ impl AnyChanged {
     pub fn new<T: Send + Sync + 'static>(
         receivers: impl IntoIterator<Item = watch::Receiver<T>>,
     ) -> Self {
+        Self::of_kinds(|follow| follow.watches(receivers))
+    }
+
+    /// Follows watches of several kinds: `add` is given a [`Follow`] to
+    /// hand each kind's to.
+    pub fn of_kinds(add: impl FnOnce(&mut Follow)) -> Self {
         let (tell, changed) = mpsc::channel(1);
-        let watchers = receivers
-            .into_iter()
-            .map(|mut watch| {
-                watch.borrow_and_update();
-                let tell = tell.clone();
-                tokio::spawn(async move {
-                    while watch.changed().await.is_ok() {
-                        let _ = tell.try_send(());
-                    }
-                })
-                .abort_handle()
-            })
-            .collect();
-        Self { changed, watchers }
+        let mut follow = Follow {
+            tell,
+            watchers: Vec::new(),
+        };
+        add(&mut follow);
+        Self {
+            changed,
+            watchers: follow.watchers,
+        }
     }
 
     /// Resolves when one of the watches has changed since the last time
@@ -55,6 +56,34 @@ pub struct Closed;
 impl From<watch::error::RecvError> for Closed {
     fn from(_: watch::error::RecvError) -> Self {
         Closed
+    }
+}
+
+/// Hands watches to an [`AnyChanged`] being made.
+#[derive(Debug)]
+pub struct Follow {
+    tell: mpsc::Sender<()>,
+    watchers: Vec<AbortHandle>,
+}
+
+impl Follow {
+    /// Follows `receivers` too, from their current values on.
+    pub fn watches<T: Send + Sync + 'static>(
+        &mut self,
+        receivers: impl IntoIterator<Item = watch::Receiver<T>>,
+    ) {
+        for mut watch in receivers {
+            watch.borrow_and_update();
+            let tell = self.tell.clone();
+            self.watchers.push(
+                tokio::spawn(async move {
+                    while watch.changed().await.is_ok() {
+                        let _ = tell.try_send(());
+                    }
+                })
+                .abort_handle(),
+            );
+        }
     }
 }
 

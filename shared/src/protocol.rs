@@ -571,6 +571,9 @@ pub struct PlaceElsewhere {
     pub queue: String,
     /// The student's view of it, without rows.
     pub view: QueueView,
+    /// Their turn there: the staff member helping them (their place is
+    /// then out of the line: `view.you` is `None`).
+    pub helped_by: Option<String>,
 }
 
 /// A message from one staff member to one student ([`ServerMsg::Message`]).

@@ -469,9 +469,28 @@ async fn a_student_is_told_their_places_in_other_courses_queues_as_they_move() -
         places(lab.recv_until(elsewhere).await?),
         [("cs225/office".to_owned(), Some(1), 1)]
     );
-    // Her place there ends: the line goes.
-    amy.cancel().await?;
+    // Her turn there: the line says who is coming.
+    server
+        .handle
+        .on_queue(2)
+        .professor(StaffRequest::Serve { student: None })
+        .await;
+    match lab.recv_until(elsewhere).await? {
+        ServerMsg::Elsewhere { places } => {
+            assert_eq!(places.len(), 1);
+            assert!(places[0].view.you.is_none(), "out of the line");
+            assert!(places[0].helped_by.is_some(), "{places:?}");
+        }
+        _ => unreachable!(),
+    }
+    // The help ends: the line goes.
+    server
+        .handle
+        .on_queue(2)
+        .professor(StaffRequest::Finish)
+        .await;
     assert!(places(lab.recv_until(elsewhere).await?).is_empty());
+    drop(amy);
     // A student with no place elsewhere is told nothing of it.
     let mut cal = Student::register_on(server.addr, "cal", "cs101/lab").await?;
     cal.send(&ClientMsg::Ping { nonce: 4 }).await?;

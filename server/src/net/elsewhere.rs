@@ -33,31 +33,49 @@ impl Handler {
     /// at each heartbeat, after each of their requests: a place made from
     /// another terminal shows within a heartbeat), follows those it finds,
     /// and tells the client if what it knows changed.
-    pub(super) async fn look_elsewhere(&mut self, student: StudentKey) -> HandlerResult<()> {
+    pub(super) async fn look_elsewhere(
+        &mut self,
+        student: StudentKey,
+        username: &str,
+    ) -> HandlerResult<()> {
         let queues = &self.shared.handle.queues;
         if queues.len() < 2 {
             return Ok(());
         }
         let found: Vec<usize> = (0..queues.len())
-            .filter(|&i| Some(i) != self.queue && queues[i].snapshots.borrow().has_place(student))
+            .filter(|&i| {
+                Some(i) != self.queue
+                    && (queues[i].snapshots.borrow().has_place(student)
+                        || helped_by(&queues[i], username).is_some())
+            })
             .collect();
         let following = self.elsewhere.as_ref().map(|e| e.queues.as_slice());
         if following != Some(found.as_slice()) && !(following.is_none() && found.is_empty()) {
             let told = self.elsewhere.take().map(|e| e.told).unwrap_or_default();
-            let changed = AnyChanged::new(found.iter().map(|&i| queues[i].snapshots.clone()));
+            // The staff views too: a place that leaves the line may be the
+            // student's turn, which only they say; they are published after
+            // the snapshot of the same change, so waking on either sees both.
+            let changed = AnyChanged::of_kinds(|follow| {
+                follow.watches(found.iter().map(|&i| queues[i].snapshots.clone()));
+                follow.watches(found.iter().map(|&i| queues[i].handle.staff_views()));
+            });
             self.elsewhere = Some(Box::new(Elsewhere {
                 queues: found,
                 changed,
                 told,
             }));
         }
-        self.tell_elsewhere(student).await
+        self.tell_elsewhere(student, username).await
     }
 
     /// Tells the client where the student stands in the other queues it
     /// follows, if that changed since it was last told; stops following
     /// once there is nothing left to tell.
-    pub(super) async fn tell_elsewhere(&mut self, student: StudentKey) -> HandlerResult<()> {
+    pub(super) async fn tell_elsewhere(
+        &mut self,
+        student: StudentKey,
+        username: &str,
+    ) -> HandlerResult<()> {
         let Some(elsewhere) = self.elsewhere.as_mut() else {
             return Ok(());
         };
@@ -68,9 +86,11 @@ impl Handler {
             .iter()
             .filter_map(|&i| {
                 let snapshot = queues[i].snapshots.borrow().clone();
-                snapshot.has_place(student).then(|| PlaceElsewhere {
+                let helped_by = helped_by(&queues[i], username);
+                (snapshot.has_place(student) || helped_by.is_some()).then(|| PlaceElsewhere {
                     queue: crate::department::queue_name(&queues[i].config),
                     view: snapshot.head_for(student, now),
+                    helped_by,
                 })
             })
             .collect();
@@ -78,6 +98,7 @@ impl Handler {
         let news = places.len() != elsewhere.told.len()
             || places.iter().zip(&elsewhere.told).any(|(new, old)| {
                 new.queue != old.queue
+                    || new.helped_by != old.helped_by
                     || QueueView {
                         now_ms: old.view.now_ms,
                         ..new.view.clone()
@@ -93,6 +114,17 @@ impl Handler {
         }
         Ok(())
     }
+}
+
+/// Who is helping `username` in `queue` (a group's member too), from its
+/// latest staff view.
+fn helped_by(queue: &crate::handle::QueueSlot, username: &str) -> Option<String> {
+    let view = queue.handle.staff_views();
+    let view = view.borrow();
+    view.helps
+        .iter()
+        .find(|h| h.student == username || h.with.iter().any(|w| w == username))
+        .map(|h| h.staff.clone())
 }
 
 /// Resolves when another queue where the student has a place changes;

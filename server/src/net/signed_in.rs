@@ -220,7 +220,7 @@ impl Handler {
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
         // Where else the student waits comes first: a status line gives
         // every place at the first view.
-        Box::pin(self.look_elsewhere(key)).await?;
+        Box::pin(self.look_elsewhere(key, username)).await?;
         // Send the current view straight away; from now on the fan-out sends
         // each new one.
         self.outbox.owe_view();
@@ -276,7 +276,7 @@ impl Handler {
                         return Ok(());
                     }
                     // A join or a move here may have ended a place elsewhere.
-                    Box::pin(self.look_elsewhere(key)).await?;
+                    Box::pin(self.look_elsewhere(key, username)).await?;
                 }
                 StudentEvent::StaffView => {
                     // Checked again whenever the staff list may have changed
@@ -292,7 +292,7 @@ impl Handler {
                     }
                     Box::pin(self.send_staff_view()).await?;
                 }
-                StudentEvent::Elsewhere => Box::pin(self.tell_elsewhere(key)).await?,
+                StudentEvent::Elsewhere => Box::pin(self.tell_elsewhere(key, username)).await?,
                 StudentEvent::Heartbeat => {
                     if last_heard.elapsed() >= self.shared.config.idle_timeout {
                         tracing::info!(peer = %self.peer, %username, "no heartbeat: dropping connection");
@@ -303,7 +303,7 @@ impl Handler {
                     if self.staff.is_some() {
                         Box::pin(self.still_staff_of_followed(username)).await?;
                     }
-                    Box::pin(self.look_elsewhere(key)).await?;
+                    Box::pin(self.look_elsewhere(key, username)).await?;
                     nonce += 1;
                     Box::pin(self.send(&ServerMsg::Ping { nonce })).await?;
                 }

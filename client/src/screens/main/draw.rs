@@ -132,6 +132,15 @@ fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         } else {
             let view = &place.view;
             let queue = sanitize(&place.queue);
+            if let Some(staff) = &place.helped_by {
+                let text = format!(
+                    "It's your turn at {queue}: {} (staff) is on the way.",
+                    sanitize(staff)
+                );
+                let line = Rect::new(area.x, area.y + i as u16, area.width, 1);
+                Line::styled(text, theme.alert()).render(line, buf);
+                continue;
+            }
             let mut parts = vec![match &view.you {
                 Some(you) => {
                     format!(

@@ -728,6 +728,27 @@ impl App {
         }
     }
 
+    /// The student's places in other queues: a turn there that is new
+    /// rings, as a turn here does.
+    pub(crate) fn on_elsewhere(
+        &mut self,
+        places: Vec<jqueue_shared::PlaceElsewhere>,
+    ) -> Vec<Effect> {
+        let new_turn = places.iter().any(|place| {
+            place.helped_by.is_some()
+                && !self
+                    .elsewhere
+                    .iter()
+                    .any(|old| old.queue == place.queue && old.helped_by.is_some())
+        });
+        self.elsewhere = places;
+        if new_turn {
+            self.bell(jqueue_tui::alert::TURN_BODY)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The bell with this fixed text, unless `--no-bell`.
     fn bell(&self, body: &'static str) -> Vec<Effect> {
         if self.settings.bell {
