@@ -256,7 +256,7 @@ pub const ASK_FORM: &[Binding] = &[
         "Ctrl-D",
         Action::DropPart,
         "drop part",
-        "Drop a part of the context, or take it back",
+        "Drop a part of the context or a line of the file, or take it back",
     ),
     CLOSE_FORM,
     CTRL_C,

@@ -1,7 +1,7 @@
 //! "Attach context" on the ask form: off until turned on, every part shown
 //! exactly as it will be sent (student text drawn inert), editable and
-//! droppable, at 80×24 and in an 80×12 tmux split; and what is sent is what
-//! was shown.
+//! droppable — the file's tail line by line — at 80×24 and in an 80×12 tmux
+//! split; and what is sent is what was shown.
 
 mod common;
 
@@ -72,9 +72,9 @@ fn the_preview_in_a_tmux_split_keeps_the_focused_part_in_sight() {
     insta::assert_snapshot!("ask_context_80x12_file_dropped", screen);
 }
 
-#[test]
-fn every_line_of_the_file_sent_can_be_read_on_the_form() {
-    let mut h = Harness::with_settings(settings(), 80, 24);
+/// The form with a 20-line tail, focused on the file's part.
+fn form_with_a_long_tail(cols: u16, rows: u16) -> Harness {
+    let mut h = Harness::with_settings(settings(), cols, rows);
     h.welcome();
     h.net(NetEvent::SignedIn {
         username: "alice".into(),
@@ -89,19 +89,75 @@ fn every_line_of_the_file_sent_can_be_read_on_the_form() {
     });
     context.file.as_mut().unwrap().tail = tail;
     h.event(Event::Context(Box::new(context)));
-    assert!(h.screen_contains("line 20") && !h.screen_contains("line 14"));
-    // To the file's part: its end shows, and PgUp goes back through it.
     for _ in 0..5 {
         h.key(KeyCode::Tab);
     }
-    assert!(h.screen_contains("PgUp/PgDn: read it"), "{}", h.screen());
+    assert!(
+        h.screen_contains("↓: edit it line by line"),
+        "{}",
+        h.screen()
+    );
+    h
+}
+
+#[test]
+fn every_line_of_the_file_sent_can_be_read_on_the_form() {
+    let mut h = form_with_a_long_tail(80, 24);
+    assert!(h.screen_contains("line 20") && !h.screen_contains("line 14"));
+    // ↓ goes into the tail at its first line, PgDn a page on.
+    h.key(KeyCode::Down);
+    assert!(h.screen_contains("Line 1 of 20"), "{}", h.screen());
+    assert!(h.screen_contains("line 01") && !h.screen_contains("line 20"));
     for _ in 0..4 {
-        h.key(KeyCode::PageUp);
+        h.key(KeyCode::PageDown);
     }
-    assert!(h.screen_contains("line 01"), "{}", h.screen());
-    assert!(!h.screen_contains("line 20"));
-    h.key(KeyCode::PageDown);
-    assert!(h.screen_contains("line 06") && !h.screen_contains("line 12"));
+    assert!(h.screen_contains("Line 20 of 20"), "{}", h.screen());
+    assert!(h.screen_contains("line 20"));
+    h.key(KeyCode::PageUp);
+    assert!(h.screen_contains("Line 15 of 20"), "{}", h.screen());
+    assert!(h.screen_contains("line 10") && !h.screen_contains("line 16"));
+    // Tab steps over the rest of the tail, round to the top.
+    h.key(KeyCode::Tab);
+    assert!(!h.screen_contains("of 20:"), "{}", h.screen());
+    assert!(h.screen_contains("line 20"), "the end again");
+}
+
+#[test]
+fn a_line_of_the_tail_is_edited_or_dropped_before_it_goes() {
+    let mut h = form_with_a_long_tail(80, 24);
+    // Line 3 holds a password: drop it. Line 4: cut it short.
+    for _ in 0..3 {
+        h.key(KeyCode::Down);
+    }
+    h.ctrl('d');
+    h.key(KeyCode::Down);
+    h.ctrl('u');
+    h.type_text("(cut)");
+    let screen = h.screen();
+    assert!(screen.contains("Line 4 of 20"), "{screen}");
+    insta::assert_snapshot!("ask_context_80x24_tail_edited", screen);
+    h.key(KeyCode::Enter);
+    let sent = h.sent();
+    let [NetCommand::AskForHelp { context, .. }] = sent.as_slice() else {
+        panic!("{sent:?}");
+    };
+    let file = context
+        .as_deref()
+        .and_then(|c| c.file.as_ref())
+        .expect("file");
+    let expected = (1..=20)
+        .filter(|&i| i != 3)
+        .fold(String::new(), |mut tail, i| {
+            let line = if i == 4 {
+                "(cut)".to_owned()
+            } else {
+                format!("line {i:02}")
+            };
+            writeln!(tail, "{line}").unwrap();
+            tail
+        });
+    assert_eq!(file.tail, expected);
+    assert_eq!(file.name, "build.log");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The ask form's "attach context": the switch (off by default, kept per
 //! machine by the app), and once on, each part of the gathered context as
 //! the student will send it — a line of text they can edit, and drop or
-//! take back (Ctrl-D). The file's tail cannot be edited here (it is many
-//! lines): it can be read through (PgUp/PgDn) and dropped.
+//! take back (Ctrl-D). The file's tail is many lines, each its own line of
+//! text to edit or drop, so a password in a log can go before it is sent.
 //!
 //! It owns the draft only: gathering is the event loop's
 //! ([`crate::context`]) and drawing is [`super::draw`]'s. What
@@ -31,11 +31,20 @@ pub struct ContextDraft {
     pub parts: Vec<DraftPart>,
     /// The failed command's exit status (the command is a part's text).
     status: i32,
-    /// The file's tail, as gathered.
+    /// The file's name and whether its tail was cut, as gathered.
     pub file: Option<FileTail>,
-    /// Lines of the tail's preview scrolled up from its end (PgUp/PgDn
-    /// with the file's part focused): every line sent can be read.
-    pub tail_scroll: usize,
+    /// The file's tail, a line each, as the student left it.
+    pub tail: Vec<TailLine>,
+    /// The gathered tail ended with a newline (sent the same way).
+    tail_newline: bool,
+}
+
+/// A line of the file's tail on the form.
+#[derive(Debug, Clone)]
+pub struct TailLine {
+    pub input: Input,
+    /// A dropped line stays on the form, greyed, to be taken back.
+    pub kept: bool,
 }
 
 impl ContextDraft {
@@ -70,6 +79,15 @@ impl ContextDraft {
                 input: None,
                 kept: true,
             });
+            self.tail_newline = file.tail.ends_with('\n');
+            self.tail = file
+                .tail
+                .lines()
+                .map(|line| TailLine {
+                    input: Input::new(line.to_owned()),
+                    kept: true,
+                })
+                .collect();
             self.file = Some(file);
         }
         self.gathered = true;
@@ -84,14 +102,42 @@ impl ContextDraft {
         self.parts.get_mut(index)
     }
 
-    /// Scrolls the tail's preview `lines` up (or down, negative), within
-    /// the tail.
-    pub fn scroll_tail(&mut self, lines: isize) {
-        let last = self.file.as_ref().map_or(0, |f| f.tail.lines().count());
-        self.tail_scroll = self
-            .tail_scroll
-            .saturating_add_signed(lines)
-            .min(last.saturating_sub(1));
+    /// The tail's lines the form shows: none while off or while the file
+    /// is dropped.
+    pub fn shown_tail(&self) -> &[TailLine] {
+        let keeps_file = self
+            .shown()
+            .iter()
+            .any(|p| p.part == ContextPart::FileName && p.kept);
+        if keeps_file { &self.tail } else { &[] }
+    }
+
+    pub fn tail_line_mut(&mut self, index: usize) -> Option<&mut TailLine> {
+        self.tail.get_mut(index)
+    }
+
+    /// The tail as it would be sent: the kept lines, edited; `None` when
+    /// none is kept (the file goes only with some of its text).
+    fn tail_to_send(&self) -> Option<FileTail> {
+        let file = self.file.as_ref()?;
+        let kept: Vec<&str> = self
+            .tail
+            .iter()
+            .filter(|line| line.kept)
+            .map(|line| line.input.value())
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let mut tail = kept.join("\n");
+        if self.tail_newline {
+            tail.push('\n');
+        }
+        Some(FileTail {
+            name: file.name.clone(),
+            tail,
+            cut: file.cut,
+        })
     }
 
     /// The failed command's exit status, for the preview.
@@ -123,7 +169,7 @@ impl ContextDraft {
                     });
                 }
                 (ContextPart::FileName | ContextPart::FileTail, _) => {
-                    context.file.clone_from(&self.file);
+                    context.file = self.tail_to_send();
                 }
                 _ => {}
             }
@@ -174,5 +220,26 @@ mod tests {
         );
         draft.parts[0].kept = false;
         assert_eq!(draft.to_send(), None, "everything dropped is nothing");
+    }
+
+    #[test]
+    fn the_tail_goes_as_its_kept_lines_edited_and_without_lines_not_at_all() {
+        let mut draft = ContextDraft::new(true);
+        let mut context = gathered();
+        context.file.as_mut().unwrap().tail = "one\ntwo\nthree".into();
+        context.file.as_mut().unwrap().cut = true;
+        draft.fill(context);
+        assert_eq!(draft.shown_tail().len(), 3);
+        draft.tail[0].kept = false;
+        draft.tail[2].input = Input::new("3".into());
+        let sent = draft.to_send().unwrap().file.unwrap();
+        assert_eq!(sent.tail, "two\n3", "no newline added at the end");
+        assert!(sent.cut, "still says the file was cut");
+        // Every line dropped: the file goes with none of its text, so not
+        // at all; dropping the file hides its lines.
+        draft.tail.iter_mut().for_each(|line| line.kept = false);
+        assert_eq!(draft.to_send().unwrap().file, None);
+        draft.parts[3].kept = false;
+        assert!(draft.shown_tail().is_empty());
     }
 }

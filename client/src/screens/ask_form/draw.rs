@@ -6,8 +6,10 @@
 //!
 //! Where the terminal is short the gaps between fields go first, then the
 //! context's parts scroll to keep the focused one in sight, and the file's
-//! tail shows as many of its last lines as there is room for. Every part is
-//! the student's own text, drawn through the sanitiser like anything typed.
+//! tail shows as many of its last lines as there is room for — or, while
+//! the student goes through it, the lines around the focused one. Every part
+//! is the student's own text, drawn through the sanitiser like anything
+//! typed.
 
 use jqueue_shared::context::{ContextPart, file_words};
 use jqueue_shared::sanitize;
@@ -19,7 +21,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_input::Input;
 
-use super::context::DraftPart;
+use super::context::{DraftPart, TailLine};
 use super::{AskForm, Field};
 use crate::screens::{Theme, popup, render_input};
 
@@ -42,11 +44,10 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
     } else {
         form.context.shown()
     };
-    let tail_rows = match &form.context.file {
-        Some(file) if parts.iter().any(|p| p.part == ContextPart::FileName) => {
-            (file.tail.lines().count() as u16).min(TAIL_LINES)
-        }
-        _ => 0,
+    let tail_rows = if form.editing {
+        0
+    } else {
+        (form.context.shown_tail().len() as u16).min(TAIL_LINES)
     };
     let context_rows = u16::from(!form.editing) + parts.len() as u16 + tail_rows;
     // Description, tag and location with a blank line after each, the
@@ -106,10 +107,20 @@ pub(crate) fn render(form: &AskForm, sending: bool, theme: Theme, area: Rect, bu
     let room = inner.bottom().saturating_sub(rows.y + 1);
     render_parts(form, theme, rows.take(room), buf);
     let message = Rect::new(inner.x, inner.bottom().saturating_sub(1), inner.width, 1);
-    let text = match (&form.error, sending) {
-        (_, true) => Line::raw("Sending…"),
-        (Some(error), false) => Line::styled(error.clone(), theme.tone(Tone::Warning)),
-        (None, false) => Line::styled("Enter sends your request; Esc goes back.", theme.dim()),
+    let text = match (&form.error, sending, form.focused_tail_line()) {
+        (_, true, _) => Line::raw("Sending…"),
+        (Some(error), false, _) => Line::styled(error.clone(), theme.tone(Tone::Warning)),
+        (None, false, Some(line)) => Line::styled(
+            format!(
+                "Line {} of {}: type to edit, Ctrl-D drops it, PgUp/PgDn a page",
+                line + 1,
+                form.context.shown_tail().len()
+            ),
+            theme.dim(),
+        ),
+        (None, false, None) => {
+            Line::styled("Enter sends your request; Esc goes back.", theme.dim())
+        }
     };
     Paragraph::new(text)
         .wrap(Wrap { trim: true })
@@ -201,35 +212,66 @@ fn render_switch(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// Each part on a line (scrolled to keep the focused one in sight), then
-/// the file's last lines.
+/// the file's last lines, or those up to the focused one.
 fn render_parts(form: &AskForm, theme: Theme, area: Rect, buf: &mut Buffer) {
     let parts = form.context.shown();
     if parts.is_empty() || area.height == 0 {
         return;
     }
-    let focused = form.focused_part();
-    let visible = usize::from(area.height).min(parts.len());
+    let tail = form.context.shown_tail();
+    let focused_line = form.focused_tail_line();
+    // Going through the tail, its lines come before the other parts: the
+    // file's own line and as many of the tail's as there is room for.
+    let part_rows = if focused_line.is_some() {
+        let tail_rows = (tail.len() as u16).min(TAIL_LINES);
+        area.height
+            .saturating_sub(tail_rows)
+            .clamp(1, parts.len() as u16)
+    } else {
+        area.height.min(parts.len() as u16)
+    };
+    let focused = form
+        .focused_part()
+        .or(focused_line.map(|_| parts.len() - 1));
+    let visible = usize::from(part_rows);
     let top = focused.map_or(0, |f| (f + 1).saturating_sub(visible));
     let mut y = area.y;
     for (index, part) in parts.iter().enumerate().skip(top).take(visible) {
         let row = Rect::new(area.x, y, area.width, 1);
-        render_part(form, part, focused == Some(index), theme, row, buf);
+        let is_focused = focused_line.is_none() && focused == Some(index);
+        render_part(form, part, is_focused, theme, row, buf);
         y += 1;
     }
-    let keeps_file = parts
-        .iter()
-        .any(|p| p.part == ContextPart::FileName && p.kept);
-    let Some(file) = form.context.file.as_ref().filter(|_| keeps_file) else {
-        return;
-    };
     let room = usize::from(area.bottom().saturating_sub(y).min(TAIL_LINES));
-    let lines: Vec<&str> = file.tail.lines().collect();
-    let end = lines.len().saturating_sub(form.context.tail_scroll);
-    let shown = &lines[end.saturating_sub(room)..end];
-    for text in shown {
-        let row = Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1);
-        Line::styled(sanitize(text).into_owned(), theme.dim()).render(row, buf);
+    // The last lines, or a window ending at the focused one.
+    let end = focused_line.map_or(tail.len(), |line| (line + 1).max(room).min(tail.len()));
+    let start = end.saturating_sub(room);
+    for (index, line) in tail.iter().enumerate().take(end).skip(start) {
+        let row = Rect::new(area.x, y, area.width, 1);
+        render_tail_line(line, focused_line == Some(index), theme, row, buf);
         y += 1;
+    }
+}
+
+/// A line of the tail: edited in place while focused, greyed and struck
+/// through once dropped.
+fn render_tail_line(line: &TailLine, focused: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let gutter = Rect {
+        width: 2.min(area.width),
+        ..area
+    };
+    let text = Rect::new(area.x + gutter.width, area.y, area.width - gutter.width, 1);
+    if !line.kept {
+        Line::styled("- ", theme.dim()).render(gutter, buf);
+        let struck = theme
+            .dim()
+            .add_modifier(ratatui::style::Modifier::CROSSED_OUT);
+        Line::styled(sanitize(line.input.value()).into_owned(), struck).render(text, buf);
+    } else if focused {
+        Line::styled("> ", theme.key()).render(gutter, buf);
+        render_input(&line.input, false, true, text, buf);
+    } else {
+        Line::styled(sanitize(line.input.value()).into_owned(), theme.dim()).render(text, buf);
     }
 }
 
@@ -284,8 +326,8 @@ fn render_part(
                 .map(file_words)
                 .unwrap_or_default();
             let mut spans = vec![Span::raw(sanitize(&words).into_owned())];
-            if focused {
-                spans.push(Span::styled(" (PgUp/PgDn: read it)", theme.dim()));
+            if focused && !form.context.shown_tail().is_empty() {
+                spans.push(Span::styled(" (↓: edit it line by line)", theme.dim()));
             }
             Line::from(spans).render(field, buf);
         }

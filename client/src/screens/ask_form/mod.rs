@@ -5,8 +5,9 @@
 //! its host name) and, once the server asks for it, the room's presence
 //! code; and "attach context" (Ctrl-T; [`context`]), which shows each part
 //! of the student's context exactly as it would be sent, to edit or drop
-//! (Ctrl-D). Its keys move between the fields, type into them and send the
-//! request once the texts pass the server's limits.
+//! (Ctrl-D), the attached file's tail line by line. Its keys move between
+//! the fields, type into them and send the request once the texts pass the
+//! server's limits.
 //!
 //! It owns only the form: whether a request may go (one at a time), the
 //! request on its way and the location to remember are the main screen's;
@@ -29,7 +30,7 @@ use super::words::NOT_CONNECTED;
 use crate::keys::Action;
 
 /// How many lines of the attached file's tail PgUp and PgDn move.
-const TAIL_PAGE: usize = 5;
+pub(crate) const TAIL_PAGE: usize = 5;
 
 /// "Ask for help": what the student is stuck on, and where they sit.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct AskForm {
     pub code: Option<Input>,
     /// 0: description, then the tag (when the queue has tags), the
     /// location, the code (when asked for), then the context's parts
-    /// (while attached).
+    /// (while attached) and the lines of the file's tail (while kept).
     pub focus: usize,
     pub error: Option<String>,
     /// Changing the question of a student in line (`e`): sent as an edit,
@@ -66,6 +67,8 @@ pub(crate) enum Field {
     Code,
     /// The context's part at this index.
     Part(usize),
+    /// The line of the file's tail at this index.
+    TailLine(usize),
 }
 
 /// What a key in the form comes to.
@@ -154,15 +157,26 @@ impl AskForm {
     }
 
     fn fields(&self) -> usize {
-        self.fixed_fields().len() + self.context.shown().len()
+        self.fixed_fields().len() + self.context.shown().len() + self.context.shown_tail().len()
     }
 
     fn field(&self, focus: usize) -> Field {
         let fixed = self.fixed_fields();
-        fixed
-            .get(focus)
-            .copied()
-            .unwrap_or(Field::Part(focus.saturating_sub(fixed.len())))
+        if let Some(&field) = fixed.get(focus) {
+            return field;
+        }
+        let part = focus - fixed.len();
+        let parts = self.context.shown().len();
+        if part < parts {
+            Field::Part(part)
+        } else {
+            Field::TailLine(part - parts)
+        }
+    }
+
+    /// The focus on the tail's line `index`.
+    fn tail_focus(&self, index: usize) -> usize {
+        self.fixed_fields().len() + self.context.shown().len() + index
     }
 
     /// Whether `field` has the focus.
@@ -178,11 +192,45 @@ impl AskForm {
         }
     }
 
+    /// The focused line of the file's tail, if one has the focus.
+    pub(crate) fn focused_tail_line(&self) -> Option<usize> {
+        match self.field(self.focus) {
+            Field::TailLine(index) => Some(index),
+            _ => None,
+        }
+    }
+
     /// Whether the file's part has the focus.
     fn focused_is_file(&self) -> bool {
         self.focused_part()
             .and_then(|index| self.context.shown().get(index))
             .is_some_and(|part| part.input.is_none())
+    }
+
+    /// Tab and Shift-Tab step over the tail as one field (it is last, so
+    /// Tab goes round to the top); ↑ and ↓ go through it a line at a time,
+    /// and PgUp and PgDn a page.
+    fn move_in_tail(&mut self, key: &KeyEvent) -> bool {
+        let lines = self.context.shown_tail().len();
+        let on_file = self.focused_is_file();
+        let line = self.focused_tail_line();
+        if lines == 0 || !(on_file || line.is_some()) {
+            return false;
+        }
+        let page = |line: Option<usize>, down: bool| match (line, down) {
+            (None, true) => 0,
+            (None, false) => lines - 1,
+            (Some(line), true) => (line + TAIL_PAGE).min(lines - 1),
+            (Some(line), false) => line.saturating_sub(TAIL_PAGE),
+        };
+        self.focus = match key.code {
+            KeyCode::Tab => 0,
+            KeyCode::BackTab if line.is_some() => self.focus - line.unwrap_or(0) - 1,
+            KeyCode::PageDown => self.tail_focus(page(line, true)),
+            KeyCode::PageUp => self.tail_focus(page(line, false)),
+            _ => return false,
+        };
+        true
     }
 
     /// The server wants the room's code: an empty code field, focused.
@@ -222,6 +270,13 @@ impl AskForm {
         // The tag keys pick on the tag's line; elsewhere they are a text
         // field's (`←` `→` move its cursor).
         let action = action.filter(|&a| a != Action::PickTag || self.focuses(Field::Tag));
+        if matches!(
+            action,
+            Some(Action::NextField | Action::PreviousField) | None
+        ) && self.move_in_tail(key)
+        {
+            return Outcome::Open;
+        }
         match action {
             Some(Action::Close) => return Outcome::Close,
             Some(Action::NextField) => self.focus = (self.focus + 1) % self.fields(),
@@ -240,7 +295,12 @@ impl AskForm {
                 };
             }
             Some(Action::DropPart) => {
-                if let Some(part) = self
+                if let Some(line) = self
+                    .focused_tail_line()
+                    .and_then(|index| self.context.tail_line_mut(index))
+                {
+                    line.kept = !line.kept;
+                } else if let Some(part) = self
                     .focused_part()
                     .and_then(|index| self.context.part_mut(index))
                 {
@@ -284,17 +344,6 @@ impl AskForm {
                 self.tag.on_key(key, false);
                 self.error = None;
             }
-            // The file's part has no text to edit: its keys read the tail.
-            None if self.focused_is_file()
-                && matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) =>
-            {
-                let page = TAIL_PAGE as isize;
-                self.context.scroll_tail(if key.code == KeyCode::PageUp {
-                    page
-                } else {
-                    -page
-                });
-            }
             None => {
                 let input = match self.field(self.focus) {
                     Field::Description => Some(&mut self.description),
@@ -308,6 +357,11 @@ impl AskForm {
                         .part_mut(index)
                         .filter(|part| part.kept)
                         .and_then(|part| part.input.as_mut()),
+                    Field::TailLine(index) => self
+                        .context
+                        .tail_line_mut(index)
+                        .filter(|line| line.kept)
+                        .map(|line| &mut line.input),
                 };
                 if let Some(input) = input {
                     edit(input, key);
