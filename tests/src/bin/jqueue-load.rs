@@ -21,6 +21,8 @@
 mod baseline;
 #[path = "../load/flood.rs"]
 mod flood;
+#[path = "../load/floor_side.rs"]
+mod floor_side;
 #[path = "../load/harness.rs"]
 mod harness;
 #[path = "../load/process.rs"]
@@ -114,9 +116,9 @@ struct Args {
     /// Skip the floor.
     #[arg(long)]
     no_baseline: bool,
-    /// Measure the floor after jqueue, not in turns with it. Turns need a
-    /// socket per student for each server (2 N), so at N = 10 000 with a hard
-    /// `RLIMIT_NOFILE` of 20 000 the floor is measured after jqueue anyway.
+    /// Measure the floor after jqueue, not in turns with it (the default:
+    /// the floor's students are in a process of their own, so turns fit
+    /// under the descriptor limit at any size jqueue's students do).
     #[arg(long, conflicts_with = "no_baseline")]
     baseline_after: bool,
     /// What the floor speaks: `plain` TCP (the reference the targets are
@@ -161,6 +163,10 @@ struct Args {
     /// Internal: run as the floor server.
     #[arg(long, hide = true)]
     baseline_server: bool,
+    /// Internal: run as the floor's measuring side (the floor server and
+    /// its students), taking turns from stdin.
+    #[arg(long, hide = true)]
+    floor_side: bool,
     /// Internal: frame size of the floor server.
     #[arg(long, hide = true, default_value_t = 0)]
     frame_bytes: usize,
@@ -219,7 +225,7 @@ fn main() -> Result<()> {
         baseline: !args.no_baseline,
         floor: args.floor,
         jqueue: !args.baseline_only,
-        interleave: !args.baseline_after && nofile >= 2 * needed,
+        interleave: !args.baseline_after,
         server,
         server_pid: args.server_pid,
         fingerprint: args.fingerprint.clone(),
@@ -233,6 +239,9 @@ fn main() -> Result<()> {
         work_dir,
         queues: args.queues as usize,
     };
+    if args.floor_side {
+        return run_harness(&args, floor_side::serve(&cfg, args.frame_bytes));
+    }
     let report = run_harness(&args, scenario::run(&cfg))?;
     print_summary(&report);
     print_json(&args, &report)

@@ -23,6 +23,7 @@ use jqueue_tests::{
 use serde::Serialize;
 
 use super::baseline;
+use super::floor_side::FloorSide;
 use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
 use super::process::{rss_bytes, stop};
 use super::stats::{Summary, ms, ratio};
@@ -242,9 +243,10 @@ pub async fn run(cfg: &Config) -> Result<Report> {
         let frame_bytes = report
             .view_frame_bytes
             .unwrap_or_else(|| typical_frame_bytes(cfg.clients));
-        let mut floor = Floor::start(cfg, frame_bytes).await?;
-        let outcome = floor.warm_up_then_measure(cfg).await?;
-        floor.stop();
+        let mut floor = FloorSide::start(cfg, frame_bytes).await?;
+        floor.rounds(WARMUP_ROUNDS).await?;
+        let outcome = floor.rounds(cfg.changes).await?;
+        floor.stop().await?;
         record_floor(&mut report, &outcome, frame_bytes);
     }
     report.ratio_p50 = ratio(report.fanout_p50_us, report.baseline_p50_us);
@@ -847,8 +849,9 @@ async fn run_resume(
     Ok(())
 }
 
-/// A floor server in its own process, with N simulated students connected.
-struct Floor {
+/// A floor server in its own process, with N simulated students connected:
+/// the floor's side ([`FloorSide`]) runs it in a process of its own too.
+pub(crate) struct Floor {
     server: ServerProcess,
     students: Vec<Subscriber>,
     tracker: Arc<Tracker>,
@@ -856,7 +859,7 @@ struct Floor {
 }
 
 impl Floor {
-    async fn start(cfg: &Config, frame_bytes: usize) -> Result<Self> {
+    pub(crate) async fn start(cfg: &Config, frame_bytes: usize) -> Result<Self> {
         let n = cfg.clients;
         eprintln!(
             "floor: {n} subscribers, {frame_bytes}-byte frames, {:?}",
@@ -897,19 +900,13 @@ impl Floor {
         })
     }
 
-    async fn rounds(&mut self, limit: Limit<'_>, cfg: &Config) -> Result<Outcome> {
+    pub(crate) async fn rounds(&mut self, limit: Limit<'_>, cfg: &Config) -> Result<Outcome> {
         let mut control = Control::Baseline(&mut self.server);
         let n = self.students.len();
         run_rounds(&mut control, &self.tracker, &mut self.model, n, limit, cfg).await
     }
 
-    async fn warm_up_then_measure(&mut self, cfg: &Config) -> Result<Outcome> {
-        let mut control = Control::Baseline(&mut self.server);
-        let n = self.students.len();
-        warm_up_then_measure(&mut control, &self.tracker, &mut self.model, n, cfg).await
-    }
-
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         for student in self.students {
             student.close();
         }
@@ -953,17 +950,20 @@ async fn measure_in_turns(
         .mean_view_frame_bytes()
         .unwrap_or_else(|| typical_frame_bytes(n));
     tracker.reset_view_sizes();
-    let mut floor = Floor::start(cfg, frame_bytes).await?;
-    floor.rounds(Limit::Count(WARMUP_ROUNDS), cfg).await?;
+    let mut floor = FloorSide::start(cfg, frame_bytes).await?;
+    floor.rounds(WARMUP_ROUNDS).await?;
     let (mut jqueue, mut baseline) = (Outcome::default(), Outcome::default());
     while jqueue.samples.len() < cfg.changes {
         let turn = Limit::Count(TURN.min(cfg.changes - jqueue.samples.len()));
         let done = run_rounds(control, tracker, model, n, turn, cfg).await?;
         jqueue.extend(done);
-        let turn = Limit::Count(TURN.min(cfg.changes - baseline.samples.len()));
-        baseline.extend(floor.rounds(turn, cfg).await?);
+        baseline.extend(
+            floor
+                .rounds(TURN.min(cfg.changes - baseline.samples.len()))
+                .await?,
+        );
     }
-    floor.stop();
+    floor.stop().await?;
     record_floor(report, &baseline, frame_bytes);
     Ok(jqueue)
 }
@@ -1074,19 +1074,19 @@ impl QueueModel {
     }
 }
 
-enum Limit<'a> {
+pub(crate) enum Limit<'a> {
     Count(usize),
     /// Until the flag is set (at least one round).
     Until(&'a AtomicBool),
 }
 
 #[derive(Default)]
-struct Outcome {
+pub(crate) struct Outcome {
     /// When each change was applied, and how long until every student had it.
-    samples: Vec<(Instant, Duration)>,
+    pub(crate) samples: Vec<(Instant, Duration)>,
     /// For the changes that reached everyone: how long until the first did.
-    first: Vec<Duration>,
-    timeouts: usize,
+    pub(crate) first: Vec<Duration>,
+    pub(crate) timeouts: usize,
     /// With staff watching: how long until every staff connection had the
     /// change's staff view (counted at the timeout when one never came).
     staff: Vec<Duration>,
