@@ -1377,7 +1377,7 @@ fn set_context(
     context: Option<&QuestionContext>,
 ) -> Result<()> {
     if let Some(context) = context {
-        conn.execute(
+        conn.execute_cached(
             "UPDATE queue SET context = ?5 WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
             params![
@@ -1395,12 +1395,13 @@ fn set_context(
 /// The context (as stored) of `username`'s place in `session`'s queue.
 fn queued_context(conn: &Connection, q: &QueueKey, username: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT context FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
-            params![q.session, q.course, q.queue, username],
-            |row| row.get(0),
-        )
+        )?
+        .query_row(params![q.session, q.course, q.queue, username], |row| {
+            row.get(0)
+        })
         .optional()?
         .flatten())
 }
@@ -1421,7 +1422,7 @@ fn parse_context(json: &str) -> Option<QuestionContext> {
 
 /// Adds `entry` to `session`'s queue, with its place.
 fn insert_entry(conn: &Connection, q: &QueueKey, entry: &Entry) -> Result<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO queue (session, course, queue, username, description, location, joined_at,
                             away_until, front_since, slot, draw, host, tag)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -1447,7 +1448,7 @@ fn insert_entry(conn: &Connection, q: &QueueKey, entry: &Entry) -> Result<()> {
 impl Store {
     /// Takes a student out of the queue (they cancelled).
     pub fn delete_entry(&self, q: &QueueKey, username: &str) -> Result<()> {
-        self.conn.execute(
+        self.conn.execute_cached(
             "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
             params![q.session, q.course, q.queue, username],
@@ -1567,12 +1568,12 @@ impl Store {
         let tx = self.conn.transaction()?;
         for entry in entries {
             let context = queued_context(&tx, q, &entry.username)?;
-            tx.execute(
+            tx.execute_cached(
                 "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
                 params![q.session, q.course, q.queue, &*entry.username],
             )?;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO helps (session, course, queue, student, staff, joined_at, finished_at, outcome,
                                     description, location, context, tag)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -1604,7 +1605,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         for line in lines {
             let kind = serde_json::to_string(&line.kind).unwrap_or_default();
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO activity (session, course, queue, at, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![q.session, q.course, q.queue, line.at, kind],
             )?;
@@ -1612,7 +1613,7 @@ impl Store {
         // Per session: ids are shared by every session, so counting back
         // from the table's highest id would drop lines of a quiet session
         // whenever another one is busy.
-        tx.execute(
+        tx.execute_cached(
             "DELETE FROM activity WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND id < (
                  SELECT MIN(id) FROM (
@@ -1743,7 +1744,8 @@ impl Store {
     pub fn outside_changes(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("PRAGMA data_version", [], |row| row.get(0))?)
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |row| row.get(0))?)
     }
 
     /// A database from before courses, opened by a server that declares
@@ -1833,12 +1835,12 @@ fn start_help_row(
     now: UnixMillis,
 ) -> Result<()> {
     let context = queued_context(tx, q, &entry.username)?;
-    tx.execute(
+    tx.execute_cached(
         "DELETE FROM queue WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND username = ?4",
         params![q.session, q.course, q.queue, &*entry.username],
     )?;
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO helps (session, course, queue, student, staff, joined_at, served_at,
                                 description, location, host, context, tag)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -1868,13 +1870,28 @@ fn end_help(
     now: UnixMillis,
     outcome: HelpOutcome,
 ) -> Result<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE helps SET finished_at = ?5, outcome = ?6
          WHERE session = ?1 AND course = ?2 AND queue = ?3
                    AND staff = ?4 AND outcome IS NULL",
         params![q.session, q.course, q.queue, staff, now, outcome.as_str()],
     )?;
     Ok(())
+}
+
+/// The statements every change runs (a join, a cancel, a serve, a removal,
+/// the activity pane's lines), kept prepared on the connection: parsing and
+/// planning them anew for every change was a measurable part of what a
+/// change cost the owner before its students could be told (issue 29).
+/// Rarer statements are prepared when run, and keep the cache small.
+trait Cached {
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }
 
 /// Gives `username` the one-time code whose digest is `digest` (a reset
