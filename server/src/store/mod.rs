@@ -33,6 +33,9 @@ use jqueue_shared::staff::{Activity, MessageAnswer, PastHelp, StaffNote};
 
 /// Activity lines kept per session: enough for the pane after a restart.
 pub const ACTIVITY_KEPT: usize = 500;
+/// Activity lines appended between two trims of a session's pane: at most
+/// this many fewer than [`ACTIVITY_KEPT`] more are on disk.
+pub const ACTIVITY_TRIM_EVERY: usize = 64;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -63,6 +66,10 @@ pub struct Store {
     wal_path: PathBuf,
     /// SQLite's count of changed rows when the log was last flushed.
     synced_changes: u64,
+    /// Activity lines appended per queue's session since its pane was last
+    /// trimmed ([`Store::append_activity`]); a queue not here has not been
+    /// trimmed since the store was opened.
+    untrimmed_activity: std::collections::HashMap<QueueKey, usize>,
 }
 
 /// A flush of the log owed by a [`Store`]: see [`Store::flush_due`].
@@ -371,7 +378,7 @@ ALTER TABLE helps ADD COLUMN tag TEXT;
 /// Where one queue's rows are: its session (the day, `--session`), course
 /// and queue. A server that declares no courses is course
 /// [`crate::config::DEFAULT_COURSE`], queue [`crate::config::DEFAULT_QUEUE`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QueueKey {
     pub session: String,
     pub course: String,
@@ -506,6 +513,7 @@ impl Store {
         wal_path.push("-wal");
         Ok(Self {
             synced_changes: conn.total_changes(),
+            untrimmed_activity: std::collections::HashMap::new(),
             conn,
             wal_path: wal_path.into(),
         })
@@ -1599,9 +1607,19 @@ impl Store {
 
     // --- the activity pane --------------------------------------------------
 
-    /// Appends activity lines (as JSON) and forgets all but the latest
-    /// [`ACTIVITY_KEPT`] of the session, in one transaction.
+    /// Appends activity lines (as JSON), in one transaction; every
+    /// [`ACTIVITY_TRIM_EVERY`] lines (and at the first append after the
+    /// store opens) it forgets all but the latest [`ACTIVITY_KEPT`] of the
+    /// session in the same transaction. Trimming at every change read the
+    /// last [`ACTIVITY_KEPT`] rows back each time: a tenth of the server's
+    /// work in a busy queue (issue 29). The pane reads the latest lines
+    /// only, so the few more kept between trims are never shown.
     pub fn append_activity(&mut self, q: &QueueKey, lines: &[Activity]) -> Result<()> {
+        let untrimmed = self
+            .untrimmed_activity
+            .get(q)
+            .map_or(ACTIVITY_TRIM_EVERY, |&n| n + lines.len());
+        let trim = untrimmed >= ACTIVITY_TRIM_EVERY;
         let tx = self.conn.transaction()?;
         for line in lines {
             let kind = serde_json::to_string(&line.kind).unwrap_or_default();
@@ -1609,6 +1627,11 @@ impl Store {
                 "INSERT INTO activity (session, course, queue, at, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![q.session, q.course, q.queue, line.at, kind],
             )?;
+        }
+        if !trim {
+            tx.commit()?;
+            self.set_untrimmed(q, untrimmed);
+            return Ok(());
         }
         // Per session: ids are shared by every session, so counting back
         // from the table's highest id would drop lines of a quiet session
@@ -1621,7 +1644,17 @@ impl Store {
             params![q.session, q.course, q.queue, ACTIVITY_KEPT as i64],
         )?;
         tx.commit()?;
+        self.set_untrimmed(q, 0);
         Ok(())
+    }
+
+    fn set_untrimmed(&mut self, q: &QueueKey, lines: usize) {
+        match self.untrimmed_activity.get_mut(q) {
+            Some(untrimmed) => *untrimmed = lines,
+            None => {
+                self.untrimmed_activity.insert(q.clone(), lines);
+            }
+        }
     }
 
     /// The session's latest `limit` activity lines, oldest first. Lines this
@@ -2671,6 +2704,41 @@ mod tests {
             .unwrap();
         assert!(kept <= ACTIVITY_KEPT as i64, "{kept}");
         assert_eq!(store.recent_activity(&k("s2"), 10).unwrap(), [line(7)]);
+    }
+
+    #[test]
+    fn the_pane_is_trimmed_every_so_many_lines_not_at_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jqueue.db");
+        let count = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT COUNT(*) FROM activity", [], |r| r.get(0))
+                .unwrap()
+        };
+        let mut store = Store::open(&path).unwrap();
+        let append = |store: &mut Store, from: usize, lines: usize| {
+            for i in from..from + lines {
+                store.append_activity(&k("s1"), &[line(i as i64)]).unwrap();
+            }
+            from + lines
+        };
+        let next = append(&mut store, 0, ACTIVITY_KEPT + 10);
+        let most = (ACTIVITY_KEPT + ACTIVITY_TRIM_EVERY) as i64;
+        assert!(count(&store) <= most, "{}", count(&store));
+        let next = append(&mut store, next, 3 * ACTIVITY_TRIM_EVERY);
+        assert!(count(&store) <= most, "{}", count(&store));
+        assert!(
+            count(&store) > ACTIVITY_KEPT as i64,
+            "not trimmed at every line"
+        );
+        let latest = store.recent_activity(&k("s1"), 1).unwrap();
+        assert_eq!(latest, [line(next as i64 - 1)]);
+        // Reopened, the first line trims what an earlier run left.
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        append(&mut store, next, 1);
+        assert_eq!(count(&store), ACTIVITY_KEPT as i64);
     }
 
     #[test]
