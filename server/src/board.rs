@@ -125,6 +125,42 @@ mod tests {
         }
     }
 
+    /// One build per change, published only when the board differs: the
+    /// same announcement again moves the staff view (its activity pane),
+    /// not the board, and wakes no viewer.
+    #[tokio::test(start_paused = true)]
+    async fn the_board_is_published_when_it_changes_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let server =
+            crate::Server::start(crate::ServerConfig::new(dir.path().join("d"), "s".into()))
+                .unwrap();
+        let handle = server.handle();
+        let (mut board, _task) = spawn(&handle);
+        let mut views = handle.staff_views();
+        assert_eq!(board.borrow_and_update().queues[0].announcement, None);
+
+        let announce = || {
+            handle.professor(jqueue_shared::staff::StaffRequest::Announce {
+                text: "Back at 3".into(),
+            })
+        };
+        announce().await;
+        board.changed().await.unwrap();
+        assert_eq!(
+            board.borrow_and_update().queues[0].announcement.as_deref(),
+            Some("Back at 3")
+        );
+        views.borrow_and_update();
+
+        announce().await;
+        views.changed().await.unwrap();
+        // The staff view moved. Paused, the clock moves on only once every
+        // task (the board's too) has nothing left to do: by then a board
+        // would have been published.
+        let settled = tokio::time::timeout(std::time::Duration::from_secs(1), board.changed());
+        assert!(settled.await.is_err(), "the same board was published again");
+    }
+
     #[test]
     fn a_wall_gets_its_queues_in_its_order_and_a_code_only_in_the_room() {
         let board = Board {
