@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -131,19 +131,26 @@ async fn read_head(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<(Strin
 
 /// One line without its CRLF; an error at the end of the stream.
 async fn read_line(reader: &mut BufReader<TcpStream>) -> Result<String> {
+    read_line_or_end(reader)
+        .await?
+        .context("the connection closed")
+}
+
+/// One line without its CRLF; `None` at the end of the stream.
+async fn read_line_or_end(reader: &mut BufReader<TcpStream>) -> Result<Option<String>> {
     let mut line = String::new();
     let read = tokio::time::timeout(PATIENCE, reader.read_line(&mut line))
         .await
         .context("no line in time")??;
-    if read == 0 {
-        bail!("the connection closed");
-    }
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok((read > 0).then(|| line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
-/// One chunk of a chunked body; `None` after the last.
+/// One chunk of a chunked body; `None` after the last (or when the
+/// connection closed between chunks).
 async fn read_chunk(reader: &mut BufReader<TcpStream>) -> Result<Option<Vec<u8>>> {
-    let size_line = read_line(reader).await?;
+    let Some(size_line) = read_line_or_end(reader).await? else {
+        return Ok(None);
+    };
     let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
         .with_context(|| format!("not a chunk size: {size_line:?}"))?;
     if size == 0 {
@@ -216,13 +223,11 @@ impl EventStream {
                 }
                 continue;
             }
-            match read_chunk(&mut self.reader).await {
-                Ok(Some(chunk)) => self
+            match read_chunk(&mut self.reader).await? {
+                Some(chunk) => self
                     .pending
                     .push_str(&String::from_utf8(chunk).context("an event is not UTF-8")?),
-                Ok(None) => return Ok(None),
-                Err(e) if e.to_string().contains("closed") => return Ok(None),
-                Err(e) => return Err(e),
+                None => return Ok(None),
             }
         }
     }
