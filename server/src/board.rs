@@ -2,7 +2,8 @@
 //! ([`WallView`]), built once per change by one task and shared (`Arc`)
 //! with every viewer — the terminal walls (`net::wall`) and the web
 //! page (`http`). A thousand viewers cost one build per change and a send
-//! each, not a thousand builds.
+//! each, not a thousand builds; and a burst of changes is one board (see
+//! [`BOARD_EVERY`]).
 //!
 //! The board holds everything any viewer may see, the presence codes
 //! included: it is not itself something to show. Each viewer picks its
@@ -12,6 +13,7 @@
 //! asks a queue owner anything, so a viewer can never hold one up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jqueue_shared::wall::{WallQueue, WallView};
 use tokio::sync::watch;
@@ -19,6 +21,12 @@ use tokio::task::JoinSet;
 
 use crate::ServerHandle;
 use crate::any_changed::AnyChanged;
+
+/// The least time between two boards. A change shows on every wall and
+/// page within it; a burst of changes inside it is one board. Without it
+/// every viewer would get a send per change, as a student does, and a
+/// thousand viewers would double the work of a busy queue's changes.
+pub const BOARD_EVERY: Duration = Duration::from_millis(250);
 
 /// The board of every queue on the server, in the config's order: one
 /// panel per queue, with its presence code (see [`Board::for_wall`]).
@@ -76,7 +84,8 @@ fn panel(queue: &ServerHandle) -> WallQueue {
 /// Starts the one task that keeps the board: it follows every queue's
 /// staff view and publishes a new board only when the board differs (a
 /// staff view moves for many reasons a wall does not show), so a viewer
-/// woken by it always has something new. The task stops when the queues'
+/// woken by it always has something new, and at most once per
+/// [`BOARD_EVERY`]. The task stops when the queues'
 /// owners have all stopped or the returned set is dropped.
 pub(crate) fn spawn(handle: &ServerHandle) -> (watch::Receiver<Arc<Board>>, JoinSet<()>) {
     let (publish, board) = watch::channel(Arc::new(Board::build(handle)));
@@ -88,13 +97,20 @@ pub(crate) fn spawn(handle: &ServerHandle) -> (watch::Receiver<Arc<Board>>, Join
     task.spawn(async move {
         while changed.changed().await.is_ok() {
             let next = Board::build(&handle);
-            publish.send_if_modified(|shown| {
+            let published = publish.send_if_modified(|shown| {
                 if **shown == next {
                     return false;
                 }
                 *shown = Arc::new(next);
                 true
             });
+            if published {
+                // Changes until then wait and make one board (`changed`
+                // holds at most one notice): a board is read from across
+                // a room, and a burst of joins is one redraw, not a
+                // send per join to every viewer.
+                tokio::time::sleep(BOARD_EVERY).await;
+            }
         }
     });
     (board, task)

@@ -80,15 +80,25 @@ async fn every_answer_carries_figures_and_nothing_personal() -> Result<()> {
         lab.staff_online
     );
 
-    let mut answers = Vec::new();
-    for path in ["/", "/board.js", "/queues.json", "/healthz", "/nowhere"] {
-        answers.push((path, web::get(web, path).await?));
-    }
+    // The board follows within a quarter second: wait for the one that
+    // shows all of the above.
     let mut events = match EventStream::open(web, "/events").await? {
         Ok(events) => events,
         Err(refused) => anyhow::bail!("{refused:?}"),
     };
-    let live = events.next().await?.context("the first event")?;
+    let live = loop {
+        let event = events.next().await?.context("the stream ended")?;
+        let figures: serde_json::Value = serde_json::from_str(&event.data)?;
+        if figures["queues"][0]["being_helped"] == 1
+            && figures["queues"][2]["announcement"].is_string()
+        {
+            break event;
+        }
+    };
+    let mut answers = Vec::new();
+    for path in ["/", "/board.js", "/queues.json", "/healthz", "/nowhere"] {
+        answers.push((path, web::get(web, path).await?));
+    }
 
     for (path, answer) in &answers {
         let everything = format!("{:?}{}", answer.headers, answer.body);
