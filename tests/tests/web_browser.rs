@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use jqueue_shared::staff::StaffRequest;
 use jqueue_tests::web;
 use jqueue_tests::{PATIENCE, Student, TestServer, department_config, require};
@@ -203,6 +203,17 @@ async fn the_page_shows_the_figures_and_a_join_within_a_second_with_no_script_er
     let driver = Driver::start().await?;
     let profile = tempfile::tempdir()?;
     let browser = Browser::open(&driver, profile.path()).await?;
+    let checked = check_the_page(&browser, &server, web).await;
+    // Ended whatever the checks said: a browser left behind outlives the
+    // test (its driver's end does not end it).
+    let ended = browser.end().await;
+    checked?;
+    ended?;
+    server.stop().await
+}
+
+/// What the test checks, in a page that `browser` opens on `web`.
+async fn check_the_page(browser: &Browser<'_>, server: &TestServer, web: SocketAddr) -> Result<()> {
     browser.go(&format!("http://{web}/")).await?;
     let waiting = shown("cs101/lab", "waiting");
     let state = shown("cs101/lab", "state");
@@ -220,27 +231,42 @@ async fn the_page_shows_the_figures_and_a_join_within_a_second_with_no_script_er
             shown("cs101/lab", "duty")
         ))
         .await?;
-    assert_eq!(figures, json!(["waiting", "On duty: 1"]));
+    ensure!(
+        figures == json!(["waiting", "On duty: 1"]),
+        "the figures: {figures}"
+    );
     // Staff's markup is shown as the text it is, not made into markup.
-    let office = browser
-        .run("const a = document.querySelector('section[data-queue=\"cs225/office\"] .announcement'); \
-              return a ? [a.textContent, a.querySelectorAll('*').length] : null;")
+    let announcement = shown("cs225/office", "announcement");
+    browser
+        .until(
+            "the announcement",
+            &format!("return {announcement} !== '';"),
+            PATIENCE,
+        )
         .await?;
-    assert_eq!(office, json!(["“<b>Moved</b> to 0216”", 0]));
+    let office = browser
+        .run(&format!(
+            "return [{announcement}, document.querySelectorAll('.announcement *').length];"
+        ))
+        .await?;
+    ensure!(
+        office == json!(["“<b>Moved</b> to 0216”", 0]),
+        "the announcement: {office}"
+    );
 
     let mut amy = Student::register_on(server.addr, "amy", "cs101/lab").await?;
     amy.ask_for_help("help").await?;
     let took = browser
         .until("the join", &format!("return {waiting} === '1';"), PATIENCE)
         .await?;
-    assert!(
+    ensure!(
         took < Duration::from_secs(1),
         "the join showed after {took:?}"
     );
     let live = browser
         .run("return document.getElementById('link').textContent")
         .await?;
-    assert_eq!(live, json!("● Live"));
+    ensure!(live == json!("● Live"), "the link: {live}");
 
     let errors: Vec<Value> = browser
         .log()
@@ -248,7 +274,6 @@ async fn the_page_shows_the_figures_and_a_join_within_a_second_with_no_script_er
         .into_iter()
         .filter(|entry| entry["level"] == "SEVERE")
         .collect();
-    assert!(errors.is_empty(), "the browser logged errors: {errors:?}");
-    browser.end().await?;
-    server.stop().await
+    ensure!(errors.is_empty(), "the browser logged errors: {errors:?}");
+    Ok(())
 }
