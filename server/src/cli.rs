@@ -90,6 +90,12 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
+    /// Also serve the read-only web board here (`127.0.0.1:7480`): `/` a
+    /// live page, `/queues.json`, `/healthz`. Figures only: no names and
+    /// no presence code. Off unless given.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+
     /// How students sign in: `password` (TCP only), `unix` (the socket
     /// only: no passwords anywhere) or `both`.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthMode::Both)]
@@ -526,6 +532,7 @@ impl Cli {
         config.code_minutes = self.code_minutes;
         config.socket.clone_from(&self.socket);
         config.auth = self.auth;
+        config.http = self.http;
         config.join = self.join_hint.iter().cloned().collect();
         match (&config.socket, config.auth) {
             (Some(_), AuthMode::Password) => {

@@ -141,6 +141,11 @@ pub struct ServerConfig {
     pub socket: Option<PathBuf>,
     /// `--auth`: which ways of signing in the server takes.
     pub auth: AuthMode,
+    /// `--http ADDR`: also serve the read-only web board there (see
+    /// `crate::http`); off unless given.
+    pub http: Option<std::net::SocketAddr>,
+    /// Most live web pages at once (see `crate::http::MAX_WEB_VIEWERS`).
+    pub max_web_viewers: usize,
     /// The TLS certificate and key: made in `<data-dir>/tls/` unless given.
     pub tls: TlsFiles,
     /// Where the time of day comes from: the system's clock, or tokio's in
@@ -239,6 +244,8 @@ impl ServerConfig {
             at_close: AtClose::FinishLine,
             socket: None,
             auth: AuthMode::Both,
+            http: None,
+            max_web_viewers: crate::http::MAX_WEB_VIEWERS,
             clock: Clock::System,
             no_resolve: false,
             resolver: Arc::new(SystemResolver),

@@ -621,6 +621,22 @@ mod tests {
     }
 
     #[test]
+    fn the_web_board_is_a_top_level_key_and_off_unless_given() {
+        let (_dir, path) = config("http = \"127.0.0.1:7480\"\n");
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let server = cli.server_config().unwrap();
+        assert_eq!(server.http, Some("127.0.0.1:7480".parse().unwrap()));
+        let (_dir, path) = config("port = 7500\n");
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        assert_eq!(cli.server_config().unwrap().http, None);
+        // The whole server's, not a queue's.
+        let text = "[[course]]\nid = \"cs101\"\n\n[[course.queue]]\nid = \"lab\"\nhttp = \"127.0.0.1:1\"\n";
+        let (_dir, path) = config(text);
+        let err = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(err.to_string().contains("http"), "{err}");
+    }
+
+    #[test]
     fn each_bad_file_names_its_line() {
         for (text, line, words) in [
             ("port = 7500\nprot = 1\n", 2, "unknown key `prot`"),

@@ -27,6 +27,7 @@
 pub mod accounts;
 pub mod any_changed;
 pub mod auth;
+pub mod board;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -34,6 +35,7 @@ pub mod config_file;
 pub mod control;
 pub mod department;
 pub mod handle;
+pub mod http;
 pub mod net;
 pub mod owners;
 pub(crate) mod peer_log;
@@ -84,6 +86,9 @@ pub struct Server {
     tls: TlsIdentity,
     /// The Unix socket (`--socket`), bound at start; [`run`] takes it.
     local: Option<tokio::net::UnixListener>,
+    /// The web board's address (`--http`), bound at start; [`run`] serves
+    /// it.
+    http: Option<TcpListener>,
     /// The command line's way in ([`control`]); [`run`] answers on it.
     control: Option<tokio::net::UnixListener>,
     /// The tasks that own the state; [`run`] stops the server if one ends.
@@ -116,6 +121,7 @@ impl Server {
         // Before the owners: a socket that cannot be listened on is a clear
         // error now, not a class that cannot sign in later.
         let local = config.socket.as_deref().map(net::local::bind).transpose()?;
+        let http = config.http.map(http::bind).transpose()?;
         // Before the state is loaded: from now on `users` and `staff`
         // commands come here rather than write the database under it.
         let control = control::bind(&config.data_dir)?;
@@ -159,6 +165,7 @@ impl Server {
             handle,
             tls,
             local,
+            http,
             control: Some(control),
             owners,
         })
@@ -173,6 +180,12 @@ impl Server {
     /// The professor's API: serve, remove, print, open/close, announce, shut down.
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
+    }
+
+    /// Where the web board is served (`--http`), once bound: the port is
+    /// the OS's choice when `:0` was asked for.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn config(&self) -> &ServerConfig {

@@ -135,6 +135,10 @@ async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
     if let Some(socket) = &socket {
         tracing::info!(socket = %socket.display(), "listening on the Unix socket");
     }
+    let web_board = server.http_addr();
+    if let Some(web) = web_board {
+        tracing::info!(%web, "serving the web board");
+    }
     let handle = server.handle();
     let fingerprint = server.fingerprint().clone();
     tracing::info!(%fingerprint, "TLS key");
@@ -147,6 +151,9 @@ async fn serve_async(cli: &Cli, moved: Option<&Moved>) -> anyhow::Result<()> {
             writeln!(stdout, "listening on unix:{}", socket.display())?;
         }
         writeln!(stdout, "fingerprint {fingerprint}")?;
+        if let Some(web) = web_board {
+            writeln!(stdout, "web board on http://{web}/")?;
+        }
         if let Some(note) = &note {
             writeln!(stdout, "{note}")?;
         }

@@ -28,6 +28,7 @@ pub mod staff;
 pub mod statistics;
 pub mod validate;
 pub mod wall;
+pub mod words;
 
 pub use codec::{FrameError, MAX_FRAME_LEN};
 #[cfg(feature = "net")]

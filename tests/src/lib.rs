@@ -1,8 +1,8 @@
 //! Test support shared by the cross-crate tests and the load generator
 //! (`jqueue-load`): a server in-process on `127.0.0.1:0`, the real
 //! `jqueue-server` binary as a child process (`server_process`), a
-//! protocol-level student client (`student`), and the TLS they connect with
-//! (`tls`).
+//! protocol-level student client (`student`), the TLS they connect with
+//! (`tls`), and a hand-written HTTP client for the web board (`web`).
 //!
 //! Every connection to a server the kit started is TLS, pinned to the
 //! fingerprint that server printed (the kit notes each server's fingerprint
@@ -28,6 +28,7 @@ pub mod screens;
 mod server_process;
 mod student;
 mod tls;
+pub mod web;
 
 pub use server_process::{ServerProcess, client_binary, headless, server_binary};
 pub use student::{Frame, Frames, Reader, Student, Writer, hello, password_for, payload_of};
@@ -208,6 +209,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub fingerprint: Fingerprint,
     pub handle: ServerHandle,
+    /// The web board's address, when the config asked for one (`http`).
+    pub web: Option<SocketAddr>,
     task: JoinHandle<Result<(), jqueue_server::owners::OwnerStopped>>,
 }
 
@@ -219,6 +222,7 @@ impl TestServer {
         let fingerprint = server.fingerprint().clone();
         note_fingerprint(addr, fingerprint.clone());
         let handle = server.handle();
+        let web = server.http_addr();
         let task = tokio::spawn(jqueue_server::run(
             listener,
             server,
@@ -228,6 +232,7 @@ impl TestServer {
             addr,
             fingerprint,
             handle,
+            web,
             task,
         })
     }

@@ -197,6 +197,17 @@ impl ServerProcess {
         Ok(())
     }
 
+    /// The web board's address, from the line a server started with
+    /// `--http` prints after its key: call it right after the start.
+    pub fn web_board(&mut self) -> Result<SocketAddr> {
+        let line = self.next_line()?;
+        let addr = line
+            .strip_prefix("web board on http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .with_context(|| format!("expected the web board's address, got {line:?}"))?;
+        Ok(addr.parse()?)
+    }
+
     /// The end of its stderr's log, for a failure to start.
     fn log_tail(&self) -> String {
         let Some(log) = &self.log else {

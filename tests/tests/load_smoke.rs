@@ -49,6 +49,9 @@ fn load_generator_runs_at_small_n_and_prints_json() {
         .args(["--clients", "20", "--changes", "5", "--gap-ms", "0"])
         // Two staff screens watch the staff view through the changes.
         .args(["--staff", "2"])
+        // Walls from two loopback addresses (four each at most), and live
+        // web pages on the server's --http address.
+        .args(["--walls", "6", "--web-viewers", "3"])
         .args(["--storm", "--storm-logins", "3", "--storm-rounds", "1000"])
         .args(["--resume", "--json", "--time-limit-secs", "300"])
         .arg("--server-bin")
@@ -64,6 +67,17 @@ fn load_generator_runs_at_small_n_and_prints_json() {
     assert_eq!(report["clients"], 20);
     assert_eq!(report["storm_logins"], 3);
     assert_eq!(report["staff"], 2);
+    assert_eq!(
+        (&report["walls"], &report["web_viewers"]),
+        (&6.into(), &3.into())
+    );
+    // The changes move the board: it reached the viewers.
+    for key in ["wall_boards", "web_events"] {
+        assert!(
+            report[key].as_u64().is_some_and(|n| n > 0),
+            "{key} in {last}"
+        );
+    }
     assert_eq!(
         report["baseline_interleaved"], true,
         "at N = 20 the floor is measured in turns with jqueue: {last}"

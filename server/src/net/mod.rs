@@ -83,6 +83,8 @@ struct Shared {
     host_names: resolve::HostNames,
     /// The walls open, per address.
     walls: Arc<wall::Walls>,
+    /// The server's board, which every wall picks its queues from.
+    board: tokio::sync::watch::Receiver<Arc<crate::board::Board>>,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -105,6 +107,18 @@ pub async fn run(
         .map(|listener| tokio::spawn(crate::control::serve(listener, handle.clone())));
     // Every core may hash: the hashing threads run at lower priority, so the
     // owners and the fan-out of queue updates still go first.
+    // One board for every viewer, kept by one task until this returns.
+    let (board, _board_task) = crate::board::spawn(&handle);
+    // The web board, if asked for: on this runtime, stopped with the rest.
+    let mut web_board = tokio::task::JoinSet::new();
+    if let Some(listener) = server.http.take() {
+        web_board.spawn(crate::http::serve(
+            listener,
+            board.clone(),
+            handle.shutdown_signal(),
+            server.config.max_web_viewers,
+        ));
+    }
     let hashers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let shared = Arc::new(Shared {
         admission: Admission::new(server.config.max_unauthenticated),
@@ -122,6 +136,7 @@ pub async fn run(
             server.config.resolve_timeout,
         ),
         walls: Arc::default(),
+        board,
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks: Vec<_> = shared

@@ -5,7 +5,8 @@
 //! What a wall may see is decided here and nowhere else: figures and staff
 //! names, the announcement, and a queue's presence code only when the
 //! wall's host is inside that queue's `--allow-hosts` (the code is for
-//! those in the room). A few walls per address at most: a wall is
+//! those in the room). The figures come from the server's one
+//! [`crate::board`], never built here. A few walls per address at most: a wall is
 //! anonymous and long-lived, so an address may not pile them up.
 
 #[allow(clippy::wildcard_imports)]
@@ -13,10 +14,6 @@ use super::*;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-use jqueue_shared::wall::{WallQueue, WallView};
-
-use crate::any_changed::AnyChanged;
 
 /// Walls one address may keep open at once: a lab's projector, a TV in the
 /// corridor, a spare.
@@ -96,20 +93,26 @@ impl Handler {
         // Making progress, as a signed-in connection is: never evicted.
         self.shared.admission.committed(self.conn);
         let whence = self.whence().await;
-        let queues: Vec<ServerHandle> = indices.iter().map(|&i| handle.on_queue(i)).collect();
-        let mut changed = AnyChanged::new(queues.iter().map(ServerHandle::staff_views));
+        // Decided once: the wall's host does not move.
+        let in_room: Vec<bool> = indices
+            .iter()
+            .map(|&i| whence.in_room(handle.on_queue(i).queue_config().allow_hosts.as_ref()))
+            .collect();
+        // The server's one board, built once per change for every viewer:
+        // this wall only picks its queues out of it.
+        let mut board = self.shared.board.clone();
         let mut shown = None;
         let patience = self.shared.config.idle_timeout;
         let mut shutdown = self.shutdown.clone();
         loop {
-            let board = wall_view(&queues, &whence);
-            if shown.as_ref() != Some(&board) {
-                self.send(&ServerMsg::Wall(board.clone())).await?;
-                shown = Some(board);
+            let view = board.borrow_and_update().for_wall(&indices, &in_room);
+            if shown.as_ref() != Some(&view) {
+                self.send(&ServerMsg::Wall(view.clone())).await?;
+                shown = Some(view);
             }
             let deadline = Instant::now() + patience;
             tokio::select! {
-                result = changed.changed() => if result.is_err() { return Ok(SignIn::Close) },
+                result = board.changed() => if result.is_err() { return Ok(SignIn::Close) },
                 () = shutdown.requested() => {
                     self.send_last(&ServerMsg::ShuttingDown).await?;
                     return Ok(SignIn::Close);
@@ -134,28 +137,4 @@ impl Handler {
             }
         }
     }
-}
-
-/// The board of `queues` as a wall from `whence` may see it.
-fn wall_view(queues: &[ServerHandle], whence: &Whence) -> WallView {
-    let queues = queues
-        .iter()
-        .map(|queue| {
-            let view = queue.staff_views().borrow().clone();
-            let on_duty = match &view.duty {
-                Some(duty) => duty.on.iter().map(|on| on.staff.clone()).collect(),
-                None => view.staff_online.clone(),
-            };
-            let in_room = whence.in_room(queue.queue_config().allow_hosts.as_ref());
-            WallQueue {
-                queue: crate::staff_feed::queue_choice(queue),
-                being_helped: u32::try_from(view.helps.len()).unwrap_or(u32::MAX),
-                closes_at: view.closes_at,
-                on_duty,
-                announcement: view.announcement.clone(),
-                presence_code: view.presence_code.clone().filter(|_| in_room),
-            }
-        })
-        .collect();
-    WallView { queues }
 }

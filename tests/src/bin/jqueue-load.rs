@@ -31,6 +31,8 @@ mod process;
 mod scenario;
 #[path = "../load/stats.rs"]
 mod stats;
+#[path = "../load/viewers.rs"]
+mod viewers;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -54,6 +56,15 @@ struct Args {
     /// `--server`, those accounts must already be staff.
     #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
     staff: usize,
+    /// Terminal walls (`jqueue wall`) watching the board while the changes
+    /// are measured, four from each loopback address 127.0.0.2 and up (at
+    /// most 1 000).
+    #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
+    walls: usize,
+    /// Live web pages (`/events` on the server's `--http` address, which
+    /// it then serves) watching the board while the changes are measured.
+    #[arg(long, default_value_t = 0, conflicts_with_all = ["baseline_only", "server"])]
+    web_viewers: usize,
     /// Queues on the server, each its own course (`c0/q`, `c1/q`, …) with its
     /// own staff: `--clients` students and one staff screen in each. The changes are made in the first; the others'
     /// connections count what reaches them (isolation: nothing).
@@ -196,8 +207,12 @@ fn main() -> Result<()> {
     if let Some(kind) = args.flood {
         return run_flood(&args, kind, nofile, server_bin);
     }
-    let needed =
-        (args.clients * args.queues as usize + args.staff + args.queues as usize) as u64 + 64;
+    let needed = (args.clients * args.queues as usize
+        + args.staff
+        + args.walls
+        + args.web_viewers
+        + args.queues as usize) as u64
+        + 64;
     if nofile < needed {
         bail!(
             "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {} students",
@@ -217,6 +232,8 @@ fn main() -> Result<()> {
     let cfg = scenario::Config {
         clients: args.clients,
         staff: args.staff,
+        walls: args.walls,
+        web_viewers: args.web_viewers,
         changes: args.changes,
         storm: args.storm,
         storm_logins: args.storm_logins,
@@ -437,6 +454,7 @@ fn print_summary(r: &scenario::Report) {
         num(r.ratio_p50),
         num(r.ratio_p99)
     );
+    print_viewers(r);
     if r.staff > 0 {
         println!("staff p99 / floor p99  {}", num(r.staff_ratio_p99));
     }
@@ -461,6 +479,20 @@ fn print_summary(r: &scenario::Report) {
         println!(
             "resume                 {} sessions in {total} ms",
             r.resume_clients.unwrap_or(0)
+        );
+    }
+}
+
+/// What reached the board's viewers (`--walls`, `--web-viewers`), if any
+/// watched.
+fn print_viewers(r: &scenario::Report) {
+    if r.walls + r.web_viewers > 0 {
+        println!(
+            "viewers                {} walls got {} boards, {} web pages {} events while measured",
+            r.walls,
+            r.wall_boards.unwrap_or(0),
+            r.web_viewers,
+            r.web_events.unwrap_or(0)
         );
     }
 }

@@ -45,6 +45,10 @@ pub struct Config {
     pub clients: usize,
     /// Staff connections watching the staff view during the changes.
     pub staff: usize,
+    /// Terminal walls and live web pages watching the board during the
+    /// changes (see [`crate::viewers`]).
+    pub walls: usize,
+    pub web_viewers: usize,
     pub changes: usize,
     pub storm: bool,
     pub storm_logins: usize,
@@ -100,6 +104,12 @@ pub struct Report {
     pub staff_view_frame_bytes: Option<usize>,
     /// Staff-view p99 over the floor's (student) fan-out p99.
     pub staff_ratio_p99: Option<f64>,
+    /// `--walls` and `--web-viewers`: how many watched, and how many boards
+    /// and events reached them in all.
+    pub walls: usize,
+    pub web_viewers: usize,
+    pub wall_boards: Option<u64>,
+    pub web_events: Option<u64>,
     pub baseline_p50_us: Option<u64>,
     pub baseline_p99_us: Option<u64>,
     pub baseline_max_us: Option<u64>,
@@ -233,6 +243,8 @@ pub async fn run(cfg: &Config) -> Result<Report> {
         changes: cfg.changes,
         harness_threads: cfg.harness_threads,
         staff: cfg.staff,
+        walls: cfg.walls,
+        web_viewers: cfg.web_viewers,
         floor: cfg.floor,
         ..Report::default()
     };
@@ -261,7 +273,11 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
         cmd.arg("--config")
             .arg(cfg.work_dir.join("department.toml"));
     }
-    let everyone = cfg.clients * cfg.queues + cfg.staff + cfg.queues + cfg.storm_logins + 100;
+    let everyone =
+        cfg.clients * cfg.queues + cfg.staff + cfg.walls + cfg.queues + cfg.storm_logins + 100;
+    if cfg.web_viewers > 0 {
+        cmd.args(["--http", "127.0.0.1:0"]);
+    }
     cmd.args(["--bind", "127.0.0.1"])
         .arg("--hash-rounds")
         .arg(rounds.to_string())
@@ -295,19 +311,7 @@ fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
 async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let n = cfg.clients;
     if cfg.server.is_none() {
-        // Before any server opens the database, as `jqueue-server staff add`
-        // would be run; against `--server` they must be staff already.
-        let data = cfg.work_dir.join("data");
-        let course = (cfg.queues > 1).then(|| course_id(0));
-        for k in 0..cfg.staff {
-            make_course_staff(&data, &staff_name(k), course.as_deref())?;
-        }
-        if cfg.queues > 1 {
-            department_file(cfg)?;
-            for q in 1..cfg.queues {
-                make_course_staff(&data, &queue_staff_name(q), Some(&course_id(q)))?;
-            }
-        }
+        make_the_staff(cfg)?;
     }
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
@@ -320,6 +324,10 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         .as_ref()
         .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
     let pid = server.as_ref().map(ServerProcess::pid).or(cfg.server_pid);
+    let web = match server.as_mut() {
+        Some(server) if cfg.web_viewers > 0 => Some(server.web_board()?),
+        _ => None,
+    };
     if let Some(server) = server.as_mut() {
         server.send_line("open")?;
     }
@@ -327,6 +335,15 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
     let staff = watch_staff(cfg, addr).await?;
     let others = populate_other_queues(cfg, addr, pid, report).await?;
+    let viewers = crate::viewers::connect(
+        addr,
+        web,
+        cfg.walls,
+        cfg.web_viewers,
+        cfg.signin_concurrency,
+    )
+    .await?;
+    let before = viewers.received();
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
@@ -352,6 +369,8 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
             others.staff.view_frames()
         );
     }
+    note_viewers(&viewers, before, report);
+    drop(viewers);
     let fanout = Summary::of(&outcome.latencies(None));
     report.fanout_timeouts = outcome.timeouts;
     report.fanout_p50_us = fanout.map(|s| s.p50_us);
@@ -360,17 +379,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     report.fanout_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
     eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
     if let Some(staff) = &staff {
-        let views = Summary::of(&outcome.staff);
-        report.staff_view_timeouts = outcome.staff_timeouts;
-        report.staff_view_p50_us = views.map(|s| s.p50_us);
-        report.staff_view_p99_us = views.map(|s| s.p99_us);
-        report.staff_view_max_us = views.map(|s| s.max_us);
-        report.staff_view_frame_bytes = staff.tracker.mean_view_frame_bytes();
-        eprintln!(
-            "staff views ({} watching): {views:?}, {} timeouts",
-            staff.watchers.len(),
-            outcome.staff_timeouts
-        );
+        note_staff_views(staff, &outcome, report);
     }
 
     if cfg.storm {
@@ -395,6 +404,57 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// Before any server opens the database, as `jqueue-server staff add`
+/// would be run (against `--server` they must be staff already): the
+/// staff screens' accounts, and each other queue's.
+fn make_the_staff(cfg: &Config) -> Result<()> {
+    let data = cfg.work_dir.join("data");
+    let course = (cfg.queues > 1).then(|| course_id(0));
+    for k in 0..cfg.staff {
+        make_course_staff(&data, &staff_name(k), course.as_deref())?;
+    }
+    if cfg.queues > 1 {
+        department_file(cfg)?;
+        for q in 1..cfg.queues {
+            make_course_staff(&data, &queue_staff_name(q), Some(&course_id(q)))?;
+        }
+    }
+    Ok(())
+}
+
+/// What reached the board's viewers while the changes were measured
+/// (`before`: what had reached them until then).
+fn note_viewers(viewers: &crate::viewers::Viewers, before: (u64, u64), report: &mut Report) {
+    if viewers.walls + viewers.web == 0 {
+        return;
+    }
+    let (boards, events) = viewers.received();
+    report.wall_boards = Some(boards - before.0);
+    report.web_events = Some(events - before.1);
+    eprintln!(
+        "{} walls received {} boards, {} web pages {} events",
+        viewers.walls,
+        boards - before.0,
+        viewers.web,
+        events - before.1
+    );
+}
+
+/// How long the changes took to reach the staff screens.
+fn note_staff_views(staff: &StaffWatch, outcome: &Outcome, report: &mut Report) {
+    let views = Summary::of(&outcome.staff);
+    report.staff_view_timeouts = outcome.staff_timeouts;
+    report.staff_view_p50_us = views.map(|s| s.p50_us);
+    report.staff_view_p99_us = views.map(|s| s.p99_us);
+    report.staff_view_max_us = views.map(|s| s.max_us);
+    report.staff_view_frame_bytes = staff.tracker.mean_view_frame_bytes();
+    eprintln!(
+        "staff views ({} watching): {views:?}, {} timeouts",
+        staff.watchers.len(),
+        outcome.staff_timeouts
+    );
 }
 
 /// Signs in N students and has them all join, reading the server's memory
