@@ -16,13 +16,18 @@ use jqueue_shared::manual::{write_completions, write_man};
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    if let Some(command) = cli.command.take() {
+    let command = match cli.command.take() {
+        // Before stdout is locked below: its output thread writes there.
+        Some(Command::Share(args)) => return share(cli, args).await,
+        other => other,
+    };
+    if let Some(command) = command {
         let out = &mut std::io::stdout().lock();
         let written = match command {
             Command::Status(args) => return status(cli, args).await,
             Command::Logout => return logout(cli).await,
             Command::Wall => return wall(cli).await,
-            Command::Share(args) => return share(cli, args).await,
+            Command::Share(_) => unreachable!("handled above"),
             Command::Bridge(args) => return bridge(&args),
             Command::Hook(args) => {
                 let data_dir = cli
