@@ -328,23 +328,22 @@ impl Handler {
             );
             return;
         }
+        // One viewer at a time: one accepted before gives way.
         end_view(&mut registry, username, ShareEnd::StaffClosed, None);
-        let Some(offer) = registry.offers.get_mut(&**username) else {
-            return;
-        };
-        offer.generation += 1;
         tell(
             &asked.at,
             &ServerMsg::Share(ShareNotice::Started { student }),
         );
-        tell(&offer.share, &watched(Some(&asked.staff)));
         if let Some(screen) = registry.screens.get(&**username) {
             tell(screen, &watched(Some(&asked.staff)));
         }
+        let Some(offer) = registry.offers.get_mut(&**username) else {
+            return;
+        };
+        tell(&offer.share, &watched(Some(&asked.staff)));
+        offer.generation += 1;
         tracing::info!(student = %username, %staff, "a view of a terminal started");
-        if let Some(offer) = registry.offers.get_mut(&**username) {
-            offer.viewer = Some(asked);
-        }
+        offer.viewer = Some(asked);
     }
 
     /// `jqueue share`'s connection from its `OfferShare` on: the student's
