@@ -58,6 +58,12 @@ pub enum ShareError {
 /// Runs the share until the command exits (its exit status is returned)
 /// or, for a pane, until the pane goes or the process is stopped.
 pub async fn run(config: Config, source: Source) -> Result<i32, ShareError> {
+    // Said first: nothing else matters outside tmux.
+    if let Source::Pane(_) = &source {
+        if std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
+            return Err(ShareError::NotInTmux);
+        }
+    }
     let route = Route::for_config(&config);
     if let Some(tokens) = route.tokens() {
         if tokens.load(&config.username).is_none() {
@@ -65,11 +71,6 @@ pub async fn run(config: Config, source: Source) -> Result<i32, ShareError> {
                 server: config.server.to_string(),
                 username: config.username,
             });
-        }
-    }
-    if let Source::Pane(_) = &source {
-        if std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
-            return Err(ShareError::NotInTmux);
         }
     }
     let (commands, events, task) = net::spawn_follower(NetConfig {
