@@ -1,7 +1,8 @@
 //! `jqueue share -- CMD` with the real binary in a pseudo-terminal: the
 //! command's output reaches the student's own terminal as it is printed,
 //! and, once the student says yes, the staff member helping them receives
-//! the screen as cells (text and colour, never the escape bytes); when the
+//! the screen as cells (text and colour, never the escape bytes) at the
+//! terminal's size, which follows a resize; when the
 //! command exits, the share ends with its status and the view says so.
 
 use std::time::Duration;
@@ -99,6 +100,14 @@ async fn a_shared_command_is_seen_by_the_helping_staff_member_as_cells() -> Resu
             .all(|(_, row)| row.runs.iter().all(|r| !r.text.contains('\u{1b}'))),
         "no escape byte travels"
     );
+
+    // The student's terminal grows: the shared one follows (SIGWINCH).
+    share.resize(30, 100)?;
+    ta.recv_until(|m| {
+        matches!(m, ServerMsg::Share(ShareNotice::Screen { update, .. })
+            if (update.cols, update.rows) == (100, 30))
+    })
+    .await?;
 
     std::fs::write(&done, "")?;
     let status = tokio::task::spawn_blocking(move || share.wait_exit()).await??;
