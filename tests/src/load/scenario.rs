@@ -44,6 +44,8 @@ pub struct Config {
     pub clients: usize,
     /// Staff connections watching the staff view during the changes.
     pub staff: usize,
+    /// Terminal shares open, and viewed, during the changes.
+    pub shares: usize,
     pub changes: usize,
     pub storm: bool,
     pub storm_logins: usize,
@@ -91,6 +93,11 @@ pub struct Report {
     pub view_frame_bytes: Option<usize>,
     /// Staff connections that watched the staff view (`--staff`).
     pub staff: usize,
+    /// Terminal shares open and viewed during the changes (`--shares`).
+    pub shares: usize,
+    /// What the shares' viewers received, in bytes a second, over the
+    /// changes.
+    pub share_bytes_per_sec: Option<u64>,
     /// From a change to the last staff connection having its staff view.
     pub staff_view_p50_us: Option<u64>,
     pub staff_view_p99_us: Option<u64>,
@@ -293,19 +300,7 @@ fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
 async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let n = cfg.clients;
     if cfg.server.is_none() {
-        // Before any server opens the database, as `jqueue-server staff add`
-        // would be run; against `--server` they must be staff already.
-        let data = cfg.work_dir.join("data");
-        let course = (cfg.queues > 1).then(|| course_id(0));
-        for k in 0..cfg.staff {
-            make_course_staff(&data, &staff_name(k), course.as_deref())?;
-        }
-        if cfg.queues > 1 {
-            department_file(cfg)?;
-            for q in 1..cfg.queues {
-                make_course_staff(&data, &queue_staff_name(q), Some(&course_id(q)))?;
-            }
-        }
+        make_staff_accounts(cfg)?;
     }
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
@@ -325,6 +320,13 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
     let staff = watch_staff(cfg, addr).await?;
     let others = populate_other_queues(cfg, addr, pid, report).await?;
+    let shares = if cfg.shares > 0 {
+        eprintln!("opening {} terminal shares, each viewed", cfg.shares);
+        Some(super::shares::open(addr, measured_queue(cfg.queues), cfg.shares).await?)
+    } else {
+        None
+    };
+    let shares_since = std::time::Instant::now();
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
@@ -341,6 +343,9 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?
     };
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
+    if let Some(shares) = shares {
+        record_shares(report, cfg, shares, shares_since);
+    }
     if let Some(others) = &others {
         report.other_queues_view_frames = Some(others.students.view_frames());
         report.other_queues_staff_view_frames = Some(others.staff.view_frames());
@@ -393,6 +398,48 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// Names the run's staff in the database before any server opens it, as
+/// `jqueue-server staff add` would be run: the staff screens (`--staff`),
+/// the shares' staff (`--shares`) and the other queues' staff.
+fn make_staff_accounts(cfg: &Config) -> Result<()> {
+    // Before any server opens the database, as `jqueue-server staff add`
+    // would be run; against `--server` they must be staff already.
+    let data = cfg.work_dir.join("data");
+    let course = (cfg.queues > 1).then(|| course_id(0));
+    for k in 0..cfg.staff {
+        make_course_staff(&data, &staff_name(k), course.as_deref())?;
+    }
+    for k in 0..cfg.shares {
+        make_course_staff(&data, &super::shares::staff_name(k), course.as_deref())?;
+    }
+    if cfg.queues > 1 {
+        department_file(cfg)?;
+        for q in 1..cfg.queues {
+            make_course_staff(&data, &queue_staff_name(q), Some(&course_id(q)))?;
+        }
+    }
+    Ok(())
+}
+
+/// What the shares' viewers received over the changes, in bytes a second;
+/// the shares end.
+fn record_shares(
+    report: &mut Report,
+    cfg: &Config,
+    shares: super::shares::OpenShares,
+    since: std::time::Instant,
+) {
+    let secs = since.elapsed().as_secs_f64().max(0.001);
+    let per_sec = (shares.bytes.load(Ordering::Relaxed) as f64 / secs) as u64;
+    report.shares = cfg.shares;
+    report.share_bytes_per_sec = Some(per_sec);
+    eprintln!(
+        "{} shares: their viewers received {per_sec} bytes/s in all",
+        cfg.shares
+    );
+    shares.close();
 }
 
 /// Signs in N students and has them all join, reading the server's memory
