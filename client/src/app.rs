@@ -148,6 +148,8 @@ pub enum Overlay {
     ConfirmQuit,
     /// A message from staff, until it is read.
     Message(MessagePanel),
+    /// `tara asks to see your terminal — y/n` (`jqueue share`).
+    ShareAsked,
 }
 
 /// The client's state. Where the student stands (the latest view, their
@@ -209,6 +211,12 @@ pub struct App {
     /// Helps staff opened to others, which a student in line may join
     /// (`j`). Unsanitised server text.
     pub open_groups: Vec<jqueue_shared::OpenGroup>,
+    /// A staff member helping the student asks to see their terminal
+    /// (`jqueue share`), not yet answered. Unsanitised server text.
+    pub share_asked: Option<String>,
+    /// The staff member viewing the student's terminal now. Unsanitised
+    /// server text.
+    pub share_viewer: Option<String>,
 }
 
 /// A question as the student last sent it.
@@ -247,6 +255,8 @@ impl App {
             attach_context: false,
             elsewhere: Vec::new(),
             open_groups: Vec::new(),
+            share_asked: None,
+            share_viewer: None,
         }
     }
 
@@ -274,6 +284,13 @@ impl App {
         // main screen, and stays until it is read.
         if self.overlay.is_none() && matches!(self.screen, Screen::Main) && !self.inbox.is_empty() {
             self.overlay = Some(Overlay::Message(MessagePanel::default()));
+        }
+        // So does a staff member's ask to see the terminal.
+        if self.overlay.is_none()
+            && matches!(self.screen, Screen::Main)
+            && self.share_asked.is_some()
+        {
+            self.overlay = Some(Overlay::ShareAsked);
         }
         effects
     }
@@ -316,7 +333,9 @@ impl App {
             (Some(Overlay::Help { .. }), _) => keys::HELP,
             (Some(Overlay::AskForm(form)), _) if form.editing => keys::EDIT_FORM,
             (Some(Overlay::AskForm(_)), _) => keys::ASK_FORM,
-            (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit), _) => keys::CONFIRM,
+            (Some(Overlay::ConfirmCancel | Overlay::ConfirmQuit | Overlay::ShareAsked), _) => {
+                keys::CONFIRM
+            }
             (Some(Overlay::Message(panel)), _) if panel.answer.is_some() => keys::ANSWER,
             (Some(Overlay::Message(_)), _) => keys::MESSAGE,
             (None, Screen::Main) if self.away_until.is_some() => keys::AWAY,
@@ -466,7 +485,15 @@ impl App {
             // nor for a board (`jqueue wall` runs its own loop); it names the
             // course and queue from the welcome.
             NetEvent::LoggedOut | NetEvent::Wall(_) | NetEvent::Queue { .. } => {}
-            NetEvent::Disconnected { reason, retry_in } => self.on_disconnected(reason, retry_in),
+            NetEvent::ShareAsked { staff } => self.share_asked = Some(staff),
+            NetEvent::ShareWatched { by } => self.share_viewer = by,
+            NetEvent::Share(notice) => return self.on_staff_event(StaffEvent::Share(notice)),
+            NetEvent::Disconnected { reason, retry_in } => {
+                // The server ends a view when the screen's connection goes.
+                self.share_viewer = None;
+                self.share_asked = None;
+                self.on_disconnected(reason, retry_in);
+            }
             NetEvent::Stopped(reason) => {
                 if let StopReason::NotOnRoster { username } = &reason {
                     // The name the server refused: on `unix:` and `ssh://`
@@ -619,6 +646,21 @@ impl App {
                 Some(Answer::No) => {}
                 None => self.overlay = Some(Overlay::ConfirmCancel),
             },
+            Overlay::ShareAsked => {
+                let Some(staff) = self.share_asked.clone() else {
+                    return Vec::new();
+                };
+                let allow = match confirm::answer(action) {
+                    Some(Answer::Yes) => true,
+                    Some(Answer::No) => false,
+                    None => {
+                        self.overlay = Some(Overlay::ShareAsked);
+                        return Vec::new();
+                    }
+                };
+                self.share_asked = None;
+                return vec![Effect::Send(NetCommand::ShareConsent { staff, allow })];
+            }
             Overlay::ConfirmQuit => match confirm::answer(action) {
                 Some(Answer::Yes) => return vec![Effect::Quit],
                 Some(Answer::No) => {}

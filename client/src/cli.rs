@@ -140,6 +140,37 @@ pub enum Command {
     /// no student's name. q leaves.
     #[command(long_about = WALL_ABOUT)]
     Wall,
+    /// Run your shell (or -- CMD) so that the staff member helping you can
+    /// view it read-only, once you say yes on your jqueue screen; or, in
+    /// tmux, follow a pane (--pane %N).
+    #[command(long_about = SHARE_ABOUT)]
+    Share(ShareArgs),
+}
+
+const SHARE_ABOUT: &str = "\
+Run your shell ($SHELL, or the command after --) in a terminal jqueue keeps a \
+model of, so that the staff member helping you can view it read-only while \
+you talk. Nobody sees anything until that staff member presses v and you say \
+y on your jqueue screen (\"tara asks to see your terminal — y/n\"); your \
+screen then says \"tara is viewing your terminal\" the whole time, x there \
+stops it, and the view ends with the help. What travels is the screen's \
+cells (text, colours, cursor), a few times a second, never the bytes your \
+programs print; the server keeps none of it.
+
+Inside tmux, --pane %N follows an existing pane instead (see `tmux \
+display -p '#{pane_id}'`). Sign in with jqueue first: share uses the same \
+saved sign-in and keeps your jqueue screen signed in.";
+
+/// `jqueue share [--pane %N] [-- CMD...]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShareArgs {
+    /// Follow this tmux pane (`%3`) instead of running a command; inside
+    /// tmux only.
+    #[arg(long, value_name = "%N", conflicts_with = "command")]
+    pub pane: Option<String>,
+    /// The command to share (default: your $SHELL).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 const WALL_ABOUT: &str = "\

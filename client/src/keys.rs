@@ -24,6 +24,8 @@ pub enum Action {
     Back,
     /// Join the help staff opened to others (the first offered).
     JoinGroup,
+    /// Stop the staff member viewing the terminal (`jqueue share`).
+    StopSharing,
     Quit,
     /// Ctrl-C: leave at once, from anywhere (the place in line is still kept).
     QuitNow,
@@ -132,9 +134,18 @@ pub const MAIN: &[Binding] = &[
     CANCEL,
     QUIT,
     EDIT,
+    STOP_SHARING,
     TOGGLE_HELP,
     CTRL_C,
 ];
+
+const STOP_SHARING: Binding = bind(
+    &[Key::Char('x')],
+    "x",
+    Action::StopSharing,
+    "stop sharing",
+    "Stop staff viewing your terminal (jqueue share)",
+);
 
 const EDIT: Binding = bind(
     &[Key::Char('e')],
@@ -195,6 +206,7 @@ pub const AWAY: &[Binding] = &[
     CANCEL,
     QUIT,
     EDIT,
+    STOP_SHARING,
     TOGGLE_HELP,
     CTRL_C,
 ];
@@ -395,7 +407,11 @@ mod tests {
             action(MAIN, &key(KeyCode::Char('c'))),
             Some(Action::CancelRequest)
         );
-        assert_eq!(action(MAIN, &key(KeyCode::Char('x'))), None);
+        assert_eq!(
+            action(MAIN, &key(KeyCode::Char('x'))),
+            Some(Action::StopSharing)
+        );
+        assert_eq!(action(MAIN, &key(KeyCode::Char('z'))), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(MAIN, &ctrl_c), Some(Action::QuitNow));
     }

@@ -36,6 +36,7 @@ pub mod logging;
 pub mod logout;
 pub mod net;
 pub mod screens;
+pub mod share;
 pub mod status;
 pub mod status_line;
 pub mod token_store;

@@ -9,19 +9,25 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
-use jqueue_client::cli::{BridgeArgs, Cli, Command, StatusArgs};
+use jqueue_client::cli::{BridgeArgs, Cli, Command, ShareArgs, StatusArgs};
 use jqueue_client::status_line::LineFormat;
 use jqueue_shared::manual::{write_completions, write_man};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    if let Some(command) = cli.command.take() {
+    let command = match cli.command.take() {
+        // Before stdout is locked below: its output thread writes there.
+        Some(Command::Share(args)) => return share(cli, args).await,
+        other => other,
+    };
+    if let Some(command) = command {
         let out = &mut std::io::stdout().lock();
         let written = match command {
             Command::Status(args) => return status(cli, args).await,
             Command::Logout => return logout(cli).await,
             Command::Wall => return wall(cli).await,
+            Command::Share(_) => unreachable!("handled above"),
             Command::Bridge(args) => return bridge(&args),
             Command::Hook(args) => {
                 let data_dir = cli
@@ -146,6 +152,31 @@ async fn wall(mut cli: Cli) -> ExitCode {
         Err(e) => {
             eprintln!("jqueue wall: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `jqueue share`: the command's exit status when it ends (0 for a pane),
+/// 2 when the share could not start (one line on stderr).
+async fn share(cli: Cli, args: ShareArgs) -> ExitCode {
+    let config = match cli.into_config(|var| std::env::var(var).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("jqueue share: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log = jqueue_client::logging::init(&config.data_dir).ok();
+    let source = match args.pane {
+        Some(pane) => jqueue_client::share::Source::Pane(pane),
+        None => jqueue_client::share::Source::Command(args.command),
+    };
+    match jqueue_client::share::run(config, source).await {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            tracing::warn!("share: {e}");
+            eprintln!("jqueue share: {e}");
+            ExitCode::from(2)
         }
     }
 }

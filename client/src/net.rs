@@ -144,6 +144,24 @@ pub enum NetCommand {
     /// token, the token file is deleted, [`NetEvent::LoggedOut`] is sent and
     /// the task ends. Only once signed in.
     Logout,
+    /// `jqueue share` (a follower): offer the student's terminal; offered
+    /// again after every reconnect.
+    OfferShare,
+    /// `jqueue share`: rows of the terminal that changed.
+    ShareScreen(jqueue_shared::share::ScreenUpdate),
+    /// Staff screen: ask to view the terminal of `student`, being helped.
+    ViewShare {
+        student: String,
+    },
+    /// Staff screen: close the view.
+    StopViewing,
+    /// Student screen: the answer to [`NetEvent::ShareAsked`].
+    ShareConsent {
+        staff: String,
+        allow: bool,
+    },
+    /// Student screen: stop whoever views the terminal.
+    StopShare,
 }
 
 /// What the network task tells the UI.
@@ -262,6 +280,16 @@ pub enum NetEvent {
     /// The server was told to revoke the token and the token file is gone
     /// ([`NetCommand::Logout`]); the task has ended.
     LoggedOut,
+    /// `staff` (unsanitised) asks to see the student's terminal.
+    ShareAsked {
+        staff: String,
+    },
+    /// Who views the student's terminal now (unsanitised; `None`: nobody).
+    ShareWatched {
+        by: Option<String>,
+    },
+    /// Staff screen: news of a share it asked to view (unsanitised).
+    Share(jqueue_shared::share::ShareNotice),
 }
 
 /// Why a connection ended (the task will try again).
@@ -454,6 +482,7 @@ async fn converse_until_done(
         from_host: host_name(),
         session: String::new(),
         staff_shows: None,
+        offers_share: false,
         config,
         follower,
         wall,
@@ -559,6 +588,8 @@ struct NetTask {
     /// The staff screen's last [`ClientMsg::ShowQueue`], if it had one:
     /// sent again after a reconnect.
     staff_shows: Option<ClientMsg>,
+    /// `jqueue share`: the terminal is offered, again after a reconnect.
+    offers_share: bool,
     commands: mpsc::UnboundedReceiver<NetCommand>,
     events: mpsc::Sender<NetEvent>,
     nonce: u64,
@@ -819,6 +850,9 @@ impl NetTask {
             ServerMsg::Elsewhere { places } => NetEvent::Elsewhere(places),
             ServerMsg::Wall(board) => NetEvent::Wall(board),
             ServerMsg::OpenGroups { groups } => NetEvent::OpenGroups(groups),
+            ServerMsg::ShareAsked { staff } => NetEvent::ShareAsked { staff },
+            ServerMsg::ShareWatched { by } => NetEvent::ShareWatched { by },
+            ServerMsg::Share(notice) => NetEvent::Share(notice),
             ServerMsg::StaffOutcome(outcome) => NetEvent::StaffOutcome(outcome),
             ServerMsg::NotStaff { username } => {
                 tracing::warn!(%username, "not staff on this server");
@@ -1014,11 +1048,23 @@ impl NetTask {
                 return Step::End(outcome);
             }
         }
+        if self.offers_share {
+            if let Err(outcome) = conn.send(&ClientMsg::OfferShare).await {
+                return Step::End(outcome);
+            }
+        }
         Step::Continue
     }
 
     async fn on_command(&mut self, conn: &mut Conn, command: Option<NetCommand>) -> Step {
-        if self.follower && !matches!(command, None | Some(NetCommand::Quit | NetCommand::Logout)) {
+        let share = matches!(
+            command,
+            Some(NetCommand::OfferShare | NetCommand::ShareScreen(_))
+        );
+        if self.follower
+            && !share
+            && !matches!(command, None | Some(NetCommand::Quit | NetCommand::Logout))
+        {
             // A follower watches: the server would close on any request
             // but a logout.
             tracing::debug!(?command, "dropped: only following");
@@ -1056,43 +1102,13 @@ impl NetTask {
                     reset_code,
                 }
             }
-            Some(NetCommand::AskForHelp {
-                description,
-                location,
-                code,
-                context,
-                moving,
-                tag,
-            }) if conn.stage == Stage::SignedIn => ClientMsg::AskForHelp {
-                description,
-                location,
-                code,
-                context,
-                moving,
-                tag,
-            },
-            Some(NetCommand::EditQuestion {
-                description,
-                location,
-                tag,
-            }) if conn.stage == Stage::SignedIn => ClientMsg::EditQuestion {
-                description,
-                location,
-                tag,
-            },
-            Some(NetCommand::Cancel) if conn.stage == Stage::SignedIn => ClientMsg::Cancel,
-            Some(NetCommand::Back) if conn.stage == Stage::SignedIn => ClientMsg::Back,
-            Some(NetCommand::JoinGroup { staff }) if conn.stage == Stage::SignedIn => {
-                ClientMsg::JoinGroup { staff }
-            }
-            Some(NetCommand::MessageRead { id }) if conn.stage == Stage::SignedIn => {
-                ClientMsg::MessageRead { id }
-            }
-            Some(NetCommand::AnswerMessage { id, text }) if conn.stage == Stage::SignedIn => {
-                ClientMsg::AnswerMessage { id, text }
-            }
-            Some(NetCommand::Staff { queue, request }) if conn.stage == Stage::SignedIn => {
-                ClientMsg::Staff { queue, request }
+            Some(NetCommand::OfferShare) => {
+                self.offers_share = true;
+                if conn.stage != Stage::SignedIn {
+                    // Offered once signed in (see `signed_in`).
+                    return Step::Continue;
+                }
+                ClientMsg::OfferShare
             }
             Some(NetCommand::ShowQueue(queue)) => {
                 let show = ClientMsg::ShowQueue { queue };
@@ -1103,6 +1119,13 @@ impl NetTask {
                 }
                 show
             }
+            Some(other) if conn.stage == Stage::SignedIn => match request(other) {
+                Ok(msg) => msg,
+                Err(other) => {
+                    tracing::debug!(?other, "dropped: not a request");
+                    return Step::Continue;
+                }
+            },
             Some(other) => {
                 tracing::debug!(?other, stage = ?conn.stage, "dropped: not valid at this stage");
                 return Step::Continue;
@@ -1116,6 +1139,49 @@ impl NetTask {
             Err(outcome) => Step::End(outcome),
         }
     }
+}
+
+/// The message for a request of a signed-in screen (or share), or the
+/// command back when it is none.
+fn request(command: NetCommand) -> Result<ClientMsg, NetCommand> {
+    Ok(match command {
+        NetCommand::AskForHelp {
+            description,
+            location,
+            code,
+            context,
+            moving,
+            tag,
+        } => ClientMsg::AskForHelp {
+            description,
+            location,
+            code,
+            context,
+            moving,
+            tag,
+        },
+        NetCommand::EditQuestion {
+            description,
+            location,
+            tag,
+        } => ClientMsg::EditQuestion {
+            description,
+            location,
+            tag,
+        },
+        NetCommand::Cancel => ClientMsg::Cancel,
+        NetCommand::Back => ClientMsg::Back,
+        NetCommand::JoinGroup { staff } => ClientMsg::JoinGroup { staff },
+        NetCommand::MessageRead { id } => ClientMsg::MessageRead { id },
+        NetCommand::AnswerMessage { id, text } => ClientMsg::AnswerMessage { id, text },
+        NetCommand::Staff { queue, request } => ClientMsg::Staff { queue, request },
+        NetCommand::ShareScreen(update) => ClientMsg::ShareScreen(update),
+        NetCommand::ViewShare { student } => ClientMsg::ViewShare { student },
+        NetCommand::StopViewing => ClientMsg::StopViewing,
+        NetCommand::ShareConsent { staff, allow } => ClientMsg::ShareConsent { staff, allow },
+        NetCommand::StopShare => ClientMsg::StopShare,
+        other => return Err(other),
+    })
 }
 
 impl NetTask {

@@ -236,6 +236,10 @@ impl StandingTracker {
             | NetEvent::Message(_)
             | NetEvent::Request(_)
             | NetEvent::ShuttingDown
+            // A share's news is `jqueue share`'s and the screen's.
+            | NetEvent::ShareAsked { .. }
+            | NetEvent::ShareWatched { .. }
+            | NetEvent::Share(_)
             | NetEvent::LoggedOut => {}
         }
         Ok(Progress::Quiet)

@@ -24,6 +24,7 @@ pub mod fingerprint;
 pub mod manual;
 pub mod protocol;
 pub mod sanitize;
+pub mod share;
 pub mod staff;
 pub mod statistics;
 pub mod validate;

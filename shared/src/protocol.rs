@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::UnixMillis;
 use crate::context::{ContextError, QuestionContext};
+use crate::share::{ScreenUpdate, ShareNotice};
 use crate::staff::{StaffOutcome, StaffRequest, StaffView};
 
 /// Bumped whenever a message changes shape. A peer speaking another version is
 /// told so with [`ServerMsg::Incompatible`] instead of being sent garbage.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// Where the server's Unix socket is on the course host, unless it says
 /// otherwise (`jqueue-server --socket`; docs/ADMIN.md): what `jqueue bridge`
@@ -191,6 +192,31 @@ pub enum ClientMsg {
     JoinGroup {
         staff: String,
     },
+    /// `jqueue share`: this connection, signed in to follow
+    /// ([`ClientMsg::Follow`] or a follower's `SignInAsAccount`), offers a
+    /// read-only view of the student's terminal. The server tells it
+    /// [`ServerMsg::ShareWatched`] when a staff member the student
+    /// accepted starts or stops viewing; only then are updates relayed.
+    OfferShare,
+    /// From the share connection: rows of the terminal that changed
+    /// (checked against [`ScreenUpdate::check`]; a broken one closes it).
+    ShareScreen(ScreenUpdate),
+    /// From a staff screen (`v`): ask `student`, whom this staff member is
+    /// helping, to let them view their terminal. Answered with
+    /// [`ServerMsg::Share`].
+    ViewShare {
+        student: String,
+    },
+    /// From a staff screen (`Esc`): close the view of a share.
+    StopViewing,
+    /// From the student's screen: the answer to [`ServerMsg::ShareAsked`].
+    ShareConsent {
+        staff: String,
+        allow: bool,
+    },
+    /// From the student's screen (the stop key): end the view of their
+    /// terminal now. `jqueue share` goes on, shown to nobody.
+    StopShare,
 }
 
 /// Messages from the server to a client.
@@ -334,6 +360,19 @@ pub enum ServerMsg {
     OpenGroups {
         groups: Vec<OpenGroup>,
     },
+    /// To the student's screen: `staff`, who is helping them, asks to see
+    /// their terminal (`jqueue share`): answer with
+    /// [`ClientMsg::ShareConsent`].
+    ShareAsked {
+        staff: String,
+    },
+    /// To the student's screen and to `jqueue share`: who views the
+    /// student's terminal now (`None`: nobody any more).
+    ShareWatched {
+        by: Option<String>,
+    },
+    /// To a staff screen: news of the share it asked to view.
+    Share(ShareNotice),
 }
 
 /// A help a waiting student may join ([`ServerMsg::OpenGroups`]). Staff's

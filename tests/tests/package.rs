@@ -297,6 +297,7 @@ fn every_command_has_a_man_page_that_renders() {
         "jqueue-server-users-reset.1.gz",
         "jqueue-server-users.1.gz",
         "jqueue-server.1.gz",
+        "jqueue-share.1.gz",
         "jqueue-status.1.gz",
         "jqueue-wall.1.gz",
         "jqueue.1.gz",

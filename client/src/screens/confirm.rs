@@ -7,6 +7,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use jqueue_shared::sanitize;
+
 use super::{Theme, centered_lines, popup};
 use crate::app::App;
 use crate::keys::Action;
@@ -57,6 +59,27 @@ pub(super) fn render_quit(app: &App, theme: Theme, area: Rect, buf: &mut Buffer)
             Line::styled(place, theme.title()),
             Line::raw("Run jqueue again to watch it, or press c there"),
             Line::raw("to leave the queue."),
+            Line::raw(""),
+            yes_no(theme),
+        ],
+        inner,
+        buf,
+    );
+}
+
+/// `tara asks to see your terminal — y/n`: a staff member helping the
+/// student asks to view their `jqueue share`.
+pub(super) fn render_share_asked(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let staff = app.share_asked.as_deref().map(sanitize).unwrap_or_default();
+    let inner = popup("Share your terminal?", 56, 8, area, buf);
+    centered_lines(
+        vec![
+            Line::styled(
+                format!("{staff} asks to see your terminal — y/n"),
+                theme.title(),
+            ),
+            Line::raw("They see what jqueue share shows, read-only,"),
+            Line::raw("until the help ends or you press x."),
             Line::raw(""),
             yes_no(theme),
         ],

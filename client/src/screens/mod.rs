@@ -102,6 +102,7 @@ impl Widget for &App {
             }
             Some(Overlay::ConfirmCancel) => confirm::render_cancel(self, theme, body, buf),
             Some(Overlay::ConfirmQuit) => confirm::render_quit(self, theme, body, buf),
+            Some(Overlay::ShareAsked) => confirm::render_share_asked(self, theme, body, buf),
             Some(Overlay::Message(panel)) => {
                 if let Some(first) = self.inbox.first() {
                     let sent_at = self.clock_time(first.at);

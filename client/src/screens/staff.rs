@@ -55,6 +55,10 @@ pub(crate) fn update(screen: &mut StaffScreen, event: StaffEvent, now: Instant) 
             }
             StaffEffect::JoinAlert => Some(Effect::JoinAlert),
             StaffEffect::Quit => Some(Effect::Quit),
+            StaffEffect::ViewShare { student } => {
+                Some(Effect::Send(NetCommand::ViewShare { student }))
+            }
+            StaffEffect::StopViewing => Some(Effect::Send(NetCommand::StopViewing)),
             // The server shows it and says so with the bar and the view
             // ([`set_queues`]); until then the screen stays as it is.
             StaffEffect::ShowQueue(place) => {

@@ -410,6 +410,22 @@ impl Outbox {
         self.lock().push(frame);
     }
 
+    /// Queues a frame relayed from another connection (a share's update)
+    /// and wakes this connection's handler to write it — unless more than
+    /// `backlog` bytes still wait to go out: then it is refused (`false`),
+    /// so a slow reader holds a bounded amount and the relay sends the
+    /// rows again later, coalesced.
+    pub(crate) fn relay(&self, frame: &[u8], backlog: usize) -> bool {
+        let mut session = self.lock();
+        if session.closing || session.failed.is_some() || session.unsent.len() > backlog {
+            return false;
+        }
+        session.push(frame);
+        drop(session);
+        self.wake.notify_one();
+        true
+    }
+
     /// Queues the last frame this connection sends.
     pub(crate) fn queue_last(&self, frame: &[u8]) {
         let mut session = self.lock();

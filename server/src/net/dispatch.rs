@@ -63,30 +63,13 @@ impl Handler {
             }
             ClientMsg::WatchStaff => self.watch_staff(&username).await?,
             ClientMsg::Staff { queue, request } => {
-                // The queue named (a row of "all my queues" is in one), else
-                // the one the screen shows; its handle checks the right.
-                let on = match queue {
-                    Some(name) => self.shared.handle.find_queue(Some(&name)).ok(),
-                    None => self
-                        .staff
-                        .as_ref()
-                        .map_or(Some(self.handle().queue_index()), |feed| feed.shown_index()),
-                };
-                let outcome = match on {
-                    Some(index) => {
-                        self.shared
-                            .handle
-                            .on_queue(index)
-                            .staff(&username, self.by_os_account(), request)
-                            .await
-                    }
-                    None => StaffOutcome::Failed {
-                        reason: "name the queue: this screen shows several".to_owned(),
-                    },
-                };
-                self.send(&ServerMsg::StaffOutcome(outcome)).await?;
+                self.staff_request(&username, queue, request).await?;
             }
             ClientMsg::ShowQueue { queue } => self.show_queue(queue).await?,
+            msg @ (ClientMsg::ViewShare { .. }
+            | ClientMsg::StopViewing
+            | ClientMsg::ShareConsent { .. }
+            | ClientMsg::StopShare) => self.share_request(&username, msg).await?,
             ClientMsg::Logout => {
                 // Signed in by OS account there is no token: the account
                 // signs in again by itself, so there is nothing to end.
@@ -105,13 +88,46 @@ impl Handler {
             | ClientMsg::Follow { .. }
             | ClientMsg::SignInAsAccount { .. }
             | ClientMsg::ChooseQueue { .. }
-            | ClientMsg::WatchWall { .. } => {
+            | ClientMsg::WatchWall { .. }
+            | ClientMsg::OfferShare
+            | ClientMsg::ShareScreen(_) => {
                 self.send_last(&ServerMsg::ProtocolError(ProtocolError::Unexpected))
                     .await?;
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// A staff request, on the queue it names (a row of "all my queues" is
+    /// in one) or else the one the screen shows; the queue's handle checks
+    /// the right.
+    async fn staff_request(
+        &mut self,
+        username: &Arc<str>,
+        queue: Option<String>,
+        request: jqueue_shared::staff::StaffRequest,
+    ) -> HandlerResult<()> {
+        let on = match queue {
+            Some(name) => self.shared.handle.find_queue(Some(&name)).ok(),
+            None => self
+                .staff
+                .as_ref()
+                .map_or(Some(self.handle().queue_index()), |feed| feed.shown_index()),
+        };
+        let outcome = match on {
+            Some(index) => {
+                self.shared
+                    .handle
+                    .on_queue(index)
+                    .staff(username, self.by_os_account(), request)
+                    .await
+            }
+            None => StaffOutcome::Failed {
+                reason: "name the queue: this screen shows several".to_owned(),
+            },
+        };
+        self.send(&ServerMsg::StaffOutcome(outcome)).await
     }
 
     /// A student's question with what this connection knows of where it

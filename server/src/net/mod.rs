@@ -25,6 +25,7 @@ pub mod local;
 mod login;
 mod peer;
 pub mod resolve;
+mod share;
 mod sign_in;
 mod signed_in;
 pub mod tls;
@@ -85,6 +86,8 @@ struct Shared {
     walls: Arc<wall::Walls>,
     /// The server's board, which every wall picks its queues from.
     board: tokio::sync::watch::Receiver<Arc<crate::board::Board>>,
+    /// Students' terminals shared (`jqueue share`) and who views them.
+    shares: share::Shares,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -137,6 +140,7 @@ pub async fn run(
         ),
         walls: Arc::default(),
         board,
+        shares: share::Shares::default(),
     });
     // Dropped, and so stopped, when this function returns.
     let _fanout_tasks: Vec<_> = shared
@@ -414,6 +418,10 @@ impl Handler {
                 }) => {
                     let result = self.serve_student(&username, token, follower).await;
                     self.fanout().unsubscribe(self.conn);
+                    // Whatever this connection was to a share (the
+                    // student's screen, a viewer), it is no longer.
+                    self.shared.shares.screen_closed(&username, self.conn);
+                    self.shared.shares.staff_left(self.conn);
                     // Boxed like the sign-in: the goodbye is said once.
                     if follower {
                         Box::pin(self.handle().unfollow(username, self.conn)).await;

@@ -165,6 +165,12 @@ impl Handler {
                 | ClientMsg::JoinGroup { .. }
                 | ClientMsg::Staff { .. }
                 | ClientMsg::ShowQueue { .. }
+                | ClientMsg::OfferShare
+                | ClientMsg::ShareScreen(_)
+                | ClientMsg::ViewShare { .. }
+                | ClientMsg::StopViewing
+                | ClientMsg::ShareConsent { .. }
+                | ClientMsg::StopShare
                 | ClientMsg::Logout => {
                     self.send_last(&ServerMsg::ProtocolError(ProtocolError::NotSignedIn))
                         .await?;

@@ -218,6 +218,13 @@ impl Handler {
         }
         self.fanout()
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
+        if !follower && !self.staff_screen {
+            // The student's own screen: where a staff member's ask to view
+            // their terminal, and who views it, are shown.
+            self.shared
+                .shares
+                .screen_opened(username, self.conn, self.outbox.clone());
+        }
         // Where else the student waits comes first: a status line gives
         // every place at the first view.
         Box::pin(self.look_elsewhere(key, username)).await?;
@@ -260,6 +267,11 @@ impl Handler {
                 StudentEvent::Frame(frame) => {
                     last_heard = Instant::now();
                     let Some(msg) = frame else { return Ok(()) };
+                    if follower && msg == ClientMsg::OfferShare {
+                        // `jqueue share` follows so as not to push out the
+                        // student's screen; from now on it is a share.
+                        return Box::pin(self.serve_share(username)).await;
+                    }
                     let may = matches!(
                         msg,
                         ClientMsg::Ping { .. } | ClientMsg::Pong { .. } | ClientMsg::Logout

@@ -29,6 +29,8 @@ mod harness;
 mod process;
 #[path = "../load/scenario.rs"]
 mod scenario;
+#[path = "../load/shares.rs"]
+mod shares;
 #[path = "../load/stats.rs"]
 mod stats;
 #[path = "../load/viewers.rs"]
@@ -65,6 +67,12 @@ struct Args {
     /// it then serves) watching the board while the changes are measured.
     #[arg(long, default_value_t = 0, conflicts_with_all = ["baseline_only", "server"])]
     web_viewers: usize,
+    /// Terminal shares (`jqueue share`) open while the changes are
+    /// measured, each viewed by a staff member helping its student and
+    /// changing every row 20 times a second (see `load/shares.rs`). Made
+    /// staff before the server starts; not with `--server`.
+    #[arg(long, default_value_t = 0, conflicts_with_all = ["baseline_only", "server"])]
+    shares: usize,
     /// Queues on the server, each its own course (`c0/q`, `c1/q`, …) with its
     /// own staff: `--clients` students and one staff screen in each. The changes are made in the first; the others'
     /// connections count what reaches them (isolation: nothing).
@@ -234,6 +242,7 @@ fn main() -> Result<()> {
         staff: args.staff,
         walls: args.walls,
         web_viewers: args.web_viewers,
+        shares: args.shares,
         changes: args.changes,
         storm: args.storm,
         storm_logins: args.storm_logins,

@@ -49,6 +49,8 @@ pub struct Config {
     /// changes (see [`crate::viewers`]).
     pub walls: usize,
     pub web_viewers: usize,
+    /// Terminal shares open, and viewed, during the changes.
+    pub shares: usize,
     pub changes: usize,
     pub storm: bool,
     pub storm_logins: usize,
@@ -96,6 +98,11 @@ pub struct Report {
     pub view_frame_bytes: Option<usize>,
     /// Staff connections that watched the staff view (`--staff`).
     pub staff: usize,
+    /// Terminal shares open and viewed during the changes (`--shares`).
+    pub shares: usize,
+    /// What the shares' viewers received, in bytes a second, over the
+    /// changes.
+    pub share_bytes_per_sec: Option<u64>,
     /// From a change to the last staff connection having its staff view.
     pub staff_view_p50_us: Option<u64>,
     pub staff_view_p99_us: Option<u64>,
@@ -344,6 +351,13 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     )
     .await?;
     let before = viewers.received();
+    let shares = if cfg.shares > 0 {
+        eprintln!("opening {} terminal shares, each viewed", cfg.shares);
+        Some(super::shares::open(addr, measured_queue(cfg.queues), cfg.shares).await?)
+    } else {
+        None
+    };
+    let shares_since = std::time::Instant::now();
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
@@ -360,6 +374,9 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?
     };
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
+    if let Some(shares) = shares {
+        record_shares(report, cfg, shares, shares_since);
+    }
     if let Some(others) = &others {
         report.other_queues_view_frames = Some(others.students.view_frames());
         report.other_queues_staff_view_frames = Some(others.staff.view_frames());
@@ -371,13 +388,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     }
     note_viewers(&viewers, before, report);
     drop(viewers);
-    let fanout = Summary::of(&outcome.latencies(None));
-    report.fanout_timeouts = outcome.timeouts;
-    report.fanout_p50_us = fanout.map(|s| s.p50_us);
-    report.fanout_p99_us = fanout.map(|s| s.p99_us);
-    report.fanout_max_us = fanout.map(|s| s.max_us);
-    report.fanout_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
-    eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
+    note_fanout(&outcome, report);
     if let Some(staff) = &staff {
         note_staff_views(staff, &outcome, report);
     }
@@ -408,12 +419,16 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
 
 /// Before any server opens the database, as `jqueue-server staff add`
 /// would be run (against `--server` they must be staff already): the
-/// staff screens' accounts, and each other queue's.
+/// staff screens' accounts, the shares' staff (`--shares`) and each other
+/// queue's.
 fn make_the_staff(cfg: &Config) -> Result<()> {
     let data = cfg.work_dir.join("data");
     let course = (cfg.queues > 1).then(|| course_id(0));
     for k in 0..cfg.staff {
         make_course_staff(&data, &staff_name(k), course.as_deref())?;
+    }
+    for k in 0..cfg.shares {
+        make_course_staff(&data, &super::shares::staff_name(k), course.as_deref())?;
     }
     if cfg.queues > 1 {
         department_file(cfg)?;
@@ -442,6 +457,17 @@ fn note_viewers(viewers: &crate::viewers::Viewers, before: (u64, u64), report: &
     );
 }
 
+/// How long the changes took to reach the students.
+fn note_fanout(outcome: &Outcome, report: &mut Report) {
+    let fanout = Summary::of(&outcome.latencies(None));
+    report.fanout_timeouts = outcome.timeouts;
+    report.fanout_p50_us = fanout.map(|s| s.p50_us);
+    report.fanout_p99_us = fanout.map(|s| s.p99_us);
+    report.fanout_max_us = fanout.map(|s| s.max_us);
+    report.fanout_first_p50_us = Summary::of(&outcome.first).map(|s| s.p50_us);
+    eprintln!("fan-out: {fanout:?}, {} timeouts", outcome.timeouts);
+}
+
 /// How long the changes took to reach the staff screens.
 fn note_staff_views(staff: &StaffWatch, outcome: &Outcome, report: &mut Report) {
     let views = Summary::of(&outcome.staff);
@@ -455,6 +481,25 @@ fn note_staff_views(staff: &StaffWatch, outcome: &Outcome, report: &mut Report) 
         staff.watchers.len(),
         outcome.staff_timeouts
     );
+}
+
+/// What the shares' viewers received over the changes, in bytes a second;
+/// the shares end.
+fn record_shares(
+    report: &mut Report,
+    cfg: &Config,
+    shares: super::shares::OpenShares,
+    since: std::time::Instant,
+) {
+    let secs = since.elapsed().as_secs_f64().max(0.001);
+    let per_sec = (shares.bytes.load(Ordering::Relaxed) as f64 / secs) as u64;
+    report.shares = cfg.shares;
+    report.share_bytes_per_sec = Some(per_sec);
+    eprintln!(
+        "{} shares: their viewers received {per_sec} bytes/s in all",
+        cfg.shares
+    );
+    shares.close();
 }
 
 /// Signs in N students and has them all join, reading the server's memory

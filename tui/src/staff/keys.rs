@@ -31,6 +31,9 @@ pub enum StaffAction {
     /// The details (request, context) of the student this staff member is
     /// helping.
     HelpDetails,
+    /// View the terminal of the student this staff member is helping,
+    /// read-only, once they say yes (`jqueue share`).
+    ViewTerminal,
     Print,
     ToggleOpen,
     Announce,
@@ -161,6 +164,14 @@ pub const BINDINGS: &[Binding] = &[
         label: "i",
         hint: None,
         help: "The request and context of the student you are helping",
+    },
+    Binding {
+        keys: &[Key::Char('v')],
+        action: StaffAction::ViewTerminal,
+        label: "v",
+        // Off the bar, which is full while helping; `?` lists it.
+        hint: None,
+        help: "View the terminal of the student you help, once they say yes",
     },
     Binding {
         keys: &[Key::Char('w')],

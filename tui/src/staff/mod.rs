@@ -26,6 +26,7 @@
 //! [`theme`] picks the styles.
 
 pub mod keys;
+pub mod terminal;
 pub mod theme;
 mod ui;
 
@@ -51,7 +52,9 @@ use tui_input::backend::crossterm::to_input_request;
 
 use crate::status_message::{StatusMessage, Tone};
 use crate::tags::TagPicker;
+use jqueue_shared::share::ShareNotice;
 pub use keys::{BINDINGS, Binding, StaffAction};
+use terminal::{TerminalView, ViewState};
 pub use theme::Theme;
 pub use ui::{clock_duration, ellipsize, human_duration};
 
@@ -108,6 +111,8 @@ pub enum StaffEvent {
     Tick,
     /// The terminal changed size.
     Resize,
+    /// News of the student's terminal this screen asked to view.
+    Share(ShareNotice),
 }
 
 /// What the event loop must do after an update.
@@ -128,6 +133,13 @@ pub enum StaffEffect {
     /// [`StaffScreen::set_queues`]), or with `None` all of them as one
     /// ([`StaffView::merged`]).
     ShowQueue(Option<usize>),
+    /// Ask to view the terminal of `student`, whom this staff member is
+    /// helping (`v`); the answers come as [`StaffEvent::Share`].
+    ViewShare {
+        student: String,
+    },
+    /// Close the view of the terminal (`Esc`).
+    StopViewing,
     Quit,
 }
 
@@ -163,6 +175,9 @@ pub enum Mode {
     Statistics,
     /// Picking the tag to filter the queue by (`/`).
     TagFilter(TagPicker),
+    /// The read-only view of the helped student's terminal (`v`), full
+    /// screen; `Esc` closes it.
+    Terminal,
 }
 
 /// The statistics view's figures and the request for them.
@@ -410,6 +425,8 @@ pub struct StaffScreen {
     joins_baseline: bool,
     /// Only the rows of this question tag are shown (`/`).
     filter: Option<String>,
+    /// The view of a student's terminal asked for or open (`v`).
+    terminal: Option<TerminalView>,
 }
 
 impl StaffScreen {
@@ -432,6 +449,7 @@ impl StaffScreen {
             shown: Some(0),
             joins_baseline: false,
             filter: None,
+            terminal: None,
         };
         screen.select(0);
         if screen.off_shift() {
@@ -709,6 +727,10 @@ impl StaffScreen {
             }
             StaffEvent::Outcome(outcome) => {
                 self.show_outcome(&outcome);
+                Vec::new()
+            }
+            StaffEvent::Share(notice) => {
+                self.on_share(notice);
                 Vec::new()
             }
             StaffEvent::Tick | StaffEvent::Resize => Vec::new(),
@@ -1050,6 +1072,16 @@ impl StaffScreen {
             Mode::Note(form) => self.on_note_key(form, key),
             Mode::Limits(form) => self.on_limits_key(form, key),
             Mode::TagFilter(picker) => self.on_tag_filter_key(picker, key),
+            Mode::Terminal => match key.code {
+                KeyCode::Esc | KeyCode::Char('q') => {
+                    self.terminal = None;
+                    vec![StaffEffect::StopViewing]
+                }
+                _ => {
+                    self.mode = Mode::Terminal;
+                    Vec::new()
+                }
+            },
             Mode::Statistics => {
                 // Back to the queue with the keys the hint bar names, under
                 // the one rule for what a key press is.
@@ -1276,6 +1308,7 @@ impl StaffScreen {
                 None => self.nobody_selected(),
             },
             StaffAction::HelpDetails => return self.open_my_helps_details(),
+            StaffAction::ViewTerminal => return self.view_terminal(),
             StaffAction::Note => match self.selected_name.clone() {
                 Some(name) => return self.open_note(name, false),
                 None => self.nobody_selected(),
@@ -1322,6 +1355,96 @@ impl StaffScreen {
     }
 
     /// `i`: the details of the student this staff member is helping.
+    /// `v`: asks to view the terminal of the student I am helping; the
+    /// view opens at once, saying it waits for their yes.
+    fn view_terminal(&mut self) -> Vec<StaffEffect> {
+        let mine = self
+            .view
+            .helps
+            .iter()
+            .find(|h| h.staff == self.settings.me)
+            .map(|h| h.student.clone());
+        let Some(student) = mine else {
+            self.show_outcome(&StaffOutcome::NotHelping);
+            return Vec::new();
+        };
+        self.terminal = Some(TerminalView::asked(student.clone()));
+        self.mode = Mode::Terminal;
+        vec![StaffEffect::ViewShare { student }]
+    }
+
+    /// News of the terminal asked for: a refusal or an end closes the view
+    /// and says why; rows go into the view of the student they are of.
+    fn on_share(&mut self, notice: ShareNotice) {
+        let viewing = |student: &str| {
+            self.terminal
+                .as_ref()
+                .is_some_and(|view| view.student == student)
+        };
+        let ended = match notice {
+            ShareNotice::Started { student } => {
+                if let Some(view) = self.terminal.as_mut().filter(|v| v.student == student) {
+                    view.state = ViewState::Live;
+                }
+                None
+            }
+            ShareNotice::Screen { student, update } => {
+                if let Some(view) = self.terminal.as_mut().filter(|v| v.student == student) {
+                    // The server checked it; checked again, since a
+                    // screen draws only what keeps to the limits.
+                    if update.check().is_ok() {
+                        view.screen.apply(update);
+                    }
+                }
+                None
+            }
+            ShareNotice::NoShare { student } if viewing(&student) => Some(format!(
+                "No share running: ask {} to run `jqueue share`",
+                sanitize(&student)
+            )),
+            ShareNotice::NoScreen { student } if viewing(&student) => Some(format!(
+                "{}'s jqueue screen is not open: nobody there to say yes",
+                sanitize(&student)
+            )),
+            ShareNotice::NotHelping { student } if viewing(&student) => {
+                Some(format!("You are not helping {} now", sanitize(&student)))
+            }
+            ShareNotice::Ended { student, reason } if viewing(&student) => {
+                Some(reason.sentence(&sanitize(&student)))
+            }
+            // Asked: the view says so already. Others: news of a view
+            // since closed.
+            ShareNotice::Asked { .. }
+            | ShareNotice::NoShare { .. }
+            | ShareNotice::NoScreen { .. }
+            | ShareNotice::NotHelping { .. }
+            | ShareNotice::Ended { .. } => None,
+        };
+        if let Some(why) = ended {
+            self.close_terminal(why, self.now);
+        }
+    }
+
+    /// Closes the view of a terminal, saying `why`.
+    pub fn close_terminal(&mut self, why: impl Into<String>, now: Instant) {
+        self.now = now;
+        self.terminal = None;
+        if matches!(self.mode, Mode::Terminal) {
+            self.mode = Mode::Normal;
+        }
+        self.status = Some(StatusMessage::new(
+            why.into(),
+            Tone::Warning,
+            Holds::Anyway,
+            self.now,
+        ));
+    }
+
+    /// The view of a student's terminal open on this screen, if any.
+    pub fn terminal(&self) -> Option<&TerminalView> {
+        self.terminal.as_ref()
+    }
+
     fn open_my_helps_details(&mut self) -> Vec<StaffEffect> {
         let mine = self
             .view
@@ -1441,7 +1564,9 @@ impl StaffScreen {
             // Filtered, the bar offers the way back instead.
             A::FilterByTag => !self.view.tags.is_empty() && self.filter.is_none(),
             A::ClearFilter => self.filter.is_some(),
-            A::Finish | A::NotHere | A::HelpDetails | A::OpenGroup => self.is_helping(),
+            A::Finish | A::NotHere | A::HelpDetails | A::OpenGroup | A::ViewTerminal => {
+                self.is_helping()
+            }
             A::ServeGroup => self.marked.len() >= 2,
             A::Print
             | A::ToggleOpen

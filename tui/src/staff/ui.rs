@@ -114,6 +114,16 @@ impl Widget for &StaffScreen {
             Mode::Note(form) => self.render_note(form, area, buf),
             Mode::Limits(form) => self.render_limits(form, area, buf),
             Mode::TagFilter(picker) => self.render_tag_filter(picker, area, buf),
+            Mode::Terminal => {
+                // Full screen but for the hint bar and the status line.
+                if let Some(view) = self.terminal() {
+                    let body = Rect {
+                        height: area.height.saturating_sub(2),
+                        ..area
+                    };
+                    super::terminal::render(view, self.theme(), body, buf);
+                }
+            }
         }
         if !self.settings.unicode {
             crate::ui::to_ascii(area, buf);
@@ -817,6 +827,7 @@ impl StaffScreen {
                 ("Esc", "cancel"),
             ],
             Mode::Statistics => vec![("t/Esc", "back to the queue")],
+            Mode::Terminal => vec![("Esc", "close the view")],
             Mode::TagFilter(_) => vec![
                 (self.key_label("↑↓"), "pick"),
                 ("a-z", "first letter"),

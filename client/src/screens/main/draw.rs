@@ -76,7 +76,8 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     // One line per place in another queue, under the status, where the
     // queue keeps its smallest panel beside them.
-    let invited = usize::from(group_invitation(app).is_some());
+    let invited =
+        usize::from(group_invitation(app).is_some()) + usize::from(viewing(app).is_some());
     let elsewhere_height = u16::try_from(app.elsewhere.len().min(MAX_ELSEWHERE_LINES) + invited)
         .unwrap_or(0)
         .min(room.saturating_sub(status_height + MIN_QUEUE));
@@ -115,6 +116,13 @@ pub(crate) fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// fits says how many more there are.
 fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut area = area;
+    // Someone viewing the terminal, first and the whole time: the student
+    // must always know.
+    if let Some(viewing) = viewing(app).filter(|_| area.height > 0) {
+        Line::styled(viewing, theme.alert()).render(Rect { height: 1, ..area }, buf);
+        area.y += 1;
+        area.height -= 1;
+    }
     // An open group first: it is an offer that will not wait.
     if let Some(invitation) = group_invitation(app).filter(|_| area.height > 0) {
         Line::styled(invitation, theme.key()).render(Rect { height: 1, ..area }, buf);
@@ -165,6 +173,16 @@ fn render_elsewhere(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let line = Rect::new(area.x, area.y + i as u16, area.width, 1);
         Line::styled(text, theme.dim()).render(line, buf);
     }
+}
+
+/// `tara is viewing your terminal — press x to stop`, while a staff
+/// member views the student's `jqueue share`.
+fn viewing(app: &App) -> Option<String> {
+    let staff = app.share_viewer.as_deref()?;
+    Some(format!(
+        "{} is viewing your terminal — press x to stop",
+        sanitize(staff)
+    ))
 }
 
 /// `Join tara's group on linked lists? Press j (you leave your place).`,

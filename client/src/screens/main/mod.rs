@@ -328,6 +328,7 @@ impl App {
             }
             Action::CancelRequest | Action::EditQuestion => self.position().is_some(),
             Action::JoinGroup => self.position().is_some() && !self.open_groups.is_empty(),
+            Action::StopSharing => self.share_viewer.is_some(),
             Action::PickTag => matches!(&self.overlay,
                 Some(Overlay::AskForm(form)) if form.focuses(ask_form::Field::Tag)),
             _ => true,
@@ -438,6 +439,9 @@ impl App {
             Some(Action::ToggleHelp) => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Some(Action::Back) => return self.send_back(),
             Some(Action::JoinGroup) => return self.join_group(),
+            Some(Action::StopSharing) if self.share_viewer.is_some() => {
+                return vec![Effect::Send(NetCommand::StopShare)];
+            }
             _ => {}
         }
         Vec::new()

@@ -152,6 +152,14 @@ where
                         screen.set_queues(bar, shown);
                         next.extend(screen.update(StaffEvent::View(feed.view()), Instant::now()));
                     }
+                    // A share is relayed between network connections only
+                    // (see `net::share`): the professor views one from
+                    // `jqueue --staff`.
+                    StaffEffect::ViewShare { .. } => screen.close_terminal(
+                        "Terminals are viewed from jqueue --staff, not the server's own screen",
+                        Instant::now(),
+                    ),
+                    StaffEffect::StopViewing => {}
                     StaffEffect::Quit => return Ok(()),
                 }
             }
