@@ -34,6 +34,7 @@ pub mod config_file;
 pub mod control;
 pub mod department;
 pub mod handle;
+pub mod metrics;
 pub mod net;
 pub mod owners;
 pub(crate) mod peer_log;
@@ -43,6 +44,7 @@ pub mod screen;
 pub(crate) mod shutdown;
 pub mod staff_feed;
 pub mod store;
+pub mod webhook;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -123,9 +125,15 @@ impl Server {
         let mut owners = owners::Owners::default();
         let peer_log = peer_log::PeerLog::default();
         adopt_a_database_from_before_courses(&config)?;
+        let metrics = Arc::new(metrics::Metrics::new(config.queues().len()));
         let mut queues = Vec::new();
-        for queue in config.queues() {
-            let channels = queue::QueueOwner::spawn(queue.clone(), peer_log.clone(), &mut owners)?;
+        for (index, queue) in config.queues().into_iter().enumerate() {
+            let channels = queue::QueueOwner::spawn(
+                queue.clone(),
+                peer_log.clone(),
+                metrics.queue(index).clone(),
+                &mut owners,
+            )?;
             queues.push(handle::QueueSlot {
                 config: queue,
                 handle: channels.queue,
@@ -142,9 +150,11 @@ impl Server {
             queues.iter().map(|slot| slot.handle.clone()).collect(),
             &membership,
             peer_log.clone(),
+            metrics.clone(),
             &mut owners,
         )?;
         let handle = ServerHandle {
+            metrics,
             accounts,
             queues: queues.into(),
             at: 0,

@@ -52,6 +52,7 @@ use crate::ServerHandle;
 use crate::accounts::{AccountSignIn, LoginGate, RegisterGate, RegisterOutcome, Resumed};
 use crate::auth;
 use crate::config::ServerConfig;
+use crate::metrics::{ConnectionKind, ConnectionSlot};
 use crate::net::admission::{Admission, AdmissionGuard};
 use crate::net::connection::{Drained, Outbox, TlsReader};
 use crate::net::fanout::Fanout;
@@ -114,7 +115,7 @@ pub async fn run(
         fanouts: handle
             .queues
             .iter()
-            .map(|_| Fanout::new(server.config.clock))
+            .map(|_| Fanout::new(server.config.clock, handle.metrics().clone()))
             .collect(),
         tls: server.tls.config.clone(),
         host_names: resolve::HostNames::new(
@@ -130,6 +131,8 @@ pub async fn run(
         .zip(handle.queues.iter())
         .map(|(fanout, queue)| fanout.spawn(&queue.snapshots))
         .collect();
+    // Likewise: the queues' webhooks, on a task of their own.
+    let _webhooks = crate::webhook::spawn(&handle);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     let mut outcome = Ok(());
@@ -191,6 +194,7 @@ async fn accept_loop(
         match accepted {
             Ok((socket, peer)) => {
                 backoff = Duration::from_millis(10);
+                shared.handle.metrics().accepted();
                 next_conn += 1;
                 // Admitted here, in accept order, so "newest" and "oldest"
                 // mean what they say however the handlers are scheduled.
@@ -340,6 +344,8 @@ struct Handler {
     /// before it is signed in (and before it pushes out its own screen).
     staff_screen: bool,
     shutdown: Shutdown,
+    /// Counts the connection as what it is now, for `/metrics`.
+    slot: ConnectionSlot,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
 }
@@ -353,8 +359,10 @@ impl Handler {
         done: mpsc::Sender<()>,
     ) -> Result<Self, rustls::Error> {
         let tls = rustls::server::UnbufferedServerConnection::new(shared.tls.clone())?;
-        let outbox = Outbox::new(socket, tls, shared.config.clock);
+        let metrics = shared.handle.metrics().clone();
+        let outbox = Outbox::new(socket, tls, shared.config.clock, Some(metrics.clone()));
         let shutdown = shared.handle.shutdown_signal();
+        let slot = ConnectionSlot::new(metrics, ConnectionKind::SigningIn);
         Ok(Self {
             shared,
             conn,
@@ -368,6 +376,7 @@ impl Handler {
             staff_screen: false,
             whence: None,
             shutdown,
+            slot,
             _done: done,
         })
     }
@@ -397,6 +406,13 @@ impl Handler {
                     token,
                     follower,
                 }) => {
+                    self.slot.become_(if follower {
+                        ConnectionKind::Status
+                    } else if self.staff_screen {
+                        ConnectionKind::Staff
+                    } else {
+                        ConnectionKind::Student
+                    });
                     let result = self.serve_student(&username, token, follower).await;
                     self.fanout().unsubscribe(self.conn);
                     // Boxed like the sign-in: the goodbye is said once.
