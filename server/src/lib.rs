@@ -90,6 +90,9 @@ pub struct Server {
     control: Option<tokio::net::UnixListener>,
     /// The tasks that own the state; [`run`] stops the server if one ends.
     owners: owners::Owners,
+    /// The queues' webhooks, following them from the start; [`run`] keeps
+    /// them until it returns.
+    webhooks: Option<webhook::Webhooks>,
 }
 
 impl Server {
@@ -164,6 +167,7 @@ impl Server {
             clock: config.clock,
             shutdown: shutdown::ShutdownSwitch::new(),
         };
+        let webhooks = webhook::spawn(&handle);
         Ok(Self {
             config,
             handle,
@@ -171,6 +175,7 @@ impl Server {
             local,
             control: Some(control),
             owners,
+            webhooks,
         })
     }
 

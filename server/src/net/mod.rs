@@ -131,8 +131,8 @@ pub async fn run(
         .zip(handle.queues.iter())
         .map(|(fanout, queue)| fanout.spawn(&queue.snapshots))
         .collect();
-    // Likewise: the queues' webhooks, on a task of their own.
-    let _webhooks = crate::webhook::spawn(&handle);
+    // Likewise: the queues' webhooks (started with the owners).
+    let _webhooks = server.webhooks.take();
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     let mut outcome = Ok(());

@@ -61,8 +61,8 @@ impl Drop for Webhooks {
     }
 }
 
-/// Starts following the server's queues that have a webhook; `None` when
-/// none has.
+/// Starts following the server's queues that have a webhook, from where
+/// they stand now; `None` when none has. [`crate::Server::start`] calls it.
 pub fn spawn(handle: &ServerHandle) -> Option<Webhooks> {
     let any = handle
         .queue_configs()
@@ -77,7 +77,7 @@ pub fn spawn_with(
     policy: RetryPolicy,
 ) -> Webhooks {
     let mut senders = JoinSet::new();
-    let hooked: Vec<Hooked> = (0..handle.queue_configs().count())
+    let mut hooked: Vec<Hooked> = (0..handle.queue_configs().count())
         .map(|index| handle.on_queue(index))
         .filter_map(|queue| {
             let webhook = queue.queue_config().webhook.clone()?;
@@ -97,7 +97,13 @@ pub fn spawn_with(
             })
         })
         .collect();
-    let task = tokio::spawn(follow(hooked, senders));
+    // Where each queue stands now is the baseline, taken here rather than
+    // on the task: a change made before the task first runs is an event.
+    let changed = AnyChanged::new(hooked.iter().map(|h| h.queue.staff_views()));
+    for queue in &mut hooked {
+        queue.look();
+    }
+    let task = tokio::spawn(follow(hooked, changed, senders));
     Webhooks {
         task: task.abort_handle(),
     }
@@ -146,16 +152,15 @@ impl Hooked {
 /// Looks at every hooked queue whenever one's staff view changes, and when
 /// an `unstaffed` grace runs out; ends when the queues' owners have gone.
 /// `_senders` deliver meanwhile, and stop with this task.
-async fn follow(mut hooked: Vec<Hooked>, _senders: JoinSet<()>) {
-    let mut changed = AnyChanged::new(hooked.iter().map(|h| h.queue.staff_views()));
+async fn follow(mut hooked: Vec<Hooked>, mut changed: AnyChanged, _senders: JoinSet<()>) {
     loop {
-        for queue in &mut hooked {
-            queue.look();
-        }
         let next_tick = hooked.iter().filter_map(|h| h.watcher.next_tick()).min();
         tokio::select! {
             result = changed.changed() => if result.is_err() { return },
             () = sleep_until(next_tick) => {}
+        }
+        for queue in &mut hooked {
+            queue.look();
         }
     }
 }
@@ -237,7 +242,9 @@ mod tests {
             },
             backlog: Some(1),
         });
-        let server = crate::Server::start(config).unwrap();
+        let mut server = crate::Server::start(config).unwrap();
+        // Its own posts go over HTTP: these, to `recorded`, instead.
+        drop(server.webhooks.take());
         let handle = server.handle();
         let recorded = Recorded::default();
         let _webhooks = spawn_with(&handle, &recorded, RetryPolicy::default());
