@@ -255,7 +255,7 @@ impl ConnectionSlot {
     }
 
     /// The connection is now a `kind`: counted as that from now on.
-    pub fn become_(&mut self, kind: ConnectionKind) {
+    pub fn counts_as(&mut self, kind: ConnectionKind) {
         *self = Self::new(self.metrics.clone(), kind);
     }
 }
@@ -549,7 +549,7 @@ mod tests {
         metrics.handshake(Handshake::Ok);
         metrics.handshake(Handshake::Failed);
         let mut student = ConnectionSlot::new(metrics.clone(), ConnectionKind::SigningIn);
-        student.become_(ConnectionKind::Student);
+        student.counts_as(ConnectionKind::Student);
         std::mem::forget(student); // open for the rest of the test
         metrics.fanned_out(Duration::from_micros(800));
         // Everything the script did has been applied.

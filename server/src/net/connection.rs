@@ -27,7 +27,6 @@
 //! This module never waits on a socket; the handler in [`crate::net`] does,
 //! under the write timeout.
 
-use crate::metrics::Handshake;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -45,6 +44,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
+use crate::metrics::Handshake;
 use crate::net::peer::Socket;
 use crate::queue::{Notice, NoticeSink};
 use jqueue_core::queue::StudentKey;

@@ -406,7 +406,7 @@ impl Handler {
                     token,
                     follower,
                 }) => {
-                    self.slot.become_(if follower {
+                    self.slot.counts_as(if follower {
                         ConnectionKind::Status
                     } else if self.staff_screen {
                         ConnectionKind::Staff

@@ -419,7 +419,7 @@ impl Handler {
             let queues = self.staffed_queues(username).await?;
             let shown = self.handle().queue_index();
             self.staff = Some(Box::new(StaffFeed::new(&self.shared.handle, queues, shown)));
-            self.slot.become_(ConnectionKind::Staff);
+            self.slot.counts_as(ConnectionKind::Staff);
             self.send_staff_view().await
         } else {
             self.send(&ServerMsg::NotStaff {

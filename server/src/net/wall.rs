@@ -95,7 +95,7 @@ impl Handler {
         };
         // Making progress, as a signed-in connection is: never evicted.
         self.shared.admission.committed(self.conn);
-        self.slot.become_(crate::metrics::ConnectionKind::Wall);
+        self.slot.counts_as(crate::metrics::ConnectionKind::Wall);
         let whence = self.whence().await;
         let queues: Vec<ServerHandle> = indices.iter().map(|&i| handle.on_queue(i)).collect();
         let mut changed = AnyChanged::new(queues.iter().map(ServerHandle::staff_views));
