@@ -10,7 +10,7 @@ use jqueue_server::webhook::delivery::{self, RetryPolicy, Target};
 use jqueue_server::webhook::{Webhook, parse_url};
 use jqueue_shared::staff::StaffRequest;
 use jqueue_tests::receiver::{Answers, Receiver};
-use jqueue_tests::{Student, TestServer, department_config};
+use jqueue_tests::{Student, TestServer, department_config, headless, server_binary};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -131,15 +131,17 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_try() -> Result
     }
     assert!(receiver.try_next().is_none(), "three tries, no more");
 
-    // A refusal (4xx) is final: one try.
-    let mut refusing = Receiver::start(Answers::Statuses(vec![404])).await?;
-    let target = Target {
-        url: parse_url(&refusing.url("/gone")).map_err(anyhow::Error::msg)?,
-        secret: None,
-    };
-    assert!(!delivery::send(&target, &sent, &transport, policy).await);
-    refusing.next().await?;
-    assert!(refusing.try_next().is_none());
+    // A refusal (4xx), or a redirect (not followed), is final: one try.
+    for status in [404, 301] {
+        let mut refusing = Receiver::start(Answers::Statuses(vec![status])).await?;
+        let target = Target {
+            url: parse_url(&refusing.url("/gone")).map_err(anyhow::Error::msg)?,
+            secret: None,
+        };
+        assert!(!delivery::send(&target, &sent, &transport, policy).await);
+        refusing.next().await?;
+        assert!(refusing.try_next().is_none(), "{status}: tried again");
+    }
     Ok(())
 }
 
@@ -210,6 +212,39 @@ async fn https_is_checked_against_the_trusted_roots() -> Result<()> {
     assert_eq!(
         got.header("x-jqueue-signature"),
         Some(delivery::signature(SECRET, &sent.body).as_str())
+    );
+    Ok(())
+}
+
+#[test]
+fn the_server_refuses_a_config_file_holding_a_webhook_that_others_can_read() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("server.toml");
+    std::fs::write(
+        &file,
+        format!("webhook = \"https://hooks.example.org/T0/B0/x\"\nwebhook-secret = \"{SECRET}\"\n"),
+    )?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+    let data = dir.path().join("data");
+    let shown = file.display().to_string();
+    let output = headless(&server_binary()?, &data, "w", &[])
+        .args(["--config", &shown])
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{shown}: it holds a webhook and other accounts can read it"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("chmod 600 {shown}")), "{stderr}");
+    assert!(!stderr.contains(SECRET), "{stderr}");
+    assert!(
+        !data.join("jqueue.db").exists(),
+        "refused before anything started"
     );
     Ok(())
 }

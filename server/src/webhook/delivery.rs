@@ -97,7 +97,8 @@ pub struct Delivery {
 pub enum Failure {
     /// Worth trying again: no connection, a timeout, a 5xx, 408 or 429.
     Retry(String),
-    /// Not worth it: the receiver refused the request itself (4xx).
+    /// Not worth it: the receiver refused the request itself (4xx), or
+    /// sent it elsewhere (3xx, not followed).
     GiveUp(String),
 }
 
@@ -285,6 +286,9 @@ impl Transport for HttpTransport {
         let status = response.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            // Not followed: a webhook that moved is the config's to change.
+            Err(Failure::GiveUp(format!("{status}: the webhook has moved")))
         } else if status.is_client_error()
             && status != StatusCode::REQUEST_TIMEOUT
             && status != StatusCode::TOO_MANY_REQUESTS

@@ -373,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn on_duty_is_those_on_shift_and_signed_in_else_staff_signed_in_but_the_servers_own() {
+        use jqueue_shared::staff::{Duty, OnDuty};
+        let mut view = StaffView {
+            open: true,
+            waiting: 2,
+            staff_online: vec!["prof".into(), "tara".into()],
+            ..StaffView::default()
+        };
+        assert_eq!(Figures::of(&view, "prof").on_duty, 1, "tara");
+        view.staff_online = vec!["prof".into()];
+        assert_eq!(Figures::of(&view, "prof").on_duty, 0, "the server's own");
+        assert!(Figures::of(&view, "prof").unstaffed());
+        let on = |staff: &str, online| OnDuty {
+            staff: staff.into(),
+            until: 0,
+            online,
+        };
+        view.staff_online = vec!["prof".into(), "tara".into(), "uma".into()];
+        view.duty = Some(Duty {
+            on: vec![on("tara", false), on("vic", false)],
+            next: Vec::new(),
+            next_at: None,
+            nobody_here: true,
+        });
+        assert_eq!(
+            Figures::of(&view, "prof").on_duty,
+            0,
+            "uma is signed in but not on shift"
+        );
+        view.duty.as_mut().unwrap().on[0].online = true;
+        assert_eq!(Figures::of(&view, "prof").on_duty, 1);
+    }
+
+    #[test]
     fn the_body_names_the_queue_its_figures_and_a_sentence() {
         let queue = QueueLabel {
             course: "cs101".into(),
