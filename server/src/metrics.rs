@@ -328,7 +328,7 @@ fn render_queue_counters(text: &mut Text, metrics: &Metrics, queues: &[(ServerHa
     text.family(
         "jqueue_queue_helps_total",
         "counter",
-        "Helps ended, by outcome: helped (each student of a group), not-here, removed.",
+        "Helps ended, by outcome: helped (each student of a group), not-here, removed (by staff, or released at a scheduled close).",
     );
     for (index, (_, labels)) in queues.iter().enumerate() {
         for (outcome, count) in OUTCOMES.iter().zip(&metrics.queue(index).helps) {

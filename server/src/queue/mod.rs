@@ -687,6 +687,10 @@ impl QueueOwner {
             }
             ActivityKind::NotHere { .. } => metrics.help_ended(HelpOutcome::NotHere, 1),
             ActivityKind::Removed { .. } => metrics.help_ended(HelpOutcome::Removed, 1),
+            // As the store records them: removed, by the office hours.
+            ActivityKind::Released { students } => {
+                metrics.help_ended(HelpOutcome::Removed, *students as usize);
+            }
             _ => {}
         }
     }
