@@ -91,8 +91,8 @@ pub struct Cli {
     pub socket: Option<PathBuf>,
 
     /// Also serve the read-only web board here (`127.0.0.1:7480`): `/` a
-    /// live page, `/queues.json`, `/healthz`. Figures only: no names and
-    /// no presence code. Off unless given.
+    /// live page, `/queues.json`, `/metrics` (Prometheus), `/healthz`.
+    /// Figures only: no names and no presence code. Off unless given.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
 
@@ -173,6 +173,26 @@ pub struct Cli {
     /// in the config file).
     #[arg(long)]
     pub groups: bool,
+
+    /// POST the queue's events as JSON to this http(s) URL: opened,
+    /// closed, the line over --webhook-backlog, and students waiting with
+    /// nobody on duty signed in (`webhook = "URL"` per queue in the config
+    /// file, which must then not be readable by others). Slack's incoming
+    /// webhooks take it as it is; see the administrator's guide.
+    #[arg(long, value_name = "URL", value_parser = crate::webhook::parse_url)]
+    pub webhook: Option<hyper::Uri>,
+
+    /// Sign each webhook body with this secret (HMAC-SHA256 in the
+    /// X-Jqueue-Signature header) for the receiver to check. Put it in the
+    /// config file rather than here, where `ps` shows it.
+    #[arg(long, value_name = "SECRET", value_parser = webhook_secret)]
+    pub webhook_secret: Option<String>,
+
+    /// Post `backlog` to the webhook when more than this many students
+    /// wait: once each time the line grows past it, again only after it
+    /// has fallen under it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_backlog: Option<u32>,
 
     /// Weekly office hours, as DAY HH:MM-HH:MM (`Mon 14:00-16:00`; repeat
     /// it, or `hours = [...]` in the config file): the queue opens and
@@ -517,6 +537,13 @@ impl Cli {
             bail!("{problem}");
         }
         config.tags.clone_from(&self.tags);
+        config.webhook = self.webhook.clone().map(|url| crate::webhook::Webhook {
+            target: crate::webhook::delivery::Target {
+                url,
+                secret: self.webhook_secret.clone(),
+            },
+            backlog: self.webhook_backlog,
+        });
         config.schedule = self.schedule()?;
         let zone = self
             .timezone
@@ -1073,6 +1100,19 @@ fn quick_reply(text: &str) -> Result<String, String> {
             "a quick reply is at most {} characters",
             jqueue_shared::validate::MAX_TEXT_CHARS
         ));
+    }
+    Ok(text.to_owned())
+}
+
+/// `--webhook-secret`: something to sign with, and nothing a header or
+/// a config file's line would mangle.
+fn webhook_secret(text: &str) -> Result<String, String> {
+    if text.len() < 16 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "a webhook secret is at least 16 printable characters without spaces \
+             (`openssl rand -hex 32` makes one)"
+                .to_owned(),
+        );
     }
     Ok(text.to_owned())
 }

@@ -158,6 +158,9 @@ pub struct ServerConfig {
     pub resolver: Arc<dyn Resolver>,
     /// How long a join waits for a host name before going without.
     pub resolve_timeout: Duration,
+    /// `--webhook` (with `--webhook-secret`, `--webhook-backlog`): where
+    /// this queue's events are posted (see [`crate::webhook`]).
+    pub webhook: Option<crate::webhook::Webhook>,
 }
 
 /// Which ways of signing in a server takes (`--auth`).
@@ -250,6 +253,7 @@ impl ServerConfig {
             no_resolve: false,
             resolver: Arc::new(SystemResolver),
             resolve_timeout: Duration::from_secs(2),
+            webhook: None,
         }
     }
 

@@ -56,6 +56,7 @@ pub fn parse(args: Vec<OsString>) -> anyhow::Result<Cli> {
         message: e.to_string(),
     })?;
     let doc = document(&path, &text)?;
+    check_private(&path, &doc)?;
     let from_file = table_flags(doc.as_table(), &line_error(&path, &text), &Place::Server)?;
     // Every queue's settings: the file's top-level keys that the queue
     // does not set, its own, then the command line's flags (which win).
@@ -103,6 +104,49 @@ pub fn flags(path: &Path, text: &str) -> Result<Vec<OsString>, ConfigError> {
     let doc = document(path, text)?;
     let keyed = table_flags(doc.as_table(), &line_error(path, text), &Place::Server)?;
     Ok(keyed.into_iter().flat_map(|(_, flags)| flags).collect())
+}
+
+/// A file that holds a webhook (whose URL is often its only secret) or a
+/// webhook secret must not be readable by other accounts on the host: a
+/// start error that names the file and the fix, not a quiet chmod (it may
+/// already have been read).
+fn check_private(path: &Path, doc: &Document<String>) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = |table: &toml_edit::Table| {
+        ["webhook", "webhook-secret"]
+            .iter()
+            .any(|key| table.contains_key(key))
+    };
+    let queues = doc
+        .get("course")
+        .and_then(Item::as_array_of_tables)
+        .into_iter()
+        .flatten()
+        .filter_map(|course| course.get("queue").and_then(Item::as_array_of_tables))
+        .flatten();
+    if !secret(doc.as_table()) && !queues.into_iter().any(secret) {
+        return Ok(());
+    }
+    let mode = std::fs::metadata(path)
+        .map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: e.to_string(),
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o004 != 0 {
+        return Err(ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!(
+                "it holds a webhook and other accounts can read it (mode {:o}): chmod 600 {}",
+                mode & 0o777,
+                path.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn document(path: &Path, text: &str) -> Result<Document<String>, ConfigError> {
@@ -153,6 +197,9 @@ pub const QUEUE_KEYS: &[&str] = &[
     "last-call",
     "at-close",
     "shifts",
+    "webhook",
+    "webhook-secret",
+    "webhook-backlog",
 ];
 
 /// A `[[course.queue]]` table's own keys, which are not flags.
@@ -992,5 +1039,102 @@ mod tests {
     fn a_missing_file_is_a_clear_error() {
         let err = parse(args(&["jqueue-server", "--config", "/nonexistent/jq.toml"])).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/jq.toml"), "{err}");
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_webhook_is_per_queue_over_the_servers_and_its_url_is_checked_on_its_line() {
+        let text = "webhook = \"https://hooks.example.org/all\"\n\
+                    webhook-secret = \"0123456789abcdef0123\"\n\
+                    webhook-backlog = 10\n\
+                    [[course]]\nid = \"cs1\"\n\
+                    [[course.queue]]\nid = \"lab\"\n\
+                    [[course.queue]]\nid = \"exams\"\nwebhook = \"http://127.0.0.1:9000/x\"\n\
+                    webhook-backlog = 3\n";
+        let (_dir, path) = config(text);
+        chmod(&path, 0o600);
+        let cli = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
+        let queues = cli.server_config().unwrap().queues();
+        let lab = queues[0].webhook.as_ref().expect("the server's");
+        assert_eq!(lab.target.url, "https://hooks.example.org/all");
+        assert_eq!(lab.target.secret.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(lab.backlog, Some(10));
+        let exams = queues[1].webhook.as_ref().expect("its own");
+        assert_eq!(exams.target.url, "http://127.0.0.1:9000/x");
+        assert_eq!(exams.backlog, Some(3));
+        assert_eq!(
+            exams.target.secret.as_deref(),
+            Some("0123456789abcdef0123"),
+            "the server's secret, which the queue does not set"
+        );
+        for (text, line, words) in [
+            (
+                "port = 1\nwebhook = \"hooks.example.org/x\"\n",
+                2,
+                "http:// or https://",
+            ),
+            ("webhook = \"https://\"\n", 1, "not a URL"),
+            (
+                "webhook = \"http://h/x\"\nwebhook-backlog = 0\n",
+                2,
+                "`webhook-backlog`",
+            ),
+            (
+                "webhook = \"http://h/x\"\nwebhook-secret = \"short\"\n",
+                2,
+                "at least 16",
+            ),
+            (
+                "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\n\
+                 webhook = \"gopher://h/x\"\n",
+                5,
+                "http:// or https://",
+            ),
+        ] {
+            let (_dir, path) = config(text);
+            chmod(&path, 0o600);
+            let err = parse(args(&["jqueue-server", "--config", path.to_str().unwrap()]))
+                .unwrap_err()
+                .downcast::<ConfigError>()
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.to_string().contains(words), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_file_holding_a_webhook_that_others_can_read_is_refused_with_the_fix() {
+        for text in [
+            "webhook = \"https://hooks.example.org/x\"\n",
+            "webhook-secret = \"0123456789abcdef0123\"\n",
+            "[[course]]\nid = \"cs1\"\n[[course.queue]]\nid = \"lab\"\n\
+             webhook = \"https://hooks.example.org/x\"\n",
+        ] {
+            let (_dir, path) = config(text);
+            let shown = path.to_str().unwrap();
+            chmod(&path, 0o644);
+            let err = parse(args(&["jqueue-server", "--config", shown]))
+                .unwrap_err()
+                .downcast::<ConfigError>()
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{shown}: it holds a webhook and other accounts can read it (mode 644): \
+                     chmod 600 {shown}"
+                )
+            );
+            chmod(&path, 0o600);
+            parse(args(&["jqueue-server", "--config", shown]))
+                .unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        }
+        // Without a webhook the file's mode is its owner's business.
+        let (_dir, path) = config("port = 7500\n");
+        chmod(&path, 0o644);
+        parse(args(&["jqueue-server", "--config", path.to_str().unwrap()])).unwrap();
     }
 }

@@ -75,6 +75,7 @@ impl ServerConfig {
             early_join: queue.early_join,
             last_call: queue.last_call,
             at_close: queue.at_close,
+            webhook: queue.webhook.clone(),
             ..self.clone()
         }
     }

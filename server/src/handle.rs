@@ -81,6 +81,8 @@ pub struct ServerHandle {
     /// The server's clock, for a screen in the same process.
     pub(crate) clock: crate::clock::Clock,
     pub(crate) shutdown: crate::shutdown::ShutdownSwitch,
+    /// The server's counters, for `/metrics` ([`crate::metrics::render`]).
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl ServerHandle {
@@ -119,6 +121,11 @@ impl ServerHandle {
         let mut ids: Vec<String> = self.queue_configs().map(|q| q.course_id.clone()).collect();
         ids.dedup();
         ids
+    }
+
+    /// The server's counters ([`crate::metrics`]).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     /// Every queue's settings, in the config's order.

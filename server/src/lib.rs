@@ -36,6 +36,7 @@ pub mod control;
 pub mod department;
 pub mod handle;
 pub mod http;
+pub mod metrics;
 pub mod net;
 pub mod owners;
 pub(crate) mod peer_log;
@@ -45,6 +46,7 @@ pub mod screen;
 pub(crate) mod shutdown;
 pub mod staff_feed;
 pub mod store;
+pub mod webhook;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -93,6 +95,9 @@ pub struct Server {
     control: Option<tokio::net::UnixListener>,
     /// The tasks that own the state; [`run`] stops the server if one ends.
     owners: owners::Owners,
+    /// The queues' webhooks, following them from the start; [`run`] keeps
+    /// them until it returns.
+    webhooks: Option<webhook::Webhooks>,
 }
 
 impl Server {
@@ -129,9 +134,15 @@ impl Server {
         let mut owners = owners::Owners::default();
         let peer_log = peer_log::PeerLog::default();
         adopt_a_database_from_before_courses(&config)?;
+        let metrics = Arc::new(metrics::Metrics::new(config.queues().len()));
         let mut queues = Vec::new();
-        for queue in config.queues() {
-            let channels = queue::QueueOwner::spawn(queue.clone(), peer_log.clone(), &mut owners)?;
+        for (index, queue) in config.queues().into_iter().enumerate() {
+            let channels = queue::QueueOwner::spawn(
+                queue.clone(),
+                peer_log.clone(),
+                metrics.queue(index).clone(),
+                &mut owners,
+            )?;
             queues.push(handle::QueueSlot {
                 config: queue,
                 handle: channels.queue,
@@ -148,9 +159,11 @@ impl Server {
             queues.iter().map(|slot| slot.handle.clone()).collect(),
             &membership,
             peer_log.clone(),
+            metrics.clone(),
             &mut owners,
         )?;
         let handle = ServerHandle {
+            metrics,
             accounts,
             queues: queues.into(),
             at: 0,
@@ -160,6 +173,7 @@ impl Server {
             clock: config.clock,
             shutdown: shutdown::ShutdownSwitch::new(),
         };
+        let webhooks = webhook::spawn(&handle);
         Ok(Self {
             config,
             handle,
@@ -168,6 +182,7 @@ impl Server {
             http,
             control: Some(control),
             owners,
+            webhooks,
         })
     }
 

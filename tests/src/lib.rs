@@ -2,7 +2,8 @@
 //! (`jqueue-load`): a server in-process on `127.0.0.1:0`, the real
 //! `jqueue-server` binary as a child process (`server_process`), a
 //! protocol-level student client (`student`), the TLS they connect with
-//! (`tls`), and a hand-written HTTP client for the web board (`web`).
+//! (`tls`), a hand-written HTTP client for the web board (`web`) and a
+//! webhook receiver (`receiver`).
 //!
 //! Every connection to a server the kit started is TLS, pinned to the
 //! fingerprint that server printed (the kit notes each server's fingerprint
@@ -24,6 +25,7 @@ use jqueue_shared::{ClientMsg, Fingerprint, SessionToken};
 use tokio::task::JoinHandle;
 
 pub mod pty;
+pub mod receiver;
 pub mod screens;
 mod server_process;
 mod student;

@@ -96,46 +96,36 @@ async fn every_answer_carries_figures_and_nothing_personal() -> Result<()> {
         }
     };
     let mut answers = Vec::new();
-    for path in ["/", "/board.js", "/queues.json", "/healthz", "/nowhere"] {
+    for path in [
+        "/",
+        "/board.js",
+        "/queues.json",
+        "/metrics",
+        "/healthz",
+        "/nowhere",
+    ] {
         answers.push((path, web::get(web, path).await?));
     }
 
-    for (path, answer) in &answers {
-        let everything = format!("{:?}{}", answer.headers, answer.body);
-        for personal in [
-            "amy_wobblesworth",
-            "secret segfault",
-            "bo_tangerine",
-            "pointer trouble",
-            "prof_quillfeather",
-            code.as_str(),
-        ] {
-            assert!(
-                !everything.contains(personal),
-                "{path} carries {personal:?}"
-            );
-        }
-    }
-    for personal in [
-        "amy_wobblesworth",
-        "bo_tangerine",
-        "prof_quillfeather",
-        &code,
-    ] {
-        assert!(
-            !live.data.contains(personal),
-            "/events carries {personal:?}"
-        );
-    }
-    let status = |path: &str| {
+    assert_nothing_personal(&answers, &live.data, &code);
+    let answer = |path: &str| {
         answers
             .iter()
             .find(|(p, _)| *p == path)
-            .map(|(_, a)| a.status)
+            .map(|(_, a)| a)
+            .expect("asked")
     };
+    let status = |path: &str| Some(answer(path).status);
     assert_eq!(status("/"), Some(200));
+    assert_eq!(status("/metrics"), Some(200));
     assert_eq!(status("/nowhere"), Some(404));
-    let (_, page) = &answers[0];
+    let metrics = &answer("/metrics").body;
+    // The lab's two: one waiting, one being helped, by its labels.
+    assert!(
+        metrics.contains("jqueue_queue_being_helped{course=\"cs101\",queue=\"lab\"} 1"),
+        "{metrics}"
+    );
+    let page = answer("/");
     assert!(page.body.contains("<script src=\"/board.js\">"));
     assert!(
         page.header("content-security-policy")
@@ -143,16 +133,41 @@ async fn every_answer_carries_figures_and_nothing_personal() -> Result<()> {
         "{:?}",
         page.headers
     );
-    let (_, health) = &answers[3];
+    let health = answer("/healthz");
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
 
     // The JSON and the live event are the same figures.
-    let (_, json) = &answers[2];
+    let json = answer("/queues.json");
     assert_eq!(json.header("content-type"), Some("application/json"));
     assert_eq!(json.body, live.data);
     let figures: serde_json::Value = serde_json::from_str(&json.body)?;
     insta::assert_snapshot!(serde_json::to_string_pretty(&figures)?);
     server.stop().await
+}
+
+/// No answer and no live event carries a student's name or question, a
+/// staff name or the room's code.
+fn assert_nothing_personal(answers: &[(&str, web::Response)], live: &str, code: &str) {
+    let personal = [
+        "amy_wobblesworth",
+        "secret segfault",
+        "bo_tangerine",
+        "pointer trouble",
+        "prof_quillfeather",
+        code,
+    ];
+    for (path, answer) in answers {
+        let everything = format!("{:?}{}", answer.headers, answer.body);
+        for personal in personal {
+            assert!(
+                !everything.contains(personal),
+                "{path} carries {personal:?}"
+            );
+        }
+    }
+    for personal in personal {
+        assert!(!live.contains(personal), "/events carries {personal:?}");
+    }
 }
 
 #[tokio::test]

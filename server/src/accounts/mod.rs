@@ -184,6 +184,8 @@ pub(crate) struct AccountsOwner {
     signups: SignUps,
     resumes: Resumes,
     peer_log: PeerLog,
+    /// Counts failed sign-ins for `/metrics`.
+    metrics: Arc<crate::metrics::Metrics>,
     /// With a roster, new accounts need no per-address limit.
     has_roster: bool,
     /// Where [`AccountEvent`]s go: every queue's owner (a sign-out ends a
@@ -205,6 +207,7 @@ impl AccountsOwner {
         queues: Vec<QueueHandle>,
         membership: &Membership,
         peer_log: PeerLog,
+        metrics: Arc<crate::metrics::Metrics>,
         owners: &mut crate::owners::Owners,
     ) -> Result<AccountsHandle, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
@@ -228,6 +231,7 @@ impl AccountsOwner {
             signups: SignUps::default(),
             resumes: Resumes::default(),
             peer_log,
+            metrics,
             has_roster: membership.has_roster(),
             queues,
             for_queue: Vec::new(),
@@ -497,6 +501,7 @@ impl AccountsOwner {
     /// storm fills neither (one line per guess did both).
     fn failed_sign_in(&mut self, username: String, peer: SocketAddr, origin: String, what: &str) {
         let wait = self.attempts.record_failure(&username, peer.ip());
+        self.metrics.sign_in_failed();
         if let Some(held_back) = self.peer_log.admit(peer.ip()) {
             tracing::info!(%username, %peer, ?wait, held_back, "{what}");
             self.record(ActivityKind::SignInFailed { username, origin });

@@ -1,7 +1,8 @@
 //! The read-only web board (`--http ADDR`, off by default): `/` the board
 //! as a page that updates itself, `/events` its live feed (server-sent
-//! events), `/queues.json` the same figures, `/healthz`. GET and HEAD
-//! only; anything else is refused by the router.
+//! events), `/queues.json` the same figures, `/metrics` the server's
+//! figures in the Prometheus text format ([`crate::metrics`]), `/healthz`.
+//! GET and HEAD only; anything else is refused by the router.
 //!
 //! Two rules bind everything here. It must never block a queue: it reads
 //! the server's one [`Board`] (a watch) and asks no owner anything, so the
@@ -64,6 +65,9 @@ pub(crate) fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 struct Web {
     figures: watch::Receiver<Arc<str>>,
     viewers: Arc<Semaphore>,
+    /// For `/metrics`, which reads the queues' published views and the
+    /// server's counters: never a call to an owner.
+    handle: crate::ServerHandle,
 }
 
 /// Serves the web board on `listener` until `shutdown`, from `board`,
@@ -71,13 +75,15 @@ struct Web {
 pub(crate) async fn serve(
     listener: TcpListener,
     board: watch::Receiver<Arc<Board>>,
-    mut shutdown: Shutdown,
+    handle: crate::ServerHandle,
     max_viewers: usize,
 ) {
+    let mut shutdown = handle.shutdown_signal();
     let (figures, _encoder) = encode_figures(board, shutdown.clone());
     let web = Web {
         figures,
         viewers: Arc::new(Semaphore::new(max_viewers)),
+        handle,
     };
     let served = axum::serve(listener, routes(web))
         .with_graceful_shutdown(async move { shutdown.requested().await })
@@ -95,6 +101,7 @@ fn routes(web: Web) -> Router {
         .route("/events", get(events))
         .route("/queues.json", get(queues_json))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(web)
 }
 
@@ -163,6 +170,15 @@ async fn queues_json(State(web): State<Web>) -> Response {
 
 /// 200 while the server's board is kept (its owners run); 503 once it
 /// has stopped.
+/// The Prometheus text format, version 0.0.4 (what every scraper reads).
+async fn metrics(State(web): State<Web>) -> Response {
+    (
+        fresh("text/plain; version=0.0.4; charset=utf-8"),
+        crate::metrics::render(&web.handle),
+    )
+        .into_response()
+}
+
 async fn healthz(State(web): State<Web>) -> Response {
     if web.figures.has_changed().is_err() {
         return (

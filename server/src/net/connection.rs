@@ -44,6 +44,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
+use crate::metrics::Handshake;
 use crate::net::peer::Socket;
 use crate::queue::{Notice, NoticeSink};
 use jqueue_core::queue::StudentKey;
@@ -81,6 +82,8 @@ pub(crate) struct Outbox {
     wake: Notify,
     /// Dates the views this connection sends.
     clock: Clock,
+    /// Told how the TLS handshake ended (none in a test of the outbox).
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 struct Session {
@@ -114,6 +117,8 @@ struct Session {
     closing: bool,
     /// A write failed; the handler will close the connection.
     failed: Option<io::Error>,
+    /// How the handshake ended, once counted.
+    handshake: Option<Handshake>,
 }
 
 // By hand: rustls's unbuffered session has no `Debug`.
@@ -151,6 +156,7 @@ impl Session {
             awaiting_answer: false,
             closing: false,
             failed: None,
+            handshake: None,
         }
     }
 
@@ -380,13 +386,33 @@ pub(crate) enum Drained {
 impl Outbox {
     /// The outbox of a connection whose TLS session is `tls` (the handshake
     /// is driven by reading, see [`Outbox::poll_receive`]).
-    pub(crate) fn new(socket: Socket, tls: UnbufferedServerConnection, clock: Clock) -> Arc<Self> {
+    pub(crate) fn new(
+        socket: Socket,
+        tls: UnbufferedServerConnection,
+        clock: Clock,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             socket,
             state: Mutex::new(Session::new(tls)),
             wake: Notify::new(),
             clock,
+            metrics,
         })
+    }
+
+    /// Counts how the handshake ended once it has: done, or failed on
+    /// what the peer sent (`failed` and still handshaking).
+    fn tell_handshake(&self, session: &mut Session, failed: bool) {
+        let result = match (session.tls.is_handshaking(), failed) {
+            (false, _) => Handshake::Ok,
+            (true, true) => Handshake::Failed,
+            (true, false) => return,
+        };
+        session.handshake = Some(result);
+        if let Some(metrics) = &self.metrics {
+            metrics.handshake(result);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Session> {
@@ -631,6 +657,9 @@ impl Outbox {
                 return Poll::Ready(Ok(()));
             }
             let progress = session.process(None, false);
+            if session.handshake.is_none() {
+                self.tell_handshake(&mut session, progress.is_err());
+            }
             // What that made the session say (its handshake flights,
             // alerts, tickets) goes out with whatever else is waiting.
             if !session.unsent.is_empty() {
@@ -689,6 +718,18 @@ fn write_unsent(socket: &Socket, session: &mut Session) -> io::Result<()> {
     // Sent, the records are not kept: an idle connection holds no buffer.
     release_if_empty(&mut session.unsent);
     result
+}
+
+impl Drop for Outbox {
+    /// A connection gone before its handshake ended left it unfinished.
+    fn drop(&mut self) {
+        let session = self.lock();
+        if session.handshake.is_none()
+            && let Some(metrics) = &self.metrics
+        {
+            metrics.handshake(Handshake::Abandoned);
+        }
+    }
 }
 
 impl NoticeSink for Outbox {
@@ -752,7 +793,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let tls = UnbufferedServerConnection::new(identity.config.clone()).unwrap();
-        let outbox = Outbox::new(Socket::Tcp(server), tls, Clock::System);
+        let outbox = Outbox::new(Socket::Tcp(server), tls, Clock::System, None);
 
         let connector =
             tokio_rustls::TlsConnector::from(crate::net::tls::client_config_trusting(cert));

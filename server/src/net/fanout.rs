@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::net::connection::Outbox;
 
 /// The signed-in students the fan-out writes to, split into one shard per
@@ -28,6 +29,8 @@ pub(crate) struct Fanout {
     shards: Box<[Mutex<HashMap<u64, Subscriber>>]>,
     /// Dates the views.
     clock: Clock,
+    /// Times each walk (`jqueue_fanout_seconds`).
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,13 +44,14 @@ struct Subscriber {
 impl Fanout {
     /// A fan-out with as many shards (and tasks) as the current runtime has
     /// worker threads.
-    pub(crate) fn new(clock: Clock) -> Arc<Self> {
+    pub(crate) fn new(clock: Clock, metrics: Arc<Metrics>) -> Arc<Self> {
         let workers = tokio::runtime::Handle::current().metrics().num_workers();
         Arc::new(Self {
             shards: (0..workers.max(1))
                 .map(|_| Mutex::new(HashMap::new()))
                 .collect(),
             clock,
+            metrics,
         })
     }
 
@@ -103,6 +107,9 @@ impl Fanout {
         let mut students = Vec::new();
         while snapshots.changed().await.is_ok() {
             let snapshot = snapshots.borrow_and_update().clone();
+            // The system's clock, not tokio's: a test that pauses time
+            // still measures real work. Two readings per change per shard.
+            let started = std::time::Instant::now();
             students.extend(
                 self.shards[shard]
                     .lock()
@@ -111,6 +118,7 @@ impl Fanout {
                     .cloned(),
             );
             let now = self.clock.now_ms();
+            let walked = !students.is_empty();
             for Subscriber {
                 username,
                 key,
@@ -121,6 +129,10 @@ impl Fanout {
                 // Let the worker's other tasks (an owner, a sign-in) in
                 // now and then during a long walk.
                 tokio::task::consume_budget().await;
+            }
+            // An empty shard's walk is no trip to anyone: not counted.
+            if walked {
+                self.metrics.fanned_out(started.elapsed());
             }
         }
     }

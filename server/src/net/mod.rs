@@ -53,6 +53,7 @@ use crate::ServerHandle;
 use crate::accounts::{AccountSignIn, LoginGate, RegisterGate, RegisterOutcome, Resumed};
 use crate::auth;
 use crate::config::ServerConfig;
+use crate::metrics::{ConnectionKind, ConnectionSlot};
 use crate::net::admission::{Admission, AdmissionGuard};
 use crate::net::connection::{Drained, Outbox, TlsReader};
 use crate::net::fanout::Fanout;
@@ -118,7 +119,7 @@ pub async fn run(
         web_board.spawn(crate::http::serve(
             listener,
             board.clone(),
-            handle.shutdown_signal(),
+            handle.clone(),
             server.config.max_web_viewers,
         ));
     }
@@ -131,7 +132,7 @@ pub async fn run(
         fanouts: handle
             .queues
             .iter()
-            .map(|_| Fanout::new(server.config.clock))
+            .map(|_| Fanout::new(server.config.clock, handle.metrics().clone()))
             .collect(),
         tls: server.tls.config.clone(),
         host_names: resolve::HostNames::new(
@@ -149,6 +150,8 @@ pub async fn run(
         .zip(handle.queues.iter())
         .map(|(fanout, queue)| fanout.spawn(&queue.snapshots))
         .collect();
+    // Likewise: the queues' webhooks (started with the owners).
+    let _webhooks = server.webhooks.take();
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let mut shutdown_requested = handle.shutdown_signal();
     let mut outcome = Ok(());
@@ -210,6 +213,7 @@ async fn accept_loop(
         match accepted {
             Ok((socket, peer)) => {
                 backoff = Duration::from_millis(10);
+                shared.handle.metrics().accepted();
                 next_conn += 1;
                 // Admitted here, in accept order, so "newest" and "oldest"
                 // mean what they say however the handlers are scheduled.
@@ -359,6 +363,8 @@ struct Handler {
     /// before it is signed in (and before it pushes out its own screen).
     staff_screen: bool,
     shutdown: Shutdown,
+    /// Counts the connection as what it is now, for `/metrics`.
+    slot: ConnectionSlot,
     /// Dropped when the handler ends; `run` waits for all of them.
     _done: mpsc::Sender<()>,
 }
@@ -372,8 +378,10 @@ impl Handler {
         done: mpsc::Sender<()>,
     ) -> Result<Self, rustls::Error> {
         let tls = rustls::server::UnbufferedServerConnection::new(shared.tls.clone())?;
-        let outbox = Outbox::new(socket, tls, shared.config.clock);
+        let metrics = shared.handle.metrics().clone();
+        let outbox = Outbox::new(socket, tls, shared.config.clock, Some(metrics.clone()));
         let shutdown = shared.handle.shutdown_signal();
+        let slot = ConnectionSlot::new(metrics, ConnectionKind::SigningIn);
         Ok(Self {
             shared,
             conn,
@@ -387,6 +395,7 @@ impl Handler {
             staff_screen: false,
             whence: None,
             shutdown,
+            slot,
             _done: done,
         })
     }
@@ -416,6 +425,13 @@ impl Handler {
                     token,
                     follower,
                 }) => {
+                    self.slot.counts_as(if follower {
+                        ConnectionKind::Status
+                    } else if self.staff_screen {
+                        ConnectionKind::Staff
+                    } else {
+                        ConnectionKind::Student
+                    });
                     let result = self.serve_student(&username, token, follower).await;
                     self.fanout().unsubscribe(self.conn);
                     // Whatever this connection was to a share (the

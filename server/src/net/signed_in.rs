@@ -5,6 +5,8 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
+use crate::metrics::ConnectionKind;
+
 impl Handler {
     /// Attaches a signed-in student to the queue, or a follower alongside
     /// them, and tells the client.
@@ -429,6 +431,7 @@ impl Handler {
             let queues = self.staffed_queues(username).await?;
             let shown = self.handle().queue_index();
             self.staff = Some(Box::new(StaffFeed::new(&self.shared.handle, queues, shown)));
+            self.slot.counts_as(ConnectionKind::Staff);
             self.send_staff_view().await
         } else {
             self.send(&ServerMsg::NotStaff {

@@ -92,6 +92,7 @@ impl Handler {
         };
         // Making progress, as a signed-in connection is: never evicted.
         self.shared.admission.committed(self.conn);
+        self.slot.counts_as(crate::metrics::ConnectionKind::Wall);
         let whence = self.whence().await;
         // Decided once: the wall's host does not move.
         let in_room: Vec<bool> = indices

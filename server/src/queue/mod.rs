@@ -38,7 +38,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jqueue_shared::staff::{
-    Activity, ActivityKind, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest, StaffView,
+    Activity, ActivityKind, HelpOutcome, MAX_ACTIVITY, MAX_STAFF_ROWS, StaffOutcome, StaffRequest,
+    StaffView,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -166,6 +167,9 @@ pub(crate) struct QueueOwner {
     code_guesses: jqueue_core::rate::Allowances<std::net::IpAddr, Instant>,
     /// Log lines peers cause (wrong codes, reconnect loops), per address.
     peer_log: PeerLog,
+    /// Joins, helps, waits and help lengths for `/metrics`, counted as
+    /// the activity is recorded.
+    metrics: Arc<crate::metrics::QueueMetrics>,
     /// The latest activity, for staff screens.
     activity: VecDeque<Activity>,
     /// Activity not yet saved: written once per burst.
@@ -334,6 +338,7 @@ impl QueueOwner {
     pub(crate) fn spawn(
         config: Arc<ServerConfig>,
         peer_log: PeerLog,
+        metrics: Arc<crate::metrics::QueueMetrics>,
         owners: &mut crate::owners::Owners,
     ) -> Result<Channels, StartError> {
         let db_path = config.data_dir.join("jqueue.db");
@@ -409,6 +414,7 @@ impl QueueOwner {
             closed_by: None,
             code_guesses: jqueue_core::rate::Allowances::default(),
             peer_log,
+            metrics,
             activity,
             unsaved_activity: Vec::new(),
             last_announcement: last_announcement.map(Arc::from),
@@ -610,6 +616,7 @@ impl QueueOwner {
     /// address's log allowance ([`PeerLines`]) lets, so one account cannot
     /// fill the log; the pane counts them all on one line.
     fn record_from(&mut self, kind: ActivityKind, peer: Option<std::net::IpAddr>) {
+        self.count(&kind);
         let text = kind.to_string();
         let kind = self.coalesce(kind);
         let repeat = matches!(kind, ActivityKind::Reconnected { .. });
@@ -636,6 +643,58 @@ impl QueueOwner {
     /// lines replaces that line with one that counts the changes; so does a
     /// sign-in by a student who signed in among them, with the
     /// disconnections since ("alice reconnected ×300").
+    /// Counts `kind` for `/metrics` ([`crate::metrics::QueueMetrics`]):
+    /// every join, help and wait passes through an activity line, so
+    /// counting here misses none. Atomics only: nothing waits.
+    fn count(&self, kind: &ActivityKind) {
+        let metrics = &self.metrics;
+        // The wait of each of `students` in `staff`'s help ended when the
+        // help began, or now for one who joined it later (an open group).
+        let waited = |staff: &str, students: &mut dyn Iterator<Item = &str>, later: bool| {
+            let Some(help) = self.queue.help_of(staff) else {
+                return;
+            };
+            let ended = if later { self.now_ms() } else { help.served_at };
+            for student in students {
+                if let Some(member) = help.members().find(|m| &*m.username == student) {
+                    let ms = u64::try_from(ended - member.joined_at).unwrap_or(0);
+                    metrics.served(Duration::from_millis(ms));
+                }
+            }
+        };
+        match kind {
+            ActivityKind::Joined { .. } => metrics.joined(),
+            ActivityKind::Served { username, staff } => {
+                waited(staff, &mut std::iter::once(username.as_str()), false);
+            }
+            ActivityKind::JoinedGroup { username, staff } => {
+                waited(staff, &mut std::iter::once(username.as_str()), true);
+            }
+            ActivityKind::ServedGroup { students, staff } => {
+                waited(staff, &mut students.iter().map(String::as_str), false);
+            }
+            ActivityKind::Finished { help_secs, .. } => {
+                metrics.help_ended(HelpOutcome::Helped, 1);
+                metrics.help_length(Duration::from_secs(*help_secs));
+            }
+            ActivityKind::FinishedGroup {
+                students,
+                help_secs,
+                ..
+            } => {
+                metrics.help_ended(HelpOutcome::Helped, students.len());
+                metrics.help_length(Duration::from_secs(*help_secs));
+            }
+            ActivityKind::NotHere { .. } => metrics.help_ended(HelpOutcome::NotHere, 1),
+            ActivityKind::Removed { .. } => metrics.help_ended(HelpOutcome::Removed, 1),
+            // As the store records them: removed, by the office hours.
+            ActivityKind::Released { students } => {
+                metrics.help_ended(HelpOutcome::Removed, *students as usize);
+            }
+            _ => {}
+        }
+    }
+
     fn coalesce(&mut self, kind: ActivityKind) -> ActivityKind {
         if let ActivityKind::SignedIn { username, origin } = &kind {
             let earlier = self.earlier_line(|kind| match kind {
