@@ -567,3 +567,29 @@ impl ServerHandle {
         self.shutdown.subscribe()
     }
 }
+
+#[cfg(test)]
+impl ServerHandle {
+    /// `name` joins this queue from a lab machine in the room, with
+    /// nothing attached, and is in line: the owners' tests' student.
+    pub(crate) async fn join_from_the_lab(&self, name: &str) {
+        let request = crate::queue::JoinRequest {
+            description: "help".into(),
+            location: "lab".into(),
+            tag: None,
+            code: None,
+            in_room: true,
+            host: "lab".into(),
+            peer: std::net::Ipv4Addr::LOCALHOST.into(),
+            context: None,
+            moving: false,
+            kept_join_time: None,
+        };
+        let answer = self.join(Arc::from(name), request).await.unwrap();
+        assert!(
+            matches!(answer.result, jqueue_shared::RequestResult::Joined { .. }),
+            "{:?}",
+            answer.result
+        );
+    }
+}

@@ -471,7 +471,6 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::sync::Arc;
     use std::time::Duration;
 
     use jqueue_shared::staff::StaffRequest;
@@ -479,31 +478,9 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::config::ServerConfig;
-    use crate::queue::JoinRequest;
 
     /// 2026-11-21T10:00:00Z.
     const START: i64 = 1_795_255_200_000;
-
-    async fn join(handle: &ServerHandle, name: &str) {
-        let request = JoinRequest {
-            description: "help".into(),
-            location: "lab".into(),
-            tag: None,
-            code: None,
-            in_room: true,
-            host: "lab".into(),
-            peer: std::net::Ipv4Addr::LOCALHOST.into(),
-            context: None,
-            moving: false,
-            kept_join_time: None,
-        };
-        let answer = handle.join(Arc::from(name), request).await.unwrap();
-        assert!(
-            matches!(answer.result, jqueue_shared::RequestResult::Joined { .. }),
-            "{:?}",
-            answer.result
-        );
-    }
 
     async fn minutes(n: u64) {
         tokio::time::advance(Duration::from_secs(n * 60)).await;
@@ -531,10 +508,10 @@ mod tests {
         }];
         let server = crate::Server::start(config).unwrap();
         let lab = server.handle().on_queue(0);
-        join(&lab, "amy").await;
+        lab.join_from_the_lab("amy").await;
         minutes(1).await;
-        join(&lab, "bob").await;
-        join(&lab, "cat").await;
+        lab.join_from_the_lab("bob").await;
+        lab.join_from_the_lab("cat").await;
         minutes(3).await;
         lab.professor(StaffRequest::Serve { student: None }).await; // amy, 4 min
         minutes(7).await;

@@ -112,7 +112,6 @@ mod tests {
     use crate::ServerHandle;
     use crate::clock::Clock;
     use crate::config::ServerConfig;
-    use crate::queue::JoinRequest;
 
     /// 2026-11-21T10:00:00Z.
     const START: i64 = 1_795_255_200_000;
@@ -131,27 +130,6 @@ mod tests {
     async fn at_minute(start: Instant, minute: u64) {
         let target = start + Duration::from_secs(minute * 60);
         tokio::time::advance(target.saturating_duration_since(Instant::now())).await;
-    }
-
-    async fn join(handle: &ServerHandle, name: &str) {
-        let request = JoinRequest {
-            description: "help".into(),
-            location: "lab".into(),
-            tag: None,
-            code: None,
-            in_room: true,
-            host: "lab".into(),
-            peer: std::net::Ipv4Addr::LOCALHOST.into(),
-            context: None,
-            moving: false,
-            kept_join_time: None,
-        };
-        let answer = handle.join(Arc::from(name), request).await.unwrap();
-        assert!(
-            matches!(answer.result, jqueue_shared::RequestResult::Joined { .. }),
-            "{:?}",
-            answer.result
-        );
     }
 
     async fn statistics(handle: &ServerHandle) -> SessionStatistics {
@@ -192,11 +170,11 @@ mod tests {
         let server = crate::Server::start(config(dir.path(), clock)).unwrap();
         let handle = server.handle();
 
-        join(&handle, "amy").await;
+        handle.join_from_the_lab("amy").await;
         at_minute(start, 1).await;
-        join(&handle, "bea").await;
+        handle.join_from_the_lab("bea").await;
         at_minute(start, 2).await;
-        join(&handle, "cal").await;
+        handle.join_from_the_lab("cal").await;
         at_minute(start, 3).await;
         let first = handle
             .professor(StaffRequest::Serve { student: None })
@@ -218,7 +196,7 @@ mod tests {
             handle.staff_views().borrow().helped_count
         );
         at_minute(start, 9).await;
-        join(&handle, "dan").await;
+        handle.join_from_the_lab("dan").await;
         at_minute(start, 21).await;
         handle
             .staff("tess", false, StaffRequest::Serve { student: None })
@@ -287,14 +265,14 @@ mod tests {
         let start = Instant::now();
         let server = crate::Server::start(config(dir.path(), Clock::tokio_from(START))).unwrap();
         let handle = server.handle();
-        join(&handle, "amy").await;
+        handle.join_from_the_lab("amy").await;
         let first = statistics(&handle).await;
         at_minute(start, 0).await;
         tokio::time::advance(Duration::from_secs(30)).await;
         // Half a minute on, nothing changed: the same answer, as of then.
         assert_eq!(statistics(&handle).await, first);
         // A change publishes a staff view: the next answer shows it.
-        join(&handle, "bea").await;
+        handle.join_from_the_lab("bea").await;
         let after_join = statistics(&handle).await;
         assert_eq!(after_join.now, START + 30_000);
         assert_eq!(changes(&after_join), [(0, 1), (0, 2)]);

@@ -185,7 +185,6 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::config::ServerConfig;
-    use crate::queue::JoinRequest;
 
     /// Takes every post, noting its body.
     #[derive(Clone, Default)]
@@ -213,22 +212,6 @@ mod tests {
         }
     }
 
-    async fn join(handle: &ServerHandle, name: &str) {
-        let request = JoinRequest {
-            description: "help".into(),
-            location: "lab".into(),
-            tag: None,
-            code: None,
-            in_room: true,
-            host: "lab".into(),
-            peer: std::net::Ipv4Addr::LOCALHOST.into(),
-            context: None,
-            moving: false,
-            kept_join_time: None,
-        };
-        handle.join(Arc::from(name), request).await.unwrap();
-    }
-
     #[tokio::test(start_paused = true)]
     async fn students_waiting_with_nobody_on_duty_are_posted_once_after_the_grace() {
         let dir = tempfile::tempdir().unwrap();
@@ -251,7 +234,7 @@ mod tests {
         tokio::task::yield_now().await;
 
         // Nobody but the server's own account is signed in as staff.
-        join(&handle, "amy").await;
+        handle.join_from_the_lab("amy").await;
         tokio::time::sleep(UNSTAFFED_GRACE.saturating_sub(Duration::from_secs(1))).await;
         assert!(recorded.events().is_empty(), "{:?}", recorded.events());
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -269,7 +252,7 @@ mod tests {
 
         // Still the same stretch: more students, more time, no more posts
         // of it; the line passing the backlog is its own event.
-        join(&handle, "bob").await;
+        handle.join_from_the_lab("bob").await;
         tokio::time::sleep(UNSTAFFED_GRACE * 3).await;
         assert_eq!(recorded.events(), ["unstaffed", "backlog"]);
         // Closing ends the stretch; reopening with them still waiting is a
