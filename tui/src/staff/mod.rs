@@ -897,12 +897,7 @@ impl StaffScreen {
                 return effects;
             }
             _ => {
-                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
-                    let full = form.input.value().chars().count() >= MAX_NOTE_CHARS;
-                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
-                        form.input.handle(request);
-                    }
-                }
+                type_up_to(&mut form.input, key, MAX_NOTE_CHARS);
             }
         }
         self.mode = Mode::Note(form);
@@ -1217,12 +1212,7 @@ impl StaffScreen {
                 }
             }
             _ => {
-                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
-                    let full = input.value().chars().count() >= MAX_ANNOUNCEMENT_CHARS;
-                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
-                        input.handle(request);
-                    }
-                }
+                type_up_to(&mut input, key, MAX_ANNOUNCEMENT_CHARS);
                 self.mode = Mode::Announce(input);
             }
         }
@@ -1255,12 +1245,7 @@ impl StaffScreen {
                 }
             }
             _ => {
-                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
-                    let full = form.input.value().chars().count() >= MAX_TEXT_CHARS;
-                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
-                        form.input.handle(request);
-                    }
-                }
+                type_up_to(&mut form.input, key, MAX_TEXT_CHARS);
             }
         }
         self.mode = Mode::Message(form);
@@ -1496,12 +1481,7 @@ impl StaffScreen {
                 }
             }
             _ => {
-                if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
-                    let full = input.value().chars().count() >= MAX_TOPIC_CHARS;
-                    if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
-                        input.handle(request);
-                    }
-                }
+                type_up_to(&mut input, key, MAX_TOPIC_CHARS);
                 self.mode = Mode::GroupTopic(input);
             }
         }
@@ -1597,3 +1577,31 @@ const ONE_QUEUE_GROUP: &str = "A group is helped in one queue: mark students of 
 
 /// Said when a key that acts on one queue is pressed on "all my queues".
 const ONE_QUEUE_ONLY: &str = "That acts on one queue: show it first (1–9 on the queue bar).";
+
+/// Passes `key` to a staff text field that holds at most `max` characters:
+/// past it, typing adds nothing (editing and moving still work).
+fn type_up_to(input: &mut Input, key: &KeyEvent, max: usize) {
+    if let Some(request) = to_input_request(&TermEvent::Key(*key)) {
+        let full = input.value().chars().count() >= max;
+        if !(full && matches!(request, tui_input::InputRequest::InsertChar(_))) {
+            input.handle(request);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_field_takes_no_more_typing_but_still_edits() {
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        let mut input = Input::new("abc".into());
+        type_up_to(&mut input, &key(KeyCode::Char('d')), 3);
+        assert_eq!(input.value(), "abc", "full: nothing added");
+        type_up_to(&mut input, &key(KeyCode::Backspace), 3);
+        assert_eq!(input.value(), "ab", "still edits");
+        type_up_to(&mut input, &key(KeyCode::Char('x')), 3);
+        assert_eq!(input.value(), "abx", "room again");
+    }
+}
