@@ -19,6 +19,8 @@
 
 #[path = "../load/baseline.rs"]
 mod baseline;
+#[path = "../load/bystanders.rs"]
+mod bystanders;
 #[path = "../load/flood.rs"]
 mod flood;
 #[path = "../load/floor_side.rs"]
@@ -60,7 +62,8 @@ struct Args {
     staff: usize,
     /// Terminal walls (`jqueue wall`) watching the board while the changes
     /// are measured, four from each loopback address 127.0.0.2 and up (at
-    /// most 1 000).
+    /// most 1 000). Walls, web pages and shares run in a process of their
+    /// own at a lower CPU priority (see `load/bystanders.rs`).
     #[arg(long, default_value_t = 0, conflicts_with = "baseline_only")]
     walls: usize,
     /// Live web pages (`/events` on the server's `--http` address, which
@@ -186,6 +189,19 @@ struct Args {
     /// its students), taking turns from stdin.
     #[arg(long, hide = true)]
     floor_side: bool,
+    /// Internal: run as the watchers (walls, web pages, shares) of the
+    /// jqueue server at this address, taking `count` from stdin.
+    #[arg(long, hide = true, requires = "bystanders_key")]
+    bystanders: Option<SocketAddr>,
+    /// Internal: the key of the bystanders' server.
+    #[arg(long, hide = true)]
+    bystanders_key: Option<jqueue_shared::Fingerprint>,
+    /// Internal: the `--http` address of the bystanders' server.
+    #[arg(long, hide = true)]
+    bystanders_web: Option<SocketAddr>,
+    /// Internal: the queue the bystanders' shares wait in.
+    #[arg(long, hide = true)]
+    bystanders_queue: Option<String>,
     /// Internal: frame size of the floor server.
     #[arg(long, hide = true, default_value_t = 0)]
     frame_bytes: usize,
@@ -204,6 +220,19 @@ fn main() -> Result<()> {
             args.frame_bytes,
             args.floor_tls_dir.as_deref(),
         ));
+    }
+    if let (Some(addr), Some(fingerprint)) = (args.bystanders, args.bystanders_key.clone()) {
+        let watchers = bystanders::Watchers {
+            addr,
+            fingerprint,
+            http: args.bystanders_web,
+            walls: args.walls,
+            web: args.web_viewers,
+            shares: args.shares,
+            queue: args.bystanders_queue.clone(),
+            concurrency: args.signin_concurrency,
+        };
+        return run_harness(&args, bystanders::serve(&watchers));
     }
     let server_bin = match args.server_bin.clone() {
         Some(bin) => bin,

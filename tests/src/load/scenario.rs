@@ -23,6 +23,7 @@ use jqueue_tests::{
 use serde::Serialize;
 
 use super::baseline;
+use super::bystanders::{Bystanders, Received, Watchers};
 use super::floor_side::FloorSide;
 use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
 use super::process::{rss_bytes, stop};
@@ -342,22 +343,12 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     let (tracker, students, tokens) = populate(cfg, addr, pid, report).await?;
     let staff = watch_staff(cfg, addr).await?;
     let others = populate_other_queues(cfg, addr, pid, report).await?;
-    let viewers = crate::viewers::connect(
-        addr,
-        web,
-        cfg.walls,
-        cfg.web_viewers,
-        cfg.signin_concurrency,
-    )
-    .await?;
-    let before = viewers.received();
-    let shares = if cfg.shares > 0 {
-        eprintln!("opening {} terminal shares, each viewed", cfg.shares);
-        Some(super::shares::open(addr, measured_queue(cfg.queues), cfg.shares).await?)
-    } else {
-        None
+    let mut bystanders = start_bystanders(cfg, addr, server.as_ref(), web).await?;
+    let before = match bystanders.as_mut() {
+        Some(bystanders) => bystanders.received().await?,
+        None => Received::default(),
     };
-    let shares_since = std::time::Instant::now();
+    let since = std::time::Instant::now();
 
     // Fan-out.
     let mut model = QueueModel::new(n, server.is_some());
@@ -374,8 +365,10 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         warm_up_then_measure(&mut control, &tracker, &mut model, n, cfg).await?
     };
     report.view_frame_bytes = tracker.mean_view_frame_bytes();
-    if let Some(shares) = shares {
-        record_shares(report, cfg, shares, shares_since);
+    if let Some(mut bystanders) = bystanders {
+        let during = bystanders.received().await?;
+        bystanders.stop().await?;
+        note_bystanders(cfg, before, during, since, report);
     }
     if let Some(others) = &others {
         report.other_queues_view_frames = Some(others.students.view_frames());
@@ -386,8 +379,6 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
             others.staff.view_frames()
         );
     }
-    note_viewers(&viewers, before, report);
-    drop(viewers);
     note_fanout(&outcome, report);
     if let Some(staff) = &staff {
         note_staff_views(staff, &outcome, report);
@@ -439,22 +430,64 @@ fn make_the_staff(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// What reached the board's viewers while the changes were measured
-/// (`before`: what had reached them until then).
-fn note_viewers(viewers: &crate::viewers::Viewers, before: (u64, u64), report: &mut Report) {
-    if viewers.walls + viewers.web == 0 {
-        return;
+/// The walls, web pages and shares of `cfg`, in their own process (see
+/// [`crate::bystanders`]), all connected; `None` if there are none.
+async fn start_bystanders(
+    cfg: &Config,
+    addr: SocketAddr,
+    server: Option<&ServerProcess>,
+    http: Option<SocketAddr>,
+) -> Result<Option<Bystanders>> {
+    let fingerprint = server
+        .and_then(|server| server.fingerprint.clone())
+        .or_else(|| cfg.fingerprint.clone())
+        .context("the server's key is not known")?;
+    let watchers = Watchers {
+        addr,
+        fingerprint,
+        http,
+        walls: cfg.walls,
+        web: cfg.web_viewers,
+        shares: cfg.shares,
+        queue: measured_queue(cfg.queues).map(str::to_owned),
+        concurrency: cfg.signin_concurrency,
+    };
+    if !watchers.any() {
+        return Ok(None);
     }
-    let (boards, events) = viewers.received();
-    report.wall_boards = Some(boards - before.0);
-    report.web_events = Some(events - before.1);
-    eprintln!(
-        "{} walls received {} boards, {} web pages {} events",
-        viewers.walls,
-        boards - before.0,
-        viewers.web,
-        events - before.1
-    );
+    Ok(Some(Bystanders::start(&watchers).await?))
+}
+
+/// What reached the watchers while the changes were measured: `before`
+/// is what had reached them when the changes began, `during` when they
+/// ended, `since` when they began.
+fn note_bystanders(
+    cfg: &Config,
+    before: Received,
+    during: Received,
+    since: std::time::Instant,
+    report: &mut Report,
+) {
+    if cfg.walls + cfg.web_viewers > 0 {
+        let boards = during.wall_boards - before.wall_boards;
+        let events = during.web_events - before.web_events;
+        report.wall_boards = Some(boards);
+        report.web_events = Some(events);
+        eprintln!(
+            "{} walls received {boards} boards, {} web pages {events} events",
+            cfg.walls, cfg.web_viewers,
+        );
+    }
+    if cfg.shares > 0 {
+        let secs = since.elapsed().as_secs_f64().max(0.001);
+        let per_sec = ((during.share_bytes - before.share_bytes) as f64 / secs) as u64;
+        report.shares = cfg.shares;
+        report.share_bytes_per_sec = Some(per_sec);
+        eprintln!(
+            "{} shares: their viewers received {per_sec} bytes/s in all",
+            cfg.shares
+        );
+    }
 }
 
 /// How long the changes took to reach the students.
@@ -481,25 +514,6 @@ fn note_staff_views(staff: &StaffWatch, outcome: &Outcome, report: &mut Report) 
         staff.watchers.len(),
         outcome.staff_timeouts
     );
-}
-
-/// What the shares' viewers received over the changes, in bytes a second;
-/// the shares end.
-fn record_shares(
-    report: &mut Report,
-    cfg: &Config,
-    shares: super::shares::OpenShares,
-    since: std::time::Instant,
-) {
-    let secs = since.elapsed().as_secs_f64().max(0.001);
-    let per_sec = (shares.bytes.load(Ordering::Relaxed) as f64 / secs) as u64;
-    report.shares = cfg.shares;
-    report.share_bytes_per_sec = Some(per_sec);
-    eprintln!(
-        "{} shares: their viewers received {per_sec} bytes/s in all",
-        cfg.shares
-    );
-    shares.close();
 }
 
 /// Signs in N students and has them all join, reading the server's memory

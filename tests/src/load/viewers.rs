@@ -35,8 +35,6 @@ const PING_EVERY: Duration = Duration::from_secs(10);
 /// The viewers connected, and what has reached them.
 #[derive(Debug)]
 pub struct Viewers {
-    pub walls: usize,
-    pub web: usize,
     /// Boards the walls have received, and events the pages have.
     pub wall_boards: Arc<AtomicU64>,
     pub web_events: Arc<AtomicU64>,
@@ -93,8 +91,6 @@ pub async fn connect(
         }
     }
     Ok(Viewers {
-        walls,
-        web,
         wall_boards,
         web_events,
         _tasks: tasks,
