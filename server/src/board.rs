@@ -33,6 +33,9 @@ pub const BOARD_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Board {
     pub queues: Vec<WallQueue>,
+    /// Counts the boards published, from 0: a wall is never sent one older
+    /// than it has (see `net::wall`).
+    pub version: u64,
 }
 
 impl Board {
@@ -41,7 +44,7 @@ impl Board {
         let queues = (0..handle.queue_configs().count())
             .map(|index| panel(&handle.on_queue(index)))
             .collect();
-        Self { queues }
+        Self { queues, version: 0 }
     }
 
     /// What a wall showing the queues at `indices` (places in the
@@ -96,11 +99,12 @@ pub(crate) fn spawn(handle: &ServerHandle) -> (watch::Receiver<Arc<Board>>, Join
     let mut task = JoinSet::new();
     task.spawn(async move {
         while changed.changed().await.is_ok() {
-            let next = Board::build(&handle);
+            let mut next = Board::build(&handle);
             let published = publish.send_if_modified(|shown| {
-                if **shown == next {
+                if shown.queues == next.queues {
                     return false;
                 }
+                next.version = shown.version + 1;
                 *shown = Arc::new(next);
                 true
             });
@@ -185,6 +189,7 @@ mod tests {
                 panel("b/y", "222222"),
                 panel("c/z", "333333"),
             ],
+            version: 0,
         };
         let view = board.for_wall(&[2, 0], &[false, true]);
         let shown: Vec<(&str, Option<&str>)> = view

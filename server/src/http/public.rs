@@ -112,6 +112,7 @@ mod tests {
     fn the_web_board_counts_staff_and_carries_no_name_and_no_code() {
         let board = Board {
             queues: vec![panel()],
+            version: 0,
         };
         let json = serde_json::to_string(&PublicBoard::of(&board)).unwrap();
         assert!(

@@ -113,6 +113,12 @@ struct Session {
     /// The handler is waiting for the queue's answer to a request; views
     /// wait with it, so the answer arrives before the change it made.
     awaiting_answer: bool,
+    /// A wall's: the oldest board it may still be sent (newer than the last
+    /// one sent or owed), as `next_version` is for a student's views.
+    next_board: u64,
+    /// A wall's board the socket had no room for: the handler sends it,
+    /// the latest only, once what waits ahead of it is out.
+    board_owed: Option<Arc<[u8]>>,
     /// The last frame is queued: nothing more goes out.
     closing: bool,
     /// A write failed; the handler will close the connection.
@@ -154,6 +160,8 @@ impl Session {
             next_version: 0,
             view_owed: false,
             awaiting_answer: false,
+            next_board: 0,
+            board_owed: None,
             closing: false,
             failed: None,
             handshake: None,
@@ -507,6 +515,9 @@ impl Outbox {
         write_unsent(&self.socket, &mut session)?;
         if session.unsent.is_empty() && !session.closing {
             Self::queue_notices(&mut session)?;
+            if let Some(board) = session.board_owed.take() {
+                session.seal(&board);
+            }
             if let Some((student, snapshots)) = student {
                 // Cloned, not borrowed: the owner must not wait on this lock to publish.
                 let latest = snapshots.borrow().clone();
@@ -633,6 +644,37 @@ impl Outbox {
         // `unsent` was empty (clear for views): this is the view's records
         // alone, written with one non-blocking write as before TLS.
         session.seal(&frame);
+        match write_unsent(&self.socket, &mut session) {
+            Ok(()) if session.unsent.is_empty() => return,
+            Ok(()) => {}
+            Err(e) => session.failed = Some(e),
+        }
+        drop(session);
+        self.wake.notify_one();
+    }
+
+    /// The wall walk's side (`net::wall`): writes board `version`, already
+    /// encoded as `frame`, straight onto the socket if nothing waits to go
+    /// out first; otherwise it is owed — in place of any board owed before
+    /// it — and the handler sends it once the way is clear. A board older
+    /// than one sent or owed never goes out.
+    pub(super) fn offer_board(&self, version: u64, frame: &Arc<[u8]>) {
+        let mut session = self.lock();
+        if session.closing || session.failed.is_some() || version < session.next_board {
+            return;
+        }
+        session.next_board = version + 1;
+        if !session.unsent.is_empty() || !session.notices.is_empty() {
+            // One wake-up per owed board, as for a student's view.
+            let woken = session.board_owed.is_some();
+            session.board_owed = Some(Arc::clone(frame));
+            drop(session);
+            if !woken {
+                self.wake.notify_one();
+            }
+            return;
+        }
+        session.seal(frame);
         match write_unsent(&self.socket, &mut session) {
             Ok(()) if session.unsent.is_empty() => return,
             Ok(()) => {}
@@ -1016,6 +1058,91 @@ mod tests {
         );
         assert_eq!(views.len(), 1, "one view, however many changes were missed");
         assert_eq!(view_length(&views[0]), 50);
+    }
+
+    /// A wall's board `n`, told apart by its one queue's waiting count.
+    fn board(n: u32) -> Arc<[u8]> {
+        let queue = jqueue_shared::wall::WallQueue {
+            queue: jqueue_shared::QueueChoice {
+                name: "cs101/lab".into(),
+                course: "CS 101".into(),
+                title: None,
+                room: None,
+                open: true,
+                waiting: n,
+                typical_wait_secs: None,
+                opens_at: None,
+            },
+            being_helped: 0,
+            closes_at: None,
+            on_duty: Vec::new(),
+            announcement: None,
+            presence_code: None,
+        };
+        let view = jqueue_shared::wall::WallView {
+            queues: vec![queue],
+        };
+        frame(&ServerMsg::Wall(view)).into()
+    }
+
+    fn board_number(msg: &ServerMsg) -> u32 {
+        match msg {
+            ServerMsg::Wall(view) => view.queues[0].queue.waiting,
+            other => panic!("expected a board, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_board_goes_straight_onto_the_socket_and_never_an_older_one_after_it() {
+        let (outbox, mut student) = connection().await;
+        for n in [3, 2, 3, 5] {
+            outbox.offer_board(u64::from(n), &board(n));
+        }
+        assert!(!is_woken(&outbox), "the walk wrote them itself");
+        assert_eq!(board_number(&next(&mut student).await), 3);
+        assert_eq!(board_number(&next(&mut student).await), 5);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_wall_owes_the_latest_board_not_a_backlog() {
+        let (outbox, mut student) = connection().await;
+        let filler = frame(&ServerMsg::Announcement {
+            text: "x".repeat(60_000),
+        });
+        let mut fillers = 0;
+        loop {
+            outbox.queue(&filler);
+            fillers += 1;
+            if outbox.drain(None).unwrap() == Drained::Blocked {
+                break;
+            }
+            assert!(fillers < 2_000, "the connection never filled up");
+        }
+        let stuck = outbox.lock().unsent.len();
+        for n in 1..=40 {
+            outbox.offer_board(u64::from(n), &board(n));
+        }
+        assert!(is_woken(&outbox), "the handler is to send what is owed");
+        assert_eq!(outbox.lock().unsent.len(), stuck, "nothing sealed behind");
+        let reading = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while let Ok(Some(msg)) = student.read_frame::<ServerMsg>().await {
+                received.push(msg);
+            }
+            received
+        });
+        loop {
+            match outbox.drain(None).unwrap() {
+                Drained::Blocked => outbox.writable().await.unwrap(),
+                Drained::Done => break,
+                Drained::Closed => unreachable!(),
+            }
+        }
+        drop(outbox);
+        let received = reading.await.unwrap();
+        let boards = &received[fillers..];
+        assert_eq!(boards.len(), 1, "one board, however many were missed");
+        assert_eq!(board_number(&boards[0]), 40);
     }
 
     #[tokio::test]

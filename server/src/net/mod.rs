@@ -144,6 +144,7 @@ pub async fn run(
         shares: share::Shares::default(),
     });
     // Dropped, and so stopped, when this function returns.
+    let _wall_walk = shared.walls.spawn_walk(shared.board.clone());
     let _fanout_tasks: Vec<_> = shared
         .fanouts
         .iter()

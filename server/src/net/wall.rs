@@ -8,29 +8,76 @@
 //! those in the room). The figures come from the server's one
 //! [`crate::board`], never built here. A few walls per address at most: a wall is
 //! anonymous and long-lived, so an address may not pile them up.
+//!
+//! Boards reach the walls as views reach students (`net::fanout`): one
+//! walk writes each wall's board straight onto its socket, and no wall's
+//! handler is woken for it. A thousand walls woken a thousand times per
+//! board cost the students' fan-out on the same cores; a walk costs a
+//! sealed record and a write per wall, and one encoding per kind of wall
+//! (the same queues, seen from in or out of their rooms).
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::hash_map::Entry;
+use std::sync::{Mutex, PoisonError};
+
+use jqueue_shared::wall::WallView;
+
+use crate::board::Board;
+use crate::net::connection::Outbox;
 
 /// Walls one address may keep open at once: a lab's projector, a TV in the
 /// corridor, a spare.
 pub(super) const MAX_WALLS_PER_ADDRESS: usize = 4;
 
-/// The walls open, per address.
+/// The walls open: how many per address, and what each shows, for the
+/// walk that writes the boards.
 #[derive(Debug, Default)]
-pub(super) struct Walls(Mutex<HashMap<std::net::IpAddr, usize>>);
+pub(super) struct Walls {
+    per_address: Mutex<HashMap<std::net::IpAddr, usize>>,
+    screens: Mutex<HashMap<u64, Screen>>,
+}
+
+/// One wall, as the walk writes to it.
+#[derive(Debug, Clone)]
+struct Screen {
+    outbox: Arc<Outbox>,
+    picks: Arc<Picks>,
+}
+
+/// What a wall shows: the queues it asked for (places in the server's
+/// list), and for each whether the wall is in that queue's room. Walls
+/// that pick alike are sent the same encoded board.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Picks {
+    indices: Vec<usize>,
+    in_room: Vec<bool>,
+}
+
+impl Picks {
+    /// `board` as these walls see it, encoded.
+    fn frame(&self, board: &Board) -> Option<(WallView, Arc<[u8]>)> {
+        let view = board.for_wall(&self.indices, &self.in_room);
+        match encode_frame(&ServerMsg::Wall(view.clone())) {
+            Ok(frame) => Some((view, frame.into())),
+            Err(e) => {
+                tracing::error!("could not encode a wall's board: {e}");
+                None
+            }
+        }
+    }
+}
 
 impl Walls {
     /// A place for a wall from `address`, if it has fewer than
     /// [`MAX_WALLS_PER_ADDRESS`]; given back when the guard drops.
-    fn admit(self: &Arc<Self>, address: std::net::IpAddr) -> Option<WallGuard> {
+    fn admit(self: &Arc<Self>, address: std::net::IpAddr, conn: u64) -> Option<WallGuard> {
         let mut open = self
-            .0
+            .per_address
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(address).or_default();
         if *count >= MAX_WALLS_PER_ADDRESS {
             return None;
@@ -39,22 +86,86 @@ impl Walls {
         Some(WallGuard {
             walls: self.clone(),
             address,
+            conn,
         })
+    }
+
+    fn screens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Screen>> {
+        self.screens.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the walk: at each new board, every wall that shows something
+    /// new gets it on its socket. It stops when the board does (the
+    /// server's owners have stopped) or the returned set is dropped.
+    pub(super) fn spawn_walk(
+        self: &Arc<Self>,
+        board: tokio::sync::watch::Receiver<Arc<Board>>,
+    ) -> tokio::task::JoinSet<()> {
+        let mut task = tokio::task::JoinSet::new();
+        task.spawn(self.clone().walk(board));
+        task
+    }
+
+    async fn walk(self: Arc<Self>, mut board: tokio::sync::watch::Receiver<Arc<Board>>) {
+        // What each kind of wall was last sent, so that a board changed
+        // only in queues a wall does not show sends it nothing.
+        let mut shown: HashMap<Arc<Picks>, WallView> = HashMap::new();
+        // Reused from board to board; clones, so the lock is not held
+        // while writing.
+        let mut screens = Vec::new();
+        while board.changed().await.is_ok() {
+            let latest = board.borrow_and_update().clone();
+            screens.extend(self.screens().values().cloned());
+            let mut frames: HashMap<Arc<Picks>, Option<Arc<[u8]>>> = HashMap::new();
+            for Screen { outbox, picks } in screens.drain(..) {
+                let frame = match frames.entry(picks) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(new) => {
+                        let picks = new.key().clone();
+                        let frame = picks.frame(&latest).and_then(|(view, frame)| {
+                            let same = shown.get(&picks) == Some(&view);
+                            shown.insert(picks, view);
+                            (!same).then_some(frame)
+                        });
+                        new.insert(frame)
+                    }
+                };
+                if let Some(frame) = frame {
+                    outbox.offer_board(latest.version, frame);
+                }
+                // Let the worker's other tasks in during a long walk.
+                tokio::task::consume_budget().await;
+            }
+            shown.retain(|picks, _| frames.contains_key(picks));
+        }
     }
 }
 
+/// A wall's place: its address's count and its screen, given back when
+/// the wall goes.
 struct WallGuard {
     walls: Arc<Walls>,
     address: std::net::IpAddr,
+    conn: u64,
+}
+
+impl WallGuard {
+    /// From now on the walk writes `picks`'s boards to `outbox`.
+    fn show(&self, outbox: Arc<Outbox>, picks: Arc<Picks>) {
+        self.walls
+            .screens()
+            .insert(self.conn, Screen { outbox, picks });
+    }
 }
 
 impl Drop for WallGuard {
     fn drop(&mut self) {
+        self.walls.screens().remove(&self.conn);
         let mut open = self
             .walls
-            .0
+            .per_address
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(count) = open.get_mut(&self.address) {
             *count -= 1;
             if *count == 0 {
@@ -84,7 +195,7 @@ impl Handler {
             }
             indices
         };
-        let Some(_place) = self.shared.walls.admit(self.peer.key()) else {
+        let Some(place) = self.shared.walls.admit(self.peer.key(), self.conn) else {
             tracing::info!(peer = %self.peer, "too many walls from one address");
             self.send_last(&ServerMsg::SignIn(SignInResult::HostFull))
                 .await?;
@@ -95,30 +206,32 @@ impl Handler {
         self.slot.counts_as(crate::metrics::ConnectionKind::Wall);
         let whence = self.whence().await;
         // Decided once: the wall's host does not move.
-        let in_room: Vec<bool> = indices
+        let in_room = indices
             .iter()
             .map(|&i| whence.in_room(handle.on_queue(i).queue_config().allow_hosts.as_ref()))
             .collect();
-        // The server's one board, built once per change for every viewer:
-        // this wall only picks its queues out of it.
-        let mut board = self.shared.board.clone();
-        let mut shown = None;
+        let picks = Arc::new(Picks { indices, in_room });
+        // On the walk first, then the board now: a board published in
+        // between goes out once (the older of the two never follows it).
+        place.show(self.outbox.clone(), picks.clone());
+        let now = self.shared.board.borrow().clone();
+        if let Some((_, frame)) = picks.frame(&now) {
+            self.outbox.offer_board(now.version, &frame);
+        }
+        self.flush().await?;
         let patience = self.shared.config.idle_timeout;
         let mut shutdown = self.shutdown.clone();
+        let mut deadline = Instant::now() + patience;
         loop {
-            let view = board.borrow_and_update().for_wall(&indices, &in_room);
-            if shown.as_ref() != Some(&view) {
-                self.send(&ServerMsg::Wall(view.clone())).await?;
-                shown = Some(view);
-            }
-            let deadline = Instant::now() + patience;
             tokio::select! {
-                result = board.changed() => if result.is_err() { return Ok(SignIn::Close) },
+                // What the walk could not write at once.
+                () = self.outbox.woken() => self.flush().await?,
                 () = shutdown.requested() => {
                     self.send_last(&ServerMsg::ShuttingDown).await?;
                     return Ok(SignIn::Close);
                 }
                 frame = timeout_at(deadline, self.reader.read_frame::<ClientMsg>()) => {
+                    deadline = Instant::now() + patience;
                     match frame {
                         // Silent past the heartbeat: gone.
                         Err(_) | Ok(Ok(None)) => return Ok(SignIn::Close),
