@@ -58,10 +58,35 @@ impl Handler {
             token,
             notices: self.outbox.clone(),
         };
+        // The student's own screen: where a staff member's ask to view
+        // their terminal, and who views it, are shown. It is theirs before
+        // it pushes out the one before it, so that one's going ends no view
+        // of their terminal (it is told what the old one was once welcomed).
+        let own_screen = !follower && !self.staff_screen;
+        if own_screen {
+            let screen = self.share_endpoint();
+            self.shared
+                .handle
+                .shares
+                .screen_signing_in(&username, screen);
+        }
         let outcome = if follower {
-            self.handle().follow(connection).await?
+            self.handle().follow(connection).await
         } else {
-            self.handle().attach(connection).await?
+            self.handle().attach(connection).await
+        };
+        let not_welcomed = |handler: &Self| {
+            if own_screen {
+                let me = crate::share::Party::Connection(handler.conn);
+                handler.shared.handle.shares.screen_closed(&username, me);
+            }
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                not_welcomed(self);
+                return Err(e.into());
+            }
         };
         let refusal = match outcome {
             AttachOutcome::Attached => None,
@@ -73,6 +98,7 @@ impl Handler {
             }),
         };
         if let Some(refusal) = refusal {
+            not_welcomed(self);
             self.send_last(&ServerMsg::SignIn(refusal)).await?;
             return Ok(SignIn::Close);
         }
@@ -90,6 +116,7 @@ impl Handler {
             told => told,
         };
         if let Err(e) = told {
+            not_welcomed(self);
             // Attached but never told: the queue must not count them online.
             if follower {
                 self.handle().unfollow(username, self.conn).await;
@@ -221,11 +248,10 @@ impl Handler {
         self.fanout()
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
         if !follower && !self.staff_screen {
-            // The student's own screen: where a staff member's ask to view
-            // their terminal, and who views it, are shown.
-            self.shared
-                .shares
-                .screen_opened(username, self.conn, self.outbox.clone());
+            // Welcomed: the student's own screen may now be told of asks
+            // and views (see `attach`).
+            let screen = self.share_endpoint();
+            self.shared.handle.shares.screen_opened(username, screen);
         }
         // Where else the student waits comes first: a status line gives
         // every place at the first view.
