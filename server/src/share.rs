@@ -92,6 +92,9 @@ struct Offer {
 struct StudentScreen {
     at: Endpoint,
     told: bool,
+    /// While signing in, the screen it is to push out: theirs again if
+    /// the sign-in is refused.
+    replacing: Option<Box<StudentScreen>>,
 }
 
 impl StudentScreen {
@@ -151,11 +154,35 @@ impl Shares {
     /// on, so that the old one's going ends no view; it is told nothing
     /// until [`Self::screen_opened`].
     pub(crate) fn screen_signing_in(&self, student: &Arc<str>, screen: Endpoint) {
+        let mut registry = self.lock();
+        let replacing = registry.screens.remove(student).map(|mut old| {
+            old.replacing = None;
+            Box::new(old)
+        });
         let screen = StudentScreen {
             at: screen,
             told: false,
+            replacing,
         };
-        self.lock().screens.insert(student.clone(), screen);
+        registry.screens.insert(student.clone(), screen);
+    }
+
+    /// The sign-in of a student's own screen at `party` was refused, or
+    /// its welcome never went out: the screen before it, if any, is theirs
+    /// again (it was not pushed out).
+    pub(crate) fn screen_refused(&self, student: &str, party: Party) {
+        let mut registry = self.lock();
+        if registry
+            .screens
+            .get(student)
+            .is_none_or(|s| s.at.party != party)
+        {
+            return;
+        }
+        let screen = registry.screens.remove(student);
+        if let Some(old) = screen.and_then(|s| s.replacing) {
+            registry.screens.insert(Arc::from(student), *old);
+        }
     }
 
     /// A student's own screen at `screen` has been welcomed. A screen that
@@ -167,6 +194,7 @@ impl Shares {
         let screen = StudentScreen {
             at: screen,
             told: true,
+            replacing: None,
         };
         if let Some(offer) = registry.offers.get(student) {
             if let Some(viewer) = &offer.viewer {

@@ -75,16 +75,16 @@ impl Handler {
         } else {
             self.handle().attach(connection).await
         };
-        let not_welcomed = |handler: &Self| {
+        let me = crate::share::Party::Connection(self.conn);
+        let refused = |handler: &Self| {
             if own_screen {
-                let me = crate::share::Party::Connection(handler.conn);
-                handler.shared.handle.shares.screen_closed(&username, me);
+                handler.shared.handle.shares.screen_refused(&username, me);
             }
         };
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
-                not_welcomed(self);
+                refused(self);
                 return Err(e.into());
             }
         };
@@ -98,7 +98,7 @@ impl Handler {
             }),
         };
         if let Some(refusal) = refusal {
-            not_welcomed(self);
+            refused(self);
             self.send_last(&ServerMsg::SignIn(refusal)).await?;
             return Ok(SignIn::Close);
         }
@@ -116,7 +116,10 @@ impl Handler {
             told => told,
         };
         if let Err(e) = told {
-            not_welcomed(self);
+            // It pushed out the screen before it: there is none now.
+            if own_screen {
+                self.shared.handle.shares.screen_closed(&username, me);
+            }
             // Attached but never told: the queue must not count them online.
             if follower {
                 self.handle().unfollow(username, self.conn).await;
