@@ -666,8 +666,8 @@ async fn the_professors_own_screen_views_a_share_until_the_help_is_finished() ->
     let professor = professor(&server);
     let mut bob = Student::register_on(server.addr, "bob", QUEUE).await?;
     bob.ask_for_help("segfault").await?;
-    let served = server.serve(Some("bob")).await;
-    assert!(matches!(served, StaffOutcome::Served { .. }), "{served}");
+    let outcome = server.serve(Some("bob")).await;
+    assert!(matches!(outcome, StaffOutcome::Served { .. }), "{outcome}");
     let mut share = share_of(&server, &bob, QUEUE).await?;
     share.send(&update(3, MARKER)).await?;
     sync(&mut share).await?;
