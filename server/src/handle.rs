@@ -83,6 +83,8 @@ pub struct ServerHandle {
     pub(crate) shutdown: crate::shutdown::ShutdownSwitch,
     /// The server's counters, for `/metrics` ([`crate::metrics::render`]).
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// Students' terminals shared (`jqueue share`) and who views them.
+    pub(crate) shares: Arc<crate::share::Shares>,
 }
 
 impl ServerHandle {
@@ -503,6 +505,12 @@ impl ServerHandle {
     /// [`crate::ServerConfig::professor`]).
     pub async fn professor(&self, request: StaffRequest) -> StaffOutcome {
         self.queue().staff(Acting::Professor, request).await
+    }
+
+    /// The professor's screen's end of the relay of students' terminals
+    /// (`v`): it asks, views and stops as the professor.
+    pub fn share_viewer(&self) -> crate::share::OwnScreenViewer {
+        crate::share::OwnScreenViewer::new(self.clone())
     }
 
     /// The staff view as of now: every call sent before this one shows.

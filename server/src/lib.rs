@@ -10,6 +10,7 @@
 //!   its state and the only thing that changes it ([`owners`] watches
 //!   them); every caller goes through the one typed API, [`ServerHandle`]
 //!   ([`handle`]), which puts them together.
+//! - [`share`]: who may view a student's terminal, for every staff screen.
 //! - [`net`]: the protocol over TLS sockets, the fan-out of views, the limits.
 //! - [`screen`]: the professor's screen and the headless console, which use
 //!   the same [`ServerHandle`] as the network layer.
@@ -43,6 +44,7 @@ pub(crate) mod peer_log;
 pub mod queue;
 pub mod schedule;
 pub mod screen;
+pub mod share;
 pub(crate) mod shutdown;
 pub mod staff_feed;
 pub mod store;
@@ -172,6 +174,7 @@ impl Server {
             peer_log,
             clock: config.clock,
             shutdown: shutdown::ShutdownSwitch::new(),
+            shares: Arc::default(),
         };
         let webhooks = webhook::spawn(&handle);
         Ok(Self {

@@ -4,16 +4,30 @@
 //! receives a row of it — every other role is tried; without the
 //! student's yes nothing is sent; the view ends within a second of the
 //! help ending (on a paused clock); a relayed share keeps to its bandwidth
-//! cap however fast the student's terminal changes.
+//! cap however fast the student's terminal changes; an ask waiting for its
+//! answer, and a view running, reach the student's screen when it comes
+//! back; and the professor's screen inside the server views a share
+//! through the same relay, its rows drawn by the same staff view.
 
 use std::time::Duration;
 
+use jqueue_server::screen::tui::{Events, run_loop};
+use jqueue_server::share::OwnScreenViewer;
 use jqueue_shared::share::{
     CellRun, CellStyle, SHARE_BYTES_PER_SEC, ScreenRow, ScreenUpdate, ShareEnd, ShareNotice,
 };
 use jqueue_shared::staff::{StaffOutcome, StaffRequest};
-use jqueue_shared::{ClientMsg, ServerMsg};
-use jqueue_tests::{Student, TestServer, department_config, make_course_staff, password_for};
+use jqueue_shared::{ClientMsg, ServerMsg, SessionToken, SignInResult};
+use jqueue_tests::{
+    PATIENCE, Student, TestServer, department_config, make_course_staff, password_for,
+};
+use jqueue_tui::alert::AlertSink;
+use jqueue_tui::staff::{Role, StaffScreen, StaffSettings, Theme};
+use jqueue_tui::terminal::Input;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 type Result = anyhow::Result<()>;
@@ -106,34 +120,71 @@ async fn staff_on(server: &TestServer, name: &str, queue: &str) -> anyhow::Resul
     Ok(staff)
 }
 
-#[tokio::test(start_paused = true)]
-#[allow(clippy::too_many_lines)] // one story: every role, then the one who may
-async fn only_the_helping_staff_member_who_was_accepted_receives_a_share() -> Result {
+/// A server of `courses`, with each of `staff` (name, course) staff of
+/// their course. Nobody times out: the paused clock runs ahead while the
+/// tests wait. The data directory goes with the second half.
+async fn server_with(
+    staff: &[(&str, &str)],
+    courses: &[(&str, &[&str])],
+) -> anyhow::Result<(TestServer, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
-    for (name, course) in [
-        ("ta", "cs101"),
-        ("ta2", "cs101"),
-        ("sam", "cs101"),
-        ("tb", "cs225"),
-    ] {
+    for (name, course) in staff {
         make_course_staff(dir.path(), name, Some(course))?;
     }
-    let mut config =
-        department_config(dir.path(), "s", &[("cs101", &["lab"]), ("cs225", &["lab"])]);
+    let mut config = department_config(dir.path(), "s", courses);
     config.idle_timeout = Duration::from_secs(24 * 3600);
-    let server = TestServer::start(config).await?;
-    let mut ta = staff_on(&server, "ta", QUEUE).await?;
-    let mut ta2 = staff_on(&server, "ta2", QUEUE).await?;
-    let mut tb = staff_on(&server, "tb", "cs225/lab").await?;
-    let mut bob = Student::register_on(server.addr, "bob", QUEUE).await?;
-    let mut amy = Student::register_on(server.addr, "amy", QUEUE).await?;
-    bob.ask_for_help("segfault").await?;
-    let outcome = ta
+    Ok((TestServer::start(config).await?, dir))
+}
+
+/// `name` signs up on [`QUEUE`] and asks for help; `helper` serves them.
+async fn helped(server: &TestServer, name: &str, helper: &mut Student) -> anyhow::Result<Student> {
+    let mut student = Student::register_on(server.addr, name, QUEUE).await?;
+    student.ask_for_help("segfault").await?;
+    let outcome = helper
         .staff(StaffRequest::Serve {
-            student: Some("bob".into()),
+            student: Some(name.into()),
         })
         .await?;
     assert!(matches!(outcome, StaffOutcome::Served { .. }), "{outcome}");
+    Ok(student)
+}
+
+/// `student`'s screen is asked by `staff`, and says yes.
+async fn say_yes(student: &mut Student, staff: &str) -> Result {
+    assert_eq!(
+        student
+            .recv_until(|m| matches!(m, ServerMsg::ShareAsked { .. }))
+            .await?,
+        ServerMsg::ShareAsked {
+            staff: staff.into()
+        }
+    );
+    student
+        .send(&ClientMsg::ShareConsent {
+            staff: staff.into(),
+            allow: true,
+        })
+        .await
+}
+
+#[tokio::test(start_paused = true)]
+#[allow(clippy::too_many_lines)] // one story: every role, then the one who may
+async fn only_the_helping_staff_member_who_was_accepted_receives_a_share() -> Result {
+    let (server, _dir) = server_with(
+        &[
+            ("ta", "cs101"),
+            ("ta2", "cs101"),
+            ("sam", "cs101"),
+            ("tb", "cs225"),
+        ],
+        &[("cs101", &["lab"]), ("cs225", &["lab"])],
+    )
+    .await?;
+    let mut ta = staff_on(&server, "ta", QUEUE).await?;
+    let mut ta2 = staff_on(&server, "ta2", QUEUE).await?;
+    let mut tb = staff_on(&server, "tb", "cs225/lab").await?;
+    let mut amy = Student::register_on(server.addr, "amy", QUEUE).await?;
+    let mut bob = helped(&server, "bob", &mut ta).await?;
     let mut share = share_of(&server, &bob, QUEUE).await?;
     // The share sends its screen before anyone views it: it goes nowhere.
     share.send(&update(3, MARKER)).await?;
@@ -154,6 +205,15 @@ async fn only_the_helping_staff_member_who_was_accepted_receives_a_share() -> Re
             "{name} may not view bob's terminal"
         );
     }
+    // Nor the professor at the server's own screen, who is not helping
+    // bob (their ask would lapse with the screen; it is never made).
+    assert_eq!(
+        server.handle.share_viewer().ask("bob".into()),
+        ShareNotice::NotHelping {
+            student: "bob".into()
+        },
+        "the professor may not view bob's terminal"
+    );
     // A staff member who is also the student: sam in line, helped by ta,
     // asks for their own terminal from their staff screen.
     let mut sam = Student::register_on(server.addr, "sam", QUEUE).await?;
@@ -268,30 +328,15 @@ async fn only_the_helping_staff_member_who_was_accepted_receives_a_share() -> Re
 /// A course of one queue, a staff member `ta` helping `bob`, and bob's
 /// share viewed by ta: (server, ta, bob's screen, bob's share).
 async fn viewed() -> anyhow::Result<(TestServer, Student, Student, Student, tempfile::TempDir)> {
-    let dir = tempfile::tempdir()?;
-    make_course_staff(dir.path(), "ta", Some("cs101"))?;
-    let mut config = department_config(dir.path(), "s", &[("cs101", &["lab"])]);
-    config.idle_timeout = Duration::from_secs(24 * 3600);
-    let server = TestServer::start(config).await?;
+    let (server, dir) = server_with(&[("ta", "cs101")], &[("cs101", &["lab"])]).await?;
     let mut ta = staff_on(&server, "ta", QUEUE).await?;
-    let mut bob = Student::register_on(server.addr, "bob", QUEUE).await?;
-    bob.ask_for_help("segfault").await?;
-    ta.staff(StaffRequest::Serve {
-        student: Some("bob".into()),
-    })
-    .await?;
+    let mut bob = helped(&server, "bob", &mut ta).await?;
     let share = share_of(&server, &bob, QUEUE).await?;
     assert!(matches!(
         ask_view(&mut ta, "bob").await?,
         ShareNotice::Asked { .. }
     ));
-    bob.recv_until(|m| matches!(m, ServerMsg::ShareAsked { .. }))
-        .await?;
-    bob.send(&ClientMsg::ShareConsent {
-        staff: "ta".into(),
-        allow: true,
-    })
-    .await?;
+    say_yes(&mut bob, "ta").await?;
     ta.recv_until(|m| matches!(m, ServerMsg::Share(ShareNotice::Started { .. })))
         .await?;
     Ok((server, ta, bob, share, dir))
@@ -424,5 +469,256 @@ async fn a_relayed_share_keeps_to_its_bandwidth_cap() -> Result {
         "the view was starved: {received} bytes in {window:?}"
     );
     drop(share);
+    server.stop().await
+}
+
+/// How many students' own screens are connected, as the server counts
+/// them (a screen's handler is done with the share registry before it is
+/// counted out).
+fn student_screens(server: &TestServer) -> u64 {
+    jqueue_server::metrics::render(&server.handle)
+        .lines()
+        .find_map(|line| line.strip_prefix("jqueue_connections{kind=\"student\"} "))
+        .and_then(|count| count.parse().ok())
+        .expect("the metrics count students' screens")
+}
+
+/// Waits until the server counts `screens` students' screens.
+async fn until_student_screens(server: &TestServer, screens: u64) -> Result {
+    tokio::time::timeout(PATIENCE, async {
+        while student_screens(server) != screens {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// `name`'s own screen signs in again on [`QUEUE`] with its `token`, as
+/// the client does after its connection dropped.
+async fn screen_again(
+    server: &TestServer,
+    name: &str,
+    token: SessionToken,
+) -> anyhow::Result<Student> {
+    let mut again = Student::connect(server.addr, name).await?;
+    again.choose_queue(QUEUE).await?;
+    let signed_in = again.sign_in(ClientMsg::Resume { token }).await?;
+    assert!(
+        matches!(signed_in, SignInResult::Success { .. }),
+        "{signed_in:?}"
+    );
+    Ok(again)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ask_waiting_for_its_answer_reaches_the_students_screen_when_it_comes_back() -> Result {
+    let (server, _dir) = server_with(&[("ta", "cs101")], &[("cs101", &["lab"])]).await?;
+    let mut ta = staff_on(&server, "ta", QUEUE).await?;
+    let mut bob = helped(&server, "bob", &mut ta).await?;
+    let mut share = share_of(&server, &bob, QUEUE).await?;
+    share.send(&update(3, MARKER)).await?;
+    sync(&mut share).await?;
+    assert!(matches!(
+        ask_view(&mut ta, "bob").await?,
+        ShareNotice::Asked { .. }
+    ));
+    bob.recv_until(|m| matches!(m, ServerMsg::ShareAsked { .. }))
+        .await?;
+
+    // bob's screen drops before answering, and the server sees it go.
+    let token = bob.token.expect("signed in with a password");
+    let others = student_screens(&server) - 1;
+    drop(bob);
+    until_student_screens(&server, others).await?;
+    // It signs in again: the ask is put to it, and its yes starts the view.
+    let mut bob = screen_again(&server, "bob", token).await?;
+    say_yes(&mut bob, "ta").await?;
+    assert_eq!(
+        ta.recv_until(|m| matches!(m, ServerMsg::Share(_))).await?,
+        ServerMsg::Share(ShareNotice::Started {
+            student: "bob".into()
+        }),
+        "the ask was still waiting, not ended"
+    );
+    let rows = ta
+        .recv_until(|m| matches!(m, ServerMsg::Share(ShareNotice::Screen { .. })))
+        .await?;
+    assert!(leaked(&[rows]), "the rows reach ta");
+    server.stop().await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_screen_that_replaces_the_students_is_told_who_views_their_terminal() -> Result {
+    let (server, mut ta, bob, mut share, _dir) = viewed().await?;
+    let screens = student_screens(&server);
+    // bob's screen signs in again before the server has seen the old one
+    // go (its network dropped without a word), pushing the old one out:
+    // the view goes on, and the new screen says who views.
+    let token = bob.token.expect("signed in with a password");
+    let mut again = screen_again(&server, "bob", token).await?;
+    assert_eq!(
+        again
+            .recv_until(|m| matches!(m, ServerMsg::ShareWatched { .. }))
+            .await?,
+        ServerMsg::ShareWatched {
+            by: Some("ta".into())
+        }
+    );
+    // The old one goes: the view goes on, shown on the new screen.
+    drop(bob);
+    until_student_screens(&server, screens).await?;
+    share.send(&update(3, &format!("{MARKER} later"))).await?;
+    sync(&mut share).await?;
+    let seen = drain(&mut ta).await?;
+    assert!(
+        seen.iter().any(|m| format!("{m:?}").contains("later")),
+        "the rows go on: {seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Share(ShareNotice::Ended { .. }))),
+        "the view did not end: {seen:?}"
+    );
+    drop(again);
+    server.stop().await
+}
+
+fn key(c: char) -> Input {
+    Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+/// The professor's screen inside the server (`jqueue-server`'s default
+/// mode) on a `TestBackend`, run in steps so that the test acts between
+/// them. Its share viewer outlives each step, as it outlives each event of
+/// a real screen.
+struct OwnScreen {
+    screen: StaffScreen,
+    terminal: Terminal<TestBackend>,
+    shares: OwnScreenViewer,
+}
+
+impl OwnScreen {
+    fn new(server: &TestServer) -> Self {
+        let settings = StaffSettings {
+            me: professor(server),
+            role: Role::Professor,
+            bell: false,
+            theme: Theme::PLAIN,
+            unicode: true,
+            time_zone: chrono::FixedOffset::east_opt(0).expect("UTC"),
+        };
+        let view = server.handle.staff_views().borrow().clone();
+        Self {
+            screen: StaffScreen::new(settings, view, Instant::now()),
+            terminal: Terminal::new(TestBackend::new(120, 30)).expect("a test terminal"),
+            shares: server.handle.share_viewer(),
+        }
+    }
+
+    /// Runs the loop until `keys` have gone in and `then` has passed on
+    /// the (paused) clock; then stops it as if the keyboard went away.
+    async fn run_for(&mut self, server: &TestServer, keys: &[char], then: Duration) -> Result {
+        let (inputs, mut receiver) = mpsc::channel(8);
+        for &c in keys {
+            inputs.send(key(c)).await?;
+        }
+        let feeder = tokio::spawn(async move {
+            tokio::time::sleep(then).await;
+            drop(inputs);
+        });
+        let mut events = Events {
+            inputs: &mut receiver,
+            shares: &mut self.shares,
+        };
+        run_loop(
+            &mut self.terminal,
+            &mut self.screen,
+            &server.handle,
+            &mut events,
+            &mut AlertSink::silent(),
+        )
+        .await?;
+        feeder.await?;
+        Ok(())
+    }
+
+    fn text(&self) -> String {
+        jqueue_tui::text::buffer_text(self.terminal.backend().buffer())
+    }
+}
+
+/// The name the professor's screen acts as, and helps under.
+fn professor(server: &TestServer) -> String {
+    server
+        .handle
+        .queue_configs()
+        .next()
+        .expect("a queue")
+        .professor
+        .clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_professors_own_screen_views_a_share_until_the_help_is_finished() -> Result {
+    let (server, _dir) = server_with(&[], &[("cs101", &["lab"])]).await?;
+    let professor = professor(&server);
+    let mut bob = Student::register_on(server.addr, "bob", QUEUE).await?;
+    bob.ask_for_help("segfault").await?;
+    let outcome = server.serve(Some("bob")).await;
+    assert!(matches!(outcome, StaffOutcome::Served { .. }), "{outcome}");
+    let mut share = share_of(&server, &bob, QUEUE).await?;
+    share.send(&update(3, MARKER)).await?;
+    sync(&mut share).await?;
+    let mut own = OwnScreen::new(&server);
+
+    // `v`: bob's screen is asked in the professor's name; nothing shows
+    // before the yes.
+    own.run_for(&server, &['v'], Duration::from_secs(1)).await?;
+    let text = own.text();
+    assert!(
+        text.contains("Asked bob to share their terminal: waiting for their yes"),
+        "{text}"
+    );
+    assert!(!text.contains(MARKER), "{text}");
+
+    // Yes: the rows arrive and are drawn in the terminal view.
+    say_yes(&mut bob, &professor).await?;
+    own.run_for(&server, &[], Duration::from_secs(2)).await?;
+    let text = own.text();
+    assert!(text.contains("bob's terminal (read-only) · 80×3"), "{text}");
+    for row in 0..3 {
+        assert!(
+            text.contains(&format!("{MARKER} {row}")),
+            "row {row}:\n{text}"
+        );
+    }
+    assert_eq!(
+        bob.recv_until(|m| matches!(m, ServerMsg::ShareWatched { .. }))
+            .await?,
+        ServerMsg::ShareWatched {
+            by: Some(professor.clone())
+        },
+        "bob's screen says who is viewing"
+    );
+
+    // The professor finishes the help: within a second the view is gone.
+    let finished = server.finish().await;
+    assert!(matches!(finished, StaffOutcome::Finished(_)), "{finished}");
+    own.run_for(&server, &[], Duration::from_secs(1)).await?;
+    assert_eq!(own.screen.terminal(), None);
+    let text = own.text();
+    assert!(!text.contains(MARKER), "{text}");
+    assert!(
+        text.contains("The view of bob's terminal ended with the help"),
+        "{text}"
+    );
+    assert_eq!(
+        bob.recv_until(|m| matches!(m, ServerMsg::ShareWatched { .. }))
+            .await?,
+        ServerMsg::ShareWatched { by: None }
+    );
+    drop(own);
     server.stop().await
 }

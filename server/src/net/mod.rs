@@ -87,8 +87,6 @@ struct Shared {
     walls: Arc<wall::Walls>,
     /// The server's board, which every wall picks its queues from.
     board: tokio::sync::watch::Receiver<Arc<crate::board::Board>>,
-    /// Students' terminals shared (`jqueue share`) and who views them.
-    shares: share::Shares,
 }
 
 /// Accepts connections until `shutdown` completes, then tells every student
@@ -141,7 +139,6 @@ pub async fn run(
         ),
         walls: Arc::default(),
         board,
-        shares: share::Shares::default(),
     });
     // Dropped, and so stopped, when this function returns.
     let _wall_walk = shared.walls.spawn_walk(shared.board.clone());
@@ -437,8 +434,9 @@ impl Handler {
                     self.fanout().unsubscribe(self.conn);
                     // Whatever this connection was to a share (the
                     // student's screen, a viewer), it is no longer.
-                    self.shared.shares.screen_closed(&username, self.conn);
-                    self.shared.shares.staff_left(self.conn);
+                    let me = crate::share::Party::Connection(self.conn);
+                    self.shared.handle.shares.screen_closed(&username, me);
+                    self.shared.handle.shares.staff_left(me);
                     // Boxed like the sign-in: the goodbye is said once.
                     if follower {
                         Box::pin(self.handle().unfollow(username, self.conn)).await;

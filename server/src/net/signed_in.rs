@@ -58,20 +58,7 @@ impl Handler {
             token,
             notices: self.outbox.clone(),
         };
-        let outcome = if follower {
-            self.handle().follow(connection).await?
-        } else {
-            self.handle().attach(connection).await?
-        };
-        let refusal = match outcome {
-            AttachOutcome::Attached => None,
-            AttachOutcome::ServerFull => Some(SignInResult::ServerFull),
-            AttachOutcome::HostFull => Some(SignInResult::HostFull),
-            AttachOutcome::NotOnRoster => Some(SignInResult::NotOnRoster {
-                username: username.to_string(),
-                course: self.handle().queue_config().course.clone(),
-            }),
-        };
+        let refusal = self.join(connection, follower).await?;
         if let Some(refusal) = refusal {
             self.send_last(&ServerMsg::SignIn(refusal)).await?;
             return Ok(SignIn::Close);
@@ -90,6 +77,11 @@ impl Handler {
             told => told,
         };
         if let Err(e) = told {
+            // It pushed out the screen before it: there is none now.
+            if !follower && !self.staff_screen {
+                let me = crate::share::Party::Connection(self.conn);
+                self.shared.handle.shares.screen_closed(&username, me);
+            }
             // Attached but never told: the queue must not count them online.
             if follower {
                 self.handle().unfollow(username, self.conn).await;
@@ -103,6 +95,51 @@ impl Handler {
             token,
             follower,
         })
+    }
+
+    /// Attaches `connection` to the queue (or, a `follower`, alongside the
+    /// student), or says why not. The student's own screen (neither a
+    /// follower nor a staff screen) is where a staff member's ask to view
+    /// their terminal, and who views it, are shown: it is theirs in the share
+    /// registry before it pushes out the one before it, so that one's
+    /// going ends no view of their terminal (it is told what the old one
+    /// was once welcomed); refused, it gives the registry back.
+    async fn join(
+        &self,
+        connection: Connection,
+        follower: bool,
+    ) -> HandlerResult<Option<SignInResult>> {
+        let own_screen = !follower && !self.staff_screen;
+        let username = connection.username.clone();
+        let shares = self.shared.handle.shares.clone();
+        let me = crate::share::Party::Connection(self.conn);
+        if own_screen {
+            shares.screen_signing_in(&username, self.share_endpoint());
+        }
+        let outcome = if follower {
+            self.handle().follow(connection).await
+        } else {
+            self.handle().attach(connection).await
+        };
+        let refusal = match outcome {
+            Ok(AttachOutcome::Attached) => None,
+            Ok(AttachOutcome::ServerFull) => Some(SignInResult::ServerFull),
+            Ok(AttachOutcome::HostFull) => Some(SignInResult::HostFull),
+            Ok(AttachOutcome::NotOnRoster) => Some(SignInResult::NotOnRoster {
+                username: username.to_string(),
+                course: self.handle().queue_config().course.clone(),
+            }),
+            Err(e) => {
+                if own_screen {
+                    shares.screen_refused(&username, me);
+                }
+                return Err(e.into());
+            }
+        };
+        if refusal.is_some() && own_screen {
+            shares.screen_refused(&username, me);
+        }
+        Ok(refusal)
     }
 
     /// A signed-in account that chose no queue, on a server of several:
@@ -221,11 +258,10 @@ impl Handler {
         self.fanout()
             .subscribe(self.conn, username.clone(), key, self.outbox.clone());
         if !follower && !self.staff_screen {
-            // The student's own screen: where a staff member's ask to view
-            // their terminal, and who views it, are shown.
-            self.shared
-                .shares
-                .screen_opened(username, self.conn, self.outbox.clone());
+            // Welcomed: the student's own screen may now be told of asks
+            // and views (see `attach`).
+            let screen = self.share_endpoint();
+            self.shared.handle.shares.screen_opened(username, screen);
         }
         // Where else the student waits comes first: a status line gives
         // every place at the first view.

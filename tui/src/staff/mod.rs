@@ -1406,19 +1406,18 @@ impl StaffScreen {
             | ShareNotice::Ended { .. } => None,
         };
         if let Some(why) = ended {
-            self.close_terminal(why, self.now);
+            self.close_terminal(why);
         }
     }
 
     /// Closes the view of a terminal, saying `why`.
-    pub fn close_terminal(&mut self, why: impl Into<String>, now: Instant) {
-        self.now = now;
+    fn close_terminal(&mut self, why: String) {
         self.terminal = None;
         if matches!(self.mode, Mode::Terminal) {
             self.mode = Mode::Normal;
         }
         self.status = Some(StatusMessage::new(
-            why.into(),
+            why,
             Tone::Warning,
             Holds::Anyway,
             self.now,

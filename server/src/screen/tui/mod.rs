@@ -7,9 +7,13 @@
 //! Views come from a [`StaffFeed`] of every queue (watches: bursts coalesce,
 //! the latest always wins) and requests go through [`ServerHandle::staff`]
 //! as the professor — in-process, the same typed API the network layer uses
-//! for a TA. Nothing polls: the loop wakes for a new view, a key, a resize,
-//! or the one-second tick while clocks are on screen. [`run_loop`] is generic
-//! over the ratatui [`Backend`], so tests drive it with `TestBackend`.
+//! for a TA. A student's terminal (`v`) is asked for and relayed through
+//! the same registry a TA's connection uses ([`crate::share`]), its rows
+//! coming through an [`OwnScreenViewer`] instead of a socket. Nothing
+//! polls: the loop wakes for a new view, a key, a resize, a share's news,
+//! or the one-second tick while clocks are on screen. [`run_loop`] is
+//! generic over the ratatui [`Backend`], so tests drive it with
+//! `TestBackend`.
 //!
 //! Terminal hygiene: the terminal is restored when the screen ends, fails or
 //! is dropped (main.rs drops it on a signal), and on a panic on the screen's
@@ -32,6 +36,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
 use crate::ServerHandle;
+use crate::share::OwnScreenViewer;
 use crate::staff_feed::StaffFeed;
 
 /// What the professor's screen is told at start.
@@ -64,24 +69,37 @@ pub async fn run(handle: ServerHandle, options: Options) -> anyhow::Result<()> {
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     restore_only_for_panics_on_this_thread();
     let mut alerts = AlertSink::stdout();
+    let mut viewer = handle.share_viewer();
     run_loop(
         &mut terminal,
         &mut screen,
         &handle,
-        &mut receiver,
+        &mut Events {
+            inputs: &mut receiver,
+            shares: &mut viewer,
+        },
         &mut alerts,
     )
     .await
 }
 
-/// The event loop: draw, wait for a view, an input or the tick, update,
-/// carry out the effects, redraw; until the professor quits, the keyboard
-/// goes away or the server stops publishing views.
+/// Where the loop's events come from besides the queues' views: the keys
+/// and resizes, and the news of a student's terminal the screen asked for.
+/// Both outlive one run of the loop (a test runs it in steps).
+#[derive(Debug)]
+pub struct Events<'a> {
+    pub inputs: &'a mut mpsc::Receiver<Input>,
+    pub shares: &'a mut OwnScreenViewer,
+}
+
+/// The event loop: draw, wait for a view, an input, a share's news or the
+/// tick, update, carry out the effects, redraw; until the professor quits,
+/// the keyboard goes away or the server stops publishing views.
 pub async fn run_loop<B>(
     terminal: &mut Terminal<B>,
     screen: &mut StaffScreen,
     handle: &ServerHandle,
-    inputs: &mut mpsc::Receiver<Input>,
+    events: &mut Events<'_>,
     alerts: &mut AlertSink,
 ) -> anyhow::Result<()>
 where
@@ -113,7 +131,7 @@ where
                 // The queue's owner has stopped: nothing left to show.
                 Err(_) => return Ok(()),
             },
-            input = inputs.recv() => match input {
+            input = events.inputs.recv() => match input {
                 Some(Input::Key(key)) => StaffEvent::Key(key),
                 Some(Input::Resize) => {
                     terminal.autoresize().context("cannot resize")?;
@@ -121,6 +139,7 @@ where
                 }
                 None => return Ok(()),
             },
+            notice = events.shares.next() => StaffEvent::Share(notice),
             _ = tick.tick(), if screen.shows_clocks() => StaffEvent::Tick,
         };
         let mut effects = screen.update(event, Instant::now());
@@ -152,14 +171,11 @@ where
                         screen.set_queues(bar, shown);
                         next.extend(screen.update(StaffEvent::View(feed.view()), Instant::now()));
                     }
-                    // A share is relayed between network connections only
-                    // (see `net::share`): the professor views one from
-                    // `jqueue --staff`.
-                    StaffEffect::ViewShare { .. } => screen.close_terminal(
-                        "Terminals are viewed from jqueue --staff, not the server's own screen",
-                        Instant::now(),
-                    ),
-                    StaffEffect::StopViewing => {}
+                    StaffEffect::ViewShare { student } => {
+                        let answer = events.shares.ask(student);
+                        next.extend(screen.update(StaffEvent::Share(answer), Instant::now()));
+                    }
+                    StaffEffect::StopViewing => events.shares.stop(),
                     StaffEffect::Quit => return Ok(()),
                 }
             }

@@ -68,11 +68,16 @@ async fn the_loop_sends_requests_as_the_professor_and_draws_the_pushed_view() {
     };
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let mut alerts = AlertSink::silent();
+    let mut shares = handle.share_viewer();
+    let mut events = Events {
+        inputs: &mut receiver,
+        shares: &mut shares,
+    };
     run_loop(
         &mut terminal,
         &mut screen,
         &handle,
-        &mut receiver,
+        &mut events,
         &mut alerts,
     )
     .await
@@ -119,7 +124,12 @@ async fn run_for(
         inputs.send(key(KeyCode::Char('q'))).await.unwrap();
     });
     let mut alerts = AlertSink::silent();
-    run_loop(terminal, screen, handle, &mut receiver, &mut alerts)
+    let mut shares = handle.share_viewer();
+    let mut events = Events {
+        inputs: &mut receiver,
+        shares: &mut shares,
+    };
+    run_loop(terminal, screen, handle, &mut events, &mut alerts)
         .await
         .unwrap();
     feeder.await.unwrap();
