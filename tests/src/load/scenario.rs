@@ -1,6 +1,6 @@
-//! The benchmark scenarios: fan-out, memory, login storm, token resumes and the
-//! floor, run in that order against child server processes (or against a
-//! server that is already running, with `--server`).
+//! The benchmark scenarios: fan-out, memory, login storm, socket storm, token
+//! resumes and the floor, run in that order against child server processes
+//! (or against a server that is already running, with `--server`).
 //!
 //! With `--staff K`, K staff connections watch the pushed staff view while
 //! the changes are measured: each round then also ends only when every one
@@ -25,7 +25,8 @@ use serde::Serialize;
 use super::baseline;
 use super::floor_side::FloorSide;
 use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
-use super::process::{rss_bytes, stop};
+use super::process::{cpu_time, rss_bytes, stop};
+use super::socket_storm;
 use super::stats::{Summary, ms, ratio};
 
 /// Rounds run before measuring, at each server, so that first-touch costs
@@ -55,6 +56,9 @@ pub struct Config {
     pub storm: bool,
     pub storm_logins: usize,
     pub storm_rounds: u32,
+    /// `--socket-storm`: this many students signing in on the Unix socket
+    /// at once (see [`crate::socket_storm`]).
+    pub socket_storm: Option<usize>,
     pub resume: bool,
     pub baseline: bool,
     /// What the floor speaks.
@@ -178,6 +182,7 @@ pub struct Report {
     pub resume_total_ms: Option<u64>,
     pub resume_retries: Option<Retries>,
     pub resume_failures: Option<usize>,
+    pub socket_storm: Option<super::socket_storm::Report>,
 }
 
 /// Why sign-ins had to be retried: failure kind → count.
@@ -280,8 +285,13 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
         cmd.arg("--config")
             .arg(cfg.work_dir.join("department.toml"));
     }
-    let everyone =
-        cfg.clients * cfg.queues + cfg.staff + cfg.walls + cfg.queues + cfg.storm_logins + 100;
+    let everyone = cfg.clients * cfg.queues
+        + cfg.staff
+        + cfg.walls
+        + cfg.queues
+        + cfg.storm_logins
+        + cfg.socket_storm.unwrap_or(0)
+        + 100;
     if cfg.web_viewers > 0 {
         cmd.args(["--http", "127.0.0.1:0"]);
     }
@@ -300,9 +310,20 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
     cmd
 }
 
-fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
+/// Starts a server; with `lab`, in the socket storm's namespace, on its
+/// socket too.
+fn start_server(
+    cfg: &Config,
+    rounds: u32,
+    log: &str,
+    lab: Option<&socket_storm::Lab>,
+) -> Result<ServerProcess> {
     let log = cfg.work_dir.join(log);
-    let server = ServerProcess::spawn(server_command(cfg, rounds), Some(&log), true)
+    let mut command = server_command(cfg, rounds);
+    if let Some(lab) = lab {
+        command = lab.confine(&command);
+    }
+    let server = ServerProcess::spawn(command, Some(&log), true)
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
     let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
     note_fingerprint_shared(server.addr, fingerprint, cfg.tls_resumption);
@@ -323,9 +344,18 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
     }
+    let lab = cfg
+        .socket_storm
+        .map(|logins| socket_storm::Lab::prepare(cfg, logins))
+        .transpose()?;
     let mut server = match cfg.server {
         Some(_) => None,
-        None => Some(start_server(cfg, cfg.setup_rounds, "server.log")?),
+        None => Some(start_server(
+            cfg,
+            cfg.setup_rounds,
+            "server.log",
+            lab.as_ref(),
+        )?),
     };
     let addr = server
         .as_ref()
@@ -395,6 +425,19 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
 
     if cfg.storm {
         run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
+    }
+    if let Some(lab) = &lab {
+        let storm = lab.storm(addr)?;
+        let cpu_before = pid.and_then(|pid| cpu_time(pid).ok());
+        let during = changes_during(cfg, &mut control, &tracker, &mut model, storm).await?;
+        let cpu = pid.and_then(|pid| cpu_time(pid).ok());
+        let calm = (report.fanout_p50_us, report.fanout_p99_us);
+        let mut storm = socket_storm::Report::of(lab.logins(), during, calm.0, calm.1);
+        storm.server_cpu_ms = cpu_before
+            .zip(cpu)
+            .map(|(before, after)| ms(after - before));
+        eprintln!("{}", storm.summary().join("\n"));
+        report.socket_storm = Some(storm);
     }
     report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
     report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
@@ -780,6 +823,7 @@ async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
             cfg,
             cfg.storm_rounds,
             "server-storm-setup.log",
+            None,
         )?),
     };
     let addr = setup
@@ -828,41 +872,28 @@ async fn run_storm(
 ) -> Result<()> {
     let k = cfg.storm_logins;
     eprintln!("login storm: {k} logins at once, changes continuing");
-    let stop = AtomicBool::new(false);
-    let storm_start = Instant::now();
     let queues = cfg.queues;
-    let storm = async {
-        let results = harness::bounded(k, k, |i| async move {
-            let started = Instant::now();
-            let name = storm_name(i);
-            // The student disconnects as soon as it is signed in, so the
-            // fan-out set stays the same N students as in the calm run and
-            // what the storm adds is the login work alone.
-            let (_student, _token, retries) = harness::sign_in_with_retry_on(
-                addr,
-                &name,
-                Auth::Password(PASSWORD),
-                SIGN_IN_ATTEMPTS,
-                measured_queue(queues),
-            )
-            .await?;
-            Ok((started.elapsed(), retries))
-        })
-        .await;
-        let end = Instant::now();
-        stop.store(true, Ordering::Release);
-        (results, end)
-    };
-    let rounds = run_rounds(
-        control,
-        tracker,
-        model,
-        cfg.clients,
-        Limit::Until(&stop),
-        cfg,
-    );
-    let ((results, storm_end), outcome) = tokio::join!(storm, rounds);
-    let outcome = outcome?;
+    let storm = harness::bounded(k, k, |i| async move {
+        let started = Instant::now();
+        let name = storm_name(i);
+        // The student disconnects as soon as it is signed in, so the
+        // fan-out set stays the same N students as in the calm run and
+        // what the storm adds is the login work alone.
+        let (_student, _token, retries) = harness::sign_in_with_retry_on(
+            addr,
+            &name,
+            Auth::Password(PASSWORD),
+            SIGN_IN_ATTEMPTS,
+            measured_queue(queues),
+        )
+        .await?;
+        Ok((started.elapsed(), retries))
+    });
+    let During {
+        storm: results,
+        took,
+        updates: during,
+    } = changes_during(cfg, control, tracker, model, storm).await?;
     let mut login_times = Vec::new();
     let mut retries = Retries::new();
     let mut failures = 0;
@@ -879,10 +910,9 @@ async fn run_storm(
         }
     }
     let logins = Summary::of(&login_times);
-    let during = Summary::of(&outcome.latencies(Some((storm_start, storm_end))));
     report.storm_logins = Some(k);
     report.storm_rounds = Some(cfg.storm_rounds);
-    report.storm_total_ms = Some(ms(storm_end - storm_start));
+    report.storm_total_ms = Some(ms(took));
     report.storm_login_p50_ms = logins.map(|s| s.p50_us / 1000);
     report.storm_login_max_ms = logins.map(|s| s.max_us / 1000);
     eprintln!("storm retries: {retries:?}");
@@ -894,11 +924,50 @@ async fn run_storm(
     report.storm_update_max_us = during.map(|s| s.max_us);
     report.calm_update_p99_us = report.fanout_p99_us;
     report.storm_ratio_p99 = ratio(report.storm_update_p99_us, report.calm_update_p99_us);
-    eprintln!(
-        "storm: {k} logins in {:?} ({failures} failed); updates during it: {during:?}",
-        storm_end - storm_start
-    );
+    eprintln!("storm: {k} logins in {took:?} ({failures} failed); updates during it: {during:?}");
     Ok(())
+}
+
+/// What a storm returned, and what the changes made during it did.
+pub(crate) struct During<T> {
+    pub(crate) storm: T,
+    /// From the storm's start until it returned.
+    pub(crate) took: Duration,
+    /// How long each change applied meanwhile took to reach every student.
+    pub(crate) updates: Option<Summary>,
+}
+
+/// Runs `storm` while the changes keep coming, one round at a time as in
+/// the calm phase (at least one), until it returns.
+async fn changes_during<T>(
+    cfg: &Config,
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    storm: impl Future<Output = T>,
+) -> Result<During<T>> {
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let storm = async {
+        let out = storm.await;
+        let end = Instant::now();
+        stop.store(true, Ordering::Release);
+        (out, end)
+    };
+    let rounds = run_rounds(
+        control,
+        tracker,
+        model,
+        cfg.clients,
+        Limit::Until(&stop),
+        cfg,
+    );
+    let ((storm, end), outcome) = tokio::join!(storm, rounds);
+    Ok(During {
+        storm,
+        took: end - started,
+        updates: Summary::of(&outcome?.latencies(Some((started, end)))),
+    })
 }
 
 async fn run_resume(
