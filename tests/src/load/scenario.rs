@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::baseline;
 use super::floor_side::FloorSide;
 use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
-use super::process::{cpu_time, rss_bytes, stop};
+use super::process::{rss_bytes, stop};
 use super::socket_storm;
 use super::stats::{Summary, ms, ratio};
 
@@ -344,19 +344,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
     }
-    let lab = cfg
-        .socket_storm
-        .map(|logins| socket_storm::Lab::prepare(cfg, logins))
-        .transpose()?;
-    let mut server = match cfg.server {
-        Some(_) => None,
-        None => Some(start_server(
-            cfg,
-            cfg.setup_rounds,
-            "server.log",
-            lab.as_ref(),
-        )?),
-    };
+    let (lab, mut server) = start_main_server(cfg)?;
     let addr = server
         .as_ref()
         .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
@@ -427,17 +415,9 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
     }
     if let Some(lab) = &lab {
-        let storm = lab.storm(addr)?;
-        let cpu_before = pid.and_then(|pid| cpu_time(pid).ok());
+        let storm = lab.storm(addr, pid)?;
         let during = changes_during(cfg, &mut control, &tracker, &mut model, storm).await?;
-        let cpu = pid.and_then(|pid| cpu_time(pid).ok());
-        let calm = (report.fanout_p50_us, report.fanout_p99_us);
-        let mut storm = socket_storm::Report::of(lab.logins(), during, calm.0, calm.1);
-        storm.server_cpu_ms = cpu_before
-            .zip(cpu)
-            .map(|(before, after)| ms(after - before));
-        eprintln!("{}", storm.summary().join("\n"));
-        report.socket_storm = Some(storm);
+        report.socket_storm = Some(lab.report(during, report));
     }
     report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
     report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
@@ -458,6 +438,25 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// The server the changes are measured on, unless it is `--server`; with
+/// `--socket-storm`, in that storm's namespace (see [`socket_storm::Lab`]).
+fn start_main_server(cfg: &Config) -> Result<(Option<socket_storm::Lab>, Option<ServerProcess>)> {
+    let lab = cfg
+        .socket_storm
+        .map(|logins| socket_storm::Lab::prepare(cfg, logins))
+        .transpose()?;
+    let server = match cfg.server {
+        Some(_) => None,
+        None => Some(start_server(
+            cfg,
+            cfg.setup_rounds,
+            "server.log",
+            lab.as_ref(),
+        )?),
+    };
+    Ok((lab, server))
 }
 
 /// Before any server opens the database, as `jqueue-server staff add`

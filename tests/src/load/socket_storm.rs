@@ -32,6 +32,7 @@
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ use serde::Serialize;
 use tokio::process::Child;
 
 use crate::harness::{self, SignInError};
+use crate::process::cpu_time;
 use crate::scenario::{Config, During, Retries};
 use crate::stats::{Summary, ms, ratio};
 
@@ -107,9 +109,10 @@ pub fn passwd_with_accounts(real: &str, logins: usize) -> Result<String> {
     }
     for i in 0..logins {
         let (name, uid) = (account_name(i), uid_of(i));
-        passwd.push_str(&format!(
-            "{name}:x:{uid}:{uid}:jqueue-load socket storm:/nonexistent:/usr/sbin/nologin\n"
-        ));
+        let _ = writeln!(
+            passwd,
+            "{name}:x:{uid}:{uid}:jqueue-load socket storm:/nonexistent:/usr/sbin/nologin"
+        );
     }
     Ok(passwd)
 }
@@ -206,11 +209,6 @@ impl Lab {
         Ok(lab)
     }
 
-    /// Students in the storm.
-    pub fn logins(&self) -> usize {
-        self.logins
-    }
-
     fn bridge(&self) -> PathBuf {
         self.dir.path().join("jqueue")
     }
@@ -256,7 +254,8 @@ impl Lab {
 
     /// Every student at once: each starts its bridge, and signs in through
     /// it, retrying as a client would. Call it once the server at `addr`
-    /// (TLS, its key noted by the kit) is listening.
+    /// (TLS, its key noted by the kit; process `pid`, whose CPU time is
+    /// read around the storm) is listening.
     ///
     /// The students run on a runtime of their own, on threads of their own:
     /// their side of the TLS handshakes is work a class does on its own
@@ -267,7 +266,8 @@ impl Lab {
     pub fn storm(
         &self,
         addr: SocketAddr,
-    ) -> Result<impl Future<Output = Vec<Result<Came>>> + use<>> {
+        pid: Option<u32>,
+    ) -> Result<impl Future<Output = Storm> + use<>> {
         let bridges = Arc::new(Bridges {
             jqueue: self.bridge(),
             socket: self.socket(),
@@ -300,11 +300,44 @@ impl Lab {
                 // The bridges still leaving are killed.
                 runtime.shutdown_timeout(BRIDGE_EXIT);
             })?;
+        let server_cpu = move || pid.and_then(|pid| cpu_time(pid).ok());
+        let cpu_before = server_cpu();
         Ok(async move {
-            came.await
-                .unwrap_or_else(|_| vec![Err(anyhow::anyhow!("the storm's thread died"))])
+            let came = came
+                .await
+                .unwrap_or_else(|_| vec![Err(anyhow::anyhow!("the storm's thread died"))]);
+            let server_cpu = cpu_before
+                .zip(server_cpu())
+                .map(|(before, after)| after.saturating_sub(before));
+            Storm { came, server_cpu }
         })
     }
+
+    /// The report of this storm, which went as `during` says, beside the
+    /// calm phase's changes in `calm`; also printed.
+    pub fn report(&self, during: During<Storm>, calm: &crate::scenario::Report) -> Report {
+        let During {
+            storm: Storm { came, server_cpu },
+            took,
+            updates,
+        } = during;
+        let during = During {
+            storm: came,
+            took,
+            updates,
+        };
+        let mut report = Report::of(self.logins, during, calm.fanout_p50_us, calm.fanout_p99_us);
+        report.server_cpu_ms = server_cpu.map(ms);
+        eprintln!("{}", report.summary().join("\n"));
+        report
+    }
+}
+
+/// What the students of a storm did, and the server's CPU time meanwhile.
+#[derive(Debug)]
+pub struct Storm {
+    came: Vec<Result<Came>>,
+    server_cpu: Option<Duration>,
 }
 
 /// How the bridges are started.
@@ -520,15 +553,15 @@ impl Report {
                 }) => {
                     times.push(took);
                     bridges_started.push(started);
-                    retries
-                        .into_iter()
-                        .for_each(|k| count(&mut report.retries, k));
+                    for kind in retries {
+                        count(&mut report.retries, kind);
+                    }
                 }
                 Ok(Came::Failed { kind, retries }) => {
                     count(&mut report.failure_kinds, kind);
-                    retries
-                        .into_iter()
-                        .for_each(|k| count(&mut report.retries, k));
+                    for kind in retries {
+                        count(&mut report.retries, kind);
+                    }
                 }
                 Err(e) => {
                     eprintln!("socket storm: a student's task failed: {e:#}");
@@ -666,18 +699,18 @@ mod tests {
         );
     }
 
-    fn came_in(ms: u64, retries: &[&str]) -> Result<Came> {
-        Ok(Came::In {
+    fn came_in(ms: u64, retries: &[&str]) -> Came {
+        Came::In {
             took: Duration::from_millis(ms),
             started: Duration::from_millis(ms / 2),
             retries: retries.iter().map(|&k| k.to_owned()).collect(),
-        })
+        }
     }
 
     #[test]
     fn the_report_counts_arrivals_failures_and_retries_by_kind() {
-        let mut storm: Vec<Result<Came>> = (1..=97).map(|ms| came_in(ms * 10, &[])).collect();
-        storm.push(came_in(2_000, &["ServerFull", "Network"]));
+        let mut storm: Vec<Result<Came>> = (1..=97).map(|ms| Ok(came_in(ms * 10, &[]))).collect();
+        storm.push(Ok(came_in(2_000, &["ServerFull", "Network"])));
         storm.push(Ok(Came::Failed {
             kind: "NoAccountSignIn".into(),
             retries: vec!["Network".into()],
