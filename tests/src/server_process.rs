@@ -3,8 +3,9 @@
 //! `jqueue-server --headless` for the tests and the load generator, or
 //! anything else that speaks the same contract (the load generator's floor).
 //!
-//! The contract: one `listening on IP:PORT` line on stdout once ready, then
-//! `fingerprint SHA256:…` if it speaks TLS; then one command per line on
+//! The contract: one `listening on IP:PORT` line on stdout once ready (and
+//! `listening on unix:PATH` with `--socket`), then `fingerprint SHA256:…` if
+//! it speaks TLS; then one command per line on
 //! stdin, each answered by one line on stdout.
 
 use std::io::{BufRead, BufReader, Write};
@@ -184,7 +185,11 @@ impl ServerProcess {
             .trim()
             .parse()?;
         if tls {
-            let line = self.next_line()?;
+            let mut line = self.next_line()?;
+            // With `--socket`, the socket's line comes between.
+            if line.starts_with("listening on unix:") {
+                line = self.next_line()?;
+            }
             let fingerprint: Fingerprint = line
                 .strip_prefix("fingerprint ")
                 .with_context(|| {

@@ -103,6 +103,20 @@ pub fn trust_for(addr: SocketAddr) -> Result<Trust> {
     known_trust(addr).with_context(|| format!("no server started by the test kit at {addr}"))
 }
 
+/// The trust a `jqueue` process has for the server the kit started at
+/// `addr` when it has just started: that server's key pinned, and no
+/// session tickets, so every connection made with it is a full handshake,
+/// however many share it (students arriving over `ssh://`, each a new
+/// client process on a machine of its own).
+pub fn trust_without_tickets(addr: SocketAddr) -> Result<Trust> {
+    let known =
+        lookup(addr).with_context(|| format!("no server started by the test kit at {addr}"))?;
+    Ok(
+        Trust::pinned(&server_addr(addr), known.fingerprint)
+            .with_resumption(Resumption::disabled()),
+    )
+}
+
 /// `addr` as the client names a server.
 pub fn server_addr(addr: SocketAddr) -> ServerAddr {
     ServerAddr {

@@ -244,3 +244,116 @@ fn with_several_queues_a_change_in_one_reaches_nobody_in_the_others() {
     assert_eq!(report["other_queues_view_frames"], 0, "{last}");
     assert_eq!(report["other_queues_staff_view_frames"], 0, "{last}");
 }
+
+/// Runs `jqueue-load --socket-storm` with `args` and returns its report.
+fn socket_storm(args: &[&str]) -> (serde_json::Value, String) {
+    let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
+    let server = jqueue_tests::server_binary().expect("building jqueue-server");
+    // `jqueue bridge` is found next to the server.
+    jqueue_tests::client_binary().expect("building jqueue");
+    let output = Command::new(&load_bin)
+        .args([
+            "--clients",
+            "10",
+            "--changes",
+            "5",
+            "--gap-ms",
+            "0",
+            "--no-baseline",
+        ])
+        .arg("--socket-storm")
+        .args(args)
+        .args(["--json", "--time-limit-secs", "300"])
+        .arg("--server-bin")
+        .arg(&server)
+        .output()
+        .expect("running jqueue-load");
+    report_of("jqueue-load --socket-storm", &output)
+}
+
+/// The storm's accounts, as the host's user database knows them: nobody.
+fn storm_accounts_on_the_host() -> Vec<String> {
+    (70_000..70_012)
+        .filter_map(|uid| nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()?)
+        .map(|user| user.name)
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: runs the server in a mount namespace and bridges as other uids, \
+              needs root — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
+fn the_socket_storm_signs_every_account_in_through_its_bridge_and_leaves_nothing() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the socket storm needs root: run this as root (as .ci/run does)"
+    );
+    let passwd = std::fs::read("/etc/passwd").expect("reading /etc/passwd");
+    let (report, stdout) = socket_storm(&["--socket-logins", "12"]);
+    let last = stdout.lines().last().unwrap_or_default();
+    let storm = &report["socket_storm"];
+    // Every one of them signed in as its own account (a bridge signed in
+    // as another counts as failed), with no failure of any kind.
+    assert_eq!(storm["logins"], 12, "{last}");
+    assert_eq!(storm["signed_in"], 12, "{last}");
+    assert_eq!(storm["failures"], 0, "{last}");
+    for key in [
+        "sign_in_p99_ms",
+        "update_p99_us",
+        "calm_update_p99_us",
+        "ratio_p99",
+    ] {
+        assert!(storm[key].is_number(), "{key} in {last}");
+    }
+    assert!(storm["changes"].as_u64() > Some(0), "{last}");
+    assert_eq!(report["fanout_timeouts"], 0, "{last}");
+    assert!(
+        stdout.contains("12 of 12 signed in on the socket"),
+        "{stdout}"
+    );
+    // The accounts lived in the server's namespace alone.
+    assert_eq!(std::fs::read("/etc/passwd").unwrap(), passwd);
+    assert_eq!(storm_accounts_on_the_host(), Vec::<String>::new());
+}
+
+#[test]
+#[cfg_attr(
+    not(jqueue_system_tests),
+    ignore = "system test: runs jqueue-load as nobody, needs root — JQUEUE_SYSTEM_TESTS=1 runs it"
+)]
+fn without_root_the_socket_storm_refuses_and_says_why() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this runs jqueue-load as nobody, which needs root: run it as root (as .ci/run does)"
+    );
+    // A copy nobody may run: the checkout's target/ may be under a home
+    // other accounts cannot enter.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let load_bin = dir.path().join("jqueue-load");
+    std::fs::copy(env!("CARGO_BIN_EXE_jqueue-load"), &load_bin).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let output = Command::new(&load_bin)
+        .args([
+            "--clients",
+            "2",
+            "--changes",
+            "1",
+            "--no-baseline",
+            "--socket-storm",
+        ])
+        .arg("--server-bin")
+        .arg(dir.path().join("jqueue-server"))
+        .current_dir("/")
+        .uid(nobody.uid.as_raw())
+        .gid(nobody.gid.as_raw())
+        .output()
+        .expect("running jqueue-load as nobody");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("--socket-storm needs root"), "{stderr}");
+}

@@ -5,8 +5,11 @@
 //! measures how long each takes to reach every student; reads the server's
 //! resident memory; optionally runs a login storm and a wave of token resumes,
 //! or has K staff connections watch the staff view while the changes are
-//! measured (`--staff K`); and measures the floor — a minimal pub/sub server in its own process — with
-//! the same receiving harness. See `docs/BENCHMARKS.md` for results.
+//! measured (`--staff K`), or has K students sign in on the Unix socket at
+//! once through `jqueue bridge`, each as an OS account of its own
+//! (`--socket-storm`, as root); and measures the floor — a minimal pub/sub
+//! server in its own process — with the same receiving harness. See
+//! `docs/BENCHMARKS.md` for results.
 //!
 //! `--flood KIND` runs one flood instead (half-open or greeted connections,
 //! a login storm, a stream of malformed frames) against a server with its
@@ -33,6 +36,8 @@ mod process;
 mod scenario;
 #[path = "../load/shares.rs"]
 mod shares;
+#[path = "../load/socket_storm.rs"]
+mod socket_storm;
 #[path = "../load/stats.rs"]
 mod stats;
 #[path = "../load/viewers.rs"]
@@ -93,6 +98,16 @@ struct Args {
     /// Hash rounds of the storm accounts' passwords.
     #[arg(long, default_value_t = DEFAULT_HASH_ROUNDS)]
     storm_rounds: u32,
+    /// Also run a storm of sign-ins on the Unix socket while changes keep
+    /// coming: each student a `jqueue bridge` running as an OS account of
+    /// its own, as `ssh://` runs it. Needs root (the accounts exist only in
+    /// the server's private mount namespace; see `load/socket_storm.rs`).
+    #[arg(long, conflicts_with_all = ["baseline_only", "server"])]
+    socket_storm: bool,
+    /// Students signing in on the socket in the socket storm, all at once.
+    #[arg(long, default_value_t = 300, requires = "socket_storm",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(socket_storm::MAX_LOGINS)))]
+    socket_logins: u32,
     /// Also disconnect every student and resume all their sessions at once.
     #[arg(long)]
     resume: bool,
@@ -157,7 +172,7 @@ struct Args {
     /// Run one flood instead of the benchmark: a real student signs in
     /// again and again, first in calm and then under the flood; the
     /// server's memory and log growth are measured around it.
-    #[arg(long, value_enum, conflicts_with_all = ["baseline_only", "storm", "resume", "server", "staff"])]
+    #[arg(long, value_enum, conflicts_with_all = ["baseline_only", "storm", "socket_storm", "resume", "server", "staff"])]
     flood: Option<flood::Kind>,
     /// Flood connections at once [default: 2000 half-open or greeted, 2 per
     /// address for logins, 32 for garbage].
@@ -248,7 +263,10 @@ fn main() -> Result<()> {
         + args.staff
         + args.walls
         + args.web_viewers
-        + args.queues as usize) as u64
+        + args.queues as usize
+        // A socket-storm student's bridge: its stdin and stdout.
+        + if args.socket_storm { 2 * args.socket_logins as usize } else { 0 })
+        as u64
         + 64;
     if nofile < needed {
         bail!(
@@ -276,6 +294,7 @@ fn main() -> Result<()> {
         storm: args.storm,
         storm_logins: args.storm_logins,
         storm_rounds: args.storm_rounds,
+        socket_storm: args.socket_storm.then_some(args.socket_logins as usize),
         resume: args.resume,
         baseline: !args.no_baseline,
         floor: args.floor,
@@ -512,6 +531,11 @@ fn print_summary(r: &scenario::Report) {
             us(r.calm_update_p99_us),
             num(r.storm_ratio_p99)
         );
+    }
+    if let Some(storm) = &r.socket_storm {
+        for line in storm.summary() {
+            println!("{line}");
+        }
     }
     if let Some(total) = r.resume_total_ms {
         println!(

@@ -23,6 +23,10 @@
 //! rows, the online list, 50 activity lines, for 30 staff per change) on
 //! the one receiving thread counted the harness's own work against jqueue.
 //!
+//! Students on the server's Unix socket (`--socket-storm`) each speak
+//! through a `jqueue bridge` child's pipes ([`over_link`]) and sign in as
+//! the OS account the bridge runs as ([`sign_in_as_account`]).
+//!
 //! Connections to a jqueue server are TLS, pinned to its fingerprint (the
 //! kit's [`jqueue_tests::note_fingerprint_shared`]); the floor server is plain TCP, the
 //! reference TLS is measured against, unless it runs as the TLS floor
@@ -35,10 +39,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use jqueue_client::transport::Stream;
+use jqueue_client::trust::{Refusal, Trust};
 use jqueue_shared::codec::{decode_payload, encode_frame};
 use jqueue_shared::staff::StaffView;
 use jqueue_shared::{
-    AccountStatus, ClientMsg, ProtocolError, RequestResult, ServerMsg, SessionToken, SignInResult,
+    AccountStatus, ClientMsg, LocalRoute, ProtocolError, RequestResult, ServerMsg, SessionToken,
+    SignInResult,
 };
 use jqueue_tests::{Student, Writer, known_trust, payload_of, tcp_from};
 use tokio::io::AsyncWriteExt;
@@ -261,6 +268,22 @@ pub async fn connect_from(source: IpAddr, addr: SocketAddr) -> Result<Student> {
     over(tcp, addr).await
 }
 
+/// TLS with `trust` over `link`, a stream that reaches the jqueue server at
+/// `addr` some other way than TCP (a `jqueue bridge` child's pipes);
+/// nothing said yet.
+pub async fn over_link(
+    trust: &Trust,
+    addr: SocketAddr,
+    link: impl Stream + 'static,
+    label: &str,
+) -> Result<Student> {
+    let tls = trust
+        .connect(&addr.ip().to_string(), link)
+        .await
+        .map_err(|refusal: Refusal| anyhow::anyhow!("TLS refused: {refusal:?}"))?;
+    Ok(Student::over(tls, label).with_patience(REPLY_TIMEOUT))
+}
+
 async fn over(tcp: TcpStream, addr: SocketAddr) -> Result<Student> {
     let student = if let Some(trust) = known_trust(addr) {
         Student::tls_over(&trust, addr, tcp, CLIENT).await?
@@ -368,6 +391,28 @@ pub async fn sign_in_on(
     }
     match reply(student).await? {
         ServerMsg::SignIn(SignInResult::Success { token, .. }) => Ok(token),
+        ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Says hello and signs in as the OS account the kernel names for this
+/// connection, as a client on the server's Unix socket does (`route`: how
+/// it says it came, e.g. over SSH through `jqueue bridge`); returns the
+/// account's name, as the server gives it.
+pub async fn sign_in_as_account(
+    student: &mut Student,
+    route: LocalRoute,
+) -> Result<String, SignInError> {
+    hello(student).await?;
+    student
+        .send(&ClientMsg::SignInAsAccount {
+            route,
+            follower: false,
+        })
+        .await?;
+    match reply(student).await? {
+        ServerMsg::SignIn(SignInResult::SignedInAsAccount { username }) => Ok(username),
         ServerMsg::SignIn(other) => Err(SignInError::Refused(other)),
         other => Err(unexpected(&other)),
     }
@@ -607,24 +652,62 @@ pub async fn sign_in_with_retry_on(
     max_attempts: u32,
     queue: Option<&str>,
 ) -> Result<(Student, SessionToken, Vec<String>)> {
-    let mut attempt = 0;
+    let signed_in = retrying(max_attempts, || async {
+        let mut student = connect(addr).await?;
+        let token = sign_in_on(&mut student, username, auth, queue).await?;
+        Ok((student, token))
+    })
+    .await;
+    match signed_in {
+        Ok(((student, token), retries)) => Ok((student, token, retries)),
+        Err(gave_up) => anyhow::bail!("{username}: {gave_up}"),
+    }
+}
+
+/// A sign-in given up on: its last failure, on which attempt, and why
+/// each attempt before it had to be retried.
+#[derive(Debug)]
+pub struct GaveUp {
+    pub last: SignInError,
+    pub attempts: u32,
+    pub retries: Vec<String>,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (attempt {})", self.last, self.attempts)
+    }
+}
+
+/// Runs `attempt` until it succeeds, at most `max_attempts` times, retrying
+/// transient failures ([`SignInError::is_transient`]) after a back-off, as a
+/// real client would. Returns what it returned and why each retry was
+/// needed.
+pub async fn retrying<T, Fut>(
+    max_attempts: u32,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<(T, Vec<String>), GaveUp>
+where
+    Fut: Future<Output = Result<T, SignInError>>,
+{
+    let mut attempts = 0;
     let mut retries = Vec::new();
     loop {
-        attempt += 1;
-        let result = async {
-            let mut student = connect(addr).await?;
-            let token = sign_in_on(&mut student, username, auth, queue).await?;
-            Ok::<_, SignInError>((student, token))
-        }
-        .await;
-        match result {
-            Ok((student, token)) => return Ok((student, token, retries)),
-            Err(e) if e.is_transient() && attempt < max_attempts => {
+        attempts += 1;
+        match attempt().await {
+            Ok(done) => return Ok((done, retries)),
+            Err(e) if e.is_transient() && attempts < max_attempts => {
                 retries.push(e.kind());
-                let backoff = Duration::from_millis(50 * u64::from(attempt.min(20)));
+                let backoff = Duration::from_millis(50 * u64::from(attempts.min(20)));
                 tokio::time::sleep(backoff).await;
             }
-            Err(e) => anyhow::bail!("{username}: {e} (attempt {attempt})"),
+            Err(last) => {
+                return Err(GaveUp {
+                    last,
+                    attempts,
+                    retries,
+                });
+            }
         }
     }
 }

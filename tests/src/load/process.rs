@@ -1,6 +1,8 @@
 //! The load generator's side of its child servers (the kit's
-//! [`ServerProcess`]): their resident memory, from `/proc/PID/status`, and
-//! how a run stops them.
+//! [`ServerProcess`]): their resident memory and CPU time, from
+//! `/proc/PID/`, and how a run stops them.
+
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use jqueue_tests::ServerProcess;
@@ -20,6 +22,26 @@ pub fn rss_bytes(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     parse_vm_rss(&status).context("no VmRSS line in /proc/PID/status")
+}
+
+/// CPU time process `pid` has used so far, user and system, from
+/// `/proc/PID/stat` (in the kernel's clock ticks, 100 a second on Linux).
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    parse_cpu_ticks(&stat)
+        .map(|ticks| Duration::from_millis(ticks * 10))
+        .context("no utime and stime in /proc/PID/stat")
+}
+
+/// utime + stime, the 14th and 15th fields of `/proc/PID/stat`, counted
+/// after the command's name (in parentheses, and it may hold spaces).
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Parses `VmRSS:   1234 kB` into bytes.
@@ -44,6 +66,15 @@ mod tests {
         assert_eq!(parse_vm_rss(status), Some(1536 * 1024));
         assert_eq!(parse_vm_rss("Name:\tx\n"), None);
         assert_eq!(parse_vm_rss("VmRSS:\tlots kB\n"), None);
+    }
+
+    #[test]
+    fn cpu_time_is_utime_and_stime_whatever_the_name() {
+        let stat = "4242 (jqueue server) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    250 40 0 0 20 0 5 0 123 456 789";
+        assert_eq!(parse_cpu_ticks(stat), Some(290));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
+        assert!(cpu_time(std::process::id()).is_ok());
     }
 
     #[test]

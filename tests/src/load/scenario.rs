@@ -1,6 +1,6 @@
-//! The benchmark scenarios: fan-out, memory, login storm, token resumes and the
-//! floor, run in that order against child server processes (or against a
-//! server that is already running, with `--server`).
+//! The benchmark scenarios: fan-out, memory, login storm, socket storm, token
+//! resumes and the floor, run in that order against child server processes
+//! (or against a server that is already running, with `--server`).
 //!
 //! With `--staff K`, K staff connections watch the pushed staff view while
 //! the changes are measured: each round then also ends only when every one
@@ -27,6 +27,7 @@ use super::bystanders::{Bystanders, Received, Watchers};
 use super::floor_side::FloorSide;
 use super::harness::{self, Auth, Feed, PASSWORD, Subscriber, Tracker};
 use super::process::{rss_bytes, stop};
+use super::socket_storm;
 use super::stats::{Summary, ms, ratio};
 
 /// Rounds run before measuring, at each server, so that first-touch costs
@@ -56,6 +57,9 @@ pub struct Config {
     pub storm: bool,
     pub storm_logins: usize,
     pub storm_rounds: u32,
+    /// `--socket-storm`: this many students signing in on the Unix socket
+    /// at once (see [`crate::socket_storm`]).
+    pub socket_storm: Option<usize>,
     pub resume: bool,
     pub baseline: bool,
     /// What the floor speaks.
@@ -179,6 +183,7 @@ pub struct Report {
     pub resume_total_ms: Option<u64>,
     pub resume_retries: Option<Retries>,
     pub resume_failures: Option<usize>,
+    pub socket_storm: Option<super::socket_storm::Report>,
 }
 
 /// Why sign-ins had to be retried: failure kind → count.
@@ -281,8 +286,13 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
         cmd.arg("--config")
             .arg(cfg.work_dir.join("department.toml"));
     }
-    let everyone =
-        cfg.clients * cfg.queues + cfg.staff + cfg.walls + cfg.queues + cfg.storm_logins + 100;
+    let everyone = cfg.clients * cfg.queues
+        + cfg.staff
+        + cfg.walls
+        + cfg.queues
+        + cfg.storm_logins
+        + cfg.socket_storm.unwrap_or(0)
+        + 100;
     if cfg.web_viewers > 0 {
         cmd.args(["--http", "127.0.0.1:0"]);
     }
@@ -301,9 +311,20 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
     cmd
 }
 
-fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
+/// Starts a server; with `lab`, in the socket storm's namespace, on its
+/// socket too.
+fn start_server(
+    cfg: &Config,
+    rounds: u32,
+    log: &str,
+    lab: Option<&socket_storm::Lab>,
+) -> Result<ServerProcess> {
     let log = cfg.work_dir.join(log);
-    let server = ServerProcess::spawn(server_command(cfg, rounds), Some(&log), true)
+    let mut command = server_command(cfg, rounds);
+    if let Some(lab) = lab {
+        command = lab.confine(&command);
+    }
+    let server = ServerProcess::spawn(command, Some(&log), true)
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
     let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
     note_fingerprint_shared(server.addr, fingerprint, cfg.tls_resumption);
@@ -324,10 +345,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     if cfg.storm {
         report.storm_setup_ms = Some(set_up_storm_accounts(cfg).await?);
     }
-    let mut server = match cfg.server {
-        Some(_) => None,
-        None => Some(start_server(cfg, cfg.setup_rounds, "server.log")?),
-    };
+    let (lab, mut server) = start_main_server(cfg)?;
     let addr = server
         .as_ref()
         .map_or_else(|| cfg.server.expect("checked"), |s| s.addr);
@@ -387,6 +405,11 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
     if cfg.storm {
         run_storm(cfg, addr, &mut control, &tracker, &mut model, report).await?;
     }
+    if let Some(lab) = &lab {
+        let storm = lab.storm(addr, pid)?;
+        let during = changes_during(cfg, &mut control, &tracker, &mut model, storm).await?;
+        report.socket_storm = Some(lab.report(during, report));
+    }
     report.request_errors = tracker.request_errors.load(Ordering::Relaxed);
     report.unexpected_disconnects = tracker.disconnects.load(Ordering::Relaxed);
 
@@ -406,6 +429,25 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// The server the changes are measured on, unless it is `--server`; with
+/// `--socket-storm`, in that storm's namespace (see [`socket_storm::Lab`]).
+fn start_main_server(cfg: &Config) -> Result<(Option<socket_storm::Lab>, Option<ServerProcess>)> {
+    let lab = cfg
+        .socket_storm
+        .map(|logins| socket_storm::Lab::prepare(cfg, logins))
+        .transpose()?;
+    let server = match cfg.server {
+        Some(_) => None,
+        None => Some(start_server(
+            cfg,
+            cfg.setup_rounds,
+            "server.log",
+            lab.as_ref(),
+        )?),
+    };
+    Ok((lab, server))
 }
 
 /// Before any server opens the database, as `jqueue-server staff add`
@@ -794,6 +836,7 @@ async fn set_up_storm_accounts(cfg: &Config) -> Result<u64> {
             cfg,
             cfg.storm_rounds,
             "server-storm-setup.log",
+            None,
         )?),
     };
     let addr = setup
@@ -842,41 +885,28 @@ async fn run_storm(
 ) -> Result<()> {
     let k = cfg.storm_logins;
     eprintln!("login storm: {k} logins at once, changes continuing");
-    let stop = AtomicBool::new(false);
-    let storm_start = Instant::now();
     let queues = cfg.queues;
-    let storm = async {
-        let results = harness::bounded(k, k, |i| async move {
-            let started = Instant::now();
-            let name = storm_name(i);
-            // The student disconnects as soon as it is signed in, so the
-            // fan-out set stays the same N students as in the calm run and
-            // what the storm adds is the login work alone.
-            let (_student, _token, retries) = harness::sign_in_with_retry_on(
-                addr,
-                &name,
-                Auth::Password(PASSWORD),
-                SIGN_IN_ATTEMPTS,
-                measured_queue(queues),
-            )
-            .await?;
-            Ok((started.elapsed(), retries))
-        })
-        .await;
-        let end = Instant::now();
-        stop.store(true, Ordering::Release);
-        (results, end)
-    };
-    let rounds = run_rounds(
-        control,
-        tracker,
-        model,
-        cfg.clients,
-        Limit::Until(&stop),
-        cfg,
-    );
-    let ((results, storm_end), outcome) = tokio::join!(storm, rounds);
-    let outcome = outcome?;
+    let storm = harness::bounded(k, k, |i| async move {
+        let started = Instant::now();
+        let name = storm_name(i);
+        // The student disconnects as soon as it is signed in, so the
+        // fan-out set stays the same N students as in the calm run and
+        // what the storm adds is the login work alone.
+        let (_student, _token, retries) = harness::sign_in_with_retry_on(
+            addr,
+            &name,
+            Auth::Password(PASSWORD),
+            SIGN_IN_ATTEMPTS,
+            measured_queue(queues),
+        )
+        .await?;
+        Ok((started.elapsed(), retries))
+    });
+    let During {
+        storm: results,
+        took,
+        updates: during,
+    } = changes_during(cfg, control, tracker, model, storm).await?;
     let mut login_times = Vec::new();
     let mut retries = Retries::new();
     let mut failures = 0;
@@ -893,10 +923,9 @@ async fn run_storm(
         }
     }
     let logins = Summary::of(&login_times);
-    let during = Summary::of(&outcome.latencies(Some((storm_start, storm_end))));
     report.storm_logins = Some(k);
     report.storm_rounds = Some(cfg.storm_rounds);
-    report.storm_total_ms = Some(ms(storm_end - storm_start));
+    report.storm_total_ms = Some(ms(took));
     report.storm_login_p50_ms = logins.map(|s| s.p50_us / 1000);
     report.storm_login_max_ms = logins.map(|s| s.max_us / 1000);
     eprintln!("storm retries: {retries:?}");
@@ -908,11 +937,50 @@ async fn run_storm(
     report.storm_update_max_us = during.map(|s| s.max_us);
     report.calm_update_p99_us = report.fanout_p99_us;
     report.storm_ratio_p99 = ratio(report.storm_update_p99_us, report.calm_update_p99_us);
-    eprintln!(
-        "storm: {k} logins in {:?} ({failures} failed); updates during it: {during:?}",
-        storm_end - storm_start
-    );
+    eprintln!("storm: {k} logins in {took:?} ({failures} failed); updates during it: {during:?}");
     Ok(())
+}
+
+/// What a storm returned, and what the changes made during it did.
+pub(crate) struct During<T> {
+    pub(crate) storm: T,
+    /// From the storm's start until it returned.
+    pub(crate) took: Duration,
+    /// How long each change applied meanwhile took to reach every student.
+    pub(crate) updates: Option<Summary>,
+}
+
+/// Runs `storm` while the changes keep coming, one round at a time as in
+/// the calm phase (at least one), until it returns.
+async fn changes_during<T>(
+    cfg: &Config,
+    control: &mut Control<'_>,
+    tracker: &Tracker,
+    model: &mut QueueModel,
+    storm: impl Future<Output = T>,
+) -> Result<During<T>> {
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let storm = async {
+        let out = storm.await;
+        let end = Instant::now();
+        stop.store(true, Ordering::Release);
+        (out, end)
+    };
+    let rounds = run_rounds(
+        control,
+        tracker,
+        model,
+        cfg.clients,
+        Limit::Until(&stop),
+        cfg,
+    );
+    let ((storm, end), outcome) = tokio::join!(storm, rounds);
+    Ok(During {
+        storm,
+        took: end - started,
+        updates: Summary::of(&outcome?.latencies(Some((started, end)))),
+    })
 }
 
 async fn run_resume(
