@@ -56,6 +56,9 @@ pub struct Config {
     pub storm_logins: usize,
     pub storm_rounds: u32,
     pub resume: bool,
+    /// Kill the server at the end and bring every student back
+    /// (`super::restart`).
+    pub restart: bool,
     pub baseline: bool,
     /// What the floor speaks.
     pub floor: baseline::Kind,
@@ -178,6 +181,8 @@ pub struct Report {
     pub resume_total_ms: Option<u64>,
     pub resume_retries: Option<Retries>,
     pub resume_failures: Option<usize>,
+    /// `--restart`: the restart storm.
+    pub restart: Option<super::restart::Report>,
 }
 
 /// Why sign-ins had to be retried: failure kind → count.
@@ -274,8 +279,16 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     Ok(report)
 }
 
-fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
-    let mut cmd = headless(&cfg.server_bin, &cfg.work_dir.join("data"), "bench", &[]);
+/// The server's command line; `port` 0: one the OS chooses.
+fn server_command(cfg: &Config, rounds: u32, port: u16) -> std::process::Command {
+    let port = port.to_string();
+    let mut cmd = headless(
+        &cfg.server_bin,
+        &cfg.work_dir.join("data"),
+        "bench",
+        &["--port", &port],
+    );
+    cmd.args(["--port", &port]);
     if cfg.queues > 1 {
         cmd.arg("--config")
             .arg(cfg.work_dir.join("department.toml"));
@@ -302,7 +315,7 @@ fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
 
 fn start_server(cfg: &Config, rounds: u32, log: &str) -> Result<ServerProcess> {
     let log = cfg.work_dir.join(log);
-    let server = ServerProcess::spawn(server_command(cfg, rounds), Some(&log), true)
+    let server = ServerProcess::spawn(server_command(cfg, rounds, 0), Some(&log), true)
         .with_context(|| format!("starting {}", cfg.server_bin.display()))?;
     let fingerprint = server.fingerprint.clone().context("no fingerprint")?;
     note_fingerprint_shared(server.addr, fingerprint, cfg.tls_resumption);
@@ -404,7 +417,21 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
             watcher.close();
         }
     }
-    if cfg.resume {
+    if cfg.restart {
+        let in_line = in_line(&model, n);
+        let old = server
+            .take()
+            .context("--restart needs the server it started")?;
+        let students = super::restart::Students {
+            connections: students,
+            tokens,
+            in_line,
+        };
+        let command = server_command(cfg, cfg.setup_rounds, old.addr.port());
+        let (restart, new) = super::restart::run(cfg, old, command, students, student_name).await?;
+        report.restart = Some(restart);
+        server = Some(new);
+    } else if cfg.resume {
         run_resume(addr, students, &tokens, report, cfg.queues).await?;
     } else {
         for student in students {
@@ -415,6 +442,16 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// Whether each of the `n` students has a place in line, as the model of
+/// the queue says.
+fn in_line(model: &QueueModel, n: usize) -> Vec<bool> {
+    let mut in_line = vec![false; n];
+    for &i in &model.queued {
+        in_line[i] = true;
+    }
+    in_line
 }
 
 /// Before any server opens the database, as `jqueue-server staff add`
