@@ -434,9 +434,9 @@ fn check_places(comebacks: &[Comeback], in_line: &[bool]) -> (usize, bool) {
 
 /// Lines of the file at `path` that contain `needle` (0 if unreadable).
 fn count_lines(path: &Path, needle: &str) -> usize {
-    std::fs::read_to_string(path)
-        .map(|text| text.lines().filter(|l| l.contains(needle)).count())
-        .unwrap_or(0)
+    std::fs::read_to_string(path).map_or(0, |text| {
+        text.lines().filter(|l| l.contains(needle)).count()
+    })
 }
 
 /// The summary's lines for the restart storm.

@@ -418,19 +418,7 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         }
     }
     if cfg.restart {
-        let in_line = in_line(&model, n);
-        let old = server
-            .take()
-            .context("--restart needs the server it started")?;
-        let students = super::restart::Students {
-            connections: students,
-            tokens,
-            in_line,
-        };
-        let command = server_command(cfg, cfg.setup_rounds, old.addr.port());
-        let (restart, new) = super::restart::run(cfg, old, command, students, student_name).await?;
-        report.restart = Some(restart);
-        server = Some(new);
+        server = Some(restart(cfg, server.take(), students, tokens, &model, report).await?);
     } else if cfg.resume {
         run_resume(addr, students, &tokens, report, cfg.queues).await?;
     } else {
@@ -442,6 +430,28 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
         stop(server);
     }
     Ok(())
+}
+
+/// `--restart`: kills `old` and starts it again on its port, with every
+/// student coming back; returns the new server.
+async fn restart(
+    cfg: &Config,
+    old: Option<ServerProcess>,
+    connections: Vec<Subscriber>,
+    tokens: Vec<SessionToken>,
+    model: &QueueModel,
+    report: &mut Report,
+) -> Result<ServerProcess> {
+    let old = old.context("--restart needs the server it started")?;
+    let students = super::restart::Students {
+        in_line: in_line(model, connections.len()),
+        connections,
+        tokens,
+    };
+    let command = server_command(cfg, cfg.setup_rounds, old.addr.port());
+    let (restart, new) = super::restart::run(cfg, old, command, students, student_name).await?;
+    report.restart = Some(restart);
+    Ok(new)
 }
 
 /// Whether each of the `n` students has a place in line, as the model of
