@@ -85,12 +85,12 @@ fn nofile_target(needed: u64, hard: u64, nr_open: Option<u64>) -> Option<u64> {
 /// What to tell someone whose limit is too low and who may not raise it.
 fn nofile_advice(limit: u64, needed: u64, what: &str, why: &str) -> String {
     let enough = needed + NOFILE_HEADROOM;
-    let fits = (limit + needed.min(NOFILE_MARGIN)).saturating_sub(needed);
+    let fewer = needed.saturating_sub(limit);
     format!(
         "RLIMIT_NOFILE is {limit}, {needed} needed for {what}, and it cannot be raised here \
          ({why}): run as root with CAP_SYS_RESOURCE (a container may drop it), or set \
          `ulimit -n {enough}` (its hard limit, e.g. in /etc/security/limits.conf) in the \
-         shell that starts jqueue-load, or run {fits} fewer; a jqueue-server for that many \
+         shell that starts jqueue-load, or run {fewer} fewer; a jqueue-server for that many \
          students needs `LimitNOFILE={enough}` or more in its systemd unit (the package's \
          unit sets 65536) and `--max-connections` to match"
     )
@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(nofile_target(20_000, 20_000, Some(1 << 20)), Some(wanted));
         assert_eq!(nofile_target(20_000, 20_000, Some(20_500)), Some(20_500));
         assert_eq!(nofile_target(20_000, wanted, Some(1 << 20)), None);
-        assert_eq!(nofile_target(100, 1_024, None), None);
+        assert_eq!(nofile_target(100, 4_096, None), None);
         // The kernel allows no more than the hard limit already is.
         assert_eq!(nofile_target(20_000, 20_000, Some(20_000)), None);
     }
