@@ -17,29 +17,11 @@ use jqueue_client::trust::{KnownServers, Refusal, Trust};
 use jqueue_server::net::tls::TlsFiles;
 use jqueue_shared::{Fingerprint, RequestResult, SignInResult};
 use jqueue_tests::{
-    PATIENCE, SERVER_TEST_ARGS, ServerProcess, Student, TestServer, known_trust, note_fingerprint,
-    note_fingerprint_shared, own_client, password_for, server_addr, server_binary, test_config,
-    tls_over,
+    PATIENCE, SERVER_TEST_ARGS, ServerProcess, Student, TestServer, note_fingerprint, password_for,
+    server_addr, server_binary, test_config,
 };
-use rustls::HandshakeKind;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-
-/// A connection to `addr` with `trust` that says hello and is welcomed
-/// (by then the server's session ticket has come in), and what kind of
-/// handshake it had.
-async fn greeted_handshake(trust: &Trust, addr: SocketAddr) -> Result<HandshakeKind> {
-    let tls = tls_over(trust, addr, TcpStream::connect(addr).await?).await?;
-    let kind = tls.get_ref().1.handshake_kind().context("no handshake")?;
-    let mut student = Student::over(tls, "probe");
-    student.send(&jqueue_tests::hello("tls-test")).await?;
-    let welcome = student.reply().await?;
-    anyhow::ensure!(
-        matches!(welcome, jqueue_shared::ServerMsg::Welcome { .. }),
-        "{welcome:?}"
-    );
-    Ok(kind)
-}
 
 /// Everything that crossed a connection, both ways.
 type Capture = Arc<Mutex<Vec<u8>>>;
@@ -449,42 +431,5 @@ fn the_trust_prompt_refused_in_a_terminal() -> Result<()> {
         .output()?;
     let listed = String::from_utf8_lossy(&users.stdout);
     assert!(!listed.contains("alice"), "{listed}");
-    Ok(())
-}
-
-/// What the load generator's restart storm counts on (`load/restart.rs`):
-/// a client of its own resumes with the ticket the shared connections left
-/// and with its own after that, and a ticket from before the server was
-/// killed is not resumed by the new process (its ticket keys were in
-/// memory): a full handshake, which leaves a ticket that resumes again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_ticket_resumes_until_the_server_is_restarted() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let server = ServerProcess::start(dir.path(), "lab", &[])?;
-    let addr = server.addr;
-    let fingerprint = server.fingerprint.clone().context("no key")?;
-    note_fingerprint_shared(addr, fingerprint.clone(), true);
-    let shared = known_trust(addr).context("noted")?;
-    assert_eq!(greeted_handshake(&shared, addr).await?, HandshakeKind::Full);
-    let own = own_client(addr).context("noted")?;
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Resumed);
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Resumed);
-
-    server.kill()?;
-    let port = addr.port().to_string();
-    let again = ServerProcess::start(dir.path(), "lab", &["--port", &port])?;
-    assert_eq!(
-        (again.addr, again.fingerprint.as_ref()),
-        (addr, Some(&fingerprint))
-    );
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Full);
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Resumed);
-    // Without resumption, each of its own clients does a full handshake.
-    note_fingerprint_shared(addr, fingerprint, false);
-    let own = own_client(addr).context("noted")?;
-    greeted_handshake(&known_trust(addr).context("noted")?, addr).await?;
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Full);
-    assert_eq!(greeted_handshake(&own, addr).await?, HandshakeKind::Full);
-    again.quit()?;
     Ok(())
 }
