@@ -35,8 +35,8 @@ pub mod web;
 pub use server_process::{ServerProcess, client_binary, headless, server_binary};
 pub use student::{Frame, Frames, Reader, Student, Writer, hello, password_for, payload_of};
 pub use tls::{
-    known_trust, note_fingerprint, note_fingerprint_shared, server_addr, tcp_from, tls_connect,
-    tls_connect_with, tls_over, trust_for, trust_in_home, trust_without_tickets,
+    known_trust, note_fingerprint, note_fingerprint_shared, own_client, server_addr, tcp_from,
+    tls_connect, tls_connect_with, tls_over, trust_for, trust_in_home, trust_without_tickets,
 };
 
 /// A small seeded random number generator (splitmix64) for randomized tests

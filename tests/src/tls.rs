@@ -29,6 +29,8 @@ struct Known {
     fingerprint: Fingerprint,
     /// One trust every connection shares, or `None`: a fresh one for each.
     shared: Option<Trust>,
+    /// The tickets the shared trust's connections were left, if it resumes.
+    tickets: Option<Arc<TicketPool>>,
 }
 
 /// The server the kit started at each address.
@@ -61,6 +63,7 @@ pub fn note_fingerprint(addr: SocketAddr, fingerprint: Fingerprint) {
         Known {
             fingerprint,
             shared: None,
+            tickets: None,
         },
     );
 }
@@ -71,10 +74,10 @@ pub fn note_fingerprint(addr: SocketAddr, fingerprint: Fingerprint) {
 /// ticket that a later connection uses for an abbreviated handshake;
 /// without, each connection is a full handshake.
 pub fn note_fingerprint_shared(addr: SocketAddr, fingerprint: Fingerprint, resume: bool) {
-    let resumption = if resume {
-        Resumption::store(Arc::new(TicketPool::default()))
-    } else {
-        Resumption::disabled()
+    let tickets = resume.then(|| Arc::new(TicketPool::default()));
+    let resumption = match &tickets {
+        Some(pool) => Resumption::store(Arc::clone(pool) as Arc<dyn ClientSessionStore>),
+        None => Resumption::disabled(),
     };
     let trust = Trust::pinned(&server_addr(addr), fingerprint.clone()).with_resumption(resumption);
     note(
@@ -82,8 +85,33 @@ pub fn note_fingerprint_shared(addr: SocketAddr, fingerprint: Fingerprint, resum
         Known {
             fingerprint,
             shared: Some(trust),
+            tickets,
         },
     );
+}
+
+/// A client of its own for the server at `addr`, noted with
+/// [`note_fingerprint_shared`]: the same pinning, with a session cache of
+/// its own that holds one of the tickets the shared connections were left
+/// (none if they do not resume). What one student's client process has
+/// when its connection drops: the ticket of its own last connection, and
+/// the tickets its reconnects get are its own, not the pool's.
+pub fn own_client(addr: SocketAddr) -> Option<Trust> {
+    let known = lookup(addr)?;
+    let shared = known.shared?;
+    let Some(pool) = known.tickets else {
+        return Some(shared);
+    };
+    let own = OwnTickets {
+        ticket: Mutex::new(
+            pool.tickets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_back(),
+        ),
+        kx_hint: Mutex::new(*pool.kx_hint.lock().unwrap_or_else(PoisonError::into_inner)),
+    };
+    Some(shared.with_resumption(Resumption::store(Arc::new(own))))
 }
 
 /// The client-side trust for the server the kit started at `addr` (its
@@ -179,6 +207,44 @@ pub async fn tls_connect(addr: SocketAddr) -> Result<TlsStream<TcpStream>> {
 struct TicketPool {
     tickets: Mutex<VecDeque<Tls13ClientSessionValue>>,
     kx_hint: Mutex<Option<NamedGroup>>,
+}
+
+/// One client's session cache: the ticket of its last connection (the
+/// server sends one per connection), as [`own_client`] makes it.
+#[derive(Debug)]
+struct OwnTickets {
+    ticket: Mutex<Option<Tls13ClientSessionValue>>,
+    kx_hint: Mutex<Option<NamedGroup>>,
+}
+
+impl ClientSessionStore for OwnTickets {
+    fn set_kx_hint(&self, _: ServerName<'static>, group: NamedGroup) {
+        *self.kx_hint.lock().unwrap_or_else(PoisonError::into_inner) = Some(group);
+    }
+
+    fn kx_hint(&self, _: &ServerName<'_>) -> Option<NamedGroup> {
+        *self.kx_hint.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // TLS 1.3 only: no TLS 1.2 sessions.
+    fn set_tls12_session(&self, _: ServerName<'static>, _: Tls12ClientSessionValue) {}
+
+    fn tls12_session(&self, _: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        None
+    }
+
+    fn remove_tls12_session(&self, _: &ServerName<'static>) {}
+
+    fn insert_tls13_ticket(&self, _: ServerName<'static>, value: Tls13ClientSessionValue) {
+        *self.ticket.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+    }
+
+    fn take_tls13_ticket(&self, _: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+        self.ticket
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// More than the largest load run's students, each holding one ticket.

@@ -357,3 +357,39 @@ fn without_root_the_socket_storm_refuses_and_says_why() {
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("--socket-storm needs root"), "{stderr}");
 }
+
+#[test]
+fn a_restarted_server_has_every_student_back_in_place() {
+    let load_bin = PathBuf::from(env!("CARGO_BIN_EXE_jqueue-load"));
+    let server = jqueue_tests::server_binary().expect("building jqueue-server");
+    let output = Command::new(&load_bin)
+        .args(["--clients", "20", "--changes", "5", "--gap-ms", "0"])
+        .args([
+            "--restart",
+            "--no-baseline",
+            "--json",
+            "--time-limit-secs",
+            "300",
+        ])
+        .arg("--server-bin")
+        .arg(&server)
+        .output()
+        .expect("running jqueue-load");
+    let (report, stdout) = report_of("jqueue-load --restart", &output);
+    let last = stdout.lines().last().unwrap_or_default();
+    let restart = &report["restart"];
+    assert_eq!(restart["students"], 20, "{last}");
+    // The changes end with the queue at N or N - 1.
+    assert!(restart["in_line"].as_u64() >= Some(19), "{last}");
+    // Counted, not timed: everyone came back, to the place they had.
+    assert_eq!(restart["failures"], 0, "{last}");
+    assert_eq!(restart["lost_places"], 0, "{last}");
+    assert_eq!(restart["places_consistent"], true, "{last}");
+    for key in ["down_ms", "back_p99_ms", "total_ms", "rss_after_bytes"] {
+        assert!(restart[key].is_u64(), "{key} in {last}");
+    }
+    let handshakes = restart["handshakes_full"].as_u64().unwrap_or(0)
+        + restart["handshakes_resumed"].as_u64().unwrap_or(0);
+    assert!(handshakes >= 20, "every student had a handshake: {last}");
+    assert!(stdout.contains("restart back p50/p99"), "{stdout}");
+}

@@ -32,6 +32,8 @@ mod floor_side;
 mod harness;
 #[path = "../load/process.rs"]
 mod process;
+#[path = "../load/restart.rs"]
+mod restart;
 #[path = "../load/scenario.rs"]
 mod scenario;
 #[path = "../load/shares.rs"]
@@ -111,6 +113,11 @@ struct Args {
     /// Also disconnect every student and resume all their sessions at once.
     #[arg(long)]
     resume: bool,
+    /// At the end, kill the server (SIGKILL) with every student signed in
+    /// and start it again on the same address and data: every student
+    /// reconnects by its token as the client does (see `load/restart.rs`).
+    #[arg(long, conflicts_with_all = ["resume", "server", "baseline_only"])]
+    restart: bool,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -229,7 +236,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     // Every simulated student is a socket, and a child server inherits the
     // raised limit.
-    let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
+    rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
     if args.baseline_server {
         return tokio::runtime::Runtime::new()?.block_on(baseline::run(
             args.frame_bytes,
@@ -257,7 +264,7 @@ fn main() -> Result<()> {
             .join("jqueue-server"),
     };
     if let Some(kind) = args.flood {
-        return run_flood(&args, kind, nofile, server_bin);
+        return run_flood(&args, kind, server_bin);
     }
     let needed = (args.clients * args.queues as usize
         + args.staff
@@ -267,12 +274,10 @@ fn main() -> Result<()> {
         // A socket-storm student's bridge: its stdin and stdout.
         + if args.socket_storm { 2 * args.socket_logins as usize } else { 0 })
         as u64
-        + 64;
-    if nofile < needed {
-        bail!(
-            "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {} students",
-            args.clients
-        );
+        + process::NOFILE_MARGIN;
+    process::fit_nofile(needed, &format!("{} students", args.clients))?;
+    if args.restart && args.queues > 1 {
+        bail!("--restart brings back one queue's students: not with --queues");
     }
     let (work_dir, _tmp) = scenario::work_dir(args.work_dir.as_deref())?;
     let server = args
@@ -296,6 +301,7 @@ fn main() -> Result<()> {
         storm_rounds: args.storm_rounds,
         socket_storm: args.socket_storm.then_some(args.socket_logins as usize),
         resume: args.resume,
+        restart: args.restart,
         baseline: !args.no_baseline,
         floor: args.floor,
         jqueue: !args.baseline_only,
@@ -348,16 +354,12 @@ fn print_json(args: &Args, report: &impl serde::Serialize) -> Result<()> {
 }
 
 /// `--flood KIND`: one flood, its summary and (with `--json`) its report.
-fn run_flood(args: &Args, kind: flood::Kind, nofile: u64, server_bin: PathBuf) -> Result<()> {
+fn run_flood(args: &Args, kind: flood::Kind, server_bin: PathBuf) -> Result<()> {
     let connections = args
         .flood_connections
         .unwrap_or_else(|| kind.default_connections());
-    let needed = connections as u64 + 64;
-    if nofile < needed {
-        bail!(
-            "RLIMIT_NOFILE is {nofile} (hard limit), {needed} needed for {connections} connections"
-        );
-    }
+    let needed = connections as u64 + process::NOFILE_MARGIN;
+    process::fit_nofile(needed, &format!("{connections} connections"))?;
     let (work_dir, _tmp) = scenario::work_dir(args.work_dir.as_deref())?;
     let cfg = flood::Config {
         kind,
@@ -522,6 +524,17 @@ fn print_summary(r: &scenario::Report) {
             kib(r.rss_per_signed_in_client_bytes),
             kib(r.rss_per_signed_in_marginal_bytes),
         );
+    }
+    print_storms(r);
+}
+
+/// The storms, resumes and restart that ran after the changes, if any.
+fn print_storms(r: &scenario::Report) {
+    let us =
+        |v: Option<u64>| v.map_or_else(|| "-".into(), |v| format!("{:.1} ms", v as f64 / 1000.0));
+    let num = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
+    if let Some(restart) = &r.restart {
+        restart::print_summary(restart);
     }
     if let Some(total) = r.storm_total_ms {
         println!(

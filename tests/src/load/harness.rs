@@ -575,6 +575,13 @@ impl Subscriber {
     pub fn close(self) {
         self.task.abort();
     }
+
+    /// Waits until the connection has ended (the server closed it, or went
+    /// away), as a client notices a crash: the moment its reconnect loop
+    /// starts.
+    pub async fn ended(self) {
+        let _ = self.task.await;
+    }
 }
 
 /// How a staff feed reads how many wait from a staff view without decoding

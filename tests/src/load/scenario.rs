@@ -61,6 +61,9 @@ pub struct Config {
     /// at once (see [`crate::socket_storm`]).
     pub socket_storm: Option<usize>,
     pub resume: bool,
+    /// Kill the server at the end and bring every student back
+    /// (`super::restart`).
+    pub restart: bool,
     pub baseline: bool,
     /// What the floor speaks.
     pub floor: baseline::Kind,
@@ -184,6 +187,8 @@ pub struct Report {
     pub resume_retries: Option<Retries>,
     pub resume_failures: Option<usize>,
     pub socket_storm: Option<super::socket_storm::Report>,
+    /// `--restart`: the restart storm.
+    pub restart: Option<super::restart::Report>,
 }
 
 /// Why sign-ins had to be retried: failure kind → count.
@@ -280,8 +285,16 @@ pub async fn run(cfg: &Config) -> Result<Report> {
     Ok(report)
 }
 
-fn server_command(cfg: &Config, rounds: u32) -> std::process::Command {
-    let mut cmd = headless(&cfg.server_bin, &cfg.work_dir.join("data"), "bench", &[]);
+/// The server's command line; `port` 0: one the OS chooses.
+fn server_command(cfg: &Config, rounds: u32, port: u16) -> std::process::Command {
+    let port = port.to_string();
+    let mut cmd = headless(
+        &cfg.server_bin,
+        &cfg.work_dir.join("data"),
+        "bench",
+        &["--port", &port],
+    );
+    cmd.args(["--port", &port]);
     if cfg.queues > 1 {
         cmd.arg("--config")
             .arg(cfg.work_dir.join("department.toml"));
@@ -320,7 +333,7 @@ fn start_server(
     lab: Option<&socket_storm::Lab>,
 ) -> Result<ServerProcess> {
     let log = cfg.work_dir.join(log);
-    let mut command = server_command(cfg, rounds);
+    let mut command = server_command(cfg, rounds, 0);
     if let Some(lab) = lab {
         command = lab.confine(&command);
     }
@@ -418,7 +431,9 @@ async fn run_jqueue(cfg: &Config, report: &mut Report) -> Result<()> {
             watcher.close();
         }
     }
-    if cfg.resume {
+    if cfg.restart {
+        server = Some(restart(cfg, server.take(), students, tokens, &model, report).await?);
+    } else if cfg.resume {
         run_resume(addr, students, &tokens, report, cfg.queues).await?;
     } else {
         for student in students {
@@ -448,6 +463,38 @@ fn start_main_server(cfg: &Config) -> Result<(Option<socket_storm::Lab>, Option<
         )?),
     };
     Ok((lab, server))
+}
+
+/// `--restart`: kills `old` and starts it again on its port, with every
+/// student coming back; returns the new server.
+async fn restart(
+    cfg: &Config,
+    old: Option<ServerProcess>,
+    connections: Vec<Subscriber>,
+    tokens: Vec<SessionToken>,
+    model: &QueueModel,
+    report: &mut Report,
+) -> Result<ServerProcess> {
+    let old = old.context("--restart needs the server it started")?;
+    let students = super::restart::Students {
+        in_line: in_line(model, connections.len()),
+        connections,
+        tokens,
+    };
+    let command = server_command(cfg, cfg.setup_rounds, old.addr.port());
+    let (restart, new) = super::restart::run(cfg, old, command, students, student_name).await?;
+    report.restart = Some(restart);
+    Ok(new)
+}
+
+/// Whether each of the `n` students has a place in line, as the model of
+/// the queue says.
+fn in_line(model: &QueueModel, n: usize) -> Vec<bool> {
+    let mut in_line = vec![false; n];
+    for &i in &model.queued {
+        in_line[i] = true;
+    }
+    in_line
 }
 
 /// Before any server opens the database, as `jqueue-server staff add`
