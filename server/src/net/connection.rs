@@ -877,6 +877,23 @@ mod tests {
         encode_frame(msg).unwrap()
     }
 
+    /// Fills the connection with announcements nobody reads, until the
+    /// socket takes no more; how many were queued.
+    fn fill_up(outbox: &Outbox) -> usize {
+        let filler = frame(&ServerMsg::Announcement {
+            text: "x".repeat(60_000),
+        });
+        let mut fillers = 0;
+        loop {
+            outbox.queue(&filler);
+            fillers += 1;
+            if outbox.drain(None).unwrap() == Drained::Blocked {
+                return fillers;
+            }
+            assert!(fillers < 2_000, "the connection never filled up");
+        }
+    }
+
     #[tokio::test]
     async fn a_view_goes_straight_onto_the_socket_without_waking_the_handler() {
         let (outbox, mut student) = connection().await;
@@ -993,19 +1010,7 @@ mod tests {
     async fn a_stalled_student_owes_one_view_not_a_backlog() {
         let (outbox, mut student) = connection().await;
         let (publish, snapshots) = watch::channel(snapshot(1));
-        // Fill the connection with announcements nobody reads.
-        let filler = frame(&ServerMsg::Announcement {
-            text: "x".repeat(60_000),
-        });
-        let mut fillers = 0;
-        loop {
-            outbox.queue(&filler);
-            fillers += 1;
-            if outbox.drain(None).unwrap() == Drained::Blocked {
-                break;
-            }
-            assert!(fillers < 2_000, "the connection never filled up");
-        }
+        let fillers = fill_up(&outbox);
         let stuck = outbox.lock().unsent.len();
         for version in 2..=50 {
             publish.send_replace(snapshot(version));
@@ -1106,18 +1111,7 @@ mod tests {
     #[tokio::test]
     async fn a_stalled_wall_owes_the_latest_board_not_a_backlog() {
         let (outbox, mut student) = connection().await;
-        let filler = frame(&ServerMsg::Announcement {
-            text: "x".repeat(60_000),
-        });
-        let mut fillers = 0;
-        loop {
-            outbox.queue(&filler);
-            fillers += 1;
-            if outbox.drain(None).unwrap() == Drained::Blocked {
-                break;
-            }
-            assert!(fillers < 2_000, "the connection never filled up");
-        }
+        let fillers = fill_up(&outbox);
         let stuck = outbox.lock().unsent.len();
         for n in 1..=40 {
             outbox.offer_board(u64::from(n), &board(n));

@@ -24,6 +24,8 @@
 mod baseline;
 #[path = "../load/bystanders.rs"]
 mod bystanders;
+#[path = "../load/child.rs"]
+mod child;
 #[path = "../load/flood.rs"]
 mod flood;
 #[path = "../load/floor_side.rs"]

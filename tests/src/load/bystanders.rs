@@ -19,14 +19,14 @@
 //! once every watcher is connected. Progress goes to stderr.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use jqueue_shared::Fingerprint;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::child::ChildSide;
 
 /// How much lower than the measured processes the watchers run.
 const NICENESS: u8 = 10;
@@ -110,11 +110,7 @@ pub async fn serve(watchers: &Watchers) -> Result<()> {
 }
 
 /// The parent's handle on the child.
-pub struct Bystanders {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-}
+pub struct Bystanders(ChildSide);
 
 impl Bystanders {
     /// Starts the child, niced, and waits until every watcher is connected
@@ -142,43 +138,16 @@ impl Bystanders {
         if let Some(queue) = &watchers.queue {
             cmd.arg("--bystanders-queue").arg(queue);
         }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().context("starting the bystanders (`nice`)")?;
-        let stdin = child.stdin.take().context("no stdin")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut side = Self {
-            child,
-            stdin,
-            lines: BufReader::new(stdout).lines(),
-        };
-        match side.lines.next_line().await? {
-            Some(line) if line == "ready" => Ok(side),
-            other => bail!("the bystanders did not start: {other:?}"),
-        }
+        Ok(Self(ChildSide::start(cmd, "the bystanders").await?))
     }
 
     /// What has reached the watchers until now.
     pub async fn received(&mut self) -> Result<Received> {
-        self.stdin.write_all(b"count\n").await?;
-        self.stdin.flush().await?;
-        let line = self
-            .lines
-            .next_line()
-            .await?
-            .context("the bystanders stopped")?;
-        serde_json::from_str(&line).with_context(|| format!("the bystanders said {line:?}"))
+        self.0.ask("count").await
     }
 
     /// Closes the child's stdin (its watchers close) and waits for it.
-    pub async fn stop(mut self) -> Result<()> {
-        drop(self.stdin);
-        let status = self.child.wait().await?;
-        if !status.success() {
-            bail!("the bystanders ended with {status}");
-        }
-        Ok(())
+    pub async fn stop(self) -> Result<()> {
+        self.0.stop().await
     }
 }

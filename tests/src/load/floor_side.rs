@@ -14,15 +14,14 @@
 //! student is connected, then one line per `rounds`. Progress goes to
 //! stderr, shared with the parent's.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::baseline::Kind;
+use super::child::ChildSide;
 use super::scenario::{Config, Floor, Limit, Outcome};
 
 /// What a turn measured, as the child reports it.
@@ -69,11 +68,7 @@ pub async fn serve(cfg: &Config, frame_bytes: usize) -> Result<()> {
 }
 
 /// The parent's handle on the child.
-pub struct FloorSide {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-}
+pub struct FloorSide(ChildSide);
 
 impl FloorSide {
     /// Starts the child and waits until its students are connected.
@@ -96,38 +91,13 @@ impl FloorSide {
             .arg("--harness-threads")
             .arg(cfg.harness_threads.to_string())
             .arg("--work-dir")
-            .arg(&cfg.work_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().context("starting the floor's side")?;
-        let stdin = child.stdin.take().context("no stdin")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut side = Self {
-            child,
-            stdin,
-            lines: BufReader::new(stdout).lines(),
-        };
-        match side.lines.next_line().await? {
-            Some(line) if line == "ready" => Ok(side),
-            other => bail!("the floor's side did not start: {other:?}"),
-        }
+            .arg(&cfg.work_dir);
+        Ok(Self(ChildSide::start(cmd, "the floor's side").await?))
     }
 
     /// Runs `count` changes at the floor and returns what they measured.
     pub async fn rounds(&mut self, count: usize) -> Result<Outcome> {
-        self.stdin
-            .write_all(format!("rounds {count}\n").as_bytes())
-            .await?;
-        self.stdin.flush().await?;
-        let line = self
-            .lines
-            .next_line()
-            .await?
-            .context("the floor's side stopped")?;
-        let turn: Turn = serde_json::from_str(&line)
-            .with_context(|| format!("the floor's side said {line:?}"))?;
+        let turn: Turn = self.0.ask(&format!("rounds {count}")).await?;
         // The child timed each change on its own clock; when it applied
         // them matters to nobody here (only jqueue's outcome is windowed).
         let now = Instant::now();
@@ -149,16 +119,6 @@ impl FloorSide {
     /// Closes the child's stdin (it stops its floor and its students) and
     /// waits for it.
     pub async fn stop(self) -> Result<()> {
-        let Self {
-            mut child, stdin, ..
-        } = self;
-        drop(stdin);
-        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .context("the floor's side did not stop")??;
-        if !status.success() {
-            bail!("the floor's side ended with {status}");
-        }
-        Ok(())
+        self.0.stop().await
     }
 }
