@@ -45,6 +45,17 @@ pub(super) struct Walls {
 struct Screen {
     outbox: Arc<Outbox>,
     picks: Arc<Picks>,
+    /// The board it came in at: the walk's memory of what its kind was
+    /// sent is older than the wall if it was made at an earlier board.
+    since: u64,
+}
+
+/// One kind of wall in a walk: its board now, whether that differs from
+/// what the kind was last sent, and the board that was last sent at.
+struct KindNow {
+    frame: Option<Arc<[u8]>>,
+    changed: bool,
+    last_sent_at: u64,
 }
 
 /// What a wall shows: the queues it asked for (places in the server's
@@ -107,37 +118,70 @@ impl Walls {
     }
 
     async fn walk(self: Arc<Self>, mut board: tokio::sync::watch::Receiver<Arc<Board>>) {
-        // What each kind of wall was last sent, so that a board changed
-        // only in queues a wall does not show sends it nothing.
-        let mut shown: HashMap<Arc<Picks>, WallView> = HashMap::new();
+        // What each kind of wall was last sent, and at which board, so
+        // that a board changed only in queues a wall does not show sends
+        // it nothing.
+        let mut shown: HashMap<Arc<Picks>, (WallView, u64)> = HashMap::new();
         // Reused from board to board; clones, so the lock is not held
         // while writing.
         let mut screens = Vec::new();
         while board.changed().await.is_ok() {
             let latest = board.borrow_and_update().clone();
             screens.extend(self.screens().values().cloned());
-            let mut frames: HashMap<Arc<Picks>, Option<Arc<[u8]>>> = HashMap::new();
-            for Screen { outbox, picks } in screens.drain(..) {
-                let frame = match frames.entry(picks) {
+            let mut kinds: HashMap<Arc<Picks>, KindNow> = HashMap::new();
+            for Screen {
+                outbox,
+                picks,
+                since,
+            } in screens.drain(..)
+            {
+                let kind = match kinds.entry(picks) {
                     Entry::Occupied(known) => known.into_mut(),
                     Entry::Vacant(new) => {
                         let picks = new.key().clone();
-                        let frame = picks.frame(&latest).and_then(|(view, frame)| {
-                            let same = shown.get(&picks) == Some(&view);
-                            shown.insert(picks, view);
-                            (!same).then_some(frame)
-                        });
-                        new.insert(frame)
+                        new.insert(kind_now(&mut shown, picks, &latest))
                     }
                 };
-                if let Some(frame) = frame {
+                // A wall that came in after its kind was last sent may
+                // have had an older board from its handler: it gets this
+                // one whether or not the kind's changed (an offer of a
+                // board it has already is dropped).
+                if let Some(frame) = &kind.frame
+                    && (kind.changed || since >= kind.last_sent_at)
+                {
                     outbox.offer_board(latest.version, frame);
                 }
                 // Let the worker's other tasks in during a long walk.
                 tokio::task::consume_budget().await;
             }
-            shown.retain(|picks, _| frames.contains_key(picks));
+            shown.retain(|picks, _| kinds.contains_key(picks));
         }
+    }
+}
+
+/// What walls that pick `picks` see of `latest`, against what they were
+/// last sent (`shown`, which now remembers this board).
+fn kind_now(
+    shown: &mut HashMap<Arc<Picks>, (WallView, u64)>,
+    picks: Arc<Picks>,
+    latest: &Board,
+) -> KindNow {
+    let Some((view, frame)) = picks.frame(latest) else {
+        return KindNow {
+            frame: None,
+            changed: false,
+            last_sent_at: 0,
+        };
+    };
+    let before = shown.insert(picks, (view.clone(), latest.version));
+    let (changed, last_sent_at) = match before {
+        Some((old, at)) => (old != view, at),
+        None => (true, 0),
+    };
+    KindNow {
+        frame: Some(frame),
+        changed,
+        last_sent_at,
     }
 }
 
@@ -151,10 +195,15 @@ struct WallGuard {
 
 impl WallGuard {
     /// From now on the walk writes `picks`'s boards to `outbox`.
-    fn show(&self, outbox: Arc<Outbox>, picks: Arc<Picks>) {
-        self.walls
-            .screens()
-            .insert(self.conn, Screen { outbox, picks });
+    fn show(&self, outbox: Arc<Outbox>, picks: Arc<Picks>, since: u64) {
+        self.walls.screens().insert(
+            self.conn,
+            Screen {
+                outbox,
+                picks,
+                since,
+            },
+        );
     }
 }
 
@@ -213,7 +262,8 @@ impl Handler {
         let picks = Arc::new(Picks { indices, in_room });
         // On the walk first, then the board now: a board published in
         // between goes out once (the older of the two never follows it).
-        place.show(self.outbox.clone(), picks.clone());
+        let since = self.shared.board.borrow().version;
+        place.show(self.outbox.clone(), picks.clone(), since);
         let now = self.shared.board.borrow().clone();
         if let Some((_, frame)) = picks.frame(&now) {
             self.outbox.offer_board(now.version, &frame);
@@ -250,5 +300,61 @@ impl Handler {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jqueue_shared::QueueChoice;
+    use jqueue_shared::wall::WallQueue;
+
+    /// Board `version`, its one queue with `waiting` students.
+    fn board(waiting: u32, version: u64) -> Board {
+        let queue = WallQueue {
+            queue: QueueChoice {
+                name: "cs101/lab".into(),
+                course: "CS 101".into(),
+                title: None,
+                room: None,
+                open: true,
+                waiting,
+                typical_wait_secs: None,
+                opens_at: None,
+            },
+            being_helped: 0,
+            closes_at: None,
+            on_duty: Vec::new(),
+            announcement: None,
+            presence_code: None,
+        };
+        Board {
+            queues: vec![queue],
+            version,
+        }
+    }
+
+    /// The walk's memory of a kind of wall: whether its board changed, and
+    /// since which board it knows what the kind was sent (a wall that came
+    /// in at that board or later is sent the board even if unchanged).
+    #[test]
+    fn a_kind_of_wall_remembers_what_it_was_sent_and_since_when() {
+        let mut shown = HashMap::new();
+        let picks = Arc::new(Picks {
+            indices: vec![0],
+            in_room: vec![false],
+        });
+        let first = kind_now(&mut shown, picks.clone(), &board(1, 4));
+        assert!(first.changed && first.frame.is_some());
+        assert_eq!(first.last_sent_at, 0);
+        // Board 5 moved the queue and board 6 moved it back before the
+        // walk woke: unchanged for walls that had board 4, and known
+        // since 4 — a wall that came in at 5 still gets board 6.
+        let again = kind_now(&mut shown, picks.clone(), &board(1, 6));
+        assert!(!again.changed);
+        assert_eq!(again.last_sent_at, 4);
+        let moved = kind_now(&mut shown, picks, &board(2, 7));
+        assert!(moved.changed);
+        assert_eq!(moved.last_sent_at, 6);
     }
 }
